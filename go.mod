@@ -1,0 +1,3 @@
+module github.com/sgcnn/sgcnn
+
+go 1.26
