@@ -1,0 +1,165 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/internal/parallel"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// Conv2d is a 2-D convolution (PyTorch's Conv2d with groups=1) with an
+// optional bias and an optional connection mask over (filter, input
+// channel) pairs.
+type Conv2d struct {
+	name        string
+	In, Out     int // input channels C, filters N
+	K           int // square kernel size
+	Stride, Pad int
+	W           *Param // [Out][In][K][K]
+	B           *Param // [Out], nil without bias
+
+	x      *tensor.Tensor // cached input
+	y, dx  *tensor.Tensor
+	dwPart [][]float32 // per-worker partial weight gradients
+}
+
+// NewConv2d returns a convolution with Kaiming-uniform initial weights
+// (PyTorch's default: U(-b, b), b = 1/sqrt(fan_in)) drawn from rng.
+func NewConv2d(name string, in, out, k, stride, pad int, bias bool, rng *rand.Rand) *Conv2d {
+	c := &Conv2d{name: name, In: in, Out: out, K: k, Stride: stride, Pad: pad}
+	c.W = newParam(name+".weight", true, out, in, k, k)
+	bound := float32(1 / math.Sqrt(float64(in*k*k)))
+	for i := range c.W.Value.Data {
+		c.W.Value.Data[i] = bound * (2*rng.Float32() - 1)
+	}
+	if bias {
+		c.B = newParam(name+".bias", false, out)
+		for i := range c.B.Value.Data {
+			c.B.Value.Data[i] = bound * (2*rng.Float32() - 1)
+		}
+	}
+	return c
+}
+
+// Name returns the layer's state_dict prefix.
+func (c *Conv2d) Name() string { return c.name }
+
+// Params returns the weight and, if present, the bias.
+func (c *Conv2d) Params() []*Param {
+	if c.B != nil {
+		return []*Param{c.W, c.B}
+	}
+	return []*Param{c.W}
+}
+
+// Weight returns the weight parameter.
+func (c *Conv2d) Weight() *Param { return c.W }
+
+// MaskShape returns (filters, input channels).
+func (c *Conv2d) MaskShape() (int, int) { return c.Out, c.In }
+
+// Mask returns the connection mask, nil when dense.
+func (c *Conv2d) Mask() []float32 { return c.W.Mask }
+
+// SetMask installs a connection mask and zeroes the pruned weights.
+func (c *Conv2d) SetMask(m []float32) error {
+	if err := validMask(c.name, m, c.Out, c.In); err != nil {
+		return err
+	}
+	c.W.Mask = m
+	applyMask(c.W.Value.Data, m, c.K*c.K)
+	return nil
+}
+
+// Geometry returns the kernel description for an input of h x w.
+func (c *Conv2d) Geometry(h, w int) kernel.Conv {
+	return kernel.Conv{C: c.In, H: h, W: w, N: c.Out, KH: c.K, KW: c.K, Stride: c.Stride, Pad: c.Pad}
+}
+
+// Forward computes y[B][Out][OH][OW] = conv(x, W*mask) + bias.
+func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
+	if err := check4D(c.name, x, c.In); err != nil {
+		return nil, err
+	}
+	p := c.Geometry(x.Shape[2], x.Shape[3])
+	if p.OutH() < 1 || p.OutW() < 1 {
+		return nil, fmt.Errorf("layer %s: input %dx%d is smaller than the %dx%d kernel", c.name, p.H, p.W, c.K, c.K)
+	}
+	b, oh, ow := x.Shape[0], p.OutH(), p.OutW()
+	c.x = x
+	y := reuse(&c.y, b, c.Out, oh, ow)
+	in, out := c.In*p.H*p.W, c.Out*oh*ow
+	w := c.W.Value.Data
+	ctx.forEach(b, func(_ int, ws *kernel.Workspace, i int) {
+		yi := y.Data[i*out : (i+1)*out]
+		kernel.ConvForward(p, x.Data[i*in:(i+1)*in], w, yi, ws)
+		if c.B != nil {
+			addBias(yi, c.B.Value.Data, oh*ow)
+		}
+	})
+	return y, nil
+}
+
+// Backward computes dx, and accumulates dW (zero where masked) and dB.
+func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
+	x := c.x
+	if x == nil || dy == nil || c.y == nil || !tensor.SameShape(dy.Shape, c.y.Shape) {
+		return nil, fmt.Errorf("layer %s: backward without a matching forward", c.name)
+	}
+	p := c.Geometry(x.Shape[2], x.Shape[3])
+	b, oh, ow := x.Shape[0], p.OutH(), p.OutW()
+	dx := reuse(&c.dx, x.Shape...)
+	in, out := c.In*p.H*p.W, c.Out*oh*ow
+	nw := len(c.W.Value.Data)
+	t := parallel.Threads()
+	for len(c.dwPart) < t {
+		c.dwPart = append(c.dwPart, make([]float32, nw))
+	}
+	for w := range t {
+		clear(c.dwPart[w])
+	}
+	wd := c.W.Value.Data
+	ctx.forEach(b, func(worker int, ws *kernel.Workspace, i int) {
+		dyi := dy.Data[i*out : (i+1)*out]
+		xi := x.Data[i*in : (i+1)*in]
+		kernel.ConvBackwardData(p, dyi, wd, dx.Data[i*in:(i+1)*in], ws)
+		kernel.ConvBackwardFilter(p, xi, dyi, c.dwPart[worker], ws)
+	})
+	g := c.W.Grad.Data
+	for w := range t {
+		for j, v := range c.dwPart[w] {
+			g[j] += v
+		}
+	}
+	applyMask(g, c.W.Mask, c.K*c.K)
+	if c.B != nil {
+		biasGrad(c.B.Grad.Data, dy.Data, b, c.Out, oh*ow)
+	}
+	return dx, nil
+}
+
+// addBias adds bias[n] to every element of plane n of y (planes of size hw).
+func addBias(y, bias []float32, hw int) {
+	for n, bv := range bias {
+		row := y[n*hw : (n+1)*hw]
+		for j := range row {
+			row[j] += bv
+		}
+	}
+}
+
+// biasGrad accumulates db[n] += sum over batch and plane of dy.
+func biasGrad(db, dy []float32, b, n, hw int) {
+	for i := range b {
+		for ch := range n {
+			var s float32
+			for _, v := range dy[(i*n+ch)*hw : (i*n+ch+1)*hw] {
+				s += v
+			}
+			db[ch] += s
+		}
+	}
+}
