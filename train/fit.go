@@ -1,0 +1,106 @@
+package train
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/sgcnn/sgcnn/internal/progress"
+	"github.com/sgcnn/sgcnn/optim"
+)
+
+// Source streams the mini-batches of one epoch to yield, stopping early
+// when yield returns false. The order may depend on epoch (shuffling).
+type Source func(epoch int, yield func(Batch) bool) error
+
+// EpochStats records one finished epoch.
+type EpochStats struct {
+	Epoch     int     `json:"epoch"` // 1-based
+	LR        float64 `json:"lr"`
+	TrainLoss float64 `json:"train_loss"`
+	TrainTop1 float64 `json:"train_top1"`
+	TestTop1  float64 `json:"test_top1"`
+	TestTop5  float64 `json:"test_top5"`
+	TestLoss  float64 `json:"test_loss"`
+	Seconds   float64 `json:"seconds"`
+	ImgPerSec float64 `json:"img_per_sec"`
+}
+
+// Plan describes a training run.
+type Plan struct {
+	Epochs     int                    // total epochs
+	StartEpoch int                    // epochs already done (resume)
+	Schedule   optim.Schedule         // learning rate per epoch
+	TrainLen   int                    // images per epoch, for the progress bar
+	Train      Source                 // training batches
+	Test       Source                 // test batches (nil: no evaluation)
+	Log        io.Writer              // progress and per-epoch lines (nil: silent)
+	Label      string                 // prefix of progress lines, e.g. "train"
+	AfterEpoch func(EpochStats) error // e.g. write a checkpoint; an error stops the run
+}
+
+// Fit trains with s for the epochs of p and returns the stats of the epochs
+// it ran. It stops at the first error (bad batch, divergence, a failed
+// checkpoint) and returns the epochs finished before it.
+func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
+	var hist []EpochStats
+	for e := p.StartEpoch; e < p.Epochs; e++ {
+		lr := p.Schedule.LR(e)
+		s.Opt.LR = lr
+		start := time.Now()
+		var bar *progress.Bar
+		if p.Log != nil {
+			bar = progress.New(p.Log, int64(p.TrainLen), fmt.Sprintf("%s epoch %d/%d", p.Label, e+1, p.Epochs), "img")
+		}
+		var lossSum float64
+		var correct, n int
+		var stepErr error
+		err := p.Train(e, func(b Batch) bool {
+			loss, c, err := s.Step(b)
+			if err != nil {
+				stepErr = fmt.Errorf("epoch %d, after %d images: %w", e+1, n, err)
+				return false
+			}
+			lossSum += loss * float64(len(b.Y))
+			correct += c
+			n += len(b.Y)
+			if bar != nil {
+				bar.Add(len(b.Y), fmt.Sprintf("loss %.3f acc %.1f%%", lossSum/float64(n), 100*float64(correct)/float64(n)))
+			}
+			return true
+		})
+		if bar != nil {
+			bar.Finish()
+		}
+		if stepErr != nil {
+			return hist, stepErr
+		}
+		if err != nil {
+			return hist, err
+		}
+		if n == 0 {
+			return hist, fmt.Errorf("epoch %d: the training set gave no batches", e+1)
+		}
+		el := time.Since(start).Seconds()
+		st := EpochStats{Epoch: e + 1, LR: lr, TrainLoss: lossSum / float64(n),
+			TrainTop1: 100 * float64(correct) / float64(n), Seconds: el, ImgPerSec: float64(n) / el}
+		if p.Test != nil {
+			r, err := Evaluate(s.Net, func(yield func(Batch) bool) error { return p.Test(0, yield) })
+			if err != nil {
+				return hist, fmt.Errorf("epoch %d: evaluation: %w", e+1, err)
+			}
+			st.TestTop1, st.TestTop5, st.TestLoss = r.Top1, r.Top5, r.Loss
+		}
+		if p.Log != nil {
+			fmt.Fprintf(p.Log, "%s epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test top-1 %.2f%% top-5 %.2f%%  %.0f img/s\n",
+				p.Label, st.Epoch, p.Epochs, lr, st.TrainLoss, st.TrainTop1, st.TestTop1, st.TestTop5, st.ImgPerSec)
+		}
+		hist = append(hist, st)
+		if p.AfterEpoch != nil {
+			if err := p.AfterEpoch(st); err != nil {
+				return hist, err
+			}
+		}
+	}
+	return hist, nil
+}
