@@ -1,28 +1,42 @@
 package kernel
 
+// Routes (see doc.go): stride-1 convolutions run direct (direct.go), the
+// rest through im2col and sgemm (im2col.go); all reach the micro-kernel
+// (micro.go) through sgemm.go or direct.go.
+
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C on row-major matrices, where
 // op(A) is m x k (A is k x m when transA), op(B) is k x n (B is n x k when
 // transB). When beta == 0, C is overwritten (NaNs in C do not propagate).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	sgemmRef(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	ws := wsPool.Get().(*Workspace)
+	sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ws)
+	wsPool.Put(ws)
 }
 
 // ConvForward computes y[N][OutH][OutW] = conv(x[C][H][W], w[N][C][KH][KW]),
 // overwriting y.
 func ConvForward(p Conv, x, w, y []float32, ws *Workspace) {
-	convForwardRef(p, x, w, y)
+	if p.Stride == 1 {
+		convForwardDirect(p, x, w, y, ws)
+		return
+	}
+	convForwardIm2col(p, x, w, y, ws)
 }
 
 // ConvBackwardData computes dx[C][H][W] from dy[N][OutH][OutW] and w,
 // overwriting dx.
 func ConvBackwardData(p Conv, dy, w, dx []float32, ws *Workspace) {
-	convBackwardDataRef(p, dy, w, dx)
+	if canBackwardDataDirect(p) {
+		convBackwardDataDirect(p, dy, w, dx, ws)
+		return
+	}
+	convBackwardDataGemm(p, dy, w, dx, ws)
 }
 
 // ConvBackwardFilter accumulates into dw[N][C][KH][KW] the gradient of the
 // weights given the input x and the output gradient dy (dw += ...).
 func ConvBackwardFilter(p Conv, x, dy, dw []float32, ws *Workspace) {
-	convBackwardFilterRef(p, x, dy, dw)
+	convBackwardFilterGemm(p, x, dy, dw, ws)
 }
 
 // GroupConvForward runs a diverse group convolution: each group's filters
@@ -30,5 +44,15 @@ func ConvBackwardFilter(p Conv, x, dy, dw []float32, ws *Workspace) {
 // listed in some group's Filters; other channels of y are left untouched.
 // p.N is the total number of output channels of y and p.C of x.
 func GroupConvForward(p Conv, groups []Group, x, y []float32, ws *Workspace) {
-	groupConvForwardRef(p, groups, x, y)
+	if p.Stride == 1 {
+		groupConvForwardDirect(p, groups, x, y, ws)
+		return
+	}
+	groupConvForwardIm2col(p, groups, x, y, ws)
+}
+
+// FLOPs is the number of floating-point operations (2 per multiply-add)
+// of one image's forward pass; each backward pass costs the same.
+func (p Conv) FLOPs() float64 {
+	return 2 * float64(p.N) * float64(p.C*p.KH*p.KW) * float64(p.OutH()*p.OutW())
 }

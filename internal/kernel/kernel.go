@@ -38,7 +38,22 @@ type Group struct {
 // Workspace is per-goroutine scratch memory reused between kernel calls.
 // The zero value is ready to use.
 type Workspace struct {
-	buf []float32
+	buf []float32 // Floats, for callers; the kernels never touch it
+
+	// Kernel scratch, kept apart from buf so that a caller may pass a
+	// Floats slice as an argument.
+	ga, gb     []float32 // sgemm and direct conv: packed A and B
+	s1, s2, s3 []float32 // conv: padded image or columns, output rows, weights
+	offs       []int32   // per-k offsets into B (see microKernel)
+	tile       [maxMR * maxNR]float32
+}
+
+// grow returns (*s)[:n], reallocating when too small.
+func grow[T any](s *[]T, n int) []T {
+	if cap(*s) < n {
+		*s = make([]T, n+n/8)
+	}
+	return (*s)[:n]
 }
 
 // Floats returns a scratch slice of n float32s (contents undefined), valid

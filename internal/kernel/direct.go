@@ -1,0 +1,163 @@
+package kernel
+
+// This file holds the direct ("indirect GEMM") stride-1 convolution. The
+// input planes are copied, zero padded, into the Workspace; each output
+// row is then computed in the padded row pitch, so that output position q
+// of every tap (c, ky, kx) reads the padded plane of c at a fixed offset
+// c*plane + ky*wp + kx from q. The micro-kernel takes these offsets as its
+// B table, and no im2col matrix is ever built. The wp-wo halo columns of
+// each output row are computed and then dropped.
+
+// direct is the geometry of one stride-1 convolution of h x w planes
+// padded by ph rows and pw columns with a kh x kw kernel.
+type direct struct {
+	h, w, ph, pw, kh, kw int
+	wp                   int // padded row pitch
+	pl                   int // padded plane size
+	ho, wo               int // output size
+	pp                   int // output row length in the padded pitch, rounded up to vecW
+}
+
+func newDirect(h, w, ph, pw, kh, kw int) direct {
+	d := direct{h: h, w: w, ph: ph, pw: pw, kh: kh, kw: kw}
+	d.wp = w + 2*pw
+	d.pl = (h + 2*ph) * d.wp
+	d.ho = h + 2*ph - kh + 1
+	d.wo = d.wp - kw + 1
+	d.pp = (d.ho*d.wp + vecW - 1) / vecW * vecW
+	return d
+}
+
+// pad copies the ch planes of x into ws.s1 as zero-padded planes, with
+// enough zeros after the last one for the micro-kernel to read a whole
+// padded output row at every tap.
+func (d *direct) pad(ws *Workspace, x []float32, ch int) []float32 {
+	n := max(ch*d.pl, (ch-1)*d.pl+(d.kh-1)*d.wp+d.kw-1+d.pp)
+	xp := grow(&ws.s1, n)
+	if d.ph == 0 && d.pw == 0 {
+		clear(xp[ch*d.pl:])
+	} else {
+		clear(xp)
+	}
+	for c := range ch {
+		for y := range d.h {
+			src := x[(c*d.h+y)*d.w : (c*d.h+y+1)*d.w]
+			copy(xp[c*d.pl+(y+d.ph)*d.wp+d.pw:], src)
+		}
+	}
+	return xp
+}
+
+// offsets fills ws.offs with the B offsets of every tap (ci, ky, kx) in
+// weight order, for the padded planes chans (nil: planes 0..ch-1).
+func (d *direct) offsets(ws *Workspace, chans []int, ch int) []int32 {
+	if chans != nil {
+		ch = len(chans)
+	}
+	kk := d.kh * d.kw
+	offs := grow(&ws.offs, ch*kk)
+	for ci := range ch {
+		c := ci
+		if chans != nil {
+			c = chans[ci]
+		}
+		o := offs[ci*kk : (ci+1)*kk]
+		for ky := range d.kh {
+			for kx := range d.kw {
+				o[ky*d.kw+kx] = int32(c*d.pl + ky*d.wp + kx)
+			}
+		}
+	}
+	return offs
+}
+
+// run computes t[f][q] = sum_p a[f*k+p] * xp[offs[p]+q] for f < nf and
+// q < d.pp, with k = len(offs). It packs a into ws.ga.
+func (d *direct) run(ws *Workspace, nf int, a, xp []float32, offs []int32, t []float32) {
+	k := len(offs)
+	ap := packA(ws, false, 1, a, k, nf, 0, k)
+	kern := cur.kern
+	// Column blocks outside, filter tiles inside: the image rows a block
+	// reads stay in L1 while every filter passes over them.
+	for j0 := 0; j0 < d.pp; j0 += maxNR {
+		nv := min(maxNV, (d.pp-j0)/vecW)
+		b := xp[j0:]
+		for i0 := 0; i0 < nf; i0 += maxMR {
+			mr := min(maxMR, nf-i0)
+			kern(mr, nv, k, ap[i0*k:], b, offs, t[i0*d.pp+j0:], d.pp, false)
+		}
+	}
+}
+
+// unpad copies one output plane from its padded-pitch row t to y,
+// dropping the halo columns.
+func (d *direct) unpad(y, t []float32) {
+	for oy := range d.ho {
+		copy(y[oy*d.wo:(oy+1)*d.wo], t[oy*d.wp:oy*d.wp+d.wo])
+	}
+}
+
+// convForwardDirect is ConvForward for stride 1.
+func convForwardDirect(p Conv, x, w, y []float32, ws *Workspace) {
+	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW)
+	xp := d.pad(ws, x, p.C)
+	offs := d.offsets(ws, nil, p.C)
+	t := grow(&ws.s2, p.N*d.pp)
+	d.run(ws, p.N, w, xp, offs, t)
+	hw := d.ho * d.wo
+	for n := range p.N {
+		d.unpad(y[n*hw:(n+1)*hw], t[n*d.pp:])
+	}
+}
+
+// groupConvForwardDirect is GroupConvForward for stride 1: the input is
+// padded once, and each group's tap table lists only its own channels.
+func groupConvForwardDirect(p Conv, groups []Group, x, y []float32, ws *Workspace) {
+	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW)
+	xp := d.pad(ws, x, p.C)
+	hw := d.ho * d.wo
+	for _, g := range groups {
+		nf := len(g.Filters)
+		if nf == 0 {
+			continue
+		}
+		offs := d.offsets(ws, g.Channels, 0)
+		t := grow(&ws.s2, nf*d.pp)
+		d.run(ws, nf, g.Weights, xp, offs, t)
+		for fi, n := range g.Filters {
+			d.unpad(y[n*hw:(n+1)*hw], t[fi*d.pp:])
+		}
+	}
+}
+
+// canBackwardDataDirect reports whether convBackwardDataDirect handles p:
+// stride 1 and a pad that leaves a non-negative full-correlation pad.
+func canBackwardDataDirect(p Conv) bool {
+	return p.Stride == 1 && p.Pad <= p.KH-1 && p.Pad <= p.KW-1
+}
+
+// convBackwardDataDirect is ConvBackwardData for stride 1: the full
+// correlation of dy with the weights transposed (C x N) and flipped.
+func convBackwardDataDirect(p Conv, dy, w, dx []float32, ws *Workspace) {
+	ho, wo := p.OutH(), p.OutW()
+	d := newDirect(ho, wo, p.KH-1-p.Pad, p.KW-1-p.Pad, p.KH, p.KW)
+	kk := p.KH * p.KW
+	wt := grow(&ws.s3, p.C*p.N*kk) // [C][N][KH][KW], flipped
+	for n := range p.N {
+		for c := range p.C {
+			src := w[(n*p.C+c)*kk : (n*p.C+c+1)*kk]
+			dst := wt[(c*p.N+n)*kk : (c*p.N+n+1)*kk]
+			for i, v := range src {
+				dst[kk-1-i] = v
+			}
+		}
+	}
+	dyp := d.pad(ws, dy, p.N)
+	offs := d.offsets(ws, nil, p.N)
+	t := grow(&ws.s2, p.C*d.pp)
+	d.run(ws, p.C, wt, dyp, offs, t)
+	hw := p.H * p.W
+	for c := range p.C {
+		d.unpad(dx[c*hw:(c+1)*hw], t[c*d.pp:])
+	}
+}

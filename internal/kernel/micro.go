@@ -1,0 +1,105 @@
+package kernel
+
+// This file holds the micro-kernel interface that every driver (sgemm.go,
+// direct.go) calls, and its pure-Go implementation. Assembly versions, where
+// the CPU has them, replace it at init (micro_amd64.go).
+
+const (
+	vecW  = 16           // float32 lanes of one vector (a zmm register)
+	maxMR = 8            // most rows of one micro-tile
+	maxNV = 3            // most vectors in one micro-tile row
+	maxNR = maxNV * vecW // most columns of one micro-tile
+)
+
+// microKernel computes one m x 16*nv tile of C (1 <= m <= maxMR,
+// 1 <= nv <= maxNV) from k steps of a packed A and an indirect B:
+//
+//	for i := range m {
+//		for j := range 16 * nv {
+//			var s float32
+//			for p := range k {
+//				s += a[p*m+i] * b[int(offs[p])+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+// B's row p starts at offs[p]: a packed panel has offs[p] = p*stride, and a
+// direct convolution lists the shifted image planes of each tap.
+type microKernel func(m, nv, k int, a, b []float32, offs []int32, c []float32, ldc int, add bool)
+
+// impl is one micro-kernel implementation.
+type impl struct {
+	name string
+	kern microKernel
+}
+
+var (
+	implGo = impl{"go", microGo}
+	cur    = implGo         // the implementation in use
+	impls  = []impl{implGo} // all usable on this CPU, fastest last
+)
+
+// Impl names the micro-kernel implementation in use: "go" or "avx512".
+func Impl() string { return cur.name }
+
+// microGo is the pure-Go microKernel. It walks the tile in 2 x 4 register
+// blocks: 8 accumulators and 6 loads fit the 16 SSE registers without spills.
+func microGo(m, nv, k int, a, b []float32, offs []int32, c []float32, ldc int, add bool) {
+	n := nv * vecW
+	offs = offs[:k]
+	a = a[:k*m]
+	i := 0
+	for ; i+2 <= m; i += 2 {
+		for j := 0; j < n; j += 4 {
+			var s00, s01, s02, s03, s10, s11, s12, s13 float32
+			for p, o := range offs {
+				bb := b[int(o)+j : int(o)+j+4 : int(o)+j+4]
+				b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
+				aa := a[p*m+i : p*m+i+2 : p*m+i+2]
+				a0, a1 := aa[0], aa[1]
+				s00 += a0 * b0
+				s01 += a0 * b1
+				s02 += a0 * b2
+				s03 += a0 * b3
+				s10 += a1 * b0
+				s11 += a1 * b1
+				s12 += a1 * b2
+				s13 += a1 * b3
+			}
+			put4(c[i*ldc+j:], add, s00, s01, s02, s03)
+			put4(c[(i+1)*ldc+j:], add, s10, s11, s12, s13)
+		}
+	}
+	if i < m {
+		for j := 0; j < n; j += 4 {
+			var s0, s1, s2, s3 float32
+			for p, o := range offs {
+				bb := b[int(o)+j : int(o)+j+4 : int(o)+j+4]
+				a0 := a[p*m+i]
+				s0 += a0 * bb[0]
+				s1 += a0 * bb[1]
+				s2 += a0 * bb[2]
+				s3 += a0 * bb[3]
+			}
+			put4(c[i*ldc+j:], add, s0, s1, s2, s3)
+		}
+	}
+}
+
+// put4 stores or adds four sums at the start of c.
+func put4(c []float32, add bool, s0, s1, s2, s3 float32) {
+	c = c[:4]
+	if add {
+		c[0] += s0
+		c[1] += s1
+		c[2] += s2
+		c[3] += s3
+	} else {
+		c[0], c[1], c[2], c[3] = s0, s1, s2, s3
+	}
+}
