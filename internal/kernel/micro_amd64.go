@@ -2,8 +2,44 @@
 
 package kernel
 
-import "golang.org/x/sys/cpu"
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+//go:generate sh -c "cd _asm && go run . -pkg kernel -out ../micro_amd64.s -stubs ../micro_decl_amd64.go"
 
 // asmWanted reports whether this CPU can run the AVX-512 micro-kernels,
 // so that tests must find them registered.
-var asmWanted = false && cpu.X86.HasAVX512F // TODO: asm
+var asmWanted = cpu.X86.HasAVX512F
+
+// asmKerns[m][nv] is the generated kernel for an m x 16*nv tile.
+var asmKerns = [maxMR + 1][maxNV + 1]func(k int, a, b *float32, offs *int32, c *float32, ldc int, add bool){
+	1: {1: kern1x1, 2: kern1x2, 3: kern1x3},
+	2: {1: kern2x1, 2: kern2x2, 3: kern2x3},
+	3: {1: kern3x1, 2: kern3x2, 3: kern3x3},
+	4: {1: kern4x1, 2: kern4x2, 3: kern4x3},
+	5: {1: kern5x1, 2: kern5x2, 3: kern5x3},
+	6: {1: kern6x1, 2: kern6x2, 3: kern6x3},
+	7: {1: kern7x1, 2: kern7x2, 3: kern7x3},
+	8: {1: kern8x1, 2: kern8x2, 3: kern8x3},
+}
+
+func init() {
+	if asmWanted {
+		im := impl{"avx512", microAVX512}
+		impls = append(impls, im)
+		cur = im
+	}
+}
+
+// microAVX512 is the microKernel of the generated AVX-512 kernels. It
+// checks the bounds of a, offs and c; the callers guarantee that every
+// b[offs[p]+j] is in range (checking it would cost a pass over offs).
+func microAVX512(m, nv, k int, a, b []float32, offs []int32, c []float32, ldc int, add bool) {
+	_ = a[:k*m]
+	_ = offs[:k]
+	_ = c[(m-1)*ldc+nv*vecW-1]
+	asmKerns[m][nv](k, unsafe.SliceData(a), unsafe.SliceData(b), unsafe.SliceData(offs), unsafe.SliceData(c), ldc, add)
+}

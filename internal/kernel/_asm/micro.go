@@ -1,0 +1,128 @@
+// Command _asm generates the AVX-512 micro-kernels of package kernel
+// (../micro_amd64.s and their declarations ../micro_stubs_amd64.go) with
+// avo. Run it through go generate in the parent package; never edit the
+// output by hand.
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+const (
+	maxMR = 8 // must match kernel.maxMR
+	maxNV = 3 // must match kernel.maxNV
+)
+
+// zmm lists the 32 vector registers; the kernels name them directly so that
+// the accumulators may use Z16-Z31.
+var zmm = []VecPhysical{
+	Z0, Z1, Z2, Z3, Z4, Z5, Z6, Z7, Z8, Z9, Z10, Z11, Z12, Z13, Z14, Z15,
+	Z16, Z17, Z18, Z19, Z20, Z21, Z22, Z23, Z24, Z25, Z26, Z27, Z28, Z29, Z30, Z31,
+}
+
+func main() {
+	ConstraintExpr("!noasm")
+	for m := 1; m <= maxMR; m++ {
+		for nv := 1; nv <= maxNV; nv++ {
+			kernel(m, nv)
+		}
+	}
+	Generate()
+}
+
+// kernel emits kern<m>x<nv>: an m x 16*nv tile in m*nv accumulators
+// (Z0...), nv B vectors (Z27-Z29) and two alternating broadcasts (Z30, Z31).
+// Per k step it loads one offset, nv B vectors and m broadcasts, and issues
+// m*nv FMAs.
+func kernel(m, nv int) {
+	name := fmt.Sprintf("kern%dx%d", m, nv)
+	TEXT(name, NOSPLIT, "func(k int, a, b *float32, offs *int32, c *float32, ldc int, add bool)")
+	Doc(
+		fmt.Sprintf("%s computes a %d x %d tile of C from k steps of a packed A and", name, m, 16*nv),
+		"an indirect B (see microKernel):",
+		"",
+		fmt.Sprintf("\tfor i := range %d {", m),
+		fmt.Sprintf("\t\tfor j := range %d {", 16*nv),
+		"\t\t\tvar s float32",
+		"\t\t\tfor p := range k {",
+		fmt.Sprintf("\t\t\t\ts += a[p*%d+i] * b[offs[p]+j]", m),
+		"\t\t\t}",
+		"\t\t\tif add {",
+		"\t\t\t\tc[i*ldc+j] += s",
+		"\t\t\t} else {",
+		"\t\t\t\tc[i*ldc+j] = s",
+		"\t\t\t}",
+		"\t\t}",
+		"\t}",
+	)
+	Pragma("noescape")
+	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] }
+	bv := func(v int) VecPhysical { return zmm[27+v] }
+
+	k := Load(Param("k"), GP64())
+	a := Load(Param("a"), GP64())
+	b := Load(Param("b"), GP64())
+	offs := Load(Param("offs"), GP64())
+	o := GP64()
+
+	Comment("Zero the accumulators.")
+	for i := range m {
+		for v := range nv {
+			VPXORD(acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	TESTQ(k, k)
+	JZ(LabelRef("store"))
+
+	Label("loop")
+	MOVLQSX(Mem{Base: offs}, o)
+	for v := range nv {
+		VMOVUPS(Mem{Base: b, Index: o, Scale: 4, Disp: 64 * v}, bv(v))
+	}
+	for i := range m {
+		bc := zmm[30+i%2]
+		VBROADCASTSS(Mem{Base: a, Disp: 4 * i}, bc)
+		for v := range nv {
+			VFMADD231PS(bv(v), bc, acc(i, v))
+		}
+	}
+	ADDQ(Imm(uint64(4*m)), a)
+	ADDQ(Imm(4), offs)
+	DECQ(k)
+	JNZ(LabelRef("loop"))
+
+	Label("store")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	SHLQ(Imm(2), ldc)
+	add := Load(Param("add"), GP8())
+	TESTB(add, add)
+	JZ(LabelRef("overwrite"))
+	for i := range m {
+		for v := range nv {
+			VADDPS(Mem{Base: c, Disp: 64 * v}, acc(i, v), acc(i, v))
+			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
+		}
+		if i < m-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+
+	Label("overwrite")
+	for i := range m {
+		for v := range nv {
+			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
+		}
+		if i < m-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
