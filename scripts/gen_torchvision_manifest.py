@@ -1,0 +1,71 @@
+#!/usr/bin/python3
+"""Write the state_dict manifests of torchvision's ResNet-50 and DenseNet-201.
+
+Run with Debian's interpreter (python3-torch 1.13, python3-torchvision 0.14):
+
+    /usr/bin/python3 scripts/gen_torchvision_manifest.py
+
+from the repository root. It writes models/testdata/resnet50_manifest.json and
+models/testdata/densenet201_manifest.json: every state_dict entry's name and
+shape, in state_dict order, leaving out the num_batches_tracked counters
+(sgcnn ignores them). models' tests check that sgcnn's architectures have
+exactly these names and shapes. No weights are downloaded: the models are
+built with random initialisation, which does not change names or shapes.
+"""
+
+import json
+import os
+import sys
+
+import torch
+import torchvision
+from torchvision import models
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "testdata")
+
+
+def manifest(arch, net):
+    sd = net.state_dict()
+    entries = [
+        {"name": k, "shape": list(v.shape)}
+        for k, v in sd.items()
+        if not k.endswith("num_batches_tracked")
+    ]
+    return {
+        "arch": arch,
+        "source": "torchvision %s models.%s(weights=None), torch %s"
+        % (torchvision.__version__, arch, torch.__version__),
+        "input": [3, 224, 224],
+        "classes": 1000,
+        "params": sum(p.numel() for p in net.parameters()),
+        "entries": entries,
+    }
+
+
+def dump(m):
+    """JSON with one state_dict entry per line, so that diffs stay readable."""
+    head = {k: v for k, v in m.items() if k != "entries"}
+    lines = ["{"]
+    for k, v in head.items():
+        lines.append(" %s: %s," % (json.dumps(k), json.dumps(v)))
+    lines.append(' "entries": [')
+    rows = [json.dumps(e) for e in m["entries"]]
+    lines.append(",\n".join("  " + r for r in rows))
+    lines.append(" ]")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for arch in ("resnet50", "densenet201"):
+        net = getattr(models, arch)(weights=None)
+        m = manifest(arch, net)
+        path = os.path.join(OUT, arch + "_manifest.json")
+        with open(path, "w") as f:
+            f.write(dump(m))
+        print("%s: %d entries, %d params -> %s" % (arch, len(m["entries"]), m["params"], path), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
