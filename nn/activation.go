@@ -54,6 +54,7 @@ type Dropout struct {
 	name string
 	P    float32
 	keep []bool
+	n    int // input length of the last forward, 0 before any
 	y    *tensor.Tensor
 }
 
@@ -71,6 +72,7 @@ func (d *Dropout) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil || x.Len() == 0 {
 		return nil, &ShapeError{Layer: d.name, Want: "a non-empty tensor"}
 	}
+	d.n = x.Len()
 	if !ctx.Train || d.P == 0 {
 		d.keep = nil
 		return x, nil
@@ -95,11 +97,11 @@ func (d *Dropout) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 
 // Backward passes the gradient through the kept elements.
 func (d *Dropout) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
+	if d.n == 0 || dy == nil || dy.Len() != d.n {
+		return nil, fmt.Errorf("layer %s: backward without a matching forward", d.name)
+	}
 	if d.keep == nil {
 		return dy, nil
-	}
-	if dy == nil || dy.Len() != len(d.keep) {
-		return nil, fmt.Errorf("layer %s: backward without a matching forward", d.name)
 	}
 	dx := reuse(&d.y, dy.Shape...)
 	scale := 1 / (1 - d.P)

@@ -85,7 +85,7 @@ func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 		return nil, err
 	}
 	p := c.Geometry(x.Shape[2], x.Shape[3])
-	if p.OutH() < 1 || p.OutW() < 1 {
+	if p.H+2*p.Pad < c.K || p.W+2*p.Pad < c.K {
 		return nil, fmt.Errorf("layer %s: input %dx%d is smaller than the %dx%d kernel", c.name, p.H, p.W, c.K, c.K)
 	}
 	b, oh, ow := x.Shape[0], p.OutH(), p.OutW()

@@ -106,6 +106,9 @@ func (r *Residual) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 
 // Backward sends dy through both branches and sums the input gradients.
 func (r *Residual) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
+	if dy == nil {
+		return nil, fmt.Errorf("layer %s: backward without a matching forward", r.name)
+	}
 	var ds *tensor.Tensor
 	if r.Shortcut == nil {
 		// Body's backward may work on dy in place: keep a copy.

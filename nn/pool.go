@@ -9,7 +9,8 @@ import (
 )
 
 // MaxPool2d takes the maximum over K x K windows (PyTorch's MaxPool2d,
-// padding counted as -Inf).
+// padding counted as -Inf; the first maximum of a window gets the gradient,
+// and a NaN in a window gives NaN).
 type MaxPool2d struct {
 	name           string
 	K, Stride, Pad int
@@ -35,7 +36,7 @@ func poolOut(name string, x *tensor.Tensor, k, s, p int) (int, int, error) {
 		return 0, 0, err
 	}
 	oh, ow := (x.Shape[2]+2*p-k)/s+1, (x.Shape[3]+2*p-k)/s+1
-	if oh < 1 || ow < 1 {
+	if x.Shape[2]+2*p < k || x.Shape[3]+2*p < k { // not oh < 1: "/" truncates toward zero
 		return 0, 0, fmt.Errorf("layer %s: input %dx%d is smaller than the %dx%d window", name, x.Shape[2], x.Shape[3], k, k)
 	}
 	return oh, ow, nil
@@ -68,7 +69,8 @@ func (m *MaxPool2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) 
 						if ix < 0 || ix >= w {
 							continue
 						}
-						if v := x.Data[xo+iy*w+ix]; v > best || arg < 0 {
+						// NaN wins, as in PyTorch.
+						if v := x.Data[xo+iy*w+ix]; v > best || arg < 0 || v != v {
 							best, arg = v, int32(xo+iy*w+ix)
 						}
 					}
