@@ -25,22 +25,27 @@ var benchConvs = []struct {
 // benchImpls runs f per implementation, and with the naive loops as
 // "naive" when naive is not nil.
 func benchImpls(b *testing.B, flops float64, f func(b *testing.B, ws *Workspace), naive func()) {
+	benchImplsN(b, flops, 1, f, naive)
+}
+
+// benchImplsN is benchImpls for f running threads goroutines.
+func benchImplsN(b *testing.B, flops float64, threads int, f func(b *testing.B, ws *Workspace), naive func()) {
 	saved := cur
 	defer func() { cur = saved }()
 	for _, im := range impls {
 		cur = im
 		b.Run(im.name, func(b *testing.B) {
 			ws := new(Workspace)
-			f(b, ws)
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportRates(b, flops, threads, func() { f(b, ws) })
 		})
 	}
 	if naive != nil {
 		b.Run("naive", func(b *testing.B) {
-			for b.Loop() {
-				naive()
-			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			reportRates(b, flops, 1, func() {
+				for b.Loop() {
+					naive()
+				}
+			})
 		})
 	}
 }
@@ -105,7 +110,7 @@ func BenchmarkConv2Threads(b *testing.B) {
 	for _, c := range benchConvs[:3] {
 		p := c.p
 		b.Run(c.name, func(b *testing.B) {
-			benchImpls(b, 2*p.FLOPs(), func(b *testing.B, _ *Workspace) {
+			benchImplsN(b, 2*p.FLOPs(), 2, func(b *testing.B, _ *Workspace) {
 				r := rand.New(rand.NewPCG(3, 3))
 				w := randSlice(r, p.N*p.C*p.KH*p.KW)
 				start := make(chan struct{})

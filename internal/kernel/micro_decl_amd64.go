@@ -483,3 +483,7 @@ func kern8x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //
 //go:noescape
 func kern8x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+
+// fmaPeak runs n iterations of 24 independent 16-lane FMAs (768 flops
+// each) and nothing else: the machine's FMA peak, for benchmarks.
+func fmaPeak(n int)

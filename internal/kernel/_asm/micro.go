@@ -31,7 +31,30 @@ func main() {
 			kernel(m, nv)
 		}
 	}
+	peak()
 	Generate()
+}
+
+// peak emits fmaPeak, a calibration loop for the benchmarks: 24
+// independent FMA chains, no memory operands.
+func peak() {
+	TEXT("fmaPeak", NOSPLIT, "func(n int)")
+	Doc(
+		"fmaPeak runs n iterations of 24 independent 16-lane FMAs (768 flops",
+		"each) and nothing else: the machine's FMA peak, for benchmarks.",
+	)
+	n := Load(Param("n"), GP64())
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	Label("loop")
+	for i := range 24 {
+		VFMADD231PS(zmm[30], zmm[31], zmm[i])
+	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }
 
 // kernel emits kern<m>x<nv>: an m x 16*nv tile in m*nv accumulators

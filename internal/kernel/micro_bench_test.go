@@ -1,0 +1,41 @@
+package kernel
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkMicro times the micro-kernel alone on L1-resident operands: the
+// ceiling for every driver.
+func BenchmarkMicro(b *testing.B) {
+	for _, s := range []struct{ m, nv, k int }{{8, 3, 256}, {8, 2, 256}, {4, 3, 256}, {8, 3, 144}} {
+		a := make([]float32, s.m*s.k)
+		bb := make([]float32, s.k*maxNR)
+		offs := make([]int32, s.k)
+		for p := range offs {
+			offs[p] = int32(p * maxNR)
+		}
+		c := make([]float32, maxMR*maxNR)
+		flops := 2 * float64(s.m*s.nv*vecW*s.k)
+		b.Run(fmt.Sprintf("%dx%d/k=%d", s.m, s.nv*vecW, s.k), func(b *testing.B) {
+			benchImpls(b, flops, func(b *testing.B, _ *Workspace) {
+				for b.Loop() {
+					cur.kern(s.m, s.nv, s.k, a, bb, offs, c, maxNR, false)
+				}
+			}, nil)
+		})
+	}
+}
+
+// BenchmarkPeak is the FMA peak of this core right now (fmaPeak).
+func BenchmarkPeak(b *testing.B) {
+	if !asmWanted {
+		b.Skip("no AVX-512")
+	}
+	const n = 1000
+	reportRates(b, 768*n, 1, func() {
+		for b.Loop() {
+			fmaPeak(n)
+		}
+	})
+}
