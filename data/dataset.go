@@ -43,7 +43,7 @@ type Dataset struct {
 	Pixels     []uint8  // N*C*H*W bytes, [N][C][H][W] row-major
 	Labels     []int    // N labels, each in [0, len(Classes))
 	Classes    []string // class names, index = label
-	Mean, Std  []float32
+	Mean, Std  []float32 // default normalisation per channel, 0..1 pixel units
 }
 
 // Size is the number of bytes of one image, C*H*W.

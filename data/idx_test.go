@@ -170,3 +170,15 @@ func TestGoMNISTDir(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// gomnistVersion must name the version go.mod requires, or test binaries
+// and others without dependency information look for another one.
+func TestGoMNISTVersion(t *testing.T) {
+	b, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Skip(err)
+	}
+	if want := gomnistModule + " " + gomnistVersion; !strings.Contains(string(b), want) {
+		t.Errorf("go.mod does not require %s; update gomnistVersion in dirs.go", want)
+	}
+}

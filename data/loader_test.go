@@ -294,3 +294,21 @@ func TestNewLoaderErrors(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoaderEpoch measures a CIFAR-sized augmented epoch of 2048
+// images in batches of 128.
+func BenchmarkLoaderEpoch(b *testing.B) {
+	d := synthDataset(2048, 3, 32, 32)
+	l, err := NewLoader(d, Config{BatchSize: 128, Shuffle: true, Augment: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(d.Pixels)))
+	for i := 0; b.Loop(); i++ {
+		for _, err := range l.Epoch(context.Background(), i) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
