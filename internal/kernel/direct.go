@@ -72,19 +72,22 @@ func (d *direct) offsets(ws *Workspace, chans []int, ch int) []int32 {
 }
 
 // run computes t[f][q] = sum_p a[f*k+p] * xp[offs[p]+q] for f < nf and
-// q < d.pp, with k = len(offs). It packs a into ws.ga.
+// q < d.pp, with k = len(offs). The weights a are used in place.
 func (d *direct) run(ws *Workspace, nf int, a, xp []float32, offs []int32, t []float32) {
 	k := len(offs)
-	ap := packA(ws, false, 1, a, k, nf, 0, k)
+	aoffs := ws.aoffs[:]
+	for i := range aoffs {
+		aoffs[i] = int32(i * k)
+	}
 	kern := cur.kern
 	// Column blocks outside, filter tiles inside: the image rows a block
 	// reads stay in L1 while every filter passes over them.
-	for j0 := 0; j0 < d.pp; j0 += maxNR {
-		nv := min(maxNV, (d.pp-j0)/vecW)
+	for j0 := 0; j0 < d.pp; j0 += tileNR {
+		nv := min(tileNV, (d.pp-j0)/vecW)
 		b := xp[j0:]
 		for i0 := 0; i0 < nf; i0 += maxMR {
 			mr := min(maxMR, nf-i0)
-			kern(mr, nv, k, ap[i0*k:], b, offs, t[i0*d.pp+j0:], d.pp, false)
+			kern(mr, nv, k, a[i0*k:], aoffs, b, offs, t[i0*d.pp+j0:], d.pp, false)
 		}
 	}
 }

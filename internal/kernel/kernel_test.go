@@ -257,3 +257,62 @@ func TestGroupConvForward(t *testing.T) {
 		}
 	})
 }
+
+// TestMicroKernel checks every tile shape of every implementation against
+// the loop in microKernel's doc comment, with scattered A rows and B rows,
+// both store modes, k = 0, and guard bands around C's rows.
+func TestMicroKernel(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for nv := 1; nv <= maxNV; nv++ {
+			for m := 1; m <= mrFor(nv); m++ {
+				for _, k := range []int{0, 1, 2, 7, 33} {
+					for _, add := range []bool{false, true} {
+						name := fmt.Sprintf("m=%d nv=%d k=%d add=%v", m, nv, k, add)
+						a := randSlice(r, 3*maxMR*k+5)
+						aoffs := make([]int32, m)
+						for i := range aoffs {
+							aoffs[i] = int32(r.IntN(len(a) - k + 1))
+						}
+						b := randSlice(r, 500)
+						boffs := make([]int32, k)
+						for p := range boffs {
+							boffs[p] = int32(r.IntN(len(b) - nv*vecW + 1))
+						}
+						ldc := nv*vecW + 2*guard
+						cbuf, c := guarded(r, m*ldc)
+						for i := range m - 1 { // guard the gap between rows too
+							for j := nv * vecW; j < ldc; j++ {
+								c[i*ldc+j] = guardVal
+							}
+						}
+						want := append([]float32(nil), c...)
+						for i := range m {
+							for j := range nv * vecW {
+								var s float32
+								for p := range k {
+									s += a[int(aoffs[i])+p] * b[int(boffs[p])+j]
+								}
+								if add {
+									want[i*ldc+j] += s
+								} else {
+									want[i*ldc+j] = s
+								}
+							}
+						}
+						cur.kern(m, nv, k, a, aoffs, b, boffs, c, ldc, add)
+						checkGuard(t, name, cbuf)
+						for i := range m {
+							checkClose(t, name, c[i*ldc:i*ldc+nv*vecW], want[i*ldc:i*ldc+nv*vecW])
+							for j := nv * vecW; j < ldc && i < m-1; j++ {
+								if math.Float32bits(c[i*ldc+j]) != math.Float32bits(guardVal) {
+									t.Fatalf("%s: wrote past row %d", name, i)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}

@@ -5,20 +5,26 @@ package kernel
 // the CPU has them, replace it at init (micro_amd64.go).
 
 const (
-	vecW  = 16           // float32 lanes of one vector (a zmm register)
-	maxMR = 8            // most rows of one micro-tile
-	maxNV = 3            // most vectors in one micro-tile row
-	maxNR = maxNV * vecW // most columns of one micro-tile
+	vecW   = 16            // float32 lanes of one vector (a zmm register)
+	maxMR  = 8             // most rows of one micro-tile
+	maxNV  = 4             // most vectors in one micro-tile row
+	maxAcc = 24            // most accumulator vectors (m*nv) of one micro-tile
+	maxNR  = maxNV * vecW  // most columns of one micro-tile
+	tileNV = 3             // vectors per row of the drivers' usual 8 x 48 tile
+	tileNR = tileNV * vecW // columns of the usual tile
 )
 
-// microKernel computes one m x 16*nv tile of C (1 <= m <= maxMR,
-// 1 <= nv <= maxNV) from k steps of a packed A and an indirect B:
+// mrFor is the most rows a micro-tile of nv vectors may have.
+func mrFor(nv int) int { return min(maxMR, maxAcc/nv) }
+
+// microKernel computes one m x 16*nv tile of C (1 <= m <= mrFor(nv),
+// 1 <= nv <= maxNV) from k steps of an indirect A and an indirect B:
 //
 //	for i := range m {
 //		for j := range 16 * nv {
 //			var s float32
 //			for p := range k {
-//				s += a[p*m+i] * b[int(offs[p])+j]
+//				s += a[int(aoffs[i])+p] * b[int(boffs[p])+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -28,9 +34,10 @@ const (
 //		}
 //	}
 //
-// B's row p starts at offs[p]: a packed panel has offs[p] = p*stride, and a
-// direct convolution lists the shifted image planes of each tap.
-type microKernel func(m, nv, k int, a, b []float32, offs []int32, c []float32, ldc int, add bool)
+// Row i of A starts at aoffs[i] (i*lda for a matrix), and row p of B at
+// boffs[p]: p*ldb for a matrix, while a direct convolution lists the
+// shifted image planes of each tap.
+type microKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, ldc int, add bool)
 
 // impl is one micro-kernel implementation.
 type impl struct {
@@ -49,19 +56,19 @@ func Impl() string { return cur.name }
 
 // microGo is the pure-Go microKernel. It walks the tile in 2 x 4 register
 // blocks: 8 accumulators and 6 loads fit the 16 SSE registers without spills.
-func microGo(m, nv, k int, a, b []float32, offs []int32, c []float32, ldc int, add bool) {
+func microGo(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, ldc int, add bool) {
 	n := nv * vecW
-	offs = offs[:k]
-	a = a[:k*m]
+	offs := boffs[:k]
 	i := 0
 	for ; i+2 <= m; i += 2 {
+		a0s := a[aoffs[i] : int(aoffs[i])+k]
+		a1s := a[aoffs[i+1] : int(aoffs[i+1])+k]
 		for j := 0; j < n; j += 4 {
 			var s00, s01, s02, s03, s10, s11, s12, s13 float32
 			for p, o := range offs {
 				bb := b[int(o)+j : int(o)+j+4 : int(o)+j+4]
 				b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
-				aa := a[p*m+i : p*m+i+2 : p*m+i+2]
-				a0, a1 := aa[0], aa[1]
+				a0, a1 := a0s[p], a1s[p]
 				s00 += a0 * b0
 				s01 += a0 * b1
 				s02 += a0 * b2
@@ -76,11 +83,12 @@ func microGo(m, nv, k int, a, b []float32, offs []int32, c []float32, ldc int, a
 		}
 	}
 	if i < m {
+		a0s := a[aoffs[i] : int(aoffs[i])+k]
 		for j := 0; j < n; j += 4 {
 			var s0, s1, s2, s3 float32
 			for p, o := range offs {
 				bb := b[int(o)+j : int(o)+j+4 : int(o)+j+4]
-				a0 := a[p*m+i]
+				a0 := a0s[p]
 				s0 += a0 * bb[0]
 				s1 += a0 * bb[1]
 				s2 += a0 * bb[2]

@@ -4,34 +4,37 @@
 
 #include "textflag.h"
 
-// func kern1x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern1x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern1x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), CL
+	MOVB    add+56(FP), CL
 	TESTB   CL, CL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -44,37 +47,40 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern1x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern1x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern1x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VMOVUPS      64(CX)(SI*4), Z27
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), CL
+	MOVB    add+56(FP), CL
 	TESTB   CL, CL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -90,40 +96,43 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern1x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern1x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern1x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	ADDQ         $0x04, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VMOVUPS      64(CX)(SI*4), Z27
+	VMOVUPS      128(CX)(SI*4), Z28
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), CL
+	MOVB    add+56(FP), CL
 	TESTB   CL, CL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -142,37 +151,103 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern2x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern2x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern1x4(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	TESTQ  AX, AX
-	JZ     store
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z1
-	ADDQ         $0x08, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VMOVUPS      64(CX)(SI*4), Z27
+	VMOVUPS      128(CX)(SI*4), Z28
+	VMOVUPS      192(CX)(SI*4), Z29
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), CL
+	TESTB   CL, CL
+	JZ      overwrite
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VADDPS  128(AX), Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VADDPS  192(AX), Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kern2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+// Requires: AVX, AVX512F
+TEXT ·kern2x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -190,42 +265,47 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern2x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern2x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern2x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z2
-	VFMADD231PS  Z28, Z31, Z3
-	ADDQ         $0x08, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VMOVUPS      64(CX)(DI*4), Z27
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -249,13 +329,18 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern2x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern2x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern2x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -264,32 +349,32 @@ TEXT ·kern2x3(SB), NOSPLIT, $0-49
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VFMADD231PS  Z28, Z31, Z4
-	VFMADD231PS  Z29, Z31, Z5
-	ADDQ         $0x08, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VMOVUPS      64(CX)(DI*4), Z27
+	VMOVUPS      128(CX)(DI*4), Z28
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -319,40 +404,133 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern3x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern3x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern2x4(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	TESTQ  AX, AX
-	JZ     store
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z1
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z2
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VMOVUPS      64(CX)(DI*4), Z27
+	VMOVUPS      128(CX)(DI*4), Z28
+	VMOVUPS      192(CX)(DI*4), Z29
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
+	TESTB   DL, DL
+	JZ      overwrite
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VADDPS  128(AX), Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VADDPS  192(AX), Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	VADDPS  64(AX), Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	VADDPS  128(AX), Z6, Z6
+	VMOVUPS Z6, 128(AX)
+	VADDPS  192(AX), Z7, Z7
+	VMOVUPS Z7, 192(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kern3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+// Requires: AVX, AVX512F
+TEXT ·kern3x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -375,13 +553,20 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern3x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern3x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern3x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -390,32 +575,32 @@ TEXT ·kern3x2(SB), NOSPLIT, $0-49
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z2
-	VFMADD231PS  Z28, Z31, Z3
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VFMADD231PS  Z28, Z30, Z5
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VMOVUPS      64(CX)(R8*4), Z27
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -447,13 +632,20 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern3x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern3x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern3x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -465,36 +657,36 @@ TEXT ·kern3x3(SB), NOSPLIT, $0-49
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VFMADD231PS  Z28, Z31, Z4
-	VFMADD231PS  Z29, Z31, Z5
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	VFMADD231PS  Z28, Z30, Z7
-	VFMADD231PS  Z29, Z30, Z8
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VMOVUPS      64(CX)(R8*4), Z27
+	VMOVUPS      128(CX)(R8*4), Z28
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -535,43 +727,163 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern4x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern4x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern3x4(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	TESTQ  AX, AX
-	JZ     store
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z1
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z2
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	ADDQ         $0x10, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VMOVUPS      64(CX)(R8*4), Z27
+	VMOVUPS      128(CX)(R8*4), Z28
+	VMOVUPS      192(CX)(R8*4), Z29
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
+	TESTB   DL, DL
+	JZ      overwrite
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VADDPS  128(AX), Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VADDPS  192(AX), Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	VADDPS  64(AX), Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	VADDPS  128(AX), Z6, Z6
+	VMOVUPS Z6, 128(AX)
+	VADDPS  192(AX), Z7, Z7
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z8, Z8
+	VMOVUPS Z8, (AX)
+	VADDPS  64(AX), Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	VADDPS  128(AX), Z10, Z10
+	VMOVUPS Z10, 128(AX)
+	VADDPS  192(AX), Z11, Z11
+	VMOVUPS Z11, 192(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	VMOVUPS Z9, 64(AX)
+	VMOVUPS Z10, 128(AX)
+	VMOVUPS Z11, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kern4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+// Requires: AVX, AVX512F
+TEXT ·kern4x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -599,13 +911,22 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern4x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern4x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern4x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -616,35 +937,35 @@ TEXT ·kern4x2(SB), NOSPLIT, $0-49
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z2
-	VFMADD231PS  Z28, Z31, Z3
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z6
-	VFMADD231PS  Z28, Z31, Z7
-	ADDQ         $0x10, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VMOVUPS      64(CX)(R9*4), Z27
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -684,13 +1005,22 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern4x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern4x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern4x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -705,40 +1035,40 @@ TEXT ·kern4x3(SB), NOSPLIT, $0-49
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VFMADD231PS  Z28, Z31, Z4
-	VFMADD231PS  Z29, Z31, Z5
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	VFMADD231PS  Z28, Z30, Z7
-	VFMADD231PS  Z29, Z30, Z8
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z9
-	VFMADD231PS  Z28, Z31, Z10
-	VFMADD231PS  Z29, Z31, Z11
-	ADDQ         $0x10, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VMOVUPS      64(CX)(R9*4), Z27
+	VMOVUPS      128(CX)(R9*4), Z28
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -790,13 +1120,22 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern5x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern5x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern4x4(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -804,32 +1143,170 @@ TEXT ·kern5x1(SB), NOSPLIT, $0-49
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	TESTQ  AX, AX
-	JZ     store
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z1
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z2
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	ADDQ         $0x14, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VMOVUPS      64(CX)(R9*4), Z27
+	VMOVUPS      128(CX)(R9*4), Z28
+	VMOVUPS      192(CX)(R9*4), Z29
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z12
+	VFMADD231PS  Z27, Z31, Z13
+	VFMADD231PS  Z28, Z31, Z14
+	VFMADD231PS  Z29, Z31, Z15
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
+	TESTB   DL, DL
+	JZ      overwrite
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VADDPS  128(AX), Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VADDPS  192(AX), Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	VADDPS  64(AX), Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	VADDPS  128(AX), Z6, Z6
+	VMOVUPS Z6, 128(AX)
+	VADDPS  192(AX), Z7, Z7
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z8, Z8
+	VMOVUPS Z8, (AX)
+	VADDPS  64(AX), Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	VADDPS  128(AX), Z10, Z10
+	VMOVUPS Z10, 128(AX)
+	VADDPS  192(AX), Z11, Z11
+	VMOVUPS Z11, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z12, Z12
+	VMOVUPS Z12, (AX)
+	VADDPS  64(AX), Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	VADDPS  128(AX), Z14, Z14
+	VMOVUPS Z14, 128(AX)
+	VADDPS  192(AX), Z15, Z15
+	VMOVUPS Z15, 192(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	VMOVUPS Z9, 64(AX)
+	VMOVUPS Z10, 128(AX)
+	VMOVUPS Z11, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z12, (AX)
+	VMOVUPS Z13, 64(AX)
+	VMOVUPS Z14, 128(AX)
+	VMOVUPS Z15, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kern5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+// Requires: AVX, AVX512F
+TEXT ·kern5x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -862,13 +1339,24 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern5x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern5x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern5x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -881,38 +1369,38 @@ TEXT ·kern5x2(SB), NOSPLIT, $0-49
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z2
-	VFMADD231PS  Z28, Z31, Z3
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z6
-	VFMADD231PS  Z28, Z31, Z7
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z8
-	VFMADD231PS  Z28, Z30, Z9
-	ADDQ         $0x14, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VMOVUPS      64(CX)(R10*4), Z27
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -960,13 +1448,24 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern5x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern5x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern5x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -984,44 +1483,44 @@ TEXT ·kern5x3(SB), NOSPLIT, $0-49
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VFMADD231PS  Z28, Z31, Z4
-	VFMADD231PS  Z29, Z31, Z5
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	VFMADD231PS  Z28, Z30, Z7
-	VFMADD231PS  Z29, Z30, Z8
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z9
-	VFMADD231PS  Z28, Z31, Z10
-	VFMADD231PS  Z29, Z31, Z11
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z12
-	VFMADD231PS  Z28, Z30, Z13
-	VFMADD231PS  Z29, Z30, Z14
-	ADDQ         $0x14, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VMOVUPS      64(CX)(R10*4), Z27
+	VMOVUPS      128(CX)(R10*4), Z28
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1084,13 +1583,24 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern6x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern6x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern5x4(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1099,34 +1609,197 @@ TEXT ·kern6x1(SB), NOSPLIT, $0-49
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	TESTQ  AX, AX
-	JZ     store
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z1
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z2
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VBROADCASTSS 20(CX), Z31
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VMOVUPS      64(CX)(R10*4), Z27
+	VMOVUPS      128(CX)(R10*4), Z28
+	VMOVUPS      192(CX)(R10*4), Z29
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
 	VFMADD231PS  Z27, Z31, Z5
-	ADDQ         $0x18, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z12
+	VFMADD231PS  Z27, Z31, Z13
+	VFMADD231PS  Z28, Z31, Z14
+	VFMADD231PS  Z29, Z31, Z15
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z16
+	VFMADD231PS  Z27, Z30, Z17
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
+	TESTB   DL, DL
+	JZ      overwrite
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VADDPS  128(AX), Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VADDPS  192(AX), Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	VADDPS  64(AX), Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	VADDPS  128(AX), Z6, Z6
+	VMOVUPS Z6, 128(AX)
+	VADDPS  192(AX), Z7, Z7
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z8, Z8
+	VMOVUPS Z8, (AX)
+	VADDPS  64(AX), Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	VADDPS  128(AX), Z10, Z10
+	VMOVUPS Z10, 128(AX)
+	VADDPS  192(AX), Z11, Z11
+	VMOVUPS Z11, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z12, Z12
+	VMOVUPS Z12, (AX)
+	VADDPS  64(AX), Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	VADDPS  128(AX), Z14, Z14
+	VMOVUPS Z14, 128(AX)
+	VADDPS  192(AX), Z15, Z15
+	VMOVUPS Z15, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z16, Z16
+	VMOVUPS Z16, (AX)
+	VADDPS  64(AX), Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	VADDPS  128(AX), Z18, Z18
+	VMOVUPS Z18, 128(AX)
+	VADDPS  192(AX), Z19, Z19
+	VMOVUPS Z19, 192(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	VMOVUPS Z9, 64(AX)
+	VMOVUPS Z10, 128(AX)
+	VMOVUPS Z11, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z12, (AX)
+	VMOVUPS Z13, 64(AX)
+	VMOVUPS Z14, 128(AX)
+	VMOVUPS Z15, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z16, (AX)
+	VMOVUPS Z17, 64(AX)
+	VMOVUPS Z18, 128(AX)
+	VMOVUPS Z19, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kern6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+// Requires: AVX, AVX512F
+TEXT ·kern6x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z5
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1164,13 +1837,26 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern6x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern6x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern6x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1185,41 +1871,41 @@ TEXT ·kern6x2(SB), NOSPLIT, $0-49
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z2
-	VFMADD231PS  Z28, Z31, Z3
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z6
-	VFMADD231PS  Z28, Z31, Z7
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z8
-	VFMADD231PS  Z28, Z30, Z9
-	VBROADCASTSS 20(CX), Z31
-	VFMADD231PS  Z27, Z31, Z10
-	VFMADD231PS  Z28, Z31, Z11
-	ADDQ         $0x18, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VMOVUPS      64(CX)(R11*4), Z27
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z10
+	VFMADD231PS  Z27, Z31, Z11
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1275,13 +1961,26 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern6x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern6x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern6x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1302,48 +2001,48 @@ TEXT ·kern6x3(SB), NOSPLIT, $0-49
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VFMADD231PS  Z28, Z31, Z4
-	VFMADD231PS  Z29, Z31, Z5
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	VFMADD231PS  Z28, Z30, Z7
-	VFMADD231PS  Z29, Z30, Z8
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z9
-	VFMADD231PS  Z28, Z31, Z10
-	VFMADD231PS  Z29, Z31, Z11
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z12
-	VFMADD231PS  Z28, Z30, Z13
-	VFMADD231PS  Z29, Z30, Z14
-	VBROADCASTSS 20(CX), Z31
-	VFMADD231PS  Z27, Z31, Z15
-	VFMADD231PS  Z28, Z31, Z16
-	VFMADD231PS  Z29, Z31, Z17
-	ADDQ         $0x18, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VMOVUPS      64(CX)(R11*4), Z27
+	VMOVUPS      128(CX)(R11*4), Z28
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z15
+	VFMADD231PS  Z27, Z31, Z16
+	VFMADD231PS  Z28, Z31, Z17
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1417,13 +2116,26 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern7x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern7x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern6x4(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1433,36 +2145,224 @@ TEXT ·kern7x1(SB), NOSPLIT, $0-49
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
-	TESTQ  AX, AX
-	JZ     store
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z1
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z2
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VBROADCASTSS 20(CX), Z31
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VMOVUPS      64(CX)(R11*4), Z27
+	VMOVUPS      128(CX)(R11*4), Z28
+	VMOVUPS      192(CX)(R11*4), Z29
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
 	VFMADD231PS  Z27, Z31, Z5
-	VBROADCASTSS 24(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	ADDQ         $0x1c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z12
+	VFMADD231PS  Z27, Z31, Z13
+	VFMADD231PS  Z28, Z31, Z14
+	VFMADD231PS  Z29, Z31, Z15
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z16
+	VFMADD231PS  Z27, Z30, Z17
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z20
+	VFMADD231PS  Z27, Z31, Z21
+	VFMADD231PS  Z28, Z31, Z22
+	VFMADD231PS  Z29, Z31, Z23
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
+	TESTB   DL, DL
+	JZ      overwrite
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VADDPS  128(AX), Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VADDPS  192(AX), Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z4, Z4
+	VMOVUPS Z4, (AX)
+	VADDPS  64(AX), Z5, Z5
+	VMOVUPS Z5, 64(AX)
+	VADDPS  128(AX), Z6, Z6
+	VMOVUPS Z6, 128(AX)
+	VADDPS  192(AX), Z7, Z7
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z8, Z8
+	VMOVUPS Z8, (AX)
+	VADDPS  64(AX), Z9, Z9
+	VMOVUPS Z9, 64(AX)
+	VADDPS  128(AX), Z10, Z10
+	VMOVUPS Z10, 128(AX)
+	VADDPS  192(AX), Z11, Z11
+	VMOVUPS Z11, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z12, Z12
+	VMOVUPS Z12, (AX)
+	VADDPS  64(AX), Z13, Z13
+	VMOVUPS Z13, 64(AX)
+	VADDPS  128(AX), Z14, Z14
+	VMOVUPS Z14, 128(AX)
+	VADDPS  192(AX), Z15, Z15
+	VMOVUPS Z15, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z16, Z16
+	VMOVUPS Z16, (AX)
+	VADDPS  64(AX), Z17, Z17
+	VMOVUPS Z17, 64(AX)
+	VADDPS  128(AX), Z18, Z18
+	VMOVUPS Z18, 128(AX)
+	VADDPS  192(AX), Z19, Z19
+	VMOVUPS Z19, 192(AX)
+	ADDQ    CX, AX
+	VADDPS  (AX), Z20, Z20
+	VMOVUPS Z20, (AX)
+	VADDPS  64(AX), Z21, Z21
+	VMOVUPS Z21, 64(AX)
+	VADDPS  128(AX), Z22, Z22
+	VMOVUPS Z22, 128(AX)
+	VADDPS  192(AX), Z23, Z23
+	VMOVUPS Z23, 192(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	VMOVUPS Z9, 64(AX)
+	VMOVUPS Z10, 128(AX)
+	VMOVUPS Z11, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z12, (AX)
+	VMOVUPS Z13, 64(AX)
+	VMOVUPS Z14, 128(AX)
+	VMOVUPS Z15, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z16, (AX)
+	VMOVUPS Z17, 64(AX)
+	VMOVUPS Z18, 128(AX)
+	VMOVUPS Z19, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z20, (AX)
+	VMOVUPS Z21, 64(AX)
+	VMOVUPS Z22, 128(AX)
+	VMOVUPS Z23, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kern7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+// Requires: AVX, AVX512F
+TEXT ·kern7x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R11
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   R13, R13
+	CMPQ   R13, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R11)(R13*4), R12
+	VMOVUPS      (CX)(R12*4), Z26
+	VBROADCASTSS (BX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (R9)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VBROADCASTSS (R10)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z5
+	VBROADCASTSS (DX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	INCQ         R13
+	CMPQ         R13, AX
+	JLT          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1505,13 +2405,28 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern7x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern7x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern7x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R11
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1528,44 +2443,44 @@ TEXT ·kern7x2(SB), NOSPLIT, $0-49
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R13, R13
+	CMPQ   R13, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z2
-	VFMADD231PS  Z28, Z31, Z3
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z6
-	VFMADD231PS  Z28, Z31, Z7
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z8
-	VFMADD231PS  Z28, Z30, Z9
-	VBROADCASTSS 20(CX), Z31
-	VFMADD231PS  Z27, Z31, Z10
-	VFMADD231PS  Z28, Z31, Z11
-	VBROADCASTSS 24(CX), Z30
-	VFMADD231PS  Z27, Z30, Z12
-	VFMADD231PS  Z28, Z30, Z13
-	ADDQ         $0x1c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R11)(R13*4), R12
+	VMOVUPS      (CX)(R12*4), Z26
+	VMOVUPS      64(CX)(R12*4), Z27
+	VBROADCASTSS (BX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (R9)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VBROADCASTSS (R10)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z10
+	VFMADD231PS  Z27, Z31, Z11
+	VBROADCASTSS (DX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	INCQ         R13
+	CMPQ         R13, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1629,13 +2544,28 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern7x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern7x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern7x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R11
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1659,52 +2589,52 @@ TEXT ·kern7x3(SB), NOSPLIT, $0-49
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R13, R13
+	CMPQ   R13, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VFMADD231PS  Z28, Z31, Z4
-	VFMADD231PS  Z29, Z31, Z5
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	VFMADD231PS  Z28, Z30, Z7
-	VFMADD231PS  Z29, Z30, Z8
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z9
-	VFMADD231PS  Z28, Z31, Z10
-	VFMADD231PS  Z29, Z31, Z11
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z12
-	VFMADD231PS  Z28, Z30, Z13
-	VFMADD231PS  Z29, Z30, Z14
-	VBROADCASTSS 20(CX), Z31
-	VFMADD231PS  Z27, Z31, Z15
-	VFMADD231PS  Z28, Z31, Z16
-	VFMADD231PS  Z29, Z31, Z17
-	VBROADCASTSS 24(CX), Z30
-	VFMADD231PS  Z27, Z30, Z18
-	VFMADD231PS  Z28, Z30, Z19
-	VFMADD231PS  Z29, Z30, Z20
-	ADDQ         $0x1c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R11)(R13*4), R12
+	VMOVUPS      (CX)(R12*4), Z26
+	VMOVUPS      64(CX)(R12*4), Z27
+	VMOVUPS      128(CX)(R12*4), Z28
+	VBROADCASTSS (BX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (R9)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	VBROADCASTSS (R10)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z15
+	VFMADD231PS  Z27, Z31, Z16
+	VFMADD231PS  Z28, Z31, Z17
+	VBROADCASTSS (DX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z18
+	VFMADD231PS  Z27, Z30, Z19
+	VFMADD231PS  Z28, Z30, Z20
+	INCQ         R13
+	CMPQ         R13, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1789,13 +2719,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern8x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern8x1(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern8x1(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R12
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1806,38 +2753,38 @@ TEXT ·kern8x1(SB), NOSPLIT, $0-49
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R14, R14
+	CMPQ   R14, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z1
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z2
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VBROADCASTSS 20(CX), Z31
-	VFMADD231PS  Z27, Z31, Z5
-	VBROADCASTSS 24(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	VBROADCASTSS 28(CX), Z31
-	VFMADD231PS  Z27, Z31, Z7
-	ADDQ         $0x20, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R12)(R14*4), R13
+	VMOVUPS      (CX)(R13*4), Z26
+	VBROADCASTSS (BX)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (R9)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VBROADCASTSS (R10)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z5
+	VBROADCASTSS (R11)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VBROADCASTSS (DX)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z7
+	INCQ         R14
+	CMPQ         R14, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -1885,13 +2832,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern8x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern8x2(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern8x2(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R12
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1910,47 +2874,47 @@ TEXT ·kern8x2(SB), NOSPLIT, $0-49
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R14, R14
+	CMPQ   R14, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z2
-	VFMADD231PS  Z28, Z31, Z3
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z4
-	VFMADD231PS  Z28, Z30, Z5
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z6
-	VFMADD231PS  Z28, Z31, Z7
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z8
-	VFMADD231PS  Z28, Z30, Z9
-	VBROADCASTSS 20(CX), Z31
-	VFMADD231PS  Z27, Z31, Z10
-	VFMADD231PS  Z28, Z31, Z11
-	VBROADCASTSS 24(CX), Z30
-	VFMADD231PS  Z27, Z30, Z12
-	VFMADD231PS  Z28, Z30, Z13
-	VBROADCASTSS 28(CX), Z31
-	VFMADD231PS  Z27, Z31, Z14
-	VFMADD231PS  Z28, Z31, Z15
-	ADDQ         $0x20, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R12)(R14*4), R13
+	VMOVUPS      (CX)(R13*4), Z26
+	VMOVUPS      64(CX)(R13*4), Z27
+	VBROADCASTSS (BX)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (R9)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VBROADCASTSS (R10)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z10
+	VFMADD231PS  Z27, Z31, Z11
+	VBROADCASTSS (R11)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VBROADCASTSS (DX)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z14
+	VFMADD231PS  Z27, Z31, Z15
+	INCQ         R14
+	CMPQ         R14, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0
@@ -2022,13 +2986,30 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kern8x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+// func kern8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 // Requires: AVX, AVX512F
-TEXT ·kern8x3(SB), NOSPLIT, $0-49
-	MOVQ k+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+16(FP), DX
-	MOVQ offs+24(FP), BX
+TEXT ·kern8x3(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R12
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2055,56 +3036,56 @@ TEXT ·kern8x3(SB), NOSPLIT, $0-49
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
-	TESTQ  AX, AX
-	JZ     store
+	XORQ   R14, R14
+	CMPQ   R14, AX
+	JGE    store
 
 loop:
-	MOVLQSX      (BX), SI
-	VMOVUPS      (DX)(SI*4), Z27
-	VMOVUPS      64(DX)(SI*4), Z28
-	VMOVUPS      128(DX)(SI*4), Z29
-	VBROADCASTSS (CX), Z30
-	VFMADD231PS  Z27, Z30, Z0
-	VFMADD231PS  Z28, Z30, Z1
-	VFMADD231PS  Z29, Z30, Z2
-	VBROADCASTSS 4(CX), Z31
-	VFMADD231PS  Z27, Z31, Z3
-	VFMADD231PS  Z28, Z31, Z4
-	VFMADD231PS  Z29, Z31, Z5
-	VBROADCASTSS 8(CX), Z30
-	VFMADD231PS  Z27, Z30, Z6
-	VFMADD231PS  Z28, Z30, Z7
-	VFMADD231PS  Z29, Z30, Z8
-	VBROADCASTSS 12(CX), Z31
-	VFMADD231PS  Z27, Z31, Z9
-	VFMADD231PS  Z28, Z31, Z10
-	VFMADD231PS  Z29, Z31, Z11
-	VBROADCASTSS 16(CX), Z30
-	VFMADD231PS  Z27, Z30, Z12
-	VFMADD231PS  Z28, Z30, Z13
-	VFMADD231PS  Z29, Z30, Z14
-	VBROADCASTSS 20(CX), Z31
-	VFMADD231PS  Z27, Z31, Z15
-	VFMADD231PS  Z28, Z31, Z16
-	VFMADD231PS  Z29, Z31, Z17
-	VBROADCASTSS 24(CX), Z30
-	VFMADD231PS  Z27, Z30, Z18
-	VFMADD231PS  Z28, Z30, Z19
-	VFMADD231PS  Z29, Z30, Z20
-	VBROADCASTSS 28(CX), Z31
-	VFMADD231PS  Z27, Z31, Z21
-	VFMADD231PS  Z28, Z31, Z22
-	VFMADD231PS  Z29, Z31, Z23
-	ADDQ         $0x20, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
-	JNZ          loop
+	MOVLQSX      (R12)(R14*4), R13
+	VMOVUPS      (CX)(R13*4), Z26
+	VMOVUPS      64(CX)(R13*4), Z27
+	VMOVUPS      128(CX)(R13*4), Z28
+	VBROADCASTSS (BX)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (R9)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	VBROADCASTSS (R10)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z15
+	VFMADD231PS  Z27, Z31, Z16
+	VFMADD231PS  Z28, Z31, Z17
+	VBROADCASTSS (R11)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z18
+	VFMADD231PS  Z27, Z30, Z19
+	VFMADD231PS  Z28, Z30, Z20
+	VBROADCASTSS (DX)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z21
+	VFMADD231PS  Z27, Z31, Z22
+	VFMADD231PS  Z28, Z31, Z23
+	INCQ         R14
+	CMPQ         R14, AX
+	JLT          loop
 
 store:
-	MOVQ    c+32(FP), AX
-	MOVQ    ldc+40(FP), CX
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
 	SHLQ    $0x02, CX
-	MOVB    add+48(FP), DL
+	MOVB    add+56(FP), DL
 	TESTB   DL, DL
 	JZ      overwrite
 	VADDPS  (AX), Z0, Z0

@@ -8,8 +8,12 @@ import (
 // BenchmarkMicro times the micro-kernel alone on L1-resident operands: the
 // ceiling for every driver.
 func BenchmarkMicro(b *testing.B) {
-	for _, s := range []struct{ m, nv, k int }{{8, 3, 256}, {8, 2, 256}, {4, 3, 256}, {8, 3, 144}} {
+	for _, s := range []struct{ m, nv, k int }{{8, 3, 256}, {6, 4, 256}, {8, 1, 256}, {4, 3, 256}, {8, 3, 144}} {
 		a := make([]float32, s.m*s.k)
+		aoffs := make([]int32, s.m)
+		for i := range aoffs {
+			aoffs[i] = int32(i * s.k)
+		}
 		bb := make([]float32, s.k*maxNR)
 		offs := make([]int32, s.k)
 		for p := range offs {
@@ -20,7 +24,7 @@ func BenchmarkMicro(b *testing.B) {
 		b.Run(fmt.Sprintf("%dx%d/k=%d", s.m, s.nv*vecW, s.k), func(b *testing.B) {
 			benchImpls(b, flops, func(b *testing.B, _ *Workspace) {
 				for b.Loop() {
-					cur.kern(s.m, s.nv, s.k, a, bb, offs, c, maxNR, false)
+					cur.kern(s.m, s.nv, s.k, a, aoffs, bb, offs, c, maxNR, false)
 				}
 			}, nil)
 		})

@@ -4,14 +4,14 @@
 
 package kernel
 
-// kern1x1 computes a 1 x 16 tile of C from k steps of a packed A and
+// kern1x1 computes a 1 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 1 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*1+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -22,16 +22,16 @@ package kernel
 //	}
 //
 //go:noescape
-func kern1x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern1x2 computes a 1 x 32 tile of C from k steps of a packed A and
+// kern1x2 computes a 1 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 1 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*1+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -42,16 +42,16 @@ func kern1x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern1x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern1x3 computes a 1 x 48 tile of C from k steps of a packed A and
+// kern1x3 computes a 1 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 1 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*1+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -62,16 +62,36 @@ func kern1x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern1x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern2x1 computes a 2 x 16 tile of C from k steps of a packed A and
+// kern1x4 computes a 1 x 64 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 1 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern2x1 computes a 2 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 2 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*2+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -82,16 +102,16 @@ func kern1x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern2x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern2x2 computes a 2 x 32 tile of C from k steps of a packed A and
+// kern2x2 computes a 2 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 2 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*2+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -102,16 +122,16 @@ func kern2x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern2x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern2x3 computes a 2 x 48 tile of C from k steps of a packed A and
+// kern2x3 computes a 2 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 2 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*2+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -122,16 +142,36 @@ func kern2x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern2x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern3x1 computes a 3 x 16 tile of C from k steps of a packed A and
+// kern2x4 computes a 2 x 64 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 2 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern3x1 computes a 3 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 3 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*3+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -142,16 +182,16 @@ func kern2x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern3x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern3x2 computes a 3 x 32 tile of C from k steps of a packed A and
+// kern3x2 computes a 3 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 3 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*3+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -162,16 +202,16 @@ func kern3x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern3x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern3x3 computes a 3 x 48 tile of C from k steps of a packed A and
+// kern3x3 computes a 3 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 3 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*3+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -182,16 +222,36 @@ func kern3x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern3x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern4x1 computes a 4 x 16 tile of C from k steps of a packed A and
+// kern3x4 computes a 3 x 64 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 3 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern4x1 computes a 4 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 4 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*4+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -202,16 +262,16 @@ func kern3x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern4x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern4x2 computes a 4 x 32 tile of C from k steps of a packed A and
+// kern4x2 computes a 4 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 4 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*4+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -222,16 +282,16 @@ func kern4x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern4x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern4x3 computes a 4 x 48 tile of C from k steps of a packed A and
+// kern4x3 computes a 4 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 4 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*4+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -242,16 +302,36 @@ func kern4x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern4x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern5x1 computes a 5 x 16 tile of C from k steps of a packed A and
+// kern4x4 computes a 4 x 64 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 4 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern5x1 computes a 5 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 5 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*5+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -262,16 +342,16 @@ func kern4x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern5x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern5x2 computes a 5 x 32 tile of C from k steps of a packed A and
+// kern5x2 computes a 5 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 5 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*5+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -282,16 +362,16 @@ func kern5x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern5x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern5x3 computes a 5 x 48 tile of C from k steps of a packed A and
+// kern5x3 computes a 5 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 5 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*5+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -302,16 +382,36 @@ func kern5x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern5x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern6x1 computes a 6 x 16 tile of C from k steps of a packed A and
+// kern5x4 computes a 5 x 64 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 5 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern6x1 computes a 6 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 6 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*6+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -322,16 +422,16 @@ func kern5x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern6x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern6x2 computes a 6 x 32 tile of C from k steps of a packed A and
+// kern6x2 computes a 6 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 6 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*6+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -342,16 +442,16 @@ func kern6x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern6x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern6x3 computes a 6 x 48 tile of C from k steps of a packed A and
+// kern6x3 computes a 6 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 6 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*6+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -362,16 +462,36 @@ func kern6x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern6x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern7x1 computes a 7 x 16 tile of C from k steps of a packed A and
+// kern6x4 computes a 6 x 64 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 6 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern7x1 computes a 7 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 7 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*7+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -382,16 +502,16 @@ func kern6x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern7x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern7x2 computes a 7 x 32 tile of C from k steps of a packed A and
+// kern7x2 computes a 7 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 7 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*7+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -402,16 +522,16 @@ func kern7x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern7x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern7x3 computes a 7 x 48 tile of C from k steps of a packed A and
+// kern7x3 computes a 7 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 7 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*7+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -422,16 +542,16 @@ func kern7x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern7x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern8x1 computes a 8 x 16 tile of C from k steps of a packed A and
+// kern8x1 computes a 8 x 16 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 8 {
 //		for j := range 16 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*8+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -442,16 +562,16 @@ func kern7x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern8x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern8x2 computes a 8 x 32 tile of C from k steps of a packed A and
+// kern8x2 computes a 8 x 32 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 8 {
 //		for j := range 32 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*8+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -462,16 +582,16 @@ func kern8x1(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern8x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
-// kern8x3 computes a 8 x 48 tile of C from k steps of a packed A and
+// kern8x3 computes a 8 x 48 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //
 //	for i := range 8 {
 //		for j := range 48 {
 //			var s float32
 //			for p := range k {
-//				s += a[p*8+i] * b[offs[p]+j]
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
 //			}
 //			if add {
 //				c[i*ldc+j] += s
@@ -482,7 +602,7 @@ func kern8x2(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, ad
 //	}
 //
 //go:noescape
-func kern8x3(k int, a *float32, b *float32, offs *int32, c *float32, ldc int, add bool)
+func kern8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
 // fmaPeak runs n iterations of 24 independent 16-lane FMAs (768 flops
 // each) and nothing else: the machine's FMA peak, for benchmarks.

@@ -39,36 +39,40 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	kern := cur.kern
 	for j0 := 0; j0 < n; j0 += gemmNC {
 		nc := min(gemmNC, n-j0)
-		npan := (nc + maxNR - 1) / maxNR
+		npan := (nc + tileNR - 1) / tileNR
 		for p0 := 0; p0 < k; p0 += gemmKC {
 			kc := min(gemmKC, k-p0)
 			add := beta != 0 || p0 > 0
 			bp := packB(ws, transB, b, ldb, p0, kc, j0, nc)
 			offs := grow(&ws.offs, kc)
 			for p := range offs {
-				offs[p] = int32(p * maxNR)
+				offs[p] = int32(p * tileNR)
 			}
 			ap := packA(ws, transA, alpha, a, lda, m, p0, kc)
+			aoffs := ws.aoffs[:]
+			for i := range aoffs {
+				aoffs[i] = int32(i * kc)
+			}
 			for jp := range npan {
-				j := jp * maxNR
-				w := min(maxNR, nc-j)
+				j := jp * tileNR
+				w := min(tileNR, nc-j)
 				nv := (w + vecW - 1) / vecW
-				panel := bp[jp*kc*maxNR:]
+				panel := bp[jp*kc*tileNR:]
 				for i0 := 0; i0 < m; i0 += maxMR {
 					mr := min(maxMR, m-i0)
 					at := ap[i0*kc:]
 					ct := c[i0*ldc+j0+j:]
 					if w == nv*vecW {
-						kern(mr, nv, kc, at, panel, offs, ct, ldc, add)
+						kern(mr, nv, kc, at, aoffs, panel, offs, ct, ldc, add)
 						continue
 					}
 					// Partial panel: compute into the tile, then merge the
 					// w valid columns.
 					t := ws.tile[:]
-					kern(mr, nv, kc, at, panel, offs, t, maxNR, false)
+					kern(mr, nv, kc, at, aoffs, panel, offs, t, tileNR, false)
 					for i := range mr {
 						dst := ct[i*ldc : i*ldc+w]
-						src := t[i*maxNR : i*maxNR+w]
+						src := t[i*tileNR : i*tileNR+w]
 						if add {
 							for jj, v := range src {
 								dst[jj] += v
@@ -84,30 +88,30 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 }
 
 // packB copies rows p0..p0+kc and columns j0..j0+nc of op(B) into panels
-// of maxNR columns: element (p, j) of panel q lands at q*kc*maxNR + p*maxNR
+// of tileNR columns: element (p, j) of panel q lands at q*kc*tileNR + p*tileNR
 // + j. Columns past nc are zero.
 func packB(ws *Workspace, transB bool, b []float32, ldb, p0, kc, j0, nc int) []float32 {
-	npan := (nc + maxNR - 1) / maxNR
-	bp := grow(&ws.gb, npan*kc*maxNR)
+	npan := (nc + tileNR - 1) / tileNR
+	bp := grow(&ws.gb, npan*kc*tileNR)
 	for q := range npan {
-		w := min(maxNR, nc-q*maxNR)
-		panel := bp[q*kc*maxNR : (q+1)*kc*maxNR]
-		jb := j0 + q*maxNR
+		w := min(tileNR, nc-q*tileNR)
+		panel := bp[q*kc*tileNR : (q+1)*kc*tileNR]
+		jb := j0 + q*tileNR
 		if !transB {
 			for p := range kc {
-				dst := panel[p*maxNR : (p+1)*maxNR]
+				dst := panel[p*tileNR : (p+1)*tileNR]
 				copy(dst, b[(p0+p)*ldb+jb:(p0+p)*ldb+jb+w])
 				clear(dst[w:])
 			}
 			continue
 		}
-		if w < maxNR {
+		if w < tileNR {
 			clear(panel)
 		}
 		for j := range w {
 			src := b[(jb+j)*ldb+p0 : (jb+j)*ldb+p0+kc]
 			for p, v := range src {
-				panel[p*maxNR+j] = v
+				panel[p*tileNR+j] = v
 			}
 		}
 	}
@@ -115,28 +119,23 @@ func packB(ws *Workspace, transB bool, b []float32, ldb, p0, kc, j0, nc int) []f
 }
 
 // packA copies alpha times columns p0..p0+kc of op(A) (all m rows) into
-// tiles of maxMR rows: the tile starting at row i0 sits at i0*kc, with
-// element (i, p) at i0*kc + p*mr + i, where mr is the tile's height.
+// an m x kc row-major matrix.
 func packA(ws *Workspace, transA bool, alpha float32, a []float32, lda, m, p0, kc int) []float32 {
 	ap := grow(&ws.ga, m*kc)
-	for i0 := 0; i0 < m; i0 += maxMR {
-		mr := min(maxMR, m-i0)
-		t := ap[i0*kc : (i0+mr)*kc]
-		if transA {
-			for p := range kc {
-				src := a[(p0+p)*lda+i0 : (p0+p)*lda+i0+mr]
-				dst := t[p*mr : (p+1)*mr]
-				for i, v := range src {
-					dst[i] = alpha * v
-				}
+	if transA {
+		for p := range kc {
+			src := a[(p0+p)*lda : (p0+p)*lda+m]
+			for i, v := range src {
+				ap[i*kc+p] = alpha * v
 			}
-			continue
 		}
-		for i := range mr {
-			src := a[(i0+i)*lda+p0 : (i0+i)*lda+p0+kc]
-			for p, v := range src {
-				t[p*mr+i] = alpha * v
-			}
+		return ap
+	}
+	for i := range m {
+		src := a[i*lda+p0 : i*lda+p0+kc]
+		dst := ap[i*kc : (i+1)*kc]
+		for p, v := range src {
+			dst[p] = alpha * v
 		}
 	}
 	return ap

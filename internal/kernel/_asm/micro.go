@@ -13,8 +13,9 @@ import (
 )
 
 const (
-	maxMR = 8 // must match kernel.maxMR
-	maxNV = 3 // must match kernel.maxNV
+	maxMR  = 8  // must match kernel.maxMR
+	maxNV  = 4  // must match kernel.maxNV
+	maxAcc = 24 // must match kernel.maxAcc: m*nv accumulators at most
 )
 
 // zmm lists the 32 vector registers; the kernels name them directly so that
@@ -27,7 +28,7 @@ var zmm = []VecPhysical{
 func main() {
 	ConstraintExpr("!noasm")
 	for m := 1; m <= maxMR; m++ {
-		for nv := 1; nv <= maxNV; nv++ {
+		for nv := 1; nv <= maxNV && m*nv <= maxAcc; nv++ {
 			kernel(m, nv)
 		}
 	}
@@ -58,21 +59,22 @@ func peak() {
 }
 
 // kernel emits kern<m>x<nv>: an m x 16*nv tile in m*nv accumulators
-// (Z0...), nv B vectors (Z27-Z29) and two alternating broadcasts (Z30, Z31).
-// Per k step it loads one offset, nv B vectors and m broadcasts, and issues
+// (Z0...), nv B vectors (Z26-Z29) and two alternating broadcasts (Z30,
+// Z31). Each row of A has its own base register, all indexed by p. Per k
+// step it loads one B offset, nv B vectors and m broadcasts, and issues
 // m*nv FMAs.
 func kernel(m, nv int) {
 	name := fmt.Sprintf("kern%dx%d", m, nv)
-	TEXT(name, NOSPLIT, "func(k int, a, b *float32, offs *int32, c *float32, ldc int, add bool)")
+	TEXT(name, NOSPLIT, "func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)")
 	Doc(
-		fmt.Sprintf("%s computes a %d x %d tile of C from k steps of a packed A and", name, m, 16*nv),
+		fmt.Sprintf("%s computes a %d x %d tile of C from k steps of an indirect A and", name, m, 16*nv),
 		"an indirect B (see microKernel):",
 		"",
 		fmt.Sprintf("\tfor i := range %d {", m),
 		fmt.Sprintf("\t\tfor j := range %d {", 16*nv),
 		"\t\t\tvar s float32",
 		"\t\t\tfor p := range k {",
-		fmt.Sprintf("\t\t\t\ts += a[p*%d+i] * b[offs[p]+j]", m),
+		"\t\t\t\ts += a[aoffs[i]+p] * b[boffs[p]+j]",
 		"\t\t\t}",
 		"\t\t\tif add {",
 		"\t\t\t\tc[i*ldc+j] += s",
@@ -84,13 +86,21 @@ func kernel(m, nv int) {
 	)
 	Pragma("noescape")
 	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] }
-	bv := func(v int) VecPhysical { return zmm[27+v] }
+	bv := func(v int) VecPhysical { return zmm[26+v] }
 
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
+	aoffs := Load(Param("aoffs"), GP64())
+	rows := make([]GPVirtual, m)
+	for i := range m {
+		rows[i] = GP64()
+		MOVLQSX(Mem{Base: aoffs, Disp: 4 * i}, rows[i])
+		LEAQ(Mem{Base: a, Index: rows[i], Scale: 4}, rows[i])
+	}
 	b := Load(Param("b"), GP64())
-	offs := Load(Param("offs"), GP64())
+	boffs := Load(Param("boffs"), GP64())
 	o := GP64()
+	p := GP64()
 
 	Comment("Zero the accumulators.")
 	for i := range m {
@@ -98,25 +108,25 @@ func kernel(m, nv int) {
 			VPXORD(acc(i, v), acc(i, v), acc(i, v))
 		}
 	}
-	TESTQ(k, k)
-	JZ(LabelRef("store"))
+	XORQ(p, p)
+	CMPQ(p, k)
+	JGE(LabelRef("store"))
 
 	Label("loop")
-	MOVLQSX(Mem{Base: offs}, o)
+	MOVLQSX(Mem{Base: boffs, Index: p, Scale: 4}, o)
 	for v := range nv {
 		VMOVUPS(Mem{Base: b, Index: o, Scale: 4, Disp: 64 * v}, bv(v))
 	}
 	for i := range m {
 		bc := zmm[30+i%2]
-		VBROADCASTSS(Mem{Base: a, Disp: 4 * i}, bc)
+		VBROADCASTSS(Mem{Base: rows[i], Index: p, Scale: 4}, bc)
 		for v := range nv {
 			VFMADD231PS(bv(v), bc, acc(i, v))
 		}
 	}
-	ADDQ(Imm(uint64(4*m)), a)
-	ADDQ(Imm(4), offs)
-	DECQ(k)
-	JNZ(LabelRef("loop"))
+	INCQ(p)
+	CMPQ(p, k)
+	JLT(LabelRef("loop"))
 
 	Label("store")
 	c := Load(Param("c"), GP64())
