@@ -38,11 +38,11 @@ func (n Norm) clone() Norm {
 
 // Dataset is an in-memory image data set of raw bytes.
 type Dataset struct {
-	Name       string   // e.g. "cifar10/train"
-	N, C, H, W int      // images, channels, height, width
-	Pixels     []uint8  // N*C*H*W bytes, [N][C][H][W] row-major
-	Labels     []int    // N labels, each in [0, len(Classes))
-	Classes    []string // class names, index = label
+	Name       string    // e.g. "cifar10/train"
+	N, C, H, W int       // images, channels, height, width
+	Pixels     []uint8   // N*C*H*W bytes, [N][C][H][W] row-major
+	Labels     []int     // N labels, each in [0, len(Classes))
+	Classes    []string  // class names, index = label
 	Mean, Std  []float32 // default normalisation per channel, 0..1 pixel units
 }
 

@@ -24,13 +24,13 @@ import (
 // alpha dropped).
 type ImageFolder struct {
 	Root       string
-	Files      []string // paths, class by class, sorted within each class
-	Labels     []int    // label of each file
-	Classes    []string // sub-folder names
-	Size       int      // side of the square crop
-	Resize     int      // shorter side after resizing; at least Size
-	RandomCrop bool     // crop at a random place (training) instead of the centre
-	Mean, Std  []float32
+	Files      []string  // paths, class by class, sorted within each class
+	Labels     []int     // label of each file
+	Classes    []string  // sub-folder names
+	Size       int       // side of the square crop
+	Resize     int       // shorter side after resizing; at least Size
+	RandomCrop bool      // crop at a random place (training) instead of the centre
+	Mean, Std  []float32 // default normalisation per channel, 0..1 pixel units
 }
 
 // imageExts are the file name endings read, compared in lower case.
