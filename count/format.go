@@ -1,0 +1,63 @@
+package count
+
+import (
+	"fmt"
+	"strings"
+	"text/tabwriter"
+)
+
+// Human writes n with two decimals and a K, M or G suffix (powers of 1000),
+// as the paper quotes counts: 25.55M, 4.09G; below 1000, n itself.
+func Human(n int64) string {
+	f := float64(n)
+	switch {
+	case f >= 1e9 || f <= -1e9:
+		return fmt.Sprintf("%.2fG", f/1e9)
+	case f >= 1e6 || f <= -1e6:
+		return fmt.Sprintf("%.2fM", f/1e6)
+	case f >= 1e3 || f <= -1e3:
+		return fmt.Sprintf("%.2fK", f/1e3)
+	}
+	return fmt.Sprint(n)
+}
+
+// String gives the totals in Human form, e.g. "25.55M params, 4.09G FLOPs".
+func (t Totals) String() string {
+	return Human(t.Params) + " params, " + Human(t.FLOPs) + " FLOPs"
+}
+
+// String formats the table, one row per layer and a total, aligned in
+// columns: name, kind, weight shape, output shape, live filters, pruned
+// fraction of connections, params, FLOPs. Layers counted with the masked
+// rule have a "*" after their kind.
+func (t *Table) String() string {
+	// Names are padded by hand so that they align left while the numbers
+	// align right.
+	nw := len("layer")
+	for _, r := range t.Rows {
+		nw = max(nw, len(r.Name))
+	}
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "%-*s\tkind\tweight\toutput\tlive\tpruned\tparams\tFLOPs\t\n", nw, "layer")
+	for _, r := range t.Rows {
+		kind := r.Kind
+		if r.Masked {
+			kind += "*"
+		}
+		fmt.Fprintf(w, "%-*s\t%s\t%s\t%s\t%d/%d\t%.3f\t%d\t%d\t\n", nw, r.Name, kind, dims(r.Weight), dims(r.Out),
+			r.Live, r.Filters, r.Pruned, r.Params, r.FLOPs)
+	}
+	fmt.Fprintf(w, "%-*s\t\t\t\t\t\t%d\t%d\t\n", nw, "total", t.Params, t.FLOPs)
+	w.Flush()
+	return b.String()
+}
+
+// dims writes a shape as 64x3x3x3.
+func dims(s []int) string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = fmt.Sprint(d)
+	}
+	return strings.Join(parts, "x")
+}
