@@ -16,6 +16,7 @@ type RateError struct {
 	Reason       string
 }
 
+// Error describes the schedule and what is wrong with it.
 func (e *RateError) Error() string {
 	return fmt.Sprintf("selfgroup: rate schedule step %g%% to target %g%%: %s", e.Step, e.Target, e.Reason)
 }

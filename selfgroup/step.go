@@ -63,6 +63,7 @@ type Result struct {
 	// Groups rows of c values.
 	Centroids []float32
 	// Groups is the number of groups actually used, min(Options.Groups, n).
+	// k-means may leave a group without filters (then no label names it).
 	Groups int
 	// Threshold is tau, the rate-th percentile of c_{pi(i)}[j] * m[i][j].
 	Threshold float64

@@ -8,8 +8,8 @@ import (
 
 func TestSqDistMatchesRef(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	// Lengths around the 8-wide unrolled block, with a guard band after c.
-	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 2048} {
+	// Lengths around the 4-wide unrolled block, with a guard band after c.
+	for _, n := range []int{0, 1, 3, 4, 5, 7, 8, 9, 63, 64, 65, 2048} {
 		x := make([]float32, n)
 		c := make([]float32, n+3)
 		for i := range x {

@@ -70,8 +70,11 @@ type Result struct {
 	K int
 	// Labels[i] in [0, K) is the cluster of point i.
 	Labels []int
-	// Centroids holds K rows of d values, row-major; row c is the mean of
-	// the points labelled c.
+	// Centroids holds K rows of d values, row-major. Row c is the mean of
+	// the points labelled c at the last update; when a restart stops on the
+	// tolerance, the labels are then recomputed against these centroids
+	// (as scikit-learn does), so a few points, or rarely a whole cluster,
+	// may have moved since.
 	Centroids []float32
 	// Inertia is the sum over points of the squared distance to their
 	// centroid.
