@@ -34,7 +34,8 @@ momentum 0.9, weight decay 1e-4 on conv and linear weights only, nesterov
 off, dampening 0) in training mode, each on its own batch; for step s in 1, 2:
 "x<s>", "labels<s>", "logits<s>", "loss<s>", "grad<s>.<name>" (gradients of
 that step) and "step<s>.<name>" (every parameter and buffer after the
-update; num_batches_tracked is left out).
+update; num_batches_tracked is left out). Finally "eval_logits": the
+network in evaluation mode on x1 after both steps.
 
 File format (little-endian)
 ---------------------------
@@ -233,6 +234,8 @@ def net_case():
         for n, t in net.state_dict().items():
             if not n.endswith("num_batches_tracked"):
                 out["step%d.%s" % (s, n)] = t.clone()
+    with torch.no_grad():
+        out["eval_logits"] = net.eval()(out["x1"])
     return write("resnet", out)
 
 
