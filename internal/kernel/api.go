@@ -36,6 +36,10 @@ func ConvBackwardData(p Conv, dy, w, dx []float32, ws *Workspace) {
 // ConvBackwardFilter accumulates into dw[N][C][KH][KW] the gradient of the
 // weights given the input x and the output gradient dy (dw += ...).
 func ConvBackwardFilter(p Conv, x, dy, dw []float32, ws *Workspace) {
+	if p.Stride == 1 {
+		convBackwardFilterDirect(p, x, dy, dw, ws)
+		return
+	}
 	convBackwardFilterGemm(p, x, dy, dw, ws)
 }
 

@@ -45,6 +45,7 @@ type Workspace struct {
 	ga, gb     []float32 // sgemm and direct conv: packed A and B
 	s1, s2, s3 []float32 // conv: padded image or columns, output rows, weights
 	offs       []int32   // per-k offsets into B (see microKernel)
+	offs2      []int32   // a second offset table
 	aoffs      [maxMR]int32
 	tile       [maxMR * maxNR]float32
 }
