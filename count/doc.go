@@ -11,11 +11,16 @@
 //	linear         params = sum(m) + live (bias)     FLOPs = the same
 //
 // where live is the number of filters with at least one kept input and a
-// is the number of per-channel affine parameters that go with a filter: 2
-// (the BatchNorm's scale and shift, as the paper charges them, wherever the
-// network's BatchNorms sit) plus 1 for the conv's own bias. In the paper's
+// is the number of per-channel parameters that go with a filter: 2 when the
+// network has any BatchNorm (its scale and shift, as METHOD.md's "2*(live
+// output channels)"), plus 1 when the conv has a bias. In the paper's
 // networks that is a = 2 (ResNets, DenseNets: no conv bias), a = 3 (CIFAR
-// VGG: bias and BN) and a = 1 (LeNet-5: bias, no BN anywhere). An unmasked
+// VGG: bias and BN) and a = 1 (LeNet-5: bias, no BN anywhere, so the count
+// is the network's true 431,080 parameters; reading METHOD.md literally, 2
+// per filter and no conv biases, gives 431,110, also "431K"). The 2 is
+// charged whether or not a BN directly follows the conv: DenseNet's BNs
+// come before its convs, and charging only the BN that follows (norm2 after
+// conv1) gives DenseNet-201 19.81M, not the paper's 19.82M. An unmasked
 // linear layer counts N*C (+ N with bias) for both.
 //
 // A layer is "masked" when it carries a mask, or when its name is passed to
