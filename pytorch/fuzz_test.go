@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"io"
 	"maps"
-	"slices"
-	"strings"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
