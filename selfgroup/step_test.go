@@ -91,7 +91,7 @@ func TestFirstStepHasAtMostGPatterns(t *testing.T) {
 			t.Errorf("g=%d: %d patterns after one step from dense", g, got)
 		}
 		// Every group's members share one row (FirstMember from dense).
-		groups, dead := GroupsOf(res.NewMask, n, c)
+		groups, _ := GroupsOf(res.NewMask, n, c)
 		for _, members := range groups {
 			for _, i := range members[1:] {
 				if res.Labels[i] != res.Labels[members[0]] {
@@ -99,7 +99,6 @@ func TestFirstStepHasAtMostGPatterns(t *testing.T) {
 				}
 			}
 		}
-		_ = dead
 	}
 }
 
