@@ -5,7 +5,7 @@ Run with Debian's interpreter (torch 1.13, CPU), from the repository root:
 
     /usr/bin/python3 scripts/gen_nn_fixtures.py
 
-It writes one file per case into nn/testdata/ (*.fix, about 150 KB in all)
+It writes one file per case into nn/testdata/ (*.fix, about 180 KB in all)
 and is deterministic: torch.manual_seed(20240601) seeds every draw, so rerunning
 it reproduces the files byte for byte on the same torch version.
 
