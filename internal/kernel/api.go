@@ -1,8 +1,8 @@
 package kernel
 
-// Routes (see doc.go): stride-1 convolutions run direct (direct.go), the
-// rest through im2col and sgemm (im2col.go); all reach the micro-kernel
-// (micro.go) through sgemm.go or direct.go.
+// Routes (see the package doc): convolutions run direct (direct.go,
+// direct_filter.go), except backward data for stride > 1, which is a GEMM
+// and col2im (im2col.go); all reach the micro-kernel (micro.go).
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C on row-major matrices, where
 // op(A) is m x k (A is k x m when transA), op(B) is k x n (B is n x k when
@@ -16,11 +16,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 // ConvForward computes y[N][OutH][OutW] = conv(x[C][H][W], w[N][C][KH][KW]),
 // overwriting y.
 func ConvForward(p Conv, x, w, y []float32, ws *Workspace) {
-	if p.Stride == 1 {
-		convForwardDirect(p, x, w, y, ws)
-		return
-	}
-	convForwardIm2col(p, x, w, y, ws)
+	convForwardDirect(p, x, w, y, ws)
 }
 
 // ConvBackwardData computes dx[C][H][W] from dy[N][OutH][OutW] and w,
@@ -36,11 +32,7 @@ func ConvBackwardData(p Conv, dy, w, dx []float32, ws *Workspace) {
 // ConvBackwardFilter accumulates into dw[N][C][KH][KW] the gradient of the
 // weights given the input x and the output gradient dy (dw += ...).
 func ConvBackwardFilter(p Conv, x, dy, dw []float32, ws *Workspace) {
-	if p.Stride == 1 {
-		convBackwardFilterDirect(p, x, dy, dw, ws)
-		return
-	}
-	convBackwardFilterGemm(p, x, dy, dw, ws)
+	convBackwardFilterDirect(p, x, dy, dw, ws)
 }
 
 // GroupConvForward runs a diverse group convolution: each group's filters
@@ -48,11 +40,7 @@ func ConvBackwardFilter(p Conv, x, dy, dw []float32, ws *Workspace) {
 // listed in some group's Filters; other channels of y are left untouched.
 // p.N is the total number of output channels of y and p.C of x.
 func GroupConvForward(p Conv, groups []Group, x, y []float32, ws *Workspace) {
-	if p.Stride == 1 {
-		groupConvForwardDirect(p, groups, x, y, ws)
-		return
-	}
-	groupConvForwardIm2col(p, groups, x, y, ws)
+	groupConvForwardDirect(p, groups, x, y, ws)
 }
 
 // FLOPs is the number of floating-point operations (2 per multiply-add)

@@ -8,41 +8,51 @@ package kernel
 // B table, and no im2col matrix is ever built. The wp-wo halo columns of
 // each output row are computed and then dropped.
 
-// direct is the geometry of one stride-1 convolution of h x w planes
-// padded by ph rows and pw columns with a kh x kw kernel.
+// direct is the geometry of one convolution of h x w planes padded by ph
+// rows and pw columns with a kh x kw kernel and stride s. For s > 1 each
+// padded plane is split into s*s phase planes (rows and columns of equal
+// remainder mod s), so that every tap again reads one plane at a fixed
+// offset: a stride-s convolution is s*s stride-1 ones.
 type direct struct {
-	h, w, ph, pw, kh, kw int
-	wp                   int // padded row pitch
-	pl                   int // padded plane size
-	ho, wo               int // output size
-	pp                   int // output row length in the padded pitch, rounded up to vecW
+	h, w, ph, pw, kh, kw, s int
+	wp     int // phase plane row pitch (the padded width when s == 1)
+	pl     int // phase plane size
+	cs     int // s*s*pl, the distance between channels
+	ho, wo int // output size
+	pp     int // output row length in pitch wp, rounded up to vecW
 }
 
-func newDirect(h, w, ph, pw, kh, kw int) direct {
-	d := direct{h: h, w: w, ph: ph, pw: pw, kh: kh, kw: kw}
-	d.wp = w + 2*pw
-	d.pl = (h + 2*ph) * d.wp
-	d.ho = h + 2*ph - kh + 1
-	d.wo = d.wp - kw + 1
+func newDirect(h, w, ph, pw, kh, kw, s int) direct {
+	d := direct{h: h, w: w, ph: ph, pw: pw, kh: kh, kw: kw, s: s}
+	hp, wpad := h+2*ph, w+2*pw
+	d.wp = (wpad + s - 1) / s
+	d.pl = (hp + s - 1) / s * d.wp
+	d.cs = s * s * d.pl
+	d.ho = (hp-kh)/s + 1
+	d.wo = (wpad-kw)/s + 1
 	d.pp = (d.ho*d.wp + vecW - 1) / vecW * vecW
 	return d
 }
 
-// pad copies the ch planes of x into ws.s1 as zero-padded planes, with
-// enough zeros after the last one for the micro-kernel to read a whole
-// padded output row at every tap.
+// pad copies the ch planes of x into ws.s1 as zero-padded (phase) planes,
+// with enough zeros after the last one for the micro-kernel to read a
+// whole padded output row at every tap: taps reach at most ch*cs - 1, and
+// rows are pp long.
 func (d *direct) pad(ws *Workspace, x []float32, ch int) []float32 {
-	n := max(ch*d.pl, (ch-1)*d.pl+(d.kh-1)*d.wp+d.kw-1+d.pp)
-	xp := grow(&ws.s1, n)
-	if d.ph == 0 && d.pw == 0 {
-		clear(xp[ch*d.pl:])
-	} else {
-		clear(xp)
-	}
+	xp := grow(&ws.s1, ch*d.cs+d.pp)
+	clear(xp)
 	for c := range ch {
 		for y := range d.h {
 			src := x[(c*d.h+y)*d.w : (c*d.h+y+1)*d.w]
-			copy(xp[c*d.pl+(y+d.ph)*d.wp+d.pw:], src)
+			py := y + d.ph
+			if d.s == 1 {
+				copy(xp[c*d.cs+py*d.wp+d.pw:], src)
+				continue
+			}
+			for xx, v := range src {
+				px := xx + d.pw
+				xp[c*d.cs+((py%d.s)*d.s+px%d.s)*d.pl+(py/d.s)*d.wp+px/d.s] = v
+			}
 		}
 	}
 	return xp
@@ -64,7 +74,8 @@ func (d *direct) offsets(ws *Workspace, chans []int, ch int) []int32 {
 		o := offs[ci*kk : (ci+1)*kk]
 		for ky := range d.kh {
 			for kx := range d.kw {
-				o[ky*d.kw+kx] = int32(c*d.pl + ky*d.wp + kx)
+				phase := (ky%d.s)*d.s + kx%d.s
+				o[ky*d.kw+kx] = int32(c*d.cs + phase*d.pl + (ky/d.s)*d.wp + kx/d.s)
 			}
 		}
 	}
@@ -100,9 +111,9 @@ func (d *direct) unpad(y, t []float32) {
 	}
 }
 
-// convForwardDirect is ConvForward for stride 1.
+// convForwardDirect is ConvForward.
 func convForwardDirect(p Conv, x, w, y []float32, ws *Workspace) {
-	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW)
+	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
 	xp := d.pad(ws, x, p.C)
 	offs := d.offsets(ws, nil, p.C)
 	t := grow(&ws.s2, p.N*d.pp)
@@ -113,10 +124,10 @@ func convForwardDirect(p Conv, x, w, y []float32, ws *Workspace) {
 	}
 }
 
-// groupConvForwardDirect is GroupConvForward for stride 1: the input is
-// padded once, and each group's tap table lists only its own channels.
+// groupConvForwardDirect is GroupConvForward: the input is padded once,
+// and each group's tap table lists only its own channels.
 func groupConvForwardDirect(p Conv, groups []Group, x, y []float32, ws *Workspace) {
-	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW)
+	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
 	xp := d.pad(ws, x, p.C)
 	hw := d.ho * d.wo
 	for _, g := range groups {
@@ -143,7 +154,7 @@ func canBackwardDataDirect(p Conv) bool {
 // correlation of dy with the weights transposed (C x N) and flipped.
 func convBackwardDataDirect(p Conv, dy, w, dx []float32, ws *Workspace) {
 	ho, wo := p.OutH(), p.OutW()
-	d := newDirect(ho, wo, p.KH-1-p.Pad, p.KW-1-p.Pad, p.KH, p.KW)
+	d := newDirect(ho, wo, p.KH-1-p.Pad, p.KW-1-p.Pad, p.KH, p.KW, 1)
 	kk := p.KH * p.KW
 	wt := grow(&ws.s3, p.C*p.N*kk) // [C][N][KH][KW], flipped
 	flipTranspose(wt, w, p.N, p.C, kk)

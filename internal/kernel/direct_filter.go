@@ -1,15 +1,15 @@
 package kernel
 
-// This file holds the filter gradient of a stride-1 convolution, computed
+// This file holds the filter gradient of a convolution, computed
 // like the forward pass without an im2col matrix. Transposed, the gradient
 // is dw^T[k][n] = sum_q xp[offs[k]+q] * dyT[q][n] over the positions q of
 // the padded-pitch output: each tap k reads its shifted padded plane as a
 // row of A (the micro-kernel's aoffs), and B is dy transposed to [q][n]
 // with zeros in the halo columns, so the halo adds nothing.
 
-// convBackwardFilterDirect is ConvBackwardFilter for stride 1.
+// convBackwardFilterDirect is ConvBackwardFilter.
 func convBackwardFilterDirect(p Conv, x, dy, dw []float32, ws *Workspace) {
-	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW)
+	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
 	xp := d.pad(ws, x, p.C)
 	taps := d.offsets(ws, nil, p.C) // row offsets of A
 	k := len(taps)

@@ -316,3 +316,41 @@ func TestMicroKernel(t *testing.T) {
 		}
 	})
 }
+
+// TestIm2colRoutes checks the im2col + GEMM routes, which the entry
+// points no longer take but which stay as the general fallback, and the
+// direct backward data route is checked by TestConv.
+func TestIm2colRoutes(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		ws := new(Workspace)
+		for _, p := range convShapes {
+			name := fmt.Sprintf("%+v", p)
+			xn, yn, wn := p.C*p.H*p.W, p.N*p.OutH()*p.OutW(), p.N*p.C*p.KH*p.KW
+			x, w, dy := randSlice(r, xn), randSlice(r, wn), randSlice(r, yn)
+			y, want := make([]float32, yn), make([]float32, yn)
+			convForwardRef(p, x, w, want)
+			convForwardIm2col(p, x, w, y, ws)
+			checkClose(t, "convForwardIm2col "+name, y, want)
+
+			dw := randSlice(r, wn)
+			want = append([]float32(nil), dw...)
+			convBackwardFilterRef(p, x, dy, want)
+			convBackwardFilterGemm(p, x, dy, dw, ws)
+			checkClose(t, "convBackwardFilterGemm "+name, dw, want)
+
+			dx := make([]float32, xn)
+			want = make([]float32, xn)
+			convBackwardDataRef(p, dy, w, want)
+			convBackwardDataGemm(p, dy, w, dx, ws)
+			checkClose(t, "convBackwardDataGemm "+name, dx, want)
+
+			gs := randGroups(r, p, 3)
+			y = randSlice(r, yn)
+			want = append([]float32(nil), y...)
+			groupConvForwardRef(p, gs, x, want)
+			groupConvForwardIm2col(p, gs, x, y, ws)
+			checkClose(t, "groupConvForwardIm2col "+name, y, want)
+		}
+	})
+}
