@@ -37,6 +37,9 @@ type Plan struct {
 	Log        io.Writer              // progress and per-epoch lines (nil: silent)
 	Label      string                 // prefix of progress lines, e.g. "train"
 	AfterEpoch func(EpochStats) error // e.g. write a checkpoint; an error stops the run
+	// BeforeEpoch, if set, runs before each epoch (0-based), e.g. to seed
+	// the dropout random source so that a resumed run repeats.
+	BeforeEpoch func(epoch int)
 }
 
 // Fit trains with s for the epochs of p and returns the stats of the epochs
@@ -45,6 +48,9 @@ type Plan struct {
 func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
 	var hist []EpochStats
 	for e := p.StartEpoch; e < p.Epochs; e++ {
+		if p.BeforeEpoch != nil {
+			p.BeforeEpoch(e)
+		}
 		lr := p.Schedule.LR(e)
 		s.Opt.LR = lr
 		start := time.Now()

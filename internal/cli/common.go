@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/pytorch"
+	"github.com/sgcnn/sgcnn/train"
+)
+
+// datasets lists the data sets the commands know by name.
+var datasets = []string{"cifar10", "cifar100", "mnist", "fashion-mnist"}
+
+// defaultDataset picks the data set a model is usually trained on.
+func defaultDataset(arch string) string {
+	if arch == "lenet5" {
+		return "mnist"
+	}
+	return "cifar10"
+}
+
+// openDataset loads the train or test split of a named data set from dir
+// ("" for the default location).
+func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {
+	switch name {
+	case "cifar10":
+		return data.LoadCIFAR10(dir, trainSplit)
+	case "cifar100":
+		return data.LoadCIFAR100(dir, trainSplit)
+	case "mnist":
+		return data.LoadMNIST(dir, trainSplit)
+	case "fashion-mnist":
+		return data.LoadFashionMNIST(dir, trainSplit)
+	}
+	return nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
+}
+
+// checkFits reports a data set whose images or classes do not fit a model.
+func checkFits(m *models.Model, ds *data.Dataset, name string) error {
+	c, h, w := ds.Dims()
+	if [3]int{c, h, w} != m.InputShape {
+		return fmt.Errorf("data set %s has %dx%dx%d images but %s takes %dx%dx%d", name, c, h, w, m.Arch, m.InputShape[0], m.InputShape[1], m.InputShape[2])
+	}
+	if n := len(ds.Classes); n > m.Classes {
+		return fmt.Errorf("data set %s has %d classes but %s has %d outputs (use --classes)", name, n, m.Arch, m.Classes)
+	}
+	return nil
+}
+
+// evalSource streams a data set in order, unaugmented.
+func evalSource(ds *data.Dataset, norm data.Norm, batch int) (train.Source, error) {
+	l, err := data.NewLoader(ds, data.Config{BatchSize: batch, Norm: norm})
+	if err != nil {
+		return nil, err
+	}
+	return train.FromLoader(context.Background(), l), nil
+}
+
+// openModel builds a model and loads its weights from path: an sgcnn model
+// file (which names its architecture; arch, if given, must match) or a
+// PyTorch checkpoint (legacy or zip; arch is required).
+func openModel(arch, path string) (*models.Model, modelfile.Info, error) {
+	var info modelfile.Info
+	if isNative(path) {
+		f, err := modelfile.Load(path, arch)
+		if err != nil {
+			return nil, info, err
+		}
+		return f.Model, f.Info, nil
+	}
+	if arch == "" {
+		return nil, info, usagef("%s is a PyTorch checkpoint, which does not name its architecture: give --model (one of %s)", path, strings.Join(models.Names(), ", "))
+	}
+	m, err := models.New(arch, 0, 0)
+	if err != nil {
+		return nil, info, usageError{err}
+	}
+	sd, err := pytorch.Load(path)
+	if err != nil {
+		return nil, info, err
+	}
+	if err := models.LoadStateDict(m, sd.Tensors); err != nil {
+		return nil, info, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, info, nil
+}
+
+// normFor returns the normalisation to feed a model: the one recorded in
+// its file, else the data set's default.
+func normFor(info modelfile.Info, ds *data.Dataset) data.Norm {
+	if len(info.Mean) == ds.C && len(info.Std) == ds.C {
+		return data.Norm{Mean: info.Mean, Std: info.Std}
+	}
+	return ds.Norm()
+}
+
+// isNative reports whether path looks like a safetensors file: an 8-byte
+// little-endian header length followed by '{'.
+func isNative(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [9]byte
+	if _, err := io.ReadFull(f, head[:]); err != nil {
+		return false
+	}
+	return head[8] == '{' && !bytes.HasPrefix(head[:], []byte("PK"))
+}
+
+// writeJSON prints v as indented JSON.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

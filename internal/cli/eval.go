@@ -1,0 +1,86 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgcnn/sgcnn/train"
+)
+
+type evalOptions struct {
+	model   string
+	weights string
+	dataset string
+	dataDir string
+	batch   int
+	json    bool
+}
+
+func newEvalCmd(g *globals) *cobra.Command {
+	o := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval --weights FILE [--model ARCH]",
+		Short: "Measure a model's top-1/top-5 accuracy on a test set",
+		Long: `Evaluate a model on the test split of a data set and print its top-1 and
+top-5 accuracy in percent.
+
+The weights may be an sgcnn model file (which names its architecture and
+masks) or a PyTorch checkpoint (legacy or zip format; --model names the
+architecture). The data set defaults to CIFAR-10 (MNIST for lenet5), found
+in ../shared/data/<name>, $SGCNN_DATA/<name> or --data.`,
+		Example: `  sgcnn eval --model resnet20 --weights ../shared/models/cifar10/resnet20-12fca82f.th
+  sgcnn eval --weights runs/resnet56-pruned.safetensors --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runEval(g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "", "architecture of a PyTorch checkpoint (see sgcnn info --list)")
+	f.StringVar(&o.weights, "weights", "", "model file (sgcnn .safetensors or PyTorch .th/.pth)")
+	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
+	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.IntVar(&o.batch, "batch", 200, "images per batch")
+	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	return cmd
+}
+
+func runEval(g *globals, o *evalOptions) error {
+	if o.weights == "" {
+		return usagef("--weights is required")
+	}
+	if o.batch < 1 {
+		return usagef("--batch %d: want at least 1", o.batch)
+	}
+	m, info, err := openModel(o.model, o.weights)
+	if err != nil {
+		return err
+	}
+	if o.dataset == "" {
+		o.dataset = info.Dataset
+	}
+	if o.dataset == "" {
+		o.dataset = defaultDataset(m.Arch)
+	}
+	ds, err := openDataset(o.dataset, o.dataDir, false)
+	if err != nil {
+		return err
+	}
+	if err := checkFits(m, ds, o.dataset); err != nil {
+		return err
+	}
+	src, err := evalSource(ds, normFor(info, ds), o.batch)
+	if err != nil {
+		return err
+	}
+	r, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
+	if err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(g.stdout, map[string]any{"model": m.Arch, "weights": o.weights, "dataset": o.dataset,
+			"top1": r.Top1, "top5": r.Top5, "loss": r.Loss, "images": r.N})
+	}
+	fmt.Fprintf(g.stdout, "%s on %s test set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
+		m.Arch, o.dataset, r.Top1, r.Top5, r.Loss, r.N)
+	return nil
+}

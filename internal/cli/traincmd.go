@@ -1,0 +1,248 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/train"
+)
+
+// trainConfig is what a training run was asked to do; it is stored in the
+// checkpoint so that --resume continues the same run.
+type trainConfig struct {
+	Model       string  `json:"model"`
+	Dataset     string  `json:"dataset"`
+	Epochs      int     `json:"epochs"`
+	Batch       int     `json:"batch"`
+	LR          float64 `json:"lr"`
+	Schedule    string  `json:"schedule"`
+	Momentum    float64 `json:"momentum"`
+	WeightDecay float64 `json:"weight_decay"`
+	Nesterov    bool    `json:"nesterov"`
+	Augment     bool    `json:"augment"`
+	Seed        uint64  `json:"seed"`
+	Init        string  `json:"init,omitempty"`
+}
+
+// trainState is the record of a run kept in the model file.
+type trainState struct {
+	Config  trainConfig        `json:"config"`
+	Done    int                `json:"epochs_done"`
+	History []train.EpochStats `json:"history"`
+}
+
+type trainOptions struct {
+	trainConfig
+	dataDir string
+	out     string
+	resume  bool
+	json    bool
+}
+
+func newTrainCmd(g *globals) *cobra.Command {
+	o := &trainOptions{}
+	cmd := &cobra.Command{
+		Use:   "train [--model ARCH] [flags]",
+		Short: "Train a model from scratch or from given weights",
+		Long: `Train a model with SGD (momentum, weight decay) on a data set's training
+split, evaluating top-1/top-5 on the test split after every epoch.
+
+After every epoch the model, its optimiser state and the run's history are
+written atomically to --out; --resume continues an interrupted run from
+there, bit-identically on one thread. Training stops with an error naming
+the layer if the loss or a gradient turns NaN/Inf; the last checkpoint
+stays intact. With --seed and --threads 1 runs repeat bit for bit.
+
+The learning-rate schedule is one of constant, cosine, step:N[:GAMMA] or
+multistep:M1,M2,...[:GAMMA] (epochs, 0-based; GAMMA defaults to 0.1).`,
+		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
+  sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
+  sgcnn train --out runs/resnet20.safetensors --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list)")
+	f.StringVar(&o.Init, "weights", "", "start from these weights (sgcnn or PyTorch file) instead of random ones")
+	f.StringVar(&o.Dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
+	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.IntVar(&o.Epochs, "epochs", 30, "epochs")
+	f.IntVar(&o.Batch, "batch", 128, "images per batch")
+	f.Float64Var(&o.LR, "lr", 0.1, "initial learning rate")
+	f.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule")
+	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
+	f.Float64Var(&o.WeightDecay, "wd", 1e-4, "weight decay")
+	f.BoolVar(&o.Nesterov, "nesterov", false, "Nesterov momentum")
+	f.BoolVar(&o.Augment, "augment", true, "random crop (4-pixel padding) and horizontal flip (CIFAR)")
+	f.Uint64Var(&o.Seed, "seed", 1, "random seed (initial weights, shuffling, augmentation)")
+	f.StringVarP(&o.out, "out", "o", "", "model file written after every epoch (default runs/<model>.safetensors)")
+	f.BoolVar(&o.resume, "resume", false, "continue the run saved in --out")
+	f.BoolVar(&o.json, "json", false, "print the run's history as JSON at the end")
+	return cmd
+}
+
+func runTrain(g *globals, o *trainOptions) error {
+	if o.out == "" {
+		o.out = filepath.Join("runs", o.Model+".safetensors")
+	}
+	var m *models.Model
+	var st trainState
+	var extra map[string]*tensor.Tensor
+	if o.resume {
+		f, err := modelfile.Load(o.out, "")
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		if err := json.Unmarshal(f.Info.Training, &st); err != nil || st.Config.Model == "" {
+			return fmt.Errorf("--resume: %s holds no training run to continue", o.out)
+		}
+		m, extra = f.Model, f.Extra
+		o.trainConfig = st.Config
+		fmt.Fprintf(g.stderr, "resuming %s after epoch %d of %d\n", o.out, st.Done, st.Config.Epochs)
+	} else {
+		if err := validateTrain(&o.trainConfig); err != nil {
+			return err
+		}
+		var err error
+		if o.Init != "" {
+			m, _, err = openModel(o.Model, o.Init)
+		} else if m, err = models.New(o.Model, 0, o.Seed); err != nil {
+			err = usageError{err}
+		}
+		if err != nil {
+			return err
+		}
+		st.Config = o.trainConfig
+	}
+	if o.Dataset == "" {
+		o.Dataset = defaultDataset(m.Arch)
+		st.Config.Dataset = o.Dataset
+	}
+	sched, err := optim.Parse(o.Schedule, o.LR, o.Epochs)
+	if err != nil {
+		return usageError{err}
+	}
+	trainSet, err := openDataset(o.Dataset, o.dataDir, true)
+	if err != nil {
+		return err
+	}
+	testSet, err := openDataset(o.Dataset, o.dataDir, false)
+	if err != nil {
+		return err
+	}
+	if err := checkFits(m, trainSet, o.Dataset); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-interrupted():
+			fmt.Fprintln(g.stderr, "interrupted: stopping; the last epoch's checkpoint is kept")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	pad := 0
+	if o.Augment && trainSet.H == 32 {
+		pad = data.CIFARPad
+	}
+	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed,
+		Pad: pad, Flip: o.Augment && trainSet.H == 32})
+	if err != nil {
+		return err
+	}
+	testSrc, err := evalSource(testSet, testSet.Norm(), 200)
+	if err != nil {
+		return err
+	}
+	opt := optim.NewSGD(nn.AllParams(m.Net), o.LR, o.Momentum, o.WeightDecay, o.Nesterov)
+	if err := restoreMomentum(opt, extra); err != nil {
+		return fmt.Errorf("--resume: %s: %w", o.out, err)
+	}
+	nctx := nn.NewCtx(true)
+	stepper := train.NewStepper(m.Net, opt, nctx)
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	hist, err := train.Fit(stepper, train.Plan{
+		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: trainSet.Len(),
+		Train: train.FromLoader(ctx, trainLoader), Test: testSrc, Log: g.stderr, Label: m.Arch,
+		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
+		AfterEpoch: func(es train.EpochStats) error {
+			st.Done = es.Epoch
+			st.History = append(st.History, es)
+			return saveRun(o.out, m, st, testSet.Norm(), opt)
+		},
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted after epoch %d; continue with: sgcnn train --out %s --resume", st.Done, o.out)
+		}
+		return fmt.Errorf("training stopped: %w (the checkpoint %s holds epoch %d)", err, o.out, st.Done)
+	}
+	_ = hist
+	if o.json {
+		return writeJSON(g.stdout, st)
+	}
+	if n := len(st.History); n > 0 {
+		last := st.History[n-1]
+		fmt.Fprintf(g.stdout, "%s trained %d epochs on %s: test top-1 %.2f%% (last epoch), saved to %s\n",
+			m.Arch, st.Done, o.Dataset, last.TestTop1, o.out)
+	}
+	return nil
+}
+
+func validateTrain(c *trainConfig) error {
+	switch {
+	case c.Epochs < 1:
+		return usagef("--epochs %d: want at least 1", c.Epochs)
+	case c.Batch < 1:
+		return usagef("--batch %d: want at least 1", c.Batch)
+	case c.Momentum < 0 || c.Momentum >= 1:
+		return usagef("--momentum %g: want [0, 1)", c.Momentum)
+	case c.WeightDecay < 0:
+		return usagef("--wd %g: want >= 0", c.WeightDecay)
+	}
+	return nil
+}
+
+// saveRun writes the model, its run record and the optimiser's momentum.
+func saveRun(path string, m *models.Model, st trainState, norm data.Norm, opt *optim.SGD) error {
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	extra := map[string]*tensor.Tensor{}
+	for i, p := range opt.Params {
+		if v := opt.Velocity(i); v != nil {
+			extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"] = &tensor.Tensor{Shape: p.Value.Shape, Data: v}
+		}
+	}
+	return modelfile.Save(path, m, false, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, extra)
+}
+
+// restoreMomentum puts saved momentum buffers back into opt.
+func restoreMomentum(opt *optim.SGD, extra map[string]*tensor.Tensor) error {
+	for i, p := range opt.Params {
+		if t, ok := extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"]; ok {
+			if err := opt.SetVelocity(i, append([]float32(nil), t.Data...)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

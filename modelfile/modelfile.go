@@ -1,0 +1,159 @@
+// Package modelfile is sgcnn's native model file: a safetensors file (see
+// package checkpoint) whose tensors are the model's PyTorch-named state
+// dict, its connection masks ("<layer>.weight_mask", [N][C], as
+// torch.nn.utils.prune names them) and optional extra state such as
+// optimiser momentum ("optim.<param>.momentum_buffer"), and whose metadata
+// holds the architecture and a JSON record of how the model was made, so
+// that a saved model loads with no other file.
+package modelfile
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sgcnn/sgcnn/checkpoint"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// Metadata keys.
+const (
+	keyFormat  = "format"
+	keyArch    = "arch"
+	keyClasses = "classes"
+	keyShortB  = "shortcut_b"
+	keyInfo    = "info"
+	format     = "sgcnn-model/1"
+	maskSuffix = ".weight_mask"
+	// OptimPrefix starts the names of optimiser state tensors.
+	OptimPrefix = "optim."
+)
+
+// Info records how a model was made: data set, normalisation, training and
+// pruning state. It is free-form JSON for the commands that write it.
+type Info struct {
+	Dataset  string          `json:"dataset,omitempty"`
+	Mean     []float32       `json:"mean,omitempty"`
+	Std      []float32       `json:"std,omitempty"`
+	Training json.RawMessage `json:"training,omitempty"`
+	Pruning  json.RawMessage `json:"pruning,omitempty"`
+}
+
+// File is a loaded model file.
+type File struct {
+	Model *models.Model
+	Info  Info
+	// Extra holds the tensors that are neither parameters, buffers nor
+	// masks (optimiser state), by name.
+	Extra map[string]*tensor.Tensor
+}
+
+// Save writes m (weights, running statistics, masks), info and extra
+// tensors to path atomically.
+func Save(path string, m *models.Model, shortcutB bool, info Info, extra map[string]*tensor.Tensor) error {
+	names, ts := models.StateDict(m)
+	tensors := make(map[string]*tensor.Tensor, len(ts)+len(extra))
+	for k, v := range ts {
+		tensors[k] = v
+	}
+	for _, p := range nn.Prunables(m.Net) {
+		if mask := p.Mask(); mask != nil {
+			n, c := p.MaskShape()
+			name := p.Name() + maskSuffix
+			tensors[name] = &tensor.Tensor{Shape: []int{n, c}, Data: mask}
+			names = append(names, name)
+		}
+	}
+	extraNames := make([]string, 0, len(extra))
+	for k := range extra {
+		if _, dup := tensors[k]; dup {
+			return fmt.Errorf("modelfile: extra tensor %q clashes with a model tensor", k)
+		}
+		extraNames = append(extraNames, k)
+	}
+	sort.Strings(extraNames)
+	for _, k := range extraNames {
+		tensors[k] = extra[k]
+		names = append(names, k)
+	}
+	infoJSON, err := json.Marshal(info)
+	if err != nil {
+		return fmt.Errorf("modelfile: %w", err)
+	}
+	meta := map[string]string{keyFormat: format, keyArch: m.Arch, keyClasses: strconv.Itoa(m.Classes), keyInfo: string(infoJSON)}
+	if shortcutB {
+		meta[keyShortB] = "true"
+	}
+	return checkpoint.Save(path, &checkpoint.File{Names: names, Tensors: tensors, Meta: meta})
+}
+
+// Load reads a model file and rebuilds its model. wantArch, when not
+// empty, must match the file's architecture.
+func Load(path, wantArch string) (*File, error) {
+	f, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if f.Meta[keyFormat] != format {
+		return nil, fmt.Errorf("%s: not an sgcnn model file (metadata %q is %q, want %q)", path, keyFormat, f.Meta[keyFormat], format)
+	}
+	arch := f.Meta[keyArch]
+	if wantArch != "" && wantArch != arch {
+		return nil, fmt.Errorf("%s: the file holds a %s, not a %s", path, arch, wantArch)
+	}
+	classes, err := strconv.Atoi(f.Meta[keyClasses])
+	if err != nil || classes < 1 {
+		return nil, fmt.Errorf("%s: metadata %q is %q, want a positive integer", path, keyClasses, f.Meta[keyClasses])
+	}
+	var opts []models.Option
+	if f.Meta[keyShortB] == "true" {
+		opts = append(opts, models.ShortcutB())
+	}
+	m, err := models.New(arch, classes, 0, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := &File{Model: m, Extra: map[string]*tensor.Tensor{}}
+	if s := f.Meta[keyInfo]; s != "" {
+		if err := json.Unmarshal([]byte(s), &out.Info); err != nil {
+			return nil, fmt.Errorf("%s: metadata %q: %w", path, keyInfo, err)
+		}
+	}
+	weights := map[string]*tensor.Tensor{}
+	masks := map[string]*tensor.Tensor{}
+	for name, t := range f.Tensors {
+		switch {
+		case strings.HasPrefix(name, OptimPrefix):
+			out.Extra[name] = t
+		case strings.HasSuffix(name, maskSuffix):
+			masks[strings.TrimSuffix(name, maskSuffix)] = t
+		default:
+			weights[name] = t
+		}
+	}
+	for _, p := range nn.Prunables(m.Net) {
+		t, ok := masks[p.Name()]
+		if !ok {
+			continue
+		}
+		delete(masks, p.Name())
+		n, c := p.MaskShape()
+		if !tensor.SameShape(t.Shape, []int{n, c}) {
+			return nil, fmt.Errorf("%s: tensor %s%s has shape %s, want [%d %d]", path, p.Name(), maskSuffix, tensor.ShapeString(t.Shape), n, c)
+		}
+		if err := p.SetMask(t.Data); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	for name := range masks {
+		return nil, fmt.Errorf("%s: mask %s%s names no prunable layer of %s", path, name, maskSuffix, arch)
+	}
+	if err := models.LoadStateDict(m, weights); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return out, nil
+}
