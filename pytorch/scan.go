@@ -20,7 +20,6 @@ const (
 	opBinInt1        = 'K'
 	opLong           = 'L'
 	opBinInt2        = 'M'
-	opNone           = 'N'
 	opPersID         = 'P'
 	opBinPersID      = 'Q'
 	opReduce         = 'R'
