@@ -20,7 +20,12 @@
 // Unpickling uses github.com/nlpodyssey/gopickle with a restricted class
 // resolver: only the handful of globals that a state dict needs (see
 // allowedGlobals) may appear, and any other one is refused with an error
-// that names the file and the class. Before gopickle sees a pickle, a small
+// that names the file and the class. (gopickle itself resolves three
+// harmless names before asking: collections.OrderedDict, and
+// __builtin__.object and copy_reg._reconstructor, which only build inert
+// placeholder objects; the GLOBAL opcodes that protocol-2 files use are
+// checked by the scanner, so only a protocol-4 STACK_GLOBAL can reach
+// those two.) Before gopickle sees a pickle, a small
 // opcode scanner checks that every length-prefixed argument fits inside the
 // input, so corrupt lengths cannot make gopickle allocate gigabytes. Any
 // panic inside gopickle is turned into an *Error. Tensor views are bounds
