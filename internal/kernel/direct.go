@@ -15,11 +15,11 @@ package kernel
 // offset: a stride-s convolution is s*s stride-1 ones.
 type direct struct {
 	h, w, ph, pw, kh, kw, s int
-	wp     int // phase plane row pitch (the padded width when s == 1)
-	pl     int // phase plane size
-	cs     int // s*s*pl, the distance between channels
-	ho, wo int // output size
-	pp     int // output row length in pitch wp, rounded up to vecW
+	wp                      int // phase plane row pitch (the padded width when s == 1)
+	pl                      int // phase plane size
+	cs                      int // s*s*pl, the distance between channels
+	ho, wo                  int // output size
+	pp                      int // output row length in pitch wp, rounded up to vecW
 }
 
 func newDirect(h, w, ph, pw, kh, kw, s int) direct {
@@ -49,9 +49,17 @@ func (d *direct) pad(ws *Workspace, x []float32, ch int) []float32 {
 				copy(xp[c*d.cs+py*d.wp+d.pw:], src)
 				continue
 			}
-			for xx, v := range src {
-				px := xx + d.pw
-				xp[c*d.cs+((py%d.s)*d.s+px%d.s)*d.pl+(py/d.s)*d.wp+px/d.s] = v
+			// Phase rx holds the input columns x with (x+pw) % s == rx, in
+			// order, from phase column (x0+pw)/s on.
+			for rx := range d.s {
+				x0 := ((rx-d.pw)%d.s + d.s) % d.s
+				if x0 >= d.w {
+					continue
+				}
+				row := xp[c*d.cs+((py%d.s)*d.s+rx)*d.pl+(py/d.s)*d.wp+(x0+d.pw)/d.s:]
+				for i, xx := 0, x0; xx < d.w; i, xx = i+1, xx+d.s {
+					row[i] = src[xx]
+				}
 			}
 		}
 	}
