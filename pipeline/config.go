@@ -68,6 +68,7 @@ func (c *Config) Validate() error {
 	if _, err := c.keepRule(); err != nil {
 		return err
 	}
+	local, global := c.epochs()
 	switch {
 	case c.Groups < 1:
 		return fmt.Errorf("groups %d: want at least 1", c.Groups)
@@ -81,8 +82,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("epochs must not be negative (local %d, global %d)", c.LocalEpochs, c.GlobalEpochs)
 	case c.Batch < 1:
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
-	case c.LocalEpochs > 0 && c.LocalLR <= 0, c.GlobalEpochs > 0 && c.GlobalLR <= 0:
-		return fmt.Errorf("learning rates must be positive")
+	case local > 0 && c.LocalLR <= 0:
+		return fmt.Errorf("local learning rate %g: want a positive rate", c.LocalLR)
+	case global > 0 && c.GlobalLR <= 0:
+		return fmt.Errorf("global learning rate %g: want a positive rate", c.GlobalLR)
 	}
 	return nil
 }

