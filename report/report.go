@@ -2,6 +2,21 @@
 // step, with accuracy right after pruning and after fine-tuning, counts and
 // their ratios, and measured speed) and renders it as JSON for machines,
 // Markdown for people, and PNG plots.
+//
+// The pipeline fills a Run as it goes; report only reads it. Files:
+//
+//	report.go    the record types
+//	json.go      WriteJSON, ReadJSON, ConfigOf
+//	markdown.go  WriteMarkdown and the cell formatters
+//	plot.go      PlotAccuracyVsFLOPs, PlotCurve, the PNG writer
+//	training.go  PlotTraining
+//	groupmap.go  PlotGroupMap
+//
+// Writers take an io.Writer; a caller writing a file wraps them in
+// checkpoint.WriteFileAtomic. Plots take a path and write the PNG the
+// same way (a temporary file renamed over path), so a failed plot leaves
+// nothing behind. Accuracies are test top-1 in percent, -1 when not
+// measured; ratios are 0 when not measured.
 package report
 
 // Counts are a model's parameter and FLOP totals (FLOP = one
