@@ -18,3 +18,19 @@ go mod download
 go install honnef.co/go/tools/cmd/staticcheck@v0.7.0
 go build -o bin/sgcnn ./cmd/sgcnn
 echo "setup done: bin/sgcnn built"
+
+# ONNX Runtime 1.30 for the ONNX export's parity tests (export/onnx) and the
+# inference benchmarks: the shared library that the npm package
+# onnxruntime-node ships, installed under third_party/ort (gitignored).
+# ONNXRUNTIME_NODE_INSTALL=skip stops its install script from downloading
+# anything else (which fails offline). github.com/yalue/onnxruntime_go loads
+# the library from there, or from $SGCNN_ORT_LIB.
+ort_lib=third_party/ort/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1
+if [ ! -f "$ort_lib" ]; then
+	command -v npm >/dev/null || { export DEBIAN_FRONTEND=noninteractive; apt-get update -qq; apt-get install -y -qq npm >/dev/null; }
+	mkdir -p third_party/ort
+	[ -f third_party/ort/package.json ] || echo '{"name": "sgcnn-ort", "private": true}' >third_party/ort/package.json
+	(cd third_party/ort && ONNXRUNTIME_NODE_INSTALL=skip npm install --no-audit --no-fund --loglevel=error onnxruntime-node@1.30.0)
+	[ -f "$ort_lib" ] || { echo "setup: npm did not install $ort_lib" >&2; exit 1; }
+fi
+echo "setup done: ONNX Runtime at $ort_lib"
