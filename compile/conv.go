@@ -1,0 +1,347 @@
+package compile
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/nn"
+)
+
+// convOp is a compiled conv with its folded BatchNorm, ReLU and, at the
+// end of a residual body, the residual add.
+type convOp struct {
+	name     string
+	p        kernel.Conv
+	groups   []kernel.Group
+	bias     []float32   // [N], BN and conv bias folded
+	planes   [][]float32 // [N] nil or OutH*OutW: folded constant inputs
+	relu     bool
+	residual bool   // runAdd is used (set by residualOp)
+	covered  []bool // channels some group computes
+	skip     []bool // channels never written (constants the next conv folds)
+	// consts are the constant output channels left unwritten, with their
+	// value after the activation, for the next conv to fold.
+	consts map[int]float32
+	id     int
+	info   *LayerInfo
+}
+
+// layerConv holds a conv's folded parameters while it is being compiled.
+type layerConv struct {
+	p      kernel.Conv
+	kk, hw int
+	w      []float32 // [N][C][kk] folded, masked
+	keep   [][]bool  // [N][C] connections run
+	bias   []float64
+	planes [][]float64
+}
+
+// conv compiles l followed by bn (or nil) and relu; consts are constant
+// input channels (value after the previous activation) that the previous
+// conv did not write; nextConv says whether l's output feeds only a conv.
+func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, consts map[int]float32, nextConv bool) (*convOp, []int, error) {
+	if len(in) != 3 || in[0] != l.In {
+		return nil, nil, fmt.Errorf("compile: layer %s: input %v, want %d channels", l.Name(), in, l.In)
+	}
+	p := l.Geometry(in[1], in[2])
+	if p.H+2*p.Pad < p.KH || p.W+2*p.Pad < p.KW {
+		return nil, nil, fmt.Errorf("compile: layer %s: input %dx%d is smaller than the %dx%d kernel", l.Name(), p.H, p.W, p.KH, p.KW)
+	}
+	if bn != nil && bn.C != l.Out {
+		return nil, nil, fmt.Errorf("compile: layer %s: %d filters but BatchNorm %s has %d channels", l.Name(), l.Out, bn.Name(), bn.C)
+	}
+	lc := foldConv(l, bn, p)
+	info := &LayerInfo{Name: l.Name(), DenseMACs: int64(p.N * p.C * lc.kk * lc.hw)}
+	info.Folded = lc.foldConsts(consts)
+
+	o := &convOp{name: l.Name(), p: p, relu: relu, id: c.slot(), info: info,
+		bias: make([]float32, p.N), planes: make([][]float32, p.N), covered: make([]bool, p.N)}
+	patterns, dead := lc.patterns()
+	info.Patterns, info.Dead = len(patterns), len(dead)
+	for n := range p.N {
+		pl := lc.planes[n]
+		if pl != nil && uniform(pl) {
+			lc.bias[n] += pl[0]
+			pl = nil
+		}
+		o.bias[n] = float32(lc.bias[n])
+		if pl != nil {
+			o.planes[n] = make([]float32, len(pl))
+			for q, v := range pl {
+				o.planes[n][q] = float32(v)
+			}
+		}
+	}
+	if nextConv {
+		for _, n := range dead {
+			if o.planes[n] != nil {
+				continue
+			}
+			if o.skip == nil {
+				o.skip = make([]bool, p.N)
+				o.consts = map[int]float32{}
+			}
+			v := o.bias[n]
+			if relu {
+				v = max(v, 0)
+			}
+			o.skip[n], o.consts[n] = true, v
+			info.Skipped++
+		}
+	}
+
+	route := c.opt.Route
+	if r, ok := c.opt.Plan[l.Name()]; ok {
+		route = r
+	}
+	cands := map[Route][]kernel.Group{Grouped: lc.groups(patterns)}
+	if len(patterns) <= 1 {
+		route = Grouped // one pattern: all routes are the same
+	} else {
+		cands[Dense] = lc.groups([][]int{slices.Concat(patterns...)})
+		cands[Merged] = lc.groups(mergeGroups(lc, patterns))
+	}
+	if route == Auto {
+		route = c.measure(o, cands, info)
+	}
+	o.groups = cands[route]
+	if l.Mask() == nil && len(patterns) <= 1 {
+		route = Dense
+	}
+	info.Route, info.Groups = route, len(o.groups)
+	for _, g := range o.groups {
+		info.MACs += int64(len(g.Filters) * len(g.Channels) * lc.kk * lc.hw)
+		for _, n := range g.Filters {
+			o.covered[n] = true
+		}
+	}
+	c.layers = append(c.layers, info)
+	return o, []int{p.N, p.OutH(), p.OutW()}, nil
+}
+
+// foldConv returns l's masked weights and bias with bn folded in.
+func foldConv(l *nn.Conv2d, bn *nn.BatchNorm2d, p kernel.Conv) *layerConv {
+	kk := p.KH * p.KW
+	lc := &layerConv{p: p, kk: kk, hw: p.OutH() * p.OutW(),
+		w: make([]float32, p.N*p.C*kk), keep: make([][]bool, p.N),
+		bias: make([]float64, p.N), planes: make([][]float64, p.N)}
+	mask := l.Mask()
+	src := l.W.Value.Data
+	for n := range p.N {
+		s, t := 1.0, 0.0
+		if bn != nil {
+			s, t = bnScaleShift(bn, n)
+		}
+		if l.B != nil {
+			lc.bias[n] = float64(l.B.Value.Data[n])*s + t
+		} else {
+			lc.bias[n] = t
+		}
+		lc.keep[n] = make([]bool, p.C)
+		for ch := range p.C {
+			if mask != nil && mask[n*p.C+ch] == 0 {
+				continue
+			}
+			lc.keep[n][ch] = true
+			i := (n*p.C + ch) * kk
+			for k := range kk {
+				lc.w[i+k] = float32(float64(src[i+k]) * s)
+			}
+		}
+	}
+	return lc
+}
+
+// foldConsts removes the constant input channels consts from every
+// filter's connections and adds their exact contribution, border included,
+// to the filters' bias planes. It returns the number of channels folded
+// that some filter read.
+func (lc *layerConv) foldConsts(consts map[int]float32) int {
+	p := lc.p
+	oh, ow := p.OutH(), p.OutW()
+	folded := 0
+	for ch, v := range consts {
+		read := false
+		for n := range p.N {
+			if !lc.keep[n][ch] {
+				continue
+			}
+			read = true
+			lc.keep[n][ch] = false
+			if v == 0 {
+				continue
+			}
+			if lc.planes[n] == nil {
+				lc.planes[n] = make([]float64, oh*ow)
+			}
+			pl := lc.planes[n]
+			w := lc.w[(n*p.C+ch)*lc.kk:]
+			for oy := range oh {
+				for ox := range ow {
+					var s float64
+					for ky := range p.KH {
+						iy := oy*p.Stride - p.Pad + ky
+						if iy < 0 || iy >= p.H {
+							continue
+						}
+						for kx := range p.KW {
+							if ix := ox*p.Stride - p.Pad + kx; ix >= 0 && ix < p.W {
+								s += float64(w[ky*p.KW+kx])
+							}
+						}
+					}
+					pl[oy*ow+ox] += float64(v) * s
+				}
+			}
+		}
+		if read {
+			folded++
+		}
+	}
+	return folded
+}
+
+// uniform reports whether all values of pl are equal.
+func uniform(pl []float64) bool {
+	for _, v := range pl {
+		if v != pl[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// patterns partitions the live filters by their kept-input row: groups in
+// order of their lowest filter, filters ascending; dead filters apart.
+func (lc *layerConv) patterns() (groups [][]int, dead []int) {
+	index := map[string]int{}
+	key := make([]byte, lc.p.C)
+	for n, row := range lc.keep {
+		live := false
+		for ch, k := range row {
+			key[ch] = 0
+			if k {
+				key[ch], live = 1, true
+			}
+		}
+		if !live {
+			dead = append(dead, n)
+			continue
+		}
+		g, ok := index[string(key)]
+		if !ok {
+			g = len(groups)
+			index[string(key)] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], n)
+	}
+	return groups, dead
+}
+
+// channels returns the union, ascending, of the kept inputs of filters.
+func (lc *layerConv) channels(filters []int) []int {
+	var chans []int
+	for ch := range lc.p.C {
+		for _, n := range filters {
+			if lc.keep[n][ch] {
+				chans = append(chans, ch)
+				break
+			}
+		}
+	}
+	return chans
+}
+
+// groups builds kernel groups, each running its filters over the union of
+// their kept inputs (weights outside a filter's own row are zero).
+func (lc *layerConv) groups(sets [][]int) []kernel.Group {
+	gs := make([]kernel.Group, 0, len(sets))
+	for _, filters := range sets {
+		chans := lc.channels(filters)
+		w := make([]float32, len(filters)*len(chans)*lc.kk)
+		for fi, n := range filters {
+			for ci, ch := range chans {
+				if lc.keep[n][ch] {
+					copy(w[(fi*len(chans)+ci)*lc.kk:(fi*len(chans)+ci+1)*lc.kk], lc.w[(n*lc.p.C+ch)*lc.kk:])
+				}
+			}
+		}
+		gs = append(gs, kernel.Group{Filters: slices.Clone(filters), Channels: chans, Weights: w})
+	}
+	return gs
+}
+
+// run computes the conv of m images.
+func (o *convOp) run(w *worker, x []float32, m int) []float32 {
+	return o.runAdd(w, x, m, nil)
+}
+
+// runAdd computes the conv of m images, adding add (nil: nothing) before
+// the activation.
+func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 {
+	in := o.p.C * o.p.H * o.p.W
+	hw := o.p.OutH() * o.p.OutW()
+	out := o.p.N * hw
+	y := w.buf(o.id, m*out)
+	for i := range m {
+		yi := y[i*out : (i+1)*out]
+		kernel.GroupConvForward(o.p, o.groups, x[i*in:(i+1)*in], yi, &w.ws)
+		var ai []float32
+		if add != nil {
+			ai = add[i*out : (i+1)*out]
+		}
+		o.epilogue(yi, ai, hw)
+	}
+	return y
+}
+
+// epilogue finishes every written output channel of one image in place:
+// y[n] = act(conv[n] + bias[n] + planes[n] + add[n]).
+func (o *convOp) epilogue(y, add []float32, hw int) {
+	for n := range o.p.N {
+		if o.skip != nil && o.skip[n] {
+			continue
+		}
+		yn := y[n*hw : (n+1)*hw]
+		b := o.bias[n]
+		var an []float32
+		if add != nil {
+			an = add[n*hw : (n+1)*hw]
+		}
+		if !o.covered[n] {
+			clear(yn)
+		}
+		pl := o.planes[n]
+		switch {
+		case pl == nil && an == nil && o.relu:
+			for j, v := range yn {
+				yn[j] = max(v+b, 0)
+			}
+		case pl == nil && an == nil:
+			for j, v := range yn {
+				yn[j] = v + b
+			}
+		case pl == nil && o.relu:
+			an = an[:len(yn)]
+			for j, v := range yn {
+				yn[j] = max(v+b+an[j], 0)
+			}
+		default:
+			for j, v := range yn {
+				v += b
+				if pl != nil {
+					v += pl[j]
+				}
+				if an != nil {
+					v += an[j]
+				}
+				if o.relu {
+					v = max(v, 0)
+				}
+				yn[j] = v
+			}
+		}
+	}
+}

@@ -1,0 +1,134 @@
+package compile
+
+import (
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/sgcnn/sgcnn/internal/kernel"
+)
+
+// This file chooses each conv's route: the greedy merge of small groups
+// (by a cost model) and the measurement that picks among grouped, merged
+// and dense.
+
+// tileRows is the micro-kernel's tile height (kernel's maxMR): a group of
+// nf filters runs ceil(nf/tileRows) tile rows.
+const tileRows = 8
+
+// tileCost is the cost model's charge per tile row, in filter-rows: a
+// partial tile costs about as much as this many extra filters, since it
+// loads the same image rows for fewer products.
+const tileCost = 2
+
+// groupCost models the time of one group: channels times (filters plus
+// the per-tile overhead).
+func groupCost(nch, nf int) float64 {
+	tiles := (nf + tileRows - 1) / tileRows
+	return float64(nch) * float64(nf+tileCost*tiles)
+}
+
+// mergeGroups merges pattern groups greedily, the pair whose merge lowers
+// the modelled cost most first, until no merge lowers it. The result is a
+// list of filter sets, filters ascending.
+func mergeGroups(lc *layerConv, patterns [][]int) [][]int {
+	type set struct {
+		filters []int
+		chans   []bool
+		nch     int
+	}
+	sets := make([]*set, len(patterns))
+	for i, f := range patterns {
+		s := &set{filters: slices.Clone(f), chans: make([]bool, lc.p.C)}
+		for _, ch := range lc.channels(f) {
+			s.chans[ch] = true
+			s.nch++
+		}
+		sets[i] = s
+	}
+	union := func(a, b *set) int {
+		n := 0
+		for ch := range a.chans {
+			if a.chans[ch] || b.chans[ch] {
+				n++
+			}
+		}
+		return n
+	}
+	for len(sets) > 1 {
+		bi, bj, best := -1, -1, 0.0
+		for i := range sets {
+			for j := i + 1; j < len(sets); j++ {
+				a, b := sets[i], sets[j]
+				gain := groupCost(a.nch, len(a.filters)) + groupCost(b.nch, len(b.filters)) -
+					groupCost(union(a, b), len(a.filters)+len(b.filters))
+				if gain > best {
+					bi, bj, best = i, j, gain
+				}
+			}
+		}
+		if bi < 0 {
+			break
+		}
+		a, b := sets[bi], sets[bj]
+		a.nch = union(a, b)
+		for ch := range a.chans {
+			a.chans[ch] = a.chans[ch] || b.chans[ch]
+		}
+		a.filters = append(a.filters, b.filters...)
+		slices.Sort(a.filters)
+		sets = slices.Delete(sets, bj, bj+1)
+	}
+	out := make([][]int, len(sets))
+	for i, s := range sets {
+		out[i] = s.filters
+	}
+	slices.SortFunc(out, func(a, b []int) int { return a[0] - b[0] })
+	return out
+}
+
+// measure times each candidate route's convolution of one image and
+// returns the fastest, recording the times in info. Each candidate runs in
+// alternation with the others and keeps its best time, which is robust to
+// other load on the machine.
+func (c *compiler) measure(o *convOp, cands map[Route][]kernel.Group, info *LayerInfo) Route {
+	p := o.p
+	r := rand.New(rand.NewPCG(1, 2))
+	x := make([]float32, p.C*p.H*p.W)
+	for i := range x {
+		x[i] = r.Float32()
+	}
+	y := make([]float32, p.N*p.OutH()*p.OutW())
+	ws := new(kernel.Workspace)
+	order := []Route{Grouped, Merged, Dense}
+	best := map[Route]float64{}
+	// Repeat count: about 200 microseconds per timing at the dense cost.
+	reps := max(1, min(1000, int(200e3/(float64(info.DenseMACs)/50+1))))
+	for trial := range 6 {
+		for _, rt := range order {
+			gs, ok := cands[rt]
+			if !ok {
+				continue
+			}
+			t0 := time.Now()
+			for range reps {
+				kernel.GroupConvForward(p, gs, x, y, ws)
+			}
+			ns := float64(time.Since(t0).Nanoseconds()) / float64(reps)
+			if trial == 0 {
+				continue // warm-up
+			}
+			if b, ok := best[rt]; !ok || ns < b {
+				best[rt] = ns
+			}
+		}
+	}
+	info.GroupedNs, info.MergedNs, info.DenseNs = best[Grouped], best[Merged], best[Dense]
+	choice := Grouped
+	for _, rt := range order {
+		if v, ok := best[rt]; ok && v < best[choice] {
+			choice = rt
+		}
+	}
+	return choice
+}
