@@ -62,8 +62,12 @@ func NewState(cfg Config, m *models.Model) (*State, error) {
 			return nil, fmt.Errorf("layer %q: not a prunable layer of %s", name, m.Arch)
 		}
 	}
+	conf, err := report.ConfigOf(cfg)
+	if err != nil {
+		return nil, err
+	}
 	return &State{Config: cfg, Phase: PhasePrune, Report: report.Run{Model: m.Arch, Method: cfg.Method,
-		Scheme: cfg.Scheme, Baseline: report.Step{AccPruned: -1, AccTuned: -1}}}, nil
+		Scheme: cfg.Scheme, Config: conf, Baseline: report.Step{AccPruned: -1, AccTuned: -1}}}, nil
 }
 
 // layersOf returns the layers cfg prunes.

@@ -220,7 +220,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 		}
 		return fmt.Errorf("%w (continue with: sgcnn prune --out %s --resume)", err, o.out)
 	}
-	if err := writeReports(g, o.out, rep); err != nil {
+	if err := writeReports(g, o.out, m, rep); err != nil {
 		return err
 	}
 	if o.json {
