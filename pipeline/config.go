@@ -18,6 +18,10 @@ type Config struct {
 	Method string  `json:"method"` // "self-grouping" (more in package baseline)
 	Rate   float64 `json:"rate"`   // target conv rate, percent
 	Step   float64 `json:"step"`   // rate increment per step, percent
+	// Rates, when set, lists the cumulative rates explicitly (increasing,
+	// ending at Rate), e.g. 10,20,...,90,95,97 for fine steps near a high
+	// target; Step is then ignored.
+	Rates []float64 `json:"rates,omitempty"`
 	FCCap  float64 `json:"fc_cap"` // FC layers get min(rate, FCCap)
 	Groups int     `json:"groups"` // g
 	// Rule is the group keep rule, "first-member" or "own-mask".
@@ -59,7 +63,7 @@ func DefaultConfig(scheme selfgroup.Scheme, rate float64) Config {
 
 // Validate checks c before any work starts.
 func (c *Config) Validate() error {
-	if _, err := selfgroup.Rates(c.Step, c.Rate); err != nil {
+	if _, err := c.Schedule(); err != nil {
 		return err
 	}
 	if _, err := selfgroup.ParseScheme(c.Scheme); err != nil {
@@ -88,6 +92,22 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("global learning rate %g: want a positive rate", c.GlobalLR)
 	}
 	return nil
+}
+
+// Schedule returns the cumulative rates of the pruning steps.
+func (c *Config) Schedule() ([]float64, error) {
+	if len(c.Rates) == 0 {
+		return selfgroup.Rates(c.Step, c.Rate)
+	}
+	for i, r := range c.Rates {
+		if !(r > 0 && r < 100) || (i > 0 && r <= c.Rates[i-1]) {
+			return nil, fmt.Errorf("rates %v: want increasing rates in (0, 100)", c.Rates)
+		}
+	}
+	if last := c.Rates[len(c.Rates)-1]; last != c.Rate {
+		return nil, fmt.Errorf("rates %v end at %g, not at the target rate %g", c.Rates, last, c.Rate)
+	}
+	return c.Rates, nil
 }
 
 func (c *Config) keepRule() (selfgroup.KeepRule, error) {

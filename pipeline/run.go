@@ -128,7 +128,7 @@ func (r *Runner) evaluate() (float64, error) {
 // epoch. It returns the final report.
 func (r *Runner) Run(st *State) (*report.Run, error) {
 	cfg := &st.Config
-	rates, err := selfgroup.Rates(cfg.Step, cfg.Rate)
+	rates, err := cfg.Schedule()
 	if err != nil {
 		return nil, err
 	}

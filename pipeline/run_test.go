@@ -236,6 +236,8 @@ func TestConfigErrors(t *testing.T) {
 		func(c *Config) { c.Rule = "last-member" },
 		func(c *Config) { c.Importance = "random" },
 		func(c *Config) { c.FCCap = 0 },
+		func(c *Config) { c.Rates = []float64{10, 5, 70} },
+		func(c *Config) { c.Rates = []float64{10, 50} },
 	}
 	m, _ := models.New("lenet5", 10, 1)
 	for i, f := range bad {

@@ -84,6 +84,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.StringVarP(&o.out, "out", "o", "", "run folder (default runs/prune-<model>-<scheme>-conv<rate>)")
 	f.Float64Var(&c.Rate, "rate", c.Rate, "target pruning rate of conv layers, percent")
 	f.Float64Var(&c.Step, "step", c.Step, "rate increment per pruning step, percent; must divide --rate")
+	f.Float64SliceVar(&c.Rates, "rates", nil, "explicit cumulative rates, e.g. 10,20,30,40,50,60,70,80,90,95,97 (ending at --rate; overrides --step)")
 	f.Float64Var(&c.FCCap, "fc-cap", c.FCCap, "FC layers are pruned to min(rate, fc-cap)")
 	f.IntVar(&c.Groups, "groups", c.Groups, "groups per layer (k-means clusters), clamped to the filter count")
 	f.StringVar(&c.Rule, "rule", c.Rule, "group keep rule: first-member (the authors') or own-mask")
