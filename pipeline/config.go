@@ -21,9 +21,9 @@ type Config struct {
 	// Rates, when set, lists the cumulative rates explicitly (increasing,
 	// ending at Rate), e.g. 10,20,...,90,95,97 for fine steps near a high
 	// target; Step is then ignored.
-	Rates []float64 `json:"rates,omitempty"`
-	FCCap  float64 `json:"fc_cap"` // FC layers get min(rate, FCCap)
-	Groups int     `json:"groups"` // g
+	Rates  []float64 `json:"rates,omitempty"`
+	FCCap  float64   `json:"fc_cap"` // FC layers get min(rate, FCCap)
+	Groups int       `json:"groups"` // g
 	// Rule is the group keep rule, "first-member" or "own-mask".
 	Rule string `json:"rule"`
 	// Importance is "l1" (the paper) or "taylor" (|w*dL/dw| over
