@@ -43,6 +43,19 @@ func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {
 	return nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
 }
 
+// limited returns the first n images of ds (all of them when n <= 0 or
+// n >= ds.N): for quick runs and tests.
+func limited(ds *data.Dataset, n int) (*data.Dataset, error) {
+	if n <= 0 || n >= ds.N {
+		return ds, nil
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return ds.Subset(idx)
+}
+
 // checkFits reports a data set whose images or classes do not fit a model.
 func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 	c, h, w := ds.Dims()

@@ -24,6 +24,7 @@ type pruneOptions struct {
 	model, weights, dataset, dataDir, out string
 	cfg                                   pipeline.Config
 	pretrainEpochs                        int
+	limits                                [2]int
 	resume, json                          bool
 }
 
@@ -105,6 +106,8 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", 4, "lenet5 without --weights: epochs of training before pruning")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
+	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	return cmd
 }
 
@@ -169,6 +172,12 @@ func runPrune(g *globals, o *pruneOptions) error {
 	st.Report.Dataset = o.dataset
 	trainSet, testSet, err := openSplits(m, o.dataset, o.dataDir)
 	if err != nil {
+		return err
+	}
+	if trainSet, err = limited(trainSet, o.limits[0]); err != nil {
+		return err
+	}
+	if testSet, err = limited(testSet, o.limits[1]); err != nil {
 		return err
 	}
 	norm := normFor(info, testSet)
@@ -253,7 +262,7 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 	}
 	fmt.Fprintf(g.stderr, "no --weights: training lenet5 on MNIST for %d epochs first\n", o.pretrainEpochs)
 	topt := &trainOptions{trainConfig: trainConfig{Model: "lenet5", Dataset: o.dataset, Epochs: o.pretrainEpochs, Batch: 64,
-		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed}, dataDir: o.dataDir, out: pre}
+		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed}, dataDir: o.dataDir, out: pre, limits: o.limits}
 	quiet := *g
 	quiet.stdout = g.stderr
 	if err := runTrain(&quiet, topt); err != nil {

@@ -48,6 +48,7 @@ type trainOptions struct {
 	trainConfig
 	dataDir string
 	out     string
+	limits  [2]int // train, test images (0: all)
 	resume  bool
 	json    bool
 }
@@ -91,6 +92,8 @@ multistep:M1,M2,...[:GAMMA] (epochs, 0-based; GAMMA defaults to 0.1).`,
 	f.StringVarP(&o.out, "out", "o", "", "model file written after every epoch (default runs/<model>.safetensors)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run saved in --out")
 	f.BoolVar(&o.json, "json", false, "print the run's history as JSON at the end")
+	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
+	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	return cmd
 }
 
@@ -144,6 +147,12 @@ func runTrain(g *globals, o *trainOptions) error {
 		return err
 	}
 	if err := checkFits(m, trainSet, o.Dataset); err != nil {
+		return err
+	}
+	if trainSet, err = limited(trainSet, o.limits[0]); err != nil {
+		return err
+	}
+	if testSet, err = limited(testSet, o.limits[1]); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
