@@ -3,6 +3,8 @@ package onnx
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -104,6 +106,9 @@ type Options struct {
 	Log io.Writer
 	// Producer is written as the model's producer_version.
 	Producer string
+	// Metadata is written as the model's metadata_props (for example the
+	// input normalisation: sgcnn export writes "mean", "std", "dataset").
+	Metadata map[string]string
 }
 
 // Choice records how one masked conv was written.
@@ -160,6 +165,10 @@ func Build(m *models.Model, opts Options) (*onnxpb.ModelProto, []Choice, error) 
 		ProducerVersion: opts.Producer,
 		DocString:       fmt.Sprintf("%s, %d classes, exported by sgcnn", m.Arch, m.Classes),
 		Graph:           b.g,
+	}
+	keys := slices.Sorted(maps.Keys(opts.Metadata))
+	for _, k := range keys {
+		mp.MetadataProps = append(mp.MetadataProps, &onnxpb.StringStringEntryProto{Key: k, Value: opts.Metadata[k]})
 	}
 	return mp, b.choices, nil
 }

@@ -1,3 +1,5 @@
+//go:build cgo
+
 // Package ort runs ONNX models in ONNX Runtime, through
 // github.com/yalue/onnxruntime_go (cgo, which loads the runtime's shared
 // library at run time). sgcnn uses it to check exported models against its
@@ -16,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,9 +37,10 @@ var ErrNoLibrary = errors.New("ort: ONNX Runtime library not found (set " + EnvL
 	" or run scripts/setup.sh, which installs " + LocalLibrary + ")")
 
 // FindLibrary returns the path of the ONNX Runtime shared library: $SGCNN_ORT_LIB
-// if set (it must exist), else LocalLibrary under the first directory,
-// from the working directory up, that holds a go.mod. It returns an error
-// wrapping ErrNoLibrary when there is none.
+// if set (it must exist), else LocalLibrary under the first directory that
+// holds a go.mod, looking up from the working directory and then from the
+// running executable's directory (bin/sgcnn in a checkout). It returns an
+// error wrapping ErrNoLibrary when there is none.
 func FindLibrary() (string, error) {
 	if p := os.Getenv(EnvLibrary); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -44,21 +48,38 @@ func FindLibrary() (string, error) {
 		}
 		return p, nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
+	var starts []string
+	if wd, err := os.Getwd(); err == nil {
+		starts = append(starts, wd)
 	}
+	if exe, err := os.Executable(); err == nil {
+		starts = append(starts, filepath.Dir(exe))
+	}
+	var tried []string
+	for _, dir := range starts {
+		if root, ok := moduleRoot(dir); ok {
+			p := filepath.Join(root, LocalLibrary)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+			tried = append(tried, p)
+		}
+	}
+	if len(tried) > 0 {
+		return "", fmt.Errorf("%w: no %s", ErrNoLibrary, strings.Join(tried, " or "))
+	}
+	return "", ErrNoLibrary
+}
+
+// moduleRoot returns the first directory from dir up that holds a go.mod.
+func moduleRoot(dir string) (string, bool) {
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, LocalLibrary)
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("%w: no %s", ErrNoLibrary, p)
-			}
-			return p, nil
+			return dir, true
 		}
 		up := filepath.Dir(dir)
 		if up == dir {
-			return "", ErrNoLibrary
+			return "", false
 		}
 		dir = up
 	}

@@ -1,0 +1,133 @@
+package cli
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/sgcnn/sgcnn/export/onnx/onnxpb"
+	"github.com/sgcnn/sgcnn/export/onnx/ort"
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/pytorch"
+)
+
+// prunedModelFile writes a ResNet-20 whose block convs keep every other
+// input channel in two patterns, as an sgcnn model file.
+func prunedModelFile(t *testing.T, dir string) string {
+	t.Helper()
+	m, err := models.New("resnet20", 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range m.PrunableLayers() {
+		n, c := p.MaskShape()
+		mask := make([]float32, n*c)
+		for f := range n {
+			for j := range c {
+				if (f+j)%2 == 0 {
+					mask[f*c+j] = 1
+				}
+			}
+		}
+		if err := p.SetMask(mask); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := filepath.Join(dir, "pruned.safetensors")
+	if err := modelfile.Save(path, m, false, modelfile.Info{Dataset: "cifar10", Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.25, 0.25, 0.25}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestExportFormats(t *testing.T) {
+	dir := t.TempDir()
+	in := prunedModelFile(t, dir)
+
+	out := filepath.Join(dir, "m.onnx")
+	code, stdout, stderr := run(t, "export", "--weights", in, "--format", "onnx", "--conv", "grouped", "-o", out)
+	if code != 0 || !strings.Contains(stdout, "19 pruned layers, convs grouped") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &mp); err != nil {
+		t.Fatal(err)
+	}
+	meta := map[string]string{}
+	for _, kv := range mp.MetadataProps {
+		meta[kv.Key] = kv.Value
+	}
+	if meta["arch"] != "resnet20" || meta["mean"] != "0.5,0.5,0.5" || meta["std"] != "0.25,0.25,0.25" {
+		t.Errorf("metadata %v", meta)
+	}
+
+	pth := filepath.Join(dir, "m.pth")
+	if code, stdout, stderr := run(t, "export", "--weights", in, "--format", "torch", "-o", pth); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	sd, err := pytorch.Load(pth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sd.Tensors["layer3.2.conv2.weight_mask"] == nil {
+		t.Error("no mask buffer in the torch export")
+	}
+	if _, err := os.Stat(pth + ".groups.json"); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestExportFastestLogsChoices(t *testing.T) {
+	lib, err := ort.FindLibrary()
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	in := prunedModelFile(t, dir)
+	out := filepath.Join(dir, "m.onnx")
+	code, stdout, stderr := run(t, "export", "--weights", in, "--format", "onnx", "--conv", "fastest",
+		"--time-batch", "2", "--ort-lib", lib, "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	if n := strings.Count(stdout, " ms at batch 2)"); n != 18 {
+		t.Errorf("%d timed layers in the log, want 18:\n%s", n, stdout)
+	}
+}
+
+func TestExportBadInput(t *testing.T) {
+	dir := t.TempDir()
+	in := prunedModelFile(t, dir)
+	for _, c := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"--format", "onnx", "-o", "x.onnx"}, exitUsage, "--weights is required"},
+		{[]string{"--weights", in, "--format", "tflite", "-o", "x"}, exitUsage, `--format "tflite"`},
+		{[]string{"--weights", in, "--format", "onnx"}, exitUsage, "--out is required"},
+		{[]string{"--weights", in, "--format", "onnx", "--conv", "sparse", "-o", "x"}, exitUsage, "conv mode"},
+		{[]string{"--weights", in, "--format", "onnx", "-o", dir}, exitUsage, "is a directory"},
+		{[]string{"--weights", in, "--format", "onnx", "-o", filepath.Join(dir, "no", "x.onnx")}, exitError, "no such file"},
+		{[]string{"--weights", filepath.Join(dir, "missing.pth"), "--model", "resnet20", "--format", "torch", "-o", "x"}, exitError, "missing.pth"},
+	} {
+		code, _, stderr := run(t, append([]string{"export"}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, c.msg) {
+			t.Errorf("%v: exit %d, %q; want exit %d and %q", c.args, code, stderr, c.code, c.msg)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("files left behind: %v", ents)
+	}
+}
