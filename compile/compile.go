@@ -53,6 +53,9 @@ type Options struct {
 	// Micro is the number of images a worker carries through the network
 	// at a time (default DefaultMicro).
 	Micro int
+	// IgnoreMasks compiles the network as if unpruned (every mask all
+	// ones; pruned weights are zeros): the same engine's dense baseline.
+	IgnoreMasks bool
 }
 
 // DefaultMicro is the default micro-batch: enough images that the linear

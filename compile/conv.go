@@ -51,7 +51,7 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	if bn != nil && bn.C != l.Out {
 		return nil, nil, fmt.Errorf("compile: layer %s: %d filters but BatchNorm %s has %d channels", l.Name(), l.Out, bn.Name(), bn.C)
 	}
-	lc := foldConv(l, bn, p)
+	lc := foldConv(l, bn, p, c.opt.IgnoreMasks)
 	info := &LayerInfo{Name: l.Name(), DenseMACs: int64(p.N * p.C * lc.kk * lc.hw)}
 	info.Folded = lc.foldConsts(consts)
 
@@ -106,7 +106,7 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 		route = c.measure(o, cands, info)
 	}
 	o.groups = cands[route]
-	if l.Mask() == nil && len(patterns) <= 1 {
+	if (l.Mask() == nil || c.opt.IgnoreMasks) && len(patterns) <= 1 {
 		route = Dense
 	}
 	info.Route, info.Groups = route, len(o.groups)
@@ -121,12 +121,15 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 }
 
 // foldConv returns l's masked weights and bias with bn folded in.
-func foldConv(l *nn.Conv2d, bn *nn.BatchNorm2d, p kernel.Conv) *layerConv {
+func foldConv(l *nn.Conv2d, bn *nn.BatchNorm2d, p kernel.Conv, ignoreMasks bool) *layerConv {
 	kk := p.KH * p.KW
 	lc := &layerConv{p: p, kk: kk, hw: p.OutH() * p.OutW(),
 		w: make([]float32, p.N*p.C*kk), keep: make([][]bool, p.N),
 		bias: make([]float64, p.N), planes: make([][]float64, p.N)}
 	mask := l.Mask()
+	if ignoreMasks {
+		mask = nil
+	}
 	src := l.W.Value.Data
 	for n := range p.N {
 		s, t := 1.0, 0.0
@@ -305,43 +308,18 @@ func (o *convOp) epilogue(y, add []float32, hw int) {
 			continue
 		}
 		yn := y[n*hw : (n+1)*hw]
-		b := o.bias[n]
+		if !o.covered[n] {
+			clear(yn)
+		}
+		if pl := o.planes[n]; pl != nil {
+			for j, v := range pl[:len(yn)] {
+				yn[j] += v
+			}
+		}
 		var an []float32
 		if add != nil {
 			an = add[n*hw : (n+1)*hw]
 		}
-		if !o.covered[n] {
-			clear(yn)
-		}
-		pl := o.planes[n]
-		switch {
-		case pl == nil && an == nil && o.relu:
-			for j, v := range yn {
-				yn[j] = max(v+b, 0)
-			}
-		case pl == nil && an == nil:
-			for j, v := range yn {
-				yn[j] = v + b
-			}
-		case pl == nil && o.relu:
-			an = an[:len(yn)]
-			for j, v := range yn {
-				yn[j] = max(v+b+an[j], 0)
-			}
-		default:
-			for j, v := range yn {
-				v += b
-				if pl != nil {
-					v += pl[j]
-				}
-				if an != nil {
-					v += an[j]
-				}
-				if o.relu {
-					v = max(v, 0)
-				}
-				yn[j] = v
-			}
-		}
+		kernel.BiasAct(yn, an, o.bias[n], o.relu)
 	}
 }

@@ -387,6 +387,9 @@ func (c *compiler) linear(l *nn.Linear, in []int, relu bool) (op, []int, error) 
 		return nil, nil, fmt.Errorf("compile: layer %s: input %v has %d values, want %d", l.Name(), in, tensor.Numel(in...), l.In)
 	}
 	mask := l.Mask()
+	if c.opt.IgnoreMasks {
+		mask = nil
+	}
 	kept := func(n, j int) bool { return mask == nil || mask[n*l.In+j] != 0 }
 	used := make([]bool, l.In)
 	o := &linearOp{in: l.In, out: l.Out, relu: relu, bias: make([]float32, l.Out), id: c.slot(), gid: c.slot(), yid: c.slot()}

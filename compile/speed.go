@@ -1,0 +1,168 @@
+package compile
+
+import (
+	"bufio"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// This file measures: forward-pass times of the nn network, the compiled
+// dense baseline and the compiled pruned network, and the CPU load.
+
+// Timing holds the median forward time of one batch on three engines.
+type Timing struct {
+	Batch int
+	// NN is package nn's eval-mode forward of the masked network (dense
+	// weights times masks: the pruned network costs what the unpruned does).
+	NN time.Duration
+	// Dense is the compiled network with its masks ignored: the unpruned
+	// network on the same engine.
+	Dense time.Duration
+	// Compiled is the compiled pruned network.
+	Compiled time.Duration
+	// Layers is the compiled pruned network's per-layer report.
+	Layers []LayerInfo
+}
+
+// Speedup is Dense / Compiled: the wall-clock gain from pruning on one
+// engine, the number to set beside the FLOPs reduction.
+func (t Timing) Speedup() float64 { return float64(t.Dense) / float64(t.Compiled) }
+
+// SpeedupNN is NN / Compiled: the gain over running the masked network as
+// package nn does.
+func (t Timing) SpeedupNN() float64 { return float64(t.NN) / float64(t.Compiled) }
+
+// Measure times m (with its masks) on a random batch of batch images:
+// each engine runs repeats times after one warm-up run, interleaved so
+// that load changes hit all three alike, and the medians are kept. Threads
+// are parallel.Threads().
+func Measure(m *models.Model, batch, repeats int, opt Options) (Timing, error) {
+	if batch < 1 || repeats < 1 {
+		return Timing{}, fmt.Errorf("compile: Measure: batch %d, repeats %d: want >= 1", batch, repeats)
+	}
+	pruned, err := Compile(m, opt)
+	if err != nil {
+		return Timing{}, err
+	}
+	dopt := opt
+	dopt.IgnoreMasks, dopt.Plan = true, nil
+	dense, err := Compile(m, dopt)
+	if err != nil {
+		return Timing{}, err
+	}
+	r := rand.New(rand.NewPCG(uint64(batch), 1))
+	x := tensor.New(batch, m.InputShape[0], m.InputShape[1], m.InputShape[2])
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	ctx := nn.NewCtx(false)
+	runs := []func() error{
+		func() error { _, err := m.Net.Forward(ctx, x); return err },
+		func() error { _, err := dense.Forward(x); return err },
+		func() error { _, err := pruned.Forward(x); return err },
+	}
+	times := make([][]time.Duration, len(runs))
+	for rep := range repeats + 1 {
+		for i, run := range runs {
+			t0 := time.Now()
+			if err := run(); err != nil {
+				return Timing{}, err
+			}
+			if rep > 0 {
+				times[i] = append(times[i], time.Since(t0))
+			}
+		}
+	}
+	return Timing{Batch: batch, NN: median(times[0]), Dense: median(times[1]), Compiled: median(times[2]),
+		Layers: pruned.Layers()}, nil
+}
+
+// Speedup measures how much faster m's compiled pruned network runs a
+// batch than the same engine running the unpruned network (Timing.Speedup),
+// with 5 repeats on parallel.Threads() threads.
+func Speedup(m *models.Model, batch int) (float64, error) {
+	t, err := Measure(m, batch, 5, Options{})
+	if err != nil {
+		return 0, err
+	}
+	return t.Speedup(), nil
+}
+
+// median returns the median of ds (the lower middle for an even count).
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// cpuTimes reads the aggregate busy and total jiffies from /proc/stat.
+func cpuTimes() (busy, total uint64, err error) {
+	f, err := os.Open("/proc/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	if !sc.Scan() {
+		return 0, 0, fmt.Errorf("compile: /proc/stat is empty")
+	}
+	fields := strings.Fields(sc.Text())
+	if len(fields) < 5 || fields[0] != "cpu" {
+		return 0, 0, fmt.Errorf("compile: /proc/stat: unexpected first line %q", sc.Text())
+	}
+	for i, f := range fields[1:] {
+		v, err := strconv.ParseUint(f, 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("compile: /proc/stat: %w", err)
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total, nil
+}
+
+// Load returns the fraction of all CPUs busy over the interval d.
+func Load(d time.Duration) (float64, error) {
+	b0, t0, err := cpuTimes()
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(d)
+	b1, t1, err := cpuTimes()
+	if err != nil {
+		return 0, err
+	}
+	if t1 == t0 {
+		return 0, nil
+	}
+	return float64(b1-b0) / float64(t1-t0), nil
+}
+
+// WaitIdle samples the CPU load every half second until it is below
+// maxBusy (a fraction) or timeout passes, and returns the last load seen
+// and whether the machine became idle.
+func WaitIdle(maxBusy float64, timeout time.Duration) (load float64, idle bool, err error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		if load, err = Load(500 * time.Millisecond); err != nil {
+			return 0, false, err
+		}
+		if load < maxBusy {
+			return load, true, nil
+		}
+		if time.Now().After(deadline) {
+			return load, false, nil
+		}
+	}
+}

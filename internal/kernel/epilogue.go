@@ -1,0 +1,51 @@
+package kernel
+
+// This file holds BiasAct, the per-channel epilogue of an inference conv
+// (folded BatchNorm bias, residual add, ReLU) over one output plane, for
+// package compile. The pure-Go loop biasActGo is the oracle and the
+// fallback; epilogue_amd64.s has the AVX-512 version (hand-written: one
+// loop of four instructions and a masked tail), chosen at init.
+
+// BiasAct computes, for every j < len(y),
+//
+//	v := y[j] + b
+//	if add != nil {
+//		v += add[j]
+//	}
+//	if relu && v < 0 {
+//		v = 0
+//	}
+//	y[j] = v
+//
+// add, when non-nil, must be at least as long as y. A NaN stays NaN.
+func BiasAct(y, add []float32, b float32, relu bool) {
+	if add != nil && len(add) < len(y) {
+		panic("kernel: BiasAct: add shorter than y")
+	}
+	biasAct(y, add, b, relu)
+}
+
+// biasAct is the implementation in use.
+var biasAct = biasActGo
+
+// biasActGo is BiasAct in Go.
+func biasActGo(y, add []float32, b float32, relu bool) {
+	if add != nil {
+		add = add[:len(y)]
+		for j, v := range y {
+			v = v + b + add[j]
+			if relu && v < 0 {
+				v = 0
+			}
+			y[j] = v
+		}
+		return
+	}
+	for j, v := range y {
+		v += b
+		if relu && v < 0 {
+			v = 0
+		}
+		y[j] = v
+	}
+}

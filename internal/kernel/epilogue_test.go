@@ -1,0 +1,75 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestBiasAct checks BiasAct (pure Go, and the implementation in use) against the loop
+// in its doc comment at lengths around the 16-lane vector and its masked
+// tail, with and without add and ReLU, NaN and -0 included, and guard
+// bands around y.
+func TestBiasAct(t *testing.T) {
+	for _, impl := range []struct {
+		name string
+		fn   func(y, add []float32, b float32, relu bool)
+	}{{"go", biasActGo}, {"in use", biasAct}} {
+		t.Run(impl.name, func(t *testing.T) {
+			saved := biasAct
+			defer func() { biasAct = saved }()
+			biasAct = impl.fn
+			testBiasAct(t)
+		})
+	}
+}
+
+func testBiasAct(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{0, 1, 5, 15, 16, 17, 31, 32, 33, 100, 1024} {
+		for _, withAdd := range []bool{false, true} {
+			for _, relu := range []bool{false, true} {
+				name := fmt.Sprintf("n=%d add=%v relu=%v", n, withAdd, relu)
+				ybuf, y := guarded(r, n)
+				for i := range y {
+					y[i] = float32(r.NormFloat64())
+				}
+				if n > 3 {
+					y[1] = float32(math.NaN())
+					y[2] = float32(math.Copysign(0, -1))
+				}
+				var add []float32
+				if withAdd {
+					add = randSlice(r, n)
+					if n > 3 {
+						add[2] = 0
+					}
+				}
+				b := float32(r.NormFloat64())
+				if n > 3 && n%2 == 1 {
+					b = 0
+				}
+				want := append([]float32(nil), y...)
+				for j := range want {
+					v := want[j] + b
+					if add != nil {
+						v += add[j]
+					}
+					if relu && v < 0 {
+						v = 0
+					}
+					want[j] = v
+				}
+				BiasAct(y, add, b, relu)
+				checkGuard(t, "BiasAct "+name, ybuf)
+				for j := range y {
+					if math.Float32bits(y[j]) != math.Float32bits(want[j]) && !(y[j] != y[j] && want[j] != want[j]) {
+						t.Errorf("BiasAct %s: y[%d] = %v, want %v", name, j, y[j], want[j])
+						break
+					}
+				}
+			}
+		}
+	}
+}
