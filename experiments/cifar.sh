@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# CIFAR-10 experiments on this 2-core CPU, small budgets (see docs/RESULTS.md):
+#  1. the four pretrained ResNets' test accuracy after import;
+#  2. a short from-scratch ResNet-20 run (issue 3);
+#  3. ResNet-20 Conv-50/Conv-70, schemes G and LG;
+#  4. ResNet-56 Conv-70, schemes G and LG.
+# Fine-tuning "epochs" pass over the first $LIMIT training images (default
+# 10000 of 50000) to fit the CPU budget; every accuracy is on the full
+# 10,000-image test set. Each step is skipped when its result exists, and
+# interrupted prune runs resume.
+#
+#   bash experiments/cifar.sh [stage...]     (stages: import scratch r20 r56)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=bin/sgcnn
+go build -o "$bin" ./cmd/sgcnn
+LIMIT=${LIMIT:-10000}
+stages=${*:-import scratch r20 r56}
+mkdir -p runs/cifar
+
+prune() { # out, args...
+	local out=$1; shift
+	[ -f "$out/report.json" ] && return 0
+	if [ -f "$out/checkpoint.safetensors" ]; then
+		$bin prune --out "$out" --resume --train-limit "$LIMIT"
+	else
+		$bin prune --out "$out" --train-limit "$LIMIT" "$@"
+	fi
+}
+
+for s in $stages; do
+case $s in
+import)
+	for n in 20 32 44 56; do
+		f=$(ls ../shared/models/cifar10/resnet$n-*.th)
+		[ -f runs/cifar/eval-resnet$n.json ] || $bin eval --model resnet$n --weights "$f" --json > runs/cifar/eval-resnet$n.json
+	done ;;
+scratch)
+	o=runs/cifar/resnet20-scratch.safetensors
+	if [ -f "$o" ]; then $bin train --resume -o "$o" --json > runs/cifar/resnet20-scratch.json || true
+	else $bin train --model resnet20 --epochs 10 --lr 0.1 --schedule cosine --batch 128 --seed 1 -o "$o" --json > runs/cifar/resnet20-scratch.json; fi ;;
+r20)
+	for p in 50 70; do
+		prune runs/cifar/r20-G-conv$p --model resnet20 --rate $p --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine
+		prune runs/cifar/r20-LG-conv$p --model resnet20 --rate $p --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine
+	done ;;
+r56)
+	prune runs/cifar/r56-G-conv70 --model resnet56 --rate 70 --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine
+	prune runs/cifar/r56-LG-conv70 --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
+esac
+done
