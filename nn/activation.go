@@ -3,6 +3,7 @@ package nn
 import (
 	"fmt"
 
+	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -26,11 +27,7 @@ func (r *ReLU) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil || x.Len() == 0 {
 		return nil, &ShapeError{Layer: r.name, Got: nil, Want: "a non-empty tensor"}
 	}
-	for i, v := range x.Data {
-		if v < 0 {
-			x.Data[i] = 0
-		}
-	}
+	forChunks(x.Len(), func(lo, hi int) { kernel.Relu(x.Data[lo:hi]) })
 	r.y = x
 	return x, nil
 }
@@ -40,11 +37,7 @@ func (r *ReLU) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if r.y == nil || dy == nil || dy.Len() != r.y.Len() {
 		return nil, fmt.Errorf("layer %s: backward without a matching forward", r.name)
 	}
-	for i, v := range r.y.Data {
-		if v <= 0 {
-			dy.Data[i] = 0
-		}
-	}
+	forChunks(dy.Len(), func(lo, hi int) { kernel.ReluMask(r.y.Data[lo:hi], dy.Data[lo:hi]) })
 	return dy, nil
 }
 

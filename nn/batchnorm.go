@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/tensor"
 )
@@ -74,25 +75,22 @@ func (bn *BatchNorm2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, erro
 	parallel.For(bn.C, func(_, ch int) {
 		var mean, istd float64
 		if ctx.Train {
-			var s float64
+			// One pass: sum and sum of squares in float64 (the vector
+			// kernels convert each float32 exactly), then the variance as
+			// E[x^2] - mean^2, which float64 keeps accurate unless the mean
+			// dwarfs the spread by about 1e6.
+			var s, ss float64
 			for i := range b {
-				for _, v := range x.Data[(i*bn.C+ch)*hw : (i*bn.C+ch+1)*hw] {
-					s += float64(v)
-				}
+				ps, pss := kernel.SumSq(x.Data[(i*bn.C+ch)*hw : (i*bn.C+ch+1)*hw])
+				s += ps
+				ss += pss
 			}
 			mean = s / cnt
-			var ss float64
-			for i := range b {
-				for _, v := range x.Data[(i*bn.C+ch)*hw : (i*bn.C+ch+1)*hw] {
-					d := float64(v) - mean
-					ss += d * d
-				}
-			}
-			varB := ss / cnt
+			varB := max(ss/cnt-mean*mean, 0)
 			istd = 1 / math.Sqrt(varB+bn.Eps)
 			m := bn.Momentum
 			bn.Mean.Value.Data[ch] = float32((1-m)*float64(bn.Mean.Value.Data[ch]) + m*mean)
-			bn.Var.Value.Data[ch] = float32((1-m)*float64(bn.Var.Value.Data[ch]) + m*ss/(cnt-1))
+			bn.Var.Value.Data[ch] = float32((1-m)*float64(bn.Var.Value.Data[ch]) + m*varB*cnt/(cnt-1))
 		} else {
 			mean = float64(bn.Mean.Value.Data[ch])
 			istd = 1 / math.Sqrt(float64(bn.Var.Value.Data[ch])+bn.Eps)
@@ -102,10 +100,7 @@ func (bn *BatchNorm2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, erro
 		shift := bn.Beta.Value.Data[ch] - float32(mean)*scale
 		for i := range b {
 			off := (i*bn.C + ch) * hw
-			xs, ys := x.Data[off:off+hw], y.Data[off:off+hw]
-			for j, v := range xs {
-				ys[j] = v*scale + shift
-			}
+			kernel.Affine(x.Data[off:off+hw], y.Data[off:off+hw], scale, shift)
 		}
 	})
 	return y, nil
@@ -122,34 +117,30 @@ func (bn *BatchNorm2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, er
 	cnt := float32(b * hw)
 	parallel.For(bn.C, func(_, ch int) {
 		mean, istd, gamma := bn.mean[ch], bn.istd[ch], bn.Gamma.Value.Data[ch]
-		// sums of dy and dy*xhat over the channel
+		// Sums of dy and dy*x over the channel; sum dy*xhat follows as
+		// istd*(sum dy*x - mean*sum dy).
 		var sdy, sdyx float64
 		for i := range b {
 			off := (i*bn.C + ch) * hw
-			xs, ds := x.Data[off:off+hw], dy.Data[off:off+hw]
-			for j, g := range ds {
-				sdy += float64(g)
-				sdyx += float64(g * (xs[j] - mean) * istd)
-			}
+			s, sx := kernel.SumDot(dy.Data[off:off+hw], x.Data[off:off+hw])
+			sdy += s
+			sdyx += sx
 		}
+		sdyx = float64(istd) * (sdyx - float64(mean)*sdy)
 		bn.Beta.Grad.Data[ch] += float32(sdy)
 		bn.Gamma.Grad.Data[ch] += float32(sdyx)
 		k := gamma * istd
+		// dx = gamma*istd*(dy - mean(dy) - xhat*mean(dy*xhat))
+		//    = k*dy + bx*x + c, with xhat = (x-mean)*istd.
+		var bx, c float32
+		if bn.train {
+			mdy, mdyx := float32(sdy)/cnt, float32(sdyx)/cnt
+			bx = -k * istd * mdyx
+			c = -k*mdy - bx*mean
+		}
 		for i := range b {
 			off := (i*bn.C + ch) * hw
-			xs, ds, dxs := x.Data[off:off+hw], dy.Data[off:off+hw], dx.Data[off:off+hw]
-			if !bn.train {
-				for j, g := range ds {
-					dxs[j] = g * k
-				}
-				continue
-			}
-			// dx = gamma*istd*(dy - mean(dy) - xhat*mean(dy*xhat))
-			mdy, mdyx := float32(sdy)/cnt, float32(sdyx)/cnt
-			for j, g := range ds {
-				xh := (xs[j] - mean) * istd
-				dxs[j] = k * (g - mdy - xh*mdyx)
-			}
+			kernel.Affine2(dy.Data[off:off+hw], x.Data[off:off+hw], dx.Data[off:off+hw], k, bx, c)
 		}
 	})
 	return dx, nil

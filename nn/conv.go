@@ -130,9 +130,7 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	})
 	g := c.W.Grad.Data
 	for w := range t {
-		for j, v := range c.dwPart[w] {
-			g[j] += v
-		}
+		kernel.AddTo(g, c.dwPart[w])
 	}
 	applyMask(g, c.W.Mask, c.K*c.K)
 	if c.B != nil {

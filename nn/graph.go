@@ -98,9 +98,7 @@ func (r *Residual) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if !tensor.SameShape(y.Shape, s.Shape) {
 		return nil, fmt.Errorf("layer %s: body output %s and shortcut output %s differ", r.name, tensor.ShapeString(y.Shape), tensor.ShapeString(s.Shape))
 	}
-	for i, v := range s.Data {
-		y.Data[i] += v
-	}
+	addInto(y.Data, s.Data)
 	return y, nil
 }
 
@@ -124,9 +122,7 @@ func (r *Residual) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error)
 	if err != nil {
 		return nil, err
 	}
-	for i, v := range ds.Data {
-		dx.Data[i] += v
-	}
+	addInto(dx.Data, ds.Data)
 	return dx, nil
 }
 

@@ -43,10 +43,11 @@ type microKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, bof
 type impl struct {
 	name string
 	kern microKernel
+	vec  bool // elementwise loops in assembly (elem.go)
 }
 
 var (
-	implGo = impl{"go", microGo}
+	implGo = impl{"go", microGo, false}
 	cur    = implGo         // the implementation in use
 	impls  = []impl{implGo} // all usable on this CPU, fastest last
 )

@@ -607,3 +607,40 @@ func kern8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float
 // fmaPeak runs n iterations of 24 independent 16-lane FMAs (768 flops
 // each) and nothing else: the machine's FMA peak, for benchmarks.
 func fmaPeak(n int)
+
+// reluAVX sets x[i] = max(x[i], 0), keeping NaNs; len(x) % 16 == 0.
+//
+//go:noescape
+func reluAVX(x []float32)
+
+// reluMaskAVX sets dy[i] = 0 where y[i] <= 0; len(y) % 16 == 0, len(dy) >= len(y).
+//
+//go:noescape
+func reluMaskAVX(y []float32, dy []float32)
+
+// addToAVX sets dst[i] += src[i]; len(dst) % 16 == 0, len(src) >= len(dst).
+//
+//go:noescape
+func addToAVX(dst []float32, src []float32)
+
+// affineAVX sets y[i] = a*x[i] + b; len(x) % 16 == 0, len(y) >= len(x).
+//
+//go:noescape
+func affineAVX(x []float32, y []float32, a float32, b float32)
+
+// affine2AVX sets z[i] = a*x[i] + b*y[i] + c; len(x) % 16 == 0, len(y), len(z) >= len(x).
+//
+//go:noescape
+func affine2AVX(x []float32, y []float32, z []float32, a float32, b float32, c float32)
+
+// sumSqAVX adds, in float64, x[i] to out[i%8] and x[i]*x[i] to out[8+i%8];
+// len(x) % 16 == 0.
+//
+//go:noescape
+func sumSqAVX(x []float32, out *[16]float64)
+
+// sumDotAVX adds, in float64, x[i] to out[i%8] and x[i]*y[i] to out[8+i%8];
+// len(x) % 16 == 0, len(y) >= len(x).
+//
+//go:noescape
+func sumDotAVX(x []float32, y []float32, out *[16]float64)

@@ -33,6 +33,7 @@ func main() {
 		}
 	}
 	peak()
+	elems()
 	Generate()
 }
 
