@@ -14,11 +14,11 @@ type convOp struct {
 	name     string
 	p        kernel.Conv
 	groups   []kernel.Group
+	plan     *kernel.GroupPlan
 	bias     []float32   // [N], BN and conv bias folded
 	planes   [][]float32 // [N] nil or OutH*OutW: folded constant inputs
 	relu     bool
 	residual bool   // runAdd is used (set by residualOp)
-	covered  []bool // channels some group computes
 	skip     []bool // channels never written (constants the next conv folds)
 	// consts are the constant output channels left unwritten, with their
 	// value after the activation, for the next conv to fold.
@@ -56,7 +56,7 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	info.Folded = lc.foldConsts(consts)
 
 	o := &convOp{name: l.Name(), p: p, relu: relu, id: c.slot(), info: info,
-		bias: make([]float32, p.N), planes: make([][]float32, p.N), covered: make([]bool, p.N)}
+		bias: make([]float32, p.N), planes: make([][]float32, p.N)}
 	patterns, dead := lc.patterns()
 	info.Patterns, info.Dead = len(patterns), len(dead)
 	for n := range p.N {
@@ -106,15 +106,13 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 		route = c.measure(o, cands, info)
 	}
 	o.groups = cands[route]
+	o.plan = kernel.NewGroupPlan(p, o.groups)
 	if (l.Mask() == nil || c.opt.IgnoreMasks) && len(patterns) <= 1 {
 		route = Dense
 	}
 	info.Route, info.Groups = route, len(o.groups)
 	for _, g := range o.groups {
 		info.MACs += int64(len(g.Filters) * len(g.Channels) * lc.kk * lc.hw)
-		for _, n := range g.Filters {
-			o.covered[n] = true
-		}
 	}
 	c.layers = append(c.layers, info)
 	return o, []int{p.N, p.OutH(), p.OutW()}, nil
@@ -285,41 +283,14 @@ func (o *convOp) run(w *worker, x []float32, m int) []float32 {
 // the activation.
 func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 {
 	in := o.p.C * o.p.H * o.p.W
-	hw := o.p.OutH() * o.p.OutW()
-	out := o.p.N * hw
+	out := o.p.N * o.p.OutH() * o.p.OutW()
 	y := w.buf(o.id, m*out)
+	e := kernel.Epilogue{Bias: o.bias, Planes: o.planes, ReLU: o.relu, Skip: o.skip}
 	for i := range m {
-		yi := y[i*out : (i+1)*out]
-		kernel.GroupConvForward(o.p, o.groups, x[i*in:(i+1)*in], yi, &w.ws)
-		var ai []float32
 		if add != nil {
-			ai = add[i*out : (i+1)*out]
+			e.Add = add[i*out : (i+1)*out]
 		}
-		o.epilogue(yi, ai, hw)
+		o.plan.Forward(x[i*in:(i+1)*in], y[i*out:(i+1)*out], &e, &w.ws)
 	}
 	return y
-}
-
-// epilogue finishes every written output channel of one image in place:
-// y[n] = act(conv[n] + bias[n] + planes[n] + add[n]).
-func (o *convOp) epilogue(y, add []float32, hw int) {
-	for n := range o.p.N {
-		if o.skip != nil && o.skip[n] {
-			continue
-		}
-		yn := y[n*hw : (n+1)*hw]
-		if !o.covered[n] {
-			clear(yn)
-		}
-		if pl := o.planes[n]; pl != nil {
-			for j, v := range pl[:len(yn)] {
-				yn[j] += v
-			}
-		}
-		var an []float32
-		if add != nil {
-			an = add[n*hw : (n+1)*hw]
-		}
-		kernel.BiasAct(yn, an, o.bias[n], o.relu)
-	}
 }

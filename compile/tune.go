@@ -17,15 +17,17 @@ import (
 const tileRows = 8
 
 // groupCost models the time of one group of nf filters over k = channels
-// times kernel taps products per output,
-// in cycles per column block of the direct kernel's 8 x 48 tiles (3
-// vectors per row): per tile of mr rows and per k-step, 3*mr FMAs issue
-// two a cycle, but fewer than 8 independent accumulators (mr <= 2) wait on
-// the FMA latency of 4 cycles; each tile also pays a fixed call and store
-// overhead (tileOverhead). Calibrated on ResNet convs: a singleton group
-// costs about 2.7 times as much per product as a full tile.
+// times kernel taps products per output, in cycles per 48 output columns
+// of kernel.GroupPlan: per tile of mr rows and per k-step, the FMAs issue
+// two a cycle, but with fewer than 8 independent accumulators they wait on
+// the FMA latency of 4 cycles. Groups of up to 6 filters run one tile 4
+// vectors wide (4*mr accumulators), larger ones tiles of 8 rows 3 vectors
+// wide. Each tile also pays a fixed call and store overhead.
 func groupCost(k, nf int) float64 {
 	const tileOverhead = 40
+	if nf <= 6 {
+		return 0.75*float64(k)*max(4, 2*float64(nf)) + 0.75*tileOverhead
+	}
 	var c float64
 	for done := 0; done < nf; done += tileRows {
 		mr := min(tileRows, nf-done)
@@ -106,19 +108,24 @@ func (c *compiler) measure(o *convOp, cands map[Route][]kernel.Group, info *Laye
 	}
 	y := make([]float32, p.N*p.OutH()*p.OutW())
 	ws := new(kernel.Workspace)
+	e := &kernel.Epilogue{Bias: o.bias, ReLU: o.relu}
+	plans := map[Route]*kernel.GroupPlan{}
+	for rt, gs := range cands {
+		plans[rt] = kernel.NewGroupPlan(p, gs)
+	}
 	order := []Route{Grouped, Merged, Dense}
 	best := map[Route]float64{}
 	// Repeat count: about 200 microseconds per timing at the dense cost.
 	reps := max(1, min(1000, int(200e3/(float64(info.DenseMACs)/50+1))))
 	for trial := range 6 {
 		for _, rt := range order {
-			gs, ok := cands[rt]
+			plan, ok := plans[rt]
 			if !ok {
 				continue
 			}
 			t0 := time.Now()
 			for range reps {
-				kernel.GroupConvForward(p, gs, x, y, ws)
+				plan.Forward(x, y, e, ws)
 			}
 			ns := float64(time.Since(t0).Nanoseconds()) / float64(reps)
 			if trial == 0 {

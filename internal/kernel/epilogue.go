@@ -28,6 +28,36 @@ func BiasAct(y, add []float32, b float32, relu bool) {
 // biasAct is the implementation in use.
 var biasAct = biasActGo
 
+// biasActRows is BiasAct from src to dst over rows of wo values: dst and
+// add are contiguous, src rows have pitch sp.
+//
+//	for r := range rows {
+//		for j := range wo {
+//			v := src[r*sp+j] + b
+//			if add != nil {
+//				v += add[r*wo+j]
+//			}
+//			if relu && v < 0 {
+//				v = 0
+//			}
+//			dst[r*wo+j] = v
+//		}
+//	}
+var biasActRows = biasActRowsGo
+
+// biasActRowsGo is biasActRows in Go.
+func biasActRowsGo(dst, src, add []float32, rows, wo, sp int, b float32, relu bool) {
+	for r := range rows {
+		d := dst[r*wo : (r+1)*wo]
+		copy(d, src[r*sp:r*sp+wo])
+		var a []float32
+		if add != nil {
+			a = add[r*wo : (r+1)*wo]
+		}
+		biasActGo(d, a, b, relu)
+	}
+}
+
 // biasActGo is BiasAct in Go.
 func biasActGo(y, add []float32, b float32, relu bool) {
 	if add != nil {

@@ -1,0 +1,140 @@
+package kernel
+
+// This file holds GroupPlan, the diverse group convolution of
+// GroupConvForward prepared once for repeated inference calls (package
+// compile): each group's tap table is built ahead of time, groups of at
+// most mrFor(4) filters run tiles four vectors wide (with two or fewer
+// rows, three-vector tiles have too few accumulators to hide the FMA
+// latency), and the per-channel epilogue (bias, residual add, ReLU) is
+// applied while each output row leaves the padded pitch, so the output is
+// written once. groupConvForwardRef followed by the epilogue's loop is the
+// oracle (group_plan_test.go).
+
+// Epilogue is the per-output-channel work GroupPlan.Forward fuses into its
+// store:
+//
+//	y[n][q] = act(conv[n][q] + Bias[n] + Planes[n][q] + Add[n][q])
+//
+// where conv[n] is 0 for a channel that no group lists. A nil Bias, Planes,
+// Planes[n] or Add adds nothing; act is max(., 0) when ReLU is set, else
+// the identity. Channels marked in Skip are left untouched.
+type Epilogue struct {
+	Bias   []float32   // [N], or nil
+	Planes [][]float32 // [N] planes of OutH*OutW (nil entries allowed), or nil
+	Add    []float32   // [N][OutH][OutW], or nil
+	ReLU   bool
+	Skip   []bool // [N], or nil
+}
+
+// GroupPlan is a prepared diverse group convolution.
+type GroupPlan struct {
+	p       Conv
+	d       direct
+	groups  []planGroup
+	covered []bool // [N]: channels some group computes
+}
+
+type planGroup struct {
+	filters []int
+	w       []float32 // [len(filters)][k]
+	offs    []int32   // [k] tap offsets into the padded input
+	nv      int       // vectors per tile row
+}
+
+// planWideRows is the most filters a group may have to run four-vector
+// tiles (mrFor(4)).
+const planWideRows = maxAcc / 4
+
+// NewGroupPlan prepares groups (as GroupConvForward takes them; nil
+// Channels means no channels) for the convolution p. The plan keeps the
+// groups' slices.
+func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
+	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N)}
+	ws := new(Workspace)
+	for _, gr := range groups {
+		if len(gr.Filters) == 0 {
+			continue
+		}
+		chans := gr.Channels
+		if chans == nil {
+			chans = []int{}
+		}
+		pg := planGroup{filters: gr.Filters, w: gr.Weights, nv: tileNV}
+		pg.offs = append([]int32(nil), g.d.offsets(ws, chans, 0)...)
+		if len(gr.Filters) <= planWideRows {
+			pg.nv = maxNV
+		}
+		for _, n := range gr.Filters {
+			g.covered[n] = true
+		}
+		g.groups = append(g.groups, pg)
+	}
+	return g
+}
+
+// Forward computes the convolution of one image x with the epilogue e
+// into y (all of y's channels but those e.Skip marks).
+func (g *GroupPlan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
+	d := &g.d
+	hw := d.ho * d.wo
+	xp := d.pad(ws, x, g.p.C)
+	kern := cur.kern
+	for gi := range g.groups {
+		pg := &g.groups[gi]
+		nf, k := len(pg.filters), len(pg.offs)
+		t := grow(&ws.s2, nf*d.pp)
+		aoffs := ws.aoffs[:]
+		for i := range aoffs {
+			aoffs[i] = int32(i * k)
+		}
+		mrMax := mrFor(pg.nv)
+		for j0 := 0; j0 < d.pp; j0 += pg.nv * vecW {
+			nv := min(pg.nv, (d.pp-j0)/vecW)
+			b := xp[j0:]
+			for i0 := 0; i0 < nf; i0 += mrMax {
+				mr := min(mrMax, nf-i0)
+				kern(mr, nv, k, pg.w[i0*k:], aoffs, b, pg.offs, t[i0*d.pp+j0:], d.pp, false)
+			}
+		}
+		for fi, n := range pg.filters {
+			tn := t[fi*d.pp:]
+			var b float32
+			if e.Bias != nil {
+				b = e.Bias[n]
+			}
+			if e.Planes != nil && e.Planes[n] != nil {
+				pl := e.Planes[n]
+				for oy := range d.ho {
+					row := tn[oy*d.wp : oy*d.wp+d.wo]
+					for j, v := range pl[oy*d.wo : (oy+1)*d.wo] {
+						row[j] += v
+					}
+				}
+			}
+			var add []float32
+			if e.Add != nil {
+				add = e.Add[n*hw : (n+1)*hw]
+			}
+			biasActRows(y[n*hw:(n+1)*hw], tn, add, d.ho, d.wo, d.wp, b, e.ReLU)
+		}
+	}
+	for n := range g.p.N {
+		if g.covered[n] || (e.Skip != nil && e.Skip[n]) {
+			continue
+		}
+		yn := y[n*hw : (n+1)*hw]
+		clear(yn)
+		if e.Planes != nil && e.Planes[n] != nil {
+			copy(yn, e.Planes[n])
+		}
+		var b float32
+		if e.Bias != nil {
+			b = e.Bias[n]
+		}
+		var add []float32
+		if e.Add != nil {
+			add = e.Add[n*hw : (n+1)*hw]
+		}
+		BiasAct(yn, add, b, e.ReLU)
+	}
+}

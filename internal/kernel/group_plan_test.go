@@ -1,0 +1,142 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// epilogueRef applies e to y in place as Epilogue's doc comment states,
+// y holding GroupConvForward's output; listed[n] says whether a group
+// wrote channel n (else conv[n] = 0).
+func epilogueRef(p Conv, e *Epilogue, listed []bool, y []float32) {
+	hw := p.OutH() * p.OutW()
+	for n := range p.N {
+		if e.Skip != nil && e.Skip[n] {
+			continue
+		}
+		for q := range hw {
+			var v float32
+			if listed[n] {
+				v = y[n*hw+q]
+			}
+			if e.Planes != nil && e.Planes[n] != nil {
+				v += e.Planes[n][q]
+			}
+			if e.Bias != nil {
+				v += e.Bias[n]
+			}
+			if e.Add != nil {
+				v += e.Add[n*hw+q]
+			}
+			if e.ReLU && v < 0 {
+				v = 0
+			}
+			y[n*hw+q] = v
+		}
+	}
+}
+
+// TestGroupPlan checks GroupPlan.Forward on every conv shape (direct
+// stride 1 and phase-plane stride > 1), with small groups (four-vector
+// tiles) and large ones, channels no group lists (some skipped), every
+// epilogue part, and guard bands around y. One plan runs twice to catch
+// state left between calls.
+func TestGroupPlan(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		ws := new(Workspace)
+		for _, p := range convShapes {
+			for _, ng := range []int{1, 2, 5} {
+				for variant := range 4 {
+					name := fmt.Sprintf("%+v groups=%d variant=%d", p, ng, variant)
+					gs := randGroups(r, p, ng)
+					listed := make([]bool, p.N)
+					for _, g := range gs {
+						for _, n := range g.Filters {
+							listed[n] = true
+						}
+					}
+					hw := p.OutH() * p.OutW()
+					e := &Epilogue{ReLU: variant&1 == 1}
+					if variant >= 1 {
+						e.Bias = randSlice(r, p.N)
+					}
+					if variant >= 2 {
+						e.Add = randSlice(r, p.N*hw)
+						e.Planes = make([][]float32, p.N)
+						for n := 0; n < p.N; n += 2 {
+							e.Planes[n] = randSlice(r, hw)
+						}
+					}
+					if variant == 3 {
+						e.Skip = make([]bool, p.N)
+						for n := range p.N {
+							e.Skip[n] = !listed[n] && n%2 == 1
+						}
+					}
+					plan := NewGroupPlan(p, gs)
+					for range 2 {
+						x := randSlice(r, p.C*p.H*p.W)
+						ybuf, y := guarded(r, p.N*hw)
+						want := append([]float32(nil), y...)
+						groupConvForwardRef(p, gs, x, want)
+						epilogueRef(p, e, listed, want)
+						plan.Forward(x, y, e, ws)
+						checkGuard(t, "GroupPlan "+name, ybuf)
+						checkClose(t, "GroupPlan "+name, y, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestBiasActRows checks biasActRows (pure Go and the implementation in
+// use) against its doc comment's loop, with row pitches wider than the
+// rows and widths around the vector length.
+func TestBiasActRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, impl := range []struct {
+		name string
+		fn   func(dst, src, add []float32, rows, wo, sp int, b float32, relu bool)
+	}{{"go", biasActRowsGo}, {"in use", biasActRows}} {
+		for _, wo := range []int{1, 8, 15, 16, 17, 32, 33} {
+			for _, rows := range []int{1, 3} {
+				for _, withAdd := range []bool{false, true} {
+					relu := wo%2 == 1
+					sp := wo + 2 + r.IntN(3)
+					src := randSlice(r, rows*sp)
+					var add []float32
+					if withAdd {
+						add = randSlice(r, rows*wo)
+					}
+					b := float32(r.NormFloat64())
+					dbuf, dst := guarded(r, rows*wo)
+					want := make([]float32, rows*wo)
+					for i := range rows {
+						for j := range wo {
+							v := src[i*sp+j] + b
+							if add != nil {
+								v += add[i*wo+j]
+							}
+							if relu && v < 0 {
+								v = 0
+							}
+							want[i*wo+j] = v
+						}
+					}
+					name := fmt.Sprintf("%s wo=%d rows=%d add=%v", impl.name, wo, rows, withAdd)
+					impl.fn(dst, src, add, rows, wo, sp, b, relu)
+					checkGuard(t, "biasActRows "+name, dbuf)
+					for i := range want {
+						if dst[i] != want[i] {
+							t.Errorf("biasActRows %s: dst[%d] = %v, want %v", name, i, dst[i], want[i])
+							break
+						}
+					}
+				}
+			}
+		}
+	}
+}
