@@ -4,12 +4,14 @@
 CIFAR ResNet-N (He et al. 2015, option A shortcuts), the same architecture
 as sgcnn's models.New("resnetN"). Prints one JSON object per measurement:
 {"peer": "pytorch", "model", "mode": "train"|"infer", "batch", "threads",
- "img_per_sec": [..per repeat..]}.
+ "img_per_sec": [..per repeat..]}; with --peak-mem, last
+{"peer": "pytorch", "peak_rss_mib": ...} (the process's peak resident set).
 
 Use Debian's /usr/bin/python3 (python3-torch 1.13, oneDNN).
 """
 import argparse
 import json
+import resource
 import time
 
 import torch
@@ -93,6 +95,8 @@ def main():
     ap.add_argument("--train-batch", type=int, default=128)
     ap.add_argument("--infer-batch", type=int, default=64)
     ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--modes", default="train,infer")
+    ap.add_argument("--peak-mem", action="store_true")
     a = ap.parse_args()
     torch.manual_seed(0)
     for th in [int(t) for t in a.threads.split(",")]:
@@ -100,9 +104,14 @@ def main():
         for d in [int(m) for m in a.models.split(",")]:
             model = ResNet(d)
             for mode, b in (("train", a.train_batch), ("infer", a.infer_batch)):
+                if mode not in a.modes.split(","):
+                    continue
                 rates = [measure(model, mode, b, a.iters, 2) for _ in range(a.repeats)]
                 print(json.dumps({"peer": "pytorch", "model": f"resnet{d}", "mode": mode,
                                   "batch": b, "threads": th, "img_per_sec": rates}), flush=True)
+    if a.peak_mem:
+        kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+        print(json.dumps({"peer": "pytorch", "peak_rss_mib": kib / 1024}), flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,8 @@ package kernel
 
 import (
 	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -41,5 +43,27 @@ func BenchmarkPeak(b *testing.B) {
 		for b.Loop() {
 			fmaPeak(n)
 		}
+	})
+}
+
+// BenchmarkPeak2Threads is the FMA peak of two goroutines on two cores:
+// the ceiling for BenchmarkConv2Threads.
+func BenchmarkPeak2Threads(b *testing.B) {
+	if !asmWanted {
+		b.Skip("no AVX-512")
+	}
+	const n = 1000
+	reportRates(b, 2*768*n, 2, func() {
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Go(func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				for range b.N {
+					fmaPeak(n)
+				}
+			})
+		}
+		wg.Wait()
 	})
 }
