@@ -24,6 +24,7 @@ type Conv2d struct {
 	x      *tensor.Tensor // cached input
 	y, dx  *tensor.Tensor
 	dwPart [][]float32 // per-worker partial weight gradients
+	wt     []float32   // weights prepared for backward data, once per Backward
 }
 
 // NewConv2d returns a convolution with Kaiming-uniform initial weights
@@ -121,11 +122,15 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	for w := range t {
 		clear(c.dwPart[w])
 	}
-	wd := c.W.Value.Data
+	if cap(c.wt) < nw {
+		c.wt = make([]float32, nw)
+	}
+	wt := c.wt[:nw]
+	kernel.PrepareBackwardData(p, c.W.Value.Data, wt)
 	ctx.forEach(b, func(worker int, ws *kernel.Workspace, i int) {
 		dyi := dy.Data[i*out : (i+1)*out]
 		xi := x.Data[i*in : (i+1)*in]
-		kernel.ConvBackwardData(p, dyi, wd, dx.Data[i*in:(i+1)*in], ws)
+		kernel.ConvBackwardDataPrepared(p, dyi, wt, dx.Data[i*in:(i+1)*in], ws)
 		kernel.ConvBackwardFilter(p, xi, dyi, c.dwPart[worker], ws)
 	})
 	g := c.W.Grad.Data

@@ -193,6 +193,14 @@ func TestConv(t *testing.T) {
 			checkGuard(t, "ConvBackwardData "+name, dxbuf)
 			checkClose(t, "ConvBackwardData "+name, dx, want)
 
+			wtbuf, wt := guarded(r, wn)
+			PrepareBackwardData(p, w, wt)
+			checkGuard(t, "PrepareBackwardData "+name, wtbuf)
+			dxbuf, dx = guarded(r, xn)
+			ConvBackwardDataPrepared(p, dy, wt, dx, ws)
+			checkGuard(t, "ConvBackwardDataPrepared "+name, dxbuf)
+			checkClose(t, "ConvBackwardDataPrepared "+name, dx, want)
+
 			dwbuf, dw := guarded(r, wn)
 			want = append([]float32(nil), dw...)
 			convBackwardFilterRef(p, x, dy, want)
