@@ -197,3 +197,38 @@ func TestDense(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsupported checks that a layer the compiler does not know is an
+// error naming it, not a silent wrong network.
+func TestUnsupported(t *testing.T) {
+	net := nn.NewSequential("net", nn.NewReLU("relu"), oddLayer{nn.NewReLU("odd")})
+	if _, err := compile.CompileLayer(net, []int{1, 4, 4}, compile.Options{}); err == nil {
+		t.Fatal("compiled a network with an unknown layer type")
+	}
+}
+
+// oddLayer is a layer type package compile does not know.
+type oddLayer struct{ *nn.ReLU }
+
+// TestMeasure runs Measure and Speedup once on LeNet-5 and checks the
+// timings are positive and the report lists every conv and linear layer.
+func TestMeasure(t *testing.T) {
+	m, err := models.New("lenet5", 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pruneModel(t, m, 90, 1)
+	tm, err := compile.Measure(m, 2, 1, compile.Options{Route: compile.Grouped})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tm.NN <= 0 || tm.Dense <= 0 || tm.Compiled <= 0 || len(tm.Layers) != 4 {
+		t.Errorf("Measure: %+v", tm)
+	}
+	if s, err := compile.Speedup(m, 1); err != nil || !(s > 0) {
+		t.Errorf("Speedup = %v, %v", s, err)
+	}
+	if l, err := compile.Load(10e6); err != nil || l < 0 || l > 1 {
+		t.Errorf("Load = %v, %v", l, err)
+	}
+}
