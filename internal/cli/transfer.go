@@ -1,0 +1,204 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/train"
+	"github.com/sgcnn/sgcnn/transfer"
+)
+
+type transferOptions struct {
+	model, dataset, dataDir, out string
+	cfg                          transfer.Config
+	limits                       [2]int
+	json                         bool
+}
+
+// transferRecord is the run record kept in the output model file and
+// printed with --json.
+type transferRecord struct {
+	Source     string             `json:"source"`
+	Arch       string             `json:"arch"`
+	Dataset    string             `json:"dataset"`
+	Head       string             `json:"head"`
+	Classes    int                `json:"classes"`
+	Pruned     float64            `json:"pruned_fraction"` // of the masked layers' connections, head excluded
+	TrainN     int                `json:"train_images"`
+	TestN      int                `json:"test_images"`
+	Config     transfer.Config    `json:"config"`
+	History    []train.EpochStats `json:"history"`
+	FinalTop1  float64            `json:"final_test_top1"`
+	OutputFile string             `json:"output_file"`
+}
+
+func newTransferCmd(g *globals) *cobra.Command {
+	o := &transferOptions{cfg: transfer.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "transfer MODEL_FILE [flags]",
+		Short: "Fine-tune a (pruned) model on another data set with a new classifier",
+		Long: `Transfer a trained model, pruned or dense, to a new data set: its classifier
+(the last linear layer: "linear" in the CIFAR ResNets, "fc2" in LeNet-5,
+"classifier" or "fc" in the others) is replaced by a new dense layer with one
+output per class of the target data set, and the whole network is fine-tuned.
+The connection masks of all other layers stay as they are: pruned weights
+stay zero throughout.
+
+The defaults are the paper's transfer recipe: 21 epochs of SGD, learning
+rate 0.001 divided by 10 after epochs 7 and 14 (--milestones, 0-based epoch
+indices from which the rate drops), momentum 0.9, weight decay 5e-4.
+
+Target data sets are fashion-mnist and mnist. Models that take 3x32x32
+images (the CIFAR ResNets, VGG-16, DenseNet-40) get the 28x28 grey images
+zero-padded to 32x32 with the grey plane copied to three channels; LeNet-5
+takes them as they are. Images are normalised with the target data set's
+mean and std.
+
+The result is written as an sgcnn model file (default
+runs/transfer-<model file name>-<dataset>.safetensors) after every epoch,
+with the run's record; the final test top-1 accuracy is printed, or the
+record with --json. MODEL_FILE may also be a PyTorch checkpoint with
+--model.`,
+		Example: `  sgcnn transfer runs/lenet/conv95/checkpoint.safetensors --dataset fashion-mnist
+  sgcnn transfer runs/prune-resnet56-L-conv70/checkpoint.safetensors --dataset fashion-mnist -o runs/r56-L-fmnist.safetensors
+  sgcnn transfer ../shared/models/cifar10/resnet20-12fca82f.th --model resnet20 --epochs 3 --train-limit 5000 --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runTransfer(g, o, args[0]) },
+	}
+	f := cmd.Flags()
+	c := &o.cfg
+	f.StringVar(&o.model, "model", "", "architecture, required for a PyTorch checkpoint (see sgcnn info --list)")
+	f.StringVar(&o.dataset, "dataset", "fashion-mnist", "target data set: fashion-mnist or mnist")
+	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.StringVarP(&o.out, "out", "o", "", "output model file (default runs/transfer-<name>-<dataset>.safetensors)")
+	f.IntVar(&c.Epochs, "epochs", c.Epochs, "fine-tuning epochs")
+	f.IntVar(&c.Batch, "batch", c.Batch, "images per batch")
+	f.Float64Var(&c.LR, "lr", c.LR, "initial learning rate")
+	f.IntSliceVar(&c.Milestones, "milestones", c.Milestones, "0-based epochs from which the rate is multiplied by --gamma once more")
+	f.Float64Var(&c.Gamma, "gamma", c.Gamma, "learning-rate factor at each milestone")
+	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")
+	f.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay")
+	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the new classifier's weights and of shuffling")
+	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
+	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
+	f.BoolVar(&o.json, "json", false, "print the run's record as JSON")
+	return cmd
+}
+
+func runTransfer(g *globals, o *transferOptions, src string) error {
+	if err := o.cfg.Validate(); err != nil {
+		return usagef("%v", err)
+	}
+	if o.dataset != "fashion-mnist" && o.dataset != "mnist" {
+		return usagef("--dataset %q: want fashion-mnist or mnist", o.dataset)
+	}
+	m, _, err := openModel(o.model, src)
+	if err != nil {
+		return err
+	}
+	if o.out == "" {
+		base := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+		if base == "checkpoint" { // runs/<run>/checkpoint.safetensors: name it after the run
+			base = filepath.Base(filepath.Dir(src))
+		}
+		o.out = filepath.Join("runs", fmt.Sprintf("transfer-%s-%s.safetensors", base, o.dataset))
+	}
+	trainSet, err := openDataset(o.dataset, o.dataDir, true)
+	if err != nil {
+		return err
+	}
+	testSet, err := openDataset(o.dataset, o.dataDir, false)
+	if err != nil {
+		return err
+	}
+	if trainSet, err = limited(trainSet, o.limits[0]); err != nil {
+		return err
+	}
+	if testSet, err = limited(testSet, o.limits[1]); err != nil {
+		return err
+	}
+	if trainSet, err = transfer.Fit(m, trainSet); err != nil {
+		return err
+	}
+	if testSet, err = transfer.Fit(m, testSet); err != nil {
+		return err
+	}
+	shortcutB := m.Layer("layer2.0.shortcut.0") != nil
+	head, err := transfer.ReplaceHead(m, len(trainSet.Classes), o.cfg.Seed)
+	if err != nil {
+		return err
+	}
+	rec := transferRecord{Source: src, Arch: m.Arch, Dataset: o.dataset, Head: head.Name(), Classes: m.Classes,
+		Pruned: prunedFraction(m, head), TrainN: trainSet.Len(), TestN: testSet.Len(), Config: o.cfg, OutputFile: o.out}
+	fmt.Fprintf(g.stderr, "transfer %s (%.1f%% of masked connections pruned) to %s: new head %s %d -> %d, %d train / %d test images\n",
+		m.Arch, 100*rec.Pruned, o.dataset, head.Name(), head.In, head.Out, rec.TrainN, rec.TestN)
+	norm := trainSet.Norm()
+	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
+		return err
+	}
+	save := func(es train.EpochStats) error {
+		rec.History = append(rec.History, es)
+		rec.FinalTop1 = es.TestTop1
+		raw, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		info := modelfile.Info{Dataset: o.dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}
+		return modelfile.Save(o.out, m, shortcutB, info, nil)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-interrupted():
+			fmt.Fprintln(g.stderr, "interrupted: stopping; the last epoch's model file is kept")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_, err = transfer.Run(ctx, m, transfer.Data{Train: trainSet, Test: testSet, Norm: norm}, o.cfg, g.stderr, save)
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("interrupted after epoch %d (%s holds it)", len(rec.History), o.out)
+		}
+		return fmt.Errorf("transfer stopped: %w", err)
+	}
+	if o.json {
+		return writeJSON(g.stdout, rec)
+	}
+	fmt.Fprintf(g.stdout, "%s transferred to %s in %d epochs: test top-1 %.2f%% (last epoch), saved to %s\n",
+		m.Arch, o.dataset, len(rec.History), rec.FinalTop1, o.out)
+	return nil
+}
+
+// prunedFraction is the fraction of connections masked off in the layers
+// that carry a mask, leaving out the head.
+func prunedFraction(m *models.Model, head nn.Layer) float64 {
+	var off, all int
+	for _, p := range nn.Prunables(m.Net) {
+		mask := p.Mask()
+		if p == head || mask == nil {
+			continue
+		}
+		all += len(mask)
+		for _, v := range mask {
+			if v == 0 {
+				off++
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return float64(off) / float64(all)
+}
