@@ -233,4 +233,3 @@ func shorten(s string, n int) string {
 	}
 	return "..." + s[len(s)-n+3:]
 }
-
