@@ -12,6 +12,7 @@ import (
 	"github.com/sgcnn/sgcnn/internal/progress"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/tensor"
 )
 
 // TrainConfig is a detector training recipe.
@@ -161,29 +162,16 @@ func EvaluateSet(d *Detector, set *Set) (Metrics, error) {
 	return Evaluate(dets, set.Objects, d.Classes, 100), nil
 }
 
-// Speed measures d's forward pass in evaluation mode on batches of the
-// given size from set: after one warm-up batch, runs timed passes and
-// returns images per second of the median pass. Decoding is not timed.
+// Speed measures d's forward pass through its layers in evaluation mode
+// on batches of the given size from set and returns images per second of
+// the median of runs timed passes, after one warm-up pass. Decoding is
+// not timed.
 func Speed(d *Detector, set *Set, batch, runs int) (float64, error) {
-	idx := make([]int, batch)
-	for i := range idx {
-		idx[i] = i % set.Len()
-	}
-	x, _ := set.Batch(idx)
 	ctx := nn.NewCtx(false)
-	if _, err := d.Net.Forward(ctx, x); err != nil {
-		return 0, err
-	}
-	times := make([]float64, max(1, runs))
-	for r := range times {
-		start := time.Now()
-		if _, err := d.Net.Forward(ctx, x); err != nil {
-			return 0, err
-		}
-		times[r] = time.Since(start).Seconds()
-	}
-	sort.Float64s(times)
-	return float64(batch) / times[len(times)/2], nil
+	return timeForward(set, batch, runs, func(x *tensor.Tensor) error {
+		_, err := d.Net.Forward(ctx, x)
+		return err
+	})
 }
 
 // CompiledSpeed is Speed for d compiled by package compile (BatchNorm
@@ -194,18 +182,26 @@ func CompiledSpeed(d *Detector, set *Set, batch, runs int, opt compile.Options) 
 	if err != nil {
 		return 0, err
 	}
+	return timeForward(set, batch, runs, func(x *tensor.Tensor) error {
+		_, err := cn.Forward(x)
+		return err
+	})
+}
+
+// timeForward times forward on a batch of set's first images.
+func timeForward(set *Set, batch, runs int, forward func(x *tensor.Tensor) error) (float64, error) {
 	idx := make([]int, batch)
 	for i := range idx {
 		idx[i] = i % set.Len()
 	}
 	x, _ := set.Batch(idx)
-	if _, err := cn.Forward(x); err != nil {
+	if err := forward(x); err != nil {
 		return 0, err
 	}
 	times := make([]float64, max(1, runs))
 	for r := range times {
 		start := time.Now()
-		if _, err := cn.Forward(x); err != nil {
+		if err := forward(x); err != nil {
 			return 0, err
 		}
 		times[r] = time.Since(start).Seconds()
