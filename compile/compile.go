@@ -87,6 +87,9 @@ type Net struct {
 	in      []int // one image's input shape
 	outSh   []int // one image's output shape
 	prog    []op
+	split   int // prog[:split] runs per micro-batch, prog[split:] per worker share
+	midN    int // floats per image after prog[:split]
+	mid     []float32
 	layers  []*LayerInfo
 	nbuf    int // buffer slots per worker
 	micro   int
@@ -137,7 +140,17 @@ func CompileLayer(l nn.Layer, in []int, opt Options) (*Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Net{in: slices.Clone(in), outSh: out, prog: prog, layers: c.layers, nbuf: c.nbuf, micro: opt.Micro}, nil
+	n := &Net{in: slices.Clone(in), outSh: out, prog: prog, layers: c.layers, nbuf: c.nbuf, micro: opt.Micro, split: len(prog)}
+	// The linear layers and what follows them run on each worker's whole
+	// share of the batch: a product over many images at once reads the
+	// weights once, where micro-batches would pack them again each time.
+	for i, o := range prog {
+		if _, ok := o.(*linearOp); ok {
+			n.split, n.midN = i, c.sizes[i]
+			break
+		}
+	}
+	return n, nil
 }
 
 // Layers reports, in forward order, how each conv and linear layer was
@@ -186,15 +199,35 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		n.workers = append(n.workers, &worker{bufs: make([][]float32, n.nbuf)})
 	}
 	chunks := (b + n.micro - 1) / n.micro
+	head, tail := n.prog[:n.split], n.prog[n.split:]
+	dst, dstN := n.out.Data, outN
+	if len(tail) > 0 {
+		if cap(n.mid) < b*n.midN {
+			n.mid = make([]float32, b*n.midN)
+		}
+		dst, dstN = n.mid[:b*n.midN], n.midN
+	}
 	parallel.For(chunks, func(wi, ci int) {
 		w := n.workers[wi]
 		lo, hi := ci*n.micro, min(b, (ci+1)*n.micro)
 		h := x.Data[lo*inN : hi*inN]
-		for _, o := range n.prog {
+		for _, o := range head {
 			h = o.run(w, h, hi-lo)
 		}
-		copy(n.out.Data[lo*outN:hi*outN], h)
+		copy(dst[lo*dstN:hi*dstN], h)
 	})
+	if len(tail) > 0 {
+		t := min(parallel.Threads(), b)
+		parallel.For(t, func(wi, si int) {
+			w := n.workers[wi]
+			lo, hi := si*b/t, (si+1)*b/t
+			h := dst[lo*dstN : hi*dstN]
+			for _, o := range tail {
+				h = o.run(w, h, hi-lo)
+			}
+			copy(n.out.Data[lo*outN:hi*outN], h)
+		})
+	}
 	return n.out, nil
 }
 

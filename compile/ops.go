@@ -18,6 +18,7 @@ type compiler struct {
 	opt    Options
 	layers []*LayerInfo
 	nbuf   int
+	sizes  []int // top-level program: floats per image entering each op
 }
 
 // slot allocates a worker buffer slot.
@@ -30,7 +31,9 @@ func (c *compiler) slot() int {
 // in; it returns the ops and the output shape.
 func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 	var prog []op
-	var consts map[int]float32 // constant channels of the previous conv's output, not written
+	var sizes []int
+	defer func() { c.sizes = sizes }() // the outermost seq returns last
+	var consts map[int]float32         // constant channels of the previous conv's output, not written
 	for i := 0; i < len(ls); i++ {
 		l := ls[i]
 		next := func(k int) nn.Layer {
@@ -41,6 +44,7 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 		}
 		var o op
 		var err error
+		inSize := tensor.Numel(in...)
 		reluNext := false
 		if _, ok := next(1).(*nn.ReLU); ok {
 			reluNext = true
@@ -68,6 +72,7 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 				return nil, nil, err
 			}
 			consts = co.consts
+			sizes = append(sizes, inSize)
 			prog = append(prog, co)
 			i = j - 1
 			continue
@@ -106,6 +111,7 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 			return nil, nil, err
 		}
 		consts = nil
+		sizes = append(sizes, inSize)
 		prog = append(prog, o)
 		switch l.(type) {
 		case *nn.BatchNorm2d, *nn.Residual, *nn.Linear:
@@ -192,6 +198,10 @@ func newPoolOp(name string, isMax bool, k, s, pad int, in []int, id int) (op, []
 func (o *poolOp) run(w *worker, x []float32, m int) []float32 {
 	y := w.buf(o.id, m*o.c*o.oh*o.ow)
 	inv := 1 / float32(o.k*o.k)
+	if o.k == 2 && o.s == 2 && o.pad == 0 {
+		o.run2x2(x, y, m)
+		return y
+	}
 	for p := range m * o.c {
 		src, dst := x[p*o.h*o.wd:(p+1)*o.h*o.wd], y[p*o.oh*o.ow:(p+1)*o.oh*o.ow]
 		for oy := range o.oh {
@@ -224,6 +234,30 @@ func (o *poolOp) run(w *worker, x []float32, m int) []float32 {
 		}
 	}
 	return y
+}
+
+// run2x2 is run for 2x2 windows at stride 2 without padding (LeNet-5,
+// VGG, DenseNet transitions), with no bounds tests in the loop: the
+// general loop is several times slower. Go's max returns NaN when either
+// argument is NaN, as MaxPool2d does.
+func (o *poolOp) run2x2(x, y []float32, m int) {
+	for p := range m * o.c {
+		src, dst := x[p*o.h*o.wd:(p+1)*o.h*o.wd], y[p*o.oh*o.ow:(p+1)*o.oh*o.ow]
+		for oy := range o.oh {
+			r0 := src[2*oy*o.wd : 2*oy*o.wd+2*o.ow]
+			r1 := src[(2*oy+1)*o.wd : (2*oy+1)*o.wd+2*o.ow]
+			d := dst[oy*o.ow : (oy+1)*o.ow]
+			if o.isMax {
+				for ox := range d {
+					d[ox] = max(max(r0[2*ox], r0[2*ox+1]), max(r1[2*ox], r1[2*ox+1]))
+				}
+			} else {
+				for ox := range d {
+					d[ox] = (r0[2*ox] + r0[2*ox+1] + r1[2*ox] + r1[2*ox+1]) * 0.25
+				}
+			}
+		}
+	}
 }
 
 // gapOp is a global average pool: [C][H][W] -> [C].
