@@ -135,7 +135,7 @@ func CompileLayer(l nn.Layer, in []int, opt Options) (*Net, error) {
 	if opt.Micro <= 0 {
 		opt.Micro = DefaultMicro
 	}
-	c := &compiler{opt: opt}
+	c := &compiler{opt: opt, cur: -1}
 	prog, out, err := c.seq(flatten([]nn.Layer{l}), slices.Clone(in))
 	if err != nil {
 		return nil, err

@@ -55,7 +55,7 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	info := &LayerInfo{Name: l.Name(), DenseMACs: int64(p.N * p.C * lc.kk * lc.hw)}
 	info.Folded = lc.foldConsts(consts)
 
-	o := &convOp{name: l.Name(), p: p, relu: relu, id: c.slot(), info: info,
+	o := &convOp{name: l.Name(), p: p, relu: relu, id: c.out(), info: info,
 		bias: make([]float32, p.N), planes: make([][]float32, p.N)}
 	patterns, dead := lc.patterns()
 	info.Patterns, info.Dead = len(patterns), len(dead)

@@ -3,6 +3,7 @@ package compile
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/nn"
@@ -18,13 +19,37 @@ type compiler struct {
 	opt    Options
 	layers []*LayerInfo
 	nbuf   int
-	sizes  []int // top-level program: floats per image entering each op
+	// Output buffers are reused: cur is the slot holding the value being
+	// computed on (-1: the network's input), stack the slots of values a
+	// residual or concatenation still needs, pool the reusable slots.
+	cur   int
+	stack []int
+	pool  []int
+	sizes []int // top-level program: floats per image entering each op
 }
 
-// slot allocates a worker buffer slot.
+// slot allocates a worker buffer slot of its own (scratch).
 func (c *compiler) slot() int {
 	c.nbuf++
 	return c.nbuf - 1
+}
+
+// out picks the output slot of the next op, reusing a pooled slot that
+// holds no live value (not the op's input, nothing on the stack), and
+// makes it current. Reuse keeps a worker's activations in cache: a slot
+// per op would stream through megabytes per micro-batch.
+func (c *compiler) out() int {
+	busy := func(s int) bool { return s == c.cur || slices.Contains(c.stack, s) }
+	for _, s := range c.pool {
+		if !busy(s) {
+			c.cur = s
+			return s
+		}
+	}
+	s := c.slot()
+	c.pool = append(c.pool, s)
+	c.cur = s
+	return s
 }
 
 // seq compiles a flattened layer list run in order on one image of shape
@@ -80,23 +105,23 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 			if len(in) != 3 || in[0] != l.C {
 				return nil, nil, fmt.Errorf("compile: layer %s: input %v, want %d channels", l.Name(), in, l.C)
 			}
-			o = newBNOp(l, in, reluNext, c.slot())
+			o = newBNOp(l, in, reluNext, c.out())
 		case *nn.ReLU:
-			o = &reluOp{n: tensor.Numel(in...), id: c.slot()}
+			o = &reluOp{n: tensor.Numel(in...), id: c.out()}
 		case *nn.Dropout:
 			consts = nil
 			continue
 		case *nn.MaxPool2d:
-			o, in, err = newPoolOp(l.Name(), true, l.K, l.Stride, l.Pad, in, c.slot())
+			o, in, err = newPoolOp(l.Name(), true, l.K, l.Stride, l.Pad, in, c.out())
 		case *nn.AvgPool2d:
-			o, in, err = newPoolOp(l.Name(), false, l.K, l.Stride, l.Pad, in, c.slot())
+			o, in, err = newPoolOp(l.Name(), false, l.K, l.Stride, l.Pad, in, c.out())
 		case *nn.GlobalAvgPool:
 			if len(in) != 3 {
 				return nil, nil, fmt.Errorf("compile: layer %s: input %v, want [C H W]", l.Name(), in)
 			}
-			o, in = &gapOp{c: in[0], hw: in[1] * in[2], id: c.slot()}, []int{in[0]}
+			o, in = &gapOp{c: in[0], hw: in[1] * in[2], id: c.out()}, []int{in[0]}
 		case *nn.ShortcutA:
-			o, in, err = newShortcutAOp(l, in, c.slot())
+			o, in, err = newShortcutAOp(l, in, c.out())
 		case *nn.Residual:
 			o, in, err = c.residual(l, in, reluNext)
 		case *nn.DenseConcat:
@@ -319,17 +344,25 @@ type residualOp struct {
 }
 
 func (c *compiler) residual(r *nn.Residual, in []int, relu bool) (op, []int, error) {
-	body, out, err := c.seq(flatten([]nn.Layer{r.Body}), in)
-	if err != nil {
-		return nil, nil, err
-	}
-	o := &residualOp{body: body, relu: relu, n: tensor.Numel(out...)}
+	x := c.cur
+	depth := len(c.stack)
+	defer func() { c.stack = c.stack[:depth] }()
+	c.stack = append(c.stack, x) // the shortcut reads x; identity: the add does
+	o := &residualOp{relu: relu}
 	sout := in
+	var err error
 	if r.Shortcut != nil {
 		if o.shortcut, sout, err = c.seq(flatten([]nn.Layer{r.Shortcut}), in); err != nil {
 			return nil, nil, err
 		}
+		c.stack = append(c.stack, c.cur)
+		c.cur = x
 	}
+	body, out, err := c.seq(flatten([]nn.Layer{r.Body}), in)
+	if err != nil {
+		return nil, nil, err
+	}
+	o.body, o.n = body, tensor.Numel(out...)
 	if !equalShape(out, sout) {
 		return nil, nil, fmt.Errorf("compile: layer %s: body output %v and shortcut output %v differ", r.Name(), out, sout)
 	}
@@ -378,6 +411,10 @@ type concatOp struct {
 }
 
 func (c *compiler) concat(d *nn.DenseConcat, in []int) (op, []int, error) {
+	x := c.cur
+	depth := len(c.stack)
+	defer func() { c.stack = c.stack[:depth] }()
+	c.stack = append(c.stack, x)
 	body, out, err := c.seq(flatten([]nn.Layer{d.Body}), in)
 	if err != nil {
 		return nil, nil, err
@@ -385,7 +422,8 @@ func (c *compiler) concat(d *nn.DenseConcat, in []int) (op, []int, error) {
 	if len(in) != 3 || len(out) != 3 || out[1] != in[1] || out[2] != in[2] {
 		return nil, nil, fmt.Errorf("compile: layer %s: body output %v cannot be concatenated to input %v", d.Name(), out, in)
 	}
-	o := &concatOp{body: body, nx: tensor.Numel(in...), nz: tensor.Numel(out...), id: c.slot()}
+	c.stack = append(c.stack, c.cur) // body(x), copied after x
+	o := &concatOp{body: body, nx: tensor.Numel(in...), nz: tensor.Numel(out...), id: c.out()}
 	return o, []int{in[0] + out[0], in[1], in[2]}, nil
 }
 
@@ -426,7 +464,7 @@ func (c *compiler) linear(l *nn.Linear, in []int, relu bool) (op, []int, error) 
 	}
 	kept := func(n, j int) bool { return mask == nil || mask[n*l.In+j] != 0 }
 	used := make([]bool, l.In)
-	o := &linearOp{in: l.In, out: l.Out, relu: relu, bias: make([]float32, l.Out), id: c.slot(), gid: c.slot(), yid: c.slot()}
+	o := &linearOp{in: l.In, out: l.Out, relu: relu, bias: make([]float32, l.Out), id: c.out(), gid: c.slot(), yid: c.slot()}
 	if l.B != nil {
 		copy(o.bias, l.B.Value.Data)
 	}
