@@ -12,8 +12,9 @@
 #   bash experiments/cifar.sh [stage...]     (stages: import scratch r20 r56)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=bin/sgcnn
-go build -o "$bin" ./cmd/sgcnn
+# SGCNN_BIN: a prebuilt binary (e.g. while the tree is being edited).
+bin=${SGCNN_BIN:-bin/sgcnn}
+[ -n "${SGCNN_BIN:-}" ] || go build -o "$bin" ./cmd/sgcnn
 LIMIT=${LIMIT:-10000}
 stages=${*:-import scratch r20 r56}
 mkdir -p runs/cifar

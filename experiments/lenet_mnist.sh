@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 pre=${1:-15}
 glob=${2:-8}
-bin=bin/sgcnn
-go build -o "$bin" ./cmd/sgcnn
+# SGCNN_BIN: a prebuilt binary (e.g. while the tree is being edited).
+bin=${SGCNN_BIN:-bin/sgcnn}
+[ -n "${SGCNN_BIN:-}" ] || go build -o "$bin" ./cmd/sgcnn
 mkdir -p runs/lenet
 base=runs/lenet/lenet5-mnist.safetensors
 if [ ! -f "$base" ]; then

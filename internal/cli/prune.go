@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn/baseline"
+	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
@@ -25,7 +27,7 @@ type pruneOptions struct {
 	cfg                                   pipeline.Config
 	pretrainEpochs                        int
 	limits                                [2]int
-	resume, json                          bool
+	resume, json, measure                 bool
 }
 
 func newPruneCmd(g *globals) *cobra.Command {
@@ -40,6 +42,14 @@ the input channels whose centroid importance exceeds the p-th percentile, and
 the network is fine-tuned: locally after every step (scheme LG or L) and
 globally after the last (LG or G). FC layers get min(p, --fc-cap).
 
+--method picks a comparison method instead, with the same schedule, rates,
+fine-tuning, counts and reports (package baseline): taylor (self-grouping
+with --importance taylor), regular (regular group convolution: g contiguous
+filter groups on contiguous 1/g channel blocks, brought to the same rate by
+importance), random (random filter clusters, then self-grouping's threshold
+and keep rule) or l1filter (L1-norm filter pruning, Li et al. 2017: the
+smallest-norm filters removed, a fraction p of each conv layer's filters).
+
 The report gives, per step, the test accuracy right after pruning and after
 fine-tuning, the parameter and FLOP counts and their ratios (a FLOP is one
 multiply-accumulate; a FLOPs ratio is not a speedup). It is written as
@@ -53,6 +63,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 		Example: `  sgcnn prune
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
   sgcnn prune --model resnet20 --weights resnet20.th --rate 50 --scheme G --global-epochs 20
+  sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 20 --method regular
   sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -73,12 +84,19 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 				return usageError{err}
 			}
 			o.cfg.Scheme = s.String()
+			if o.cfg.Method == baseline.MethodTaylor {
+				o.cfg.Importance = "taylor"
+			}
+			if err := baseline.CheckConfig(o.cfg); err != nil {
+				return usageError{err}
+			}
 			return runPrune(g, o)
 		},
 	}
 	f := cmd.Flags()
 	c := &o.cfg
 	f.StringVar(&o.model, "model", "lenet5", "architecture (see sgcnn info --list)")
+	f.StringVar(&c.Method, "method", c.Method, "pruning method: self-grouping, taylor, regular, random or l1filter")
 	f.StringVar(&o.weights, "weights", "", "trained weights (sgcnn or PyTorch file; default: ../shared/models/cifar10 for the CIFAR ResNets, training from scratch for lenet5)")
 	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
@@ -106,6 +124,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", 4, "lenet5 without --weights: epochs of training before pruning")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	f.BoolVar(&o.measure, "measure", true, "measure the compiled pruned model's speedup over the dense one (batch 64) at the end")
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	return cmd
@@ -133,6 +152,9 @@ func sharedWeights(arch string) string {
 func runPrune(g *globals, o *pruneOptions) error {
 	if o.out == "" {
 		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", o.model, o.cfg.Scheme, o.cfg.Rate))
+		if o.cfg.Method != baseline.MethodSelfGrouping {
+			o.out += "-" + o.cfg.Method
+		}
 	}
 	ckpt := filepath.Join(o.out, "checkpoint.safetensors")
 	var m *models.Model
@@ -204,15 +226,18 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return err
 	}
 	trainSrc := train.FromLoader(ctx, trainLoader)
-	rule, _ := selfgroupRule(cfg.Rule)
-	sg := &pipeline.SelfGrouping{Groups: cfg.Groups, Rule: rule, Seed: cfg.Seed}
-	if cfg.Importance == "taylor" {
-		sg.Importance = pipeline.TaylorImportance(m.Net, trainSrc, cfg.TaylorBatches)
+	var imp baseline.ImportanceFunc
+	if cfg.Importance == "taylor" || cfg.Method == baseline.MethodTaylor {
+		imp = pipeline.TaylorImportance(m.Net, trainSrc, cfg.TaylorBatches)
+	}
+	pruner, err := baseline.New(*cfg, imp)
+	if err != nil {
+		return usageError{err}
 	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	r := &pipeline.Runner{Model: m, Pruner: sg, Train: trainSrc, TrainLen: trainSet.Len(), Test: testSrc, Log: g.stderr,
+	r := &pipeline.Runner{Model: m, Pruner: pruner, Train: trainSrc, TrainLen: trainSet.Len(), Test: testSrc, Log: g.stderr,
 		Save: func(st *pipeline.State, opt *optim.SGD) error {
 			raw, err := json.Marshal(st)
 			if err != nil {
@@ -222,6 +247,12 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return modelfile.Save(ckpt, m, false, info, momentumOf(opt))
 		},
 		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
+	}
+	if o.measure {
+		r.Measure = func() (float64, error) {
+			fmt.Fprintln(g.stderr, "measuring the compiled model's speedup over the dense one (batch 64)")
+			return compile.Speedup(m, 64)
+		}
 	}
 	rep, err := r.Run(st)
 	if err != nil {
@@ -281,13 +312,6 @@ func openSplits(m *models.Model, name, dir string) (*data.Dataset, *data.Dataset
 		return nil, nil, err
 	}
 	return trainSet, testSet, checkFits(m, trainSet, name)
-}
-
-func selfgroupRule(s string) (selfgroup.KeepRule, error) {
-	if s == "own-mask" {
-		return selfgroup.OwnMask, nil
-	}
-	return selfgroup.FirstMember, nil
 }
 
 // momentumOf returns the optimiser's momentum buffers as extra tensors.
