@@ -32,6 +32,7 @@ type GroupPlan struct {
 	d       direct
 	groups  []planGroup
 	covered []bool // [N]: channels some group computes
+	used    []int  // input channels some group reads, ascending
 }
 
 type planGroup struct {
@@ -69,7 +70,45 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 		}
 		g.groups = append(g.groups, pg)
 	}
+	read := make([]bool, p.C)
+	for _, gr := range groups {
+		if len(gr.Filters) > 0 {
+			for _, c := range gr.Channels {
+				read[c] = true
+			}
+		}
+	}
+	for c, r := range read {
+		if r {
+			g.used = append(g.used, c)
+		}
+	}
 	return g
+}
+
+// pad is direct.pad for stride 1 that copies only the channels some group
+// reads and clears only their halos (and the tail the last row's taps
+// run into), not the whole buffer: the other planes hold stale values
+// that reach only the halo columns, which are dropped.
+func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
+	d := &g.d
+	if d.s != 1 {
+		return d.pad(ws, x, g.p.C)
+	}
+	xp := grow(&ws.s1, g.p.C*d.cs+d.pp)
+	for _, c := range g.used {
+		base := c * d.cs
+		at := base // first position not yet written
+		for y := range d.h {
+			row := base + (y+d.ph)*d.wp + d.pw
+			clear(xp[at:row])
+			copy(xp[row:row+d.w], x[(c*d.h+y)*d.w:(c*d.h+y+1)*d.w])
+			at = row + d.w
+		}
+		clear(xp[at : base+d.cs])
+	}
+	clear(xp[g.p.C*d.cs:])
+	return xp
 }
 
 // Forward computes the convolution of one image x with the epilogue e
@@ -77,7 +116,7 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 func (g *GroupPlan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 	d := &g.d
 	hw := d.ho * d.wo
-	xp := d.pad(ws, x, g.p.C)
+	xp := g.pad(ws, x)
 	kern := cur.kern
 	for gi := range g.groups {
 		pg := &g.groups[gi]
