@@ -70,7 +70,6 @@ func TestSGDRejectsNaN(t *testing.T) {
 	}
 }
 
-
 func TestSchedules(t *testing.T) {
 	cases := []struct {
 		spec  string
