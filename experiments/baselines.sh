@@ -23,12 +23,13 @@
 # Settings (environment): SEEDS (default "1 2"), METHODS (all five),
 # THREADS (GOMAXPROCS, default nproc), LENET_LIMIT (default 0),
 # LENET_EPOCHS (default 8), CIFAR_LIMIT (default 10000), CIFAR_EPOCHS
-# (default 8). The committed LeNet validation run used
+# (default 8), SGCNN_BIN (a prebuilt binary, e.g. while the tree is being
+# edited). The committed LeNet validation run used
 #   SEEDS=1 LENET_LIMIT=10000 LENET_EPOCHS=2 bash experiments/baselines.sh lenet
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=bin/sgcnn
-go build -o "$bin" ./cmd/sgcnn
+bin=${SGCNN_BIN:-bin/sgcnn}
+[ -n "${SGCNN_BIN:-}" ] || go build -o "$bin" ./cmd/sgcnn
 SEEDS=${SEEDS:-1 2}
 METHODS=${METHODS:-self-grouping taylor regular random l1filter}
 THREADS=${THREADS:-$(nproc)}
