@@ -9,14 +9,14 @@
 # 10,000-image test set. Each step is skipped when its result exists, and
 # interrupted prune runs resume.
 #
-#   bash experiments/cifar.sh [stage...]     (stages: import scratch r20 r56)
+#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r20-70 r20-50 scratch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # SGCNN_BIN: a prebuilt binary (e.g. while the tree is being edited).
 bin=${SGCNN_BIN:-bin/sgcnn}
 [ -n "${SGCNN_BIN:-}" ] || go build -o "$bin" ./cmd/sgcnn
 LIMIT=${LIMIT:-10000}
-stages=${*:-import scratch r20 r56}
+stages=${*:-import r56-G r56-LG r20-70 r20-50 scratch}
 mkdir -p runs/cifar
 
 prune() { # out, args...
@@ -39,14 +39,16 @@ import)
 scratch)
 	o=runs/cifar/resnet20-scratch.safetensors
 	if [ -f "$o" ]; then $bin train --resume -o "$o" --json > runs/cifar/resnet20-scratch.json || true
-	else $bin train --model resnet20 --epochs 6 --lr 0.1 --schedule cosine --batch 128 --seed 1 -o "$o" --json > runs/cifar/resnet20-scratch.json; fi ;;
-r20)
-	for p in 50 70; do
-		prune runs/cifar/r20-G-conv$p --model resnet20 --rate $p --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine
-		prune runs/cifar/r20-LG-conv$p --model resnet20 --rate $p --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine
-	done ;;
-r56)
-	prune runs/cifar/r56-G-conv70 --model resnet56 --rate 70 --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine
+	else $bin train --model resnet20 --epochs 6 --lr 0.1 --schedule cosine --batch 128 --seed 1 --train-limit "$LIMIT" -o "$o" --json > runs/cifar/resnet20-scratch.json; fi ;;
+r20-70|r20-50)
+	p=${s#r20-}
+	prune runs/cifar/r20-G-conv$p --model resnet20 --rate $p --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine
+	prune runs/cifar/r20-LG-conv$p --model resnet20 --rate $p --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
+r56-G)
+	prune runs/cifar/r56-G-conv70 --model resnet56 --rate 70 --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
+r56-LG)
 	prune runs/cifar/r56-LG-conv70 --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
+*)
+	echo "unknown stage $s (want import scratch r20-50 r20-70 r56-G r56-LG)" >&2; exit 2 ;;
 esac
 done
