@@ -17,7 +17,7 @@ fi
 go mod download
 go install honnef.co/go/tools/cmd/staticcheck@v0.7.0
 go build -o bin/sgcnn ./cmd/sgcnn
-echo "setup done: bin/sgcnn built"
+echo "setup: bin/sgcnn built"
 
 # ONNX Runtime 1.30 for the ONNX export's parity tests (export/onnx) and the
 # inference benchmarks: the shared library that the npm package
