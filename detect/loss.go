@@ -21,7 +21,8 @@ const (
 
 // Weights scales the box terms against the focal loss.
 type Weights struct {
-	Size, Offset float64
+	Size   float64 `json:"size"`
+	Offset float64 `json:"offset"`
 }
 
 // DefaultWeights are CenterNet's: size 0.1, offset 1.
@@ -29,7 +30,10 @@ var DefaultWeights = Weights{Size: 0.1, Offset: 1}
 
 // LossParts is a batch's loss and its terms.
 type LossParts struct {
-	Total, Focal, Size, Offset float64
+	Total  float64 `json:"total"`
+	Focal  float64 `json:"focal"`
+	Size   float64 `json:"size"`
+	Offset float64 `json:"offset"`
 }
 
 // Loss returns the detection loss of the head output out ([B][K+4][H][W])

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +24,7 @@ type detectOptions struct {
 	dataSeed         uint64
 	cfg              detect.TrainConfig
 	speedBatch, runs int
-	json             bool
+	speedOnly, json  bool
 }
 
 // detectRun is one backbone's result.
@@ -50,7 +52,11 @@ type detectReport struct {
 	Head       int                `json:"head_width"`
 	Threads    int                `json:"threads"`
 	SpeedBatch int                `json:"speed_batch"`
-	Runs       []detectRun        `json:"runs"`
+	// CPULoad is the fraction of all CPUs busy over half a second just
+	// before the speed measurements (this process idle): other work on the
+	// machine skews the speeds.
+	CPULoad float64     `json:"cpu_load_before_speed"`
+	Runs    []detectRun `json:"runs"`
 }
 
 func newDetectCmd(g *globals) *cobra.Command {
@@ -79,11 +85,15 @@ local maxima of the heatmaps, top 100 per image. The test set is scored
 COCO-style (101-point interpolated AP): mAP@0.5, mAP@0.75 and
 mAP@[.5:.95].
 
-The forward speed of each detector is measured at --speed-batch images per
-batch on --threads threads: through the layers (masked dense convolutions,
-the cost of a pruned model kept as weights times masks), through the
-compiled executor that skips pruned connections, and through that executor
-with the masks ignored (the dense baseline of the same engine).
+The forward speed of each detector is measured after all training, at
+--speed-batch images per batch on --threads threads: through the layers
+(masked dense convolutions, the cost of a pruned model kept as weights
+times masks), through the compiled executor that skips pruned connections,
+and through that executor with the masks ignored (the dense baseline of the
+same engine). The backbones are timed in turns, three rounds of
+--speed-runs passes each, and the median is kept, so that load from other
+work hits them alike. --speed-only skips training and evaluation (the
+speed does not depend on the head's weights).
 
 The backbones must take 3x32x32 inputs and downsample by 4, as the CIFAR
 ResNets with option A shortcuts do; a PyTorch checkpoint needs --model.`,
@@ -114,6 +124,7 @@ ResNets with option A shortcuts do; a PyTorch checkpoint needs --model.`,
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the head's weights and of shuffling")
 	f.IntVar(&o.speedBatch, "speed-batch", 16, "images per batch when timing the forward pass")
 	f.IntVar(&o.runs, "speed-runs", 7, "timed forward passes (the median is reported)")
+	f.BoolVar(&o.speedOnly, "speed-only", false, "measure the forward speed only (no training or evaluation)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	return cmd
 }
@@ -146,8 +157,9 @@ func runDetect(g *globals, o *detectOptions) error {
 	}
 	rep := detectReport{Canvas: o.size, TrainN: o.trainN, TestN: o.testN, DataSeed: o.dataSeed, Config: o.cfg,
 		Head: o.head, Threads: parallel.Threads(), SpeedBatch: o.speedBatch}
+	var dets []*detect.Detector
 	for _, path := range o.backbones {
-		r, err := detectOne(g, o, path, sets)
+		r, d, err := detectOne(g, o, path, sets)
 		if err != nil {
 			if errors.Is(err, context.Canceled) {
 				return errors.New("interrupted")
@@ -155,6 +167,10 @@ func runDetect(g *globals, o *detectOptions) error {
 			return fmt.Errorf("%s: %w", path, err)
 		}
 		rep.Runs = append(rep.Runs, *r)
+		dets = append(dets, d)
+	}
+	if err := measureDetectors(g, o, &rep, dets, sets[1]); err != nil {
+		return err
 	}
 	if o.json {
 		return writeJSON(g.stdout, rep)
@@ -170,17 +186,17 @@ func runDetect(g *globals, o *detectOptions) error {
 }
 
 // detectOne trains and evaluates a detector on one backbone.
-func detectOne(g *globals, o *detectOptions, path string, sets [2]*detect.Set) (*detectRun, error) {
+func detectOne(g *globals, o *detectOptions, path string, sets [2]*detect.Set) (*detectRun, *detect.Detector, error) {
 	m, _, err := openModel(o.model, path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	d, err := detect.New(m, len(sets[0].Classes), o.head, o.cfg.Seed)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := d.CheckInput(o.size); err != nil {
-		return nil, usageError{err}
+		return nil, nil, usageError{err}
 	}
 	r := &detectRun{Backbone: path, Arch: m.Arch}
 	var off, all int
@@ -198,6 +214,9 @@ func detectOne(g *globals, o *detectOptions, path string, sets [2]*detect.Set) (
 		r.Pruned = float64(off) / float64(all)
 	}
 	fmt.Fprintf(g.stderr, "detector on %s (%s, %.1f%% of masked connections pruned)\n", path, m.Arch, 100*r.Pruned)
+	if o.speedOnly {
+		return r, d, nil
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -208,22 +227,49 @@ func detectOne(g *globals, o *detectOptions, path string, sets [2]*detect.Set) (
 		}
 	}()
 	if r.History, err = detect.Train(ctx, d, sets[0], o.cfg, g.stderr); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if r.Test, err = detect.EvaluateSet(d, sets[1]); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fmt.Fprintf(g.stderr, "test: mAP@0.5 %.2f%%  mAP@0.75 %.2f%%  mAP@[.5:.95] %.2f%%\n", 100*r.Test.AP50, 100*r.Test.AP75, 100*r.Test.AP)
-	if r.ImgPerSecNN, err = detect.Speed(d, sets[1], o.speedBatch, o.runs); err != nil {
-		return nil, err
+	return r, d, nil
+}
+
+// measureDetectors times every detector's forward pass on three paths, in
+// turns over three rounds, keeping each one's median round.
+func measureDetectors(g *globals, o *detectOptions, rep *detectReport, dets []*detect.Detector, set *detect.Set) error {
+	const rounds = 3
+	if load, err := compile.Load(500 * time.Millisecond); err == nil {
+		rep.CPULoad = load
 	}
-	if r.ImgPerSecCompiled, err = detect.CompiledSpeed(d, sets[1], o.speedBatch, o.runs, compile.Options{}); err != nil {
-		return nil, err
+	fmt.Fprintf(g.stderr, "timing the forward pass at batch %d on %d threads (CPU load %.0f%%)\n", o.speedBatch, rep.Threads, 100*rep.CPULoad)
+	samples := make([][3][]float64, len(dets))
+	for range rounds {
+		for i, d := range dets {
+			for k, f := range []func() (float64, error){
+				func() (float64, error) { return detect.Speed(d, set, o.speedBatch, o.runs) },
+				func() (float64, error) { return detect.CompiledSpeed(d, set, o.speedBatch, o.runs, compile.Options{}) },
+				func() (float64, error) {
+					return detect.CompiledSpeed(d, set, o.speedBatch, o.runs, compile.Options{IgnoreMasks: true})
+				},
+			} {
+				v, err := f()
+				if err != nil {
+					return fmt.Errorf("%s: timing: %w", rep.Runs[i].Backbone, err)
+				}
+				samples[i][k] = append(samples[i][k], v)
+			}
+		}
 	}
-	if r.ImgPerSecDenseExec, err = detect.CompiledSpeed(d, sets[1], o.speedBatch, o.runs, compile.Options{IgnoreMasks: true}); err != nil {
-		return nil, err
+	for i := range dets {
+		r := &rep.Runs[i]
+		for k, dst := range []*float64{&r.ImgPerSecNN, &r.ImgPerSecCompiled, &r.ImgPerSecDenseExec} {
+			sort.Float64s(samples[i][k])
+			*dst = samples[i][k][rounds/2]
+		}
 	}
-	return r, nil
+	return nil
 }
 
 // shorten keeps the last n characters of a path.
