@@ -7,31 +7,42 @@
 // rewrites each conv:
 //
 //   - Filters that share one kept-input pattern (one mask row) form a group
-//     that reads only its own input-channel list (kernel.GroupConvForward:
-//     the gather is a tap table, and each filter is written straight into
-//     its output channel, so there is no gather or scatter buffer).
+//     that reads only its own input-channel list (kernel.GroupPlan: the
+//     gather is a tap table prepared at compile time, and each filter is
+//     written straight into its output channel, so there is no gather or
+//     scatter buffer).
 //   - An eval-mode BatchNorm right after a conv is folded into the conv's
 //     weights and a per-channel bias; a following ReLU, and the residual
-//     add (and ReLU) that ends a ResNet block, are applied in the same pass
-//     over the output (the epilogue, epilogue.go).
+//     add (and ReLU) that ends a ResNet block, are applied as each output
+//     row is stored (kernel.Epilogue).
 //   - A dead filter (every input pruned) outputs a constant: act(bias),
 //     with bias its folded BN shift or conv bias. Where the next layer is a
 //     conv, that constant is folded into the next conv and the channel is
 //     never computed or written; the fold is exact at the image border,
 //     where the zero padding makes a constant input plane give a
-//     position-dependent output (a per-channel bias plane, fold.go).
+//     position-dependent output (a per-filter bias plane, conv.go's
+//     foldConsts; a plane that is uniform, as after a 1x1 conv, becomes
+//     bias).
 //     Elsewhere (residual adds, pools, concatenation) the constant plane
 //     is written by the epilogue, which costs one store per value.
 //   - Per layer, the grouped form competes with a dense one (all live
 //     filters over the union of their channels) and a merged one (small
-//     groups merged greedily, fewer and fuller micro-kernel tiles); the
-//     fastest by measurement at compile time wins (tune.go), and Net.Layers
-//     reports each layer's choice.
+//     groups merged greedily by a cost model of the micro-kernel's tiles);
+//     the fastest by measurement at compile time wins (tune.go), and
+//     Net.Layers reports each layer's choice.
+//   - Linear layers run on their live outputs and the inputs those read.
 //
 // The executor runs per worker on micro-batches of whole images through
-// the whole network (parallel.For over micro-batches), so a worker's
-// activations stay in its core's cache; Forward on a batch of B images uses
-// min(parallel.Threads(), ceil(B/micro)) goroutines.
+// the convolutional part (parallel.For over micro-batches), reusing its
+// activation buffers by liveness so that they stay in the core's cache;
+// the linear layers then run on each worker's whole share of the batch,
+// reading their weights once. Forward on a batch of B images uses
+// min(parallel.Threads(), ceil(B/micro)) goroutines: batch 1 runs on one.
+//
+// Layout: compile.go (Options, Net, Forward), ops.go (the walk over the
+// layers; BN, pools, shortcuts, residual, concatenation, linear), conv.go
+// (folding, grouping), tune.go (merging, measurement), speed.go (timing
+// and CPU load for sgcnn bench and the prune report).
 //
 // Compile never imports selfgroup: a group is just a set of filters with
 // equal mask rows, computed here (after removing the folded constant
