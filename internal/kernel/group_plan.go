@@ -92,6 +92,9 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 // that reach only the halo columns, which are dropped.
 func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
 	d := &g.d
+	if d.s == 2 {
+		return g.pad2(ws, x)
+	}
 	if d.s != 1 {
 		return d.pad(ws, x, g.p.C)
 	}
@@ -106,6 +109,39 @@ func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
 			at = row + d.w
 		}
 		clear(xp[at : base+d.cs])
+	}
+	clear(xp[g.p.C*d.cs:])
+	return xp
+}
+
+// pad2 is direct.pad for stride 2 (four phase planes per channel) on the
+// channels some group reads, with one pass over each input row per phase
+// and no index arithmetic in the inner loop: direct.pad's general loop
+// took 4 times as long as a stride-1 copy of the same input, as much as
+// the pruned conv after it.
+func (g *GroupPlan) pad2(ws *Workspace, x []float32) []float32 {
+	d := &g.d
+	xp := grow(&ws.s1, g.p.C*d.cs+d.pp)
+	for _, c := range g.used {
+		clear(xp[c*d.cs : (c+1)*d.cs])
+		for y := range d.h {
+			py := y + d.ph
+			src := x[(c*d.h+y)*d.w : (c*d.h+y+1)*d.w]
+			base := c*d.cs + (py%2)*2*d.pl + (py/2)*d.wp
+			// Input column x goes to phase (x+pw)%2, column (x+pw)/2: the
+			// even columns to phase pw%2 from column pw/2, the odd ones
+			// to phase (pw+1)%2 from column (pw+1)/2.
+			half := d.w / 2
+			even := xp[base+(d.pw%2)*d.pl+d.pw/2:][:half+d.w%2]
+			odd := xp[base+((d.pw+1)%2)*d.pl+(d.pw+1)/2:][:half]
+			for i := range odd {
+				pr := src[2*i : 2*i+2 : 2*i+2]
+				even[i], odd[i] = pr[0], pr[1]
+			}
+			if d.w%2 == 1 {
+				even[half] = src[d.w-1]
+			}
+		}
 	}
 	clear(xp[g.p.C*d.cs:])
 	return xp
