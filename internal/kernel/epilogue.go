@@ -45,6 +45,24 @@ var biasAct = biasActGo
 //	}
 var biasActRows = biasActRowsGo
 
+// padRows copies rows rows of w floats from src (contiguous) to dst at
+// row pitch dp and zeroes the dp-w floats after each row: the interior and
+// side halos of a zero-padded plane.
+//
+//	for r := range rows {
+//		copy(dst[r*dp:r*dp+w], src[r*w:(r+1)*w])
+//		clear(dst[r*dp+w : (r+1)*dp])
+//	}
+var padRows = padRowsGo
+
+// padRowsGo is padRows in Go.
+func padRowsGo(dst, src []float32, rows, w, dp int) {
+	for r := range rows {
+		copy(dst[r*dp:r*dp+w], src[r*w:(r+1)*w])
+		clear(dst[r*dp+w : (r+1)*dp])
+	}
+}
+
 // biasActRowsGo is biasActRows in Go.
 func biasActRowsGo(dst, src, add []float32, rows, wo, sp int, b float32, relu bool) {
 	for r := range rows {

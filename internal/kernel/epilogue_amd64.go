@@ -8,11 +8,12 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// epiRowsAVX512 is biasActRowsGo on rows rows of wo floats, relu being 0
-// or 1, with 512-bit vectors and a masked tail; add may be nil.
+// epiRowsAVX512 is biasActRowsGo (flags 0 or 1: relu) or padRowsGo
+// (flags 2|4, b 0, add nil) on rows rows of wo floats, with 512-bit vectors
+// and masked tails; add may be nil. dp is the dst row pitch.
 //
 //go:noescape
-func epiRowsAVX512(dst, src, add *float32, rows, wo, sp int, b float32, relu int32)
+func epiRowsAVX512(dst, src, add *float32, rows, wo, sp, dp int, b float32, flags int32)
 
 // biasActRowsAVX512 adapts epiRowsAVX512 to biasActRows's signature.
 func biasActRowsAVX512(dst, src, add []float32, rows, wo, sp int, b float32, relu bool) {
@@ -31,7 +32,23 @@ func biasActRowsAVX512(dst, src, add []float32, rows, wo, sp int, b float32, rel
 	if relu {
 		r = 1
 	}
-	epiRowsAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), ap, rows, wo, sp, b, r)
+	epiRowsAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), ap, rows, wo, sp, wo, b, r)
+}
+
+// padRowsAVX512 is padRows with epiRowsAVX512 in copy mode.
+func padRowsAVX512(dst, src []float32, rows, w, dp int) {
+	if rows == 0 || w == 0 || dp-w > vecW {
+		padRowsGo(dst, src, rows, w, dp)
+		return
+	}
+	// Bounds the assembly relies on.
+	_ = dst[(rows-1)*dp+dp-1]
+	_ = src[rows*w-1]
+	flags := int32(2)
+	if dp > w {
+		flags |= 4
+	}
+	epiRowsAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), nil, rows, w, w, dp, 0, flags)
 }
 
 // biasActAVX512 is BiasAct as one row.
@@ -43,5 +60,6 @@ func init() {
 	if cpu.X86.HasAVX512F {
 		biasAct = biasActAVX512
 		biasActRows = biasActRowsAVX512
+		padRows = padRowsAVX512
 	}
 }

@@ -73,3 +73,36 @@ func testBiasAct(t *testing.T) {
 		}
 	}
 }
+
+// TestPadRows checks padRows (pure Go and the implementation in use)
+// against its doc comment's loop, with gaps of 0 to 16 and more floats
+// (the assembly's mask limit) and guard bands around dst.
+func TestPadRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	for _, impl := range []struct {
+		name string
+		fn   func(dst, src []float32, rows, w, dp int)
+	}{{"go", padRowsGo}, {"in use", padRows}} {
+		for _, w := range []int{1, 7, 16, 17, 32, 33} {
+			for _, gap := range []int{0, 1, 2, 4, 16, 17} {
+				rows, dp := 3, w+gap
+				src := randSlice(r, rows*w)
+				dbuf, dst := guarded(r, rows*dp)
+				want := append([]float32(nil), dst...)
+				for i := range rows {
+					copy(want[i*dp:i*dp+w], src[i*w:(i+1)*w])
+					clear(want[i*dp+w : (i+1)*dp])
+				}
+				name := fmt.Sprintf("%s w=%d gap=%d", impl.name, w, gap)
+				impl.fn(dst, src, rows, w, dp)
+				checkGuard(t, "padRows "+name, dbuf)
+				for i := range want {
+					if dst[i] != want[i] {
+						t.Errorf("padRows %s: dst[%d] = %v, want %v", name, i, dst[i], want[i])
+						break
+					}
+				}
+			}
+		}
+	}
+}

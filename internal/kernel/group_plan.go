@@ -101,14 +101,11 @@ func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
 	xp := grow(&ws.s1, g.p.C*d.cs+d.pp)
 	for _, c := range g.used {
 		base := c * d.cs
-		at := base // first position not yet written
-		for y := range d.h {
-			row := base + (y+d.ph)*d.wp + d.pw
-			clear(xp[at:row])
-			copy(xp[row:row+d.w], x[(c*d.h+y)*d.w:(c*d.h+y+1)*d.w])
-			at = row + d.w
-		}
-		clear(xp[at : base+d.cs])
+		first := base + d.ph*d.wp + d.pw // the first input value's place
+		clear(xp[base:first])
+		// Rows and the halo after each (right, then the next row's left).
+		padRows(xp[first:], x[c*d.h*d.w:(c+1)*d.h*d.w], d.h, d.w, d.wp)
+		clear(xp[first+d.h*d.wp : base+d.cs])
 	}
 	clear(xp[g.p.C*d.cs:])
 	return xp
