@@ -3,7 +3,7 @@
 # paper's table (METHOD.md section 5). Trains the baseline once, then one
 # pruning run per target from it. Results: runs/lenet/*/report.{md,json}.
 #
-#   bash experiments/lenet_mnist.sh [pretrain_epochs] [global_epochs]
+#   [TARGETS="95 96"] bash experiments/lenet_mnist.sh [pretrain_epochs] [global_epochs]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pre=${1:-15}
@@ -19,7 +19,7 @@ elif ! $bin eval --weights "$base" >/dev/null; then
 	$bin train --resume -o "$base"
 fi
 rates="10,20,30,40,50,60,70,80,90,95"
-for p in 95 96 97 98 99; do
+for p in ${TARGETS:-95 96 97 98 99}; do
 	r=$rates
 	for q in 96 97 98 99; do [ "$q" -le "$p" ] && r="$r,$q"; done
 	out=runs/lenet/conv$p
@@ -27,7 +27,7 @@ for p in 95 96 97 98 99; do
 	args=(--model lenet5 --weights "$base" --rate "$p" --rates "$r" --fc-cap "$p" --scheme G
 		--global-epochs "$glob" --global-lr 0.01 --global-schedule cosine --wd 5e-4 --batch 64 --seed 1 --out "$out")
 	if [ -f "$out/checkpoint.safetensors" ]; then
-		$bin prune --out "$out" --resume "${args[@]:0:0}"
+		$bin prune --out "$out" --resume
 	else
 		$bin prune "${args[@]}"
 	fi
