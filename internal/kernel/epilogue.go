@@ -63,6 +63,35 @@ func padRowsGo(dst, src []float32, rows, w, dp int) {
 	}
 }
 
+// deinterleaveRows splits rows of w floats (pitch sp in src) into their
+// even and odd columns (pitch dp in even and odd): the stride-2 phase
+// planes of a padded input (GroupPlan.pad2).
+//
+//	for r := range rows {
+//		for i := 0; 2*i < w; i++ {
+//			even[r*dp+i] = src[r*sp+2*i]
+//		}
+//		for i := 0; 2*i+1 < w; i++ {
+//			odd[r*dp+i] = src[r*sp+2*i+1]
+//		}
+//	}
+var deinterleaveRows = deinterleaveRowsGo
+
+// deinterleaveRowsGo is deinterleaveRows in Go.
+func deinterleaveRowsGo(even, odd, src []float32, rows, w, sp, dp int) {
+	for r := range rows {
+		s := src[r*sp : r*sp+w]
+		e, o := even[r*dp:r*dp+(w+1)/2], odd[r*dp:r*dp+w/2]
+		for i := range o {
+			pr := s[2*i : 2*i+2 : 2*i+2]
+			e[i], o[i] = pr[0], pr[1]
+		}
+		if w%2 == 1 {
+			e[w/2] = s[w-1]
+		}
+	}
+}
+
 // biasActRowsGo is biasActRows in Go.
 func biasActRowsGo(dst, src, add []float32, rows, wo, sp int, b float32, relu bool) {
 	for r := range rows {

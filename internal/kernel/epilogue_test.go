@@ -106,3 +106,40 @@ func TestPadRows(t *testing.T) {
 		}
 	}
 }
+
+// TestDeinterleaveRows checks deinterleaveRows (pure Go and the
+// implementation in use) against its doc comment's loop at widths around
+// the assembly's 32-float chunk and its masked tails, with guard bands.
+func TestDeinterleaveRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, impl := range []struct {
+		name string
+		fn   func(even, odd, src []float32, rows, w, sp, dp int)
+	}{{"go", deinterleaveRowsGo}, {"in use", deinterleaveRows}} {
+		for _, w := range []int{1, 2, 3, 15, 16, 17, 31, 32, 33, 34, 47, 64, 65} {
+			rows, sp, dp := 3, 2*w+1, (w+1)/2+3
+			src := randSlice(r, rows*sp)
+			ebuf, even := guarded(r, rows*dp)
+			obuf, odd := guarded(r, rows*dp)
+			we, wo := append([]float32(nil), even...), append([]float32(nil), odd...)
+			for i := range rows {
+				for j := 0; 2*j < w; j++ {
+					we[i*dp+j] = src[i*sp+2*j]
+				}
+				for j := 0; 2*j+1 < w; j++ {
+					wo[i*dp+j] = src[i*sp+2*j+1]
+				}
+			}
+			name := fmt.Sprintf("%s w=%d", impl.name, w)
+			impl.fn(even, odd, src, rows, w, sp, dp)
+			checkGuard(t, "deinterleaveRows even "+name, ebuf)
+			checkGuard(t, "deinterleaveRows odd "+name, obuf)
+			for i := range we {
+				if even[i] != we[i] || odd[i] != wo[i] {
+					t.Errorf("deinterleaveRows %s: [%d] = %v, %v, want %v, %v", name, i, even[i], odd[i], we[i], wo[i])
+					break
+				}
+			}
+		}
+	}
+}

@@ -121,23 +121,20 @@ func (g *GroupPlan) pad2(ws *Workspace, x []float32) []float32 {
 	xp := grow(&ws.s1, g.p.C*d.cs+d.pp)
 	for _, c := range g.used {
 		clear(xp[c*d.cs : (c+1)*d.cs])
-		for y := range d.h {
-			py := y + d.ph
-			src := x[(c*d.h+y)*d.w : (c*d.h+y+1)*d.w]
-			base := c*d.cs + (py%2)*2*d.pl + (py/2)*d.wp
-			// Input column x goes to phase (x+pw)%2, column (x+pw)/2: the
-			// even columns to phase pw%2 from column pw/2, the odd ones
-			// to phase (pw+1)%2 from column (pw+1)/2.
-			half := d.w / 2
-			even := xp[base+(d.pw%2)*d.pl+d.pw/2:][:half+d.w%2]
-			odd := xp[base+((d.pw+1)%2)*d.pl+(d.pw+1)/2:][:half]
-			for i := range odd {
-				pr := src[2*i : 2*i+2 : 2*i+2]
-				even[i], odd[i] = pr[0], pr[1]
+		// Input row y goes to phase row (y+ph)%2, row (y+ph)/2; input
+		// column x to phase column (x+pw)%2, column (x+pw)/2: the even
+		// columns to phase pw%2 from column pw/2, the odd ones to phase
+		// (pw+1)%2 from column (pw+1)/2. One call per row parity.
+		for ry := range 2 {
+			y0 := (ry + d.ph) % 2 // first input row with (y0+ph) % 2 == ry
+			if y0 >= d.h {
+				continue
 			}
-			if d.w%2 == 1 {
-				even[half] = src[d.w-1]
-			}
+			rows := (d.h - y0 + 1) / 2
+			base := c*d.cs + ry*2*d.pl + (y0+d.ph)/2*d.wp
+			even := xp[base+(d.pw%2)*d.pl+d.pw/2:]
+			odd := xp[base+((d.pw+1)%2)*d.pl+(d.pw+1)/2:]
+			deinterleaveRows(even, odd, x[(c*d.h+y0)*d.w:], rows, d.w, 2*d.w, d.wp)
 		}
 	}
 	clear(xp[g.p.C*d.cs:])
