@@ -28,8 +28,9 @@ func BiasAct(y, add []float32, b float32, relu bool) {
 // biasAct is the implementation in use.
 var biasAct = biasActGo
 
-// biasActRows is BiasAct from src to dst over rows of wo values: dst and
-// add are contiguous, src rows have pitch sp.
+// biasActRows is BiasAct from src to dst over rows of wo values: src
+// rows have pitch sp (0: one row used for all), dst rows pitch dp, add
+// rows (when add is non-nil) pitch wo.
 //
 //	for r := range rows {
 //		for j := range wo {
@@ -40,7 +41,7 @@ var biasAct = biasActGo
 //			if relu && v < 0 {
 //				v = 0
 //			}
-//			dst[r*wo+j] = v
+//			dst[r*dp+j] = v
 //		}
 //	}
 var biasActRows = biasActRowsGo
@@ -93,9 +94,9 @@ func deinterleaveRowsGo(even, odd, src []float32, rows, w, sp, dp int) {
 }
 
 // biasActRowsGo is biasActRows in Go.
-func biasActRowsGo(dst, src, add []float32, rows, wo, sp int, b float32, relu bool) {
+func biasActRowsGo(dst, src, add []float32, rows, wo, sp, dp int, b float32, relu bool) {
 	for r := range rows {
-		d := dst[r*wo : (r+1)*wo]
+		d := dst[r*dp : r*dp+wo]
 		copy(d, src[r*sp:r*sp+wo])
 		var a []float32
 		if add != nil {

@@ -16,12 +16,12 @@ import (
 func epiRowsAVX512(dst, src, add *float32, rows, wo, sp, dp int, b float32, flags int32)
 
 // biasActRowsAVX512 adapts epiRowsAVX512 to biasActRows's signature.
-func biasActRowsAVX512(dst, src, add []float32, rows, wo, sp int, b float32, relu bool) {
+func biasActRowsAVX512(dst, src, add []float32, rows, wo, sp, dp int, b float32, relu bool) {
 	if rows == 0 || wo == 0 {
 		return
 	}
 	// Bounds the assembly relies on.
-	_ = dst[rows*wo-1]
+	_ = dst[(rows-1)*dp+wo-1]
 	_ = src[(rows-1)*sp+wo-1]
 	var ap *float32
 	if add != nil {
@@ -32,7 +32,7 @@ func biasActRowsAVX512(dst, src, add []float32, rows, wo, sp int, b float32, rel
 	if relu {
 		r = 1
 	}
-	epiRowsAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), ap, rows, wo, sp, wo, b, r)
+	epiRowsAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), ap, rows, wo, sp, dp, b, r)
 }
 
 // padRowsAVX512 is padRows with epiRowsAVX512 in copy mode.
@@ -53,7 +53,7 @@ func padRowsAVX512(dst, src []float32, rows, w, dp int) {
 
 // biasActAVX512 is BiasAct as one row.
 func biasActAVX512(y, add []float32, b float32, relu bool) {
-	biasActRowsAVX512(y, y, add, 1, len(y), len(y), b, relu)
+	biasActRowsAVX512(y, y, add, 1, len(y), len(y), len(y), b, relu)
 }
 
 func init() {

@@ -31,8 +31,9 @@ type GroupPlan struct {
 	p       Conv
 	d       direct
 	groups  []planGroup
-	covered []bool // [N]: channels some group computes
-	used    []int  // input channels some group reads, ascending
+	covered []bool    // [N]: channels some group computes
+	used    []int     // input channels some group reads, ascending
+	zero    []float32 // one output row of zeros
 }
 
 type planGroup struct {
@@ -50,7 +51,8 @@ const planWideRows = maxAcc / 4
 // Channels means no channels) for the convolution p. The plan keeps the
 // groups' slices.
 func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
-	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N)}
+	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N),
+		zero: make([]float32, p.OutW())}
 	ws := new(Workspace)
 	for _, gr := range groups {
 		if len(gr.Filters) == 0 {
@@ -144,9 +146,41 @@ func (g *GroupPlan) pad2(ws *Workspace, x []float32) []float32 {
 // Forward computes the convolution of one image x with the epilogue e
 // into y (all of y's channels but those e.Skip marks).
 func (g *GroupPlan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
+	g.ForwardPadded(x, y, e, ws, false, nil)
+}
+
+// PaddedLen returns the length of one image in the zero-padded layout a
+// stride-1 plan computes on (0 for other strides): C planes of
+// (H+2*Pad) x (W+2*Pad), then a tail of zeros the last taps run into.
+func (g *GroupPlan) PaddedLen() int {
+	if g.d.s != 1 {
+		return 0
+	}
+	return g.p.C*g.d.cs + g.d.pp
+}
+
+// ForwardPadded is Forward with the padding moved out of the loop over
+// layers: with xPadded, x is already in the plan's padded layout
+// (PaddedLen; halos and tail zero), as a previous plan wrote it; with next
+// non-nil, y is written in next's padded layout, interiors only, for next
+// to read with xPadded (the caller keeps y's halos and tail zero, and e.Add
+// must be nil). next must be stride 1 and take this plan's output shape.
+func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xPadded bool, next *GroupPlan) {
 	d := &g.d
 	hw := d.ho * d.wo
-	xp := g.pad(ws, x)
+	// Output plane n starts at y[n*ycs+y0], rows at pitch ydp.
+	ycs, y0, ydp := hw, 0, d.wo
+	if next != nil {
+		if e.Add != nil || next.d.s != 1 || next.p.C != g.p.N || next.p.H != d.ho || next.p.W != d.wo {
+			panic("kernel: GroupPlan.ForwardPadded: next does not take this plan's output")
+		}
+		nd := &next.d
+		ycs, y0, ydp = nd.cs, nd.ph*nd.wp+nd.pw, nd.wp
+	}
+	xp := x
+	if !xPadded {
+		xp = g.pad(ws, x)
+	}
 	kern := cur.kern
 	for gi := range g.groups {
 		pg := &g.groups[gi]
@@ -167,10 +201,6 @@ func (g *GroupPlan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 		}
 		for fi, n := range pg.filters {
 			tn := t[fi*d.pp:]
-			var b float32
-			if e.Bias != nil {
-				b = e.Bias[n]
-			}
 			if e.Planes != nil && e.Planes[n] != nil {
 				pl := e.Planes[n]
 				for oy := range d.ho {
@@ -180,30 +210,33 @@ func (g *GroupPlan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 					}
 				}
 			}
-			var add []float32
-			if e.Add != nil {
-				add = e.Add[n*hw : (n+1)*hw]
-			}
-			biasActRows(y[n*hw:(n+1)*hw], tn, add, d.ho, d.wo, d.wp, b, e.ReLU)
+			g.store(y[n*ycs+y0:], tn, d.wp, ydp, n, e)
 		}
 	}
 	for n := range g.p.N {
 		if g.covered[n] || (e.Skip != nil && e.Skip[n]) {
 			continue
 		}
-		yn := y[n*hw : (n+1)*hw]
-		clear(yn)
+		src, sp := g.zero, 0
 		if e.Planes != nil && e.Planes[n] != nil {
-			copy(yn, e.Planes[n])
+			src, sp = e.Planes[n], d.wo
 		}
-		var b float32
-		if e.Bias != nil {
-			b = e.Bias[n]
-		}
-		var add []float32
-		if e.Add != nil {
-			add = e.Add[n*hw : (n+1)*hw]
-		}
-		BiasAct(yn, add, b, e.ReLU)
+		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
 	}
+}
+
+// store writes output plane n from src (row pitch sp) to dst (row pitch
+// dp) through the epilogue.
+func (g *GroupPlan) store(dst, src []float32, sp, dp, n int, e *Epilogue) {
+	d := &g.d
+	var b float32
+	if e.Bias != nil {
+		b = e.Bias[n]
+	}
+	var add []float32
+	if e.Add != nil {
+		hw := d.ho * d.wo
+		add = e.Add[n*hw : (n+1)*hw]
+	}
+	biasActRows(dst, src, add, d.ho, d.wo, sp, dp, b, e.ReLU)
 }

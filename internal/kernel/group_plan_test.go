@@ -93,27 +93,32 @@ func TestGroupPlan(t *testing.T) {
 }
 
 // TestBiasActRows checks biasActRows (pure Go and the implementation in
-// use) against its doc comment's loop, with row pitches wider than the
-// rows and widths around the vector length.
+// use) against its doc comment's loop, with source and destination row
+// pitches wider than the rows (and a source pitch of 0) and widths around
+// the vector length.
 func TestBiasActRows(t *testing.T) {
 	r := rand.New(rand.NewPCG(15, 16))
 	for _, impl := range []struct {
 		name string
-		fn   func(dst, src, add []float32, rows, wo, sp int, b float32, relu bool)
+		fn   func(dst, src, add []float32, rows, wo, sp, dp int, b float32, relu bool)
 	}{{"go", biasActRowsGo}, {"in use", biasActRows}} {
 		for _, wo := range []int{1, 8, 15, 16, 17, 32, 33} {
 			for _, rows := range []int{1, 3} {
 				for _, withAdd := range []bool{false, true} {
 					relu := wo%2 == 1
 					sp := wo + 2 + r.IntN(3)
-					src := randSlice(r, rows*sp)
+					if rows == 3 && !withAdd {
+						sp = 0 // one source row for all
+					}
+					dp := wo + r.IntN(3)
+					src := randSlice(r, rows*sp+wo)
 					var add []float32
 					if withAdd {
 						add = randSlice(r, rows*wo)
 					}
 					b := float32(r.NormFloat64())
-					dbuf, dst := guarded(r, rows*wo)
-					want := make([]float32, rows*wo)
+					dbuf, dst := guarded(r, rows*dp)
+					want := append([]float32(nil), dst...)
 					for i := range rows {
 						for j := range wo {
 							v := src[i*sp+j] + b
@@ -123,11 +128,11 @@ func TestBiasActRows(t *testing.T) {
 							if relu && v < 0 {
 								v = 0
 							}
-							want[i*wo+j] = v
+							want[i*dp+j] = v
 						}
 					}
 					name := fmt.Sprintf("%s wo=%d rows=%d add=%v", impl.name, wo, rows, withAdd)
-					impl.fn(dst, src, add, rows, wo, sp, b, relu)
+					impl.fn(dst, src, add, rows, wo, sp, dp, b, relu)
 					checkGuard(t, "biasActRows "+name, dbuf)
 					for i := range want {
 						if dst[i] != want[i] {
@@ -139,4 +144,68 @@ func TestBiasActRows(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGroupPlanChain checks ForwardPadded: plan a writes straight into
+// plan b's padded input layout and b reads it without padding; the result
+// equals a.Forward then b.Forward. Channels a skips are ones b never reads,
+// and the chain runs twice on one buffer, as the compiled executor does.
+func TestGroupPlanChain(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(21, 22))
+		ws := new(Workspace)
+		for _, pa := range convShapes {
+			pb := Conv{C: pa.N, H: pa.OutH(), W: pa.OutW(), N: 5, KH: 3, KW: 3, Stride: 1, Pad: 1}
+			if pb.H < 1 || pb.W < 1 {
+				continue
+			}
+			name := fmt.Sprintf("%+v -> %+v", pa, pb)
+			ga, gb := randGroups(r, pa, 3), randGroups(r, pb, 2)
+			skip := make([]bool, pa.N)
+			listed := make([]bool, pa.N)
+			for _, g := range ga {
+				for _, n := range g.Filters {
+					listed[n] = true
+				}
+			}
+			for n := range skip {
+				skip[n] = !listed[n] && n%2 == 0
+			}
+			for i := range gb { // b never reads what a skips
+				g := &gb[i]
+				var chans []int
+				var w []float32
+				kk := pb.KH * pb.KW
+				for fi := range g.Filters {
+					for ci, c := range g.Channels {
+						if !skip[c] {
+							w = append(w, g.Weights[(fi*len(g.Channels)+ci)*kk:(fi*len(g.Channels)+ci+1)*kk]...)
+						}
+					}
+				}
+				for _, c := range g.Channels {
+					if !skip[c] {
+						chans = append(chans, c)
+					}
+				}
+				g.Channels, g.Weights = chans, w
+			}
+			ea := &Epilogue{Bias: randSlice(r, pa.N), ReLU: true, Skip: skip, Planes: make([][]float32, pa.N)}
+			ea.Planes[0] = randSlice(r, pa.OutH()*pa.OutW())
+			eb := &Epilogue{Bias: randSlice(r, pb.N)}
+			a, b := NewGroupPlan(pa, ga), NewGroupPlan(pb, gb)
+			mid := make([]float32, b.PaddedLen())
+			for range 2 {
+				x := randSlice(r, pa.C*pa.H*pa.W)
+				ya := make([]float32, pa.N*pa.OutH()*pa.OutW())
+				want := make([]float32, pb.N*pb.OutH()*pb.OutW())
+				a.Forward(x, ya, ea, ws)
+				b.Forward(ya, want, eb, ws)
+				got := make([]float32, len(want))
+				a.ForwardPadded(x, mid, ea, ws, false, b)
+				b.ForwardPadded(mid, got, eb, ws, true, nil)
+				checkClose(t, "chain "+name, got, want)
+			}
+		}
+	})
 }
