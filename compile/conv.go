@@ -15,8 +15,11 @@ type convOp struct {
 	p        kernel.Conv
 	groups   []kernel.Group
 	plan     *kernel.GroupPlan
-	bias     []float32   // [N], BN and conv bias folded
-	planes   [][]float32 // [N] nil or OutH*OutW: folded constant inputs
+	padIn    bool // the input arrives in plan's padded layout, in slot id0
+	id0      int
+	next     *kernel.GroupPlan // non-nil: write the output in next's padded layout
+	bias     []float32         // [N], BN and conv bias folded
+	planes   [][]float32       // [N] nil or OutH*OutW: folded constant inputs
 	relu     bool
 	residual bool   // runAdd is used (set by residualOp)
 	skip     []bool // channels never written (constants the next conv folds)
@@ -283,14 +286,20 @@ func (o *convOp) run(w *worker, x []float32, m int) []float32 {
 // the activation.
 func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 {
 	in := o.p.C * o.p.H * o.p.W
+	if o.padIn {
+		in = o.plan.PaddedLen()
+	}
 	out := o.p.N * o.p.OutH() * o.p.OutW()
+	if o.next != nil {
+		out = o.next.PaddedLen()
+	}
 	y := w.buf(o.id, m*out)
 	e := kernel.Epilogue{Bias: o.bias, Planes: o.planes, ReLU: o.relu, Skip: o.skip}
 	for i := range m {
 		if add != nil {
 			e.Add = add[i*out : (i+1)*out]
 		}
-		o.plan.Forward(x[i*in:(i+1)*in], y[i*out:(i+1)*out], &e, &w.ws)
+		o.plan.ForwardPadded(x[i*in:(i+1)*in], y[i*out:(i+1)*out], &e, &w.ws, o.padIn, o.next)
 	}
 	return y
 }

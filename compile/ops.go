@@ -26,6 +26,12 @@ type compiler struct {
 	stack []int
 	pool  []int
 	sizes []int // top-level program: floats per image entering each op
+	// padded holds the slots of each padded layout (by the consuming conv's
+	// geometry) for conv-to-conv handoffs: only interiors are ever written
+	// there, so halos stay zero. A value lives from one op to the next, so
+	// two slots per layout suffice: a chain conv -> conv -> conv of one
+	// geometry alternates between them.
+	padded map[kernel.Conv][]int
 }
 
 // slot allocates a worker buffer slot of its own (scratch).
@@ -57,6 +63,7 @@ func (c *compiler) out() int {
 func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 	var prog []op
 	var sizes []int
+	var prevConv *convOp               // the previous op, when a conv whose output only this op reads
 	defer func() { c.sizes = sizes }() // the outermost seq returns last
 	var consts map[int]float32         // constant channels of the previous conv's output, not written
 	for i := 0; i < len(ls); i++ {
@@ -96,6 +103,30 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 			if err != nil {
 				return nil, nil, err
 			}
+			if prevConv != nil && co.plan.PaddedLen() > 0 {
+				// The previous conv writes straight into this one's padded
+				// input: no padding copy here.
+				prevConv.next, co.padIn = co.plan, true
+				if c.padded == nil {
+					c.padded = map[kernel.Conv][]int{}
+				}
+				id := -1
+				for _, s := range c.padded[co.p] {
+					if !prevConv.padIn || s != prevConv.id0 {
+						id = s
+						break
+					}
+				}
+				if id < 0 {
+					id = c.slot()
+					c.padded[co.p] = append(c.padded[co.p], id)
+				}
+				prevConv.id, co.id0 = id, id
+			}
+			prevConv = nil
+			if nextConv {
+				prevConv = co
+			}
 			consts = co.consts
 			sizes = append(sizes, inSize)
 			prog = append(prog, co)
@@ -109,7 +140,7 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 		case *nn.ReLU:
 			o = &reluOp{n: tensor.Numel(in...), id: c.out()}
 		case *nn.Dropout:
-			consts = nil
+			consts, prevConv = nil, nil
 			continue
 		case *nn.MaxPool2d:
 			o, in, err = newPoolOp(l.Name(), true, l.K, l.Stride, l.Pad, in, c.out())
@@ -135,7 +166,7 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		consts = nil
+		consts, prevConv = nil, nil
 		sizes = append(sizes, inSize)
 		prog = append(prog, o)
 		switch l.(type) {
