@@ -121,6 +121,32 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	return o, []int{p.N, p.OutH(), p.OutW()}, nil
 }
 
+// handoff makes prev, a conv whose output only co reads, write straight
+// into co's padded input layout when co runs stride 1, so that co copies
+// no padding. The value goes through a slot of that layout (c.padded),
+// never the one prev reads from.
+func (c *compiler) handoff(prev, co *convOp) {
+	if co.plan.PaddedLen() == 0 {
+		return
+	}
+	if c.padded == nil {
+		c.padded = map[kernel.Conv][]int{}
+	}
+	id := -1
+	for _, s := range c.padded[co.p] {
+		if !prev.padIn || s != prev.id0 {
+			id = s
+			break
+		}
+	}
+	if id < 0 {
+		id = c.slot()
+		c.padded[co.p] = append(c.padded[co.p], id)
+	}
+	prev.next, prev.id = co.plan, id
+	co.padIn, co.id0 = true, id
+}
+
 // foldConv returns l's masked weights and bias with bn folded in.
 func foldConv(l *nn.Conv2d, bn *nn.BatchNorm2d, p kernel.Conv, ignoreMasks bool) *layerConv {
 	kk := p.KH * p.KW

@@ -103,25 +103,8 @@ func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
 			if err != nil {
 				return nil, nil, err
 			}
-			if prevConv != nil && co.plan.PaddedLen() > 0 {
-				// The previous conv writes straight into this one's padded
-				// input: no padding copy here.
-				prevConv.next, co.padIn = co.plan, true
-				if c.padded == nil {
-					c.padded = map[kernel.Conv][]int{}
-				}
-				id := -1
-				for _, s := range c.padded[co.p] {
-					if !prevConv.padIn || s != prevConv.id0 {
-						id = s
-						break
-					}
-				}
-				if id < 0 {
-					id = c.slot()
-					c.padded[co.p] = append(c.padded[co.p], id)
-				}
-				prevConv.id, co.id0 = id, id
+			if prevConv != nil {
+				c.handoff(prevConv, co)
 			}
 			prevConv = nil
 			if nextConv {
