@@ -4,7 +4,7 @@
 #  2. a short from-scratch ResNet-20 run (issue 3);
 #  3. ResNet-20 Conv-50/Conv-70, schemes G and LG;
 #  4. ResNet-56 Conv-70, schemes G and LG.
-# Fine-tuning "epochs" pass over the first $LIMIT training images (default
+# Fine-tuning "epochs" pass over $LIMIT training images drawn afresh each epoch (default
 # 10000 of 50000) to fit the CPU budget; every accuracy is on the full
 # 10,000-image test set. Each step is skipped when its result exists, and
 # interrupted prune runs resume.
@@ -23,9 +23,9 @@ prune() { # out, args...
 	local out=$1; shift
 	[ -f "$out/report.json" ] && return 0
 	if [ -f "$out/checkpoint.safetensors" ]; then
-		$bin prune --out "$out" --resume --train-limit "$LIMIT"
+		$bin prune --out "$out" --resume --epoch-size "$LIMIT"
 	else
-		$bin prune --out "$out" --train-limit "$LIMIT" "$@"
+		$bin prune --out "$out" --epoch-size "$LIMIT" "$@"
 	fi
 }
 
@@ -39,7 +39,7 @@ import)
 scratch)
 	o=runs/cifar/resnet20-scratch.safetensors
 	if [ -f "$o" ]; then $bin train --resume -o "$o" --json > runs/cifar/resnet20-scratch.json || true
-	else $bin train --model resnet20 --epochs 6 --lr 0.1 --schedule cosine --batch 128 --seed 1 --train-limit "$LIMIT" -o "$o" --json > runs/cifar/resnet20-scratch.json; fi ;;
+	else $bin train --model resnet20 --epochs 6 --lr 0.1 --schedule cosine --batch 128 --seed 1 --epoch-size "$LIMIT" -o "$o" --json > runs/cifar/resnet20-scratch.json; fi ;;
 r20-70|r20-50)
 	p=${s#r20-}
 	prune runs/cifar/r20-G-conv$p --model resnet20 --rate $p --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine

@@ -100,3 +100,16 @@ func TestStepStopsOnNaN(t *testing.T) {
 		t.Fatal("empty batch accepted")
 	}
 }
+
+func TestLimit(t *testing.T) {
+	n := 0
+	_ = Limit(blobs(10, 32, 1), 70)(0, func(b Batch) bool { n += len(b.Y); return true })
+	if n != 96 {
+		t.Fatalf("Limit(70) over batches of 32 gave %d images, want 96 (3 batches)", n)
+	}
+	n = 0
+	_ = Limit(blobs(10, 32, 1), 0)(0, func(b Batch) bool { n += len(b.Y); return true })
+	if n != 320 {
+		t.Fatalf("Limit(0) gave %d images, want all 320", n)
+	}
+}

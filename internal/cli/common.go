@@ -56,6 +56,14 @@ func limited(ds *data.Dataset, n int) (*data.Dataset, error) {
 	return ds.Subset(idx)
 }
 
+// epochLen is the number of images an epoch visits.
+func epochLen(n, size int) int {
+	if size > 0 && size < n {
+		return size
+	}
+	return n
+}
+
 // checkFits reports a data set whose images or classes do not fit a model.
 func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 	c, h, w := ds.Dims()

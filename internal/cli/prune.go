@@ -27,6 +27,7 @@ type pruneOptions struct {
 	cfg                                   pipeline.Config
 	pretrainEpochs                        int
 	limits                                [2]int
+	epochSize                             int
 	resume, json, measure                 bool
 }
 
@@ -127,6 +128,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.BoolVar(&o.measure, "measure", true, "measure the compiled pruned model's speedup over the dense one (batch 64) at the end")
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
+	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
 	return cmd
 }
 
@@ -225,7 +227,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if err != nil {
 		return err
 	}
-	trainSrc := train.FromLoader(ctx, trainLoader)
+	trainSrc := train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize)
 	var imp baseline.ImportanceFunc
 	if cfg.Importance == "taylor" || cfg.Method == baseline.MethodTaylor {
 		imp = pipeline.TaylorImportance(m.Net, trainSrc, cfg.TaylorBatches)
@@ -237,7 +239,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
-	r := &pipeline.Runner{Model: m, Pruner: pruner, Train: trainSrc, TrainLen: trainSet.Len(), Test: testSrc, Log: g.stderr,
+	r := &pipeline.Runner{Model: m, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Log: g.stderr,
 		Save: func(st *pipeline.State, opt *optim.SGD) error {
 			raw, err := json.Marshal(st)
 			if err != nil {

@@ -49,8 +49,10 @@ type trainOptions struct {
 	dataDir string
 	out     string
 	limits  [2]int // train, test images (0: all)
-	resume  bool
-	json    bool
+	// epochSize limits each epoch to a fresh random subset (0: all).
+	epochSize int
+	resume    bool
+	json      bool
 }
 
 func newTrainCmd(g *globals) *cobra.Command {
@@ -94,6 +96,7 @@ multistep:M1,M2,...[:GAMMA] (epochs, 0-based; GAMMA defaults to 0.1).`,
 	f.BoolVar(&o.json, "json", false, "print the run's history as JSON at the end")
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
+	f.IntVar(&o.epochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
 	return cmd
 }
 
@@ -188,8 +191,8 @@ func runTrain(g *globals, o *trainOptions) error {
 		return err
 	}
 	hist, err := train.Fit(stepper, train.Plan{
-		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: trainSet.Len(),
-		Train: train.FromLoader(ctx, trainLoader), Test: testSrc, Log: g.stderr, Label: m.Arch,
+		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.epochSize),
+		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Done = es.Epoch
