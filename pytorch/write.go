@@ -9,10 +9,9 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -30,7 +29,7 @@ const fieldAlignment = 64
 // written to a temporary file in the same directory and renamed over path
 // only once complete, so path never holds a partial file.
 func SaveZip(path string, sd *StateDict) error {
-	err := writeFileAtomic(path, func(w io.Writer) error { return WriteZip(w, sd) })
+	err := atomicfile.Write(path, func(w io.Writer) error { return WriteZip(w, sd) })
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {
@@ -249,48 +248,4 @@ func (p *pickler) ints(vs []int) {
 		p.int(v)
 	}
 	p.op(opTuple)
-}
-
-// writeFileAtomic writes path through write into a temporary file in the
-// same directory, syncs it and renames it over path. On any error (or panic)
-// the temporary file is removed and path is left as it was. (Package
-// checkpoint exports the same helper; pytorch imports only tensor.)
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	done := false
-	defer func() {
-		if !done {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if err := write(f); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		done = true
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		done = true
-		return err
-	}
-	done = true
-	return nil
 }

@@ -8,24 +8,9 @@ import (
 	"math"
 	"slices"
 	"strings"
-)
 
-// human writes n with two decimals and a K, M or G suffix (powers of
-// 1000), as the paper quotes counts: 25.55M, 4.09G; below 1000, n itself.
-// It is count.Human, repeated so that report does not import the network
-// packages for one function.
-func human(n int64) string {
-	f := float64(n)
-	switch {
-	case f >= 1e9 || f <= -1e9:
-		return fmt.Sprintf("%.2fG", f/1e9)
-	case f >= 1e6 || f <= -1e6:
-		return fmt.Sprintf("%.2fM", f/1e6)
-	case f >= 1e3 || f <= -1e3:
-		return fmt.Sprintf("%.2fK", f/1e3)
-	}
-	return fmt.Sprint(n)
-}
+	"github.com/sgcnn/sgcnn/internal/units"
+)
 
 // dash stands in a Markdown cell for a value that was not measured.
 const dash = "–"
@@ -119,7 +104,7 @@ func writeSchedule(w io.Writer, r *Run) {
 
 	b := r.Baseline
 	row(w, []string{"baseline", dash, dash, dash, acc(b.AccTuned), dash,
-		human(b.Params), ratio(b.Compression), human(b.FLOPs), ratio(b.FLOPsReduction), ratio(b.Speedup)})
+		units.Human(b.Params), ratio(b.Compression), units.Human(b.FLOPs), ratio(b.FLOPsReduction), ratio(b.Speedup)})
 	for _, s := range r.Steps {
 		row(w, stepCells(fmt.Sprint(s.Index), s, s.AccPruned))
 	}
@@ -137,7 +122,7 @@ func stepCells(name string, s Step, pruned float64) []string {
 		epochs = fmt.Sprint(s.Epochs)
 	}
 	return []string{name, num(s.Rate) + "%", num(s.FCCap) + "%", acc(pruned), acc(s.AccTuned), epochs,
-		human(s.Params), ratio(s.Compression), human(s.FLOPs), ratio(s.FLOPsReduction), ratio(s.Speedup)}
+		units.Human(s.Params), ratio(s.Compression), units.Human(s.FLOPs), ratio(s.FLOPsReduction), ratio(s.Speedup)}
 }
 
 // writeLayers writes the per-layer table.

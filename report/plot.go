@@ -4,10 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
-	"os"
-	"path/filepath"
 
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -64,39 +64,17 @@ func savePlot(path string, p *plot.Plot, w, h vg.Length) error {
 	return savePNG(path, c)
 }
 
-// savePNG writes c to path as PNG, all or nothing: it writes a temporary
-// file in the same directory and renames it over path only when
-// complete, so that a reader never sees half a PNG and a failed write
-// leaves no file behind.
-func savePNG(path string, c *vgimg.Canvas) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp*")
+// savePNG writes c to path as PNG, all or nothing (internal/atomicfile),
+// so that a reader never sees half a PNG and a failed write leaves no file.
+func savePNG(path string, c *vgimg.Canvas) error {
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		_, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("report: writing %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			err = fmt.Errorf("report: writing %s: %w", path, err)
-		}
-	}()
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(f); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
 // PlotCurve plots series i as the line through the points (xs[i][j],

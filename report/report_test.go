@@ -129,17 +129,6 @@ func TestMarkdownSchemeG(t *testing.T) {
 	}
 }
 
-func TestHuman(t *testing.T) {
-	for _, c := range []struct {
-		n    int64
-		want string
-	}{{25557032, "25.56M"}, {4089184256, "4.09G"}, {2294000, "2.29M"}, {431080, "431.08K"}, {999, "999"}, {0, "0"}} {
-		if got := human(c.n); got != c.want {
-			t.Errorf("human(%d) = %q, want %q", c.n, got, c.want)
-		}
-	}
-}
-
 // stripMemory removes what JSON does not carry.
 func stripMemory(r *Run) {
 	for i := range r.Steps {
