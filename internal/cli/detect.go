@@ -217,15 +217,8 @@ func detectOne(g *globals, o *detectOptions, path string, sets [2]*detect.Set) (
 	if o.speedOnly {
 		return r, d, nil
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := interruptible(g, "")
 	defer cancel()
-	go func() {
-		select {
-		case <-interrupted():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	if r.History, err = detect.Train(ctx, d, sets[0], o.cfg, g.stderr); err != nil {
 		return nil, nil, err
 	}

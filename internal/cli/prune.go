@@ -206,16 +206,8 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	norm := normFor(info, testSet)
 	info.Mean, info.Std = norm.Mean, norm.Std
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := interruptible(g, "the last checkpoint is kept")
 	defer cancel()
-	go func() {
-		select {
-		case <-interrupted():
-			fmt.Fprintln(g.stderr, "interrupted: stopping; the last checkpoint is kept")
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	cfg := &st.Config
 	aug := cfg.Augment && trainSet.H == 32
 	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed,

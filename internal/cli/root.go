@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -76,17 +77,23 @@ fine-tunes, and reports accuracy, parameters, FLOPs and measured CPU speed
 	return root
 }
 
-// interrupted returns a channel closed on the first Ctrl-C, so long work
-// can stop at a clean point (after the current step, keeping the last
-// checkpoint).
-func interrupted() <-chan struct{} {
-	done := make(chan struct{})
+// interruptible returns a context cancelled on the first Ctrl-C, so long
+// work stops at a clean point (after the current step, keeping the last
+// checkpoint); kept says what is kept. Call cancel when the work is done.
+func interruptible(g *globals, kept string) (ctx context.Context, cancel context.CancelFunc) {
+	ctx, cancel = context.WithCancel(context.Background())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
 	go func() {
-		<-sig
-		signal.Stop(sig)
-		close(done)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			if kept != "" {
+				fmt.Fprintf(g.stderr, "interrupted: stopping; %s\n", kept)
+			}
+			cancel()
+		case <-ctx.Done():
+		}
 	}()
-	return done
+	return ctx, cancel
 }

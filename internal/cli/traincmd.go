@@ -158,16 +158,8 @@ func runTrain(g *globals, o *trainOptions) error {
 	if testSet, err = limited(testSet, o.limits[1]); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := interruptible(g, "the last epoch's checkpoint is kept")
 	defer cancel()
-	go func() {
-		select {
-		case <-interrupted():
-			fmt.Fprintln(g.stderr, "interrupted: stopping; the last epoch's checkpoint is kept")
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	pad := 0
 	if o.Augment && trainSet.H == 32 {
 		pad = data.CIFARPad

@@ -156,16 +156,8 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 		info := modelfile.Info{Dataset: o.dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}
 		return modelfile.Save(o.out, m, shortcutB, info, nil)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := interruptible(g, "the last epoch's model file is kept")
 	defer cancel()
-	go func() {
-		select {
-		case <-interrupted():
-			fmt.Fprintln(g.stderr, "interrupted: stopping; the last epoch's model file is kept")
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	_, err = transfer.Run(ctx, m, transfer.Data{Train: trainSet, Test: testSet, Norm: norm}, o.cfg, g.stderr, save)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
