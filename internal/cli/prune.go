@@ -215,7 +215,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if err != nil {
 		return err
 	}
-	testSrc, err := evalSource(testSet, norm, 200)
+	// Evaluating at the training batch size lets the layers keep their
+	// buffers instead of reallocating them at every switch.
+	testSrc, err := evalSource(testSet, norm, cfg.Batch)
 	if err != nil {
 		return err
 	}

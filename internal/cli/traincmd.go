@@ -169,7 +169,7 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err != nil {
 		return err
 	}
-	testSrc, err := evalSource(testSet, testSet.Norm(), 200)
+	testSrc, err := evalSource(testSet, testSet.Norm(), o.Batch) // training batch size: layers keep their buffers
 	if err != nil {
 		return err
 	}
