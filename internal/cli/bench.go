@@ -105,6 +105,33 @@ func runBench(g *globals, o *benchOptions) error {
 	if len(o.rates) > 0 && len(o.rates) != len(o.models) {
 		return usagef("--rates given %d times for %d models: give it once per model", len(o.rates), len(o.models))
 	}
+	// Check every argument before the first (slow) measurement.
+	rates := make([][]float64, len(o.models))
+	for mi, arch := range o.models {
+		if _, err := models.New(arch, 0, 0); err != nil {
+			return usageError{err}
+		}
+		rates[mi] = []float64{30, 50, 70, 90}
+		if r, ok := benchDefaultRates[arch]; ok {
+			rates[mi] = r
+		}
+		if len(o.rates) > 0 {
+			var err error
+			if rates[mi], err = parseRates(o.rates[mi]); err != nil {
+				return err
+			}
+		}
+	}
+	for _, b := range o.batches {
+		if b < 1 {
+			return usagef("--batches: %d is not a batch size", b)
+		}
+	}
+	for _, t := range o.threads {
+		if t < 1 {
+			return usagef("--thread-counts: %d is not a thread count", t)
+		}
+	}
 	defer parallel.SetThreads(parallel.Threads())
 	w := g.stdout
 	fmt.Fprintf(w, "sgcnn bench, %s, %s/%s, %d CPUs, Go %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"),
@@ -112,17 +139,7 @@ func runBench(g *globals, o *benchOptions) error {
 	fmt.Fprintln(w, "| model | rate | weights | FLOPs red. | threads | batch | nn ms | dense ms | compiled ms | speedup | / FLOPs red. | best-run speedup | vs nn | img/s | fallback | load |")
 	fmt.Fprintln(w, "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for mi, arch := range o.models {
-		rates := []float64{30, 50, 70, 90}
-		if r, ok := benchDefaultRates[arch]; ok {
-			rates = r
-		}
-		if len(o.rates) > 0 {
-			var err error
-			if rates, err = parseRates(o.rates[mi]); err != nil {
-				return err
-			}
-		}
-		for _, rate := range rates {
+		for _, rate := range rates[mi] {
 			rows, err := benchOne(o, arch, rate)
 			if err != nil {
 				return err
