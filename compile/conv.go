@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/nn"
 )
 
@@ -15,7 +16,9 @@ type convOp struct {
 	p        kernel.Conv
 	groups   []kernel.Group
 	plan     *kernel.GroupPlan
-	padIn    bool // the input arrives in plan's padded layout, in slot id0
+	halves   [2]*kernel.GroupPlan // plan's groups split in two, for one image on two threads
+	halfSkip [2][]bool            // what each half leaves to the other (and skip)
+	padIn    bool                 // the input arrives in plan's padded layout, in slot id0
 	id0      int
 	next     *kernel.GroupPlan // non-nil: write the output in next's padded layout
 	bias     []float32         // [N], BN and conv bias folded
@@ -110,6 +113,7 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	}
 	o.groups = cands[route]
 	o.plan = kernel.NewGroupPlan(p, o.groups)
+	o.split(lc.kk * lc.hw)
 	if (l.Mask() == nil || c.opt.IgnoreMasks) && len(patterns) <= 1 {
 		route = Dense
 	}
@@ -119,6 +123,61 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	}
 	c.layers = append(c.layers, info)
 	return o, []int{p.N, p.OutH(), p.OutW()}, nil
+}
+
+// minSplitMACs is the fewest multiply-adds per image for which a conv of
+// a lone image is split across two threads: below it, the fork and join
+// (about a microsecond) and the second padding copy outweigh the gain.
+const minSplitMACs = 100_000
+
+// split prepares halves: the groups divided between two threads by
+// products, groups of more than 4 filters cut in two (tiles stay full),
+// smaller ones whole. Half 0 also fills the channels no group computes.
+func (o *convOp) split(macsPerWeight int) {
+	var total int
+	for _, g := range o.groups {
+		total += len(g.Filters) * len(g.Channels) * macsPerWeight
+	}
+	if total < minSplitMACs {
+		return
+	}
+	var halves [2][]kernel.Group
+	var load [2]int
+	for _, g := range o.groups {
+		nf, k := len(g.Filters), len(g.Weights)/max(1, len(g.Filters))
+		if nf > 4 {
+			h := nf / 2
+			halves[0] = append(halves[0], kernel.Group{Filters: g.Filters[:h], Channels: g.Channels, Weights: g.Weights[:h*k]})
+			halves[1] = append(halves[1], kernel.Group{Filters: g.Filters[h:], Channels: g.Channels, Weights: g.Weights[h*k:]})
+			load[0] += h * k
+			load[1] += (nf - h) * k
+			continue
+		}
+		i := 0
+		if load[1] < load[0] {
+			i = 1
+		}
+		halves[i] = append(halves[i], g)
+		load[i] += nf * k
+	}
+	var owner [2][]bool
+	for i := range 2 {
+		owner[i] = make([]bool, o.p.N)
+		for _, g := range halves[i] {
+			for _, n := range g.Filters {
+				owner[i][n] = true
+			}
+		}
+	}
+	for i := range 2 {
+		o.halves[i] = kernel.NewGroupPlan(o.p, halves[i])
+		o.halfSkip[i] = make([]bool, o.p.N)
+		for n := range o.p.N {
+			skipped := o.skip != nil && o.skip[n]
+			uncovered := !owner[0][n] && !owner[1][n]
+			o.halfSkip[i][n] = skipped || owner[1-i][n] || (uncovered && i == 1)
+		}
+	}
 }
 
 // handoff makes prev, a conv whose output only co reads, write straight
@@ -321,6 +380,22 @@ func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 
 	}
 	y := w.buf(o.id, m*out)
 	e := kernel.Epilogue{Bias: o.bias, Planes: o.planes, ReLU: o.relu, Skip: o.skip}
+	if w.split && m == 1 && o.halves[0] != nil {
+		// One image, two threads: each half of the groups on its own.
+		if add != nil {
+			e.Add = add[:out]
+		}
+		parallel.For(2, func(_, h int) {
+			eh := e
+			eh.Skip = o.halfSkip[h]
+			ws := &w.ws
+			if h == 1 {
+				ws = &w.ws2
+			}
+			o.halves[h].ForwardPadded(x[:in], y[:out], &eh, ws, o.padIn, o.next)
+		})
+		return y
+	}
 	for i := range m {
 		if add != nil {
 			e.Add = add[i*out : (i+1)*out]

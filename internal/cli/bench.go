@@ -31,6 +31,7 @@ type benchOptions struct {
 	idleTimeout time.Duration
 	fcCap       float64
 	seed        uint64
+	splitOne    bool
 }
 
 // benchDefaultRates are the conv rates benchmarked per architecture.
@@ -83,6 +84,7 @@ models are Conv-95/FC-95 and Conv-99/FC-99. The output is a Markdown table.`,
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Second, "longest wait for an idle CPU")
 	f.Float64Var(&o.fcCap, "fc-cap", 60, "highest rate for FC layers")
 	f.Uint64Var(&o.seed, "seed", 1, "k-means seed")
+	f.BoolVar(&o.splitOne, "split-one", false, "at batch 1, split each conv's groups over two threads (compile.Options.SplitOne)")
 	return cmd
 }
 
@@ -224,7 +226,7 @@ func benchOne(o *benchOptions, arch string, rate float64) ([]benchRow, error) {
 	for _, th := range o.threads {
 		parallel.SetThreads(th)
 		for _, b := range o.batches {
-			t, err := compile.Measure(m, b, o.repeats, compile.Options{})
+			t, err := compile.Measure(m, b, o.repeats, compile.Options{SplitOne: o.splitOne})
 			if err != nil {
 				return nil, err
 			}
