@@ -16,6 +16,7 @@ import (
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -51,6 +52,7 @@ type trainOptions struct {
 	limits  [2]int // train, test images (0: all)
 	// epochSize limits each epoch to a fresh random subset (0: all).
 	epochSize int
+	plot      string
 	resume    bool
 	json      bool
 }
@@ -96,6 +98,7 @@ multistep:M1,M2,...[:GAMMA] (epochs, 0-based; GAMMA defaults to 0.1).`,
 	f.BoolVar(&o.json, "json", false, "print the run's history as JSON at the end")
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
+	f.StringVar(&o.plot, "plot", "", "write the training curve (train and test top-1 per epoch) to this PNG")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
 	return cmd
 }
@@ -182,7 +185,7 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
-	hist, err := train.Fit(stepper, train.Plan{
+	_, err = train.Fit(stepper, train.Plan{
 		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.epochSize),
 		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
@@ -198,7 +201,12 @@ func runTrain(g *globals, o *trainOptions) error {
 		}
 		return fmt.Errorf("training stopped: %w (the checkpoint %s holds epoch %d)", err, o.out, st.Done)
 	}
-	_ = hist
+	if o.plot != "" && len(st.History) > 0 {
+		if err := plotHistory(o.plot, m.Arch, st.History); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.stderr, "wrote %s\n", o.plot)
+	}
 	if o.json {
 		return writeJSON(g.stdout, st)
 	}
@@ -243,4 +251,14 @@ func restoreMomentum(opt *optim.SGD, extra map[string]*tensor.Tensor) error {
 		}
 	}
 	return nil
+}
+
+// plotHistory draws train and test top-1 per epoch.
+func plotHistory(path, arch string, h []train.EpochStats) error {
+	xs, tr, te := make([]float64, len(h)), make([]float64, len(h)), make([]float64, len(h))
+	for i, e := range h {
+		xs[i], tr[i], te[i] = float64(e.Epoch), e.TrainTop1, e.TestTop1
+	}
+	return report.PlotCurve(path, [][]float64{xs, xs}, [][]float64{tr, te}, []string{"train top-1 (augmented)", "test top-1"},
+		arch+" training", "epoch", "top-1 (%)")
 }
