@@ -38,8 +38,8 @@ import)
 	done ;;
 scratch)
 	o=runs/cifar/resnet20-scratch.safetensors
-	if [ -f "$o" ]; then $bin train --resume -o "$o" --json > runs/cifar/resnet20-scratch.json || true
-	else $bin train --model resnet20 --epochs 4 --lr 0.1 --schedule cosine --batch 128 --seed 1 --epoch-size "$LIMIT" -o "$o" --json > runs/cifar/resnet20-scratch.json; fi ;;
+	if [ -f "$o" ]; then $bin train --resume -o "$o" --plot runs/cifar/resnet20-scratch.png --json > runs/cifar/resnet20-scratch.json || true
+	else $bin train --model resnet20 --epochs 4 --lr 0.1 --schedule cosine --batch 128 --seed 1 --epoch-size "$LIMIT" -o "$o" --plot runs/cifar/resnet20-scratch.png --json > runs/cifar/resnet20-scratch.json; fi ;;
 r20-70|r20-50)
 	p=${s#r20-}
 	prune runs/cifar/r20-G-conv$p --model resnet20 --rate $p --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine
