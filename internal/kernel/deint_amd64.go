@@ -8,6 +8,8 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
+//go:generate sh -c "cd _asm && go run . -set deint -pkg kernel -out ../deint_amd64.s"
+
 // deintAVX512 is deinterleaveRowsGo with 512-bit vectors; idx holds the
 // even then the odd lane indices 0..31.
 //

@@ -8,6 +8,8 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
+//go:generate sh -c "cd _asm && go run . -set epilogue -pkg kernel -out ../epilogue_amd64.s"
+
 // epiRowsAVX512 is biasActRowsGo (flags 0 or 1: relu) or padRowsGo
 // (flags 2|4, b 0, add nil) on rows rows of wo floats, with 512-bit vectors
 // and masked tails; add may be nil. dp is the dst row pitch.

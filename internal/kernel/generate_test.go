@@ -10,34 +10,48 @@ import (
 	"testing"
 )
 
-// TestGenerated reruns the avo generator in _asm and fails when the
-// committed micro_amd64.s or micro_decl_amd64.go differ from its output,
-// i.e. when someone edited them by hand or forgot go generate. It skips
-// under -short and where the generator cannot be built offline.
+// TestGenerated reruns the avo generator in _asm, once per -set, and fails
+// when a committed output (micro_amd64.s, micro_decl_amd64.go,
+// epilogue_amd64.s, deint_amd64.s) differs from its output, i.e. when
+// someone edited it by hand or forgot go generate. It skips under -short
+// and where the generator cannot be built offline.
 func TestGenerated(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
 	}
-	dir := t.TempDir()
-	outS, outGo := filepath.Join(dir, "micro_amd64.s"), filepath.Join(dir, "micro_decl_amd64.go")
-	cmd := exec.Command("go", "run", ".", "-pkg", "kernel", "-out", outS, "-stubs", outGo)
-	cmd.Dir = "_asm"
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Skipf("cannot run the generator offline: %v\n%s", err, out)
-	}
-	for _, f := range [][2]string{{"micro_amd64.s", outS}, {"micro_decl_amd64.go", outGo}} {
-		want, err := os.ReadFile(f[0])
-		if err != nil {
-			t.Fatal(err)
+	for _, c := range []struct {
+		set, out, stubs string // stubs: "" when the set declares nothing
+	}{
+		{"micro", "micro_amd64.s", "micro_decl_amd64.go"},
+		{"epilogue", "epilogue_amd64.s", ""},
+		{"deint", "deint_amd64.s", ""},
+	} {
+		dir := t.TempDir()
+		files := [][2]string{{c.out, filepath.Join(dir, c.out)}}
+		args := []string{"run", ".", "-set", c.set, "-pkg", "kernel", "-out", files[0][1]}
+		if c.stubs != "" {
+			files = append(files, [2]string{c.stubs, filepath.Join(dir, c.stubs)})
+			args = append(args, "-stubs", files[1][1])
 		}
-		got, err := os.ReadFile(f[1])
-		if err != nil {
-			t.Fatal(err)
+		cmd := exec.Command("go", args...)
+		cmd.Dir = "_asm"
+		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Skipf("cannot run the generator offline: %v\n%s", err, out)
 		}
-		// The first line records the command line, which names other paths.
-		if !bytes.Equal(dropLine(got), dropLine(want)) {
-			t.Errorf("%s differs from the generator's output: run go generate ./internal/kernel", f[0])
+		for _, f := range files {
+			want, err := os.ReadFile(f[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.ReadFile(f[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The first line records the command line, which names other paths.
+			if !bytes.Equal(dropLine(got), dropLine(want)) {
+				t.Errorf("%s differs from the generator's output (-set %s): run go generate ./internal/kernel", f[0], c.set)
+			}
 		}
 	}
 }

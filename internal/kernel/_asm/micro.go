@@ -1,11 +1,19 @@
-// Command _asm generates the AVX-512 micro-kernels of package kernel
-// (../micro_amd64.s and their declarations ../micro_stubs_amd64.go) with
-// avo. Run it through go generate in the parent package; never edit the
-// output by hand.
+// Command _asm generates the AVX-512 assembly of package kernel with avo,
+// one file per run, chosen by -set:
+//
+//	micro     the micro-kernels and elementwise kernels (../micro_amd64.s,
+//	          declarations ../micro_decl_amd64.go)
+//	epilogue  epiRowsAVX512 (../epilogue_amd64.s; declared by hand)
+//	deint     deintAVX512 (../deint_amd64.s; declared by hand)
+//
+// Run it through go generate in the parent package; never edit the output
+// by hand.
 package main
 
 import (
+	"flag"
 	"fmt"
+	"os"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -26,14 +34,26 @@ var zmm = []VecPhysical{
 }
 
 func main() {
+	set := flag.String("set", "micro", "kernels to emit: micro, epilogue or deint")
+	flag.Parse()
 	ConstraintExpr("!noasm")
-	for m := 1; m <= maxMR; m++ {
-		for nv := 1; nv <= maxNV && m*nv <= maxAcc; nv++ {
-			kernel(m, nv)
+	switch *set {
+	case "micro":
+		for m := 1; m <= maxMR; m++ {
+			for nv := 1; nv <= maxNV && m*nv <= maxAcc; nv++ {
+				kernel(m, nv)
+			}
 		}
+		peak()
+		elems()
+	case "epilogue":
+		epilogue()
+	case "deint":
+		deint()
+	default:
+		fmt.Fprintf(os.Stderr, "_asm: unknown -set %q\n", *set)
+		os.Exit(2)
 	}
-	peak()
-	elems()
 	Generate()
 }
 
