@@ -104,6 +104,33 @@ func BenchmarkGroupConv(b *testing.B) {
 	}, func() { groupConvForwardRef(p, gs, x, y) })
 }
 
+// BenchmarkGroupPlanSingle is ResNet-20's 16->16 3x3 conv and ResNet-56's
+// 64->64 8x8 one pruned to single-filter groups (GroupPlan, the wide tile),
+// each filter reading half of the channels.
+func BenchmarkGroupPlanSingle(b *testing.B) {
+	for _, p := range []Conv{
+		{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	} {
+		r := rand.New(rand.NewPCG(5, 5))
+		gs := make([]Group, p.N)
+		for n := range gs {
+			gs[n] = Group{Filters: []int{n}, Channels: r.Perm(p.C)[:p.C/2], Weights: randSlice(r, p.C/2*9)}
+		}
+		x := randSlice(r, p.C*p.H*p.W)
+		y := make([]float32, p.N*p.OutH()*p.OutW())
+		plan := NewGroupPlan(p, gs)
+		e := &Epilogue{ReLU: true}
+		b.Run(fmt.Sprintf("%dx%dx%d", p.C, p.H, p.W), func(b *testing.B) {
+			benchImpls(b, p.FLOPs()/2, func(b *testing.B, ws *Workspace) {
+				for b.Loop() {
+					plan.Forward(x, y, e, ws)
+				}
+			}, nil)
+		})
+	}
+}
+
 // BenchmarkConv2Threads runs the forward conv on 2 goroutines, each on
 // its own image and Workspace, as callers do (peak about 350 GFLOP/s).
 func BenchmarkConv2Threads(b *testing.B) {

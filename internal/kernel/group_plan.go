@@ -5,7 +5,8 @@ package kernel
 // compile): each group's tap table is built ahead of time, groups of at
 // most mrFor(4) filters run tiles four vectors wide (with two or fewer
 // rows, three-vector tiles have too few accumulators to hide the FMA
-// latency), and the per-channel epilogue (bias, residual add, ReLU) is
+// latency), single-filter groups the wide 1 x 128 tile (8 accumulators;
+// a 1 x 64 tile ran at half the FMA peak), and the per-channel epilogue (bias, residual add, ReLU) is
 // applied while each output row leaves the padded pitch, so the output is
 // written once. groupConvForwardRef followed by the epilogue's loop is the
 // oracle (group_plan_test.go).
@@ -66,6 +67,9 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 		pg.offs = append([]int32(nil), g.d.offsets(ws, chans, 0)...)
 		if len(gr.Filters) <= planWideRows {
 			pg.nv = maxNV
+		}
+		if len(gr.Filters) == 1 {
+			pg.nv = wideNV
 		}
 		for _, n := range gr.Filters {
 			g.covered[n] = true
@@ -191,13 +195,17 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 			aoffs[i] = int32(i * k)
 		}
 		mrMax := mrFor(pg.nv)
-		for j0 := 0; j0 < d.pp; j0 += pg.nv * vecW {
+		for j0 := 0; j0 < d.pp; {
 			nv := min(pg.nv, (d.pp-j0)/vecW)
+			if nv > maxNV && nv < wideNV { // the wide tile's remainder
+				nv = maxNV
+			}
 			b := xp[j0:]
 			for i0 := 0; i0 < nf; i0 += mrMax {
 				mr := min(mrMax, nf-i0)
 				kern(mr, nv, k, pg.w[i0*k:], aoffs, b, pg.offs, t[i0*d.pp+j0:], d.pp, false)
 			}
+			j0 += nv * vecW
 		}
 		for fi, n := range pg.filters {
 			tn := t[fi*d.pp:]

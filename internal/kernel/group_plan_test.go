@@ -92,6 +92,46 @@ func TestGroupPlan(t *testing.T) {
 	})
 }
 
+// TestGroupPlanSingle checks GroupPlan.Forward with one filter per group:
+// the wide 1 x 128 tile, then its remainder of 1 to 7 vectors in four- and
+// fewer-vector tiles (padded output rows of 5 vectors at 8x8, 7 at 10x9,
+// 68 = 8*8+4 at 32x32), with guard bands around y.
+func TestGroupPlanSingle(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(21, 22))
+		ws := new(Workspace)
+		for _, p := range convShapes {
+			name := fmt.Sprintf("%+v", p)
+			var gs []Group
+			listed := make([]bool, p.N)
+			for n := range p.N {
+				if n%3 == 2 {
+					continue // in no group
+				}
+				g := Group{Filters: []int{n}}
+				for c := range p.C {
+					if r.IntN(2) == 0 || c == n%p.C {
+						g.Channels = append(g.Channels, c)
+					}
+				}
+				g.Weights = randSlice(r, len(g.Channels)*p.KH*p.KW)
+				gs = append(gs, g)
+				listed[n] = true
+			}
+			hw := p.OutH() * p.OutW()
+			e := &Epilogue{Bias: randSlice(r, p.N), ReLU: true}
+			x := randSlice(r, p.C*p.H*p.W)
+			ybuf, y := guarded(r, p.N*hw)
+			want := append([]float32(nil), y...)
+			groupConvForwardRef(p, gs, x, want)
+			epilogueRef(p, e, listed, want)
+			NewGroupPlan(p, gs).Forward(x, y, e, ws)
+			checkGuard(t, "GroupPlan single "+name, ybuf)
+			checkClose(t, "GroupPlan single "+name, y, want)
+		}
+	})
+}
+
 // TestBiasActRows checks biasActRows (pure Go and the implementation in
 // use) against its doc comment's loop, with source and destination row
 // pitches wider than the rows (and a source pitch of 0) and widths around

@@ -12,13 +12,21 @@ const (
 	maxNR  = maxNV * vecW  // most columns of one micro-tile
 	tileNV = 3             // vectors per row of the drivers' usual 8 x 48 tile
 	tileNR = tileNV * vecW // columns of the usual tile
+	wideNV = 8             // vectors of the one-row wide tile (1 x 128)
 )
 
 // mrFor is the most rows a micro-tile of nv vectors may have.
-func mrFor(nv int) int { return min(maxMR, maxAcc/nv) }
+func mrFor(nv int) int {
+	if nv > maxNV {
+		return 1 // the wide tile
+	}
+	return min(maxMR, maxAcc/nv)
+}
 
 // microKernel computes one m x 16*nv tile of C (1 <= m <= mrFor(nv),
-// 1 <= nv <= maxNV) from k steps of an indirect A and an indirect B:
+// 1 <= nv <= maxNV; or the wide tile, m == 1 and nv == wideNV, whose 8
+// accumulators hide the FMA latency that a one-row tile of maxNV vectors
+// cannot) from k steps of an indirect A and an indirect B:
 //
 //	for i := range m {
 //		for j := range 16 * nv {

@@ -14,7 +14,8 @@ import (
 // so that tests must find them registered.
 var asmWanted = cpu.X86.HasAVX512F
 
-// asmKerns[m][nv] is the generated kernel for an m x 16*nv tile.
+// asmKerns[m][nv] is the generated kernel for an m x 16*nv tile; the
+// wide tile (1 x 16*wideNV) is kern1x8.
 var asmKerns = [maxMR + 1][maxNV + 1]func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool){
 	1: {1: kern1x1, 2: kern1x2, 3: kern1x3, 4: kern1x4},
 	2: {1: kern2x1, 2: kern2x2, 3: kern2x3, 4: kern2x4},
@@ -44,5 +45,9 @@ func microAVX512(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []
 	}
 	_ = boffs[:k]
 	_ = c[(m-1)*ldc+nv*vecW-1]
+	if nv == wideNV {
+		kern1x8(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), unsafe.SliceData(b), unsafe.SliceData(boffs), unsafe.SliceData(c), ldc, add)
+		return
+	}
 	asmKerns[m][nv](k, unsafe.SliceData(a), unsafe.SliceData(aoffs), unsafe.SliceData(b), unsafe.SliceData(boffs), unsafe.SliceData(c), ldc, add)
 }

@@ -3181,6 +3181,84 @@ overwrite:
 	VZEROUPPER
 	RET
 
+// func kern1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+// Requires: AVX, AVX512F
+TEXT ·kern1x8(SB), NOSPLIT, $0-57
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (BX)(DI*4), SI
+	LEAQ         (CX)(SI*4), SI
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  (SI), Z30, Z0
+	VFMADD231PS  64(SI), Z30, Z1
+	VFMADD231PS  128(SI), Z30, Z2
+	VFMADD231PS  192(SI), Z30, Z3
+	VFMADD231PS  256(SI), Z30, Z4
+	VFMADD231PS  320(SI), Z30, Z5
+	VFMADD231PS  384(SI), Z30, Z6
+	VFMADD231PS  448(SI), Z30, Z7
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	MOVB    add+56(FP), CL
+	TESTB   CL, CL
+	JZ      overwrite
+	VADDPS  (AX), Z0, Z0
+	VMOVUPS Z0, (AX)
+	VADDPS  64(AX), Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VADDPS  128(AX), Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VADDPS  192(AX), Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	VADDPS  256(AX), Z4, Z4
+	VMOVUPS Z4, 256(AX)
+	VADDPS  320(AX), Z5, Z5
+	VMOVUPS Z5, 320(AX)
+	VADDPS  384(AX), Z6, Z6
+	VMOVUPS Z6, 384(AX)
+	VADDPS  448(AX), Z7, Z7
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+overwrite:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
 // func fmaPeak(n int)
 // Requires: AVX, AVX512F
 TEXT ·fmaPeak(SB), NOSPLIT, $0-8

@@ -10,13 +10,13 @@ import (
 // BenchmarkMicro times the micro-kernel alone on L1-resident operands: the
 // ceiling for every driver.
 func BenchmarkMicro(b *testing.B) {
-	for _, s := range []struct{ m, nv, k int }{{8, 3, 256}, {6, 4, 256}, {8, 1, 256}, {4, 3, 256}, {8, 3, 144}} {
+	for _, s := range []struct{ m, nv, k int }{{8, 3, 256}, {6, 4, 256}, {8, 1, 256}, {4, 3, 256}, {8, 3, 144}, {1, 4, 256}, {1, wideNV, 256}} {
 		a := make([]float32, s.m*s.k)
 		aoffs := make([]int32, s.m)
 		for i := range aoffs {
 			aoffs[i] = int32(i * s.k)
 		}
-		bb := make([]float32, s.k*maxNR)
+		bb := make([]float32, s.k*maxNR+wideNV*vecW)
 		offs := make([]int32, s.k)
 		for p := range offs {
 			offs[p] = int32(p * maxNR)

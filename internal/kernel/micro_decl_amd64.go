@@ -604,6 +604,26 @@ func kern8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float
 //go:noescape
 func kern8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
+// kern1x8 computes a 1 x 128 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 1 {
+//		for j := range 128 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
 // fmaPeak runs n iterations of 24 independent 16-lane FMAs (768 flops
 // each) and nothing else: the machine's FMA peak, for benchmarks.
 func fmaPeak(n int)

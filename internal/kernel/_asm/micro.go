@@ -24,6 +24,7 @@ const (
 	maxMR  = 8  // must match kernel.maxMR
 	maxNV  = 4  // must match kernel.maxNV
 	maxAcc = 24 // must match kernel.maxAcc: m*nv accumulators at most
+	wideNV = 8  // must match kernel.wideNV: the one-row wide tile
 )
 
 // zmm lists the 32 vector registers; the kernels name them directly so that
@@ -44,6 +45,7 @@ func main() {
 				kernel(m, nv)
 			}
 		}
+		kernel(1, wideNV)
 		peak()
 		elems()
 	case "epilogue":
@@ -83,7 +85,9 @@ func peak() {
 // (Z0...), nv B vectors (Z26-Z29) and two alternating broadcasts (Z30,
 // Z31). Each row of A has its own base register, all indexed by p. Per k
 // step it loads one B offset, nv B vectors and m broadcasts, and issues
-// m*nv FMAs.
+// m*nv FMAs. A one-row tile wider than maxNV vectors (1 x 16*wideNV: as
+// many accumulators as the FMA latency times the FMA ports) reads each B
+// vector once, as the FMAs' memory operand.
 func kernel(m, nv int) {
 	name := fmt.Sprintf("kern%dx%d", m, nv)
 	TEXT(name, NOSPLIT, "func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)")
@@ -135,14 +139,25 @@ func kernel(m, nv int) {
 
 	Label("loop")
 	MOVLQSX(Mem{Base: boffs, Index: p, Scale: 4}, o)
-	for v := range nv {
-		VMOVUPS(Mem{Base: b, Index: o, Scale: 4, Disp: 64 * v}, bv(v))
-	}
-	for i := range m {
-		bc := zmm[30+i%2]
-		VBROADCASTSS(Mem{Base: rows[i], Index: p, Scale: 4}, bc)
+	bmem := func(v int) Mem { return Mem{Base: b, Index: o, Scale: 4, Disp: 64 * v} }
+	if nv > maxNV {
+		// The FMAs address B through one register: an indexed memory
+		// operand would cost each of them a second issue slot.
+		LEAQ(bmem(0), o)
+		VBROADCASTSS(Mem{Base: rows[0], Index: p, Scale: 4}, zmm[30])
 		for v := range nv {
-			VFMADD231PS(bv(v), bc, acc(i, v))
+			VFMADD231PS(Mem{Base: o, Disp: 64 * v}, zmm[30], acc(0, v))
+		}
+	} else {
+		for v := range nv {
+			VMOVUPS(bmem(v), bv(v))
+		}
+		for i := range m {
+			bc := zmm[30+i%2]
+			VBROADCASTSS(Mem{Base: rows[i], Index: p, Scale: 4}, bc)
+			for v := range nv {
+				VFMADD231PS(bv(v), bc, acc(i, v))
+			}
 		}
 	}
 	INCQ(p)
