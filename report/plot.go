@@ -116,7 +116,9 @@ func PlotCurve(path string, xs, ys [][]float64, names []string, title, xlabel, y
 	if n == 0 {
 		return errors.New("report: PlotCurve: no points to plot")
 	}
-	p.Legend.Top = true
+	// The legend sits in the right-hand corner the curves' ends leave
+	// free: at the bottom when they end in the upper half.
+	p.Legend.Top = !endsHigh(ys)
 	return savePlot(path, p, 6*vg.Inch, 4*vg.Inch)
 }
 
@@ -265,4 +267,22 @@ func (starGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	path.Close()
 	c.SetColor(sty.Color)
 	c.Fill(path)
+}
+
+// endsHigh reports whether the series' last values lie, on average, in the
+// upper half of all their values' range.
+func endsHigh(ys [][]float64) bool {
+	lo, hi, sum, n := math.Inf(1), math.Inf(-1), 0.0, 0
+	for _, y := range ys {
+		for _, v := range y {
+			if !math.IsNaN(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		if len(y) > 0 && !math.IsNaN(y[len(y)-1]) {
+			sum += y[len(y)-1]
+			n++
+		}
+	}
+	return n > 0 && sum/float64(n) > (lo+hi)/2
 }
