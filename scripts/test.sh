@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs sgcnn's checks: gofmt, go vet, staticcheck, then the test suite
+# Runs sgcnn's checks: gofmt, go mod tidy, go vet, staticcheck, then the test suite
 # (the asm kernels and, with -tags noasm, the pure-Go fallback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +9,7 @@ unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then
 	echo "gofmt would change:"; echo "$unformatted"; exit 1
 fi
+go mod tidy -diff
 go vet ./...
 staticcheck ./...
 go test -count=1 -timeout 15m ./...
