@@ -310,6 +310,9 @@ func bestORT(m *models.Model, dense []byte, batch, threads int) ([]byte, string,
 // timeRow checks that sgcnn and ORT agree on one random batch, then
 // alternates their runs (and, at rate 0, package nn's) and records the
 // median time of each in r.
+// settle is the pause after every timed run (see timeRow).
+const settle = 50 * time.Millisecond
+
 func timeRow(r *row, m *models.Model, net *compile.Net, s *ort.Session, rounds int) error {
 	c, h, w := m.InputShape[0], m.InputShape[1], m.InputShape[2]
 	x := tensor.New(r.batch, c, h, w)
@@ -352,6 +355,10 @@ func timeRow(r *row, m *models.Model, net *compile.Net, s *ort.Session, rounds i
 			if i >= 0 {
 				times[j] = append(times[j], time.Since(t0))
 			}
+			// ONNX Runtime's idle intra-op threads spin for a while after
+			// a run; a pause lets them block before the next engine runs,
+			// so that they do not take its second core.
+			time.Sleep(settle)
 		}
 	}
 	r.sg, r.ort = median(times[0]), median(times[1])
@@ -461,7 +468,7 @@ func render(c config, rows []row, start time.Time, busy float64) string {
 	}
 	p("sgcnn and ONNX Runtime %s run the same pretrained CIFAR-10\n", ortVersion)
 	p("weights in one process; per row the engines alternate, one run each per round, and each time is the\n")
-	p("median of %d rounds after 2 warm-up rounds, on one batch of random images (the logits of the two\n", c.rounds)
+	p("median of %d rounds after 2 warm-up rounds, with a %v pause after every run so that ONNX Runtime's spinning idle threads do not take the next engine's second core, on one batch of random images (the logits of the two\n", c.rounds, settle)
 	p("engines are checked to agree first).\n\n")
 	p("- **Rate 0 (dense):** sgcnn's fastest dense path, the compiled engine with the masks ignored\n")
 	p("  (`compile.Options{IgnoreMasks: true}`), against ORT on the unpruned model exported with BatchNorm\n")
