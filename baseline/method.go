@@ -126,13 +126,9 @@ func pruneLayers(layers []nn.Prunable, rates []float64, imp ImportanceFunc, step
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name(), err)
 		}
-		if err := l.SetMask(res.NewMask); err != nil {
+		if out[li], err = pipeline.Install(l, res, rates[li]); err != nil {
 			return nil, err
 		}
-		_, dead := selfgroup.GroupsOf(res.NewMask, n, c)
-		out[li] = report.Layer{Name: l.Name(), Rate: rates[li], Pruned: res.Pruned, Groups: res.Groups,
-			Patterns: selfgroup.Patterns(res.NewMask, n, c), Dead: len(dead),
-			Labels: res.Labels, Mask: res.NewMask, N: n, C: c}
 	}
 	return out, nil
 }

@@ -58,15 +58,25 @@ func (s *SelfGrouping) Prune(layers []nn.Prunable, rates []float64, step int) ([
 		if err != nil {
 			return nil, fmt.Errorf("layer %s: %w", l.Name(), err)
 		}
-		if err := l.SetMask(res.NewMask); err != nil {
+		if out[li], err = Install(l, res, rates[li]); err != nil {
 			return nil, err
 		}
-		_, dead := selfgroup.GroupsOf(res.NewMask, n, c)
-		out[li] = report.Layer{Name: l.Name(), Rate: rates[li], Pruned: res.Pruned, Groups: res.Groups,
-			Patterns: selfgroup.Patterns(res.NewMask, n, c), Dead: len(dead),
-			Labels: res.Labels, Mask: res.NewMask, N: n, C: c}
 	}
 	return out, nil
+}
+
+// Install puts the new mask of one pruning step at rate into l and returns
+// the layer's record for the report. Every Pruner ends its per-layer work
+// with it.
+func Install(l nn.Prunable, res selfgroup.Result, rate float64) (report.Layer, error) {
+	if err := l.SetMask(res.NewMask); err != nil {
+		return report.Layer{}, err
+	}
+	n, c := l.MaskShape()
+	_, dead := selfgroup.GroupsOf(res.NewMask, n, c)
+	return report.Layer{Name: l.Name(), Rate: rate, Pruned: res.Pruned, Groups: res.Groups,
+		Patterns: selfgroup.Patterns(res.NewMask, n, c), Dead: len(dead),
+		Labels: res.Labels, Mask: res.NewMask, N: n, C: c}, nil
 }
 
 // TaylorImportance returns an importance function that sums
