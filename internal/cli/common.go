@@ -43,6 +43,24 @@ func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {
 	return nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
 }
 
+// openSplits loads the training and test splits of a named data set from
+// dir, keeping only the first limits[0] and limits[1] images (0: all).
+func openSplits(name, dir string, limits [2]int) (trainSet, testSet *data.Dataset, err error) {
+	if trainSet, err = openDataset(name, dir, true); err != nil {
+		return nil, nil, err
+	}
+	if testSet, err = openDataset(name, dir, false); err != nil {
+		return nil, nil, err
+	}
+	if trainSet, err = limited(trainSet, limits[0]); err != nil {
+		return nil, nil, err
+	}
+	if testSet, err = limited(testSet, limits[1]); err != nil {
+		return nil, nil, err
+	}
+	return trainSet, testSet, nil
+}
+
 // limited returns the first n images of ds (all of them when n <= 0 or
 // n >= ds.N): for quick runs and tests.
 func limited(ds *data.Dataset, n int) (*data.Dataset, error) {

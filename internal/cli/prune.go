@@ -194,14 +194,11 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	info.Dataset = o.dataset
 	st.Report.Dataset = o.dataset
-	trainSet, testSet, err := openSplits(m, o.dataset, o.dataDir)
+	trainSet, testSet, err := openSplits(o.dataset, o.dataDir, o.limits)
 	if err != nil {
 		return err
 	}
-	if trainSet, err = limited(trainSet, o.limits[0]); err != nil {
-		return err
-	}
-	if testSet, err = limited(testSet, o.limits[1]); err != nil {
+	if err := checkFits(m, trainSet, o.dataset); err != nil {
 		return err
 	}
 	norm := normFor(info, testSet)
@@ -296,18 +293,6 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 		return nil, modelfile.Info{}, err
 	}
 	return openModel("lenet5", pre)
-}
-
-func openSplits(m *models.Model, name, dir string) (*data.Dataset, *data.Dataset, error) {
-	trainSet, err := openDataset(name, dir, true)
-	if err != nil {
-		return nil, nil, err
-	}
-	testSet, err := openDataset(name, dir, false)
-	if err != nil {
-		return nil, nil, err
-	}
-	return trainSet, testSet, checkFits(m, trainSet, name)
 }
 
 // momentumOf returns the optimiser's momentum buffers as extra tensors.

@@ -144,21 +144,11 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	trainSet, err := openDataset(o.Dataset, o.dataDir, true)
-	if err != nil {
-		return err
-	}
-	testSet, err := openDataset(o.Dataset, o.dataDir, false)
+	trainSet, testSet, err := openSplits(o.Dataset, o.dataDir, o.limits)
 	if err != nil {
 		return err
 	}
 	if err := checkFits(m, trainSet, o.Dataset); err != nil {
-		return err
-	}
-	if trainSet, err = limited(trainSet, o.limits[0]); err != nil {
-		return err
-	}
-	if testSet, err = limited(testSet, o.limits[1]); err != nil {
 		return err
 	}
 	ctx, cancel := interruptible(g, "the last epoch's checkpoint is kept")

@@ -113,18 +113,8 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 		}
 		o.out = filepath.Join("runs", fmt.Sprintf("transfer-%s-%s.safetensors", base, o.dataset))
 	}
-	trainSet, err := openDataset(o.dataset, o.dataDir, true)
+	trainSet, testSet, err := openSplits(o.dataset, o.dataDir, o.limits)
 	if err != nil {
-		return err
-	}
-	testSet, err := openDataset(o.dataset, o.dataDir, false)
-	if err != nil {
-		return err
-	}
-	if trainSet, err = limited(trainSet, o.limits[0]); err != nil {
-		return err
-	}
-	if testSet, err = limited(testSet, o.limits[1]); err != nil {
 		return err
 	}
 	if trainSet, err = transfer.Fit(m, trainSet); err != nil {
