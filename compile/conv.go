@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/internal/maskgroup"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/nn"
 )
@@ -304,29 +305,15 @@ func uniform(pl []float64) bool {
 // patterns partitions the live filters by their kept-input row: groups in
 // order of their lowest filter, filters ascending; dead filters apart.
 func (lc *layerConv) patterns() (groups [][]int, dead []int) {
-	index := map[string]int{}
-	key := make([]byte, lc.p.C)
+	mask := make([]float32, len(lc.keep)*lc.p.C)
 	for n, row := range lc.keep {
-		live := false
 		for ch, k := range row {
-			key[ch] = 0
 			if k {
-				key[ch], live = 1, true
+				mask[n*lc.p.C+ch] = 1
 			}
 		}
-		if !live {
-			dead = append(dead, n)
-			continue
-		}
-		g, ok := index[string(key)]
-		if !ok {
-			g = len(groups)
-			index[string(key)] = g
-			groups = append(groups, nil)
-		}
-		groups[g] = append(groups[g], n)
 	}
-	return groups, dead
+	return maskgroup.Of(mask, len(lc.keep), lc.p.C)
 }
 
 // channels returns the union, ascending, of the kept inputs of filters.

@@ -1,6 +1,6 @@
 package selfgroup
 
-import "fmt"
+import "github.com/sgcnn/sgcnn/internal/maskgroup"
 
 // Patterns returns the number of distinct input patterns (mask rows) among
 // the live filters of an n x c mask: the number of groups of the diverse
@@ -17,41 +17,5 @@ func Patterns(mask []float32, n, c int) int {
 // are dead (they read no input) and are returned apart in dead, ascending.
 // A mask entry counts as kept when it is nonzero; nil means all ones.
 func GroupsOf(mask []float32, n, c int) (groups [][]int, dead []int) {
-	if n < 0 || c < 1 || (mask != nil && len(mask) != n*c) {
-		panic(fmt.Sprintf("selfgroup: GroupsOf: len(mask)=%d, n=%d, c=%d", len(mask), n, c))
-	}
-	if mask == nil {
-		all := make([]int, n)
-		for i := range all {
-			all[i] = i
-		}
-		if n == 0 {
-			return nil, nil
-		}
-		return [][]int{all}, nil
-	}
-	index := map[string]int{}
-	key := make([]byte, (c+7)/8)
-	for i := range n {
-		clear(key)
-		live := false
-		for j, v := range mask[i*c : (i+1)*c] {
-			if v != 0 {
-				key[j/8] |= 1 << (j % 8)
-				live = true
-			}
-		}
-		if !live {
-			dead = append(dead, i)
-			continue
-		}
-		g, ok := index[string(key)]
-		if !ok {
-			g = len(groups)
-			index[string(key)] = g
-			groups = append(groups, nil)
-		}
-		groups[g] = append(groups[g], i)
-	}
-	return groups, dead
+	return maskgroup.Of(mask, n, c)
 }
