@@ -9,7 +9,7 @@
 # 10,000-image test set. Each step is skipped when its result exists, and
 # interrupted prune runs resume.
 #
-#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r20-70 r20-50 scratch)
+#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r20-70 r20-70-G15 r20-50 scratch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # SGCNN_BIN: a prebuilt binary (e.g. while the tree is being edited).
@@ -44,11 +44,14 @@ r20-70|r20-50)
 	p=${s#r20-}
 	prune runs/cifar/r20-G-conv$p --model resnet20 --rate $p --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine
 	prune runs/cifar/r20-LG-conv$p --model resnet20 --rate $p --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
+r20-70-G15)
+	# G with as many epochs as LG spends in total: the equal-budget G vs LG check.
+	prune runs/cifar/r20-G15-conv70 --model resnet20 --rate 70 --step 10 --scheme G --global-epochs 15 --global-lr 0.01 --global-schedule cosine ;;
 r56-G)
 	prune runs/cifar/r56-G-conv70 --model resnet56 --rate 70 --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
 r56-LG)
 	prune runs/cifar/r56-LG-conv70 --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
 *)
-	echo "unknown stage $s (want import scratch r20-50 r20-70 r56-G r56-LG)" >&2; exit 2 ;;
+	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG)" >&2; exit 2 ;;
 esac
 done
