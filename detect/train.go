@@ -34,12 +34,9 @@ func (c TrainConfig) Validate() error {
 		return fmt.Errorf("detect: epochs %d: want at least 1", c.Epochs)
 	case c.Batch < 1:
 		return fmt.Errorf("detect: batch %d: want at least 1", c.Batch)
-	case !(c.LR > 0):
-		return fmt.Errorf("detect: learning rate %g: want > 0", c.LR)
-	case c.Momentum < 0 || c.Momentum >= 1:
-		return fmt.Errorf("detect: momentum %g: want [0, 1)", c.Momentum)
-	case c.WeightDecay < 0:
-		return fmt.Errorf("detect: weight decay %g: want >= 0", c.WeightDecay)
+	}
+	if err := optim.Validate(c.LR, c.Momentum, c.WeightDecay); err != nil {
+		return fmt.Errorf("detect: %w", err)
 	}
 	return nil
 }

@@ -102,3 +102,17 @@ func (s *SGD) SetVelocity(i int, v []float32) error {
 	s.velocity[i] = v
 	return nil
 }
+
+// Validate checks SGD hyper-parameters before any work: a positive
+// learning rate, momentum in [0, 1) and non-negative weight decay.
+func Validate(lr, momentum, weightDecay float64) error {
+	switch {
+	case !(lr > 0):
+		return fmt.Errorf("learning rate %g: want > 0", lr)
+	case momentum < 0 || momentum >= 1:
+		return fmt.Errorf("momentum %g: want [0, 1)", momentum)
+	case weightDecay < 0:
+		return fmt.Errorf("weight decay %g: want >= 0", weightDecay)
+	}
+	return nil
+}

@@ -135,14 +135,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("epochs %d: want at least 1", c.Epochs)
 	case c.Batch < 1:
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
-	case !(c.LR > 0):
-		return fmt.Errorf("learning rate %g: want > 0", c.LR)
 	case !(c.Gamma > 0):
 		return fmt.Errorf("gamma %g: want > 0", c.Gamma)
-	case c.Momentum < 0 || c.Momentum >= 1:
-		return fmt.Errorf("momentum %g: want [0, 1)", c.Momentum)
-	case c.WeightDecay < 0:
-		return fmt.Errorf("weight decay %g: want >= 0", c.WeightDecay)
+	}
+	if err := optim.Validate(c.LR, c.Momentum, c.WeightDecay); err != nil {
+		return err
 	}
 	for i, e := range c.Milestones {
 		if e < 1 || (i > 0 && e <= c.Milestones[i-1]) {
