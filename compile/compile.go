@@ -25,6 +25,9 @@ const (
 	// Dense runs all live filters as one group over the union of their
 	// channels (the dense fallback; pruned weights are zeros).
 	Dense
+	// MergedFit is Merged with a cost model refitted to measured group
+	// speeds (groupCostFit), which merges one-filter groups less eagerly.
+	MergedFit
 )
 
 // String returns the route's name.
@@ -38,6 +41,8 @@ func (r Route) String() string {
 		return "merged"
 	case Dense:
 		return "dense"
+	case MergedFit:
+		return "merged-fit"
 	}
 	return fmt.Sprintf("Route(%d)", int(r))
 }
@@ -86,7 +91,7 @@ type LayerInfo struct {
 	// runs and the unpruned layer would run.
 	MACs, DenseMACs int64
 	// Measured nanoseconds per image of each candidate route (0: not
-	// measured).
+	// measured); MergedNs is the better of Merged and MergedFit.
 	GroupedNs, MergedNs, DenseNs float64
 }
 

@@ -102,17 +102,31 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	if r, ok := c.opt.Plan[l.Name()]; ok {
 		route = r
 	}
-	cands := map[Route][]kernel.Group{Grouped: lc.groups(patterns)}
+	cands := []candidate{{Grouped, lc.groups(patterns)}}
 	if len(patterns) <= 1 {
 		route = Grouped // one pattern: all routes are the same
 	} else {
-		cands[Dense] = lc.groups([][]int{slices.Concat(patterns...)})
-		cands[Merged] = lc.groups(mergeGroups(lc, patterns))
+		merged := mergeGroups(lc, patterns, groupCost)
+		fit := mergeGroups(lc, patterns, groupCostFit)
+		cands = append(cands, candidate{Merged, lc.groups(merged)}, candidate{MergedFit, lc.groups(fit)},
+			candidate{Dense, lc.groups([][]int{slices.Concat(patterns...)})})
+		if slices.EqualFunc(fit, merged, slices.Equal) && route == Auto {
+			cands = slices.Delete(cands, 2, 3) // measure the same groups once
+		}
 	}
 	if route == Auto {
-		route = c.measure(o, cands, info)
+		best := c.measure(o, cands, info)
+		route, o.groups = best.route, best.groups
+	} else {
+		for _, cd := range cands {
+			if cd.route == route {
+				o.groups = cd.groups
+			}
+		}
+		if o.groups == nil {
+			return nil, nil, fmt.Errorf("compile: layer %s: unknown route %v", l.Name(), route)
+		}
 	}
-	o.groups = cands[route]
 	o.plan = kernel.NewGroupPlan(p, o.groups)
 	o.split(lc.kk * lc.hw)
 	if (l.Mask() == nil || c.opt.IgnoreMasks) && len(patterns) <= 1 {

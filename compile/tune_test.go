@@ -32,7 +32,7 @@ func TestMergeGroups(t *testing.T) {
 			lc.keep[1][8] = true
 		}
 		patterns, _ := lc.patterns()
-		merged := mergeGroups(lc, patterns)
+		merged := mergeGroups(lc, patterns, []func(int, int) float64{groupCost, groupCostFit}[trial%2])
 		var all, want []int
 		for _, g := range merged {
 			all = append(all, g...)

@@ -179,3 +179,54 @@ func BenchmarkSgemm(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGroupPlanShapes times GroupPlan on the three CIFAR ResNet stage
+// shapes with groups of nf filters, each group reading 30% of the
+// channels (the useful FLOPs are reported), and unpruned (dense): the
+// efficiency of each tile shape against the dense layer's.
+func BenchmarkGroupPlanShapes(b *testing.B) {
+	for _, p := range []Conv{
+		{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	} {
+		for _, nf := range []int{0, 1, 2, 4, 8} {
+			r := rand.New(rand.NewPCG(5, 5))
+			var gs []Group
+			flops := p.FLOPs()
+			if nf == 0 {
+				gs = []Group{{Channels: r.Perm(p.C), Weights: randSlice(r, p.N*p.C*9)}}
+				for n := range p.N {
+					gs[0].Filters = append(gs[0].Filters, n)
+				}
+				gs[0].Channels = gs[0].Channels[:0]
+				for c := range p.C {
+					gs[0].Channels = append(gs[0].Channels, c)
+				}
+			} else {
+				kc := max(1, p.C*3/10)
+				flops = flops * float64(kc) / float64(p.C)
+				for n0 := 0; n0 < p.N; n0 += nf {
+					g := Group{Channels: r.Perm(p.C)[:kc], Weights: randSlice(r, nf*kc*9)}
+					for f := range nf {
+						g.Filters = append(g.Filters, n0+f)
+					}
+					gs = append(gs, g)
+				}
+			}
+			x := randSlice(r, p.C*p.H*p.W)
+			y := make([]float32, p.N*p.OutH()*p.OutW())
+			plan := NewGroupPlan(p, gs)
+			e := &Epilogue{ReLU: true}
+			ws0 := new(Workspace)
+			xp := append([]float32(nil), plan.pad(ws0, x)...)
+			b.Run(fmt.Sprintf("%dx%dx%d/nf=%d", p.C, p.H, p.W, nf), func(b *testing.B) {
+				benchImpls(b, flops, func(b *testing.B, ws *Workspace) {
+					for b.Loop() {
+						plan.ForwardPadded(xp, y, e, ws, true, nil)
+					}
+				}, nil)
+			})
+		}
+	}
+}

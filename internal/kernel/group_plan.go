@@ -42,6 +42,12 @@ type planGroup struct {
 	w       []float32 // [len(filters)][k]
 	offs    []int32   // [k] tap offsets into the padded input
 	nv      int       // vectors per tile row
+	// rows3 are the offsets of the first tap of each kernel row when the
+	// group has at most row3MaxM filters and its taps come in rows of three
+	// consecutive offsets (a stride-1 3-wide kernel): its tiles then run
+	// impl.row3 (loads reused for three taps) where there is one.
+	rows3 []int32
+	nv3   int // vectors per row3 tile
 }
 
 // planWideRows is the most filters a group may have to run four-vector
@@ -71,6 +77,10 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 		if len(gr.Filters) == 1 {
 			pg.nv = wideNV
 		}
+		if len(gr.Filters) <= row3MaxM {
+			pg.rows3 = rowsOf3(pg.offs, p.C*g.d.cs)
+			pg.nv3 = row3MaxNV(len(gr.Filters))
+		}
 		for _, n := range gr.Filters {
 			g.covered[n] = true
 		}
@@ -90,6 +100,25 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 		}
 	}
 	return g
+}
+
+// rowsOf3 returns the first offset of each run of three in offs when offs
+// is made of runs o, o+1, o+2 and a row3Kernel reading 16 floats beyond
+// the wide tile stays inside a padded input of planes floats of planes
+// plus the output row tail: else nil.
+func rowsOf3(offs []int32, planes int) []int32 {
+	if len(offs) == 0 || len(offs)%3 != 0 {
+		return nil
+	}
+	rows := make([]int32, len(offs)/3)
+	for r := range rows {
+		o := offs[3*r]
+		if offs[3*r+1] != o+1 || offs[3*r+2] != o+2 || int(o)+vecW >= planes {
+			return nil
+		}
+		rows[r] = o
+	}
+	return rows
 }
 
 // pad is direct.pad for stride 1 that copies only the channels some group
@@ -201,6 +230,12 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 				nv = maxNV
 			}
 			b := xp[j0:]
+			if pg.rows3 != nil && cur.row3 != nil {
+				nv = min(pg.nv3, (d.pp-j0)/vecW)
+				cur.row3(nf, nv, pg.w, k, b, pg.rows3, t[j0:], d.pp)
+				j0 += nv * vecW
+				continue
+			}
 			for i0 := 0; i0 < nf; i0 += mrMax {
 				mr := min(mrMax, nf-i0)
 				kern(mr, nv, k, pg.w[i0*k:], aoffs, b, pg.offs, t[i0*d.pp+j0:], d.pp, false)

@@ -47,15 +47,49 @@ func mrFor(nv int) int {
 // shifted image planes of each tap.
 type microKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, ldc int, add bool)
 
+// row3Kernel computes one m x 16*nv tile (1 <= m <= row3MaxM,
+// 1 <= nv <= row3MaxNV(m)) of a small filter group of a
+// stride-1 convolution whose taps come in kernel rows of three consecutive
+// offsets:
+//
+//	for i := range m {
+//		for j := range 16 * nv {
+//			var s float32
+//			for r := range rowOffs {
+//				for t := range 3 {
+//					s += a[i*lda+3*r+t] * b[int(rowOffs[r])+t+j]
+//				}
+//			}
+//			c[i*ldc+j] = s
+//		}
+//	}
+//
+// the microKernel's sums with boffs = the taps of every row, in the same
+// order. It may read b up to rowOffs[r] + 16*(nv+1) - 1.
+type row3Kernel func(m, nv int, a []float32, lda int, b []float32, rowOffs []int32, c []float32, ldc int)
+
+// row3MaxM is the most rows of a row3Kernel tile.
+const row3MaxM = 3
+
+// row3MaxNV is the widest row3Kernel tile of m rows, in vectors: the
+// assembly keeps m*nv accumulators and nv+1 B vectors in 21 registers.
+func row3MaxNV(m int) int {
+	if m == 1 {
+		return wideNV
+	}
+	return 20 / (m + 1)
+}
+
 // impl is one micro-kernel implementation.
 type impl struct {
 	name string
 	kern microKernel
-	vec  bool // elementwise loops in assembly (elem.go)
+	vec  bool       // elementwise loops in assembly (elem.go)
+	row3 row3Kernel // nil: the wide microKernel serves
 }
 
 var (
-	implGo = impl{"go", microGo, false}
+	implGo = impl{"go", microGo, false, nil}
 	cur    = implGo         // the implementation in use
 	impls  = []impl{implGo} // all usable on this CPU, fastest last
 )

@@ -10,7 +10,7 @@ import (
 // BenchmarkMicro times the micro-kernel alone on L1-resident operands: the
 // ceiling for every driver.
 func BenchmarkMicro(b *testing.B) {
-	for _, s := range []struct{ m, nv, k int }{{8, 3, 256}, {6, 4, 256}, {8, 1, 256}, {4, 3, 256}, {8, 3, 144}, {1, 4, 256}, {1, wideNV, 256}} {
+	for _, s := range []struct{ m, nv, k int }{{8, 3, 256}, {6, 4, 256}, {8, 1, 256}, {4, 3, 256}, {8, 3, 144}, {1, 4, 256}, {1, wideNV, 256}, {1, wideNV, 45}, {2, 4, 45}, {2, 4, 90}, {4, 4, 45}} {
 		a := make([]float32, s.m*s.k)
 		aoffs := make([]int32, s.m)
 		for i := range aoffs {

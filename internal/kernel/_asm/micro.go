@@ -5,6 +5,7 @@
 //	          declarations ../micro_decl_amd64.go)
 //	epilogue  epiRowsAVX512 (../epilogue_amd64.s; declared by hand)
 //	deint     deintAVX512 (../deint_amd64.s; declared by hand)
+//	row3      kernRow3x8 (../row3_amd64.s; declared by hand)
 //
 // Run it through go generate in the parent package; never edit the output
 // by hand.
@@ -35,7 +36,7 @@ var zmm = []VecPhysical{
 }
 
 func main() {
-	set := flag.String("set", "micro", "kernels to emit: micro, epilogue or deint")
+	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint or row3")
 	flag.Parse()
 	ConstraintExpr("!noasm")
 	switch *set {
@@ -52,6 +53,8 @@ func main() {
 		epilogue()
 	case "deint":
 		deint()
+	case "row3":
+		row3()
 	default:
 		fmt.Fprintf(os.Stderr, "_asm: unknown -set %q\n", *set)
 		os.Exit(2)

@@ -1,0 +1,91 @@
+//go:build !noasm
+
+package kernel
+
+import "unsafe"
+
+//go:generate sh -c "cd _asm && go run . -set row3 -pkg kernel -out ../row3_amd64.s"
+
+// The kernRow3 kernels are row3Kernel on one m x 16*nv tile with 512-bit
+// vectors (generated; see _asm/row3.go). They read b up to
+// boffs[r]+16*(nv+1)-1.
+
+//go:noescape
+func kernRow3_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_1x7(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_1x8(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_2x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_2x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_2x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_2x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_2x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_2x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_3x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_3x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_3x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_3x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3_3x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+// row3Kerns[m][nv] is kernRow3_<m>x<nv>.
+var row3Kerns = [row3MaxM + 1][wideNV + 1]func(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int){
+	1: {1: kernRow3_1x1, 2: kernRow3_1x2, 3: kernRow3_1x3, 4: kernRow3_1x4, 5: kernRow3_1x5, 6: kernRow3_1x6, 7: kernRow3_1x7, 8: kernRow3_1x8},
+	2: {1: kernRow3_2x1, 2: kernRow3_2x2, 3: kernRow3_2x3, 4: kernRow3_2x4, 5: kernRow3_2x5, 6: kernRow3_2x6},
+	3: {1: kernRow3_3x1, 2: kernRow3_3x2, 3: kernRow3_3x3, 4: kernRow3_3x4, 5: kernRow3_3x5},
+}
+
+// row3AVX512 is the row3Kernel of the kernRow3 kernels. It checks the
+// bounds of a and c; the caller guarantees b[rowOffs[r]+16*(nv+1)-1] is
+// in range.
+func row3AVX512(m, nv int, a []float32, lda int, b []float32, rowOffs []int32, c []float32, ldc int) {
+	rows := len(rowOffs)
+	_ = c[(m-1)*ldc+nv*vecW-1]
+	if rows == 0 {
+		for i := range m {
+			clear(c[i*ldc : i*ldc+nv*vecW])
+		}
+		return
+	}
+	_ = a[(m-1)*lda+3*rows-1]
+	row3Kerns[m][nv](rows, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(rowOffs), unsafe.SliceData(c), ldc)
+}
