@@ -115,11 +115,15 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	dx := reuse(&c.dx, x.Shape...)
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
 	nw := len(c.W.Value.Data)
+	ng := kernel.FilterGradLen(p)
 	t := parallel.Threads()
-	for len(c.dwPart) < t {
-		c.dwPart = append(c.dwPart, make([]float32, nw))
-	}
 	for w := range t {
+		if w == len(c.dwPart) {
+			c.dwPart = append(c.dwPart, nil)
+		}
+		if len(c.dwPart[w]) != ng {
+			c.dwPart[w] = make([]float32, ng)
+		}
 		clear(c.dwPart[w])
 	}
 	if cap(c.wt) < nw {
@@ -131,11 +135,11 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 		dyi := dy.Data[i*out : (i+1)*out]
 		xi := x.Data[i*in : (i+1)*in]
 		kernel.ConvBackwardDataPrepared(p, dyi, wt, dx.Data[i*in:(i+1)*in], ws)
-		kernel.ConvBackwardFilter(p, xi, dyi, c.dwPart[worker], ws)
+		kernel.ConvBackwardFilterAcc(p, xi, dyi, c.dwPart[worker], ws)
 	})
 	g := c.W.Grad.Data
 	for w := range t {
-		kernel.AddTo(g, c.dwPart[w])
+		kernel.AddFilterGrad(p, c.dwPart[w], g)
 	}
 	applyMask(g, c.W.Mask, c.K*c.K)
 	if c.B != nil {

@@ -109,9 +109,12 @@ func (r *Residual) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error)
 	}
 	var ds *tensor.Tensor
 	if r.Shortcut == nil {
-		// Body's backward may work on dy in place: keep a copy.
-		ds = reuse(&r.ds, dy.Shape...)
-		copy(ds.Data, dy.Data)
+		ds = dy
+		if !keepsGrad(r.Body) {
+			// Body's backward may work on dy in place: keep a copy.
+			ds = reuse(&r.ds, dy.Shape...)
+			copy(ds.Data, dy.Data)
+		}
 	} else {
 		var err error
 		if ds, err = r.Shortcut.Backward(ctx, dy); err != nil {
@@ -124,6 +127,20 @@ func (r *Residual) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error)
 	}
 	addInto(dx.Data, ds.Data)
 	return dx, nil
+}
+
+// keepsGrad reports whether l's Backward is known to leave the gradient it
+// is given unchanged: true for Conv2d, BatchNorm2d and Linear, and for a
+// Sequential whose last layer keeps it (only that layer sees the gradient
+// passed in). ReLU works on it in place.
+func keepsGrad(l Layer) bool {
+	switch l := l.(type) {
+	case *Conv2d, *BatchNorm2d, *Linear:
+		return true
+	case *Sequential:
+		return len(l.Layers) > 0 && keepsGrad(l.Layers[len(l.Layers)-1])
+	}
+	return false
 }
 
 // DenseConcat computes cat(x, Body(x)) along channels: a DenseNet layer.

@@ -59,6 +59,24 @@ func ConvBackwardFilter(p Conv, x, dy, dw []float32, ws *Workspace) {
 	convBackwardFilterDirect(p, x, dy, dw, ws)
 }
 
+// FilterGradLen is the length of the filter-gradient accumulator of
+// ConvBackwardFilterAcc for p: the gradient transposed, [C*KH*KW][N'] with
+// N rounded up to whole vectors.
+func FilterGradLen(p Conv) int { return filterGradLen(p) }
+
+// ConvBackwardFilterAcc is ConvBackwardFilter into the transposed
+// accumulator g (FilterGradLen(p) floats, zeroed by the caller before the
+// first image): a batch accumulates every image's gradient in g and adds
+// it to dw once with AddFilterGrad, instead of transposing it per image
+// (which cost up to 40% of the products on 8x8 planes).
+func ConvBackwardFilterAcc(p Conv, x, dy, g []float32, ws *Workspace) {
+	convBackwardFilterAcc(p, x, dy, g, ws)
+}
+
+// AddFilterGrad adds the accumulator g of ConvBackwardFilterAcc to
+// dw[N][C][KH][KW].
+func AddFilterGrad(p Conv, g, dw []float32) { addFilterGrad(p, g, dw) }
+
 // GroupConvForward runs a diverse group convolution: each group's filters
 // read only the group's channels. It writes y only at the output channels
 // listed in some group's Filters; other channels of y are left untouched.
