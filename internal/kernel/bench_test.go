@@ -72,6 +72,14 @@ func BenchmarkConv(b *testing.B) {
 				}
 			}, func() { convBackwardDataRef(p, y, w, x) })
 		})
+		g := make([]float32, FilterGradLen(p))
+		b.Run("bwdFilterAcc/"+c.name, func(b *testing.B) {
+			benchImpls(b, p.FLOPs(), func(b *testing.B, ws *Workspace) {
+				for b.Loop() {
+					ConvBackwardFilterAcc(p, x, y, g, ws)
+				}
+			}, nil)
+		})
 		b.Run("bwdFilter/"+c.name, func(b *testing.B) {
 			benchImpls(b, p.FLOPs(), func(b *testing.B, ws *Workspace) {
 				for b.Loop() {

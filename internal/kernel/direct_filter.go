@@ -7,9 +7,29 @@ package kernel
 // row of A (the micro-kernel's aoffs), and B is dy transposed to [q][n]
 // with zeros in the halo columns, so the halo adds nothing.
 
-// filterGradLen is FilterGradLen: dw^T as [k][np], np = N rounded up to
-// whole vectors.
+// dotFilters and dotMinLen bound the convolutions whose filter gradient
+// runs as inner products (convBackwardFilterDot): with one vector of
+// filters, the transposed form's micro-kernel tile (8 x 1 vector) waits on
+// its 8 broadcasts per 8 FMAs and ran at half the FMA peak, and the
+// transposition of dy cost a third as much again; the inner products pay
+// one horizontal sum per tile instead, which long rows amortise.
+const (
+	dotFilters = vecW
+	dotMinLen  = 512
+)
+
+// useDot reports whether p's filter gradient runs as inner products.
+func useDot(p Conv) bool {
+	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
+	return p.N <= dotFilters && d.ho*d.wp >= dotMinLen
+}
+
+// filterGradLen is FilterGradLen: dw itself for the inner-product form,
+// else dw^T as [k][np], np = N rounded up to whole vectors.
 func filterGradLen(p Conv) int {
+	if useDot(p) {
+		return p.N * p.C * p.KH * p.KW
+	}
 	return p.C * p.KH * p.KW * ((p.N + vecW - 1) / vecW * vecW)
 }
 
@@ -23,6 +43,10 @@ func convBackwardFilterDirect(p Conv, x, dy, dw []float32, ws *Workspace) {
 
 // addFilterGrad is AddFilterGrad.
 func addFilterGrad(p Conv, g, dw []float32) {
+	if useDot(p) {
+		AddTo(dw, g[:len(dw)])
+		return
+	}
 	k := p.C * p.KH * p.KW
 	np := (p.N + vecW - 1) / vecW * vecW
 	_ = g[k*np-1]
@@ -34,8 +58,13 @@ func addFilterGrad(p Conv, g, dw []float32) {
 	}
 }
 
-// convBackwardFilterAcc is ConvBackwardFilterAcc: g += dw^T of one image.
+// convBackwardFilterAcc is ConvBackwardFilterAcc: g += the gradient of
+// one image, in filterGradLen's layout.
 func convBackwardFilterAcc(p Conv, x, dy, g []float32, ws *Workspace) {
+	if useDot(p) {
+		convBackwardFilterDot(p, x, dy, g, ws)
+		return
+	}
 	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
 	xp := d.pad(ws, x, p.C)
 	taps := d.offsets(ws, nil, p.C) // row offsets of A
@@ -76,6 +105,34 @@ func convBackwardFilterAcc(p Conv, x, dy, g []float32, ws *Workspace) {
 		for j0 := 0; j0 < np; j0 += nvb * vecW {
 			nv := min(nvb, (np-j0)/vecW)
 			kern(m, nv, q, xp, taps[k0:k0+m], dyT[j0:], boffs, g[k0*np+j0:], np, true)
+		}
+	}
+}
+
+// convBackwardFilterDot is convBackwardFilterAcc as inner products:
+// dw[n][k] += sum_q dyP[n][q] * xp[taps[k]+q] over the padded-pitch output
+// positions q, with dyP = dy in the padded pitch, zero in the halo columns
+// and the tail, so the halo adds nothing.
+func convBackwardFilterDot(p Conv, x, dy, dw []float32, ws *Workspace) {
+	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
+	xp := d.pad(ws, x, p.C)
+	taps := d.offsets(ws, nil, p.C)
+	k := len(taps)
+	_ = dw[p.N*k-1]
+	hw := d.ho * d.wo
+	dyP := grow(&ws.s2, p.N*d.pp)
+	for n := range p.N {
+		row := dyP[n*d.pp : (n+1)*d.pp]
+		padRows(row, dy[n*hw:(n+1)*hw], d.ho, d.wo, d.wp)
+		clear(row[d.ho*d.wp:])
+	}
+	q := d.pp / vecW
+	dot := cur.dot
+	for n0 := 0; n0 < p.N; n0 += dotMaxNB {
+		nb := min(dotMaxNB, p.N-n0)
+		for k0 := 0; k0 < k; k0 += dotMaxKB {
+			kb := min(dotMaxKB, k-k0)
+			dot(nb, kb, q, dyP[n0*d.pp:], d.pp, xp, taps[k0:k0+kb], dw[n0*k+k0:], k)
 		}
 	}
 }

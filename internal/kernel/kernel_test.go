@@ -168,6 +168,7 @@ var convShapes = []Conv{
 	{C: 8, H: 4, W: 4, N: 1, KH: 3, KW: 3, Stride: 3, Pad: 1},
 	{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 3, H: 64, W: 62, N: 10, KH: 3, KW: 3, Stride: 2, Pad: 1}, // inner-product filter gradient, edge tiles
 }
 
 func TestConv(t *testing.T) {
@@ -207,6 +208,20 @@ func TestConv(t *testing.T) {
 			ConvBackwardFilter(p, x, dy, dw, ws)
 			checkGuard(t, "ConvBackwardFilter "+name, dwbuf)
 			checkClose(t, "ConvBackwardFilter "+name, dw, want)
+
+			// Two images through the batch accumulator.
+			x2, dy2 := randSlice(r, xn), randSlice(r, yn)
+			want = make([]float32, wn)
+			convBackwardFilterRef(p, x, dy, want)
+			convBackwardFilterRef(p, x2, dy2, want)
+			g := make([]float32, FilterGradLen(p))
+			ConvBackwardFilterAcc(p, x, dy, g, ws)
+			ConvBackwardFilterAcc(p, x2, dy2, g, ws)
+			dwbuf, dw = guarded(r, wn)
+			clear(dw)
+			AddFilterGrad(p, g, dw)
+			checkGuard(t, "AddFilterGrad "+name, dwbuf)
+			checkClose(t, "ConvBackwardFilterAcc "+name, dw, want)
 		}
 	})
 }

@@ -80,16 +80,56 @@ func row3MaxNV(m int) int {
 	return 20 / (m + 1)
 }
 
+// dotKernel computes an nb x kb tile (nb <= dotMaxNB, kb <= dotMaxKB) of
+// inner products of length 16*q, added to c:
+//
+//	for i := range nb {
+//		for j := range kb {
+//			var s float32
+//			for p := range 16 * q {
+//				s += a[i*lda+p] * b[int(boffs[j])+p]
+//			}
+//			c[i*ldc+j] += s
+//		}
+//	}
+//
+// (in any order of summation): the filter gradient of a convolution with
+// few filters (direct_filter.go).
+type dotKernel func(nb, kb, q int, a []float32, lda int, b []float32, boffs []int32, c []float32, ldc int)
+
+// The largest dotKernel tile: 24 accumulators.
+const (
+	dotMaxNB = 4
+	dotMaxKB = 6
+)
+
+// dotGo is the pure-Go dotKernel.
+func dotGo(nb, kb, q int, a []float32, lda int, b []float32, boffs []int32, c []float32, ldc int) {
+	n := 16 * q
+	for i := range nb {
+		ar := a[i*lda : i*lda+n]
+		for j := range kb {
+			br := b[boffs[j] : int(boffs[j])+n]
+			var s float32
+			for p, v := range ar {
+				s += v * br[p]
+			}
+			c[i*ldc+j] += s
+		}
+	}
+}
+
 // impl is one micro-kernel implementation.
 type impl struct {
 	name string
 	kern microKernel
 	vec  bool       // elementwise loops in assembly (elem.go)
 	row3 row3Kernel // nil: the wide microKernel serves
+	dot  dotKernel
 }
 
 var (
-	implGo = impl{"go", microGo, false, nil}
+	implGo = impl{"go", microGo, false, nil, dotGo}
 	cur    = implGo         // the implementation in use
 	impls  = []impl{implGo} // all usable on this CPU, fastest last
 )

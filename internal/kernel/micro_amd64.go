@@ -29,7 +29,7 @@ var asmKerns = [maxMR + 1][maxNV + 1]func(k int, a *float32, aoffs *int32, b *fl
 
 func init() {
 	if asmWanted {
-		im := impl{"avx512", microAVX512, true, row3AVX512}
+		im := impl{"avx512", microAVX512, true, row3AVX512, dotAVX512}
 		impls = append(impls, im)
 		cur = im
 	}

@@ -5,7 +5,8 @@
 //	          declarations ../micro_decl_amd64.go)
 //	epilogue  epiRowsAVX512 (../epilogue_amd64.s; declared by hand)
 //	deint     deintAVX512 (../deint_amd64.s; declared by hand)
-//	row3      kernRow3x8 (../row3_amd64.s; declared by hand)
+//	row3      the kernRow3 kernels (../row3_amd64.s; declared by hand)
+//	dot       the kernDot kernels (../dot_amd64.s; declared by hand)
 //
 // Run it through go generate in the parent package; never edit the output
 // by hand.
@@ -36,7 +37,7 @@ var zmm = []VecPhysical{
 }
 
 func main() {
-	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint or row3")
+	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint, row3 or dot")
 	flag.Parse()
 	ConstraintExpr("!noasm")
 	switch *set {
@@ -55,6 +56,8 @@ func main() {
 		deint()
 	case "row3":
 		row3()
+	case "dot":
+		dot()
 	default:
 		fmt.Fprintf(os.Stderr, "_asm: unknown -set %q\n", *set)
 		os.Exit(2)
