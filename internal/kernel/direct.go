@@ -66,14 +66,31 @@ func (d *direct) pad(ws *Workspace, x []float32, ch int) []float32 {
 	return xp
 }
 
-// offsets fills ws.offs with the B offsets of every tap (ci, ky, kx) in
-// weight order, for the padded planes chans (nil: planes 0..ch-1).
+// offsets returns the B offsets of every tap (ci, ky, kx) in weight order,
+// for the padded planes chans, in ws.offs; or, for chans nil (planes
+// 0..ch-1), from ws's cache of the last two such tables. The caller must
+// not modify the result.
 func (d *direct) offsets(ws *Workspace, chans []int, ch int) []int32 {
 	if chans != nil {
-		ch = len(chans)
+		return d.fillOffsets(grow(&ws.offs, len(chans)*d.kh*d.kw), chans)
 	}
+	for i := range ws.taps {
+		if e := &ws.taps[i]; e.offs != nil && e.d == *d && e.ch == ch {
+			return e.offs
+		}
+	}
+	e := &ws.taps[ws.tapsNext]
+	ws.tapsNext = 1 - ws.tapsNext
+	e.d, e.ch = *d, ch
+	e.offs = d.fillOffsets(grow(&e.offs, ch*d.kh*d.kw), nil)
+	return e.offs
+}
+
+// fillOffsets writes into offs the offsets of the taps of chans (nil:
+// planes 0..len(offs)/(kh*kw)-1) and returns it.
+func (d *direct) fillOffsets(offs []int32, chans []int) []int32 {
 	kk := d.kh * d.kw
-	offs := grow(&ws.offs, ch*kk)
+	ch := len(offs) / kk
 	for ci := range ch {
 		c := ci
 		if chans != nil {
@@ -99,6 +116,13 @@ func (d *direct) run(ws *Workspace, nf int, a, xp []float32, offs []int32, t []f
 		aoffs[i] = int32(i * k)
 	}
 	kern := cur.kern
+	if d.pp == planeNV*vecW {
+		// An 8x8 plane: one tile column.
+		for i0 := 0; i0 < nf; i0 += planeMR {
+			kern(min(planeMR, nf-i0), planeNV, k, a[i0*k:], aoffs, xp, offs, t[i0*d.pp:], d.pp, false)
+		}
+		return
+	}
 	// Column blocks outside, filter tiles inside: the image rows a block
 	// reads stay in L1 while every filter passes over them.
 	for j0 := 0; j0 < d.pp; j0 += tileNR {

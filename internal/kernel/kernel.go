@@ -72,8 +72,19 @@ type Workspace struct {
 	s1, s2, s3 []float32 // conv: padded image or columns, output rows, weights
 	offs       []int32   // per-k offsets into B (see microKernel)
 	offs2      []int32   // a second offset table
+	taps       [2]tapTable // the last two whole-input tap tables (direct.offsets)
+	tapsNext   int         // the entry of taps to replace next
 	aoffs      [maxMR]int32
 	tile       [maxMR * maxNR]float32
+}
+
+// tapTable is a cached tap table of direct.offsets for all ch planes of
+// the geometry d: a layer's images reuse it, and a backward pass alternates
+// two geometries (dy's for the data gradient, x's for the filter's).
+type tapTable struct {
+	d    direct
+	ch   int
+	offs []int32 // nil: empty entry
 }
 
 // grow returns (*s)[:n], reallocating when too small.

@@ -284,11 +284,11 @@ func TestGroupConvForward(t *testing.T) {
 // TestMicroKernel checks every tile shape of every implementation against
 // the loop in microKernel's doc comment, with scattered A rows and B rows,
 // both store modes, k = 0, and guard bands around C's rows. nv = wideNV
-// is the wide one-row tile.
+// is the wide one-row tile, nv = planeNV the 8x8 plane's.
 func TestMicroKernel(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(9, 10))
-		for _, nv := range []int{1, 2, 3, 4, wideNV} {
+		for _, nv := range []int{1, 2, 3, 4, planeNV, wideNV} {
 			for m := 1; m <= mrFor(nv); m++ {
 				for _, k := range []int{0, 1, 2, 7, 33} {
 					for _, add := range []bool{false, true} {

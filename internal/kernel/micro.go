@@ -13,10 +13,19 @@ const (
 	tileNV = 3             // vectors per row of the drivers' usual 8 x 48 tile
 	tileNR = tileNV * vecW // columns of the usual tile
 	wideNV = 8             // vectors of the one-row wide tile (1 x 128)
+	// planeNV and planeMR shape the tile of an 8x8 plane's padded-pitch
+	// output (8 rows of 10 = 80 floats, 5 vectors): one 4 x 80 tile covers
+	// it where 8 x 48 tiles left an 8 x 32 remainder with 10 loads per 16
+	// FMAs, 40% of the work.
+	planeNV = 5
+	planeMR = 4
 )
 
 // mrFor is the most rows a micro-tile of nv vectors may have.
 func mrFor(nv int) int {
+	if nv == planeNV {
+		return planeMR
+	}
 	if nv > maxNV {
 		return 1 // the wide tile
 	}
@@ -24,7 +33,8 @@ func mrFor(nv int) int {
 }
 
 // microKernel computes one m x 16*nv tile of C (1 <= m <= mrFor(nv),
-// 1 <= nv <= maxNV; or the wide tile, m == 1 and nv == wideNV, whose 8
+// 1 <= nv <= maxNV or nv == planeNV; or the wide tile, m == 1 and
+// nv == wideNV, whose 8
 // accumulators hide the FMA latency that a one-row tile of maxNV vectors
 // cannot) from k steps of an indirect A and an indirect B:
 //

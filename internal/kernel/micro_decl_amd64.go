@@ -604,6 +604,86 @@ func kern8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float
 //go:noescape
 func kern8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
+// kern1x5 computes a 1 x 80 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 1 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern2x5 computes a 2 x 80 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 2 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern3x5 computes a 3 x 80 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 3 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
+// kern4x5 computes a 4 x 80 tile of C from k steps of an indirect A and
+// an indirect B (see microKernel):
+//
+//	for i := range 4 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			if add {
+//				c[i*ldc+j] += s
+//			} else {
+//				c[i*ldc+j] = s
+//			}
+//		}
+//	}
+//
+//go:noescape
+func kern4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
+
 // kern1x8 computes a 1 x 128 tile of C from k steps of an indirect A and
 // an indirect B (see microKernel):
 //

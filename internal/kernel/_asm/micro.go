@@ -23,10 +23,12 @@ import (
 )
 
 const (
-	maxMR  = 8  // must match kernel.maxMR
-	maxNV  = 4  // must match kernel.maxNV
-	maxAcc = 24 // must match kernel.maxAcc: m*nv accumulators at most
-	wideNV = 8  // must match kernel.wideNV: the one-row wide tile
+	maxMR   = 8  // must match kernel.maxMR
+	maxNV   = 4  // must match kernel.maxNV
+	maxAcc  = 24 // must match kernel.maxAcc: m*nv accumulators at most
+	wideNV  = 8  // must match kernel.wideNV: the one-row wide tile
+	planeNV = 5  // must match kernel.planeNV: the 8x8-plane tile
+	planeMR = 4  // must match kernel.planeMR
 )
 
 // zmm lists the 32 vector registers; the kernels name them directly so that
@@ -46,6 +48,9 @@ func main() {
 			for nv := 1; nv <= maxNV && m*nv <= maxAcc; nv++ {
 				kernel(m, nv)
 			}
+		}
+		for m := 1; m <= planeMR; m++ {
+			kernel(m, planeNV)
 		}
 		kernel(1, wideNV)
 		peak()
@@ -118,6 +123,9 @@ func kernel(m, nv int) {
 	Pragma("noescape")
 	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] }
 	bv := func(v int) VecPhysical { return zmm[26+v] }
+	if nv == planeNV {
+		bv = func(v int) VecPhysical { return zmm[20+v] } // after at most 20 accumulators
+	}
 
 	k := Load(Param("k"), GP64())
 	a := Load(Param("a"), GP64())
@@ -146,7 +154,7 @@ func kernel(m, nv int) {
 	Label("loop")
 	MOVLQSX(Mem{Base: boffs, Index: p, Scale: 4}, o)
 	bmem := func(v int) Mem { return Mem{Base: b, Index: o, Scale: 4, Disp: 64 * v} }
-	if nv > maxNV {
+	if nv == wideNV {
 		// The FMAs address B through one register: an indexed memory
 		// operand would cost each of them a second issue slot.
 		LEAQ(bmem(0), o)
