@@ -68,10 +68,10 @@ type Workspace struct {
 
 	// Kernel scratch, kept apart from buf so that a caller may pass a
 	// Floats slice as an argument.
-	ga, gb     []float32 // sgemm and direct conv: packed A and B
-	s1, s2, s3 []float32 // conv: padded image or columns, output rows, weights
-	offs       []int32   // per-k offsets into B (see microKernel)
-	offs2      []int32   // a second offset table
+	ga, gb     []float32   // sgemm and direct conv: packed A and B
+	s1, s2, s3 []float32   // conv: padded image or columns, output rows, weights
+	offs       []int32     // per-k offsets into B (see microKernel)
+	offs2      []int32     // a second offset table
 	taps       [2]tapTable // the last two whole-input tap tables (direct.offsets)
 	tapsNext   int         // the entry of taps to replace next
 	aoffs      [maxMR]int32
