@@ -3,12 +3,14 @@
 // PyTorch script does: training steps (forward, loss, backward, SGD with
 // momentum 0.9 and weight decay 1e-4) at the training batch size, and
 // evaluation-mode forward passes at the inference batch size, on random
-// inputs, for each thread count.
+// inputs, for each thread count: through package nn ("infer") and through
+// sgcnn's inference engine, package compile, with BatchNorm folded into
+// the convolutions ("infer-compiled").
 //
 // It prints one JSON object per measurement, with the PyTorch script's
 // fields:
 //
-//	{"peer": "sgcnn", "model": "resnet56", "mode": "train"|"infer",
+//	{"peer": "sgcnn", "model": "resnet56", "mode": "train"|"infer"|"infer-compiled",
 //	 "batch": 128, "threads": 2, "img_per_sec": [..per repeat..]}
 //
 // and, last, {"peer": "sgcnn", "peak_rss_mib": ...}: the process's peak
@@ -17,7 +19,7 @@
 //
 // Usage:
 //
-//	go run ./bench/engine [-models 20,56] [-threads 1,2] [-modes train,infer]
+//	go run ./bench/engine [-models 20,56] [-threads 1,2] [-modes train,infer,infer-compiled]
 //	    [-repeats 3] [-iters 5] [-train-batch 128] [-infer-batch 64]
 //	    [-cpuprofile file]
 package main
@@ -34,6 +36,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -55,7 +58,7 @@ type result struct {
 func main() {
 	modelsF := flag.String("models", "20,56", "ResNet depths, comma separated")
 	threadsF := flag.String("threads", "1,2", "thread counts, comma separated")
-	modesF := flag.String("modes", "train,infer", "modes to time: train, infer")
+	modesF := flag.String("modes", "train,infer,infer-compiled", "modes to time: train, infer, infer-compiled")
 	repeats := flag.Int("repeats", 3, "timed repeats per measurement")
 	iters := flag.Int("iters", 5, "steps per repeat")
 	warmup := flag.Int("warmup", 2, "untimed steps before the repeats")
@@ -103,7 +106,7 @@ func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, i
 			}
 			for _, mode := range strings.Split(modesF, ",") {
 				b := trainBatch
-				if mode == "infer" {
+				if mode == "infer" || mode == "infer-compiled" {
 					b = inferBatch
 				} else if mode != "train" {
 					return fmt.Errorf("-modes: unknown mode %q", mode)
@@ -147,6 +150,16 @@ func stepper(m *models.Model, mode string, b int) (func() error, error) {
 	x := tensor.New(b, m.InputShape[0], m.InputShape[1], m.InputShape[2])
 	for i := range x.Data {
 		x.Data[i] = float32(rng.NormFloat64())
+	}
+	if mode == "infer-compiled" {
+		net, err := compile.Compile(m, compile.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return func() error {
+			_, err := net.Forward(x)
+			return err
+		}, nil
 	}
 	if mode == "infer" {
 		ctx := nn.NewCtx(false)
