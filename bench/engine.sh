@@ -64,7 +64,7 @@ echo "peak memory: ResNet-56 b128 training, 2 threads" >&2
 	--peak-mem | grep peak_rss >>"$tmp/mem.jsonl"
 
 echo "kernels: 3x3 conv forward on 2 threads vs FMA peak" >&2
-go test -run '^$' -bench 'Peak2Threads|Conv2Threads' -benchtime 300x ./internal/kernel/ \
+go test -run '^$' -bench 'Peak2Threads|Conv2Threads' -benchtime 3000x ./internal/kernel/ \
 	| grep -v -e naive -e '/go-' >"$tmp/kernels.txt"
 
 "$PYTHON" - "$res" "$tmp/mem.jsonl" "$tmp/kernels.txt" "$tmp/load" <<'EOF'

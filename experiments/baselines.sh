@@ -23,8 +23,8 @@
 # Settings (environment): SEEDS (default "1 2"), METHODS (all five),
 # THREADS (GOMAXPROCS, default nproc), LENET_LIMIT (default 0),
 # LENET_EPOCHS (default 8), CIFAR_LIMIT (default 10000), CIFAR_EPOCHS
-# (default 8), SGCNN_BIN (a prebuilt binary, e.g. while the tree is being
-# edited). The committed LeNet validation run used
+# (default 8), CIFAR_TEST_LIMIT (test images, default 0 = all 10,000),
+# SGCNN_BIN (a prebuilt binary, e.g. while the tree is being edited). The committed LeNet validation run used
 #   SEEDS=1 LENET_LIMIT=10000 LENET_EPOCHS=2 bash experiments/baselines.sh lenet
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,7 @@ LENET_LIMIT=${LENET_LIMIT:-0}
 LENET_EPOCHS=${LENET_EPOCHS:-8}
 CIFAR_LIMIT=${CIFAR_LIMIT:-10000}
 CIFAR_EPOCHS=${CIFAR_EPOCHS:-8}
+CIFAR_TEST_LIMIT=${CIFAR_TEST_LIMIT:-0}
 parts=${*:-lenet r20 r56}
 root=runs/baselines
 mkdir -p "$root" docs/results
@@ -58,8 +59,12 @@ table() {
 	local cpu
 	cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //' || true)
 	local note="Command: \`SEEDS=\"$SEEDS\" ${part^^}_LIMIT=$limit ${part^^}_EPOCHS=$epochs THREADS=$THREADS bash experiments/baselines.sh $part\`"
-	[ "$part" = r20 ] || [ "$part" = r56 ] && note="Command: \`SEEDS=\"$SEEDS\" CIFAR_LIMIT=$limit CIFAR_EPOCHS=$epochs THREADS=$THREADS bash experiments/baselines.sh $part\`"
-	note="$note. Date: $(date -u +%Y-%m-%d). Machine: $(uname -sm), ${cpu:-unknown CPU}, $(nproc) cores, GOMAXPROCS=$THREADS. Scheme G, $epochs global fine-tuning epochs over the first $limit training images (0 = all), cosine from lr 0.01; test accuracy on the full test set."
+	local test="the full test set"
+	if [ "$part" = r20 ] || [ "$part" = r56 ]; then
+		note="Command: \`SEEDS=\"$SEEDS\" CIFAR_LIMIT=$limit CIFAR_EPOCHS=$epochs CIFAR_TEST_LIMIT=$CIFAR_TEST_LIMIT THREADS=$THREADS bash experiments/baselines.sh $part\`"
+		[ "$CIFAR_TEST_LIMIT" = 0 ] || test="the first $CIFAR_TEST_LIMIT test images"
+	fi
+	note="$note. Date: $(date -u +%Y-%m-%d). Machine: $(uname -sm), ${cpu:-unknown CPU}, $(nproc) cores, GOMAXPROCS=$THREADS. Scheme G, $epochs global fine-tuning epochs over the first $limit training images (0 = all), cosine from lr 0.01; test accuracy on $test."
 	go run ./experiments/baselines -o "docs/results/baselines-$part" -title "$title" -note "$note" "$root/$part"/*/report.json
 }
 
@@ -95,7 +100,7 @@ cifar() { # part model
 			for m in $METHODS; do
 				prune "$root/$part/$m-conv$p-s$s" --model "$model" --method "$m" --rate $p --rates $rates \
 					--scheme G --global-epochs "$CIFAR_EPOCHS" --global-lr 0.01 --global-schedule cosine \
-					--seed "$s" --train-limit "$CIFAR_LIMIT"
+					--seed "$s" --train-limit "$CIFAR_LIMIT" --test-limit "$CIFAR_TEST_LIMIT"
 			done
 		done
 	done
