@@ -63,10 +63,10 @@ type Options struct {
 	IgnoreMasks bool
 	// SplitOne makes Forward on a single image with two or more threads
 	// split each conv's groups over two goroutines (convs of at least
-	// 100K multiply-adds). Off by default: on the shared machine this was
-	// written on, the second core was busy and the split ran slower
-	// (ResNet-20 Conv-70: 0.79 ms against 0.42 on one thread); measure on
-	// an idle machine before turning it on.
+	// 100K multiply-adds). Off by default: on an idle 2-core machine it
+	// ran slower than one thread (ResNet-20 Conv-70: 0.57 ms against 0.38;
+	// ResNet-56: 2.0 against 1.4), the fork and join per conv outweighing
+	// the second core at CIFAR sizes.
 	SplitOne bool
 }
 
