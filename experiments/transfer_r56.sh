@@ -36,3 +36,32 @@ for s in $SEEDS; do
 		mv "$j.tmp" "$j"
 	done
 done
+
+# The table: Fashion-MNIST top-1 after the last epoch, per source and seed.
+/usr/bin/python3 - "$LIMIT" "$TEST" "$EPOCHS" $SEEDS > docs/results/transfer-r56.md <<'PY'
+import json, statistics, sys, datetime
+limit, test, epochs, seeds = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+print("# ResNet-56 CIFAR-10 -> Fashion-MNIST: dense and Conv-70 self-grouped sources (issue 8)\n")
+print(f"Command: `LIMIT={limit} TEST={test} EPOCHS={epochs} SEEDS=\"{' '.join(seeds)}\" bash experiments/transfer_r56.sh`, "
+      f"written {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC. Transfer: new dense 10-way head, masks kept, "
+      f"{epochs} epochs over the first {limit} Fashion-MNIST training images (3x32x32: zero-padded, grey "
+      f"copied to 3 channels), SGD lr 0.01 divided by 10 for the last epoch, momentum 0.9, wd 5e-4, batch 128; "
+      f"top-1 on the first {test} test images.\n")
+src = {"dense": None, "L": "runs/cifar/r56-L-conv70/report.json", "G": "runs/cifar/r56-G-conv70/report.json",
+       "LG": "runs/cifar/r56-LG-conv70/report.json"}
+print("| source | how it was fine-tuned on CIFAR-10 | CIFAR-10 top-1 | pruned | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |")
+print("|---|---|---:|---:|" + "---:|" * (len(seeds) + 1))
+how = {"dense": "pretrained (akamaster)", "L": "1 local epoch after each of 7 steps",
+       "G": "8 global epochs after the last step", "LG": "L, then 8 global epochs"}
+for name, rep in src.items():
+    acc = "93.39"
+    if rep:
+        acc = f"{json.load(open(rep))['final']['acc_tuned']:.2f}"
+    vals, frac = [], 0.0
+    for s in seeds:
+        d = json.load(open(f"runs/transfer/r56-{name}-fmnist-s{s}.json"))
+        vals.append(d["final_test_top1"])
+        frac = d["pruned_fraction"]
+    print(f"| {name} | {how[name]} | {acc} | {100 * frac:.1f}% | " + " | ".join(f"{v:.2f}" for v in vals) +
+          f" | {statistics.mean(vals):.2f} |")
+PY
