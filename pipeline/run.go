@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -119,8 +120,19 @@ func (r *Runner) counts(base report.Counts) (report.Counts, error) {
 	return c, nil
 }
 
+// evaluate returns the model's top-1 on the test set. It runs the model
+// compiled (package compile: groups executed as groups, BN folded), which
+// evaluates a pruned ResNet-56 at Conv-70 about 3x faster than package
+// nn's forward of the masked weights, and falls back to package nn for
+// models the compiler does not take. The two agree within 1e-5 in every
+// logit (compile's parity tests).
 func (r *Runner) evaluate() (float64, error) {
-	res, err := train.Evaluate(r.Model.Net, func(y func(train.Batch) bool) error { return r.Test(0, y) })
+	batches := func(y func(train.Batch) bool) error { return r.Test(0, y) }
+	if net, err := compile.Compile(r.Model, compile.Options{Route: compile.Grouped}); err == nil {
+		res, err := train.EvaluateFunc(net.Forward, batches)
+		return res.Top1, err
+	}
+	res, err := train.Evaluate(r.Model.Net, batches)
 	return res.Top1, err
 }
 

@@ -253,3 +253,33 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("unknown layer accepted")
 	}
 }
+
+// TestEvaluateCompiledMatchesNN checks the runner's evaluation, which runs
+// the compiled network, against package nn's forward of the masked model,
+// dense and after a pruning step.
+func TestEvaluateCompiledMatchesNN(t *testing.T) {
+	r, _, _ := testRunner(t, smallConfig(selfgroup.G))
+	for step := range 2 {
+		if step == 1 {
+			layers := r.Model.PrunableLayers()
+			rates := make([]float64, len(layers))
+			for i := range rates {
+				rates[i] = 60
+			}
+			if _, err := r.Pruner.Prune(layers, rates, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := r.evaluate()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := train.Evaluate(r.Model.Net, func(y func(train.Batch) bool) error { return r.Test(0, y) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != want.Top1 {
+			t.Errorf("step %d: compiled evaluation top-1 %.2f, package nn %.2f", step, got, want.Top1)
+		}
+	}
+}

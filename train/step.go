@@ -92,12 +92,19 @@ func (r EvalResult) String() string {
 // accuracy and the mean loss.
 func Evaluate(net nn.Layer, batches func(yield func(Batch) bool) error) (EvalResult, error) {
 	ctx := nn.NewCtx(false)
+	return EvaluateFunc(func(x *tensor.Tensor) (*tensor.Tensor, error) { return net.Forward(ctx, x) }, batches)
+}
+
+// EvaluateFunc is Evaluate with the evaluation-mode forward pass given as
+// a function, e.g. a compiled network's (package compile). The logits it
+// returns need only stay valid until its next call.
+func EvaluateFunc(forward func(x *tensor.Tensor) (*tensor.Tensor, error), batches func(yield func(Batch) bool) error) (EvalResult, error) {
 	var r EvalResult
 	var lossSum float64
 	var c1, c5 int
 	var ferr error
 	err := batches(func(b Batch) bool {
-		logits, err := net.Forward(ctx, b.X)
+		logits, err := forward(b.X)
 		if err != nil {
 			ferr = err
 			return false
