@@ -3,14 +3,14 @@
 #  1. the four pretrained ResNets' test accuracy after import;
 #  2. a short from-scratch ResNet-20 run (issue 3);
 #  3. ResNet-20 Conv-50/Conv-70, schemes G and LG;
-#  4. ResNet-56 Conv-70, schemes G and LG; Conv-50 and Conv-60, scheme G;
+#  4. ResNet-56 Conv-70, schemes G and LG; Conv-50 and Conv-60, G and LG;
 #     Conv-70 scheme L (the source model of the transfer experiment).
 # Fine-tuning "epochs" pass over $LIMIT training images drawn afresh each epoch (default
 # 10000 of 50000) to fit the CPU budget; every accuracy is on the full
 # 10,000-image test set. Each step is skipped when its result exists, and
 # interrupted prune runs resume.
 #
-#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r56-L r56-50 r56-60 r20-70 r20-70-G15 r20-50 scratch)
+#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r20-70 r20-70-G15 r20-50 scratch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # SGCNN_BIN: a prebuilt binary (e.g. while the tree is being edited).
@@ -53,12 +53,15 @@ r56-G)
 r56-50|r56-60)
 	p=${s#r56-}
 	prune runs/cifar/r56-G-conv$p --model resnet56 --rate $p --step 10 --scheme G --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
+r56-LG-50|r56-LG-60)
+	p=${s#r56-LG-}
+	prune runs/cifar/r56-LG-conv$p --model resnet56 --rate $p --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
 r56-L)
 	# L = LG without its global phase: one local epoch after each step.
 	prune runs/cifar/r56-L-conv70 --model resnet56 --rate 70 --step 10 --scheme L --local-epochs 1 ;;
 r56-LG)
 	prune runs/cifar/r56-LG-conv70 --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 8 --global-lr 0.01 --global-schedule cosine ;;
 *)
-	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60)" >&2; exit 2 ;;
+	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60)" >&2; exit 2 ;;
 esac
 done
