@@ -60,15 +60,17 @@ func ConvBackwardFilter(p Conv, x, dy, dw []float32, ws *Workspace) {
 }
 
 // FilterGradLen is the length of the filter-gradient accumulator of
-// ConvBackwardFilterAcc for p: the gradient transposed, [C*KH*KW][N'] with
-// N rounded up to whole vectors.
+// ConvBackwardFilterAcc for p. Its layout is the kernel's choice, fixed by
+// p: dw itself where the gradient runs as inner products (at most 16
+// filters on long rows), else dw transposed, [C*KH*KW][N'] with N rounded
+// up to whole vectors.
 func FilterGradLen(p Conv) int { return filterGradLen(p) }
 
-// ConvBackwardFilterAcc is ConvBackwardFilter into the transposed
-// accumulator g (FilterGradLen(p) floats, zeroed by the caller before the
-// first image): a batch accumulates every image's gradient in g and adds
-// it to dw once with AddFilterGrad, instead of transposing it per image
-// (which cost up to 40% of the products on 8x8 planes).
+// ConvBackwardFilterAcc is ConvBackwardFilter into the accumulator g
+// (FilterGradLen(p) floats, zeroed by the caller before the first image):
+// a batch accumulates every image's gradient in g and adds it to dw once
+// with AddFilterGrad, instead of transposing it per image (which cost up
+// to 40% of the products on 8x8 planes).
 func ConvBackwardFilterAcc(p Conv, x, dy, g []float32, ws *Workspace) {
 	convBackwardFilterAcc(p, x, dy, g, ws)
 }

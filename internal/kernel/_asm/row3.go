@@ -22,9 +22,9 @@ func row3MaxNV(m int) int {
 }
 
 // row3 emits kernRow3_<m>x<nv> (../row3_amd64.s; declared by hand in
-// row3_amd64.go) for m = 1, 2, 3 and nv up to row3MaxNV(m): the m x 16*nv tile of a small filter group of a stride-1
-// convolution whose taps come in rows of three consecutive offsets (a
-// 3-wide kernel row). The micro-kernels load one B vector per tap and
+// row3_amd64.go) for m = 1, 2, 3 and nv up to row3MaxNV(m): the m x 16*nv
+// tile of a small filter group of a stride-1 convolution whose taps come
+// in rows of three consecutive offsets (a 3-wide kernel row). The micro-kernels load one B vector per tap and
 // vector, and at the tap offsets of a padded plane most of those 512-bit
 // loads straddle two cache lines: one-filter groups ran at about half the
 // FMA peak. Here each kernel row loads its nv+1 vectors once and makes the
