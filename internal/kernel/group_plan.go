@@ -103,9 +103,10 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 }
 
 // rowsOf3 returns the first offset of each run of three in offs when offs
-// is made of runs o, o+1, o+2 and a row3Kernel reading 16 floats beyond
-// the wide tile stays inside a padded input of planes floats of planes
-// plus the output row tail: else nil.
+// is made of runs o, o+1, o+2 and every o is below planes-16 (planes: the
+// floats of the padded input's channel planes, which the output row tail
+// follows), so that a row3Kernel, which reads 16 floats beyond its tile,
+// stays inside the padded input; else nil.
 func rowsOf3(offs []int32, planes int) []int32 {
 	if len(offs) == 0 || len(offs)%3 != 0 {
 		return nil

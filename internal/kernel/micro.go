@@ -33,10 +33,9 @@ func mrFor(nv int) int {
 }
 
 // microKernel computes one m x 16*nv tile of C (1 <= m <= mrFor(nv),
-// 1 <= nv <= maxNV or nv == planeNV; or the wide tile, m == 1 and
-// nv == wideNV, whose 8
-// accumulators hide the FMA latency that a one-row tile of maxNV vectors
-// cannot) from k steps of an indirect A and an indirect B:
+// 1 <= nv <= maxNV or nv == planeNV; or the wide tile, m == 1 and nv ==
+// wideNV, whose 8 accumulators hide the FMA latency that a one-row tile of
+// maxNV vectors cannot) from k steps of an indirect A and an indirect B:
 //
 //	for i := range m {
 //		for j := range 16 * nv {
@@ -57,10 +56,9 @@ func mrFor(nv int) int {
 // shifted image planes of each tap.
 type microKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, ldc int, add bool)
 
-// row3Kernel computes one m x 16*nv tile (1 <= m <= row3MaxM,
-// 1 <= nv <= row3MaxNV(m)) of a small filter group of a
-// stride-1 convolution whose taps come in kernel rows of three consecutive
-// offsets:
+// row3Kernel computes one m x 16*nv tile (1 <= m <= row3MaxM, 1 <= nv <=
+// row3MaxNV(m)) of a small filter group of a stride-1 convolution whose
+// taps come in kernel rows of three consecutive offsets:
 //
 //	for i := range m {
 //		for j := range 16 * nv {
