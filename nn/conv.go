@@ -25,6 +25,7 @@ type Conv2d struct {
 	y, dx  *tensor.Tensor
 	dwPart [][]float32 // per-worker partial weight gradients
 	wt     []float32   // weights prepared for backward data, once per Backward
+	sp     *sparsePlan // grouped passes of a pruned layer (conv_sparse.go)
 }
 
 // NewConv2d returns a convolution with Kaiming-uniform initial weights
@@ -94,6 +95,17 @@ func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	y := reuse(&c.y, b, c.Out, oh, ow)
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
 	w := c.W.Value.Data
+	if sp := c.sparse(p); sp != nil {
+		sp.loadForward(w, c.In, c.K*c.K)
+		e := &kernel.Epilogue{}
+		if c.B != nil {
+			e.Bias = c.B.Value.Data
+		}
+		ctx.forEach(b, func(_ int, ws *kernel.Workspace, i int) {
+			sp.fwd.Forward(x.Data[i*in:(i+1)*in], y.Data[i*out:(i+1)*out], e, ws)
+		})
+		return y, nil
+	}
 	ctx.forEach(b, func(_ int, ws *kernel.Workspace, i int) {
 		yi := y.Data[i*out : (i+1)*out]
 		kernel.ConvForward(p, x.Data[i*in:(i+1)*in], w, yi, ws)
@@ -126,15 +138,29 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		clear(c.dwPart[w])
 	}
-	if cap(c.wt) < nw {
-		c.wt = make([]float32, nw)
+	sp := c.sparse(p)
+	if sp != nil && sp.bwd == nil {
+		sp = nil // backward data runs dense at this stride
 	}
-	wt := c.wt[:nw]
-	kernel.PrepareBackwardData(p, c.W.Value.Data, wt)
+	var wt []float32
+	if sp != nil {
+		sp.loadBackward(c.W.Value.Data, c.In, c.K*c.K)
+	} else {
+		if cap(c.wt) < nw {
+			c.wt = make([]float32, nw)
+		}
+		wt = c.wt[:nw]
+		kernel.PrepareBackwardData(p, c.W.Value.Data, wt)
+	}
+	e := &kernel.Epilogue{}
 	ctx.forEach(b, func(worker int, ws *kernel.Workspace, i int) {
 		dyi := dy.Data[i*out : (i+1)*out]
 		xi := x.Data[i*in : (i+1)*in]
-		kernel.ConvBackwardDataPrepared(p, dyi, wt, dx.Data[i*in:(i+1)*in], ws)
+		if sp != nil {
+			sp.bwd.Forward(dyi, dx.Data[i*in:(i+1)*in], e, ws)
+		} else {
+			kernel.ConvBackwardDataPrepared(p, dyi, wt, dx.Data[i*in:(i+1)*in], ws)
+		}
 		kernel.ConvBackwardFilterAcc(p, xi, dyi, c.dwPart[worker], ws)
 	})
 	g := c.W.Grad.Data

@@ -86,29 +86,47 @@ func checkRef(t *testing.T, what string, got []float32, want, abs []float64) {
 }
 
 func TestConvAgainstDirectLoops(t *testing.T) {
+	// keep: percent of connections the mask keeps (0: no mask); at 50 or
+	// less the grouped passes run (conv_sparse.go), with a dead filter and
+	// an unread input channel.
 	cases := []struct {
 		in, out, hw, k, s, p int
-		bias, mask           bool
+		bias                 bool
+		keep                 int
 	}{
-		{16, 32, 12, 3, 1, 1, true, false},
-		{16, 32, 13, 3, 2, 1, false, false},
-		{32, 24, 9, 1, 1, 0, false, false},
-		{24, 16, 8, 1, 2, 0, true, false},
-		{8, 20, 11, 5, 1, 2, true, false},
-		{3, 64, 16, 3, 1, 1, false, false},
-		{32, 32, 8, 3, 1, 1, false, true},
+		{16, 32, 12, 3, 1, 1, true, 0},
+		{16, 32, 13, 3, 2, 1, false, 0},
+		{32, 24, 9, 1, 1, 0, false, 0},
+		{24, 16, 8, 1, 2, 0, true, 0},
+		{8, 20, 11, 5, 1, 2, true, 0},
+		{3, 64, 16, 3, 1, 1, false, 0},
+		{32, 32, 8, 3, 1, 1, false, 67},
+		{32, 32, 8, 3, 1, 1, false, 30},
+		{16, 16, 32, 3, 1, 1, true, 30},
+		{16, 32, 13, 3, 2, 1, true, 30},
+		{8, 20, 11, 5, 1, 2, true, 40},
+		{24, 16, 8, 1, 1, 0, false, 20},
+		{12, 10, 7, 3, 1, 0, false, 30},
 	}
 	for _, c := range cases {
-		name := fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d_p%d_mask%v", c.in, c.hw, c.hw, c.out, c.k, c.s, c.p, c.mask)
+		name := fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d_p%d_keep%d", c.in, c.hw, c.hw, c.out, c.k, c.s, c.p, c.keep)
 		t.Run(name, func(t *testing.T) {
 			forThreads(t, func(t *testing.T) {
 				r := rng(11)
 				conv := nn.NewConv2d("conv", c.in, c.out, c.k, c.s, c.p, c.bias, r)
-				if c.mask {
+				if c.keep > 0 {
 					m := make([]float32, c.in*c.out)
 					for i := range m {
-						if r.IntN(3) > 0 {
+						if r.IntN(100) < c.keep {
 							m[i] = 1
+						}
+					}
+					if c.keep <= 50 {
+						for ch := range c.in {
+							m[1*c.in+ch] = 0 // filter 1 dead
+						}
+						for n := range c.out {
+							m[n*c.in+2] = 0 // channel 2 unread
 						}
 					}
 					if err := conv.SetMask(m); err != nil {
@@ -124,12 +142,15 @@ func TestConvAgainstDirectLoops(t *testing.T) {
 				dy := nntest.Randn(r, 1, y.Shape...)
 				ry, rya, rdx, rdxa, rdw, rdwa := refConv(conv, x, dy)
 				checkRef(t, "y", y.Data, ry, rya)
+				if got, want := nn.RunsGrouped(conv), c.keep > 0 && c.keep <= 50; got != want {
+					t.Errorf("grouped passes: %v, want %v", got, want)
+				}
 				dx, err := conv.Backward(ctx, dy)
 				if err != nil {
 					t.Fatal(err)
 				}
 				checkRef(t, "dx", dx.Data, rdx, rdxa)
-				if c.mask {
+				if c.keep > 0 {
 					for i := range rdw {
 						if conv.W.Mask[i/(c.k*c.k)] == 0 {
 							rdw[i], rdwa[i] = 0, 0

@@ -1,0 +1,122 @@
+package nn
+
+import (
+	"slices"
+
+	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/internal/maskgroup"
+)
+
+// This file runs a pruned Conv2d's forward pass, and at stride 1 its
+// backward-data pass, as diverse group convolutions (kernel.GroupPlan)
+// over the mask's kept connections, instead of dense products with zero
+// weights: the groups are the filters with one kept-input pattern, and
+// for backward data the input channels with one reading-filter pattern
+// (the transposed mask). The filter gradient stays dense (masked after).
+
+// sparseMaxKept is the largest kept fraction of a conv's connections for
+// which the grouped passes run; denser masks run dense. Tests set it to a
+// negative value to force the dense path.
+var sparseMaxKept = 0.5
+
+// sparsePlan is a Conv2d's grouped forward and backward-data plans for one
+// mask and input geometry. The groups' weight slices are refilled from the
+// layer's weights before every pass; the plans keep them.
+type sparsePlan struct {
+	p    kernel.Conv
+	mask []float32 // the mask the plans were built for (a copy)
+	fwd  *kernel.GroupPlan
+	fwdG []kernel.Group
+	bwd  *kernel.GroupPlan // nil: backward data runs dense (stride > 1)
+	bwdG []kernel.Group
+}
+
+// sparse returns the layer's grouped plans for geometry p, building them
+// when the mask or the geometry changed, or nil when the layer should run
+// dense.
+func (c *Conv2d) sparse(p kernel.Conv) *sparsePlan {
+	m := c.W.Mask
+	if m == nil {
+		return nil
+	}
+	if s := c.sp; s != nil && s.p == p && slices.Equal(s.mask, m) {
+		return s
+	}
+	c.sp = nil
+	kept := 0
+	for _, v := range m {
+		if v != 0 {
+			kept++
+		}
+	}
+	if float64(kept) > sparseMaxKept*float64(len(m)) {
+		return nil
+	}
+	kk := c.K * c.K
+	s := &sparsePlan{p: p, mask: slices.Clone(m)}
+	patterns, _ := maskgroup.Of(m, c.Out, c.In)
+	for _, filters := range patterns {
+		var chans []int
+		for ch := range c.In {
+			if m[filters[0]*c.In+ch] != 0 {
+				chans = append(chans, ch)
+			}
+		}
+		s.fwdG = append(s.fwdG, kernel.Group{Filters: filters, Channels: chans, Weights: make([]float32, len(filters)*len(chans)*kk)})
+	}
+	s.fwd = kernel.NewGroupPlan(p, s.fwdG)
+	if p.Stride == 1 && p.Pad <= c.K-1 {
+		// dx = the full correlation of dy with the flipped, transposed
+		// weights: a conv from N channels to C over the transposed mask.
+		mt := make([]float32, len(m))
+		for n := range c.Out {
+			for ch := range c.In {
+				mt[ch*c.Out+n] = m[n*c.In+ch]
+			}
+		}
+		chanPatterns, _ := maskgroup.Of(mt, c.In, c.Out)
+		for _, chans := range chanPatterns {
+			var filters []int
+			for n := range c.Out {
+				if mt[chans[0]*c.Out+n] != 0 {
+					filters = append(filters, n)
+				}
+			}
+			s.bwdG = append(s.bwdG, kernel.Group{Filters: chans, Channels: filters, Weights: make([]float32, len(chans)*len(filters)*kk)})
+		}
+		oh, ow := p.OutH(), p.OutW()
+		pt := kernel.Conv{C: c.Out, H: oh, W: ow, N: c.In, KH: c.K, KW: c.K, Stride: 1, Pad: c.K - 1 - p.Pad}
+		s.bwd = kernel.NewGroupPlan(pt, s.bwdG)
+	}
+	c.sp = s
+	return s
+}
+
+// loadForward copies the layer's weights into the forward groups.
+func (s *sparsePlan) loadForward(w []float32, in, kk int) {
+	for _, g := range s.fwdG {
+		nc := len(g.Channels)
+		for fi, n := range g.Filters {
+			for ci, ch := range g.Channels {
+				copy(g.Weights[(fi*nc+ci)*kk:(fi*nc+ci+1)*kk], w[(n*in+ch)*kk:])
+			}
+		}
+	}
+}
+
+// loadBackward copies the layer's weights, flipped, into the
+// backward-data groups: group weights [channel][filter][tap reversed].
+func (s *sparsePlan) loadBackward(w []float32, in, kk int) {
+	for _, g := range s.bwdG {
+		nf := len(g.Channels) // the group's inputs are the layer's filters
+		for ci, ch := range g.Filters {
+			for fi, n := range g.Channels {
+				dst := g.Weights[(ci*nf+fi)*kk : (ci*nf+fi+1)*kk]
+				src := w[(n*in+ch)*kk : (n*in+ch+1)*kk]
+				for t, v := range src {
+					dst[kk-1-t] = v
+				}
+			}
+		}
+	}
+}
