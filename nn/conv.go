@@ -127,7 +127,12 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	dx := reuse(&c.dx, x.Shape...)
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
 	nw := len(c.W.Value.Data)
+	sp := c.sparse(p)
+	groupedFilter := sp != nil && oh*ow >= groupedFilterMinOut
 	ng := kernel.FilterGradLen(p)
+	if groupedFilter {
+		ng = kernel.GroupFilterGradLen(p, sp.fwdG)
+	}
 	t := parallel.Threads()
 	for w := range t {
 		if w == len(c.dwPart) {
@@ -138,12 +143,9 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		clear(c.dwPart[w])
 	}
-	sp := c.sparse(p)
-	if sp != nil && sp.bwd == nil {
-		sp = nil // backward data runs dense at this stride
-	}
+	groupedData := sp != nil && sp.bwd != nil // else backward data runs dense (stride > 1)
 	var wt []float32
-	if sp != nil {
+	if groupedData {
 		sp.loadBackward(c.W.Value.Data, c.In, c.K*c.K)
 	} else {
 		if cap(c.wt) < nw {
@@ -156,16 +158,24 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	ctx.forEach(b, func(worker int, ws *kernel.Workspace, i int) {
 		dyi := dy.Data[i*out : (i+1)*out]
 		xi := x.Data[i*in : (i+1)*in]
-		if sp != nil {
+		if groupedData {
 			sp.bwd.Forward(dyi, dx.Data[i*in:(i+1)*in], e, ws)
 		} else {
 			kernel.ConvBackwardDataPrepared(p, dyi, wt, dx.Data[i*in:(i+1)*in], ws)
 		}
-		kernel.ConvBackwardFilterAcc(p, xi, dyi, c.dwPart[worker], ws)
+		if groupedFilter {
+			kernel.GroupFilterGradAcc(p, sp.fwdG, xi, dyi, c.dwPart[worker], ws)
+		} else {
+			kernel.ConvBackwardFilterAcc(p, xi, dyi, c.dwPart[worker], ws)
+		}
 	})
 	g := c.W.Grad.Data
 	for w := range t {
-		kernel.AddFilterGrad(p, c.dwPart[w], g)
+		if groupedFilter {
+			sp.addGrad(c.dwPart[w], g, c.In, c.K*c.K)
+		} else {
+			kernel.AddFilterGrad(p, c.dwPart[w], g)
+		}
 	}
 	applyMask(g, c.W.Mask, c.K*c.K)
 	if c.B != nil {

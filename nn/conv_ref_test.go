@@ -108,58 +108,65 @@ func TestConvAgainstDirectLoops(t *testing.T) {
 		{24, 16, 8, 1, 1, 0, false, 20},
 		{12, 10, 7, 3, 1, 0, false, 30},
 	}
+	defer func(v int) { *nn.GroupedFilterMinOut = v }(*nn.GroupedFilterMinOut)
 	for _, c := range cases {
-		name := fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d_p%d_keep%d", c.in, c.hw, c.hw, c.out, c.k, c.s, c.p, c.keep)
-		t.Run(name, func(t *testing.T) {
-			forThreads(t, func(t *testing.T) {
-				r := rng(11)
-				conv := nn.NewConv2d("conv", c.in, c.out, c.k, c.s, c.p, c.bias, r)
-				if c.keep > 0 {
-					m := make([]float32, c.in*c.out)
-					for i := range m {
-						if r.IntN(100) < c.keep {
-							m[i] = 1
+		for _, minOut := range []int{0, 1 << 30} { // weight gradient grouped, dense
+			if minOut > 0 && (c.keep == 0 || c.keep > 50) {
+				continue // no grouped passes: one run is enough
+			}
+			*nn.GroupedFilterMinOut = minOut
+			name := fmt.Sprintf("%dx%dx%d_to_%d_k%d_s%d_p%d_keep%d_minout%d", c.in, c.hw, c.hw, c.out, c.k, c.s, c.p, c.keep, minOut)
+			t.Run(name, func(t *testing.T) {
+				forThreads(t, func(t *testing.T) {
+					r := rng(11)
+					conv := nn.NewConv2d("conv", c.in, c.out, c.k, c.s, c.p, c.bias, r)
+					if c.keep > 0 {
+						m := make([]float32, c.in*c.out)
+						for i := range m {
+							if r.IntN(100) < c.keep {
+								m[i] = 1
+							}
+						}
+						if c.keep <= 50 {
+							for ch := range c.in {
+								m[1*c.in+ch] = 0 // filter 1 dead
+							}
+							for n := range c.out {
+								m[n*c.in+2] = 0 // channel 2 unread
+							}
+						}
+						if err := conv.SetMask(m); err != nil {
+							t.Fatal(err)
 						}
 					}
-					if c.keep <= 50 {
-						for ch := range c.in {
-							m[1*c.in+ch] = 0 // filter 1 dead
-						}
-						for n := range c.out {
-							m[n*c.in+2] = 0 // channel 2 unread
-						}
-					}
-					if err := conv.SetMask(m); err != nil {
+					x := nntest.Randn(r, 1, 3, c.in, c.hw, c.hw)
+					ctx := nn.NewCtx(true)
+					y, err := conv.Forward(ctx, x)
+					if err != nil {
 						t.Fatal(err)
 					}
-				}
-				x := nntest.Randn(r, 1, 3, c.in, c.hw, c.hw)
-				ctx := nn.NewCtx(true)
-				y, err := conv.Forward(ctx, x)
-				if err != nil {
-					t.Fatal(err)
-				}
-				dy := nntest.Randn(r, 1, y.Shape...)
-				ry, rya, rdx, rdxa, rdw, rdwa := refConv(conv, x, dy)
-				checkRef(t, "y", y.Data, ry, rya)
-				if got, want := nn.RunsGrouped(conv), c.keep > 0 && c.keep <= 50; got != want {
-					t.Errorf("grouped passes: %v, want %v", got, want)
-				}
-				dx, err := conv.Backward(ctx, dy)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkRef(t, "dx", dx.Data, rdx, rdxa)
-				if c.keep > 0 {
-					for i := range rdw {
-						if conv.W.Mask[i/(c.k*c.k)] == 0 {
-							rdw[i], rdwa[i] = 0, 0
+					dy := nntest.Randn(r, 1, y.Shape...)
+					ry, rya, rdx, rdxa, rdw, rdwa := refConv(conv, x, dy)
+					checkRef(t, "y", y.Data, ry, rya)
+					if got, want := nn.RunsGrouped(conv), c.keep > 0 && c.keep <= 50; got != want {
+						t.Errorf("grouped passes: %v, want %v", got, want)
+					}
+					dx, err := conv.Backward(ctx, dy)
+					if err != nil {
+						t.Fatal(err)
+					}
+					checkRef(t, "dx", dx.Data, rdx, rdxa)
+					if c.keep > 0 {
+						for i := range rdw {
+							if conv.W.Mask[i/(c.k*c.k)] == 0 {
+								rdw[i], rdwa[i] = 0, 0
+							}
 						}
 					}
-				}
-				checkRef(t, "dW", conv.W.Grad.Data, rdw, rdwa)
+					checkRef(t, "dW", conv.W.Grad.Data, rdw, rdwa)
+				})
 			})
-		})
+		}
 	}
 }
 

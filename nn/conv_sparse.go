@@ -7,17 +7,24 @@ import (
 	"github.com/sgcnn/sgcnn/internal/maskgroup"
 )
 
-// This file runs a pruned Conv2d's forward pass, and at stride 1 its
-// backward-data pass, as diverse group convolutions (kernel.GroupPlan)
-// over the mask's kept connections, instead of dense products with zero
-// weights: the groups are the filters with one kept-input pattern, and
-// for backward data the input channels with one reading-filter pattern
-// (the transposed mask). The filter gradient stays dense (masked after).
+// This file runs a pruned Conv2d's forward pass, its weight gradient and,
+// at stride 1, its backward-data pass over the mask's kept connections
+// only, instead of dense products with zero weights: the forward pass as a
+// diverse group convolution (kernel.GroupPlan) whose groups are the
+// filters with one kept-input pattern, the weight gradient over the same
+// groups (kernel.GroupFilterGradAcc), and backward data as the group
+// convolution of the transposed mask, whose groups are the input channels
+// with one reading-filter pattern.
 
 // sparseMaxKept is the largest kept fraction of a conv's connections for
 // which the grouped passes run; denser masks run dense. Tests set it to a
 // negative value to force the dense path.
 var sparseMaxKept = 0.5
+
+// groupedFilterMinOut is the fewest output positions per plane for which
+// the weight gradient runs grouped: its inner products end in one
+// horizontal sum per tile, which short rows (8x8 planes) do not amortise.
+var groupedFilterMinOut = 256
 
 // sparsePlan is a Conv2d's grouped forward and backward-data plans for one
 // mask and input geometry. The groups' weight slices are refilled from the
@@ -116,6 +123,23 @@ func (s *sparsePlan) loadBackward(w []float32, in, kk int) {
 				for t, v := range src {
 					dst[kk-1-t] = v
 				}
+			}
+		}
+	}
+}
+
+// addGrad adds the accumulator of kernel.GroupFilterGradAcc over the
+// forward groups to the layer's weight gradient g ([Out][In][K][K]).
+func (s *sparsePlan) addGrad(acc, g []float32, in, kk int) {
+	off := 0
+	for _, gr := range s.fwdG {
+		for _, n := range gr.Filters {
+			for _, ch := range gr.Channels {
+				dst := g[(n*in+ch)*kk : (n*in+ch+1)*kk]
+				for t, v := range acc[off : off+kk] {
+					dst[t] += v
+				}
+				off += kk
 			}
 		}
 	}
