@@ -77,10 +77,13 @@ for line in open(res):
     rates.setdefault(key, {}).setdefault(d["peer"], []).extend(d["img_per_sec"])
 print("| model | mode | batch | threads | PyTorch img/s | sgcnn img/s | ratio |")
 print("|---|---|---:|---:|---:|---:|---:|")
-order = {"train": 0, "infer": 1, "infer-compiled": 2}
+order = {"train": 0, "train-pruned": 1, "infer": 2, "infer-compiled": 3}
 for key in sorted(rates, key=lambda k: (k[0], order.get(k[1], 3), k[3])):
-    # sgcnn's compiled inference engine is set against PyTorch's eval forward.
-    peer = key if key[1] != "infer-compiled" else (key[0], "infer", key[2], key[3])
+    # sgcnn's compiled inference engine is set against PyTorch's eval forward,
+    # pruned training against PyTorch's dense training (what masked training
+    # costs there).
+    peer = {"infer-compiled": (key[0], "infer", key[2], key[3]),
+            "train-pruned": (key[0], "train", key[2], key[3])}.get(key[1], key)
     pt = statistics.median(rates.get(peer, {}).get("pytorch", [float("nan")]))
     sg = statistics.median(rates[key].get("sgcnn", [float("nan")]))
     print(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {pt:.1f} | {sg:.1f} | {sg / pt:.2f}x |")

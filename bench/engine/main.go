@@ -5,12 +5,16 @@
 // evaluation-mode forward passes at the inference batch size, on random
 // inputs, for each thread count: through package nn ("infer") and through
 // sgcnn's inference engine, package compile, with BatchNorm folded into
-// the convolutions ("infer-compiled").
+// the convolutions ("infer-compiled"); and training steps of the same
+// network pruned by one self-grouping step to -prune-rate percent of each
+// conv's connections ("train-pruned": what fine-tuning a pruned network
+// costs; PyTorch, which trains a pruned network as dense weights times
+// masks, pays its dense "train" cost for it).
 //
 // It prints one JSON object per measurement, with the PyTorch script's
 // fields:
 //
-//	{"peer": "sgcnn", "model": "resnet56", "mode": "train"|"infer"|"infer-compiled",
+//	{"peer": "sgcnn", "model": "resnet56", "mode": "train"|"infer"|"infer-compiled"|"train-pruned",
 //	 "batch": 128, "threads": 2, "img_per_sec": [..per repeat..]}
 //
 // and, last, {"peer": "sgcnn", "peak_rss_mib": ...}: the process's peak
@@ -19,7 +23,8 @@
 //
 // Usage:
 //
-//	go run ./bench/engine [-models 20,56] [-threads 1,2] [-modes train,infer,infer-compiled]
+//	go run ./bench/engine [-models 20,56] [-threads 1,2] [-modes train,infer,infer-compiled,train-pruned]
+//	    [-prune-rate 70]
 //	    [-repeats 3] [-iters 5] [-train-batch 128] [-infer-batch 64]
 //	    [-cpuprofile file]
 package main
@@ -41,6 +46,7 @@ import (
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -58,7 +64,8 @@ type result struct {
 func main() {
 	modelsF := flag.String("models", "20,56", "ResNet depths, comma separated")
 	threadsF := flag.String("threads", "1,2", "thread counts, comma separated")
-	modesF := flag.String("modes", "train,infer,infer-compiled", "modes to time: train, infer, infer-compiled")
+	modesF := flag.String("modes", "train,infer,infer-compiled,train-pruned", "modes to time: train, infer, infer-compiled, train-pruned")
+	pruneRate := flag.Float64("prune-rate", 70, "train-pruned: percent of each conv's connections pruned (FC at min(rate, 60))")
 	repeats := flag.Int("repeats", 3, "timed repeats per measurement")
 	iters := flag.Int("iters", 5, "steps per repeat")
 	warmup := flag.Int("warmup", 2, "untimed steps before the repeats")
@@ -66,13 +73,13 @@ func main() {
 	inferBatch := flag.Int("infer-batch", 64, "inference batch size")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
 	flag.Parse()
-	if err := run(*modelsF, *threadsF, *modesF, *repeats, *iters, *warmup, *trainBatch, *inferBatch, *cpuprofile); err != nil {
+	if err := run(*modelsF, *threadsF, *modesF, *repeats, *iters, *warmup, *trainBatch, *inferBatch, *pruneRate, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, inferBatch int, cpuprofile string) error {
+func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, inferBatch int, pruneRate float64, cpuprofile string) error {
 	depths, err := ints(modelsF)
 	if err != nil {
 		return fmt.Errorf("-models: %w", err)
@@ -108,10 +115,16 @@ func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, i
 				b := trainBatch
 				if mode == "infer" || mode == "infer-compiled" {
 					b = inferBatch
-				} else if mode != "train" {
+				} else if mode != "train" && mode != "train-pruned" {
 					return fmt.Errorf("-modes: unknown mode %q", mode)
 				}
-				step, err := stepper(m, mode, b)
+				mm := m
+				if mode == "train-pruned" {
+					if mm, err = pruned(arch, pruneRate); err != nil {
+						return err
+					}
+				}
+				step, err := stepper(mm, mode, b)
 				if err != nil {
 					return err
 				}
@@ -141,6 +154,26 @@ func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, i
 		return err
 	}
 	return out.Encode(map[string]any{"peer": "sgcnn", "peak_rss_mib": hwm})
+}
+
+// pruned returns a fresh arch with every conv pruned to rate percent by one
+// self-grouping step (g = 16, seed 1) on its random initial weights, the
+// linear layer to min(rate, 60).
+func pruned(arch string, rate float64) (*models.Model, error) {
+	m, err := models.New(arch, 10, 1)
+	if err != nil {
+		return nil, err
+	}
+	layers := m.PrunableLayers()
+	rates := make([]float64, len(layers))
+	for i, l := range layers {
+		rates[i] = rate
+		if _, ok := l.(*nn.Linear); ok {
+			rates[i] = min(rate, 60)
+		}
+	}
+	_, err = (&pipeline.SelfGrouping{Groups: 16, Seed: 1}).Prune(layers, rates, 0)
+	return m, err
 }
 
 // stepper returns one training step or one inference pass of m on a fixed
