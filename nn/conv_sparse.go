@@ -61,16 +61,7 @@ func (c *Conv2d) sparse(p kernel.Conv) *sparsePlan {
 	}
 	kk := c.K * c.K
 	s := &sparsePlan{p: p, mask: slices.Clone(m)}
-	patterns, _ := maskgroup.Of(m, c.Out, c.In)
-	for _, filters := range patterns {
-		var chans []int
-		for ch := range c.In {
-			if m[filters[0]*c.In+ch] != 0 {
-				chans = append(chans, ch)
-			}
-		}
-		s.fwdG = append(s.fwdG, kernel.Group{Filters: filters, Channels: chans, Weights: make([]float32, len(filters)*len(chans)*kk)})
-	}
+	s.fwdG = maskGroups(m, c.Out, c.In, kk)
 	s.fwd = kernel.NewGroupPlan(p, s.fwdG)
 	if p.Stride == 1 && p.Pad <= c.K-1 {
 		// dx = the full correlation of dy with the flipped, transposed
@@ -81,22 +72,31 @@ func (c *Conv2d) sparse(p kernel.Conv) *sparsePlan {
 				mt[ch*c.Out+n] = m[n*c.In+ch]
 			}
 		}
-		chanPatterns, _ := maskgroup.Of(mt, c.In, c.Out)
-		for _, chans := range chanPatterns {
-			var filters []int
-			for n := range c.Out {
-				if mt[chans[0]*c.Out+n] != 0 {
-					filters = append(filters, n)
-				}
-			}
-			s.bwdG = append(s.bwdG, kernel.Group{Filters: chans, Channels: filters, Weights: make([]float32, len(chans)*len(filters)*kk)})
-		}
+		s.bwdG = maskGroups(mt, c.In, c.Out, kk)
 		oh, ow := p.OutH(), p.OutW()
 		pt := kernel.Conv{C: c.Out, H: oh, W: ow, N: c.In, KH: c.K, KW: c.K, Stride: 1, Pad: c.K - 1 - p.Pad}
 		s.bwd = kernel.NewGroupPlan(pt, s.bwdG)
 	}
 	c.sp = s
 	return s
+}
+
+// maskGroups returns the groups of the diverse group convolution an
+// n x c mask describes: the rows with one kept pattern, each reading the
+// columns it keeps, with room for their weights (kk per connection).
+func maskGroups(m []float32, n, c, kk int) []kernel.Group {
+	patterns, _ := maskgroup.Of(m, n, c)
+	gs := make([]kernel.Group, 0, len(patterns))
+	for _, rows := range patterns {
+		var cols []int
+		for j := range c {
+			if m[rows[0]*c+j] != 0 {
+				cols = append(cols, j)
+			}
+		}
+		gs = append(gs, kernel.Group{Filters: rows, Channels: cols, Weights: make([]float32, len(rows)*len(cols)*kk)})
+	}
+	return gs
 }
 
 // loadForward copies the layer's weights into the forward groups.

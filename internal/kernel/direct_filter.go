@@ -117,22 +117,33 @@ func convBackwardFilterDot(p Conv, x, dy, dw []float32, ws *Workspace) {
 	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
 	xp := d.pad(ws, x, p.C)
 	taps := d.offsets(ws, nil, p.C)
-	k := len(taps)
-	_ = dw[p.N*k-1]
-	hw := d.ho * d.wo
+	_ = dw[p.N*len(taps)-1]
 	dyP := grow(&ws.s2, p.N*d.pp)
 	for n := range p.N {
-		row := dyP[n*d.pp : (n+1)*d.pp]
-		padRows(row, dy[n*hw:(n+1)*hw], d.ho, d.wo, d.wp)
-		clear(row[d.ho*d.wp:])
+		d.padGradRow(dyP[n*d.pp:(n+1)*d.pp], dy, n)
 	}
-	q := d.pp / vecW
+	d.dotTiles(dyP, p.N, xp, taps, dw)
+}
+
+// padGradRow writes output plane n of dy into row (d.pp floats) in the
+// padded pitch, zero in the halo columns and the tail.
+func (d *direct) padGradRow(row, dy []float32, n int) {
+	hw := d.ho * d.wo
+	padRows(row, dy[n*hw:(n+1)*hw], d.ho, d.wo, d.wp)
+	clear(row[d.ho*d.wp:])
+}
+
+// dotTiles adds to acc ([nf][len(taps)]) the inner products of the nf
+// padded gradient rows of a (pitch d.pp) with the input planes xp shifted
+// by each tap, in dotKernel tiles.
+func (d *direct) dotTiles(a []float32, nf int, xp []float32, taps []int32, acc []float32) {
+	k, q := len(taps), d.pp/vecW
 	dot := cur.dot
-	for n0 := 0; n0 < p.N; n0 += dotMaxNB {
-		nb := min(dotMaxNB, p.N-n0)
+	for n0 := 0; n0 < nf; n0 += dotMaxNB {
+		nb := min(dotMaxNB, nf-n0)
 		for k0 := 0; k0 < k; k0 += dotMaxKB {
 			kb := min(dotMaxKB, k-k0)
-			dot(nb, kb, q, dyP[n0*d.pp:], d.pp, xp, taps[k0:k0+kb], dw[n0*k+k0:], k)
+			dot(nb, kb, q, a[n0*d.pp:], d.pp, xp, taps[k0:k0+kb], acc[n0*k+k0:], k)
 		}
 	}
 }

@@ -24,10 +24,8 @@ func GroupFilterGradLen(p Conv, groups []Group) int {
 func GroupFilterGradAcc(p Conv, groups []Group, x, dy, acc []float32, ws *Workspace) {
 	d := newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride)
 	kk := p.KH * p.KW
-	hw := d.ho * d.wo
 	_ = acc[:GroupFilterGradLen(p, groups)]
-	// dy in the padded pitch, zero in the halo and tail, one row per
-	// filter in group order, so that each group's rows are contiguous.
+	// dy's rows in group order, so that each group's rows are contiguous.
 	rows := 0
 	for _, g := range groups {
 		rows += len(g.Filters)
@@ -36,31 +34,16 @@ func GroupFilterGradAcc(p Conv, groups []Group, x, dy, acc []float32, ws *Worksp
 	r := 0
 	for _, g := range groups {
 		for _, n := range g.Filters {
-			row := dyP[r*d.pp : (r+1)*d.pp]
-			padRows(row, dy[n*hw:(n+1)*hw], d.ho, d.wo, d.wp)
-			clear(row[d.ho*d.wp:])
+			d.padGradRow(dyP[r*d.pp:(r+1)*d.pp], dy, n)
 			r++
 		}
 	}
 	xp := d.pad(ws, x, p.C)
-	q := d.pp / vecW
-	dot := cur.dot
 	r, off := 0, 0
 	for _, g := range groups {
 		nf, k := len(g.Filters), len(g.Channels)*kk
-		if nf == 0 || k == 0 {
-			r += nf
-			continue
-		}
-		taps := d.offsets(ws, g.Channels, 0)
-		a := dyP[r*d.pp:]
-		gacc := acc[off : off+nf*k]
-		for n0 := 0; n0 < nf; n0 += dotMaxNB {
-			nb := min(dotMaxNB, nf-n0)
-			for k0 := 0; k0 < k; k0 += dotMaxKB {
-				kb := min(dotMaxKB, k-k0)
-				dot(nb, kb, q, a[n0*d.pp:], d.pp, xp, taps[k0:k0+kb], gacc[n0*k+k0:], k)
-			}
+		if nf > 0 && k > 0 {
+			d.dotTiles(dyP[r*d.pp:], nf, xp, d.offsets(ws, g.Channels, 0), acc[off:off+nf*k])
 		}
 		r += nf
 		off += nf * k
