@@ -44,6 +44,9 @@ type Config struct {
 	Momentum       float64 `json:"momentum"`
 	WeightDecay    float64 `json:"weight_decay"`
 	Augment        bool    `json:"augment"`
+	// Shift > 0 is a random shift of up to Shift pixels (pad and crop, no
+	// flip) on any data set; it overrides CIFAR's 4-pixel padding.
+	Shift int `json:"shift,omitempty"`
 	// Layers names the layers to prune; empty means the model's defaults.
 	Layers []string `json:"layers,omitempty"`
 }
@@ -86,6 +89,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("epochs must not be negative (local %d, global %d)", c.LocalEpochs, c.GlobalEpochs)
 	case c.Batch < 1:
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
+	case c.Shift < 0:
+		return fmt.Errorf("shift %d: want 0 or more pixels", c.Shift)
 	case local > 0 && c.LocalLR <= 0:
 		return fmt.Errorf("local learning rate %g: want a positive rate", c.LocalLR)
 	case global > 0 && c.GlobalLR <= 0:

@@ -122,6 +122,7 @@ func TestPruneRejectsBadInputEarly(t *testing.T) {
 		{"--groups", "0"},
 		{"--scheme", "XY"},
 		{"--rule", "odd"},
+		{"--shift", "-1"},
 		{"--rates", "10,5,70", "--rate", "70"},
 		{"--model", "resnet20", "--weights", "/nonexistent/file.th"},
 	}
@@ -134,6 +135,35 @@ func TestPruneRejectsBadInputEarly(t *testing.T) {
 		if strings.Contains(errs, "training") || strings.Contains(errs, "baseline") {
 			t.Errorf("%v: work started before the error: %q", c, errs)
 		}
+	}
+}
+
+// TestAugmentation checks the training crop and flip per data set: CIFAR's
+// pad-4 crop and flip, none on MNIST unless --shift asks for a shift, and
+// --shift overriding CIFAR's padding but never adding flips to digits.
+func TestAugmentation(t *testing.T) {
+	cases := []struct {
+		h       int
+		augment bool
+		shift   int
+		pad     int
+		flip    bool
+	}{
+		{32, true, 0, 4, true},
+		{32, false, 0, 0, false},
+		{32, true, 2, 2, true},
+		{28, true, 0, 0, false},
+		{28, true, 2, 2, false},
+		{28, false, 3, 3, false},
+	}
+	for _, c := range cases {
+		pad, flip := augmentation(c.h, c.augment, c.shift)
+		if pad != c.pad || flip != c.flip {
+			t.Errorf("augmentation(%d, %v, %d) = %d, %v; want %d, %v", c.h, c.augment, c.shift, pad, flip, c.pad, c.flip)
+		}
+	}
+	if code, _, errs := run(t, "train", "--shift", "-2", "--out", filepath.Join(t.TempDir(), "m")); code == 0 || !strings.Contains(errs, "--shift") {
+		t.Errorf("train --shift -2: exit %d, stderr %q; want an error naming --shift", code, errs)
 	}
 }
 

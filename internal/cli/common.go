@@ -94,6 +94,21 @@ func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 	return nil
 }
 
+// augmentation returns the training crop padding and flip for a data set
+// of h x h images: CIFAR's (4-pixel padding and left-right flips) when
+// augment is set on 32 x 32 images, and a random shift of up to shift
+// pixels in each direction (zero padding, a random crop, no flip) when shift
+// > 0, on any data set (digits must not be mirrored).
+func augmentation(h int, augment bool, shift int) (pad int, flip bool) {
+	if augment && h == 32 {
+		pad, flip = data.CIFARPad, true
+	}
+	if shift > 0 {
+		pad = shift
+	}
+	return pad, flip
+}
+
 // evalSource streams a data set in order, unaugmented.
 func evalSource(ds *data.Dataset, norm data.Norm, batch int) (train.Source, error) {
 	l, err := data.NewLoader(ds, data.Config{BatchSize: batch, Norm: norm})

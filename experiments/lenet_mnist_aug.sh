@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# LeNet-5 on MNIST with a 2-pixel random-shift augmentation (--shift 2), the
+# second round of the paper's LeNet table (docs/RESULTS.md section 3): a
+# stronger dense baseline (30 epochs, lr 0.02 cosine), then self-grouping LG
+# to Conv-p/FC-p for each target p: rates 10, 20, ..., 90, 95, then 96..p one
+# point at a time, one local epoch (lr 0.01) after each step, then $GLOBAL
+# global epochs (lr 0.01 cosine). Batch 64, wd 5e-4, seed 1, one thread
+# ($THREADS), so that it can share the machine with a CIFAR run.
+#
+#   bash experiments/lenet_mnist_aug.sh            (TARGETS="95 99 96 97 98" GLOBAL=15 THREADS=1)
+#
+# Each run is skipped when its report exists; interrupted ones resume.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${SGCNN_BIN:-bin/sgcnn}
+[ -n "${SGCNN_BIN:-}" ] || go build -o "$bin" ./cmd/sgcnn
+glob=${GLOBAL:-15}
+thr=${THREADS:-1}
+dir=runs/lenet2
+mkdir -p "$dir"
+base=$dir/lenet5-mnist-shift2.safetensors
+if [ -f "$base" ]; then
+	$bin --threads "$thr" train --resume -o "$base"
+else
+	$bin --threads "$thr" train --model lenet5 --epochs 30 --batch 64 --lr 0.02 --schedule cosine --wd 5e-4 \
+		--shift 2 --seed 1 -o "$base"
+fi
+for p in ${TARGETS:-95 99 96 97 98}; do
+	r="10,20,30,40,50,60,70,80,90,95"
+	for q in 96 97 98 99; do [ "$q" -le "$p" ] && r="$r,$q"; done
+	out=$dir/LG-conv$p
+	[ -f "$out/report.json" ] && continue
+	if [ -f "$out/checkpoint.safetensors" ]; then
+		$bin --threads "$thr" prune --out "$out" --resume
+	else
+		$bin --threads "$thr" prune --model lenet5 --weights "$base" --rate "$p" --rates "$r" --fc-cap "$p" \
+			--scheme LG --local-epochs 1 --local-lr 0.01 --global-epochs "$glob" --global-lr 0.01 \
+			--global-schedule cosine --wd 5e-4 --batch 64 --shift 2 --seed 1 --out "$out"
+	fi
+done
