@@ -7,10 +7,12 @@
 # global epochs (lr 0.01 cosine). Batch 64, wd 5e-4, seed 1, one thread
 # ($THREADS), so that it can share the machine with a CIFAR run.
 #
-#   bash experiments/lenet_mnist_aug.sh            (TARGETS="95 99 96 97 98 G95" GLOBAL=15 THREADS=1)
+#   bash experiments/lenet_mnist_aug.sh            (TARGETS="95 99 96 97 98 99L G95" GLOBAL=15 THREADS=1)
 #
-# Target G95 is scheme G at Conv-95 with as many global epochs as LG's
-# local and global epochs together (10 + $GLOBAL): G against LG at equal budget.
+# Target 99L is LG at Conv-99 with a longer budget: an extra step at 98.5%
+# and 2 x $GLOBAL global epochs. Target G95 is scheme G at Conv-95 with as
+# many global epochs as LG's local and global epochs together (10 +
+# $GLOBAL): G against LG at equal budget.
 #
 # Each run is skipped when its report exists; interrupted ones resume.
 set -euo pipefail
@@ -28,16 +30,21 @@ else
 	$bin --threads "$thr" train --model lenet5 --epochs 30 --batch 64 --lr 0.02 --schedule cosine --wd 5e-4 \
 		--shift 2 --seed 1 -o "$base"
 fi
-for t in ${TARGETS:-95 99 96 97 98 G95}; do
+for t in ${TARGETS:-95 99 96 97 98 99L G95}; do
 	scheme=(--scheme LG --local-epochs 1 --local-lr 0.01 --global-epochs "$glob")
-	p=$t
-	if [ "$t" = G95 ]; then
-		p=95
-		scheme=(--scheme G --global-epochs $((10 + glob)))
-	fi
+	p=$t suffix=
 	r="10,20,30,40,50,60,70,80,90,95"
+	case $t in
+	G95)
+		p=95
+		scheme=(--scheme G --global-epochs $((10 + glob))) ;;
+	99L)
+		p=99 suffix=-long
+		scheme=(--scheme LG --local-epochs 1 --local-lr 0.01 --global-epochs $((2 * glob))) ;;
+	esac
 	for q in 96 97 98 99; do [ "$q" -le "$p" ] && r="$r,$q"; done
-	out=$dir/${scheme[1]}-conv$p
+	[ "$t" = 99L ] && r="${r%,99},98.5,99"
+	out=$dir/${scheme[1]}-conv$p$suffix
 	[ -f "$out/report.json" ] && continue
 	if [ -f "$out/checkpoint.safetensors" ]; then
 		$bin --threads "$thr" prune --out "$out" --resume
