@@ -47,6 +47,13 @@ type Config struct {
 	// Shift > 0 is a random shift of up to Shift pixels (pad and crop, no
 	// flip) on any data set; it overrides CIFAR's 4-pixel padding.
 	Shift int `json:"shift,omitempty"`
+	// Distill, an extension beyond the paper, fine-tunes with knowledge
+	// distillation from the dense model as it was before pruning, at
+	// temperature DistillTemp with weight DistillAlpha on the soft term
+	// (nn.DistillCrossEntropy).
+	Distill      bool    `json:"distill,omitempty"`
+	DistillTemp  float64 `json:"distill_temp,omitempty"`
+	DistillAlpha float64 `json:"distill_alpha,omitempty"`
 	// Layers names the layers to prune; empty means the model's defaults.
 	Layers []string `json:"layers,omitempty"`
 }
@@ -95,6 +102,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("local learning rate %g: want a positive rate", c.LocalLR)
 	case global > 0 && c.GlobalLR <= 0:
 		return fmt.Errorf("global learning rate %g: want a positive rate", c.GlobalLR)
+	case c.Distill && !(c.DistillTemp > 0):
+		return fmt.Errorf("distillation temperature %g: want a temperature > 0", c.DistillTemp)
+	case c.Distill && !(c.DistillAlpha >= 0 && c.DistillAlpha <= 1):
+		return fmt.Errorf("distillation alpha %g: want a weight in [0, 1]", c.DistillAlpha)
 	}
 	return nil
 }

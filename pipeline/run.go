@@ -44,6 +44,9 @@ type Runner struct {
 	Save func(st *State, opt *optim.SGD) error
 	// Restore, when set, restores the optimiser state of a resumed phase.
 	Restore func(opt *optim.SGD) error
+	// Distill, when set, adds knowledge distillation to every fine-tuning
+	// epoch (Config.Distill; the caller builds the teacher).
+	Distill *train.Distill
 	// Measure, when set, returns the measured speedup of the model as
 	// it is now over the dense baseline; it fills the report's column.
 	Measure func() (float64, error)
@@ -242,6 +245,7 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 		}
 	}
 	stepper := train.NewStepper(r.Model.Net, opt, nn.NewCtx(true))
+	stepper.Distill = r.Distill
 	label := fmt.Sprintf("%s step %d", st.Phase, st.Step)
 	var last train.EpochStats
 	_, err := train.Fit(stepper, train.Plan{Epochs: epochs, StartEpoch: st.Epoch, Schedule: sched,

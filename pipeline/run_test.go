@@ -164,6 +164,26 @@ func TestSchemeGHasNoLocalEpochs(t *testing.T) {
 	}
 }
 
+// TestDistillReachesEveryEpoch: with Runner.Distill set, the teacher sees
+// every fine-tuning batch, local and global.
+func TestDistillReachesEveryEpoch(t *testing.T) {
+	cfg := smallConfig(selfgroup.LG)
+	r, st, _ := testRunner(t, cfg)
+	calls := 0
+	r.Distill = &train.Distill{Temp: 2, Alpha: 0.5, Teacher: func(x *tensor.Tensor) (*tensor.Tensor, error) {
+		calls++
+		return tensor.New(x.Shape[0], 10), nil
+	}}
+	rep, err := r.Run(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 steps with 1 local epoch each, 1 global epoch; 3 batches an epoch.
+	if want := 3 * len(rep.Epochs); len(rep.Epochs) != 4 || calls != want {
+		t.Errorf("%d epochs, %d teacher calls; want 4 epochs and %d calls", len(rep.Epochs), calls, want)
+	}
+}
+
 // TestResumeMatchesUninterrupted stops a run after its first checkpoints
 // and resumes it from each, on one thread: the final masks and weights must
 // equal those of a run that never stopped.
@@ -238,6 +258,8 @@ func TestConfigErrors(t *testing.T) {
 		func(c *Config) { c.FCCap = 0 },
 		func(c *Config) { c.Rates = []float64{10, 5, 70} },
 		func(c *Config) { c.Rates = []float64{10, 50} },
+		func(c *Config) { c.Distill, c.DistillTemp, c.DistillAlpha = true, 0, 0.5 },
+		func(c *Config) { c.Distill, c.DistillTemp, c.DistillAlpha = true, 4, 1.5 },
 	}
 	m, _ := models.New("lenet5", 10, 1)
 	for i, f := range bad {

@@ -28,6 +28,10 @@ of "weight.grad" are exactly zero.
 Loss case (cross_entropy): "logits" [B][K], "labels" [B] (stored as float32),
 "loss" (a scalar), "dlogits" = d mean CE / d logits.
 
+Distillation case (distill): "logits", "teacher" [B][K], "labels", scalars
+"temp" and "alpha", "loss" = (1-alpha) CE(logits, labels) + alpha temp^2
+KL(softmax(teacher/temp) || softmax(logits/temp)) (batch mean), "dlogits".
+
 Network case (resnet): the small CIFAR ResNet defined in net() below, with
 every parameter and buffer under its state_dict name. Two SGD steps (lr 0.1,
 momentum 0.9, weight decay 1e-4 on conv and linear weights only, nesterov
@@ -288,6 +292,19 @@ def main():
     sizes["cross_entropy"] = write("cross_entropy", {"logits": logits, "labels": labels.double(), "loss": loss,
                                                      "dlogits": logits.grad})
     sizes["resnet"] = net_case()
+
+    # Knowledge distillation (Hinton et al. 2015), after the network case so
+    # that the earlier cases' random draws are unchanged.
+    logits = rnd(5, 10, scale=3).requires_grad_()
+    teacher = rnd(5, 10, scale=3)
+    labels = torch.tensor([1, 4, 4, 8, 0])
+    temp, alpha = 4.0, 0.9
+    soft = F.kl_div(F.log_softmax(logits / temp, 1), F.softmax(teacher / temp, 1), reduction="batchmean")
+    loss = (1 - alpha) * F.cross_entropy(logits, labels) + alpha * temp * temp * soft
+    loss.backward()
+    sizes["distill"] = write("distill", {"logits": logits, "teacher": teacher, "labels": labels.double(),
+                                         "temp": torch.tensor(temp), "alpha": torch.tensor(alpha), "loss": loss,
+                                         "dlogits": logits.grad})
     for k, v in sizes.items():
         print("%-22s %7d bytes" % (k, v))
     print("total %d bytes" % sum(sizes.values()))

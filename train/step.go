@@ -21,10 +21,24 @@ type Batch struct {
 // Stepper performs training steps on one network with one optimiser,
 // reusing its buffers between steps.
 type Stepper struct {
-	Net  nn.Layer
-	Opt  *optim.SGD
-	ctx  *nn.Ctx
-	grad *tensor.Tensor
+	Net nn.Layer
+	Opt *optim.SGD
+	// Distill, when set, trains against a teacher's soft targets as well
+	// as the labels (knowledge distillation).
+	Distill *Distill
+	ctx     *nn.Ctx
+	grad    *tensor.Tensor
+}
+
+// Distill is knowledge distillation from a teacher network (Hinton et al.
+// 2015): the loss is nn.DistillCrossEntropy of the student's logits
+// against the teacher's on the same (augmented) images.
+type Distill struct {
+	// Teacher returns the teacher's logits for a batch, in evaluation
+	// mode; they need only stay valid until its next call.
+	Teacher func(x *tensor.Tensor) (*tensor.Tensor, error)
+	Temp    float64 // temperature T > 0, e.g. 4
+	Alpha   float64 // weight of the soft term in [0, 1], e.g. 0.9
 }
 
 // NewStepper returns a stepper; ctx carries the dropout random source.
@@ -47,7 +61,15 @@ func (s *Stepper) Step(b Batch) (loss float64, correct int, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	loss, s.grad, err = nn.SoftmaxCrossEntropy(logits, b.Y, s.grad)
+	if s.Distill != nil {
+		var t *tensor.Tensor
+		if t, err = s.Distill.Teacher(b.X); err != nil {
+			return 0, 0, fmt.Errorf("teacher: %w", err)
+		}
+		loss, s.grad, err = nn.DistillCrossEntropy(logits, t, b.Y, s.Distill.Temp, s.Distill.Alpha, s.grad)
+	} else {
+		loss, s.grad, err = nn.SoftmaxCrossEntropy(logits, b.Y, s.grad)
+	}
 	if err != nil {
 		var nf *nn.NonFiniteError
 		if errors.As(err, &nf) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/sgcnn/sgcnn/nn"
@@ -111,5 +112,49 @@ func TestLimit(t *testing.T) {
 	_ = Limit(blobs(10, 32, 1), 0)(0, func(b Batch) bool { n += len(b.Y); return true })
 	if n != 320 {
 		t.Fatalf("Limit(0) gave %d images, want all 320", n)
+	}
+}
+
+// TestDistillFollowsTeacher trains on blobs with a teacher that always
+// names the wrong class: with alpha 1 the student learns the teacher's
+// answers (test top-1 against the true labels near 0), with alpha 0 the
+// labels (near 100), so the teacher is really in the loss.
+func TestDistillFollowsTeacher(t *testing.T) {
+	liar := func(x *tensor.Tensor) (*tensor.Tensor, error) {
+		out := tensor.New(x.Shape[0], 2)
+		for i := range x.Shape[0] {
+			if x.Data[2*i] > 0 { // class 1 by construction: say 0
+				out.Data[2*i] = 3
+			} else {
+				out.Data[2*i+1] = 3
+			}
+		}
+		return out, nil
+	}
+	for _, c := range []struct {
+		alpha    float64
+		min, max float64
+	}{{1, 0, 10}, {0, 90, 100}} {
+		net := linearNet(1)
+		opt := optim.NewSGD(nn.AllParams(net), 0.1, 0.9, 0, false)
+		s := NewStepper(net, opt, nn.NewCtx(true))
+		s.Distill = &Distill{Teacher: liar, Temp: 2, Alpha: c.alpha}
+		hist, err := Fit(s, Plan{Epochs: 5, Schedule: optim.Constant{Base: 0.1},
+			TrainLen: 320, Train: blobs(10, 32, 1), Test: blobs(4, 50, 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := hist[4].TestTop1; got < c.min || got > c.max {
+			t.Errorf("alpha %g: test top-1 %.1f%%, want in [%g, %g]", c.alpha, got, c.min, c.max)
+		}
+	}
+	// A failing teacher stops the step with its error.
+	net := linearNet(1)
+	s := NewStepper(net, optim.NewSGD(nn.AllParams(net), 0.1, 0, 0, false), nn.NewCtx(true))
+	s.Distill = &Distill{Teacher: func(*tensor.Tensor) (*tensor.Tensor, error) { return nil, errors.New("boom") }, Temp: 2, Alpha: 0.5}
+	var err error
+	_ = blobs(1, 4, 3)(0, func(b Batch) bool { _, _, err = s.Step(b); return false })
+	if err == nil || !strings.Contains(err.Error(), "teacher: boom") {
+		t.Errorf("failing teacher: err %v", err)
 	}
 }

@@ -124,6 +124,8 @@ func TestPruneRejectsBadInputEarly(t *testing.T) {
 		{"--rule", "odd"},
 		{"--shift", "-1"},
 		{"--rates", "10,5,70", "--rate", "70"},
+		{"--distill", "--distill-alpha", "2"},
+		{"--distill", "--distill-temp", "0"},
 		{"--model", "resnet20", "--weights", "/nonexistent/file.th"},
 	}
 	for _, c := range cases {

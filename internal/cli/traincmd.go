@@ -37,6 +37,9 @@ type trainConfig struct {
 	Shift       int     `json:"shift,omitempty"`
 	Seed        uint64  `json:"seed"`
 	Init        string  `json:"init,omitempty"`
+	// Teacher, when set, is the model file distilled from.
+	Teacher string `json:"teacher,omitempty"`
+	distillFlags
 }
 
 // trainState is the record of a run kept in the model file.
@@ -95,6 +98,9 @@ multistep:M1,M2,...[:GAMMA] (epochs, 0-based; GAMMA defaults to 0.1).`,
 	f.BoolVar(&o.Augment, "augment", true, "random crop (4-pixel padding) and horizontal flip (CIFAR)")
 	f.IntVar(&o.Shift, "shift", 0, "random shift of up to N pixels (pad and crop, no flip) on any data set, e.g. 2 for MNIST; overrides CIFAR's 4")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed (initial weights, shuffling, augmentation)")
+	f.StringVar(&o.Teacher, "teacher", "", "distil from this model (sgcnn or PyTorch file of --model's architecture): train on its soft targets as well as the labels")
+	f.Float64Var(&o.Temp, "distill-temp", defaultDistillTemp, "distillation temperature T (with --teacher)")
+	f.Float64Var(&o.Alpha, "distill-alpha", defaultDistillAlpha, "weight of the teacher's soft targets in the loss, in [0, 1] (with --teacher)")
 	f.StringVarP(&o.out, "out", "o", "", "model file written after every epoch (default runs/<model>.safetensors)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run saved in --out")
 	f.BoolVar(&o.json, "json", false, "print the run's history as JSON at the end")
@@ -171,6 +177,16 @@ func runTrain(g *globals, o *trainOptions) error {
 	}
 	nctx := nn.NewCtx(true)
 	stepper := train.NewStepper(m.Net, opt, nctx)
+	if o.Teacher != "" {
+		t, info, err := openModel(m.Arch, o.Teacher)
+		if err != nil {
+			return fmt.Errorf("--teacher: %w", err)
+		}
+		if stepper.Distill, err = teacherOf(t, data.Norm{Mean: info.Mean, Std: info.Std}, trainSet.Norm(), m, o.distillFlags); err != nil {
+			return err
+		}
+		fmt.Fprintln(g.stderr, o.distillFlags.describe(o.Teacher))
+	}
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
@@ -219,6 +235,8 @@ func validateTrain(c *trainConfig) error {
 		return usagef("--wd %g: want >= 0", c.WeightDecay)
 	case c.Shift < 0:
 		return usagef("--shift %d: want 0 or more pixels", c.Shift)
+	case c.Teacher != "":
+		return c.distillFlags.validate()
 	}
 	return nil
 }
