@@ -76,10 +76,21 @@ the layer if the loss or a gradient turns NaN/Inf; the last checkpoint
 stays intact. With --seed and --threads 1 runs repeat bit for bit.
 
 The learning-rate schedule is one of constant, cosine, step:N[:GAMMA] or
-multistep:M1,M2,...[:GAMMA] (epochs, 0-based; GAMMA defaults to 0.1).`,
+multistep:M1,M2,...[:GAMMA] (epochs, 0-based; GAMMA defaults to 0.1).
+
+--teacher adds knowledge distillation (Hinton et al. 2015): the loss mixes
+the labels' cross-entropy with the teacher's soft targets at temperature
+--distill-temp, weighted by --distill-alpha. With --weights a pruned model
+(its masks are kept) and --teacher the dense one, this continues a pruning
+run's fine-tuning. A model fine-tuned to convergence with plain
+cross-entropy may need a lower rate than it was trained with: the
+distillation loss is sharper (a pruned ResNet-56's loss rose through a
+whole epoch at 0.01 and fell at 0.005; docs/RESULTS.md).`,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
-  sgcnn train --out runs/resnet20.safetensors --resume`,
+  sgcnn train --out runs/resnet20.safetensors --resume
+  sgcnn train --model resnet56 --weights runs/prune-resnet56-G-conv62/checkpoint.safetensors \
+      --teacher resnet56.th --epochs 20 --lr 0.005`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(g, o) },
 	}
