@@ -14,6 +14,10 @@
 # many global epochs as LG's local and global epochs together (10 +
 # $GLOBAL): G against LG at equal budget.
 #
+# DISTILL=1 adds --distill (knowledge distillation from the dense baseline
+# during every fine-tuning epoch, our extension) and writes to <run>-kd;
+# the runs without it are its controls (same seed and schedule).
+#
 # Each run is skipped when its report exists; interrupted ones resume.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +48,10 @@ for t in ${TARGETS:-95 99 96 97 98 99L G95}; do
 	esac
 	for q in 96 97 98 99; do [ "$q" -le "$p" ] && r="$r,$q"; done
 	[ "$t" = 99L ] && r="${r%,99},98.5,99"
+	kd=()
+	if [ "${DISTILL:-0}" = 1 ]; then
+		kd=(--distill) suffix=$suffix-kd
+	fi
 	out=$dir/${scheme[1]}-conv$p$suffix
 	[ -f "$out/report.json" ] && continue
 	if [ -f "$out/checkpoint.safetensors" ]; then
@@ -51,6 +59,6 @@ for t in ${TARGETS:-95 99 96 97 98 99L G95}; do
 	else
 		$bin --threads "$thr" prune --model lenet5 --weights "$base" --rate "$p" --rates "$r" --fc-cap "$p" \
 			"${scheme[@]}" --global-lr 0.01 \
-			--global-schedule cosine --wd 5e-4 --batch 64 --shift 2 --seed 1 --out "$out"
+			--global-schedule cosine --wd 5e-4 --batch 64 --shift 2 --seed 1 "${kd[@]}" --out "$out"
 	fi
 done
