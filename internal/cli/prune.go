@@ -188,6 +188,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 		if err := o.cfg.Validate(); err != nil {
 			return usageError{err}
 		}
+		if !o.cfg.Distill {
+			o.cfg.DistillTemp, o.cfg.DistillAlpha = 0, 0 // not recorded without --distill
+		}
 		var err error
 		if m, info, err = o.baseline(g); err != nil {
 			return err

@@ -144,6 +144,9 @@ func runTrain(g *globals, o *trainOptions) error {
 		if err := validateTrain(&o.trainConfig); err != nil {
 			return err
 		}
+		if o.Teacher == "" {
+			o.distillFlags = distillFlags{} // not recorded without a teacher
+		}
 		var err error
 		if o.Init != "" {
 			m, _, err = openModel(o.Model, o.Init)
