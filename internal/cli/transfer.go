@@ -123,7 +123,7 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 	if testSet, err = transfer.Fit(m, testSet); err != nil {
 		return err
 	}
-	shortcutB := m.Layer("layer2.0.shortcut.0") != nil
+	shortcutB := hasShortcutB(m)
 	head, err := transfer.ReplaceHead(m, len(trainSet.Classes), o.cfg.Seed)
 	if err != nil {
 		return err
