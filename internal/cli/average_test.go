@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,8 +14,8 @@ import (
 	"github.com/sgcnn/sgcnn/nn"
 )
 
-// TestAverage averages two short ResNet-20 runs: the file holds the mean
-// of their weights, fresh batch-norm statistics, a record of its inputs,
+// TestAverage averages the two epochs' snapshots of a short ResNet-20 run
+// (train --snapshots): the file holds the mean of their weights, fresh batch-norm statistics, a record of its inputs,
 // and is a model, not a run to resume.
 func TestAverage(t *testing.T) {
 	if testing.Short() {
@@ -22,15 +23,20 @@ func TestAverage(t *testing.T) {
 	}
 	dataDir := filepath.Dir(sharedFile(t, "data/cifar10/SOURCES.md"))
 	dir := t.TempDir()
-	var files []string
-	for _, seed := range []string{"1", "2"} {
-		out := filepath.Join(dir, "r20-"+seed+".safetensors")
-		code, _, errs := run(t, "train", "--model", "resnet20", "--data", dataDir, "--train-limit", "256", "--test-limit", "100",
-			"--epochs", "1", "--batch", "64", "--lr", "0.05", "--seed", seed, "-o", out)
-		if code != 0 {
-			t.Fatalf("train: exit %d: %s", code, errs)
-		}
-		files = append(files, out)
+	// One run of two epochs keeps its snapshots; their average is the model.
+	snaps := filepath.Join(dir, "snaps")
+	last := filepath.Join(dir, "r20.safetensors")
+	code, _, errs := run(t, "train", "--model", "resnet20", "--data", dataDir, "--train-limit", "256", "--test-limit", "100",
+		"--epochs", "2", "--batch", "64", "--lr", "0.05", "--snapshots", snaps, "-o", last)
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	files := []string{filepath.Join(snaps, "epoch-001.safetensors"), filepath.Join(snaps, "epoch-002.safetensors")}
+	if wl, w2 := weights(t, last), weights(t, files[1]); !slices.Equal(wl, w2) {
+		t.Fatal("the last snapshot differs from the run's final model")
+	}
+	if slices.Equal(weights(t, files[0]), weights(t, files[1])) {
+		t.Fatal("the two snapshots are the same model")
 	}
 	avg := filepath.Join(dir, "avg.safetensors")
 	code, out, errs := run(t, append([]string{"average", "--data", dataDir, "--bn-images", "300", "--test-limit", "100", "--json", "-o", avg}, files...)...)

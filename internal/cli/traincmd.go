@@ -39,6 +39,9 @@ type trainConfig struct {
 	Init        string  `json:"init,omitempty"`
 	// Teacher, when set, is the model file distilled from.
 	Teacher string `json:"teacher,omitempty"`
+	// Snapshots, when set, is a folder that keeps every epoch's checkpoint
+	// as epoch-NNN.safetensors (for sgcnn average).
+	Snapshots string `json:"snapshots,omitempty"`
 	distillFlags
 }
 
@@ -85,7 +88,10 @@ the labels' cross-entropy with the teacher's soft targets at temperature
 run's fine-tuning. A model fine-tuned to convergence with plain
 cross-entropy may need a lower rate than it was trained with: the
 distillation loss is sharper (a pruned ResNet-56's loss rose through a
-whole epoch at 0.01 and fell at 0.005; docs/RESULTS.md).`,
+whole epoch at 0.01 and fell at 0.005; docs/RESULTS.md).
+
+--snapshots DIR keeps a copy of every epoch's checkpoint as
+DIR/epoch-NNN.safetensors (each one resumable), e.g. for sgcnn average.`,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
   sgcnn train --out runs/resnet20.safetensors --resume
@@ -112,6 +118,7 @@ whole epoch at 0.01 and fell at 0.005; docs/RESULTS.md).`,
 	f.StringVar(&o.Teacher, "teacher", "", "distil from this model (sgcnn or PyTorch file of --model's architecture): train on its soft targets as well as the labels")
 	f.Float64Var(&o.Temp, "distill-temp", defaultDistillTemp, "distillation temperature T (with --teacher)")
 	f.Float64Var(&o.Alpha, "distill-alpha", defaultDistillAlpha, "weight of the teacher's soft targets in the loss, in [0, 1] (with --teacher)")
+	f.StringVar(&o.Snapshots, "snapshots", "", "also keep every epoch's checkpoint in this folder as epoch-NNN.safetensors")
 	f.StringVarP(&o.out, "out", "o", "", "model file written after every epoch (default runs/<model>.safetensors)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run saved in --out")
 	f.BoolVar(&o.json, "json", false, "print the run's history as JSON at the end")
@@ -204,6 +211,11 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
+	if o.Snapshots != "" {
+		if err := os.MkdirAll(o.Snapshots, 0o755); err != nil {
+			return fmt.Errorf("--snapshots: %w", err)
+		}
+	}
 	_, err = train.Fit(stepper, train.Plan{
 		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.epochSize),
 		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
@@ -211,7 +223,13 @@ func runTrain(g *globals, o *trainOptions) error {
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Done = es.Epoch
 			st.History = append(st.History, es)
-			return saveRun(o.out, m, st, testSet.Norm(), opt)
+			if err := saveRun(o.out, m, st, testSet.Norm(), opt); err != nil {
+				return err
+			}
+			if o.Snapshots == "" {
+				return nil
+			}
+			return saveRun(snapshotPath(o.Snapshots, es.Epoch), m, st, testSet.Norm(), opt)
 		},
 	})
 	if err != nil {
@@ -253,6 +271,11 @@ func validateTrain(c *trainConfig) error {
 		return c.distillFlags.validate()
 	}
 	return nil
+}
+
+// snapshotPath names the copy of epoch e's checkpoint (1-based) in dir.
+func snapshotPath(dir string, e int) string {
+	return filepath.Join(dir, fmt.Sprintf("epoch-%03d.safetensors", e))
 }
 
 // saveRun writes the model, its run record and the optimiser's momentum.
