@@ -3,6 +3,7 @@ package swa
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -90,7 +91,7 @@ func TestMeanIsElementwiseMean(t *testing.T) {
 			}
 		}
 	}
-	if after := nn.AllBuffers(dst.Net)[0].Value; !equal(after.Data, before.Data) {
+	if after := nn.AllBuffers(dst.Net)[0].Value; !slices.Equal(after.Data, before.Data) {
 		t.Fatal("Mean changed a running statistic")
 	}
 	// Averaging a model with itself gives it back.
@@ -104,21 +105,9 @@ func TestMeanIsElementwiseMean(t *testing.T) {
 	if err := self.Mean(a); err != nil {
 		t.Fatal(err)
 	}
-	if !equal(nn.AllParams(a.Net)[5].Value.Data, want.Data) {
+	if !slices.Equal(nn.AllParams(a.Net)[5].Value.Data, want.Data) {
 		t.Fatal("the mean of a model with itself differs from the model")
 	}
-}
-
-func equal(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestRefusesDifferentModels(t *testing.T) {
