@@ -11,7 +11,9 @@
 #     knowledge distillation from the dense pretrained ResNet-56 (an
 #     extension, not the paper's method; about 1.7 hours here).
 #  7. r56-62-kd2: r56-62-kd's result distilled 24 more full epochs (a warm
-#     restart at lr 0.002, cosine, seed 2; about 2 hours here).
+#     restart at lr 0.002, cosine, seed 2; about 2 hours here), keeping every
+#     epoch's model for experiments/r56_swa.sh (the 2026-11-26 run predates
+#     --snapshots: a watcher copied the file after each epoch instead).
 # Fine-tuning "epochs" pass over $LIMIT training images drawn afresh each epoch (default
 # 10000 of 50000) to fit the CPU budget; every accuracy is on the full
 # 10,000-image test set. Each step is skipped when its result exists, and
@@ -98,7 +100,7 @@ r56-62-kd2)
 	else
 		$bin train --model resnet56 --weights "$src" --teacher ../shared/models/cifar10/resnet56-4bfd9763.th \
 			--distill-temp 4 --distill-alpha 0.9 --epochs 24 --lr 0.002 --schedule cosine --wd 1e-4 --batch 128 --seed 2 \
-			--out "$out" --plot runs/cifar/r56-G-conv62-kd2.png
+			--snapshots runs/cifar/r56-G-conv62-kd2-snapshots --out "$out" --plot runs/cifar/r56-G-conv62-kd2.png
 	fi ;;
 *)
 	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r56-62-long r56-62-kd r56-62-kd2)" >&2; exit 2 ;;
