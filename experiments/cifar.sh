@@ -14,12 +14,15 @@
 #     restart at lr 0.002, cosine, seed 2; about 2 hours here), keeping every
 #     epoch's model for experiments/r56_swa.sh (the 2026-11-26 run predates
 #     --snapshots: a watcher copied the file after each epoch instead).
+#  8. r56-62-swa: stochastic weight averaging proper: r56-62-kd2's model
+#     distilled 4 more full epochs at a constant lr 0.002, and the average of
+#     those 4 epochs' models (sgcnn average; about 25 minutes here).
 # Fine-tuning "epochs" pass over $LIMIT training images drawn afresh each epoch (default
 # 10000 of 50000) to fit the CPU budget; every accuracy is on the full
 # 10,000-image test set. Each step is skipped when its result exists, and
 # interrupted prune runs resume.
 #
-#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r20-70 r20-70-G15 r20-50 scratch r56-62-long r56-62-kd r56-62-kd2)
+#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r20-70 r20-70-G15 r20-50 scratch r56-62-long r56-62-kd r56-62-kd2 r56-62-swa)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # SGCNN_BIN: a prebuilt binary (e.g. while the tree is being edited).
@@ -102,7 +105,21 @@ r56-62-kd2)
 			--distill-temp 4 --distill-alpha 0.9 --epochs 24 --lr 0.002 --schedule cosine --wd 1e-4 --batch 128 --seed 2 \
 			--snapshots runs/cifar/r56-G-conv62-kd2-snapshots --out "$out" --plot runs/cifar/r56-G-conv62-kd2.png
 	fi ;;
+r56-62-swa)
+	out=runs/cifar/r56-G-conv62-swa.safetensors
+	snaps=runs/cifar/r56-G-conv62-swa-snapshots
+	src=runs/cifar/r56-G-conv62-kd2.safetensors
+	[ -f "$src" ] || { echo "r56-62-swa needs $src: run the r56-62-kd2 stage first" >&2; exit 2; }
+	if [ -f "$out" ]; then
+		$bin train --out "$out" --resume
+	else
+		$bin train --model resnet56 --weights "$src" --teacher ../shared/models/cifar10/resnet56-4bfd9763.th \
+			--distill-temp 4 --distill-alpha 0.9 --epochs 4 --lr 0.002 --schedule constant --wd 1e-4 --batch 128 --seed 3 \
+			--snapshots "$snaps" --out "$out"
+	fi
+	[ -f runs/cifar/swa/constant4.json ] || $bin average --json -o runs/cifar/swa/constant4.safetensors "$snaps"/epoch-00{1,2,3,4}.safetensors > runs/cifar/swa/constant4.json
+	grep -o '"top1": [0-9.]*' runs/cifar/swa/constant4.json ;;
 *)
-	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r56-62-long r56-62-kd r56-62-kd2)" >&2; exit 2 ;;
+	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r56-62-long r56-62-kd r56-62-kd2 r56-62-swa)" >&2; exit 2 ;;
 esac
 done
