@@ -16,12 +16,7 @@ import (
 // afterwards. Dropout, if any, is active during the pass, as in update_bn.
 // It returns the number of images seen.
 func UpdateBN(net nn.Layer, batches func(yield func(train.Batch) bool) error) (int, error) {
-	var bns []*nn.BatchNorm2d
-	nn.Walk(net, func(l nn.Layer) {
-		if bn, ok := l.(*nn.BatchNorm2d); ok {
-			bns = append(bns, bn)
-		}
-	})
+	bns := BatchNorms(net)
 	if len(bns) == 0 {
 		return 0, errors.New("swa: the network has no batch-norm layer to update")
 	}
@@ -62,4 +57,16 @@ func UpdateBN(net nn.Layer, batches func(yield func(train.Batch) bool) error) (i
 		return 0, errors.New("swa: no batches to estimate the batch-norm statistics from")
 	}
 	return images, nil
+}
+
+// BatchNorms lists net's batch-norm layers in forward order: the layers
+// UpdateBN re-estimates.
+func BatchNorms(net nn.Layer) []*nn.BatchNorm2d {
+	var bns []*nn.BatchNorm2d
+	nn.Walk(net, func(l nn.Layer) {
+		if bn, ok := l.(*nn.BatchNorm2d); ok {
+			bns = append(bns, bn)
+		}
+	})
+	return bns
 }

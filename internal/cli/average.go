@@ -11,7 +11,6 @@ import (
 	"github.com/sgcnn/sgcnn/internal/progress"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/swa"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -147,7 +146,7 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 	}
 	seen := 0
 	pad, flip := augmentation(trainSet.H, o.augment, o.shift)
-	if hasBN(m) {
+	if len(swa.BatchNorms(m.Net)) > 0 {
 		cfg := data.Config{BatchSize: o.batch, Shuffle: true, Seed: o.seed, Norm: norm, Pad: pad, Flip: flip}
 		if seen, err = updateBN(g, m, trainSet, cfg); err != nil {
 			return fmt.Errorf("re-estimating batch-norm statistics: %w", err)
@@ -194,17 +193,6 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 	}
 	fmt.Fprintf(g.stdout, "saved to %s\n", o.out)
 	return nil
-}
-
-// hasBN reports whether m has a batch-norm layer.
-func hasBN(m *models.Model) bool {
-	found := false
-	nn.Walk(m.Net, func(l nn.Layer) {
-		if _, ok := l.(*nn.BatchNorm2d); ok {
-			found = true
-		}
-	})
-	return found
 }
 
 // hasShortcutB reports whether a CIFAR ResNet uses projection (option B)
