@@ -54,7 +54,8 @@ The statistics must be taken on images augmented as in training
 (--augment, --shift, as for sgcnn train): a network trained on padded
 crops has learnt the padding's effect on its first layers' statistics. On
 a pruned ResNet-56 (93.00%), statistics re-estimated from unaugmented
-images cost 2.2 points (90.81%); from augmented ones it scores 93.02%.
+images cost 2.2 points (90.81%); from augmented ones it scores 93.02%
+(docs/RESULTS.md section 4d, 2026-11-26).
 
 Pruned models must share their masks (snapshots of one run do); the
 average then keeps the masks, groups, parameter and FLOP counts. Files of
