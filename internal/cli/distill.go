@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
@@ -37,11 +38,21 @@ func (d distillFlags) validate() error {
 }
 
 // teacherOf returns distillation from the teacher model m for a student
+// fed with norm (see teacherForward).
+func teacherOf(m *models.Model, recorded data.Norm, norm data.Norm, student *models.Model, d distillFlags) (*train.Distill, error) {
+	forward, err := teacherForward(m, recorded, norm, student)
+	if err != nil {
+		return nil, err
+	}
+	return &train.Distill{Teacher: forward, Temp: d.Temp, Alpha: d.Alpha}, nil
+}
+
+// teacherForward returns the logits of the teacher model m for a student
 // fed with norm: m runs compiled (BN folded, evaluation mode), or through
 // package nn where the compiler does not take it. The teacher must read
 // the student's input: the same shape and, where its file records one,
 // the same normalisation.
-func teacherOf(m *models.Model, recorded data.Norm, norm data.Norm, student *models.Model, d distillFlags) (*train.Distill, error) {
+func teacherForward(m *models.Model, recorded data.Norm, norm data.Norm, student *models.Model) (func(*tensor.Tensor) (*tensor.Tensor, error), error) {
 	if m.InputShape != student.InputShape || m.Classes != student.Classes {
 		return nil, usagef("--teacher: a %s for %v inputs and %d classes cannot teach a %s for %v inputs and %d classes",
 			m.Arch, m.InputShape, m.Classes, student.Arch, student.InputShape, student.Classes)
@@ -54,10 +65,46 @@ func teacherOf(m *models.Model, recorded data.Norm, norm data.Norm, student *mod
 	if net, err := compile.Compile(m, compile.Options{Route: compile.Dense}); err == nil {
 		forward = net.Forward
 	}
-	return &train.Distill{Teacher: forward, Temp: d.Temp, Alpha: d.Alpha}, nil
+	return forward, nil
+}
+
+// openTeachers opens the --teacher files for the student m fed with norm,
+// as one teacher: with several, the mean of their logits (an ensemble).
+// Each spec is FILE or ARCH=FILE: an sgcnn file names its architecture, a
+// PyTorch file is read as ARCH, else as the student's architecture.
+func openTeachers(specs []string, student *models.Model, norm data.Norm, d distillFlags) (*train.Distill, error) {
+	var forwards []func(*tensor.Tensor) (*tensor.Tensor, error)
+	for _, spec := range specs {
+		arch, path := teacherSpec(spec)
+		if arch == "" && !isNative(path) {
+			arch = student.Arch
+		}
+		t, info, err := openModel(arch, path)
+		if err != nil {
+			return nil, fmt.Errorf("--teacher %s: %w", spec, err)
+		}
+		f, err := teacherForward(t, data.Norm{Mean: info.Mean, Std: info.Std}, norm, student)
+		if err != nil {
+			return nil, fmt.Errorf("%w (--teacher %s)", err, spec)
+		}
+		forwards = append(forwards, f)
+	}
+	return &train.Distill{Teacher: train.Ensemble(forwards...), Temp: d.Temp, Alpha: d.Alpha}, nil
+}
+
+// teacherSpec splits a --teacher value ARCH=FILE, where ARCH is a known
+// architecture; any other value is a file name alone.
+func teacherSpec(spec string) (arch, path string) {
+	if a, p, ok := strings.Cut(spec, "="); ok && slices.Contains(models.Names(), a) {
+		return a, p
+	}
+	return "", spec
 }
 
 // describe is the distillation's line in a run's log.
-func (d distillFlags) describe(teacher string) string {
-	return fmt.Sprintf("distilling from %s (T %g, alpha %g)", teacher, d.Temp, d.Alpha)
+func (d distillFlags) describe(teachers ...string) string {
+	if len(teachers) > 1 {
+		return fmt.Sprintf("distilling from the mean logits of %s (T %g, alpha %g)", strings.Join(teachers, ", "), d.Temp, d.Alpha)
+	}
+	return fmt.Sprintf("distilling from %s (T %g, alpha %g)", strings.Join(teachers, ""), d.Temp, d.Alpha)
 }

@@ -2,12 +2,15 @@ package cli
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 )
 
@@ -83,5 +86,76 @@ func TestPruneDistill(t *testing.T) {
 	code, _, errs = run(t, "prune", "--out", dir, "--resume", "--train-limit", "512", "--test-limit", "256", "--measure=false")
 	if code != 0 || !strings.Contains(errs, "distilling from") {
 		t.Errorf("resume: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestTrainEnsembleTeacher trains a LeNet-5 from two teachers, one given
+// as ARCH=FILE: the log names both, the run records them, --resume reopens
+// them, and a run saved before ensembles (one "teacher") resumes with it.
+func TestTrainEnsembleTeacher(t *testing.T) {
+	dir := t.TempDir()
+	var teachers []string
+	for i := range 2 {
+		m, err := models.New("lenet5", 0, uint64(i+7))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, fmt.Sprintf("teacher%d.safetensors", i))
+		if err := modelfile.Save(p, m, false, modelfile.Info{}, nil); err != nil {
+			t.Fatal(err)
+		}
+		teachers = append(teachers, p)
+	}
+	out := filepath.Join(dir, "s.safetensors")
+	args := []string{"--train-limit", "128", "--test-limit", "64", "--batch", "32"}
+	code, stdout, errs := run(t, append([]string{"train", "--model", "lenet5", "--epochs", "1", "--lr", "0.01", "--out", out, "--json",
+		"--teacher", teachers[0], "--teacher", "lenet5=" + teachers[1]}, args...)...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	want := "distilling from the mean logits of " + teachers[0] + ", lenet5=" + teachers[1] + " (T 4, alpha 0.9)"
+	if !strings.Contains(errs, want) {
+		t.Errorf("stderr %q does not contain %q", errs, want)
+	}
+	var st trainState
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(st.Config.Teachers, []string{teachers[0], "lenet5=" + teachers[1]}) || st.Done != 1 {
+		t.Errorf("recorded teachers %q after %d epochs", st.Config.Teachers, st.Done)
+	}
+
+	// An old run: one "teacher", one more epoch to go.
+	f, err := modelfile.Load(out, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Config.Teachers, st.Config.LegacyTeacher, st.Config.Epochs = nil, teachers[1], 2
+	if f.Info.Training, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := modelfile.Save(out, f.Model, false, f.Info, f.Extra); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, errs = run(t, append([]string{"train", "--out", out, "--resume", "--json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errs)
+	}
+	if want := "distilling from " + teachers[1] + " (T 4, alpha 0.9)"; !strings.Contains(errs, want) {
+		t.Errorf("resume: stderr %q does not contain %q", errs, want)
+	}
+	st = trainState{}
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(st.Config.Teachers, []string{teachers[1]}) || st.Config.LegacyTeacher != "" || st.Done != 2 {
+		t.Errorf("after resume: teachers %q, legacy %q, %d epochs", st.Config.Teachers, st.Config.LegacyTeacher, st.Done)
+	}
+
+	// A teacher that is not of the architecture its ARCH= names.
+	code, _, errs = run(t, append([]string{"train", "--model", "lenet5", "--epochs", "1", "--out", filepath.Join(dir, "x.safetensors"),
+		"--teacher", teachers[0], "--teacher", "resnet20=" + teachers[1]}, args...)...)
+	if code == 0 || !strings.Contains(errs, "--teacher resnet20=") || strings.Contains(errs, "epoch 1/1") {
+		t.Errorf("wrong ARCH=: exit %d, stderr %q; want an error naming the teacher before training", code, errs)
 	}
 }

@@ -37,8 +37,12 @@ type trainConfig struct {
 	Shift       int     `json:"shift,omitempty"`
 	Seed        uint64  `json:"seed"`
 	Init        string  `json:"init,omitempty"`
-	// Teacher, when set, is the model file distilled from.
-	Teacher string `json:"teacher,omitempty"`
+	// Teachers, when set, are the model files distilled from (several:
+	// the mean of their logits), each FILE or ARCH=FILE.
+	Teachers []string `json:"teachers,omitempty"`
+	// LegacyTeacher is the one teacher of runs saved before ensembles;
+	// --resume moves it to Teachers.
+	LegacyTeacher string `json:"teacher,omitempty"`
 	// Snapshots, when set, is a folder that keeps every epoch's checkpoint
 	// as epoch-NNN.safetensors (for sgcnn average).
 	Snapshots string `json:"snapshots,omitempty"`
@@ -90,13 +94,20 @@ cross-entropy may need a lower rate than it was trained with: the
 distillation loss is sharper (a pruned ResNet-56's loss rose through a
 whole epoch at 0.01 and fell at 0.005; docs/RESULTS.md).
 
+Repeat --teacher for an ensemble: the teacher's logits are then the mean
+of every teacher's. Teachers may be of other architectures that read the
+same inputs and give the same classes; a PyTorch file, which does not name
+its architecture, is given as ARCH=FILE (e.g. resnet44=resnet44.th).
+
 --snapshots DIR keeps a copy of every epoch's checkpoint as
 DIR/epoch-NNN.safetensors (each one resumable), e.g. for sgcnn average.`,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
   sgcnn train --out runs/resnet20.safetensors --resume
   sgcnn train --model resnet56 --weights runs/prune-resnet56-G-conv62/checkpoint.safetensors \
-      --teacher resnet56.th --epochs 20 --lr 0.005`,
+      --teacher resnet56.th --epochs 20 --lr 0.005
+  sgcnn train --model resnet56 --weights pruned.safetensors --teacher resnet56.th \
+      --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(g, o) },
 	}
@@ -115,7 +126,7 @@ DIR/epoch-NNN.safetensors (each one resumable), e.g. for sgcnn average.`,
 	f.BoolVar(&o.Augment, "augment", true, "random crop (4-pixel padding) and horizontal flip (CIFAR)")
 	f.IntVar(&o.Shift, "shift", 0, "random shift of up to N pixels (pad and crop, no flip) on any data set, e.g. 2 for MNIST; overrides CIFAR's 4")
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed (initial weights, shuffling, augmentation)")
-	f.StringVar(&o.Teacher, "teacher", "", "distil from this model (sgcnn or PyTorch file of --model's architecture): train on its soft targets as well as the labels")
+	f.StringArrayVar(&o.Teachers, "teacher", nil, "distil from this model (sgcnn file, or PyTorch file of --model's architecture, or ARCH=FILE): train on its soft targets as well as the labels; repeat for an ensemble (the mean of the teachers' logits)")
 	f.Float64Var(&o.Temp, "distill-temp", defaultDistillTemp, "distillation temperature T (with --teacher)")
 	f.Float64Var(&o.Alpha, "distill-alpha", defaultDistillAlpha, "weight of the teacher's soft targets in the loss, in [0, 1] (with --teacher)")
 	f.StringVar(&o.Snapshots, "snapshots", "", "also keep every epoch's checkpoint in this folder as epoch-NNN.safetensors")
@@ -145,13 +156,16 @@ func runTrain(g *globals, o *trainOptions) error {
 			return fmt.Errorf("--resume: %s holds no training run to continue", o.out)
 		}
 		m, extra = f.Model, f.Extra
+		if st.Config.LegacyTeacher != "" {
+			st.Config.Teachers, st.Config.LegacyTeacher = []string{st.Config.LegacyTeacher}, ""
+		}
 		o.trainConfig = st.Config
 		fmt.Fprintf(g.stderr, "resuming %s after epoch %d of %d\n", o.out, st.Done, st.Config.Epochs)
 	} else {
 		if err := validateTrain(&o.trainConfig); err != nil {
 			return err
 		}
-		if o.Teacher == "" {
+		if len(o.Teachers) == 0 {
 			o.distillFlags = distillFlags{} // not recorded without a teacher
 		}
 		var err error
@@ -198,15 +212,11 @@ func runTrain(g *globals, o *trainOptions) error {
 	}
 	nctx := nn.NewCtx(true)
 	stepper := train.NewStepper(m.Net, opt, nctx)
-	if o.Teacher != "" {
-		t, info, err := openModel(m.Arch, o.Teacher)
-		if err != nil {
-			return fmt.Errorf("--teacher: %w", err)
-		}
-		if stepper.Distill, err = teacherOf(t, data.Norm{Mean: info.Mean, Std: info.Std}, trainSet.Norm(), m, o.distillFlags); err != nil {
+	if len(o.Teachers) > 0 {
+		if stepper.Distill, err = openTeachers(o.Teachers, m, trainSet.Norm(), o.distillFlags); err != nil {
 			return err
 		}
-		fmt.Fprintln(g.stderr, o.distillFlags.describe(o.Teacher))
+		fmt.Fprintln(g.stderr, o.distillFlags.describe(o.Teachers...))
 	}
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
@@ -267,7 +277,7 @@ func validateTrain(c *trainConfig) error {
 		return usagef("--wd %g: want >= 0", c.WeightDecay)
 	case c.Shift < 0:
 		return usagef("--shift %d: want 0 or more pixels", c.Shift)
-	case c.Teacher != "":
+	case len(c.Teachers) > 0:
 		return c.distillFlags.validate()
 	}
 	return nil
