@@ -38,6 +38,10 @@ func TestAverage(t *testing.T) {
 	if slices.Equal(weights(t, files[0]), weights(t, files[1])) {
 		t.Fatal("the two snapshots are the same model")
 	}
+	// A snapshot is not resumed in place (its later epochs would land in it).
+	if code, _, errs := run(t, "train", "--resume", "-o", files[0]); code == 0 || !strings.Contains(errs, "copy it out of") {
+		t.Errorf("resume of a snapshot in place: exit %d: %s", code, errs)
+	}
 	avg := filepath.Join(dir, "avg.safetensors")
 	code, out, errs := run(t, append([]string{"average", "--data", dataDir, "--bn-images", "300", "--test-limit", "100", "--json", "-o", avg}, files...)...)
 	if code != 0 {

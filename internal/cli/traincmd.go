@@ -100,7 +100,9 @@ same inputs and give the same classes; a PyTorch file, which does not name
 its architecture, is given as ARCH=FILE (e.g. resnet44=resnet44.th).
 
 --snapshots DIR keeps a copy of every epoch's checkpoint as
-DIR/epoch-NNN.safetensors (each one resumable), e.g. for sgcnn average.`,
+DIR/epoch-NNN.safetensors (each one resumable), e.g. for sgcnn average.
+To rewind a run, copy a snapshot out of DIR and resume the copy: its later
+epochs are trained again and overwrite their files in DIR.`,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
   sgcnn train --out runs/resnet20.safetensors --resume
@@ -156,6 +158,9 @@ func runTrain(g *globals, o *trainOptions) error {
 			return fmt.Errorf("--resume: %s holds no training run to continue", o.out)
 		}
 		m, extra = f.Model, f.Extra
+		if inDir(o.out, st.Config.Snapshots) {
+			return usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
+		}
 		if st.Config.LegacyTeacher != "" {
 			st.Config.Teachers, st.Config.LegacyTeacher = []string{st.Config.LegacyTeacher}, ""
 		}
@@ -281,6 +286,17 @@ func validateTrain(c *trainConfig) error {
 		return c.distillFlags.validate()
 	}
 	return nil
+}
+
+// inDir reports whether the file path lies directly in the folder dir
+// (false when dir is empty).
+func inDir(path, dir string) bool {
+	if dir == "" {
+		return false
+	}
+	a, err1 := filepath.Abs(filepath.Dir(path))
+	b, err2 := filepath.Abs(dir)
+	return err1 == nil && err2 == nil && a == b
 }
 
 // snapshotPath names the copy of epoch e's checkpoint (1-based) in dir.
