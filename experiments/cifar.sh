@@ -21,12 +21,14 @@
 #     ensemble teacher, the mean logits of all four pretrained ResNets
 #     (20/32/44/56; 94.53% on the test set together), lr 0.003 cosine,
 #     seed 4 (an extension; about 2 hours here).
+# 10. r56-62-ens2: r56-62-ens's model, 5 more epochs from the same ensemble,
+#     lr 0.001 cosine, seed 5 (about 40 minutes here).
 # Fine-tuning "epochs" pass over $LIMIT training images drawn afresh each epoch (default
 # 10000 of 50000) to fit the CPU budget; every accuracy is on the full
 # 10,000-image test set. Each step is skipped when its result exists, and
 # interrupted prune runs resume.
 #
-#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r20-70 r20-70-G15 r20-50 scratch r56-62-long r56-62-kd r56-62-kd2 r56-62-swa r56-62-ens)
+#   bash experiments/cifar.sh [stage...]     (stages: import r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r20-70 r20-70-G15 r20-50 scratch r56-62-long r56-62-kd r56-62-kd2 r56-62-swa r56-62-ens r56-62-ens2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # SGCNN_BIN: a prebuilt binary (e.g. while the tree is being edited).
@@ -126,6 +128,21 @@ r56-62-ens)
 			--distill-temp 4 --distill-alpha 0.9 --epochs 15 --lr 0.003 --schedule cosine --wd 1e-4 --batch 128 --seed 4 \
 			--snapshots runs/cifar/r56-G-conv62-ens-snapshots --out "$out" --plot runs/cifar/r56-G-conv62-ens.png
 	fi ;;
+r56-62-ens2)
+	# 4e's curve still rose at its last epochs: a short second cycle, lower.
+	out=runs/cifar/r56-G-conv62-ens2.safetensors
+	src=runs/cifar/r56-G-conv62-ens.safetensors
+	m=../shared/models/cifar10
+	[ -f "$src" ] || { echo "r56-62-ens2 needs $src: run the r56-62-ens stage first" >&2; exit 2; }
+	if [ -f "$out" ]; then
+		$bin train --out "$out" --resume
+	else
+		$bin train --model resnet56 --weights "$src" --teacher "$m"/resnet56-4bfd9763.th \
+			--teacher resnet44="$m"/resnet44-014dd654.th --teacher resnet32="$m"/resnet32-d509ac18.th \
+			--teacher resnet20="$m"/resnet20-12fca82f.th \
+			--distill-temp 4 --distill-alpha 0.9 --epochs 5 --lr 0.001 --schedule cosine --wd 1e-4 --batch 128 --seed 5 \
+			--out "$out"
+	fi ;;
 r56-62-swa)
 	out=runs/cifar/r56-G-conv62-swa.safetensors
 	snaps=runs/cifar/r56-G-conv62-swa-snapshots
@@ -141,6 +158,6 @@ r56-62-swa)
 	[ -f runs/cifar/swa/constant4.json ] || $bin average --json -o runs/cifar/swa/constant4.safetensors "$snaps"/epoch-00{1,2,3,4}.safetensors > runs/cifar/swa/constant4.json
 	grep -o '"top1": [0-9.]*' runs/cifar/swa/constant4.json ;;
 *)
-	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r56-62-long r56-62-kd r56-62-kd2 r56-62-swa r56-62-ens)" >&2; exit 2 ;;
+	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r56-62-long r56-62-kd r56-62-kd2 r56-62-swa r56-62-ens r56-62-ens2)" >&2; exit 2 ;;
 esac
 done
