@@ -116,9 +116,13 @@ func PlotCurve(path string, xs, ys [][]float64, names []string, title, xlabel, y
 	if n == 0 {
 		return errors.New("report: PlotCurve: no points to plot")
 	}
-	// The legend sits in the right-hand corner the curves' ends leave
-	// free: at the bottom when they end in the upper half.
-	p.Legend.Top = !endsHigh(ys)
+	// The legend sits at the right, where the curves' ends leave room.
+	switch legendSpot(ys) {
+	case legendTop:
+		p.Legend.Top = true
+	case legendMiddle:
+		p.Legend.Top, p.Legend.YOffs = true, -1.3*vg.Inch // about half the 4-inch plot's data area
+	}
 	return savePlot(path, p, 6*vg.Inch, 4*vg.Inch)
 }
 
@@ -269,10 +273,20 @@ func (starGlyph) DrawGlyph(c *draw.Canvas, sty draw.GlyphStyle, pt vg.Point) {
 	c.Fill(path)
 }
 
-// endsHigh reports whether the series' last values lie, on average, in the
-// upper half of all their values' range.
-func endsHigh(ys [][]float64) bool {
-	lo, hi, sum, n := math.Inf(1), math.Inf(-1), 0.0, 0
+// Where PlotCurve's legend goes, in the right-hand part of the plot.
+const (
+	legendTop = iota
+	legendMiddle
+	legendBottom
+)
+
+// legendSpot picks the legend's place for the series ys: of the top,
+// the middle and the bottom of the y range, the one farthest from every
+// series' last value (the legend sits at the right, where the curves
+// end). Ties go to the top, then the middle.
+func legendSpot(ys [][]float64) int {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	var ends []float64
 	for _, y := range ys {
 		for _, v := range y {
 			if !math.IsNaN(v) {
@@ -280,9 +294,22 @@ func endsHigh(ys [][]float64) bool {
 			}
 		}
 		if len(y) > 0 && !math.IsNaN(y[len(y)-1]) {
-			sum += y[len(y)-1]
-			n++
+			ends = append(ends, y[len(y)-1])
 		}
 	}
-	return n > 0 && sum/float64(n) > (lo+hi)/2
+	if len(ends) == 0 {
+		return legendTop
+	}
+	spots := []float64{legendTop: hi, legendMiddle: (lo + hi) / 2, legendBottom: lo}
+	best, bestGap := legendTop, -1.0
+	for spot, at := range spots {
+		gap := math.Inf(1)
+		for _, e := range ends {
+			gap = math.Min(gap, math.Abs(e-at))
+		}
+		if gap > bestGap {
+			best, bestGap = spot, gap
+		}
+	}
+	return best
 }

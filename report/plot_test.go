@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -271,6 +272,27 @@ func TestChannelTicks(t *testing.T) {
 		}
 		if s := strings.Join(got, " "); s != c.labels {
 			t.Errorf("%d channels: labels %q, want %q", c.c, s, c.labels)
+		}
+	}
+}
+
+// TestLegendSpot: the legend goes where no curve ends.
+func TestLegendSpot(t *testing.T) {
+	nan := math.NaN()
+	for _, c := range []struct {
+		name string
+		ys   [][]float64
+		want int
+	}{
+		{"rising", [][]float64{{10, 50, 90}}, legendBottom},
+		{"falling", [][]float64{{90, 50, 10}}, legendTop},
+		{"one high, one low (train and test)", [][]float64{{98.9, 99.5}, {92.8, 93.3}}, legendMiddle},
+		{"both mid, nearer the top", [][]float64{{0, 50}, {100, 55}}, legendBottom},
+		{"NaN end ignored", [][]float64{{10, 90}, {50, nan}}, legendBottom},
+		{"no points", [][]float64{{}}, legendTop},
+	} {
+		if got := legendSpot(c.ys); got != c.want {
+			t.Errorf("%s: legendSpot = %d, want %d", c.name, got, c.want)
 		}
 	}
 }
