@@ -37,6 +37,10 @@ bin=${SGCNN_BIN:-bin/sgcnn}
 LIMIT=${LIMIT:-10000}
 stages=${*:-import r56-G r56-LG r20-70 r20-50 scratch}
 mkdir -p runs/cifar
+# The teacher of r56-62-ens and r56-62-ens2: all four shipped ResNets.
+m=../shared/models/cifar10
+ensemble=(--teacher "$m"/resnet56-4bfd9763.th --teacher resnet44="$m"/resnet44-014dd654.th
+	--teacher resnet32="$m"/resnet32-d509ac18.th --teacher resnet20="$m"/resnet20-12fca82f.th)
 
 prune() { # out, args...
 	local out=$1; shift
@@ -117,14 +121,11 @@ r56-62-ens)
 	# the test set).
 	out=runs/cifar/r56-G-conv62-ens.safetensors
 	src=runs/cifar/r56-G-conv62-kd.safetensors
-	m=../shared/models/cifar10
 	[ -f "$src" ] || { echo "r56-62-ens needs $src: run the r56-62-kd stage first" >&2; exit 2; }
 	if [ -f "$out" ]; then
 		$bin train --out "$out" --resume --plot runs/cifar/r56-G-conv62-ens.png
 	else
-		$bin train --model resnet56 --weights "$src" --teacher "$m"/resnet56-4bfd9763.th \
-			--teacher resnet44="$m"/resnet44-014dd654.th --teacher resnet32="$m"/resnet32-d509ac18.th \
-			--teacher resnet20="$m"/resnet20-12fca82f.th \
+		$bin train --model resnet56 --weights "$src" "${ensemble[@]}" \
 			--distill-temp 4 --distill-alpha 0.9 --epochs 15 --lr 0.003 --schedule cosine --wd 1e-4 --batch 128 --seed 4 \
 			--snapshots runs/cifar/r56-G-conv62-ens-snapshots --out "$out" --plot runs/cifar/r56-G-conv62-ens.png
 	fi ;;
@@ -132,14 +133,11 @@ r56-62-ens2)
 	# 4e's curve still rose at its last epochs: a short second cycle, lower.
 	out=runs/cifar/r56-G-conv62-ens2.safetensors
 	src=runs/cifar/r56-G-conv62-ens.safetensors
-	m=../shared/models/cifar10
 	[ -f "$src" ] || { echo "r56-62-ens2 needs $src: run the r56-62-ens stage first" >&2; exit 2; }
 	if [ -f "$out" ]; then
 		$bin train --out "$out" --resume
 	else
-		$bin train --model resnet56 --weights "$src" --teacher "$m"/resnet56-4bfd9763.th \
-			--teacher resnet44="$m"/resnet44-014dd654.th --teacher resnet32="$m"/resnet32-d509ac18.th \
-			--teacher resnet20="$m"/resnet20-12fca82f.th \
+		$bin train --model resnet56 --weights "$src" "${ensemble[@]}" \
 			--distill-temp 4 --distill-alpha 0.9 --epochs 5 --lr 0.001 --schedule cosine --wd 1e-4 --batch 128 --seed 5 \
 			--out "$out"
 	fi ;;
