@@ -68,7 +68,7 @@ func teacherForward(m *models.Model, recorded data.Norm, norm data.Norm, student
 	return forward, nil
 }
 
-// openTeachers opens the --teacher files for the student m fed with norm,
+// openTeachers opens the --teacher files for the student fed with norm,
 // as one teacher: with several, the mean of their logits (an ensemble).
 // Each spec is FILE or ARCH=FILE: an sgcnn file names its architecture, a
 // PyTorch file is read as ARCH, else as the student's architecture.
