@@ -37,10 +37,30 @@ bin=${SGCNN_BIN:-bin/sgcnn}
 LIMIT=${LIMIT:-10000}
 stages=${*:-import r56-G r56-LG r20-70 r20-50 scratch}
 mkdir -p runs/cifar
-# The teacher of r56-62-ens and r56-62-ens2: all four shipped ResNets.
+# The teachers of the distillation stages: the dense ResNet-56, and for
+# r56-62-ens and r56-62-ens2 all four shipped ResNets.
 m=../shared/models/cifar10
+dense=(--teacher "$m"/resnet56-4bfd9763.th)
 ensemble=(--teacher "$m"/resnet56-4bfd9763.th --teacher resnet44="$m"/resnet44-014dd654.th
 	--teacher resnet32="$m"/resnet32-d509ac18.th --teacher resnet20="$m"/resnet20-12fca82f.th)
+
+# distil OUT SRC FROM PLOT FLAGS...: stage $s continues SRC's pruned
+# ResNet-56 (masks kept, made by stage FROM) with knowledge distillation
+# (T 4, alpha 0.9, wd 1e-4, batch 128) and FLAGS (teachers, schedule) into
+# OUT, or resumes OUT; PLOT, unless empty, is the training curve's PNG.
+distil() {
+	local out=$1 src=$2 from=$3 plot=$4
+	shift 4
+	local plotting=()
+	[ -z "$plot" ] || plotting=(--plot "$plot")
+	[ -f "$src" ] || { echo "$s needs $src: run the $from stage first" >&2; exit 2; }
+	if [ -f "$out" ]; then
+		$bin train --out "$out" --resume "${plotting[@]}"
+	else
+		$bin train --model resnet56 --weights "$src" --distill-temp 4 --distill-alpha 0.9 --wd 1e-4 --batch 128 \
+			"$@" --out "$out" "${plotting[@]}"
+	fi
+}
 
 prune() { # out, args...
 	local out=$1; shift
@@ -92,67 +112,29 @@ r56-62-kd)
 	# from the dense model: T 4, alpha 0.9, lr 0.005 cosine, 20 full epochs
 	# (at 0.01 the distillation loss rose through the first epoch and the test
 	# accuracy fell to 85.58%: too sharp a loss for that rate).
-	out=runs/cifar/r56-G-conv62-kd.safetensors
-	src=runs/cifar/r56-G-conv62-long/checkpoint.safetensors
-	[ -f "$src" ] || { echo "r56-62-kd needs $src: run the r56-62-long stage first" >&2; exit 2; }
-	if [ -f "$out" ]; then
-		$bin train --out "$out" --resume --plot runs/cifar/r56-G-conv62-kd.png
-	else
-		$bin train --model resnet56 --weights "$src" --teacher ../shared/models/cifar10/resnet56-4bfd9763.th \
-			--distill-temp 4 --distill-alpha 0.9 --epochs 20 --lr 0.005 --schedule cosine --wd 1e-4 --batch 128 --seed 1 \
-			--out "$out" --plot runs/cifar/r56-G-conv62-kd.png
-	fi ;;
+	distil runs/cifar/r56-G-conv62-kd.safetensors runs/cifar/r56-G-conv62-long/checkpoint.safetensors r56-62-long \
+		runs/cifar/r56-G-conv62-kd.png "${dense[@]}" --epochs 20 --lr 0.005 --schedule cosine --seed 1 ;;
 r56-62-kd2)
 	# A second cosine cycle on r56-62-kd's model, peaking lower: in the first
 	# cycle most of the gain came once the rate was under 0.003.
-	out=runs/cifar/r56-G-conv62-kd2.safetensors
-	src=runs/cifar/r56-G-conv62-kd.safetensors
-	[ -f "$src" ] || { echo "r56-62-kd2 needs $src: run the r56-62-kd stage first" >&2; exit 2; }
-	if [ -f "$out" ]; then
-		$bin train --out "$out" --resume --plot runs/cifar/r56-G-conv62-kd2.png
-	else
-		$bin train --model resnet56 --weights "$src" --teacher ../shared/models/cifar10/resnet56-4bfd9763.th \
-			--distill-temp 4 --distill-alpha 0.9 --epochs 24 --lr 0.002 --schedule cosine --wd 1e-4 --batch 128 --seed 2 \
-			--snapshots runs/cifar/r56-G-conv62-kd2-snapshots --out "$out" --plot runs/cifar/r56-G-conv62-kd2.png
-	fi ;;
+	distil runs/cifar/r56-G-conv62-kd2.safetensors runs/cifar/r56-G-conv62-kd.safetensors r56-62-kd \
+		runs/cifar/r56-G-conv62-kd2.png "${dense[@]}" --epochs 24 --lr 0.002 --schedule cosine --seed 2 \
+		--snapshots runs/cifar/r56-G-conv62-kd2-snapshots ;;
 r56-62-ens)
 	# A stronger teacher than the dense ResNet-56 alone: all four shipped
 	# models, no subset chosen (choosing one by test accuracy would tune on
 	# the test set).
-	out=runs/cifar/r56-G-conv62-ens.safetensors
-	src=runs/cifar/r56-G-conv62-kd.safetensors
-	[ -f "$src" ] || { echo "r56-62-ens needs $src: run the r56-62-kd stage first" >&2; exit 2; }
-	if [ -f "$out" ]; then
-		$bin train --out "$out" --resume --plot runs/cifar/r56-G-conv62-ens.png
-	else
-		$bin train --model resnet56 --weights "$src" "${ensemble[@]}" \
-			--distill-temp 4 --distill-alpha 0.9 --epochs 15 --lr 0.003 --schedule cosine --wd 1e-4 --batch 128 --seed 4 \
-			--snapshots runs/cifar/r56-G-conv62-ens-snapshots --out "$out" --plot runs/cifar/r56-G-conv62-ens.png
-	fi ;;
+	distil runs/cifar/r56-G-conv62-ens.safetensors runs/cifar/r56-G-conv62-kd.safetensors r56-62-kd \
+		runs/cifar/r56-G-conv62-ens.png "${ensemble[@]}" --epochs 15 --lr 0.003 --schedule cosine --seed 4 \
+		--snapshots runs/cifar/r56-G-conv62-ens-snapshots ;;
 r56-62-ens2)
 	# 4e's curve still rose at its last epochs: a short second cycle, lower.
-	out=runs/cifar/r56-G-conv62-ens2.safetensors
-	src=runs/cifar/r56-G-conv62-ens.safetensors
-	[ -f "$src" ] || { echo "r56-62-ens2 needs $src: run the r56-62-ens stage first" >&2; exit 2; }
-	if [ -f "$out" ]; then
-		$bin train --out "$out" --resume
-	else
-		$bin train --model resnet56 --weights "$src" "${ensemble[@]}" \
-			--distill-temp 4 --distill-alpha 0.9 --epochs 5 --lr 0.001 --schedule cosine --wd 1e-4 --batch 128 --seed 5 \
-			--out "$out"
-	fi ;;
+	distil runs/cifar/r56-G-conv62-ens2.safetensors runs/cifar/r56-G-conv62-ens.safetensors r56-62-ens \
+		"" "${ensemble[@]}" --epochs 5 --lr 0.001 --schedule cosine --seed 5 ;;
 r56-62-swa)
-	out=runs/cifar/r56-G-conv62-swa.safetensors
 	snaps=runs/cifar/r56-G-conv62-swa-snapshots
-	src=runs/cifar/r56-G-conv62-kd2.safetensors
-	[ -f "$src" ] || { echo "r56-62-swa needs $src: run the r56-62-kd2 stage first" >&2; exit 2; }
-	if [ -f "$out" ]; then
-		$bin train --out "$out" --resume
-	else
-		$bin train --model resnet56 --weights "$src" --teacher ../shared/models/cifar10/resnet56-4bfd9763.th \
-			--distill-temp 4 --distill-alpha 0.9 --epochs 4 --lr 0.002 --schedule constant --wd 1e-4 --batch 128 --seed 3 \
-			--snapshots "$snaps" --out "$out"
-	fi
+	distil runs/cifar/r56-G-conv62-swa.safetensors runs/cifar/r56-G-conv62-kd2.safetensors r56-62-kd2 \
+		"" "${dense[@]}" --epochs 4 --lr 0.002 --schedule constant --seed 3 --snapshots "$snaps"
 	[ -f runs/cifar/swa/constant4.json ] || $bin average --json -o runs/cifar/swa/constant4.safetensors "$snaps"/epoch-00{1,2,3,4}.safetensors > runs/cifar/swa/constant4.json
 	grep -o '"top1": [0-9.]*' runs/cifar/swa/constant4.json ;;
 *)
