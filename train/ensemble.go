@@ -12,14 +12,14 @@ import (
 // the result stays valid until the next call. One teacher is returned
 // as it is.
 func Ensemble(teachers ...func(x *tensor.Tensor) (*tensor.Tensor, error)) func(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if len(teachers) == 1 {
+	switch len(teachers) {
+	case 0:
+		return func(*tensor.Tensor) (*tensor.Tensor, error) { return nil, fmt.Errorf("ensemble: no teachers") }
+	case 1:
 		return teachers[0]
 	}
 	var mean *tensor.Tensor
 	return func(x *tensor.Tensor) (*tensor.Tensor, error) {
-		if len(teachers) == 0 {
-			return nil, fmt.Errorf("ensemble: no teachers")
-		}
 		for i, teach := range teachers {
 			t, err := teach(x)
 			if err != nil {
