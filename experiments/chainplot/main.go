@@ -1,0 +1,140 @@
+// Command chainplot plots the test top-1 after every epoch of a chain of
+// fine-tuning stages, each continuing an earlier stage's model, against the
+// epochs since the dense model, with a horizontal goal line: docs/RESULTS.md
+// section 4's ResNet-56 Conv-62 stages (4a-4f) in one picture.
+//
+// Each stage is NAME:START:LOG, where LOG is a log of sgcnn prune or sgcnn
+// train (progress lines are skipped) and START the number of epochs before
+// its first one. It prints each stage's epochs and last accuracy.
+//
+//	go run ./experiments/chainplot -o chain.png -goal 93.39 \
+//	    4a:0:docs/results/logs/r56-G-conv62-long-20261126.log \
+//	    4c:25:docs/results/logs/r56-G-conv62-kd-20261126.log
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/sgcnn/sgcnn/report"
+)
+
+// epochLine matches a finished epoch's line of sgcnn train or prune.
+var epochLine = regexp.MustCompile(`epoch (\d+)/\d+ .*test top-1 ([0-9.]+)%`)
+
+// stage is one fine-tuning stage: its name, the epochs before it, and the
+// test top-1 after each of its epochs.
+type stage struct {
+	name  string
+	start float64
+	top1  []float64
+}
+
+func main() {
+	out := flag.String("o", "chain.png", "PNG to write")
+	goal := flag.Float64("goal", 0, "draw a horizontal line at this top-1 (0: none)")
+	title := flag.String("title", "test top-1 after each fine-tuning epoch", "plot title")
+	flag.Parse()
+	if flag.NArg() == 0 {
+		fmt.Fprintln(os.Stderr, "usage: chainplot [-o out.png] [-goal top1] NAME:START:LOG...")
+		os.Exit(2)
+	}
+	var xs, ys [][]float64
+	var names []string
+	last := 0.0
+	for _, arg := range flag.Args() {
+		s, err := readStage(arg)
+		if err != nil {
+			fail(err)
+		}
+		var x []float64
+		for i := range s.top1 {
+			x = append(x, s.start+float64(i+1))
+		}
+		last = max(last, x[len(x)-1])
+		xs, ys, names = append(xs, x), append(ys, s.top1), append(names, s.name)
+		fmt.Printf("%s: epochs %g-%g, last %.2f%%\n", s.name, x[0], x[len(x)-1], s.top1[len(s.top1)-1])
+	}
+	if *goal > 0 {
+		xs = append(xs, []float64{0, last})
+		ys = append(ys, []float64{*goal, *goal})
+		names = append(names, fmt.Sprintf("goal %.2f", *goal))
+	}
+	if err := report.PlotCurve(*out, xs, ys, names, *title, "epochs since the dense model", "test top-1 (%)"); err != nil {
+		fail(err)
+	}
+}
+
+// readStage parses NAME:START:LOG and reads the log's epoch lines; an epoch
+// that was resumed (logged twice) counts once, with its last line.
+func readStage(arg string) (stage, error) {
+	parts := strings.SplitN(arg, ":", 3)
+	if len(parts) != 3 {
+		return stage{}, fmt.Errorf("%q: want NAME:START:LOG", arg)
+	}
+	start, err := strconv.ParseFloat(parts[1], 64)
+	if err != nil {
+		return stage{}, fmt.Errorf("%q: START: %w", arg, err)
+	}
+	f, err := os.Open(parts[2])
+	if err != nil {
+		return stage{}, err
+	}
+	defer f.Close()
+	byEpoch := map[int]float64{}
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<24)
+	sc.Split(scanLines)
+	for sc.Scan() {
+		m := epochLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		e, _ := strconv.Atoi(m[1])
+		v, err := strconv.ParseFloat(m[2], 64)
+		if err != nil {
+			return stage{}, fmt.Errorf("%s: %q: %w", parts[2], m[0], err)
+		}
+		byEpoch[e] = v
+		n = max(n, e)
+	}
+	if err := sc.Err(); err != nil {
+		return stage{}, fmt.Errorf("%s: %w", parts[2], err)
+	}
+	s := stage{name: parts[0], start: start}
+	for e := 1; e <= n; e++ {
+		v, ok := byEpoch[e]
+		if !ok {
+			return stage{}, fmt.Errorf("%s: no line for epoch %d of %d", parts[2], e, n)
+		}
+		s.top1 = append(s.top1, v)
+	}
+	if n == 0 {
+		return stage{}, fmt.Errorf("%s: no finished epoch", parts[2])
+	}
+	return s, nil
+}
+
+// scanLines splits at '\n' and at the '\r' of progress lines.
+func scanLines(data []byte, atEOF bool) (int, []byte, error) {
+	for i, b := range data {
+		if b == '\n' || b == '\r' {
+			return i + 1, data[:i], nil
+		}
+	}
+	if atEOF && len(data) > 0 {
+		return len(data), data, nil
+	}
+	return 0, nil, nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "chainplot:", err)
+	os.Exit(1)
+}
