@@ -5,7 +5,8 @@
 //
 // Each stage is NAME:START:LOG, where LOG is a log of sgcnn prune or sgcnn
 // train (progress lines are skipped) and START the number of epochs before
-// its first one. It prints each stage's epochs and last accuracy.
+// its first one. It prints each stage's epochs and last accuracy. A -point
+// NAME:X:Y (repeatable) adds one marked result, e.g. an averaged model's.
 //
 //	go run ./experiments/chainplot -o chain.png -goal 93.39 \
 //	    4a:0:docs/results/logs/r56-G-conv62-long-20261126.log \
@@ -38,6 +39,11 @@ type stage struct {
 func main() {
 	out := flag.String("o", "chain.png", "PNG to write")
 	goal := flag.Float64("goal", 0, "draw a horizontal line at this top-1 (0: none)")
+	var points []string
+	flag.Func("point", "add one marked result NAME:X:Y (repeatable)", func(v string) error {
+		points = append(points, v)
+		return nil
+	})
 	title := flag.String("title", "test top-1 after each fine-tuning epoch", "plot title")
 	flag.Parse()
 	if flag.NArg() == 0 {
@@ -59,6 +65,14 @@ func main() {
 		last = max(last, x[len(x)-1])
 		xs, ys, names = append(xs, x), append(ys, s.top1), append(names, s.name)
 		fmt.Printf("%s: epochs %g-%g, last %.2f%%\n", s.name, x[0], x[len(x)-1], s.top1[len(s.top1)-1])
+	}
+	for _, p := range points {
+		name, x, y, err := readPoint(p)
+		if err != nil {
+			fail(err)
+		}
+		last = max(last, x)
+		xs, ys, names = append(xs, []float64{x}), append(ys, []float64{y}), append(names, name)
 	}
 	if *goal > 0 {
 		xs = append(xs, []float64{0, last})
@@ -119,6 +133,21 @@ func readStage(arg string) (stage, error) {
 		return stage{}, fmt.Errorf("%s: no finished epoch", parts[2])
 	}
 	return s, nil
+}
+
+// readPoint parses NAME:X:Y.
+func readPoint(arg string) (name string, x, y float64, err error) {
+	parts := strings.Split(arg, ":")
+	if len(parts) != 3 {
+		return "", 0, 0, fmt.Errorf("-point %q: want NAME:X:Y", arg)
+	}
+	if x, err = strconv.ParseFloat(parts[1], 64); err == nil {
+		y, err = strconv.ParseFloat(parts[2], 64)
+	}
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("-point %q: %w", arg, err)
+	}
+	return parts[0], x, y, nil
 }
 
 // scanLines splits at '\n' and at the '\r' of progress lines.
