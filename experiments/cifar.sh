@@ -66,6 +66,20 @@ distil() {
 	fi
 }
 
+# averaged JSON MODEL SNAPSHOT...: sgcnn average of the snapshots into
+# MODEL, its report in JSON (written whole or not at all, skipped when it
+# exists); prints the average's top-1.
+averaged() {
+	local json=$1 model=$2
+	shift 2
+	mkdir -p "$(dirname "$json")"
+	if [ ! -f "$json" ]; then
+		$bin average --json -o "$model" "$@" > "$json.tmp"
+		mv "$json.tmp" "$json"
+	fi
+	grep -o '"top1": [0-9.]*' "$json"
+}
+
 prune() { # out, args...
 	local out=$1; shift
 	[ -f "$out/report.json" ] && return 0
@@ -142,15 +156,12 @@ r56-62-ens-swa)
 	snaps=runs/cifar/r56-G-conv62-ens-swa-snapshots
 	distil runs/cifar/r56-G-conv62-ens-swa.safetensors runs/cifar/r56-G-conv62-ens2.safetensors r56-62-ens2 \
 		"" "${ensemble[@]}" --epochs 15 --lr 0.002 --schedule constant --seed 6 --snapshots "$snaps"
-	mkdir -p runs/cifar/swa
-	[ -f runs/cifar/swa/ens-constant15.json ] || $bin average --json -o runs/cifar/swa/ens-constant15.safetensors "$snaps"/epoch-0{01..15}.safetensors > runs/cifar/swa/ens-constant15.json
-	grep -o '"top1": [0-9.]*' runs/cifar/swa/ens-constant15.json ;;
+	averaged runs/cifar/swa/ens-constant15.json runs/cifar/swa/ens-constant15.safetensors "$snaps"/epoch-0{01..15}.safetensors ;;
 r56-62-swa)
 	snaps=runs/cifar/r56-G-conv62-swa-snapshots
 	distil runs/cifar/r56-G-conv62-swa.safetensors runs/cifar/r56-G-conv62-kd2.safetensors r56-62-kd2 \
 		"" "${dense[@]}" --epochs 4 --lr 0.002 --schedule constant --seed 3 --snapshots "$snaps"
-	[ -f runs/cifar/swa/constant4.json ] || $bin average --json -o runs/cifar/swa/constant4.safetensors "$snaps"/epoch-00{1,2,3,4}.safetensors > runs/cifar/swa/constant4.json
-	grep -o '"top1": [0-9.]*' runs/cifar/swa/constant4.json ;;
+	averaged runs/cifar/swa/constant4.json runs/cifar/swa/constant4.safetensors "$snaps"/epoch-00{1,2,3,4}.safetensors ;;
 *)
 	echo "unknown stage $s (want import scratch r20-50 r20-70 r20-70-G15 r56-G r56-LG r56-L r56-50 r56-60 r56-LG-50 r56-LG-60 r56-62-long r56-62-kd r56-62-kd2 r56-62-swa r56-62-ens r56-62-ens2 r56-62-ens-swa)" >&2; exit 2 ;;
 esac

@@ -43,7 +43,10 @@ last() { # k: the last k snapshots
 }
 run() { # name, files...
 	local name=$1; shift
-	[ -f "$out/$name.json" ] || $bin average --json -o "$out/$name.safetensors" "$@" > "$out/$name.json"
+	if [ ! -f "$out/$name.json" ]; then # written whole or not at all
+		$bin average --json -o "$out/$name.safetensors" "$@" > "$out/$name.json.tmp"
+		mv "$out/$name.json.tmp" "$out/$name.json"
+	fi
 	echo "$name: $(grep -o '"top1": [0-9.]*' "$out/$name.json")"
 }
 run bn-only "$final"

@@ -121,6 +121,9 @@ func readStage(arg string) (stage, error) {
 	if err := sc.Err(); err != nil {
 		return stage{}, fmt.Errorf("%s: %w", parts[2], err)
 	}
+	if n == 0 {
+		return stage{}, fmt.Errorf("%s: no finished epoch", parts[2])
+	}
 	s := stage{name: parts[0], start: start}
 	for e := 1; e <= n; e++ {
 		v, ok := byEpoch[e]
@@ -128,9 +131,6 @@ func readStage(arg string) (stage, error) {
 			return stage{}, fmt.Errorf("%s: no line for epoch %d of %d", parts[2], e, n)
 		}
 		s.top1 = append(s.top1, v)
-	}
-	if n == 0 {
-		return stage{}, fmt.Errorf("%s: no finished epoch", parts[2])
 	}
 	return s, nil
 }
