@@ -25,8 +25,10 @@ import (
 	"github.com/sgcnn/sgcnn/report"
 )
 
-// epochLine matches a finished epoch's line of sgcnn train or prune.
-var epochLine = regexp.MustCompile(`epoch (\d+)/\d+ .*test top-1 ([0-9.]+)%`)
+// epochLine matches a finished epoch's line of sgcnn train, or of sgcnn
+// prune's global phase; the local epochs of scheme LG (lines "local step S
+// epoch E/N") restart their count at every step and are not a chain's.
+var epochLine = regexp.MustCompile(`^(?:global step \d+|\w+) epoch (\d+)/\d+ .*test top-1 ([0-9.]+)%`)
 
 // stage is one fine-tuning stage: its name, the epochs before it, and the
 // test top-1 after each of its epochs.
