@@ -5,8 +5,13 @@
 //
 // Each stage is NAME:START:LOG, where LOG is a log of sgcnn prune or sgcnn
 // train (progress lines are skipped) and START the number of epochs before
-// its first one. It prints each stage's epochs and last accuracy. A -point
-// NAME:X:Y (repeatable) adds one marked result, e.g. an averaged model's.
+// its first one. A log may hold several runs one after another (e.g. the
+// cycles of a cyclic rate, each a train command of a few epochs): an epoch
+// count that falls starts the next run, whose epochs follow the last one's.
+// -scale NAME=F (repeatable) counts each of NAME's epochs as F epochs, e.g.
+// 0.2 for epochs of 10,000 of CIFAR-10's 50,000 training images. It prints
+// each stage's epochs and last accuracy. A -point NAME:X:Y (repeatable) adds
+// one marked result, e.g. an averaged model's.
 //
 //	go run ./experiments/chainplot -o chain.png -goal 93.39 \
 //	    4a:0:docs/results/logs/r56-G-conv62-long-20261126.log \
@@ -38,6 +43,21 @@ type stage struct {
 	top1  []float64
 }
 
+// scales maps a stage's name to the full epochs each of its epochs counts as.
+type scales map[string]float64
+
+func (sc scales) Set(v string) error {
+	name, f, ok := strings.Cut(v, "=")
+	x, err := strconv.ParseFloat(f, 64)
+	if !ok || err != nil || x <= 0 {
+		return fmt.Errorf("want NAME=F with F > 0, got %q", v)
+	}
+	sc[name] = x
+	return nil
+}
+
+func (sc scales) String() string { return fmt.Sprint(map[string]float64(sc)) }
+
 func main() {
 	out := flag.String("o", "chain.png", "PNG to write")
 	goal := flag.Float64("goal", 0, "draw a horizontal line at this top-1 (0: none)")
@@ -46,6 +66,8 @@ func main() {
 		points = append(points, v)
 		return nil
 	})
+	scale := scales{}
+	flag.Var(scale, "scale", "count each epoch of stage NAME as F epochs: NAME=F (repeatable)")
 	title := flag.String("title", "test top-1 after each fine-tuning epoch", "plot title")
 	flag.Parse()
 	if flag.NArg() == 0 {
@@ -60,9 +82,13 @@ func main() {
 		if err != nil {
 			fail(err)
 		}
+		f, ok := scale[s.name]
+		if !ok {
+			f = 1
+		}
 		var x []float64
 		for i := range s.top1 {
-			x = append(x, s.start+float64(i+1))
+			x = append(x, s.start+f*float64(i+1))
 		}
 		last = max(last, x[len(x)-1])
 		xs, ys, names = append(xs, x), append(ys, s.top1), append(names, s.name)
@@ -87,7 +113,8 @@ func main() {
 }
 
 // readStage parses NAME:START:LOG and reads the log's epoch lines; an epoch
-// that was resumed (logged twice) counts once, with its last line.
+// that was resumed (logged twice) counts once, with its last line, and an
+// epoch count that falls starts the log's next run.
 func readStage(arg string) (stage, error) {
 	parts := strings.SplitN(arg, ":", 3)
 	if len(parts) != 3 {
@@ -104,6 +131,7 @@ func readStage(arg string) (stage, error) {
 	defer f.Close()
 	byEpoch := map[int]float64{}
 	n := 0
+	offset, prev := 0, 0 // epochs of the log's earlier runs; the last epoch line's count
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
 	sc.Split(scanLines)
@@ -117,6 +145,11 @@ func readStage(arg string) (stage, error) {
 		if err != nil {
 			return stage{}, fmt.Errorf("%s: %q: %w", parts[2], m[0], err)
 		}
+		if e < prev {
+			offset += prev
+		}
+		prev = e
+		e += offset
 		byEpoch[e] = v
 		n = max(n, e)
 	}
