@@ -103,7 +103,7 @@ func main() {
 		xs, ys, names = append(xs, []float64{x}), append(ys, []float64{y}), append(names, name)
 	}
 	if *goal > 0 {
-		xs = append(xs, []float64{0, last})
+		xs = append(xs, []float64{0, last + 1}) // one epoch of room: no marker on the edge
 		ys = append(ys, []float64{*goal, *goal})
 		names = append(names, fmt.Sprintf("goal %.2f", *goal))
 	}
