@@ -15,46 +15,25 @@ Input: the canonical test_batch.bin.gz, ImageNet mean/std normalisation (as
 the checkpoints were trained); the architecture is bench/torch_resnet.py's.
 """
 import argparse
-import gzip
 import itertools
-import json
-import os
-import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, os.path.join(ROOT, "bench"))
-from torch_resnet import ResNet  # noqa: E402
-
-FILES = {20: "resnet20-12fca82f.th", 32: "resnet32-d509ac18.th",
-         44: "resnet44-014dd654.th", 56: "resnet56-4bfd9763.th"}
+from cifar_torch import FILES, SHARED, logits as logits_of, pretrained, test_set, write_json
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    ap.add_argument("--shared", default=SHARED)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the accuracies to this file")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    path = os.path.join(a.shared, "data", "cifar10", "test_batch.bin.gz")
-    raw = np.frombuffer(gzip.open(path).read(), np.uint8).reshape(10000, 3073)
-    y = torch.tensor(raw[:, 0].astype(np.int64))
-    x = torch.tensor(raw[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255)
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    x = (x - mean) / std
+    x, y = test_set(a.shared)
     logits, out = {}, {}
-    for depth, name in FILES.items():
-        model = ResNet(depth)
-        sd = torch.load(os.path.join(a.shared, "models", "cifar10", name), map_location="cpu")["state_dict"]
-        model.load_state_dict({k.removeprefix("module."): v for k, v in sd.items()})
-        model.eval()
-        with torch.no_grad():
-            logits[depth] = torch.cat([model(x[i:i + 500]) for i in range(0, len(x), 500)])
+    for depth in FILES:
+        logits[depth] = logits_of(pretrained(depth, a.shared), x)
         acc = 100 * (logits[depth].argmax(1) == y).float().mean().item()
         out[f"resnet{depth}"] = round(acc, 2)
         print(f"resnet{depth:<13} {acc:6.2f}")
@@ -68,10 +47,7 @@ def main():
             out[key] = {"mean_logits": round(acc_l, 2), "mean_probs": round(acc_p, 2)}
             print(f"{key:<19} {acc_l:6.2f} (mean logits)  {acc_p:6.2f} (mean probabilities)")
     if a.json:
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(out, f, indent=1)
-        os.replace(tmp, a.json)
+        write_json(a.json, out)
 
 
 if __name__ == "__main__":

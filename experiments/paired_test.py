@@ -13,22 +13,18 @@ check of the figure sgcnn reports.
     /usr/bin/python3 experiments/paired_test.py /tmp/pruned.pt [--json OUT]
 
 Input: the canonical test_batch.bin.gz, ImageNet mean/std normalisation (as
-the checkpoints were trained); the dense model is bench/torch_resnet.py's.
+the checkpoints were trained); the dense model is a shipped checkpoint (experiments/cifar_torch.py).
 """
 import argparse
-import gzip
-import json
 import math
 import os
 import sys
 
-import numpy as np
 import torch
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
-sys.path.insert(0, os.path.join(ROOT, "bench"))
+from cifar_torch import ROOT, SHARED, logits, pretrained, test_set, write_json
+
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
-from torch_resnet import ResNet  # noqa: E402
 import load_torch_export  # noqa: E402
 
 
@@ -41,35 +37,18 @@ def mcnemar_exact(n10, n01):
     return min(1.0, 2 * tail)
 
 
-def predict(model, x):
-    model.eval()
-    with torch.no_grad():
-        return torch.cat([model(x[i:i + 500]) for i in range(0, len(x), 500)]).argmax(1)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("pruned", help="state_dict written by sgcnn export --format torch")
-    ap.add_argument("--dense", default="resnet56-4bfd9763.th", help="checkpoint in <shared>/models/cifar10")
-    ap.add_argument("--depth", type=int, default=56, help="the dense ResNet's depth")
-    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"))
+    ap.add_argument("--depth", type=int, default=56, help="the dense ResNet's depth (a shipped checkpoint)")
+    ap.add_argument("--shared", default=SHARED)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the counts to this file")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    path = os.path.join(a.shared, "data", "cifar10", "test_batch.bin.gz")
-    raw = np.frombuffer(gzip.open(path).read(), np.uint8).reshape(10000, 3073)
-    y = torch.tensor(raw[:, 0].astype(np.int64))
-    x = torch.tensor(raw[:, 1:].reshape(-1, 3, 32, 32).astype(np.float32) / 255)
-    mean = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
-    x = (x - mean) / std
-
-    dense = ResNet(a.depth)
-    sd = torch.load(os.path.join(a.shared, "models", "cifar10", a.dense), map_location="cpu")["state_dict"]
-    dense.load_state_dict({k.removeprefix("module."): v for k, v in sd.items()})
-    pruned = load_torch_export.load(a.pruned)
-    d, p = predict(dense, x) == y, predict(pruned, x) == y
+    x, y = test_set(a.shared)
+    d = logits(pretrained(a.depth, a.shared), x).argmax(1) == y
+    p = logits(load_torch_export.load(a.pruned), x).argmax(1) == y
     n10, n01 = int((p & ~d).sum()), int((~p & d).sum())
     out = {
         "images": len(y),
@@ -82,10 +61,7 @@ def main():
     for k, v in out.items():
         print(f"{k:<18} {v}")
     if a.json:
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(out, f, indent=1)
-        os.replace(tmp, a.json)
+        write_json(a.json, out)
 
 
 if __name__ == "__main__":
