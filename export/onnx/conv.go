@@ -7,7 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/sgcnn/sgcnn/export/onnx/onnxpb"
+	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/selfgroup"
 )

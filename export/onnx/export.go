@@ -10,7 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sgcnn/sgcnn/checkpoint"
-	"github.com/sgcnn/sgcnn/export/onnx/onnxpb"
+	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/models"
 )
 

@@ -6,7 +6,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/sgcnn/sgcnn/export/onnx/onnxpb"
+	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/nn"
 )
 

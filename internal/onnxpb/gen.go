@@ -4,4 +4,4 @@
 // onnx.proto3 with the same field numbers.
 package onnxpb
 
-//go:generate ../../../scripts/gen_onnx_proto.sh
+//go:generate ../../scripts/gen_onnx_proto.sh

@@ -45,6 +45,6 @@ func TestGeneratedUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(fresh, committed) {
-		t.Error("onnx.pb.go is stale: run go generate ./export/onnx/onnxpb")
+		t.Error("onnx.pb.go is stale: run go generate ./internal/onnxpb")
 	}
 }
