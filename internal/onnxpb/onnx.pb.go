@@ -1319,7 +1319,7 @@ const file_onnx_proto_rawDesc = "" +
 	"\x0e_START_VERSION\x10\x00\x12\x18\n" +
 	"\x14IR_VERSION_2019_9_19\x10\x06\x12\x0e\n" +
 	"\n" +
-	"IR_VERSION\x10\aB+Z)github.com/sgcnn/sgcnn/internal/onnxpbb\x06proto3"
+	"IR_VERSION\x10\aB(Z&github.com/sgcnn/sgcnn/internal/onnxpbb\x06proto3"
 
 var (
 	file_onnx_proto_rawDescOnce sync.Once
