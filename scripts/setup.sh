@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs everything sgcnn's build and tests need on a Debian machine with
-# Go 1.26: Debian's PyTorch (the numerics reference and speed peer),
+# Go 1.26: Debian's PyTorch and torchvision (the numerics reference, the
+# speed peer, and the ONNX test networks),
 # Fashion-MNIST, the Go modules, and staticcheck. Safe to run twice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need_apt=()
 /usr/bin/python3 -c 'import torch' 2>/dev/null || need_apt+=(python3-torch python3-numpy)
+# torchvision's model definitions: the e2e tests export them to ONNX
+# (scripts/gen_torchvision_onnx.py) as networks sgcnn did not write.
+/usr/bin/python3 -c 'import torchvision' 2>/dev/null || need_apt+=(python3-torchvision)
 [ -d /usr/share/datasets/fashion-mnist ] || need_apt+=(dataset-fashion-mnist)
 if [ ${#need_apt[@]} -gt 0 ]; then
 	export DEBIAN_FRONTEND=noninteractive
