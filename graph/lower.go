@@ -137,7 +137,7 @@ func (l *lowering) emit(x nn.Layer, in string) (string, error) {
 	case *nn.ShortcutA:
 		return l.add(x.Name(), ShortcutA, Attrs{Out: x.Out, Stride: [2]int{x.Stride, x.Stride}}, x, in), nil
 	}
-	return "", fmt.Errorf("graph: layer %s: type %T cannot be lowered", x.Name(), x)
+	return "", &Error{Node: x.Name(), Msg: fmt.Sprintf("layer type %T cannot be lowered", x)}
 }
 
 // poolAttrs describes a square, symmetric pool of nn.
