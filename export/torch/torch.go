@@ -7,9 +7,14 @@
 //	<layer>.weight, <layer>.bias     parameters; pruned weights are zero
 //	<bn>.running_mean, running_var   BatchNorm statistics
 //	<bn>.num_batches_tracked         0 (int64), so strict loading succeeds
-//	<layer>.weight_mask              for each masked Conv2d or Linear: the
-//	                                 mask broadcast to the weight's shape,
-//	                                 1 where kept, 0 where pruned
+//	<layer>.weight_mask              for each masked conv or linear layer:
+//	                                 the mask broadcast to the weight's
+//	                                 shape, 1 where kept, 0 where pruned
+//	<node>.const                     the constant operand of an elementwise
+//	                                 node of an imported graph
+//
+// It walks the lowered graph (graph.Of), so a built-in model and an
+// imported one (a graph.Net) are written alike, in node order.
 //
 // The masks are what torch.nn.utils.prune.custom_from_mask takes, so a
 // PyTorch model built with the same layout can be pruned identically and
@@ -89,10 +94,10 @@ func StateDict(m *models.Model) (*pytorch.StateDict, error) {
 
 // addNode adds one node's parameters, buffers, mask and constant.
 func addNode(sd *pytorch.StateDict, n *graph.Node) error {
-	if n.Const != nil {
-		sd.Add(n.Name+".const", copyOf(n.Const))
-	}
 	if n.Layer == nil {
+		if n.Const != nil {
+			sd.Add(n.Name+".const", copyOf(n.Const))
+		}
 		return nil
 	}
 	var mask []float32
@@ -130,6 +135,9 @@ func addNode(sd *pytorch.StateDict, n *graph.Node) error {
 			}
 		}
 		sd.Add(n.Name+MaskSuffix, mt)
+	}
+	if n.Const != nil {
+		sd.Add(n.Name+".const", copyOf(n.Const))
 	}
 	if n.Op == graph.BatchNorm {
 		sd.AddInt(n.Name+".num_batches_tracked", &pytorch.IntTensor{Shape: []int{}, Data: []int64{0}})
