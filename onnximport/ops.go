@@ -3,6 +3,7 @@ package onnximport
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"slices"
 
 	"github.com/sgcnn/sgcnn/graph"
@@ -209,11 +210,18 @@ func (im *importer) batchNorm(n *onnxpb.NodeProto) error {
 		}
 	}
 	a := graph.Attrs{
-		Eps:      float64(attrFloat(n, "epsilon", 1e-5)),
-		Momentum: 1 - float64(attrFloat(n, "momentum", 0.9)),
+		Eps:      short(attrFloat(n, "epsilon", 1e-5)),
+		Momentum: 1 - short(attrFloat(n, "momentum", 0.9)),
 	}
 	im.add(&graph.Node{Name: name, Op: graph.BatchNorm, Inputs: []string{x}, Outputs: n.Output[:1], Attrs: a})
 	return nil
+}
+
+// short widens a float32 attribute to the float64 it was written from
+// (1e-5, not 9.99999974e-06), by its shortest decimal form.
+func short(f float32) float64 {
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(float64(f), 'g', -1, 32), 64)
+	return v
 }
 
 // gemm lowers Gemm and MatMul with a constant weight to a Gemm node with a
