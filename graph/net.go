@@ -117,8 +117,10 @@ func NewNet(name string, g *Graph) (*Net, error) {
 			// not be overwritten.
 			ok := consumers[id] == 1 && !s.p.needsOutput
 			if ok && s.p.aliases {
-				for _, u := range s.in {
-					ok = ok && mutable[u]
+				for i, u := range s.in {
+					if b, isB := r.(*binary); !isB || b.inplace == i {
+						ok = ok && mutable[u]
+					}
 				}
 			}
 			mutable[id] = ok
