@@ -39,10 +39,19 @@
 // reading their weights once. Forward on a batch of B images uses
 // min(parallel.Threads(), ceil(B/micro)) goroutines: batch 1 runs on one.
 //
-// Layout: compile.go (Options, Net, Forward), ops.go (the walk over the
-// layers; BN, pools, shortcuts, residual, concatenation, linear), conv.go
-// (folding, grouping), tune.go (merging, measurement), speed.go (timing
-// and CPU load for sgcnn bench and the prune report).
+// Compile reads only the network's lowered graph (package graph): it walks
+// the nodes in order and fuses, on the DAG, a conv with the BatchNorm and
+// ReLU or residual Add (and ReLU) that alone read its output; a node
+// without a compiled kernel (grouped or dilated convs, Sigmoid, Mul, Split,
+// Transpose, ...) runs through its own evaluation-mode forward, so any
+// graph compiles. A value's buffer is reused once its last reader has run.
+//
+// Layout: compile.go (Options, Net, Forward), walk.go (the walk over the
+// graph: fusion chains, steps, buffer liveness), ops.go (BN, pools,
+// shortcuts, add, concatenation, linear), generic.go (the fallback through
+// graph's node forward), conv.go (folding, grouping), tune.go (merging,
+// measurement), speed.go (timing and CPU load for sgcnn bench and the
+// prune report).
 //
 // Compile never imports selfgroup: a group is just a set of filters with
 // equal mask rows, computed here (after removing the folded constant

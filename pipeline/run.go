@@ -131,7 +131,7 @@ func (r *Runner) counts(base report.Counts) (report.Counts, error) {
 // logit (compile's parity tests).
 func (r *Runner) evaluate() (float64, error) {
 	batches := func(y func(train.Batch) bool) error { return r.Test(0, y) }
-	if net, err := compile.Compile(r.Model, compile.Options{Route: compile.Grouped}); err == nil {
+	if net, err := compile.Compile(r.Model.Net, r.Model.InputShape[:], compile.Options{Route: compile.Grouped}); err == nil {
 		res, err := train.EvaluateFunc(net.Forward, batches)
 		return res.Top1, err
 	}

@@ -226,7 +226,7 @@ func benchOne(o *benchOptions, arch string, rate float64) ([]benchRow, error) {
 	for _, th := range o.threads {
 		parallel.SetThreads(th)
 		for _, b := range o.batches {
-			t, err := compile.Measure(m, b, o.repeats, compile.Options{SplitOne: o.splitOne})
+			t, err := compile.Measure(m.Net, m.InputShape[:], b, o.repeats, compile.Options{SplitOne: o.splitOne})
 			if err != nil {
 				return nil, err
 			}

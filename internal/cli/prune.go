@@ -263,7 +263,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if o.measure {
 		r.Measure = func() (float64, error) {
 			fmt.Fprintln(g.stderr, "measuring the compiled model's speedup over the dense one (batch 64)")
-			return compile.Speedup(m, 64)
+			return compile.Speedup(m.Net, m.InputShape[:], 64)
 		}
 	}
 	rep, err := r.Run(st)
