@@ -233,3 +233,27 @@ func TestBuildLoadStateDict(t *testing.T) {
 		t.Errorf("%d prunable layers, want 2 (c0 and fc; the grouped conv stays dense)", got)
 	}
 }
+
+// TestNetBatchNorm1d checks BatchNorm on [C] per image (BatchNorm1d after
+// a Gemm), in training and evaluation mode, against finite differences.
+func TestNetBatchNorm1d(t *testing.T) {
+	for _, train := range []bool{false, true} {
+		g := &Graph{Input: "x", InputShape: []int{2, 3, 3}, Output: "fc2", Nodes: []*Node{
+			node("fl", Flatten, Attrs{}, "x"),
+			node("fc1", Gemm, Attrs{Out: 5, Bias: true}, "fl"),
+			node("bn", BatchNorm, Attrs{Eps: 1e-3, Momentum: 0.2}, "fc1"),
+			node("lr", LeakyRelu, Attrs{Alpha: 0.2}, "bn"),
+			node("fc2", Gemm, Attrs{Out: 2}, "lr"),
+		}}
+		net := buildNet(t, g)
+		if bn := g.Nodes[2].Layer.(*nn.BatchNorm2d); bn.Eps != 1e-3 || bn.Momentum != 0.2 {
+			t.Errorf("bn eps %g momentum %g, want the attributes' 1e-3 and 0.2", bn.Eps, bn.Momentum)
+		}
+		nntest.RandParams(net, rng(2), 0.5)
+		x := batch(rng(3), 4, 2, 3, 3)
+		dy := nntest.Randn(rng(4), 1, 4, 2)
+		tg := nntest.LayerTarget(net, func() *nn.Ctx { return nn.NewCtx(train) }, x, dy)
+		rep := nntest.CheckGradients(t, "bn1d", tg, nntest.GradOptions{})
+		t.Logf("train %v: %d checked, %d kinks", train, rep.Checked, rep.Kinks)
+	}
+}

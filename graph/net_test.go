@@ -88,6 +88,16 @@ func TestNetMatchesTree(t *testing.T) {
 					len(nn.AllParams(m.Net)), len(nn.Prunables(m.Net)))
 			}
 			r := rand.New(rand.NewPCG(1, 2))
+			for _, p := range nn.Prunables(net) { // half the connections pruned
+				n, c := p.MaskShape()
+				mask := make([]float32, n*c)
+				for i := range mask {
+					mask[i] = float32(r.IntN(2))
+				}
+				if err := p.SetMask(mask); err != nil {
+					t.Fatal(err)
+				}
+			}
 			x := nntest.Randn(r, 1, append([]int{2}, m.InputShape[:]...)...)
 			dy := nntest.Randn(r, 1, 2, 10)
 			for _, train := range []bool{true, false} {
@@ -103,6 +113,14 @@ func TestNetMatchesTree(t *testing.T) {
 				for i := range g0 {
 					if e := closeTo(g1[i], g0[i]); e > 1e-4 {
 						t.Errorf("train %v: gradient of %s differs by %.3g", train, ps[i].Name, e)
+					}
+					if m := ps[i].Mask; m != nil {
+						kk := len(g1[i].Data) / len(m)
+						for j, v := range g1[i].Data {
+							if m[j/kk] == 0 && (v != 0 || ps[i].Value.Data[j] != 0) {
+								t.Fatalf("%s[%d]: pruned weight %g has gradient %g", ps[i].Name, j, ps[i].Value.Data[j], v)
+							}
+						}
 					}
 				}
 			}

@@ -40,6 +40,7 @@ type layerRunner struct {
 	inView []int // when set, the input is viewed as [B, inView...] (BatchNorm of a [B C] tensor)
 	xv, yv tensor.Tensor
 	dyv    tensor.Tensor
+	dxv    tensor.Tensor
 	xshape []int
 	out    [1]*tensor.Tensor
 }
@@ -101,7 +102,7 @@ func (r *layerRunner) backward(ctx *nn.Ctx, dys []*tensor.Tensor) ([]*tensor.Ten
 		return nil, err
 	}
 	if r.inView != nil {
-		dx = view(&r.xv, dx.Data, r.xshape[0], r.xshape[1:])
+		dx = view(&r.dxv, dx.Data, r.xshape[0], r.xshape[1:])
 	}
 	r.out[0] = dx
 	return r.out[:], nil
