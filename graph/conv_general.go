@@ -246,6 +246,10 @@ func (c *convCore) Forward(ctx *nn.Ctx, x *tensor.Tensor) (*tensor.Tensor, error
 // forward convolves one image: y_g = W_g cols_g for every group g.
 func (c *convCore) forward(x, y, cols []float32) {
 	g := &c.g
+	if g.C == 1 {
+		c.forwardDW(x, y)
+		return
+	}
 	k, np, ng := g.C*g.KH*g.KW, g.PH*g.PW, c.Out/c.Group
 	for gi := range c.Group {
 		xg := x[gi*g.C*g.H*g.W : (gi+1)*g.C*g.H*g.W]
@@ -327,6 +331,10 @@ func (c *convCore) Backward(ctx *nn.Ctx, dy *tensor.Tensor) (*tensor.Tensor, err
 // dx_g = col2im(W_g^T dy_g).
 func (c *convCore) backward(x, dy, dx, cols, dw []float32) {
 	g := &c.g
+	if g.C == 1 {
+		c.backwardDW(x, dy, dx, dw)
+		return
+	}
 	k, np, ng := g.C*g.KH*g.KW, g.PH*g.PW, c.Out/c.Group
 	id := g.identity()
 	for gi := range c.Group {
@@ -404,3 +412,73 @@ func (c *GeneralConv) SetMask(m []float32) error {
 }
 
 var _ nn.Prunable = (*GeneralConv)(nil)
+
+// Depthwise convolutions (one input channel per group) run direct: a GEMM
+// with one row per group costs more in packing than in products.
+
+// taps calls fn for every kernel tap with the output rows [y0, y1) and
+// columns [x0, x1) whose input pixel lies inside the image, and base, the
+// offset in the input plane of output (0, 0)'s pixel for that tap (rows
+// then add oy*SH*W, columns ox*SW).
+func (g *geom) taps(fn func(tap, y0, y1, x0, x1, base int)) {
+	for ky := range g.KH {
+		y0, y1 := span(g.PH, g.H, g.SH, g.PT, ky*g.DH)
+		for kx := range g.KW {
+			x0, x1 := span(g.PW, g.W, g.SW, g.PL, kx*g.DW)
+			if y0 < y1 && x0 < x1 {
+				fn(ky*g.KW+kx, y0, y1, x0, x1, (ky*g.DH-g.PT)*g.W+kx*g.DW-g.PL)
+			}
+		}
+	}
+}
+
+// forwardDW convolves one image of a depthwise convolution.
+func (c *convCore) forwardDW(x, y []float32) {
+	g := &c.g
+	np, hw, kk, ng := g.PH*g.PW, g.H*g.W, g.KH*g.KW, c.Out/c.Group
+	for n := range c.Out {
+		xp, yp, wn := x[n/ng*hw:(n/ng+1)*hw], y[n*np:(n+1)*np], c.W.Value.Data[n*kk:(n+1)*kk]
+		clear(yp)
+		g.taps(func(tap, y0, y1, x0, x1, base int) {
+			w := wn[tap]
+			for oy := y0; oy < y1; oy++ {
+				dst, off := yp[oy*g.PW:], base+oy*g.SH*g.W
+				if g.SW == 1 {
+					src := xp[off+x0 : off+x1]
+					for i, v := range src {
+						dst[x0+i] += w * v
+					}
+					continue
+				}
+				for ox := x0; ox < x1; ox++ {
+					dst[ox] += w * xp[off+ox*g.SW]
+				}
+			}
+		})
+	}
+}
+
+// backwardDW computes one image's dx and adds its weight gradient to dw.
+func (c *convCore) backwardDW(x, dy, dx, dw []float32) {
+	g := &c.g
+	np, hw, kk, ng := g.PH*g.PW, g.H*g.W, g.KH*g.KW, c.Out/c.Group
+	clear(dx)
+	for n := range c.Out {
+		ch := n / ng
+		xp, dxp, dyp := x[ch*hw:(ch+1)*hw], dx[ch*hw:(ch+1)*hw], dy[n*np:(n+1)*np]
+		wn, dwn := c.W.Value.Data[n*kk:(n+1)*kk], dw[n*kk:(n+1)*kk]
+		g.taps(func(tap, y0, y1, x0, x1, base int) {
+			w := wn[tap]
+			var s float32
+			for oy := y0; oy < y1; oy++ {
+				row, off := dyp[oy*g.PW:], base+oy*g.SH*g.W
+				for ox := x0; ox < x1; ox++ {
+					d := row[ox]
+					s += d * xp[off+ox*g.SW]
+					dxp[off+ox*g.SW] += w * d
+				}
+			}
+			dwn[tap] += s
+		})
+	}
+}
