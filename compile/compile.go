@@ -124,6 +124,7 @@ type worker struct {
 	xs   [][]float32 // scratch: a step's inputs
 	ys   [][]float32 // scratch: a step's outputs
 	err  error       // the first error of a generic op
+	ctx  *nn.Ctx     // the generic ops' context (evaluation mode)
 	// split: the batch has fewer images than threads, so convs split one
 	// image's groups over two goroutines (the second uses ws2).
 	split bool

@@ -13,20 +13,21 @@ import (
 // genericOp runs a node the compiler has no kernel for through the node's
 // own evaluation-mode forward (graph's (*Node).Forward), on the worker's
 // buffers wrapped as tensors. A node's layer keeps state between calls
-// (cached inputs, reused outputs), so the workers take turns: the op runs
-// under a lock, and its outputs are copied out before the lock is let go.
+// (cached inputs, reused outputs), so for a node with a layer the workers
+// take turns: the op runs under a lock, and its outputs are copied out
+// before the lock is let go. Other nodes get a fresh runner on every call
+// and run concurrently, each worker with its own nn.Ctx.
 type genericOp struct {
 	n       *graph.Node
 	in, out [][]int // per-image shapes of the inputs and outputs
 	mu      sync.Mutex
-	ctx     *nn.Ctx
 }
 
 // generic compiles n as a generic op. It runs n once on one zero image to
 // check, before any work, that the node runs and gives the shapes the
 // graph says.
 func (c *compiler) generic(n *graph.Node) error {
-	o := &genericOp{n: n, ctx: nn.NewCtx(false)}
+	o := &genericOp{n: n}
 	xs := make([]*tensor.Tensor, len(n.Inputs))
 	for i, t := range n.Inputs {
 		sh, ok := c.g.Shapes[t]
@@ -39,7 +40,7 @@ func (c *compiler) generic(n *graph.Node) error {
 	for _, t := range n.Outputs {
 		o.out = append(o.out, c.g.Shapes[t])
 	}
-	ys, err := n.Forward(o.ctx, xs)
+	ys, err := n.Forward(nn.NewCtx(false), xs)
 	if err != nil {
 		return fmt.Errorf("compile: %w", err)
 	}
@@ -79,9 +80,14 @@ func (o *genericOp) run(w *worker, xs, ys [][]float32, m int) {
 	for i, x := range xs {
 		ts[i] = &tensor.Tensor{Shape: append([]int{m}, o.in[i]...), Data: x[:m*tensor.Numel(o.in[i]...)]}
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	out, err := o.n.Forward(o.ctx, ts)
+	if w.ctx == nil {
+		w.ctx = nn.NewCtx(false)
+	}
+	if o.n.Layer != nil {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+	}
+	out, err := o.n.Forward(w.ctx, ts)
 	if err == nil {
 		err = o.check(out, m)
 	}

@@ -71,8 +71,7 @@ func dagNet(t *testing.T, seed uint64) *graph.Net {
 		t.Fatal(err)
 	}
 	for _, n := range g.Nodes {
-		switch l := n.Layer.(type) {
-		case *nn.BatchNorm2d:
+		if l, ok := n.Layer.(*nn.BatchNorm2d); ok {
 			for i := range l.C {
 				l.Gamma.Value.Data[i] = 0.5 + r.Float32()
 				l.Beta.Value.Data[i] = r.Float32() - 0.3
