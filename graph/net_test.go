@@ -67,6 +67,9 @@ func closeTo(a, b *tensor.Tensor) float64 {
 func TestNetMatchesTree(t *testing.T) {
 	for _, arch := range []string{"resnet20", "resnet20B", "densenet40", "vgg16", "lenet5"} {
 		t.Run(arch, func(t *testing.T) {
+			if arch == "vgg16" && testing.Short() {
+				t.Skip("vgg16 takes seconds; -short")
+			}
 			var opts []models.Option
 			if arch == "resnet20B" {
 				arch, opts = "resnet20", []models.Option{models.ShortcutB()}
