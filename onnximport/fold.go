@@ -133,7 +133,7 @@ func (im *importer) eval(n *onnxpb.NodeProto, ins []*cval) (*cval, error) {
 		return mapUnary(n.OpType, x), nil
 	case "Add", "Sub", "Mul", "Div", "Mod", "Max", "Min", "Equal", "Less", "Greater", "LessOrEqual",
 		"GreaterOrEqual", "And", "Or", "Xor":
-		if err := need(ins, 2); err != nil {
+		if err := need(ins, max(len(ins), 2)); err != nil {
 			return nil, err
 		}
 		acc := ins[0]

@@ -16,7 +16,7 @@ const maxElems = 1 << 31
 
 // maxFolded bounds a tensor made by constant folding (shape arithmetic is
 // tiny; a larger result comes from a hostile file).
-const maxFolded = 1 << 24
+const maxFolded = 1 << 20
 
 // kind is a constant's element class.
 type kind int
