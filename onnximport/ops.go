@@ -3,8 +3,8 @@ package onnximport
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"slices"
+	"strconv"
 
 	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/onnxpb"
@@ -122,7 +122,6 @@ func (im *importer) optConst(n *onnxpb.NodeProto, i int) (*cval, error) {
 	}
 	return im.constant(input(n, i))
 }
-
 
 // conv lowers Conv and ConvTranspose (2-D).
 func (im *importer) conv(n *onnxpb.NodeProto) error {

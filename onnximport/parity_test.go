@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
@@ -28,10 +29,10 @@ func openORT(t testing.TB) {
 	}
 }
 
-// parity imports model, runs it on a random batch of two images of shape
-// in with graph.Net in eval mode, and checks the output against ONNX
-// Runtime's within 1e-4 relative. It returns the imported graph.
-func parity(t *testing.T, model []byte, out string, in ...int) *graph.Graph {
+// parity imports model, runs it on a random batch of two images with
+// graph.Net in eval mode, and checks the output against ONNX Runtime's
+// within 1e-4 relative. It returns the imported graph.
+func parity(t *testing.T, model []byte) *graph.Graph {
 	t.Helper()
 	g, err := Read(model, Options{})
 	if err != nil {
@@ -41,7 +42,7 @@ func parity(t *testing.T, model []byte, out string, in ...int) *graph.Graph {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shape := append([]int{2}, in...)
+	shape := append([]int{2}, g.InputShape...)
 	x := tensor.New(shape...)
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := range x.Data {
@@ -52,7 +53,7 @@ func parity(t *testing.T, model []byte, out string, in ...int) *graph.Graph {
 		t.Fatal(err)
 	}
 	openORT(t)
-	s, err := ort.NewSession(model, "x", out, 1)
+	s, err := ort.NewSession(model, g.Input, g.Output, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,4 +79,24 @@ func parity(t *testing.T, model []byte, out string, in ...int) *graph.Graph {
 		}
 	}
 	return g
+}
+
+// TestExportedParity checks ONNX files exported elsewhere (by
+// torch.onnx.export, with a dynamic batch) against ONNX Runtime: every file
+// matching $SGCNN_ONNX_GLOB. It skips when the variable is unset; the
+// torchvision end-to-end tests live with the CLI.
+func TestExportedParity(t *testing.T) {
+	files, _ := filepath.Glob(os.Getenv("SGCNN_ONNX_GLOB"))
+	if len(files) == 0 {
+		t.Skip("no files: set SGCNN_ONNX_GLOB")
+	}
+	for _, f := range files {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parity(t, data)
+		})
+	}
 }
