@@ -1,10 +1,14 @@
 package compile
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/tensor"
 )
 
 // TestResNetFusions checks the program compiled from ResNet-20's lowered
@@ -48,5 +52,50 @@ func TestResNetFusions(t *testing.T) {
 	}
 	if n.nbuf > 8 {
 		t.Errorf("%d buffer slots for %d steps: not reused", n.nbuf, len(n.steps))
+	}
+}
+
+// TestGatherOps checks that Slice, Pad and Transpose compile to gathers
+// and compute what graph's forward of the same nodes computes.
+func TestGatherOps(t *testing.T) {
+	nodes := []*graph.Node{
+		{Name: "sl", Op: graph.Slice, Inputs: []string{"x"}, Outputs: []string{"sl"},
+			Attrs: graph.Attrs{Axes: []int{0, 2}, Starts: []int{1, -5}, Ends: []int{4, 9}, Steps: []int{1, 2}}},
+		{Name: "pd", Op: graph.Pad, Inputs: []string{"sl"}, Outputs: []string{"pd"},
+			Attrs: graph.Attrs{PadBefore: []int{1, 0, 2}, PadAfter: []int{0, 1, 1}, Value: -1.5}},
+		{Name: "tr", Op: graph.Transpose, Inputs: []string{"pd"}, Outputs: []string{"tr"},
+			Attrs: graph.Attrs{Perm: []int{2, 0, 1}}},
+	}
+	g := &graph.Graph{Input: "x", InputShape: []int{5, 3, 7}, Output: "tr", Nodes: nodes}
+	if err := g.Infer(); err != nil {
+		t.Fatal(err)
+	}
+	n, err := CompileGraph(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range n.steps {
+		if _, ok := s.op.(*gatherOp); !ok {
+			t.Errorf("step %d: %T, want a gather", i, s.op)
+		}
+	}
+	x := tensor.New(3, 5, 3, 7)
+	for i := range x.Data {
+		x.Data[i] = float32(i%17) - 8
+	}
+	want := x
+	for _, nd := range nodes {
+		ys, err := nd.Forward(nn.NewCtx(false), []*tensor.Tensor{want})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = ys[0].Clone()
+	}
+	got, err := n.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got.Shape, want.Shape) || !slices.Equal(got.Data, want.Data) {
+		t.Errorf("got %v %v, want %v %v", got.Shape, got.Data, want.Shape, want.Data)
 	}
 }

@@ -104,3 +104,62 @@ func (o *genericOp) run(w *worker, xs, ys [][]float32, m int) {
 		copy(ys[k], y.Data)
 	}
 }
+
+// gatherOps are the ops that only move values: each output value is one
+// input value or a constant.
+var gatherOps = map[graph.Op]bool{graph.Slice: true, graph.Pad: true, graph.Transpose: true}
+
+// gatherOp is a node that only moves values (Slice, Pad, Transpose), run
+// as a gather through an index table made once at compile time.
+type gatherOp struct {
+	idx   []int32 // per output value: the input value it copies, -1: value
+	value float32
+	inN   int // floats per image of the input
+}
+
+// newGatherOp returns n as a gather, or nil when it is not one (a node
+// with a layer, or an image too large for exact float32 indices). The
+// index table comes from graph's own forward of n on one image whose
+// values are their own 1-based indices (exact in float32 below 2^24): an
+// output holding k copies input k-1; with the pad value set to 0, an
+// output holding 0 is the constant.
+func newGatherOp(n *graph.Node, in, out []int) *gatherOp {
+	inN, outN := tensor.Numel(in...), tensor.Numel(out...)
+	if !gatherOps[n.Op] || n.Layer != nil || len(n.Inputs) != 1 || len(n.Outputs) != 1 || inN >= 1<<24 {
+		return nil
+	}
+	probe := *n
+	probe.Attrs.Value = 0
+	x := tensor.New(append([]int{1}, in...)...)
+	for i := range x.Data {
+		x.Data[i] = float32(i + 1)
+	}
+	ys, err := probe.Forward(nn.NewCtx(false), []*tensor.Tensor{x})
+	if err != nil || len(ys) != 1 || len(ys[0].Data) != outN {
+		return nil
+	}
+	o := &gatherOp{idx: make([]int32, outN), value: n.Attrs.Value, inN: inN}
+	for j, v := range ys[0].Data {
+		k := int(v) - 1
+		if float32(k+1) != v || k < -1 || k >= inN {
+			return nil
+		}
+		o.idx[j] = int32(k)
+	}
+	return o
+}
+
+func (o *gatherOp) run(_ *worker, xs, ys [][]float32, m int) {
+	x, y := xs[0], ys[0]
+	n := len(o.idx)
+	for i := range m {
+		xi, yi := x[i*o.inN:(i+1)*o.inN], y[i*n:(i+1)*n]
+		for j, k := range o.idx {
+			if k < 0 {
+				yi[j] = o.value
+			} else {
+				yi[j] = xi[k]
+			}
+		}
+	}
+}

@@ -22,9 +22,10 @@ func gnode(name string, op graph.Op, a graph.Attrs, ins ...string) *graph.Node {
 // nodes), with nodes the compiler fuses (conv, BN, ReLU; a residual Add
 // into a conv; a conv handing off to a conv) next to nodes it runs
 // through their own forward (Sigmoid, Mul of two tensors and by a
-// constant, a depthwise conv, HardSwish, Split, Transpose), a Concat of
-// three inputs, and a pruned linear layer. Weights, BN statistics and
-// masks (with dead filters) are random.
+// constant, a depthwise conv, HardSwish, Split) or as a gather (Slice,
+// Pad, Transpose), a Concat of three inputs, an option-A shortcut, and a
+// pruned linear layer. Weights, BN statistics and masks (with dead
+// filters) are random.
 func dagNet(t *testing.T, seed uint64) *graph.Net {
 	t.Helper()
 	k3 := graph.Attrs{Out: 8, Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}}
@@ -55,7 +56,12 @@ func dagNet(t *testing.T, seed uint64) *graph.Net {
 		{Name: "sp", Op: graph.Split, Attrs: graph.Attrs{Sizes: []int{5, 3}}, Inputs: []string{"c6"}, Outputs: []string{"sp0", "sp1"}},
 		gnode("cat", graph.Concat, graph.Attrs{}, "sp0", "r1", "sp1"),
 		gnode("mp", graph.MaxPool, pool, "cat"),
-		gnode("sh1", graph.Reshape, graph.Attrs{Shape: []int{2, 8, 4, 4}}, "mp"),
+		gnode("sl", graph.Slice, graph.Attrs{Axes: []int{1, 2}, Starts: []int{0, 1}, Ends: []int{8, 99}, Steps: []int{2, 2}}, "res"),
+		gnode("pd", graph.Pad, graph.Attrs{PadBefore: []int{3, 0, 0}, PadAfter: []int{5, 0, 0}, Value: 0.25}, "sl"),
+		gnode("sa", graph.ShortcutA, graph.Attrs{Out: 16, Stride: [2]int{2, 2}}, "res"),
+		gnode("add2", graph.Add, graph.Attrs{}, "mp", "pd"),
+		gnode("add3", graph.Add, graph.Attrs{}, "add2", "sa"),
+		gnode("sh1", graph.Reshape, graph.Attrs{Shape: []int{2, 8, 4, 4}}, "add3"),
 		gnode("sh2", graph.Transpose, graph.Attrs{Perm: []int{1, 0, 2, 3}}, "sh1"),
 		gnode("sh3", graph.Reshape, graph.Attrs{Shape: []int{16, 4, 4}}, "sh2"),
 		gnode("gap", graph.GlobalAveragePool, graph.Attrs{}, "sh3"),

@@ -283,6 +283,11 @@ func (c *compiler) node(n *graph.Node) error {
 	case single && n.Op == graph.ShortcutA && len(in) == 3 && n.Attrs.Out >= in[0] && n.Attrs.Stride[0] >= 1:
 		c.emit(newShortcutAOp(n, in), n.Inputs, n.Outputs[0])
 		return nil
+	case single && gatherOps[n.Op]:
+		if o := newGatherOp(n, in, c.g.Shapes[n.Outputs[0]]); o != nil {
+			c.emit(o, n.Inputs, n.Outputs[0])
+			return nil
+		}
 	case n.Op == graph.Concat && n.Attrs.Axis == 0 && len(n.Outputs) == 1 && len(n.Inputs) > 0:
 		o := &concatOp{}
 		for _, t := range n.Inputs {
