@@ -90,9 +90,10 @@ func attrIntOf(as []*onnxpb.AttributeProto, name string) int64 {
 }
 
 // TestActivations covers the one-input ops, Clip with attribute bounds
-// (opset 10) and with input bounds (opset 13), Dropout and Identity.
+// (opset 9) and with input bounds (opset 14), Dropout, Identity, and in
+// opset 9 Pad, Slice, Squeeze and Unsqueeze with attributes.
 func TestActivations(t *testing.T) {
-	for _, opset := range []int64{10, 14} {
+	for _, opset := range []int64{9, 14} {
 		b := newModel(opset, -1, 3, 4, 4)
 		y := b.node("LeakyRelu", "leaky", []string{"x"}, aFloat("alpha", 0.2))
 		if opset >= 11 {
@@ -104,6 +105,10 @@ func TestActivations(t *testing.T) {
 		} else {
 			y = b.node("Clip", "clip", []string{y}, aFloat("min", 0), aFloat("max", 0.5))
 			y = b.node("Dropout", "drop", []string{y}, aFloat("ratio", 0.3))
+			y = b.node("Pad", "pad", []string{y}, aInts("pads", 0, 1, 0, 2, 0, 0, 1, 0), aFloat("value", -0.5))
+			y = b.node("Slice", "crop", []string{y}, aInts("starts", 0, 0, 1), aInts("ends", 3, 4, 5), aInts("axes", 1, 2, 3))
+			y = b.node("Unsqueeze", "unsq", []string{y}, aInts("axes", 2))
+			y = b.node("Squeeze", "sq", []string{y}) // no axes: every 1 but the batch
 		}
 		y = b.node("HardSigmoid", "hsig", []string{y}, aFloat("alpha", 0.3), aFloat("beta", 0.4))
 		s := b.node("Sigmoid", "sig", []string{"x"})
