@@ -55,6 +55,7 @@ func (c *compiler) generic(n *graph.Node) error {
 		s.out = append(s.out, c.newValue(t, tensor.Numel(o.out[k]...)))
 	}
 	c.steps = append(c.steps, s)
+	c.gathered = ""
 	return nil
 }
 
@@ -109,12 +110,15 @@ func (o *genericOp) run(w *worker, xs, ys [][]float32, m int) {
 // input value or a constant.
 var gatherOps = map[graph.Op]bool{graph.Slice: true, graph.Pad: true, graph.Transpose: true}
 
-// gatherOp is a node that only moves values (Slice, Pad, Transpose), run
-// as a gather through an index table made once at compile time.
+// gatherOp is a node that only moves values (Slice, Pad, Transpose, or a
+// chain of them), run as a gather through an index table made once at
+// compile time.
 type gatherOp struct {
-	idx   []int32 // per output value: the input value it copies, -1: value
-	value float32
-	inN   int // floats per image of the input
+	// idx holds, per output value, the input value it copies; a negative
+	// k stands for the constant consts[-k-1].
+	idx    []int32
+	consts []float32
+	inN    int // floats per image of the input
 }
 
 // newGatherOp returns n as a gather, or nil when it is not one (a node
@@ -138,7 +142,7 @@ func newGatherOp(n *graph.Node, in, out []int) *gatherOp {
 	if err != nil || len(ys) != 1 || len(ys[0].Data) != outN {
 		return nil
 	}
-	o := &gatherOp{idx: make([]int32, outN), value: n.Attrs.Value, inN: inN}
+	o := &gatherOp{idx: make([]int32, outN), consts: []float32{n.Attrs.Value}, inN: inN}
 	for j, v := range ys[0].Data {
 		k := int(v) - 1
 		if float32(k+1) != v || k < -1 || k >= inN {
@@ -149,6 +153,23 @@ func newGatherOp(n *graph.Node, in, out []int) *gatherOp {
 	return o
 }
 
+// then returns the gather that runs o, then next on o's output.
+func (o *gatherOp) then(next *gatherOp) *gatherOp {
+	c := &gatherOp{idx: make([]int32, len(next.idx)), consts: slices.Concat(next.consts, o.consts), inN: o.inN}
+	shift := int32(len(next.consts))
+	for j, k := range next.idx {
+		switch {
+		case k < 0:
+			c.idx[j] = k
+		case o.idx[k] < 0:
+			c.idx[j] = o.idx[k] - shift
+		default:
+			c.idx[j] = o.idx[k]
+		}
+	}
+	return c
+}
+
 func (o *gatherOp) run(_ *worker, xs, ys [][]float32, m int) {
 	x, y := xs[0], ys[0]
 	n := len(o.idx)
@@ -156,7 +177,7 @@ func (o *gatherOp) run(_ *worker, xs, ys [][]float32, m int) {
 		xi, yi := x[i*o.inN:(i+1)*o.inN], y[i*n:(i+1)*n]
 		for j, k := range o.idx {
 			if k < 0 {
-				yi[j] = o.value
+				yi[j] = o.consts[-k-1]
 			} else {
 				yi[j] = xi[k]
 			}

@@ -25,6 +25,9 @@ type compiler struct {
 	steps  []*step
 	chain  map[*graph.Node]*chain // every node absorbed into a chain
 	byOut  map[string]*chain      // chains by output tensor
+	// gathered names the tensor the last step computes when that step is
+	// a gather (a later gather that alone reads it may fold into it).
+	gathered string
 }
 
 // value is one activation tensor of the program.
@@ -207,6 +210,7 @@ func (c *compiler) emit(o op, inputs []string, t string) *value {
 	}
 	s.out = []int{c.newValue(t, tensor.Numel(c.g.Shapes[t]...))}
 	c.steps = append(c.steps, s)
+	c.gathered = ""
 	return c.vals[s.out[0]]
 }
 
@@ -285,7 +289,7 @@ func (c *compiler) node(n *graph.Node) error {
 		return nil
 	case single && gatherOps[n.Op]:
 		if o := newGatherOp(n, in, c.g.Shapes[n.Outputs[0]]); o != nil {
-			c.emit(o, n.Inputs, n.Outputs[0])
+			c.gather(n, o)
 			return nil
 		}
 	case n.Op == graph.Concat && n.Attrs.Axis == 0 && len(n.Outputs) == 1 && len(n.Inputs) > 0:
@@ -297,6 +301,23 @@ func (c *compiler) node(n *graph.Node) error {
 		return nil
 	}
 	return c.generic(n)
+}
+
+// gather emits the gather o of node n, or, when n alone reads the output
+// of the gather just emitted, folds o into that one (ONNX's form of the
+// option-A shortcut, a Slice then a Pad, becomes one pass).
+func (c *compiler) gather(n *graph.Node, o *gatherOp) {
+	x := n.Inputs[0]
+	if k := len(c.steps) - 1; k >= 0 && c.gathered == x && c.only(x) == n {
+		s := c.steps[k]
+		s.op = s.op.(*gatherOp).then(o)
+		c.vals[s.out[0]].size = len(o.idx)
+		c.ids[n.Outputs[0]] = s.out[0]
+		c.gathered = n.Outputs[0]
+		return
+	}
+	c.emit(o, n.Inputs, n.Outputs[0])
+	c.gathered = n.Outputs[0]
 }
 
 // handoff makes src's producer, a conv whose output only co reads, write
