@@ -50,21 +50,31 @@ func modulePath(n *onnxpb.NodeProto) (path, op string) {
 	parts := strings.Split(strings.Trim(n.Name, "/"), "/")
 	op = sanitize(parts[len(parts)-1])
 	for _, p := range parts[:len(parts)-1] {
-		p = sanitize(p)
-		switch {
-		case p == "":
-		case path != "" && strings.HasPrefix(p, path+"."):
-			path = p // torch repeats the parent: "layer1/layer1.0"
-		case path != "" && strings.HasPrefix(p, path[strings.LastIndex(path, ".")+1:]+"."):
-			// or its last part: "layer1.0/downsample/downsample.0"
-			path = path[:strings.LastIndex(path, ".")+1] + p
-		case path == "":
-			path = p
-		default:
-			path += "." + p
+		if p = sanitize(p); p == "" {
+			continue
 		}
+		path = joinScope(path, p)
 	}
 	return path, op
+}
+
+// joinScope appends a scope part to a module path. torch writes each part
+// relative to a parent whose own name it may repeat: "layer1" then
+// "layer1.0", or "block" then "block.0" then "block.0.0"; a part that starts
+// with a dotted tail of the path plus "." replaces that tail.
+func joinScope(path, p string) string {
+	if path == "" {
+		return p
+	}
+	for i := 0; i <= len(path); i++ {
+		if i > 0 && path[i-1] != '.' {
+			continue
+		}
+		if strings.HasPrefix(p, path[i:]+".") {
+			return path[:i] + p // the longest tail that p repeats
+		}
+	}
+	return path + "." + p
 }
 
 // sanitize keeps letters, digits, '_', '.' and '-', replacing the rest.
