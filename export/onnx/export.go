@@ -84,8 +84,8 @@ type Timer interface {
 type Options struct {
 	// Batch fixes the batch dimension of the input; 0 leaves it symbolic.
 	Batch int
-	// FoldBN folds each BatchNorm2d that directly follows a Conv2d into the
-	// conv's weights and bias.
+	// FoldBN folds each BatchNormalization node whose input is a Conv's
+	// output, read by nothing else, into the conv's weights and bias.
 	FoldBN bool
 	// Conv says how masked convs are written; dense convs are always one
 	// Conv node.
