@@ -30,8 +30,9 @@ func gconst(name string, op graph.Op, first bool, lo float32, shape []int, rng *
 // depthwise and dilated convs, rectangular kernels with asymmetric pads,
 // HardSwish, ReLU6 as Clip, elementwise ops with per-channel and scalar
 // constants (either side), a squeeze-excite style Mul of two tensors,
-// Split, Concat, a channel shuffle, Pad, Slice with a step, pools with
-// ceil mode and uncounted padding, Gemm.
+// Split, Concat, a channel shuffle, Pad, Slice with a step, a dilated
+// max pool with unequal strides and ceil mode, an average pool with
+// uncounted padding, Gemm.
 func mobileNodes(rng *rand.Rand) []*graph.Node {
 	a := graph.Attrs{}
 	return []*graph.Node{
@@ -64,7 +65,7 @@ func mobileNodes(rng *rand.Rand) []*graph.Node {
 		gnode("relu", graph.Relu, a, "rect"),
 		gnode("pad", graph.Pad, graph.Attrs{PadBefore: []int{0, 1, 0}, PadAfter: []int{0, 0, 1}, Value: 0.25}, "relu"),
 		gnode("slice", graph.Slice, graph.Attrs{Axes: []int{1}, Starts: []int{0}, Ends: []int{1000}, Steps: []int{2}}, "pad"),
-		gnode("maxpool", graph.MaxPool, graph.Attrs{Kernel: [2]int{2, 2}, Stride: [2]int{2, 2}, CeilMode: true}, "slice"),
+		gnode("maxpool", graph.MaxPool, graph.Attrs{Kernel: [2]int{2, 2}, Stride: [2]int{1, 2}, Dilation: [2]int{2, 1}, CeilMode: true}, "slice"),
 		gnode("avgpool", graph.AveragePool, graph.Attrs{Kernel: [2]int{3, 3}, Stride: [2]int{1, 1}, Pads: [4]int{1, 1, 1, 1}}, "maxpool"),
 		gnode("gap", graph.GlobalAveragePool, graph.Attrs{KeepDims: true}, "avgpool"),
 		gnode("flat", graph.Flatten, a, "gap"),
