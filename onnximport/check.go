@@ -52,6 +52,7 @@ func newImporter(m *model, opts Options) (*importer, error) {
 		acts:    map[string]bool{},
 		weights: map[string]*tensor.Tensor{},
 		names:   map[string]bool{},
+		fused:   map[*onnxpb.NodeProto]bool{},
 	}
 	if err := im.checkOpset(m.proto.OpsetImport); err != nil {
 		return nil, err

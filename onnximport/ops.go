@@ -275,6 +275,13 @@ func (im *importer) gemm(n *onnxpb.NodeProto) error {
 			return fmt.Errorf("bias: %w", err)
 		}
 	}
+	outs := n.Output[:1]
+	if n.OpType == "MatMul" {
+		if add, c := im.biasAdd(n.Output[0], N); add != nil {
+			bias, outs = c, add.Output[:1]
+			im.fused[add] = true
+		}
+	}
 	name := im.nodeName(n, input(n, 1))
 	if err := im.param(name, "weight", w, N, C); err != nil {
 		return err
@@ -289,8 +296,38 @@ func (im *importer) gemm(n *onnxpb.NodeProto) error {
 		}
 	}
 	a := graph.Attrs{Out: N, Bias: bias != nil}
-	im.add(&graph.Node{Name: name, Op: graph.Gemm, Inputs: []string{x}, Outputs: n.Output[:1], Attrs: a})
+	im.add(&graph.Node{Name: name, Op: graph.Gemm, Inputs: []string{x}, Outputs: outs, Attrs: a})
 	return nil
+}
+
+// biasAdd finds the Add that adds a constant [N] bias to a MatMul's output
+// t, when that Add is t's only reader (t is not the graph output): the pair
+// is torch's Linear without Gemm and becomes one Gemm node with a bias.
+func (im *importer) biasAdd(t string, n int) (*onnxpb.NodeProto, *cval) {
+	var add *onnxpb.NodeProto
+	for _, nd := range im.graph.Node {
+		if slices.Contains(nd.Input, t) {
+			if add != nil {
+				return nil, nil
+			}
+			add = nd
+		}
+	}
+	if add == nil || add.OpType != "Add" || len(add.Input) != 2 || len(add.Output) == 0 || add.Output[0] == "" || t == im.graph.Output[0].Name {
+		return nil, nil
+	}
+	other := add.Input[0]
+	if other == t {
+		other = add.Input[1]
+	}
+	if other == t || !im.isConst(other) {
+		return nil, nil
+	}
+	c, err := im.constant(other)
+	if err != nil || c.numel() != n || len(c.dims) > 2 || len(c.dims) == 2 && c.dims[0] != 1 {
+		return nil, nil
+	}
+	return add, c
 }
 
 // gemmBias broadcasts Gemm's C ([N], [1 N], [1] or a scalar) to [N] times

@@ -163,7 +163,8 @@ func TestSplitConcatSlice(t *testing.T) {
 }
 
 // TestPoolsAndMeans covers AveragePool (count_include_pad, ceil_mode),
-// ReduceMean over H and W (axes as attribute, and as input in opset 18).
+// ReduceMean over H and W (axes as attribute, and as input in opset 18),
+// MatMul and its bias Add (one Gemm).
 func TestPoolsAndMeans(t *testing.T) {
 	for _, opset := range []int64{13, 18} {
 		b := newModel(opset, -1, 3, 7, 7)
@@ -177,8 +178,11 @@ func TestPoolsAndMeans(t *testing.T) {
 			r = b.node("ReduceMean", "mean", []string{m}, aInts("axes", 2, 3), aInt("keepdims", 0))
 		}
 		y := b.node("MatMul", "fc", []string{r, b.rand("fc_w", 3, 4)})
-		y = b.node("Add", "fc_bias", []string{y, b.rand("fc_b", 4)})
-		parity(t, b.out(t, y))
+		y = b.node("Add", "fc_bias", []string{b.rand("fc_b", 1, 4), y})
+		g := parity(t, b.out(t, y))
+		if fc := g.Node("fc"); fc == nil || fc.Op != graph.Gemm || !fc.Attrs.Bias || len(g.Nodes) != 5 {
+			t.Errorf("nodes %v: want MatMul and its bias Add as one Gemm fc with a bias", nodeNames(g))
+		}
 	}
 }
 

@@ -95,11 +95,17 @@ type importer struct {
 	fresh   bool // g.Shapes covers every node
 	weights map[string]*tensor.Tensor
 	names   map[string]bool // node names taken
+	// fused are nodes already lowered into an earlier one (a MatMul's bias
+	// Add).
+	fused map[*onnxpb.NodeProto]bool
 }
 
 // run lowers every node, then infers the final graph's shapes.
 func (im *importer) run() error {
 	for i, n := range im.graph.Node {
+		if im.fused[n] {
+			continue
+		}
 		if err := im.node(n); err != nil {
 			return fmt.Errorf("node %d %q (%s): %w", i, n.Name, n.OpType, err)
 		}
