@@ -198,9 +198,9 @@ func Compile(net nn.Layer, in []int, opt Options) (*Net, error) {
 // *nn.Conv2d (with a following BatchNorm, ReLU and residual Add fused),
 // an *nn.BatchNorm2d or an *nn.Linear, and the ops Relu, MaxPool,
 // AveragePool, GlobalAveragePool, Add, Concat and ShortcutA in their
-// common forms run on compiled kernels; Dropout, Identity, Flatten and
-// Reshape move no data; any other node runs through its own
-// (*graph.Node).Forward in evaluation mode.
+// common forms run on compiled kernels; Slice, Pad and Transpose as
+// gathers; Dropout, Identity, Flatten and Reshape move no data; any other
+// node runs through its own (*graph.Node).Forward in evaluation mode.
 func CompileGraph(g *graph.Graph, opt Options) (*Net, error) {
 	if g.Shapes == nil {
 		if err := g.Infer(); err != nil {
