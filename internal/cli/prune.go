@@ -74,6 +74,9 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
+			if arch := fileArch(o.weights); arch != "" && !f.Changed("model") {
+				o.model = arch // a model file names its architecture
+			}
 			if o.model == "lenet5" && !o.resume {
 				// The LeNet-5 demo's defaults: Conv-95/FC-95 in 19 steps,
 				// global fine-tuning only.
@@ -101,7 +104,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	}
 	f := cmd.Flags()
 	c := &o.cfg
-	f.StringVar(&o.model, "model", "lenet5", "architecture (see sgcnn info --list)")
+	f.StringVar(&o.model, "model", "lenet5", "architecture (see sgcnn info --list; a model file given with --weights names its own)")
 	f.StringVar(&c.Method, "method", c.Method, "pruning method: self-grouping, taylor, regular, random or l1filter")
 	f.StringVar(&o.weights, "weights", "", "trained weights (sgcnn or PyTorch file; default: ../shared/models/cifar10 for the CIFAR ResNets, training from scratch for lenet5)")
 	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
@@ -163,7 +166,7 @@ func sharedWeights(arch string) string {
 
 func runPrune(g *globals, o *pruneOptions) error {
 	if o.out == "" {
-		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", o.model, o.cfg.Scheme, o.cfg.Rate))
+		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", runName(o.model, o.weights), o.cfg.Scheme, o.cfg.Rate))
 		if o.cfg.Method != baseline.MethodSelfGrouping {
 			o.out += "-" + o.cfg.Method
 		}

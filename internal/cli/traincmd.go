@@ -111,10 +111,15 @@ epochs are trained again and overwrite their files in DIR.`,
   sgcnn train --model resnet56 --weights pruned.safetensors --teacher resnet56.th \
       --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(g, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if arch := fileArch(o.Init); arch != "" && !cmd.Flags().Changed("model") {
+				o.Model = arch // a model file names its architecture
+			}
+			return runTrain(g, o)
+		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list)")
+	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list; a model file given with --weights names its own)")
 	f.StringVar(&o.Init, "weights", "", "start from these weights (sgcnn or PyTorch file) instead of random ones")
 	f.StringVar(&o.Dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
@@ -144,11 +149,12 @@ epochs are trained again and overwrite their files in DIR.`,
 
 func runTrain(g *globals, o *trainOptions) error {
 	if o.out == "" {
-		o.out = filepath.Join("runs", o.Model+".safetensors")
+		o.out = filepath.Join("runs", runName(o.Model, o.Init)+".safetensors")
 	}
 	var m *models.Model
 	var st trainState
 	var extra map[string]*tensor.Tensor
+	var info modelfile.Info // the normalisation a model file records
 	if o.resume {
 		f, err := modelfile.Load(o.out, "")
 		if err != nil {
@@ -157,7 +163,7 @@ func runTrain(g *globals, o *trainOptions) error {
 		if err := json.Unmarshal(f.Info.Training, &st); err != nil || st.Config.Model == "" {
 			return fmt.Errorf("--resume: %s holds no training run to continue", o.out)
 		}
-		m, extra = f.Model, f.Extra
+		m, extra, info = f.Model, f.Extra, f.Info
 		if inDir(o.out, st.Config.Snapshots) {
 			return usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
 		}
@@ -175,7 +181,7 @@ func runTrain(g *globals, o *trainOptions) error {
 		}
 		var err error
 		if o.Init != "" {
-			m, _, err = openModel(o.Model, o.Init)
+			m, info, err = openModel(o.Model, o.Init)
 		} else if m, err = models.New(o.Model, 0, o.Seed); err != nil {
 			err = usageError{err}
 		}
@@ -202,12 +208,15 @@ func runTrain(g *globals, o *trainOptions) error {
 	ctx, cancel := interruptible(g, "the last epoch's checkpoint is kept")
 	defer cancel()
 	pad, flip := augmentation(trainSet.H, o.Augment, o.Shift)
+	// A model file's recorded normalisation (an imported network's
+	// --mean/--std) wins over the data set's default.
+	norm := normFor(info, testSet)
 	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed,
-		Pad: pad, Flip: flip})
+		Pad: pad, Flip: flip, Norm: norm})
 	if err != nil {
 		return err
 	}
-	testSrc, err := evalSource(testSet, testSet.Norm(), o.Batch) // training batch size: layers keep their buffers
+	testSrc, err := evalSource(testSet, norm, o.Batch) // training batch size: layers keep their buffers
 	if err != nil {
 		return err
 	}
@@ -218,7 +227,7 @@ func runTrain(g *globals, o *trainOptions) error {
 	nctx := nn.NewCtx(true)
 	stepper := train.NewStepper(m.Net, opt, nctx)
 	if len(o.Teachers) > 0 {
-		if stepper.Distill, err = openTeachers(o.Teachers, m, trainSet.Norm(), o.distillFlags); err != nil {
+		if stepper.Distill, err = openTeachers(o.Teachers, m, norm, o.distillFlags); err != nil {
 			return err
 		}
 		fmt.Fprintln(g.stderr, o.distillFlags.describe(o.Teachers...))
@@ -238,13 +247,13 @@ func runTrain(g *globals, o *trainOptions) error {
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Done = es.Epoch
 			st.History = append(st.History, es)
-			if err := saveRun(o.out, m, st, testSet.Norm(), opt); err != nil {
+			if err := saveRun(o.out, m, st, norm, opt); err != nil {
 				return err
 			}
 			if o.Snapshots == "" {
 				return nil
 			}
-			return saveRun(snapshotPath(o.Snapshots, es.Epoch), m, st, testSet.Norm(), opt)
+			return saveRun(snapshotPath(o.Snapshots, es.Epoch), m, st, norm, opt)
 		},
 	})
 	if err != nil {
