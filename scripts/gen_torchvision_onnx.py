@@ -19,15 +19,26 @@ For each network it writes, into DIR:
                         "output"; for the networks with grads=True also one
                         training step's data: "train_input" [4, 3, H, W],
                         "labels" (I64), "loss" [] (mean cross-entropy, BN
-                        in training mode), "grad.P" for every parameter P
-                        and "running.B" for every BN buffer B after that
-                        forward (PyTorch's momentum 0.1)
+                        in training mode, Dropout off), "grad.P" for every
+                        parameter P, "running.B" for every BN buffer B after
+                        that forward (PyTorch's momentum 0.1), and
+                        "grad_sensitivity" (see sensitivity: the script
+                        refuses a reference above 1e-4)
+  NAME_hw.onnx          (the torchvision networks only) the same network
+                        and weights with dynamic height and width as well:
+                        the CLI test imports it with --input-shape 3,32,32
+                        and prunes it on CIFAR-10
   manifest.json         what was written: per network its file names,
                         input shape, classes, opset, whether BatchNorm is
                         kept as its own node, and whether grads exist
 
 Weights are torchvision's random initialisation under torch.manual_seed, so
-the same script version writes the same numbers. The networks are
+the same script version writes the same numbers. Left so, a deep network's
+eval-mode output hardly depends on its input or its conv weights (the
+BatchNorms' running statistics are 0 and 1, whatever the activations'
+scale), and a test could not tell a wrong conv from a right one; so every
+BatchNorm gets a random affine transform and running statistics measured on
+two batches of random images (calibrate), as a trained network has. The networks are
 torchvision 0.14's definitions with num_classes=10 at 3x64x64, except where
 noted in NETWORKS (vgg11_bn's classifier is narrowed, because its 7x7
 adaptive pool cannot be exported at 64x64 and its 4096-wide layers would
@@ -49,6 +60,7 @@ they were trained with (the ONNX file takes normalised input).
 """
 
 import argparse
+import copy
 import json
 import os
 import struct
@@ -62,7 +74,7 @@ import torch.nn.functional as F
 
 # VERSION changes whenever the files this script writes change; the tests
 # regenerate a cache whose manifest names another version.
-VERSION = 1
+VERSION = 3
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 SHARED = os.path.join(ROOT, "..", "shared")
@@ -115,13 +127,13 @@ def tv(name):
 # name: (builder, input shape, opset, grads, training mode)
 PRESERVE, EVAL = "preserve", "eval"
 NETWORKS = {
-    "resnet18": (tv("resnet18"), (3, 64, 64), 13, True, PRESERVE),
-    "vgg11_bn": (vgg11_bn_small, (3, 64, 64), 13, False, PRESERVE),
+    "resnet18": (tv("resnet18"), (3, 64, 64), 13, False, PRESERVE),
+    "vgg11_bn": (vgg11_bn_small, (3, 64, 64), 13, True, PRESERVE),
     "mobilenet_v2": (tv("mobilenet_v2"), (3, 64, 64), 17, False, PRESERVE),
     "densenet121": (tv("densenet121"), (3, 64, 64), 13, False, PRESERVE),
-    "squeezenet1_1": (tv("squeezenet1_1"), (3, 64, 64), 13, False, PRESERVE),
-    "shufflenet_v2_x1_0": (tv("shufflenet_v2_x1_0"), (3, 64, 64), 13, True, PRESERVE),
-    "efficientnet_b0": (tv("efficientnet_b0"), (3, 64, 64), 13, False, PRESERVE),
+    "squeezenet1_1": (tv("squeezenet1_1"), (3, 64, 64), 13, True, PRESERVE),
+    "shufflenet_v2_x1_0": (tv("shufflenet_v2_x1_0"), (3, 64, 64), 13, False, PRESERVE),
+    "efficientnet_b0": (tv("efficientnet_b0"), (3, 64, 64), 13, True, PRESERVE),
     "cifarnet": (CifarNet, (3, 32, 32), 13, True, PRESERVE),
     "cifarnet_fused": (CifarNet, (3, 32, 32), 13, False, EVAL),
 }
@@ -150,18 +162,73 @@ def write_safetensors(path, tensors, meta):
     os.replace(tmp, path)
 
 
-def export(model, shape, opset, mode, path):
-    """torch.onnx.export with a dynamic batch axis, written atomically."""
+def calibrate(model, shape):
+    """Gives every BatchNorm a random affine transform (weight in [0.5,
+    1.5], bias N(0, 0.1)) and running statistics averaged over two training
+    batches of 16 random images."""
+    g = torch.Generator().manual_seed(SEED + 2)
+    bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    momenta = [bn.momentum for bn in bns]
+    with torch.no_grad():
+        for bn in bns:
+            bn.weight.uniform_(0.5, 1.5, generator=g)
+            bn.bias.normal_(0, 0.1, generator=g)
+            bn.reset_running_stats()
+            bn.momentum = None  # a cumulative average
+        model.train()
+        for _ in range(2):
+            model(torch.randn(16, *shape, generator=g))
+    for bn, m in zip(bns, momenta):
+        bn.momentum = m
+    model.eval()
+
+
+def export(model, shape, opset, mode, path, dynamic_hw=False):
+    """torch.onnx.export with a dynamic batch axis (and height and width
+    with dynamic_hw), written atomically."""
     model.eval()
     x = torch.randn(1, *shape)
     training = torch.onnx.TrainingMode.PRESERVE if mode == PRESERVE else torch.onnx.TrainingMode.EVAL
+    axes = {0: "batch", 2: "height", 3: "width"} if dynamic_hw else {0: "batch"}
     tmp = path + ".tmp"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, x, tmp, input_names=["input"], output_names=["logits"],
-                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
+                          dynamic_axes={"input": axes, "logits": {0: "batch"}},
                           opset_version=opset, training=training, do_constant_folding=True)
     os.replace(tmp, path)
+
+
+def train_step(model, x, labels):
+    """One training forward and backward (BatchNorm on batch statistics;
+    Dropout and StochasticDepth off, as the eval-mode ONNX file has none),
+    returning the loss."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout) or type(m).__name__ == "StochasticDepth":
+            m.eval()
+    model.zero_grad()
+    loss = F.cross_entropy(model(x), labels)
+    loss.backward()
+    model.eval()
+    return loss
+
+
+def sensitivity(model, x, labels):
+    """How much the gradients move when the input moves by 1e-6 (in
+    float64, on a copy): the largest change of a gradient element, relative
+    to max(its tensor's largest gradient, 1e-3 x the network's). Where a
+    ReLU sits at its kink for some element, float32 rounding alone flips it
+    and the gradients jump: such a reference cannot check sgcnn's."""
+    m = copy.deepcopy(model).double()
+    g = torch.Generator().manual_seed(SEED + 3)
+    grads = []
+    for xi in (x.double(), x.double() + 1e-6 * torch.randn(x.shape, generator=g, dtype=torch.float64)):
+        train_step(m, xi, labels)
+        grads.append({n: p.grad.clone() for n, p in m.named_parameters()})
+    top = max(t.abs().max().item() for t in grads[0].values())
+    return max(((grads[0][n] - grads[1][n]).abs().max() / max(grads[0][n].abs().max().item(), 1e-3 * top)).item()
+               for n in grads[0])
 
 
 def references(model, shape, grads, classes):
@@ -173,13 +240,19 @@ def references(model, shape, grads, classes):
         y = model(x)
     out = {"input": x.numpy(), "output": y.numpy()}
     if grads:
-        xt = torch.randn(4, *shape, generator=g)
-        labels = torch.randint(0, classes, (4,), generator=g)
-        model.train()
-        model.zero_grad()
-        loss = F.cross_entropy(model(xt), labels)
-        loss.backward()
-        model.eval()
+        # Draw training batches until one is well-conditioned (the same
+        # draws every run, so the same batch is kept).
+        for _ in range(8):
+            xt = torch.randn(4, *shape, generator=g)
+            labels = torch.randint(0, classes, (4,), generator=g)
+            sens = sensitivity(model, xt, labels)
+            if sens <= 1e-4:
+                break
+        else:
+            sys.exit(f"gen_torchvision_onnx: every training batch's gradients move by more than 1e-4 "
+                     f"(last {sens:.2g}) under 1e-6 input noise: no well-conditioned reference")
+        loss = train_step(model, xt, labels)
+        out["grad_sensitivity"] = np.float32(sens).reshape(())
         out["train_input"] = xt.numpy()
         out["labels"] = labels.numpy().astype(np.int64)
         out["loss"] = loss.detach().numpy().reshape(())
@@ -226,11 +299,16 @@ def main():
         build, shape, opset, grads, mode = NETWORKS[n]
         torch.manual_seed(SEED)
         model = build()
+        calibrate(model, shape)
         export(model, shape, opset, mode, os.path.join(args.out, n + ".onnx"))
+        entry = {"onnx": n + ".onnx", "ref": n + ".ref.safetensors", "input_shape": list(shape),
+                 "classes": 10, "opset": opset, "bn_kept": mode == PRESERVE, "grads": grads}
+        if not n.startswith("cifarnet"):
+            entry["onnx_dynamic_hw"] = n + "_hw.onnx"
+            export(model, shape, opset, mode, os.path.join(args.out, entry["onnx_dynamic_hw"]), dynamic_hw=True)
         refs = references(model, shape, grads, 10)
         write_safetensors(os.path.join(args.out, n + ".ref.safetensors"), refs, {"network": n})
-        manifest["networks"][n] = {"onnx": n + ".onnx", "ref": n + ".ref.safetensors", "input_shape": list(shape),
-                                   "classes": 10, "opset": opset, "bn_kept": mode == PRESERVE, "grads": grads}
+        manifest["networks"][n] = entry
         print(f"gen_torchvision_onnx: {n} (opset {opset}, {mode})", file=sys.stderr)
     if args.cifar_resnets:
         for depth in (20, 56):
