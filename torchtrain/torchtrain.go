@@ -31,7 +31,7 @@ import (
 	"sync"
 	"syscall"
 
-		"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -58,6 +58,42 @@ type Launcher struct {
 	Threads      int       // torch threads per process (default 1)
 	Dir          string    // work folder for the spec, state and data files (required)
 	Log          io.Writer // rank 0's progress lines (nil: discarded)
+	// EvalTop1 is the trainer's top-1 on Settings.Eval after the last
+	// epoch it ran (percent; -1 when not evaluated).
+	EvalTop1 float64
+}
+
+// Engine chooses the engine of a run's fine-tuning epochs and how torchrun
+// starts; runs store it (sgcnn train's config, pipeline.Config), so that a
+// resumed run trains on the same engine. The zero value is the Go engine.
+type Engine struct {
+	Trainer      string `json:"trainer,omitempty"` // "" or "go": sgcnn's engine; "torch": PyTorch DDP
+	NProc        int    `json:"nproc,omitempty"`
+	Device       string `json:"device,omitempty"`
+	NNodes       int    `json:"nnodes,omitempty"`
+	RdzvEndpoint string `json:"rdzv_endpoint,omitempty"`
+}
+
+// Torch reports whether e asks for the torch trainer, refusing an unknown
+// trainer and torch-only settings without it.
+func (e Engine) Torch() (bool, error) {
+	switch e.Trainer {
+	case "", "go":
+		if e.NProc > 1 || e.NNodes > 1 || (e.Device != "" && e.Device != "cpu") || e.RdzvEndpoint != "" {
+			return false, errors.New("--nproc, --device, --nnodes and --rdzv-endpoint need --trainer torch")
+		}
+		return false, nil
+	case "torch":
+		return true, nil
+	}
+	return false, fmt.Errorf("--trainer %q: want go or torch", e.Trainer)
+}
+
+// Launcher returns the launcher of e's torch trainer working in dir with
+// threads torch threads per process.
+func (e Engine) Launcher(dir string, threads int, log io.Writer) *Launcher {
+	return &Launcher{NProc: e.NProc, Device: e.Device, NNodes: e.NNodes, RdzvEndpoint: e.RdzvEndpoint,
+		Threads: max(1, threads/max(1, e.NProc)), Dir: dir, Log: log}
 }
 
 // Settings are the fine-tuning flags that mean the same under both
@@ -67,10 +103,13 @@ type Settings struct {
 	Momentum    float64
 	WeightDecay float64
 	Nesterov    bool
-	Augment     bool // random crop (4-pixel padding) and flip
-	Shift       int  // random shifts up to this many pixels
+	Pad         int  // random crops of the image zero-padded by Pad pixels (0: none)
+	Flip        bool // random horizontal flips
 	EpochSize   int  // images per epoch, a fresh random subset (0: all)
 	Seed        uint64
+	// Eval, when set, is a held-out set that the trainer evaluates after
+	// each epoch; Launcher.EvalTop1 then holds its top-1.
+	Eval *data.Dataset
 }
 
 // probe is what the interpreter reports about its torch.
@@ -151,6 +190,7 @@ type spec struct {
 	Classes        int       `json:"classes"`
 	InputShape     [3]int    `json:"input_shape"`
 	Data           dataSpec  `json:"data"`
+	Eval           *dataSpec `json:"eval,omitempty"`
 	Epochs         int       `json:"epochs"`
 	StartEpoch     int       `json:"start_epoch"`
 	LRs            []float64 `json:"lrs"`
@@ -158,8 +198,8 @@ type spec struct {
 	Momentum       float64   `json:"momentum"`
 	WeightDecay    float64   `json:"weight_decay"`
 	Nesterov       bool      `json:"nesterov"`
-	Augment        bool      `json:"augment"`
-	Shift          int       `json:"shift"`
+	Pad            int       `json:"pad"`
+	Flip           bool      `json:"flip"`
 	EpochSize      int       `json:"epoch_size"`
 	Seed           uint64    `json:"seed"`
 	Device         string    `json:"device"`
@@ -190,10 +230,17 @@ func (l *Launcher) Epoch(ctx context.Context, m *models.Model, opt *optim.SGD, d
 		}
 		sp := spec{State: filepath.Join(l.Dir, "state.pt"), Arch: m.Arch, Classes: m.Classes, InputShape: m.InputShape,
 			Data: ds, Epochs: e + 1, StartEpoch: e, LRs: make([]float64, e+1), Batch: s.Batch, Momentum: s.Momentum,
-			WeightDecay: s.WeightDecay, Nesterov: s.Nesterov, Augment: s.Augment, Shift: s.Shift, EpochSize: s.EpochSize,
+			WeightDecay: s.WeightDecay, Nesterov: s.Nesterov, Pad: s.Pad, Flip: s.Flip, EpochSize: s.EpochSize,
 			Seed: s.Seed, Device: l.Device, ThreadsPerProc: max(l.Threads, 1),
 			Checkpoint: filepath.Join(l.Dir, "epoch.ckpt.pt"), Out: filepath.Join(l.Dir, "out.pt")}
 		sp.LRs[e] = lr
+		if s.Eval != nil {
+			es, err := l.writeData(s.Eval, norm)
+			if err != nil {
+				return 0, 0, 0, err
+			}
+			sp.Eval = &es
+		}
 		if sp.Device == "" {
 			sp.Device = "cpu"
 		}
@@ -209,8 +256,18 @@ func (l *Launcher) Epoch(ctx context.Context, m *models.Model, opt *optim.SGD, d
 		if err := readState(sp.Out, m, opt); err != nil {
 			return 0, 0, 0, err
 		}
+		l.EvalTop1 = stats.eval
 		return stats.loss, stats.top1, stats.n, nil
 	}
+}
+
+// EpochFunc is Epoch for train.Plan.RunEpoch with d's own normalisation;
+// on a nil launcher (the Go engine) it returns nil.
+func (l *Launcher) EpochFunc(ctx context.Context, m *models.Model, opt *optim.SGD, d *data.Dataset, s Settings) train.EpochFunc {
+	if l == nil {
+		return nil
+	}
+	return l.Epoch(ctx, m, opt, d, d.Norm(), s)
 }
 
 // writeData writes d's pixels and labels once per content into the work
@@ -318,8 +375,8 @@ func readState(path string, m *models.Model, opt *optim.SGD) error {
 
 // epochStats is rank 0's last epoch line.
 type epochStats struct {
-	loss, top1 float64
-	n          int
+	loss, top1, eval float64
+	n                int
 }
 
 // run starts torchrun and streams rank 0's lines to the log.
@@ -360,7 +417,7 @@ func (l *Launcher) run(ctx context.Context, sp spec) (epochStats, error) {
 	if err := cmd.Start(); err != nil {
 		return epochStats{}, fmt.Errorf("torchtrain: starting torchrun: %w", err)
 	}
-	var st epochStats
+	st := epochStats{eval: -1}
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		line := sc.Text()
@@ -386,12 +443,16 @@ func (l *Launcher) run(ctx context.Context, sp spec) (epochStats, error) {
 // loss L acc A% images N R img/s".
 func parseEpoch(line string, st *epochStats) {
 	f := strings.Fields(line)
+	if len(f) == 6 && f[0] == "torch:" && f[1] == "eval" {
+		fmt.Sscanf(f[3], "%g%%", &st.eval)
+		return
+	}
 	if len(f) < 12 || f[0] != "torch:" || f[5] != "train" {
 		return
 	}
 	var s epochStats
 	if _, err := fmt.Sscanf(strings.Join(f[6:12], " "), "loss %g acc %g%% images %d", &s.loss, &s.top1, &s.n); err == nil {
-		*st = s
+		st.loss, st.top1, st.n = s.loss, s.top1, s.n
 	}
 }
 

@@ -2,6 +2,7 @@ package torchtrain
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/train"
 )
 
 // needTorch skips without PyTorch, except under CI, where setup installs it.
@@ -81,11 +83,12 @@ func TestEpochTwoProcesses(t *testing.T) {
 	opt := optim.NewSGD(nn.AllParams(m.Net), 0.05, 0.9, 1e-4, false)
 	var log strings.Builder
 	l := &Launcher{NProc: 2, Dir: t.TempDir(), Log: &log}
-	s := Settings{Batch: 32, Momentum: 0.9, WeightDecay: 1e-4, Augment: true, Seed: 3}
+	s := Settings{Batch: 32, Momentum: 0.9, WeightDecay: 1e-4, Pad: 4, Flip: true, Seed: 3}
 	if err := l.Check(context.Background(), m.Arch, s); err != nil {
 		t.Fatal(err)
 	}
 	d := tinySet(128)
+	s.Eval = tinySet(64)
 	run := l.Epoch(context.Background(), m, opt, d, d.Norm(), s)
 	for e := range 2 {
 		loss, top1, n, err := run(e, 0.05)
@@ -106,6 +109,18 @@ func TestEpochTwoProcesses(t *testing.T) {
 	}
 	if opt.Velocity(0) == nil {
 		t.Fatal("no momentum came back")
+	}
+	// The two engines agree on the trained model's accuracy.
+	src, err := data.NewLoader(s.Eval, data.Config{BatchSize: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return train.FromLoader(context.Background(), src)(0, yield) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.EvalTop1 < 0 || math.Abs(res.Top1-l.EvalTop1) > 100.0/64+1e-9 {
+		t.Fatalf("top-1 on the held-out images: Go %.2f%%, torch %.2f%% (more than one image apart)", res.Top1, l.EvalTop1)
 	}
 	if !strings.Contains(log.String(), "torch: epoch 2/2") {
 		t.Fatalf("rank 0's epoch line missing from the log:\n%s", log.String())
@@ -151,7 +166,8 @@ func TestParseEpoch(t *testing.T) {
 		t.Fatalf("got %+v", st)
 	}
 	parseEpoch("torch: epoch 2/3 step 4/10 loss 1.2", &st)
-	if st.n != 128 {
-		t.Fatal("a progress line overwrote the epoch line")
+	parseEpoch("torch: eval top-1 87.5000% images 64", &st)
+	if st.n != 128 || st.eval != 87.5 {
+		t.Fatalf("progress or eval lines misread: %+v", st)
 	}
 }

@@ -26,10 +26,15 @@ torchtrain); nothing here chooses a value of its own:
   momentum, weight_decay, nesterov
               torch.optim.SGD's; weight decay applies to conv and linear
               weights only, as in sgcnn
-  augment     random crop with 4-pixel zero padding and horizontal flip
-  shift       random shifts of up to this many pixels (MNIST), no flip
+  pad, flip   random crops of the image zero-padded by pad pixels, and
+              random horizontal flips (CIFAR: 4 and true; MNIST --shift 2: 2
+              and false)
   epoch_size  images per epoch: a fresh random subset each epoch (0: all)
   seed        seeds the data order (DistributedSampler) and augmentation
+  eval        optional: {"images", "labels", "n"} of a held-out set that
+              rank 0 evaluates after the last epoch (eval mode), printing
+              "torch: eval top-1 T% images N", so that sgcnn can check that
+              both engines agree on the trained model
   checkpoint  written atomically after every epoch (rank 0); a restarted
               phase resumes from it
   out         the result: weights, BN statistics and momentum buffers
@@ -179,8 +184,7 @@ class Images:
         self.y = torch.from_file(d["labels"], shared=False, size=n, dtype=torch.int32).long()
         self.mean = torch.tensor(d["mean"]).view(1, c, 1, 1)
         self.std = torch.tensor(d["std"]).view(1, c, 1, 1)
-        self.pad = 4 if spec.get("augment") else spec.get("shift", 0)
-        self.flip = bool(spec.get("augment"))
+        self.pad, self.flip = spec.get("pad", 0), spec.get("flip", False)
         self.gen = torch.Generator()
 
     def __len__(self):
@@ -190,7 +194,7 @@ class Images:
         """Images idx, normalised, then randomly cropped from a zero-padded
         copy (after normalisation, as sgcnn does) and flipped."""
         x = (self.x[idx].float() / 255 - self.mean) / self.std
-        if self.pad:
+        if self.pad or self.flip:
             b, c, h, w = x.shape
             p = F.pad(x, (self.pad,) * 4)
             off = torch.randint(0, 2 * self.pad + 1, (b, 2), generator=self.gen).tolist()
@@ -334,9 +338,24 @@ def main():
             dist.barrier()
     if rank == 0:
         check_masks(model, masks)
+        if spec.get("eval"):
+            evaluate(model, spec, device)
         save_atomic(result(model, opt), spec["out"])
     if world > 1:
         dist.destroy_process_group()
+
+
+def evaluate(model, spec, device):
+    """Prints the eval-mode top-1 on spec's held-out images."""
+    e = dict(spec["data"], **spec["eval"])
+    ds = Images(dict(spec, data=e, pad=0, flip=False))
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(ds), 256):
+            x, y = ds.batch(list(range(i, min(i + 256, len(ds)))))
+            correct += (model(x.to(device)).argmax(1).cpu() == y).sum().item()
+    print(f"torch: eval top-1 {100 * correct / len(ds):.4f}% images {len(ds)}", flush=True)
 
 
 def load_state_from(model, sd):
