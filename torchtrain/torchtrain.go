@@ -456,22 +456,31 @@ func parseEpoch(line string, st *epochStats) {
 	}
 }
 
-// failedRank picks torchrun's summary of the failed rank, if any.
+// failedRank lists torchrun's summary of the failed ranks, each once, in
+// the order it names them (a killed worker first, then the peers that
+// failed because of it).
 func failedRank(stderr string) string {
-	var rank, code string
+	var out []string
+	seen := map[string]bool{}
+	var rank string
 	for _, ln := range strings.Split(stderr, "\n") {
 		ln = strings.TrimSpace(ln)
 		if v, ok := strings.CutPrefix(ln, "rank      :"); ok {
 			rank = strings.TrimSpace(v)
 		}
-		if v, ok := strings.CutPrefix(ln, "exitcode  :"); ok {
-			code = strings.TrimSpace(v)
+		if v, ok := strings.CutPrefix(ln, "exitcode  :"); ok && rank != "" {
+			code, _, _ := strings.Cut(strings.TrimSpace(v), " ")
+			if r, _, _ := strings.Cut(rank, " "); !seen[r] {
+				seen[r] = true
+				out = append(out, fmt.Sprintf("rank %s exited with code %s", r, code))
+			}
+			rank = ""
 		}
 	}
-	if rank == "" {
+	if len(out) == 0 {
 		return ""
 	}
-	return fmt.Sprintf(": rank %s exited with code %s", rank, code)
+	return ": " + strings.Join(out, "; ")
 }
 
 // lastLines keeps the last max lines written to it.

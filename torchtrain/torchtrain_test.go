@@ -171,3 +171,30 @@ func TestParseEpoch(t *testing.T) {
 		t.Fatalf("progress or eval lines misread: %+v", st)
 	}
 }
+
+// TestWorkerDies kills rank 1 in its first step: the launcher's error names
+// the rank and its exit code, and the model is left as it was.
+func TestWorkerDies(t *testing.T) {
+	needTorch(t)
+	if testing.Short() {
+		t.Skip("starts torchrun")
+	}
+	t.Setenv("SGCNN_TRAINER_KILL_RANK", "1")
+	m, err := models.New("resnet20", 3, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := append([]float32(nil), m.PrunableLayers()[0].Weight().Value.Data...)
+	opt := optim.NewSGD(nn.AllParams(m.Net), 0.05, 0.9, 1e-4, false)
+	l := &Launcher{NProc: 2, Dir: t.TempDir()}
+	d := tinySet(64)
+	_, _, _, err = l.Epoch(context.Background(), m, opt, d, d.Norm(), Settings{Batch: 32, Seed: 1})(0, 0.05)
+	if err == nil || !strings.Contains(err.Error(), "rank 1") || !strings.Contains(err.Error(), "-9") {
+		t.Fatalf("got %v, want an error naming rank 1 and its exit code -9", err)
+	}
+	for i, v := range m.PrunableLayers()[0].Weight().Value.Data {
+		if v != before[i] {
+			t.Fatal("a failed epoch changed the model")
+		}
+	}
+}

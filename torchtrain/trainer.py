@@ -311,6 +311,8 @@ def main():
         steps = (len(idx) + per - 1) // per
         tick = max(1, steps // 10)
         for i in range(steps):
+            if os.environ.get("SGCNN_TRAINER_KILL_RANK") == str(rank):  # tests: a worker dying mid-epoch
+                os.kill(os.getpid(), 9)
             x, y = ds.batch(idx[i * per : (i + 1) * per])
             x, y = x.to(device), y.to(device)
             opt.zero_grad(set_to_none=True)
