@@ -44,9 +44,10 @@ func (s *Server) submit(x []float32) (*job, error) {
 	}
 }
 
-// batcher owns the network: it takes the first waiting job, collects more
-// until MaxBatch or MaxWait after the first, runs them, and repeats until
-// the queue is closed and drained.
+// batcher owns the network: it takes the first waiting job, adds the
+// jobs already queued, waits up to MaxWait after the first for more
+// (until MaxBatch), runs them, and repeats until the queue is closed and
+// drained.
 func (s *Server) batcher() {
 	defer close(s.done)
 	per := s.in[0] * s.in[1] * s.in[2]
@@ -58,27 +59,47 @@ func (s *Server) batcher() {
 		if !ok {
 			return
 		}
-		batch := []*job{first}
-		timer.Reset(s.cfg.MaxWait)
-	collect:
-		for len(batch) < s.cfg.MaxBatch {
-			select {
-			case j, ok := <-s.queue:
-				if !ok {
-					break collect
-				}
-				batch = append(batch, j)
-			case <-timer.C:
-				break collect
-			}
-		}
-		timer.Stop()
+		batch := s.collect([]*job{first}, timer)
 		buf = buf[:0]
 		for _, j := range batch {
 			buf = append(buf, j.x...)
 		}
 		s.run(batch, buf)
 	}
+}
+
+// collect adds to batch the jobs already queued, then those arriving
+// within MaxWait, up to MaxBatch.
+func (s *Server) collect(batch []*job, timer *time.Timer) []*job {
+	for len(batch) < s.cfg.MaxBatch {
+		select {
+		case j, ok := <-s.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, j)
+			continue
+		default:
+		}
+		break
+	}
+	if len(batch) == s.cfg.MaxBatch || s.cfg.MaxWait == 0 {
+		return batch
+	}
+	timer.Reset(s.cfg.MaxWait)
+	defer timer.Stop()
+	for len(batch) < s.cfg.MaxBatch {
+		select {
+		case j, ok := <-s.queue:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, j)
+		case <-timer.C:
+			return batch
+		}
+	}
+	return batch
 }
 
 // run runs one batch whose images are concatenated in x and answers

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,46 @@ func TestMaxWait(t *testing.T) {
 	}
 }
 
+// TestNoWait checks MaxWait 0: a lone request runs at once, and the
+// requests that queue while the network is busy run together next.
+func TestNoWait(t *testing.T) {
+	f := &fakeNet{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	s, err := serve.New(f, serve.Config{Norm: identity, MaxBatch: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(s.Handler())
+	defer func() { hs.Close(); s.Close() }()
+	codes := make(chan int, 5)
+	send := func() {
+		var got serve.PredictResponse
+		c, err := tryPost(hs.URL+"/v1/predict", "application/json", fakeBody(1), &got)
+		if err != nil {
+			t.Error(err)
+		}
+		codes <- c
+	}
+	go send()
+	<-f.entered // alone in its batch: nothing waited for a second image
+	for range 4 {
+		go send()
+	}
+	waitFor(t, func() bool { return queueLength(t, hs.URL) == 4 })
+	f.gate <- struct{}{}
+	<-f.entered
+	f.gate <- struct{}{}
+	for range 5 {
+		if c := <-codes; c != 200 {
+			t.Errorf("status %d", c)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.batches) != 2 || f.batches[0] != 1 || f.batches[1] != 4 {
+		t.Errorf("batches %v, want [1 4]", f.batches)
+	}
+}
+
 // TestBusy fills a one-image queue while the network is held: the next
 // request gets 503 and the held ones still succeed.
 func TestBusy(t *testing.T) {
@@ -201,10 +242,11 @@ func metricsText(t *testing.T, url string) string {
 func queueLength(t *testing.T, url string) int {
 	for _, line := range strings.Split(metricsText(t, url), "\n") {
 		if v, ok := strings.CutPrefix(line, "sgcnn_serve_queue_length "); ok {
-			if v == "1" {
-				return 1
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				t.Fatalf("queue length %q", v)
 			}
-			return 0
+			return n
 		}
 	}
 	t.Fatal("no sgcnn_serve_queue_length in /metrics")

@@ -47,11 +47,12 @@ const (
 	DefaultMaxBodyBytes    = 1 << 20
 	DefaultQueue           = 1024
 	DefaultTopK            = 5
-	DefaultMaxResizePixels = 4096 * 4096
+	DefaultMaxResizePixels = 2048 * 2048
 	DefaultShutdownTimeout = 10 * time.Second
 )
 
-// Config configures a Server. Zero fields take the defaults above.
+// Config configures a Server. Zero fields take the defaults above, except
+// MaxWait.
 type Config struct {
 	// Norm maps 0..255 pixels to the network's inputs, one mean and
 	// std per input channel (required).
@@ -62,7 +63,9 @@ type Config struct {
 	// MaxBatch is the most images run in one batch.
 	MaxBatch int
 	// MaxWait is how long the batcher waits for more images after the
-	// first one of a batch arrives.
+	// first one of a batch arrives. Zero does not wait: a batch is what
+	// was queued when the network became free (DefaultMaxWait is the
+	// command line's default).
 	MaxWait time.Duration
 	// MaxBodyBytes limits a request body; larger ones get 413.
 	MaxBodyBytes int64
@@ -75,7 +78,9 @@ type Config struct {
 	// input (bilinear); without it they get 400 with the expected shape.
 	Resize bool
 	// MaxResizePixels bounds the width x height of an image that Resize
-	// decodes (the body limit alone does not bound a PNG's pixels).
+	// decodes (the body limit alone does not bound a PNG's pixels: a
+	// flat 2048 x 2048 PNG is a few KB and decodes to 16 MB); larger
+	// images get 413.
 	MaxResizePixels int
 	// ShutdownTimeout bounds how long Serve waits for requests in
 	// flight after its context ends.
@@ -160,9 +165,6 @@ func (c *Config) fill(ch, classes int) error {
 	def(&c.TopK, DefaultTopK)
 	def(&c.MaxResizePixels, DefaultMaxResizePixels)
 	c.TopK = min(c.TopK, classes)
-	if c.MaxWait == 0 {
-		c.MaxWait = DefaultMaxWait
-	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = DefaultMaxBodyBytes
 	}

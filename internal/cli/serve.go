@@ -77,7 +77,7 @@ or compile stops the command before it listens.`,
 	f.StringVar(&o.arch, "arch", "", "architecture of a PyTorch checkpoint (see sgcnn info --list)")
 	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
 	f.IntVar(&o.maxBatch, "max-batch", serve.DefaultMaxBatch, "most images run in one batch")
-	f.DurationVar(&o.maxWait, "max-wait", serve.DefaultMaxWait, "longest wait for more images after a batch's first")
+	f.DurationVar(&o.maxWait, "max-wait", serve.DefaultMaxWait, "longest wait for more images after a batch's first (0: run what is queued when the network is free)")
 	f.Int64Var(&o.maxBody, "max-body", serve.DefaultMaxBodyBytes, "largest request body in bytes (larger: 413)")
 	f.IntVar(&o.queue, "queue", serve.DefaultQueue, "most images waiting (more: 503)")
 	f.IntVar(&o.topK, "top-k", serve.DefaultTopK, "classes answered when a request gives no ?k=")
@@ -123,9 +123,6 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	}
 	cfg := serve.Config{Norm: norm, Labels: labels, MaxBatch: o.maxBatch, MaxWait: o.maxWait,
 		MaxBodyBytes: o.maxBody, Queue: o.queue, TopK: o.topK, Resize: o.resize}
-	if o.maxWait == 0 {
-		cfg.MaxWait = time.Nanosecond // 0 means the default to serve.Config
-	}
 	srv, err := serve.FromModel(m, compile.Options{Route: route}, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.model, err)
