@@ -58,7 +58,10 @@ shape unless --resize is given (then it is scaled, bilinear). A body over
 503. Every error is JSON {"error", "expected_shape"}.
 
 Requests are batched dynamically: the first waiting image starts a batch,
-which runs when it holds --max-batch images or --max-wait has passed.
+which runs when it holds --max-batch images or --max-wait has passed
+(--max-wait 0: at once, with the images that queued while the network was
+busy). Batching pays where the CPU is free; on a machine that other jobs keep
+busy, --max-batch 1 served more (bench/results/serve_load-*.md).
 --threads sets the threads the network runs on. A model that fails to load
 or compile stops the command before it listens.`,
 		Example: `  sgcnn serve --model runs/prune-resnet56-G-conv70/checkpoint.safetensors
