@@ -451,7 +451,10 @@ func (im *importer) unary(n *onnxpb.NodeProto) error {
 				*p = float32(c.at(0))
 			}
 		}
-		nd.Attrs.Min, nd.Attrs.Max = lo, hi
+		// A missing bound is the largest float, not an infinity: the same
+		// clamp for every finite input, and the graph's JSON (model files)
+		// cannot hold infinities.
+		nd.Attrs.Min, nd.Attrs.Max = finite(lo), finite(hi)
 	case "Dropout":
 		nd.Attrs.Ratio = attrFloat(n, "ratio", 0.5)
 		if r, err := im.optConst(n, 1); err != nil || r != nil && r.numel() == 1 {
@@ -466,4 +469,15 @@ func (im *importer) unary(n *onnxpb.NodeProto) error {
 	}
 	im.add(nd)
 	return nil
+}
+
+// finite replaces an infinite bound by the largest float of its sign.
+func finite(v float32) float32 {
+	switch {
+	case math.IsInf(float64(v), 1):
+		return math.MaxFloat32
+	case math.IsInf(float64(v), -1):
+		return -math.MaxFloat32
+	}
+	return v
 }

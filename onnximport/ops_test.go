@@ -1,6 +1,7 @@
 package onnximport
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 
@@ -219,5 +220,18 @@ func TestShapeFolding(t *testing.T) {
 	}
 	if g.Node("Shape") != nil || g.Node("Gather_a") != nil {
 		t.Errorf("shape arithmetic left in the graph: %v", nodeNames(g))
+	}
+}
+
+// TestClipOneBound checks a Clip with only a lower bound (opset 14, its
+// max input left empty): ONNX Runtime agrees, and the graph's JSON, which
+// model files store, encodes (an infinite bound would not).
+func TestClipOneBound(t *testing.T) {
+	b := newModel(14, -1, 3, 4, 4)
+	b.g.Initializer = append(b.g.Initializer, floatTensor("lo", nil, []float32{-0.25}))
+	y := b.node("Clip", "clip", []string{"x", "lo", ""})
+	g := parity(t, b.out(t, y))
+	if _, err := json.Marshal(g); err != nil {
+		t.Fatalf("the graph's JSON: %v", err)
 	}
 }
