@@ -16,7 +16,9 @@
 //	torchvision_test.go  per network: import; forward against ONNX Runtime;
 //	                     one self-grouping step, then the compiled network
 //	                     against nn and the exported pruned ONNX in ONNX
-//	                     Runtime; model file round trip; for three
+//	                     Runtime; model file round trip; the pruned
+//	                     networks' PyTorch state_dict export loaded by
+//	                     PyTorch into its own definitions; for four
 //	                     networks, one SGD step's gradients against PyTorch
 //	cifar_test.go        the pretrained CIFAR ResNets through ONNX: test
 //	                     accuracy, and one-shot self-grouping against the

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/export/onnx"
+	torchexport "github.com/sgcnn/sgcnn/export/torch"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -272,5 +275,44 @@ func checkGradients(t *testing.T, n *network) {
 				t.Errorf("PyTorch's %s has no counterpart in the imported network", name)
 			}
 		}
+	}
+}
+
+// TestTorchStateDict exports each pruned network as a PyTorch state_dict
+// (sgcnn export --format torch) and has PyTorch load it, strictly, into its
+// own definition of the network and run the reference input: the logits
+// must be sgcnn's.
+func TestTorchStateDict(t *testing.T) {
+	nets := networks(t)
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(python, "-c", "import torch, torchvision").CombinedOutput(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s with torch and torchvision is required under CI=true: %v: %s", python, err, out)
+		}
+		t.Skipf("skipping: %s cannot import torch and torchvision: %v", python, err)
+	}
+	dir := t.TempDir()
+	for _, name := range append(append([]string{}, torchvisionNets...), "cifarnet") {
+		n := nets[name]
+		m := importNet(t, n.ONNX, nil)
+		selfGroup(t, m, m.Prunable, 50, 1)
+		if err := torchexport.Export(filepath.Join(dir, name+".pth"), m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		x := loadRef(t, n).tensor(t, "input")
+		f := checkpoint.NewFile()
+		f.Add("input", x)
+		f.Add("logits", &tensor.Tensor{Shape: []int{x.Shape[0], m.Classes}, Data: forward(t, m, x)})
+		if err := checkpoint.Save(filepath.Join(dir, name+".check.safetensors"), f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := exec.Command(python, filepath.Join(root, "scripts", "gen_torchvision_onnx.py"), "--check-state-dicts", dir).CombinedOutput()
+	t.Logf("%s", out)
+	if err != nil {
+		t.Fatalf("PyTorch's check of the exported state_dicts failed: %v", err)
 	}
 }

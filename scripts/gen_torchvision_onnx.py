@@ -52,6 +52,9 @@ its PyTorch parameter names, as sgcnn needs to prune and fine-tune it.
 cifarnet_fused is the same network as cifarnet exported with
 TrainingMode.EVAL, the folded form most users' files have.
 
+--check-state-dicts DIR checks the PyTorch state_dicts that sgcnn export
+--format torch wrote for these networks (the e2e tests use it).
+
 --cifar-resnets also exports the pretrained CIFAR ResNet-20 and ResNet-56
 of ../shared/models/cifar10 (option-A shortcuts, as
 scripts/load_torch_export.py defines them) as resnet20_cifar.onnx and
@@ -275,13 +278,65 @@ def cifar_resnet(depth):
     return m.eval()
 
 
+def read_safetensors(path):
+    """Reads a safetensors file of F32 tensors into numpy arrays."""
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        b, end = e["data_offsets"]
+        out[name] = np.frombuffer(data[b:end], dtype="<f4").reshape(e["shape"])
+    return out
+
+
+def check_state_dicts(folder):
+    """For every NAME.pth (a state_dict sgcnn export wrote for a network of
+    NETWORKS) in folder, loads it into PyTorch's own definition of NAME
+    (strict: every key but the .weight_mask buffers must fit), runs the
+    input of NAME.check.safetensors in eval mode and compares the logits
+    with sgcnn's there. Returns the number of failures."""
+    fails = 0
+    for fn in sorted(os.listdir(folder)):
+        if not fn.endswith(".pth"):
+            continue
+        name = fn[:-4]
+        sd = torch.load(os.path.join(folder, fn), map_location="cpu")
+        extra = sorted(k for k in sd if not k.endswith(".weight_mask") and k.endswith(".const"))
+        sd = {k: v for k, v in sd.items() if not k.endswith(".weight_mask") and not k.endswith(".const")}
+        model = NETWORKS[name][0]()
+        try:
+            model.load_state_dict(sd, strict=True)
+        except RuntimeError as e:
+            print(f"{name}: the exported state_dict does not load into PyTorch's network: {e}")
+            fails += 1
+            continue
+        ref = read_safetensors(os.path.join(folder, name + ".check.safetensors"))
+        model.eval()
+        with torch.no_grad():
+            y = model(torch.tensor(ref["input"])).numpy()
+        d = np.abs(y - ref["logits"]).max() / max(np.abs(ref["logits"]).max(), 1e-6)
+        ok = d <= 1e-4
+        fails += not ok
+        print(f"{name}: {'ok' if ok else 'FAIL'}: PyTorch with the exported state_dict vs sgcnn: relative difference {d:.2g}"
+              + (f" (constants left out: {', '.join(extra)})" if extra else ""))
+    return fails
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     cache = os.environ.get("SGCNN_CACHE")
     ap.add_argument("--out", default=os.path.join(cache, "onnx") if cache else os.path.join(ROOT, "runs", ".cache", "onnx"))
     ap.add_argument("--only", default="", help="comma-separated network names (default: all)")
     ap.add_argument("--cifar-resnets", action="store_true", help="also export the pretrained CIFAR ResNet-20 and -56")
+    ap.add_argument("--check-state-dicts", metavar="DIR",
+                    help="check sgcnn's state_dict exports in DIR against PyTorch (see check_state_dicts) and exit")
     args = ap.parse_args()
+    if args.check_state_dicts:
+        sys.exit(1 if check_state_dicts(args.check_state_dicts) else 0)
     os.makedirs(args.out, exist_ok=True)
     names = [n for n in args.only.split(",") if n] or list(NETWORKS)
     for n in names:
