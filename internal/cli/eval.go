@@ -81,6 +81,6 @@ func runEval(g *globals, o *evalOptions) error {
 			"top1": r.Top1, "top5": r.Top5, "loss": r.Loss, "images": r.N})
 	}
 	fmt.Fprintf(g.stdout, "%s on %s test set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
-		m.Arch, o.dataset, r.Top1, r.Top5, r.Loss, r.N)
+		runName(m.Arch, o.weights), o.dataset, r.Top1, r.Top5, r.Loss, r.N)
 	return nil
 }
