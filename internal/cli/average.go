@@ -117,6 +117,9 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		if err != nil {
 			return err
 		}
+		if err := checkLoadedModel(g, f.Model, path); err != nil {
+			return err
+		}
 		if err := avg.Add(f.Model); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}

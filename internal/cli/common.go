@@ -121,8 +121,12 @@ func evalSource(ds *data.Dataset, norm data.Norm, batch int) (train.Source, erro
 // openModel builds a model and loads its weights from path: an sgcnn model
 // file (which names its architecture; arch, if given, must match) or a
 // PyTorch checkpoint (legacy or zip; arch is required).
-func openModel(arch, path string) (*models.Model, modelfile.Info, error) {
-	var info modelfile.Info
+func openModel(arch, path string) (m *models.Model, info modelfile.Info, err error) {
+	defer func() {
+		if err == nil {
+			err = checkLoadedModel(loading, m, path)
+		}
+	}()
 	if isNative(path) {
 		f, err := modelfile.Load(path, arch)
 		if err != nil {
@@ -130,11 +134,13 @@ func openModel(arch, path string) (*models.Model, modelfile.Info, error) {
 		}
 		return f.Model, f.Info, nil
 	}
+	if why := notNativeReason(path); why != "" {
+		return nil, info, usagef("%s", why)
+	}
 	if arch == "" {
 		return nil, info, usagef("%s is a PyTorch checkpoint, which does not name its architecture: give --model (one of %s)", path, strings.Join(models.Names(), ", "))
 	}
-	m, err := models.New(arch, 0, 0)
-	if err != nil {
+	if m, err = models.New(arch, 0, 0); err != nil {
 		return nil, info, usageError{err}
 	}
 	sd, err := pytorch.Load(path)
