@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/sgcnn/sgcnn/data"
@@ -46,10 +47,14 @@ func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {
 // openSplits loads the training and test splits of a named data set from
 // dir, keeping only the first limits[0] and limits[1] images (0: all).
 func openSplits(name, dir string, limits [2]int) (trainSet, testSet *data.Dataset, err error) {
-	if trainSet, err = openDataset(name, dir, true); err != nil {
+	if !slices.Contains(datasets, name) {
+		return nil, nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
+	}
+	// Reading stops at the limits.
+	if trainSet, err = data.LoadFirst(name, dir, true, limits[0]); err != nil {
 		return nil, nil, err
 	}
-	if testSet, err = openDataset(name, dir, false); err != nil {
+	if testSet, err = data.LoadFirst(name, dir, false, limits[1]); err != nil {
 		return nil, nil, err
 	}
 	if trainSet, err = limited(trainSet, limits[0]); err != nil {

@@ -247,7 +247,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	norm := normFor(info, testSet)
 	info.Mean, info.Std = norm.Mean, norm.Std
-	ctx, cancel := interruptible(g, "the last checkpoint is kept")
+	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
 	cfg := &st.Config
 	pad, flip := augmentation(trainSet.H, cfg.Augment, cfg.Shift)

@@ -228,7 +228,7 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if err := checkFits(m, trainSet, o.Dataset); err != nil {
 		return err
 	}
-	ctx, cancel := interruptible(g, "the last epoch's checkpoint is kept")
+	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
 	pad, flip := augmentation(trainSet.H, o.Augment, o.Shift)
 	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed,
@@ -399,7 +399,7 @@ func validateTrain(c *trainConfig) error {
 		return usagef("--dataset %q: want one of %s", c.Dataset, strings.Join(datasets, ", "))
 	}
 	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
-		return usagef("--schedule %q: %v", c.Schedule, err)
+		return usagef("--schedule: %v", err)
 	}
 	if len(c.Teachers) > 0 {
 		return c.distillFlags.validate()
