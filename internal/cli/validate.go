@@ -51,7 +51,7 @@ func notNativeReason(path string) string {
 	fi, err := os.Stat(path)
 	switch {
 	case err != nil:
-		return err.Error()
+		return "" // the loader names the missing file
 	case fi.IsDir():
 		return path + " is a folder, not a model file"
 	case fi.Size() == 0:
