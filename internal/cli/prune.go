@@ -200,15 +200,18 @@ func runPrune(g *globals, o *pruneOptions) error {
 		if err := validatePruneStart(o); err != nil {
 			return err
 		}
-		if err := checkFreshFolder(o.out, o.force, g.stderr); err != nil {
-			return err
-		}
 	}
 	og, err := guardOutput(o.out, lockPath(o.out, true), g.stderr)
 	if err != nil {
 		return err
 	}
 	defer func() { og.close(fileExists(ckpt)) }()
+	if !o.resume {
+		// Checked once the lock is held: --force removes files.
+		if err := checkFreshFolder(o.out, o.force, g.stderr); err != nil {
+			return err
+		}
+	}
 	if o.resume {
 		if m, st, info, extra, err = loadPruneRun(g, o, ckpt); err != nil {
 			return err
