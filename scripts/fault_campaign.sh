@@ -232,9 +232,11 @@ for a in "--lr 0.05" "--train-limit 512" "--test-limit 10" "--model resnet20" "-
 	expect resume fail "--resume $a" -- train --resume -o r.safetensors $a
 done
 [ "$(epoch r.safetensors)" = 1 ] && record resume ok "refused resumes left the run" || record resume fail "refused resumes left the run" "epoch $(epoch r.safetensors)"
-expect resume ok "--resume --threads 1" -- train --resume -o r.safetensors --threads 1 --epochs 2
-expect resume ok "printed resume command" -- train --out r.safetensors --resume
-grep -q "after epoch 2 of 3" err.txt && record resume ok "resumed at epoch 2 of 3" || record resume fail "resumed at epoch 2 of 3" "$(head -2 err.txt)"
+expect resume ok "printed resume command, with --threads 1" -- train --out r.safetensors --resume --threads 1
+grep -q "after epoch 1 of 3" err.txt && [ "$(epoch r.safetensors)" = 3 ] && record resume ok "resumed at epoch 1 of 3, ran to 3" || record resume fail "resumed at epoch 1 of 3" "$(head -2 err.txt)"
+expect resume ok "resume a finished run: nothing to do" -- train --out r.safetensors --resume
+expect resume ok "--resume --epochs 4 extends it" -- train --out r.safetensors --resume --epochs 4
+[ "$(epoch r.safetensors)" = 4 ] && record resume ok "extended to epoch 4" || record resume fail "extended to epoch 4" "epoch $(epoch r.safetensors)"
 expect resume fail "--resume with no run" -- train --out nothing.safetensors --resume
 expect resume fail "--resume a non-run model" -- train --out meta.safetensors --resume
 expect resume fail "prune --resume --train-limit" -- prune --out pr --resume --train-limit 512

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -124,6 +125,17 @@ func validatePruneStart(o *pruneOptions) error {
 	if o.weights != "" {
 		if _, err := os.Stat(o.weights); err != nil {
 			return usagef("--weights: %v", err)
+		}
+	}
+	if len(o.cfg.Layers) > 0 {
+		m, err := models.New(o.model, 0, 0)
+		if err != nil {
+			return usageError{err}
+		}
+		for _, name := range o.cfg.Layers {
+			if l, ok := m.Layer(name).(nn.Prunable); !ok || l == nil {
+				return usagef("--layers: %q is not a prunable layer of %s (see sgcnn info %s)", name, o.model, o.model)
+			}
 		}
 	}
 	if o.weights == "" && o.model == "lenet5" && o.pretrainEpochs < 1 {

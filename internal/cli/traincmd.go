@@ -401,6 +401,11 @@ func validateTrain(c *trainConfig) error {
 	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
 		return usagef("--schedule: %v", err)
 	}
+	for _, spec := range c.Teachers {
+		if _, path := teacherSpec(spec); !fileExists(path) {
+			return usagef("--teacher %s: no such file", spec)
+		}
+	}
 	if len(c.Teachers) > 0 {
 		return c.distillFlags.validate()
 	}
