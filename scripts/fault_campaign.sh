@@ -320,7 +320,8 @@ expect concurrent ok "stale lock of a dead PID taken over" -- train --out st.saf
 grep -q "stale lock" err.txt && record concurrent ok "stale lock message" || record concurrent fail "stale lock message" "none"
 
 echo "== disk full"
-if [ "$(id -u)" = 0 ] && mkdir -p full && mount -t tmpfs -o size=3m tmpfs full 2>/dev/null; then
+# Room for one checkpoint and its lock, not for the temporary file of a second.
+if [ "$(id -u)" = 0 ] && mkdir -p full && mount -t tmpfs -o size=$((SIZE / 1024 + 256))k tmpfs full 2>/dev/null; then
 	cp good.safetensors full/run.safetensors 2>/dev/null
 	python3 - full/run.safetensors <<'EOF'
 import json, struct, sys

@@ -64,6 +64,7 @@ func acquireLock(path string, log io.Writer, bases ...string) (*runLock, error) 
 			fmt.Fprintf(log, "taking over the stale lock %s of PID %d, which is no longer running\n", path, pid)
 		}
 		if err := writePID(f); err != nil {
+			os.Remove(path)
 			f.Close()
 			return nil, fmt.Errorf("writing the lock %s: %w", path, err)
 		}
