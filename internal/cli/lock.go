@@ -102,7 +102,10 @@ func removeStaleTemps(dir string, log io.Writer, bases ...string) {
 	if len(bases) > 0 {
 		patterns = patterns[:0]
 		for _, b := range bases {
-			patterns = append(patterns, "."+escapeGlob(b)+".tmp*")
+			if b != snapshotGlob {
+				b = escapeGlob(b)
+			}
+			patterns = append(patterns, "."+b+".tmp*")
 		}
 	}
 	n := 0
@@ -118,6 +121,10 @@ func removeStaleTemps(dir string, log io.Writer, bases ...string) {
 		fmt.Fprintf(log, "removed %d temporary file(s) left in %s by an interrupted write\n", n, dir)
 	}
 }
+
+// snapshotGlob, given to removeStaleTemps, matches the epoch snapshots of
+// a training run (see snapshotPath).
+const snapshotGlob = "epoch-[0-9]*.safetensors"
 
 // escapeGlob quotes the glob metacharacters of a file name.
 func escapeGlob(s string) string {

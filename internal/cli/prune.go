@@ -290,6 +290,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return modelfile.Save(ckpt, m, false, info, momentumOf(opt))
 		},
 		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
+		Stop:    ctx.Err,
 	}
 	if o.measure {
 		r.Measure = func() (float64, error) {

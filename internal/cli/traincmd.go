@@ -256,6 +256,7 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		if err := og.mkdir(o.Snapshots); err != nil {
 			return fmt.Errorf("--snapshots: %w", err)
 		}
+		removeStaleTemps(o.Snapshots, g.stderr, snapshotGlob)
 	}
 	if err := stopped(g, "before the first epoch; nothing was written"); err != nil {
 		return err
