@@ -314,6 +314,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 		}
 		return fmt.Errorf("%w (continue with: %s)", err, resumeCommand("prune", o.out, o.dataDir))
 	}
+	if g.ctx.Err() != nil { // the signal came during the last evaluation or the measurement
+		return interruptedError{"the run is complete in its checkpoint, but its reports were not written; write them with: " + resumeCommand("prune", o.out, o.dataDir)}
+	}
 	if err := writeReports(g, o.out, m, rep); err != nil {
 		return err
 	}

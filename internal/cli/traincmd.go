@@ -287,6 +287,9 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		}
 		return fmt.Errorf("training stopped: %w (%s)", err, lastOnDisk(o.out))
 	}
+	if g.ctx.Err() != nil { // the signal came during the last evaluation
+		return interruptedError{lastOnDisk(o.out) + ": the run had finished its last epoch"}
+	}
 	if o.plot != "" && len(st.History) > 0 {
 		if err := plotHistory(o.plot, m.Arch, st.History); err != nil {
 			return err
