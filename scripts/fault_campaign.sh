@@ -109,6 +109,8 @@ for a in "--size 1000000" "--size 4096" "--size 30" "--size 33" "--train 0" "--t
 	"--head 0" "--head 100000" "--speed-batch 0" "--speed-runs 0" "--milestones 4,2" "--epochs 0"; do
 	expect flags fail "detect $a" -- detect --backbone good.safetensors $a
 done
+expect flags fail "bench --batches 1000000" -- bench --models lenet5 --batches 1000000
+expect flags fail "eval --batch 100000000" -- eval --weights good.safetensors --batch 100000000
 expect flags fail "info --classes 1e12" -- info lenet5 --classes 1000000000000
 expect flags fail "info --classes -3" -- info lenet5 --classes -3
 expect flags fail "average --bn-images -1" -- average -o a.safetensors good.safetensors --bn-images -1

@@ -119,7 +119,7 @@ ResNets with option A shortcuts do; a PyTorch checkpoint needs --model.`,
 	f.Uint64Var(&o.dataSeed, "data-seed", 1, "seed of the synthetic data")
 	f.IntVar(&o.head, "head", 64, "channels of the head's 3x3 conv (at most 4096)")
 	f.IntVar(&c.Epochs, "epochs", c.Epochs, "training epochs")
-	f.IntVar(&c.Batch, "batch", c.Batch, "images per batch")
+	f.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("images per batch (at most %d, and --batch x --size^2 at most %d pixels)", maxBatch, maxBatchPixels))
 	f.Float64Var(&c.LR, "lr", c.LR, "initial learning rate")
 	f.IntSliceVar(&c.Milestones, "milestones", c.Milestones, "0-based epochs from which the rate is divided by 10 once more")
 	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")

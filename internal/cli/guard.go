@@ -50,6 +50,15 @@ func checkFlags(cmd *cobra.Command) error {
 		case "int":
 			n, _ := strconv.Atoi(f.Value.String())
 			err = boundIntFlag(f.Name, n)
+		case "intSlice":
+			if sv, ok := f.Value.(pflag.SliceValue); ok && f.Name == "batches" {
+				for _, s := range sv.GetSlice() {
+					if n, _ := strconv.Atoi(s); n > maxBatch {
+						err = usagef("--batches %d: at most %d images per batch", n, maxBatch)
+						return
+					}
+				}
+			}
 		}
 	})
 	return err

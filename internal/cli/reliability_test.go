@@ -335,6 +335,7 @@ func TestValidationBeforeWork(t *testing.T) {
 		{"prune", "--out", out, "--global-schedule", "multistep:3,1"}, {"prune", "--out", out, "--dataset", "x"},
 		{"detect", "--backbone", "x", "--milestones", "4,2"}, {"average", "-o", out, "x", "--bn-images", "-1"},
 		{"eval", "--weights", "x", "--batch", "1000000000"}, {"info", "lenet5", "--classes", "-3"},
+		{"bench", "--models", "lenet5", "--batches", "1000000"},
 	}
 	for _, c := range cases {
 		code, _, errs := run(t, c...)
