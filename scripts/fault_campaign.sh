@@ -21,7 +21,10 @@ BIN=${1:-$ROOT/bin/sgcnn}
 [ -x "$BIN" ] || { echo "no binary $BIN: go build -o bin/sgcnn ./cmd/sgcnn" >&2; exit 2; }
 BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
 W=$(mktemp -d /tmp/sgcnn-faults.XXXXXX)
-trap 'rm -rf "$W"' EXIT
+# Only this shell cleans up: a background job signalled before it has
+# exec'd the binary is a copy of this shell, and runs the EXIT trap too.
+MAIN=$BASHPID
+trap '[ "$BASHPID" = "$MAIN" ] && rm -rf "$W"' EXIT
 cd "$W" || exit 2
 
 declare -A PASS FAIL
