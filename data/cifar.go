@@ -105,12 +105,7 @@ func grow(b []uint8, n int) []uint8 {
 // looked in too. Class names come from batches.meta.txt when present. The
 // empty dir means DefaultDir("cifar10"). The normalisation is ImageNetNorm.
 func LoadCIFAR10(dir string, train bool) (*Dataset, error) {
-	files := []string{"test_batch.bin"}
-	if train {
-		files = []string{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"}
-	}
-	return loadCIFAR("cifar10", dir, "cifar-10-batches-bin", files, train, cifar10Format,
-		"batches.meta.txt", CIFAR10Classes, ImageNetNorm, 0)
+	return LoadFirst("cifar10", dir, train, 0)
 }
 
 // LoadCIFAR100 reads the CIFAR-100 binary version from dir: train.bin when
@@ -120,12 +115,7 @@ func LoadCIFAR10(dir string, train bool) (*Dataset, error) {
 // come from fine_label_names.txt when present. The empty dir means
 // DefaultDir("cifar100"). The normalisation is CIFAR100Norm.
 func LoadCIFAR100(dir string, train bool) (*Dataset, error) {
-	files := []string{"test.bin"}
-	if train {
-		files = []string{"train.bin"}
-	}
-	return loadCIFAR("cifar100", dir, "cifar-100-binary", files, train, cifar100Format,
-		"fine_label_names.txt", CIFAR100Classes, CIFAR100Norm, 0)
+	return LoadFirst("cifar100", dir, train, 0)
 }
 
 // cifarRecords is the number of records in each file of the CIFAR binary

