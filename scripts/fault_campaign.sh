@@ -248,10 +248,16 @@ expect resume fail "prune --resume --train-limit" -- prune --out pr --resume --t
 expect resume ok "prune --resume" -- prune --out pr --resume
 
 echo "== kill -9"
-for d in 0.05 0.2 0.5 0.8 1.1 1.4 1.7 2.0 2.3 2.6 2.9 3.2 3.5 4.0 4.5; do
+# Seven kills at fixed delays from the start, eight at delays after the
+# first checkpoint appeared (so that they hit later epochs and their
+# checkpoint writes whatever the machine's speed).
+for d in 0.05 0.3 0.6 1.0 1.5 2.0 3.0 +0 +0.1 +0.3 +0.5 +0.8 +1.2 +1.6 +2.0; do
 	rm -f k.safetensors
-	"$BIN" train $T --train-limit 1024 --epochs 4 -o k.safetensors >/dev/null 2>k.err & p=$!
-	sleep $d; kill -9 $p 2>/dev/null; wait $p 2>/dev/null
+	"$BIN" train $T --train-limit 4096 --epochs 4 -o k.safetensors >/dev/null 2>k.err & p=$!
+	if [ "${d#+}" != "$d" ]; then
+		for _ in $(seq 600); do [ -e k.safetensors ] && break; kill -0 $p 2>/dev/null || break; sleep 0.05; done
+	fi
+	sleep ${d#+}; kill -9 $p 2>/dev/null; wait $p 2>/dev/null
 	before=$(epoch k.safetensors)
 	if [ -e k.safetensors ] && ! loads k.safetensors; then record kill fail "kill -9 after ${d}s" "checkpoint does not load"; continue; fi
 	if [ -e k.safetensors ]; then
@@ -261,7 +267,7 @@ for d in 0.05 0.2 0.5 0.8 1.1 1.4 1.7 2.0 2.3 2.6 2.9 3.2 3.5 4.0 4.5; do
 		else record kill ok "kill -9 after ${d}s (epoch $before), resumed to 4"; fi
 	else
 		ls -a | grep -q '^\.k\.safetensors\.tmp' && tmp=1 || tmp=0
-		timeout -s KILL 300 "$BIN" train $T --train-limit 1024 --epochs 1 -o k.safetensors >/dev/null 2>err.txt; rc=$?
+		timeout -s KILL 300 "$BIN" train $T --train-limit 256 --epochs 1 -o k.safetensors >/dev/null 2>err.txt; rc=$?
 		if [ $rc != 0 ] || ls -a | grep -q '^\.k\.safetensors\.tmp'; then record kill fail "kill -9 after ${d}s, rerun" "rc $rc or temp files left"
 		else record kill ok "kill -9 after ${d}s (no checkpoint; temp files $tmp), rerun cleans up"; fi
 	fi
@@ -282,7 +288,7 @@ echo "== signals"
 for sig in INT TERM; do
 	for d in 0 0.02 0.1 0.3 0.6 1.0 2.5 4.0; do
 		rm -rf sg
-		"$BIN" train $T --train-limit 1024 --epochs 3 -o sg/s.safetensors >/dev/null 2>s.err & p=$!
+		"$BIN" train $T --train-limit 2048 --epochs 3 -o sg/s.safetensors >/dev/null 2>s.err & p=$!
 		sleep $d; kill -$sig $p 2>/dev/null; wait $p; rc=$?
 		if crashed s.err; then record signals fail "SIG$sig after ${d}s" "crashed"; continue; fi
 		if [ $rc = 0 ]; then
