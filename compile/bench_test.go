@@ -25,7 +25,7 @@ func BenchmarkForward(b *testing.B) {
 	pruneModel(b, m, 70, 7)
 	x := randInput(r, 64, m.InputShape)
 	for _, route := range []compile.Route{compile.Auto, compile.Grouped, compile.Merged, compile.Dense} {
-		net, err := compile.Compile(m, compile.Options{Route: route})
+		net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Route: route})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func BenchmarkForward(b *testing.B) {
 			}
 		})
 	}
-	dense, err := compile.Compile(m, compile.Options{IgnoreMasks: true})
+	dense, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{IgnoreMasks: true})
 	if err != nil {
 		b.Fatal(err)
 	}

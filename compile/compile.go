@@ -3,10 +3,11 @@ package compile
 import (
 	"fmt"
 	"slices"
+	"strings"
 
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
@@ -97,24 +98,33 @@ type LayerInfo struct {
 
 // Net is a compiled network. Forward is not safe for concurrent use.
 type Net struct {
-	in       []int // one image's input shape
-	outSh    []int // one image's output shape
-	prog     []op
-	split    int // prog[:split] runs per micro-batch, prog[split:] per worker share
-	midN     int // floats per image after prog[:split]
-	mid      []float32
-	layers   []*LayerInfo
-	nbuf     int // buffer slots per worker
-	micro    int
-	splitOne bool
-	workers  []*worker
-	out      *tensor.Tensor
+	in, outSh []int // one image's input and output shapes
+	steps     []*step
+	nvals     int
+	input     int // value id of the network's input
+	output    int // value id of the network's output
+	// steps[:split] run per micro-batch, steps[split:] per worker share,
+	// starting from value mid (midN floats per image, kept in buffer mid).
+	split, mid, midN int
+	midBuf           []float32
+	layers           []*LayerInfo
+	nbuf             int
+	micro            int
+	splitOne         bool
+	workers          []*worker
+	out              *tensor.Tensor
 }
 
-// worker is one goroutine's state: kernel scratch and one buffer per op.
+// worker is one goroutine's state: kernel scratch, buffer slots and the
+// data of each value of the program.
 type worker struct {
 	ws   kernel.Workspace
 	bufs [][]float32
+	vals [][]float32 // by value id: the data of the value
+	xs   [][]float32 // scratch: a step's inputs
+	ys   [][]float32 // scratch: a step's outputs
+	err  error       // the first error of a generic op
+	ctx  *nn.Ctx     // the generic ops' context (evaluation mode)
 	// split: the batch has fewer images than threads, so convs split one
 	// image's groups over two goroutines (the second uses ws2).
 	split bool
@@ -131,43 +141,96 @@ func (w *worker) buf(id, n int) []float32 {
 	return b[:n]
 }
 
-// op is one step of a compiled program, run on m images at a time.
+// step is one op of a compiled program with the values it reads and
+// writes; slots and sizes (floats per image) are the outputs' buffers.
+type step struct {
+	op           op
+	in, out      []int
+	slots, sizes []int
+}
+
+// op is the computation of a step, run on m images at a time.
 type op interface {
-	// run computes the op's output for m images x (contiguous) into a
-	// worker buffer and returns it; x is never modified.
-	run(w *worker, x []float32, m int) []float32
+	// run computes the op's outputs for m images: xs[i] holds input i
+	// (contiguous; never modified), ys[k] is output k's buffer, of m times
+	// its size per image.
+	run(w *worker, xs, ys [][]float32, m int)
 }
 
-// Compile compiles m's network for inference (BatchNorm in evaluation
-// mode, dropout off), with the connection masks the layers carry now.
-// Later changes to m's weights or masks do not reach the Net.
-func Compile(m *models.Model, opt Options) (*Net, error) {
-	return CompileLayer(m.Net, m.InputShape[:], opt)
+// exec runs steps on m images.
+func (w *worker) exec(steps []*step, m int) {
+	for _, s := range steps {
+		if w.err != nil {
+			return
+		}
+		xs, ys := w.xs[:0], w.ys[:0]
+		for _, v := range s.in {
+			xs = append(xs, w.vals[v])
+		}
+		for k, id := range s.slots {
+			ys = append(ys, w.buf(id, m*s.sizes[k]))
+		}
+		s.op.run(w, xs, ys, m)
+		for k, v := range s.out {
+			w.vals[v] = ys[k]
+		}
+		w.xs, w.ys = xs, ys
+	}
 }
 
-// CompileLayer compiles a network l taking one image of shape in (C, H, W).
-func CompileLayer(l nn.Layer, in []int, opt Options) (*Net, error) {
-	if len(in) != 3 || in[0] < 1 || in[1] < 1 || in[2] < 1 {
-		return nil, fmt.Errorf("compile: input shape %v, want [C H W]", in)
+// Compile compiles a network (an nn tree or a *graph.Net) taking one image
+// of shape in, for inference (BatchNorm in evaluation mode, dropout off),
+// with the connection masks its layers carry now: graph.Of lowers it, and
+// CompileGraph compiles the graph. Later changes to the weights or masks
+// do not reach the Net.
+func Compile(net nn.Layer, in []int, opt Options) (*Net, error) {
+	if len(in) == 0 || slices.ContainsFunc(in, func(d int) bool { return d < 1 }) {
+		return nil, fmt.Errorf("compile: input shape %v, want [C H W] of positive sizes", in)
+	}
+	g, err := graph.Of(net, slices.Clone(in))
+	if err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	return CompileGraph(g, opt)
+}
+
+// CompileGraph compiles a lowered network. Nodes whose layer is an
+// *nn.Conv2d (with a following BatchNorm, ReLU and residual Add fused),
+// an *nn.BatchNorm2d or an *nn.Linear, and the ops Relu, MaxPool,
+// AveragePool, GlobalAveragePool, Add, Concat and ShortcutA in their
+// common forms run on compiled kernels; Slice, Pad and Transpose as
+// gathers; Dropout, Identity, Flatten and Reshape move no data; any other
+// node runs through its own (*graph.Node).Forward in evaluation mode.
+func CompileGraph(g *graph.Graph, opt Options) (*Net, error) {
+	if g.Shapes == nil {
+		if err := g.Infer(); err != nil {
+			return nil, fmt.Errorf("compile: %w", err)
+		}
+	}
+	in := g.Shapes[g.Input]
+	if len(in) == 0 || slices.ContainsFunc(in, func(d int) bool { return d < 1 }) {
+		return nil, fmt.Errorf("compile: input shape %v, want positive sizes", in)
 	}
 	if opt.Micro <= 0 {
 		opt.Micro = DefaultMicro
 	}
-	c := &compiler{opt: opt, cur: -1}
-	prog, out, err := c.seq(flatten([]nn.Layer{l}), slices.Clone(in))
-	if err != nil {
+	c := newCompiler(g, opt)
+	if err := c.walk(); err != nil {
 		return nil, err
 	}
-	n := &Net{in: slices.Clone(in), outSh: out, prog: prog, layers: c.layers, nbuf: c.nbuf, micro: opt.Micro, split: len(prog), splitOne: opt.SplitOne}
-	// The linear layers and what follows them run on each worker's whole
-	// share of the batch: a product over many images at once reads the
-	// weights once, where micro-batches would pack them again each time.
-	for i, o := range prog {
-		if _, ok := o.(*linearOp); ok {
-			n.split, n.midN = i, c.sizes[i]
-			break
-		}
+	out, ok := c.ids[g.Output]
+	if !ok {
+		return nil, fmt.Errorf("compile: the graph's output %q is not computed", g.Output)
 	}
+	n := &Net{in: slices.Clone(in), outSh: slices.Clone(g.Shapes[g.Output]), steps: c.steps,
+		nvals: len(c.vals), input: 0, output: out, layers: c.layers, micro: opt.Micro,
+		split: len(c.steps), splitOne: opt.SplitOne}
+	n.split, n.mid = c.splitPoint(out)
+	if n.split < len(c.steps) {
+		n.midN = c.vals[n.mid].size
+	}
+	c.allocate(out)
+	n.nbuf = c.nbuf
 	return n, nil
 }
 
@@ -197,15 +260,16 @@ func (n *Net) InputShape() []int { return slices.Clone(n.in) }
 // OutputShape returns one image's output shape.
 func (n *Net) OutputShape() []int { return slices.Clone(n.outSh) }
 
-// Forward runs the network on a batch x of shape [B, C, H, W]. The result
-// is valid until the next call to Forward.
+// Forward runs the network on a batch x of shape [B, C, H, W] (B and one
+// image's input shape). The result is valid until the next call to
+// Forward.
 func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if x == nil || len(x.Shape) != 4 || x.Shape[0] < 1 || !slices.Equal(x.Shape[1:], n.in) {
+	if x == nil || len(x.Shape) != 1+len(n.in) || x.Shape[0] < 1 || !slices.Equal(x.Shape[1:], n.in) {
 		var got []int
 		if x != nil {
 			got = x.Shape
 		}
-		return nil, &nn.ShapeError{Layer: "compiled network", Got: got, Want: fmt.Sprintf("[B %d %d %d] with B >= 1", n.in[0], n.in[1], n.in[2])}
+		return nil, &nn.ShapeError{Layer: "compiled network", Got: got, Want: fmt.Sprintf("[B %s] with B >= 1", shapeList(n.in))}
 	}
 	b := x.Shape[0]
 	inN, outN := tensor.Numel(n.in...), tensor.Numel(n.outSh...)
@@ -214,54 +278,47 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		n.out = tensor.New(shape...)
 	}
 	for len(n.workers) < parallel.Threads() {
-		n.workers = append(n.workers, &worker{bufs: make([][]float32, n.nbuf)})
+		n.workers = append(n.workers, &worker{bufs: make([][]float32, n.nbuf), vals: make([][]float32, n.nvals)})
 	}
-	chunks := (b + n.micro - 1) / n.micro
 	for _, w := range n.workers {
 		w.split = n.splitOne && b == 1 && parallel.Threads() >= 2
+		w.err = nil
 	}
-	head, tail := n.prog[:n.split], n.prog[n.split:]
-	dst, dstN := n.out.Data, outN
+	head, tail := n.steps[:n.split], n.steps[n.split:]
+	res, dst, dstN := n.output, n.out.Data, outN
 	if len(tail) > 0 {
-		if cap(n.mid) < b*n.midN {
-			n.mid = make([]float32, b*n.midN)
+		if cap(n.midBuf) < b*n.midN {
+			n.midBuf = make([]float32, b*n.midN)
 		}
-		dst, dstN = n.mid[:b*n.midN], n.midN
+		res, dst, dstN = n.mid, n.midBuf[:b*n.midN], n.midN
 	}
+	chunks := (b + n.micro - 1) / n.micro
 	parallel.For(chunks, func(wi, ci int) {
 		w := n.workers[wi]
 		lo, hi := ci*n.micro, min(b, (ci+1)*n.micro)
-		h := x.Data[lo*inN : hi*inN]
-		for _, o := range head {
-			h = o.run(w, h, hi-lo)
-		}
-		copy(dst[lo*dstN:hi*dstN], h)
+		w.vals[n.input] = x.Data[lo*inN : hi*inN]
+		w.exec(head, hi-lo)
+		copy(dst[lo*dstN:hi*dstN], w.vals[res])
 	})
 	if len(tail) > 0 {
 		t := min(parallel.Threads(), b)
 		parallel.For(t, func(wi, si int) {
 			w := n.workers[wi]
 			lo, hi := si*b/t, (si+1)*b/t
-			h := dst[lo*dstN : hi*dstN]
-			for _, o := range tail {
-				h = o.run(w, h, hi-lo)
-			}
-			copy(n.out.Data[lo*outN:hi*outN], h)
+			w.vals[n.mid] = dst[lo*dstN : hi*dstN]
+			w.exec(tail, hi-lo)
+			copy(n.out.Data[lo*outN:hi*outN], w.vals[n.output])
 		})
+	}
+	for _, w := range n.workers {
+		if w.err != nil {
+			return nil, w.err
+		}
 	}
 	return n.out, nil
 }
 
-// flatten inlines nested Sequentials, which changes nothing in what runs
-// but lets patterns (conv, BN, ReLU, conv) match across their borders.
-func flatten(ls []nn.Layer) []nn.Layer {
-	var out []nn.Layer
-	for _, l := range ls {
-		if s, ok := l.(*nn.Sequential); ok {
-			out = append(out, flatten(s.Layers)...)
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
+// shapeList formats a shape as space-separated sizes.
+func shapeList(s []int) string {
+	return strings.Trim(fmt.Sprint(s), "[]")
 }

@@ -94,7 +94,7 @@ func checkParity(t *testing.T, m *models.Model, x *tensor.Tensor, opt compile.Op
 		t.Fatal(err)
 	}
 	want = want.Clone()
-	net, err := compile.Compile(m, opt)
+	net, err := compile.Compile(m.Net, m.InputShape[:], opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestDense(t *testing.T) {
 // error naming it, not a silent wrong network.
 func TestUnsupported(t *testing.T) {
 	net := nn.NewSequential("net", nn.NewReLU("relu"), oddLayer{nn.NewReLU("odd")})
-	if _, err := compile.CompileLayer(net, []int{1, 4, 4}, compile.Options{}); err == nil {
+	if _, err := compile.Compile(net, []int{1, 4, 4}, compile.Options{}); err == nil {
 		t.Fatal("compiled a network with an unknown layer type")
 	}
 }
@@ -218,14 +218,14 @@ func TestMeasure(t *testing.T) {
 		t.Fatal(err)
 	}
 	pruneModel(t, m, 90, 1)
-	tm, err := compile.Measure(m, 2, 1, compile.Options{Route: compile.Grouped})
+	tm, err := compile.Measure(m.Net, m.InputShape[:], 2, 1, compile.Options{Route: compile.Grouped})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tm.NN <= 0 || tm.Dense <= 0 || tm.Compiled <= 0 || len(tm.Layers) != 4 {
 		t.Errorf("Measure: %+v", tm)
 	}
-	if s, err := compile.Speedup(m, 1); err != nil || !(s > 0) {
+	if s, err := compile.Speedup(m.Net, m.InputShape[:], 1); err != nil || !(s > 0) {
 		t.Errorf("Speedup = %v, %v", s, err)
 	}
 	if l, err := compile.Load(10e6); err != nil || l < 0 || l > 1 {

@@ -19,18 +19,16 @@ type convOp struct {
 	plan     *kernel.GroupPlan
 	halves   [2]*kernel.GroupPlan // plan's groups split in two, for one image on two threads
 	halfSkip [2][]bool            // what each half leaves to the other (and skip)
-	padIn    bool                 // the input arrives in plan's padded layout, in slot id0
-	id0      int
-	next     *kernel.GroupPlan // non-nil: write the output in next's padded layout
-	bias     []float32         // [N], BN and conv bias folded
-	planes   [][]float32       // [N] nil or OutH*OutW: folded constant inputs
+	padIn    bool                 // the input arrives in plan's padded layout
+	next     *kernel.GroupPlan    // non-nil: write the output in next's padded layout
+	bias     []float32            // [N], BN and conv bias folded
+	planes   [][]float32          // [N] nil or OutH*OutW: folded constant inputs
 	relu     bool
-	residual bool   // runAdd is used (set by residualOp)
+	residual bool   // the step's second input is added before the activation
 	skip     []bool // channels never written (constants the next conv folds)
 	// consts are the constant output channels left unwritten, with their
 	// value after the activation, for the next conv to fold.
 	consts map[int]float32
-	id     int
 	info   *LayerInfo
 }
 
@@ -44,25 +42,26 @@ type layerConv struct {
 	planes [][]float64
 }
 
-// conv compiles l followed by bn (or nil) and relu; consts are constant
-// input channels (value after the previous activation) that the previous
-// conv did not write; nextConv says whether l's output feeds only a conv.
-func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, consts map[int]float32, nextConv bool) (*convOp, []int, error) {
+// conv compiles l (node name) followed by bn (or nil) and relu; consts
+// are constant input channels (value after the previous activation) that
+// the previous conv did not write; nextConv says whether l's output feeds
+// only a conv.
+func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, consts map[int]float32, nextConv bool) (*convOp, []int, error) {
 	if len(in) != 3 || in[0] != l.In {
-		return nil, nil, fmt.Errorf("compile: layer %s: input %v, want %d channels", l.Name(), in, l.In)
+		return nil, nil, fmt.Errorf("compile: layer %s: input %v, want %d channels", name, in, l.In)
 	}
 	p := l.Geometry(in[1], in[2])
 	if p.H+2*p.Pad < p.KH || p.W+2*p.Pad < p.KW {
-		return nil, nil, fmt.Errorf("compile: layer %s: input %dx%d is smaller than the %dx%d kernel", l.Name(), p.H, p.W, p.KH, p.KW)
+		return nil, nil, fmt.Errorf("compile: layer %s: input %dx%d is smaller than the %dx%d kernel", name, p.H, p.W, p.KH, p.KW)
 	}
 	if bn != nil && bn.C != l.Out {
-		return nil, nil, fmt.Errorf("compile: layer %s: %d filters but BatchNorm %s has %d channels", l.Name(), l.Out, bn.Name(), bn.C)
+		return nil, nil, fmt.Errorf("compile: layer %s: %d filters but BatchNorm %s has %d channels", name, l.Out, bn.Name(), bn.C)
 	}
 	lc := foldConv(l, bn, p, c.opt.IgnoreMasks)
-	info := &LayerInfo{Name: l.Name(), DenseMACs: int64(p.N * p.C * lc.kk * lc.hw)}
+	info := &LayerInfo{Name: name, DenseMACs: int64(p.N * p.C * lc.kk * lc.hw)}
 	info.Folded = lc.foldConsts(consts)
 
-	o := &convOp{name: l.Name(), p: p, relu: relu, id: c.out(), info: info,
+	o := &convOp{name: name, p: p, relu: relu, info: info,
 		bias: make([]float32, p.N), planes: make([][]float32, p.N)}
 	patterns, dead := lc.patterns()
 	info.Patterns, info.Dead = len(patterns), len(dead)
@@ -99,7 +98,7 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 	}
 
 	route := c.opt.Route
-	if r, ok := c.opt.Plan[l.Name()]; ok {
+	if r, ok := c.opt.Plan[name]; ok {
 		route = r
 	}
 	cands := []candidate{{Grouped, lc.groups(patterns)}}
@@ -124,7 +123,7 @@ func (c *compiler) conv(l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool, in []int, c
 			}
 		}
 		if o.groups == nil {
-			return nil, nil, fmt.Errorf("compile: layer %s: unknown route %v", l.Name(), route)
+			return nil, nil, fmt.Errorf("compile: layer %s: unknown route %v", name, route)
 		}
 	}
 	o.plan = kernel.NewGroupPlan(p, o.groups)
@@ -193,32 +192,6 @@ func (o *convOp) split(macsPerWeight int) {
 			o.halfSkip[i][n] = skipped || owner[1-i][n] || (uncovered && i == 1)
 		}
 	}
-}
-
-// handoff makes prev, a conv whose output only co reads, write straight
-// into co's padded input layout when co runs stride 1, so that co copies
-// no padding. The value goes through a slot of that layout (c.padded),
-// never the one prev reads from.
-func (c *compiler) handoff(prev, co *convOp) {
-	if co.plan.PaddedLen() == 0 {
-		return
-	}
-	if c.padded == nil {
-		c.padded = map[kernel.Conv][]int{}
-	}
-	id := -1
-	for _, s := range c.padded[co.p] {
-		if !prev.padIn || s != prev.id0 {
-			id = s
-			break
-		}
-	}
-	if id < 0 {
-		id = c.slot()
-		c.padded[co.p] = append(c.padded[co.p], id)
-	}
-	prev.next, prev.id = co.plan, id
-	co.padIn, co.id0 = true, id
 }
 
 // foldConv returns l's masked weights and bias with bn folded in.
@@ -363,14 +336,14 @@ func (lc *layerConv) groups(sets [][]int) []kernel.Group {
 	return gs
 }
 
-// run computes the conv of m images.
-func (o *convOp) run(w *worker, x []float32, m int) []float32 {
-	return o.runAdd(w, x, m, nil)
-}
-
-// runAdd computes the conv of m images, adding add (nil: nothing) before
-// the activation.
-func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 {
+// run computes the conv of m images, adding its second input (when
+// residual) before the activation.
+func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
+	x, y := xs[0], ys[0]
+	var add []float32
+	if o.residual {
+		add = xs[1]
+	}
 	in := o.p.C * o.p.H * o.p.W
 	if o.padIn {
 		in = o.plan.PaddedLen()
@@ -379,7 +352,6 @@ func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 
 	if o.next != nil {
 		out = o.next.PaddedLen()
 	}
-	y := w.buf(o.id, m*out)
 	e := kernel.Epilogue{Bias: o.bias, Planes: o.planes, ReLU: o.relu, Skip: o.skip}
 	if w.split && m == 1 && o.halves[0] != nil {
 		// One image, two threads: each half of the groups on its own.
@@ -395,7 +367,7 @@ func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 
 			}
 			o.halves[h].ForwardPadded(x[:in], y[:out], &eh, ws, o.padIn, o.next)
 		})
-		return y
+		return
 	}
 	for i := range m {
 		if add != nil {
@@ -403,5 +375,4 @@ func (o *convOp) runAdd(w *worker, x []float32, m int, add []float32) []float32 
 		}
 		o.plan.ForwardPadded(x[i*in:(i+1)*in], y[i*out:(i+1)*out], &e, &w.ws, o.padIn, o.next)
 	}
-	return y
 }

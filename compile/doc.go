@@ -16,8 +16,8 @@
 //     add (and ReLU) that ends a ResNet block, are applied as each output
 //     row is stored (kernel.Epilogue).
 //   - A dead filter (every input pruned) outputs a constant: act(bias),
-//     with bias its folded BN shift or conv bias. Where the next layer is a
-//     conv, that constant is folded into the next conv and the channel is
+//     with bias its folded BN shift or conv bias. Where only a conv reads
+//     the output, that constant is folded into that conv and the channel is
 //     never computed or written; the fold is exact at the image border,
 //     where the zero padding makes a constant input plane give a
 //     position-dependent output (a per-filter bias plane, conv.go's
@@ -39,10 +39,20 @@
 // reading their weights once. Forward on a batch of B images uses
 // min(parallel.Threads(), ceil(B/micro)) goroutines: batch 1 runs on one.
 //
-// Layout: compile.go (Options, Net, Forward), ops.go (the walk over the
-// layers; BN, pools, shortcuts, residual, concatenation, linear), conv.go
-// (folding, grouping), tune.go (merging, measurement), speed.go (timing
-// and CPU load for sgcnn bench and the prune report).
+// Compile reads only the network's lowered graph (package graph): it walks
+// the nodes in order and fuses, on the DAG, a conv with the BatchNorm and
+// ReLU or residual Add (and ReLU) that alone read its output. Slice, Pad
+// and Transpose run as gathers through index tables made at compile time;
+// a node without a compiled kernel (grouped or dilated convs, Sigmoid,
+// Mul, Split, ...) runs through its own evaluation-mode forward, so any
+// graph compiles. A value's buffer is reused once its last reader has run.
+//
+// Layout: compile.go (Options, Net, Forward), walk.go (the walk over the
+// graph: fusion chains, steps, buffer liveness), ops.go (BN, pools,
+// shortcuts, add, concatenation, linear), generic.go (gathers, and the
+// fallback through graph's node forward), conv.go (folding, grouping),
+// tune.go (merging, measurement), speed.go (timing and CPU load for sgcnn
+// bench and the prune report).
 //
 // Compile never imports selfgroup: a group is just a set of filters with
 // equal mask rows, computed here (after removing the folded constant

@@ -3,164 +3,16 @@ package compile
 import (
 	"fmt"
 	"math"
-	"slices"
 
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
-// This file holds the compiler's walk over a layer list and the ops other
-// than the conv (conv.go): BatchNorm, ReLU, pools, shortcuts, residual
+// This file holds the compiled ops other than the conv (conv.go) and the
+// generic op (generic.go): BatchNorm, ReLU, pools, shortcuts, residual
 // add, concatenation and linear layers, each on m whole images.
-
-// compiler carries state through one Compile.
-type compiler struct {
-	opt    Options
-	layers []*LayerInfo
-	nbuf   int
-	// Output buffers are reused: cur is the slot holding the value being
-	// computed on (-1: the network's input), stack the slots of values a
-	// residual or concatenation still needs, pool the reusable slots.
-	cur   int
-	stack []int
-	pool  []int
-	sizes []int // top-level program: floats per image entering each op
-	// padded holds the slots of each padded layout (by the consuming conv's
-	// geometry) for conv-to-conv handoffs: only interiors are ever written
-	// there, so halos stay zero. A value lives from one op to the next, so
-	// two slots per layout suffice: a chain conv -> conv -> conv of one
-	// geometry alternates between them.
-	padded map[kernel.Conv][]int
-}
-
-// slot allocates a worker buffer slot of its own (scratch).
-func (c *compiler) slot() int {
-	c.nbuf++
-	return c.nbuf - 1
-}
-
-// out picks the output slot of the next op, reusing a pooled slot that
-// holds no live value (not the op's input, nothing on the stack), and
-// makes it current. Reuse keeps a worker's activations in cache: a slot
-// per op would stream through megabytes per micro-batch.
-func (c *compiler) out() int {
-	busy := func(s int) bool { return s == c.cur || slices.Contains(c.stack, s) }
-	for _, s := range c.pool {
-		if !busy(s) {
-			c.cur = s
-			return s
-		}
-	}
-	s := c.slot()
-	c.pool = append(c.pool, s)
-	c.cur = s
-	return s
-}
-
-// seq compiles a flattened layer list run in order on one image of shape
-// in; it returns the ops and the output shape.
-func (c *compiler) seq(ls []nn.Layer, in []int) ([]op, []int, error) {
-	var prog []op
-	var sizes []int
-	var prevConv *convOp               // the previous op, when a conv whose output only this op reads
-	defer func() { c.sizes = sizes }() // the outermost seq returns last
-	var consts map[int]float32         // constant channels of the previous conv's output, not written
-	for i := 0; i < len(ls); i++ {
-		l := ls[i]
-		next := func(k int) nn.Layer {
-			if i+k < len(ls) {
-				return ls[i+k]
-			}
-			return nil
-		}
-		var o op
-		var err error
-		inSize := tensor.Numel(in...)
-		reluNext := false
-		if _, ok := next(1).(*nn.ReLU); ok {
-			reluNext = true
-		}
-		switch l := l.(type) {
-		case *nn.Conv2d:
-			var bn *nn.BatchNorm2d
-			j := i + 1
-			if b, ok := next(1).(*nn.BatchNorm2d); ok {
-				bn, j = b, j+1
-			}
-			relu := false
-			if j < len(ls) {
-				if _, ok := ls[j].(*nn.ReLU); ok {
-					relu, j = true, j+1
-				}
-			}
-			nextConv := false
-			if j < len(ls) {
-				_, nextConv = ls[j].(*nn.Conv2d)
-			}
-			var co *convOp
-			co, in, err = c.conv(l, bn, relu, in, consts, nextConv)
-			if err != nil {
-				return nil, nil, err
-			}
-			if prevConv != nil {
-				c.handoff(prevConv, co)
-			}
-			prevConv = nil
-			if nextConv {
-				prevConv = co
-			}
-			consts = co.consts
-			sizes = append(sizes, inSize)
-			prog = append(prog, co)
-			i = j - 1
-			continue
-		case *nn.BatchNorm2d:
-			if len(in) != 3 || in[0] != l.C {
-				return nil, nil, fmt.Errorf("compile: layer %s: input %v, want %d channels", l.Name(), in, l.C)
-			}
-			o = newBNOp(l, in, reluNext, c.out())
-		case *nn.ReLU:
-			o = &reluOp{n: tensor.Numel(in...), id: c.out()}
-		case *nn.Dropout:
-			consts, prevConv = nil, nil
-			continue
-		case *nn.MaxPool2d:
-			o, in, err = newPoolOp(l.Name(), true, l.K, l.Stride, l.Pad, in, c.out())
-		case *nn.AvgPool2d:
-			o, in, err = newPoolOp(l.Name(), false, l.K, l.Stride, l.Pad, in, c.out())
-		case *nn.GlobalAvgPool:
-			if len(in) != 3 {
-				return nil, nil, fmt.Errorf("compile: layer %s: input %v, want [C H W]", l.Name(), in)
-			}
-			o, in = &gapOp{c: in[0], hw: in[1] * in[2], id: c.out()}, []int{in[0]}
-		case *nn.ShortcutA:
-			o, in, err = newShortcutAOp(l, in, c.out())
-		case *nn.Residual:
-			o, in, err = c.residual(l, in, reluNext)
-		case *nn.DenseConcat:
-			o, in, err = c.concat(l, in)
-			reluNext = false
-		case *nn.Linear:
-			o, in, err = c.linear(l, in, reluNext)
-		default:
-			return nil, nil, fmt.Errorf("compile: layer %s: type %T not supported", l.Name(), l)
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		consts, prevConv = nil, nil
-		sizes = append(sizes, inSize)
-		prog = append(prog, o)
-		switch l.(type) {
-		case *nn.BatchNorm2d, *nn.Residual, *nn.Linear:
-			if reluNext {
-				i++ // fused
-			}
-		}
-	}
-	return prog, in, nil
-}
 
 // bnOp is an eval-mode BatchNorm (not after a conv: DenseNet's
 // pre-activation), optionally followed by ReLU.
@@ -168,11 +20,10 @@ type bnOp struct {
 	c, hw        int
 	scale, shift []float32
 	relu         bool
-	id           int
 }
 
-func newBNOp(bn *nn.BatchNorm2d, in []int, relu bool, id int) *bnOp {
-	o := &bnOp{c: in[0], hw: in[1] * in[2], relu: relu, id: id,
+func newBNOp(bn *nn.BatchNorm2d, in []int, relu bool) *bnOp {
+	o := &bnOp{c: in[0], hw: in[1] * in[2], relu: relu,
 		scale: make([]float32, bn.C), shift: make([]float32, bn.C)}
 	for ch := range bn.C {
 		s, t := bnScaleShift(bn, ch)
@@ -188,8 +39,8 @@ func bnScaleShift(bn *nn.BatchNorm2d, ch int) (s, t float64) {
 	return s, t
 }
 
-func (o *bnOp) run(w *worker, x []float32, m int) []float32 {
-	y := w.buf(o.id, len(x))
+func (o *bnOp) run(_ *worker, xs, ys [][]float32, m int) {
+	x, y := xs[0], ys[0]
 	for p := range m * o.c {
 		ch := p % o.c
 		s, t := o.scale[ch], o.shift[ch]
@@ -204,42 +55,48 @@ func (o *bnOp) run(w *worker, x []float32, m int) []float32 {
 			}
 		}
 	}
-	return y
 }
 
 // reluOp is a ReLU that is not fused into the op before it.
-type reluOp struct{ n, id int }
+type reluOp struct{}
 
-func (o *reluOp) run(w *worker, x []float32, m int) []float32 {
-	y := w.buf(o.id, len(x))
-	for j, v := range x {
+func (o *reluOp) run(_ *worker, xs, ys [][]float32, _ int) {
+	y := ys[0]
+	for j, v := range xs[0] {
 		y[j] = max(v, 0)
 	}
-	return y
 }
 
 // poolOp is a max or average pool over K x K windows.
 type poolOp struct {
-	isMax                bool
-	k, s, pad            int
-	c, h, wd, oh, ow, id int
+	isMax            bool
+	k, s, pad        int
+	c, h, wd, oh, ow int
 }
 
-func newPoolOp(name string, isMax bool, k, s, pad int, in []int, id int) (op, []int, error) {
-	if len(in) != 3 || in[1]+2*pad < k || in[2]+2*pad < k {
-		return nil, nil, fmt.Errorf("compile: layer %s: input %v too small for the %dx%d window", name, in, k, k)
+// newPoolOp compiles a MaxPool or AveragePool node on input shape in, or
+// returns nil for a form it has no kernel for (rectangular windows or
+// strides, asymmetric pads, dilation, ceil mode, an average that leaves the
+// padding out of the count).
+func newPoolOp(n *graph.Node, in []int) *poolOp {
+	a := n.Attrs
+	k, s, pad := a.Kernel[0], a.Stride[0], a.Pads[0]
+	if len(in) != 3 || a.Kernel[1] != k || a.Stride[1] != s || k < 1 || s < 1 || a.CeilMode ||
+		a.Pads != [4]int{pad, pad, pad, pad} || a.Dilation[0] > 1 || a.Dilation[1] > 1 ||
+		(n.Op == graph.AveragePool && !a.CountIncludePad && pad != 0) || in[1]+2*pad < k || in[2]+2*pad < k {
+		return nil
 	}
-	o := &poolOp{isMax: isMax, k: k, s: s, pad: pad, c: in[0], h: in[1], wd: in[2], id: id}
+	o := &poolOp{isMax: n.Op == graph.MaxPool, k: k, s: s, pad: pad, c: in[0], h: in[1], wd: in[2]}
 	o.oh, o.ow = (in[1]+2*pad-k)/s+1, (in[2]+2*pad-k)/s+1
-	return o, []int{in[0], o.oh, o.ow}, nil
+	return o
 }
 
-func (o *poolOp) run(w *worker, x []float32, m int) []float32 {
-	y := w.buf(o.id, m*o.c*o.oh*o.ow)
+func (o *poolOp) run(_ *worker, xs, ys [][]float32, m int) {
+	x, y := xs[0], ys[0]
 	inv := 1 / float32(o.k*o.k)
 	if o.k == 2 && o.s == 2 && o.pad == 0 {
 		o.run2x2(x, y, m)
-		return y
+		return
 	}
 	for p := range m * o.c {
 		src, dst := x[p*o.h*o.wd:(p+1)*o.h*o.wd], y[p*o.oh*o.ow:(p+1)*o.oh*o.ow]
@@ -272,7 +129,6 @@ func (o *poolOp) run(w *worker, x []float32, m int) []float32 {
 			}
 		}
 	}
-	return y
 }
 
 // run2x2 is run for 2x2 windows at stride 2 without padding (LeNet-5,
@@ -300,10 +156,10 @@ func (o *poolOp) run2x2(x, y []float32, m int) {
 }
 
 // gapOp is a global average pool: [C][H][W] -> [C].
-type gapOp struct{ c, hw, id int }
+type gapOp struct{ c, hw int }
 
-func (o *gapOp) run(w *worker, x []float32, m int) []float32 {
-	y := w.buf(o.id, m*o.c)
+func (o *gapOp) run(_ *worker, xs, ys [][]float32, m int) {
+	x, y := xs[0], ys[0]
 	inv := 1 / float32(o.hw)
 	for p := range m * o.c {
 		var s float32
@@ -312,26 +168,23 @@ func (o *gapOp) run(w *worker, x []float32, m int) []float32 {
 		}
 		y[p] = s * inv
 	}
-	return y
 }
 
 // shortcutAOp is the option-A shortcut: subsample, zero-pad channels.
 type shortcutAOp struct {
-	in, out, pad, s, h, wd, oh, ow, id int
+	in, out, pad, s, h, wd, oh, ow int
 }
 
-func newShortcutAOp(l *nn.ShortcutA, in []int, id int) (op, []int, error) {
-	if len(in) != 3 || in[0] != l.In {
-		return nil, nil, fmt.Errorf("compile: layer %s: input %v, want %d channels", l.Name(), in, l.In)
-	}
-	o := &shortcutAOp{in: l.In, out: l.Out, pad: (l.Out - l.In) / 2, s: l.Stride, h: in[1], wd: in[2], id: id}
-	o.oh, o.ow = (in[1]+l.Stride-1)/l.Stride, (in[2]+l.Stride-1)/l.Stride
-	return o, []int{l.Out, o.oh, o.ow}, nil
+func newShortcutAOp(n *graph.Node, in []int) *shortcutAOp {
+	s := n.Attrs.Stride[0]
+	o := &shortcutAOp{in: in[0], out: n.Attrs.Out, pad: (n.Attrs.Out - in[0]) / 2, s: s, h: in[1], wd: in[2]}
+	o.oh, o.ow = (in[1]+s-1)/s, (in[2]+s-1)/s
+	return o
 }
 
-func (o *shortcutAOp) run(w *worker, x []float32, m int) []float32 {
+func (o *shortcutAOp) run(_ *worker, xs, ys [][]float32, m int) {
+	x, y := xs[0], ys[0]
 	ohw := o.oh * o.ow
-	y := w.buf(o.id, m*o.out*ohw)
 	clear(y)
 	for i := range m {
 		for c := range o.in {
@@ -344,115 +197,42 @@ func (o *shortcutAOp) run(w *worker, x []float32, m int) []float32 {
 			}
 		}
 	}
-	return y
 }
 
-// residualOp is body(x) + shortcut(x), optionally followed by ReLU. When
-// the body ends with a conv, the add and ReLU run in that conv's epilogue.
-type residualOp struct {
-	body     []op
-	shortcut []op // nil: identity
-	fused    *convOp
-	relu     bool
-	n        int // floats per image of the output
-}
+// addOp adds two tensors of one shape (a residual add that no conv's
+// epilogue took), optionally followed by ReLU.
+type addOp struct{ relu bool }
 
-func (c *compiler) residual(r *nn.Residual, in []int, relu bool) (op, []int, error) {
-	x := c.cur
-	depth := len(c.stack)
-	defer func() { c.stack = c.stack[:depth] }()
-	c.stack = append(c.stack, x) // the shortcut reads x; identity: the add does
-	o := &residualOp{relu: relu}
-	sout := in
-	var err error
-	if r.Shortcut != nil {
-		if o.shortcut, sout, err = c.seq(flatten([]nn.Layer{r.Shortcut}), in); err != nil {
-			return nil, nil, err
+func (o *addOp) run(_ *worker, xs, ys [][]float32, _ int) {
+	a, b, y := xs[0], xs[1], ys[0]
+	b = b[:len(a)]
+	y = y[:len(a)]
+	for j, v := range a {
+		s := v + b[j]
+		if o.relu {
+			s = max(s, 0)
 		}
-		c.stack = append(c.stack, c.cur)
-		c.cur = x
+		y[j] = s
 	}
-	body, out, err := c.seq(flatten([]nn.Layer{r.Body}), in)
-	if err != nil {
-		return nil, nil, err
-	}
-	o.body, o.n = body, tensor.Numel(out...)
-	if !equalShape(out, sout) {
-		return nil, nil, fmt.Errorf("compile: layer %s: body output %v and shortcut output %v differ", r.Name(), out, sout)
-	}
-	if len(body) > 0 {
-		if co, ok := body[len(body)-1].(*convOp); ok && !co.relu {
-			o.fused = co
-			co.residual = true
-			co.relu = relu
-		}
-	}
-	return o, out, nil
 }
 
-func equalShape(a, b []int) bool { return tensor.SameShape(a, b) }
-
-func (o *residualOp) run(w *worker, x []float32, m int) []float32 {
-	s := x
-	for _, op := range o.shortcut {
-		s = op.run(w, s, m)
-	}
-	h := x
-	body := o.body
-	if o.fused != nil {
-		body = body[:len(body)-1]
-	}
-	for _, op := range body {
-		h = op.run(w, h, m)
-	}
-	if o.fused != nil {
-		return o.fused.runAdd(w, h, m, s)
-	}
-	for j, v := range s[:m*o.n] {
-		h[j] += v
-		if o.relu && h[j] < 0 {
-			h[j] = 0
-		}
-	}
-	return h
-}
-
-// concatOp is a DenseNet layer: cat(x, body(x)) along channels.
+// concatOp concatenates its inputs along channels (the first per-image
+// axis: each image's inputs are copied one after another).
 type concatOp struct {
-	body   []op
-	nx, nz int // floats per image of x and of body(x)
-	id     int
+	sizes []int // floats per image of each input
 }
 
-func (c *compiler) concat(d *nn.DenseConcat, in []int) (op, []int, error) {
-	x := c.cur
-	depth := len(c.stack)
-	defer func() { c.stack = c.stack[:depth] }()
-	c.stack = append(c.stack, x)
-	body, out, err := c.seq(flatten([]nn.Layer{d.Body}), in)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(in) != 3 || len(out) != 3 || out[1] != in[1] || out[2] != in[2] {
-		return nil, nil, fmt.Errorf("compile: layer %s: body output %v cannot be concatenated to input %v", d.Name(), out, in)
-	}
-	c.stack = append(c.stack, c.cur) // body(x), copied after x
-	o := &concatOp{body: body, nx: tensor.Numel(in...), nz: tensor.Numel(out...), id: c.out()}
-	return o, []int{in[0] + out[0], in[1], in[2]}, nil
-}
-
-func (o *concatOp) run(w *worker, x []float32, m int) []float32 {
-	z := x
-	for _, op := range o.body {
-		z = op.run(w, z, m)
-	}
-	n := o.nx + o.nz
-	y := w.buf(o.id, m*n)
+func (o *concatOp) run(_ *worker, xs, ys [][]float32, m int) {
+	y := ys[0]
+	n := len(y) / m
 	for i := range m {
-		copy(y[i*n:], x[i*o.nx:(i+1)*o.nx])
-		copy(y[i*n+o.nx:], z[i*o.nz:(i+1)*o.nz])
+		off := i * n
+		for k, x := range xs {
+			sz := o.sizes[k]
+			copy(y[off:off+sz], x[i*sz:(i+1)*sz])
+			off += sz
+		}
 	}
-	return y
 }
 
 // linearOp is a fully connected layer restricted to its live outputs and
@@ -464,13 +244,14 @@ type linearOp struct {
 	w       []float32 // [len(rows)][len(cols)]
 	bias    []float32 // [out]
 	relu    bool
-	id, gid int // output and gathered-input slots
+	gid     int // gathered-input slot
 	yid     int // live-output slot
 }
 
-func (c *compiler) linear(l *nn.Linear, in []int, relu bool) (op, []int, error) {
+// linear compiles the linear layer l of node name on input shape in.
+func (c *compiler) linear(name string, l *nn.Linear, in []int, relu bool) (*linearOp, error) {
 	if tensor.Numel(in...) != l.In {
-		return nil, nil, fmt.Errorf("compile: layer %s: input %v has %d values, want %d", l.Name(), in, tensor.Numel(in...), l.In)
+		return nil, fmt.Errorf("compile: layer %s: input %v has %d values, want %d", name, in, tensor.Numel(in...), l.In)
 	}
 	mask := l.Mask()
 	if c.opt.IgnoreMasks {
@@ -478,7 +259,7 @@ func (c *compiler) linear(l *nn.Linear, in []int, relu bool) (op, []int, error) 
 	}
 	kept := func(n, j int) bool { return mask == nil || mask[n*l.In+j] != 0 }
 	used := make([]bool, l.In)
-	o := &linearOp{in: l.In, out: l.Out, relu: relu, bias: make([]float32, l.Out), id: c.out(), gid: c.slot(), yid: c.slot()}
+	o := &linearOp{in: l.In, out: l.Out, relu: relu, bias: make([]float32, l.Out), gid: c.slot(), yid: c.slot()}
 	if l.B != nil {
 		copy(o.bias, l.B.Value.Data)
 	}
@@ -521,12 +302,13 @@ func (c *compiler) linear(l *nn.Linear, in []int, relu bool) (op, []int, error) 
 	if mask != nil {
 		dead = l.Out - len(o.rows)
 	}
-	c.layers = append(c.layers, &LayerInfo{Name: l.Name(), Route: Dense, Groups: 1, Patterns: 1, Dead: dead,
+	c.layers = append(c.layers, &LayerInfo{Name: name, Route: Dense, Groups: 1, Patterns: 1, Dead: dead,
 		MACs: int64(len(o.rows) * k), DenseMACs: int64(l.In * l.Out)})
-	return o, []int{l.Out}, nil
+	return o, nil
 }
 
-func (o *linearOp) run(w *worker, x []float32, m int) []float32 {
+func (o *linearOp) run(w *worker, xs, ys [][]float32, m int) {
+	x := xs[0]
 	k := o.in
 	if o.cols != nil {
 		k = len(o.cols)
@@ -539,7 +321,7 @@ func (o *linearOp) run(w *worker, x []float32, m int) []float32 {
 		}
 		x = g
 	}
-	y := w.buf(o.id, m*o.out)
+	y := ys[0]
 	nr := len(o.rows)
 	var t []float32
 	if nr > 0 {
@@ -562,5 +344,4 @@ func (o *linearOp) run(w *worker, x []float32, m int) []float32 {
 			}
 		}
 	}
-	return y
 }

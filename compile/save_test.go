@@ -23,7 +23,7 @@ func TestSaveLoadRecompile(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 9))
 	randomizeBN(m.Net, r)
 	pruneModel(t, m, 70, 5)
-	first, err := compile.Compile(m, compile.Options{})
+	first, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestSaveLoadRecompile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := compile.Compile(f.Model, compile.Options{Plan: first.Plan()})
+	again, err := compile.Compile(f.Model.Net, f.Model.InputShape[:], compile.Options{Plan: first.Plan()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
@@ -48,32 +47,32 @@ func (t Timing) SpeedupBest() float64 { return float64(t.DenseBest) / float64(t.
 // package nn does.
 func (t Timing) SpeedupNN() float64 { return float64(t.NN) / float64(t.Compiled) }
 
-// Measure times m (with its masks) on a random batch of batch images:
-// each engine runs repeats times after one warm-up run, interleaved so
-// that load changes hit all three alike, and the medians are kept. Threads
-// are parallel.Threads().
-func Measure(m *models.Model, batch, repeats int, opt Options) (Timing, error) {
+// Measure times net (with its masks; one image of shape in) on a random
+// batch of batch images: each engine runs repeats times after one warm-up
+// run, interleaved so that load changes hit all three alike, and the
+// medians are kept. Threads are parallel.Threads().
+func Measure(net nn.Layer, in []int, batch, repeats int, opt Options) (Timing, error) {
 	if batch < 1 || repeats < 1 {
 		return Timing{}, fmt.Errorf("compile: Measure: batch %d, repeats %d: want >= 1", batch, repeats)
 	}
-	pruned, err := Compile(m, opt)
+	pruned, err := Compile(net, in, opt)
 	if err != nil {
 		return Timing{}, err
 	}
 	dopt := opt
 	dopt.IgnoreMasks, dopt.Plan = true, nil
-	dense, err := Compile(m, dopt)
+	dense, err := Compile(net, in, dopt)
 	if err != nil {
 		return Timing{}, err
 	}
 	r := rand.New(rand.NewPCG(uint64(batch), 1))
-	x := tensor.New(batch, m.InputShape[0], m.InputShape[1], m.InputShape[2])
+	x := tensor.New(append([]int{batch}, in...)...)
 	for i := range x.Data {
 		x.Data[i] = float32(r.NormFloat64())
 	}
 	ctx := nn.NewCtx(false)
 	runs := []func() error{
-		func() error { _, err := m.Net.Forward(ctx, x); return err },
+		func() error { _, err := net.Forward(ctx, x); return err },
 		func() error { _, err := dense.Forward(x); return err },
 		func() error { _, err := pruned.Forward(x); return err },
 	}
@@ -94,11 +93,12 @@ func Measure(m *models.Model, batch, repeats int, opt Options) (Timing, error) {
 		Layers: pruned.Layers()}, nil
 }
 
-// Speedup measures how much faster m's compiled pruned network runs a
-// batch than the same engine running the unpruned network (Timing.Speedup),
-// with 5 repeats on parallel.Threads() threads.
-func Speedup(m *models.Model, batch int) (float64, error) {
-	t, err := Measure(m, batch, 5, Options{})
+// Speedup measures how much faster net's compiled pruned network (one
+// image of shape in) runs a batch than the same engine running the
+// unpruned network (Timing.Speedup), with 5 repeats on parallel.Threads()
+// threads.
+func Speedup(net nn.Layer, in []int, batch int) (float64, error) {
+	t, err := Measure(net, in, batch, 5, Options{})
 	if err != nil {
 		return 0, err
 	}

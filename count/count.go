@@ -2,12 +2,13 @@ package count
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
 
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/tensor"
 )
 
 // Totals are a network's parameter and FLOP counts.
@@ -19,15 +20,20 @@ type Totals struct {
 // Row is the count of one conv or fully connected layer.
 type Row struct {
 	Name   string
-	Kind   string // "conv" or "linear"
-	Weight []int  // weight shape, [N C k k] or [N C]
+	Kind   string // "conv", "convT" (transposed) or "linear"
+	Weight []int  // weight shape, [N C/group KH KW], [C N/group KH KW] (convT) or [N C]
 	Out    []int  // output shape of one item, [N Hout Wout] or [N]
-	Masked bool   // counted with the masked rule
+	// Group is the conv's group count (1 for an ordinary conv or a linear
+	// layer). A grouped or depthwise conv is never masked: self-grouping
+	// leaves it dense, and it is counted dense, with its groups.
+	Group     int
+	Depthwise bool // a conv with one group per input channel
+	Masked    bool // counted with the masked rule
 	Totals
 	Filters int     // N
 	Live    int     // filters with at least one kept input (N when unmasked)
-	Kept    int64   // kept connections, sum(m)
-	Pruned  float64 // pruned fraction of the N*C connections
+	Kept    int64   // kept connections, sum(m); N*C/group when unmasked
+	Pruned  float64 // pruned fraction of the connections
 }
 
 // Table is a network's per-layer counts, in forward order, and the totals.
@@ -36,36 +42,38 @@ type Table struct {
 	Totals
 }
 
-// Shaper is implemented by layers outside package nn that can say their
-// output shape for one item's input shape (both without the batch
-// dimension). Count uses it before falling back to a forward pass.
-type Shaper interface {
-	OutShape(in []int) ([]int, error)
+// Count counts net for one input of shape input (channels, height, width):
+// it lowers net (graph.Of) and counts the graph. Layers named in asMasked
+// are counted with the masked rule even when they carry no mask (an absent
+// mask reads as all ones); layers that carry a mask always are. See the
+// package comment for the rules.
+func Count(net nn.Layer, input [3]int, asMasked ...string) (*Table, error) {
+	g, err := graph.Of(net, input[:])
+	if err != nil {
+		return nil, fmt.Errorf("count: %w", err)
+	}
+	return Graph(g, asMasked...)
 }
 
-// Count counts net for one input of shape input (channels, height, width).
-// Layers named in asMasked are counted with the masked rule even when they
-// carry no mask (an absent mask reads as all ones); layers that carry a
-// mask always are. See the package comment for the rules.
-func Count(net nn.Layer, input [3]int, asMasked ...string) (*Table, error) {
-	c := &counter{asMasked: map[string]bool{}, table: &Table{}}
+// Graph counts a lowered graph whose shapes are inferred (graph.Infer).
+// asMasked names prunable nodes (node.Prunable) as in Count.
+func Graph(g *graph.Graph, asMasked ...string) (*Table, error) {
+	c := &counter{g: g, asMasked: map[string]bool{}, table: &Table{}}
 	for _, n := range asMasked {
 		c.asMasked[n] = true
 	}
-	nn.Walk(net, func(l nn.Layer) {
-		if _, ok := l.(*nn.BatchNorm2d); ok {
+	for _, n := range g.Nodes {
+		if n.Op == graph.BatchNorm {
 			c.hasBN = true
 		}
-	})
-	if _, err := c.walk(net, input[:]); err != nil {
-		return nil, err
+	}
+	for _, n := range g.Nodes {
+		if err := c.node(n); err != nil {
+			return nil, err
+		}
 	}
 	if len(c.asMasked) > 0 {
-		var unknown []string
-		for n := range c.asMasked {
-			unknown = append(unknown, n)
-		}
-		slices.Sort(unknown)
+		unknown := slices.Sorted(maps.Keys(c.asMasked))
 		return nil, fmt.Errorf("count: no prunable layer named %s", strings.Join(unknown, ", "))
 	}
 	for _, r := range c.table.Rows {
@@ -76,133 +84,89 @@ func Count(net nn.Layer, input [3]int, asMasked ...string) (*Table, error) {
 }
 
 type counter struct {
+	g        *graph.Graph
 	asMasked map[string]bool // names not yet seen
 	hasBN    bool
 	table    *Table
 }
 
-// walk returns l's output shape for one item of shape in, adding a row for
-// every prunable layer on the way.
-func (c *counter) walk(l nn.Layer, in []int) ([]int, error) {
-	switch l := l.(type) {
-	case *nn.Sequential:
-		var err error
-		for _, ch := range l.Layers {
-			if in, err = c.walk(ch, in); err != nil {
-				return nil, err
-			}
-		}
-		return in, nil
-	case *nn.Residual:
-		out, err := c.walk(l.Body, in)
-		if err != nil {
-			return nil, err
-		}
-		short := in
-		if l.Shortcut != nil {
-			if short, err = c.walk(l.Shortcut, in); err != nil {
-				return nil, err
-			}
-		}
-		if !slices.Equal(out, short) {
-			return nil, fmt.Errorf("count: layer %s: body gives %v, shortcut %v", l.Name(), out, short)
-		}
-		return out, nil
-	case *nn.DenseConcat:
-		out, err := c.walk(l.Body, in)
-		if err != nil {
-			return nil, err
-		}
-		if len(in) != 3 || len(out) != 3 || out[1] != in[1] || out[2] != in[2] {
-			return nil, fmt.Errorf("count: layer %s: cannot concatenate %v to %v", l.Name(), out, in)
-		}
-		return []int{in[0] + out[0], in[1], in[2]}, nil
-	case *nn.Conv2d:
-		if err := want3(l.Name(), in, l.In); err != nil {
-			return nil, err
-		}
-		g := l.Geometry(in[1], in[2])
-		if g.OutH() < 1 || g.OutW() < 1 {
-			return nil, fmt.Errorf("count: layer %s: input %v is smaller than its %dx%d kernel", l.Name(), in, l.K, l.K)
-		}
-		out := []int{l.Out, g.OutH(), g.OutW()}
-		c.add(l, out)
-		return out, nil
-	case *nn.Linear:
-		if n := tensor.Numel(in...); n != l.In {
-			return nil, fmt.Errorf("count: layer %s: input %v has %d values, want %d", l.Name(), in, n, l.In)
-		}
-		out := []int{l.Out}
-		c.add(l, out)
-		return out, nil
-	case *nn.BatchNorm2d:
-		return in, want3(l.Name(), in, l.C)
-	case *nn.ReLU, *nn.Dropout:
-		return in, nil
-	case *nn.MaxPool2d:
-		return pool(l.Name(), in, l.K, l.Stride, l.Pad)
-	case *nn.AvgPool2d:
-		return pool(l.Name(), in, l.K, l.Stride, l.Pad)
-	case *nn.GlobalAvgPool:
-		if err := want3(l.Name(), in, 0); err != nil {
-			return nil, err
-		}
-		return []int{in[0]}, nil
-	case *nn.ShortcutA:
-		if err := want3(l.Name(), in, l.In); err != nil {
-			return nil, err
-		}
-		return []int{l.Out, ceilDiv(in[1], l.Stride), ceilDiv(in[2], l.Stride)}, nil
+// shape returns a tensor's inferred shape, or an error naming the node.
+func (c *counter) shape(n *graph.Node, tensor string) ([]int, error) {
+	s, ok := c.g.Shapes[tensor]
+	if !ok {
+		return nil, fmt.Errorf("count: node %s (%s): tensor %s has no inferred shape", n.Name, n.Op, tensor)
 	}
-	return c.other(l, in)
+	return s, nil
 }
 
-// other handles a layer of a type package nn does not define.
-func (c *counter) other(l nn.Layer, in []int) ([]int, error) {
-	var out []int
-	if s, ok := l.(Shaper); ok {
-		var err error
-		if out, err = s.OutShape(slices.Clone(in)); err != nil {
-			return nil, fmt.Errorf("count: layer %s: %w", l.Name(), err)
-		}
-	} else {
-		if _, ok := l.(nn.Container); ok {
-			return nil, fmt.Errorf("count: cannot see inside layer %s of type %T: implement count.Shaper or build it from nn containers", l.Name(), l)
-		}
-		y, err := l.Forward(nn.NewCtx(false), tensor.New(append([]int{1}, in...)...))
-		if err != nil {
-			return nil, fmt.Errorf("count: layer %s: inferring its output shape: %w", l.Name(), err)
-		}
-		out = slices.Clone(y.Shape[1:])
+// node adds the row of n if n is a conv or a linear layer. Every other op
+// (BatchNorm, activations, elementwise ops with or without a constant,
+// pools, concatenation, reshaping, padding, shortcuts) is free by the
+// paper's rules.
+func (c *counter) node(n *graph.Node) error {
+	switch n.Op {
+	case graph.Conv, graph.ConvTranspose, graph.Gemm:
+	default:
+		return nil
 	}
-	if p, ok := l.(nn.Prunable); ok {
-		c.add(p, out)
+	if len(n.Inputs) != 1 || len(n.Outputs) != 1 {
+		return fmt.Errorf("count: node %s (%s): %d inputs and %d outputs, want 1 and 1", n.Name, n.Op, len(n.Inputs), len(n.Outputs))
 	}
-	return out, nil
+	in, err := c.shape(n, n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	out, err := c.shape(n, n.Outputs[0])
+	if err != nil {
+		return err
+	}
+	r := Row{Name: n.Name, Out: slices.Clone(out), Group: max(n.Attrs.Group, 1)}
+	var ch, kk int // input channels per filter, kernel elements
+	switch n.Op {
+	case graph.Gemm:
+		r.Kind, ch, kk = "linear", prod(in), 1
+		r.Filters = n.Attrs.Out
+		r.Weight = []int{r.Filters, ch}
+	case graph.Conv:
+		if len(in) != 3 || len(out) != 3 || in[0]%r.Group != 0 {
+			return fmt.Errorf("count: node %s (Conv): input %v, output %v, group %d", n.Name, in, out, r.Group)
+		}
+		r.Kind, ch, kk = "conv", in[0]/r.Group, n.Attrs.Kernel[0]*n.Attrs.Kernel[1]
+		r.Filters = out[0]
+		r.Weight = []int{r.Filters, ch, n.Attrs.Kernel[0], n.Attrs.Kernel[1]}
+		r.Depthwise = r.Group > 1 && r.Group == in[0]
+	case graph.ConvTranspose:
+		if len(in) != 3 || len(out) != 3 || out[0]%r.Group != 0 {
+			return fmt.Errorf("count: node %s (ConvTranspose): input %v, output %v, group %d", n.Name, in, out, r.Group)
+		}
+		// Every input pixel meets N/group filters of KH*KW weights, so a
+		// transposed conv costs Hin*Win*C*(N/group)*KH*KW; its "filters"
+		// here are its N outputs, each reading C/group inputs.
+		r.Kind, ch, kk = "convT", in[0]/r.Group, n.Attrs.Kernel[0]*n.Attrs.Kernel[1]
+		r.Filters = out[0]
+		r.Weight = []int{in[0], out[0] / r.Group, n.Attrs.Kernel[0], n.Attrs.Kernel[1]}
+	}
+	var mask []float32
+	masked := c.asMasked[n.Name]
+	if n.Prunable() {
+		p := n.PrunableLayer()
+		if pn, pc := p.MaskShape(); pn != r.Filters || pc != ch {
+			return fmt.Errorf("count: node %s (%s): mask shape %dx%d, graph says %dx%d", n.Name, n.Op, pn, pc, r.Filters, ch)
+		}
+		mask = p.Mask()
+		masked = masked || mask != nil
+		delete(c.asMasked, n.Name)
+	}
+	r.Masked = masked
+	c.table.Rows = append(c.table.Rows, c.rule(r, mask, ch, kk, n.Attrs.Bias, in, out))
+	return nil
 }
 
-// add appends the row of prunable layer p whose output per item is out.
-func (c *counter) add(p nn.Prunable, out []int) {
-	w := p.Weight().Value.Shape
-	n, ch := p.MaskShape()
-	kk := 1
-	for _, d := range w[2:] {
-		kk *= d
-	}
-	bias := false
-	for _, q := range p.Params() {
-		if strings.HasSuffix(q.Name, ".bias") {
-			bias = true
-		}
-	}
-	mask := p.Mask()
-	masked := mask != nil || c.asMasked[p.Name()]
-	delete(c.asMasked, p.Name())
-	r := Row{Name: p.Name(), Kind: "linear", Weight: slices.Clone(w), Out: slices.Clone(out),
-		Masked: masked, Filters: n, Live: n, Kept: int64(n * ch)}
-	if len(w) == 4 {
-		r.Kind = "conv"
-	}
+// rule fills r's totals by the package comment's rules; mask (n x ch) may
+// be nil.
+func (c *counter) rule(r Row, mask []float32, ch, kk int, bias bool, in, out []int) Row {
+	n := r.Filters
+	r.Live, r.Kept = n, int64(n*ch)
 	if mask != nil {
 		r.Kept, r.Live = 0, 0
 		for i := range n {
@@ -220,8 +184,11 @@ func (c *counter) add(p nn.Prunable, out []int) {
 	}
 	r.Pruned = 1 - float64(r.Kept)/float64(n*ch)
 	hw := int64(1)
-	if r.Kind == "conv" && len(out) == 3 {
+	switch r.Kind {
+	case "conv":
 		hw = int64(out[1] * out[2])
+	case "convT":
+		hw = int64(in[1] * in[2])
 	}
 	live, b := int64(r.Live), int64(0)
 	if bias {
@@ -231,7 +198,7 @@ func (c *counter) add(p nn.Prunable, out []int) {
 	case r.Kind == "linear":
 		r.Params = r.Kept + b*live
 		r.FLOPs = r.Params
-	case masked:
+	case r.Masked:
 		a := b
 		if c.hasBN {
 			a += 2
@@ -242,32 +209,16 @@ func (c *counter) add(p nn.Prunable, out []int) {
 		r.Params = int64(kk)*r.Kept + b*live
 		r.FLOPs = hw * int64(kk) * r.Kept
 	}
-	c.table.Rows = append(c.table.Rows, r)
+	return r
 }
 
-func want3(name string, in []int, ch int) error {
-	if len(in) != 3 || (ch > 0 && in[0] != ch) {
-		want := "[C H W]"
-		if ch > 0 {
-			want = fmt.Sprintf("[%d H W]", ch)
-		}
-		return fmt.Errorf("count: layer %s: input %v, want %s", name, in, want)
+func prod(s []int) int {
+	p := 1
+	for _, d := range s {
+		p *= d
 	}
-	return nil
+	return p
 }
-
-func pool(name string, in []int, k, s, p int) ([]int, error) {
-	if err := want3(name, in, 0); err != nil {
-		return nil, err
-	}
-	oh, ow := (in[1]+2*p-k)/s+1, (in[2]+2*p-k)/s+1
-	if oh < 1 || ow < 1 {
-		return nil, fmt.Errorf("count: layer %s: input %v is smaller than the %dx%d window", name, in, k, k)
-	}
-	return []int{in[0], oh, ow}, nil
-}
-
-func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // CompressionRatio is the paper's compression ratio,
 // base.Params / pruned.Params (+Inf when pruned has none).

@@ -2,7 +2,7 @@
 // paper does (METHOD.md section 4), layer by layer. A FLOP is one
 // multiply-accumulate.
 //
-// Only convs and fully connected layers (every nn.Prunable) count; BN,
+// Only convs and fully connected layers (Conv, ConvTranspose, Gemm) count; BN,
 // ReLU, pooling and the shortcuts are free. For a layer with N filters, C
 // input channels, a k x k kernel and an Hout x Wout output:
 //
@@ -37,8 +37,24 @@
 // 4.09G, DenseNet-201 19.82M / 4.29G, LeNet-5 431K / 2294K, CIFAR
 // DenseNet-121 6.89M / 888.36M); Count(net, in) alone gives ResNet-50 25.50M.
 //
-// Shapes are inferred by walking the network, without running it, for
-// every layer type of package nn; a layer of another type is asked through
-// the Shaper interface or, failing that, run forward once on a zero batch of
-// one.
+// Count reads only the lowered graph (graph.Of): the nodes in order, their
+// ops and attributes, the shapes graph.Infer gave every tensor, and, for a
+// prunable node (graph.Node.Prunable: a Conv with one group or a Gemm), the
+// mask of its layer. Conv, ConvTranspose and Gemm nodes count; every other
+// op is free, as BN, ReLU, pooling and the shortcuts are in the paper: the
+// activations (LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish), the
+// elementwise ops (Add, Sub, Mul, Div, with or without a constant operand),
+// pools, Concat, Split, Slice, Flatten, Reshape, Transpose, Pad and
+// Dropout. A conv's kernel may be rectangular (k*k above reads KH*KW) and
+// dilated (no effect on the count).
+//
+// A grouped conv (group G > 1; depthwise when G equals its input channels)
+// is never pruned: self-grouping leaves it dense, and it counts dense with
+// its groups, params = N*(C/G)*KH*KW (+ N with bias) and FLOPs =
+// N*Hout*Wout*(C/G)*KH*KW. The table marks it "conv g=G" or "conv dw". A
+// transposed conv (never pruned either) counts C*(N/G)*KH*KW params (+ N)
+// and Hin*Win*C*(N/G)*KH*KW FLOPs.
+//
+// A network that cannot be lowered (a layer type package graph does not
+// know) is refused with an error naming the layer.
 package count

@@ -2,9 +2,12 @@ package count_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
 )
 
 // ResNet-20's baseline as the paper counts it: all masks = 1 on the
@@ -68,4 +71,37 @@ func ExampleTable_String() {
 	//   fc1    linear*    500x800       500  500/500   0.000  400500   400500
 	//   fc2    linear*     10x500        10    10/10   0.000    5010     5010
 	//   total                                                 431080  2293560
+}
+
+// A graph with a depthwise-separable block: the depthwise conv is counted
+// dense with its 32 groups (32*1*3*3 weights) and marked "conv dw"; the
+// pointwise conv and the classifier are prunable, here counted with all
+// masks = 1.
+func ExampleGraph() {
+	rng := rand.New(rand.NewPCG(1, 1))
+	node := func(name string, op graph.Op, a graph.Attrs, l nn.Layer, in string) *graph.Node {
+		return &graph.Node{Name: name, Op: op, Inputs: []string{in}, Outputs: []string{name}, Attrs: a, Layer: l}
+	}
+	g := &graph.Graph{Input: "x", InputShape: []int{32, 8, 8}, Output: "fc", Nodes: []*graph.Node{
+		node("dw", graph.Conv, graph.Attrs{Out: 32, Kernel: [2]int{3, 3}, Pads: [4]int{1, 1, 1, 1}, Group: 32}, nil, "x"),
+		node("pw", graph.Conv, graph.Attrs{Out: 64, Kernel: [2]int{1, 1}}, nn.NewConv2d("pw", 32, 64, 1, 1, 0, false, rng), "dw"),
+		node("relu", graph.Relu, graph.Attrs{}, nil, "pw"),
+		node("pool", graph.GlobalAveragePool, graph.Attrs{}, nil, "relu"),
+		node("fc", graph.Gemm, graph.Attrs{Out: 10, Bias: true}, nn.NewLinear("fc", 64, 10, true, rng), "pool"),
+	}}
+	if err := g.Infer(); err != nil {
+		panic(err)
+	}
+	tb, err := count.Graph(g, "pw", "fc")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Print(tb)
+	// Output:
+	// layer     kind     weight  output   live  pruned  params   FLOPs
+	//   dw     conv dw   32x1x3x3  32x8x8  32/32   0.000     288   18432
+	//   pw       conv*  64x32x1x1  64x8x8  64/64   0.000    2048  131136
+	//   fc     linear*      10x64      10  10/10   0.000     650     650
+	//   total                                               2986  150218
+	// g=G: grouped conv, dw: depthwise conv; self-grouping leaves them dense, and they are counted dense
 }

@@ -20,7 +20,9 @@ func (t Totals) String() string {
 // String formats the table, one row per layer and a total, aligned in
 // columns: name, kind, weight shape, output shape, live filters, pruned
 // fraction of connections, params, FLOPs. Layers counted with the masked
-// rule have a "*" after their kind.
+// rule have a "*" after their kind; a grouped conv reads "conv g=G", a
+// depthwise one "conv dw", and a note under the table says that they stay
+// dense.
 func (t *Table) String() string {
 	// Names are padded by hand so that they align left while the numbers
 	// align right.
@@ -31,8 +33,16 @@ func (t *Table) String() string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(w, "%-*s\tkind\tweight\toutput\tlive\tpruned\tparams\tFLOPs\t\n", nw, "layer")
+	grouped := false
 	for _, r := range t.Rows {
 		kind := r.Kind
+		switch {
+		case r.Depthwise:
+			kind += " dw"
+		case r.Group > 1:
+			kind += fmt.Sprintf(" g=%d", r.Group)
+		}
+		grouped = grouped || r.Group > 1
 		if r.Masked {
 			kind += "*"
 		}
@@ -41,6 +51,9 @@ func (t *Table) String() string {
 	}
 	fmt.Fprintf(w, "%-*s\t\t\t\t\t\t%d\t%d\t\n", nw, "total", t.Params, t.FLOPs)
 	w.Flush()
+	if grouped {
+		b.WriteString("g=G: grouped conv, dw: depthwise conv; self-grouping leaves them dense, and they are counted dense\n")
+	}
 	return b.String()
 }
 

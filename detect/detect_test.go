@@ -87,7 +87,7 @@ func TestTinyEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = want.Clone()
-	cn, err := compile.CompileLayer(d.Net, []int{3, 32, 32}, compile.Options{})
+	cn, err := compile.Compile(d.Net, []int{3, 32, 32}, compile.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,7 +180,7 @@ func Speed(d *Detector, set *Set, batch, runs int) (float64, error) {
 // folded, pruned connections skipped; with opt.IgnoreMasks, the same
 // engine run dense), the executor a pruned backbone is deployed with.
 func CompiledSpeed(d *Detector, set *Set, batch, runs int, opt compile.Options) (float64, error) {
-	cn, err := compile.CompileLayer(d.Net, []int{3, set.Size, set.Size}, opt)
+	cn, err := compile.Compile(d.Net, []int{3, set.Size, set.Size}, opt)
 	if err != nil {
 		return 0, err
 	}

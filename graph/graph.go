@@ -14,33 +14,33 @@ type Op string
 
 // The operations a graph may hold.
 const (
-	Conv               Op = "Conv"               // params: weight [N][C/group][KH][KW], bias [N] (optional)
-	ConvTranspose      Op = "ConvTranspose"      // params: weight [C][N/group][KH][KW], bias [N] (optional)
-	BatchNorm          Op = "BatchNormalization" // params: weight, bias; buffers: running_mean, running_var
-	Gemm               Op = "Gemm"               // a linear layer: params weight [N][C], bias [N] (optional); input flattened to [C]
-	Relu               Op = "Relu"
-	LeakyRelu          Op = "LeakyRelu"   // Attrs.Alpha
-	Clip               Op = "Clip"        // Attrs.Min, Attrs.Max (ReLU6: 0, 6)
-	Sigmoid            Op = "Sigmoid"
-	HardSigmoid        Op = "HardSigmoid" // max(0, min(1, Alpha*x + Beta))
-	HardSwish          Op = "HardSwish"   // x * HardSigmoid(x) with Alpha 1/6, Beta 0.5
-	Add                Op = "Add"         // two inputs, or one input and Const; numpy broadcasting per image
-	Sub                Op = "Sub"
-	Mul                Op = "Mul"
-	Div                Op = "Div"
-	Concat             Op = "Concat"  // Attrs.Axis
-	Split              Op = "Split"   // Attrs.Axis, Attrs.Sizes; several outputs
-	Slice              Op = "Slice"   // Attrs.Axes, Starts, Ends, Steps (per-image axes, ends clamped)
-	MaxPool            Op = "MaxPool" // Attrs.Kernel, Stride, Pads, Dilation, CeilMode
-	AveragePool        Op = "AveragePool"
-	GlobalAveragePool  Op = "GlobalAveragePool" // Attrs.KeepDims: [C 1 1] when true, else [C]
-	Flatten            Op = "Flatten"           // to [prod(shape)] (ONNX axis 1)
-	Reshape            Op = "Reshape"           // Attrs.Shape: the per-image target shape, fully known
-	Transpose          Op = "Transpose"         // Attrs.Perm over per-image axes
-	Dropout            Op = "Dropout"           // Attrs.Ratio; identity in eval mode
-	Identity           Op = "Identity"
-	Pad                Op = "Pad"       // Attrs.PadBefore/PadAfter per per-image axis, Attrs.Value; constant mode only
-	ShortcutA          Op = "ShortcutA" // x[:, :, ::Stride, ::Stride], channels zero-padded to Attrs.Out
+	Conv              Op = "Conv"               // params: weight [N][C/group][KH][KW], bias [N] (optional)
+	ConvTranspose     Op = "ConvTranspose"      // params: weight [C][N/group][KH][KW], bias [N] (optional)
+	BatchNorm         Op = "BatchNormalization" // params: weight, bias; buffers: running_mean, running_var
+	Gemm              Op = "Gemm"               // a linear layer: params weight [N][C], bias [N] (optional); input flattened to [C]
+	Relu              Op = "Relu"
+	LeakyRelu         Op = "LeakyRelu" // Attrs.Alpha
+	Clip              Op = "Clip"      // Attrs.Min, Attrs.Max (ReLU6: 0, 6)
+	Sigmoid           Op = "Sigmoid"
+	HardSigmoid       Op = "HardSigmoid" // max(0, min(1, Alpha*x + Beta))
+	HardSwish         Op = "HardSwish"   // x * HardSigmoid(x) with Alpha 1/6, Beta 0.5
+	Add               Op = "Add"         // two inputs, or one input and Const; numpy broadcasting per image
+	Sub               Op = "Sub"
+	Mul               Op = "Mul"
+	Div               Op = "Div"
+	Concat            Op = "Concat"  // Attrs.Axis
+	Split             Op = "Split"   // Attrs.Axis, Attrs.Sizes; several outputs
+	Slice             Op = "Slice"   // Attrs.Axes, Starts, Ends, Steps (per-image axes, ends clamped)
+	MaxPool           Op = "MaxPool" // Attrs.Kernel, Stride, Pads, Dilation, CeilMode
+	AveragePool       Op = "AveragePool"
+	GlobalAveragePool Op = "GlobalAveragePool" // Attrs.KeepDims: [C 1 1] when true, else [C]
+	Flatten           Op = "Flatten"           // to [prod(shape)] (ONNX axis 1)
+	Reshape           Op = "Reshape"           // Attrs.Shape: the per-image target shape, fully known
+	Transpose         Op = "Transpose"         // Attrs.Perm over per-image axes
+	Dropout           Op = "Dropout"           // Attrs.Ratio; identity in eval mode
+	Identity          Op = "Identity"
+	Pad               Op = "Pad"       // Attrs.PadBefore/PadAfter per per-image axis, Attrs.Value; constant mode only
+	ShortcutA         Op = "ShortcutA" // x[:, :, ::Stride, ::Stride], channels zero-padded to Attrs.Out
 )
 
 // Attrs are an op's attributes. Only the fields an op's comment names are

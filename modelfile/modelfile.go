@@ -5,11 +5,20 @@
 // optimiser momentum ("optim.<param>.momentum_buffer"), and whose metadata
 // holds the architecture and a JSON record of how the model was made, so
 // that a saved model loads with no other file.
+//
+// An imported network (models.FromGraph, architecture "graph") is saved the
+// same way, with its graph's JSON (graph.Graph: nodes, ops, attributes) in
+// the metadata key "graph" and its constant operands ("<node>.const") among
+// the tensors; Load rebuilds it with graph.Build and loads the tensors into
+// it, so it too needs no other file.
 package modelfile
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,10 +36,13 @@ const (
 	keyClasses = "classes"
 	keyShortB  = "shortcut_b"
 	keyInfo    = "info"
+	keyGraph   = "graph"
 	format     = "sgcnn-model/1"
 	maskSuffix = ".weight_mask"
 	// OptimPrefix starts the names of optimiser state tensors.
 	OptimPrefix = "optim."
+	// maxHeader bounds the header Arch reads (the safetensors limit).
+	maxHeader = 100 << 20
 )
 
 // Info records how a model was made: data set, normalisation, training and
@@ -55,7 +67,10 @@ type File struct {
 // Save writes m (weights, running statistics, masks), info and extra
 // tensors to path atomically.
 func Save(path string, m *models.Model, shortcutB bool, info Info, extra map[string]*tensor.Tensor) error {
-	names, ts := models.StateDict(m)
+	names, ts, graphJSON, err := stateOf(m)
+	if err != nil {
+		return err
+	}
 	tensors := make(map[string]*tensor.Tensor, len(ts)+len(extra))
 	for k, v := range ts {
 		tensors[k] = v
@@ -87,6 +102,9 @@ func Save(path string, m *models.Model, shortcutB bool, info Info, extra map[str
 	meta := map[string]string{keyFormat: format, keyArch: m.Arch, keyClasses: strconv.Itoa(m.Classes), keyInfo: string(infoJSON)}
 	if shortcutB {
 		meta[keyShortB] = "true"
+	}
+	if graphJSON != "" {
+		meta[keyGraph] = graphJSON
 	}
 	return checkpoint.Save(path, &checkpoint.File{Names: names, Tensors: tensors, Meta: meta})
 }
@@ -124,21 +142,14 @@ func Load(path, wantArch string) (*File, error) {
 	if err != nil || classes < 1 || classes > MaxClasses {
 		return nil, fmt.Errorf("%s: metadata %q is %.20q, want an integer from 1 to %d", path, keyClasses, f.Meta[keyClasses], MaxClasses)
 	}
-	// The model is built from the metadata before its tensors are matched:
-	// the classifier's weights, [classes][features...], must be in the file,
-	// so that the model built costs no more than the file holds.
-	if !hasClassifier(f.Tensors, classes) {
+	// A known architecture is built from the metadata before its tensors
+	// are matched: the classifier's weights, [classes][features...], must be
+	// in the file, so that the model built costs no more than the file
+	// holds. (An imported graph is checked against its weights by build.)
+	if arch != models.GraphArch && !hasClassifier(f.Tensors, classes) {
 		return nil, fmt.Errorf("%s: metadata %q is %d, but the file holds no classifier weight of %d rows", path, keyClasses, classes, classes)
 	}
-	var opts []models.Option
-	if f.Meta[keyShortB] == "true" {
-		opts = append(opts, models.ShortcutB())
-	}
-	m, err := models.New(arch, classes, 0, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	out := &File{Model: m, Extra: map[string]*tensor.Tensor{}}
+	out := &File{Extra: map[string]*tensor.Tensor{}}
 	if s := f.Meta[keyInfo]; s != "" {
 		if err := json.Unmarshal([]byte(s), &out.Info); err != nil {
 			return nil, fmt.Errorf("%s: metadata %q: %w", path, keyInfo, err)
@@ -156,6 +167,11 @@ func Load(path, wantArch string) (*File, error) {
 			weights[name] = t
 		}
 	}
+	m, err := build(f.Meta, arch, classes, weights)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out.Model = m
 	for _, p := range nn.Prunables(m.Net) {
 		t, ok := masks[p.Name()]
 		if !ok {
@@ -173,8 +189,40 @@ func Load(path, wantArch string) (*File, error) {
 	for name := range masks {
 		return nil, fmt.Errorf("%s: mask %s%s names no prunable layer of %s", path, name, maskSuffix, arch)
 	}
+	if arch == models.GraphArch {
+		return out, nil // build loaded the weights; SetMask zeroed the pruned ones
+	}
 	if err := models.LoadStateDict(m, weights); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
+}
+
+// Arch returns the architecture an sgcnn model file names ("graph" for an
+// imported network), reading only the file's header. It fails for any
+// other kind of file.
+func Arch(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var n [8]byte
+	if _, err := io.ReadFull(f, n[:]); err != nil {
+		return "", fmt.Errorf("%s: not an sgcnn model file: %w", path, err)
+	}
+	size := binary.LittleEndian.Uint64(n[:])
+	if st, err := f.Stat(); err != nil || size > uint64(st.Size()) || size > maxHeader {
+		return "", fmt.Errorf("%s: not an sgcnn model file (header length %d)", path, size)
+	}
+	var hdr struct {
+		Meta map[string]string `json:"__metadata__"`
+	}
+	if err := json.NewDecoder(io.LimitReader(f, int64(size))).Decode(&hdr); err != nil {
+		return "", fmt.Errorf("%s: not an sgcnn model file: %w", path, err)
+	}
+	if hdr.Meta[keyFormat] != format {
+		return "", fmt.Errorf("%s: not an sgcnn model file (metadata %q is %q, want %q)", path, keyFormat, hdr.Meta[keyFormat], format)
+	}
+	return hdr.Meta[keyArch], nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sgcnn/sgcnn/optim"
 
 	"github.com/sgcnn/sgcnn/selfgroup"
+	"github.com/sgcnn/sgcnn/torchtrain"
 )
 
 // Config is a pruning run's settings. Zero values are not defaults: use
@@ -59,6 +60,9 @@ type Config struct {
 	DistillAlpha float64 `json:"distill_alpha,omitempty"`
 	// Layers names the layers to prune; empty means the model's defaults.
 	Layers []string `json:"layers,omitempty"`
+	// Engine runs the fine-tuning epochs: sgcnn's (the zero value) or
+	// PyTorch DDP (Runner.Epoch then trains them).
+	torchtrain.Engine
 }
 
 // DefaultConfig returns the paper's settings for a scheme at a target
@@ -77,6 +81,9 @@ func DefaultConfig(scheme selfgroup.Scheme, rate float64) Config {
 // Validate checks c before any work starts.
 func (c *Config) Validate() error {
 	if _, err := c.Schedule(); err != nil {
+		return err
+	}
+	if _, err := c.Engine.Torch(); err != nil {
 		return err
 	}
 	if _, err := selfgroup.ParseScheme(c.Scheme); err != nil {

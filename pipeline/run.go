@@ -47,6 +47,9 @@ type Runner struct {
 	// Distill, when set, adds knowledge distillation to every fine-tuning
 	// epoch (Config.Distill; the caller builds the teacher).
 	Distill *train.Distill
+	// Epoch, when set, returns the function that trains the epochs of the
+	// phase st is in elsewhere (package torchtrain), with opt's momentum.
+	Epoch func(st *State, opt *optim.SGD) train.EpochFunc
 	// Measure, when set, returns the measured speedup of the model as
 	// it is now over the dense baseline; it fills the report's column.
 	Measure func() (float64, error)
@@ -135,7 +138,7 @@ func (r *Runner) counts(base report.Counts) (report.Counts, error) {
 // logit (compile's parity tests).
 func (r *Runner) evaluate() (float64, error) {
 	batches := func(y func(train.Batch) bool) error { return r.Test(0, y) }
-	if net, err := compile.Compile(r.Model, compile.Options{Route: compile.Grouped}); err == nil {
+	if net, err := compile.Compile(r.Model.Net, r.Model.InputShape[:], compile.Options{Route: compile.Grouped}); err == nil {
 		res, err := train.EvaluateFunc(net.Forward, batches)
 		return res.Top1, err
 	}
@@ -258,7 +261,7 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 	label := fmt.Sprintf("%s step %d", st.Phase, st.Step)
 	var last train.EpochStats
 	_, err := train.Fit(stepper, train.Plan{Epochs: epochs, StartEpoch: st.Epoch, Schedule: sched,
-		TrainLen: r.TrainLen, Train: r.Train, Test: r.Test, Log: r.Log, Label: label,
+		TrainLen: r.TrainLen, Train: r.Train, Test: r.Test, Log: r.Log, Label: label, RunEpoch: r.epochFunc(st, opt),
 		AfterEpoch: func(es train.EpochStats) error {
 			last = es
 			st.Epoch = es.Epoch
@@ -283,6 +286,14 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 		return r.Save(st, nil)
 	}
 	return nil
+}
+
+// epochFunc is Runner.Epoch's function for the phase, or nil.
+func (r *Runner) epochFunc(st *State, opt *optim.SGD) train.EpochFunc {
+	if r.Epoch == nil {
+		return nil
+	}
+	return r.Epoch(st, opt)
 }
 
 // finishPhase records the accuracy after a phase and moves on.

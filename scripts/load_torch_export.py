@@ -64,104 +64,10 @@ import torch.nn.utils.prune as prune
 MASK_SUFFIX = ".weight_mask"
 
 
-class BasicBlock(nn.Module):
-    """A CIFAR ResNet block with an option-A (parameter-free) shortcut."""
-
-    def __init__(self, inp, planes, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(inp, planes, 3, stride, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(planes)
-        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(planes)
-        self.pad = planes - inp
-        self.stride = stride
-
-    def shortcut(self, x):
-        if self.stride == 1 and self.pad == 0:
-            return x
-        x = x[:, :, :: self.stride, :: self.stride]
-        return F.pad(x, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return F.relu(out + self.shortcut(x))
-
-
-class CifarResNet(nn.Module):
-    """He et al.'s CIFAR ResNet of depth 6n+2 (akamaster's names)."""
-
-    def __init__(self, n, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
-        self.bn1 = nn.BatchNorm2d(16)
-        inp, stages = 16, []
-        for s, planes in enumerate([16, 32, 64]):
-            blocks = []
-            for i in range(n):
-                blocks.append(BasicBlock(inp, planes, 2 if s > 0 and i == 0 else 1))
-                inp = planes
-            stages.append(nn.Sequential(*blocks))
-        self.layer1, self.layer2, self.layer3 = stages
-        self.linear = nn.Linear(64, classes)
-
-    def forward(self, x):
-        out = F.relu(self.bn1(self.conv1(x)))
-        out = self.layer3(self.layer2(self.layer1(out)))
-        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
-        return self.linear(out)
-
-
-class LeNet5(nn.Module):
-    """Caffe's LeNet: no nonlinearity after the convs, one ReLU after fc1."""
-
-    def __init__(self, classes):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 20, 5)
-        self.conv2 = nn.Conv2d(20, 50, 5)
-        self.fc1 = nn.Linear(800, 500)
-        self.fc2 = nn.Linear(500, classes)
-
-    def forward(self, x):
-        x = F.max_pool2d(self.conv1(x), 2)
-        x = F.max_pool2d(self.conv2(x), 2)
-        return self.fc2(F.relu(self.fc1(x.flatten(1))))
-
-
-class VGG16(nn.Module):
-    """VGG-16 with BatchNorm for 32x32 inputs (kuangliu's names)."""
-
-    CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
-
-    def __init__(self, classes):
-        super().__init__()
-        layers, inp = [], 3
-        for w in self.CFG:
-            if w == "M":
-                layers.append(nn.MaxPool2d(2, 2))
-            else:
-                layers += [nn.Conv2d(inp, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
-                inp = w
-        layers.append(nn.AvgPool2d(1, 1))
-        self.features = nn.Sequential(*layers)
-        self.classifier = nn.Linear(512, classes)
-
-    def forward(self, x):
-        return self.classifier(self.features(x).flatten(1))
-
-
-RESNETS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
-
-
-def build(arch, classes):
-    """Returns an unpruned model of the architecture sgcnn calls arch."""
-    if arch in RESNETS:
-        return CifarResNet(RESNETS[arch], classes)
-    if arch == "lenet5":
-        return LeNet5(classes)
-    if arch == "vgg16":
-        return VGG16(classes)
-    sys.exit(f"load_torch_export: no PyTorch definition here for {arch} (have {sorted(RESNETS) + ['lenet5', 'vgg16']})")
+# The model definitions live in torchtrain/trainer.py, the one file sgcnn
+# runs under torchrun; this script and the trainer share them.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "torchtrain"))
+from trainer import RESNETS, BasicBlock, CifarResNet, LeNet5, VGG16, build  # noqa: E402,F401
 
 
 def load(path, arch=None):

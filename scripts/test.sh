@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs sgcnn's checks: gofmt, go mod tidy, go vet, staticcheck, then the test suite
+# Runs sgcnn's checks: gofmt, go mod tidy, go vet, the layering (check_imports.sh), staticcheck, then the test suite
 # (the asm kernels and, with -tags noasm, the pure-Go fallback).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,7 @@ if [ -n "$unformatted" ]; then
 fi
 go mod tidy -diff
 go vet ./...
+bash scripts/check_imports.sh
 staticcheck ./...
 go test -count=1 -timeout 15m ./...
 go test -count=1 -timeout 5m -tags noasm ./internal/kernel/ ./nn/ ./compile/

@@ -40,7 +40,16 @@ type Plan struct {
 	// BeforeEpoch, if set, runs before each epoch (0-based), e.g. to seed
 	// the dropout random source so that a resumed run repeats.
 	BeforeEpoch func(epoch int)
+	// RunEpoch, if set, trains each epoch elsewhere instead of stepping
+	// through Train (package torchtrain runs it on PyTorch DDP); Fit still
+	// evaluates, logs and calls AfterEpoch as usual.
+	RunEpoch EpochFunc
 }
+
+// EpochFunc trains one epoch (0-based) at learning rate lr and returns
+// the mean training loss, the training top-1 in percent and the number of
+// images seen.
+type EpochFunc func(epoch int, lr float64) (loss, top1 float64, images int, err error)
 
 // Fit trains with s for the epochs of p and returns the stats of the epochs
 // it ran. It stops at the first error (bad batch, divergence, a failed
@@ -54,6 +63,18 @@ func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
 		lr := p.Schedule.LR(e)
 		s.Opt.LR = lr
 		start := time.Now()
+		if p.RunEpoch != nil {
+			loss, top1, n, err := p.RunEpoch(e, lr)
+			if err != nil {
+				return hist, fmt.Errorf("epoch %d: %w", e+1, err)
+			}
+			st, err := p.finish(s, e, lr, loss, top1, n, time.Since(start).Seconds())
+			if err != nil {
+				return hist, err
+			}
+			hist = append(hist, st)
+			continue
+		}
 		var bar *progress.Bar
 		if p.Log != nil {
 			bar = progress.New(p.Log, int64(p.TrainLen), fmt.Sprintf("%s epoch %d/%d", p.Label, e+1, p.Epochs), "img")
@@ -87,26 +108,33 @@ func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
 		if n == 0 {
 			return hist, fmt.Errorf("epoch %d: the training set gave no batches", e+1)
 		}
-		el := time.Since(start).Seconds()
-		st := EpochStats{Epoch: e + 1, LR: lr, TrainLoss: lossSum / float64(n),
-			TrainTop1: 100 * float64(correct) / float64(n), Seconds: el, ImgPerSec: float64(n) / el}
-		if p.Test != nil {
-			r, err := Evaluate(s.Net, func(yield func(Batch) bool) error { return p.Test(0, yield) })
-			if err != nil {
-				return hist, fmt.Errorf("epoch %d: evaluation: %w", e+1, err)
-			}
-			st.TestTop1, st.TestTop5, st.TestLoss = r.Top1, r.Top5, r.Loss
-		}
-		if p.Log != nil {
-			fmt.Fprintf(p.Log, "%s epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test top-1 %.2f%% top-5 %.2f%%  %.0f img/s\n",
-				p.Label, st.Epoch, p.Epochs, lr, st.TrainLoss, st.TrainTop1, st.TestTop1, st.TestTop5, st.ImgPerSec)
+		st, err := p.finish(s, e, lr, lossSum/float64(n), 100*float64(correct)/float64(n), n, time.Since(start).Seconds())
+		if err != nil {
+			return hist, err
 		}
 		hist = append(hist, st)
-		if p.AfterEpoch != nil {
-			if err := p.AfterEpoch(st); err != nil {
-				return hist, err
-			}
-		}
 	}
 	return hist, nil
+}
+
+// finish evaluates, logs and checkpoints a trained epoch.
+func (p *Plan) finish(s *Stepper, e int, lr, loss, top1 float64, n int, seconds float64) (EpochStats, error) {
+	st := EpochStats{Epoch: e + 1, LR: lr, TrainLoss: loss, TrainTop1: top1, Seconds: seconds, ImgPerSec: float64(n) / seconds}
+	if p.Test != nil {
+		r, err := Evaluate(s.Net, func(yield func(Batch) bool) error { return p.Test(0, yield) })
+		if err != nil {
+			return st, fmt.Errorf("epoch %d: evaluation: %w", e+1, err)
+		}
+		st.TestTop1, st.TestTop5, st.TestLoss = r.Top1, r.Top5, r.Loss
+	}
+	if p.Log != nil {
+		fmt.Fprintf(p.Log, "%s epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test top-1 %.2f%% top-5 %.2f%%  %.0f img/s\n",
+			p.Label, st.Epoch, p.Epochs, lr, st.TrainLoss, st.TrainTop1, st.TestTop1, st.TestTop5, st.ImgPerSec)
+	}
+	if p.AfterEpoch != nil {
+		if err := p.AfterEpoch(st); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
 }

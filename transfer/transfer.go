@@ -17,6 +17,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -54,11 +55,33 @@ func ReplaceHead(m *models.Model, classes int, seed uint64) (*nn.Linear, error) 
 	}
 	rng := rand.New(rand.NewPCG(seed, seed^0x7ea5f3e))
 	head := nn.NewLinear(old.Name(), old.In, classes, old.B != nil, rng)
+	if gn, ok := m.Net.(interface{ Graph() *graph.Graph }); ok {
+		return head, replaceInGraph(m, gn.Graph(), old, head)
+	}
 	if !replace(m.Net, old, head) {
 		return nil, fmt.Errorf("transfer: %s: cannot find the container holding %s", m.Arch, old.Name())
 	}
 	m.Classes = classes
 	return head, nil
+}
+
+// replaceInGraph puts head in the place of the node whose layer is old in
+// an imported network's graph, and rebuilds m around the changed graph.
+func replaceInGraph(m *models.Model, g *graph.Graph, old, head *nn.Linear) error {
+	for _, n := range g.Nodes {
+		if n.Layer != nn.Layer(old) {
+			continue
+		}
+		n.Layer, n.Attrs.Out = head, head.Out
+		g.Shapes = nil // the logits' width changed: infer again
+		nm, err := models.FromGraph(g, head.Out)
+		if err != nil {
+			return fmt.Errorf("transfer: replacing %s: %w", old.Name(), err)
+		}
+		*m = *nm
+		return nil
+	}
+	return fmt.Errorf("transfer: %s: no graph node holds %s", m.Arch, old.Name())
 }
 
 // replace puts repl in the place of old inside root's containers.

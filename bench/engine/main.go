@@ -185,7 +185,7 @@ func stepper(m *models.Model, mode string, b int) (func() error, error) {
 		x.Data[i] = float32(rng.NormFloat64())
 	}
 	if mode == "infer-compiled" {
-		net, err := compile.Compile(m, compile.Options{})
+		net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{})
 		if err != nil {
 			return nil, err
 		}

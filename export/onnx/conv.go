@@ -7,45 +7,83 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/onnxpb"
-	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/selfgroup"
 )
 
 // convSpec is one conv as it is written: geometry, masked (and possibly
-// BN-folded) weights [N][C][K][K], and an optional bias [N].
+// BN-folded) weights [N][C/group][KH][KW], and an optional bias [N].
 type convSpec struct {
-	name             string
-	wName, bName     string // initializer names
-	in, out, k, s, p int
-	w, bias          []float32
-	mask             []float32
-	h, wd            int // input height and width
-	outH, outW       int
+	name         string
+	wName, bName string // initializer names
+	in, out      int    // input channels, filters
+	group        int
+	kh, kw       int
+	stride, dil  [2]int
+	pads         [4]int
+	w, bias      []float32
+	mask         []float32 // N x C, group 1 only
+	h, wd        int       // input height and width
+	outH, outW   int
 }
 
-// conv writes c, with bn folded in when bn is not nil.
-func (b *builder) conv(c *nn.Conv2d, bn *nn.BatchNorm2d, x value) (value, error) {
-	if err := need4D(c, x, c.In); err != nil {
-		return value{}, err
+// conv writes a Conv node, with the BatchNorm node bn folded in when bn
+// is not nil; a masked conv in the form Options chooses.
+func (b *builder) conv(n, bn *graph.Node) error {
+	x, err := b.in(n, 0)
+	if err != nil {
+		return err
 	}
-	h, w := x.shape[1], x.shape[2]
-	if h+2*c.Pad < c.K || w+2*c.Pad < c.K {
-		return value{}, unsupported(c, fmt.Sprintf("input %dx%d is smaller than the %dx%d kernel", h, w, c.K, c.K))
+	a := n.Attrs
+	y := b.src.Shapes[n.Outputs[0]]
+	g := max(a.Group, 1)
+	if len(x.shape) != 3 || len(y) != 3 || x.shape[0]%g != 0 || y[0] != a.Out {
+		return unsupported(n, fmt.Sprintf("input %v, output %v, %d filters, group %d", x.shape, y, a.Out, g))
 	}
-	sp := convSpec{name: c.Name(), wName: c.W.Name, in: c.In, out: c.Out, k: c.K, s: c.Stride, p: c.Pad,
-		w: masked(c.W.Value.Data, c.W.Mask, c.K*c.K), mask: c.W.Mask, h: h, wd: w,
-		outH: poolOut(h, c.K, c.Stride, c.Pad), outW: poolOut(w, c.K, c.Stride, c.Pad)}
-	if c.B != nil {
-		sp.bias, sp.bName = slices.Clone(c.B.Value.Data), c.B.Name
+	sp := convSpec{name: n.Name, in: x.shape[0], out: a.Out, group: g, kh: a.Kernel[0], kw: a.Kernel[1],
+		stride: pair(a.Stride), dil: pair(a.Dilation), pads: a.Pads, h: x.shape[1], wd: x.shape[2], outH: y[1], outW: y[2]}
+	kk := sp.in / g * sp.kh * sp.kw
+	w, err := needParam(n, ".weight", sp.out*kk)
+	if err != nil {
+		return err
 	}
+	if n.Prunable() {
+		if sp.mask = n.PrunableLayer().Mask(); sp.mask != nil && (g != 1 || len(sp.mask) != sp.out*sp.in) {
+			return unsupported(n, fmt.Sprintf("mask of %d entries for %d filters, %d channels, group %d", len(sp.mask), sp.out, sp.in, g))
+		}
+	}
+	sp.wName, sp.w = w.Name, masked(w.Value.Data, sp.mask, sp.kh*sp.kw)
+	if a.Bias {
+		bias, err := needParam(n, ".bias", sp.out)
+		if err != nil {
+			return err
+		}
+		sp.bias, sp.bName = slices.Clone(bias.Value.Data), bias.Name
+	}
+	out := n.Outputs[0]
 	if bn != nil {
-		foldBN(&sp, bn)
+		if err := foldBN(&sp, bn); err != nil {
+			return err
+		}
+		out = bn.Outputs[0]
 	}
+	var v value
+	if v, err = b.convForms(&sp, x); err != nil {
+		return err
+	}
+	v.shape = y
+	b.vals[out] = v
+	return nil
+}
+
+// convForms writes sp dense, or, when it is masked, in the form Options
+// chooses, and records the choice.
+func (b *builder) convForms(sp *convSpec, x value) (value, error) {
 	if sp.mask == nil {
-		return b.denseConv(&sp, x), nil
+		return b.denseConv(sp, x), nil
 	}
-	groups, err := b.groupsOf(&sp)
+	groups, err := b.groupsOf(sp)
 	if err != nil {
 		return value{}, err
 	}
@@ -64,7 +102,7 @@ func (b *builder) conv(c *nn.Conv2d, bn *nn.BatchNorm2d, x value) (value, error)
 	switch form {
 	case ConvDense, ConvGrouped:
 	case ConvFastest:
-		if err := b.time(&sp, groups, &ch); err != nil {
+		if err := b.time(sp, groups, &ch); err != nil {
 			return value{}, err
 		}
 	default:
@@ -80,26 +118,36 @@ func (b *builder) conv(c *nn.Conv2d, bn *nn.BatchNorm2d, x value) (value, error)
 		fmt.Fprintln(b.opts.Log, line)
 	}
 	if ch.Form == ConvGrouped {
-		return b.groupedConv(&sp, groups, x), nil
+		return b.groupedConv(sp, groups, x), nil
 	}
-	return b.denseConv(&sp, x), nil
+	return b.denseConv(sp, x), nil
 }
 
-// foldBN folds an eval-mode BatchNorm into the conv's weights and bias:
-// w' = w * gamma/sqrt(var+eps), b' = (b - mean) * gamma/sqrt(var+eps) + beta.
-func foldBN(sp *convSpec, bn *nn.BatchNorm2d) {
+// foldBN folds an eval-mode BatchNorm node into the conv's weights and
+// bias: w' = w * gamma/sqrt(var+eps), b' = (b - mean) * gamma/sqrt(var+eps) + beta.
+func foldBN(sp *convSpec, bn *graph.Node) error {
+	var p [4][]float32
+	for i, s := range []string{".weight", ".bias", ".running_mean", ".running_var"} {
+		q, err := needParam(bn, s, sp.out)
+		if err != nil {
+			return err
+		}
+		p[i] = q.Value.Data
+	}
+	gamma, beta, mean, vr := p[0], p[1], p[2], p[3]
 	if sp.bias == nil {
 		sp.bias = make([]float32, sp.out)
 	}
-	kk := sp.in * sp.k * sp.k
+	kk := sp.in / sp.group * sp.kh * sp.kw
 	for n := range sp.out {
-		scale := float64(bn.Gamma.Value.Data[n]) / math.Sqrt(float64(bn.Var.Value.Data[n])+bn.Eps)
+		scale := float64(gamma[n]) / math.Sqrt(float64(vr[n])+bn.Attrs.Eps)
 		for i := range sp.w[n*kk : (n+1)*kk] {
 			sp.w[n*kk+i] = float32(float64(sp.w[n*kk+i]) * scale)
 		}
-		sp.bias[n] = float32((float64(sp.bias[n])-float64(bn.Mean.Value.Data[n]))*scale + float64(bn.Beta.Value.Data[n]))
+		sp.bias[n] = float32((float64(sp.bias[n])-float64(mean[n]))*scale + float64(beta[n]))
 	}
-	sp.bName = bn.Name() + ".folded_bias"
+	sp.bName = bn.Name + ".folded_bias"
+	return nil
 }
 
 // timeBatch is the batch size forms are timed at.
@@ -174,13 +222,17 @@ func DefaultGroups(mask []float32, n, c int) []Group {
 }
 
 func (sp *convSpec) attrs() []*onnxpb.AttributeProto {
-	return []*onnxpb.AttributeProto{attrInts("kernel_shape", sp.k, sp.k), attrInts("strides", sp.s, sp.s),
-		attrInts("pads", sp.p, sp.p, sp.p, sp.p), attrInts("dilations", 1, 1)}
+	a := []*onnxpb.AttributeProto{attrInts("kernel_shape", sp.kh, sp.kw), attrInts("strides", sp.stride[:]...),
+		attrInts("pads", sp.pads[:]...), attrInts("dilations", sp.dil[:]...)}
+	if sp.group != 1 {
+		a = append(a, attrInt("group", sp.group))
+	}
+	return a
 }
 
 // denseConv writes one Conv node.
 func (b *builder) denseConv(sp *convSpec, x value) value {
-	ins := []string{x.name, b.floats(sp.wName, sp.w, sp.out, sp.in, sp.k, sp.k)}
+	ins := []string{x.name, b.floats(sp.wName, sp.w, sp.out, sp.in/sp.group, sp.kh, sp.kw)}
 	if sp.bias != nil {
 		ins = append(ins, b.floats(sp.bName, sp.bias, sp.out))
 	}
@@ -192,7 +244,7 @@ func (b *builder) denseConv(sp *convSpec, x value) value {
 // Gather that restores the filter order (left out when already in order).
 // Dead filters are a conv of zero weights over channel 0: their bias.
 func (b *builder) groupedConv(sp *convSpec, groups []Group, x value) value {
-	kk := sp.k * sp.k
+	kk := sp.kh * sp.kw
 	var outs []string
 	var order []int
 	for gi, g := range groups {
@@ -219,7 +271,7 @@ func (b *builder) groupedConv(sp *convSpec, groups []Group, x value) value {
 				bias = append(bias, sp.bias[f])
 			}
 		}
-		ins := []string{in, b.floats(fmt.Sprintf("%s.g%d.weight", sp.name, gi), w, len(g.Filters), len(chans), sp.k, sp.k)}
+		ins := []string{in, b.floats(fmt.Sprintf("%s.g%d.weight", sp.name, gi), w, len(g.Filters), len(chans), sp.kh, sp.kw)}
 		if bias != nil {
 			ins = append(ins, b.floats(fmt.Sprintf("%s.g%d.bias", sp.name, gi), bias, len(g.Filters)))
 		}

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sgcnn/sgcnn/checkpoint"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/models"
 )
@@ -83,8 +84,8 @@ type Timer interface {
 type Options struct {
 	// Batch fixes the batch dimension of the input; 0 leaves it symbolic.
 	Batch int
-	// FoldBN folds each BatchNorm2d that directly follows a Conv2d into the
-	// conv's weights and bias.
+	// FoldBN folds each BatchNormalization node whose input is a Conv's
+	// output, read by nothing else, into the conv's weights and bias.
 	FoldBN bool
 	// Conv says how masked convs are written; dense convs are always one
 	// Conv node.
@@ -121,10 +122,11 @@ type Choice struct {
 	Grouped time.Duration // both zero unless timed
 }
 
-// UnsupportedError reports a layer that ONNX export cannot express.
+// UnsupportedError reports a layer (a graph node) that ONNX export cannot
+// express, or that cannot be lowered into a graph.
 type UnsupportedError struct {
-	Layer  string // layer name
-	Type   string // Go type of the layer
+	Layer  string // layer (node) name
+	Type   string // the node's op, or the Go type of a layer that has none
 	Reason string
 }
 
@@ -132,8 +134,8 @@ func (e *UnsupportedError) Error() string {
 	return fmt.Sprintf("onnx: layer %s (%s) cannot be exported: %s", e.Layer, e.Type, e.Reason)
 }
 
-// Build converts m to an ONNX model. It returns how each masked conv was
-// written.
+// Build converts m to an ONNX model: it lowers m.Net (graph.Of) and writes
+// each node of the graph. It returns how each masked conv was written.
 func Build(m *models.Model, opts Options) (*onnxpb.ModelProto, []Choice, error) {
 	if m == nil || m.Net == nil {
 		return nil, nil, fmt.Errorf("onnx: no model")
@@ -144,17 +146,19 @@ func Build(m *models.Model, opts Options) (*onnxpb.ModelProto, []Choice, error) 
 	if opts.Batch < 0 {
 		return nil, nil, fmt.Errorf("onnx: batch %d: want 0 (symbolic) or more", opts.Batch)
 	}
+	g, err := graph.Of(m.Net, m.InputShape[:])
+	if err != nil {
+		return nil, nil, lowerError(err)
+	}
 	b := newBuilder(m.Arch, opts)
-	in := value{name: InputName, shape: m.InputShape[:]}
-	b.g.Input = append(b.g.Input, valueInfo(InputName, opts.Batch, in.shape))
-	out, err := b.emit(m.Net, in)
+	out, err := b.emitGraph(g)
 	if err != nil {
 		return nil, nil, err
 	}
 	if len(out.shape) != 1 {
 		return nil, nil, fmt.Errorf("onnx: %s ends in shape %v, want [classes]", m.Arch, out.shape)
 	}
-	if !b.rename(out.name, OutputName) {
+	if out.name == InputName || !b.rename(out.name, OutputName) {
 		b.node("Identity", OutputName, []string{out.name}, []string{OutputName})
 	}
 	b.g.Output = append(b.g.Output, valueInfo(OutputName, opts.Batch, out.shape))

@@ -2,31 +2,113 @@ package onnx
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
 
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/nn"
 )
 
-// value is a tensor of the graph: its name and its shape without the batch
-// dimension.
+// value is a tensor of the ONNX graph: its name and its shape without the
+// batch dimension.
 type value struct {
 	name  string
 	shape []int
 }
 
-// builder accumulates one graph.
+// builder accumulates one ONNX graph.
 type builder struct {
 	g       *onnxpb.GraphProto
 	opts    Options
 	used    map[string]bool
 	choices []Choice
+
+	src    *graph.Graph
+	vals   map[string]value            // source tensor name -> ONNX value
+	folded map[*graph.Node]bool        // BatchNorm nodes folded into the conv before them
+	bnOf   map[*graph.Node]*graph.Node // conv -> the BatchNorm folded into it
 }
 
 func newBuilder(name string, opts Options) *builder {
 	return &builder{g: &onnxpb.GraphProto{Name: name}, opts: opts, used: map[string]bool{InputName: true, OutputName: true}}
+}
+
+// lowerError turns an error of graph.Of into an *UnsupportedError naming
+// the node (the nn layer of the same name) when it is a *graph.Error.
+func lowerError(err error) error {
+	var ge *graph.Error
+	if errors.As(err, &ge) {
+		t := string(ge.Op)
+		if t == "" {
+			t = "nn layer"
+		}
+		return &UnsupportedError{Layer: ge.Node, Type: t, Reason: ge.Msg}
+	}
+	return fmt.Errorf("onnx: %w", err)
+}
+
+// emitGraph writes every node of g and returns the value of g's output.
+func (b *builder) emitGraph(g *graph.Graph) (value, error) {
+	b.src = g
+	b.vals = map[string]value{g.Input: {name: InputName, shape: g.InputShape}}
+	b.g.Input = append(b.g.Input, valueInfo(InputName, b.opts.Batch, g.InputShape))
+	b.planFolds()
+	for _, n := range g.Nodes {
+		if b.folded[n] {
+			continue
+		}
+		if err := b.emit(n); err != nil {
+			return value{}, err
+		}
+	}
+	out, ok := b.vals[g.Output]
+	if !ok {
+		return value{}, fmt.Errorf("onnx: graph output %s is not produced by any node", g.Output)
+	}
+	return out, nil
+}
+
+// planFolds finds, under Options.FoldBN, each BatchNorm whose input is a
+// Conv's output read by nothing else.
+func (b *builder) planFolds() {
+	b.folded, b.bnOf = map[*graph.Node]bool{}, map[*graph.Node]*graph.Node{}
+	if !b.opts.FoldBN {
+		return
+	}
+	prod, cons := b.src.Producer(), b.src.Consumers()
+	for _, n := range b.src.Nodes {
+		if n.Op != graph.BatchNorm || len(n.Inputs) != 1 {
+			continue
+		}
+		c := prod[n.Inputs[0]]
+		if c == nil || c.Op != graph.Conv || len(c.Outputs) != 1 || len(cons[c.Outputs[0]]) != 1 || c.Outputs[0] == b.src.Output {
+			continue
+		}
+		b.folded[n], b.bnOf[c] = true, n
+	}
+}
+
+// in returns the ONNX value of the node's i-th input.
+func (b *builder) in(n *graph.Node, i int) (value, error) {
+	if i >= len(n.Inputs) {
+		return value{}, unsupported(n, fmt.Sprintf("has %d inputs, want at least %d", len(n.Inputs), i+1))
+	}
+	v, ok := b.vals[n.Inputs[i]]
+	if !ok {
+		return value{}, unsupported(n, fmt.Sprintf("input %s is not produced before the node", n.Inputs[i]))
+	}
+	return v, nil
+}
+
+// out records that the ONNX value name holds the node's i-th output and
+// returns it.
+func (b *builder) out(n *graph.Node, i int, name string) value {
+	v := value{name: name, shape: b.src.Shapes[n.Outputs[i]]}
+	b.vals[n.Outputs[i]] = v
+	return v
 }
 
 // unique returns name, or name with a numeric suffix if it is taken, and
@@ -135,177 +217,39 @@ func prod(v []int) int {
 	return p
 }
 
-func unsupported(l nn.Layer, reason string) error {
-	return &UnsupportedError{Layer: l.Name(), Type: fmt.Sprintf("%T", l), Reason: reason}
+func unsupported(n *graph.Node, reason string) error {
+	return &UnsupportedError{Layer: n.Name, Type: string(n.Op), Reason: reason}
 }
 
-// need4D checks that x is [C H W] with C channels (c > 0) or any C.
-func need4D(l nn.Layer, x value, c int) error {
-	if len(x.shape) != 3 || (c > 0 && x.shape[0] != c) {
-		want := "[C H W]"
-		if c > 0 {
-			want = fmt.Sprintf("[%d H W]", c)
+// param returns the node's parameter or buffer named n.Name+suffix
+// (".weight", ".bias", ".running_mean", ".running_var"), or nil.
+func param(n *graph.Node, suffix string) *nn.Param {
+	if n.Layer == nil {
+		return nil
+	}
+	ps := n.Layer.Params()
+	if b, ok := n.Layer.(nn.Buffered); ok {
+		ps = append(ps[:len(ps):len(ps)], b.Buffers()...)
+	}
+	for _, p := range ps {
+		if p.Name == n.Name+suffix {
+			return p
 		}
-		return unsupported(l, fmt.Sprintf("input shape %v (without batch), want %s", x.shape, want))
 	}
 	return nil
 }
 
-// poolOut is the output size of a window k, stride s, padding p over n.
-func poolOut(n, k, s, p int) int { return (n+2*p-k)/s + 1 }
-
-// emit writes layer l applied to x and returns its output.
-func (b *builder) emit(l nn.Layer, x value) (value, error) {
-	switch l := l.(type) {
-	case *nn.Sequential:
-		for i := 0; i < len(l.Layers); i++ {
-			var err error
-			if c, ok := l.Layers[i].(*nn.Conv2d); ok && b.opts.FoldBN && i+1 < len(l.Layers) {
-				if bn, ok := l.Layers[i+1].(*nn.BatchNorm2d); ok && bn.C == c.Out {
-					if x, err = b.conv(c, bn, x); err != nil {
-						return value{}, err
-					}
-					i++
-					continue
-				}
-			}
-			if x, err = b.emit(l.Layers[i], x); err != nil {
-				return value{}, err
-			}
-		}
-		return x, nil
-	case *nn.Conv2d:
-		return b.conv(l, nil, x)
-	case *nn.BatchNorm2d:
-		if err := need4D(l, x, l.C); err != nil {
-			return value{}, err
-		}
-		gamma := b.floats(l.Gamma.Name, l.Gamma.Value.Data, l.C)
-		beta := b.floats(l.Beta.Name, l.Beta.Value.Data, l.C)
-		mean := b.floats(l.Mean.Name, l.Mean.Value.Data, l.C)
-		vr := b.floats(l.Var.Name, l.Var.Value.Data, l.C)
-		return value{b.op("BatchNormalization", l.Name(), []string{x.name, gamma, beta, mean, vr},
-			attrFloat("epsilon", float32(l.Eps))), x.shape}, nil
-	case *nn.ReLU:
-		return value{b.op("Relu", l.Name(), []string{x.name}), x.shape}, nil
-	case *nn.Dropout:
-		return x, nil // eval mode: the identity
-	case *nn.MaxPool2d, *nn.AvgPool2d:
-		return b.pool(l, x)
-	case *nn.GlobalAvgPool:
-		if err := need4D(l, x, 0); err != nil {
-			return value{}, err
-		}
-		p := b.op("GlobalAveragePool", l.Name(), []string{x.name})
-		return value{b.op("Flatten", l.Name()+".flatten", []string{p}, attrInt("axis", 1)), x.shape[:1]}, nil
-	case *nn.Linear:
-		in := x
-		if len(x.shape) != 1 {
-			in = value{b.op("Flatten", l.Name()+".flatten", []string{x.name}, attrInt("axis", 1)), []int{prod(x.shape)}}
-		}
-		if in.shape[0] != l.In {
-			return value{}, unsupported(l, fmt.Sprintf("%d input features, layer takes %d", in.shape[0], l.In))
-		}
-		w := b.floats(l.W.Name, masked(l.W.Value.Data, l.W.Mask, 1), l.Out, l.In)
-		ins := []string{in.name, w}
-		if l.B != nil {
-			ins = append(ins, b.floats(l.B.Name, l.B.Value.Data, l.Out))
-		}
-		return value{b.op("Gemm", l.Name(), ins, attrInt("transB", 1)), []int{l.Out}}, nil
-	case *nn.Residual:
-		s := x
-		if l.Shortcut != nil {
-			var err error
-			if s, err = b.emit(l.Shortcut, x); err != nil {
-				return value{}, err
-			}
-		}
-		y, err := b.emit(l.Body, x)
-		if err != nil {
-			return value{}, err
-		}
-		if !sameShape(y.shape, s.shape) {
-			return value{}, unsupported(l, fmt.Sprintf("body output %v and shortcut output %v differ", y.shape, s.shape))
-		}
-		return value{b.op("Add", l.Name(), []string{y.name, s.name}), y.shape}, nil
-	case *nn.DenseConcat:
-		if err := need4D(l, x, 0); err != nil {
-			return value{}, err
-		}
-		z, err := b.emit(l.Body, x)
-		if err != nil {
-			return value{}, err
-		}
-		if len(z.shape) != 3 || z.shape[1] != x.shape[1] || z.shape[2] != x.shape[2] {
-			return value{}, unsupported(l, fmt.Sprintf("body output %v cannot be concatenated to input %v", z.shape, x.shape))
-		}
-		return value{b.op("Concat", l.Name(), []string{x.name, z.name}, attrInt("axis", 1)),
-			[]int{x.shape[0] + z.shape[0], x.shape[1], x.shape[2]}}, nil
-	case *nn.ShortcutA:
-		return b.shortcutA(l, x)
-	case nn.Container:
-		return value{}, unsupported(l, "unknown container")
+// needParam is param, or an error when the node has no such parameter or
+// its size is not size.
+func needParam(n *graph.Node, suffix string, size int) (*nn.Param, error) {
+	p := param(n, suffix)
+	if p == nil {
+		return nil, unsupported(n, fmt.Sprintf("no parameter %s%s", n.Name, suffix))
 	}
-	return value{}, unsupported(l, "no ONNX translation for this layer type")
-}
-
-// pool writes MaxPool or AveragePool.
-func (b *builder) pool(l nn.Layer, x value) (value, error) {
-	if err := need4D(l, x, 0); err != nil {
-		return value{}, err
+	if p.Value.Len() != size {
+		return nil, unsupported(n, fmt.Sprintf("parameter %s has %d values, want %d", p.Name, p.Value.Len(), size))
 	}
-	var op string
-	var k, s, p int
-	var extra []*onnxpb.AttributeProto
-	switch l := l.(type) {
-	case *nn.MaxPool2d:
-		op, k, s, p = "MaxPool", l.K, l.Stride, l.Pad
-	case *nn.AvgPool2d:
-		op, k, s, p = "AveragePool", l.K, l.Stride, l.Pad
-		extra = append(extra, attrInt("count_include_pad", 1))
-	}
-	h, w := x.shape[1], x.shape[2]
-	if h+2*p < k || w+2*p < k {
-		return value{}, unsupported(l, fmt.Sprintf("input %dx%d is smaller than the %dx%d window", h, w, k, k))
-	}
-	attrs := append([]*onnxpb.AttributeProto{attrInts("kernel_shape", k, k), attrInts("strides", s, s), attrInts("pads", p, p, p, p)}, extra...)
-	return value{b.op(op, l.Name(), []string{x.name}, attrs...), []int{x.shape[0], poolOut(h, k, s, p), poolOut(w, k, s, p)}}, nil
-}
-
-// shortcutA writes x[:, :, ::s, ::s] zero-padded from In to Out channels.
-func (b *builder) shortcutA(l *nn.ShortcutA, x value) (value, error) {
-	if err := need4D(l, x, l.In); err != nil {
-		return value{}, err
-	}
-	if l.Out < l.In || l.Stride < 1 {
-		return value{}, unsupported(l, fmt.Sprintf("%d -> %d channels with stride %d", l.In, l.Out, l.Stride))
-	}
-	h, w := x.shape[1], x.shape[2]
-	y := x
-	if l.Stride != 1 {
-		y = value{b.op("Slice", l.Name()+".slice", []string{x.name,
-			b.ints(l.Name()+".starts", 0, 0), b.ints(l.Name()+".ends", h, w),
-			b.ints(l.Name()+".axes", 2, 3), b.ints(l.Name()+".steps", l.Stride, l.Stride)}),
-			[]int{l.In, (h + l.Stride - 1) / l.Stride, (w + l.Stride - 1) / l.Stride}}
-	}
-	if l.Out == l.In {
-		return y, nil
-	}
-	pad := (l.Out - l.In) / 2
-	pads := b.ints(l.Name()+".pads", 0, pad, 0, 0, 0, l.Out-l.In-pad, 0, 0)
-	return value{b.op("Pad", l.Name(), []string{y.name, pads}), []int{l.Out, y.shape[1], y.shape[2]}}, nil
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
+	return p, nil
 }
 
 // masked returns a copy of w with the entries of pruned (filter, channel)
@@ -321,4 +265,23 @@ func masked(w, mask []float32, kk int) []float32 {
 		}
 	}
 	return out
+}
+
+// pair returns v with zeros read as 1 (strides and dilations).
+func pair(v [2]int) [2]int {
+	for i := range v {
+		if v[i] == 0 {
+			v[i] = 1
+		}
+	}
+	return v
+}
+
+// axis returns the ONNX axis of a per-image axis (0 is channels, so 1 in
+// ONNX); a negative axis counts from the end in both.
+func axis(a int) int {
+	if a >= 0 {
+		return a + 1
+	}
+	return a
 }

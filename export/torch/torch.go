@@ -7,9 +7,14 @@
 //	<layer>.weight, <layer>.bias     parameters; pruned weights are zero
 //	<bn>.running_mean, running_var   BatchNorm statistics
 //	<bn>.num_batches_tracked         0 (int64), so strict loading succeeds
-//	<layer>.weight_mask              for each masked Conv2d or Linear: the
-//	                                 mask broadcast to the weight's shape,
-//	                                 1 where kept, 0 where pruned
+//	<layer>.weight_mask              for each masked conv or linear layer:
+//	                                 the mask broadcast to the weight's
+//	                                 shape, 1 where kept, 0 where pruned
+//	<node>.const                     the constant operand of an elementwise
+//	                                 node of an imported graph
+//
+// It walks the lowered graph (graph.Of), so a built-in model and an
+// imported one (a graph.Net) are written alike, in node order.
 //
 // The masks are what torch.nn.utils.prune.custom_from_mask takes, so a
 // PyTorch model built with the same layout can be pruned identically and
@@ -30,6 +35,7 @@ import (
 	"os"
 
 	"github.com/sgcnn/sgcnn/checkpoint"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/pytorch"
@@ -68,57 +74,75 @@ type Group struct {
 }
 
 // StateDict returns m's state_dict with a <layer>.weight_mask buffer for
-// every masked layer and num_batches_tracked for every BatchNorm. Weights
-// are copies with the pruned entries zeroed.
+// every masked layer, num_batches_tracked for every BatchNorm, and
+// <node>.const for every constant operand of an elementwise op. Weights
+// are copies with the pruned entries zeroed. It reads the lowered graph
+// (graph.Of), in node order.
 func StateDict(m *models.Model) (*pytorch.StateDict, error) {
+	g, err := graph.Of(m.Net, m.InputShape[:])
+	if err != nil {
+		return nil, fmt.Errorf("torchexport: %w", err)
+	}
 	sd := pytorch.NewStateDict()
-	var err error
-	nn.Walk(m.Net, func(l nn.Layer) {
-		if _, ok := l.(nn.Container); ok || err != nil {
-			return
+	for _, n := range g.Nodes {
+		if err := addNode(sd, n); err != nil {
+			return nil, err
 		}
-		var mask []float32
-		var kk int
-		if p, ok := l.(nn.Prunable); ok && p.Mask() != nil {
-			mask = p.Mask()
-			n, c := p.MaskShape()
-			if len(mask) != n*c {
-				err = fmt.Errorf("torchexport: layer %s: mask has %d entries, want %d", l.Name(), len(mask), n*c)
-				return
-			}
-			kk = p.Weight().Value.Len() / (n * c)
+	}
+	return sd, nil
+}
+
+// addNode adds one node's parameters, buffers, mask and constant.
+func addNode(sd *pytorch.StateDict, n *graph.Node) error {
+	if n.Layer == nil {
+		if n.Const != nil {
+			sd.Add(n.Name+".const", copyOf(n.Const))
 		}
-		for _, prm := range l.Params() {
-			t := copyOf(prm.Value)
-			if mask != nil && prm == l.(nn.Prunable).Weight() {
-				for i, v := range mask {
-					if v == 0 {
-						clear(t.Data[i*kk : (i+1)*kk])
-					}
-				}
-			}
-			sd.Add(prm.Name, t)
+		return nil
+	}
+	var mask []float32
+	var kk int
+	var w *nn.Param
+	if p := n.PrunableLayer(); p != nil && p.Mask() != nil {
+		mask, w = p.Mask(), p.Weight()
+		nf, c := p.MaskShape()
+		if len(mask) != nf*c {
+			return fmt.Errorf("torchexport: layer %s: mask has %d entries, want %d", n.Name, len(mask), nf*c)
 		}
-		if b, ok := l.(nn.Buffered); ok {
-			for _, prm := range b.Buffers() {
-				sd.Add(prm.Name, copyOf(prm.Value))
-			}
-		}
-		if mask != nil {
-			w := l.(nn.Prunable).Weight().Value
-			mt := tensor.New(w.Shape...)
+		kk = w.Value.Len() / (nf * c)
+	}
+	for _, prm := range n.Layer.Params() {
+		t := copyOf(prm.Value)
+		if mask != nil && prm == w {
 			for i, v := range mask {
-				for j := range kk {
-					mt.Data[i*kk+j] = v
+				if v == 0 {
+					clear(t.Data[i*kk : (i+1)*kk])
 				}
 			}
-			sd.Add(l.Name()+MaskSuffix, mt)
 		}
-		if _, ok := l.(*nn.BatchNorm2d); ok {
-			sd.AddInt(l.Name()+".num_batches_tracked", &pytorch.IntTensor{Shape: []int{}, Data: []int64{0}})
+		sd.Add(prm.Name, t)
+	}
+	if b, ok := n.Layer.(nn.Buffered); ok {
+		for _, prm := range b.Buffers() {
+			sd.Add(prm.Name, copyOf(prm.Value))
 		}
-	})
-	return sd, err
+	}
+	if mask != nil {
+		mt := tensor.New(w.Value.Shape...)
+		for i, v := range mask {
+			for j := range kk {
+				mt.Data[i*kk+j] = v
+			}
+		}
+		sd.Add(n.Name+MaskSuffix, mt)
+	}
+	if n.Const != nil {
+		sd.Add(n.Name+".const", copyOf(n.Const))
+	}
+	if n.Op == graph.BatchNorm {
+		sd.AddInt(n.Name+".num_batches_tracked", &pytorch.IntTensor{Shape: []int{}, Data: []int64{0}})
+	}
+	return nil
 }
 
 func copyOf(t *tensor.Tensor) *tensor.Tensor {

@@ -45,7 +45,8 @@ func newBenchCmd(g *globals) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure the compiled pruned networks' speed against dense",
 		Long: `Prune each model to each rate (one self-grouping step on its pretrained
-weights, or on random weights where none are found), compile it, and time
+weights, or on random weights where none are found; a model file given in
+--models, such as an imported network, on its own weights), compile it, and time
 batches of random images on three engines:
 
   nn        package nn's eval forward of the masked network (dense weights
@@ -74,7 +75,7 @@ models are Conv-95/FC-95 and Conv-99/FC-99. The output is a Markdown table.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&o.models, "models", []string{"resnet20", "resnet56", "lenet5"}, "architectures to benchmark")
+	f.StringSliceVar(&o.models, "models", []string{"resnet20", "resnet56", "lenet5"}, "architectures or sgcnn model files (e.g. imported networks) to benchmark")
 	f.StringArrayVar(&o.rates, "rates", nil, "conv rates, comma-separated, one flag per model in --models order (default 30,50,70,90; LeNet-5 95,99)")
 	f.StringVar(&o.weights, "weights", "/work/shared/models/cifar10", "directory holding pretrained <arch>-*.th checkpoints")
 	f.IntSliceVar(&o.batches, "batches", []int{1, 64}, fmt.Sprintf("batch sizes (each at most %d)", maxBatch))
@@ -110,8 +111,10 @@ func runBench(g *globals, o *benchOptions) error {
 	// Check every argument before the first (slow) measurement.
 	rates := make([][]float64, len(o.models))
 	for mi, arch := range o.models {
-		if _, err := models.New(arch, 0, 0); err != nil {
-			return usageError{err}
+		if fileArch(arch) != "" {
+			// a model file, e.g. an imported network
+		} else if _, err := models.New(arch, 0, 0); err != nil {
+			return usagef("--models: %s is neither an architecture nor an sgcnn model file: %v", arch, err)
 		}
 		rates[mi] = []float64{30, 50, 70, 90}
 		if r, ok := benchDefaultRates[arch]; ok {
@@ -170,6 +173,10 @@ func parseRates(s string) ([]float64, error) {
 // benchModel builds arch with pretrained weights from dir when a
 // checkpoint <arch>-*.th is there, else with random weights.
 func benchModel(arch, dir string) (*models.Model, string, error) {
+	if fileArch(arch) != "" { // a model file: its own weights
+		m, _, err := openModel("", arch)
+		return m, "file", err
+	}
 	m, err := models.New(arch, 0, 1)
 	if err != nil {
 		return nil, "", usageError{err}
@@ -226,11 +233,11 @@ func benchOne(o *benchOptions, arch string, rate float64) ([]benchRow, error) {
 	for _, th := range o.threads {
 		parallel.SetThreads(th)
 		for _, b := range o.batches {
-			t, err := compile.Measure(m, b, o.repeats, compile.Options{SplitOne: o.splitOne})
+			t, err := compile.Measure(m.Net, m.InputShape[:], b, o.repeats, compile.Options{SplitOne: o.splitOne})
 			if err != nil {
 				return nil, err
 			}
-			r := benchRow{arch: arch, rate: rate, flops: count.FLOPsReduction(base.Totals, pruned.Totals),
+			r := benchRow{arch: runName(m.Arch, arch), rate: rate, flops: count.FLOPsReduction(base.Totals, pruned.Totals),
 				threads: th, batch: b, t: t, load: load, weights: weights}
 			for _, l := range t.Layers {
 				if l.Patterns > 1 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -156,6 +157,34 @@ func openModel(arch, path string) (m *models.Model, info modelfile.Info, err err
 		return nil, info, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, info, nil
+}
+
+// fileArch returns the architecture an sgcnn model file names ("graph"
+// for an imported network), or "" when path is not such a file: the
+// commands whose --model has a default use it so that a model file, and
+// above all an imported one, needs no --model.
+func fileArch(path string) string {
+	if path == "" || !isNative(path) {
+		return ""
+	}
+	arch, err := modelfile.Arch(path)
+	if err != nil {
+		return ""
+	}
+	return arch
+}
+
+// runName names a model in default output paths: its architecture, or for
+// an imported network the model file's base name.
+func runName(arch, path string) string {
+	if arch != models.GraphArch || path == "" {
+		return arch
+	}
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	if base == "checkpoint" { // runs/<run>/checkpoint.safetensors: name it after the run
+		base = filepath.Base(filepath.Dir(path))
+	}
+	return base
 }
 
 // normFor returns the normalisation to feed a model: the one recorded in

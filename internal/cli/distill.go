@@ -62,7 +62,7 @@ func teacherForward(m *models.Model, recorded data.Norm, norm data.Norm, student
 			recorded.Mean, recorded.Std, norm.Mean, norm.Std)
 	}
 	forward := func(x *tensor.Tensor) (*tensor.Tensor, error) { return m.Net.Forward(nn.NewCtx(false), x) }
-	if net, err := compile.Compile(m, compile.Options{Route: compile.Dense}); err == nil {
+	if net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Route: compile.Dense}); err == nil {
 		forward = net.Forward
 	}
 	return forward, nil

@@ -8,8 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
+	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/pytorch"

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,8 @@ func newInfoCmd(g *globals) *cobra.Command {
 fraction of connections, parameters, FLOPs) and the totals of a model.
 
 MODEL is an architecture name (counted dense), an sgcnn model file
-(counted with its masks), or a PyTorch checkpoint with --model. Counts follow
+(counted with its masks; also an imported ONNX network), or a PyTorch
+checkpoint with --model. Counts follow
 the paper's conventions: a FLOP is one multiply-accumulate; a pruned
 (masked) layer counts k*k*sum(mask) weights plus 2 BN parameters per live
 filter; layers marked * are counted with that masked rule.`,
@@ -78,9 +80,13 @@ func runInfo(g *globals, o *infoOptions, target string) error {
 	}
 	if o.json {
 		return writeJSON(g.stdout, map[string]any{"model": m.Arch, "input": m.InputShape, "layers": t.Rows,
-			"params": t.Params, "flops": t.FLOPs})
+			"params": t.Params, "flops": t.FLOPs, "prunable": m.Prunable})
 	}
-	fmt.Fprintf(g.stdout, "%s, input %dx%dx%d, %d classes\n\n%s\n%s\n", m.Arch,
+	name := m.Arch
+	if m.Arch == models.GraphArch {
+		name = fmt.Sprintf("imported network %s (%d prunable layers)", filepath.Base(target), len(m.Prunable))
+	}
+	fmt.Fprintf(g.stdout, "%s, input %dx%dx%d, %d classes\n\n%s\n%s\n", name,
 		m.InputShape[0], m.InputShape[1], m.InputShape[2], m.Classes, t, t.Totals)
 	return nil
 }

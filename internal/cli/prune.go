@@ -19,6 +19,7 @@ import (
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/torchtrain"
 	"github.com/sgcnn/sgcnn/train"
 )
 
@@ -78,20 +79,26 @@ For --model lenet5 (the default) without --resume, the defaults marked
 A run stores every setting that changes its result (limits, data set,
 weights and threads included) and --resume uses exactly those: a flag
 given with --resume that differs from the stored value is an error naming
-both, except --threads, --measure, --data and a --global-schedule replacing
-a stored one that no longer parses. A new run refuses a folder that holds
+both, except --threads, --measure, --data, the --trainer torch placement
+(--nproc, --device, --nnodes, --rdzv-endpoint) and a --global-schedule
+replacing a stored one that no longer parses. A new run refuses a folder that holds
 files unless --force is given. While a run writes, the file "lock" in the
 folder holds its PID: a second run on the same folder is refused; the lock
 of a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a
-run stopped before its first checkpoint leaves nothing behind.`,
+run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 		Example: `  sgcnn prune
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
   sgcnn prune --model resnet20 --weights resnet20.th --rate 50 --scheme G --global-epochs 20
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 20 --method regular
-  sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume`,
+  sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume
+  sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 3 --trainer torch --nproc 2
+  sgcnn prune --model resnet50 --data imagenet --rate 70 --scheme G --trainer torch --device cuda --nproc 8`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
+			if arch := fileArch(o.weights); arch != "" && !f.Changed("model") {
+				o.model = arch // a model file names its architecture
+			}
 			if o.model == "lenet5" && !o.resume {
 				// The LeNet-5 demo's defaults: Conv-95/FC-95 in 19 steps,
 				// global fine-tuning only.
@@ -120,7 +127,7 @@ run stopped before its first checkpoint leaves nothing behind.`,
 	}
 	f := cmd.Flags()
 	c := &o.cfg
-	f.StringVar(&o.model, "model", "lenet5", "architecture (see sgcnn info --list)")
+	f.StringVar(&o.model, "model", "lenet5", "architecture (see sgcnn info --list; a model file given with --weights names its own)")
 	f.StringVar(&c.Method, "method", c.Method, "pruning method: self-grouping, taylor, regular, random or l1filter")
 	f.StringVar(&o.weights, "weights", "", "trained weights (sgcnn or PyTorch file; default: ../shared/models/cifar10 for the CIFAR ResNets, training from scratch for lenet5)")
 	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
@@ -159,6 +166,7 @@ run stopped before its first checkpoint leaves nothing behind.`,
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
+	registerEngine(f, &c.Engine)
 	return cmd
 }
 
@@ -183,7 +191,7 @@ func sharedWeights(arch string) string {
 
 func runPrune(g *globals, o *pruneOptions) error {
 	if o.out == "" {
-		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", o.model, o.cfg.Scheme, o.cfg.Rate))
+		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", runName(o.model, o.weights), o.cfg.Scheme, o.cfg.Rate))
 		if o.cfg.Method != baseline.MethodSelfGrouping {
 			o.out += "-" + o.cfg.Method
 		}
@@ -280,6 +288,12 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return err
 		}
 	}
+	torchSet := torchtrain.Settings{Batch: cfg.Batch, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay,
+		Pad: pad, Flip: flip, EpochSize: o.epochSize}
+	launcher, err := torchLauncher(ctx, g, cfg.Engine, filepath.Join(o.out, "torch"), m.Arch, torchSet, cfg.Distill)
+	if err != nil {
+		return err
+	}
 	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Log: g.stderr,
 		Save: func(st *pipeline.State, opt *optim.SGD) error {
 			raw, err := json.Marshal(pruneRecord{State: st, Run: run})
@@ -292,10 +306,20 @@ func runPrune(g *globals, o *pruneOptions) error {
 		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
 		Stop:    ctx.Err,
 	}
+	if launcher != nil {
+		r.Epoch = func(st *pipeline.State, opt *optim.SGD) train.EpochFunc {
+			s := torchSet
+			s.Seed = cfg.Seed + 1000*uint64(st.Step) // each phase its own data order, as the Go loader's
+			if st.Phase == pipeline.PhaseGlobal {
+				s.Seed++
+			}
+			return launcher.Epoch(ctx, m, opt, trainSet, norm, s)
+		}
+	}
 	if o.measure {
 		r.Measure = func() (float64, error) {
 			fmt.Fprintln(g.stderr, "measuring the compiled model's speedup over the dense one (batch 64)")
-			return compile.Speedup(m, 64)
+			return compile.Speedup(m.Net, m.InputShape[:], 64)
 		}
 	}
 	if err := stopped(g, "before the baseline's evaluation; no checkpoint was written"); err != nil {

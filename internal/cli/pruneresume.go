@@ -127,7 +127,7 @@ func validatePruneStart(o *pruneOptions) error {
 			return usagef("--weights: %v", err)
 		}
 	}
-	if len(o.cfg.Layers) > 0 {
+	if len(o.cfg.Layers) > 0 && o.model != models.GraphArch { // an imported graph's layers are checked once it is loaded
 		m, err := models.New(o.model, 0, 0)
 		if err != nil {
 			return usageError{err}

@@ -26,11 +26,13 @@ import (
 //     then differ from an uninterrupted run in the last bits);
 //   - --measure (prune): whether to time the result at the end;
 //   - --data: where the same data set's files are;
+//   - --nproc, --device, --nnodes, --rdzv-endpoint: where a --trainer torch
+//     run continues (like --threads, results may differ in the last bits);
 //   - --epochs (train): a larger value extends the run (the schedule is
 //     then laid over the new length);
 //   - a schedule (--schedule, --global-schedule) whose stored value no
 //     longer parses may be replaced by a corrected one.
-var resumeMayChange = []string{"threads", "measure", "data"}
+var resumeMayChange = []string{"threads", "measure", "data", "nproc", "device", "nnodes", "rdzv-endpoint"}
 
 // resumeRule decides whether flag name may change from stored to given on
 // --resume; nil allows only resumeMayChange.

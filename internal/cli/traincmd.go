@@ -22,6 +22,7 @@ import (
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/torchtrain"
 	"github.com/sgcnn/sgcnn/train"
 )
 
@@ -61,6 +62,7 @@ type trainConfig struct {
 	Threads int    `json:"threads"`
 	DataDir string `json:"data_dir,omitempty"`
 	distillFlags
+	torchtrain.Engine
 }
 
 // trainState is the record of a run kept in the model file.
@@ -121,27 +123,32 @@ epochs are trained again and overwrite their files in DIR.
 A run stores every setting that changes its result (limits and threads
 included), and --resume uses exactly those: a flag given with --resume that
 differs from the stored value is an error naming both, except --threads,
---data, a larger --epochs (extending the run) and a --schedule replacing a
+--data, the --trainer torch placement (--nproc, --device, --nnodes,
+--rdzv-endpoint), a larger --epochs (extending the run) and a --schedule replacing a
 stored one that no longer parses. A new run refuses an existing --out
 unless --force is given. While a run writes, a lock file .NAME.lock beside
 --out holds its PID: a second run on the same --out is refused; the lock of
 a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a run
-stopped before its first checkpoint leaves nothing behind.`,
+stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
   sgcnn train --out runs/resnet20.safetensors --resume
   sgcnn train --model resnet56 --weights runs/prune-resnet56-G-conv62/checkpoint.safetensors \
       --teacher resnet56.th --epochs 20 --lr 0.005
   sgcnn train --model resnet56 --weights pruned.safetensors --teacher resnet56.th \
-      --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003`,
+      --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003
+  sgcnn train --model resnet20 --weights resnet20.th --trainer torch --nproc 2 --epochs 3`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if arch := fileArch(o.Init); arch != "" && !cmd.Flags().Changed("model") {
+				o.Model = arch // a model file names its architecture
+			}
 			o.flags = cmd.Flags()
 			return runTrain(g, o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list)")
+	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list; a model file given with --weights names its own)")
 	f.StringVar(&o.Init, "weights", "", "start from these weights (sgcnn or PyTorch file) instead of random ones")
 	f.StringVar(&o.Dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
 	f.StringVar(&o.DataDir, "data", "", "folder with the data set's files (default: found automatically)")
@@ -167,12 +174,13 @@ stopped before its first checkpoint leaves nothing behind.`,
 	f.IntVar(&o.TestLimit, "test-limit", 0, "use only the first N test images (0: all)")
 	f.StringVar(&o.plot, "plot", "", "write the training curve (train and test top-1 per epoch) to this PNG")
 	f.IntVar(&o.EpochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
+	registerEngine(f, &o.Engine)
 	return cmd
 }
 
 func runTrain(g *globals, o *trainOptions) (err error) {
 	if o.out == "" {
-		o.out = filepath.Join("runs", o.Model+".safetensors")
+		o.out = filepath.Join("runs", runName(o.Model, o.Init)+".safetensors")
 	}
 	if !o.resume {
 		o.Threads = g.threads
@@ -189,8 +197,9 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	var m *models.Model
 	var st trainState
 	var extra map[string]*tensor.Tensor
+	var info modelfile.Info // the normalisation a model file records
 	if o.resume {
-		if m, st, extra, err = loadTrainRun(g, o); err != nil {
+		if m, st, extra, info, err = loadTrainRun(g, o); err != nil {
 			return err
 		}
 	} else {
@@ -201,7 +210,7 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 			o.distillFlags = distillFlags{} // not recorded without a teacher
 		}
 		if o.Init != "" {
-			m, _, err = openModel(o.Model, o.Init)
+			m, info, err = openModel(o.Model, o.Init)
 		} else if m, err = models.New(o.Model, 0, o.Seed); err != nil {
 			err = usageError{err}
 		}
@@ -231,12 +240,15 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
 	pad, flip := augmentation(trainSet.H, o.Augment, o.Shift)
+	// A model file's recorded normalisation (an imported network's
+	// --mean/--std) wins over the data set's default.
+	norm := normFor(info, testSet)
 	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed,
-		Pad: pad, Flip: flip})
+		Pad: pad, Flip: flip, Norm: norm})
 	if err != nil {
 		return err
 	}
-	testSrc, err := evalSource(testSet, testSet.Norm(), o.Batch) // training batch size: layers keep their buffers
+	testSrc, err := evalSource(testSet, norm, o.Batch) // training batch size: layers keep their buffers
 	if err != nil {
 		return err
 	}
@@ -244,10 +256,16 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if err := restoreMomentum(opt, extra); err != nil {
 		return fmt.Errorf("--resume: %s: %w", o.out, err)
 	}
+	torchSet := torchtrain.Settings{Batch: o.Batch, Momentum: o.Momentum, WeightDecay: o.WeightDecay, Nesterov: o.Nesterov,
+		Pad: pad, Flip: flip, EpochSize: o.EpochSize, Seed: o.Seed}
+	launcher, err := torchLauncher(ctx, g, o.Engine, o.out+".torch", m.Arch, torchSet, len(o.Teachers) > 0)
+	if err != nil {
+		return err
+	}
 	nctx := nn.NewCtx(true)
 	stepper := train.NewStepper(m.Net, opt, nctx)
 	if len(o.Teachers) > 0 {
-		if stepper.Distill, err = openTeachers(o.Teachers, m, trainSet.Norm(), o.distillFlags); err != nil {
+		if stepper.Distill, err = openTeachers(o.Teachers, m, norm, o.distillFlags); err != nil {
 			return err
 		}
 		fmt.Fprintln(g.stderr, o.distillFlags.describe(o.Teachers...))
@@ -265,17 +283,18 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.EpochSize),
 		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.EpochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
+		RunEpoch:    launcher.EpochFunc(ctx, m, opt, trainSet, torchSet),
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Done = es.Epoch
 			st.History = append(st.History, es)
-			if err := saveRun(o.out, m, st, testSet.Norm(), opt); err != nil {
+			if err := saveRun(o.out, m, st, norm, opt); err != nil {
 				return err
 			}
 			written = true
 			if o.Snapshots == "" {
 				return nil
 			}
-			return saveRun(snapshotPath(o.Snapshots, es.Epoch), m, st, testSet.Norm(), opt)
+			return saveRun(snapshotPath(o.Snapshots, es.Epoch), m, st, norm, opt)
 		},
 	})
 	if err != nil {
@@ -312,7 +331,7 @@ var trainNotStored = []string{"out", "resume", "json", "plot", "force", "allow-n
 
 // loadTrainRun reads the run to resume from o.out and puts its stored
 // settings into o, checking the flags given against them.
-func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[string]*tensor.Tensor, error) {
+func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[string]*tensor.Tensor, modelfile.Info, error) {
 	var st trainState
 	var given map[string]string
 	if o.flags != nil {
@@ -320,13 +339,13 @@ func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[s
 	}
 	f, err := modelfile.Load(o.out, "")
 	if err != nil {
-		return nil, st, nil, fmt.Errorf("--resume: %w", err)
+		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: %w", err)
 	}
 	if err := json.Unmarshal(f.Info.Training, &st); err != nil || st.Config.Model == "" {
-		return nil, st, nil, fmt.Errorf("--resume: %s holds no training run to continue", o.out)
+		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: %s holds no training run to continue", o.out)
 	}
 	if inDir(o.out, st.Config.Snapshots) {
-		return nil, st, nil, usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
+		return nil, st, nil, modelfile.Info{}, usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
 	}
 	if st.Config.LegacyTeacher != "" {
 		st.Config.Teachers, st.Config.LegacyTeacher = []string{st.Config.LegacyTeacher}, ""
@@ -335,7 +354,7 @@ func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[s
 		st.Config.Dataset = f.Info.Dataset
 	}
 	if err := checkLoadedModel(g, f.Model, o.out); err != nil {
-		return nil, st, nil, err
+		return nil, st, nil, modelfile.Info{}, err
 	}
 	// Runs saved before the limits were stored: the limits given now apply.
 	legacy := !strings.Contains(string(f.Info.Training), `"train_limit"`)
@@ -352,19 +371,19 @@ func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[s
 			return longerEpochs(name, given, stored)
 		}
 		if err := applyResumeFlags(o.flags, given, rule, g.stderr); err != nil {
-			return nil, st, nil, err
+			return nil, st, nil, modelfile.Info{}, err
 		}
 		resumeThreads(g, o.flags, st.Config.Threads)
 	}
 	if err := validateTrain(&o.trainConfig); err != nil {
-		return nil, st, nil, fmt.Errorf("--resume: the run's settings: %w", err)
+		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: the run's settings: %w", err)
 	}
 	if o.Epochs > st.Config.Epochs {
 		fmt.Fprintf(g.stderr, "extending the run from %d to %d epochs\n", st.Config.Epochs, o.Epochs)
 	}
 	st.Config = o.trainConfig
 	fmt.Fprintf(g.stderr, "resuming %s after epoch %d of %d\n", o.out, st.Done, st.Config.Epochs)
-	return f.Model, st, f.Extra, nil
+	return f.Model, st, f.Extra, f.Info, nil
 }
 
 // resumeCommand is the command that continues a run.

@@ -1,10 +1,13 @@
 // The part of the ONNX model format (IR version 7, opset 13 era) that sgcnn
-// writes, in proto3 syntax. Field numbers and type names follow the ONNX
+// writes and reads, in proto3 syntax. Field numbers and type names follow the ONNX
 // specification's onnx.proto3 (package onnx, MIT licensed, github.com/onnx/
 // onnx), so files written with these messages are ordinary ONNX files;
-// messages and fields sgcnn never sets (training info, sparse tensors,
-// sequence and map types, quantization annotations, functions) are left out,
-// and unknown fields in a file read with them are kept as unknown fields.
+// messages and fields sgcnn neither sets nor reads (training info, sparse
+// tensors, sequence and map types, quantization annotations, functions) are
+// left out, and unknown fields in a file read with them are kept as unknown
+// fields. The reader (package onnximport) needs the value-info shapes, every
+// TensorProto storage field (so that it can refuse what it does not read),
+// and the attribute kinds it refuses (graphs, tensor lists).
 //
 // Regenerate the Go code with `go generate ./internal/onnxpb` (see
 // gen.go and scripts/gen_onnx_proto.sh).
@@ -85,17 +88,21 @@ func (Version) EnumDescriptor() ([]byte, []int) {
 type AttributeProto_AttributeType int32
 
 const (
-	AttributeProto_UNDEFINED AttributeProto_AttributeType = 0
-	AttributeProto_FLOAT     AttributeProto_AttributeType = 1
-	AttributeProto_INT       AttributeProto_AttributeType = 2
-	AttributeProto_STRING    AttributeProto_AttributeType = 3
-	AttributeProto_TENSOR    AttributeProto_AttributeType = 4
-	AttributeProto_GRAPH     AttributeProto_AttributeType = 5
-	AttributeProto_FLOATS    AttributeProto_AttributeType = 6
-	AttributeProto_INTS      AttributeProto_AttributeType = 7
-	AttributeProto_STRINGS   AttributeProto_AttributeType = 8
-	AttributeProto_TENSORS   AttributeProto_AttributeType = 9
-	AttributeProto_GRAPHS    AttributeProto_AttributeType = 10
+	AttributeProto_UNDEFINED      AttributeProto_AttributeType = 0
+	AttributeProto_FLOAT          AttributeProto_AttributeType = 1
+	AttributeProto_INT            AttributeProto_AttributeType = 2
+	AttributeProto_STRING         AttributeProto_AttributeType = 3
+	AttributeProto_TENSOR         AttributeProto_AttributeType = 4
+	AttributeProto_GRAPH          AttributeProto_AttributeType = 5
+	AttributeProto_SPARSE_TENSOR  AttributeProto_AttributeType = 11
+	AttributeProto_TYPE_PROTO     AttributeProto_AttributeType = 13
+	AttributeProto_FLOATS         AttributeProto_AttributeType = 6
+	AttributeProto_INTS           AttributeProto_AttributeType = 7
+	AttributeProto_STRINGS        AttributeProto_AttributeType = 8
+	AttributeProto_TENSORS        AttributeProto_AttributeType = 9
+	AttributeProto_GRAPHS         AttributeProto_AttributeType = 10
+	AttributeProto_SPARSE_TENSORS AttributeProto_AttributeType = 12
+	AttributeProto_TYPE_PROTOS    AttributeProto_AttributeType = 14
 )
 
 // Enum value maps for AttributeProto_AttributeType.
@@ -107,24 +114,32 @@ var (
 		3:  "STRING",
 		4:  "TENSOR",
 		5:  "GRAPH",
+		11: "SPARSE_TENSOR",
+		13: "TYPE_PROTO",
 		6:  "FLOATS",
 		7:  "INTS",
 		8:  "STRINGS",
 		9:  "TENSORS",
 		10: "GRAPHS",
+		12: "SPARSE_TENSORS",
+		14: "TYPE_PROTOS",
 	}
 	AttributeProto_AttributeType_value = map[string]int32{
-		"UNDEFINED": 0,
-		"FLOAT":     1,
-		"INT":       2,
-		"STRING":    3,
-		"TENSOR":    4,
-		"GRAPH":     5,
-		"FLOATS":    6,
-		"INTS":      7,
-		"STRINGS":   8,
-		"TENSORS":   9,
-		"GRAPHS":    10,
+		"UNDEFINED":      0,
+		"FLOAT":          1,
+		"INT":            2,
+		"STRING":         3,
+		"TENSOR":         4,
+		"GRAPH":          5,
+		"SPARSE_TENSOR":  11,
+		"TYPE_PROTO":     13,
+		"FLOATS":         6,
+		"INTS":           7,
+		"STRINGS":        8,
+		"TENSORS":        9,
+		"GRAPHS":         10,
+		"SPARSE_TENSORS": 12,
+		"TYPE_PROTOS":    14,
 	}
 )
 
@@ -158,20 +173,23 @@ func (AttributeProto_AttributeType) EnumDescriptor() ([]byte, []int) {
 type TensorProto_DataType int32
 
 const (
-	TensorProto_UNDEFINED TensorProto_DataType = 0
-	TensorProto_FLOAT     TensorProto_DataType = 1
-	TensorProto_UINT8     TensorProto_DataType = 2
-	TensorProto_INT8      TensorProto_DataType = 3
-	TensorProto_UINT16    TensorProto_DataType = 4
-	TensorProto_INT16     TensorProto_DataType = 5
-	TensorProto_INT32     TensorProto_DataType = 6
-	TensorProto_INT64     TensorProto_DataType = 7
-	TensorProto_STRING    TensorProto_DataType = 8
-	TensorProto_BOOL      TensorProto_DataType = 9
-	TensorProto_FLOAT16   TensorProto_DataType = 10
-	TensorProto_DOUBLE    TensorProto_DataType = 11
-	TensorProto_UINT32    TensorProto_DataType = 12
-	TensorProto_UINT64    TensorProto_DataType = 13
+	TensorProto_UNDEFINED  TensorProto_DataType = 0
+	TensorProto_FLOAT      TensorProto_DataType = 1
+	TensorProto_UINT8      TensorProto_DataType = 2
+	TensorProto_INT8       TensorProto_DataType = 3
+	TensorProto_UINT16     TensorProto_DataType = 4
+	TensorProto_INT16      TensorProto_DataType = 5
+	TensorProto_INT32      TensorProto_DataType = 6
+	TensorProto_INT64      TensorProto_DataType = 7
+	TensorProto_STRING     TensorProto_DataType = 8
+	TensorProto_BOOL       TensorProto_DataType = 9
+	TensorProto_FLOAT16    TensorProto_DataType = 10
+	TensorProto_DOUBLE     TensorProto_DataType = 11
+	TensorProto_UINT32     TensorProto_DataType = 12
+	TensorProto_UINT64     TensorProto_DataType = 13
+	TensorProto_COMPLEX64  TensorProto_DataType = 14
+	TensorProto_COMPLEX128 TensorProto_DataType = 15
+	TensorProto_BFLOAT16   TensorProto_DataType = 16
 )
 
 // Enum value maps for TensorProto_DataType.
@@ -191,22 +209,28 @@ var (
 		11: "DOUBLE",
 		12: "UINT32",
 		13: "UINT64",
+		14: "COMPLEX64",
+		15: "COMPLEX128",
+		16: "BFLOAT16",
 	}
 	TensorProto_DataType_value = map[string]int32{
-		"UNDEFINED": 0,
-		"FLOAT":     1,
-		"UINT8":     2,
-		"INT8":      3,
-		"UINT16":    4,
-		"INT16":     5,
-		"INT32":     6,
-		"INT64":     7,
-		"STRING":    8,
-		"BOOL":      9,
-		"FLOAT16":   10,
-		"DOUBLE":    11,
-		"UINT32":    12,
-		"UINT64":    13,
+		"UNDEFINED":  0,
+		"FLOAT":      1,
+		"UINT8":      2,
+		"INT8":       3,
+		"UINT16":     4,
+		"INT16":      5,
+		"INT32":      6,
+		"INT64":      7,
+		"STRING":     8,
+		"BOOL":       9,
+		"FLOAT16":    10,
+		"DOUBLE":     11,
+		"UINT32":     12,
+		"UINT64":     13,
+		"COMPLEX64":  14,
+		"COMPLEX128": 15,
+		"BFLOAT16":   16,
 	}
 )
 
@@ -237,20 +261,72 @@ func (TensorProto_DataType) EnumDescriptor() ([]byte, []int) {
 	return file_onnx_proto_rawDescGZIP(), []int{6, 0}
 }
 
+// DataLocation says whether the values are in this proto or in an
+// external file.
+type TensorProto_DataLocation int32
+
+const (
+	TensorProto_DEFAULT  TensorProto_DataLocation = 0
+	TensorProto_EXTERNAL TensorProto_DataLocation = 1
+)
+
+// Enum value maps for TensorProto_DataLocation.
+var (
+	TensorProto_DataLocation_name = map[int32]string{
+		0: "DEFAULT",
+		1: "EXTERNAL",
+	}
+	TensorProto_DataLocation_value = map[string]int32{
+		"DEFAULT":  0,
+		"EXTERNAL": 1,
+	}
+)
+
+func (x TensorProto_DataLocation) Enum() *TensorProto_DataLocation {
+	p := new(TensorProto_DataLocation)
+	*p = x
+	return p
+}
+
+func (x TensorProto_DataLocation) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TensorProto_DataLocation) Descriptor() protoreflect.EnumDescriptor {
+	return file_onnx_proto_enumTypes[3].Descriptor()
+}
+
+func (TensorProto_DataLocation) Type() protoreflect.EnumType {
+	return &file_onnx_proto_enumTypes[3]
+}
+
+func (x TensorProto_DataLocation) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TensorProto_DataLocation.Descriptor instead.
+func (TensorProto_DataLocation) EnumDescriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{6, 1}
+}
+
 // AttributeProto is a named attribute of a node; type says which of the
 // value fields is set.
 type AttributeProto struct {
 	state         protoimpl.MessageState       `protogen:"open.v1"`
 	Name          string                       `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	RefAttrName   string                       `protobuf:"bytes,21,opt,name=ref_attr_name,json=refAttrName,proto3" json:"ref_attr_name,omitempty"`
 	DocString     string                       `protobuf:"bytes,13,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
 	Type          AttributeProto_AttributeType `protobuf:"varint,20,opt,name=type,proto3,enum=onnx.AttributeProto_AttributeType" json:"type,omitempty"`
 	F             float32                      `protobuf:"fixed32,2,opt,name=f,proto3" json:"f,omitempty"`
 	I             int64                        `protobuf:"varint,3,opt,name=i,proto3" json:"i,omitempty"`
 	S             []byte                       `protobuf:"bytes,4,opt,name=s,proto3" json:"s,omitempty"`
 	T             *TensorProto                 `protobuf:"bytes,5,opt,name=t,proto3" json:"t,omitempty"`
+	G             *GraphProto                  `protobuf:"bytes,6,opt,name=g,proto3" json:"g,omitempty"`
 	Floats        []float32                    `protobuf:"fixed32,7,rep,packed,name=floats,proto3" json:"floats,omitempty"`
 	Ints          []int64                      `protobuf:"varint,8,rep,packed,name=ints,proto3" json:"ints,omitempty"`
 	Strings       [][]byte                     `protobuf:"bytes,9,rep,name=strings,proto3" json:"strings,omitempty"`
+	Tensors       []*TensorProto               `protobuf:"bytes,10,rep,name=tensors,proto3" json:"tensors,omitempty"`
+	Graphs        []*GraphProto                `protobuf:"bytes,11,rep,name=graphs,proto3" json:"graphs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -288,6 +364,13 @@ func (*AttributeProto) Descriptor() ([]byte, []int) {
 func (x *AttributeProto) GetName() string {
 	if x != nil {
 		return x.Name
+	}
+	return ""
+}
+
+func (x *AttributeProto) GetRefAttrName() string {
+	if x != nil {
+		return x.RefAttrName
 	}
 	return ""
 }
@@ -334,6 +417,13 @@ func (x *AttributeProto) GetT() *TensorProto {
 	return nil
 }
 
+func (x *AttributeProto) GetG() *GraphProto {
+	if x != nil {
+		return x.G
+	}
+	return nil
+}
+
 func (x *AttributeProto) GetFloats() []float32 {
 	if x != nil {
 		return x.Floats
@@ -351,6 +441,20 @@ func (x *AttributeProto) GetInts() []int64 {
 func (x *AttributeProto) GetStrings() [][]byte {
 	if x != nil {
 		return x.Strings
+	}
+	return nil
+}
+
+func (x *AttributeProto) GetTensors() []*TensorProto {
+	if x != nil {
+		return x.Tensors
+	}
+	return nil
+}
+
+func (x *AttributeProto) GetGraphs() []*GraphProto {
+	if x != nil {
+		return x.Graphs
 	}
 	return nil
 }
@@ -766,17 +870,25 @@ func (x *GraphProto) GetValueInfo() []*ValueInfoProto {
 }
 
 // TensorProto is a serialized tensor; sgcnn stores values little-endian in
-// raw_data.
+// raw_data. Other writers may use the typed repeated fields instead, or keep
+// the bytes in a file beside the model (data_location EXTERNAL, with
+// external_data's keys location, offset and length).
 type TensorProto struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Dims          []int64                `protobuf:"varint,1,rep,packed,name=dims,proto3" json:"dims,omitempty"`
-	DataType      int32                  `protobuf:"varint,2,opt,name=data_type,json=dataType,proto3" json:"data_type,omitempty"`
-	FloatData     []float32              `protobuf:"fixed32,4,rep,packed,name=float_data,json=floatData,proto3" json:"float_data,omitempty"`
-	Int32Data     []int32                `protobuf:"varint,5,rep,packed,name=int32_data,json=int32Data,proto3" json:"int32_data,omitempty"`
-	Int64Data     []int64                `protobuf:"varint,7,rep,packed,name=int64_data,json=int64Data,proto3" json:"int64_data,omitempty"`
-	Name          string                 `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
-	DocString     string                 `protobuf:"bytes,12,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
-	RawData       []byte                 `protobuf:"bytes,9,opt,name=raw_data,json=rawData,proto3" json:"raw_data,omitempty"`
+	state         protoimpl.MessageState    `protogen:"open.v1"`
+	Dims          []int64                   `protobuf:"varint,1,rep,packed,name=dims,proto3" json:"dims,omitempty"`
+	DataType      int32                     `protobuf:"varint,2,opt,name=data_type,json=dataType,proto3" json:"data_type,omitempty"`
+	Segment       *TensorProto_Segment      `protobuf:"bytes,3,opt,name=segment,proto3" json:"segment,omitempty"`
+	FloatData     []float32                 `protobuf:"fixed32,4,rep,packed,name=float_data,json=floatData,proto3" json:"float_data,omitempty"`
+	Int32Data     []int32                   `protobuf:"varint,5,rep,packed,name=int32_data,json=int32Data,proto3" json:"int32_data,omitempty"`
+	StringData    [][]byte                  `protobuf:"bytes,6,rep,name=string_data,json=stringData,proto3" json:"string_data,omitempty"`
+	Int64Data     []int64                   `protobuf:"varint,7,rep,packed,name=int64_data,json=int64Data,proto3" json:"int64_data,omitempty"`
+	Name          string                    `protobuf:"bytes,8,opt,name=name,proto3" json:"name,omitempty"`
+	DocString     string                    `protobuf:"bytes,12,opt,name=doc_string,json=docString,proto3" json:"doc_string,omitempty"`
+	RawData       []byte                    `protobuf:"bytes,9,opt,name=raw_data,json=rawData,proto3" json:"raw_data,omitempty"`
+	ExternalData  []*StringStringEntryProto `protobuf:"bytes,13,rep,name=external_data,json=externalData,proto3" json:"external_data,omitempty"`
+	DataLocation  TensorProto_DataLocation  `protobuf:"varint,14,opt,name=data_location,json=dataLocation,proto3,enum=onnx.TensorProto_DataLocation" json:"data_location,omitempty"`
+	DoubleData    []float64                 `protobuf:"fixed64,10,rep,packed,name=double_data,json=doubleData,proto3" json:"double_data,omitempty"`
+	Uint64Data    []uint64                  `protobuf:"varint,11,rep,packed,name=uint64_data,json=uint64Data,proto3" json:"uint64_data,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -825,6 +937,13 @@ func (x *TensorProto) GetDataType() int32 {
 	return 0
 }
 
+func (x *TensorProto) GetSegment() *TensorProto_Segment {
+	if x != nil {
+		return x.Segment
+	}
+	return nil
+}
+
 func (x *TensorProto) GetFloatData() []float32 {
 	if x != nil {
 		return x.FloatData
@@ -835,6 +954,13 @@ func (x *TensorProto) GetFloatData() []float32 {
 func (x *TensorProto) GetInt32Data() []int32 {
 	if x != nil {
 		return x.Int32Data
+	}
+	return nil
+}
+
+func (x *TensorProto) GetStringData() [][]byte {
+	if x != nil {
+		return x.StringData
 	}
 	return nil
 }
@@ -863,6 +989,34 @@ func (x *TensorProto) GetDocString() string {
 func (x *TensorProto) GetRawData() []byte {
 	if x != nil {
 		return x.RawData
+	}
+	return nil
+}
+
+func (x *TensorProto) GetExternalData() []*StringStringEntryProto {
+	if x != nil {
+		return x.ExternalData
+	}
+	return nil
+}
+
+func (x *TensorProto) GetDataLocation() TensorProto_DataLocation {
+	if x != nil {
+		return x.DataLocation
+	}
+	return TensorProto_DEFAULT
+}
+
+func (x *TensorProto) GetDoubleData() []float64 {
+	if x != nil {
+		return x.DoubleData
+	}
+	return nil
+}
+
+func (x *TensorProto) GetUint64Data() []uint64 {
+	if x != nil {
+		return x.Uint64Data
 	}
 	return nil
 }
@@ -1040,6 +1194,59 @@ func (x *OperatorSetIdProto) GetVersion() int64 {
 	return 0
 }
 
+// Segment is the part of a large tensor that this proto holds.
+type TensorProto_Segment struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Begin         int64                  `protobuf:"varint,1,opt,name=begin,proto3" json:"begin,omitempty"`
+	End           int64                  `protobuf:"varint,2,opt,name=end,proto3" json:"end,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TensorProto_Segment) Reset() {
+	*x = TensorProto_Segment{}
+	mi := &file_onnx_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TensorProto_Segment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TensorProto_Segment) ProtoMessage() {}
+
+func (x *TensorProto_Segment) ProtoReflect() protoreflect.Message {
+	mi := &file_onnx_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TensorProto_Segment.ProtoReflect.Descriptor instead.
+func (*TensorProto_Segment) Descriptor() ([]byte, []int) {
+	return file_onnx_proto_rawDescGZIP(), []int{6, 0}
+}
+
+func (x *TensorProto_Segment) GetBegin() int64 {
+	if x != nil {
+		return x.Begin
+	}
+	return 0
+}
+
+func (x *TensorProto_Segment) GetEnd() int64 {
+	if x != nil {
+		return x.End
+	}
+	return 0
+}
+
 type TensorShapeProto_Dimension struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Value:
@@ -1054,7 +1261,7 @@ type TensorShapeProto_Dimension struct {
 
 func (x *TensorShapeProto_Dimension) Reset() {
 	*x = TensorShapeProto_Dimension{}
-	mi := &file_onnx_proto_msgTypes[10]
+	mi := &file_onnx_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1273,7 @@ func (x *TensorShapeProto_Dimension) String() string {
 func (*TensorShapeProto_Dimension) ProtoMessage() {}
 
 func (x *TensorShapeProto_Dimension) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[10]
+	mi := &file_onnx_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1140,7 +1347,7 @@ type TypeProto_Tensor struct {
 
 func (x *TypeProto_Tensor) Reset() {
 	*x = TypeProto_Tensor{}
-	mi := &file_onnx_proto_msgTypes[11]
+	mi := &file_onnx_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1152,7 +1359,7 @@ func (x *TypeProto_Tensor) String() string {
 func (*TypeProto_Tensor) ProtoMessage() {}
 
 func (x *TypeProto_Tensor) ProtoReflect() protoreflect.Message {
-	mi := &file_onnx_proto_msgTypes[11]
+	mi := &file_onnx_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,19 +1394,24 @@ var File_onnx_proto protoreflect.FileDescriptor
 const file_onnx_proto_rawDesc = "" +
 	"\n" +
 	"\n" +
-	"onnx.proto\x12\x04onnx\"\xa0\x03\n" +
+	"onnx.proto\x12\x04onnx\"\x83\x05\n" +
 	"\x0eAttributeProto\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1d\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
+	"\rref_attr_name\x18\x15 \x01(\tR\vrefAttrName\x12\x1d\n" +
 	"\n" +
 	"doc_string\x18\r \x01(\tR\tdocString\x126\n" +
 	"\x04type\x18\x14 \x01(\x0e2\".onnx.AttributeProto.AttributeTypeR\x04type\x12\f\n" +
 	"\x01f\x18\x02 \x01(\x02R\x01f\x12\f\n" +
 	"\x01i\x18\x03 \x01(\x03R\x01i\x12\f\n" +
 	"\x01s\x18\x04 \x01(\fR\x01s\x12\x1f\n" +
-	"\x01t\x18\x05 \x01(\v2\x11.onnx.TensorProtoR\x01t\x12\x16\n" +
+	"\x01t\x18\x05 \x01(\v2\x11.onnx.TensorProtoR\x01t\x12\x1e\n" +
+	"\x01g\x18\x06 \x01(\v2\x10.onnx.GraphProtoR\x01g\x12\x16\n" +
 	"\x06floats\x18\a \x03(\x02R\x06floats\x12\x12\n" +
 	"\x04ints\x18\b \x03(\x03R\x04ints\x12\x18\n" +
-	"\astrings\x18\t \x03(\fR\astrings\"\x91\x01\n" +
+	"\astrings\x18\t \x03(\fR\astrings\x12+\n" +
+	"\atensors\x18\n" +
+	" \x03(\v2\x11.onnx.TensorProtoR\atensors\x12(\n" +
+	"\x06graphs\x18\v \x03(\v2\x10.onnx.GraphProtoR\x06graphs\"\xd9\x01\n" +
 	"\rAttributeType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\t\n" +
 	"\x05FLOAT\x10\x01\x12\a\n" +
@@ -1208,7 +1420,10 @@ const file_onnx_proto_rawDesc = "" +
 	"\x06STRING\x10\x03\x12\n" +
 	"\n" +
 	"\x06TENSOR\x10\x04\x12\t\n" +
-	"\x05GRAPH\x10\x05\x12\n" +
+	"\x05GRAPH\x10\x05\x12\x11\n" +
+	"\rSPARSE_TENSOR\x10\v\x12\x0e\n" +
+	"\n" +
+	"TYPE_PROTO\x10\r\x12\n" +
 	"\n" +
 	"\x06FLOATS\x10\x06\x12\b\n" +
 	"\x04INTS\x10\a\x12\v\n" +
@@ -1216,7 +1431,9 @@ const file_onnx_proto_rawDesc = "" +
 	"\aTENSORS\x10\t\x12\n" +
 	"\n" +
 	"\x06GRAPHS\x10\n" +
-	"\"h\n" +
+	"\x12\x12\n" +
+	"\x0eSPARSE_TENSORS\x10\f\x12\x0f\n" +
+	"\vTYPE_PROTOS\x10\x0e\"h\n" +
 	"\x0eValueInfoProto\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12#\n" +
 	"\x04type\x18\x02 \x01(\v2\x0f.onnx.TypeProtoR\x04type\x12\x1d\n" +
@@ -1258,20 +1475,33 @@ const file_onnx_proto_rawDesc = "" +
 	"\x05input\x18\v \x03(\v2\x14.onnx.ValueInfoProtoR\x05input\x12,\n" +
 	"\x06output\x18\f \x03(\v2\x14.onnx.ValueInfoProtoR\x06output\x123\n" +
 	"\n" +
-	"value_info\x18\r \x03(\v2\x14.onnx.ValueInfoProtoR\tvalueInfo\"\xa5\x03\n" +
+	"value_info\x18\r \x03(\v2\x14.onnx.ValueInfoProtoR\tvalueInfo\"\xd8\x06\n" +
 	"\vTensorProto\x12\x12\n" +
 	"\x04dims\x18\x01 \x03(\x03R\x04dims\x12\x1b\n" +
-	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x12!\n" +
+	"\tdata_type\x18\x02 \x01(\x05R\bdataType\x123\n" +
+	"\asegment\x18\x03 \x01(\v2\x19.onnx.TensorProto.SegmentR\asegment\x12!\n" +
 	"\n" +
 	"float_data\x18\x04 \x03(\x02B\x02\x10\x01R\tfloatData\x12!\n" +
 	"\n" +
-	"int32_data\x18\x05 \x03(\x05B\x02\x10\x01R\tint32Data\x12!\n" +
+	"int32_data\x18\x05 \x03(\x05B\x02\x10\x01R\tint32Data\x12\x1f\n" +
+	"\vstring_data\x18\x06 \x03(\fR\n" +
+	"stringData\x12!\n" +
 	"\n" +
 	"int64_data\x18\a \x03(\x03B\x02\x10\x01R\tint64Data\x12\x12\n" +
 	"\x04name\x18\b \x01(\tR\x04name\x12\x1d\n" +
 	"\n" +
 	"doc_string\x18\f \x01(\tR\tdocString\x12\x19\n" +
-	"\braw_data\x18\t \x01(\fR\arawData\"\xad\x01\n" +
+	"\braw_data\x18\t \x01(\fR\arawData\x12A\n" +
+	"\rexternal_data\x18\r \x03(\v2\x1c.onnx.StringStringEntryProtoR\fexternalData\x12C\n" +
+	"\rdata_location\x18\x0e \x01(\x0e2\x1e.onnx.TensorProto.DataLocationR\fdataLocation\x12#\n" +
+	"\vdouble_data\x18\n" +
+	" \x03(\x01B\x02\x10\x01R\n" +
+	"doubleData\x12#\n" +
+	"\vuint64_data\x18\v \x03(\x04B\x02\x10\x01R\n" +
+	"uint64Data\x1a1\n" +
+	"\aSegment\x12\x14\n" +
+	"\x05begin\x18\x01 \x01(\x03R\x05begin\x12\x10\n" +
+	"\x03end\x18\x02 \x01(\x03R\x03end\"\xda\x01\n" +
 	"\bDataType\x12\r\n" +
 	"\tUNDEFINED\x10\x00\x12\t\n" +
 	"\x05FLOAT\x10\x01\x12\t\n" +
@@ -1292,7 +1522,14 @@ const file_onnx_proto_rawDesc = "" +
 	"\n" +
 	"\x06UINT32\x10\f\x12\n" +
 	"\n" +
-	"\x06UINT64\x10\r\"\xba\x01\n" +
+	"\x06UINT64\x10\r\x12\r\n" +
+	"\tCOMPLEX64\x10\x0e\x12\x0e\n" +
+	"\n" +
+	"COMPLEX128\x10\x0f\x12\f\n" +
+	"\bBFLOAT16\x10\x10\")\n" +
+	"\fDataLocation\x12\v\n" +
+	"\aDEFAULT\x10\x00\x12\f\n" +
+	"\bEXTERNAL\x10\x01\"\xba\x01\n" +
 	"\x10TensorShapeProto\x122\n" +
 	"\x03dim\x18\x01 \x03(\v2 .onnx.TensorShapeProto.DimensionR\x03dim\x1ar\n" +
 	"\tDimension\x12\x1d\n" +
@@ -1333,46 +1570,54 @@ func file_onnx_proto_rawDescGZIP() []byte {
 	return file_onnx_proto_rawDescData
 }
 
-var file_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_onnx_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_onnx_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_onnx_proto_goTypes = []any{
 	(Version)(0),                       // 0: onnx.Version
 	(AttributeProto_AttributeType)(0),  // 1: onnx.AttributeProto.AttributeType
 	(TensorProto_DataType)(0),          // 2: onnx.TensorProto.DataType
-	(*AttributeProto)(nil),             // 3: onnx.AttributeProto
-	(*ValueInfoProto)(nil),             // 4: onnx.ValueInfoProto
-	(*NodeProto)(nil),                  // 5: onnx.NodeProto
-	(*ModelProto)(nil),                 // 6: onnx.ModelProto
-	(*StringStringEntryProto)(nil),     // 7: onnx.StringStringEntryProto
-	(*GraphProto)(nil),                 // 8: onnx.GraphProto
-	(*TensorProto)(nil),                // 9: onnx.TensorProto
-	(*TensorShapeProto)(nil),           // 10: onnx.TensorShapeProto
-	(*TypeProto)(nil),                  // 11: onnx.TypeProto
-	(*OperatorSetIdProto)(nil),         // 12: onnx.OperatorSetIdProto
-	(*TensorShapeProto_Dimension)(nil), // 13: onnx.TensorShapeProto.Dimension
-	(*TypeProto_Tensor)(nil),           // 14: onnx.TypeProto.Tensor
+	(TensorProto_DataLocation)(0),      // 3: onnx.TensorProto.DataLocation
+	(*AttributeProto)(nil),             // 4: onnx.AttributeProto
+	(*ValueInfoProto)(nil),             // 5: onnx.ValueInfoProto
+	(*NodeProto)(nil),                  // 6: onnx.NodeProto
+	(*ModelProto)(nil),                 // 7: onnx.ModelProto
+	(*StringStringEntryProto)(nil),     // 8: onnx.StringStringEntryProto
+	(*GraphProto)(nil),                 // 9: onnx.GraphProto
+	(*TensorProto)(nil),                // 10: onnx.TensorProto
+	(*TensorShapeProto)(nil),           // 11: onnx.TensorShapeProto
+	(*TypeProto)(nil),                  // 12: onnx.TypeProto
+	(*OperatorSetIdProto)(nil),         // 13: onnx.OperatorSetIdProto
+	(*TensorProto_Segment)(nil),        // 14: onnx.TensorProto.Segment
+	(*TensorShapeProto_Dimension)(nil), // 15: onnx.TensorShapeProto.Dimension
+	(*TypeProto_Tensor)(nil),           // 16: onnx.TypeProto.Tensor
 }
 var file_onnx_proto_depIdxs = []int32{
 	1,  // 0: onnx.AttributeProto.type:type_name -> onnx.AttributeProto.AttributeType
-	9,  // 1: onnx.AttributeProto.t:type_name -> onnx.TensorProto
-	11, // 2: onnx.ValueInfoProto.type:type_name -> onnx.TypeProto
-	3,  // 3: onnx.NodeProto.attribute:type_name -> onnx.AttributeProto
-	12, // 4: onnx.ModelProto.opset_import:type_name -> onnx.OperatorSetIdProto
-	8,  // 5: onnx.ModelProto.graph:type_name -> onnx.GraphProto
-	7,  // 6: onnx.ModelProto.metadata_props:type_name -> onnx.StringStringEntryProto
-	5,  // 7: onnx.GraphProto.node:type_name -> onnx.NodeProto
-	9,  // 8: onnx.GraphProto.initializer:type_name -> onnx.TensorProto
-	4,  // 9: onnx.GraphProto.input:type_name -> onnx.ValueInfoProto
-	4,  // 10: onnx.GraphProto.output:type_name -> onnx.ValueInfoProto
-	4,  // 11: onnx.GraphProto.value_info:type_name -> onnx.ValueInfoProto
-	13, // 12: onnx.TensorShapeProto.dim:type_name -> onnx.TensorShapeProto.Dimension
-	14, // 13: onnx.TypeProto.tensor_type:type_name -> onnx.TypeProto.Tensor
-	10, // 14: onnx.TypeProto.Tensor.shape:type_name -> onnx.TensorShapeProto
-	15, // [15:15] is the sub-list for method output_type
-	15, // [15:15] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	10, // 1: onnx.AttributeProto.t:type_name -> onnx.TensorProto
+	9,  // 2: onnx.AttributeProto.g:type_name -> onnx.GraphProto
+	10, // 3: onnx.AttributeProto.tensors:type_name -> onnx.TensorProto
+	9,  // 4: onnx.AttributeProto.graphs:type_name -> onnx.GraphProto
+	12, // 5: onnx.ValueInfoProto.type:type_name -> onnx.TypeProto
+	4,  // 6: onnx.NodeProto.attribute:type_name -> onnx.AttributeProto
+	13, // 7: onnx.ModelProto.opset_import:type_name -> onnx.OperatorSetIdProto
+	9,  // 8: onnx.ModelProto.graph:type_name -> onnx.GraphProto
+	8,  // 9: onnx.ModelProto.metadata_props:type_name -> onnx.StringStringEntryProto
+	6,  // 10: onnx.GraphProto.node:type_name -> onnx.NodeProto
+	10, // 11: onnx.GraphProto.initializer:type_name -> onnx.TensorProto
+	5,  // 12: onnx.GraphProto.input:type_name -> onnx.ValueInfoProto
+	5,  // 13: onnx.GraphProto.output:type_name -> onnx.ValueInfoProto
+	5,  // 14: onnx.GraphProto.value_info:type_name -> onnx.ValueInfoProto
+	14, // 15: onnx.TensorProto.segment:type_name -> onnx.TensorProto.Segment
+	8,  // 16: onnx.TensorProto.external_data:type_name -> onnx.StringStringEntryProto
+	3,  // 17: onnx.TensorProto.data_location:type_name -> onnx.TensorProto.DataLocation
+	15, // 18: onnx.TensorShapeProto.dim:type_name -> onnx.TensorShapeProto.Dimension
+	16, // 19: onnx.TypeProto.tensor_type:type_name -> onnx.TypeProto.Tensor
+	11, // 20: onnx.TypeProto.Tensor.shape:type_name -> onnx.TensorShapeProto
+	21, // [21:21] is the sub-list for method output_type
+	21, // [21:21] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_onnx_proto_init() }
@@ -1383,7 +1628,7 @@ func file_onnx_proto_init() {
 	file_onnx_proto_msgTypes[8].OneofWrappers = []any{
 		(*TypeProto_TensorType)(nil),
 	}
-	file_onnx_proto_msgTypes[10].OneofWrappers = []any{
+	file_onnx_proto_msgTypes[11].OneofWrappers = []any{
 		(*TensorShapeProto_Dimension_DimValue)(nil),
 		(*TensorShapeProto_Dimension_DimParam)(nil),
 	}
@@ -1392,8 +1637,8 @@ func file_onnx_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_onnx_proto_rawDesc), len(file_onnx_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   12,
+			NumEnums:      4,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -227,7 +227,7 @@ func benchModel(c config, arch string, rate float64) ([]row, error) {
 	}
 	// Compile's route measurements time one image on one thread: the Net
 	// serves every thread count and batch.
-	net, err := compile.Compile(m, compile.Options{IgnoreMasks: rate == 0})
+	net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{IgnoreMasks: rate == 0})
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/serve"
+)
+
+type serveOptions struct {
+	model     string
+	arch      string
+	addr      string
+	maxBatch  int
+	maxWait   time.Duration
+	maxBody   int64
+	queue     int
+	topK      int
+	resize    bool
+	route     string
+	dataset   string
+	listening func(addr string) // test hook: called once the port is open
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	o := &serveOptions{}
+	cmd := &cobra.Command{
+		Use:   "serve --model FILE [--addr HOST:PORT]",
+		Short: "Serve a compiled (pruned) model over HTTP, with dynamic batching",
+		Long: `Compile a model (its connection masks as they are) and answer predictions
+over HTTP until SIGTERM or Ctrl-C, then finish the requests in flight and
+exit.
+
+  POST /v1/predict[?k=N]  one image: a PNG or JPEG of the model's input size,
+                          or JSON {"pixels": [C][H][W]} of integers 0..255.
+                          Answers {"predictions": [{"class", "label",
+                          "probability"}], "batch"}, the k most probable
+                          classes first (default --top-k).
+  GET  /healthz           {"status": "ok", "input_shape", "classes"}
+  GET  /metrics           Prometheus metrics (requests by status, latency,
+                          batch sizes, queue length, Go runtime).
+
+Images are normalised with the mean/std recorded in the model file (else the
+data set's defaults). An image of another size gets 400 with the expected
+shape unless --resize is given (then it is scaled, bilinear). A body over
+--max-body bytes gets 413; bad images and JSON get 400; a full queue gets
+503. Every error is JSON {"error", "expected_shape"}.
+
+Requests are batched dynamically: the first waiting image starts a batch,
+which runs when it holds --max-batch images or --max-wait has passed
+(--max-wait 0: at once, with the images that queued while the network was
+busy). Batching pays where the CPU is free; on a machine that other jobs keep
+busy, --max-batch 1 served more (bench/results/serve_load-*.md).
+--threads sets the threads the network runs on. A model that fails to load
+or compile stops the command before it listens.`,
+		Example: `  sgcnn serve --model runs/prune-resnet56-G-conv70/checkpoint.safetensors
+  sgcnn serve --model resnet56.safetensors --addr 127.0.0.1:9000 --threads 2 --max-batch 32 --max-wait 5ms
+  sgcnn serve --model resnet20-12fca82f.th --arch resnet20 --resize
+  curl -s --data-binary @cat.png -H 'Content-Type: image/png' 'http://127.0.0.1:8080/v1/predict?k=3'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return runServe(ctx, g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "", "model file (sgcnn .safetensors, or a PyTorch checkpoint with --arch)")
+	f.StringVar(&o.arch, "arch", "", "architecture of a PyTorch checkpoint (see sgcnn info --list)")
+	f.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
+	f.IntVar(&o.maxBatch, "max-batch", serve.DefaultMaxBatch, "most images run in one batch")
+	f.DurationVar(&o.maxWait, "max-wait", serve.DefaultMaxWait, "longest wait for more images after a batch's first (0: run what is queued when the network is free)")
+	f.Int64Var(&o.maxBody, "max-body", serve.DefaultMaxBodyBytes, "largest request body in bytes (larger: 413)")
+	f.IntVar(&o.queue, "queue", serve.DefaultQueue, "most images waiting (more: 503)")
+	f.IntVar(&o.topK, "top-k", serve.DefaultTopK, "classes answered when a request gives no ?k=")
+	f.BoolVar(&o.resize, "resize", false, "scale images of another size to the model's input instead of refusing them")
+	f.StringVar(&o.route, "route", "auto", "conv route: auto (measured per layer at start-up), grouped, merged, merged-fit or dense")
+	f.StringVar(&o.dataset, "dataset", "", "data set for labels and default normalisation (default: the model file's, else the architecture's)")
+	return cmd
+}
+
+func runServe(ctx context.Context, g *globals, o *serveOptions) error {
+	if o.model == "" {
+		return usagef("--model is required (a model file)")
+	}
+	if o.maxBatch < 1 || o.queue < 1 || o.topK < 1 || o.maxBody < 1 || o.maxWait < 0 {
+		return usagef("--max-batch %d, --queue %d, --top-k %d, --max-body %d: want 1 or more; --max-wait %v: want 0 or more", o.maxBatch, o.queue, o.topK, o.maxBody, o.maxWait)
+	}
+	route, err := parseRoute(o.route)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(o.model); err != nil {
+		return err
+	}
+	if o.arch == "" && !isNative(o.model) {
+		return usagef("%s is not an sgcnn model file; for a PyTorch checkpoint give --arch", o.model)
+	}
+	m, info, err := openModel(o.arch, o.model)
+	if err != nil {
+		return err
+	}
+	if o.dataset == "" {
+		o.dataset = info.Dataset
+	}
+	if o.dataset == "" {
+		o.dataset = defaultDataset(m.Arch)
+	}
+	norm, labels, err := servingDefaults(o.dataset, info)
+	if err != nil {
+		return err
+	}
+	if len(labels) != m.Classes {
+		labels = nil
+	}
+	cfg := serve.Config{Norm: norm, Labels: labels, MaxBatch: o.maxBatch, MaxWait: o.maxWait,
+		MaxBodyBytes: o.maxBody, Queue: o.queue, TopK: o.topK, Resize: o.resize}
+	srv, err := serve.FromModel(m, compile.Options{Route: route}, cfg)
+	if err != nil {
+		return fmt.Errorf("%s: %w", o.model, err)
+	}
+	l, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		srv.Close()
+		return usagef("--addr %s: %v", o.addr, err)
+	}
+	in := m.InputShape
+	fmt.Fprintf(g.stdout, "serving %s (%s, %dx%dx%d in, %d classes) on http://%s\n", o.model, m.Arch, in[0], in[1], in[2], m.Classes, l.Addr())
+	if o.listening != nil {
+		o.listening(l.Addr().String())
+	}
+	if err := srv.Serve(ctx, l); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout, "stopped")
+	return nil
+}
+
+// parseRoute reads --route.
+func parseRoute(s string) (compile.Route, error) {
+	for _, r := range []compile.Route{compile.Auto, compile.Grouped, compile.Merged, compile.MergedFit, compile.Dense} {
+		if r.String() == s {
+			return r, nil
+		}
+	}
+	return 0, usagef("--route %q: want auto, grouped, merged, merged-fit or dense", s)
+}
+
+// servingDefaults returns the normalisation to serve a model with (the one
+// its file records, else the data set's default) and the data set's class
+// names.
+func servingDefaults(dataset string, info modelfile.Info) (data.Norm, []string, error) {
+	var norm data.Norm
+	var labels []string
+	switch dataset {
+	case "cifar10":
+		norm, labels = data.ImageNetNorm, data.CIFAR10Classes
+	case "cifar100":
+		norm, labels = data.CIFAR100Norm, data.CIFAR100Classes
+	case "mnist":
+		norm, labels = data.MNISTNorm, data.MNISTClasses
+	case "fashion-mnist":
+		norm, labels = data.FashionMNISTNorm, data.FashionMNISTClasses
+	default:
+		if len(info.Mean) == 0 {
+			return norm, nil, usagef("--dataset %q: want one of %s (or a model file that records its mean/std)", dataset, strings.Join(datasets, ", "))
+		}
+	}
+	if len(info.Mean) > 0 && len(info.Mean) == len(info.Std) {
+		norm = data.Norm{Mean: info.Mean, Std: info.Std}
+	}
+	return norm, labels, nil
+}

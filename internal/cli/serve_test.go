@@ -1,0 +1,121 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/serve"
+)
+
+// TestServeStartsAndStops serves a LeNet-5 model file on a free port,
+// asks /healthz and /v1/predict, and stops it by cancelling the context
+// (what SIGTERM does).
+func TestServeStartsAndStops(t *testing.T) {
+	m, err := models.New("lenet5", 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lenet5.safetensors")
+	if err := modelfile.Save(path, m, false, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	g := &globals{stdout: &out, stderr: &errb}
+	addr := make(chan string, 1)
+	o := &serveOptions{model: path, addr: "127.0.0.1:0", maxBatch: 4, maxWait: serve.DefaultMaxWait,
+		maxBody: 1 << 20, queue: 8, topK: 3, route: "grouped", listening: func(a string) { addr <- a }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, g, o) }()
+	var url string
+	select {
+	case a := <-addr:
+		url = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve returned before listening: %v", err)
+	}
+	var h serve.HealthResponse
+	getJSON(t, url+"/healthz", &h)
+	if h.Status != "ok" || h.Classes != 10 || len(h.InputShape) != 3 || h.InputShape[1] != 28 {
+		t.Errorf("healthz %+v, want ok, 10 classes, [1 28 28]", h)
+	}
+	px := make([][][]int, 1)
+	px[0] = make([][]int, 28)
+	for y := range px[0] {
+		px[0][y] = make([]int, 28)
+	}
+	body, _ := json.Marshal(map[string]any{"pixels": px})
+	resp, err := http.Post(url+"/v1/predict", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p serve.PredictResponse
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("predict: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	// MNIST's labels are the digits; k is --top-k.
+	if len(p.Predictions) != 3 || p.Predictions[0].Label == "" {
+		t.Errorf("predictions %+v, want 3 with labels", p.Predictions)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve after cancel: %v", err)
+	}
+	if !strings.Contains(out.String(), "serving "+path) || !strings.HasSuffix(out.String(), "stopped\n") {
+		t.Errorf("output %q", out.String())
+	}
+}
+
+// getJSON decodes a GET's JSON answer into v.
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeBadModel checks that a model that cannot load stops the
+// command with an error naming the file, before it listens.
+func TestServeBadModel(t *testing.T) {
+	dir := t.TempDir()
+	garbage := filepath.Join(dir, "bad.safetensors")
+	// A safetensors-looking header that is not valid JSON.
+	if err := os.WriteFile(garbage, append([]byte{5, 0, 0, 0, 0, 0, 0, 0}, "{oops"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	notModel := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notModel, []byte("hello, world"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"serve"}, exitUsage, "--model is required"},
+		{[]string{"serve", "--model", filepath.Join(dir, "missing.safetensors")}, exitError, "missing.safetensors"},
+		{[]string{"serve", "--model", garbage}, exitError, "bad.safetensors"},
+		{[]string{"serve", "--model", notModel}, exitUsage, "give --arch"},
+		{[]string{"serve", "--model", garbage, "--max-batch", "0"}, exitUsage, "--max-batch 0"},
+		{[]string{"serve", "--model", garbage, "--route", "fast"}, exitUsage, "--route"},
+	} {
+		code, out, errs := run(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.says) || strings.Contains(out, "serving") {
+			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit %d mentioning %q and no server", c.args, code, errs, out, c.code, c.says)
+		}
+	}
+}

@@ -1,0 +1,54 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sgcnn/sgcnn/internal/parallel"
+	"github.com/sgcnn/sgcnn/torchtrain"
+)
+
+// torchHelp is the engine flags' part of train's and prune's --help.
+const torchHelp = `
+--trainer torch runs every fine-tuning epoch on PyTorch DDP: sgcnn writes
+the weights, masks and momentum, starts torchrun (--nproc processes per node,
+--device cpu with gloo or cuda with NCCL, --nnodes and --rdzv-endpoint for
+several machines) on the trainer script built into sgcnn, reads the result
+back and checks that every pruned connection is still exactly zero;
+evaluation, reports and checkpoints stay in Go, and --resume continues at
+the last finished epoch. The flags mean the same under both trainers
+(--batch is the global batch, split over the processes); distillation is
+not supported under torch. The Go engine, the default, needs no Python and
+is the faster one on a single CPU machine.`
+
+// registerEngine adds the engine flags.
+func registerEngine(f *pflag.FlagSet, e *torchtrain.Engine) {
+	f.StringVar(&e.Trainer, "trainer", "go", "fine-tuning engine: go (sgcnn's own) or torch (PyTorch DDP under torchrun)")
+	f.IntVar(&e.NProc, "nproc", 1, "processes per node under --trainer torch")
+	f.StringVar(&e.Device, "device", "cpu", "cpu or cuda, under --trainer torch")
+	f.IntVar(&e.NNodes, "nnodes", 1, "machines under --trainer torch (needs --rdzv-endpoint)")
+	f.StringVar(&e.RdzvEndpoint, "rdzv-endpoint", "", "HOST:PORT of torchrun's rendezvous, for --nnodes > 1")
+}
+
+// torchLauncher checks the torch trainer's set-up before any work and
+// returns it, working in dir; nil for the Go trainer.
+func torchLauncher(ctx context.Context, g *globals, e torchtrain.Engine, dir, arch string, s torchtrain.Settings, distill bool) (*torchtrain.Launcher, error) {
+	on, err := e.Torch()
+	if err != nil {
+		return nil, usageError{err}
+	}
+	if !on {
+		return nil, nil
+	}
+	if distill {
+		return nil, usagef("--trainer torch does not support distillation (--teacher, --distill): use --trainer go")
+	}
+	l := e.Launcher(dir, parallel.Threads(), g.stderr)
+	if err := l.Check(ctx, arch, s); err != nil {
+		return nil, usageError{err}
+	}
+	fmt.Fprintf(g.stderr, "fine-tuning on PyTorch DDP: %d process(es) per node on %s, work folder %s\n", max(1, e.NProc), l.Device, dir)
+	return l, nil
+}

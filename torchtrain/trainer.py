@@ -1,0 +1,372 @@
+#!/usr/bin/env python3
+"""sgcnn's fine-tuning phase on PyTorch DDP (`sgcnn train/prune --trainer torch`).
+
+sgcnn starts this script under torchrun, once per fine-tuning phase:
+
+    torchrun --nproc_per_node=N torchtrain/trainer.py --spec RUN/torch/phase.json
+
+Everything the phase needs is in the spec (JSON, written by package
+torchtrain); nothing here chooses a value of its own:
+
+  state       a PyTorch state_dict (zip) with the model's weights and BN
+              statistics, one "<layer>.weight_mask" [N, C] per pruned layer
+              (1 = kept), and optionally "optim.<param>.momentum_buffer"
+  arch, classes, input_shape
+              the architecture, by sgcnn's name (the CIFAR ResNets, lenet5
+              and vgg16, defined below with sgcnn's state_dict names;
+              torchvision's resnet50 and densenet201)
+  data        "images": a raw file of N*C*H*W uint8 pixels (NCHW) that
+              sgcnn wrote from the same data files it reads, "labels": N
+              little-endian int32, "n", "mean", "std" (0..1 pixel units)
+  epochs, start_epoch, lrs
+              the phase runs epochs start_epoch..epochs-1; lrs[e] is epoch
+              e's learning rate, computed by sgcnn's schedule, so both
+              trainers step the rate the same way (once per epoch)
+  batch       the global batch, split evenly over the processes
+  momentum, weight_decay, nesterov
+              torch.optim.SGD's; weight decay applies to conv and linear
+              weights only, as in sgcnn
+  pad, flip   random crops of the image zero-padded by pad pixels, and
+              random horizontal flips (CIFAR: 4 and true; MNIST --shift 2: 2
+              and false)
+  epoch_size  images per epoch: a fresh random subset each epoch (0: all)
+  seed        seeds the data order (DistributedSampler) and augmentation
+  eval        optional: {"images", "labels", "n"} of a held-out set that
+              rank 0 evaluates after the last epoch (eval mode), printing
+              "torch: eval top-1 T% images N", so that sgcnn can check that
+              both engines agree on the trained model
+  checkpoint  written atomically after every epoch (rank 0); a restarted
+              phase resumes from it
+  out         the result: weights, BN statistics and momentum buffers
+
+Masks: the gradient of every pruned connection is zeroed by a hook before
+the optimiser sees it, and pruned weights start at zero with zero momentum,
+so SGD (with weight decay) keeps them exactly zero. The script checks this
+before writing its result and fails if any pruned weight is non-zero.
+
+Not supported here (sgcnn says so before starting): knowledge distillation.
+
+Progress: rank 0 prints one line per 10% of an epoch and one per epoch,
+prefixed "torch:", which sgcnn shows in its own progress display.
+Only torch is needed (torchvision for resnet50 and densenet201).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import time
+
+import torch
+import torch.distributed as dist
+import torch.nn as nn
+import torch.nn.functional as F
+
+MASK_SUFFIX = ".weight_mask"
+MOMENTUM = ("optim.", ".momentum_buffer")
+
+
+# Models: the architectures by sgcnn's names, with its state_dict names.
+
+class BasicBlock(nn.Module):
+    """A CIFAR ResNet block with an option-A (parameter-free) shortcut."""
+
+    def __init__(self, inp, planes, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inp, planes, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.pad = planes - inp
+        self.stride = stride
+
+    def shortcut(self, x):
+        if self.stride == 1 and self.pad == 0:
+            return x
+        x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, self.pad // 2, self.pad - self.pad // 2))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return F.relu(out + self.shortcut(x))
+
+
+class CifarResNet(nn.Module):
+    """He et al.'s CIFAR ResNet of depth 6n+2 (akamaster's names)."""
+
+    def __init__(self, n, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(16)
+        inp, stages = 16, []
+        for s, planes in enumerate([16, 32, 64]):
+            blocks = []
+            for i in range(n):
+                blocks.append(BasicBlock(inp, planes, 2 if s > 0 and i == 0 else 1))
+                inp = planes
+            stages.append(nn.Sequential(*blocks))
+        self.layer1, self.layer2, self.layer3 = stages
+        self.linear = nn.Linear(64, classes)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer3(self.layer2(self.layer1(out)))
+        out = F.adaptive_avg_pool2d(out, 1).flatten(1)
+        return self.linear(out)
+
+
+class LeNet5(nn.Module):
+    """Caffe's LeNet: no nonlinearity after the convs, one ReLU after fc1."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 20, 5)
+        self.conv2 = nn.Conv2d(20, 50, 5)
+        self.fc1 = nn.Linear(800, 500)
+        self.fc2 = nn.Linear(500, classes)
+
+    def forward(self, x):
+        x = F.max_pool2d(self.conv1(x), 2)
+        x = F.max_pool2d(self.conv2(x), 2)
+        return self.fc2(F.relu(self.fc1(x.flatten(1))))
+
+
+class VGG16(nn.Module):
+    """VGG-16 with BatchNorm for 32x32 inputs (kuangliu's names)."""
+
+    CFG = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]
+
+    def __init__(self, classes):
+        super().__init__()
+        layers, inp = [], 3
+        for w in self.CFG:
+            if w == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(inp, w, 3, padding=1), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+                inp = w
+        layers.append(nn.AvgPool2d(1, 1))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Linear(512, classes)
+
+    def forward(self, x):
+        return self.classifier(self.features(x).flatten(1))
+
+
+RESNETS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
+
+
+def build(arch, classes):
+    """Returns an unpruned model of the architecture sgcnn calls arch."""
+    if arch in ("resnet50", "densenet201"):
+        import torchvision
+
+        return getattr(torchvision.models, arch)(num_classes=classes)
+    if arch in RESNETS:
+        return CifarResNet(RESNETS[arch], classes)
+    if arch == "lenet5":
+        return LeNet5(classes)
+    if arch == "vgg16":
+        return VGG16(classes)
+    sys.exit(f"no PyTorch definition here for {arch} (have {sorted(RESNETS) + ['lenet5', 'vgg16', 'resnet50', 'densenet201']})")
+
+
+class Images:
+    """The raw NCHW uint8 images and int32 labels sgcnn wrote, normalised
+    and augmented a batch at a time."""
+
+    def __init__(self, spec):
+        d = spec["data"]
+        c, h, w = spec["input_shape"]
+        n = d["n"]
+        self.x = torch.from_file(d["images"], shared=False, size=n * c * h * w, dtype=torch.uint8).view(n, c, h, w)
+        self.y = torch.from_file(d["labels"], shared=False, size=n, dtype=torch.int32).long()
+        self.mean = torch.tensor(d["mean"]).view(1, c, 1, 1)
+        self.std = torch.tensor(d["std"]).view(1, c, 1, 1)
+        self.pad, self.flip = spec.get("pad", 0), spec.get("flip", False)
+        self.gen = torch.Generator()
+
+    def __len__(self):
+        return self.x.shape[0]
+
+    def batch(self, idx):
+        """Images idx, normalised, then randomly cropped from a zero-padded
+        copy (after normalisation, as sgcnn does) and flipped."""
+        x = (self.x[idx].float() / 255 - self.mean) / self.std
+        if self.pad or self.flip:
+            b, c, h, w = x.shape
+            p = F.pad(x, (self.pad,) * 4)
+            off = torch.randint(0, 2 * self.pad + 1, (b, 2), generator=self.gen).tolist()
+            flips = torch.randint(0, 2, (b,), generator=self.gen).tolist() if self.flip else [0] * b
+            x = torch.stack([p[i, :, dy : dy + h, dx : dx + w].flip(2) if f else p[i, :, dy : dy + h, dx : dx + w]
+                             for i, ((dy, dx), f) in enumerate(zip(off, flips))])
+        return x, self.y[idx]
+
+
+def order(n, size, seed, epoch, world, rank):
+    """This rank's image indices for the epoch: DistributedSampler's
+    seeded shuffle (seed + epoch), cut to size images in all when size > 0."""
+    s = torch.utils.data.DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=True, seed=seed)
+    s.set_epoch(epoch)
+    idx = list(s)
+    return idx[: size // world] if size else idx
+
+
+def load_state(model, path):
+    """Loads weights; returns masks and momentum buffers by parameter name."""
+    sd = torch.load(path, map_location="cpu")
+    masks = {k[: -len(MASK_SUFFIX)] + ".weight": sd.pop(k) for k in list(sd) if k.endswith(MASK_SUFFIX)}
+    mom = {k[len(MOMENTUM[0]) : -len(MOMENTUM[1])]: sd.pop(k) for k in list(sd) if k.startswith(MOMENTUM[0])}
+    model.load_state_dict(sd, strict=True)
+    params = dict(model.named_parameters())
+    for name, m in masks.items():
+        if name not in params:
+            sys.exit(f"trainer: mask for {name}, which the model does not have")
+        p = params[name]
+        full = m.view(m.shape + (1,) * (p.dim() - m.dim())).expand_as(p).to(p.dtype).clone()
+        masks[name] = full
+    return masks, mom
+
+
+def optimizer(model, spec, mom, device):
+    decay = [p for n, p in model.named_parameters() if p.dim() > 1]
+    rest = [p for n, p in model.named_parameters() if p.dim() <= 1]
+    opt = torch.optim.SGD(
+        [{"params": decay, "weight_decay": spec["weight_decay"]}, {"params": rest, "weight_decay": 0.0}],
+        lr=spec["lrs"][0], momentum=spec["momentum"], nesterov=spec.get("nesterov", False))
+    for n, p in model.named_parameters():
+        if n in mom:
+            opt.state[p]["momentum_buffer"] = mom[n].to(device).clone()
+    return opt
+
+
+def save_atomic(obj, path):
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def result(model, opt):
+    sd = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    for n, p in model.named_parameters():
+        buf = opt.state.get(p, {}).get("momentum_buffer")
+        if buf is not None:
+            sd[MOMENTUM[0] + n + MOMENTUM[1]] = buf.detach().cpu()
+    return sd
+
+
+def check_masks(model, masks):
+    params = dict(model.named_parameters())
+    for name, m in masks.items():
+        bad = (params[name].detach().cpu()[m == 0] != 0).sum().item()
+        if bad:
+            sys.exit(f"trainer: {bad} pruned weights of {name} are non-zero after training")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--spec", required=True, help="the phase's JSON spec, written by sgcnn")
+    spec = json.load(open(ap.parse_args().spec))
+    world, rank = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
+    device = torch.device(spec.get("device", "cpu"))
+    if world > 1:
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    torch.set_num_threads(max(1, spec.get("threads_per_proc", 1)))
+    torch.manual_seed(spec["seed"] + rank)
+
+    model = build(spec["arch"], spec["classes"])
+    masks, mom = load_state(model, spec["state"])
+    start = spec["start_epoch"]
+    ckpt = spec["checkpoint"]
+    if os.path.exists(ckpt):
+        saved = torch.load(ckpt, map_location="cpu")
+        if saved["epoch"] > start:
+            m2, mom = load_state_from(model, saved["state"])
+            start = saved["epoch"]
+            if rank == 0:
+                print(f"torch: resuming the phase after epoch {start}", flush=True)
+    model.to(device)
+    gmask = {n: m.to(device) for n, m in masks.items()}
+    for n, p in model.named_parameters():
+        if n in gmask:
+            p.register_hook(lambda g, m=gmask[n]: g * m)
+    opt = optimizer(model, spec, mom, device)
+    net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
+
+    ds = Images(spec)
+    if spec["batch"] % world:
+        sys.exit(f"trainer: batch {spec['batch']} does not split over {world} processes")
+    per = spec["batch"] // world
+    for e in range(start, spec["epochs"]):
+        idx = order(len(ds), spec.get("epoch_size", 0), spec["seed"], e, world, rank)
+        ds.gen.manual_seed(spec["seed"] * 1000003 + e * 101 + rank)
+        for g in opt.param_groups:
+            g["lr"] = spec["lrs"][e]
+        net.train()
+        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
+        steps = (len(idx) + per - 1) // per
+        tick = max(1, steps // 10)
+        for i in range(steps):
+            if os.environ.get("SGCNN_TRAINER_KILL_RANK") == str(rank):  # tests: a worker dying mid-epoch
+                os.kill(os.getpid(), 9)
+            x, y = ds.batch(idx[i * per : (i + 1) * per])
+            x, y = x.to(device), y.to(device)
+            opt.zero_grad(set_to_none=True)
+            out = net(x)
+            loss = F.cross_entropy(out, y)
+            if not math.isfinite(loss.item()):
+                sys.exit(f"trainer: rank {rank}: training diverged (loss {loss.item()}) in epoch {e + 1}")
+            loss.backward()
+            opt.step()
+            seen += len(y)
+            loss_sum += loss.item() * len(y)
+            correct += (out.argmax(1) == y).sum().item()
+            if rank == 0 and (i + 1) % tick == 0:
+                print(f"torch: epoch {e + 1}/{spec['epochs']} step {i + 1}/{steps} loss {loss_sum / seen:.4f}", flush=True)
+        stats = torch.tensor([seen, loss_sum, correct], dtype=torch.float64)
+        if world > 1:
+            dist.all_reduce(stats)
+        el = time.time() - t0
+        if rank == 0:
+            n, ls, c = stats.tolist()
+            print(f"torch: epoch {e + 1}/{spec['epochs']} lr {spec['lrs'][e]:.4g} train loss {ls / n:.6f} "
+                  f"acc {100 * c / n:.4f}% images {int(n)} {n / el:.0f} img/s", flush=True)
+            save_atomic({"epoch": e + 1, "state": result(model, opt)}, ckpt)
+        if world > 1:
+            dist.barrier()
+    if rank == 0:
+        check_masks(model, masks)
+        if spec.get("eval"):
+            evaluate(model, spec, device)
+        save_atomic(result(model, opt), spec["out"])
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def evaluate(model, spec, device):
+    """Prints the eval-mode top-1 on spec's held-out images."""
+    e = dict(spec["data"], **spec["eval"])
+    ds = Images(dict(spec, data=e, pad=0, flip=False))
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, len(ds), 256):
+            x, y = ds.batch(list(range(i, min(i + 256, len(ds)))))
+            correct += (model(x.to(device)).argmax(1).cpu() == y).sum().item()
+    print(f"torch: eval top-1 {100 * correct / len(ds):.4f}% images {len(ds)}", flush=True)
+
+
+def load_state_from(model, sd):
+    """Loads a checkpoint's weights and returns (masks: none, momentum)."""
+    sd = dict(sd)
+    mom = {k[len(MOMENTUM[0]) : -len(MOMENTUM[1])]: sd.pop(k) for k in list(sd) if k.startswith(MOMENTUM[0])}
+    model.load_state_dict(sd, strict=True)
+    return None, mom
+
+
+if __name__ == "__main__":
+    main()
