@@ -51,11 +51,22 @@ func (f cifarFormat) recordSize() int { return len(f.limits) + cifarSize }
 // readCIFAR reads CIFAR records from r (already decompressed) until end of
 // input, appending the pixels and labels. The name labels errors; first is
 // the index of the first record, for error messages. A partial record at the
-// end is an error.
-func readCIFAR(r io.Reader, name string, f cifarFormat, first int, pix []uint8, labels []int) ([]uint8, []int, error) {
+// end is an error, and so is a file of more than maxRecords records (the
+// format's count: a corrupt or hostile file cannot grow the data set without
+// bound). When stop > 0, reading ends once the data set holds stop labels.
+func readCIFAR(r io.Reader, name string, f cifarFormat, first int, pix []uint8, labels []int, maxRecords, stop int) ([]uint8, []int, error) {
 	nl := len(f.limits)
 	head := make([]byte, nl)
 	for rec := first; ; rec++ {
+		if stop > 0 && len(labels) >= stop {
+			return pix, labels, nil
+		}
+		if maxRecords > 0 && rec-first >= maxRecords {
+			if n, _ := io.ReadFull(r, head[:1]); n == 0 {
+				return pix, labels, nil
+			}
+			return pix, labels, formatErr(name, rec, "records", "file holds more than the format's %d records", maxRecords)
+		}
 		n, err := io.ReadFull(r, head)
 		if err == io.EOF {
 			return pix, labels, nil
@@ -94,12 +105,7 @@ func grow(b []uint8, n int) []uint8 {
 // looked in too. Class names come from batches.meta.txt when present. The
 // empty dir means DefaultDir("cifar10"). The normalisation is ImageNetNorm.
 func LoadCIFAR10(dir string, train bool) (*Dataset, error) {
-	files := []string{"test_batch.bin"}
-	if train {
-		files = []string{"data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin"}
-	}
-	return loadCIFAR("cifar10", dir, "cifar-10-batches-bin", files, train, cifar10Format,
-		"batches.meta.txt", CIFAR10Classes, ImageNetNorm)
+	return LoadFirst("cifar10", dir, train, 0)
 }
 
 // LoadCIFAR100 reads the CIFAR-100 binary version from dir: train.bin when
@@ -109,16 +115,23 @@ func LoadCIFAR10(dir string, train bool) (*Dataset, error) {
 // come from fine_label_names.txt when present. The empty dir means
 // DefaultDir("cifar100"). The normalisation is CIFAR100Norm.
 func LoadCIFAR100(dir string, train bool) (*Dataset, error) {
-	files := []string{"test.bin"}
-	if train {
-		files = []string{"train.bin"}
-	}
-	return loadCIFAR("cifar100", dir, "cifar-100-binary", files, train, cifar100Format,
-		"fine_label_names.txt", CIFAR100Classes, CIFAR100Norm)
+	return LoadFirst("cifar100", dir, train, 0)
 }
 
+// cifarRecords is the number of records in each file of the CIFAR binary
+// versions: 10,000 in each CIFAR-10 file and in CIFAR-100's test.bin,
+// 50,000 in its train.bin. Files may hold fewer (test fixtures), never more.
+func cifarRecords(files []string) int {
+	if len(files) == 1 && files[0] == "train.bin" {
+		return 50000
+	}
+	return 10000
+}
+
+// loadCIFAR reads a CIFAR split; limit > 0 stops reading once it holds
+// limit images.
 func loadCIFAR(name, dir, sub string, files []string, train bool, f cifarFormat,
-	meta string, classes []string, norm Norm) (*Dataset, error) {
+	meta string, classes []string, norm Norm, limit int) (*Dataset, error) {
 	if dir == "" {
 		var err error
 		if dir, err = DefaultDir(name); err != nil {
@@ -131,13 +144,17 @@ func loadCIFAR(name, dir, sub string, files []string, train bool, f cifarFormat,
 			dir = filepath.Join(dir, sub)
 		}
 	}
-	// 10,000 images per CIFAR-10 file, 50,000 in CIFAR-100's train.bin.
-	pix := make([]uint8, 0, 50000*cifarSize)
-	if !train {
-		pix = make([]uint8, 0, 10000*cifarSize)
+	maxRecords := cifarRecords(files)
+	want := maxRecords * len(files)
+	if limit > 0 {
+		want = min(want, limit)
 	}
+	pix := make([]uint8, 0, want*cifarSize)
 	var labels []int
 	for _, file := range files {
+		if limit > 0 && len(labels) >= limit {
+			break
+		}
 		path, err := findFile(dir, file)
 		if err != nil {
 			return nil, err
@@ -145,7 +162,7 @@ func loadCIFAR(name, dir, sub string, files []string, train bool, f cifarFormat,
 		before := len(labels)
 		err = openData(path, func(r io.Reader) error {
 			var err error
-			pix, labels, err = readCIFAR(r, path, f, 0, pix, labels)
+			pix, labels, err = readCIFAR(r, path, f, 0, pix, labels, maxRecords, limit)
 			return err
 		})
 		if err != nil {

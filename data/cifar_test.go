@@ -165,7 +165,7 @@ func TestCIFARCorrupt(t *testing.T) {
 func TestCIFAR100BadCoarse(t *testing.T) {
 	_, pix := synthCIFAR(2, 1)
 	b := encodeCIFAR([][]uint8{{20, 1}}, pix)
-	_, _, err := readCIFAR(bytes.NewReader(b), "x.bin", cifar100Format, 0, nil, nil)
+	_, _, err := readCIFAR(bytes.NewReader(b), "x.bin", cifar100Format, 0, nil, nil, 0, 0)
 	if err == nil || err.Error() != "data: x.bin: record 0: coarse label: 20 is not below 20" {
 		t.Errorf("err = %v", err)
 	}

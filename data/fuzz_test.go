@@ -40,7 +40,7 @@ func FuzzCIFAR(f *testing.F) {
 				if err != nil {
 					return nil, nil, err
 				}
-				return readCIFAR(r, "fuzz", format, 0, nil, nil)
+				return readCIFAR(r, "fuzz", format, 0, nil, nil, 0, 0)
 			}
 			pix, labels, err := read()
 			checkErr(t, err)

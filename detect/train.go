@@ -35,6 +35,11 @@ func (c TrainConfig) Validate() error {
 	case c.Batch < 1:
 		return fmt.Errorf("detect: batch %d: want at least 1", c.Batch)
 	}
+	for i, m := range c.Milestones {
+		if m < 0 || (i > 0 && m <= c.Milestones[i-1]) {
+			return fmt.Errorf("detect: milestones %v: want increasing epochs >= 0", c.Milestones)
+		}
+	}
 	if err := optim.Validate(c.LR, c.Momentum, c.WeightDecay); err != nil {
 		return fmt.Errorf("detect: %w", err)
 	}

@@ -109,6 +109,21 @@ func Save(path string, m *models.Model, shortcutB bool, info Info, extra map[str
 	return checkpoint.Save(path, &checkpoint.File{Names: names, Tensors: tensors, Meta: meta})
 }
 
+// MaxClasses bounds the "classes" a model file may declare (ImageNet-21k
+// has 21,841).
+const MaxClasses = 100000
+
+// hasClassifier reports whether a tensor of two or more dimensions has n
+// rows.
+func hasClassifier(ts map[string]*tensor.Tensor, n int) bool {
+	for _, t := range ts {
+		if len(t.Shape) >= 2 && t.Shape[0] == n && len(t.Data) >= n {
+			return true
+		}
+	}
+	return false
+}
+
 // Load reads a model file and rebuilds its model. wantArch, when not
 // empty, must match the file's architecture.
 func Load(path, wantArch string) (*File, error) {
@@ -124,8 +139,15 @@ func Load(path, wantArch string) (*File, error) {
 		return nil, fmt.Errorf("%s: the file holds a %s, not a %s", path, arch, wantArch)
 	}
 	classes, err := strconv.Atoi(f.Meta[keyClasses])
-	if err != nil || classes < 1 {
-		return nil, fmt.Errorf("%s: metadata %q is %q, want a positive integer", path, keyClasses, f.Meta[keyClasses])
+	if err != nil || classes < 1 || classes > MaxClasses {
+		return nil, fmt.Errorf("%s: metadata %q is %.20q, want an integer from 1 to %d", path, keyClasses, f.Meta[keyClasses], MaxClasses)
+	}
+	// A known architecture is built from the metadata before its tensors
+	// are matched: the classifier's weights, [classes][features...], must be
+	// in the file, so that the model built costs no more than the file
+	// holds. (An imported graph is checked against its weights by build.)
+	if arch != models.GraphArch && !hasClassifier(f.Tensors, classes) {
+		return nil, fmt.Errorf("%s: metadata %q is %d, but the file holds no classifier weight of %d rows", path, keyClasses, classes, classes)
 	}
 	out := &File{Extra: map[string]*tensor.Tensor{}}
 	if s := f.Meta[keyInfo]; s != "" {

@@ -89,7 +89,7 @@ func Parse(spec string, base float64, epochs int) (Schedule, error) {
 	gamma := 0.1
 	if len(parts) == 3 {
 		g, err := strconv.ParseFloat(parts[2], 64)
-		if err != nil || g <= 0 {
+		if err != nil || !(g > 0) || math.IsInf(g, 0) {
 			return nil, fmt.Errorf("schedule %q: gamma %q is not a positive number", spec, parts[2])
 		}
 		gamma = g
@@ -111,6 +111,9 @@ func Parse(spec string, base float64, epochs int) (Schedule, error) {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
 			if err != nil || n < 0 {
 				return nil, fmt.Errorf("schedule %q: milestone %q is not a non-negative integer", spec, f)
+			}
+			if len(ms) > 0 && n <= ms[len(ms)-1] {
+				return nil, fmt.Errorf("schedule %q: milestones must increase (%d follows %d)", spec, n, ms[len(ms)-1])
 			}
 			ms = append(ms, n)
 		}

@@ -8,6 +8,9 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
+
+	"github.com/sgcnn/sgcnn/optim"
 
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/torchtrain"
@@ -90,6 +93,11 @@ func (c *Config) Validate() error {
 		return err
 	}
 	local, global := c.epochs()
+	if global > 0 && c.GlobalLR > 0 {
+		if _, err := optim.Parse(c.GlobalSchedule, c.GlobalLR, global); err != nil {
+			return fmt.Errorf("global schedule: %w", err)
+		}
+	}
 	switch {
 	case c.Groups < 1:
 		return fmt.Errorf("groups %d: want at least 1", c.Groups)
@@ -105,11 +113,15 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
 	case c.Shift < 0:
 		return fmt.Errorf("shift %d: want 0 or more pixels", c.Shift)
-	case local > 0 && c.LocalLR <= 0:
+	case local > 0 && !(c.LocalLR > 0 && c.LocalLR < math.Inf(1)):
 		return fmt.Errorf("local learning rate %g: want a positive rate", c.LocalLR)
-	case global > 0 && c.GlobalLR <= 0:
+	case global > 0 && !(c.GlobalLR > 0 && c.GlobalLR < math.Inf(1)):
 		return fmt.Errorf("global learning rate %g: want a positive rate", c.GlobalLR)
-	case c.Distill && !(c.DistillTemp > 0):
+	case !(c.Momentum >= 0 && c.Momentum < 1):
+		return fmt.Errorf("momentum %g: want [0, 1)", c.Momentum)
+	case !(c.WeightDecay >= 0 && c.WeightDecay < math.Inf(1)):
+		return fmt.Errorf("weight decay %g: want a finite value >= 0", c.WeightDecay)
+	case c.Distill && !(c.DistillTemp > 0 && c.DistillTemp < math.Inf(1)):
 		return fmt.Errorf("distillation temperature %g: want a temperature > 0", c.DistillTemp)
 	case c.Distill && !(c.DistillAlpha >= 0 && c.DistillAlpha <= 1):
 		return fmt.Errorf("distillation alpha %g: want a weight in [0, 1]", c.DistillAlpha)

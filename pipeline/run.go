@@ -53,6 +53,10 @@ type Runner struct {
 	// Measure, when set, returns the measured speedup of the model as
 	// it is now over the dense baseline; it fills the report's column.
 	Measure func() (float64, error)
+	// Stop, when set, is asked before every pruning step and phase; an
+	// error from it (e.g. context.Canceled after a signal) ends the run
+	// there, after the last checkpoint.
+	Stop func() error
 }
 
 // NewState starts a run of cfg on m: it validates cfg before any work.
@@ -167,6 +171,11 @@ func (r *Runner) Run(st *State) (*report.Run, error) {
 		r.logf("baseline %s: top-1 %.2f%%, %s params, %s FLOPs\n", r.Model.Arch, acc, count.Human(c.Params), count.Human(c.FLOPs))
 	}
 	for st.Phase != PhaseDone {
+		if r.Stop != nil {
+			if err := r.Stop(); err != nil {
+				return nil, err
+			}
+		}
 		switch st.Phase {
 		case PhasePrune:
 			if st.Step == len(rates) {

@@ -112,9 +112,22 @@ func (r EvalResult) String() string {
 
 // Evaluate runs net in evaluation mode over batches and returns top-1/top-5
 // accuracy and the mean loss.
+// Non-finite logits are traced back to the first layer whose output went
+// NaN/Inf, which the error names.
 func Evaluate(net nn.Layer, batches func(yield func(Batch) bool) error) (EvalResult, error) {
 	ctx := nn.NewCtx(false)
-	return EvaluateFunc(func(x *tensor.Tensor) (*tensor.Tensor, error) { return net.Forward(ctx, x) }, batches)
+	return EvaluateFunc(func(x *tensor.Tensor) (*tensor.Tensor, error) {
+		y, err := net.Forward(ctx, x)
+		if err != nil || !nn.HasNonFinite(y.Data) {
+			return y, err
+		}
+		ctx.CheckFinite = true
+		defer func() { ctx.CheckFinite = false }()
+		if _, err := net.Forward(ctx, x); err != nil {
+			return nil, err
+		}
+		return nil, &nn.NonFiniteError{Where: "the network's output", What: "evaluation"}
+	}, batches)
 }
 
 // EvaluateFunc is Evaluate with the evaluation-mode forward pass given as

@@ -78,7 +78,7 @@ not a training run to --resume.`,
 	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the first model's)")
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
 	f.IntVar(&o.bnImages, "bn-images", 0, "training images to re-estimate the batch-norm statistics from (0: all)")
-	f.IntVar(&o.batch, "batch", 128, "images per batch")
+	f.IntVar(&o.batch, "batch", 128, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.BoolVar(&o.augment, "augment", true, "random crop (4-pixel padding) and horizontal flip (CIFAR), as in training")
 	f.IntVar(&o.shift, "shift", 0, "random shift of up to N pixels (pad and crop, no flip), as train --shift; overrides CIFAR's 4")
 	f.Uint64Var(&o.seed, "seed", 1, "random seed (order and augmentation of the images)")
@@ -115,6 +115,9 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		}
 		f, err := modelfile.Load(path, "")
 		if err != nil {
+			return err
+		}
+		if err := checkLoadedModel(g, f.Model, path); err != nil {
 			return err
 		}
 		if err := avg.Add(f.Model); err != nil {

@@ -78,7 +78,7 @@ models are Conv-95/FC-95 and Conv-99/FC-99. The output is a Markdown table.`,
 	f.StringSliceVar(&o.models, "models", []string{"resnet20", "resnet56", "lenet5"}, "architectures or sgcnn model files (e.g. imported networks) to benchmark")
 	f.StringArrayVar(&o.rates, "rates", nil, "conv rates, comma-separated, one flag per model in --models order (default 30,50,70,90; LeNet-5 95,99)")
 	f.StringVar(&o.weights, "weights", "/work/shared/models/cifar10", "directory holding pretrained <arch>-*.th checkpoints")
-	f.IntSliceVar(&o.batches, "batches", []int{1, 64}, "batch sizes")
+	f.IntSliceVar(&o.batches, "batches", []int{1, 64}, fmt.Sprintf("batch sizes (each at most %d)", maxBatch))
 	f.IntSliceVar(&o.threads, "thread-counts", []int{1, 2}, "thread counts to run (overrides --threads)")
 	f.IntVar(&o.repeats, "repeats", 7, "timed runs per engine (medians are reported)")
 	f.Float64Var(&o.idle, "idle", 0.10, "CPU busy fraction to wait for before timing")

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/sgcnn/sgcnn/data"
@@ -47,10 +48,14 @@ func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {
 // openSplits loads the training and test splits of a named data set from
 // dir, keeping only the first limits[0] and limits[1] images (0: all).
 func openSplits(name, dir string, limits [2]int) (trainSet, testSet *data.Dataset, err error) {
-	if trainSet, err = openDataset(name, dir, true); err != nil {
+	if !slices.Contains(datasets, name) {
+		return nil, nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
+	}
+	// Reading stops at the limits.
+	if trainSet, err = data.LoadFirst(name, dir, true, limits[0]); err != nil {
 		return nil, nil, err
 	}
-	if testSet, err = openDataset(name, dir, false); err != nil {
+	if testSet, err = data.LoadFirst(name, dir, false, limits[1]); err != nil {
 		return nil, nil, err
 	}
 	if trainSet, err = limited(trainSet, limits[0]); err != nil {
@@ -122,8 +127,12 @@ func evalSource(ds *data.Dataset, norm data.Norm, batch int) (train.Source, erro
 // openModel builds a model and loads its weights from path: an sgcnn model
 // file (which names its architecture; arch, if given, must match) or a
 // PyTorch checkpoint (legacy or zip; arch is required).
-func openModel(arch, path string) (*models.Model, modelfile.Info, error) {
-	var info modelfile.Info
+func openModel(arch, path string) (m *models.Model, info modelfile.Info, err error) {
+	defer func() {
+		if err == nil {
+			err = checkLoadedModel(loading, m, path)
+		}
+	}()
 	if isNative(path) {
 		f, err := modelfile.Load(path, arch)
 		if err != nil {
@@ -131,11 +140,13 @@ func openModel(arch, path string) (*models.Model, modelfile.Info, error) {
 		}
 		return f.Model, f.Info, nil
 	}
+	if why := notNativeReason(path); why != "" {
+		return nil, info, usagef("%s", why)
+	}
 	if arch == "" {
 		return nil, info, usagef("%s is a PyTorch checkpoint, which does not name its architecture: give --model (one of %s)", path, strings.Join(models.Names(), ", "))
 	}
-	m, err := models.New(arch, 0, 0)
-	if err != nil {
+	if m, err = models.New(arch, 0, 0); err != nil {
 		return nil, info, usageError{err}
 	}
 	sd, err := pytorch.Load(path)

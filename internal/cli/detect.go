@@ -95,6 +95,11 @@ same engine). The backbones are timed in turns, three rounds of
 work hits them alike. --speed-only skips training and evaluation (the
 speed does not depend on the head's weights).
 
+Sizes are bounded so that no flag makes the command allocate without
+limit: --size at most 256, --train and --test at most 100,000 canvases
+and 2 GB together, --batch (and --speed-batch) x --size^2 at most 1,048,576
+pixels, --head at most 4096 channels.
+
 The backbones must take 3x32x32 inputs and downsample by 4, as the CIFAR
 ResNets with option A shortcuts do; a PyTorch checkpoint needs --model.`,
 		Example: `  sgcnn import ../shared/models/cifar10/resnet20-12fca82f.th --model resnet20 -o runs/resnet20.safetensors
@@ -108,13 +113,13 @@ ResNets with option A shortcuts do; a PyTorch checkpoint needs --model.`,
 	f.StringSliceVar(&o.backbones, "backbone", nil, "model file whose feature extractor is the backbone (repeat to compare)")
 	f.StringVar(&o.model, "model", "", "architecture, required for a PyTorch checkpoint")
 	f.StringVar(&o.dataDir, "data", "", "folder with MNIST's files (default: found automatically)")
-	f.IntVar(&o.trainN, "train", 2000, "training canvases")
-	f.IntVar(&o.testN, "test", 500, "test canvases")
-	f.IntVar(&o.size, "size", 64, "canvas side in pixels (a multiple of 4, at least 32)")
+	f.IntVar(&o.trainN, "train", 2000, fmt.Sprintf("training canvases (at most %d)", maxCanvases))
+	f.IntVar(&o.testN, "test", 500, fmt.Sprintf("test canvases (at most %d)", maxCanvases))
+	f.IntVar(&o.size, "size", 64, fmt.Sprintf("canvas side in pixels (a multiple of 4, from 32 to %d)", maxCanvasSize))
 	f.Uint64Var(&o.dataSeed, "data-seed", 1, "seed of the synthetic data")
-	f.IntVar(&o.head, "head", 64, "channels of the head's 3x3 conv")
+	f.IntVar(&o.head, "head", 64, "channels of the head's 3x3 conv (at most 4096)")
 	f.IntVar(&c.Epochs, "epochs", c.Epochs, "training epochs")
-	f.IntVar(&c.Batch, "batch", c.Batch, "images per batch")
+	f.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("images per batch (at most %d, and --batch x --size^2 at most %d pixels)", maxBatch, maxBatchPixels))
 	f.Float64Var(&c.LR, "lr", c.LR, "initial learning rate")
 	f.IntSliceVar(&c.Milestones, "milestones", c.Milestones, "0-based epochs from which the rate is divided by 10 once more")
 	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")
@@ -122,7 +127,7 @@ ResNets with option A shortcuts do; a PyTorch checkpoint needs --model.`,
 	f.Float64Var(&c.Weights.Size, "size-weight", c.Weights.Size, "weight of the box size loss")
 	f.Float64Var(&c.Weights.Offset, "offset-weight", c.Weights.Offset, "weight of the centre offset loss")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed of the head's weights and of shuffling")
-	f.IntVar(&o.speedBatch, "speed-batch", 16, "images per batch when timing the forward pass")
+	f.IntVar(&o.speedBatch, "speed-batch", 16, fmt.Sprintf("images per batch when timing the forward pass (at most %d)", maxBatch))
 	f.IntVar(&o.runs, "speed-runs", 7, "timed forward passes (the median is reported)")
 	f.BoolVar(&o.speedOnly, "speed-only", false, "measure the forward speed only (no training or evaluation)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
@@ -133,12 +138,17 @@ func runDetect(g *globals, o *detectOptions) error {
 	switch {
 	case len(o.backbones) == 0:
 		return usagef("--backbone is required (a CIFAR ResNet model file)")
-	case o.trainN < 1 || o.testN < 1:
-		return usagef("--train %d, --test %d: want at least 1 each", o.trainN, o.testN)
-	case o.size < 32 || o.size%4 != 0:
-		return usagef("--size %d: want a multiple of 4, at least 32", o.size)
-	case o.speedBatch < 1 || o.runs < 1:
-		return usagef("--speed-batch %d, --speed-runs %d: want at least 1 each", o.speedBatch, o.runs)
+	case o.trainN < 1 || o.testN < 1 || o.trainN > maxCanvases || o.testN > maxCanvases:
+		return usagef("--train %d, --test %d: want 1 to %d each", o.trainN, o.testN, maxCanvases)
+	case o.size < 32 || o.size%4 != 0 || o.size > maxCanvasSize:
+		return usagef("--size %d: want a multiple of 4, from 32 to %d", o.size, maxCanvasSize)
+	case o.speedBatch < 1 || o.runs < 1 || o.runs > 1000:
+		return usagef("--speed-batch %d, --speed-runs %d: want at least 1 each, at most 1000 runs", o.speedBatch, o.runs)
+	case o.head < 1 || o.head > 4096:
+		return usagef("--head %d: want 1 to 4096 channels", o.head)
+	}
+	if err := detectMemory(o); err != nil {
+		return err
 	}
 	if err := o.cfg.Validate(); err != nil {
 		return usageError{err}

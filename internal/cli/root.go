@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +19,8 @@ const (
 	exitOK    = 0
 	exitError = 1
 	exitUsage = 2
+	// exitInterrupted ends a run stopped by SIGINT or SIGTERM (128 + 2).
+	exitInterrupted = 130
 )
 
 // usageError marks a bad flag or argument.
@@ -30,7 +30,10 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 
 // Main runs the command line args and returns the process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
-	root := newRoot(stdout, stderr)
+	root, g := newRootG(stdout, stderr)
+	var stop func()
+	g.ctx, stop = watchSignals(g)
+	defer stop()
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {
@@ -41,6 +44,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
+	var ie interruptedError
+	if errors.As(err, &ie) {
+		return exitInterrupted
+	}
 	return exitError
 }
 
@@ -48,10 +55,20 @@ type globals struct {
 	threads int
 	stdout  io.Writer
 	stderr  io.Writer
+	// ctx is cancelled by SIGINT or SIGTERM, from the start of the command.
+	ctx context.Context
+	// allowNonFinite loads models holding NaN or Inf (for debugging).
+	allowNonFinite bool
 }
 
 func newRoot(stdout, stderr io.Writer) *cobra.Command {
-	g := &globals{stdout: stdout, stderr: stderr}
+	root, _ := newRootG(stdout, stderr)
+	return root
+}
+
+// newRootG is newRoot that also returns the globals its commands share.
+func newRootG(stdout, stderr io.Writer) (*cobra.Command, *globals) {
+	g := &globals{stdout: stdout, stderr: stderr, ctx: context.Background()}
 	root := &cobra.Command{
 		Use:   "sgcnn",
 		Short: "Compress CNNs by self-grouping convolution, and run them faster",
@@ -62,6 +79,10 @@ fine-tunes, and reports accuracy, parameters, FLOPs and measured CPU speed
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			loading = g
+			if err := checkFlags(cmd); err != nil {
+				return err
+			}
 			if g.threads < 0 {
 				return usagef("--threads %d: want 0 (all cores) or more", g.threads)
 			}
@@ -73,27 +94,22 @@ fine-tunes, and reports accuracy, parameters, FLOPs and measured CPU speed
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().IntVar(&g.threads, "threads", 0, "worker threads (0: one per core)")
+	root.PersistentFlags().BoolVar(&g.allowNonFinite, "allow-nonfinite", false, "load models holding NaN or Inf values (for debugging only)")
 	root.AddCommand(newTrainCmd(g), newEvalCmd(g), newInfoCmd(g), newImportCmd(g), newPruneCmd(g), newExportCmd(g), newBenchCmd(g), newTransferCmd(g), newDetectCmd(g), newAverageCmd(g))
 	root.AddCommand(newServeCmd(g))
-	return root
+	return root, g
 }
 
-// interruptible returns a context cancelled on the first Ctrl-C, so long
+// interruptible returns a context cancelled on SIGINT or SIGTERM (see
+// watchSignals, which catches them from the command's start), so long
 // work stops at a clean point (after the current step, keeping the last
 // checkpoint); kept says what is kept. Call cancel when the work is done.
 func interruptible(g *globals, kept string) (ctx context.Context, cancel context.CancelFunc) {
-	ctx, cancel = context.WithCancel(context.Background())
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt)
+	ctx, cancel = context.WithCancel(g.ctx)
 	go func() {
-		defer signal.Stop(sig)
-		select {
-		case <-sig:
-			if kept != "" {
-				fmt.Fprintf(g.stderr, "interrupted: stopping; %s\n", kept)
-			}
-			cancel()
-		case <-ctx.Done():
+		<-ctx.Done()
+		if kept != "" && g.ctx.Err() != nil {
+			fmt.Fprintf(g.stderr, "interrupted: stopping; %s\n", kept)
 		}
 	}()
 	return ctx, cancel

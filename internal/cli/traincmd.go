@@ -5,11 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
@@ -47,6 +51,16 @@ type trainConfig struct {
 	// Snapshots, when set, is a folder that keeps every epoch's checkpoint
 	// as epoch-NNN.safetensors (for sgcnn average).
 	Snapshots string `json:"snapshots,omitempty"`
+	// TrainLimit and TestLimit keep the first images of each split (0:
+	// all); EpochSize draws a fresh random subset per epoch (0: all).
+	TrainLimit int `json:"train_limit"`
+	TestLimit  int `json:"test_limit"`
+	EpochSize  int `json:"epoch_size"`
+	// Threads is the worker thread count (0: one per core); DataDir the
+	// data set's folder ("": found automatically). --resume uses both
+	// unless given.
+	Threads int    `json:"threads"`
+	DataDir string `json:"data_dir,omitempty"`
 	distillFlags
 	torchtrain.Engine
 }
@@ -60,14 +74,14 @@ type trainState struct {
 
 type trainOptions struct {
 	trainConfig
-	dataDir string
-	out     string
-	limits  [2]int // train, test images (0: all)
-	// epochSize limits each epoch to a fresh random subset (0: all).
-	epochSize int
-	plot      string
-	resume    bool
-	json      bool
+	out    string
+	plot   string
+	resume bool
+	json   bool
+	force  bool
+	// flags are the command's flags (nil when another command runs a
+	// training): --resume checks the ones given against the run's.
+	flags *pflag.FlagSet
 }
 
 func newTrainCmd(g *globals) *cobra.Command {
@@ -105,7 +119,17 @@ its architecture, is given as ARCH=FILE (e.g. resnet44=resnet44.th).
 DIR/epoch-NNN.safetensors (each one resumable), e.g. for sgcnn average.
 To rewind a run, copy a snapshot out of DIR and resume the copy: its later
 epochs are trained again and overwrite their files in DIR.
-` + torchHelp,
+
+A run stores every setting that changes its result (limits and threads
+included), and --resume uses exactly those: a flag given with --resume that
+differs from the stored value is an error naming both, except --threads,
+--data, the --trainer torch placement (--nproc, --device, --nnodes,
+--rdzv-endpoint), a larger --epochs (extending the run) and a --schedule replacing a
+stored one that no longer parses. A new run refuses an existing --out
+unless --force is given. While a run writes, a lock file .NAME.lock beside
+--out holds its PID: a second run on the same --out is refused; the lock of
+a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a run
+stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
   sgcnn train --out runs/resnet20.safetensors --resume
@@ -119,6 +143,7 @@ epochs are trained again and overwrite their files in DIR.
 			if arch := fileArch(o.Init); arch != "" && !cmd.Flags().Changed("model") {
 				o.Model = arch // a model file names its architecture
 			}
+			o.flags = cmd.Flags()
 			return runTrain(g, o)
 		},
 	}
@@ -126,65 +151,64 @@ epochs are trained again and overwrite their files in DIR.
 	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list; a model file given with --weights names its own)")
 	f.StringVar(&o.Init, "weights", "", "start from these weights (sgcnn or PyTorch file) instead of random ones")
 	f.StringVar(&o.Dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
-	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.StringVar(&o.DataDir, "data", "", "folder with the data set's files (default: found automatically)")
 	f.IntVar(&o.Epochs, "epochs", 30, "epochs")
-	f.IntVar(&o.Batch, "batch", 128, "images per batch")
+	f.IntVar(&o.Batch, "batch", 128, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.Float64Var(&o.LR, "lr", 0.1, "initial learning rate")
 	f.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule")
 	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
 	f.Float64Var(&o.WeightDecay, "wd", 1e-4, "weight decay")
 	f.BoolVar(&o.Nesterov, "nesterov", false, "Nesterov momentum")
 	f.BoolVar(&o.Augment, "augment", true, "random crop (4-pixel padding) and horizontal flip (CIFAR)")
-	f.IntVar(&o.Shift, "shift", 0, "random shift of up to N pixels (pad and crop, no flip) on any data set, e.g. 2 for MNIST; overrides CIFAR's 4")
+	f.IntVar(&o.Shift, "shift", 0, fmt.Sprintf("random shift of up to N pixels (pad and crop, no flip; at most %d) on any data set, e.g. 2 for MNIST; overrides CIFAR's 4", maxShift))
 	f.Uint64Var(&o.Seed, "seed", 1, "random seed (initial weights, shuffling, augmentation)")
 	f.StringArrayVar(&o.Teachers, "teacher", nil, "distil from this model (sgcnn file, or PyTorch file of --model's architecture, or ARCH=FILE): train on its soft targets as well as the labels; repeat for an ensemble (the mean of the teachers' logits)")
 	f.Float64Var(&o.Temp, "distill-temp", defaultDistillTemp, "distillation temperature T (with --teacher)")
 	f.Float64Var(&o.Alpha, "distill-alpha", defaultDistillAlpha, "weight of the teacher's soft targets in the loss, in [0, 1] (with --teacher)")
 	f.StringVar(&o.Snapshots, "snapshots", "", "also keep every epoch's checkpoint in this folder as epoch-NNN.safetensors")
 	f.StringVarP(&o.out, "out", "o", "", "model file written after every epoch (default runs/<model>.safetensors)")
-	f.BoolVar(&o.resume, "resume", false, "continue the run saved in --out")
+	f.BoolVar(&o.resume, "resume", false, "continue the run saved in --out with its stored settings (see --help)")
+	f.BoolVar(&o.force, "force", false, "replace an existing --out (a finished or another run) with a new run")
 	f.BoolVar(&o.json, "json", false, "print the run's history as JSON at the end")
-	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
-	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
+	f.IntVar(&o.TrainLimit, "train-limit", 0, "use only the first N training images (0: all)")
+	f.IntVar(&o.TestLimit, "test-limit", 0, "use only the first N test images (0: all)")
 	f.StringVar(&o.plot, "plot", "", "write the training curve (train and test top-1 per epoch) to this PNG")
-	f.IntVar(&o.epochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
+	f.IntVar(&o.EpochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
 	registerEngine(f, &o.Engine)
 	return cmd
 }
 
-func runTrain(g *globals, o *trainOptions) error {
+func runTrain(g *globals, o *trainOptions) (err error) {
 	if o.out == "" {
 		o.out = filepath.Join("runs", runName(o.Model, o.Init)+".safetensors")
 	}
+	if !o.resume {
+		o.Threads = g.threads
+		if err := validateTrain(&o.trainConfig); err != nil {
+			return err
+		}
+	}
+	og, err := guardOutput(filepath.Dir(o.out), lockPath(o.out, false), g.stderr, filepath.Base(o.out))
+	if err != nil {
+		return err
+	}
+	written := false
+	defer func() { og.close(written || fileExists(o.out)) }()
 	var m *models.Model
 	var st trainState
 	var extra map[string]*tensor.Tensor
 	var info modelfile.Info // the normalisation a model file records
 	if o.resume {
-		f, err := modelfile.Load(o.out, "")
-		if err != nil {
-			return fmt.Errorf("--resume: %w", err)
+		if m, st, extra, info, err = loadTrainRun(g, o); err != nil {
+			return err
 		}
-		if err := json.Unmarshal(f.Info.Training, &st); err != nil || st.Config.Model == "" {
-			return fmt.Errorf("--resume: %s holds no training run to continue", o.out)
-		}
-		m, extra, info = f.Model, f.Extra, f.Info
-		if inDir(o.out, st.Config.Snapshots) {
-			return usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
-		}
-		if st.Config.LegacyTeacher != "" {
-			st.Config.Teachers, st.Config.LegacyTeacher = []string{st.Config.LegacyTeacher}, ""
-		}
-		o.trainConfig = st.Config
-		fmt.Fprintf(g.stderr, "resuming %s after epoch %d of %d\n", o.out, st.Done, st.Config.Epochs)
 	} else {
-		if err := validateTrain(&o.trainConfig); err != nil {
+		if err := checkFreshOut(o.out, o.force, g.stderr); err != nil {
 			return err
 		}
 		if len(o.Teachers) == 0 {
 			o.distillFlags = distillFlags{} // not recorded without a teacher
 		}
-		var err error
 		if o.Init != "" {
 			m, info, err = openModel(o.Model, o.Init)
 		} else if m, err = models.New(o.Model, 0, o.Seed); err != nil {
@@ -203,14 +227,17 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	trainSet, testSet, err := openSplits(o.Dataset, o.dataDir, o.limits)
+	if err := stopped(g, "before loading the data; nothing was written"); err != nil {
+		return err
+	}
+	trainSet, testSet, err := openSplits(o.Dataset, o.DataDir, [2]int{o.TrainLimit, o.TestLimit})
 	if err != nil {
 		return err
 	}
 	if err := checkFits(m, trainSet, o.Dataset); err != nil {
 		return err
 	}
-	ctx, cancel := interruptible(g, "the last epoch's checkpoint is kept")
+	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
 	pad, flip := augmentation(trainSet.H, o.Augment, o.Shift)
 	// A model file's recorded normalisation (an imported network's
@@ -230,7 +257,7 @@ func runTrain(g *globals, o *trainOptions) error {
 		return fmt.Errorf("--resume: %s: %w", o.out, err)
 	}
 	torchSet := torchtrain.Settings{Batch: o.Batch, Momentum: o.Momentum, WeightDecay: o.WeightDecay, Nesterov: o.Nesterov,
-		Pad: pad, Flip: flip, EpochSize: o.epochSize, Seed: o.Seed}
+		Pad: pad, Flip: flip, EpochSize: o.EpochSize, Seed: o.Seed}
 	launcher, err := torchLauncher(ctx, g, o.Engine, o.out+".torch", m.Arch, torchSet, len(o.Teachers) > 0)
 	if err != nil {
 		return err
@@ -243,17 +270,18 @@ func runTrain(g *globals, o *trainOptions) error {
 		}
 		fmt.Fprintln(g.stderr, o.distillFlags.describe(o.Teachers...))
 	}
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
-		return err
-	}
 	if o.Snapshots != "" {
-		if err := os.MkdirAll(o.Snapshots, 0o755); err != nil {
+		if err := og.mkdir(o.Snapshots); err != nil {
 			return fmt.Errorf("--snapshots: %w", err)
 		}
+		removeStaleTemps(o.Snapshots, g.stderr, snapshotGlob)
+	}
+	if err := stopped(g, "before the first epoch; nothing was written"); err != nil {
+		return err
 	}
 	_, err = train.Fit(stepper, train.Plan{
-		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.epochSize),
-		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
+		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.EpochSize),
+		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.EpochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
 		RunEpoch:    launcher.EpochFunc(ctx, m, opt, trainSet, torchSet),
 		AfterEpoch: func(es train.EpochStats) error {
@@ -262,6 +290,7 @@ func runTrain(g *globals, o *trainOptions) error {
 			if err := saveRun(o.out, m, st, norm, opt); err != nil {
 				return err
 			}
+			written = true
 			if o.Snapshots == "" {
 				return nil
 			}
@@ -270,9 +299,15 @@ func runTrain(g *globals, o *trainOptions) error {
 	})
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted after epoch %d; continue with: sgcnn train --out %s --resume", st.Done, o.out)
+			if !written && !fileExists(o.out) {
+				return interruptedError{"before the first checkpoint; nothing was written"}
+			}
+			return interruptedError{fmt.Sprintf("%s; continue with: %s", lastOnDisk(o.out), resumeCommand("train", o.out, o.DataDir))}
 		}
-		return fmt.Errorf("training stopped: %w (the checkpoint %s holds epoch %d)", err, o.out, st.Done)
+		return fmt.Errorf("training stopped: %w (%s)", err, lastOnDisk(o.out))
+	}
+	if g.ctx.Err() != nil { // the signal came during the last evaluation
+		return interruptedError{lastOnDisk(o.out) + ": the run had finished its last epoch"}
 	}
 	if o.plot != "" && len(st.History) > 0 {
 		if err := plotHistory(o.plot, m.Arch, st.History); err != nil {
@@ -291,19 +326,110 @@ func runTrain(g *globals, o *trainOptions) error {
 	return nil
 }
 
+// trainNotStored are the train flags a run does not store.
+var trainNotStored = []string{"out", "resume", "json", "plot", "force", "allow-nonfinite", "threads"}
+
+// loadTrainRun reads the run to resume from o.out and puts its stored
+// settings into o, checking the flags given against them.
+func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[string]*tensor.Tensor, modelfile.Info, error) {
+	var st trainState
+	var given map[string]string
+	if o.flags != nil {
+		given = flagsGiven(o.flags, trainNotStored...)
+	}
+	f, err := modelfile.Load(o.out, "")
+	if err != nil {
+		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: %w", err)
+	}
+	if err := json.Unmarshal(f.Info.Training, &st); err != nil || st.Config.Model == "" {
+		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: %s holds no training run to continue", o.out)
+	}
+	if inDir(o.out, st.Config.Snapshots) {
+		return nil, st, nil, modelfile.Info{}, usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
+	}
+	if st.Config.LegacyTeacher != "" {
+		st.Config.Teachers, st.Config.LegacyTeacher = []string{st.Config.LegacyTeacher}, ""
+	}
+	if st.Config.Dataset == "" {
+		st.Config.Dataset = f.Info.Dataset
+	}
+	if err := checkLoadedModel(g, f.Model, o.out); err != nil {
+		return nil, st, nil, modelfile.Info{}, err
+	}
+	// Runs saved before the limits were stored: the limits given now apply.
+	legacy := !strings.Contains(string(f.Info.Training), `"train_limit"`)
+	o.trainConfig = st.Config
+	if o.flags != nil {
+		rule := func(name, given, stored string) bool {
+			switch name {
+			case "schedule":
+				_, err := optim.Parse(stored, o.LR, o.Epochs)
+				return err != nil
+			case "train-limit", "test-limit", "epoch-size":
+				return legacy
+			}
+			return longerEpochs(name, given, stored)
+		}
+		if err := applyResumeFlags(o.flags, given, rule, g.stderr); err != nil {
+			return nil, st, nil, modelfile.Info{}, err
+		}
+		resumeThreads(g, o.flags, st.Config.Threads)
+	}
+	if err := validateTrain(&o.trainConfig); err != nil {
+		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: the run's settings: %w", err)
+	}
+	if o.Epochs > st.Config.Epochs {
+		fmt.Fprintf(g.stderr, "extending the run from %d to %d epochs\n", st.Config.Epochs, o.Epochs)
+	}
+	st.Config = o.trainConfig
+	fmt.Fprintf(g.stderr, "resuming %s after epoch %d of %d\n", o.out, st.Done, st.Config.Epochs)
+	return f.Model, st, f.Extra, f.Info, nil
+}
+
+// resumeCommand is the command that continues a run.
+func resumeCommand(cmd, out, dataDir string) string {
+	s := "sgcnn " + cmd + " --out " + out + " --resume"
+	if dataDir != "" {
+		s += " --data " + dataDir
+	}
+	return s
+}
+
+// fileExists reports whether path names an existing file.
+func fileExists(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir()
+}
+
+// validateTrain checks a training run's settings before any work.
 func validateTrain(c *trainConfig) error {
 	switch {
+	case !(c.LR > 0) || math.IsInf(c.LR, 0):
+		return usagef("--lr %g: want a finite rate > 0", c.LR)
 	case c.Epochs < 1:
 		return usagef("--epochs %d: want at least 1", c.Epochs)
-	case c.Batch < 1:
-		return usagef("--batch %d: want at least 1", c.Batch)
-	case c.Momentum < 0 || c.Momentum >= 1:
+	case c.Batch < 1 || c.Batch > maxBatch:
+		return usagef("--batch %d: want 1 to %d", c.Batch, maxBatch)
+	case !(c.Momentum >= 0 && c.Momentum < 1):
 		return usagef("--momentum %g: want [0, 1)", c.Momentum)
-	case c.WeightDecay < 0:
-		return usagef("--wd %g: want >= 0", c.WeightDecay)
-	case c.Shift < 0:
-		return usagef("--shift %d: want 0 or more pixels", c.Shift)
-	case len(c.Teachers) > 0:
+	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
+		return usagef("--wd %g: want a finite value >= 0", c.WeightDecay)
+	case c.Shift < 0 || c.Shift > maxShift:
+		return usagef("--shift %d: want 0 to %d pixels", c.Shift, maxShift)
+	case c.TrainLimit < 0 || c.TestLimit < 0 || c.EpochSize < 0:
+		return usagef("--train-limit %d, --test-limit %d, --epoch-size %d: want 0 (all) or more", c.TrainLimit, c.TestLimit, c.EpochSize)
+	case c.Dataset != "" && !slices.Contains(datasets, c.Dataset):
+		return usagef("--dataset %q: want one of %s", c.Dataset, strings.Join(datasets, ", "))
+	}
+	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
+		return usagef("--schedule: %v", err)
+	}
+	for _, spec := range c.Teachers {
+		if _, path := teacherSpec(spec); !fileExists(path) {
+			return usagef("--teacher %s: no such file", spec)
+		}
+	}
+	if len(c.Teachers) > 0 {
 		return c.distillFlags.validate()
 	}
 	return nil

@@ -82,7 +82,7 @@ record with --json. MODEL_FILE may also be a PyTorch checkpoint with
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
 	f.StringVarP(&o.out, "out", "o", "", "output model file (default runs/transfer-<name>-<dataset>.safetensors)")
 	f.IntVar(&c.Epochs, "epochs", c.Epochs, "fine-tuning epochs")
-	f.IntVar(&c.Batch, "batch", c.Batch, "images per batch")
+	f.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.Float64Var(&c.LR, "lr", c.LR, "initial learning rate")
 	f.IntSliceVar(&c.Milestones, "milestones", c.Milestones, "0-based epochs from which the rate is multiplied by --gamma once more")
 	f.Float64Var(&c.Gamma, "gamma", c.Gamma, "learning-rate factor at each milestone")

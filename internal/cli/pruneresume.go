@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// pruneRun records the settings of a pruning run that are not in its
+// pipeline.Config, so that --resume continues the same experiment.
+type pruneRun struct {
+	Weights        string `json:"weights,omitempty"`
+	Dataset        string `json:"dataset"`
+	DataDir        string `json:"data_dir,omitempty"`
+	TrainLimit     int    `json:"train_limit"`
+	TestLimit      int    `json:"test_limit"`
+	EpochSize      int    `json:"epoch_size"`
+	PretrainEpochs int    `json:"pretrain_epochs"`
+	Threads        int    `json:"threads"`
+	Measure        bool   `json:"measure"`
+}
+
+// pruneRecord is what a pruning checkpoint stores: the pipeline's state
+// and the command's settings.
+type pruneRecord struct {
+	*pipeline.State
+	Run *pruneRun `json:"run,omitempty"`
+}
+
+// record returns the run's settings as o holds them.
+func (o *pruneOptions) record(threads int) *pruneRun {
+	return &pruneRun{Weights: o.weights, Dataset: o.dataset, DataDir: o.dataDir, TrainLimit: o.limits[0],
+		TestLimit: o.limits[1], EpochSize: o.epochSize, PretrainEpochs: o.pretrainEpochs, Threads: threads, Measure: o.measure}
+}
+
+// pruneNotStored are the prune flags a run does not store.
+var pruneNotStored = []string{"out", "resume", "json", "force", "allow-nonfinite", "threads"}
+
+// readPruneState reads the pipeline state of a pruning checkpoint.
+func readPruneState(path string) (*pipeline.State, error) {
+	f, err := modelfile.Load(path, "")
+	if err != nil {
+		return nil, err
+	}
+	st := &pipeline.State{}
+	if err := json.Unmarshal(f.Info.Pruning, st); err != nil || st.Phase == "" {
+		return nil, fmt.Errorf("%s holds no pruning run", path)
+	}
+	return st, nil
+}
+
+// loadPruneRun reads the run to resume from ckpt and puts its stored
+// settings into o, checking the flags given against them.
+func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*models.Model, *pipeline.State, modelfile.Info, map[string]*tensor.Tensor, error) {
+	var given map[string]string
+	if o.flags != nil {
+		given = flagsGiven(o.flags, pruneNotStored...)
+	}
+	fail := func(err error) (*models.Model, *pipeline.State, modelfile.Info, map[string]*tensor.Tensor, error) {
+		return nil, nil, modelfile.Info{}, nil, err
+	}
+	if _, err := os.Stat(ckpt); err != nil {
+		return fail(fmt.Errorf("--resume: %s: no checkpoint to continue (%v)", o.out, err))
+	}
+	f, err := modelfile.Load(ckpt, "")
+	if err != nil {
+		return fail(fmt.Errorf("--resume: %w", err))
+	}
+	rec := pruneRecord{State: &pipeline.State{}}
+	if err := json.Unmarshal(f.Info.Pruning, &rec); err != nil || rec.Phase == "" {
+		return fail(fmt.Errorf("--resume: %s holds no pruning run", ckpt))
+	}
+	if err := checkLoadedModel(g, f.Model, ckpt); err != nil {
+		return fail(err)
+	}
+	st := rec.State
+	legacy := rec.Run == nil // saved before the settings were stored
+	if legacy {
+		rec.Run = o.record(g.threads)
+		rec.Run.Dataset = f.Info.Dataset
+	}
+	r := rec.Run
+	o.model, o.weights, o.dataset, o.dataDir = f.Model.Arch, r.Weights, r.Dataset, r.DataDir
+	o.limits, o.epochSize, o.pretrainEpochs, o.measure = [2]int{r.TrainLimit, r.TestLimit}, r.EpochSize, r.PretrainEpochs, r.Measure
+	o.cfg = st.Config
+	if o.flags != nil {
+		rule := func(name, given, stored string) bool {
+			switch name {
+			case "global-schedule":
+				_, err := optim.Parse(stored, max(st.Config.GlobalLR, 1e-9), max(st.Config.GlobalEpochs, 1))
+				return err != nil
+			case "train-limit", "test-limit", "epoch-size", "pretrain-epochs", "weights", "dataset":
+				return legacy
+			}
+			return false
+		}
+		if err := applyResumeFlags(o.flags, given, rule, g.stderr); err != nil {
+			return fail(err)
+		}
+		resumeThreads(g, o.flags, r.Threads)
+	}
+	if err := o.cfg.Validate(); err != nil {
+		return fail(usagef("--resume: the run's settings: %v", err))
+	}
+	st.Config = o.cfg
+	fmt.Fprintf(g.stderr, "resuming %s: %d steps done, phase %s, epoch %d\n", o.out, st.Step, st.Phase, st.Epoch)
+	return f.Model, st, f.Info, f.Extra, nil
+}
+
+// validatePruneStart checks the settings of a new pruning run that its
+// pipeline.Config does not hold, before any work.
+func validatePruneStart(o *pruneOptions) error {
+	if o.dataset != "" && !slices.Contains(datasets, o.dataset) {
+		return usagef("--dataset %q: want one of %s", o.dataset, strings.Join(datasets, ", "))
+	}
+	if o.weights != "" {
+		if _, err := os.Stat(o.weights); err != nil {
+			return usagef("--weights: %v", err)
+		}
+	}
+	if len(o.cfg.Layers) > 0 && o.model != models.GraphArch { // an imported graph's layers are checked once it is loaded
+		m, err := models.New(o.model, 0, 0)
+		if err != nil {
+			return usageError{err}
+		}
+		for _, name := range o.cfg.Layers {
+			if l, ok := m.Layer(name).(nn.Prunable); !ok || l == nil {
+				return usagef("--layers: %q is not a prunable layer of %s (see sgcnn info %s)", name, o.model, o.model)
+			}
+		}
+	}
+	if o.weights == "" && o.model == "lenet5" && o.pretrainEpochs < 1 {
+		return usagef("--pretrain-epochs %d: lenet5 without --weights is trained first, for at least 1 epoch", o.pretrainEpochs)
+	}
+	return nil
+}
