@@ -150,10 +150,10 @@ func quantByte(x, inv, zp float32) uint32 {
 type Int8Plan struct {
 	p       Conv
 	act     ActQuant
-	s       int   // stride: phase planes per quad s*s
-	hq, wq  int   // one phase plane
-	plen    int   // words per phase plane
-	pr      int   // output positions computed per filter (multiple of 16)
+	s       int // stride: phase planes per quad s*s
+	hq, wq  int // one phase plane
+	plen    int // words per phase plane
+	pr      int // output positions computed per filter (multiple of 16)
 	groups  []i8Group
 	covered []bool
 	zero    []float32
