@@ -165,3 +165,8 @@ func Compile(g *graph.Graph, cal *Calibration, opt compile.Options) (*compile.Ne
 	opt.Int8 = cal.Int8()
 	return compile.CompileGraph(g, opt)
 }
+
+// Accelerated reports whether the int8 kernels run in assembly (AVX-512
+// VNNI); without it they run in pure Go, correct but several times slower
+// than fp32.
+func Accelerated() bool { return kernel.Int8Impl() != "go" }

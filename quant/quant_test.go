@@ -155,3 +155,31 @@ func TestCalibrateErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLayerErrors checks that every conv gets an error of a few tenths of
+// a percent (8-bit inputs and weights), sorted largest first, and that a
+// deliberately coarse input quantization shows up as the worst layer.
+func TestLayerErrors(t *testing.T) {
+	g, err := graph.Of(testNet(t, true), []int{3, 12, 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := images(32, 3)
+	cal, err := Calibrate(g, x, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal.Ranges[2].Max *= 40 // block.conv2: 40x too wide a range
+	errs, err := LayerErrors(g, x, 16, cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 4 || errs[0].Layer != "block.conv2" {
+		t.Fatalf("errors %+v: want 4, block.conv2 first", errs)
+	}
+	for i, e := range errs {
+		if i > 0 && (e.RelRMS > errs[i-1].RelRMS || e.RelRMS > 0.02 || e.RelRMS <= 0) {
+			t.Errorf("layer %s: relative error %.3g (sorted, 0 < e < 2%% expected)", e.Layer, e.RelRMS)
+		}
+	}
+}
