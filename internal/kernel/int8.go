@@ -318,17 +318,14 @@ func (q *Int8Plan) pack(g *i8Group, x []float32, ws *Workspace) []byte {
 			ch := g.channels[min(4*qd+j, len(g.channels)-1)] // a partial quad repeats a channel; its weights are zero
 			xs[j] = x[ch*hw : (ch+1)*hw]
 		}
-		i8Cur.quant(hw, xs[0], xs[1], xs[2], xs[3], tmp, inv, zp)
 		planes := words[qd*s*s*q.plen : (qd+1)*s*s*q.plen]
+		if s == 1 {
+			q.packPadded(planes, xs, tmp, inv, zp, zw)
+			continue
+		}
+		i8Cur.quant(hw, xs[0], xs[1], xs[2], xs[3], tmp, inv, zp)
 		for i := range planes {
 			planes[i] = zw
-		}
-		if s == 1 {
-			for y := range p.H {
-				o := (y+p.Pad)*q.wq + p.Pad
-				copy(planes[o:o+p.W], tmp[y*p.W:(y+1)*p.W])
-			}
-			continue
 		}
 		for y := range p.H {
 			yy := y + p.Pad
@@ -340,4 +337,36 @@ func (q *Int8Plan) pack(g *i8Group, x []float32, ws *Workspace) []byte {
 		}
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 4*len(words))
+}
+
+// packPadded writes one quad of a stride-1 input into its padded plane:
+// rows quantized in place when whole vectors (else through tmp), and only
+// the halo filled with zw.
+func (q *Int8Plan) packPadded(plane []uint32, xs [4][]float32, tmp []uint32, inv, zp float32, zw uint32) {
+	p := q.p
+	fill := func(d []uint32) {
+		for i := range d {
+			d[i] = zw
+		}
+	}
+	pd, w := p.Pad, p.W
+	fill(plane[:pd*q.wq+pd]) // the top rows and the first row's left pad
+	direct := w%16 == 0
+	if !direct {
+		i8Cur.quant(p.H*w, xs[0], xs[1], xs[2], xs[3], tmp, inv, zp)
+	}
+	o := pd*q.wq + pd
+	for y := range p.H {
+		if direct {
+			i0 := y * w
+			i8Cur.quant(w, xs[0][i0:], xs[1][i0:], xs[2][i0:], xs[3][i0:], plane[o:o+w], inv, zp)
+		} else {
+			copy(plane[o:o+w], tmp[y*w:(y+1)*w])
+		}
+		if y < p.H-1 {
+			fill(plane[o+w : o+w+2*pd]) // this row's right pad, the next row's left pad
+		}
+		o += q.wq
+	}
+	fill(plane[o-q.wq+w:]) // the last row's right pad, the bottom rows
 }

@@ -176,6 +176,8 @@ func TestInt8Plan(t *testing.T) {
 		{C: 17, H: 16, W: 16, N: 12, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 16, H: 16, W: 16, N: 5, KH: 1, KW: 1, Stride: 2},
 		{C: 8, H: 9, W: 5, N: 3, KH: 3, KW: 3, Stride: 2, Pad: 0},
+		{C: 6, H: 3, W: 32, N: 9, KH: 5, KW: 5, Stride: 1, Pad: 2}, // rows quantized in place (W = 2 vectors)
+		{C: 4, H: 2, W: 16, N: 2, KH: 1, KW: 1, Stride: 1},         // in place, no halo
 	}
 	forEachI8Impl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
