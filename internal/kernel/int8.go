@@ -15,10 +15,10 @@ package kernel
 // so that conv[n] = sx*sw[n]*(sum qw*qx - zx*sum qw): the second term is
 // one constant per filter, folded into the dequantizing store.
 //
-// Layout (per group, per image): the group's channels are taken four at a
-// time (a quad; a last partial quad reads a real channel with zero
-// weights) and each pixel of the zero-padded input stores the four
-// channels' bytes in one 32-bit word. Padding holds zx (the quantized 0).
+// Layout (per image): the channels some group reads are taken four at a
+// time (a quad; a last partial quad repeats a channel, with zero weights)
+// and each pixel of the zero-padded input stores the four channels' bytes
+// in one 32-bit word. Padding holds zx (the quantized 0).
 // A stride-s input is split into s*s phase planes, so that every tap of
 // every stride reads its 16 output pixels from consecutive words: output
 // (oy, ox) is computed at position oy*wq+ox of a pitch-wq plane, the
@@ -150,10 +150,12 @@ func quantByte(x, inv, zp float32) uint32 {
 type Int8Plan struct {
 	p       Conv
 	act     ActQuant
-	s       int // stride: phase planes per quad s*s
-	hq, wq  int // one phase plane
-	plen    int // words per phase plane
-	pr      int // output positions computed per filter (multiple of 16)
+	s       int   // stride: phase planes per quad s*s
+	hq, wq  int   // one phase plane
+	plen    int   // words per phase plane
+	pr      int   // output positions computed per filter (multiple of 16)
+	chans   []int // the channels some group reads, ascending: packed once per image
+	blen    int   // bytes of the packed input, slack included
 	groups  []i8Group
 	covered []bool
 	zero    []float32
@@ -161,17 +163,21 @@ type Int8Plan struct {
 
 type i8Group struct {
 	filters  []int
-	channels []int
-	k4       int       // quads * taps
+	k4       int       // quads read * taps
 	w        []int32   // [len(filters)][k4] packed weights
 	offs     []int32   // [k4] byte offsets of each (quad, tap) into the packed input
 	sc, bias []float32 // [len(filters)] dequantization
-	blen     int       // bytes of packed input, slack included
 }
 
 // NewInt8Plan quantizes groups' weights (as GroupConvForward takes them)
 // per output channel and prepares the int8 convolution p of inputs
 // quantized by act.
+//
+// The input is packed once per image, in quads of the channels that some
+// group reads; a group reads every quad holding one of its channels, with
+// zero weights for the quad's other channels. That costs products (a group
+// of 30% of 16 channels touches about 3 quads of 4), but no per-group copy
+// of the input, which cost more on small groups.
 func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 	if act.Scale <= 0 || p.Stride < 1 {
 		panic("kernel: NewInt8Plan: bad scale or stride")
@@ -182,40 +188,81 @@ func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 		covered: make([]bool, p.N), zero: make([]float32, p.OutW())}
 	q.plen = q.hq * q.wq
 	q.pr = (p.OutH()*q.wq + 15) / 16 * 16
+	pos := make([]int, p.C) // channel -> position in chans, or -1
+	for i := range pos {
+		pos[i] = -1
+	}
+	for _, g := range groups {
+		if len(g.Filters) > 0 {
+			for _, ch := range g.Channels {
+				pos[ch] = 0
+			}
+		}
+	}
+	for ch, v := range pos {
+		if v == 0 {
+			pos[ch] = len(q.chans)
+			q.chans = append(q.chans, ch)
+		}
+	}
 	kk := p.KH * p.KW
+	nqAll := (len(q.chans) + 3) / 4
+	maxOff := 0
+	for ky := range p.KH {
+		for kx := range p.KW {
+			maxOff = max(maxOff, 4*(((ky%s)*s+kx%s)*q.plen+(ky/s)*q.wq+kx/s))
+		}
+	}
+	q.blen = max(4*((max(nqAll, 1)-1)*s*s*q.plen)+maxOff+4*q.pr, 4*nqAll*s*s*q.plen) + 64
 	for _, g := range groups {
 		if len(g.Filters) == 0 || len(g.Channels) == 0 {
 			continue
 		}
-		nq := (len(g.Channels) + 3) / 4
-		ig := i8Group{filters: g.Filters, channels: g.Channels, k4: nq * kk,
+		qidx := make([]int, nqAll) // quad -> its index among the group's, or -1
+		var quads []int
+		for i := range qidx {
+			qidx[i] = -1
+		}
+		for _, ch := range g.Channels {
+			if qd := pos[ch] / 4; qidx[qd] < 0 {
+				qidx[qd] = 0
+			}
+		}
+		for qd, v := range qidx {
+			if v == 0 {
+				qidx[qd] = len(quads)
+				quads = append(quads, qd)
+			}
+		}
+		ig := i8Group{filters: g.Filters, k4: len(quads) * kk,
 			sc: make([]float32, len(g.Filters)), bias: make([]float32, len(g.Filters))}
 		ig.w = make([]int32, len(g.Filters)*ig.k4)
 		ig.offs = make([]int32, ig.k4)
-		maxOff := 0
-		for qd := range nq {
+		for i, qd := range quads {
 			for ky := range p.KH {
 				for kx := range p.KW {
 					phase := (ky%s)*s + kx%s
-					o := 4 * ((qd*s*s+phase)*q.plen + (ky/s)*q.wq + kx/s)
-					ig.offs[qd*kk+ky*p.KW+kx] = int32(o)
-					maxOff = max(maxOff, o)
+					ig.offs[i*kk+ky*p.KW+kx] = int32(4 * ((qd*s*s+phase)*q.plen + (ky/s)*q.wq + kx/s))
 				}
 			}
 		}
-		ig.blen = max(maxOff+4*q.pr, 4*nq*s*s*q.plen) + 64
+		slot := make([]int, len(g.Channels)) // channel -> byte index in the group's quads
+		for ci, ch := range g.Channels {
+			slot[ci] = 4*qidx[pos[ch]/4] + pos[ch]%4
+		}
 		for fi, n := range g.Filters {
 			q.covered[n] = true
-			ig.sc[fi], ig.bias[fi] = quantFilter(g.Weights[fi*len(g.Channels)*kk:(fi+1)*len(g.Channels)*kk], len(g.Channels), kk, ig.w[fi*ig.k4:(fi+1)*ig.k4], act)
+			ig.sc[fi], ig.bias[fi] = quantFilter(g.Weights[fi*len(g.Channels)*kk:(fi+1)*len(g.Channels)*kk], slot, kk, ig.w[fi*ig.k4:(fi+1)*ig.k4], act)
 		}
 		q.groups = append(q.groups, ig)
 	}
 	return q
 }
 
-// quantFilter packs one filter's weights w [c][kk] as int8 quads into dst
-// [quads][kk] and returns its dequantization scale and zero-point term.
-func quantFilter(w []float32, c, kk int, dst []int32, act ActQuant) (sc, bias float32) {
+// quantFilter packs one filter's weights w [c][kk] as int8 into dst
+// [quads][kk], channel ci at byte slot[ci] (quad slot/4, byte slot%4),
+// and returns its dequantization scale and zero-point term.
+func quantFilter(w []float32, slot []int, kk int, dst []int32, act ActQuant) (sc, bias float32) {
 	var m float32
 	for _, v := range w {
 		m = max(m, float32(math.Abs(float64(v))))
@@ -225,12 +272,12 @@ func quantFilter(w []float32, c, kk int, dst []int32, act ActQuant) (sc, bias fl
 		sw = 1
 	}
 	var sum int64
-	for ch := range c {
+	for ci, sl := range slot {
 		for t := range kk {
-			qv := int32(math.RoundToEven(float64(w[ch*kk+t] / sw)))
+			qv := int32(math.RoundToEven(float64(w[ci*kk+t] / sw)))
 			qv = min(max(qv, -127), 127)
 			sum += int64(qv)
-			dst[(ch/4)*kk+t] |= int32(uint32(uint8(int8(qv))) << (8 * (ch % 4)))
+			dst[(sl/4)*kk+t] |= int32(uint32(uint8(int8(qv))) << (8 * (sl % 4)))
 		}
 	}
 	sc = act.Scale * sw
@@ -245,9 +292,9 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 	hw := ho * wo
 	_ = x[p.C*p.H*p.W-1]
 	_ = y[p.N*hw-1]
+	b := q.pack(x, ws)
 	for gi := range q.groups {
 		g := &q.groups[gi]
-		b := q.pack(g, x, ws)
 		nf := len(g.filters)
 		t := grow(&ws.s2, nf*q.pr)
 		for j0 := 0; j0 < q.pr; {
@@ -301,21 +348,21 @@ func (q *Int8Plan) store(dst, src []float32, sp, n int, e *Epilogue) {
 	biasActRows(dst, src, add, ho, wo, sp, wo, b, e.ReLU)
 }
 
-// pack quantizes the channels of group g of image x into the packed
-// layout (see the file comment) and returns it as bytes.
-func (q *Int8Plan) pack(g *i8Group, x []float32, ws *Workspace) []byte {
+// pack quantizes the channels q.chans of image x into the packed layout
+// (see the file comment) and returns it as bytes.
+func (q *Int8Plan) pack(x []float32, ws *Workspace) []byte {
 	p := q.p
 	hw := p.H * p.W
 	s := q.s
-	words := grow(&ws.i8b, (g.blen+3)/4)
+	words := grow(&ws.i8b, (q.blen+3)/4)
 	tmp := grow(&ws.i8t, hw)
 	inv, zp := 1/q.act.Scale, float32(q.act.Zero)
 	zw := uint32(q.act.Zero) * 0x01010101
-	nq := (len(g.channels) + 3) / 4
+	nq := (len(q.chans) + 3) / 4
 	for qd := range nq {
 		var xs [4][]float32
 		for j := range 4 {
-			ch := g.channels[min(4*qd+j, len(g.channels)-1)] // a partial quad repeats a channel; its weights are zero
+			ch := q.chans[min(4*qd+j, len(q.chans)-1)] // a partial quad repeats a channel; its weights are zero
 			xs[j] = x[ch*hw : (ch+1)*hw]
 		}
 		planes := words[qd*s*s*q.plen : (qd+1)*s*s*q.plen]
@@ -330,9 +377,14 @@ func (q *Int8Plan) pack(g *i8Group, x []float32, ws *Workspace) []byte {
 		for y := range p.H {
 			yy := y + p.Pad
 			row := tmp[y*p.W : (y+1)*p.W]
-			for xi, v := range row {
-				xx := xi + p.Pad
-				planes[((yy%s)*s+xx%s)*q.plen+(yy/s)*q.wq+xx/s] = v
+			for px := range s { // padded columns xx = px, px+s, ...: phase (yy%s, px)
+				dst := planes[((yy%s)*s+px)*q.plen+(yy/s)*q.wq:]
+				x0 := (px - p.Pad%s + s) % s // first xi with (xi+Pad)%s == px
+				j := (x0 + p.Pad) / s
+				for xi := x0; xi < p.W; xi += s {
+					dst[j] = row[xi]
+					j++
+				}
 			}
 		}
 	}
