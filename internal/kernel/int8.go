@@ -188,22 +188,10 @@ func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 		covered: make([]bool, p.N), zero: make([]float32, p.OutW())}
 	q.plen = q.hq * q.wq
 	q.pr = (p.OutH()*q.wq + 15) / 16 * 16
-	pos := make([]int, p.C) // channel -> position in chans, or -1
-	for i := range pos {
-		pos[i] = -1
-	}
-	for _, g := range groups {
-		if len(g.Filters) > 0 {
-			for _, ch := range g.Channels {
-				pos[ch] = 0
-			}
-		}
-	}
-	for ch, v := range pos {
-		if v == 0 {
-			pos[ch] = len(q.chans)
-			q.chans = append(q.chans, ch)
-		}
+	q.chans = quadOrder(p.C, groups)
+	pos := make([]int, p.C) // channel -> position in chans
+	for i, ch := range q.chans {
+		pos[ch] = i
 	}
 	kk := p.KH * p.KW
 	nqAll := (len(q.chans) + 3) / 4
@@ -421,4 +409,68 @@ func (q *Int8Plan) packPadded(plane []uint32, xs [4][]float32, tmp []uint32, inv
 		o += q.wq
 	}
 	fill(plane[o-q.wq+w:]) // the last row's right pad, the bottom rows
+}
+
+// quadOrder returns the channels some group reads, ordered so that the
+// quads (runs of four) serve few groups: a group reads every quad holding
+// one of its channels, so the products it runs are proportional to its
+// filters times the quads it touches. Greedily, each quad starts from the
+// channel read by the most filters and adds the channel that adds the
+// fewest filters of newly touched groups (ties: more filters reading it,
+// then the lower channel). With one group the order is ascending.
+func quadOrder(c int, groups []Group) []int {
+	readers := make([][]int, c) // channel -> groups reading it
+	for gi, g := range groups {
+		if len(g.Filters) == 0 {
+			continue
+		}
+		for _, ch := range g.Channels {
+			readers[ch] = append(readers[ch], gi)
+		}
+	}
+	weight := func(ch int) (w int) {
+		for _, gi := range readers[ch] {
+			w += len(groups[gi].Filters)
+		}
+		return w
+	}
+	var left []int
+	for ch := range c {
+		if len(readers[ch]) > 0 {
+			left = append(left, ch)
+		}
+	}
+	if len(groups) <= 1 {
+		return left
+	}
+	order := make([]int, 0, len(left))
+	touched := make([]bool, len(groups))
+	for len(left) > 0 {
+		clear(touched)
+		for k := range min(4, len(left)) {
+			best, bestAdd, bestW := -1, 0, 0
+			for i, ch := range left {
+				add := 0
+				for _, gi := range readers[ch] {
+					if !touched[gi] {
+						add += len(groups[gi].Filters)
+					}
+				}
+				w := weight(ch)
+				if k == 0 {
+					add = -w // the seed: the most-read channel
+				}
+				if best < 0 || add < bestAdd || (add == bestAdd && w > bestW) {
+					best, bestAdd, bestW = i, add, w
+				}
+			}
+			ch := left[best]
+			for _, gi := range readers[ch] {
+				touched[gi] = true
+			}
+			order = append(order, ch)
+			left = append(left[:best], left[best+1:]...)
+		}
+	}
+	return order
 }
