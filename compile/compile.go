@@ -226,6 +226,11 @@ func CompileGraph(g *graph.Graph, opt Options) (*Net, error) {
 	if err := c.walk(); err != nil {
 		return nil, err
 	}
+	for name := range opt.Int8 {
+		if !slices.ContainsFunc(c.layers, func(l *LayerInfo) bool { return l.Name == name && l.Int8 }) {
+			return nil, fmt.Errorf("compile: Options.Int8 names %q, which is not a conv of the compiled fast path", name)
+		}
+	}
 	out, ok := c.ids[g.Output]
 	if !ok {
 		return nil, fmt.Errorf("compile: the graph's output %q is not computed", g.Output)

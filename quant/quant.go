@@ -120,6 +120,11 @@ func Calibrate(g *graph.Graph, images *tensor.Tensor, batch int) (*Calibration, 
 		}
 		cal.Images += batch
 	}
+	for _, r := range cal.Ranges {
+		if math.IsNaN(float64(r.Min)) || math.IsInf(float64(r.Min), 0) || math.IsNaN(float64(r.Max)) || math.IsInf(float64(r.Max), 0) {
+			return nil, fmt.Errorf("quant: layer %s: input range [%v, %v] on the calibration images is not finite", r.Layer, r.Min, r.Max)
+		}
+	}
 	return cal, nil
 }
 

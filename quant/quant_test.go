@@ -148,6 +148,7 @@ func TestCalibrateErrors(t *testing.T) {
 		{images(10, 1), 16, "at least one batch"},
 		{tensor.New(20, 3, 10, 12), 16, "shape"},
 		{images(10, 1), 0, "batch 0"},
+		{nanImages(), 16, "not finite"},
 	} {
 		_, err := Calibrate(g, c.x, c.batch)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -181,5 +182,24 @@ func TestLayerErrors(t *testing.T) {
 		if i > 0 && (e.RelRMS > errs[i-1].RelRMS || e.RelRMS > 0.02 || e.RelRMS <= 0) {
 			t.Errorf("layer %s: relative error %.3g (sorted, 0 < e < 2%% expected)", e.Layer, e.RelRMS)
 		}
+	}
+}
+
+func nanImages() *tensor.Tensor {
+	x := images(16, 1)
+	x.Data[5] = float32(math.NaN())
+	return x
+}
+
+// TestCompileInt8UnknownLayer checks that an Int8 entry naming no conv is
+// an error, not silently fp32.
+func TestCompileInt8UnknownLayer(t *testing.T) {
+	g, err := graph.Of(testNet(t, false), []int{3, 12, 12})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := &Calibration{Ranges: []Range{{Layer: "fc", Min: -1, Max: 1}}}
+	if _, err := Compile(g, cal, compile.Options{}); err == nil || !strings.Contains(err.Error(), `"fc"`) {
+		t.Fatalf("Int8 on the linear layer fc: error %v, want one naming it", err)
 	}
 }
