@@ -69,6 +69,13 @@ type Options struct {
 	// ResNet-56: 2.0 against 1.4), the fork and join per conv outweighing
 	// the second core at CIFAR sizes.
 	SplitOne bool
+	// Int8, when non-nil, names the conv layers (node names; convs whose
+	// Layer is an *nn.Conv2d) that run in int8 (kernel.Int8Plan: weights
+	// per output channel, symmetric int8, computed here from the folded
+	// weights) with the given quantization of their fp32 input; the
+	// output is dequantized to fp32 before the epilogue. Package quant
+	// calibrates it.
+	Int8 map[string]kernel.ActQuant
 }
 
 // DefaultMicro is the default micro-batch. Measured on pruned CIFAR
@@ -85,9 +92,10 @@ type LayerInfo struct {
 	// Patterns is the number of distinct kept-input patterns among live
 	// filters, after folding constant input channels.
 	Patterns int
-	Dead     int // filters that read nothing: never computed
-	Folded   int // constant input channels folded into the bias
-	Skipped  int // output channels never written (folded by the next conv)
+	Dead     int  // filters that read nothing: never computed
+	Folded   int  // constant input channels folded into the bias
+	Skipped  int  // output channels never written (folded by the next conv)
+	Int8     bool // the layer runs in int8 (Options.Int8)
 	// MACs and DenseMACs are the multiply-adds per image the chosen route
 	// runs and the unpruned layer would run.
 	MACs, DenseMACs int64
@@ -217,6 +225,11 @@ func CompileGraph(g *graph.Graph, opt Options) (*Net, error) {
 	c := newCompiler(g, opt)
 	if err := c.walk(); err != nil {
 		return nil, err
+	}
+	for name := range opt.Int8 {
+		if !slices.ContainsFunc(c.layers, func(l *LayerInfo) bool { return l.Name == name && l.Int8 }) {
+			return nil, fmt.Errorf("compile: Options.Int8 names %q, which is not a conv of the compiled fast path", name)
+		}
 	}
 	out, ok := c.ids[g.Output]
 	if !ok {

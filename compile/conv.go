@@ -19,6 +19,7 @@ type convOp struct {
 	plan     *kernel.GroupPlan
 	halves   [2]*kernel.GroupPlan // plan's groups split in two, for one image on two threads
 	halfSkip [2][]bool            // what each half leaves to the other (and skip)
+	q8       *kernel.Int8Plan     // non-nil: the int8 route (Options.Int8) runs instead of plan
 	padIn    bool                 // the input arrives in plan's padded layout
 	next     *kernel.GroupPlan    // non-nil: write the output in next's padded layout
 	bias     []float32            // [N], BN and conv bias folded
@@ -128,6 +129,14 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 	}
 	o.plan = kernel.NewGroupPlan(p, o.groups)
 	o.split(lc.kk * lc.hw)
+	if a, ok := c.opt.Int8[name]; ok {
+		if a.Scale <= 0 {
+			return nil, nil, fmt.Errorf("compile: layer %s: int8 input scale %v, want > 0", name, a.Scale)
+		}
+		o.q8 = kernel.NewInt8Plan(p, o.groups, a)
+		o.halves = [2]*kernel.GroupPlan{} // the int8 route runs one image per thread
+		info.Int8 = true
+	}
 	if (l.Mask() == nil || c.opt.IgnoreMasks) && len(patterns) <= 1 {
 		route = Dense
 	}
@@ -353,6 +362,15 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 		out = o.next.PaddedLen()
 	}
 	e := kernel.Epilogue{Bias: o.bias, Planes: o.planes, ReLU: o.relu, Skip: o.skip}
+	if o.q8 != nil { // never padIn or next (handoff)
+		for i := range m {
+			if add != nil {
+				e.Add = add[i*out : (i+1)*out]
+			}
+			o.q8.Forward(x[i*in:(i+1)*in], y[i*out:(i+1)*out], &e, &w.ws)
+		}
+		return
+	}
 	if w.split && m == 1 && o.halves[0] != nil {
 		// One image, two threads: each half of the groups on its own.
 		if add != nil {

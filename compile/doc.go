@@ -31,6 +31,11 @@
 //     the fastest by measurement at compile time wins (tune.go), and
 //     Net.Layers reports each layer's choice.
 //   - Linear layers run on their live outputs and the inputs those read.
+//   - With Options.Int8 (calibrated by package quant), the named convs run
+//     in int8 (kernel.Int8Plan): the input is quantized on the way in, the
+//     int32 sums dequantized to fp32 before the same epilogue, and the
+//     route is tuned on the int8 kernels; such a conv never takes or
+//     writes the padded handoff layout.
 //
 // The executor runs per worker on micro-batches of whole images through
 // the convolutional part (parallel.For over micro-batches), reusing its

@@ -138,9 +138,18 @@ func (c *compiler) measure(o *convOp, cands []candidate, info *LayerInfo) candid
 	y := make([]float32, p.N*p.OutH()*p.OutW())
 	ws := new(kernel.Workspace)
 	e := &kernel.Epilogue{Bias: o.bias, ReLU: o.relu}
-	plans := make([]*kernel.GroupPlan, len(cands))
+	// Each candidate runs on the route the layer will take: int8 when
+	// Options.Int8 names it.
+	plans := make([]func(), len(cands))
+	a, q8 := c.opt.Int8[o.name]
 	for i, cd := range cands {
-		plans[i] = kernel.NewGroupPlan(p, cd.groups)
+		if q8 && a.Scale > 0 {
+			pl := kernel.NewInt8Plan(p, cd.groups, a)
+			plans[i] = func() { pl.Forward(x, y, e, ws) }
+			continue
+		}
+		pl := kernel.NewGroupPlan(p, cd.groups)
+		plans[i] = func() { pl.Forward(x, y, e, ws) }
 	}
 	best := make([]float64, len(cands))
 	// Repeat count: about 200 microseconds per timing at the dense cost.
@@ -149,7 +158,7 @@ func (c *compiler) measure(o *convOp, cands []candidate, info *LayerInfo) candid
 		for i, plan := range plans {
 			t0 := time.Now()
 			for range reps {
-				plan.Forward(x, y, e, ws)
+				plan()
 			}
 			ns := float64(time.Since(t0).Nanoseconds()) / float64(reps)
 			if trial == 0 {

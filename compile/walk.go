@@ -324,7 +324,7 @@ func (c *compiler) gather(n *graph.Node, o *gatherOp) {
 // straight into co's padded input layout when co runs stride 1, so that
 // co copies no padding.
 func (c *compiler) handoff(src *value, co *convOp) {
-	if co.plan.PaddedLen() == 0 {
+	if co.plan.PaddedLen() == 0 || co.q8 != nil || src.from.q8 != nil { // int8 packs its own layout
 		return
 	}
 	src.from.next = co.plan

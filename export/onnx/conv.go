@@ -69,7 +69,12 @@ func (b *builder) conv(n, bn *graph.Node) error {
 		out = bn.Outputs[0]
 	}
 	var v value
-	if v, err = b.convForms(&sp, x); err != nil {
+	if q, ok := b.opts.QDQ[sp.name]; ok {
+		v, err = b.qdqConv(&sp, x, q) // masked weights as zeros, in one Conv
+	} else {
+		v, err = b.convForms(&sp, x)
+	}
+	if err != nil {
 		return err
 	}
 	v.shape = y

@@ -107,6 +107,13 @@ type Options struct {
 	Log io.Writer
 	// Producer is written as the model's producer_version.
 	Producer string
+	// QDQ, when non-nil, writes the named convs (graph node names, as
+	// package quant calibrates them) in QDQ form (qdq.go): input
+	// QuantizeLinear/DequantizeLinear with the given uint8 quantization,
+	// int8 weights per output channel through DequantizeLinear, a float
+	// Conv; masked ones dense, with zeros. It needs FoldBN, so that the
+	// weights are quantized after the fold, as sgcnn's int8 route does.
+	QDQ map[string]QDQ
 	// Metadata is written as the model's metadata_props (for example the
 	// input normalisation: sgcnn export writes "mean", "std", "dataset").
 	Metadata map[string]string
@@ -142,6 +149,9 @@ func Build(m *models.Model, opts Options) (*onnxpb.ModelProto, []Choice, error) 
 	}
 	if opts.Conv == ConvFastest && opts.Timer == nil {
 		return nil, nil, fmt.Errorf("onnx: conv mode fastest needs a Timer (ONNX Runtime)")
+	}
+	if len(opts.QDQ) > 0 && !opts.FoldBN {
+		return nil, nil, fmt.Errorf("onnx: QDQ export needs FoldBN (weights are quantized after the fold)")
 	}
 	if opts.Batch < 0 {
 		return nil, nil, fmt.Errorf("onnx: batch %d: want 0 (symbolic) or more", opts.Batch)

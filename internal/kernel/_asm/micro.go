@@ -7,6 +7,7 @@
 //	deint     deintAVX512 (../deint_amd64.s; declared by hand)
 //	row3      the kernRow3 kernels (../row3_amd64.s; declared by hand)
 //	dot       the kernDot kernels (../dot_amd64.s; declared by hand)
+//	int8      the VPDPBUSD kernels (../int8_amd64.s; declared by hand)
 //
 // Run it through go generate in the parent package; never edit the output
 // by hand.
@@ -39,7 +40,7 @@ var zmm = []VecPhysical{
 }
 
 func main() {
-	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint, row3 or dot")
+	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint, row3, dot or int8")
 	flag.Parse()
 	ConstraintExpr("!noasm")
 	switch *set {
@@ -63,6 +64,8 @@ func main() {
 		row3()
 	case "dot":
 		dot()
+	case "int8":
+		int8Set()
 	default:
 		fmt.Fprintf(os.Stderr, "_asm: unknown -set %q\n", *set)
 		os.Exit(2)

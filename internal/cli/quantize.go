@@ -1,0 +1,342 @@
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/internal/parallel"
+	"github.com/sgcnn/sgcnn/quant"
+	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/train"
+)
+
+type quantizeOptions struct {
+	model, weights    string
+	dataset, dataDir  string
+	calib, calibBatch int
+	batch             int // evaluation batch
+	benchBatch        int
+	repeats           int
+	testLimit         int
+	onnx              string // write the QDQ model here, and compare ORT on it
+}
+
+func newQuantizeCmd(g *globals) *cobra.Command {
+	o := &quantizeOptions{}
+	cmd := &cobra.Command{
+		Use:   "quantize --weights FILE [--model ARCH]",
+		Short: "Quantize a compiled network to int8 and compare it with fp32",
+		Long: `Post-training quantization of a compiled (pruned or dense) network to int8,
+compared with the fp32 compiled network in one run.
+
+Every conv that the compiler runs on its fast path takes the int8 route:
+weights per output channel, symmetric int8 (BatchNorm folded in first);
+its input per tensor, asymmetric uint8, with the range calibrated on the
+first --calib images of the training split (--calib-batch at a time; fewer
+than one batch is an error). The conv quantizes its fp32 input, multiplies
+in int8 with int32 sums (AVX-512 VNNI's VPDPBUSD), and dequantizes to fp32
+before its bias, residual add and ReLU. Other layers stay fp32.
+
+With --onnx, the int8 model is also written in ONNX's QDQ form
+(QuantizeLinear/DequantizeLinear around each int8 conv, int8 weights per
+output channel; BatchNorm folded) and, where ONNX Runtime is found (see
+sgcnn export), run on the test set: its top-1, its agreement with sgcnn
+int8, and its time on the --bench-batch batch beside sgcnn int8's.
+
+The command prints the test-set top-1 of fp32 and int8, the int8 error of
+the convs with the largest error (each on its own fp32 input), and the
+median time of a --bench-batch batch on both networks, interleaved, with
+the CPU model and the CPU load measured alongside (a shared machine makes
+timings noisy). An int8 top-1 more than 1 point below fp32 gets a warning.
+On a CPU without AVX512_VNNI the int8 kernels run in pure Go: correct, but
+slower than fp32.`,
+		Example: `  sgcnn quantize --model resnet20 --weights ../shared/models/cifar10/resnet20-12fca82f.th
+  sgcnn quantize --weights runs/resnet20-conv70.safetensors --calib 1024`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runQuantize(g, o) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.model, "model", "", "architecture of a PyTorch checkpoint (see sgcnn info --list)")
+	f.StringVar(&o.weights, "weights", "", "model file (sgcnn .safetensors or PyTorch .th/.pth)")
+	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
+	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.IntVar(&o.calib, "calib", 512, "training images to calibrate the activation ranges on")
+	f.IntVar(&o.calibBatch, "calib-batch", 64, "calibration images per forward pass")
+	f.IntVar(&o.batch, "batch", 200, "images per batch on the test set")
+	f.IntVar(&o.benchBatch, "bench-batch", 64, "batch size of the speed comparison (0: skip it)")
+	f.IntVar(&o.repeats, "repeats", 7, "timed runs per network (medians are reported)")
+	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all)")
+	f.StringVar(&o.onnx, "onnx", "", "also write the int8 model as ONNX in QDQ form to this file and, where ONNX Runtime is installed, compare it with sgcnn int8 (top-1 agreement, speed)")
+	return cmd
+}
+
+func (o *quantizeOptions) check() error {
+	switch {
+	case o.weights == "":
+		return usagef("--weights is required")
+	case o.calibBatch < 1:
+		return usagef("--calib-batch %d: want at least 1", o.calibBatch)
+	case o.calib < o.calibBatch:
+		return usagef("--calib %d: want at least one calibration batch (--calib-batch %d)", o.calib, o.calibBatch)
+	case o.batch < 1:
+		return usagef("--batch %d: want at least 1", o.batch)
+	case o.benchBatch < 0:
+		return usagef("--bench-batch %d: want 0 (skip) or more", o.benchBatch)
+	case o.repeats < 1:
+		return usagef("--repeats %d: want at least 1", o.repeats)
+	case o.testLimit < 0:
+		return usagef("--test-limit %d: want 0 (all) or more", o.testLimit)
+	}
+	return nil
+}
+
+func runQuantize(gl *globals, o *quantizeOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	m, info, err := openModel(o.model, o.weights)
+	if err != nil {
+		return err
+	}
+	if o.dataset == "" {
+		o.dataset = info.Dataset
+	}
+	if o.dataset == "" {
+		o.dataset = defaultDataset(m.Arch)
+	}
+	trainSet, err := openDataset(o.dataset, o.dataDir, true)
+	if err != nil {
+		return err
+	}
+	testSet, err := openDataset(o.dataset, o.dataDir, false)
+	if err != nil {
+		return err
+	}
+	if err := checkFits(m, testSet, o.dataset); err != nil {
+		return err
+	}
+	if o.calib > trainSet.N {
+		return usagef("--calib %d: the training split has %d images", o.calib, trainSet.N)
+	}
+	if testSet, err = limited(testSet, o.testLimit); err != nil {
+		return err
+	}
+	w := gl.stdout
+	if !quant.Accelerated() {
+		fmt.Fprintln(w, "note: this CPU has no AVX512_VNNI (or sgcnn was built with -tags noasm): the int8 kernels run in pure Go, correct but slower than fp32")
+	}
+	g, err := graph.Of(m.Net, m.InputShape[:])
+	if err != nil {
+		return err
+	}
+	norm := normFor(info, testSet)
+	calSet, err := limited(trainSet, o.calib)
+	if err != nil {
+		return err
+	}
+	calX, err := collect(calSet, norm, o.calibBatch)
+	if err != nil {
+		return err
+	}
+	cal, err := quant.Calibrate(g, calX, o.calibBatch)
+	if err != nil {
+		return err
+	}
+	f32, err := compile.CompileGraph(g, compile.Options{})
+	if err != nil {
+		return err
+	}
+	i8, err := quant.Compile(g, cal, compile.Options{})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "sgcnn quantize %s (%s), %s, %s, %d threads, Go %s\n", o.weights, m.Arch,
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), parallel.Threads(), runtime.Version())
+	fmt.Fprintf(w, "calibrated %d convs on %d %s training images; int8 kernels: %s\n", len(cal.Ranges), cal.Images, o.dataset, kernelName())
+	top, err := topOne(testSet, norm, o.batch, f32, i8)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "top-1 on %d test images: fp32 %.2f%%  int8 %.2f%%  (int8 - fp32 %+.2f points; top-1 agreement %.2f%%)\n",
+		top.n, top.acc[0], top.acc[1], top.acc[1]-top.acc[0], top.agree)
+	errs, err := quant.LayerErrors(g, calX, o.calibBatch, cal)
+	if err != nil {
+		return err
+	}
+	worst := errs[:min(3, len(errs))]
+	var names []string
+	for _, e := range worst {
+		names = append(names, fmt.Sprintf("%s %.2f%%", e.Layer, 100*e.RelRMS))
+	}
+	fmt.Fprintf(w, "largest int8 conv errors (relative RMS on calibration input): %s\n", strings.Join(names, ", "))
+	if top.acc[1] < top.acc[0]-1 {
+		fmt.Fprintf(w, "warning: int8 top-1 is %.2f points below fp32; the convs with the largest error are %s\n",
+			top.acc[0]-top.acc[1], strings.Join(names, ", "))
+	}
+	if o.benchBatch > 0 {
+		if err := quantSpeed(w, m.InputShape[:], o.benchBatch, o.repeats, f32, i8); err != nil {
+			return err
+		}
+	}
+	if o.onnx != "" {
+		return quantONNX(gl, o, m, cal, testSet, norm, top.pred, i8)
+	}
+	return nil
+}
+
+// collect gathers a data set's images, normalised, into one tensor.
+func collect(ds *data.Dataset, norm data.Norm, batch int) (*tensor.Tensor, error) {
+	src, err := evalSource(ds, norm, batch)
+	if err != nil {
+		return nil, err
+	}
+	var x []float32
+	var shape []int
+	err = src(0, func(b train.Batch) bool {
+		x = append(x, b.X.Data...)
+		shape = b.X.Shape[1:]
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	per := tensor.Numel(shape...)
+	return tensor.From(x, append([]int{len(x) / max(1, per)}, shape...)...)
+}
+
+// topOneResult is the top-1 accuracy (percent) of two networks and how
+// often they agree.
+type topOneResult struct {
+	n     int
+	acc   [2]float64
+	agree float64
+	pred  []int // the second network's predictions
+}
+
+// topOne evaluates nets on the test set.
+func topOne(ds *data.Dataset, norm data.Norm, batch int, nets ...*compile.Net) (topOneResult, error) {
+	var r topOneResult
+	src, err := evalSource(ds, norm, batch)
+	if err != nil {
+		return r, err
+	}
+	var right [2]int
+	var preds []int
+	agree := 0
+	var ferr error
+	err = src(0, func(b train.Batch) bool {
+		var pred [2][]int
+		for i, net := range nets[:2] {
+			y, err := net.Forward(b.X)
+			if err != nil {
+				ferr = err
+				return false
+			}
+			k := y.Shape[1]
+			for j, label := range b.Y {
+				p := argmaxRow(y.Data[j*k : (j+1)*k])
+				pred[i] = append(pred[i], p)
+				if p == label {
+					right[i]++
+				}
+			}
+		}
+		for j := range pred[0] {
+			if pred[0][j] == pred[1][j] {
+				agree++
+			}
+		}
+		preds = append(preds, pred[1]...)
+		r.n += len(b.Y)
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil || r.n == 0 {
+		return r, err
+	}
+	for i := range 2 {
+		r.acc[i] = 100 * float64(right[i]) / float64(r.n)
+	}
+	r.agree = 100 * float64(agree) / float64(r.n)
+	r.pred = preds
+	return r, nil
+}
+
+func argmaxRow(v []float32) int {
+	b := 0
+	for i, x := range v {
+		if x > v[b] {
+			b = i
+		}
+	}
+	return b
+}
+
+// quantSpeed times a batch of random images on fp32 and int8, interleaved,
+// and prints the medians, the ratio and the CPU load just before.
+func quantSpeed(w io.Writer, in []int, batch, repeats int, f32, i8 *compile.Net) error {
+	x := tensor.New(append([]int{batch}, in...)...)
+	for i := range x.Data {
+		x.Data[i] = float32(i%17)/8 - 1
+	}
+	var ts [2][]time.Duration
+	load, err := compile.Load(time.Second) // other jobs: measured before ours start
+	if err != nil {
+		return err
+	}
+	for rep := range repeats + 1 {
+		for i, net := range []*compile.Net{f32, i8} {
+			t0 := time.Now()
+			if _, err := net.Forward(x); err != nil {
+				return err
+			}
+			if rep > 0 {
+				ts[i] = append(ts[i], time.Since(t0))
+			}
+		}
+	}
+	med := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
+	a, b := med(ts[0]), med(ts[1])
+	fmt.Fprintf(w, "batch %d, median of %d: fp32 %.2f ms  int8 %.2f ms  int8 speedup %.2fx  (best runs %.2fx; CPU load %.0f%% in the second before timing)\n",
+		batch, repeats, ms(a), ms(b), float64(a)/float64(b), float64(slices.Min(ts[0]))/float64(slices.Min(ts[1])), 100*load)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// kernelName describes the int8 kernels in use.
+func kernelName() string {
+	if quant.Accelerated() {
+		return "AVX-512 VNNI assembly"
+	}
+	return "pure Go"
+}
+
+// cpuModel returns the CPU's model name from /proc/cpuinfo, or GOARCH.
+func cpuModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}

@@ -1,0 +1,273 @@
+package kernel
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// forEachI8Impl runs f once per int8 implementation usable here; it fails
+// when the CPU has AVX512_VNNI but the assembly is not registered.
+func forEachI8Impl(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	saved := i8Cur
+	defer func() { i8Cur = saved }()
+	if i8AsmWanted && len(i8Impls) < 2 {
+		t.Fatal("CPU has AVX512_VNNI but no int8 assembly is registered")
+	}
+	for _, im := range i8Impls {
+		i8Cur = im
+		t.Run(im.name, f)
+	}
+}
+
+// TestInt8Quant4 checks the quantizer on lengths around the 16-pixel
+// vector (the asm runs whole vectors, Go the tail) against math.Round.
+func TestInt8Quant4(t *testing.T) {
+	forEachI8Impl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, n := range []int{1, 15, 16, 17, 31, 32, 33, 64, 100} {
+			var xs [4][]float32
+			for j := range xs {
+				xs[j] = randSlice(r, n)
+				for i := range xs[j] {
+					xs[j][i] *= 3 // beyond the range: both clamps
+				}
+			}
+			const g = 7
+			buf := make([]uint32, n+2*g)
+			for i := range buf {
+				buf[i] = 0xdeadbeef
+			}
+			inv, zp := float32(60), float32(100)
+			i8Cur.quant(n, xs[0], xs[1], xs[2], xs[3], buf[g:g+n], inv, zp)
+			for i, w := range buf {
+				if (i < g || i >= g+n) && w != 0xdeadbeef {
+					t.Fatalf("n=%d: guard written at %d", n, i-g)
+				}
+			}
+			for p := range n {
+				for j := range 4 {
+					v := float64(xs[j][p])*float64(inv) + float64(zp)
+					want := min(max(math.Round(v), 0), 255)
+					got := float64(buf[g+p] >> (8 * j) & 255)
+					if got != want && (math.Abs(v-math.Floor(v)-0.5) > 1e-3 || math.Abs(got-want) > 1) {
+						t.Fatalf("n=%d p=%d ch %d: %v -> %v, want %v", n, p, j, xs[j][p], got, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestInt8Kernel runs every tile size against the loop in i8Kernel's
+// comment, with guard bands around each output row.
+func TestInt8Kernel(t *testing.T) {
+	forEachI8Impl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(3, 4))
+		for mr := 1; mr <= i8MaxMR; mr++ {
+			for nv := 1; nv <= i8MaxNV; nv++ {
+				for _, k4 := range []int{1, 2, 9, 37} {
+					lda, ldc := k4+3, 16*nv+2*guard+5
+					a := make([]int32, mr*lda)
+					for i := range a {
+						a[i] = int32(r.Uint32())
+					}
+					b := make([]byte, 4096)
+					for i := range b {
+						b[i] = byte(r.Uint32())
+					}
+					boffs := make([]int32, k4)
+					for i := range boffs {
+						boffs[i] = int32(r.IntN(len(b) - 64*nv))
+					}
+					sc, bias := randSlice(r, mr), randSlice(r, mr)
+					buf := make([]float32, mr*ldc+2*guard)
+					for i := range buf {
+						buf[i] = guardVal
+					}
+					c := buf[guard:]
+					i8Cur.kern(mr, nv, k4, a, lda, b, boffs, c, ldc, sc, bias)
+					name := fmt.Sprintf("%dx%d k4=%d", mr, nv, k4)
+					for i := range mr {
+						for p := range ldc {
+							got := c[i*ldc+p]
+							if p >= 16*nv {
+								if i*ldc+p < len(c)-guard && math.Float32bits(got) != math.Float32bits(guardVal) {
+									t.Fatalf("%s: wrote row %d col %d", name, i, p)
+								}
+								continue
+							}
+							var s int64
+							for k := range k4 {
+								for j := range 4 {
+									s += int64(int8(a[i*lda+k]>>(8*j))) * int64(b[int(boffs[k])+4*p+j])
+								}
+							}
+							want := float64(s)*float64(sc[i]) + float64(bias[i])
+							if math.Abs(float64(got)-want) > 1e-6*(math.Abs(float64(s))*math.Abs(float64(sc[i]))+1) {
+								t.Fatalf("%s: c[%d][%d] = %v, want %v", name, i, p, got, want)
+							}
+						}
+					}
+					checkGuard(t, name, buf)
+				}
+			}
+		}
+	})
+}
+
+// i8ConvRef is the naive oracle of Int8Plan.Forward before the epilogue:
+// x and each filter quantized as the file comment of int8.go says, the
+// products summed in int64 and dequantized in float64.
+func i8ConvRef(p Conv, groups []Group, act ActQuant, x []float32) []float64 {
+	oh, ow := p.OutH(), p.OutW()
+	kk := p.KH * p.KW
+	y := make([]float64, p.N*oh*ow)
+	qx := func(v float32) int64 {
+		return int64(min(max(math.RoundToEven(float64(v/act.Scale)+float64(act.Zero)), 0), 255)) - int64(act.Zero)
+	}
+	for _, g := range groups {
+		c := len(g.Channels)
+		for fi, n := range g.Filters {
+			w := g.Weights[fi*c*kk : (fi+1)*c*kk]
+			var m float32
+			for _, v := range w {
+				m = max(m, float32(math.Abs(float64(v))))
+			}
+			sw := m / 127
+			if m == 0 {
+				sw = 1
+			}
+			for oy := range oh {
+				for ox := range ow {
+					var s int64
+					for ci, ch := range g.Channels {
+						for ky := range p.KH {
+							for kx := range p.KW {
+								iy, ix := oy*p.Stride-p.Pad+ky, ox*p.Stride-p.Pad+kx
+								if iy < 0 || iy >= p.H || ix < 0 || ix >= p.W {
+									continue
+								}
+								qw := int64(math.RoundToEven(float64(w[(ci*p.KH+ky)*p.KW+kx] / sw)))
+								s += qw * qx(x[(ch*p.H+iy)*p.W+ix])
+							}
+						}
+					}
+					y[(n*oh+oy)*ow+ox] = float64(s) * float64(act.Scale) * float64(sw)
+				}
+			}
+		}
+	}
+	return y
+}
+
+// TestInt8Plan runs Int8Plan.Forward, dense and grouped, on shapes around
+// the tile edges (filters around 6, output positions around 16 and 64,
+// channels around the quad, strides 1 and 2), with every epilogue term,
+// against i8ConvRef and (loosely) the fp32 convolution.
+func TestInt8Plan(t *testing.T) {
+	cases := []Conv{
+		{C: 1, H: 1, W: 1, N: 1, KH: 1, KW: 1, Stride: 1},         // one position, 1-filter tile
+		{C: 3, H: 4, W: 4, N: 6, KH: 3, KW: 3, Stride: 1, Pad: 1}, // 36 positions: 2 vectors + 1, one full 6-row tile
+		{C: 4, H: 8, W: 8, N: 7, KH: 3, KW: 3, Stride: 1, Pad: 1}, // 80 positions: 4+1 vectors; 6+1 filters
+		{C: 5, H: 7, W: 9, N: 13, KH: 3, KW: 3, Stride: 2, Pad: 1},
+		{C: 17, H: 16, W: 16, N: 12, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{C: 16, H: 16, W: 16, N: 5, KH: 1, KW: 1, Stride: 2},
+		{C: 8, H: 9, W: 5, N: 3, KH: 3, KW: 3, Stride: 2, Pad: 0},
+		{C: 6, H: 3, W: 32, N: 9, KH: 5, KW: 5, Stride: 1, Pad: 2}, // rows quantized in place (W = 2 vectors)
+		{C: 4, H: 2, W: 16, N: 2, KH: 1, KW: 1, Stride: 1},         // in place, no halo
+	}
+	forEachI8Impl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for ci, p := range cases {
+			for _, grouped := range []bool{false, true} {
+				name := fmt.Sprintf("case %d %+v grouped=%v", ci, p, grouped)
+				groups := i8Groups(r, p, grouped)
+				act := ActQuantRange(-1, 1.5)
+				_, x := guarded(r, p.C*p.H*p.W)
+				for i := range x { // on the grid, away from rounding ties
+					x[i] = act.Scale * (float32(r.IntN(256)-int(act.Zero)) + 0.6*(r.Float32()-0.5))
+				}
+				oh, ow := p.OutH(), p.OutW()
+				hw := oh * ow
+				e := Epilogue{Bias: randSlice(r, p.N), Add: randSlice(r, p.N*hw), ReLU: ci%2 == 0,
+					Planes: make([][]float32, p.N), Skip: make([]bool, p.N)}
+				e.Planes[p.N-1] = randSlice(r, hw)
+				e.Skip[0] = p.N > 2
+				ybuf, y := guarded(r, p.N*hw)
+				for i := range y {
+					y[i] = -7
+				}
+				var ws Workspace
+				plan := NewInt8Plan(p, groups, act)
+				plan.Forward(x, y, &e, &ws)
+				checkGuard(t, name, ybuf)
+				ref := i8ConvRef(p, groups, act, x)
+				yf := make([]float32, p.N*hw)
+				groupConvForwardRef(p, groups, x, yf)
+				var errQ, norm float64
+				for n := range p.N {
+					for q := range hw {
+						i := n*hw + q
+						if e.Skip[n] {
+							if y[i] != -7 {
+								t.Fatalf("%s: skipped channel %d written", name, n)
+							}
+							continue
+						}
+						v := ref[i] + float64(e.Bias[n]) + float64(e.Add[i])
+						if e.Planes[n] != nil {
+							v += float64(e.Planes[n][q])
+						}
+						if e.ReLU {
+							v = max(v, 0)
+						}
+						if math.Abs(float64(y[i])-v) > 1e-4*(1+math.Abs(v)) {
+							t.Fatalf("%s: y[%d][%d] = %v, want %v", name, n, q, y[i], v)
+						}
+						errQ += (ref[i] - float64(yf[i])) * (ref[i] - float64(yf[i]))
+						norm += float64(yf[i]) * float64(yf[i])
+					}
+				}
+				if errQ > 1e-3*norm+1e-6 { // 8-bit weights and inputs: about 0.5% RMS
+					t.Fatalf("%s: int8 relative squared error %.2g against fp32", name, errQ/norm)
+				}
+			}
+		}
+	})
+}
+
+// i8Groups returns one dense group, or groups of random filters over
+// random channel subsets (some filters in none).
+func i8Groups(r *rand.Rand, p Conv, grouped bool) []Group {
+	kk := p.KH * p.KW
+	if !grouped {
+		g := Group{Filters: make([]int, p.N), Channels: make([]int, p.C), Weights: randSlice(r, p.N*p.C*kk)}
+		for i := range g.Filters {
+			g.Filters[i] = i
+		}
+		for i := range g.Channels {
+			g.Channels[i] = i
+		}
+		return []Group{g}
+	}
+	var gs []Group
+	perm := r.Perm(p.N)
+	for i := 0; i < len(perm)-1; { // the last filter is in no group
+		nf := min(1+r.IntN(7), len(perm)-1-i)
+		var chans []int
+		for ch := range p.C {
+			if r.IntN(2) == 0 {
+				chans = append(chans, ch)
+			}
+		}
+		if len(chans) == 0 {
+			chans = []int{r.IntN(p.C)}
+		}
+		gs = append(gs, Group{Filters: perm[i : i+nf], Channels: chans, Weights: randSlice(r, nf*len(chans)*kk)})
+		i += nf
+	}
+	return gs
+}
