@@ -497,9 +497,7 @@ func (t *lastLines) Write(p []byte) (int, error) {
 	s := t.part + string(p)
 	parts := strings.Split(s, "\n")
 	t.part = parts[len(parts)-1]
-	for _, ln := range parts[:len(parts)-1] {
-		t.lines = append(t.lines, ln)
-	}
+	t.lines = append(t.lines, parts[:len(parts)-1]...)
 	if len(t.lines) > t.max {
 		t.lines = t.lines[len(t.lines)-t.max:]
 	}
