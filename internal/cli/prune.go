@@ -29,6 +29,7 @@ type pruneOptions struct {
 	limits                                [2]int
 	epochSize                             int
 	resume, json, measure                 bool
+	budget                                budgetOptions
 }
 
 func newPruneCmd(g *globals) *cobra.Command {
@@ -70,7 +71,8 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
   sgcnn prune --model resnet20 --weights resnet20.th --rate 50 --scheme G --global-epochs 20
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 20 --method regular
-  sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume`,
+  sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume
+  sgcnn prune --model resnet56 --budget latency=0.4 --scheme G --global-epochs 10 --threads 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
@@ -139,6 +141,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
+	o.budget.addFlags(f)
 	return cmd
 }
 
@@ -162,6 +165,7 @@ func sharedWeights(arch string) string {
 }
 
 func runPrune(g *globals, o *pruneOptions) error {
+	o.budget.defaultOut(o)
 	if o.out == "" {
 		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", o.model, o.cfg.Scheme, o.cfg.Rate))
 		if o.cfg.Method != baseline.MethodSelfGrouping {
@@ -193,6 +197,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 		}
 		var err error
 		if m, info, err = o.baseline(g); err != nil {
+			return err
+		}
+		if err := o.budget.makePlan(g, o, m, info); err != nil {
 			return err
 		}
 		if st, err = pipeline.NewState(o.cfg, m); err != nil {
@@ -240,6 +247,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
+	if pruner, err = o.budget.wrap(o.out, o.resume, *cfg, pruner); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.out, 0o755); err != nil {
 		return err
 	}
@@ -274,6 +284,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return fmt.Errorf("%w (continue with: sgcnn prune --out %s --resume)", err, o.out)
 	}
 	if err := writeReports(g, o.out, m, rep); err != nil {
+		return err
+	}
+	if err := o.budget.finish(g, o.out, m); err != nil {
 		return err
 	}
 	if o.json {

@@ -74,6 +74,7 @@ fine-tunes, and reports accuracy, parameters, FLOPs and measured CPU speed
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.PersistentFlags().IntVar(&g.threads, "threads", 0, "worker threads (0: one per core)")
 	root.AddCommand(newTrainCmd(g), newEvalCmd(g), newInfoCmd(g), newImportCmd(g), newPruneCmd(g), newExportCmd(g), newBenchCmd(g), newTransferCmd(g), newDetectCmd(g), newAverageCmd(g))
+	root.AddCommand(newSensitivityCmd(g)) // issue 24
 	return root
 }
 

@@ -1,0 +1,333 @@
+package budget
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/parallel"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// CostTable holds each layer's cost at each rate, measured on one CPU at
+// one batch size and thread count.
+type CostTable struct {
+	Key
+	Date string `json:"date"`
+	// Layers are in forward order; each row has one entry per Rates.
+	Layers []CostRow `json:"layers"`
+	// TotalNs is the compiled network's measured forward time of a batch
+	// (best of the repeats) with every layer pruned one-shot at each rate.
+	TotalNs []float64 `json:"total_ns"`
+	// Fixed and Scale fit TotalNs[k] ~ Fixed + Scale * sum(layers' Ns[k]):
+	// Fixed is the time of everything else (stem, shortcuts, pooling,
+	// thread start), Scale turns one image's single-thread kernel time
+	// into a share of the batch's. FitError is the largest relative error
+	// of the fit at the measured points.
+	Fixed    float64 `json:"fixed_ns"`
+	Scale    float64 `json:"scale"`
+	FitError float64 `json:"fit_error"`
+	// FixedFLOPs and FixedParams count what the layers do not cover;
+	// DenseFLOPs and DenseParams the whole network at rate 0.
+	FixedFLOPs  int64 `json:"fixed_flops"`
+	FixedParams int64 `json:"fixed_params"`
+	DenseFLOPs  int64 `json:"dense_flops"`
+	DenseParams int64 `json:"dense_params"`
+}
+
+// Key says what a cost table was measured for: a table is reused only
+// for the same key (LoadCosts).
+type Key struct {
+	CPU     string    `json:"cpu"`     // CPUModel()
+	Threads int       `json:"threads"` // worker threads
+	Batch   int       `json:"batch"`   // images per forward
+	Model   string    `json:"model"`
+	Layers  []string  `json:"layer_names"`
+	Rates   []float64 `json:"rates"` // percent, 0 (the dense layer) first
+}
+
+// CostRow is one layer's costs: Ns is one image's kernel time on one
+// thread in nanoseconds (compile.LayerInfo, the route the compiler
+// chose), FLOPs and Params the paper's counts.
+type CostRow struct {
+	Name   string    `json:"name"`
+	Ns     []float64 `json:"ns"`
+	FLOPs  []int64   `json:"flops"`
+	Params []int64   `json:"params"`
+	Pruned []float64 `json:"pruned"`
+}
+
+// CostOptions configures MeasureCosts.
+type CostOptions struct {
+	Model   string
+	Rates   []float64 // percent, ascending, in (0, 100); rate 0 is added
+	Batch   int       // images per timed forward
+	Repeats int       // timed forwards per rate (the best is kept)
+	Pruning Pruning
+	Log     io.Writer
+}
+
+// MeasureCosts measures the cost table of net (one image of shape in) for
+// layers, at parallel.Threads() threads: for rate 0 and each rate, every
+// layer is pruned one-shot (OneShot) from its current weights, the
+// network counted (package count, the layers by the masked rule) and
+// compiled with measured routes (package compile), and a random batch
+// timed. The layers' weights and masks are restored at the end.
+func MeasureCosts(net nn.Layer, in [3]int, layers []nn.Prunable, opt CostOptions) (*CostTable, error) {
+	if err := checkRates(opt.Rates); err != nil {
+		return nil, err
+	}
+	if opt.Batch < 1 || opt.Repeats < 1 {
+		return nil, fmt.Errorf("budget: batch %d, repeats %d: want >= 1", opt.Batch, opt.Repeats)
+	}
+	names := make([]string, len(layers))
+	saves := make([]saved, len(layers))
+	for i, l := range layers {
+		names[i], saves[i] = l.Name(), save(l)
+	}
+	defer func() {
+		for _, s := range saves {
+			_ = s.restore()
+		}
+	}()
+	t := &CostTable{Key: Key{CPU: CPUModel(), Threads: parallel.Threads(), Batch: opt.Batch, Model: opt.Model,
+		Layers: names, Rates: append([]float64{0}, opt.Rates...)}, Date: time.Now().UTC().Format(time.RFC3339)}
+	t.Layers = make([]CostRow, len(layers))
+	for i := range t.Layers {
+		t.Layers[i].Name = names[i]
+	}
+	infos := make([][]compile.LayerInfo, len(t.Rates))
+	for k, r := range t.Rates {
+		for i, l := range layers {
+			if err := saves[i].restore(); err != nil {
+				return nil, err
+			}
+			if r > 0 {
+				m, err := OneShot(l, r, opt.Pruning)
+				if err != nil {
+					return nil, err
+				}
+				if err := l.SetMask(m); err != nil {
+					return nil, err
+				}
+			}
+			t.Layers[i].Pruned = append(t.Layers[i].Pruned, prunedFraction(l.Mask()))
+		}
+		if err := t.countAt(net, in, names, k); err != nil {
+			return nil, err
+		}
+		ns, info, err := timeNet(net, in, opt.Batch, opt.Repeats)
+		if err != nil {
+			return nil, err
+		}
+		t.TotalNs, infos[k] = append(t.TotalNs, ns), info
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, "cost table: rate %g: %.2f ms per batch of %d on %d threads\n", r, ns/1e6, opt.Batch, t.Threads)
+		}
+	}
+	t.layerTimes(infos)
+	t.fit()
+	return t, nil
+}
+
+// countAt fills column k of the FLOPs and params, and the fixed counts.
+func (t *CostTable) countAt(net nn.Layer, in [3]int, names []string, k int) error {
+	c, err := count.Count(net, in, names...)
+	if err != nil {
+		return err
+	}
+	var fl, pa int64
+	for i := range t.Layers {
+		j := slices.IndexFunc(c.Rows, func(r count.Row) bool { return r.Name == names[i] })
+		if j < 0 {
+			return fmt.Errorf("budget: layer %s is not counted (not a conv or linear layer?)", names[i])
+		}
+		t.Layers[i].FLOPs = append(t.Layers[i].FLOPs, c.Rows[j].FLOPs)
+		t.Layers[i].Params = append(t.Layers[i].Params, c.Rows[j].Params)
+		fl += c.Rows[j].FLOPs
+		pa += c.Rows[j].Params
+	}
+	if k == 0 {
+		t.FixedFLOPs, t.FixedParams = c.FLOPs-fl, c.Params-pa
+		t.DenseFLOPs, t.DenseParams = c.FLOPs, c.Params
+	}
+	return nil
+}
+
+// timeNet compiles net with measured routes and returns the best time of
+// repeats forwards of a random batch (after one warm-up) and the layers'
+// compile reports.
+func timeNet(net nn.Layer, in [3]int, batch, repeats int) (float64, []compile.LayerInfo, error) {
+	c, err := compile.Compile(net, in[:], compile.Options{})
+	if err != nil {
+		return 0, nil, err
+	}
+	r := rand.New(rand.NewPCG(uint64(batch), 7))
+	x := tensor.New(batch, in[0], in[1], in[2])
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	best := math.Inf(1)
+	for rep := range repeats + 1 {
+		t0 := time.Now()
+		if _, err := c.Forward(x); err != nil {
+			return 0, nil, err
+		}
+		if d := float64(time.Since(t0).Nanoseconds()); rep > 0 {
+			best = min(best, d)
+		}
+	}
+	return best, c.Layers(), nil
+}
+
+// layerTimes fills each layer's Ns from the compile reports: the time of
+// the route the compiler chose. A conv with one kept-input pattern (the
+// dense layer) is not measured by the compiler; its time is the least
+// dense-route time measured at the other rates (the dense route runs all
+// live filters over the union of their inputs: the dense layer's work).
+// A layer with no measured time (a linear layer) gets its multiply-adds
+// times the measured convs' mean time per dense multiply-add.
+func (t *CostTable) layerTimes(infos [][]compile.LayerInfo) {
+	var ns, macs float64
+	for _, info := range infos {
+		for _, li := range info {
+			if li.DenseNs > 0 {
+				ns += li.DenseNs
+				macs += float64(li.DenseMACs)
+			}
+		}
+	}
+	perMAC := 0.0
+	if macs > 0 {
+		perMAC = ns / macs
+	}
+	for i := range t.Layers {
+		row := &t.Layers[i]
+		dense := math.Inf(1)
+		found := make([]*compile.LayerInfo, len(infos))
+		for k, info := range infos {
+			for j := range info {
+				if info[j].Name == row.Name {
+					found[k] = &info[j]
+					if info[j].DenseNs > 0 {
+						dense = min(dense, info[j].DenseNs)
+					}
+				}
+			}
+		}
+		row.Ns = make([]float64, len(infos))
+		for k, li := range found {
+			switch {
+			case li == nil:
+				row.Ns[k] = 0
+			case routeNs(*li) > 0:
+				row.Ns[k] = routeNs(*li)
+			case li.Patterns <= 1 && !math.IsInf(dense, 1):
+				row.Ns[k] = dense
+			default:
+				row.Ns[k] = float64(li.MACs) * perMAC
+			}
+		}
+	}
+}
+
+// routeNs is the measured time of the route the compiler chose (0: not
+// measured).
+func routeNs(li compile.LayerInfo) float64 {
+	switch li.Route {
+	case compile.Grouped:
+		return li.GroupedNs
+	case compile.Merged, compile.MergedFit:
+		return li.MergedNs
+	case compile.Dense:
+		return li.DenseNs
+	}
+	return 0
+}
+
+// fit fits TotalNs ~ Fixed + Scale * sum(Ns) by least squares over the
+// rates, through the origin when the line would have a negative
+// intercept or slope.
+func (t *CostTable) fit() {
+	n := float64(len(t.Rates))
+	var sx, sy, sxx, sxy float64
+	xs := make([]float64, len(t.Rates))
+	for k := range t.Rates {
+		for _, r := range t.Layers {
+			xs[k] += r.Ns[k]
+		}
+		x, y := xs[k], t.TotalNs[k]
+		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
+	}
+	den := n*sxx - sx*sx
+	if den > 0 {
+		t.Scale = (n*sxy - sx*sy) / den
+		t.Fixed = (sy - t.Scale*sx) / n
+	}
+	if den <= 0 || t.Scale <= 0 || t.Fixed < 0 {
+		t.Fixed, t.Scale = 0, sxy/max(sxx, 1e-300)
+	}
+	t.FitError = 0
+	for k, x := range xs {
+		t.FitError = max(t.FitError, math.Abs(t.Fixed+t.Scale*x-t.TotalNs[k])/t.TotalNs[k])
+	}
+}
+
+// Predict returns the predicted forward time of a batch (ns) with layer i
+// at rate index idx[i].
+func (t *CostTable) Predict(idx []int) float64 {
+	s := t.Fixed
+	for i, k := range idx {
+		s += t.Scale * t.Layers[i].Ns[k]
+	}
+	return s
+}
+
+// TimePair times net's compiled network with its masks (pruned) and with
+// its masks ignored (dense) on a random batch, alternating the two for
+// repeats rounds after a warm-up, and returns the best time of each in
+// nanoseconds: on a shared machine the best estimates the uncontended
+// time.
+func TimePair(net nn.Layer, in [3]int, batch, repeats int) (pruned, dense float64, err error) {
+	if batch < 1 || repeats < 1 {
+		return 0, 0, fmt.Errorf("budget: batch %d, repeats %d: want >= 1", batch, repeats)
+	}
+	p, err := compile.Compile(net, in[:], compile.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	d, err := compile.Compile(net, in[:], compile.Options{IgnoreMasks: true})
+	if err != nil {
+		return 0, 0, err
+	}
+	r := rand.New(rand.NewPCG(uint64(batch), 7))
+	x := tensor.New(batch, in[0], in[1], in[2])
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	pruned, dense = math.Inf(1), math.Inf(1)
+	for rep := range repeats + 1 {
+		for i, c := range []*compile.Net{p, d} {
+			t0 := time.Now()
+			if _, err := c.Forward(x); err != nil {
+				return 0, 0, err
+			}
+			ns := float64(time.Since(t0).Nanoseconds())
+			if rep == 0 {
+				continue
+			}
+			if i == 0 {
+				pruned = min(pruned, ns)
+			} else {
+				dense = min(dense, ns)
+			}
+		}
+	}
+	return pruned, dense, nil
+}
