@@ -3,8 +3,8 @@ package budget
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"math"
+	"os"
 	"slices"
 )
 

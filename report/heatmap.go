@@ -47,9 +47,12 @@ func PlotHeatMap(path string, values [][]float64, rows, cols []string, title, xl
 		}
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s (white 0, dark red %.1f)", title, top)
-	p.X.Label.Text, p.Y.Label.Text = xlabel, ylabel
-	p.Add(plotter.NewImage(img, -0.5, -0.5, float64(nc)-0.5, float64(nr)-0.5))
+	p.Title.Text = title
+	p.X.Label.Text = fmt.Sprintf("%s (colour: white 0, dark red %.1f)", xlabel, top)
+	p.Y.Label.Text = ylabel
+	// Blocks of pixels per cell, so that the image's smoothing when drawn
+	// stays inside each cell's border.
+	p.Add(plotter.NewImage(scaleUp(img, 48, 16), -0.5, -0.5, float64(nc)-0.5, float64(nr)-0.5))
 	l, err := plotter.NewLabels(labels)
 	if err != nil {
 		return fmt.Errorf("report: PlotHeatMap: %w", err)
@@ -57,6 +60,9 @@ func PlotHeatMap(path string, values [][]float64, rows, cols []string, title, xl
 	for i := range l.TextStyle {
 		l.TextStyle[i].Font.Size = vg.Points(7)
 		l.TextStyle[i].XAlign = -0.5
+		if v := values[i/nc][i%nc]; top > 0 && v/top > 0.6 {
+			l.TextStyle[i].Color = color.White // readable on dark red
+		}
 	}
 	p.Add(l)
 	var xt, yt []plot.Tick
@@ -70,7 +76,7 @@ func PlotHeatMap(path string, values [][]float64, rows, cols []string, title, xl
 	p.X.Min, p.X.Max = -0.5, float64(nc)-0.5
 	p.Y.Min, p.Y.Max = -0.5, float64(nr)-0.5
 	p.Y.Tick.Label.Font.Size = vg.Points(7)
-	w := vg.Length(max(4.5, 1.8+0.55*float64(nc))) * vg.Inch
+	w := vg.Length(max(6, 1.8+0.55*float64(nc))) * vg.Inch
 	h := vg.Length(max(3, 1.2+0.16*float64(nr))) * vg.Inch
 	return savePlot(path, p, w, h)
 }

@@ -203,7 +203,7 @@ func writeSensitivity(g *globals, dir string, t *budget.SensitivityTable) error 
 	for j, r := range t.Rates {
 		cols[j] = fmt.Sprintf("%g%%", r)
 	}
-	title := fmt.Sprintf("%s: top-1 drop (points), one layer pruned alone", t.Model)
+	title := fmt.Sprintf("%s: top-1 drop in points, one layer pruned alone", t.Model)
 	if err := report.PlotHeatMap(png, vals, rows, cols, title, "rate", "layer"); err != nil {
 		return err
 	}
