@@ -148,9 +148,9 @@ func TestMeasureCostsLeNet(t *testing.T) {
 	// met by the chosen rates, counted afresh.
 	sens := &SensitivityTable{Rates: []float64{50, 90}, Top1: 99}
 	for _, n := range names {
-		sens.Layers = append(sens.Layers, SensRow{Name: n, Top1: []float64{98, 90}})
+		sens.Layers = append(sens.Layers, SensRow{Name: n, Top1: []float64{98, 90}, Loss: []float64{0.1, 0.5}})
 	}
-	p, err := tab.Problem(Budget{FLOPs, 0.5}, sens, nil)
+	p, err := tab.Problem(Budget{FLOPs, 0.5}, sens, LossRise, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestMeasureCostsLeNet(t *testing.T) {
 	if float64(fl) > 0.5*float64(tab.DenseFLOPs) {
 		t.Errorf("chosen rates %v give %d FLOPs, over half of %d", sol.Rates, fl, tab.DenseFLOPs)
 	}
-	if _, err := tab.Problem(Budget{FLOPs, 0.5}, &SensitivityTable{Rates: []float64{50, 80}}, nil); err == nil {
+	if _, err := tab.Problem(Budget{FLOPs, 0.5}, &SensitivityTable{Rates: []float64{50, 80}}, Top1Drop, nil); err == nil {
 		t.Error("sensitivity rates that differ from the cost table's: no error")
 	}
 }

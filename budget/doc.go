@@ -22,7 +22,8 @@
 // Solve picks one rate per layer by an exact multiple-choice knapsack
 // (dynamic programming over the cost, in 1/Resolution of the budget, with
 // each option's cost rounded up so that the budget is always met): it
-// minimises the sum of the layers' predicted accuracy drops. A layer's
+// minimises the sum of the layers' predicted damage: their top-1 drops or
+// their loss rises (Metric) when pruned alone. A layer's
 // drops are made non-decreasing and its costs non-increasing in the rate
 // (running max and min) before solving, which irons out measurement noise.
 //

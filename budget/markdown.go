@@ -26,6 +26,18 @@ func (t *SensitivityTable) WriteMarkdown(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	b.WriteString("\nRise of the mean cross-entropy (nats):\n\n| layer |")
+	for _, r := range t.Rates {
+		fmt.Fprintf(&b, " %g%% |", r)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(t.Rates)) + "\n")
+	for i, r := range t.Layers {
+		fmt.Fprintf(&b, "| %s |", r.Name)
+		for _, d := range t.Scores(i, LossRise) {
+			fmt.Fprintf(&b, " %.4f |", d)
+		}
+		b.WriteString("\n")
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -62,9 +74,13 @@ func (t *CostTable) WriteMarkdown(w io.Writer) error {
 func (p *Plan) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Budget %s\n\n", p.Budget)
-	fmt.Fprintf(&b, "Rates chosen by %s: predicted %s %.3f of dense (lowest reachable %.3f), predicted accuracy drop %.2f points "+
-		"(the sum of the layers' one-shot drops, before fine-tuning).\n\n", p.Method, p.Budget.Kind, p.Predicted, p.Lowest, p.PredictedDrop)
-	b.WriteString("| layer | rate | predicted drop | predicted cost |\n|---|---:|---:|---:|\n")
+	unit := "top-1 points"
+	if p.Metric == LossRise {
+		unit = "loss rise, nats"
+	}
+	fmt.Fprintf(&b, "Rates chosen by %s: predicted %s %.3f of dense (lowest reachable %.3f), predicted damage %.3f (%s: "+
+		"the sum of the layers' one-shot damage, before fine-tuning).\n\n", p.Method, p.Budget.Kind, p.Predicted, p.Lowest, p.PredictedDrop, unit)
+	b.WriteString("| layer | rate | predicted damage | predicted cost |\n|---|---:|---:|---:|\n")
 	for _, t := range p.Layers {
 		fmt.Fprintf(&b, "| %s | %g | %.2f | %.4g |\n", t.Name, t.Rate, t.Drop, t.Cost)
 	}

@@ -12,8 +12,8 @@ import (
 type Target struct {
 	Name string  `json:"name"`
 	Rate float64 `json:"rate"` // the layer's target rate, percent (0: left dense)
-	// Drop is the layer's predicted accuracy drop at Rate (percentage
-	// points, normalised as Solve uses it), and Cost its predicted cost
+	// Drop is the layer's predicted damage at Rate (by the plan's
+	// Metric, normalised as Solve uses it), and Cost its predicted cost
 	// there (ns per batch, FLOPs or parameters, by the budget's kind).
 	Drop float64 `json:"drop"`
 	Cost float64 `json:"cost"`
@@ -30,8 +30,9 @@ type Plan struct {
 	Predicted     float64 `json:"predicted"`
 	PredictedCost float64 `json:"predicted_cost"`
 	DenseCost     float64 `json:"dense_cost"`
-	// PredictedDrop is the sum of the layers' predicted drops.
+	// PredictedDrop is the sum of the layers' predicted drops, by Metric.
 	PredictedDrop float64 `json:"predicted_drop"`
+	Metric        Metric  `json:"metric"`
 	// Lowest is the lowest fraction reachable with every layer at its
 	// highest rate.
 	Lowest float64 `json:"lowest"`
@@ -40,8 +41,8 @@ type Plan struct {
 }
 
 // NewPlan turns a solution of p into a plan for budget b.
-func NewPlan(b Budget, p Problem, s Solution) *Plan {
-	pl := &Plan{Budget: b, Predicted: s.Fraction, PredictedCost: s.Cost, DenseCost: p.Dense,
+func NewPlan(b Budget, m Metric, p Problem, s Solution) *Plan {
+	pl := &Plan{Budget: b, Metric: m, Predicted: s.Fraction, PredictedCost: s.Cost, DenseCost: p.Dense,
 		PredictedDrop: s.Drop, Lowest: p.Fixed / p.Dense, Method: "knapsack"}
 	for i, l := range p.Layers {
 		n := l.Normalised()

@@ -26,10 +26,11 @@ func RateGrid(lo, hi, step float64) ([]float64, error) {
 // Problem builds the choice of rates for budget b from the cost table and
 // the sensitivity table (measured at the cost table's rates, less 0):
 // each layer may take rate 0 (dense, no drop) or any rate of the tables
-// up to its cap (caps[name], e.g. the FC cap; no entry: no cap). Costs are
+// up to its cap (caps[name], e.g. the FC cap; no entry: no cap). Its
+// damage at each rate is the table's Scores by metric m. Costs are
 // the layer's predicted share of the batch's time (Scale * Ns), its FLOPs
 // or its parameters.
-func (t *CostTable) Problem(b Budget, sens *SensitivityTable, caps map[string]float64) (Problem, error) {
+func (t *CostTable) Problem(b Budget, sens *SensitivityTable, m Metric, caps map[string]float64) (Problem, error) {
 	if !slices.Equal(sens.Rates, t.Rates[1:]) {
 		return Problem{}, fmt.Errorf("the sensitivity table's rates %v differ from the cost table's %v", sens.Rates, t.Rates[1:])
 	}
@@ -49,7 +50,11 @@ func (t *CostTable) Problem(b Budget, sens *SensitivityTable, caps map[string]fl
 		if i < 0 {
 			return Problem{}, fmt.Errorf("layer %s is not in the sensitivity table", r.Name)
 		}
-		drops := append([]float64{0}, sens.Drops(i)...)
+		if len(sens.Layers[i].Top1) != len(sens.Rates) || len(sens.Layers[i].Loss) != len(sens.Rates) {
+			return Problem{}, fmt.Errorf("layer %s: the sensitivity table has %d accuracies and %d losses for %d rates",
+				r.Name, len(sens.Layers[i].Top1), len(sens.Layers[i].Loss), len(sens.Rates))
+		}
+		drops := append([]float64{0}, sens.Scores(i, m)...)
 		c := Choice{Name: r.Name}
 		for k, rate := range t.Rates {
 			if cp, ok := caps[r.Name]; ok && rate > cp {

@@ -90,6 +90,41 @@ func (t *SensitivityTable) Drops(i int) []float64 {
 	return d
 }
 
+// Metric is what the solver minimises, read from a sensitivity table.
+type Metric string
+
+// The metrics.
+const (
+	// Top1Drop is the top-1 accuracy drop in percentage points.
+	Top1Drop Metric = "top1"
+	// LossRise is the rise of the mean cross-entropy in nats. On the
+	// training images of a model trained on them top-1 saturates near
+	// 100% at moderate rates while the loss still ranks the layers.
+	LossRise Metric = "loss"
+)
+
+// ParseMetric reads "top1" or "loss".
+func ParseMetric(s string) (Metric, error) {
+	switch m := Metric(s); m {
+	case Top1Drop, LossRise:
+		return m, nil
+	}
+	return "", fmt.Errorf("metric %q: want top1 or loss", s)
+}
+
+// Scores returns row i's damage at each rate by metric m: Drops, or the
+// loss minus the unpruned loss.
+func (t *SensitivityTable) Scores(i int, m Metric) []float64 {
+	if m == Top1Drop {
+		return t.Drops(i)
+	}
+	d := make([]float64, len(t.Rates))
+	for k, l := range t.Layers[i].Loss {
+		d[k] = l - t.Loss
+	}
+	return d
+}
+
 // Row returns the row of the named layer, or -1.
 func (t *SensitivityTable) Row(name string) int {
 	return slices.IndexFunc(t.Layers, func(r SensRow) bool { return r.Name == name })

@@ -61,8 +61,8 @@ func kindList() string {
 }
 
 // Choice is one layer's options for Solve: a rate (percent, ascending;
-// 0 is the dense layer), its cost and its predicted accuracy drop
-// (percentage points) at each rate.
+// 0 is the dense layer), its cost and its predicted damage at each rate
+// (a top-1 drop in points or a loss rise, by the Metric; 0 at rate 0).
 type Choice struct {
 	Name  string
 	Rates []float64
@@ -87,7 +87,7 @@ type Solution struct {
 	Rates    []float64 // chosen rate per layer
 	Cost     float64   // predicted cost of the network
 	Fraction float64   // Cost / Dense
-	Drop     float64   // predicted accuracy drop: the sum of the layers' drops
+	Drop     float64   // predicted damage: the sum of the layers' drops
 }
 
 // InfeasibleError reports a budget that every layer at its highest rate

@@ -32,6 +32,13 @@ func PlotHeatMap(path string, values [][]float64, rows, cols []string, title, xl
 			}
 		}
 	}
+	format := "%.1f"
+	switch {
+	case top < 1:
+		format = "%.3f"
+	case top < 10:
+		format = "%.2f"
+	}
 	nr, nc := len(rows), len(cols)
 	img := image.NewRGBA(image.Rect(0, 0, nc, nr))
 	var labels plotter.XYLabels
@@ -40,7 +47,7 @@ func PlotHeatMap(path string, values [][]float64, rows, cols []string, title, xl
 			img.SetRGBA(j, i, heat(v, top))
 			txt := "-"
 			if !math.IsNaN(v) {
-				txt = fmt.Sprintf("%.1f", v)
+				txt = fmt.Sprintf(format, v)
 			}
 			labels.XYs = append(labels.XYs, plotter.XY{X: float64(j), Y: float64(nr-1-i) - 0.15})
 			labels.Labels = append(labels.Labels, txt)
@@ -48,7 +55,7 @@ func PlotHeatMap(path string, values [][]float64, rows, cols []string, title, xl
 	}
 	p := plot.New()
 	p.Title.Text = title
-	p.X.Label.Text = fmt.Sprintf("%s (colour: white 0, dark red %.1f)", xlabel, top)
+	p.X.Label.Text = fmt.Sprintf("%s (colour: white 0, dark red "+format+")", xlabel, top)
 	p.Y.Label.Text = ylabel
 	// Blocks of pixels per cell, so that the image's smoothing when drawn
 	// stays inside each cell's border.

@@ -31,6 +31,7 @@ type budgetOptions struct {
 	sensFile string
 	batch    int
 	repeats  int
+	metric   string
 	sens     sensSettings
 	plan     *budget.Plan
 }
@@ -42,8 +43,9 @@ rates are chosen from a sensitivity table (each layer pruned alone at
 --rates-from..--rates-to; --sensitivity FILE, else measured into the run
 folder) and a cost table (each layer's measured kernel time, FLOPs and params
 at those rates, cached in the run folder per CPU model, threads and batch) by
-an exact multiple-choice knapsack that minimises the summed accuracy drops
-(layers with rate 0 stay dense; FC layers at most --fc-cap). The schedule then
+an exact multiple-choice knapsack that minimises the layers' summed damage
+(--budget-metric: loss rise or top-1 drop; layers with rate 0 stay dense; FC
+layers at most --fc-cap). The schedule then
 scales: each layer reaches its own target at the last step (about
 max target / --step steps), e.g. latency=0.4`
 
@@ -52,17 +54,35 @@ func (b *budgetOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&b.sensFile, "sensitivity", "", "with --budget: a sensitivity.json from sgcnn sensitivity (default: measured into the run folder)")
 	f.IntVar(&b.batch, "budget-batch", 64, "with --budget: the batch size latency is measured at")
 	f.IntVar(&b.repeats, "budget-repeats", 5, "with --budget: timed forwards per measurement (the best counts)")
+	f.StringVar(&b.metric, "budget-metric", "loss", "with --budget: what the rates minimise, from the sensitivity table: loss (the rise of the held-out cross-entropy; top-1 on training images saturates near 100%) or top1 (the top-1 drop)")
 	b.sens.addFlags(f)
 }
 
-// defaultOut names the run folder after the budget.
-func (b *budgetOptions) defaultOut(o *pruneOptions) {
-	if b.spec != "" && o.out == "" && !o.resume {
-		bd, err := budget.ParseBudget(b.spec)
-		if err == nil {
-			o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-%s%g", o.model, o.cfg.Scheme, bd.Kind, bd.Fraction))
-		}
+// check reads --budget and --budget-metric before any work, names the
+// run folder after the budget, and sets --rate to --step until the plan
+// sets the schedule (so that a --step that does not divide --rate, which
+// --budget ignores, passes the schedule's checks).
+func (b *budgetOptions) check(o *pruneOptions) error {
+	if b.spec == "" || o.resume {
+		return nil
 	}
+	bd, err := budget.ParseBudget(b.spec)
+	if err != nil {
+		return usagef("--budget: %v", err)
+	}
+	if _, err := budget.ParseMetric(b.metric); err != nil {
+		return usagef("--budget-metric: %v", err)
+	}
+	if o.out == "" {
+		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-%s%g", o.model, o.cfg.Scheme, bd.Kind, bd.Fraction))
+	}
+	if len(o.cfg.Rates) > 0 {
+		return usagef("--budget chooses the rates: drop --rates")
+	}
+	if o.cfg.Step > 0 && o.cfg.Step < 100 {
+		o.cfg.Rate = o.cfg.Step
+	}
+	return nil
 }
 
 // plan chooses the per-layer rates of a fresh --budget run and sets
@@ -75,6 +95,10 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 	bd, err := budget.ParseBudget(b.spec)
 	if err != nil {
 		return usagef("--budget: %v", err)
+	}
+	metric, err := budget.ParseMetric(b.metric)
+	if err != nil {
+		return usagef("--budget-metric: %v", err)
 	}
 	switch {
 	case o.cfg.Method != baseline.MethodSelfGrouping:
@@ -114,7 +138,7 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 			caps[l.Name()] = o.cfg.FCCap
 		}
 	}
-	prob, err := costs.Problem(bd, sens, caps)
+	prob, err := costs.Problem(bd, sens, metric, caps)
 	if err != nil {
 		return err
 	}
@@ -126,7 +150,7 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 	if err != nil {
 		return err
 	}
-	b.plan = budget.NewPlan(bd, prob, sol)
+	b.plan = budget.NewPlan(bd, metric, prob, sol)
 	if err := writePlan(g, o.out, b.plan, nil); err != nil {
 		return err
 	}

@@ -95,6 +95,9 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 			if o.cfg.Method == baseline.MethodTaylor {
 				o.cfg.Importance = "taylor"
 			}
+			if err := o.budget.check(o); err != nil {
+				return err
+			}
 			if err := baseline.CheckConfig(o.cfg); err != nil {
 				return usageError{err}
 			}
@@ -165,7 +168,6 @@ func sharedWeights(arch string) string {
 }
 
 func runPrune(g *globals, o *pruneOptions) error {
-	o.budget.defaultOut(o)
 	if o.out == "" {
 		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", o.model, o.cfg.Scheme, o.cfg.Rate))
 		if o.cfg.Method != baseline.MethodSelfGrouping {
