@@ -22,8 +22,10 @@ type CostTable struct {
 	Date string `json:"date"`
 	// Layers are in forward order; each row has one entry per Rates.
 	Layers []CostRow `json:"layers"`
-	// TotalNs is the compiled network's measured forward time of a batch
-	// (best of the repeats) with every layer pruned one-shot at each rate.
+	// TotalNs is the compiled network's forward time of a batch with every
+	// layer pruned one-shot at each rate: the best of the repeats over the
+	// best of the dense network's, timed alternately with it, times the
+	// median of the dense network's best times.
 	TotalNs []float64 `json:"total_ns"`
 	// Fixed and Scale fit TotalNs[k] ~ Fixed + Scale * sum(layers' Ns[k]):
 	// Fixed is the time of everything else (stem, shortcuts, pooling,
@@ -78,7 +80,10 @@ type CostOptions struct {
 // layer is pruned one-shot (OneShot) from its current weights, the
 // network counted (package count, the layers by the masked rule) and
 // compiled with measured routes (package compile), and a random batch
-// timed. The layers' weights and masks are restored at the end.
+// timed alternately with the dense network (TimePair). Times are kept as
+// ratios to what was measured alongside (see TotalNs and layerTimes), so
+// that load on a shared machine that changes between rates cancels. The
+// layers' weights and masks are restored at the end.
 func MeasureCosts(net nn.Layer, in [3]int, layers []nn.Prunable, opt CostOptions) (*CostTable, error) {
 	if err := checkRates(opt.Rates); err != nil {
 		return nil, err
@@ -103,6 +108,8 @@ func MeasureCosts(net nn.Layer, in [3]int, layers []nn.Prunable, opt CostOptions
 		t.Layers[i].Name = names[i]
 	}
 	infos := make([][]compile.LayerInfo, len(t.Rates))
+	ratio := make([]float64, len(t.Rates))
+	var denseBest []float64
 	for k, r := range t.Rates {
 		for i, l := range layers {
 			if err := saves[i].restore(); err != nil {
@@ -122,18 +129,32 @@ func MeasureCosts(net nn.Layer, in [3]int, layers []nn.Prunable, opt CostOptions
 		if err := t.countAt(net, in, names, k); err != nil {
 			return nil, err
 		}
-		ns, info, err := timeNet(net, in, opt.Batch, opt.Repeats)
+		pruned, dense, info, err := timePair(net, in, opt.Batch, opt.Repeats)
 		if err != nil {
 			return nil, err
 		}
-		t.TotalNs, infos[k] = append(t.TotalNs, ns), info
+		ratio[k], infos[k], denseBest = pruned/dense, info, append(denseBest, dense)
 		if opt.Log != nil {
-			fmt.Fprintf(opt.Log, "cost table: rate %g: %.2f ms per batch of %d on %d threads\n", r, ns/1e6, opt.Batch, t.Threads)
+			fmt.Fprintf(opt.Log, "cost table: rate %g: %.2f ms against %.2f ms dense per batch of %d on %d threads\n",
+				r, pruned/1e6, dense/1e6, opt.Batch, t.Threads)
 		}
+	}
+	// Each rate's time is its ratio to the dense network timed alternately
+	// with it, times the median dense time: load that changes between
+	// rates cancels.
+	ref := medianOf(denseBest)
+	for k := range t.Rates {
+		t.TotalNs = append(t.TotalNs, ratio[k]*ref)
 	}
 	t.layerTimes(infos)
 	t.fit()
 	return t, nil
+}
+
+func medianOf(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
 }
 
 // countAt fills column k of the FLOPs and params, and the fixed counts.
@@ -160,39 +181,15 @@ func (t *CostTable) countAt(net nn.Layer, in [3]int, names []string, k int) erro
 	return nil
 }
 
-// timeNet compiles net with measured routes and returns the best time of
-// repeats forwards of a random batch (after one warm-up) and the layers'
-// compile reports.
-func timeNet(net nn.Layer, in [3]int, batch, repeats int) (float64, []compile.LayerInfo, error) {
-	c, err := compile.Compile(net, in[:], compile.Options{})
-	if err != nil {
-		return 0, nil, err
-	}
-	r := rand.New(rand.NewPCG(uint64(batch), 7))
-	x := tensor.New(batch, in[0], in[1], in[2])
-	for i := range x.Data {
-		x.Data[i] = float32(r.NormFloat64())
-	}
-	best := math.Inf(1)
-	for rep := range repeats + 1 {
-		t0 := time.Now()
-		if _, err := c.Forward(x); err != nil {
-			return 0, nil, err
-		}
-		if d := float64(time.Since(t0).Nanoseconds()); rep > 0 {
-			best = min(best, d)
-		}
-	}
-	return best, c.Layers(), nil
-}
-
-// layerTimes fills each layer's Ns from the compile reports: the time of
-// the route the compiler chose. A conv with one kept-input pattern (the
-// dense layer) is not measured by the compiler; its time is the least
-// dense-route time measured at the other rates (the dense route runs all
-// live filters over the union of their inputs: the dense layer's work).
-// A layer with no measured time (a linear layer) gets its multiply-adds
-// times the measured convs' mean time per dense multiply-add.
+// layerTimes fills each layer's Ns from the compile reports. The
+// compiler times a conv's candidate routes alternately, the dense route
+// among them (all live filters over the union of their inputs: the dense
+// layer's work), so the chosen route's time over the dense route's is
+// robust to load; a layer's time at a rate is that ratio times the
+// layer's median dense-route time over the rates (its time at rate 0,
+// where one kept-input pattern leaves nothing to measure). A layer the
+// compiler does not time (a linear layer) gets its multiply-adds times
+// the convs' mean dense time per multiply-add.
 func (t *CostTable) layerTimes(infos [][]compile.LayerInfo) {
 	var ns, macs float64
 	for _, info := range infos {
@@ -209,29 +206,35 @@ func (t *CostTable) layerTimes(infos [][]compile.LayerInfo) {
 	}
 	for i := range t.Layers {
 		row := &t.Layers[i]
-		dense := math.Inf(1)
 		found := make([]*compile.LayerInfo, len(infos))
+		var dense []float64
 		for k, info := range infos {
 			for j := range info {
 				if info[j].Name == row.Name {
 					found[k] = &info[j]
 					if info[j].DenseNs > 0 {
-						dense = min(dense, info[j].DenseNs)
+						dense = append(dense, info[j].DenseNs)
 					}
 				}
 			}
 		}
 		row.Ns = make([]float64, len(infos))
 		for k, li := range found {
-			switch {
-			case li == nil:
-				row.Ns[k] = 0
-			case routeNs(*li) > 0:
-				row.Ns[k] = routeNs(*li)
-			case li.Patterns <= 1 && !math.IsInf(dense, 1):
-				row.Ns[k] = dense
-			default:
+			if li == nil {
+				continue
+			}
+			if len(dense) == 0 {
 				row.Ns[k] = float64(li.MACs) * perMAC
+				continue
+			}
+			base := medianOf(dense)
+			switch {
+			case routeNs(*li) > 0 && li.DenseNs > 0:
+				row.Ns[k] = base * routeNs(*li) / li.DenseNs
+			case li.DenseMACs > 0:
+				row.Ns[k] = base * float64(li.MACs) / float64(li.DenseMACs)
+			default:
+				row.Ns[k] = base
 			}
 		}
 	}
@@ -293,18 +296,25 @@ func (t *CostTable) Predict(idx []int) float64 {
 // its masks ignored (dense) on a random batch, alternating the two for
 // repeats rounds after a warm-up, and returns the best time of each in
 // nanoseconds: on a shared machine the best estimates the uncontended
-// time.
+// time, and alternating exposes both to the same load.
 func TimePair(net nn.Layer, in [3]int, batch, repeats int) (pruned, dense float64, err error) {
 	if batch < 1 || repeats < 1 {
 		return 0, 0, fmt.Errorf("budget: batch %d, repeats %d: want >= 1", batch, repeats)
 	}
+	pruned, dense, _, err = timePair(net, in, batch, repeats)
+	return pruned, dense, err
+}
+
+// timePair is TimePair, also returning the pruned network's compile
+// report (routes measured per layer).
+func timePair(net nn.Layer, in [3]int, batch, repeats int) (pruned, dense float64, info []compile.LayerInfo, err error) {
 	p, err := compile.Compile(net, in[:], compile.Options{})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	d, err := compile.Compile(net, in[:], compile.Options{IgnoreMasks: true})
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	r := rand.New(rand.NewPCG(uint64(batch), 7))
 	x := tensor.New(batch, in[0], in[1], in[2])
@@ -316,7 +326,7 @@ func TimePair(net nn.Layer, in [3]int, batch, repeats int) (pruned, dense float6
 		for i, c := range []*compile.Net{p, d} {
 			t0 := time.Now()
 			if _, err := c.Forward(x); err != nil {
-				return 0, 0, err
+				return 0, 0, nil, err
 			}
 			ns := float64(time.Since(t0).Nanoseconds())
 			if rep == 0 {
@@ -329,5 +339,5 @@ func TimePair(net nn.Layer, in [3]int, batch, repeats int) (pruned, dense float6
 			}
 		}
 	}
-	return pruned, dense, nil
+	return pruned, dense, p.Layers(), nil
 }

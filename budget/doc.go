@@ -10,9 +10,11 @@
 //     restored after every trial. Layers x rates.
 //   - A cost table (MeasureCosts): every layer pruned one-shot at each rate,
 //     the network compiled (package compile) and each conv layer's measured
-//     kernel time read from compile.LayerInfo, with the layer's FLOPs and
-//     parameters (package count). The whole network is also timed at the
-//     asked batch and thread count at every uniform rate, and a line
+//     kernel time read from compile.LayerInfo (as a ratio to the dense
+//     route timed alongside it), with the layer's FLOPs and parameters
+//     (package count). The whole network is also timed at the asked batch
+//     and thread count at every uniform rate, alternately with the dense
+//     network, and a line
 //     latency = Fixed + Scale * (sum of the layers' kernel times) is fitted
 //     to those points, so that a mix of rates has a predicted latency at
 //     that batch and thread count. A cost table is cached as JSON keyed by
