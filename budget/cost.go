@@ -254,31 +254,47 @@ func routeNs(li compile.LayerInfo) float64 {
 	return 0
 }
 
-// fit fits TotalNs ~ Fixed + Scale * sum(Ns) by least squares over the
-// rates, through the origin when the line would have a negative
-// intercept or slope.
+// fit fits TotalNs ~ Fixed + Scale * sum(Ns) over the rates by the
+// Theil-Sen estimator (the median of the pairwise slopes, then the median
+// intercept), which a few timings spoiled by load on a shared machine do
+// not pull off; through the origin (the median ratio) when that line
+// would have a negative intercept or slope.
 func (t *CostTable) fit() {
-	n := float64(len(t.Rates))
-	var sx, sy, sxx, sxy float64
 	xs := make([]float64, len(t.Rates))
 	for k := range t.Rates {
 		for _, r := range t.Layers {
 			xs[k] += r.Ns[k]
 		}
-		x, y := xs[k], t.TotalNs[k]
-		sx, sy, sxx, sxy = sx+x, sy+y, sxx+x*x, sxy+x*y
 	}
-	den := n*sxx - sx*sx
-	if den > 0 {
-		t.Scale = (n*sxy - sx*sy) / den
-		t.Fixed = (sy - t.Scale*sx) / n
+	ys := t.TotalNs
+	var slopes, icepts, ratios []float64
+	for i := range xs {
+		for j := i + 1; j < len(xs); j++ {
+			if dx := xs[j] - xs[i]; math.Abs(dx) > 1e-9*max(xs[i], xs[j]) {
+				slopes = append(slopes, (ys[j]-ys[i])/dx)
+			}
+		}
+		if xs[i] > 0 {
+			ratios = append(ratios, ys[i]/xs[i])
+		}
 	}
-	if den <= 0 || t.Scale <= 0 || t.Fixed < 0 {
-		t.Fixed, t.Scale = 0, sxy/max(sxx, 1e-300)
+	t.Fixed, t.Scale = 0, 0
+	if len(slopes) > 0 {
+		t.Scale = medianOf(slopes)
+		for i := range xs {
+			icepts = append(icepts, ys[i]-t.Scale*xs[i])
+		}
+		t.Fixed = medianOf(icepts)
+	}
+	if !(t.Scale > 0) || t.Fixed < 0 {
+		t.Fixed = 0
+		if len(ratios) > 0 {
+			t.Scale = medianOf(ratios)
+		}
 	}
 	t.FitError = 0
 	for k, x := range xs {
-		t.FitError = max(t.FitError, math.Abs(t.Fixed+t.Scale*x-t.TotalNs[k])/t.TotalNs[k])
+		t.FitError = max(t.FitError, math.Abs(t.Fixed+t.Scale*x-ys[k])/ys[k])
 	}
 }
 

@@ -223,3 +223,27 @@ func TestSensitivityRestores(t *testing.T) {
 		t.Error("decreasing rates: no error")
 	}
 }
+
+// TestFitIgnoresOutliers: the latency line through eight rates, one of
+// them timed during a burst of load at three times its time, comes out
+// as the line the other seven lie on.
+func TestFitIgnoresOutliers(t *testing.T) {
+	tab := &CostTable{Key: Key{Rates: []float64{0, 30, 40, 50, 60, 70, 80, 90}}, Layers: []CostRow{{}, {}}}
+	for k := range tab.Rates {
+		a, b := 100-float64(10*k), 50-float64(4*k)
+		tab.Layers[0].Ns = append(tab.Layers[0].Ns, a)
+		tab.Layers[1].Ns = append(tab.Layers[1].Ns, b)
+		y := 2000 + 64*(a+b)
+		if k == 3 {
+			y *= 3
+		}
+		tab.TotalNs = append(tab.TotalNs, y)
+	}
+	tab.fit()
+	if math.Abs(tab.Scale-64) > 1e-6 || math.Abs(tab.Fixed-2000) > 1e-3 {
+		t.Errorf("fit %g + %g x, want 2000 + 64 x", tab.Fixed, tab.Scale)
+	}
+	if p := tab.Predict([]int{0, 7}); math.Abs(p-(2000+64*(100+22))) > 1e-3 {
+		t.Errorf("Predict = %g", p)
+	}
+}

@@ -53,7 +53,7 @@ func (b *budgetOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&b.spec, "budget", "", budgetHelp)
 	f.StringVar(&b.sensFile, "sensitivity", "", "with --budget: a sensitivity.json from sgcnn sensitivity (default: measured into the run folder)")
 	f.IntVar(&b.batch, "budget-batch", 64, "with --budget: the batch size latency is measured at")
-	f.IntVar(&b.repeats, "budget-repeats", 5, "with --budget: timed forwards per measurement (the best counts)")
+	f.IntVar(&b.repeats, "budget-repeats", 10, "with --budget: timed forwards per measurement (the best counts)")
 	f.StringVar(&b.metric, "budget-metric", "loss", "with --budget: what the rates minimise, from the sensitivity table: loss (the rise of the held-out cross-entropy; top-1 on training images saturates near 100%) or top1 (the top-1 drop)")
 	b.sens.addFlags(f)
 }
