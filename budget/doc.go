@@ -16,7 +16,7 @@
 //     and thread count at every uniform rate, alternately with the dense
 //     network, and a line
 //     latency = Fixed + Scale * (sum of the layers' kernel times) is fitted
-//     to those points, so that a mix of rates has a predicted latency at
+//     to those points (Theil-Sen), so that a mix of rates has a predicted latency at
 //     that batch and thread count. A cost table is cached as JSON keyed by
 //     CPU model, threads, batch, layers and rates (LoadCosts).
 //   - A budget (ParseBudget): "latency=0.4", "flops=0.3" or "params=0.25".
