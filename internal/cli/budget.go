@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/spf13/pflag"
+	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn/baseline"
 	"github.com/sgcnn/sgcnn/budget"
@@ -49,13 +49,14 @@ layers at most --fc-cap). The schedule then
 scales: each layer reaches its own target at the last step (about
 max target / --step steps), e.g. latency=0.4`
 
-func (b *budgetOptions) addFlags(f *pflag.FlagSet) {
+func (b *budgetOptions) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.StringVar(&b.spec, "budget", "", budgetHelp)
 	f.StringVar(&b.sensFile, "sensitivity", "", "with --budget: a sensitivity.json from sgcnn sensitivity (default: measured into the run folder)")
 	f.IntVar(&b.batch, "budget-batch", 64, "with --budget: the batch size latency is measured at")
 	f.IntVar(&b.repeats, "budget-repeats", 10, "with --budget: timed forwards per measurement (the best counts)")
 	f.StringVar(&b.metric, "budget-metric", "loss", "with --budget: what the rates minimise, from the sensitivity table: loss (the rise of the held-out cross-entropy; top-1 on training images saturates near 100%) or top1 (the top-1 drop)")
-	b.sens.addFlags(f)
+	b.sens.addFlags(cmd)
 }
 
 // check reads --budget and --budget-metric before any work, names the

@@ -144,7 +144,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
-	o.budget.addFlags(f)
+	o.budget.addFlags(cmd)
 	return cmd
 }
 

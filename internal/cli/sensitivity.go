@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/sgcnn/sgcnn/budget"
 	"github.com/sgcnn/sgcnn/checkpoint"
@@ -37,7 +36,8 @@ type sensSettings struct {
 	dataset, dataDir string
 }
 
-func (s *sensSettings) addFlags(f *pflag.FlagSet) {
+func (s *sensSettings) addFlags(cmd *cobra.Command) {
+	f := cmd.Flags()
 	f.Float64Var(&s.from, "rates-from", 30, "sensitivity: lowest rate tried, percent")
 	f.Float64Var(&s.to, "rates-to", 90, "sensitivity: highest rate tried, percent")
 	f.Float64Var(&s.step, "rates-step", 10, "sensitivity: rate step, percent")
@@ -296,7 +296,7 @@ cores.`,
 	f.StringVar(&o.rule, "rule", "first-member", "group keep rule: first-member or own-mask")
 	f.Uint64Var(&o.seed, "seed", 1, "k-means seed")
 	f.BoolVar(&o.json, "json", false, "print the table as JSON")
-	o.addFlags(f)
+	o.addFlags(cmd)
 	return cmd
 }
 
