@@ -36,18 +36,18 @@ type budgetOptions struct {
 	plan     *budget.Plan
 }
 
-const budgetHelp = `budget: per-layer rates meeting a cost budget, a fraction of the dense network's:
-latency=F (the compiled network's measured time of a batch of --budget-batch
-images on --threads threads), flops=F or params=F (the paper's counts). The
-rates are chosen from a sensitivity table (each layer pruned alone at
---rates-from..--rates-to; --sensitivity FILE, else measured into the run
-folder) and a cost table (each layer's measured kernel time, FLOPs and params
-at those rates, cached in the run folder per CPU model, threads and batch) by
-an exact multiple-choice knapsack that minimises the layers' summed damage
-(--budget-metric: loss rise or top-1 drop; layers with rate 0 stay dense; FC
-layers at most --fc-cap). The schedule then
-scales: each layer reaches its own target at the last step (about
-max target / --step steps), e.g. latency=0.4`
+const budgetHelp = `per-layer rates meeting a cost budget KIND=F, F a fraction of the dense
+network's: latency=F (the compiled network's measured time of a batch of
+--budget-batch images on --threads threads), flops=F or params=F (the paper's
+counts), e.g. latency=0.4. The rates come from a sensitivity table (each layer
+pruned alone at --rates-from..--rates-to; --sensitivity FILE, else measured
+into the run folder) and a cost table (each layer's measured kernel time, FLOPs
+and params at those rates, cached in the run folder per CPU model, threads and
+batch), by an exact multiple-choice knapsack (dynamic programming) minimising
+the layers' summed damage (--budget-metric); rate 0 leaves a layer dense, FC
+layers stay at most --fc-cap. The schedule then scales: every layer reaches its
+own target at the last step (max target / --step steps, rounded up).
+See docs/BUDGET.md`
 
 func (b *budgetOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()

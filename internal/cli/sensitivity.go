@@ -274,11 +274,10 @@ model trained on all of them has seen them, so drops are optimistic, but
 they rank the layers), of which the first --subset are evaluated. Every
 trial evaluates the compiled network (package compile).
 
-Writes sensitivity.json, sensitivity.md and heat maps (layers by rates)
-of the top-1 drop, sensitivity.png, and of the loss rise,
-sensitivity_loss.png, in --out. On ResNet-56 with the
-defaults (55 layers, 7 rates, 500 images) it takes a few minutes on 2
-cores.`,
+Writes sensitivity.json, sensitivity.md and heat maps (layers by rates) of
+the top-1 drop, sensitivity.png, and of the loss rise, sensitivity_loss.png,
+in --out. ResNet-56 with the defaults (55 layers, 7 rates, 500 images) costs
+about 420 CPU-seconds: 3.5-4 minutes on 2 idle cores.`,
 		Example: `  sgcnn sensitivity --model resnet56
   sgcnn sensitivity --model resnet20 --rates-from 20 --rates-to 90 --rates-step 5 --subset 1000
   sgcnn sensitivity --weights runs/lenet5.safetensors --holdout 1000 --subset 200 --out runs/sens-lenet5`,
