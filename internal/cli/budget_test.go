@@ -81,7 +81,8 @@ func TestSensitivityAndBudgetLeNet(t *testing.T) {
 	args := []string{"--threads", "2", "prune", "--weights", w, "--budget", "flops=0.5", "--sensitivity", filepath.Join(sdir, "sensitivity.json"),
 		"--rates-from", "50", "--rates-to", "90", "--rates-step", "40", "--step", "30", "--scheme", "G", "--global-epochs", "0",
 		"--train-limit", "512", "--test-limit", "256", "--budget-batch", "8", "--budget-repeats", "1", "--measure=false"}
-	if code, _, errs := run(t, append(args, "--out", pdir)...); code != 0 {
+	code, _, errs = run(t, append(args, "--out", pdir)...)
+	if code != 0 {
 		t.Fatalf("prune --budget: exit %d: %s", code, errs)
 	}
 	var res budgetResult
@@ -105,6 +106,20 @@ func TestSensitivityAndBudgetLeNet(t *testing.T) {
 				t.Errorf("%s: pruned %.3f at the end, target %g%%", l.Name, l.Pruned, tg.Rate)
 			}
 		}
+	}
+
+	// --resume reads the plan back from the run folder.
+	if err := os.Remove(filepath.Join(pdir, "budget.json")); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = run(t, "--threads", "2", "prune", "--out", pdir, "--resume", "--budget-batch", "8", "--budget-repeats", "1", "--measure=false")
+	if code != 0 {
+		t.Fatalf("prune --resume: exit %d: %s", code, errs)
+	}
+	var again budgetResult
+	readJSONFile(t, filepath.Join(pdir, "budget.json"), &again)
+	if again.Plan == nil || again.Plan.Predicted != res.Plan.Predicted || len(again.Plan.Layers) != len(res.Plan.Layers) {
+		t.Errorf("after --resume: plan %+v, want %+v", again.Plan, res.Plan)
 	}
 
 	// A cost table from another CPU model is ignored and measured afresh.
