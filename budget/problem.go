@@ -29,7 +29,8 @@ func RateGrid(lo, hi, step float64) ([]float64, error) {
 // up to its cap (caps[name], e.g. the FC cap; no entry: no cap). Its
 // damage at each rate is the table's Scores by metric m. Costs are
 // the layer's predicted share of the batch's time (Scale * Ns), its FLOPs
-// or its parameters.
+// or its parameters; the dense cost is the model's prediction of the dense
+// network (latency) or its count.
 func (t *CostTable) Problem(b Budget, sens *SensitivityTable, m Metric, caps map[string]float64) (Problem, error) {
 	if !slices.Equal(sens.Rates, t.Rates[1:]) {
 		return Problem{}, fmt.Errorf("the sensitivity table's rates %v differ from the cost table's %v", sens.Rates, t.Rates[1:])
@@ -37,7 +38,9 @@ func (t *CostTable) Problem(b Budget, sens *SensitivityTable, m Metric, caps map
 	p := Problem{Kind: b.Kind, Budget: b.Fraction}
 	switch b.Kind {
 	case Latency:
-		p.Fixed, p.Dense = t.Fixed, t.TotalNs[0]
+		// The model's own dense time, so that a fraction is a ratio of
+		// two predictions and the fit's error in scale cancels.
+		p.Fixed, p.Dense = t.Fixed, t.Predict(make([]int, len(t.Layers)))
 	case FLOPs:
 		p.Fixed, p.Dense = float64(t.FixedFLOPs), float64(t.DenseFLOPs)
 	case Params:

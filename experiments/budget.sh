@@ -15,12 +15,16 @@
 #     equals the budgeted run's measured latency (seed 1), same fine-tuning.
 #  4. cmp: experiments/budgetcmp times every final model against its dense
 #     network (batch 64, 2 threads, best of 10) and writes
-#     docs/results/budget-$MODEL.md and .png (top-1 against measured latency).
+#     $RESULTS/budget-$MODEL.md and .png (top-1 against measured latency).
 # Run it on an idle machine: the latency figures are only as good as the
 # machine is quiet (check `uptime`). Each step is skipped when its result
 # exists.
 #
 #   MODEL=resnet20 EPOCHS=5 bash experiments/budget.sh [stage...]   (stages: sens budget uniform cmp)
+#
+# Environment: MODEL, BUDGETS ("0.4 0.3"), SEEDS ("1 2"), EPOCHS (5), LIMIT
+# (images per epoch, 10000), EXTRA (more prune flags, e.g. "--test-limit 500"
+# for a dry run), OUT (runs/budget/$MODEL), RESULTS (docs/results).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${SGCNN_BIN:-bin/sgcnn}
@@ -31,10 +35,13 @@ SEEDS=${SEEDS:-1 2}
 EPOCHS=${EPOCHS:-5}
 LIMIT=${LIMIT:-10000}
 stages=${*:-sens budget uniform cmp}
-dir=runs/budget/$MODEL
-mkdir -p "$dir" docs/results
+dir=${OUT:-runs/budget/$MODEL}
+results=${RESULTS:-docs/results}
+mkdir -p "$dir" "$results"
+# shellcheck disable=SC2206
+extra=(${EXTRA:-})
 common=(--threads 2 --model "$MODEL" --scheme G --global-epochs "$EPOCHS" --global-schedule cosine --global-lr 0.01
-	--epoch-size "$LIMIT" --measure=false)
+	--epoch-size "$LIMIT" --measure=false "${extra[@]}")
 
 has() { [[ " $stages " == *" $1 "* ]]; }
 
@@ -95,6 +102,6 @@ if has uniform; then
 fi
 
 if has cmp; then
-	go run ./experiments/budgetcmp -batch 64 -threads 2 -repeats 10 -o "docs/results/budget-$MODEL.png" \
-		-md "docs/results/budget-$MODEL.md" "$dir"/budget-*-s* "$dir"/uniform-*-s*
+	go run ./experiments/budgetcmp -batch 64 -threads 2 -repeats 10 -o "$results/budget-$MODEL.png" \
+		-md "$results/budget-$MODEL.md" "$dir"/budget-*-s? "$dir"/uniform-*-s?
 fi

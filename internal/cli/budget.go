@@ -152,6 +152,10 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 		return err
 	}
 	b.plan = budget.NewPlan(bd, metric, prob, sol)
+	if b.plan.MaxRate() == 0 {
+		return fmt.Errorf("--budget %s: the cost table predicts the dense network within the budget (its latency fit is off by up to %.0f%%: measure on a quieter machine, or delete %s)",
+			bd, 100*costs.FitError, filepath.Join(o.out, "costs.json"))
+	}
 	if err := writePlan(g, o.out, b.plan, nil); err != nil {
 		return err
 	}
