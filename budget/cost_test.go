@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 )
@@ -245,5 +246,43 @@ func TestFitIgnoresOutliers(t *testing.T) {
 	}
 	if p := tab.Predict([]int{0, 7}); math.Abs(p-(2000+64*(100+22))) > 1e-3 {
 		t.Errorf("Predict = %g", p)
+	}
+}
+
+// TestCostsOnGraphNet: the tables work on a network held as a lowered
+// graph (graph.Net, as an imported model is): the same counts as the nn
+// tree it was lowered from.
+func TestCostsOnGraphNet(t *testing.T) {
+	m := lenet(t)
+	g, err := graph.Lower(m.Net, m.InputShape[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	gn, err := graph.NewNet("lenet5", g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layers []nn.Prunable
+	for _, l := range nn.Prunables(gn) {
+		if slices.Contains(m.Prunable, l.Name()) {
+			layers = append(layers, l)
+		}
+	}
+	opt := CostOptions{Model: "graph", Rates: []float64{60}, Batch: 2, Repeats: 1, Pruning: Pruning{Seed: 1}}
+	a, err := MeasureCosts(gn, m.InputShape, layers, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := MeasureCosts(m.Net, m.InputShape, m.PrunableLayers(), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Layers) != len(m.Prunable) || a.DenseFLOPs != b.DenseFLOPs {
+		t.Fatalf("graph: %d layers, %d FLOPs; tree: %d, %d", len(a.Layers), a.DenseFLOPs, len(b.Layers), b.DenseFLOPs)
+	}
+	for i := range a.Layers {
+		if !slices.Equal(a.Layers[i].FLOPs, b.Layers[i].FLOPs) || !slices.Equal(a.Layers[i].Params, b.Layers[i].Params) {
+			t.Errorf("%s: graph %v %v, tree %v %v", a.Layers[i].Name, a.Layers[i].FLOPs, a.Layers[i].Params, b.Layers[i].FLOPs, b.Layers[i].Params)
+		}
 	}
 }
