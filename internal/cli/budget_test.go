@@ -5,10 +5,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/sgcnn/sgcnn/budget"
+	"github.com/sgcnn/sgcnn/data"
 )
 
 // trainedLeNet trains LeNet-5 for one epoch on 1,024 MNIST images.
@@ -175,5 +177,30 @@ func TestBudgetBadFlags(t *testing.T) {
 	code, _, errs = run(t, "sensitivity", "--weights", "x", "--holdout", "0")
 	if code != exitUsage || !strings.Contains(errs, "--holdout") {
 		t.Errorf("sensitivity --holdout 0: exit %d, stderr %q", code, errs)
+	}
+}
+
+// TestHeldOut: the held-out images are the last N of the training set, the
+// subset the first of those, and a holdout as large as the set is refused.
+func TestHeldOut(t *testing.T) {
+	ds := &data.Dataset{Name: "toy", N: 10, C: 1, H: 1, W: 1, Pixels: make([]uint8, 10), Labels: make([]int, 10)}
+	for i := range ds.Labels {
+		ds.Pixels[i], ds.Labels[i] = uint8(i), i
+	}
+	for _, c := range []struct {
+		n, subset int
+		want      []int
+	}{
+		{4, 0, []int{6, 7, 8, 9}},
+		{4, 2, []int{6, 7}},
+		{4, 9, []int{6, 7, 8, 9}},
+	} {
+		h, err := heldOut(ds, c.n, c.subset)
+		if err != nil || !slices.Equal(h.Labels, c.want) || int(h.Pixels[0]) != c.want[0] {
+			t.Errorf("heldOut(%d, %d) = %v, %v; want %v", c.n, c.subset, h.Labels, err, c.want)
+		}
+	}
+	if _, err := heldOut(ds, 10, 0); err == nil || !strings.Contains(err.Error(), "--holdout") {
+		t.Errorf("holdout of the whole set: %v", err)
 	}
 }
