@@ -277,7 +277,7 @@ trial evaluates the compiled network (package compile).
 Writes sensitivity.json, sensitivity.md and heat maps (layers by rates) of
 the top-1 drop, sensitivity.png, and of the loss rise, sensitivity_loss.png,
 in --out. ResNet-56 with the defaults (55 layers, 7 rates, 500 images) costs
-about 420 CPU-seconds: 3.5-4 minutes on 2 idle cores.`,
+about 400 CPU-seconds (385 trials): about 3.5 minutes on 2 idle cores.`,
 		Example: `  sgcnn sensitivity --model resnet56
   sgcnn sensitivity --model resnet20 --rates-from 20 --rates-to 90 --rates-step 5 --subset 1000
   sgcnn sensitivity --weights runs/lenet5.safetensors --holdout 1000 --subset 200 --out runs/sens-lenet5`,
