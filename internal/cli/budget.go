@@ -40,8 +40,8 @@ const budgetHelp = `per-layer rates meeting a cost budget KIND=F, F a fraction o
 network's: latency=F (the compiled network's measured time of a batch of
 --budget-batch images on --threads threads), flops=F or params=F (the paper's
 counts), e.g. latency=0.4. The rates come from a sensitivity table (each layer
-pruned alone at --rates-from..--rates-to; --sensitivity FILE, else measured
-into the run folder) and a cost table (each layer's measured kernel time, FLOPs
+pruned alone at its rates: --sensitivity FILE, else measured into the run
+folder at --rates-from..--rates-to) and a cost table (each layer's measured kernel time, FLOPs
 and params at those rates, cached in the run folder per CPU model, threads and
 batch), by an exact multiple-choice knapsack (dynamic programming) minimising
 the layers' summed damage (--budget-metric); rate 0 leaves a layer dense, FC
@@ -129,6 +129,10 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 	if err != nil {
 		return err
 	}
+	if err := checkSensRates(sens.Rates); err != nil {
+		return err
+	}
+	rates = sens.Rates // a --sensitivity table's own rates
 	costs, err := b.costs(g, o.out, m, layers, rates, o.cfg)
 	if err != nil {
 		return err
@@ -166,6 +170,20 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 	o.cfg.Rates, o.cfg.Rate = sched, sched[len(sched)-1]
 	fmt.Fprintf(g.stderr, "budget %s: predicted %.3f of dense (lowest reachable %.3f), predicted drop %.2f points; %d steps to a highest rate of %g%%\n",
 		bd, b.plan.Predicted, b.plan.Lowest, b.plan.PredictedDrop, len(sched), o.cfg.Rate)
+	return nil
+}
+
+// checkSensRates reports a sensitivity table whose rates are not
+// increasing percentages in (0, 100).
+func checkSensRates(rates []float64) error {
+	if len(rates) == 0 || len(rates) > 100 {
+		return fmt.Errorf("--sensitivity: %d rates", len(rates))
+	}
+	for i, r := range rates {
+		if !(r > 0 && r < 100) || (i > 0 && r <= rates[i-1]) {
+			return fmt.Errorf("--sensitivity: rates %v: want increasing rates in (0, 100)", rates)
+		}
+	}
 	return nil
 }
 

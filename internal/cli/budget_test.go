@@ -80,8 +80,10 @@ func TestSensitivityAndBudgetLeNet(t *testing.T) {
 	}
 
 	pdir := filepath.Join(dir, "prune")
+	// The rates come from the --sensitivity table (50, 90), not the
+	// --rates-* defaults (30..90).
 	args := []string{"--threads", "2", "prune", "--weights", w, "--budget", "flops=0.5", "--sensitivity", filepath.Join(sdir, "sensitivity.json"),
-		"--rates-from", "50", "--rates-to", "90", "--rates-step", "40", "--step", "30", "--scheme", "G", "--global-epochs", "0",
+		"--step", "30", "--scheme", "G", "--global-epochs", "0",
 		"--train-limit", "512", "--test-limit", "256", "--budget-batch", "8", "--budget-repeats", "1", "--measure=false"}
 	code, _, errs = run(t, append(args, "--out", pdir)...)
 	if code != 0 {
