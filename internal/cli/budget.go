@@ -168,8 +168,8 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 		return err
 	}
 	o.cfg.Rates, o.cfg.Rate = sched, sched[len(sched)-1]
-	fmt.Fprintf(g.stderr, "budget %s: predicted %.3f of dense (lowest reachable %.3f), predicted drop %.2f points; %d steps to a highest rate of %g%%\n",
-		bd, b.plan.Predicted, b.plan.Lowest, b.plan.PredictedDrop, len(sched), o.cfg.Rate)
+	fmt.Fprintf(g.stderr, "budget %s: predicted %.3f of dense (lowest reachable %.3f), predicted damage %.3f (%s); %d steps to a highest rate of %g%%\n",
+		bd, b.plan.Predicted, b.plan.Lowest, b.plan.PredictedDrop, metric, len(sched), o.cfg.Rate)
 	return nil
 }
 
