@@ -84,7 +84,7 @@ func mismatch(got, want Key) string {
 // check reports a table whose columns do not match its rates.
 func (t *CostTable) check() error {
 	n := len(t.Rates)
-	if n == 0 || len(t.TotalNs) != n || len(t.Layers) != len(t.Key.Layers) {
+	if n == 0 || len(t.TotalNs) != n || len(t.Scales) != n || len(t.Layers) != len(t.Key.Layers) {
 		return fmt.Errorf("cost table: %d rates, %d totals, %d layers", n, len(t.TotalNs), len(t.Layers))
 	}
 	for _, r := range t.Layers {

@@ -35,6 +35,11 @@ type CostTable struct {
 	Fixed    float64 `json:"fixed_ns"`
 	Scale    float64 `json:"scale"`
 	FitError float64 `json:"fit_error"`
+	// Scales calibrates each rate: Scales[k] = (TotalNs[k] - Fixed) /
+	// sum(layers' Ns[k]), so that a layer at rate k costs Scales[k] *
+	// Ns[k] and every uniform mix is predicted as it was measured; a mix
+	// of rates sums its layers' calibrated costs.
+	Scales []float64 `json:"scales"`
 	// FixedFLOPs and FixedParams count what the layers do not cover;
 	// DenseFLOPs and DenseParams the whole network at rate 0.
 	FixedFLOPs  int64 `json:"fixed_flops"`
@@ -293,8 +298,13 @@ func (t *CostTable) fit() {
 		}
 	}
 	t.FitError = 0
+	t.Scales = make([]float64, len(xs))
 	for k, x := range xs {
 		t.FitError = max(t.FitError, math.Abs(t.Fixed+t.Scale*x-ys[k])/ys[k])
+		t.Scales[k] = t.Scale
+		if x > 0 && ys[k] > t.Fixed {
+			t.Scales[k] = (ys[k] - t.Fixed) / x
+		}
 	}
 }
 
@@ -303,7 +313,7 @@ func (t *CostTable) fit() {
 func (t *CostTable) Predict(idx []int) float64 {
 	s := t.Fixed
 	for i, k := range idx {
-		s += t.Scale * t.Layers[i].Ns[k]
+		s += t.Scales[k] * t.Layers[i].Ns[k]
 	}
 	return s
 }

@@ -37,7 +37,7 @@ func TestLoadCostsCache(t *testing.T) {
 	path := filepath.Join(dir, "costs.json")
 	key := Key{CPU: CPUModel(), Threads: 2, Batch: 64, Model: "m", Layers: []string{"a"}, Rates: []float64{0, 50}}
 	tab := &CostTable{Key: key, Layers: []CostRow{{Name: "a", Ns: []float64{2, 1}, FLOPs: []int64{4, 2}, Params: []int64{4, 2}}},
-		TotalNs: []float64{5, 4}}
+		TotalNs: []float64{5, 4}, Scales: []float64{1, 1}}
 	if got, why, err := LoadCosts(path, key); got != nil || why != "" || err != nil {
 		t.Fatalf("missing file: %v %q %v; want nothing", got, why, err)
 	}
@@ -144,6 +144,12 @@ func TestMeasureCostsLeNet(t *testing.T) {
 	}
 	if !(tab.Scale > 0) || tab.Fixed < 0 || tab.TotalNs[0] <= 0 {
 		t.Errorf("fit %g + %g x, totals %v", tab.Fixed, tab.Scale, tab.TotalNs)
+	}
+	for k := range tab.Rates { // a uniform mix is predicted as measured
+		idx := []int{k, k, k}
+		if p := tab.Predict(idx); tab.TotalNs[k] > tab.Fixed && math.Abs(p-tab.TotalNs[k]) > 1e-6*tab.TotalNs[k] {
+			t.Errorf("rate %g: predicted %g ns, measured %g", tab.Rates[k], p, tab.TotalNs[k])
+		}
 	}
 	// A FLOPs budget between the dense and the fully pruned network is
 	// met by the chosen rates, counted afresh.

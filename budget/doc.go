@@ -14,10 +14,11 @@
 //     route timed alongside it), with the layer's FLOPs and parameters
 //     (package count). The whole network is also timed at the asked batch
 //     and thread count at every uniform rate, alternately with the dense
-//     network, and a line
-//     latency = Fixed + Scale * (sum of the layers' kernel times) is fitted
-//     to those points (Theil-Sen), so that a mix of rates has a predicted latency at
-//     that batch and thread count. A cost table is cached as JSON keyed by
+//     network; a line latency = Fixed + Scale * (sum of the layers' kernel
+//     times) is fitted to those points (Theil-Sen), and each rate's own
+//     scale then makes every uniform mix predicted as measured
+//     (CostTable.Scales), so that a mix of rates has a predicted latency
+//     at that batch and thread count. A cost table is cached as JSON keyed by
 //     CPU model, threads, batch, layers and rates (LoadCosts).
 //   - A budget (ParseBudget): "latency=0.4", "flops=0.3" or "params=0.25".
 //

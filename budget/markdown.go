@@ -52,7 +52,11 @@ func (t *CostTable) WriteMarkdown(w io.Writer) error {
 	for k, r := range t.Rates {
 		fmt.Fprintf(&b, "%g%%: %.2f ms; ", r, t.TotalNs[k]/1e6)
 	}
-	fmt.Fprintf(&b, "fit: %.2f ms + %.3f x (sum of layer times), largest error %.1f%%.\n\n", t.Fixed/1e6, t.Scale, 100*t.FitError)
+	fmt.Fprintf(&b, "fit: %.2f ms + %.3f x (sum of layer times), largest error %.1f%%; per-rate scales", t.Fixed/1e6, t.Scale, 100*t.FitError)
+	for _, s := range t.Scales {
+		fmt.Fprintf(&b, " %.3f", s)
+	}
+	b.WriteString(".\n\n")
 	b.WriteString("| layer |")
 	for _, r := range t.Rates {
 		fmt.Fprintf(&b, " µs at %g%% |", r)

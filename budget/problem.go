@@ -28,7 +28,7 @@ func RateGrid(lo, hi, step float64) ([]float64, error) {
 // each layer may take rate 0 (dense, no drop) or any rate of the tables
 // up to its cap (caps[name], e.g. the FC cap; no entry: no cap). Its
 // damage at each rate is the table's Scores by metric m. Costs are
-// the layer's predicted share of the batch's time (Scale * Ns), its FLOPs
+// the layer's predicted share of the batch's time (Scales[k] * Ns[k]), its FLOPs
 // or its parameters; the dense cost is the model's prediction of the dense
 // network (latency) or its count.
 func (t *CostTable) Problem(b Budget, sens *SensitivityTable, m Metric, caps map[string]float64) (Problem, error) {
@@ -66,7 +66,7 @@ func (t *CostTable) Problem(b Budget, sens *SensitivityTable, m Metric, caps map
 			var cost float64
 			switch b.Kind {
 			case Latency:
-				cost = t.Scale * r.Ns[k]
+				cost = t.Scales[k] * r.Ns[k]
 			case FLOPs:
 				cost = float64(r.FLOPs[k])
 			case Params:

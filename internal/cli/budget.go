@@ -114,8 +114,7 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 	if err := b.sens.check(); err != nil {
 		return err
 	}
-	rates, err := b.sens.rates()
-	if err != nil {
+	if _, err := b.sens.rates(); err != nil {
 		return err
 	}
 	layers, err := budgetLayers(m, o.cfg.Layers)
@@ -132,8 +131,9 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 	if err := checkSensRates(sens.Rates); err != nil {
 		return err
 	}
-	rates = sens.Rates // a --sensitivity table's own rates
-	costs, err := b.costs(g, o.out, m, layers, rates, o.cfg)
+	// The cost table is measured at the sensitivity table's rates (a
+	// --sensitivity table's own).
+	costs, err := b.costs(g, o.out, m, layers, sens.Rates, o.cfg)
 	if err != nil {
 		return err
 	}
