@@ -85,7 +85,7 @@ func mismatch(got, want Key) string {
 func (t *CostTable) check() error {
 	n := len(t.Rates)
 	if n == 0 || len(t.TotalNs) != n || len(t.Scales) != n || len(t.Layers) != len(t.Key.Layers) {
-		return fmt.Errorf("cost table: %d rates, %d totals, %d layers", n, len(t.TotalNs), len(t.Layers))
+		return fmt.Errorf("cost table: %d rates, %d totals, %d scales, %d layers (written by another version?)", n, len(t.TotalNs), len(t.Scales), len(t.Layers))
 	}
 	for _, r := range t.Layers {
 		if len(r.Ns) != n || len(r.FLOPs) != n || len(r.Params) != n {
