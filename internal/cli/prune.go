@@ -32,7 +32,8 @@ type pruneOptions struct {
 	resume, json, measure, force          bool
 	// flags are the command's flags: --resume checks the ones given
 	// against the run's.
-	flags *pflag.FlagSet
+	flags  *pflag.FlagSet
+	budget budgetOptions
 }
 
 func newPruneCmd(g *globals) *cobra.Command {
@@ -92,7 +93,9 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 20 --method regular
   sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 3 --trainer torch --nproc 2
-  sgcnn prune --model resnet50 --data imagenet --rate 70 --scheme G --trainer torch --device cuda --nproc 8`,
+  sgcnn prune --model resnet50 --data imagenet --rate 70 --scheme G --trainer torch --device cuda --nproc 8
+
+  sgcnn prune --model resnet56 --budget latency=0.4 --scheme G --global-epochs 10 --threads 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
@@ -117,6 +120,9 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 			o.cfg.Scheme = s.String()
 			if o.cfg.Method == baseline.MethodTaylor {
 				o.cfg.Importance = "taylor"
+			}
+			if err := o.budget.check(o); err != nil {
+				return err
 			}
 			if err := baseline.CheckConfig(o.cfg); err != nil {
 				return usageError{err}
@@ -167,6 +173,7 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
 	registerEngine(f, &c.Engine)
+	o.budget.addFlags(cmd)
 	return cmd
 }
 
@@ -232,6 +239,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 		if m, info, err = o.baseline(g); err != nil {
 			return err
 		}
+		if err := o.budget.makePlan(g, o, m, info); err != nil {
+			return err
+		}
 		if st, err = pipeline.NewState(o.cfg, m); err != nil {
 			return usageError{err}
 		}
@@ -281,6 +291,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 	pruner, err := baseline.New(*cfg, imp)
 	if err != nil {
 		return usageError{err}
+	}
+	if pruner, err = o.budget.wrap(o.out, o.resume, *cfg, pruner); err != nil {
+		return err
 	}
 	var teacher *train.Distill
 	if cfg.Distill {
@@ -342,6 +355,9 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return interruptedError{"the run is complete in its checkpoint, but its reports were not written; write them with: " + resumeCommand("prune", o.out, o.dataDir)}
 	}
 	if err := writeReports(g, o.out, m, rep); err != nil {
+		return err
+	}
+	if err := o.budget.finish(g, o.out, m); err != nil {
 		return err
 	}
 	if o.json {

@@ -171,7 +171,9 @@ func checkFreshFolder(dir string, force bool, log io.Writer) error {
 	}
 	var names []string
 	for _, e := range entries {
-		if n := e.Name(); n != "lock" && !strings.Contains(n, ".tmp") {
+		// The lock, temp files and the per-CPU cost cache (prune --budget
+		// measures it afresh when it is another machine's) are no results.
+		if n := e.Name(); n != "lock" && !strings.Contains(n, ".tmp") && n != "costs.json" && n != "costs.md" {
 			names = append(names, n)
 		}
 	}

@@ -96,7 +96,7 @@ fine-tunes, and reports accuracy, parameters, FLOPs and measured CPU speed
 	root.PersistentFlags().IntVar(&g.threads, "threads", 0, "worker threads (0: one per core)")
 	root.PersistentFlags().BoolVar(&g.allowNonFinite, "allow-nonfinite", false, "load models holding NaN or Inf values (for debugging only)")
 	root.AddCommand(newTrainCmd(g), newEvalCmd(g), newInfoCmd(g), newImportCmd(g), newPruneCmd(g), newExportCmd(g), newBenchCmd(g), newTransferCmd(g), newDetectCmd(g), newAverageCmd(g))
-	root.AddCommand(newServeCmd(g), newQuantizeCmd(g))
+	root.AddCommand(newServeCmd(g), newQuantizeCmd(g), newSensitivityCmd(g))
 	return root, g
 }
 
