@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ import (
 )
 
 type averageOptions struct {
+	force     bool
 	out       string
 	dataset   string
 	dataDir   string
@@ -85,6 +87,7 @@ not a training run to --resume.`,
 	f.BoolVar(&o.noEval, "no-eval", false, "skip the test-set evaluation of the result")
 	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all)")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	addForce(f, &o.force)
 	return cmd
 }
 
@@ -101,12 +104,15 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 	case o.testLimit < 0:
 		return usagef("--test-limit %d: want 0 (all) or more", o.testLimit)
 	}
+	if slices.Contains(files, o.out) {
+		return usagef("--out %s is also an input: write the average to a new file", o.out)
+	}
+	if err := refuseOverwrite("--out", o.out, o.force); err != nil {
+		return err
+	}
 	var avg swa.Averager
 	var first *modelfile.File
 	for _, path := range files {
-		if path == o.out {
-			return usagef("--out %s is also an input: write the average to a new file", o.out)
-		}
 		if _, err := os.Stat(path); err != nil {
 			return err
 		}

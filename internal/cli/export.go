@@ -14,6 +14,7 @@ import (
 )
 
 type exportOptions struct {
+	force     bool
 	model     string
 	weights   string
 	format    string
@@ -72,6 +73,7 @@ architecture). Output files are written whole or not at all.`,
 	f.StringVar(&o.model, "model", "", "architecture of a PyTorch checkpoint (see sgcnn info --list)")
 	f.StringVar(&o.format, "format", "", "onnx or torch")
 	f.StringVarP(&o.out, "out", "o", "", "output file")
+	addForce(f, &o.force)
 	f.StringVar(&o.conv, "conv", "dense", "onnx: how pruned convs are written: dense, grouped or fastest")
 	f.BoolVar(&o.foldBN, "fold-bn", false, "onnx: fold BatchNorms into the convs before them")
 	f.IntVar(&o.batch, "batch", 0, "onnx: fixed batch size (0: symbolic)")
@@ -89,6 +91,14 @@ func runExport(g *globals, o *exportOptions) error {
 	}
 	if o.format != "onnx" && o.format != "torch" {
 		return usagef("--format %q: want onnx or torch", o.format)
+	}
+	if err := refuseOverwrite("--out", o.out, o.force); err != nil {
+		return err
+	}
+	if o.format == "torch" {
+		if err := refuseOverwrite("--out", o.out+torchexport.GroupsSuffix, o.force); err != nil {
+			return err
+		}
 	}
 	conv, err := onnx.ParseConvMode(o.conv)
 	if err != nil {

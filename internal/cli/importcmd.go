@@ -17,6 +17,7 @@ import (
 )
 
 type importOptions struct {
+	force      bool
 	model      string
 	out        string
 	mean, std  string
@@ -61,6 +62,7 @@ needs are unpickled: a checkpoint that asks for any other class is refused.`,
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "", "architecture of a PyTorch checkpoint (see sgcnn info --list)")
 	f.StringVarP(&o.out, "out", "o", "", "output model file (.safetensors)")
+	addForce(f, &o.force)
 	f.StringVar(&o.mean, "mean", "", "ONNX: per-channel input mean on [0,1] pixels, e.g. 0.485,0.456,0.406")
 	f.StringVar(&o.std, "std", "", "ONNX: per-channel input std on [0,1] pixels, e.g. 0.229,0.224,0.225")
 	f.IntVar(&o.classes, "classes", 0, "ONNX: the number of outputs the network must have (0: as the file says)")
@@ -72,6 +74,9 @@ needs are unpickled: a checkpoint that asks for any other class is refused.`,
 func runImport(g *globals, o *importOptions, in string) error {
 	if o.out == "" {
 		return usagef("--out is required")
+	}
+	if err := refuseOverwrite("--out", o.out, o.force); err != nil {
+		return err
 	}
 	isONNX, err := sniffONNX(in)
 	if err != nil {

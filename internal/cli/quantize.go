@@ -22,6 +22,7 @@ import (
 )
 
 type quantizeOptions struct {
+	force             bool
 	model, weights    string
 	dataset, dataDir  string
 	calib, calibBatch int
@@ -77,6 +78,7 @@ slower than fp32.`,
 	f.IntVar(&o.benchBatch, "bench-batch", 64, "batch size of the speed comparison (0: skip it)")
 	f.IntVar(&o.repeats, "repeats", 7, "timed runs per network (medians are reported)")
 	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all)")
+	addForce(f, &o.force)
 	f.StringVar(&o.onnx, "onnx", "", "also write the int8 model as ONNX in QDQ form to this file and, where ONNX Runtime is installed, compare it with sgcnn int8 (top-1 agreement, speed)")
 	return cmd
 }
@@ -104,6 +106,11 @@ func (o *quantizeOptions) check() error {
 func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err := o.check(); err != nil {
 		return err
+	}
+	if o.onnx != "" {
+		if err := refuseOverwrite("--onnx", o.onnx, o.force); err != nil {
+			return err
+		}
 	}
 	m, info, err := openModel(o.model, o.weights)
 	if err != nil {

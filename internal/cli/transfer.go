@@ -19,6 +19,7 @@ import (
 )
 
 type transferOptions struct {
+	force                        bool
 	model, dataset, dataDir, out string
 	cfg                          transfer.Config
 	limits                       [2]int
@@ -81,6 +82,7 @@ record with --json. MODEL_FILE may also be a PyTorch checkpoint with
 	f.StringVar(&o.dataset, "dataset", "fashion-mnist", "target data set: fashion-mnist or mnist")
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
 	f.StringVarP(&o.out, "out", "o", "", "output model file (default runs/transfer-<name>-<dataset>.safetensors)")
+	addForce(f, &o.force)
 	f.IntVar(&c.Epochs, "epochs", c.Epochs, "fine-tuning epochs")
 	f.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.Float64Var(&c.LR, "lr", c.LR, "initial learning rate")
@@ -112,6 +114,9 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 			base = filepath.Base(filepath.Dir(src))
 		}
 		o.out = filepath.Join("runs", fmt.Sprintf("transfer-%s-%s.safetensors", base, o.dataset))
+	}
+	if err := refuseOverwrite("--out", o.out, o.force); err != nil {
+		return err
 	}
 	trainSet, testSet, err := openSplits(o.dataset, o.dataDir, o.limits)
 	if err != nil {
