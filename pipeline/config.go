@@ -56,6 +56,11 @@ type Config struct {
 	DistillAlpha float64 `json:"distill_alpha,omitempty"`
 	// Layers names the layers to prune; empty means the model's defaults.
 	Layers []string `json:"layers,omitempty"`
+	// ValSplit is the number of training images held out of every
+	// fine-tuning epoch as a validation split (0: none; the caller draws
+	// it, with a fixed seed). Every accuracy during the run is then on
+	// it, and the test set is evaluated once, at the end.
+	ValSplit int `json:"val_split,omitempty"`
 }
 
 // DefaultConfig returns the paper's settings for a scheme at a target
@@ -98,6 +103,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
 	case c.Shift < 0:
 		return fmt.Errorf("shift %d: want 0 or more pixels", c.Shift)
+	case c.ValSplit < 0:
+		return fmt.Errorf("val split %d: want 0 (none) or a number of training images", c.ValSplit)
 	case local > 0 && c.LocalLR <= 0:
 		return fmt.Errorf("local learning rate %g: want a positive rate", c.LocalLR)
 	case global > 0 && c.GlobalLR <= 0:

@@ -29,6 +29,7 @@ type pruneOptions struct {
 	limits                                [2]int
 	epochSize                             int
 	resume, json, measure                 bool
+	valSet                                bool // --val-split given
 }
 
 func newPruneCmd(g *globals) *cobra.Command {
@@ -74,6 +75,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
+			o.valSet = f.Changed("val-split")
 			if o.model == "lenet5" && !o.resume {
 				// The LeNet-5 demo's defaults: Conv-95/FC-95 in 19 steps,
 				// global fine-tuning only.
@@ -139,6 +141,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
+	addValSplitFlag(cmd, &c.ValSplit)
 	return cmd
 }
 
@@ -214,6 +217,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if err := checkFits(m, trainSet, o.dataset); err != nil {
 		return err
 	}
+	var valSet *data.Dataset
+	if trainSet, valSet, err = pruneHoldout(st, trainSet, o.valSet || o.resume); err != nil {
+		return err
+	}
 	norm := normFor(info, testSet)
 	info.Mean, info.Std = norm.Mean, norm.Std
 	ctx, cancel := interruptible(g, "the last checkpoint is kept")
@@ -227,7 +234,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	// Evaluating at the training batch size lets the layers keep their
 	// buffers instead of reallocating them at every switch.
-	testSrc, err := evalSource(testSet, norm, cfg.Batch)
+	testSrc, finalSrc, err := evalSources(valSet, testSet, norm, cfg.Batch)
 	if err != nil {
 		return err
 	}
@@ -249,7 +256,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return err
 		}
 	}
-	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Log: g.stderr,
+	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Final: finalSrc, Log: g.stderr,
 		Save: func(st *pipeline.State, opt *optim.SGD) error {
 			raw, err := json.Marshal(st)
 			if err != nil {
@@ -324,7 +331,8 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 	}
 	fmt.Fprintf(g.stderr, "no --weights: training lenet5 on MNIST for %d epochs first\n", o.pretrainEpochs)
 	topt := &trainOptions{trainConfig: trainConfig{Model: "lenet5", Dataset: o.dataset, Epochs: o.pretrainEpochs, Batch: 64,
-		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed}, dataDir: o.dataDir, out: pre, limits: o.limits}
+		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, ValSplit: o.cfg.ValSplit},
+		dataDir: o.dataDir, out: pre, limits: o.limits, valSet: o.valSet}
 	quiet := *g
 	quiet.stdout = g.stderr
 	if err := runTrain(&quiet, topt); err != nil {

@@ -46,6 +46,9 @@ type trainConfig struct {
 	// Snapshots, when set, is a folder that keeps every epoch's checkpoint
 	// as epoch-NNN.safetensors (for sgcnn average).
 	Snapshots string `json:"snapshots,omitempty"`
+	// ValSplit is the number of training images held out as a validation
+	// split (0: none, every epoch evaluated on the test set).
+	ValSplit int `json:"val_split,omitempty"`
 	distillFlags
 }
 
@@ -54,6 +57,10 @@ type trainState struct {
 	Config  trainConfig        `json:"config"`
 	Done    int                `json:"epochs_done"`
 	History []train.EpochStats `json:"history"`
+	// Validation is the run's validation split, Test its one test-set
+	// evaluation, after the last epoch (both absent without a split).
+	Validation *report.Validation `json:"validation,omitempty"`
+	Test       *train.EvalResult  `json:"test,omitempty"`
 }
 
 type trainOptions struct {
@@ -66,6 +73,7 @@ type trainOptions struct {
 	plot      string
 	resume    bool
 	json      bool
+	valSet    bool // --val-split given
 }
 
 func newTrainCmd(g *globals) *cobra.Command {
@@ -111,7 +119,10 @@ epochs are trained again and overwrite their files in DIR.`,
   sgcnn train --model resnet56 --weights pruned.safetensors --teacher resnet56.th \
       --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runTrain(g, o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.valSet = cmd.Flags().Changed("val-split")
+			return runTrain(g, o)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list)")
@@ -139,6 +150,7 @@ epochs are trained again and overwrite their files in DIR.`,
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.StringVar(&o.plot, "plot", "", "write the training curve (train and test top-1 per epoch) to this PNG")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
+	addValSplitFlag(cmd, &o.ValSplit)
 	return cmd
 }
 
@@ -199,6 +211,10 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err := checkFits(m, trainSet, o.Dataset); err != nil {
 		return err
 	}
+	valSet, err := trainHoldout(o, &st, &trainSet)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := interruptible(g, "the last epoch's checkpoint is kept")
 	defer cancel()
 	pad, flip := augmentation(trainSet.H, o.Augment, o.Shift)
@@ -207,9 +223,14 @@ func runTrain(g *globals, o *trainOptions) error {
 	if err != nil {
 		return err
 	}
-	testSrc, err := evalSource(testSet, testSet.Norm(), o.Batch) // training batch size: layers keep their buffers
+	// The training batch size lets the layers keep their buffers.
+	testSrc, finalSrc, err := evalSources(valSet, testSet, testSet.Norm(), o.Batch)
 	if err != nil {
 		return err
+	}
+	var valSrc train.Source
+	if finalSrc != nil {
+		valSrc, testSrc = testSrc, nil
 	}
 	opt := optim.NewSGD(nn.AllParams(m.Net), o.LR, o.Momentum, o.WeightDecay, o.Nesterov)
 	if err := restoreMomentum(opt, extra); err != nil {
@@ -233,7 +254,7 @@ func runTrain(g *globals, o *trainOptions) error {
 	}
 	_, err = train.Fit(stepper, train.Plan{
 		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.epochSize),
-		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
+		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Val: valSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Done = es.Epoch
@@ -253,6 +274,9 @@ func runTrain(g *globals, o *trainOptions) error {
 		}
 		return fmt.Errorf("training stopped: %w (the checkpoint %s holds epoch %d)", err, o.out, st.Done)
 	}
+	if err := finalTrainTest(g, o, m, &st, finalSrc, testSet.Norm()); err != nil {
+		return err
+	}
 	if o.plot != "" && len(st.History) > 0 {
 		if err := plotHistory(o.plot, m.Arch, st.History); err != nil {
 			return err
@@ -262,7 +286,10 @@ func runTrain(g *globals, o *trainOptions) error {
 	if o.json {
 		return writeJSON(g.stdout, st)
 	}
-	if n := len(st.History); n > 0 {
+	if n := len(st.History); n > 0 && st.Test != nil {
+		fmt.Fprintf(g.stdout, "%s trained %d epochs on %s: val top-1 %.2f%% (last epoch; %d held-out training images), test top-1 %.2f%% (evaluated once, at the end), saved to %s\n",
+			m.Arch, st.Done, o.Dataset, st.History[n-1].ValTop1, st.Validation.Images, st.Test.Top1, o.out)
+	} else if n > 0 {
 		last := st.History[n-1]
 		fmt.Fprintf(g.stdout, "%s trained %d epochs on %s: test top-1 %.2f%% (last epoch), saved to %s\n",
 			m.Arch, st.Done, o.Dataset, last.TestTop1, o.out)
@@ -330,7 +357,14 @@ func plotHistory(path, arch string, h []train.EpochStats) error {
 	xs, tr, te := make([]float64, len(h)), make([]float64, len(h)), make([]float64, len(h))
 	for i, e := range h {
 		xs[i], tr[i], te[i] = float64(e.Epoch), e.TrainTop1, e.TestTop1
+		if e.ValTop1 > 0 {
+			te[i] = e.ValTop1
+		}
 	}
-	return report.PlotCurve(path, [][]float64{xs, xs}, [][]float64{tr, te}, []string{"train top-1 (augmented)", "test top-1"},
+	name := "test top-1"
+	if len(h) > 0 && h[0].ValTop1 > 0 {
+		name = "validation top-1"
+	}
+	return report.PlotCurve(path, [][]float64{xs, xs}, [][]float64{tr, te}, []string{"train top-1 (augmented)", name},
 		arch+" training", "epoch", "top-1 (%)")
 }
