@@ -32,9 +32,13 @@ type Config struct {
 	TaylorBatches int    `json:"taylor_batches"`
 	Seed          uint64 `json:"seed"`
 
-	Scheme       string  `json:"scheme"` // LG, G or L
-	LocalEpochs  int     `json:"local_epochs"`
-	LocalLR      float64 `json:"local_lr"`
+	Scheme      string  `json:"scheme"` // LG, G or L
+	LocalEpochs int     `json:"local_epochs"`
+	LocalLR     float64 `json:"local_lr"`
+	// LocalImages > 0 shortens every local epoch to that many images (a
+	// fresh random subset of the training set each time): short local
+	// phases after each of many fine steps.
+	LocalImages  int     `json:"local_images,omitempty"`
 	GlobalEpochs int     `json:"global_epochs"`
 	GlobalLR     float64 `json:"global_lr"`
 	// GlobalSchedule is an optim.Parse spec for the global phase, e.g.
@@ -103,6 +107,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
 	case c.Shift < 0:
 		return fmt.Errorf("shift %d: want 0 or more pixels", c.Shift)
+	case c.LocalImages < 0:
+		return fmt.Errorf("local images %d: want 0 (whole epochs) or more", c.LocalImages)
 	case c.ValSplit < 0:
 		return fmt.Errorf("val split %d: want 0 (none) or a number of training images", c.ValSplit)
 	case local > 0 && c.LocalLR <= 0:

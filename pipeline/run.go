@@ -262,12 +262,16 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 	stepper := train.NewStepper(r.Model.Net, opt, nn.NewCtx(true))
 	stepper.Distill = r.Distill
 	label := fmt.Sprintf("%s step %d", st.Phase, st.Step)
+	src, trainLen := r.Train, r.TrainLen
+	if n := cfg.LocalImages; st.Phase == PhaseLocal && n > 0 && n < trainLen {
+		src, trainLen = train.Limit(r.Train, n), n
+	}
 	test, val := r.Test, train.Source(nil)
 	if r.Final != nil {
 		test, val = nil, r.Test
 	}
 	_, err := train.Fit(stepper, train.Plan{Epochs: epochs, StartEpoch: st.Epoch, Schedule: sched,
-		TrainLen: r.TrainLen, Train: r.Train, Test: test, Val: val, Log: r.Log, Label: label,
+		TrainLen: trainLen, Train: src, Test: test, Val: val, Log: r.Log, Label: label,
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Epoch = es.Epoch
 			top1 := es.TestTop1

@@ -26,6 +26,7 @@ type pruneOptions struct {
 	model, weights, dataset, dataDir, out string
 	cfg                                   pipeline.Config
 	pretrainEpochs                        int
+	pretrainLR                            float64
 	limits                                [2]int
 	epochSize                             int
 	resume, json, measure                 bool
@@ -76,6 +77,9 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
 			o.valSet = f.Changed("val-split")
+			if err := checkValSplit(o.cfg.ValSplit); err != nil {
+				return err
+			}
 			if o.model == "lenet5" && !o.resume {
 				// The LeNet-5 demo's defaults: Conv-95/FC-95 in 19 steps,
 				// global fine-tuning only.
@@ -120,6 +124,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.StringVar(&c.Scheme, "scheme", c.Scheme, "fine-tuning scheme: LG (local + global), G (global) or L (local)")
 	f.IntVar(&c.LocalEpochs, "local-epochs", c.LocalEpochs, "fine-tuning epochs after each step (LG, L)")
 	f.Float64Var(&c.LocalLR, "local-lr", c.LocalLR, "local fine-tuning learning rate (constant)")
+	f.IntVar(&c.LocalImages, "local-images", 0, "images per local epoch, a fresh random subset each time (0: the whole epoch)")
 	f.IntVar(&c.GlobalEpochs, "global-epochs", c.GlobalEpochs, "fine-tuning epochs after the last step (LG, G)")
 	f.Float64Var(&c.GlobalLR, "global-lr", c.GlobalLR, "global fine-tuning initial learning rate")
 	f.StringVar(&c.GlobalSchedule, "global-schedule", c.GlobalSchedule, "global schedule: constant, cosine, step:N[:G], multistep:M1,M2[:G]")
@@ -135,6 +140,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.StringSliceVar(&c.Layers, "layers", nil, "layers to prune (default: the model's prunable layers, see sgcnn info)")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed for k-means, shuffling and augmentation")
 	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", 4, "lenet5 without --weights: epochs of training before pruning")
+	f.Float64Var(&o.pretrainLR, "pretrain-lr", 0.01, "lenet5 without --weights: learning rate of that training (cosine, batch 64, with --shift)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	f.BoolVar(&o.measure, "measure", true, "measure the compiled pruned model's speedup over the dense one (batch 64) at the end")
@@ -331,7 +337,7 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 	}
 	fmt.Fprintf(g.stderr, "no --weights: training lenet5 on MNIST for %d epochs first\n", o.pretrainEpochs)
 	topt := &trainOptions{trainConfig: trainConfig{Model: "lenet5", Dataset: o.dataset, Epochs: o.pretrainEpochs, Batch: 64,
-		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, ValSplit: o.cfg.ValSplit},
+		LR: o.pretrainLR, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, ValSplit: o.cfg.ValSplit, Shift: o.cfg.Shift},
 		dataDir: o.dataDir, out: pre, limits: o.limits, valSet: o.valSet}
 	quiet := *g
 	quiet.stdout = g.stderr

@@ -121,6 +121,9 @@ epochs are trained again and overwrite their files in DIR.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.valSet = cmd.Flags().Changed("val-split")
+			if err := checkValSplit(o.ValSplit); err != nil {
+				return err
+			}
 			return runTrain(g, o)
 		},
 	}

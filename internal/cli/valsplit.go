@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/report"
@@ -29,6 +31,12 @@ const valSplitUsage = "training images held out of every epoch as a validation s
 // addValSplitFlag defines cmd's --val-split, into dst.
 func addValSplitFlag(cmd *cobra.Command, dst *int) {
 	cmd.Flags().IntVar(dst, "val-split", defaultValSplit, valSplitUsage)
+}
+
+// checkValSplit refuses a negative --val-split before any work starts.
+func checkValSplit(asked int) error {
+	_, err := resolveValSplit(asked, false, 0)
+	return err
 }
 
 // resolveValSplit returns the number of images to hold out of a training
@@ -126,4 +134,35 @@ func finalTrainTest(g *globals, o *trainOptions, m *models.Model, st *trainState
 	st.Test = &r
 	fmt.Fprintf(g.stderr, "%s: test top-1 %.2f%% top-5 %.2f%% (the test set's one evaluation, after the last epoch)\n", m.Arch, r.Top1, r.Top5)
 	return saveRun(o.out, m, *st, norm, nil)
+}
+
+// evaluateSet returns m's accuracy on ds, unaugmented.
+func evaluateSet(m *models.Model, ds *data.Dataset, norm data.Norm) (train.EvalResult, error) {
+	src, err := evalSource(ds, norm, 200)
+	if err != nil {
+		return train.EvalResult{}, err
+	}
+	return train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
+}
+
+// warnValSplit warns when the model file at path records a training or
+// pruning run whose validation split differs from the n images held out
+// now: its validation accuracy then counts images the run trained on.
+func warnValSplit(g *globals, path string, info modelfile.Info, n int) {
+	var rec struct {
+		Config struct {
+			ValSplit int `json:"val_split"`
+		} `json:"config"`
+	}
+	raw := info.Training
+	if len(info.Pruning) > 0 {
+		raw = info.Pruning
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &rec) != nil {
+		return
+	}
+	if rec.Config.ValSplit != n {
+		fmt.Fprintf(g.stderr, "warning: %s was trained with --val-split %d, not %d: the validation images differ from those it held out\n",
+			path, rec.Config.ValSplit, n)
+	}
 }
