@@ -65,6 +65,14 @@ type Config struct {
 	// it, with a fixed seed). Every accuracy during the run is then on
 	// it, and the test set is evaluated once, at the end.
 	ValSplit int `json:"val_split,omitempty"`
+	// Cycles > 1 runs the global phase as that many cosine cycles from
+	// GlobalLR to zero (GlobalSchedule is then unused); Average, an
+	// extension, averages the models at the cycles' ends (batch-norm
+	// statistics re-estimated) and keeps the average or the last model,
+	// whichever the validation split scores higher (the average when
+	// there is no split: the test set chooses nothing).
+	Cycles  int  `json:"cycles,omitempty"`
+	Average bool `json:"average,omitempty"`
 }
 
 // DefaultConfig returns the paper's settings for a scheme at a target
@@ -89,6 +97,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if _, err := c.keepRule(); err != nil {
+		return err
+	}
+	if err := c.validateCycles(); err != nil {
 		return err
 	}
 	local, global := c.epochs()

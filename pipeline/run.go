@@ -51,6 +51,11 @@ type Runner struct {
 	// Distill, when set, adds knowledge distillation to every fine-tuning
 	// epoch (Config.Distill; the caller builds the teacher).
 	Distill *train.Distill
+	// Finish, when set, runs once the schedule is done and before the
+	// final test evaluation, e.g. to average the global cycles' models
+	// (Config.Average); it may replace the model's weights and records its
+	// choice in st.Report. It must do nothing when st says it was done.
+	Finish func(st *State) error
 	// Measure, when set, returns the measured speedup of the model as
 	// it is now over the dense baseline; it fills the report's column.
 	Measure func() (float64, error)
@@ -224,6 +229,11 @@ func (r *Runner) Run(st *State) (*report.Run, error) {
 			return nil, fmt.Errorf("checkpoint has unknown phase %q", st.Phase)
 		}
 	}
+	if r.Finish != nil {
+		if err := r.Finish(st); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.finalTest(rep); err != nil {
 		return nil, err
 	}
@@ -252,6 +262,9 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 			return err
 		}
 		sched = s
+		if n := cfg.CycleLength(); n > 0 {
+			sched = Cycles{Base: cfg.GlobalLR, Length: n}
+		}
 	}
 	opt := optim.NewSGD(nn.AllParams(r.Model.Net), sched.LR(0), cfg.Momentum, cfg.WeightDecay, false)
 	if st.Epoch > 0 && r.Restore != nil {

@@ -95,6 +95,8 @@ type Run struct {
 	// accuracies are on validation: the test set's one evaluation, at the
 	// end, after every choice was made.
 	FinalTest *float64 `json:"final_test_top1,omitempty"`
+	// Choices are the choices the run made on its own measurements.
+	Choices []Choice `json:"choices,omitempty"`
 }
 
 // Eval values: the images a run's accuracies were measured on.

@@ -6,6 +6,24 @@ import (
 	"strings"
 )
 
+// Choice records a choice a run made on its own measurements, e.g. to keep
+// the average of its cycles' models or its last model.
+type Choice struct {
+	What   string `json:"what"`   // what was chosen, e.g. "weight averaging"
+	Chosen string `json:"chosen"` // the option kept
+	// On names the images that chose: EvalValidation, or "" when a fixed
+	// rule chose (no validation split, and the test set chooses nothing).
+	On string `json:"on,omitempty"`
+	// Options are the options' top-1 on those images, in percent.
+	Options []Option `json:"options,omitempty"`
+}
+
+// Option is one option of a Choice and its score.
+type Option struct {
+	Name string  `json:"name"`
+	Top1 float64 `json:"top1"`
+}
+
 // headerFor is the schedule table's header for r: its accuracy columns
 // say "val top-1" when r's accuracies are on a validation split.
 func headerFor(r *Run) []string {
@@ -32,6 +50,10 @@ func notesFor(r *Run) string {
 // and which of them chose what.
 func writeHoldout(w io.Writer, r *Run) {
 	if !r.OnValidation() {
+		if len(r.Choices) > 0 {
+			fmt.Fprintf(w, "\n## Choices\n")
+			writeChoices(w, r)
+		}
 		return
 	}
 	fmt.Fprintf(w, "\n## Validation and test\n\n")
@@ -50,8 +72,32 @@ func writeHoldout(w io.Writer, r *Run) {
 	}
 	row(w, []string{"final model", "val top-1", "test top-1"})
 	row(w, []string{"---", "---:", "---:"})
-	row(w, []string{"last epoch", acc(val), acc(test)})
+	kept := "last epoch"
+	if n := len(r.Choices); n > 0 {
+		kept = r.Choices[n-1].Chosen
+	}
+	row(w, []string{kept, acc(val), acc(test)})
 	fmt.Fprintf(w, "\nEvery accuracy measured during the run is on the validation split; the run keeps the last epoch "+
-		"of every phase, and any choice made on its numbers (a schedule, an epoch, an averaging window) is made on "+
+		"of every phase unless a choice below says otherwise, and any choice made on its numbers (a schedule, an epoch, an averaging window) is made on "+
 		"validation. The test set was evaluated once, on the final model, at the end.\n")
+	writeChoices(w, r)
+}
+
+// writeChoices lists the choices r made and what made them.
+func writeChoices(w io.Writer, r *Run) {
+	for _, c := range r.Choices {
+		var opts []string
+		for _, o := range c.Options {
+			opts = append(opts, fmt.Sprintf("%s %s", o.Name, acc(o.Top1)))
+		}
+		on := "a fixed rule (no validation split)"
+		if c.On != "" {
+			on = "the " + c.On + " split"
+		}
+		fmt.Fprintf(w, "\n- %s: kept %s, chosen by %s", c.What, c.Chosen, on)
+		if len(opts) > 0 {
+			fmt.Fprintf(w, " (top-1: %s)", strings.Join(opts, ", "))
+		}
+		fmt.Fprintln(w)
+	}
 }

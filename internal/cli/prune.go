@@ -31,6 +31,7 @@ type pruneOptions struct {
 	epochSize                             int
 	resume, json, measure                 bool
 	valSet                                bool // --val-split given
+	recipe                                string
 }
 
 func newPruneCmd(g *globals) *cobra.Command {
@@ -76,6 +77,11 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
+			if o.recipe != "" && !o.resume {
+				if err := applyRecipe(cmd, o.recipe); err != nil {
+					return err
+				}
+			}
 			o.valSet = f.Changed("val-split")
 			if err := checkValSplit(o.cfg.ValSplit); err != nil {
 				return err
@@ -148,6 +154,10 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
 	addValSplitFlag(cmd, &c.ValSplit)
+	f.IntVar(&c.Cycles, "cycles", 0, "run the global phase as N cosine cycles from --global-lr to 0 (--global-epochs a multiple of N; --global-schedule unused)")
+	f.BoolVar(&c.Average, "average", false, "average the models at the global cycles' ends (batch-norm statistics re-estimated) and keep the average or the last model, whichever scores higher on the validation split (an extension; needs --cycles 2 or more)")
+	f.StringVar(&o.recipe, "recipe", "", "a preset of these flags: paper or best (see above)")
+	cmd.Long += "\n\n" + recipeHelp()
 	return cmd
 }
 
@@ -272,6 +282,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 			return modelfile.Save(ckpt, m, false, info, momentumOf(opt))
 		},
 		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
+	}
+	if cfg.Average {
+		r.Save = keepCycles(r.Save, o.out, m, info)
+		r.Finish = averageCycles(g, o.out, m, trainSrc, testSrc, finalSrc != nil, r.Save)
 	}
 	if o.measure {
 		r.Measure = func() (float64, error) {
