@@ -59,8 +59,8 @@ every fine-tuning epoch: the loss mixes the labels' cross-entropy with the
 dense model's soft targets at temperature --distill-temp, weighted by
 --distill-alpha (Hinton et al. 2015); about 40% slower per epoch.
 
-The report gives, per step, the test accuracy right after pruning and after
-fine-tuning, the parameter and FLOP counts and their ratios (a FLOP is one
+The report gives, per step, the accuracy (on the validation split: see
+--val-split) right after pruning and after fine-tuning, the parameter and FLOP counts and their ratios (a FLOP is one
 multiply-accumulate; a FLOPs ratio is not a speedup). It is written as
 report.json, report.md and PNG plots in --out, with a checkpoint after every
 step and epoch: --resume continues an interrupted run.
@@ -157,7 +157,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.IntVar(&c.Cycles, "cycles", 0, "run the global phase as N cosine cycles from --global-lr to 0 (--global-epochs a multiple of N; --global-schedule unused)")
 	f.BoolVar(&c.Average, "average", false, "average the models at the global cycles' ends (batch-norm statistics re-estimated) and keep the average or the last model, whichever scores higher on the validation split (an extension; needs --cycles 2 or more)")
 	f.StringVar(&o.recipe, "recipe", "", "a preset of these flags: paper or best (see above)")
-	cmd.Long += "\n\n" + recipeHelp()
+	cmd.Long += "\n\n" + valSplitHelp + "\n\n" + recipeHelp()
 	return cmd
 }
 

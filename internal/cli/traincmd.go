@@ -82,7 +82,9 @@ func newTrainCmd(g *globals) *cobra.Command {
 		Use:   "train [--model ARCH] [flags]",
 		Short: "Train a model from scratch or from given weights",
 		Long: `Train a model with SGD (momentum, weight decay) on a data set's training
-split, evaluating top-1/top-5 on the test split after every epoch.
+split, evaluating top-1/top-5 after every epoch on a validation split held
+out of the training set (--val-split; on the test split with --val-split 0),
+and on the test split once, after the last epoch.
 
 After every epoch the model, its optimiser state and the run's history are
 written atomically to --out; --resume continues an interrupted run from

@@ -28,6 +28,16 @@ const valSeed = 20261206
 // valSplitUsage is the --val-split help text.
 const valSplitUsage = "training images held out of every epoch as a validation split, drawn with a fixed seed; every accuracy during the run is on it and the test set is evaluated once, at the end (0: none, every epoch evaluated on the test set; default 5000, or a tenth of a --train-limit under 50,000)"
 
+// valSplitHelp is the validation split's paragraph of sgcnn prune --help.
+const valSplitHelp = `--val-split N (default 5000 on CIFAR and MNIST; a tenth of a --train-limit
+under 50,000) holds N training images out of every epoch, drawn with a fixed
+seed (the same images for every run on the same training set, pretraining
+included) and recorded in the run. Every accuracy during the run (after each
+pruning step, after each epoch) is measured on them, so is every choice the
+run makes (--average); the test set is evaluated once, on the final model, at
+the end, and the report shows both side by side. --val-split 0 measures
+everything on the test set, as before.`
+
 // addValSplitFlag defines cmd's --val-split, into dst.
 func addValSplitFlag(cmd *cobra.Command, dst *int) {
 	cmd.Flags().IntVar(dst, "val-split", defaultValSplit, valSplitUsage)
