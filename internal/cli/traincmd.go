@@ -262,7 +262,7 @@ func runTrain(g *globals, o *trainOptions) error {
 		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize), Test: testSrc, Val: valSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
 		AfterEpoch: func(es train.EpochStats) error {
-			st.Done = es.Epoch
+			st.Done, st.Test = es.Epoch, nil // a test result belongs to the last epoch only
 			st.History = append(st.History, es)
 			if err := saveRun(o.out, m, st, testSet.Norm(), opt); err != nil {
 				return err
@@ -279,7 +279,7 @@ func runTrain(g *globals, o *trainOptions) error {
 		}
 		return fmt.Errorf("training stopped: %w (the checkpoint %s holds epoch %d)", err, o.out, st.Done)
 	}
-	if err := finalTrainTest(g, o, m, &st, finalSrc, testSet.Norm()); err != nil {
+	if err := finalTrainTest(g, o, m, &st, finalSrc, testSet.Norm(), opt); err != nil {
 		return err
 	}
 	if o.plot != "" && len(st.History) > 0 {

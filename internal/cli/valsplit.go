@@ -9,6 +9,7 @@ import (
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/train"
@@ -133,7 +134,7 @@ func trainHoldout(o *trainOptions, st *trainState, trainSet **data.Dataset) (*da
 // finalTrainTest evaluates the test set once, after the last epoch of a
 // training run with a validation split (final not nil), and saves the
 // result in the run's record.
-func finalTrainTest(g *globals, o *trainOptions, m *models.Model, st *trainState, final train.Source, norm data.Norm) error {
+func finalTrainTest(g *globals, o *trainOptions, m *models.Model, st *trainState, final train.Source, norm data.Norm, opt *optim.SGD) error {
 	if final == nil || st.Test != nil {
 		return nil
 	}
@@ -143,7 +144,7 @@ func finalTrainTest(g *globals, o *trainOptions, m *models.Model, st *trainState
 	}
 	st.Test = &r
 	fmt.Fprintf(g.stderr, "%s: test top-1 %.2f%% top-5 %.2f%% (the test set's one evaluation, after the last epoch)\n", m.Arch, r.Top1, r.Top5)
-	return saveRun(o.out, m, *st, norm, nil)
+	return saveRun(o.out, m, *st, norm, opt) // the momentum stays: a longer run may resume this one
 }
 
 // evaluateSet returns m's accuracy on ds, unaugmented.

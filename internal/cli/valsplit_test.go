@@ -178,3 +178,36 @@ func TestPruneValSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainValSplitResume extends a finished one-epoch run to two: the
+// test set is evaluated again, on the two-epoch model.
+func TestTrainValSplitResume(t *testing.T) {
+	dir := t.TempDir()
+	base := []string{"--threads", "1", "train", "--model", "lenet5", "--train-limit", "300", "--test-limit", "70",
+		"--batch", "64", "--lr", "0.05", "--val-split", "60"}
+	c := filepath.Join(dir, "c.safetensors")
+	if code, _, errs := run(t, append(base, "--epochs", "1", "-o", c)...); code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	patchEpochs(t, c, 2)
+	code, stdout, errs := run(t, "--threads", "1", "train", "--resume", "-o", c, "--train-limit", "300", "--test-limit", "70", "--json")
+	if code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, errs)
+	}
+	var st trainState
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	f, err := modelfile.Load(c, "lenet5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, testSet, err := openSplits("mnist", "", [2]int{300, 70})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := evaluateSet(f.Model, testSet, testSet.Norm())
+	if err != nil || st.Done != 2 || st.Test == nil || st.Test.Top1 != r.Top1 {
+		t.Fatalf("after %d epochs the record's test result is %+v, the model scores %v (%v)", st.Done, st.Test, r, err)
+	}
+}
