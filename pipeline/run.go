@@ -275,9 +275,9 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 	stepper := train.NewStepper(r.Model.Net, opt, nn.NewCtx(true))
 	stepper.Distill = r.Distill
 	label := fmt.Sprintf("%s step %d", st.Phase, st.Step)
-	src, trainLen := r.Train, r.TrainLen
+	src, trainLen := r.dataEpochs(st, local), r.TrainLen
 	if n := cfg.LocalImages; st.Phase == PhaseLocal && n > 0 && n < trainLen {
-		src, trainLen = train.Limit(r.Train, n), n
+		src, trainLen = train.Limit(src, n), n
 	}
 	test, val := r.Test, train.Source(nil)
 	if r.Final != nil {

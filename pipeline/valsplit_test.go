@@ -115,3 +115,30 @@ func TestLocalImagesShortensLocalEpochs(t *testing.T) {
 		t.Error("val split -1 passed validation")
 	}
 }
+
+// TestEveryEpochDrawsItsOwnData records the epoch the training source is
+// asked for: every local and global epoch of an LG run must get its own.
+func TestEveryEpochDrawsItsOwnData(t *testing.T) {
+	cfg := smallConfig(selfgroup.LG)
+	cfg.LocalEpochs, cfg.GlobalEpochs = 2, 2
+	r, st, _ := testRunner(t, cfg)
+	var asked []int
+	src := r.Train
+	r.Train = func(epoch int, yield func(train.Batch) bool) error {
+		asked = append(asked, epoch)
+		return src(epoch, yield)
+	}
+	if _, err := r.Run(st); err != nil {
+		t.Fatal(err)
+	}
+	// 3 steps x 2 local epochs, then 2 global epochs.
+	want := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	if len(asked) != len(want) {
+		t.Fatalf("epochs asked %v, want %v", asked, want)
+	}
+	for i := range want {
+		if asked[i] != want[i] {
+			t.Fatalf("epochs asked %v, want %v", asked, want)
+		}
+	}
+}
