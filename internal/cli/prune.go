@@ -87,15 +87,7 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 				return err
 			}
 			if o.model == "lenet5" && !o.resume {
-				// The LeNet-5 demo's defaults: Conv-95/FC-95 in 19 steps,
-				// global fine-tuning only.
-				setDefault(f.Changed("rate"), &o.cfg.Rate, 95)
-				setDefault(f.Changed("step"), &o.cfg.Step, 5)
-				setDefault(f.Changed("fc-cap"), &o.cfg.FCCap, 95)
-				setDefault(f.Changed("scheme"), &o.cfg.Scheme, "G")
-				setDefault(f.Changed("global-epochs"), &o.cfg.GlobalEpochs, 4)
-				setDefault(f.Changed("global-schedule"), &o.cfg.GlobalSchedule, "cosine")
-				setDefault(f.Changed("wd"), &o.cfg.WeightDecay, 5e-4)
+				lenetDefaults(f.Changed, o)
 			}
 			s, err := selfgroup.ParseScheme(o.cfg.Scheme)
 			if err != nil {
@@ -145,8 +137,8 @@ pretrained file in ../shared/models/cifar10 when it exists.`,
 	f.Float64Var(&c.DistillAlpha, "distill-alpha", c.DistillAlpha, "weight of the teacher's soft targets in the loss, in [0, 1] (with --distill)")
 	f.StringSliceVar(&c.Layers, "layers", nil, "layers to prune (default: the model's prunable layers, see sgcnn info)")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed for k-means, shuffling and augmentation")
-	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", 4, "lenet5 without --weights: epochs of training before pruning")
-	f.Float64Var(&o.pretrainLR, "pretrain-lr", 0.01, "lenet5 without --weights: learning rate of that training (cosine, batch 64, with --shift)")
+	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", lenetPretrainEpochs, "lenet5 without --weights: epochs of training before pruning")
+	f.Float64Var(&o.pretrainLR, "pretrain-lr", lenetPretrainLR, "lenet5 without --weights: learning rate of that training (cosine, batch 64, with --shift)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
 	f.BoolVar(&o.measure, "measure", true, "measure the compiled pruned model's speedup over the dense one (batch 64) at the end")
@@ -344,6 +336,9 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 		return nil, modelfile.Info{}, usagef("--weights is required for %s (a trained model to prune)", o.model)
 	}
 	// Train LeNet-5 first: the demo needs no files.
+	if o.pretrainEpochs < 1 || !(o.pretrainLR > 0) {
+		return nil, modelfile.Info{}, usagef("--pretrain-epochs %d, --pretrain-lr %g: want at least 1 epoch at a positive rate", o.pretrainEpochs, o.pretrainLR)
+	}
 	pre := filepath.Join(o.out, "pretrained.safetensors")
 	if m, info, err := openModel("lenet5", pre); err == nil {
 		fmt.Fprintf(g.stderr, "using %s\n", pre)
