@@ -12,11 +12,12 @@ var (
 // lenetDefaults puts the LeNet-5 demo's defaults into o for every flag the
 // user did not give (changed reports that): Conv-95/FC-95 in 10 steps
 // (10, 20, ..., 90, 95; --step 5 when --rate or --step is given), scheme
-// LG with one local epoch of 10,000 images after each step, 6 global epochs
-// at lr 0.01 cosine, weight decay 5e-4, 2-pixel random shifts, and
-// distillation from the dense model. Without --weights the dense model is
-// trained first: --pretrain-epochs (lenetPretrainEpochs) at --pretrain-lr
-// (lenetPretrainLR), cosine, with the same shifts.
+// LG with one local epoch of 10,000 images at lr 0.01 after each step, 6
+// global epochs at lr 0.02 cosine, batch 64, weight decay 5e-4, 2-pixel
+// random shifts, and distillation from the dense model (candidate C12).
+// Without --weights the dense model is trained first: --pretrain-epochs
+// (lenetPretrainEpochs) at --pretrain-lr (lenetPretrainLR), cosine, with
+// the same shifts.
 func lenetDefaults(changed func(string) bool, o *pruneOptions) {
 	c := &o.cfg
 	setDefault(changed("rate"), &c.Rate, 95)
@@ -29,6 +30,8 @@ func lenetDefaults(changed func(string) bool, o *pruneOptions) {
 	setDefault(changed("local-epochs"), &c.LocalEpochs, 1)
 	setDefault(changed("local-images"), &c.LocalImages, 10000)
 	setDefault(changed("global-epochs"), &c.GlobalEpochs, 6)
+	setDefault(changed("global-lr"), &c.GlobalLR, 0.02)
+	setDefault(changed("batch"), &c.Batch, 64)
 	setDefault(changed("global-schedule"), &c.GlobalSchedule, "cosine")
 	setDefault(changed("wd"), &c.WeightDecay, 5e-4)
 	setDefault(changed("shift"), &c.Shift, 2)

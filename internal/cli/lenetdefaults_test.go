@@ -17,7 +17,7 @@ func TestLenetDefaults(t *testing.T) {
 	lenetDefaults(none, o)
 	c := o.cfg
 	if !slices.Equal(c.Rates, lenetRates) || c.Rate != 95 || c.FCCap != 95 || c.Scheme != "LG" || c.LocalEpochs != 1 ||
-		c.LocalImages != 10000 || c.GlobalEpochs != 6 || c.GlobalSchedule != "cosine" || c.Shift != 2 || !c.Distill {
+		c.LocalImages != 10000 || c.GlobalEpochs != 6 || c.GlobalSchedule != "cosine" || c.GlobalLR != 0.02 || c.Batch != 64 || c.Shift != 2 || !c.Distill {
 		t.Errorf("defaults %+v", c)
 	}
 	if err := c.Validate(); err != nil {
