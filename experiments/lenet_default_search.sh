@@ -15,8 +15,9 @@ bin=${BIN:-bin/sgcnn}
 dir=runs/lenet-search
 mkdir -p "$dir"
 pre="train --model lenet5 --batch 64 --schedule cosine --wd 5e-4 --shift 2 --seed 1"
-pr="prune --wd 5e-4 --batch 128 --rate 95 --fc-cap 95 --measure=false --json"
+pr="prune --wd 5e-4 --batch 128 --global-lr 0.01 --rate 95 --fc-cap 95 --measure=false --json"
 lg5="--scheme LG --local-epochs 1 --local-images 5000 --local-lr 0.01"
+lg10="--scheme LG --local-epochs 1 --local-images 10000 --local-lr 0.01"
 coarse="--rates 10,20,30,40,50,60,70,80,90,95"
 for name in "$@"; do
 	case $name in
@@ -28,6 +29,10 @@ for name in "$@"; do
 	C7) args="$pr --shift 2 --step 5 --weights $dir/P6s.safetensors --scheme G --global-epochs 8 --global-schedule cosine --distill" ;;
 	C8) args="$pr --shift 2 $coarse --weights $dir/P6s.safetensors --scheme LG --local-epochs 1 --local-images 10000 --local-lr 0.01 --global-epochs 6 --global-schedule cosine --distill" ;;
 	C9) args="$pr --shift 2 --step 5 --weights $dir/P6s.safetensors --scheme G --global-epochs 10 --global-schedule cosine --distill" ;;
+	C10) args="$pr --shift 2 $coarse --weights $dir/P6s.safetensors $lg10 --global-epochs 8 --global-schedule cosine --distill" ;;
+	C11) args="$pr --shift 2 $coarse --weights $dir/P6s.safetensors $lg10 --global-epochs 6 --global-schedule cosine --distill --batch 64" ;;
+	C12) args="$pr --shift 2 $coarse --weights $dir/P6s.safetensors $lg10 --global-epochs 6 --global-schedule cosine --distill --batch 64 --global-lr 0.02" ;;
+	C13) args="$pr --shift 2 $coarse --weights $dir/P6s.safetensors $lg10 --local-images 20000 --global-epochs 6 --global-schedule cosine --distill --batch 64" ;;
 	*) echo "unknown candidate $name" >&2; exit 2 ;;
 	esac
 	case $name in P*) ;; *) args="$args --out $dir/$name" ;; esac
