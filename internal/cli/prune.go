@@ -262,12 +262,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 		}
 	}
 	run := o.record(g.threads)
-	if o.dataset == "" {
-		o.dataset = info.Dataset
-	}
-	if o.dataset == "" {
-		o.dataset = defaultDataset(m.Arch)
-	}
+	o.dataset = modelDataset(o.dataset, info, m.Arch)
 	info.Dataset = o.dataset
 	st.Report.Dataset = o.dataset
 	run.Dataset = o.dataset
