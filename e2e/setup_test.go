@@ -13,6 +13,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
+	"github.com/sgcnn/sgcnn/export/onnx/ort/orttest"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -175,21 +176,8 @@ func networks(t *testing.T) map[string]*network {
 	return nets
 }
 
-// openORT loads ONNX Runtime, or skips the test when it is not installed;
-// under CI=true a missing runtime fails the test instead.
-func openORT(t *testing.T) {
-	t.Helper()
-	lib, err := ort.FindLibrary()
-	if err == nil {
-		err = ort.Open(lib)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ONNX Runtime is required under CI=true: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-}
+// openORT loads ONNX Runtime or skips (fails under CI=true).
+func openORT(t testing.TB) { orttest.Open(t) }
 
 // runORT runs an ONNX model (input "input", output "logits") on x.
 func runORT(t *testing.T, model []byte, x *tensor.Tensor) []float32 {

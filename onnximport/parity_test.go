@@ -8,26 +8,14 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
+	"github.com/sgcnn/sgcnn/export/onnx/ort/orttest"
 	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
-// openORT loads ONNX Runtime, or skips the test when it is not installed;
-// under CI=true a missing runtime fails the test instead.
-func openORT(t testing.TB) {
-	t.Helper()
-	lib, err := ort.FindLibrary()
-	if err == nil {
-		err = ort.Open(lib)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ONNX Runtime is required under CI=true: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-}
+// openORT loads ONNX Runtime or skips (fails under CI=true).
+func openORT(t testing.TB) { orttest.Open(t) }
 
 // parity imports model, runs it on a random batch of two images with
 // graph.Net in eval mode, and checks the output against ONNX Runtime's

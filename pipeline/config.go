@@ -36,9 +36,13 @@ type Config struct {
 	TaylorBatches int    `json:"taylor_batches"`
 	Seed          uint64 `json:"seed"`
 
-	Scheme       string  `json:"scheme"` // LG, G or L
-	LocalEpochs  int     `json:"local_epochs"`
-	LocalLR      float64 `json:"local_lr"`
+	Scheme      string  `json:"scheme"` // LG, G or L
+	LocalEpochs int     `json:"local_epochs"`
+	LocalLR     float64 `json:"local_lr"`
+	// LocalImages > 0 shortens every local epoch to that many images (a
+	// fresh random subset of the training set each time): short local
+	// phases after each of many fine steps.
+	LocalImages  int     `json:"local_images,omitempty"`
 	GlobalEpochs int     `json:"global_epochs"`
 	GlobalLR     float64 `json:"global_lr"`
 	// GlobalSchedule is an optim.Parse spec for the global phase, e.g.
@@ -60,6 +64,19 @@ type Config struct {
 	DistillAlpha float64 `json:"distill_alpha,omitempty"`
 	// Layers names the layers to prune; empty means the model's defaults.
 	Layers []string `json:"layers,omitempty"`
+	// ValSplit is the number of training images held out of every
+	// fine-tuning epoch as a validation split (0: none; the caller draws
+	// it, with a fixed seed). Every accuracy during the run is then on
+	// it, and the test set is evaluated once, at the end.
+	ValSplit int `json:"val_split,omitempty"`
+	// Cycles > 1 runs the global phase as that many cosine cycles from
+	// GlobalLR to zero (GlobalSchedule is then unused); Average, an
+	// extension, averages the models at the cycles' ends (batch-norm
+	// statistics re-estimated) and keeps the average or the last model,
+	// whichever the validation split scores higher (the average when
+	// there is no split: the test set chooses nothing).
+	Cycles  int  `json:"cycles,omitempty"`
+	Average bool `json:"average,omitempty"`
 	// Engine runs the fine-tuning epochs: sgcnn's (the zero value) or
 	// PyTorch DDP (Runner.Epoch then trains them).
 	torchtrain.Engine
@@ -92,6 +109,9 @@ func (c *Config) Validate() error {
 	if _, err := c.keepRule(); err != nil {
 		return err
 	}
+	if err := c.validateCycles(); err != nil {
+		return err
+	}
 	local, global := c.epochs()
 	if global > 0 && c.GlobalLR > 0 {
 		if _, err := optim.Parse(c.GlobalSchedule, c.GlobalLR, global); err != nil {
@@ -113,6 +133,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("batch %d: want at least 1", c.Batch)
 	case c.Shift < 0:
 		return fmt.Errorf("shift %d: want 0 or more pixels", c.Shift)
+	case c.LocalImages < 0:
+		return fmt.Errorf("local images %d: want 0 (whole epochs) or more", c.LocalImages)
+	case c.ValSplit < 0:
+		return fmt.Errorf("val split %d: want 0 (none) or a number of training images", c.ValSplit)
 	case local > 0 && !(c.LocalLR > 0 && c.LocalLR < math.Inf(1)):
 		return fmt.Errorf("local learning rate %g: want a positive rate", c.LocalLR)
 	case global > 0 && !(c.GlobalLR > 0 && c.GlobalLR < math.Inf(1)):

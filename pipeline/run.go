@@ -37,8 +37,12 @@ type Runner struct {
 	Pruner   Pruner
 	Train    train.Source // augmented, shuffled training batches
 	TrainLen int          // images per training epoch
-	Test     train.Source // test batches
-	Log      io.Writer
+	Test     train.Source // test batches, or validation batches when Final is set
+	// Final, when set, is the test set: Test is then a validation split
+	// (Config.ValSplit), every accuracy of the run is measured on it, and
+	// Final is evaluated once, on the final model, at the end.
+	Final train.Source
+	Log   io.Writer
 	// Save writes a checkpoint of the model, st and the optimiser (nil
 	// between phases); an error stops the run.
 	Save func(st *State, opt *optim.SGD) error
@@ -50,6 +54,11 @@ type Runner struct {
 	// Epoch, when set, returns the function that trains the epochs of the
 	// phase st is in elsewhere (package torchtrain), with opt's momentum.
 	Epoch func(st *State, opt *optim.SGD) train.EpochFunc
+	// Finish, when set, runs once the schedule is done and before the
+	// final test evaluation, e.g. to average the global cycles' models
+	// (Config.Average); it may replace the model's weights and records its
+	// choice in st.Report. It must do nothing when st says it was done.
+	Finish func(st *State) error
 	// Measure, when set, returns the measured speedup of the model as
 	// it is now over the dense baseline; it fills the report's column.
 	Measure func() (float64, error)
@@ -130,14 +139,18 @@ func (r *Runner) counts(base report.Counts) (report.Counts, error) {
 	return c, nil
 }
 
-// evaluate returns the model's top-1 on the test set. It runs the model
+// evaluate returns the model's top-1 on Test (the test set or the
+// validation split). It runs the model
 // compiled (package compile: groups executed as groups, BN folded), which
 // evaluates a pruned ResNet-56 at Conv-70 about 3x faster than package
 // nn's forward of the masked weights, and falls back to package nn for
 // models the compiler does not take. The two agree within 1e-5 in every
 // logit (compile's parity tests).
-func (r *Runner) evaluate() (float64, error) {
-	batches := func(y func(train.Batch) bool) error { return r.Test(0, y) }
+func (r *Runner) evaluate() (float64, error) { return r.evaluateOn(r.Test) }
+
+// evaluateOn returns the model's top-1 on src, as evaluate does.
+func (r *Runner) evaluateOn(src train.Source) (float64, error) {
+	batches := func(y func(train.Batch) bool) error { return src(0, y) }
 	if net, err := compile.Compile(r.Model.Net, r.Model.InputShape[:], compile.Options{Route: compile.Grouped}); err == nil {
 		res, err := train.EvaluateFunc(net.Forward, batches)
 		return res.Top1, err
@@ -157,6 +170,10 @@ func (r *Runner) Run(st *State) (*report.Run, error) {
 	local, global := cfg.epochs()
 	layers := layersOf(r.Model, *cfg)
 	rep := &st.Report
+	rep.Eval = report.EvalTest
+	if r.Final != nil {
+		rep.Eval = report.EvalValidation
+	}
 	if rep.Baseline.Params == 0 {
 		c, err := r.counts(report.Counts{})
 		if err != nil {
@@ -224,6 +241,14 @@ func (r *Runner) Run(st *State) (*report.Run, error) {
 			return nil, fmt.Errorf("checkpoint has unknown phase %q", st.Phase)
 		}
 	}
+	if r.Finish != nil {
+		if err := r.Finish(st); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.finalTest(rep); err != nil {
+		return nil, err
+	}
 	if r.Measure != nil && len(rep.Steps) > 0 {
 		sp, err := r.Measure()
 		if err != nil {
@@ -249,6 +274,9 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 			return err
 		}
 		sched = s
+		if n := cfg.CycleLength(); n > 0 {
+			sched = Cycles{Base: cfg.GlobalLR, Length: n}
+		}
 	}
 	opt := optim.NewSGD(nn.AllParams(r.Model.Net), sched.LR(0), cfg.Momentum, cfg.WeightDecay, false)
 	if st.Epoch > 0 && r.Restore != nil {
@@ -259,16 +287,26 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 	stepper := train.NewStepper(r.Model.Net, opt, nn.NewCtx(true))
 	stepper.Distill = r.Distill
 	label := fmt.Sprintf("%s step %d", st.Phase, st.Step)
-	var last train.EpochStats
+	src, trainLen := r.dataEpochs(st, local), r.TrainLen
+	if n := cfg.LocalImages; st.Phase == PhaseLocal && n > 0 && n < trainLen {
+		src, trainLen = train.Limit(src, n), n
+	}
+	test, val := r.Test, train.Source(nil)
+	if r.Final != nil {
+		test, val = nil, r.Test
+	}
 	_, err := train.Fit(stepper, train.Plan{Epochs: epochs, StartEpoch: st.Epoch, Schedule: sched,
-		TrainLen: r.TrainLen, Train: r.Train, Test: r.Test, Log: r.Log, Label: label, RunEpoch: r.epochFunc(st, opt),
+		TrainLen: trainLen, Train: src, Test: test, Val: val, Log: r.Log, Label: label, RunEpoch: r.epochFunc(st, opt),
 		AfterEpoch: func(es train.EpochStats) error {
-			last = es
 			st.Epoch = es.Epoch
+			top1 := es.TestTop1
+			if val != nil {
+				top1 = es.ValTop1
+			}
 			st.Report.Epochs = append(st.Report.Epochs, report.Epoch{Phase: st.Phase, Step: st.Step,
-				Epoch: es.Epoch, LR: es.LR, Loss: es.TrainLoss, TestTop1: es.TestTop1})
+				Epoch: es.Epoch, LR: es.LR, Loss: es.TrainLoss, TestTop1: top1})
 			if st.Epoch == epochs {
-				r.finishPhase(st, last.TestTop1, epochs)
+				r.finishPhase(st, top1, epochs)
 				return r.Save(st, nil)
 			}
 			return r.Save(st, opt)
@@ -311,4 +349,34 @@ func (r *Runner) finishPhase(st *State, acc float64, epochs int) {
 		st.Phase = PhaseDone
 	}
 	st.Epoch = 0
+}
+
+// finalTest evaluates the test set once, on the final model, in a run
+// whose accuracies are on a validation split (Runner.Final set).
+func (r *Runner) finalTest(rep *report.Run) error {
+	if r.Final == nil || rep.FinalTest != nil {
+		return nil
+	}
+	acc, err := r.evaluateOn(r.Final)
+	if err != nil {
+		return fmt.Errorf("the final test evaluation: %w", err)
+	}
+	rep.FinalTest = &acc
+	r.logf("final model: validation top-1 %.2f%% (every choice made on it), test top-1 %.2f%% (evaluated once, now)\n",
+		finalVal(rep), acc)
+	return nil
+}
+
+// finalVal is the final model's accuracy as the run measured it.
+func finalVal(rep *report.Run) float64 {
+	if rep.Final != nil {
+		return rep.Final.AccTuned
+	}
+	if n := len(rep.Steps); n > 0 {
+		if a := rep.Steps[n-1].AccTuned; a >= 0 {
+			return a
+		}
+		return rep.Steps[n-1].AccPruned
+	}
+	return rep.Baseline.AccTuned
 }

@@ -71,6 +71,7 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 
 	fmt.Fprintf(bw, "\n## Schedule\n\n")
 	writeSchedule(bw, r)
+	writeHoldout(bw, r)
 
 	if n := len(r.Steps); n > 0 && len(r.Steps[n-1].Layers) > 0 {
 		last := r.Steps[n-1]
@@ -78,7 +79,7 @@ func WriteMarkdown(w io.Writer, r *Run) error {
 		writeLayers(bw, last.Layers)
 	}
 
-	fmt.Fprintf(bw, "\n%s\n", notes)
+	fmt.Fprintf(bw, "\n%s\n", notesFor(r))
 	return bw.Flush()
 }
 
@@ -94,8 +95,9 @@ var scheduleHeader = []string{"step", "conv rate", "FC rate", "top-1 pruned", "t
 
 // writeSchedule writes the schedule table.
 func writeSchedule(w io.Writer, r *Run) {
-	row(w, scheduleHeader)
-	seps := make([]string, len(scheduleHeader))
+	header := headerFor(r)
+	row(w, header)
+	seps := make([]string, len(header))
 	for i := range seps {
 		seps[i] = "---:"
 	}

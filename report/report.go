@@ -15,8 +15,9 @@
 // Writers take an io.Writer; a caller writing a file wraps them in
 // checkpoint.WriteFileAtomic. Plots take a path and write the PNG the
 // same way (a temporary file renamed over path), so a failed plot leaves
-// nothing behind. Accuracies are test top-1 in percent, -1 when not
-// measured; ratios are 0 when not measured.
+// nothing behind. Accuracies are top-1 in percent, -1 when not measured,
+// on the test set or, when Run.Eval says so, on a validation split (the
+// test top-1 is then Run.FinalTest); ratios are 0 when not measured.
 package report
 
 // Counts are a model's parameter and FLOP totals (FLOP = one
@@ -85,4 +86,32 @@ type Run struct {
 	Epochs   []Epoch           `json:"epochs"`
 	Final    *Step             `json:"final,omitempty"` // after global fine-tuning
 	Machine  map[string]string `json:"machine,omitempty"`
+	// Eval names the images of every accuracy above: "test" (also when
+	// empty, as in reports written before validation splits) or
+	// "validation", the images of Validation, held out of training.
+	Eval       string      `json:"eval,omitempty"`
+	Validation *Validation `json:"validation,omitempty"`
+	// FinalTest is the final model's test top-1 (percent) in a run whose
+	// accuracies are on validation: the test set's one evaluation, at the
+	// end, after every choice was made.
+	FinalTest *float64 `json:"final_test_top1,omitempty"`
+	// Choices are the choices the run made on its own measurements.
+	Choices []Choice `json:"choices,omitempty"`
 }
+
+// Eval values: the images a run's accuracies were measured on.
+const (
+	EvalTest       = "test"
+	EvalValidation = "validation"
+)
+
+// Validation records a validation split: Images training images, drawn
+// with Seed out of the Of the run was given, held out of every epoch.
+type Validation struct {
+	Images int    `json:"images"`
+	Of     int    `json:"of"`
+	Seed   uint64 `json:"seed"`
+}
+
+// OnValidation reports whether r's accuracies are on a validation split.
+func (r *Run) OnValidation() bool { return r.Eval == EvalValidation }

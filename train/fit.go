@@ -22,18 +22,27 @@ type EpochStats struct {
 	TestTop1  float64 `json:"test_top1"`
 	TestTop5  float64 `json:"test_top5"`
 	TestLoss  float64 `json:"test_loss"`
+	// ValTop1, ValTop5 and ValLoss are on Plan.Val, images held out of
+	// the training set (absent when the plan has none).
+	ValTop1   float64 `json:"val_top1,omitempty"`
+	ValTop5   float64 `json:"val_top5,omitempty"`
+	ValLoss   float64 `json:"val_loss,omitempty"`
 	Seconds   float64 `json:"seconds"`
 	ImgPerSec float64 `json:"img_per_sec"`
 }
 
 // Plan describes a training run.
 type Plan struct {
-	Epochs     int                    // total epochs
-	StartEpoch int                    // epochs already done (resume)
-	Schedule   optim.Schedule         // learning rate per epoch
-	TrainLen   int                    // images per epoch, for the progress bar
-	Train      Source                 // training batches
-	Test       Source                 // test batches (nil: no evaluation)
+	Epochs     int            // total epochs
+	StartEpoch int            // epochs already done (resume)
+	Schedule   optim.Schedule // learning rate per epoch
+	TrainLen   int            // images per epoch, for the progress bar
+	Train      Source         // training batches
+	Test       Source         // test batches (nil: no evaluation)
+	// Val, when set, are validation batches (images held out of the
+	// training set) evaluated after every epoch; a run that chooses
+	// anything chooses on them and leaves Test nil until its end.
+	Val        Source
 	Log        io.Writer              // progress and per-epoch lines (nil: silent)
 	Label      string                 // prefix of progress lines, e.g. "train"
 	AfterEpoch func(EpochStats) error // e.g. write a checkpoint; an error stops the run
@@ -120,16 +129,26 @@ func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
 // finish evaluates, logs and checkpoints a trained epoch.
 func (p *Plan) finish(s *Stepper, e int, lr, loss, top1 float64, n int, seconds float64) (EpochStats, error) {
 	st := EpochStats{Epoch: e + 1, LR: lr, TrainLoss: loss, TrainTop1: top1, Seconds: seconds, ImgPerSec: float64(n) / seconds}
+	var evals string
+	if p.Val != nil {
+		r, err := Evaluate(s.Net, func(yield func(Batch) bool) error { return p.Val(0, yield) })
+		if err != nil {
+			return st, fmt.Errorf("epoch %d: validation: %w", e+1, err)
+		}
+		st.ValTop1, st.ValTop5, st.ValLoss = r.Top1, r.Top5, r.Loss
+		evals += fmt.Sprintf("  val top-1 %.2f%% top-5 %.2f%%", r.Top1, r.Top5)
+	}
 	if p.Test != nil {
 		r, err := Evaluate(s.Net, func(yield func(Batch) bool) error { return p.Test(0, yield) })
 		if err != nil {
 			return st, fmt.Errorf("epoch %d: evaluation: %w", e+1, err)
 		}
 		st.TestTop1, st.TestTop5, st.TestLoss = r.Top1, r.Top5, r.Loss
+		evals += fmt.Sprintf("  test top-1 %.2f%% top-5 %.2f%%", r.Top1, r.Top5)
 	}
 	if p.Log != nil {
-		fmt.Fprintf(p.Log, "%s epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%  test top-1 %.2f%% top-5 %.2f%%  %.0f img/s\n",
-			p.Label, st.Epoch, p.Epochs, lr, st.TrainLoss, st.TrainTop1, st.TestTop1, st.TestTop5, st.ImgPerSec)
+		fmt.Fprintf(p.Log, "%s epoch %d/%d  lr %.4g  train loss %.4f acc %.2f%%%s  %.0f img/s\n",
+			p.Label, st.Epoch, p.Epochs, lr, st.TrainLoss, st.TrainTop1, evals, st.ImgPerSec)
 	}
 	if p.AfterEpoch != nil {
 		if err := p.AfterEpoch(st); err != nil {

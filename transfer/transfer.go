@@ -181,6 +181,8 @@ func (c Config) Schedule() optim.Schedule {
 type Result struct {
 	History []train.EpochStats `json:"history"`
 	Final   train.EvalResult   `json:"final"` // test accuracy after the last epoch
+	// Val is the validation accuracy after the last epoch (Data.Val).
+	Val *train.EvalResult `json:"val,omitempty"`
 }
 
 // Data is what a transfer run trains and tests on. Both sets must be in the
@@ -188,10 +190,14 @@ type Result struct {
 type Data struct {
 	Train, Test *data.Dataset
 	Norm        data.Norm
+	// Val, when set, holds images held out of Train: every epoch is then
+	// evaluated on it, and Test once, after the last epoch.
+	Val *data.Dataset
 }
 
 // Run fine-tunes m (whose head has been replaced) on d.Train for
-// cfg.Epochs, evaluating on d.Test after each epoch. Masks stay applied
+// cfg.Epochs, evaluating on d.Test after each epoch (on d.Val, when set,
+// and on d.Test once, after the last). Masks stay applied
 // throughout. log receives progress (nil: silent). afterEpoch, if not nil,
 // runs after each epoch (e.g. to save); its error stops the run.
 // Cancelling ctx stops the run between batches.
@@ -212,12 +218,24 @@ func Run(ctx context.Context, m *models.Model, d Data, cfg Config, log io.Writer
 	if err != nil {
 		return nil, err
 	}
+	testSrc, valSrc := train.FromLoader(ctx, testLoader), train.Source(nil)
+	if d.Val != nil {
+		valLoader, err := data.NewLoader(d.Val, data.Config{BatchSize: 200, Norm: norm})
+		if err != nil {
+			return nil, err
+		}
+		valSrc = train.FromLoader(ctx, valLoader)
+	}
+	plan := train.Plan{Test: testSrc}
+	if valSrc != nil {
+		plan = train.Plan{Val: valSrc}
+	}
 	nctx := nn.NewCtx(true)
 	opt := optim.NewSGD(nn.AllParams(m.Net), cfg.LR, cfg.Momentum, cfg.WeightDecay, false)
 	s := train.NewStepper(m.Net, opt, nctx)
 	hist, err := train.Fit(s, train.Plan{
 		Epochs: cfg.Epochs, Schedule: cfg.Schedule(), TrainLen: trainSet.Len(),
-		Train: train.FromLoader(ctx, trainLoader), Test: train.FromLoader(ctx, testLoader),
+		Train: train.FromLoader(ctx, trainLoader), Test: plan.Test, Val: plan.Val,
 		Log: log, Label: "transfer " + m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(cfg.Seed, uint64(e)+1)) },
 		AfterEpoch:  afterEpoch,
@@ -231,5 +249,11 @@ func Run(ctx context.Context, m *models.Model, d Data, cfg Config, log io.Writer
 	}
 	last := hist[len(hist)-1]
 	r.Final = train.EvalResult{Top1: last.TestTop1, Top5: last.TestTop5, Loss: last.TestLoss, N: testSet.Len()}
+	if valSrc != nil {
+		r.Val = &train.EvalResult{Top1: last.ValTop1, Top5: last.ValTop5, Loss: last.ValLoss, N: d.Val.Len()}
+		if r.Final, err = train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return testSrc(0, yield) }); err != nil {
+			return r, fmt.Errorf("transfer: the final test evaluation: %w", err)
+		}
+	}
 	return r, nil
 }

@@ -4,34 +4,20 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
+	"github.com/sgcnn/sgcnn/export/onnx/ort/orttest"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
-// openORT loads ONNX Runtime, or skips the test when it is not installed;
-// under CI=true a missing runtime fails the test instead, so CI cannot pass
-// by skipping.
-func openORT(t testing.TB) {
-	t.Helper()
-	lib, err := ort.FindLibrary()
-	if err == nil {
-		err = ort.Open(lib)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("ONNX Runtime is required under CI=true: %v", err)
-		}
-		t.Skipf("skipping: %v", err)
-	}
-}
+// openORT loads ONNX Runtime or skips (fails under CI=true).
+func openORT(t testing.TB) { orttest.Open(t) }
 
 // randomize gives every BatchNorm non-trivial statistics and affine
 // parameters, so that a wrong translation of either shows.

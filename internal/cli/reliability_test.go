@@ -414,8 +414,10 @@ func TestLoadsAndMessages(t *testing.T) {
 	// prune --model lenet5 runs the scheme its help names.
 	root := newRoot(os.Stdout, os.Stderr)
 	pc, _, _ := root.Find([]string{"prune"})
-	if u := pc.Flags().Lookup("scheme").Usage; !strings.Contains(u, "lenet5: G") {
-		t.Errorf("--scheme help %q does not name lenet5's default G", u)
+	var lo pruneOptions
+	lenetDefaults(func(string) bool { return false }, &lo)
+	if u := pc.Flags().Lookup("scheme").Usage; !strings.Contains(u, "lenet5: "+lo.cfg.Scheme+")") {
+		t.Errorf("--scheme help %q does not name lenet5's default %s", u, lo.cfg.Scheme)
 	}
 
 	// The epoch named after a failure is the one in the file.

@@ -111,12 +111,7 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	if o.dataset == "" {
-		o.dataset = info.Dataset
-	}
-	if o.dataset == "" {
-		o.dataset = defaultDataset(m.Arch)
-	}
+	o.dataset = modelDataset(o.dataset, info, m.Arch)
 	norm, labels, err := servingDefaults(o.dataset, info)
 	if err != nil {
 		return err

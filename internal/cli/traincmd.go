@@ -61,6 +61,9 @@ type trainConfig struct {
 	// unless given.
 	Threads int    `json:"threads"`
 	DataDir string `json:"data_dir,omitempty"`
+	// ValSplit is the number of training images held out as a validation
+	// split (0: none, every epoch evaluated on the test set).
+	ValSplit int `json:"val_split,omitempty"`
 	distillFlags
 	torchtrain.Engine
 }
@@ -70,6 +73,10 @@ type trainState struct {
 	Config  trainConfig        `json:"config"`
 	Done    int                `json:"epochs_done"`
 	History []train.EpochStats `json:"history"`
+	// Validation is the run's validation split, Test its one test-set
+	// evaluation, after the last epoch (both absent without a split).
+	Validation *report.Validation `json:"validation,omitempty"`
+	Test       *train.EvalResult  `json:"test,omitempty"`
 }
 
 type trainOptions struct {
@@ -81,7 +88,8 @@ type trainOptions struct {
 	force  bool
 	// flags are the command's flags (nil when another command runs a
 	// training): --resume checks the ones given against the run's.
-	flags *pflag.FlagSet
+	flags  *pflag.FlagSet
+	valSet bool // --val-split given
 }
 
 func newTrainCmd(g *globals) *cobra.Command {
@@ -90,7 +98,9 @@ func newTrainCmd(g *globals) *cobra.Command {
 		Use:   "train [--model ARCH] [flags]",
 		Short: "Train a model from scratch or from given weights",
 		Long: `Train a model with SGD (momentum, weight decay) on a data set's training
-split, evaluating top-1/top-5 on the test split after every epoch.
+split, evaluating top-1/top-5 after every epoch on a validation split held
+out of the training set (--val-split; on the test split with --val-split 0),
+and on the test split once, after the last epoch.
 
 After every epoch the model, its optimiser state and the run's history are
 written atomically to --out; --resume continues an interrupted run from
@@ -144,6 +154,10 @@ stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 				o.Model = arch // a model file names its architecture
 			}
 			o.flags = cmd.Flags()
+			o.valSet = cmd.Flags().Changed("val-split")
+			if err := checkValSplit(o.ValSplit); err != nil {
+				return err
+			}
 			return runTrain(g, o)
 		},
 	}
@@ -175,6 +189,7 @@ stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f.StringVar(&o.plot, "plot", "", "write the training curve (train and test top-1 per epoch) to this PNG")
 	f.IntVar(&o.EpochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
 	registerEngine(f, &o.Engine)
+	addValSplitFlag(cmd, &o.ValSplit)
 	return cmd
 }
 
@@ -237,6 +252,10 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if err := checkFits(m, trainSet, o.Dataset); err != nil {
 		return err
 	}
+	valSet, err := trainHoldout(o, &st, &trainSet)
+	if err != nil {
+		return err
+	}
 	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
 	pad, flip := augmentation(trainSet.H, o.Augment, o.Shift)
@@ -248,9 +267,14 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	testSrc, err := evalSource(testSet, norm, o.Batch) // training batch size: layers keep their buffers
+	// The training batch size lets the layers keep their buffers.
+	testSrc, finalSrc, err := evalSources(valSet, testSet, norm, o.Batch)
 	if err != nil {
 		return err
+	}
+	var valSrc train.Source
+	if finalSrc != nil {
+		valSrc, testSrc = testSrc, nil
 	}
 	opt := optim.NewSGD(nn.AllParams(m.Net), o.LR, o.Momentum, o.WeightDecay, o.Nesterov)
 	if err := restoreMomentum(opt, extra); err != nil {
@@ -281,11 +305,11 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	}
 	_, err = train.Fit(stepper, train.Plan{
 		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.EpochSize),
-		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.EpochSize), Test: testSrc, Log: g.stderr, Label: m.Arch,
+		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.EpochSize), Test: testSrc, Val: valSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
 		RunEpoch:    launcher.EpochFunc(ctx, m, opt, trainSet, torchSet),
 		AfterEpoch: func(es train.EpochStats) error {
-			st.Done = es.Epoch
+			st.Done, st.Test = es.Epoch, nil // a test result belongs to the last epoch only
 			st.History = append(st.History, es)
 			if err := saveRun(o.out, m, st, norm, opt); err != nil {
 				return err
@@ -309,6 +333,9 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if g.ctx.Err() != nil { // the signal came during the last evaluation
 		return interruptedError{lastOnDisk(o.out) + ": the run had finished its last epoch"}
 	}
+	if err := finalTrainTest(g, o, m, &st, finalSrc, norm, opt); err != nil {
+		return err
+	}
 	if o.plot != "" && len(st.History) > 0 {
 		if err := plotHistory(o.plot, m.Arch, st.History); err != nil {
 			return err
@@ -318,7 +345,10 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if o.json {
 		return writeJSON(g.stdout, st)
 	}
-	if n := len(st.History); n > 0 {
+	if n := len(st.History); n > 0 && st.Test != nil {
+		fmt.Fprintf(g.stdout, "%s trained %d epochs on %s: val top-1 %.2f%% (last epoch; %d held-out training images), test top-1 %.2f%% (evaluated once, at the end), saved to %s\n",
+			m.Arch, st.Done, o.Dataset, st.History[n-1].ValTop1, st.Validation.Images, st.Test.Top1, o.out)
+	} else if n > 0 {
 		last := st.History[n-1]
 		fmt.Fprintf(g.stdout, "%s trained %d epochs on %s: test top-1 %.2f%% (last epoch), saved to %s\n",
 			m.Arch, st.Done, o.Dataset, last.TestTop1, o.out)
@@ -477,7 +507,14 @@ func plotHistory(path, arch string, h []train.EpochStats) error {
 	xs, tr, te := make([]float64, len(h)), make([]float64, len(h)), make([]float64, len(h))
 	for i, e := range h {
 		xs[i], tr[i], te[i] = float64(e.Epoch), e.TrainTop1, e.TestTop1
+		if e.ValTop1 > 0 {
+			te[i] = e.ValTop1
+		}
 	}
-	return report.PlotCurve(path, [][]float64{xs, xs}, [][]float64{tr, te}, []string{"train top-1 (augmented)", "test top-1"},
+	name := "test top-1"
+	if len(h) > 0 && h[0].ValTop1 > 0 {
+		name = "validation top-1"
+	}
+	return report.PlotCurve(path, [][]float64{xs, xs}, [][]float64{tr, te}, []string{"train top-1 (augmented)", name},
 		arch+" training", "epoch", "top-1 (%)")
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/train"
 	"github.com/sgcnn/sgcnn/transfer"
 )
@@ -24,6 +25,8 @@ type transferOptions struct {
 	cfg                          transfer.Config
 	limits                       [2]int
 	json                         bool
+	valSplit                     int
+	valSet                       bool // --val-split given
 }
 
 // transferRecord is the run record kept in the output model file and
@@ -41,6 +44,11 @@ type transferRecord struct {
 	History    []train.EpochStats `json:"history"`
 	FinalTop1  float64            `json:"final_test_top1"`
 	OutputFile string             `json:"output_file"`
+	// Validation is the split held out of the training images; with it,
+	// FinalVal is the last epoch's validation top-1 and FinalTop1 the test
+	// set's one evaluation, after the last epoch.
+	Validation *report.Validation `json:"validation,omitempty"`
+	FinalVal   *float64           `json:"final_val_top1,omitempty"`
 }
 
 func newTransferCmd(g *globals) *cobra.Command {
@@ -74,7 +82,13 @@ record with --json. MODEL_FILE may also be a PyTorch checkpoint with
   sgcnn transfer runs/prune-resnet56-L-conv70/checkpoint.safetensors --dataset fashion-mnist -o runs/r56-L-fmnist.safetensors
   sgcnn transfer ../shared/models/cifar10/resnet20-12fca82f.th --model resnet20 --epochs 3 --train-limit 5000 --json`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runTransfer(g, o, args[0]) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.valSet = cmd.Flags().Changed("val-split")
+			if err := checkValSplit(o.valSplit); err != nil {
+				return err
+			}
+			return runTransfer(g, o, args[0])
+		},
 	}
 	f := cmd.Flags()
 	c := &o.cfg
@@ -94,6 +108,7 @@ record with --json. MODEL_FILE may also be a PyTorch checkpoint with
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
 	f.BoolVar(&o.json, "json", false, "print the run's record as JSON")
+	addValSplitFlag(cmd, &o.valSplit)
 	return cmd
 }
 
@@ -122,6 +137,19 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 	if err != nil {
 		return err
 	}
+	n, err := resolveValSplit(o.valSplit, o.valSet, trainSet.N)
+	if err != nil {
+		return err
+	}
+	trainSet, valSet, valRec, err := holdOut(trainSet, n)
+	if err != nil {
+		return err
+	}
+	if valSet != nil {
+		if valSet, err = transfer.Fit(m, valSet); err != nil {
+			return err
+		}
+	}
 	if trainSet, err = transfer.Fit(m, trainSet); err != nil {
 		return err
 	}
@@ -134,16 +162,15 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 		return err
 	}
 	rec := transferRecord{Source: src, Arch: m.Arch, Dataset: o.dataset, Head: head.Name(), Classes: m.Classes,
-		Pruned: prunedFraction(m, head), TrainN: trainSet.Len(), TestN: testSet.Len(), Config: o.cfg, OutputFile: o.out}
+		Pruned: prunedFraction(m, head), TrainN: trainSet.Len(), TestN: testSet.Len(), Config: o.cfg, OutputFile: o.out,
+		Validation: valRec}
 	fmt.Fprintf(g.stderr, "transfer %s (%.1f%% of masked connections pruned) to %s: new head %s %d -> %d, %d train / %d test images\n",
 		m.Arch, 100*rec.Pruned, o.dataset, head.Name(), head.In, head.Out, rec.TrainN, rec.TestN)
 	norm := trainSet.Norm()
 	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
 		return err
 	}
-	save := func(es train.EpochStats) error {
-		rec.History = append(rec.History, es)
-		rec.FinalTop1 = es.TestTop1
+	write := func() error {
 		raw, err := json.Marshal(rec)
 		if err != nil {
 			return err
@@ -151,17 +178,37 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 		info := modelfile.Info{Dataset: o.dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}
 		return modelfile.Save(o.out, m, shortcutB, info, nil)
 	}
+	save := func(es train.EpochStats) error {
+		rec.History = append(rec.History, es)
+		if valSet != nil {
+			rec.FinalVal = &es.ValTop1
+		} else {
+			rec.FinalTop1 = es.TestTop1
+		}
+		return write()
+	}
 	ctx, cancel := interruptible(g, "the last epoch's model file is kept")
 	defer cancel()
-	_, err = transfer.Run(ctx, m, transfer.Data{Train: trainSet, Test: testSet, Norm: norm}, o.cfg, g.stderr, save)
+	res, err := transfer.Run(ctx, m, transfer.Data{Train: trainSet, Test: testSet, Val: valSet, Norm: norm}, o.cfg, g.stderr, save)
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("interrupted after epoch %d (%s holds it)", len(rec.History), o.out)
 		}
 		return fmt.Errorf("transfer stopped: %w", err)
 	}
+	if valSet != nil {
+		rec.FinalTop1 = res.Final.Top1
+		if err := write(); err != nil {
+			return err
+		}
+	}
 	if o.json {
 		return writeJSON(g.stdout, rec)
+	}
+	if rec.FinalVal != nil {
+		fmt.Fprintf(g.stdout, "%s transferred to %s in %d epochs: val top-1 %.2f%% (last epoch; %d held-out training images), test top-1 %.2f%% (evaluated once, at the end), saved to %s\n",
+			m.Arch, o.dataset, len(rec.History), *rec.FinalVal, valRec.Images, rec.FinalTop1, o.out)
+		return nil
 	}
 	fmt.Fprintf(g.stdout, "%s transferred to %s in %d epochs: test top-1 %.2f%% (last epoch), saved to %s\n",
 		m.Arch, o.dataset, len(rec.History), rec.FinalTop1, o.out)

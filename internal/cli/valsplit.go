@@ -1,0 +1,179 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/report"
+	"github.com/sgcnn/sgcnn/train"
+)
+
+// defaultValSplit is the validation split of train, prune, transfer and
+// average on CIFAR and MNIST: 5,000 training images held out of every
+// epoch (a tenth of the training set when --train-limit leaves fewer than
+// 50,000 images and --val-split is not given).
+const defaultValSplit = 5000
+
+// valSeed is the fixed seed that draws every validation split, so that
+// runs with other seeds and schedules, and the sgcnn average of their
+// snapshots, hold out the same images of the same training set.
+const valSeed = 20261206
+
+// valSplitUsage is the --val-split help text.
+const valSplitUsage = "training images held out of every epoch as a validation split, drawn with a fixed seed; every accuracy during the run is on it and the test set is evaluated once, at the end (0: none, every epoch evaluated on the test set; default 5000, or a tenth of a --train-limit under 50,000)"
+
+// valSplitHelp is the validation split's paragraph of sgcnn prune --help.
+const valSplitHelp = `--val-split N (default 5000 on CIFAR and MNIST; a tenth of a --train-limit
+under 50,000) holds N training images out of every epoch, drawn with a fixed
+seed (the same images for every run on the same training set, pretraining
+included) and recorded in the run. Every accuracy during the run (after each
+pruning step, after each epoch) is measured on them, so is every choice the
+run makes (--average); the test set is evaluated once, on the final model, at
+the end, and the report shows both side by side. --val-split 0 measures
+everything on the test set, as before.`
+
+// addValSplitFlag defines cmd's --val-split, into dst.
+func addValSplitFlag(cmd *cobra.Command, dst *int) {
+	cmd.Flags().IntVar(dst, "val-split", defaultValSplit, valSplitUsage)
+}
+
+// checkValSplit refuses a negative --val-split before any work starts.
+func checkValSplit(asked int) error {
+	_, err := resolveValSplit(asked, false, 0)
+	return err
+}
+
+// resolveValSplit returns the number of images to hold out of a training
+// set of n images: n asked for when given (explicit), else the default,
+// at most a tenth of the set. Bad values are errors naming the flag.
+func resolveValSplit(asked int, explicit bool, n int) (int, error) {
+	switch {
+	case asked < 0:
+		return 0, usagef("--val-split %d: want 0 (none) or a number of training images", asked)
+	case !explicit:
+		return min(asked, n/10), nil
+	case asked >= n:
+		return 0, usagef("--val-split %d: the training set has only %d images (at least one must be left to train on)", asked, n)
+	}
+	return asked, nil
+}
+
+// holdOut splits a validation set of n images off ds (none when n is 0)
+// and returns the rest, the split and its record.
+func holdOut(ds *data.Dataset, n int) (rest, val *data.Dataset, rec *report.Validation, err error) {
+	if n == 0 {
+		return ds, nil, nil, nil
+	}
+	if rest, val, err = ds.Holdout(n, valSeed); err != nil {
+		return nil, nil, nil, usagef("--val-split %d: %v", n, err)
+	}
+	return rest, val, &report.Validation{Images: n, Of: ds.N, Seed: valSeed}, nil
+}
+
+// pruneHoldout draws a pruning run's validation split off trainSet: a fresh
+// run resolves --val-split against the training set and records it in st
+// (config and report), a resumed one (explicit) holds out what st recorded.
+func pruneHoldout(st *pipeline.State, trainSet *data.Dataset, explicit bool) (rest, val *data.Dataset, err error) {
+	n, err := resolveValSplit(st.Config.ValSplit, explicit, trainSet.N)
+	if err != nil {
+		return nil, nil, err
+	}
+	rest, val, rec, err := holdOut(trainSet, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n != st.Config.ValSplit {
+		st.Config.ValSplit = n
+		if st.Report.Config, err = report.ConfigOf(st.Config); err != nil {
+			return nil, nil, err
+		}
+	}
+	st.Report.Validation = rec
+	return rest, val, nil
+}
+
+// evalSources returns the batches a run measures itself on, and the test
+// batches it evaluates once at the end: the validation split and the test
+// set when there is a split (val not nil), else the test set and nil.
+func evalSources(val, test *data.Dataset, norm data.Norm, batch int) (during, final train.Source, err error) {
+	testSrc, err := evalSource(test, norm, batch)
+	if err != nil || val == nil {
+		return testSrc, nil, err
+	}
+	valSrc, err := evalSource(val, norm, batch)
+	if err != nil {
+		return nil, nil, err
+	}
+	return valSrc, testSrc, nil
+}
+
+// trainHoldout draws a training run's validation split off *trainSet (which
+// it replaces by the rest) and records it in st; a resumed run holds out
+// what its record says.
+func trainHoldout(o *trainOptions, st *trainState, trainSet **data.Dataset) (*data.Dataset, error) {
+	n, err := resolveValSplit(o.ValSplit, o.valSet || o.resume, (*trainSet).N)
+	if err != nil {
+		return nil, err
+	}
+	rest, val, rec, err := holdOut(*trainSet, n)
+	if err != nil {
+		return nil, err
+	}
+	o.ValSplit, st.Config.ValSplit, st.Validation = n, n, rec
+	*trainSet = rest
+	return val, nil
+}
+
+// finalTrainTest evaluates the test set once, after the last epoch of a
+// training run with a validation split (final not nil), and saves the
+// result in the run's record.
+func finalTrainTest(g *globals, o *trainOptions, m *models.Model, st *trainState, final train.Source, norm data.Norm, opt *optim.SGD) error {
+	if final == nil || st.Test != nil {
+		return nil
+	}
+	r, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return final(0, yield) })
+	if err != nil {
+		return fmt.Errorf("the final test evaluation: %w", err)
+	}
+	st.Test = &r
+	fmt.Fprintf(g.stderr, "%s: test top-1 %.2f%% top-5 %.2f%% (the test set's one evaluation, after the last epoch)\n", m.Arch, r.Top1, r.Top5)
+	return saveRun(o.out, m, *st, norm, opt) // the momentum stays: a longer run may resume this one
+}
+
+// evaluateSet returns m's accuracy on ds, unaugmented.
+func evaluateSet(m *models.Model, ds *data.Dataset, norm data.Norm) (train.EvalResult, error) {
+	src, err := evalSource(ds, norm, 200)
+	if err != nil {
+		return train.EvalResult{}, err
+	}
+	return train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
+}
+
+// warnValSplit warns when the model file at path records a training or
+// pruning run whose validation split differs from the n images held out
+// now: its validation accuracy then counts images the run trained on.
+func warnValSplit(g *globals, path string, info modelfile.Info, n int) {
+	var rec struct {
+		Config struct {
+			ValSplit int `json:"val_split"`
+		} `json:"config"`
+	}
+	raw := info.Training
+	if len(info.Pruning) > 0 {
+		raw = info.Pruning
+	}
+	if len(raw) == 0 || json.Unmarshal(raw, &rec) != nil {
+		return
+	}
+	if rec.Config.ValSplit != n {
+		fmt.Fprintf(g.stderr, "warning: %s was trained with --val-split %d, not %d: the validation images differ from those it held out\n",
+			path, rec.Config.ValSplit, n)
+	}
+}
