@@ -25,7 +25,7 @@ floors='
 10 .
 11 serve
 12 internal/cli
-13 cmd/... bench/... experiments/... scripts/... e2e
+13 cmd/... bench/... experiments/... scripts/... e2e export/onnx/ort/orttest
 '
 # data, checkpoint and pytorch: tensor only; modelfile: tensor and graph (STYLE.md), on the floor above
 # graph. torchtrain drives train's epochs on PyTorch and pipeline drives it, hence a floor between them. optim sits with graph:
