@@ -111,6 +111,8 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 	}
 	b.sens.groups, b.sens.rule, b.sens.seed = o.cfg.Groups, o.cfg.Rule, o.cfg.Seed
 	b.sens.dataset, b.sens.dataDir = o.dataset, o.dataDir
+	// The damage is measured on the run's own validation split.
+	b.sens.valSplit, b.sens.explicit = o.cfg.ValSplit, o.valSet
 	if err := b.sens.check(); err != nil {
 		return err
 	}

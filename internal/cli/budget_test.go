@@ -49,7 +49,7 @@ func TestSensitivityAndBudgetLeNet(t *testing.T) {
 	dir := t.TempDir()
 	w := trainedLeNet(t, dir)
 	sdir := filepath.Join(dir, "sens")
-	code, out, errs := run(t, "--threads", "2", "sensitivity", "--weights", w, "--holdout", "500", "--subset", "200",
+	code, out, errs := run(t, "--threads", "2", "sensitivity", "--weights", w, "--val-split", "500", "--subset", "200",
 		"--rates-from", "50", "--rates-to", "90", "--rates-step", "40", "--out", sdir, "--json")
 	if code != 0 {
 		t.Fatalf("sensitivity: exit %d: %s", code, errs)
@@ -176,33 +176,42 @@ func TestBudgetBadFlags(t *testing.T) {
 	if code != exitUsage || !strings.Contains(errs, "--rates-from") {
 		t.Errorf("sensitivity --rates-from 95 --rates-to 90: exit %d, stderr %q", code, errs)
 	}
-	code, _, errs = run(t, "sensitivity", "--weights", "x", "--holdout", "0")
-	if code != exitUsage || !strings.Contains(errs, "--holdout") {
-		t.Errorf("sensitivity --holdout 0: exit %d, stderr %q", code, errs)
+	code, _, errs = run(t, "sensitivity", "--weights", "x", "--val-split", "0")
+	if code != exitUsage || !strings.Contains(errs, "--val-split") {
+		t.Errorf("sensitivity --val-split 0: exit %d, stderr %q", code, errs)
 	}
 }
 
-// TestHeldOut: the held-out images are the last N of the training set, the
-// subset the first of those, and a holdout as large as the set is refused.
+// TestHeldOut: sensitivity measures on exactly the validation split a
+// pruning run holds out (same size and seed), the subset is the first of
+// those images, and a split as large as the set is refused.
 func TestHeldOut(t *testing.T) {
-	ds := &data.Dataset{Name: "toy", N: 10, C: 1, H: 1, W: 1, Pixels: make([]uint8, 10), Labels: make([]int, 10)}
+	ds := &data.Dataset{Name: "toy", N: 100, C: 1, H: 1, W: 1, Pixels: make([]uint8, 100), Labels: make([]int, 100)}
 	for i := range ds.Labels {
 		ds.Pixels[i], ds.Labels[i] = uint8(i), i
+	}
+	_, val, _, err := holdOut(ds, 8)
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		n, subset int
 		want      []int
 	}{
-		{4, 0, []int{6, 7, 8, 9}},
-		{4, 2, []int{6, 7}},
-		{4, 9, []int{6, 7, 8, 9}},
+		{8, 0, val.Labels},
+		{8, 3, val.Labels[:3]},
+		{8, 20, val.Labels},
 	} {
-		h, err := heldOut(ds, c.n, c.subset)
+		h, err := heldOut(ds, c.n, true, c.subset)
 		if err != nil || !slices.Equal(h.Labels, c.want) || int(h.Pixels[0]) != c.want[0] {
 			t.Errorf("heldOut(%d, %d) = %v, %v; want %v", c.n, c.subset, h.Labels, err, c.want)
 		}
 	}
-	if _, err := heldOut(ds, 10, 0); err == nil || !strings.Contains(err.Error(), "--holdout") {
-		t.Errorf("holdout of the whole set: %v", err)
+	// Not given: the default, at most a tenth of the set, as prune resolves it.
+	if h, err := heldOut(ds, defaultValSplit, false, 0); err != nil || h.N != 10 {
+		t.Errorf("default split of 100 images: %v, %v; want 10 images", h, err)
+	}
+	if _, err := heldOut(ds, 100, true, 0); err == nil || !strings.Contains(err.Error(), "--val-split") {
+		t.Errorf("a split of the whole set: %v", err)
 	}
 }

@@ -28,8 +28,12 @@ import (
 // sensSettings are the sensitivity measurement's flags, shared by sgcnn
 // sensitivity and sgcnn prune --budget.
 type sensSettings struct {
-	from, to, step   float64
-	holdout, subset  int
+	from, to, step float64
+	// valSplit is the validation split the damage is measured on, as
+	// --val-split holds it out (sensitivity's own flag; prune --budget
+	// passes its run's split); explicit says it was given.
+	valSplit, subset int
+	explicit         bool
 	batch, groups    int
 	rule             string
 	seed             uint64
@@ -41,8 +45,7 @@ func (s *sensSettings) addFlags(cmd *cobra.Command) {
 	f.Float64Var(&s.from, "rates-from", 30, "sensitivity: lowest rate tried, percent")
 	f.Float64Var(&s.to, "rates-to", 90, "sensitivity: highest rate tried, percent")
 	f.Float64Var(&s.step, "rates-step", 10, "sensitivity: rate step, percent")
-	f.IntVar(&s.holdout, "holdout", 2000, "held-out images: the last N images of the training set (until the data sets have a validation split)")
-	f.IntVar(&s.subset, "subset", 500, "sensitivity: evaluate on the first N held-out images (0: all of them)")
+	f.IntVar(&s.subset, "subset", 500, "sensitivity: evaluate on the first N validation images (0: all of them)")
 	f.IntVar(&s.batch, "eval-batch", 100, "sensitivity: images per evaluation batch")
 }
 
@@ -57,10 +60,10 @@ func (s *sensSettings) rates() ([]float64, error) {
 
 func (s *sensSettings) check() error {
 	switch {
-	case s.holdout < 1:
-		return usagef("--holdout %d: want at least 1 image", s.holdout)
+	case s.valSplit < 1:
+		return usagef("--val-split %d: sensitivity is measured on the validation split, which needs at least 1 image", s.valSplit)
 	case s.subset < 0:
-		return usagef("--subset %d: want 0 (all held-out images) or more", s.subset)
+		return usagef("--subset %d: want 0 (all validation images) or more", s.subset)
 	case s.batch < 1:
 		return usagef("--eval-batch %d: want at least 1", s.batch)
 	case s.groups < 1:
@@ -80,19 +83,25 @@ func keepRule(s string) (selfgroup.KeepRule, error) {
 	return 0, usagef("--rule %q: want first-member or own-mask", s)
 }
 
-// heldOut returns the images sensitivity is measured on: the last n of
-// the training set (the validation split, once package data has one),
-// then the first subset of those (0: all).
-func heldOut(trainSet *data.Dataset, n, subset int) (*data.Dataset, error) {
-	if n >= trainSet.N {
-		return nil, usagef("--holdout %d: the training set has only %d images", n, trainSet.N)
+// heldOut returns the images sensitivity is measured on: the validation
+// split of n images (resolved as --val-split is: explicit says it was
+// given), then the first subset of those (0: all).
+func heldOut(trainSet *data.Dataset, n int, explicit bool, subset int) (*data.Dataset, error) {
+	n, err := resolveValSplit(n, explicit, trainSet.N)
+	if err != nil {
+		return nil, err
 	}
-	if subset > 0 && subset < n {
-		n0 := trainSet.N - n
-		n = subset
-		return trainSet.Subset(rangeIdx(n0, n0+n))
+	_, val, _, err := holdOut(trainSet, n)
+	if err != nil {
+		return nil, err
 	}
-	return trainSet.Subset(rangeIdx(trainSet.N-n, trainSet.N))
+	if val == nil {
+		return nil, usagef("--val-split: a training set of %d images leaves no validation split", trainSet.N)
+	}
+	if subset > 0 && subset < val.N {
+		return val.Subset(rangeIdx(0, subset))
+	}
+	return val, nil
 }
 
 func rangeIdx(lo, hi int) []int {
@@ -162,7 +171,7 @@ func measureSensitivity(g *globals, m *models.Model, info modelfile.Info, layers
 	if err := checkFits(m, trainSet, name); err != nil {
 		return nil, err
 	}
-	ds, err := heldOut(trainSet, s.holdout, s.subset)
+	ds, err := heldOut(trainSet, s.valSplit, s.explicit, s.subset)
 	if err != nil {
 		return nil, err
 	}
@@ -170,13 +179,13 @@ func measureSensitivity(g *globals, m *models.Model, info modelfile.Info, layers
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(g.stderr, "sensitivity of %d layers of %s at rates %v on %d held-out %s training images\n", len(layers), m.Arch, rates, ds.N, name)
+	fmt.Fprintf(g.stderr, "sensitivity of %d layers of %s at rates %v on %d %s validation images\n", len(layers), m.Arch, rates, ds.N, name)
 	t, err := budget.Sensitivity(layers, rates, eval, budget.Pruning{Groups: s.groups, Rule: rule, Seed: s.seed}, g.stderr)
 	if err != nil {
 		return nil, err
 	}
 	t.Model, t.Images, t.CPU, t.Threads = m.Arch, ds.N, budget.CPUModel(), parallel.Threads()
-	t.Data = fmt.Sprintf("%s training images %d..%d (held out)", name, trainSet.N-s.holdout, trainSet.N-s.holdout+ds.N-1)
+	t.Data = fmt.Sprintf("%s: %d images of the validation split (--val-split, seed %d)", name, ds.N, valSeed)
 	t.Date = time.Now().UTC().Format(time.RFC3339)
 	return t, nil
 }
@@ -269,10 +278,13 @@ top-1 accuracy and loss on held-out images, and put the layer back before
 the next trial. The drop from the unpruned accuracy, layers by rates, is the
 table sgcnn prune --budget chooses per-layer rates from.
 
-The held-out images are the last --holdout images of the training set (a
-model trained on all of them has seen them, so drops are optimistic, but
-they rank the layers), of which the first --subset are evaluated. Every
-trial evaluates the compiled network (package compile).
+The damage is measured on the validation split, the --val-split training
+images that train and prune hold out with the same seed (default 5,000,
+at most a tenth of the set), of which the first --subset are evaluated:
+a pruning run with the same --val-split never trains on them. A model
+trained on all the training images (the shipped ResNets) has seen them, so
+its drops are optimistic, but they still rank the layers. Every trial
+evaluates the compiled network (package compile).
 
 Writes sensitivity.json, sensitivity.md and heat maps (layers by rates) of
 the top-1 drop, sensitivity.png, and of the loss rise, sensitivity_loss.png,
@@ -280,7 +292,7 @@ in --out. ResNet-56 with the defaults (55 layers, 7 rates, 500 images) costs
 about 400 CPU-seconds (385 trials): about 3.5 minutes on 2 idle cores.`,
 		Example: `  sgcnn sensitivity --model resnet56
   sgcnn sensitivity --model resnet20 --rates-from 20 --rates-to 90 --rates-step 5 --subset 1000
-  sgcnn sensitivity --weights runs/lenet5.safetensors --holdout 1000 --subset 200 --out runs/sens-lenet5`,
+  sgcnn sensitivity --weights runs/lenet5.safetensors --val-split 1000 --subset 200 --out runs/sens-lenet5`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSensitivity(g, o) },
 	}
@@ -296,6 +308,8 @@ about 400 CPU-seconds (385 trials): about 3.5 minutes on 2 idle cores.`,
 	f.Uint64Var(&o.seed, "seed", 1, "k-means seed")
 	f.BoolVar(&o.json, "json", false, "print the table as JSON")
 	o.addFlags(cmd)
+	addValSplitFlag(cmd, &o.valSplit)
+	cmd.PreRun = func(cmd *cobra.Command, _ []string) { o.explicit = cmd.Flags().Changed("val-split") }
 	return cmd
 }
 
