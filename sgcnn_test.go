@@ -1,0 +1,221 @@
+package sgcnn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/report"
+	"github.com/sgcnn/sgcnn/selfgroup"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// smallMNIST loads a slice of MNIST small enough for a test.
+func smallMNIST(t *testing.T) (trainSet, testSet *data.Dataset) {
+	t.Helper()
+	trainSet, testSet, err := OpenDataFirst("mnist", "", 1200, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return trainSet, testSet
+}
+
+// smallConfig is a two-step schedule with a local and a global epoch.
+func smallConfig(trainSet, testSet *data.Dataset, dir string) PruneConfig {
+	cfg := PruneConfig{Config: pipeline.DefaultConfig(selfgroup.LG, 60), Train: trainSet, Test: testSet, Dir: dir}
+	cfg.Step, cfg.LocalEpochs, cfg.GlobalEpochs, cfg.GlobalSchedule = 30, 1, 2, "cosine"
+	cfg.Batch, cfg.Augment, cfg.ValSplit = 64, false, 200
+	return cfg
+}
+
+func TestOpenRefusesBadFiles(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.th")
+	bad := filepath.Join(dir, "bad.safetensors")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("not a safetensors file at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		opts []OpenOption
+		want string
+	}{
+		{dir, nil, "is a folder"},
+		{empty, nil, "empty (0 bytes)"},
+		{bad, nil, "not a valid safetensors file"},
+		{filepath.Join(dir, "missing.th"), nil, "no such file"},
+		{filepath.Join(dir, "bad.safetensors"), []OpenOption{WithDataset("imagenet21k")}, `dataset "imagenet21k"`},
+	} {
+		_, err := Open(c.path, c.opts...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Open(%s): error %v, want one containing %q", c.path, err, c.want)
+		}
+	}
+}
+
+func TestOpenPyTorchNeedsArch(t *testing.T) {
+	path := "../shared/models/cifar10/resnet20-12fca82f.th"
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("no pretrained ResNet-20 in ../shared/models")
+	}
+	if _, err := Open(path); err == nil || !strings.Contains(err.Error(), "WithArch") {
+		t.Fatalf("Open without WithArch: error %v, want one asking for it", err)
+	}
+	m, err := Open(path, WithArch("resnet20"), WithDataset("cifar10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Model.Arch != "resnet20" || len(m.Info.Mean) != 3 {
+		t.Fatalf("opened %s with mean %v, want resnet20 with CIFAR-10's normalisation", m.Model.Arch, m.Info.Mean)
+	}
+}
+
+// TestPredictMatchesNetwork checks Predict on raw pixels against the
+// uncompiled network fed by the data loader's normalisation.
+func TestPredictMatchesNetwork(t *testing.T) {
+	_, testSet := smallMNIST(t)
+	m, err := New("lenet5", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	imgs := make([][]uint8, n)
+	for i := range imgs {
+		imgs[i] = testSet.Image(i)
+	}
+	got, err := c.Predict(imgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := data.NewLoader(testSet, data.Config{BatchSize: n, Norm: data.MNISTNorm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var x *tensor.Tensor
+	for b, err := range l.Epoch(context.Background(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		x = tensor.New(n, 1, 28, 28)
+		copy(x.Data, b.X.Data)
+		break
+	}
+	y, err := m.Model.Net.Forward(nn.NewCtx(false), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		want := softmax(y.Data[i*10 : (i+1)*10])
+		if got[i].Class != want.Class || got[i].Name != mnistName(want.Class) {
+			t.Errorf("image %d: class %d (%q), want %d", i, got[i].Class, got[i].Name, want.Class)
+		}
+		for j := range want.Probs {
+			if math.Abs(got[i].Probs[j]-want.Probs[j]) > 1e-4 {
+				t.Fatalf("image %d class %d: probability %g, want %g", i, j, got[i].Probs[j], want.Probs[j])
+			}
+		}
+	}
+	if _, err := c.Predict(make([]uint8, 10)); err == nil || !strings.Contains(err.Error(), "image 0 has 10 bytes") {
+		t.Errorf("Predict on a short image: error %v", err)
+	}
+}
+
+func mnistName(class int) string { return data.MNISTClasses[class] }
+
+// cancelWriter cancels a context once the log shows a line with key.
+type cancelWriter struct {
+	mu     sync.Mutex
+	key    string
+	cancel context.CancelFunc
+}
+
+func (w *cancelWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if strings.Contains(string(p), w.key) {
+		w.cancel()
+	}
+	return len(p), nil
+}
+
+// TestPruneResumes stops a run after its first local epoch, resumes it,
+// and checks the result against the same run done at once.
+func TestPruneResumes(t *testing.T) {
+	trainSet, testSet := smallMNIST(t)
+	SetThreads(1) // one thread: the same sums in the same order
+	defer SetThreads(0)
+	whole, err := New("lenet5", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Prune(context.Background(), whole, smallConfig(trainSet, testSet, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	dir := t.TempDir()
+	m, err := New("lenet5", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := smallConfig(trainSet, testSet, dir)
+	cfg.Log = &cancelWriter{key: "local", cancel: cancel}
+	if _, err := Prune(ctx, m, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled run: error %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); err != nil {
+		t.Fatalf("the cancelled run left no checkpoint: %v", err)
+	}
+	resumed := &Model{}
+	got, err := Prune(context.Background(), resumed, PruneConfig{Train: trainSet, Test: testSet, Dir: dir, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Report.Steps) != 2 || got.Report.FinalTest == nil || *got.Report.FinalTest != *want.Report.FinalTest {
+		t.Fatalf("resumed run: %d steps, final test %v; want 2 steps and %v as in one go", len(got.Report.Steps), got.Report.FinalTest, *want.Report.FinalTest)
+	}
+	names, a := models.StateDict(whole.Model)
+	_, b := models.StateDict(resumed.Model)
+	for _, n := range names {
+		if b[n] == nil || !slices.Equal(a[n].Data, b[n].Data) {
+			t.Fatalf("tensor %s differs between the resumed run and the run in one go", n)
+		}
+	}
+	out := t.TempDir()
+	if err := WriteReports(out, resumed, got.Report); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Run
+	if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Steps) != 2 || rep.FinalTest == nil {
+		t.Fatalf("report.json: %v, %d steps, want the run's 2 and its final test", err, len(rep.Steps))
+	}
+	for _, name := range []string{"report.md", "accuracy_vs_flops.png", "training.png", "groups_conv2.png"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("WriteReports: %v", err)
+		}
+	}
+}
