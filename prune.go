@@ -43,7 +43,9 @@ type PruneConfig struct {
 	// random subset each epoch (0: the whole training set).
 	EpochSize int
 	// Dir is the run folder: a checkpoint (CheckpointFile) after every
-	// step and epoch. "" runs without checkpoints.
+	// step and epoch. "" runs without checkpoints. A new run refuses a
+	// folder that holds a checkpoint; unlike the sgcnn command, Prune
+	// takes no lock on it.
 	Dir string
 	// Resume continues the run in Dir with the settings it stored: Prune
 	// then ignores Config and m's weights, and replaces m's network and
@@ -88,6 +90,9 @@ func Prune(ctx context.Context, m *Model, cfg PruneConfig) (*Result, error) {
 			return nil, err
 		}
 		ckpt = filepath.Join(cfg.Dir, CheckpointFile)
+		if _, err := os.Stat(ckpt); err == nil && !cfg.Resume {
+			return nil, fmt.Errorf("%s holds a run: set Resume to continue it, or give another Dir", cfg.Dir)
+		}
 	}
 	st, extra, err := startState(m, &cfg, ckpt)
 	if err != nil {

@@ -219,3 +219,37 @@ func TestPruneResumes(t *testing.T) {
 		}
 	}
 }
+
+func TestPruneRefusesBadRuns(t *testing.T) {
+	trainSet, testSet := smallMNIST(t)
+	m, err := New("lenet5", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := m.Save(filepath.Join(dir, CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		edit func(*PruneConfig)
+		want string
+	}{
+		{"used folder", context.Background(), func(c *PruneConfig) { c.Dir = dir }, "holds a run"},
+		{"resume without a run", context.Background(), func(c *PruneConfig) { c.Dir, c.Resume = dir, true }, "holds no pruning run"},
+		{"big split", context.Background(), func(c *PruneConfig) { c.ValSplit = 5000 }, "ValSplit 5000"},
+		{"bad method", context.Background(), func(c *PruneConfig) { c.Method = "magic" }, "magic"},
+		{"distill", context.Background(), func(c *PruneConfig) { c.Distill, c.DistillTemp, c.DistillAlpha = true, 4, 0.5 }, "Distill"},
+		{"cancelled", ctx, func(*PruneConfig) {}, "context canceled"},
+	} {
+		cfg := smallConfig(trainSet, testSet, "")
+		c.edit(&cfg)
+		_, err := Prune(c.ctx, m, cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+	}
+}
