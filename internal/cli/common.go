@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
@@ -19,15 +20,10 @@ import (
 )
 
 // datasets lists the data sets the commands know by name.
-var datasets = []string{"cifar10", "cifar100", "mnist", "fashion-mnist"}
+var datasets = sgcnn.Datasets
 
 // defaultDataset picks the data set a model is usually trained on.
-func defaultDataset(arch string) string {
-	if arch == "lenet5" {
-		return "mnist"
-	}
-	return "cifar10"
-}
+func defaultDataset(arch string) string { return sgcnn.DefaultDataset(arch) }
 
 // modelDataset is the data set a command runs a model on: the one given,
 // else the one its model file records, else the architecture's default.
@@ -63,20 +59,7 @@ func openSplits(name, dir string, limits [2]int) (trainSet, testSet *data.Datase
 	if !slices.Contains(datasets, name) {
 		return nil, nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
 	}
-	// Reading stops at the limits.
-	if trainSet, err = data.LoadFirst(name, dir, true, limits[0]); err != nil {
-		return nil, nil, err
-	}
-	if testSet, err = data.LoadFirst(name, dir, false, limits[1]); err != nil {
-		return nil, nil, err
-	}
-	if trainSet, err = limited(trainSet, limits[0]); err != nil {
-		return nil, nil, err
-	}
-	if testSet, err = limited(testSet, limits[1]); err != nil {
-		return nil, nil, err
-	}
-	return trainSet, testSet, nil
+	return sgcnn.OpenDataFirst(name, dir, max(limits[0], 0), max(limits[1], 0)) // reading stops at the limits
 }
 
 // limited returns the first n images of ds (all of them when n <= 0 or
