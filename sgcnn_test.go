@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"image"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/data"
+	onnxexport "github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/pipeline"
@@ -251,5 +253,79 @@ func TestPruneRefusesBadRuns(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
+	}
+}
+
+// TestOpenONNX exports LeNet-5 to ONNX (package export/onnx), opens the
+// file and checks its predictions against the network it came from.
+func TestOpenONNX(t *testing.T) {
+	_, testSet := smallMNIST(t)
+	m, err := New("lenet5", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lenet5.onnx")
+	if err := onnxexport.ExportFile(path, m.Model, onnxexport.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, WithArch("lenet5")); err == nil || !strings.Contains(err.Error(), "ONNX") {
+		t.Errorf("Open(ONNX, WithArch): error %v, want one saying ONNX brings its network", err)
+	}
+	o, err := Open(path, WithDataset("mnist"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Model.Arch != models.GraphArch || o.Model.Classes != 10 || len(o.Info.Mean) != 1 {
+		t.Fatalf("opened %s with %d classes and mean %v, want an imported graph of 10 classes with MNIST's normalisation", o.Model.Arch, o.Model.Classes, o.Info.Mean)
+	}
+	imgs := [][]uint8{testSet.Image(0), testSet.Image(1), testSet.Image(2)}
+	want := predict(t, m, imgs)
+	got := predict(t, o, imgs)
+	for i := range want {
+		for j := range want[i].Probs {
+			if math.Abs(got[i].Probs[j]-want[i].Probs[j]) > 1e-4 {
+				t.Fatalf("image %d class %d: %g from the ONNX file, %g from the network", i, j, got[i].Probs[j], want[i].Probs[j])
+			}
+		}
+	}
+}
+
+func predict(t *testing.T, m *Model, imgs [][]uint8) []Prediction {
+	t.Helper()
+	c, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Predict(imgs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestPredictImages checks that a decoded grey image classifies as its
+// raw pixels do, and that a wrong size is refused.
+func TestPredictImages(t *testing.T) {
+	_, testSet := smallMNIST(t)
+	m, err := New("lenet5", "mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewGray(image.Rect(0, 0, 28, 28))
+	copy(img.Pix, testSet.Image(0))
+	c, err := Compile(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.PredictImages(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := predict(t, m, [][]uint8{testSet.Image(0)})
+	if !slices.Equal(got[0].Probs, want[0].Probs) {
+		t.Fatalf("image.Image: %v, raw pixels: %v", got[0].Probs, want[0].Probs)
+	}
+	if _, err := c.PredictImages(image.NewGray(image.Rect(0, 0, 32, 32))); err == nil || !strings.Contains(err.Error(), "32x32") {
+		t.Errorf("PredictImages on 32x32: error %v", err)
 	}
 }
