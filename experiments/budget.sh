@@ -4,7 +4,7 @@
 # measured latency, with the same fine-tuning and 2 seeds.
 #
 #  1. sens: the sensitivity table of $MODEL (sgcnn sensitivity, defaults:
-#     rates 30..90, 500 of the last 2,000 training images).
+#     rates 30..90, 500 images of the validation split).
 #  2. budget: for each latency budget B in $BUDGETS and seed in $SEEDS,
 #     sgcnn prune --budget latency=B (batch 64, 2 threads), scheme G,
 #     $EPOCHS global epochs of $LIMIT images, cosine from 0.01. The first run
@@ -60,7 +60,7 @@ if has budget; then
 			resume=()
 			[ -f "$out/checkpoint.safetensors" ] && resume=(--resume)
 			"$bin" prune "${common[@]}" --budget "latency=$b" --budget-batch 64 --sensitivity "$dir/sens/sensitivity.json" \
-				--seed "$s" --out "$out" "${resume[@]}" 2>&1 | tee -a "$out/log.txt"
+				--seed "$s" --out "$out" "${resume[@]}" 2>&1 | tee -a "$out.log"
 		done
 	done
 fi
