@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/internal/cli"
+	"github.com/sgcnn/sgcnn/cmd/sgcnn/cli"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -20,7 +20,7 @@ import (
 )
 
 // cifarResNets are the pretrained CIFAR ResNets and their top-1 accuracy
-// on CIFAR-10's test set through the built-in path (internal/cli's
+// on CIFAR-10's test set through the built-in path (cmd/sgcnn/cli's
 // TestEvalPretrainedResNet20 and docs/RESULTS.md).
 var cifarResNets = []struct {
 	depth    int

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sgcnn/sgcnn/internal/cli"
+	"github.com/sgcnn/sgcnn/cmd/sgcnn/cli"
 )
 
 // sgcnn runs the command line and fails the test on a non-zero exit.

@@ -24,16 +24,16 @@ floors='
 9 pipeline swa transfer
 10 .
 11 serve
-12 internal/cli
-13 cmd/... bench/... experiments/... scripts/... e2e export/onnx/ort/orttest
+12 cmd/sgcnn/cli
+13 cmd/sgcnn bench/... experiments/... scripts/... e2e export/onnx/ort/orttest
 '
 # data, checkpoint and pytorch: tensor only; modelfile: tensor and graph (STYLE.md), on the floor above
 # graph. torchtrain drives train's epochs on PyTorch and pipeline drives it, hence a floor between them. optim sits with graph:
 # it updates nn parameters. baseline is today's name for prune's methods. detect is an application of the
 # compiled engine. pipeline runs train and maps results to report rows, hence a floor above them; swa and
 # transfer drive train too. The module root (.) is the front door, package sgcnn. serve sits with the
-# commands at the top, one floor below the command line that starts it. internal/cli is the command line until
-# it moves next to cmd/sgcnn (issue 20); until then it is the one internal package above the ground floor.
+# commands at the top, one floor below the command line that starts it. cmd/sgcnn/cli is the command line, next to
+# its command (issue 20); internal/ holds only the ground floor.
 
 # Imports against the floors, or against a rule of STYLE.md, known today: "importer importee  reason".
 # Delete a line when its import goes; never add one without the lead's word.

@@ -8,7 +8,7 @@ package main
 import (
 	"os"
 
-	"github.com/sgcnn/sgcnn/internal/cli"
+	"github.com/sgcnn/sgcnn/cmd/sgcnn/cli"
 )
 
 func main() { os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) }
