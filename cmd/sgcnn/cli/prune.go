@@ -10,13 +10,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/sgcnn/sgcnn/baseline"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/torchtrain"
@@ -126,13 +126,13 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 				return usageError{err}
 			}
 			o.cfg.Scheme = s.String()
-			if o.cfg.Method == baseline.MethodTaylor {
+			if o.cfg.Method == prune.MethodTaylor {
 				o.cfg.Importance = "taylor"
 			}
 			if err := o.budget.check(o); err != nil {
 				return err
 			}
-			if err := baseline.CheckConfig(o.cfg); err != nil {
+			if err := o.cfg.CheckMethod(); err != nil {
 				return usageError{err}
 			}
 			o.flags = f
@@ -214,7 +214,7 @@ func sharedWeights(arch string) string {
 func runPrune(g *globals, o *pruneOptions) error {
 	if o.out == "" {
 		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", runName(o.model, o.weights), o.cfg.Scheme, o.cfg.Rate))
-		if o.cfg.Method != baseline.MethodSelfGrouping {
+		if o.cfg.Method != prune.MethodSelfGrouping {
 			o.out += "-" + o.cfg.Method
 		}
 	}
@@ -298,11 +298,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return err
 	}
 	trainSrc := train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize)
-	var imp baseline.ImportanceFunc
-	if cfg.Importance == "taylor" || cfg.Method == baseline.MethodTaylor {
-		imp = pipeline.TaylorImportance(m.Net, trainSrc, cfg.TaylorBatches)
-	}
-	pruner, err := baseline.New(*cfg, imp)
+	pruner, err := pipeline.NewPruner(*cfg, m.Net, trainSrc)
 	if err != nil {
 		return usageError{err}
 	}
