@@ -322,7 +322,7 @@ func TestNew(t *testing.T) {
 	}{
 		{"self-grouping", "", nil, true}, {"self-grouping", "taylor", imp, true}, {"taylor", "l1", imp, true},
 		{"taylor", "l1", nil, false}, {"regular", "taylor", imp, true}, {"random", "l1", nil, true},
-		{"l1filter", "l1", nil, true}, {"l1filter", "taylor", imp, false}, {"magnitude", "l1", nil, false},
+		{"l1filter", "l1", nil, true}, {"l1filter", "taylor", imp, false}, {"nosuch", "l1", nil, false},
 		{"", "l1", nil, false}, {"self-grouping", "l2", nil, false}, {"self-grouping", "taylor", nil, false},
 	} {
 		p, err := New(tc.method, Options{Importance: tc.importance, Scores: tc.scores})
@@ -336,7 +336,7 @@ func TestNew(t *testing.T) {
 	if _, err := New("regular", Options{Groups: -1}); err == nil || !strings.Contains(err.Error(), "groups") {
 		t.Errorf("negative groups: %v", err)
 	}
-	if err := Check("magnitude", Options{}); err == nil || !strings.Contains(err.Error(), "self-grouping, taylor, regular, random, l1filter") {
+	if err := Check("nosuch", Options{}); err == nil || !strings.Contains(err.Error(), "self-grouping, taylor, regular, random, l1filter") {
 		t.Errorf("unknown method: %v", err)
 	}
 	// Without taylor importance no Scores reach the pruner.
@@ -351,5 +351,61 @@ func TestNew(t *testing.T) {
 	}
 	if _, err := L1FilterStep(make([]float32, 4), 2, 2, 1, nil, 0, false); err == nil {
 		t.Error("rate 0: no error")
+	}
+}
+
+// Once caps the FC layers at fcCap and leaves the convs at the rate, and
+// refuses rates and caps out of range before pruning.
+func TestOnce(t *testing.T) {
+	for _, tc := range []struct{ rate, fcCap, fc float64 }{{70, 40, 40}, {30, 40, 30}, {70, 100, 70}} {
+		m := lenet(t)
+		recs, err := Once(m, tc.rate, tc.fcCap, &SelfGrouping{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers := m.PrunableLayers()
+		if len(recs) != len(layers) {
+			t.Fatalf("%d records for %d layers", len(recs), len(layers))
+		}
+		for i, l := range layers {
+			want := tc.rate
+			if _, ok := l.(*nn.Linear); ok {
+				want = tc.fc
+			}
+			if recs[i].Rate != want || math.Abs(recs[i].Pruned-want/100) > 0.05 {
+				t.Errorf("rate %g, cap %g: %s at %g%%, pruned %.3f; want %g%%", tc.rate, tc.fcCap, l.Name(), recs[i].Rate, recs[i].Pruned, want)
+			}
+		}
+	}
+	for _, bad := range [][2]float64{{0, 60}, {100, 60}, {math.NaN(), 60}, {50, 0}, {50, math.NaN()}} {
+		m := lenet(t)
+		if _, err := Once(m, bad[0], bad[1], &SelfGrouping{}); err == nil {
+			t.Errorf("rate %g, cap %g: no error", bad[0], bad[1])
+		}
+		for _, l := range m.PrunableLayers() {
+			if l.Mask() != nil && slices.Contains(l.Mask(), 0) {
+				t.Fatalf("rate %g, cap %g: %s pruned before the error", bad[0], bad[1], l.Name())
+			}
+		}
+	}
+}
+
+// Register refuses a method without a name or New, and a name taken.
+func TestRegisterRefuses(t *testing.T) {
+	newL1 := func(Options) (Pruner, error) { return &L1Filter{}, nil }
+	for name, m := range map[string]Method{
+		"no name": {New: newL1}, "no New": {Name: "x-no-new"}, "taken": {Name: MethodRegular, New: newL1},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			Register(m)
+		}()
+	}
+	if _, err := Lookup("x-no-new"); err == nil {
+		t.Error("a refused method was registered")
 	}
 }
