@@ -77,7 +77,7 @@ type runSettings struct {
 	EpochSize int    `json:"epoch_size"`
 }
 
-// Prune prunes m by cfg's schedule (package pipeline, package baseline's
+// Prune prunes m by cfg's schedule (package pipeline, package prune's
 // methods) and fine-tunes it, in place. A checkpoint goes to cfg.Dir after
 // every step and epoch; cfg.Resume continues from the last one. Cancelling
 // ctx stops the run at the next step or epoch, the last checkpoint kept;

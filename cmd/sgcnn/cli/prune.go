@@ -52,7 +52,7 @@ the network is fine-tuned: locally after every step (scheme LG or L) and
 globally after the last (LG or G). FC layers get min(p, --fc-cap).
 
 --method picks a comparison method instead, with the same schedule, rates,
-fine-tuning, counts and reports (package baseline): taylor (self-grouping
+fine-tuning, counts and reports (package prune): taylor (self-grouping
 with --importance taylor), regular (regular group convolution: g contiguous
 filter groups on contiguous 1/g channel blocks, brought to the same rate by
 importance), random (random filter clusters, then self-grouping's threshold
