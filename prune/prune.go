@@ -27,7 +27,7 @@ type Layer struct {
 	Patterns int     // distinct input patterns (mask rows) among live filters
 	Dead     int     // filters with no input left
 	// Labels[i] is filter i's group and Mask the N x C connection mask
-	// after the step (the layer's own, not a copy).
+	// the step installed.
 	Labels []int
 	Mask   []float32
 	N, C   int
