@@ -13,6 +13,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -225,7 +226,7 @@ func benchOne(o *benchOptions, arch string, rate float64) ([]benchRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	load, _, err := compile.WaitIdle(o.idle, o.idleTimeout)
+	load, _, err := cpuload.WaitIdle(o.idle, o.idleTimeout)
 	if err != nil {
 		return nil, err
 	}
