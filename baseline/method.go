@@ -47,7 +47,7 @@ func CheckConfig(cfg pipeline.Config) error {
 	if err := Check(cfg.Method); err != nil {
 		return err
 	}
-	if _, err := keepRule(cfg.Rule); err != nil {
+	if _, err := selfgroup.ParseKeepRule(cfg.Rule); err != nil {
 		return err
 	}
 	if cfg.Method == MethodL1Filter && cfg.Importance == "taylor" {
@@ -68,7 +68,7 @@ func New(cfg pipeline.Config, imp ImportanceFunc) (pipeline.Pruner, error) {
 	if cfg.Method == "" {
 		cfg.Method = MethodSelfGrouping
 	}
-	rule, _ := keepRule(cfg.Rule)
+	rule, _ := selfgroup.ParseKeepRule(cfg.Rule)
 	taylor := cfg.Importance == "taylor" || cfg.Method == MethodTaylor
 	if taylor && imp == nil {
 		return nil, fmt.Errorf("method %s with taylor importance: no importance function given", cfg.Method)
@@ -85,16 +85,6 @@ func New(cfg pipeline.Config, imp ImportanceFunc) (pipeline.Pruner, error) {
 		return &L1Filter{}, nil
 	}
 	return &pipeline.SelfGrouping{Groups: cfg.Groups, Rule: rule, Seed: cfg.Seed, Importance: imp}, nil
-}
-
-func keepRule(s string) (selfgroup.KeepRule, error) {
-	switch s {
-	case "first-member", "":
-		return selfgroup.FirstMember, nil
-	case "own-mask":
-		return selfgroup.OwnMask, nil
-	}
-	return 0, fmt.Errorf("keep rule %q: want first-member or own-mask", s)
 }
 
 // layerStep prunes one layer: w has n*c*kk weights, mask is the current

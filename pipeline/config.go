@@ -106,7 +106,7 @@ func (c *Config) Validate() error {
 	if _, err := selfgroup.ParseScheme(c.Scheme); err != nil {
 		return err
 	}
-	if _, err := c.keepRule(); err != nil {
+	if _, err := selfgroup.ParseKeepRule(c.Rule); err != nil {
 		return err
 	}
 	if err := c.validateCycles(); err != nil {
@@ -167,14 +167,4 @@ func (c *Config) Schedule() ([]float64, error) {
 		return nil, fmt.Errorf("rates %v end at %g, not at the target rate %g", c.Rates, last, c.Rate)
 	}
 	return c.Rates, nil
-}
-
-func (c *Config) keepRule() (selfgroup.KeepRule, error) {
-	switch c.Rule {
-	case "first-member", "":
-		return selfgroup.FirstMember, nil
-	case "own-mask":
-		return selfgroup.OwnMask, nil
-	}
-	return 0, fmt.Errorf("keep rule %q: want first-member or own-mask", c.Rule)
 }
