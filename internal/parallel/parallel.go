@@ -5,9 +5,9 @@
 //
 // The number of goroutines travels with the work as a *Pool: a compiled
 // network, an nn.Ctx and a training run each carry their own, so two networks
-// in one program can use different counts. The nil *Pool, and the
-// package-level For and Threads, use the program's default count
-// (SetThreads), for callers that pass none.
+// in one program can use different counts. The nil *Pool uses the
+// program's default count (SetThreads, Threads), for callers that pass
+// none.
 package parallel
 
 import (
@@ -23,7 +23,7 @@ var defaultThreads atomic.Int32
 var defaultPool Pool
 
 // SetThreads sets the default number of worker goroutines: the count of
-// the nil Pool and of For, used by work that carries no count of its own;
+// the nil Pool, used by work that carries no count of its own;
 // n < 1 means runtime.GOMAXPROCS(0).
 func SetThreads(n int) { defaultThreads.Store(int32(n)) }
 
@@ -34,9 +34,6 @@ func Threads() int {
 	}
 	return runtime.GOMAXPROCS(0)
 }
-
-// For is (*Pool)(nil).For: it runs on the default count, Threads().
-func For(n int, fn func(worker, i int)) { (*Pool)(nil).For(n, fn) }
 
 // Pool is a number of worker goroutines for loops. A Pool may be used by
 // several goroutines at once. The nil *Pool uses the default count

@@ -75,7 +75,7 @@ func TestDefaultPool(t *testing.T) {
 	if p.Threads() != 4 {
 		t.Errorf("nil pool: %d threads after SetThreads(4)", p.Threads())
 	}
-	For(9, func(int, int) {})
+	p.For(9, func(int, int) {})
 	if p.Peak() < 4 {
 		t.Errorf("default pool's Peak %d after a loop of 9 items on 4 threads", p.Peak())
 	}
