@@ -33,10 +33,15 @@ func WithCompileOptions(o compile.Options) CompileOption {
 	return func(dst *compile.Options) { *dst = o }
 }
 
-// SetThreads sets the number of threads that compiled networks and
-// training use, for the whole program (n < 1: one per CPU). The count is
-// process-wide today (package internal/parallel): two networks in one
-// program cannot use different counts.
+// WithThreads makes the compiled network run on n goroutines (n < 1: the
+// program's default, SetThreads). Two networks in one program may use
+// different counts.
+func WithThreads(n int) CompileOption {
+	return func(dst *compile.Options) { dst.Threads = n }
+}
+
+// SetThreads sets the program's default number of threads (n < 1: one per
+// CPU), used by compiled networks without WithThreads and by training.
 func SetThreads(n int) { parallel.SetThreads(n) }
 
 // Compile compiles m's network as its masks are now. Predict normalises

@@ -19,7 +19,7 @@
 //	c.Predict(images)    classes of raw images (uint8 CHW or image.Image),
 //	                     normalised with the model's recorded mean and std
 //
-// The thread count is process-wide (internal/parallel, sgcnn's --threads):
-// SetThreads sets it for every network of the program. A per-network count
-// is not offered yet (issue 20).
+// A compiled network runs on the threads given by WithThreads; without it,
+// and for training, the program's default applies, which SetThreads (and
+// sgcnn's --threads) sets.
 package sgcnn

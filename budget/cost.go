@@ -76,12 +76,13 @@ type CostOptions struct {
 	Rates   []float64 // percent, ascending, in (0, 100); rate 0 is added
 	Batch   int       // images per timed forward
 	Repeats int       // timed forwards per rate (the best is kept)
+	Threads int       // threads of the compiled networks; < 1: the program's default
 	Pruning Pruning
 	Log     io.Writer
 }
 
 // MeasureCosts measures the cost table of net (one image of shape in) for
-// layers, at parallel.Threads() threads: for rate 0 and each rate, every
+// layers, at opt.Threads threads: for rate 0 and each rate, every
 // layer is pruned one-shot (OneShot) from its current weights, the
 // network counted (package count, the layers by the masked rule) and
 // compiled with measured routes (package compile), and a random batch
@@ -106,7 +107,7 @@ func MeasureCosts(net nn.Layer, in [3]int, layers []nn.Prunable, opt CostOptions
 			_ = s.restore()
 		}
 	}()
-	t := &CostTable{Key: Key{CPU: CPUModel(), Threads: parallel.Threads(), Batch: opt.Batch, Model: opt.Model,
+	t := &CostTable{Key: Key{CPU: CPUModel(), Threads: parallel.NewPool(opt.Threads).Threads(), Batch: opt.Batch, Model: opt.Model,
 		Layers: names, Rates: append([]float64{0}, opt.Rates...)}, Date: time.Now().UTC().Format(time.RFC3339)}
 	t.Layers = make([]CostRow, len(layers))
 	for i := range t.Layers {
@@ -134,7 +135,7 @@ func MeasureCosts(net nn.Layer, in [3]int, layers []nn.Prunable, opt CostOptions
 		if err := t.countAt(net, in, names, k); err != nil {
 			return nil, err
 		}
-		pruned, dense, info, err := timePair(net, in, opt.Batch, opt.Repeats)
+		pruned, dense, info, err := timePair(net, in, opt.Batch, opt.Repeats, t.Threads)
 		if err != nil {
 			return nil, err
 		}
@@ -322,23 +323,24 @@ func (t *CostTable) Predict(idx []int) float64 {
 // its masks ignored (dense) on a random batch, alternating the two for
 // repeats rounds after a warm-up, and returns the best time of each in
 // nanoseconds: on a shared machine the best estimates the uncontended
-// time, and alternating exposes both to the same load.
-func TimePair(net nn.Layer, in [3]int, batch, repeats int) (pruned, dense float64, err error) {
+// time, and alternating exposes both to the same load. Both run on threads
+// goroutines (< 1: the program's default).
+func TimePair(net nn.Layer, in [3]int, batch, repeats, threads int) (pruned, dense float64, err error) {
 	if batch < 1 || repeats < 1 {
 		return 0, 0, fmt.Errorf("budget: batch %d, repeats %d: want >= 1", batch, repeats)
 	}
-	pruned, dense, _, err = timePair(net, in, batch, repeats)
+	pruned, dense, _, err = timePair(net, in, batch, repeats, threads)
 	return pruned, dense, err
 }
 
 // timePair is TimePair, also returning the pruned network's compile
 // report (routes measured per layer).
-func timePair(net nn.Layer, in [3]int, batch, repeats int) (pruned, dense float64, info []compile.LayerInfo, err error) {
-	p, err := compile.Compile(net, in[:], compile.Options{})
+func timePair(net nn.Layer, in [3]int, batch, repeats, threads int) (pruned, dense float64, info []compile.LayerInfo, err error) {
+	p, err := compile.Compile(net, in[:], compile.Options{Threads: threads})
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	d, err := compile.Compile(net, in[:], compile.Options{IgnoreMasks: true})
+	d, err := compile.Compile(net, in[:], compile.Options{IgnoreMasks: true, Threads: threads})
 	if err != nil {
 		return 0, 0, nil, err
 	}

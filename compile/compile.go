@@ -76,6 +76,9 @@ type Options struct {
 	// output is dequantized to fp32 before the epilogue. Package quant
 	// calibrates it.
 	Int8 map[string]kernel.ActQuant
+	// Threads is the number of goroutines Forward runs on; < 1 means the
+	// program's default (package internal/parallel) at each call.
+	Threads int
 }
 
 // DefaultMicro is the default micro-batch. Measured on pruned CIFAR
@@ -121,6 +124,7 @@ type Net struct {
 	splitOne         bool
 	workers          []*worker
 	out              *tensor.Tensor
+	pool             *parallel.Pool // Options.Threads
 }
 
 // worker is one goroutine's state: kernel scratch, buffer slots and the
@@ -133,6 +137,7 @@ type worker struct {
 	ys   [][]float32 // scratch: a step's outputs
 	err  error       // the first error of a generic op
 	ctx  *nn.Ctx     // the generic ops' context (evaluation mode)
+	pool *parallel.Pool
 	// split: the batch has fewer images than threads, so convs split one
 	// image's groups over two goroutines (the second uses ws2).
 	split bool
@@ -237,7 +242,7 @@ func CompileGraph(g *graph.Graph, opt Options) (*Net, error) {
 	}
 	n := &Net{in: slices.Clone(in), outSh: slices.Clone(g.Shapes[g.Output]), steps: c.steps,
 		nvals: len(c.vals), input: 0, output: out, layers: c.layers, micro: opt.Micro,
-		split: len(c.steps), splitOne: opt.SplitOne}
+		split: len(c.steps), splitOne: opt.SplitOne, pool: parallel.NewPool(opt.Threads)}
 	n.split, n.mid = c.splitPoint(out)
 	if n.split < len(c.steps) {
 		n.midN = c.vals[n.mid].size
@@ -290,11 +295,11 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if n.out == nil || !tensor.SameShape(n.out.Shape, shape) {
 		n.out = tensor.New(shape...)
 	}
-	for len(n.workers) < parallel.Threads() {
-		n.workers = append(n.workers, &worker{bufs: make([][]float32, n.nbuf), vals: make([][]float32, n.nvals)})
+	for len(n.workers) < n.pool.Threads() {
+		n.workers = append(n.workers, &worker{bufs: make([][]float32, n.nbuf), vals: make([][]float32, n.nvals), pool: n.pool})
 	}
 	for _, w := range n.workers {
-		w.split = n.splitOne && b == 1 && parallel.Threads() >= 2
+		w.split = n.splitOne && b == 1 && n.pool.Threads() >= 2
 		w.err = nil
 	}
 	head, tail := n.steps[:n.split], n.steps[n.split:]
@@ -306,7 +311,7 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		res, dst, dstN = n.mid, n.midBuf[:b*n.midN], n.midN
 	}
 	chunks := (b + n.micro - 1) / n.micro
-	parallel.For(chunks, func(wi, ci int) {
+	n.pool.For(chunks, func(wi, ci int) {
 		w := n.workers[wi]
 		lo, hi := ci*n.micro, min(b, (ci+1)*n.micro)
 		w.vals[n.input] = x.Data[lo*inN : hi*inN]
@@ -314,8 +319,8 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		copy(dst[lo*dstN:hi*dstN], w.vals[res])
 	})
 	if len(tail) > 0 {
-		t := min(parallel.Threads(), b)
-		parallel.For(t, func(wi, si int) {
+		t := min(n.pool.Threads(), b)
+		n.pool.For(t, func(wi, si int) {
 			w := n.workers[wi]
 			lo, hi := si*b/t, (si+1)*b/t
 			w.vals[n.mid] = dst[lo*dstN : hi*dstN]

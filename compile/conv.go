@@ -6,7 +6,6 @@ import (
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/maskgroup"
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/nn"
 )
 
@@ -376,7 +375,7 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 		if add != nil {
 			e.Add = add[:out]
 		}
-		parallel.For(2, func(_, h int) {
+		w.pool.For(2, func(_, h int) {
 			eh := e
 			eh.Skip = o.halfSkip[h]
 			ws := &w.ws

@@ -42,7 +42,7 @@
 // activation buffers by liveness so that they stay in the core's cache;
 // the linear layers then run on each worker's whole share of the batch,
 // reading their weights once. Forward on a batch of B images uses
-// min(parallel.Threads(), ceil(B/micro)) goroutines: batch 1 runs on one.
+// min(Options.Threads, ceil(B/micro)) goroutines: batch 1 runs on one.
 //
 // Compile reads only the network's lowered graph (package graph): it walks
 // the nodes in order and fuses, on the DAG, a conv with the BatchNorm and

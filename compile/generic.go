@@ -82,7 +82,7 @@ func (o *genericOp) run(w *worker, xs, ys [][]float32, m int) {
 		ts[i] = &tensor.Tensor{Shape: append([]int{m}, o.in[i]...), Data: x[:m*tensor.Numel(o.in[i]...)]}
 	}
 	if w.ctx == nil {
-		w.ctx = nn.NewCtx(false)
+		w.ctx = &nn.Ctx{Threads: w.pool.Threads()}
 	}
 	if o.n.Layer != nil {
 		o.mu.Lock()

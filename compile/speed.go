@@ -1,21 +1,17 @@
 package compile
 
 import (
-	"bufio"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
-// This file measures: forward-pass times of the nn network, the compiled
-// dense baseline and the compiled pruned network, and the CPU load.
+// This file measures forward-pass times of the nn network, the compiled
+// dense baseline and the compiled pruned network.
 
 // Timing holds the median forward time of one batch on three engines.
 type Timing struct {
@@ -50,7 +46,7 @@ func (t Timing) SpeedupNN() float64 { return float64(t.NN) / float64(t.Compiled)
 // Measure times net (with its masks; one image of shape in) on a random
 // batch of batch images: each engine runs repeats times after one warm-up
 // run, interleaved so that load changes hit all three alike, and the
-// medians are kept. Threads are parallel.Threads().
+// medians are kept, on opt.Threads threads.
 func Measure(net nn.Layer, in []int, batch, repeats int, opt Options) (Timing, error) {
 	if batch < 1 || repeats < 1 {
 		return Timing{}, fmt.Errorf("compile: Measure: batch %d, repeats %d: want >= 1", batch, repeats)
@@ -70,7 +66,7 @@ func Measure(net nn.Layer, in []int, batch, repeats int, opt Options) (Timing, e
 	for i := range x.Data {
 		x.Data[i] = float32(r.NormFloat64())
 	}
-	ctx := nn.NewCtx(false)
+	ctx := &nn.Ctx{Threads: opt.Threads}
 	runs := []func() error{
 		func() error { _, err := net.Forward(ctx, x); return err },
 		func() error { _, err := dense.Forward(x); return err },
@@ -95,7 +91,7 @@ func Measure(net nn.Layer, in []int, batch, repeats int, opt Options) (Timing, e
 
 // Speedup measures how much faster net's compiled pruned network (one
 // image of shape in) runs a batch than the same engine running the
-// unpruned network (Timing.Speedup), with 5 repeats on parallel.Threads()
+// unpruned network (Timing.Speedup), with 5 repeats on the default number of
 // threads.
 func Speedup(net nn.Layer, in []int, batch int) (float64, error) {
 	t, err := Measure(net, in, batch, 5, Options{})
@@ -110,67 +106,4 @@ func median(ds []time.Duration) time.Duration {
 	s := slices.Clone(ds)
 	slices.Sort(s)
 	return s[(len(s)-1)/2]
-}
-
-// cpuTimes reads the aggregate busy and total jiffies from /proc/stat.
-func cpuTimes() (busy, total uint64, err error) {
-	f, err := os.Open("/proc/stat")
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	if !sc.Scan() {
-		return 0, 0, fmt.Errorf("compile: /proc/stat is empty")
-	}
-	fields := strings.Fields(sc.Text())
-	if len(fields) < 5 || fields[0] != "cpu" {
-		return 0, 0, fmt.Errorf("compile: /proc/stat: unexpected first line %q", sc.Text())
-	}
-	for i, f := range fields[1:] {
-		v, err := strconv.ParseUint(f, 10, 64)
-		if err != nil {
-			return 0, 0, fmt.Errorf("compile: /proc/stat: %w", err)
-		}
-		total += v
-		if i != 3 && i != 4 { // idle, iowait
-			busy += v
-		}
-	}
-	return busy, total, nil
-}
-
-// Load returns the fraction of all CPUs busy over the interval d.
-func Load(d time.Duration) (float64, error) {
-	b0, t0, err := cpuTimes()
-	if err != nil {
-		return 0, err
-	}
-	time.Sleep(d)
-	b1, t1, err := cpuTimes()
-	if err != nil {
-		return 0, err
-	}
-	if t1 == t0 {
-		return 0, nil
-	}
-	return float64(b1-b0) / float64(t1-t0), nil
-}
-
-// WaitIdle samples the CPU load every half second until it is below
-// maxBusy (a fraction) or timeout passes, and returns the last load seen
-// and whether the machine became idle.
-func WaitIdle(maxBusy float64, timeout time.Duration) (load float64, idle bool, err error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		if load, err = Load(500 * time.Millisecond); err != nil {
-			return 0, false, err
-		}
-		if load < maxBusy {
-			return load, true, nil
-		}
-		if time.Now().After(deadline) {
-			return load, false, nil
-		}
-	}
 }

@@ -60,6 +60,9 @@ type GenConfig struct {
 	MaxScale   int     // at most (<= Size)
 	MaxIoU     float64 // a placement overlapping an earlier box by more is redrawn
 	Seed       uint64
+	// Threads is the number of goroutines that paint the images (< 1: the
+	// program's default); the set does not depend on it.
+	Threads int
 }
 
 // DefaultGenConfig is the set used by sgcnn detect: 64x64 canvases with
@@ -120,7 +123,7 @@ func Generate(src *data.Dataset, cfg GenConfig) (*Set, error) {
 		s.Norm.Mean = append(s.Norm.Mean, norm.Mean[0])
 		s.Norm.Std = append(s.Norm.Std, norm.Std[0])
 	}
-	parallel.For(cfg.N, func(_, i int) {
+	parallel.NewPool(cfg.Threads).For(cfg.N, func(_, i int) {
 		s.Objects[i] = paint(s.Pixels[i*cfg.Size*cfg.Size:(i+1)*cfg.Size*cfg.Size], src, cfg, i)
 	})
 	return s, nil

@@ -25,6 +25,9 @@ type TrainConfig struct {
 	WeightDecay float64 `json:"weight_decay"`
 	Weights     Weights `json:"loss_weights"`
 	Seed        uint64  `json:"seed"` // shuffling
+	// Threads is the number of goroutines training runs on (< 1: the
+	// program's default); not part of the recipe.
+	Threads int `json:"-"`
 }
 
 // Validate reports a recipe that cannot run.
@@ -66,7 +69,7 @@ func Train(ctx context.Context, d *Detector, set *Set, cfg TrainConfig, log io.W
 	}
 	sched := optim.MultiStep{Base: cfg.LR, Milestones: cfg.Milestones, Gamma: 0.1}
 	opt := optim.NewSGD(nn.AllParams(d.Net), cfg.LR, cfg.Momentum, cfg.WeightDecay, false)
-	nctx := nn.NewCtx(true)
+	nctx := &nn.Ctx{Train: true, Threads: cfg.Threads}
 	var hist []EpochStats
 	for e := range cfg.Epochs {
 		opt.LR = sched.LR(e)

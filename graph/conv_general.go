@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
@@ -182,7 +181,7 @@ func (c *convCore) OutSize(h, w int) (int, int, error) {
 }
 
 // setup checks x, sizes the output and the per-worker buffers.
-func (c *convCore) setup(x *tensor.Tensor) error {
+func (c *convCore) setup(ctx *nn.Ctx, x *tensor.Tensor) error {
 	if x == nil || len(x.Shape) != 4 || x.Shape[0] < 1 || x.Shape[1] != c.In {
 		return &nn.ShapeError{Layer: c.name, Got: shapeOf(x), Want: fmt.Sprintf("[B %d H W] with B >= 1", c.In)}
 	}
@@ -202,7 +201,7 @@ func (c *convCore) setup(x *tensor.Tensor) error {
 	}
 	c.g = g
 	ncols := g.C * g.KH * g.KW * g.PH * g.PW
-	for len(c.cols) < parallel.Threads() {
+	for len(c.cols) < ctx.Pool().Threads() {
 		c.cols = append(c.cols, nil)
 		c.dwPart = append(c.dwPart, nil)
 	}
@@ -216,14 +215,14 @@ func (c *convCore) setup(x *tensor.Tensor) error {
 
 // Forward computes the convolution of a batch.
 func (c *convCore) Forward(ctx *nn.Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := c.setup(x); err != nil {
+	if err := c.setup(ctx, x); err != nil {
 		return nil, err
 	}
 	c.x = x
 	b, h, w := x.Shape[0], x.Shape[2], x.Shape[3]
 	y := reuse(&c.y, b, []int{c.Out, c.oh, c.ow})
 	in, out := c.In*h*w, c.Out*c.oh*c.ow
-	parallel.For(b, func(worker, i int) {
+	ctx.Pool().For(b, func(worker, i int) {
 		xi, yi := x.Data[i*in:(i+1)*in], y.Data[i*out:(i+1)*out]
 		if c.transposed {
 			c.forwardT(xi, yi, c.cols[worker])
@@ -292,7 +291,7 @@ func (c *convCore) Backward(ctx *nn.Ctx, dy *tensor.Tensor) (*tensor.Tensor, err
 		}
 		clear(c.dwPart[i])
 	}
-	parallel.For(b, func(worker, i int) {
+	ctx.Pool().For(b, func(worker, i int) {
 		xi, dyi, dxi := x.Data[i*in:(i+1)*in], dy.Data[i*out:(i+1)*out], dx.Data[i*in:(i+1)*in]
 		if c.transposed {
 			c.backwardT(xi, dyi, dxi, c.cols[worker], c.dwPart[worker])

@@ -235,7 +235,7 @@ func (n *Net) Backward(ctx *nn.Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 			return nil, nodeErr(s.node, err)
 		}
 		for i, t := range s.in {
-			n.accumulate(t, dxs[i])
+			n.accumulate(ctx, t, dxs[i])
 		}
 	}
 	dx := n.grads[n.input]
@@ -247,7 +247,7 @@ func (n *Net) Backward(ctx *nn.Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 }
 
 // accumulate adds dx to tensor t's gradient.
-func (n *Net) accumulate(t int, dx *tensor.Tensor) {
+func (n *Net) accumulate(ctx *nn.Ctx, t int, dx *tensor.Tensor) {
 	cur := n.grads[t]
 	if cur == nil {
 		n.grads[t] = dx
@@ -263,7 +263,7 @@ func (n *Net) accumulate(t int, dx *tensor.Tensor) {
 		n.grads[t] = a
 		cur = a
 	}
-	forChunks(cur.Len(), func(lo, hi int) { kernel.AddTo(cur.Data[lo:hi], dx.Data[lo:hi]) })
+	forChunks(ctx.Pool(), cur.Len(), func(lo, hi int) { kernel.AddTo(cur.Data[lo:hi], dx.Data[lo:hi]) })
 }
 
 // Forward runs this one node on a batch: xs[i] is [B, per-image shape of

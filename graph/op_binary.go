@@ -135,13 +135,13 @@ func (r *binary) forward(ctx *nn.Ctx, xs []*tensor.Tensor) ([]*tensor.Tensor, er
 	r.plan.init(bs, r.so, r.sa, r.constAt != 0, r.sb, r.constAt != 1)
 	if r.inplace >= 0 {
 		y, o := xs[r.inplace], xs[1-r.inplace]
-		forChunks(y.Len(), func(lo, hi int) { kernel.AddTo(y.Data[lo:hi], o.Data[lo:hi]) })
+		forChunks(ctx.Pool(), y.Len(), func(lo, hi int) { kernel.AddTo(y.Data[lo:hi], o.Data[lo:hi]) })
 		r.outs[0] = y
 		return r.outs[:], nil
 	}
 	y := reuse(&r.y, bs, r.so)
 	if r.plan.same {
-		forChunks(y.Len(), func(lo, hi int) { r.apply(a.Data[lo:hi], b.Data[lo:hi], y.Data[lo:hi], 1, 1) })
+		forChunks(ctx.Pool(), y.Len(), func(lo, hi int) { r.apply(a.Data[lo:hi], b.Data[lo:hi], y.Data[lo:hi], 1, 1) })
 	} else {
 		r.plan.each(func(o, ia, ib, n, sa, sb int) {
 			r.apply(a.Data[ia:], b.Data[ib:], y.Data[o:o+n], sa, sb)
@@ -197,7 +197,7 @@ func (r *binary) backward(ctx *nn.Ctx, dys []*tensor.Tensor) ([]*tensor.Tensor, 
 		db.Zero()
 	}
 	if r.plan.same {
-		forChunks(dy.Len(), func(lo, hi int) {
+		forChunks(ctx.Pool(), dy.Len(), func(lo, hi int) {
 			r.grad(dy.Data[lo:hi], r.a.Data[lo:hi], r.b.Data[lo:hi], sub(da, lo, hi), sub(db, lo, hi), 1, 1)
 		})
 	} else {

@@ -157,15 +157,15 @@ func reuseShape(buf **tensor.Tensor, shape []int) *tensor.Tensor {
 // minChunk is the fewest floats worth a goroutine of an elementwise loop.
 const minChunk = 1 << 14
 
-// forChunks calls fn on contiguous chunks [lo, hi) covering [0, n), in
-// parallel when n is large.
-func forChunks(n int, fn func(lo, hi int)) {
-	t := min(parallel.Threads(), n/minChunk)
+// forChunks calls fn on contiguous chunks [lo, hi) covering [0, n), on
+// p's workers when n is large.
+func forChunks(p *parallel.Pool, n int, fn func(lo, hi int)) {
+	t := min(p.Threads(), n/minChunk)
 	if t <= 1 {
 		fn(0, n)
 		return
 	}
-	parallel.For(t, func(_, w int) { fn(w*n/t, (w+1)*n/t) })
+	p.For(t, func(_, w int) { fn(w*n/t, (w+1)*n/t) })
 }
 
 // newRunner returns the runner of node n whose inputs have the per-image

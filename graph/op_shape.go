@@ -68,7 +68,7 @@ func (c *concat) forward(ctx *nn.Ctx, xs []*tensor.Tensor) ([]*tensor.Tensor, er
 	}
 	c.bsize, c.hasRun = b, true
 	y := reuse(&c.y, b, c.out)
-	forChunks(b*c.outer, func(lo, hi int) {
+	forChunks(ctx.Pool(), b*c.outer, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			off := r * c.total
 			for k, x := range xs {
@@ -90,7 +90,7 @@ func (c *concat) backward(ctx *nn.Ctx, dys []*tensor.Tensor) ([]*tensor.Tensor, 
 	for k := range c.in {
 		c.grads[k] = reuse(&c.dx[k], c.bsize, c.in[k])
 	}
-	forChunks(c.bsize*c.outer, func(lo, hi int) {
+	forChunks(ctx.Pool(), c.bsize*c.outer, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			off := r * c.total
 			for k, n := range c.inner {
@@ -148,7 +148,7 @@ func (s *split) forward(ctx *nn.Ctx, xs []*tensor.Tensor) ([]*tensor.Tensor, err
 		s.outs[k] = reuse(&s.ys[k], b, s.out[k])
 	}
 	x := xs[0]
-	forChunks(b*s.outer, func(lo, hi int) {
+	forChunks(ctx.Pool(), b*s.outer, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			off := r * s.total
 			for k, n := range s.inner {
@@ -170,7 +170,7 @@ func (s *split) backward(ctx *nn.Ctx, dys []*tensor.Tensor) ([]*tensor.Tensor, e
 		}
 	}
 	dx := reuse(&s.dx, s.bsize, s.in)
-	forChunks(s.bsize*s.outer, func(lo, hi int) {
+	forChunks(ctx.Pool(), s.bsize*s.outer, func(lo, hi int) {
 		for r := lo; r < hi; r++ {
 			off := r * s.total
 			for k, n := range s.inner {
@@ -293,7 +293,7 @@ func (g *gather) Forward(ctx *nn.Ctx, x *tensor.Tensor) (*tensor.Tensor, error) 
 	g.bsize, g.xlen = b, tensor.Numel(g.in...)
 	y := reuse(&g.y, b, g.out)
 	ny := len(g.idx)
-	forChunks(b*ny, func(lo, hi int) {
+	forChunks(ctx.Pool(), b*ny, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			i, k := j/ny, g.idx[j%ny]
 			if k < 0 {

@@ -36,7 +36,7 @@ func (u *unaryLayer) Forward(ctx *nn.Ctx, x *tensor.Tensor) (*tensor.Tensor, err
 	}
 	u.x = x
 	y := reuseShape(&u.y, x.Shape)
-	forChunks(x.Len(), func(lo, hi int) { u.apply(x.Data[lo:hi], y.Data[lo:hi]) })
+	forChunks(ctx.Pool(), x.Len(), func(lo, hi int) { u.apply(x.Data[lo:hi], y.Data[lo:hi]) })
 	return y, nil
 }
 
@@ -125,7 +125,7 @@ func (u *unaryLayer) Backward(ctx *nn.Ctx, dy *tensor.Tensor) (*tensor.Tensor, e
 		return nil, noForward(u.name)
 	}
 	dx := reuseShape(&u.dx, u.x.Shape)
-	forChunks(dy.Len(), func(lo, hi int) { u.grad(u.x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]) })
+	forChunks(ctx.Pool(), dy.Len(), func(lo, hi int) { u.grad(u.x.Data[lo:hi], dy.Data[lo:hi], dx.Data[lo:hi]) })
 	return dx, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
@@ -92,7 +91,7 @@ func (p *Pool2d) Forward(ctx *nn.Ctx, x *tensor.Tensor) (*tensor.Tensor, error) 
 	if p.Max && len(p.arg) != y.Len() {
 		p.arg = make([]int32, y.Len())
 	}
-	parallel.For(b*c, func(_, plane int) {
+	ctx.Pool().For(b*c, func(_, plane int) {
 		xp := x.Data[plane*h*w : (plane+1)*h*w]
 		yo := plane * p.oh * p.ow
 		for oy := range p.oh {
@@ -169,7 +168,7 @@ func (p *Pool2d) Backward(ctx *nn.Ctx, dy *tensor.Tensor) (*tensor.Tensor, error
 		return dx, nil
 	}
 	b, c, h, w := p.xshape[0], p.xshape[1], p.xshape[2], p.xshape[3]
-	parallel.For(b*c, func(_, plane int) {
+	ctx.Pool().For(b*c, func(_, plane int) {
 		dp := dx.Data[plane*h*w : (plane+1)*h*w]
 		yo := plane * p.oh * p.ow
 		for oy := range p.oh {

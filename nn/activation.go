@@ -27,7 +27,7 @@ func (r *ReLU) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x == nil || x.Len() == 0 {
 		return nil, &ShapeError{Layer: r.name, Got: nil, Want: "a non-empty tensor"}
 	}
-	forChunks(x.Len(), func(lo, hi int) { kernel.Relu(x.Data[lo:hi]) })
+	ctx.forChunks(x.Len(), func(lo, hi int) { kernel.Relu(x.Data[lo:hi]) })
 	r.y = x
 	return x, nil
 }
@@ -37,7 +37,7 @@ func (r *ReLU) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if r.y == nil || dy == nil || dy.Len() != r.y.Len() {
 		return nil, fmt.Errorf("layer %s: backward without a matching forward", r.name)
 	}
-	forChunks(dy.Len(), func(lo, hi int) { kernel.ReluMask(r.y.Data[lo:hi], dy.Data[lo:hi]) })
+	ctx.forChunks(dy.Len(), func(lo, hi int) { kernel.ReluMask(r.y.Data[lo:hi], dy.Data[lo:hi]) })
 	return dy, nil
 }
 

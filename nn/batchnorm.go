@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -72,7 +71,7 @@ func (bn *BatchNorm2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, erro
 	bn.x, bn.train = x, ctx.Train
 	y := reuse(&bn.y, x.Shape...)
 	cnt := float64(b * hw)
-	parallel.For(bn.C, func(_, ch int) {
+	ctx.Pool().For(bn.C, func(_, ch int) {
 		var mean, istd float64
 		if ctx.Train {
 			// One pass: sum and sum of squares in float64 (the vector
@@ -115,7 +114,7 @@ func (bn *BatchNorm2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, er
 	b, hw := x.Shape[0], x.Shape[2]*x.Shape[3]
 	dx := reuse(&bn.dx, x.Shape...)
 	cnt := float32(b * hw)
-	parallel.For(bn.C, func(_, ch int) {
+	ctx.Pool().For(bn.C, func(_, ch int) {
 		mean, istd, gamma := bn.mean[ch], bn.istd[ch], bn.Gamma.Value.Data[ch]
 		// Sums of dy and dy*x over the channel; sum dy*xhat follows as
 		// istd*(sum dy*x - mean*sum dy).

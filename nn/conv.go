@@ -6,7 +6,6 @@ import (
 	"math/rand/v2"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -133,7 +132,7 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if groupedFilter {
 		ng = kernel.GroupFilterGradLen(p, sp.fwdG)
 	}
-	t := parallel.Threads()
+	t := ctx.Pool().Threads()
 	for w := range t {
 		if w == len(c.dwPart) {
 			c.dwPart = append(c.dwPart, nil)

@@ -98,7 +98,7 @@ func (r *Residual) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	if !tensor.SameShape(y.Shape, s.Shape) {
 		return nil, fmt.Errorf("layer %s: body output %s and shortcut output %s differ", r.name, tensor.ShapeString(y.Shape), tensor.ShapeString(s.Shape))
 	}
-	addInto(y.Data, s.Data)
+	ctx.addInto(y.Data, s.Data)
 	return y, nil
 }
 
@@ -125,7 +125,7 @@ func (r *Residual) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error)
 	if err != nil {
 		return nil, err
 	}
-	addInto(dx.Data, ds.Data)
+	ctx.addInto(dx.Data, ds.Data)
 	return dx, nil
 }
 

@@ -87,27 +87,44 @@ func newParam(name string, decay bool, shape ...int) *Param {
 }
 
 // Ctx carries the state of one forward/backward pass: training or
-// evaluation mode, the random source for dropout, and per-worker kernel
-// scratch space.
+// evaluation mode, the random source for dropout, the number of worker
+// goroutines, and per-worker kernel scratch space.
 type Ctx struct {
 	Train bool       // training mode (BN batch statistics, dropout on)
 	Rand  *rand.Rand // random source for dropout; nil means a fixed seed
 	// CheckFinite makes every Sequential check each layer's output for
 	// NaN/Inf and fail naming the first layer that produced one.
 	CheckFinite bool
-	ws          []kernel.Workspace
+	// Threads is the number of worker goroutines the layers use; < 1
+	// means the program's default (package internal/parallel).
+	Threads int
+	pool    *parallel.Pool
+	ws      []kernel.Workspace
 }
 
 // NewCtx returns a context in training or evaluation mode.
 func NewCtx(train bool) *Ctx { return &Ctx{Train: train} }
 
-// forEach runs fn for i in [0, n) on parallel.Threads() workers, handing
-// each worker its own kernel workspace.
+// Pool returns the worker pool of c.Threads goroutines (nil, the
+// default pool, when Threads < 1), for layers outside this package.
+func (c *Ctx) Pool() *parallel.Pool {
+	if c == nil || c.Threads < 1 {
+		return nil
+	}
+	if c.pool == nil || c.pool.Threads() != c.Threads {
+		c.pool = parallel.NewPool(c.Threads)
+	}
+	return c.pool
+}
+
+// forEach runs fn for i in [0, n) on c's workers, handing each worker its
+// own kernel workspace.
 func (c *Ctx) forEach(n int, fn func(worker int, ws *kernel.Workspace, i int)) {
-	if t := parallel.Threads(); len(c.ws) < t {
+	p := c.Pool()
+	if t := p.Threads(); len(c.ws) < t {
 		c.ws = append(c.ws, make([]kernel.Workspace, t-len(c.ws))...)
 	}
-	parallel.For(n, func(w, i int) { fn(w, &c.ws[w], i) })
+	p.For(n, func(w, i int) { fn(w, &c.ws[w], i) })
 }
 
 func (c *Ctx) rand() *rand.Rand {

@@ -114,7 +114,7 @@ func Check(name string, opts Options) error {
 	case opts.Importance != "" && opts.Importance != ImportanceL1 && opts.Importance != ImportanceTaylor:
 		return fmt.Errorf("importance %q: want %s or %s", opts.Importance, ImportanceL1, ImportanceTaylor)
 	}
-	if _, err := ParseRule(opts.Rule); err != nil {
+	if _, err := selfgroup.ParseKeepRule(opts.Rule); err != nil {
 		return err
 	}
 	if m.Check != nil {
@@ -142,21 +142,9 @@ func New(name string, opts Options) (Pruner, error) {
 	return m.New(opts)
 }
 
-// ParseRule returns the keep rule named s: "first-member" (or "", the
-// default) or "own-mask".
-func ParseRule(s string) (selfgroup.KeepRule, error) {
-	switch s {
-	case "first-member", "":
-		return selfgroup.FirstMember, nil
-	case "own-mask":
-		return selfgroup.OwnMask, nil
-	}
-	return 0, fmt.Errorf("keep rule %q: want first-member or own-mask", s)
-}
-
 func init() {
 	selfGrouping := func(o Options) (Pruner, error) {
-		rule, _ := ParseRule(o.Rule)
+		rule, _ := selfgroup.ParseKeepRule(o.Rule)
 		return &SelfGrouping{Groups: o.Groups, Rule: rule, Seed: o.Seed, Importance: o.Scores}, nil
 	}
 	Register(Method{Name: MethodSelfGrouping, Summary: "the paper's: k-means groups of importance vectors, centroid threshold",
@@ -167,7 +155,7 @@ func init() {
 		New: func(o Options) (Pruner, error) { return &Regular{Groups: o.Groups, Importance: o.Scores}, nil }})
 	Register(Method{Name: MethodRandom, Summary: "random filter clusters, then self-grouping's threshold and keep rule",
 		New: func(o Options) (Pruner, error) {
-			rule, _ := ParseRule(o.Rule)
+			rule, _ := selfgroup.ParseKeepRule(o.Rule)
 			return &Random{Groups: o.Groups, Rule: rule, Seed: o.Seed, Importance: o.Scores}, nil
 		}})
 	Register(Method{Name: MethodL1Filter, Summary: "L1-norm filter pruning (Li et al. 2017): whole filters",

@@ -36,6 +36,18 @@ func (r KeepRule) String() string {
 	return fmt.Sprintf("KeepRule(%d)", int(r))
 }
 
+// ParseKeepRule parses a rule's String form; "" is the default,
+// FirstMember.
+func ParseKeepRule(s string) (KeepRule, error) {
+	switch s {
+	case "first-member", "":
+		return FirstMember, nil
+	case "own-mask":
+		return OwnMask, nil
+	}
+	return 0, fmt.Errorf("keep rule %q: want first-member or own-mask", s)
+}
+
 // Options configures Step. Zero fields take the paper's values.
 type Options struct {
 	// Groups is the number of groups g (default 16), clamped to the number

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/internal/progress"
+	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
 )
 
@@ -131,7 +132,7 @@ func (p *Plan) finish(s *Stepper, e int, lr, loss, top1 float64, n int, seconds 
 	st := EpochStats{Epoch: e + 1, LR: lr, TrainLoss: loss, TrainTop1: top1, Seconds: seconds, ImgPerSec: float64(n) / seconds}
 	var evals string
 	if p.Val != nil {
-		r, err := Evaluate(s.Net, func(yield func(Batch) bool) error { return p.Val(0, yield) })
+		r, err := EvaluateCtx(&nn.Ctx{Threads: s.ctx.Threads}, s.Net, func(yield func(Batch) bool) error { return p.Val(0, yield) })
 		if err != nil {
 			return st, fmt.Errorf("epoch %d: validation: %w", e+1, err)
 		}
@@ -139,7 +140,7 @@ func (p *Plan) finish(s *Stepper, e int, lr, loss, top1 float64, n int, seconds 
 		evals += fmt.Sprintf("  val top-1 %.2f%% top-5 %.2f%%", r.Top1, r.Top5)
 	}
 	if p.Test != nil {
-		r, err := Evaluate(s.Net, func(yield func(Batch) bool) error { return p.Test(0, yield) })
+		r, err := EvaluateCtx(&nn.Ctx{Threads: s.ctx.Threads}, s.Net, func(yield func(Batch) bool) error { return p.Test(0, yield) })
 		if err != nil {
 			return st, fmt.Errorf("epoch %d: evaluation: %w", e+1, err)
 		}

@@ -41,7 +41,8 @@ type Distill struct {
 	Alpha   float64 // weight of the soft term in [0, 1], e.g. 0.9
 }
 
-// NewStepper returns a stepper; ctx carries the dropout random source.
+// NewStepper returns a stepper; ctx carries the dropout random source and
+// the number of threads (nn.Ctx.Threads), which Fit's evaluations use too.
 func NewStepper(net nn.Layer, opt *optim.SGD, ctx *nn.Ctx) *Stepper {
 	ctx.Train = true
 	return &Stepper{Net: net, Opt: opt, ctx: ctx}
@@ -115,7 +116,13 @@ func (r EvalResult) String() string {
 // Non-finite logits are traced back to the first layer whose output went
 // NaN/Inf, which the error names.
 func Evaluate(net nn.Layer, batches func(yield func(Batch) bool) error) (EvalResult, error) {
-	ctx := nn.NewCtx(false)
+	return EvaluateCtx(nn.NewCtx(false), net, batches)
+}
+
+// EvaluateCtx is Evaluate with the context given, e.g. for its thread
+// count (nn.Ctx.Threads); it sets ctx to evaluation mode.
+func EvaluateCtx(ctx *nn.Ctx, net nn.Layer, batches func(yield func(Batch) bool) error) (EvalResult, error) {
+	ctx.Train = false
 	return EvaluateFunc(func(x *tensor.Tensor) (*tensor.Tensor, error) {
 		y, err := net.Forward(ctx, x)
 		if err != nil || !nn.HasNonFinite(y.Data) {

@@ -42,7 +42,6 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/compile"
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -104,7 +103,6 @@ func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, i
 	}
 	out := json.NewEncoder(os.Stdout)
 	for _, th := range threads {
-		parallel.SetThreads(th)
 		for _, d := range depths {
 			arch := fmt.Sprintf("resnet%d", d)
 			m, err := models.New(arch, 10, 1)
@@ -124,7 +122,7 @@ func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, i
 						return err
 					}
 				}
-				step, err := stepper(mm, mode, b)
+				step, err := stepper(mm, mode, b, th)
 				if err != nil {
 					return err
 				}
@@ -169,15 +167,15 @@ func pruned(arch string, rate float64) (*models.Model, error) {
 }
 
 // stepper returns one training step or one inference pass of m on a fixed
-// random batch of b images.
-func stepper(m *models.Model, mode string, b int) (func() error, error) {
+// random batch of b images, on th threads.
+func stepper(m *models.Model, mode string, b, th int) (func() error, error) {
 	rng := rand.New(rand.NewPCG(7, uint64(b)))
 	x := tensor.New(b, m.InputShape[0], m.InputShape[1], m.InputShape[2])
 	for i := range x.Data {
 		x.Data[i] = float32(rng.NormFloat64())
 	}
 	if mode == "infer-compiled" {
-		net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{})
+		net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: th})
 		if err != nil {
 			return nil, err
 		}
@@ -187,7 +185,7 @@ func stepper(m *models.Model, mode string, b int) (func() error, error) {
 		}, nil
 	}
 	if mode == "infer" {
-		ctx := nn.NewCtx(false)
+		ctx := &nn.Ctx{Threads: th}
 		return func() error {
 			_, err := m.Net.Forward(ctx, x)
 			return err
@@ -198,7 +196,7 @@ func stepper(m *models.Model, mode string, b int) (func() error, error) {
 		y[i] = rng.IntN(m.Classes)
 	}
 	opt := optim.NewSGD(nn.AllParams(m.Net), 0.01, 0.9, 1e-4, false)
-	s := train.NewStepper(m.Net, opt, nn.NewCtx(true))
+	s := train.NewStepper(m.Net, opt, &nn.Ctx{Train: true, Threads: th})
 	batch := train.Batch{X: x, Y: y}
 	return func() error {
 		_, _, err := s.Step(batch)

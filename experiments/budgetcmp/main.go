@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/budget"
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/report"
 )
@@ -49,10 +48,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: budgetcmp [flags] RUNDIR...")
 		os.Exit(2)
 	}
-	parallel.SetThreads(*threads)
 	var rs []result
 	for _, dir := range flag.Args() {
-		r, err := measure(dir, *batch, *repeats)
+		r, err := measure(dir, *batch, *repeats, *threads)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "budgetcmp: %s: %v\n", dir, err)
 			os.Exit(1)
@@ -83,7 +81,7 @@ func main() {
 }
 
 // measure loads one run's final model and report and times it.
-func measure(dir string, batch, repeats int) (result, error) {
+func measure(dir string, batch, repeats, threads int) (result, error) {
 	r := result{dir: dir}
 	raw, err := os.ReadFile(filepath.Join(dir, "report.json"))
 	if err != nil {
@@ -113,7 +111,7 @@ func measure(dir string, batch, repeats int) (result, error) {
 	if err != nil {
 		return r, err
 	}
-	pruned, dense, err := budget.TimePair(f.Model.Net, f.Model.InputShape, batch, repeats)
+	pruned, dense, err := budget.TimePair(f.Model.Net, f.Model.InputShape, batch, repeats, threads)
 	if err != nil {
 		return r, err
 	}

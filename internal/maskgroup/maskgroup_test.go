@@ -111,6 +111,33 @@ func TestOfNil(t *testing.T) {
 	}
 }
 
+// TestOfEdges checks the edge cases by their contract: every connection
+// pruned (no groups, every filter dead), none pruned (an all-ones mask is
+// one group, as nil is), and a single filter, live or dead.
+func TestOfEdges(t *testing.T) {
+	const n, c = 6, 5
+	zeros, ones := make([]float32, n*c), make([]float32, n*c)
+	for i := range ones {
+		ones[i] = 1
+	}
+	if g, d := Of(zeros, n, c); g != nil || !slices.Equal(d, []int{0, 1, 2, 3, 4, 5}) {
+		t.Errorf("all pruned: groups %v, dead %v; want none and every filter", g, d)
+	}
+	if g, d := Of(ones, n, c); !equal(g, [][]int{{0, 1, 2, 3, 4, 5}}) || d != nil {
+		t.Errorf("none pruned: groups %v, dead %v; want one group of every filter", g, d)
+	}
+	if g, d := Of([]float32{0, 3, 0}, 1, 3); !equal(g, [][]int{{0}}) || d != nil {
+		t.Errorf("one live filter: groups %v, dead %v", g, d)
+	}
+	if g, d := Of([]float32{0, 0, 0}, 1, 3); g != nil || !slices.Equal(d, []int{0}) {
+		t.Errorf("one dead filter: groups %v, dead %v", g, d)
+	}
+	// One input channel: at most one live pattern.
+	if g, d := Of([]float32{1, 0, 2, 0}, 4, 1); !equal(g, [][]int{{0, 2}}) || !slices.Equal(d, []int{1, 3}) {
+		t.Errorf("one channel: groups %v, dead %v", g, d)
+	}
+}
+
 // TestOfPanics checks the programmer errors: sizes that do not match.
 func TestOfPanics(t *testing.T) {
 	for _, c := range []struct {

@@ -46,6 +46,7 @@ import (
 	"github.com/sgcnn/sgcnn/count"
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
+	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -377,45 +378,14 @@ func median(ts []time.Duration) time.Duration {
 	return ts[len(ts)/2]
 }
 
-// waitIdle samples /proc/stat until the machine is under 10% busy or the
-// time is up, and returns the last busy fraction seen (-1 if unknown).
+// waitIdle waits until the machine is under 10% busy or the time is up,
+// and returns the last busy fraction seen (-1 if unknown).
 func waitIdle(limit time.Duration) float64 {
-	deadline := time.Now().Add(limit)
-	busy := -1.0
-	for {
-		a, ok1 := cpuTimes()
-		time.Sleep(500 * time.Millisecond)
-		b, ok2 := cpuTimes()
-		if !ok1 || !ok2 || b[1] == a[1] {
-			return busy
-		}
-		busy = 1 - float64(b[0]-a[0])/float64(b[1]-a[1])
-		if busy < 0.1 || time.Now().After(deadline) {
-			return busy
-		}
-	}
-}
-
-// cpuTimes returns the idle and total jiffies of /proc/stat's cpu line.
-func cpuTimes() ([2]uint64, bool) {
-	data, err := os.ReadFile("/proc/stat")
+	busy, _, err := cpuload.WaitIdle(0.1, limit)
 	if err != nil {
-		return [2]uint64{}, false
+		return -1
 	}
-	line, _, _ := strings.Cut(string(data), "\n")
-	f := strings.Fields(line)
-	if len(f) < 5 || f[0] != "cpu" {
-		return [2]uint64{}, false
-	}
-	var t [2]uint64
-	for i, s := range f[1:] {
-		v, _ := strconv.ParseUint(s, 10, 64)
-		t[1] += v
-		if i == 3 || i == 4 { // idle, iowait
-			t[0] += v
-		}
-	}
-	return t, true
+	return busy
 }
 
 // cpuModel returns /proc/cpuinfo's first "model name".

@@ -13,7 +13,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
-	"github.com/sgcnn/sgcnn/internal/parallel"
+	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/pytorch"
@@ -136,7 +136,6 @@ func runBench(g *globals, o *benchOptions) error {
 			return usagef("--thread-counts: %d is not a thread count", t)
 		}
 	}
-	defer parallel.SetThreads(parallel.Threads())
 	w := g.stdout
 	fmt.Fprintf(w, "sgcnn bench, %s, %s/%s, %d CPUs, Go %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"),
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
@@ -219,15 +218,14 @@ func benchOne(o *benchOptions, arch string, rate float64) ([]benchRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	load, _, err := compile.WaitIdle(o.idle, o.idleTimeout)
+	load, _, err := cpuload.WaitIdle(o.idle, o.idleTimeout)
 	if err != nil {
 		return nil, err
 	}
 	var rows []benchRow
 	for _, th := range o.threads {
-		parallel.SetThreads(th)
 		for _, b := range o.batches {
-			t, err := compile.Measure(m.Net, m.InputShape[:], b, o.repeats, compile.Options{SplitOne: o.splitOne})
+			t, err := compile.Measure(m.Net, m.InputShape[:], b, o.repeats, compile.Options{SplitOne: o.splitOne, Threads: th})
 			if err != nil {
 				return nil, err
 			}

@@ -238,7 +238,7 @@ func (b *budgetOptions) costs(g *globals, out string, m *models.Model, layers []
 	}
 	fmt.Fprintf(g.stderr, "measuring the cost table: %d layers at rates 0 and %v, batch %d, %d threads\n", len(layers), rates, b.batch, key.Threads)
 	t, err = budget.MeasureCosts(m.Net, m.InputShape, layers, budget.CostOptions{Model: m.Arch, Rates: rates, Batch: b.batch,
-		Repeats: b.repeats, Pruning: budget.Pruning{Groups: cfg.Groups, Rule: rule, Seed: cfg.Seed}, Log: g.stderr})
+		Repeats: b.repeats, Threads: g.threads, Pruning: budget.Pruning{Groups: cfg.Groups, Rule: rule, Seed: cfg.Seed}, Log: g.stderr})
 	if err != nil {
 		return nil, err
 	}
@@ -371,7 +371,7 @@ func (b *budgetOptions) finish(g *globals, out string, m *models.Model) error {
 		return nil
 	}
 	fmt.Fprintf(g.stderr, "measuring the pruned network's latency against the dense one (batch %d)\n", b.batch)
-	pruned, dense, err := budget.TimePair(m.Net, m.InputShape, b.batch, b.repeats)
+	pruned, dense, err := budget.TimePair(m.Net, m.InputShape, b.batch, b.repeats, g.threads)
 	if err != nil {
 		return err
 	}

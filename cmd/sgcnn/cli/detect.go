@@ -12,6 +12,7 @@ import (
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/detect"
+	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/nn"
 )
@@ -243,7 +244,7 @@ func detectOne(g *globals, o *detectOptions, path string, sets [2]*detect.Set) (
 // turns over three rounds, keeping each one's median round.
 func measureDetectors(g *globals, o *detectOptions, rep *detectReport, dets []*detect.Detector, set *detect.Set) error {
 	const rounds = 3
-	if load, err := compile.Load(500 * time.Millisecond); err == nil {
+	if load, err := cpuload.Busy(500 * time.Millisecond); err == nil {
 		rep.CPULoad = load
 	}
 	fmt.Fprintf(g.stderr, "timing the forward pass at batch %d on %d threads (CPU load %.0f%%)\n", o.speedBatch, rep.Threads, 100*rep.CPULoad)

@@ -15,6 +15,7 @@ import (
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/quant"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -295,7 +296,7 @@ func quantSpeed(w io.Writer, in []int, batch, repeats int, f32, i8 *compile.Net)
 		x.Data[i] = float32(i%17)/8 - 1
 	}
 	var ts [2][]time.Duration
-	load, err := compile.Load(time.Second) // other jobs: measured before ours start
+	load, err := cpuload.Busy(time.Second) // other jobs: measured before ours start
 	if err != nil {
 		return err
 	}

@@ -73,14 +73,13 @@ func (s *sensSettings) check() error {
 	return err
 }
 
+// keepRule is selfgroup.ParseKeepRule with a usage error naming --rule.
 func keepRule(s string) (selfgroup.KeepRule, error) {
-	switch s {
-	case "first-member", "":
-		return selfgroup.FirstMember, nil
-	case "own-mask":
-		return selfgroup.OwnMask, nil
+	r, err := selfgroup.ParseKeepRule(s)
+	if err != nil {
+		return 0, usagef("--rule: %v", err)
 	}
-	return 0, usagef("--rule %q: want first-member or own-mask", s)
+	return r, nil
 }
 
 // heldOut returns the images sensitivity is measured on: the validation
