@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/sgcnn/sgcnn/internal/maskgroup"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/selfgroup"
@@ -73,7 +74,7 @@ func Install(l nn.Prunable, res selfgroup.Result, rate float64) (report.Layer, e
 		return report.Layer{}, err
 	}
 	n, c := l.MaskShape()
-	_, dead := selfgroup.GroupsOf(res.NewMask, n, c)
+	_, dead := maskgroup.Of(res.NewMask, n, c)
 	return report.Layer{Name: l.Name(), Rate: rate, Pruned: res.Pruned, Groups: res.Groups,
 		Patterns: selfgroup.Patterns(res.NewMask, n, c), Dead: len(dead),
 		Labels: res.Labels, Mask: res.NewMask, N: n, C: c}, nil

@@ -40,8 +40,6 @@ floors='
 known='
 baseline pipeline     New returns &pipeline.SelfGrouping: the methods reach up to the schedule (issue 20)
 baseline report       every pruner returns []report.Layer, so the pruners link gonum/plot (issue 20)
-export/onnx selfgroup only for GroupsOf, a wrapper over internal/maskgroup (issue 20)
-export/torch selfgroup only for GroupsOf, a wrapper over internal/maskgroup (issue 20)
 modelfile models      Save/Load take and build a models.Model; STYLE: modelfile is tensor and graph only
 '
 # Downward imports forbidden all the same: "importer importee". STYLE.md: compile never imports selfgroup;

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/budget"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/report"
@@ -71,7 +73,7 @@ func main() {
 	table := markdown(rs, *batch, *threads)
 	fmt.Print(table)
 	if *md != "" {
-		if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
+		if err := atomicfile.Write(*md, func(w io.Writer) error { _, err := io.WriteString(w, table); return err }); err != nil {
 			fmt.Fprintln(os.Stderr, "budgetcmp:", err)
 			os.Exit(1)
 		}

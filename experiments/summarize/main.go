@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/units"
 	"github.com/sgcnn/sgcnn/report"
 )
 
@@ -49,7 +49,7 @@ func main() {
 		}
 		fmt.Printf("| %s | %s | %s | Conv-%g/FC-%g | %.2f | %.2f | %.2f | %s | %.2fx | %s | %.2fx | %d | %s |\n",
 			r.Model, r.Method, r.Scheme, last.Rate, last.FCCap, r.Baseline.AccTuned, last.AccPruned, final.AccTuned,
-			count.Human(final.Params), final.Compression, count.Human(final.FLOPs), final.FLOPsReduction, epochs, sp)
+			units.Human(final.Params), final.Compression, units.Human(final.FLOPs), final.FLOPsReduction, epochs, sp)
 	}
 	if *plot != "" {
 		if err := report.PlotAccuracyVsFLOPs(*plot, runs...); err != nil {
