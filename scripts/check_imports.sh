@@ -47,7 +47,7 @@ modelfile models      Save/Load take and build a models.Model; STYLE: modelfile 
 forbidden='
 compile selfgroup
 export/onnx selfgroup
-export/torch selfgroup
+export/torchexport selfgroup
 '
 
 # Only packages git tracks: an ignored scratch folder is no package of the project.
