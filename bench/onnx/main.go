@@ -1,4 +1,6 @@
-// Command bench_onnx times sgcnn against ONNX Runtime running the same
+// Command onnx measures sgcnn's inference against ONNX Runtime's on the same dense and pruned CIFAR ResNets.
+//
+// It times sgcnn against ONNX Runtime running the same
 // model exported by export/onnx, in one process, on pretrained CIFAR-10
 // ResNet-20 and ResNet-56 at batch 1 and 64, on 1 and 2 threads (sgcnn's
 // worker count and ORT's intra-op thread count). Two comparisons:

@@ -1,5 +1,6 @@
-// Command baselines gathers pruning runs' report.json files into a
-// comparison table and plot (experiments/baselines.sh runs it):
+// Command baselines gathers pruning runs' report.json files into a comparison table and plot.
+//
+// experiments/baselines.sh runs it:
 //
 //	go run ./experiments/baselines -o docs/results/baselines-lenet \
 //		-title "..." -note "..." runs/baselines/lenet/*/report.json

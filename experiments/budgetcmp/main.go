@@ -1,5 +1,6 @@
-// Command budgetcmp compares pruning runs by accuracy against measured
-// latency: for each run folder of sgcnn prune it loads the final model
+// Command budgetcmp compares pruning runs by accuracy against measured latency.
+//
+// For each run folder of sgcnn prune it loads the final model
 // (checkpoint.safetensors), reads the final test top-1 from report.json,
 // and times the compiled pruned network against the compiled dense one
 // (budget.TimePair: alternately, best of -repeats, at -batch images on

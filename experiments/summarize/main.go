@@ -1,4 +1,6 @@
-// Command summarize prints one Markdown table row per pruning run from the
+// Command summarize prints one Markdown table row per pruning run, for docs/RESULTS.md.
+//
+// It prints one Markdown table row per pruning run from the
 // report.json files given on the command line, for docs/RESULTS.md, and
 // optionally plots all runs' accuracy against FLOPs in one PNG.
 //
