@@ -8,7 +8,7 @@
 //	                     too), a PyTorch .th/.pt (WithArch), or an ONNX file
 //	New(arch)            or a fresh, untrained model of a registered architecture
 //	OpenData(name, dir)  the training and test splits of a data set by name
-//	Prune(ctx, m, cfg)   package pipeline's schedule (package baseline's
+//	Prune(ctx, m, cfg)   package pipeline's schedule (package prune's
 //	                     methods) on the model: a checkpoint in cfg.Dir after
 //	                     every step and epoch, cfg.Resume to continue, ctx to
 //	                     stop; accuracies on a validation split held out of

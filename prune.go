@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sgcnn/sgcnn/baseline"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/optim"
@@ -78,7 +77,7 @@ type runSettings struct {
 	EpochSize int    `json:"epoch_size"`
 }
 
-// Prune prunes m by cfg's schedule (package pipeline, package baseline's
+// Prune prunes m by cfg's schedule (package pipeline, package prune's
 // methods) and fine-tunes it, in place. A checkpoint goes to cfg.Dir after
 // every step and epoch; cfg.Resume continues from the last one. Cancelling
 // ctx stops the run at the next step or epoch, the last checkpoint kept;
@@ -153,7 +152,7 @@ func startState(m *Model, cfg *PruneConfig, ckpt string) (*pipeline.State, map[s
 		if cfg.Dataset == "" {
 			cfg.Dataset = DefaultDataset(m.Model.Arch)
 		}
-		if err := baseline.CheckConfig(cfg.Config); err != nil {
+		if err := cfg.Config.CheckMethod(); err != nil {
 			return nil, nil, err
 		}
 		st, err := pipeline.NewState(cfg.Config, m.Model)
@@ -234,11 +233,7 @@ func runner(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State,
 			return nil, err
 		}
 	}
-	var imp baseline.ImportanceFunc
-	if c.Importance == "taylor" || c.Method == baseline.MethodTaylor {
-		imp = pipeline.TaylorImportance(m.Model.Net, trainSrc, c.TaylorBatches)
-	}
-	pruner, err := baseline.New(*c, imp)
+	pruner, err := pipeline.NewPruner(*c, m.Model.Net, trainSrc)
 	if err != nil {
 		return nil, err
 	}

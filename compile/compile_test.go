@@ -10,7 +10,7 @@ import (
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -38,18 +38,10 @@ func randomizeBN(net nn.Layer, r *rand.Rand) {
 // filters appear whatever the weights.
 func pruneModel(t testing.TB, m *models.Model, rate float64, seed uint64) {
 	t.Helper()
-	layers := m.PrunableLayers()
-	rates := make([]float64, len(layers))
-	for i, l := range layers {
-		rates[i] = rate
-		if _, ok := l.(*nn.Linear); ok {
-			rates[i] = min(rate, 60)
-		}
-	}
-	sg := &pipeline.SelfGrouping{Groups: 16, Seed: seed}
-	if _, err := sg.Prune(layers, rates, 0); err != nil {
+	if _, err := prune.Once(m, rate, 60, &prune.SelfGrouping{Groups: 16, Seed: seed}); err != nil {
 		t.Fatal(err)
 	}
+	layers := m.PrunableLayers()
 	r := rand.New(rand.NewPCG(seed, 99))
 	for _, l := range layers {
 		if _, ok := l.(*nn.Conv2d); !ok {

@@ -18,7 +18,7 @@ import (
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/onnximport"
-	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -81,7 +81,7 @@ func selfGroup(t *testing.T, m *models.Model, names []string, rate float64, seed
 	if len(layers) != len(names) {
 		t.Fatalf("%d of the %d layers to prune found", len(layers), len(names))
 	}
-	sg := &pipeline.SelfGrouping{Seed: seed}
+	sg := &prune.SelfGrouping{Seed: seed}
 	if _, err := sg.Prune(layers, rates, 0); err != nil {
 		t.Fatal(err)
 	}

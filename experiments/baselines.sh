@@ -2,7 +2,7 @@
 # Runs the comparison methods (self-grouping, taylor, regular, random, l1filter) at equal FLOPs.
 #
 # Comparison methods (issue 7): self-grouping, taylor, regular, random and
-# l1filter (sgcnn prune --method, package baseline) at the same per-layer
+# l1filter (sgcnn prune --method, package prune) at the same per-layer
 # rates, hence the same FLOPs reductions (about 2x and 3x), with the same
 # schedule and fine-tuning, on
 #   lenet: LeNet-5 / MNIST, Conv-55 and Conv-75 (FC at the same rate):

@@ -1,6 +1,6 @@
 // Package pipeline runs a pruning schedule on a model: at each cumulative
-// rate it prunes every prunable layer (by self-grouping or another
-// method), measures the accuracy right after pruning, fine-tunes locally
+// rate it prunes every prunable layer with a prune.Pruner (self-grouping
+// or another method), measures the accuracy right after pruning, fine-tunes locally
 // (scheme LG or L), and after the last step fine-tunes globally (LG or G),
 // recording a report row per step. Every step and epoch ends with an
 // atomic checkpoint, so an interrupted run resumes where it stopped.
@@ -19,7 +19,7 @@ import (
 // Config is a pruning run's settings. Zero values are not defaults: use
 // DefaultConfig and change what you need.
 type Config struct {
-	Method string  `json:"method"` // "self-grouping" (more in package baseline)
+	Method string  `json:"method"` // a prune method: "self-grouping" (prune.Names lists them)
 	Rate   float64 `json:"rate"`   // target conv rate, percent
 	Step   float64 `json:"step"`   // rate increment per step, percent
 	// Rates, when set, lists the cumulative rates explicitly (increasing,
@@ -106,7 +106,7 @@ func (c *Config) Validate() error {
 	if _, err := selfgroup.ParseScheme(c.Scheme); err != nil {
 		return err
 	}
-	if _, err := c.keepRule(); err != nil {
+	if err := c.CheckMethod(); err != nil {
 		return err
 	}
 	if err := c.validateCycles(); err != nil {
@@ -119,13 +119,11 @@ func (c *Config) Validate() error {
 		}
 	}
 	switch {
-	case c.Groups < 1:
-		return fmt.Errorf("groups %d: want at least 1", c.Groups)
+	case c.Groups == 0: // a Config's zero values are not defaults (prune.Options' are)
+		return fmt.Errorf("groups 0: want at least 1")
 	case !(c.FCCap > 0 && c.FCCap < 100):
 		return fmt.Errorf("fc cap %g: want a rate in (0, 100)", c.FCCap)
-	case c.Importance != "l1" && c.Importance != "taylor":
-		return fmt.Errorf("importance %q: want l1 or taylor", c.Importance)
-	case c.Importance == "taylor" && c.TaylorBatches < 1:
+	case c.usesTaylor() && c.TaylorBatches < 1:
 		return fmt.Errorf("taylor batches %d: want at least 1", c.TaylorBatches)
 	case c.LocalEpochs < 0 || c.GlobalEpochs < 0:
 		return fmt.Errorf("epochs must not be negative (local %d, global %d)", c.LocalEpochs, c.GlobalEpochs)
@@ -167,14 +165,4 @@ func (c *Config) Schedule() ([]float64, error) {
 		return nil, fmt.Errorf("rates %v end at %g, not at the target rate %g", c.Rates, last, c.Rate)
 	}
 	return c.Rates, nil
-}
-
-func (c *Config) keepRule() (selfgroup.KeepRule, error) {
-	switch c.Rule {
-	case "first-member", "":
-		return selfgroup.FirstMember, nil
-	case "own-mask":
-		return selfgroup.OwnMask, nil
-	}
-	return 0, fmt.Errorf("keep rule %q: want first-member or own-mask", c.Rule)
 }

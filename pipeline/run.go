@@ -10,6 +10,7 @@ import (
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/train"
@@ -35,7 +36,7 @@ type State struct {
 // Runner runs a pruning schedule on a model.
 type Runner struct {
 	Model    *models.Model
-	Pruner   Pruner
+	Pruner   prune.Pruner
 	Train    train.Source // augmented, shuffled training batches
 	TrainLen int          // images per training epoch
 	Test     train.Source // test batches, or validation batches when Final is set
@@ -223,7 +224,7 @@ func (r *Runner) Run(st *State) (*report.Run, error) {
 				return nil, err
 			}
 			row := report.Step{Index: st.Step, Rate: p, FCCap: selfgroup.LayerRate(p, cfg.FCCap, true),
-				AccPruned: acc, AccTuned: -1, Counts: c, Layers: recs}
+				AccPruned: acc, AccTuned: -1, Counts: c, Layers: reportLayers(recs)}
 			rep.Steps = append(rep.Steps, row)
 			r.logf("step %d/%d: rate %g%%: top-1 %.2f%% after pruning, %s params (%.2fx), %s FLOPs (%.2fx)\n",
 				st.Step, len(rates), p, acc, units.Human(c.Params), c.Compression, units.Human(c.FLOPs), c.FLOPsReduction)

@@ -82,7 +82,11 @@ func testRunner(t *testing.T, cfg Config) (*Runner, *State, *memSave) {
 		t.Fatal(err)
 	}
 	ms := &memSave{}
-	r := &Runner{Model: m, Pruner: &SelfGrouping{Groups: 16, Seed: cfg.Seed, Rule: map[string]selfgroup.KeepRule{"own-mask": selfgroup.OwnMask}[cfg.Rule]}, Train: synthetic(3, 16, 1), TrainLen: 48,
+	pr, err := NewPruner(cfg, m.Net, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Runner{Model: m, Pruner: pr, Train: synthetic(3, 16, 1), TrainLen: 48,
 		Test: synthetic(2, 16, 2), Save: ms.save(m)}
 	return r, st, ms
 }
@@ -255,6 +259,9 @@ func TestConfigErrors(t *testing.T) {
 		func(c *Config) { c.Scheme = "X" },
 		func(c *Config) { c.Rule = "last-member" },
 		func(c *Config) { c.Importance = "random" },
+		func(c *Config) { c.Method = "magnitude" },
+		func(c *Config) { c.Method, c.Importance = "l1filter", "taylor" },
+		func(c *Config) { c.Method, c.TaylorBatches = "taylor", 0 },
 		func(c *Config) { c.FCCap = 0 },
 		func(c *Config) { c.Rates = []float64{10, 5, 70} },
 		func(c *Config) { c.Rates = []float64{10, 50} },

@@ -11,6 +11,8 @@
 //	plot.go      PlotAccuracyVsFLOPs, PlotCurve, the PNG writer
 //	training.go  PlotTraining
 //	groupmap.go  PlotGroupMap
+//	compare.go   comparison of finished runs across methods and seeds:
+//	             Outcome, Means, WriteComparison, PlotMethods
 //
 // Writers take an io.Writer; a caller writing a file wraps them in
 // atomicfile.Write. Plots take a path and write the PNG the

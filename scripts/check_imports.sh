@@ -18,7 +18,7 @@ floors='
 3 nn
 4 graph optim nn/nntest
 5 models onnximport count compile selfgroup modelfile
-6 prune baseline budget
+6 prune budget
 7 train report export/... quant detect
 8 torchtrain
 9 pipeline swa transfer
@@ -29,7 +29,7 @@ floors='
 '
 # data, checkpoint and pytorch: tensor only; modelfile: tensor and graph (STYLE.md), on the floor above
 # graph. torchtrain drives train's epochs on PyTorch and pipeline drives it, hence a floor between them. optim sits with graph:
-# it updates nn parameters. baseline is today's name for prune's methods. detect is an application of the
+# it updates nn parameters. detect is an application of the
 # compiled engine. pipeline runs train and maps results to report rows, hence a floor above them; swa and
 # transfer drive train too. The module root (.) is the front door, package sgcnn. serve sits with the
 # commands at the top, one floor below the command line that starts it. cmd/sgcnn/cli is the command line, next to
@@ -38,8 +38,6 @@ floors='
 # Imports against the floors, or against a rule of STYLE.md, known today: "importer importee  reason".
 # Delete a line when its import goes; never add one without the lead's word.
 known='
-baseline pipeline     New returns &pipeline.SelfGrouping: the methods reach up to the schedule (issue 20)
-baseline report       every pruner returns []report.Layer, so the pruners link gonum/plot (issue 20)
 modelfile models      Save/Load take and build a models.Model; STYLE: modelfile is tensor and graph only
 '
 # Downward imports forbidden all the same: "importer importee". STYLE.md: compile never imports selfgroup;

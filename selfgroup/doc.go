@@ -29,6 +29,7 @@
 // kk = k*k; a mask or importance matrix is n*c values, row i being filter i.
 // Masks hold 0 or 1 (nil means all ones). Rates are percentages.
 //
-// Files: importance.go, percentile.go, step.go (Step and its options),
+// Files: importance.go, percentile.go, step.go (Step, its options, and
+// connect: steps 3-4, shared with StepWithLabels in labels.go),
 // schedule.go (rates, schemes, presets), patterns.go.
 package selfgroup

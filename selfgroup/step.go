@@ -109,39 +109,54 @@ func Step(w []float32, n, c, kk int, mask []float32, rate float64, imp []float32
 	km := kmeans.Fit(imp, n, c, kmeans.Options{
 		K: g, Restarts: opt.Restarts, MaxIter: opt.MaxIter, Tol: opt.Tol, Seed: opt.Seed,
 	})
-	cent := km.Centroids
+	newMask, tau, pruned := connect(n, c, mask, rate, km.Labels, km.Centroids, km.K, opt.Rule)
+	return Result{
+		NewMask:   newMask,
+		Labels:    km.Labels,
+		Centroids: km.Centroids,
+		Groups:    km.K,
+		Threshold: tau,
+		Pruned:    pruned,
+		Inertia:   km.Inertia,
+	}, nil
+}
+
+// connect is steps 3 and 4 of the package comment for a given grouping,
+// shared by Step (k-means labels) and StepWithLabels (given labels): the
+// threshold tau is the rate-th percentile of v[i][j] = c_{pi(i)}[j] *
+// m[i][j], and group connectivity keeps (i, j) iff it was kept before and
+// the keep rule's value exceeds tau. It returns the new mask, tau and the
+// pruned fraction of the n*c connections.
+func connect(n, c int, mask []float32, rate float64, labels []int, cent []float32, groups int, rule KeepRule) (newMask []float32, tau, pruned float64) {
 	m := func(i, j int) float32 {
 		if mask == nil {
 			return 1
 		}
 		return mask[i*c+j]
 	}
-
-	// v[i][j] = c_{pi(i)}[j] * m[i][j]; the percentile sees exactly these.
 	v := make([]float32, n*c)
-	for i, k := range km.Labels {
+	for i, k := range labels {
 		for j := range c {
 			v[i*c+j] = cent[k*c+j] * m(i, j)
 		}
 	}
-	tau := Percentile(v, rate)
-
-	first := make([]int, km.K) // f(k), the lowest-index filter of group k
+	tau = Percentile(v, rate)
+	first := make([]int, groups)
 	for k := range first {
 		first[k] = -1
 	}
-	for i, k := range km.Labels {
+	for i, k := range labels {
 		if first[k] < 0 {
 			first[k] = i
 		}
 	}
-	newMask := make([]float32, n*c)
+	newMask = make([]float32, n*c)
 	zeros := 0
-	for i, k := range km.Labels {
+	for i, k := range labels {
 		f := first[k]
 		for j := range c {
 			var keep bool
-			if opt.Rule == FirstMember {
+			if rule == FirstMember {
 				keep = float64(cent[k*c+j]*m(f, j)) > tau
 			} else {
 				keep = float64(v[i*c+j]) > tau
@@ -153,13 +168,5 @@ func Step(w []float32, n, c, kk int, mask []float32, rate float64, imp []float32
 			}
 		}
 	}
-	return Result{
-		NewMask:   newMask,
-		Labels:    km.Labels,
-		Centroids: cent,
-		Groups:    km.K,
-		Threshold: tau,
-		Pruned:    float64(zeros) / float64(n*c),
-		Inertia:   km.Inertia,
-	}, nil
+	return newMask, tau, float64(zeros) / float64(n*c)
 }

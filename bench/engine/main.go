@@ -48,7 +48,7 @@ import (
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
-	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -166,15 +166,7 @@ func pruned(arch string, rate float64) (*models.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	layers := m.PrunableLayers()
-	rates := make([]float64, len(layers))
-	for i, l := range layers {
-		rates[i] = rate
-		if _, ok := l.(*nn.Linear); ok {
-			rates[i] = min(rate, 60)
-		}
-	}
-	_, err = (&pipeline.SelfGrouping{Groups: 16, Seed: 1}).Prune(layers, rates, 0)
+	_, err = prune.Once(m, rate, 60, &prune.SelfGrouping{Groups: 16, Seed: 1})
 	return m, err
 }
 

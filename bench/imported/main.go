@@ -34,7 +34,7 @@ import (
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/onnximport"
 	"github.com/sgcnn/sgcnn/optim"
-	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -69,7 +69,7 @@ func run(path, arch string, rate float64, trainBatch, inferBatch, rounds int) er
 		return err
 	}
 	if rate > 0 {
-		if err := prune(built, imported, rate); err != nil {
+		if err := pruneBoth(built, imported, rate); err != nil {
 			return err
 		}
 	}
@@ -115,20 +115,13 @@ func run(path, arch string, rate float64, trainBatch, inferBatch, rounds int) er
 	return nil
 }
 
-// prune self-groups the built-in model once and gives the imported one the
-// same masks, layer by layer.
-func prune(built, imported *models.Model, rate float64) error {
-	layers := built.PrunableLayers()
-	rates := make([]float64, len(layers))
-	for i := range rates {
-		rates[i] = rate
-		if _, ok := layers[i].(*nn.Linear); ok {
-			rates[i] = min(rate, 60)
-		}
-	}
-	if _, err := (&pipeline.SelfGrouping{Groups: 16, Seed: 1}).Prune(layers, rates, 0); err != nil {
+// pruneBoth self-groups the built-in model once and gives the imported one
+// the same masks, layer by layer.
+func pruneBoth(built, imported *models.Model, rate float64) error {
+	if _, err := prune.Once(built, rate, 60, &prune.SelfGrouping{Groups: 16, Seed: 1}); err != nil {
 		return err
 	}
+	layers := built.PrunableLayers()
 	byName := map[string]nn.Prunable{}
 	for _, p := range nn.Prunables(imported.Net) {
 		byName[p.Name()] = p

@@ -52,7 +52,7 @@ import (
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/pytorch"
 	"github.com/sgcnn/sgcnn/tensor"
 	"google.golang.org/protobuf/proto"
@@ -210,16 +210,7 @@ func benchModel(c config, arch string, rate float64) ([]row, error) {
 		if err != nil {
 			return nil, err
 		}
-		layers := m.PrunableLayers()
-		rates := make([]float64, len(layers))
-		for i, l := range layers {
-			rates[i] = rate
-			if _, ok := l.(*nn.Linear); ok {
-				rates[i] = min(rate, fcCap)
-			}
-		}
-		sg := &pipeline.SelfGrouping{Groups: groups, Seed: seed}
-		if _, err := sg.Prune(layers, rates, 0); err != nil {
+		if _, err := prune.Once(m, rate, fcCap, &prune.SelfGrouping{Groups: groups, Seed: seed}); err != nil {
 			return nil, err
 		}
 		pruned, err := count.Count(m.Net, m.InputShape)

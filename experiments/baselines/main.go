@@ -5,8 +5,8 @@
 //	go run ./experiments/baselines -o docs/results/baselines-lenet \
 //		-title "..." -note "..." runs/baselines/lenet/*/report.json
 //
-// writes PREFIX.md (title, note, the tables of baseline.WriteTable and the
-// plot) and PREFIX.png (baseline.PlotMethods).
+// writes PREFIX.md (title, note, the tables of report.WriteComparison and the
+// plot) and PREFIX.png (report.PlotMethods).
 package main
 
 import (
@@ -17,8 +17,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sgcnn/sgcnn/baseline"
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
+	"github.com/sgcnn/sgcnn/report"
 )
 
 func main() {
@@ -37,11 +37,11 @@ func main() {
 }
 
 func run(prefix, title, note string, paths []string) error {
-	outs, err := baseline.ReadOutcomes(paths)
+	outs, err := report.ReadOutcomes(paths)
 	if err != nil {
 		return err
 	}
-	if err := baseline.PlotMethods(prefix+".png", outs); err != nil {
+	if err := report.PlotMethods(prefix+".png", outs); err != nil {
 		return err
 	}
 	var b bytes.Buffer
@@ -49,7 +49,7 @@ func run(prefix, title, note string, paths []string) error {
 	if note != "" {
 		fmt.Fprintf(&b, "%s\n\n", note)
 	}
-	if err := baseline.WriteTable(&b, outs); err != nil {
+	if err := report.WriteComparison(&b, outs); err != nil {
 		return err
 	}
 	fmt.Fprintf(&b, "\n![test top-1 against FLOPs, one line per method](%s.png)\n", filepath.Base(prefix))

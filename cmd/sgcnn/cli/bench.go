@@ -16,8 +16,7 @@ import (
 	"github.com/sgcnn/sgcnn/count"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/pytorch"
 )
 
@@ -212,16 +211,11 @@ func benchOne(o *benchOptions, arch string, rate float64) ([]benchRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	layers := m.PrunableLayers()
-	rates := make([]float64, len(layers))
-	for i, l := range layers {
-		rates[i] = rate
-		if _, ok := l.(*nn.Linear); ok && arch != "lenet5" {
-			rates[i] = min(rate, o.fcCap)
-		}
+	fcCap := o.fcCap
+	if arch == "lenet5" {
+		fcCap = 100 // LeNet-5's FC layers take the conv rate
 	}
-	sg := &pipeline.SelfGrouping{Seed: o.seed}
-	if _, err := sg.Prune(layers, rates, 0); err != nil {
+	if _, err := prune.Once(m, rate, fcCap, &prune.SelfGrouping{Seed: o.seed}); err != nil {
 		return nil, err
 	}
 	pruned, err := count.Count(m.Net, m.InputShape)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sgcnn/sgcnn/baseline"
 	"github.com/sgcnn/sgcnn/budget"
 	"github.com/sgcnn/sgcnn/count"
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
@@ -19,7 +18,7 @@ import (
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/pipeline"
-	"github.com/sgcnn/sgcnn/report"
+	"github.com/sgcnn/sgcnn/prune"
 )
 
 // budgetOptions are sgcnn prune's --budget flags and the plan they lead
@@ -102,7 +101,7 @@ func (b *budgetOptions) makePlan(g *globals, o *pruneOptions, m *models.Model, i
 		return usagef("--budget-metric: %v", err)
 	}
 	switch {
-	case o.cfg.Method != baseline.MethodSelfGrouping:
+	case o.cfg.Method != prune.MethodSelfGrouping:
 		return usagef("--budget works with --method self-grouping, not %s", o.cfg.Method)
 	case len(o.cfg.Rates) > 0:
 		return usagef("--budget chooses the rates: drop --rates")
@@ -299,7 +298,7 @@ func (r *budgetResult) summary() string {
 // wrap returns the pruner of a --budget run (its plan read back from the
 // run folder on --resume): each layer's rate at a step is its target
 // scaled by the step's progress (budget.Plan.Rate).
-func (b *budgetOptions) wrap(out string, resume bool, cfg pipeline.Config, inner pipeline.Pruner) (pipeline.Pruner, error) {
+func (b *budgetOptions) wrap(out string, resume bool, cfg pipeline.Config, inner prune.Pruner) (prune.Pruner, error) {
 	if b.plan == nil && resume {
 		p, err := budget.LoadPlan(filepath.Join(out, "budget-plan.json"))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -319,21 +318,21 @@ func (b *budgetOptions) wrap(out string, resume bool, cfg pipeline.Config, inner
 
 // budgetPruner prunes each layer toward its own target.
 type budgetPruner struct {
-	inner    pipeline.Pruner
+	inner    prune.Pruner
 	plan     *budget.Plan
 	schedule []float64
 }
 
 // Prune prunes the layers with a positive rate at this step and records
 // the others as they are.
-func (p *budgetPruner) Prune(layers []nn.Prunable, _ []float64, step int) ([]report.Layer, error) {
+func (p *budgetPruner) Prune(layers []nn.Prunable, _ []float64, step int) ([]prune.Layer, error) {
 	if step < 0 || step >= len(p.schedule) {
 		return nil, fmt.Errorf("budget: step %d outside the schedule of %d steps", step, len(p.schedule))
 	}
 	var sub []nn.Prunable
 	var rates []float64
 	var at []int
-	out := make([]report.Layer, len(layers))
+	out := make([]prune.Layer, len(layers))
 	for i, l := range layers {
 		r := p.plan.Rate(l.Name(), p.schedule[step])
 		if r > 0 {
@@ -341,7 +340,7 @@ func (p *budgetPruner) Prune(layers []nn.Prunable, _ []float64, step int) ([]rep
 			continue
 		}
 		n, c := l.MaskShape()
-		out[i] = report.Layer{Name: l.Name(), Pruned: maskPruned(l.Mask()), N: n, C: c}
+		out[i] = prune.Layer{Name: l.Name(), Pruned: maskPruned(l.Mask()), N: n, C: c}
 	}
 	if len(sub) > 0 {
 		recs, err := p.inner.Prune(sub, rates, step)

@@ -10,13 +10,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/sgcnn/sgcnn/baseline"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/pytorch"
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -53,7 +53,7 @@ the network is fine-tuned: locally after every step (scheme LG or L) and
 globally after the last (LG or G). FC layers get min(p, --fc-cap).
 
 --method picks a comparison method instead, with the same schedule, rates,
-fine-tuning, counts and reports (package baseline): taylor (self-grouping
+fine-tuning, counts and reports (package prune): taylor (self-grouping
 with --importance taylor), regular (regular group convolution: g contiguous
 filter groups on contiguous 1/g channel blocks, brought to the same rate by
 importance), random (random filter clusters, then self-grouping's threshold
@@ -127,13 +127,13 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 				return usageError{err}
 			}
 			o.cfg.Scheme = s.String()
-			if o.cfg.Method == baseline.MethodTaylor {
+			if o.cfg.Method == prune.MethodTaylor {
 				o.cfg.Importance = "taylor"
 			}
 			if err := o.budget.check(o); err != nil {
 				return err
 			}
-			if err := baseline.CheckConfig(o.cfg); err != nil {
+			if err := o.cfg.CheckMethod(); err != nil {
 				return usageError{err}
 			}
 			o.flags = f
@@ -215,7 +215,7 @@ func sharedWeights(arch string) string {
 func runPrune(g *globals, o *pruneOptions) error {
 	if o.out == "" {
 		o.out = filepath.Join("runs", fmt.Sprintf("prune-%s-%s-conv%g", runName(o.model, o.weights), o.cfg.Scheme, o.cfg.Rate))
-		if o.cfg.Method != baseline.MethodSelfGrouping {
+		if o.cfg.Method != prune.MethodSelfGrouping {
 			o.out += "-" + o.cfg.Method
 		}
 	}
@@ -299,11 +299,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return err
 	}
 	trainSrc := train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize)
-	var imp baseline.ImportanceFunc
-	if cfg.Importance == "taylor" || cfg.Method == baseline.MethodTaylor {
-		imp = pipeline.TaylorImportance(m.Net, trainSrc, cfg.TaylorBatches)
-	}
-	pruner, err := baseline.New(*cfg, imp)
+	pruner, err := pipeline.NewPruner(*cfg, m.Net, trainSrc)
 	if err != nil {
 		return usageError{err}
 	}

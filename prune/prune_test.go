@@ -1,14 +1,14 @@
-package baseline
+package prune
 
 import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/selfgroup"
 )
 
@@ -245,18 +245,18 @@ func lenet(t *testing.T) *models.Model {
 	return m
 }
 
-// Every method through pipeline.Pruner on LeNet-5: per-layer rates met,
-// masks monotone across steps, and random seeded-deterministic.
+// Every built-in method through Pruner on LeNet-5: per-layer rates met,
+// masks monotone across steps, records that describe the masks, and
+// seeded-deterministic masks.
 func TestPrunersOnLeNet(t *testing.T) {
-	for _, method := range Methods {
+	opts := Options{Seed: 1}
+	for _, method := range Names() {
 		if method == MethodTaylor {
-			continue // needs data; pipeline tests cover the importance
+			continue // needs data: TestTaylorImportance
 		}
-		cfg := pipeline.DefaultConfig(selfgroup.G, 60)
-		cfg.Method = method
 		masks := func() [][]float32 {
 			m := lenet(t)
-			pr, err := New(cfg, nil)
+			pr, err := New(method, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,8 +287,14 @@ func TestPrunersOnLeNet(t *testing.T) {
 							}
 						}
 					}
-					if recs[i].N != n || recs[i].C != c || len(recs[i].Labels) != n {
-						t.Errorf("%s %s: record %dx%d with %d labels", method, l.Name(), recs[i].N, recs[i].C, len(recs[i].Labels))
+					if recs[i].N != n || recs[i].C != c || len(recs[i].Labels) != n || recs[i].Name != l.Name() || recs[i].Rate != p {
+						t.Errorf("%s %s: record %s %dx%d at %g%% with %d labels", method, l.Name(), recs[i].Name, recs[i].N, recs[i].C, recs[i].Rate, len(recs[i].Labels))
+					}
+					if !slices.Equal(recs[i].Mask, l.Mask()) {
+						t.Errorf("%s %s: the record's mask is not the layer's", method, l.Name())
+					}
+					if want := selfgroup.Patterns(l.Mask(), n, c); recs[i].Patterns != want {
+						t.Errorf("%s %s: %d patterns recorded, the mask has %d", method, l.Name(), recs[i].Patterns, want)
 					}
 				}
 				prev = prev[:0]
@@ -301,38 +307,105 @@ func TestPrunersOnLeNet(t *testing.T) {
 		a, b := masks(), masks()
 		for i := range a {
 			if !slices.Equal(a[i], b[i]) {
-				t.Errorf("%s: two runs with seed %d give different masks", method, cfg.Seed)
+				t.Errorf("%s: two runs with seed %d give different masks", method, opts.Seed)
 			}
 		}
 	}
 }
 
 func TestNew(t *testing.T) {
-	cfg := pipeline.DefaultConfig(selfgroup.G, 50)
 	imp := func([]nn.Prunable) ([][]float32, error) { return nil, nil }
 	for _, tc := range []struct {
 		method, importance string
-		imp                ImportanceFunc
+		scores             ImportanceFunc
 		ok                 bool
 	}{
-		{"", "l1", nil, true}, {"self-grouping", "taylor", imp, true}, {"taylor", "l1", imp, true},
+		{"self-grouping", "", nil, true}, {"self-grouping", "taylor", imp, true}, {"taylor", "l1", imp, true},
 		{"taylor", "l1", nil, false}, {"regular", "taylor", imp, true}, {"random", "l1", nil, true},
-		{"l1filter", "l1", nil, true}, {"l1filter", "taylor", imp, false}, {"magnitude", "l1", nil, false},
+		{"l1filter", "l1", nil, true}, {"l1filter", "taylor", imp, false}, {"nosuch", "l1", nil, false},
+		{"", "l1", nil, false}, {"self-grouping", "l2", nil, false}, {"self-grouping", "taylor", nil, false},
 	} {
-		cfg.Method, cfg.Importance = tc.method, tc.importance
-		p, err := New(cfg, tc.imp)
+		p, err := New(tc.method, Options{Importance: tc.importance, Scores: tc.scores})
 		if (err == nil) != tc.ok || (err == nil && p == nil) {
 			t.Errorf("New(%q, %q): %v, %v", tc.method, tc.importance, p, err)
 		}
 	}
-	cfg.Method, cfg.Importance, cfg.Rule = "random", "l1", "bogus"
-	if _, err := New(cfg, nil); err == nil {
-		t.Error("bad keep rule: no error")
+	if _, err := New("random", Options{Rule: "bogus"}); err == nil || !strings.Contains(err.Error(), "keep rule") {
+		t.Errorf("bad keep rule: %v", err)
+	}
+	if _, err := New("regular", Options{Groups: -1}); err == nil || !strings.Contains(err.Error(), "groups") {
+		t.Errorf("negative groups: %v", err)
+	}
+	if err := Check("nosuch", Options{}); err == nil || !strings.Contains(err.Error(), "self-grouping, taylor, regular, random, l1filter") {
+		t.Errorf("unknown method: %v", err)
+	}
+	// Without taylor importance no Scores reach the pruner.
+	if p, _ := New("regular", Options{Scores: imp}); p.(*Regular).Importance != nil {
+		t.Error("l1 importance: Scores passed on")
+	}
+	if p, _ := New("taylor", Options{Scores: imp}); p.(*SelfGrouping).Importance == nil {
+		t.Error("method taylor: Scores not passed on")
 	}
 	if _, err := RegularStep(make([]float32, 4), 2, 2, 1, nil, 100, nil, 2); err == nil {
 		t.Error("rate 100: no error")
 	}
 	if _, err := L1FilterStep(make([]float32, 4), 2, 2, 1, nil, 0, false); err == nil {
 		t.Error("rate 0: no error")
+	}
+}
+
+// Once caps the FC layers at fcCap and leaves the convs at the rate, and
+// refuses rates and caps out of range before pruning.
+func TestOnce(t *testing.T) {
+	for _, tc := range []struct{ rate, fcCap, fc float64 }{{70, 40, 40}, {30, 40, 30}, {70, 100, 70}} {
+		m := lenet(t)
+		recs, err := Once(m, tc.rate, tc.fcCap, &SelfGrouping{Seed: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers := m.PrunableLayers()
+		if len(recs) != len(layers) {
+			t.Fatalf("%d records for %d layers", len(recs), len(layers))
+		}
+		for i, l := range layers {
+			want := tc.rate
+			if _, ok := l.(*nn.Linear); ok {
+				want = tc.fc
+			}
+			if recs[i].Rate != want || math.Abs(recs[i].Pruned-want/100) > 0.05 {
+				t.Errorf("rate %g, cap %g: %s at %g%%, pruned %.3f; want %g%%", tc.rate, tc.fcCap, l.Name(), recs[i].Rate, recs[i].Pruned, want)
+			}
+		}
+	}
+	for _, bad := range [][2]float64{{0, 60}, {100, 60}, {math.NaN(), 60}, {50, 0}, {50, math.NaN()}} {
+		m := lenet(t)
+		if _, err := Once(m, bad[0], bad[1], &SelfGrouping{}); err == nil {
+			t.Errorf("rate %g, cap %g: no error", bad[0], bad[1])
+		}
+		for _, l := range m.PrunableLayers() {
+			if l.Mask() != nil && slices.Contains(l.Mask(), 0) {
+				t.Fatalf("rate %g, cap %g: %s pruned before the error", bad[0], bad[1], l.Name())
+			}
+		}
+	}
+}
+
+// Register refuses a method without a name or New, and a name taken.
+func TestRegisterRefuses(t *testing.T) {
+	newL1 := func(Options) (Pruner, error) { return &L1Filter{}, nil }
+	for name, m := range map[string]Method{
+		"no name": {New: newL1}, "no New": {Name: "x-no-new"}, "taken": {Name: MethodRegular, New: newL1},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			Register(m)
+		}()
+	}
+	if _, err := Lookup("x-no-new"); err == nil {
+		t.Error("a refused method was registered")
 	}
 }

@@ -1,4 +1,4 @@
-package baseline
+package report
 
 import (
 	"bytes"
@@ -7,23 +7,21 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/sgcnn/sgcnn/report"
 )
 
-func outcomeRun(method string, seed uint64, rate, acc float64, flops int64, speedup float64) *report.Run {
-	base := report.Step{AccPruned: 99, AccTuned: 99, Counts: report.Counts{Params: 1000, FLOPs: 4000, Compression: 1, FLOPsReduction: 1}}
-	last := report.Step{Index: 1, Rate: rate, AccPruned: acc - 1, AccTuned: -1,
-		Counts: report.Counts{Params: 500, FLOPs: flops, FLOPsReduction: 4000 / float64(flops)}}
+func outcomeRun(method string, seed uint64, rate, acc float64, flops int64, speedup float64) *Run {
+	base := Step{AccPruned: 99, AccTuned: 99, Counts: Counts{Params: 1000, FLOPs: 4000, Compression: 1, FLOPsReduction: 1}}
+	last := Step{Index: 1, Rate: rate, AccPruned: acc - 1, AccTuned: -1,
+		Counts: Counts{Params: 500, FLOPs: flops, FLOPsReduction: 4000 / float64(flops)}}
 	final := last
 	final.AccTuned, final.Speedup = acc, speedup
-	return &report.Run{Model: "net", Method: method, Config: map[string]any{"seed": float64(seed)},
-		Baseline: base, Steps: []report.Step{last}, Final: &final}
+	return &Run{Model: "net", Method: method, Config: map[string]any{"seed": float64(seed)},
+		Baseline: base, Steps: []Step{last}, Final: &final}
 }
 
 func TestTable(t *testing.T) {
 	var outs []Outcome
-	for _, r := range []*report.Run{
+	for _, r := range []*Run{
 		outcomeRun("l1filter", 1, 50, 97, 2000, 0),
 		outcomeRun("self-grouping", 2, 50, 98.5, 2010, 1.5),
 		outcomeRun("self-grouping", 1, 50, 98, 1990, 0),
@@ -44,7 +42,7 @@ func TestTable(t *testing.T) {
 		t.Errorf("self-grouping mean %+v", m)
 	}
 	var b bytes.Buffer
-	if err := WriteTable(&b, outs); err != nil {
+	if err := WriteComparison(&b, outs); err != nil {
 		t.Fatal(err)
 	}
 	md := b.String()
@@ -65,7 +63,7 @@ func TestTable(t *testing.T) {
 	if st, err := os.Stat(path); err != nil || st.Size() < 1000 {
 		t.Errorf("plot: %v, %v", st, err)
 	}
-	if _, err := OutcomeOf(&report.Run{}); err == nil {
+	if _, err := OutcomeOf(&Run{}); err == nil {
 		t.Error("run without steps: no error")
 	}
 	if math.IsNaN(ms[2].Compression) {

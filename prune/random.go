@@ -1,10 +1,9 @@
-package baseline
+package prune
 
 import (
 	"math/rand/v2"
 
 	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/selfgroup"
 )
 
@@ -29,12 +28,12 @@ type Random struct {
 }
 
 // Prune runs one step on every layer.
-func (r *Random) Prune(layers []nn.Prunable, rates []float64, _ int) ([]report.Layer, error) {
+func (r *Random) Prune(layers []nn.Prunable, rates []float64, _ int) ([]Layer, error) {
 	g := r.Groups
 	if g <= 0 {
 		g = selfgroup.DefaultGroups
 	}
-	return pruneLayers(layers, rates, r.Importance,
+	return EachLayer(layers, rates, r.Importance,
 		func(l nn.Prunable, w []float32, n, c, kk int, mask []float32, rate float64, imp []float32) (selfgroup.Result, error) {
 			ge := min(g, n)
 			labels := RandomLabels(n, ge, layerSeed(r.Seed, l.Name()))
@@ -48,7 +47,7 @@ func (r *Random) Prune(layers []nn.Prunable, rates []float64, _ int) ([]report.L
 // give equal labels.
 func RandomLabels(n, g int, seed uint64) []int {
 	if g < 1 || g > n {
-		panic("baseline: RandomLabels: want 1 <= g <= n")
+		panic("prune: RandomLabels: want 1 <= g <= n")
 	}
 	r := rand.New(rand.NewPCG(seed, 0x5eed))
 	labels := make([]int, n)

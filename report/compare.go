@@ -1,4 +1,4 @@
-package baseline
+package report
 
 import (
 	"bufio"
@@ -10,7 +10,7 @@ import (
 	"slices"
 
 	"github.com/sgcnn/sgcnn/internal/units"
-	"github.com/sgcnn/sgcnn/report"
+	"github.com/sgcnn/sgcnn/prune"
 )
 
 // Outcome is one run's result for the comparison table: the state after
@@ -19,15 +19,15 @@ type Outcome struct {
 	Model, Method string
 	Rate          float64 // target conv rate, percent
 	Seed          uint64
-	Baseline      report.Step
-	Final         report.Step
+	Baseline      Step
+	Final         Step
 }
 
 // OutcomeOf reads r's outcome. Seed and rate come from r.Config as
 // pipeline.Config writes them; a run without steps is an error.
-func OutcomeOf(r *report.Run) (Outcome, error) {
+func OutcomeOf(r *Run) (Outcome, error) {
 	if len(r.Steps) == 0 {
-		return Outcome{}, fmt.Errorf("baseline: run %s has no pruning step", r.Label())
+		return Outcome{}, fmt.Errorf("report: run %s has no pruning step", r.Label())
 	}
 	o := Outcome{Model: r.Model, Method: r.Method, Baseline: r.Baseline, Final: r.Steps[len(r.Steps)-1]}
 	if r.Final != nil {
@@ -37,7 +37,7 @@ func OutcomeOf(r *report.Run) (Outcome, error) {
 		o.Final.AccTuned = o.Final.AccPruned
 	}
 	if o.Method == "" {
-		o.Method = MethodSelfGrouping
+		o.Method = prune.MethodSelfGrouping
 	}
 	o.Rate = o.Final.Rate
 	if v, ok := r.Config["seed"].(float64); ok {
@@ -46,12 +46,14 @@ func OutcomeOf(r *report.Run) (Outcome, error) {
 	return o, nil
 }
 
-// methodRank orders methods as Methods lists them, unknown ones last.
+// methodRank orders methods as prune.Names lists them (self-grouping
+// first), unknown ones last.
 func methodRank(m string) int {
-	if i := slices.Index(Methods, m); i >= 0 {
+	names := prune.Names()
+	if i := slices.Index(names, m); i >= 0 {
 		return i
 	}
-	return len(Methods)
+	return len(names)
 }
 
 // sortOutcomes orders by model, rate, method and seed.
@@ -72,7 +74,7 @@ type Mean struct {
 	Compression    float64 // baseline params / mean params
 	FLOPsReduction float64 // baseline FLOPs / mean FLOPs
 	Speedup        float64 // mean measured speedup, 0 when not measured
-	Baseline       report.Step
+	Baseline       Step
 	speedups       int
 }
 
@@ -110,11 +112,11 @@ func Means(outs []Outcome) []Mean {
 	return ms
 }
 
-// WriteTable writes the comparison as Markdown: the baseline of each
+// WriteComparison writes the comparison as Markdown: the baseline of each
 // model, a table of the means over seeds per model, method and rate
 // (with the range over seeds), and a table of every run. The speedup
 // column appears when some run measured one.
-func WriteTable(w io.Writer, outs []Outcome) error {
+func WriteComparison(w io.Writer, outs []Outcome) error {
 	bw := bufio.NewWriter(w)
 	speed := slices.ContainsFunc(outs, func(o Outcome) bool { return o.Final.Speedup > 0 })
 	ms := Means(outs)
@@ -185,27 +187,27 @@ func speedCell(s float64) string {
 
 // PlotMethods plots the mean final top-1 of each method against its mean
 // FLOPs, one line per method through its rates, from the dense baseline
-// (report.PlotAccuracyVsFLOPs with one run per method), and writes it to
+// (PlotAccuracyVsFLOPs with one run per method), and writes it to
 // path as a PNG. Outcomes should be of one model.
 func PlotMethods(path string, outs []Outcome) error {
 	ms := Means(outs)
-	var runs []*report.Run
-	byMethod := map[string]*report.Run{}
+	var runs []*Run
+	byMethod := map[string]*Run{}
 	for _, m := range ms {
 		r, ok := byMethod[m.Method]
 		if !ok {
-			r = &report.Run{Method: m.Method, Baseline: m.Baseline}
+			r = &Run{Method: m.Method, Baseline: m.Baseline}
 			byMethod[m.Method] = r
 			runs = append(runs, r)
 		}
-		r.Steps = append(r.Steps, report.Step{Index: len(r.Steps) + 1, Rate: m.Rate, AccPruned: -1, AccTuned: m.Top1,
-			Counts: report.Counts{Params: int64(math.Round(m.Params)), FLOPs: int64(math.Round(m.FLOPs))}})
+		r.Steps = append(r.Steps, Step{Index: len(r.Steps) + 1, Rate: m.Rate, AccPruned: -1, AccTuned: m.Top1,
+			Counts: Counts{Params: int64(math.Round(m.Params)), FLOPs: int64(math.Round(m.FLOPs))}})
 	}
-	slices.SortStableFunc(runs, func(a, b *report.Run) int { return cmp.Compare(methodRank(a.Method), methodRank(b.Method)) })
-	return report.PlotAccuracyVsFLOPs(path, runs...)
+	slices.SortStableFunc(runs, func(a, b *Run) int { return cmp.Compare(methodRank(a.Method), methodRank(b.Method)) })
+	return PlotAccuracyVsFLOPs(path, runs...)
 }
 
-// ReadOutcomes reads the outcome of each report.json file in paths.
+// ReadOutcomes reads the outcome of each json file in paths.
 func ReadOutcomes(paths []string) ([]Outcome, error) {
 	var outs []Outcome
 	for _, p := range paths {
@@ -213,7 +215,7 @@ func ReadOutcomes(paths []string) ([]Outcome, error) {
 		if err != nil {
 			return nil, err
 		}
-		r, err := report.ReadJSON(f)
+		r, err := ReadJSON(f)
 		f.Close()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", p, err)

@@ -1,4 +1,4 @@
-package baseline
+package prune
 
 import (
 	"cmp"
@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/selfgroup"
 )
 
@@ -37,8 +36,8 @@ type Regular struct {
 }
 
 // Prune runs one step on every layer.
-func (r *Regular) Prune(layers []nn.Prunable, rates []float64, _ int) ([]report.Layer, error) {
-	return pruneLayers(layers, rates, r.Importance,
+func (r *Regular) Prune(layers []nn.Prunable, rates []float64, _ int) ([]Layer, error) {
+	return EachLayer(layers, rates, r.Importance,
 		func(_ nn.Prunable, w []float32, n, c, kk int, mask []float32, rate float64, imp []float32) (selfgroup.Result, error) {
 			return RegularStep(w, n, c, kk, mask, rate, imp, r.Groups)
 		})

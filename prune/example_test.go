@@ -1,9 +1,9 @@
-package baseline_test
+package prune_test
 
 import (
 	"fmt"
 
-	"github.com/sgcnn/sgcnn/baseline"
+	"github.com/sgcnn/sgcnn/prune"
 )
 
 // Regular group convolution with 2 groups on a 4x4 layer: at rate 50%
@@ -17,7 +17,7 @@ func ExampleRegularStep() {
 		9, 9, 2, 2,
 	}
 	for _, rate := range []float64{50, 75} {
-		res, err := baseline.RegularStep(w, 4, 4, 1, nil, rate, nil, 2)
+		res, err := prune.RegularStep(w, 4, 4, 1, nil, rate, nil, 2)
 		if err != nil {
 			panic(err)
 		}
@@ -32,7 +32,7 @@ func ExampleRegularStep() {
 // L1 norm: filter 1, of norm 0.3.
 func ExampleL1FilterStep() {
 	w := []float32{1, -1, 0.1, 0.2, -2, 0.5}
-	res, _ := baseline.L1FilterStep(w, 3, 2, 1, nil, 33, false)
+	res, _ := prune.L1FilterStep(w, 3, 2, 1, nil, 33, false)
 	fmt.Println(res.NewMask, res.Pruned)
 	// Output: [1 1 0 0 1 1] 0.3333333333333333
 }

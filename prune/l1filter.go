@@ -1,4 +1,4 @@
-package baseline
+package prune
 
 import (
 	"cmp"
@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/selfgroup"
 )
 
@@ -31,8 +30,8 @@ import (
 type L1Filter struct{}
 
 // Prune runs one step on every layer.
-func (L1Filter) Prune(layers []nn.Prunable, rates []float64, _ int) ([]report.Layer, error) {
-	return pruneLayers(layers, rates, nil,
+func (L1Filter) Prune(layers []nn.Prunable, rates []float64, _ int) ([]Layer, error) {
+	return EachLayer(layers, rates, nil,
 		func(l nn.Prunable, w []float32, n, c, kk int, mask []float32, rate float64, _ []float32) (selfgroup.Result, error) {
 			_, fc := l.(*nn.Linear)
 			return L1FilterStep(w, n, c, kk, mask, rate, fc)
