@@ -10,8 +10,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/cmd/sgcnn/cli"
+	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
