@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/sgcnn/sgcnn/checkpoint"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/internal/maskgroup"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/report"
@@ -27,7 +27,7 @@ func WriteReportFiles(dir string, m *models.Model, r *report.Run) ([]string, err
 	write := func(name string, fn func(io.Writer) error) error {
 		path := filepath.Join(dir, name)
 		files = append(files, path)
-		return checkpoint.WriteFileAtomic(path, fn)
+		return atomicfile.Write(path, fn)
 	}
 	if err := write("report.json", func(w io.Writer) error { return report.WriteJSON(w, r) }); err != nil {
 		return files, err

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Measures compiled pruned CIFAR ResNets and LeNet-5 against their dense networks (sgcnn bench).
+#
 # Times the compiled pruned networks against dense ones (sgcnn bench): ResNet-20
 # and ResNet-56 at Conv-30/50/70/90 with masks from one self-grouping step on the
 # pretrained CIFAR-10 weights (shared/models/cifar10), LeNet-5 at Conv-95/99

@@ -1,4 +1,6 @@
 #!/bin/sh
+# Measures sgcnn's engine against PyTorch on CIFAR ResNets: training and inference img/s, memory, GFLOP/s.
+#
 # Engine benchmark: sgcnn (bench/engine) against PyTorch (bench/torch_resnet.py)
 # on CIFAR ResNets, same machine, same run. Prints a Markdown report on stdout
 # (progress on stderr): medians of img/s and their ratios, peak memory of

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""PyTorch side of sgcnn's engine benchmark (bench/engine.sh runs it).
+"""Measures PyTorch's training and inference speed on CIFAR ResNets: the peer of bench/engine.sh.
 
 CIFAR ResNet-N (He et al. 2015, option A shortcuts), the same architecture
 as sgcnn's models.New("resnetN"). Prints one JSON object per measurement:

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -79,10 +80,11 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Save writes f to path in safetensors format, atomically (see
-// WriteFileAtomic): path holds either its old contents or all of f.
+// Save writes f to path in safetensors format, atomically (see package
+// internal/atomicfile): path holds either its old contents or all of f, and
+// no temporary file remains.
 func Save(path string, f *File) error {
-	err := WriteFileAtomic(path, func(w io.Writer) error { return Write(w, f) })
+	err := atomicfile.Write(path, func(w io.Writer) error { return Write(w, f) })
 	if err != nil {
 		var e *Error
 		if errors.As(err, &e) {

@@ -8,13 +8,10 @@ import (
 	"github.com/sgcnn/sgcnn/internal/units"
 )
 
-// Human writes n with two decimals and a K, M or G suffix (powers of 1000),
-// as the paper quotes counts: 25.55M, 4.09G; below 1000, n itself.
-func Human(n int64) string { return units.Human(n) }
-
-// String gives the totals in Human form, e.g. "25.55M params, 4.09G FLOPs".
+// String gives the totals as the paper quotes counts (units.Human), e.g.
+// "25.55M params, 4.09G FLOPs".
 func (t Totals) String() string {
-	return Human(t.Params) + " params, " + Human(t.FLOPs) + " FLOPs"
+	return units.Human(t.Params) + " params, " + units.Human(t.FLOPs) + " FLOPs"
 }
 
 // String formats the table, one row per layer and a total, aligned in

@@ -13,7 +13,7 @@ import (
 	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/export/onnx"
-	torchexport "github.com/sgcnn/sgcnn/export/torch"
+	"github.com/sgcnn/sgcnn/export/torchexport"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs the comparison methods (self-grouping, taylor, regular, random, l1filter) at equal FLOPs.
+#
 # Comparison methods (issue 7): self-grouping, taylor, regular, random and
 # l1filter (sgcnn prune --method, package prune) at the same per-layer
 # rates, hence the same FLOPs reductions (about 2x and 3x), with the same

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs uniform self-grouping against latency-budgeted rates at equal measured latency (issue 24).
+#
 # Issue 24: does a budget pay? Uniform self-grouping against per-layer rates
 # chosen for a measured-latency budget (sgcnn prune --budget), at equal
 # measured latency, with the same fine-tuning and 2 seeds.

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs the CIFAR-10 experiments of docs/RESULTS.md: imported accuracy, ResNet-20/56 pruning runs.
+#
 # CIFAR-10 experiments on this 2-core CPU, small budgets (see docs/RESULTS.md):
 #  1. the four pretrained ResNets' test accuracy after import;
 #  2. a short from-scratch ResNet-20 run (issue 3);

@@ -1,4 +1,4 @@
-"""CIFAR-10's test set and the shipped pretrained ResNets, in PyTorch.
+"""Loads CIFAR-10's test set and the shipped pretrained ResNets in PyTorch, for the experiments' checks.
 
 Shared by the experiment scripts that check sgcnn's figures with PyTorch
 (the reference, not a dependency of sgcnn): the canonical test_batch.bin.gz

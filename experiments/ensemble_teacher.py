@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Test top-1 of the four pretrained CIFAR-10 ResNets and of their ensembles.
+"""Measures the test top-1 of the four pretrained CIFAR-10 ResNets and of their ensembles.
 
 The teacher of experiments/cifar.sh r56-62-ens is the mean of the logits of
 all four models in ../shared/models/cifar10 (sgcnn train --teacher, repeated).

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs the validation-split search behind sgcnn prune's LeNet-5 defaults (issue 21).
+#
 # The search behind sgcnn prune's no-flag defaults (issue 21): candidate
 # schedules for LeNet-5 Conv-95/FC-95 on MNIST, compared on the validation
 # split only (--val-split's default, 5,000 training images). The test set is

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs LeNet-5 on MNIST at Conv-95..99, the paper's LeNet table.
+#
 # MNIST LeNet-5: Conv-95/96/97/98/99 with FC at the same rates, as the
 # paper's table (METHOD.md section 5). Trains the baseline once, then one
 # pruning run per target from it. Results: runs/lenet/*/report.{md,json}.

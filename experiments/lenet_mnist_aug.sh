@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs LeNet-5 on MNIST with shift augmentation, scheme LG: the LeNet table's second round.
+#
 # LeNet-5 on MNIST with a 2-pixel random-shift augmentation (--shift 2), the
 # second round of the paper's LeNet table (docs/RESULTS.md section 3): a
 # stronger dense baseline (30 epochs, lr 0.02 cosine), then self-grouping LG

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs LeNet-5 on MNIST, scheme LG, at Conv-99 and Conv-95.
+#
 # MNIST LeNet-5, scheme LG (1 local epoch after each step, then 8 global
 # epochs) at Conv-99/FC-99 and Conv-95/FC-95, from the baseline that
 # experiments/lenet_mnist.sh trains. Results: runs/lenet/LG-conv*/.

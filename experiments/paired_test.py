@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Paired comparison of a pruned CIFAR-10 ResNet with the dense one, in PyTorch.
+"""Runs a paired (McNemar) test of a pruned CIFAR-10 ResNet against the dense one, in PyTorch.
 
 Both networks classify the same 10,000 test images, so their accuracies are
 best compared image by image: n10 images only the pruned network gets right,

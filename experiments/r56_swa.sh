@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs weight averaging of the ResNet-56 Conv-62 distillation run (docs/RESULTS.md 4d).
+#
 # Weight averaging (an extension) of the ResNet-56 Conv-62 distillation run
 # r56-62-kd2 (experiments/cifar.sh): docs/RESULTS.md section 4d.
 #

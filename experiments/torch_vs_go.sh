@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs the Go and torch trainers at equal settings on ResNet-20 Conv-50 (issue 23).
+#
 # The Go and torch trainers at equal settings (issue 23): ResNet-20 from the
 # pretrained weights, self-grouping G at Conv-50 in one step, then 3 global
 # epochs of 10,000 fresh training images each (lr 0.01 cosine), 2 seeds per

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Runs transfer of dense and self-grouped ResNet-56 to Fashion-MNIST (issue 8).
+#
 # Issue 8: do locally fine-tuned (L) self-grouped models transfer best?
 # Sources: the pretrained ResNet-56 (dense) and its Conv-70 self-grouped
 # versions from experiments/cifar.sh (stages r56-L, r56-G, r56-LG; run

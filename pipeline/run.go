@@ -6,6 +6,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/units"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -186,7 +187,7 @@ func (r *Runner) Run(st *State) (*report.Run, error) {
 			return nil, err
 		}
 		rep.Baseline = report.Step{Index: 0, AccPruned: acc, AccTuned: acc, Counts: c, Speedup: 1}
-		r.logf("baseline %s: top-1 %.2f%%, %s params, %s FLOPs\n", r.Model.Arch, acc, count.Human(c.Params), count.Human(c.FLOPs))
+		r.logf("baseline %s: top-1 %.2f%%, %s params, %s FLOPs\n", r.Model.Arch, acc, units.Human(c.Params), units.Human(c.FLOPs))
 	}
 	for st.Phase != PhaseDone {
 		if r.Stop != nil {
@@ -226,7 +227,7 @@ func (r *Runner) Run(st *State) (*report.Run, error) {
 				AccPruned: acc, AccTuned: -1, Counts: c, Layers: reportLayers(recs)}
 			rep.Steps = append(rep.Steps, row)
 			r.logf("step %d/%d: rate %g%%: top-1 %.2f%% after pruning, %s params (%.2fx), %s FLOPs (%.2fx)\n",
-				st.Step, len(rates), p, acc, count.Human(c.Params), c.Compression, count.Human(c.FLOPs), c.FLOPsReduction)
+				st.Step, len(rates), p, acc, units.Human(c.Params), c.Compression, units.Human(c.FLOPs), c.FLOPsReduction)
 			st.Phase, st.Epoch = PhaseLocal, 0
 			if local == 0 {
 				st.Phase = PhasePrune

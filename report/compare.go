@@ -9,7 +9,7 @@ import (
 	"os"
 	"slices"
 
-	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/units"
 	"github.com/sgcnn/sgcnn/prune"
 )
 
@@ -124,7 +124,7 @@ func WriteComparison(w io.Writer, outs []Outcome) error {
 	fmt.Fprintln(bw, "| --- | ---: | ---: | ---: |")
 	for i, m := range ms {
 		if i == 0 || ms[i-1].Model != m.Model {
-			fmt.Fprintf(bw, "| %s | %.2f | %s | %s |\n", m.Model, m.Baseline.AccTuned, count.Human(m.Baseline.Params), count.Human(m.Baseline.FLOPs))
+			fmt.Fprintf(bw, "| %s | %.2f | %s | %s |\n", m.Model, m.Baseline.AccTuned, units.Human(m.Baseline.Params), units.Human(m.Baseline.FLOPs))
 		}
 	}
 	fmt.Fprintln(bw, "\nMean over seeds (final test top-1 after fine-tuning; range over seeds in brackets):")
@@ -142,8 +142,8 @@ func WriteComparison(w io.Writer, outs []Outcome) error {
 			top += fmt.Sprintf(" [%.2f, %.2f]", m.Min, m.Max)
 		}
 		fmt.Fprintf(bw, "| %s | %g%% | %s | %d | %s | %+.2f | %s | %.2fx | %s | %.2fx |", m.Model, m.Rate, m.Method, m.Seeds, top,
-			m.Top1-m.Baseline.AccTuned, count.Human(int64(math.Round(m.Params))), m.Compression,
-			count.Human(int64(math.Round(m.FLOPs))), m.FLOPsReduction)
+			m.Top1-m.Baseline.AccTuned, units.Human(int64(math.Round(m.Params))), m.Compression,
+			units.Human(int64(math.Round(m.FLOPs))), m.FLOPsReduction)
 		if speed {
 			fmt.Fprintf(bw, " %s |", speedCell(m.Speedup))
 		}
@@ -162,7 +162,7 @@ func WriteComparison(w io.Writer, outs []Outcome) error {
 	sortOutcomes(outs)
 	for _, o := range outs {
 		fmt.Fprintf(bw, "| %s | %g%% | %s | %d | %s | %.2f | %s | %s | %.2fx |", o.Model, o.Rate, o.Method, o.Seed,
-			accCell(o.Final.AccPruned), o.Final.AccTuned, count.Human(o.Final.Params), count.Human(o.Final.FLOPs), o.Final.FLOPsReduction)
+			accCell(o.Final.AccPruned), o.Final.AccTuned, units.Human(o.Final.Params), units.Human(o.Final.FLOPs), o.Final.FLOPsReduction)
 		if speed {
 			fmt.Fprintf(bw, " %s |", speedCell(o.Final.Speedup))
 		}

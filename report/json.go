@@ -8,7 +8,7 @@ import (
 
 // WriteJSON writes r to w as indented JSON, ending in a newline. Layer
 // labels and masks are not written (they are kept in memory only, for
-// PlotGroupMap). Callers that write a file pass checkpoint.WriteFileAtomic
+// PlotGroupMap). Callers that write a file pass atomicfile.Write
 // a closure around WriteJSON, so that a crash never leaves half a record.
 func WriteJSON(w io.Writer, r *Run) error {
 	b, err := json.MarshalIndent(r, "", "  ")

@@ -15,7 +15,7 @@
 //	             Outcome, Means, WriteComparison, PlotMethods
 //
 // Writers take an io.Writer; a caller writing a file wraps them in
-// checkpoint.WriteFileAtomic. Plots take a path and write the PNG the
+// atomicfile.Write. Plots take a path and write the PNG the
 // same way (a temporary file renamed over path), so a failed plot leaves
 // nothing behind. Accuracies are top-1 in percent, -1 when not measured,
 // on the test set or, when Run.Eval says so, on a validation split (the

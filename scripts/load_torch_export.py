@@ -21,7 +21,7 @@ connections stay pruned, and get zero gradient, however training goes on.
 
 --check REF.pth compares the model's eval-mode logits on REF's "input" with
 REF's "logits" (a state_dict-like file holding those two tensors, as the
-Go test export/torch writes) and exits 1 if they differ by more than 1e-4
+Go test export/torchexport writes) and exits 1 if they differ by more than 1e-4
 times max(1, max |logit|).
 
 Continuing training

@@ -20,8 +20,8 @@
 //
 // Step does 1-4. Rates and LayerRate build the schedule of cumulative rates
 // (FC layers capped at 60 by default), Scheme and Preset describe local and
-// global fine-tuning, and Patterns and GroupsOf read the resulting diverse
-// group convolution back out of a mask.
+// global fine-tuning, and Patterns counts the groups of the resulting diverse
+// group convolution in a mask (package internal/maskgroup lists them).
 //
 // # Layout
 //

@@ -26,16 +26,26 @@ func ExampleStep() {
 		panic(err)
 	}
 	fmt.Printf("threshold %.2f, pruned %.0f%%\n", res.Threshold, 100*res.Pruned)
-	groups, dead := selfgroup.GroupsOf(res.NewMask, n, c)
-	for _, g := range groups {
+	// The filters of each group, in order of their first filter, and the
+	// input channels the group's first filter still reads.
+	var order []int
+	members := map[int][]int{}
+	for i, k := range res.Labels {
+		if members[k] == nil {
+			order = append(order, k)
+		}
+		members[k] = append(members[k], i)
+	}
+	for _, k := range order {
+		g := members[k]
 		fmt.Println("filters", g, "read", res.NewMask[g[0]*c:(g[0]+1)*c])
 	}
-	fmt.Println("dead", dead)
+	fmt.Println("patterns", selfgroup.Patterns(res.NewMask, n, c))
 	// Output:
 	// threshold 0.55, pruned 50%
 	// filters [0 1 2 3] read [1 1 1 0 0 0]
 	// filters [4 5 6 7] read [0 0 0 1 1 1]
-	// dead []
+	// patterns 2
 }
 
 func ExampleRates() {

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/sgcnn/sgcnn/internal/maskgroup"
 )
 
 // cumulative prunes w at rates 10, 20, ..., 90, carrying the mask over, and
@@ -91,7 +93,7 @@ func TestFirstStepHasAtMostGPatterns(t *testing.T) {
 			t.Errorf("g=%d: %d patterns after one step from dense", g, got)
 		}
 		// Every group's members share one row (FirstMember from dense).
-		groups, _ := GroupsOf(res.NewMask, n, c)
+		groups, _ := maskgroup.Of(res.NewMask, n, c)
 		for _, members := range groups {
 			for _, i := range members[1:] {
 				if res.Labels[i] != res.Labels[members[0]] {

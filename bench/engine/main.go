@@ -1,4 +1,6 @@
-// Command engine is sgcnn's side of the engine benchmark (bench/engine.sh
+// Command engine measures sgcnn's training and inference speed on CIFAR ResNets (bench/engine.sh).
+//
+// It is sgcnn's side of the engine benchmark (bench/engine.sh
 // runs it beside bench/torch_resnet.py). It times CIFAR ResNets the way the
 // PyTorch script does: training steps (forward, loss, backward, SGD with
 // momentum 0.9 and weight decay 1e-4) at the training batch size, and

@@ -1,4 +1,6 @@
-// Command imported times a network imported from ONNX against the same
+// Command imported measures an ONNX-imported ResNet against the same built-in one, side by side.
+//
+// It times a network imported from ONNX against the same
 // built-in network in one run (issue 18's speed goal: training and compiled
 // inference of an imported ResNet-56 within 5% of the built-in model).
 //

@@ -1,4 +1,6 @@
-// Command serve_load is a bounded load test for `sgcnn serve`: for each
+// Command serve_load measures `sgcnn serve`'s latency and throughput under concurrent clients.
+//
+// It is a bounded load test for `sgcnn serve`: for each
 // concurrency level it runs that many clients, each posting one PNG image
 // to /v1/predict, waiting for the answer and posting again, for a fixed
 // time, and reports the latency percentiles and the throughput of the

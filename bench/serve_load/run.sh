@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Measures sgcnn serve on loopback: latency and throughput, dense vs pruned ResNet-56, 1/8/32 clients.
+#
 # Bounded loopback load test of `sgcnn serve`: dense against pruned Conv-70 ResNet-56 on CIFAR-10 inputs,
 # at 1, 8 and 32 concurrent clients, the server on --threads 2, with dynamic batching (--max-batch 16, waiting
 # --max-wait 2ms for more images, or 0: only what queued while the network was busy) and without (--max-batch 1).

@@ -1,5 +1,6 @@
-// Command baselines gathers pruning runs' report.json files into a
-// comparison table and plot (experiments/baselines.sh runs it):
+// Command baselines gathers pruning runs' report.json files into a comparison table and plot.
+//
+// experiments/baselines.sh runs it:
 //
 //	go run ./experiments/baselines -o docs/results/baselines-lenet \
 //		-title "..." -note "..." runs/baselines/lenet/*/report.json
@@ -16,7 +17,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sgcnn/sgcnn/checkpoint"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/report"
 )
 
@@ -53,7 +54,7 @@ func run(prefix, title, note string, paths []string) error {
 	}
 	fmt.Fprintf(&b, "\n![test top-1 against FLOPs, one line per method](%s.png)\n", filepath.Base(prefix))
 	fmt.Fprintf(&b, "\nParams and FLOPs follow the paper's count (one FLOP is one multiply-accumulate); a FLOPs reduction is a ratio of counts, not a speedup.\n")
-	err = checkpoint.WriteFileAtomic(prefix+".md", func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err })
+	err = atomicfile.Write(prefix+".md", func(w io.Writer) error { _, err := w.Write(b.Bytes()); return err })
 	if err == nil {
 		fmt.Fprintf(os.Stderr, "wrote %s.md, %s.png from %d runs\n", prefix, prefix, len(outs))
 	}

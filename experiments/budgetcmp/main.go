@@ -1,5 +1,6 @@
-// Command budgetcmp compares pruning runs by accuracy against measured
-// latency: for each run folder of sgcnn prune it loads the final model
+// Command budgetcmp compares pruning runs by accuracy against measured latency.
+//
+// For each run folder of sgcnn prune it loads the final model
 // (checkpoint.safetensors), reads the final test top-1 from report.json,
 // and times the compiled pruned network against the compiled dense one
 // (budget.TimePair: alternately, best of -repeats, at -batch images on
@@ -15,6 +16,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/budget"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/report"
 )
@@ -69,7 +72,7 @@ func main() {
 	table := markdown(rs, *batch, *threads)
 	fmt.Print(table)
 	if *md != "" {
-		if err := os.WriteFile(*md, []byte(table), 0o644); err != nil {
+		if err := atomicfile.Write(*md, func(w io.Writer) error { _, err := io.WriteString(w, table); return err }); err != nil {
 			fmt.Fprintln(os.Stderr, "budgetcmp:", err)
 			os.Exit(1)
 		}

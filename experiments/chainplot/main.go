@@ -1,4 +1,6 @@
-// Command chainplot plots the test top-1 after every epoch of a chain of
+// Command chainplot plots test top-1 per epoch over a chain of fine-tuning stages.
+//
+// It plots the test top-1 after every epoch of a chain of
 // fine-tuning stages, each continuing an earlier stage's model, against the
 // epochs since the dense model, with a horizontal goal line: docs/RESULTS.md
 // section 4's ResNet-56 Conv-62 stages (4a-4f) in one picture.

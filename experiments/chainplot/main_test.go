@@ -1,3 +1,5 @@
+// Tests chainplot's log parsing and epoch arithmetic.
+
 package main
 
 import (

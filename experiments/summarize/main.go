@@ -1,4 +1,6 @@
-// Command summarize prints one Markdown table row per pruning run from the
+// Command summarize prints one Markdown table row per pruning run, for docs/RESULTS.md.
+//
+// It prints one Markdown table row per pruning run from the
 // report.json files given on the command line, for docs/RESULTS.md, and
 // optionally plots all runs' accuracy against FLOPs in one PNG.
 //
@@ -10,7 +12,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/units"
 	"github.com/sgcnn/sgcnn/report"
 )
 
@@ -49,7 +51,7 @@ func main() {
 		}
 		fmt.Printf("| %s | %s | %s | Conv-%g/FC-%g | %.2f | %.2f | %.2f | %s | %.2fx | %s | %.2fx | %d | %s |\n",
 			r.Model, r.Method, r.Scheme, last.Rate, last.FCCap, r.Baseline.AccTuned, last.AccPruned, final.AccTuned,
-			count.Human(final.Params), final.Compression, count.Human(final.FLOPs), final.FLOPsReduction, epochs, sp)
+			units.Human(final.Params), final.Compression, units.Human(final.FLOPs), final.FLOPsReduction, epochs, sp)
 	}
 	if *plot != "" {
 		if err := report.PlotAccuracyVsFLOPs(*plot, runs...); err != nil {

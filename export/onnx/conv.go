@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/internal/maskgroup"
 	"github.com/sgcnn/sgcnn/internal/onnxpb"
-	"github.com/sgcnn/sgcnn/selfgroup"
 )
 
 // convSpec is one conv as it is written: geometry, masked (and possibly
@@ -206,10 +206,10 @@ func (b *builder) groupsOf(sp *convSpec) ([]Group, error) {
 }
 
 // DefaultGroups returns the groups of an n x c mask: one per distinct kept
-// mask row (selfgroup.GroupsOf), reading the channels that row keeps, and
+// mask row (maskgroup.Of), reading the channels that row keeps, and
 // last, if any, one group of the dead filters with no channels.
 func DefaultGroups(mask []float32, n, c int) []Group {
-	fs, dead := selfgroup.GroupsOf(mask, n, c)
+	fs, dead := maskgroup.Of(mask, n, c)
 	var groups []Group
 	for _, f := range fs {
 		g := Group{Filters: f}

@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/models"
 )
@@ -94,7 +94,7 @@ type Options struct {
 	Forms map[string]ConvMode
 	// Groups, if set, gives a masked conv's filter groups (for example
 	// from a compiled plan); it returns nil to fall back to the default,
-	// one group per distinct mask row (selfgroup.GroupsOf). Every filter
+	// one group per distinct mask row (maskgroup.Of). Every filter
 	// must be in exactly one group, and a group must list every channel
 	// its filters' mask rows keep.
 	Groups func(layer string, mask []float32, n, c int) []Group
@@ -213,7 +213,7 @@ func ExportFile(path string, m *models.Model, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("onnx: encoding: %w", err)
 	}
-	if err := checkpoint.WriteFileAtomic(path, func(w io.Writer) error {
+	if err := atomicfile.Write(path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	}); err != nil {

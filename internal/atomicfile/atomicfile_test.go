@@ -38,3 +38,23 @@ func TestWriteReplacesOrKeeps(t *testing.T) {
 		t.Fatal("write into a missing folder succeeded")
 	}
 }
+
+// TestWriteFailurePastBuffer: a write that fails after more bytes than the
+// buffer holds (so some reached the temporary file) leaves no file at all
+// where none was.
+func TestWriteFailurePastBuffer(t *testing.T) {
+	dir := t.TempDir()
+	boom := errors.New("boom")
+	err := Write(filepath.Join(dir, "new.bin"), func(w io.Writer) error {
+		if _, err := w.Write(make([]byte, 3<<20)); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err %v, want boom", err)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("folder holds %v after a failed write", entries)
+	}
+}

@@ -1,9 +1,10 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
+	"io/fs"
 	"runtime"
 	"strconv"
 	"strings"
@@ -182,16 +183,18 @@ func benchModel(arch, dir string) (*models.Model, string, error) {
 	if dir == "" {
 		return m, "random", nil
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, arch+"-*.th"))
-	if len(files) == 0 {
+	path, err := pytorch.FindPretrained(dir, arch)
+	if errors.Is(err, fs.ErrNotExist) {
 		return m, "random", nil
+	} else if err != nil {
+		return nil, "", err
 	}
-	sd, err := pytorch.Load(files[0])
+	sd, err := pytorch.Load(path)
 	if err != nil {
 		return nil, "", err
 	}
 	if err := models.LoadStateDict(m, sd.Tensors); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", files[0], err)
+		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
 	return m, "pretrained", nil
 }

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -37,5 +39,27 @@ func TestBenchRun(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "| lenet5 | 90 | random |") {
 		t.Errorf("no lenet5 row in:\n%s", out.String())
+	}
+}
+
+// TestBenchAmbiguousWeights: two pretrained files for one model in
+// --weights is an error naming both, not a guess (pytorch.FindPretrained).
+func TestBenchAmbiguousWeights(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"lenet5-a.th", "lenet5-b.th"} {
+		if err := os.WriteFile(filepath.Join(dir, n), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errw bytes.Buffer
+	args := []string{"bench", "--models", "lenet5", "--rates", "90", "--batches", "2", "--thread-counts", "1",
+		"--repeats", "1", "--idle-timeout", "0s", "--weights", dir}
+	if code := Main(args, &out, &errw); code == exitOK {
+		t.Fatalf("bench succeeded with two lenet5 files:\n%s", out.String())
+	}
+	for _, n := range []string{"lenet5-a.th", "lenet5-b.th"} {
+		if !strings.Contains(errw.String(), n) {
+			t.Errorf("error %q does not name %s", errw.String(), n)
+		}
 	}
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn/budget"
-	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
@@ -246,7 +246,7 @@ func (b *budgetOptions) costs(g *globals, out string, m *models.Model, layers []
 		return nil, err
 	}
 	md := filepath.Join(out, "costs.md")
-	return t, checkpoint.WriteFileAtomic(md, t.WriteMarkdown)
+	return t, atomicfile.Write(md, t.WriteMarkdown)
 }
 
 // budgetResult is budget.json: the plan and what the pruned network
@@ -272,16 +272,16 @@ func writePlan(g *globals, out string, p *budget.Plan, res *budgetResult) error 
 	if err := budget.SavePlan(filepath.Join(out, "budget-plan.json"), p); err != nil {
 		return err
 	}
-	if err := checkpoint.WriteFileAtomic(filepath.Join(out, "budget-plan.md"), p.WriteMarkdown); err != nil {
+	if err := atomicfile.Write(filepath.Join(out, "budget-plan.md"), p.WriteMarkdown); err != nil {
 		return err
 	}
 	if res == nil {
 		return nil
 	}
-	if err := checkpoint.WriteFileAtomic(filepath.Join(out, "budget.json"), func(w io.Writer) error { return writeJSON(w, res) }); err != nil {
+	if err := atomicfile.Write(filepath.Join(out, "budget.json"), func(w io.Writer) error { return writeJSON(w, res) }); err != nil {
 		return err
 	}
-	return checkpoint.WriteFileAtomic(filepath.Join(out, "budget.md"), func(w io.Writer) error {
+	return atomicfile.Write(filepath.Join(out, "budget.md"), func(w io.Writer) error {
 		if err := p.WriteMarkdown(w); err != nil {
 			return err
 		}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
-	torchexport "github.com/sgcnn/sgcnn/export/torch"
+	"github.com/sgcnn/sgcnn/export/torchexport"
 	"github.com/sgcnn/sgcnn/models"
 )
 

@@ -17,6 +17,7 @@ import (
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/prune"
+	"github.com/sgcnn/sgcnn/pytorch"
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/torchtrain"
@@ -204,11 +205,11 @@ func sharedWeights(arch string) string {
 	if err != nil {
 		return ""
 	}
-	matches, _ := filepath.Glob(filepath.Join(dir, "..", "..", "models", "cifar10", arch+"-*.th"))
-	if len(matches) == 1 {
-		return matches[0]
+	path, err := pytorch.FindPretrained(filepath.Join(dir, "..", "..", "models", "cifar10"), arch)
+	if err != nil {
+		return ""
 	}
-	return ""
+	return path
 }
 
 func runPrune(g *globals, o *pruneOptions) error {

@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn/budget"
-	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
@@ -197,10 +197,10 @@ func writeSensitivity(g *globals, dir string, t *budget.SensitivityTable) error 
 	}
 	js, md := filepath.Join(dir, "sensitivity.json"), filepath.Join(dir, "sensitivity.md")
 	png, lpng := filepath.Join(dir, "sensitivity.png"), filepath.Join(dir, "sensitivity_loss.png")
-	if err := checkpoint.WriteFileAtomic(js, func(w io.Writer) error { return writeJSON(w, t) }); err != nil {
+	if err := atomicfile.Write(js, func(w io.Writer) error { return writeJSON(w, t) }); err != nil {
 		return err
 	}
-	if err := checkpoint.WriteFileAtomic(md, t.WriteMarkdown); err != nil {
+	if err := atomicfile.Write(md, t.WriteMarkdown); err != nil {
 		return err
 	}
 	rows := make([]string, len(t.Layers))

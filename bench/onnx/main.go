@@ -1,4 +1,6 @@
-// Command bench_onnx times sgcnn against ONNX Runtime running the same
+// Command onnx measures sgcnn's inference against ONNX Runtime's on the same dense and pruned CIFAR ResNets.
+//
+// It times sgcnn against ONNX Runtime running the same
 // model exported by export/onnx, in one process, on pretrained CIFAR-10
 // ResNet-20 and ResNet-56 at batch 1 and 64, on 1 and 2 threads (sgcnn's
 // worker count and ORT's intra-op thread count). Two comparisons:
@@ -19,8 +21,8 @@
 // machine's speed hits them alike; each number is the median over the
 // rounds, after two warm-up rounds.
 //
-//	go run ./scripts/bench_onnx                   # print the table
-//	go run ./scripts/bench_onnx -write docs/BENCHMARKS.md
+//	go run ./bench/onnx                   # print the table
+//	go run ./bench/onnx -write docs/BENCHMARKS.md
 //
 // With -write the table replaces this benchmark's section of the file
 // (between its start and end markers), or is appended to it. The library
@@ -32,10 +34,10 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -47,6 +49,7 @@ import (
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
 	"github.com/sgcnn/sgcnn/internal/cpuload"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -181,16 +184,16 @@ func loadModel(arch, dir string) (*models.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, arch+"-*.th"))
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no pretrained checkpoint %s", filepath.Join(dir, arch+"-*.th"))
+	path, err := pytorch.FindPretrained(dir, arch)
+	if err != nil {
+		return nil, err
 	}
-	sd, err := pytorch.Load(files[0])
+	sd, err := pytorch.Load(path)
 	if err != nil {
 		return nil, err
 	}
 	if err := models.LoadStateDict(m, sd.Tensors); err != nil {
-		return nil, fmt.Errorf("%s: %w", files[0], err)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return m, nil
 }
@@ -405,7 +408,7 @@ func cpuModel() string {
 
 // command returns the command line as it would be typed in the checkout.
 func command() string {
-	args := []string{"go run ./scripts/bench_onnx"}
+	args := []string{"go run ./bench/onnx"}
 	for _, a := range os.Args[1:] {
 		if a == "" || strings.ContainsAny(a, " \t'\"$`\\*?") {
 			a = strconv.Quote(a)
@@ -418,7 +421,7 @@ func command() string {
 func render(c config, rows []row, start time.Time, busy float64) string {
 	var b strings.Builder
 	p := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
-	p("%s\n## ONNX Runtime peer: dense and pruned inference (scripts/bench_onnx)\n\n", startMark)
+	p("%s\n## ONNX Runtime peer: dense and pruned inference (bench/onnx)\n\n", startMark)
 	p("Command: `%s`, run %s UTC, took %v.\n", command(), start.UTC().Format("2006-01-02 15:04"), time.Since(start).Round(time.Second))
 	p("Machine: %s, nproc %d (%s/%s, %s); load before the run (from /proc/stat): %s busy.\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), busyString(busy))
@@ -495,9 +498,5 @@ func updateSection(path, section string) error {
 	} else {
 		text = strings.TrimRight(text, "\n") + "\n\n" + section
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(text), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return atomicfile.Write(path, func(w io.Writer) error { _, err := io.WriteString(w, text); return err })
 }

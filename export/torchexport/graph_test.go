@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	torchexport "github.com/sgcnn/sgcnn/export/torch"
+	"github.com/sgcnn/sgcnn/export/torchexport"
 	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/tensor"

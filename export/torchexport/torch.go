@@ -34,12 +34,12 @@ import (
 	"io"
 	"os"
 
-	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/internal/atomicfile"
+	"github.com/sgcnn/sgcnn/internal/maskgroup"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/pytorch"
-	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -161,7 +161,7 @@ func GroupsOf(m *models.Model) Groups {
 			continue
 		}
 		n, c := p.MaskShape()
-		fs, dead := selfgroup.GroupsOf(mask, n, c)
+		fs, dead := maskgroup.Of(mask, n, c)
 		l := Layer{Name: p.Name(), Filters: n, Channels: c, Dead: dead, Groups: []Group{}}
 		if l.Dead == nil {
 			l.Dead = []int{}
@@ -204,7 +204,7 @@ func Export(path string, m *models.Model) error {
 		return fmt.Errorf("torchexport: %w", err)
 	}
 	side := path + GroupsSuffix
-	if err := checkpoint.WriteFileAtomic(side, func(w io.Writer) error {
+	if err := atomicfile.Write(side, func(w io.Writer) error {
 		_, err := w.Write(append(js, '\n'))
 		return err
 	}); err != nil {

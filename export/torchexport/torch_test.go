@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	torchexport "github.com/sgcnn/sgcnn/export/torch"
+	"github.com/sgcnn/sgcnn/export/torchexport"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/pytorch"
