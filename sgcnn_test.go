@@ -244,7 +244,7 @@ func TestPruneRefusesBadRuns(t *testing.T) {
 		{"resume without a run", context.Background(), func(c *PruneConfig) { c.Dir, c.Resume = dir, true }, "holds no pruning run"},
 		{"big split", context.Background(), func(c *PruneConfig) { c.ValSplit = 5000 }, "ValSplit 5000"},
 		{"bad method", context.Background(), func(c *PruneConfig) { c.Method = "magic" }, "magic"},
-		{"distill", context.Background(), func(c *PruneConfig) { c.Distill, c.DistillTemp, c.DistillAlpha = true, 4, 0.5 }, "Distill"},
+		{"distill without Dir", context.Background(), func(c *PruneConfig) { c.Distill, c.DistillTemp, c.DistillAlpha = true, 4, 0.5 }, "Distill"},
 		{"cancelled", ctx, func(*PruneConfig) {}, "context canceled"},
 	} {
 		cfg := smallConfig(trainSet, testSet, "")
