@@ -20,45 +20,55 @@ import (
 )
 
 // BudgetRun is a run that prunes each layer toward its own target rate,
-// chosen to meet a cost budget (package budget; see PlanBudget). The run
+// chosen to meet a cost budget (package budget; see PlanBudget): a fresh
+// run plans from Ask unless given a Plan, and its schedule becomes the
+// plan's (every layer reaching its own target at the last step, about
+// max target / Step steps). The run
 // folder keeps the plan (budget-plan.json, read back on Resume) and,
 // after the run, the pruned network's measured latency, FLOPs and params
 // against the dense one's (budget.json, budget.md).
 type BudgetRun struct {
-	// Plan holds the per-layer targets; nil on Resume (the run folder's
-	// is read back).
+	// Plan holds the per-layer targets; nil: planned from Ask by a fresh
+	// run, read back from the run folder by a resumed one.
 	Plan *budget.Plan
-	// Batch and Repeats are the final latency measurement's batch size
-	// and timed forwards, the best counting (0: 64 and 10).
+	// Ask is the budget to plan for.
+	Ask *BudgetAsk
+	// Batch and Repeats are the latency measurements' batch size and
+	// timed forwards, the best counting (0: 64 and 10).
 	Batch, Repeats int
 }
 
 // BudgetPlanFile is the name of a budgeted run's plan in its folder.
 const BudgetPlanFile = "budget-plan.json"
 
-// schedule sets cfg's schedule to a fresh run's plan (every layer reaching
-// its own target at the last step, about max target / cfg.Step steps)
-// and writes the plan into dir. It does nothing without a plan.
-func (b *BudgetRun) schedule(cfg *pipeline.Config, dir string, log io.Writer) error {
-	if b == nil || b.Plan == nil {
+// schedule plans a fresh run's budget (unless given a plan), sets cfg's
+// schedule to the plan's and writes the plan into the run folder. It does
+// nothing without a budget.
+func (b *BudgetRun) schedule(m *Model, cfg *PruneConfig, log io.Writer) error {
+	if b == nil || (b.Plan == nil && b.Ask == nil) {
 		return nil
 	}
-	if cfg.Method != "self-grouping" {
-		return configErr("Method", cfg.Method, "a budget works with self-grouping only")
+	if b.Plan == nil {
+		plan, err := PlanBudget(m, cfg, b)
+		if err != nil {
+			return err
+		}
+		b.Plan = plan
 	}
-	if dir != "" {
-		if err := writePlan(dir, b.Plan, nil); err != nil {
+	if cfg.Dir != "" {
+		if err := writePlan(cfg.Dir, b.Plan, nil); err != nil {
 			return err
 		}
 	}
-	sched, err := b.Plan.Schedule(cfg.Step)
+	c := &cfg.Config
+	sched, err := b.Plan.Schedule(c.Step)
 	if err != nil {
 		return badConfig(err)
 	}
-	cfg.Rates, cfg.Rate = sched, sched[len(sched)-1]
+	c.Rates, c.Rate = sched, sched[len(sched)-1]
 	p := b.Plan
 	fmt.Fprintf(log, "budget %s: predicted %.3f of dense (lowest reachable %.3f), predicted damage %.3f (%s); %d steps to a highest rate of %g%%\n",
-		p.Budget, p.Predicted, p.Lowest, p.PredictedDrop, p.Metric, len(sched), cfg.Rate)
+		p.Budget, p.Predicted, p.Lowest, p.PredictedDrop, p.Metric, len(sched), c.Rate)
 	return nil
 }
 
@@ -194,15 +204,8 @@ func finishBudget(b *BudgetRun, p pipeline.Pruner, dir string, m *models.Model, 
 	if !ok || dir == "" {
 		return nil
 	}
-	plan, batch, repeats := bp.plan, 64, 10
-	if b != nil {
-		if b.Batch > 0 {
-			batch = b.Batch
-		}
-		if b.Repeats > 0 {
-			repeats = b.Repeats
-		}
-	}
+	plan := bp.plan
+	batch, repeats := b.timing()
 	fmt.Fprintf(log, "measuring the pruned network's latency against the dense one (batch %d)\n", batch)
 	pruned, dense, err := budget.TimePair(m.Net, m.InputShape, batch, repeats)
 	if err != nil {

@@ -9,15 +9,18 @@ type ConfigError struct {
 	// Field names the setting: a PruneConfig field ("ValSplit",
 	// "Dataset", ...), or "" when the error names its own.
 	Field string
-	// Value is the setting's value, shown after Field.
+	// Value is the setting's value, shown after Field (nil: not shown).
 	Value any
 	// Err says what is wrong.
 	Err error
 }
 
 func (e *ConfigError) Error() string {
-	if e.Field == "" {
+	switch {
+	case e.Field == "":
 		return e.Err.Error()
+	case e.Value == nil:
+		return fmt.Sprintf("%s: %v", e.Field, e.Err)
 	}
 	return fmt.Sprintf("%s %v: %v", e.Field, e.Value, e.Err)
 }

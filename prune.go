@@ -174,7 +174,7 @@ func startState(ctx context.Context, m *Model, cfg *PruneConfig, ckpt string, lo
 	if !cfg.Distill {
 		cfg.DistillTemp, cfg.DistillAlpha = 0, 0 // not recorded without Distill
 	}
-	if err := cfg.Budget.schedule(&cfg.Config, cfg.Dir, log); err != nil {
+	if err := cfg.Budget.schedule(m, cfg, log); err != nil {
 		return nil, nil, err
 	}
 	st, err := pipeline.NewState(cfg.Config, m.Model)
@@ -183,6 +183,9 @@ func startState(ctx context.Context, m *Model, cfg *PruneConfig, ckpt string, lo
 
 // checkStart checks a new run's settings before any work.
 func checkStart(m *Model, cfg *PruneConfig) error {
+	if b := cfg.Budget; b != nil && b.Plan == nil && b.Ask != nil && cfg.Step > 0 && cfg.Step < 100 {
+		cfg.Rate = cfg.Step // the plan sets the schedule; until then the step alone passes its checks
+	}
 	if err := baseline.CheckConfig(cfg.Config); err != nil {
 		return badConfig(err)
 	}

@@ -227,8 +227,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return err
 	}
 	defer func() { og.close(fileExists(ckpt)) }()
-	cfg := sgcnn.PruneConfig{Dir: o.out, Resume: o.resume, Overwrite: o.force, ValSplitCapped: !o.valSet, Log: g.stderr,
-		Budget: &sgcnn.BudgetRun{Batch: o.budget.batch, Repeats: o.budget.repeats}}
+	cfg := sgcnn.PruneConfig{Dir: o.out, Resume: o.resume, Overwrite: o.force, ValSplitCapped: !o.valSet, Log: g.stderr}
 	m := &sgcnn.Model{}
 	if o.resume {
 		if cfg.From, err = loadPruneRun(g, o, ckpt); err != nil {
@@ -244,10 +243,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 		if m.Model, m.Info, err = o.baseline(g); err != nil {
 			return err
 		}
-		if cfg.Budget.Plan, err = o.budget.makePlan(g, o, m.Model, m.Info); err != nil {
-			return err
-		}
 		cfg.Config, cfg.RunSettings = o.cfg, *o.record(g.threads)
+	}
+	if cfg.Budget, err = o.budget.run(o.resume); err != nil {
+		return err
 	}
 	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
@@ -267,7 +266,8 @@ func runPrune(g *globals, o *pruneOptions) error {
 
 // configFlags name the flags of sgcnn.PruneConfig's fields, for errors.
 var configFlags = map[string]string{"ValSplit": "val-split", "Dataset": "dataset", "Trainer": "trainer", "Distill": "distill",
-	"Average": "average", "Method": "method", "Dir": "out", "Resume": "resume", "Arch": "model"}
+	"Average": "average", "Method": "method", "Dir": "out", "Resume": "resume", "Arch": "model", "Rates": "rates", "Layers": "layers",
+	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule"}
 
 // flagError returns err, a *sgcnn.ConfigError (a bad setting) as a usage
 // error naming its flag.
