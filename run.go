@@ -27,7 +27,7 @@ import (
 // final measurement.
 func newRun(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State, ds *dataSets, log io.Writer) (*pipeline.Runner, error) {
 	c := &st.Config
-	pad, flip := augmentation(ds.train.H, c.Augment, c.Shift)
+	pad, flip := Augmentation(ds.train.H, c.Augment, c.Shift)
 	l, err := data.NewLoader(ds.train, data.Config{BatchSize: c.Batch, Shuffle: true, Seed: c.Seed, Pad: pad, Flip: flip, Norm: ds.norm})
 	if err != nil {
 		return nil, err
@@ -61,7 +61,7 @@ func newRun(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State,
 	if err != nil {
 		return nil, err
 	}
-	r := &pipeline.Runner{Model: m.Model, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(ds.train.Len(), cfg.EpochSize),
+	r := &pipeline.Runner{Model: m.Model, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: EpochLen(ds.train.Len(), cfg.EpochSize),
 		Test: during, Final: final, Log: log, Stop: ctx.Err}
 	if launcher != nil {
 		r.Epoch = func(st *pipeline.State, opt *optim.SGD) train.EpochFunc {
@@ -82,12 +82,12 @@ func newRun(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State,
 	return r, nil
 }
 
-// augmentation returns the training crop padding and flip for a data set
+// Augmentation returns the training crop padding and flip for a data set
 // of h x h images: CIFAR's (4-pixel padding and left-right flips) when
 // augment is set on 32 x 32 images, and a random shift of up to shift
 // pixels in each direction (zero padding, a random crop, no flip) when shift
 // > 0, on any data set (digits must not be mirrored).
-func augmentation(h int, augment bool, shift int) (pad int, flip bool) {
+func Augmentation(h int, augment bool, shift int) (pad int, flip bool) {
 	if augment && h == 32 {
 		pad, flip = data.CIFARPad, true
 	}
@@ -97,8 +97,9 @@ func augmentation(h int, augment bool, shift int) (pad int, flip bool) {
 	return pad, flip
 }
 
-// epochLen is the number of images an epoch visits.
-func epochLen(n, size int) int {
+// EpochLen is the number of images an epoch of size images (0: all)
+// visits in a set of n.
+func EpochLen(n, size int) int {
 	if size > 0 && size < n {
 		return size
 	}

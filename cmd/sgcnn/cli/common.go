@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,13 +62,8 @@ func limited(ds *data.Dataset, n int) (*data.Dataset, error) {
 	return ds.Subset(idx)
 }
 
-// epochLen is the number of images an epoch visits.
-func epochLen(n, size int) int {
-	if size > 0 && size < n {
-		return size
-	}
-	return n
-}
+// epochLen is the number of images an epoch visits (sgcnn.EpochLen).
+func epochLen(n, size int) int { return sgcnn.EpochLen(n, size) }
 
 // checkFits reports a data set whose images or classes do not fit a model.
 func checkFits(m *models.Model, ds *data.Dataset, name string) error {
@@ -84,27 +78,14 @@ func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 }
 
 // augmentation returns the training crop padding and flip for a data set
-// of h x h images: CIFAR's (4-pixel padding and left-right flips) when
-// augment is set on 32 x 32 images, and a random shift of up to shift
-// pixels in each direction (zero padding, a random crop, no flip) when shift
-// > 0, on any data set (digits must not be mirrored).
+// of h x h images (sgcnn.Augmentation).
 func augmentation(h int, augment bool, shift int) (pad int, flip bool) {
-	if augment && h == 32 {
-		pad, flip = data.CIFARPad, true
-	}
-	if shift > 0 {
-		pad = shift
-	}
-	return pad, flip
+	return sgcnn.Augmentation(h, augment, shift)
 }
 
-// evalSource streams a data set in order, unaugmented.
+// evalSource streams a data set in order, unaugmented (sgcnn.EvalSource).
 func evalSource(ds *data.Dataset, norm data.Norm, batch int) (train.Source, error) {
-	l, err := data.NewLoader(ds, data.Config{BatchSize: batch, Norm: norm})
-	if err != nil {
-		return nil, err
-	}
-	return train.FromLoader(context.Background(), l), nil
+	return sgcnn.EvalSource(ds, norm, batch)
 }
 
 // openModel opens a model file (see sgcnn.Open): an sgcnn model file

@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 
 	"github.com/sgcnn/sgcnn"
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -34,15 +32,11 @@ var pruneNotStored = []string{"out", "resume", "json", "force", "allow-nonfinite
 
 // readPruneState reads the pipeline state of a pruning checkpoint.
 func readPruneState(path string) (*pipeline.State, error) {
-	f, err := modelfile.Load(path, "")
+	ck, err := sgcnn.ReadCheckpoint(path)
 	if err != nil {
 		return nil, err
 	}
-	st := &pipeline.State{}
-	if err := json.Unmarshal(f.Info.Pruning, st); err != nil || st.Phase == "" {
-		return nil, fmt.Errorf("%s holds no pruning run", path)
-	}
-	return st, nil
+	return ck.State, nil
 }
 
 // loadPruneRun reads the run to resume from ckpt and puts its stored
