@@ -95,13 +95,14 @@ func Prune(ctx context.Context, m *Model, cfg PruneConfig) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, extra, err := startState(ctx, m, &cfg, ckpt, log)
+	prev := parallel.Threads()
+	defer parallel.SetThreads(prev)
+	parallel.SetThreads(cfg.Threads) // a budget's plan measures on them
+	st, extra, err := startState(m, &cfg, ckpt, log)
 	if err != nil {
 		return nil, err
 	}
-	prev := parallel.Threads()
-	parallel.SetThreads(cfg.Threads)
-	defer parallel.SetThreads(prev)
+	parallel.SetThreads(cfg.Threads) // a resumed run's stored count
 	run := cfg.RunSettings
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("before loading the data: %w", err)
@@ -164,7 +165,7 @@ func runFolder(cfg *PruneConfig) (string, error) {
 // (its budget plan and schedule made), or for cfg.Resume the checkpoint's
 // (its model put into m, its settings into cfg) with its optimiser
 // tensors.
-func startState(ctx context.Context, m *Model, cfg *PruneConfig, ckpt string, log io.Writer) (*pipeline.State, map[string]*tensor.Tensor, error) {
+func startState(m *Model, cfg *PruneConfig, ckpt string, log io.Writer) (*pipeline.State, map[string]*tensor.Tensor, error) {
 	if cfg.Resume {
 		return resumeState(m, cfg, ckpt)
 	}
