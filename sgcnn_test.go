@@ -158,8 +158,9 @@ func (w *cancelWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestPruneResumes stops a run after its first local epoch, resumes it,
-// and checks the result against the same run done at once.
+// TestPruneResumes stops a run after its first global epoch (where the
+// momentum matters), resumes it, and checks the result against the same
+// run done at once.
 func TestPruneResumes(t *testing.T) {
 	resumed, got := checkResumeMatches(t, func(*PruneConfig) {})
 	out := t.TempDir()
@@ -195,7 +196,7 @@ func TestPruneResumesDistilledAveraged(t *testing.T) {
 }
 
 // checkResumeMatches runs smallConfig edited by edit at once and again
-// cancelled after its first local epoch and resumed, and checks that both
+// cancelled after its first global epoch and resumed, and checks that both
 // end with the same weights and final test accuracy; it returns the
 // resumed run.
 func checkResumeMatches(t *testing.T, edit func(*PruneConfig)) (*Model, *Result) {
@@ -223,7 +224,7 @@ func checkResumeMatches(t *testing.T, edit func(*PruneConfig)) (*Model, *Result)
 	defer cancel()
 	cfg = smallConfig(trainSet, testSet, dir)
 	edit(&cfg)
-	cfg.Log = &cancelWriter{key: "local", cancel: cancel}
+	cfg.Log = &cancelWriter{key: "global step 2 epoch 1/2", cancel: cancel}
 	if _, err := Prune(ctx, m, cfg); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled run: error %v, want context.Canceled", err)
 	}
