@@ -42,25 +42,30 @@ func OpenData(name, dir string) (train, test *data.Dataset, err error) {
 // nTest test images (0: all); reading stops there, so small slices are
 // cheap.
 func OpenDataFirst(name, dir string, nTrain, nTest int) (train, test *data.Dataset, err error) {
-	if !knownDataset(name) {
-		return nil, nil, fmt.Errorf("data set %q: want one of %s", name, strings.Join(Datasets, ", "))
-	}
-	if nTrain < 0 || nTest < 0 {
-		return nil, nil, fmt.Errorf("data set %s: image counts %d, %d: want 0 (all) or more", name, nTrain, nTest)
-	}
-	if train, err = data.LoadFirst(name, dir, true, nTrain); err != nil {
+	if train, err = OpenSplit(name, dir, true, nTrain); err != nil {
 		return nil, nil, err
 	}
-	if test, err = data.LoadFirst(name, dir, false, nTest); err != nil {
-		return nil, nil, err
-	}
-	if train, err = first(train, nTrain); err != nil {
-		return nil, nil, err
-	}
-	if test, err = first(test, nTest); err != nil {
+	if test, err = OpenSplit(name, dir, false, nTest); err != nil {
 		return nil, nil, err
 	}
 	return train, test, nil
+}
+
+// OpenSplit loads one split of a named data set (see OpenData), the
+// training split when train, keeping only its first n images (0: all).
+// An unknown name or a negative n is a *ConfigError.
+func OpenSplit(name, dir string, train bool, n int) (*data.Dataset, error) {
+	if !knownDataset(name) {
+		return nil, configErr("Dataset", fmt.Sprintf("%q", name), "want one of %s", strings.Join(Datasets, ", "))
+	}
+	if n < 0 {
+		return nil, configErr("images", n, "want 0 (all) or more")
+	}
+	ds, err := data.LoadFirst(name, dir, train, n)
+	if err != nil {
+		return nil, err
+	}
+	return first(ds, n)
 }
 
 // first returns the first n images of ds (all when n <= 0 or n >= ds.N).

@@ -1,6 +1,7 @@
 // Package sgcnn is the front door of the toolkit for Go programs: it does
 // what the sgcnn command does, on the same lower packages, without a
-// command line.
+// command line: the command parses flags into these calls and prints what
+// they return. Bad settings are *ConfigError, found before any work.
 //
 // The data flow:
 //
@@ -12,7 +13,10 @@
 //	                     methods) on the model: a checkpoint in cfg.Dir after
 //	                     every step and epoch, cfg.Resume to continue, ctx to
 //	                     stop; accuracies on a validation split held out of
-//	                     the training set, the test set evaluated once
+//	                     the training set, the test set evaluated once;
+//	                     optionally distillation from the dense model, cosine
+//	                     cycles and their average, the PyTorch DDP trainer,
+//	                     and per-layer rates to a cost budget (PlanBudget)
 //	m.Save(path)         the pruned model, masks and normalisation
 //	WriteReports(dir)    report.json, report.md and the plots of package report
 //	Compile(m)           package compile's grouped executor for the masks

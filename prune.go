@@ -2,20 +2,18 @@ package sgcnn
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/tensor"
-	"github.com/sgcnn/sgcnn/train"
 )
 
 // ValSeed is the fixed seed that draws every validation split, the same as
@@ -26,30 +24,48 @@ const ValSeed = 20261206
 // CheckpointFile is the name of a run's checkpoint in PruneConfig.Dir.
 const CheckpointFile = "checkpoint.safetensors"
 
+// TeacherFile is the name of a distilled run's teacher in PruneConfig.Dir:
+// the dense model as it was before pruning.
+const TeacherFile = "teacher.safetensors"
+
 // PruneConfig configures Prune: the schedule, the data, and the run folder.
 type PruneConfig struct {
 	// Config is the schedule (see pipeline.DefaultConfig): method, rates,
-	// fine-tuning, seed, and ValSplit, the training images held out as a
-	// validation split (0: none, every accuracy on the test set).
-	// Distill, Average and a torch Engine are the command's (not yet here).
+	// fine-tuning, seed; ValSplit, the training images held out as a
+	// validation split (0: none, every accuracy on the test set);
+	// Distill, distillation from the dense model; Cycles and Average, the
+	// global phase as cosine cycles and the average of their ends; and
+	// Engine, the PyTorch DDP trainer. Distill, Average and the torch
+	// trainer need Dir.
 	pipeline.Config
-	// Train and Test are the data. When nil, both are loaded by Dataset
-	// (default: the model's, else its architecture's) from DataDir.
+	// RunSettings are the data set, limits, epoch size, threads and the
+	// final measurement; a checkpoint stores them.
+	RunSettings
+	// ValSplitCapped makes ValSplit a default rather than a demand: at
+	// most a tenth of the training set is held out (the sgcnn command's
+	// --val-split when not given).
+	ValSplitCapped bool
+	// Train and Test are the data. When nil, both are read by Dataset
+	// from DataDir, the first TrainLimit and TestLimit images.
 	Train, Test *data.Dataset
-	// Dataset and DataDir name the data to load when Train is nil.
-	Dataset, DataDir string
-	// EpochSize is the number of images per fine-tuning epoch, a fresh
-	// random subset each epoch (0: the whole training set).
-	EpochSize int
+	// Budget prunes each layer toward its own target rate (see
+	// PlanBudget) instead of one rate for all.
+	Budget *BudgetRun
 	// Dir is the run folder: a checkpoint (CheckpointFile) after every
 	// step and epoch. "" runs without checkpoints. A new run refuses a
-	// folder that holds a checkpoint; unlike the sgcnn command, Prune
-	// takes no lock on it.
+	// folder that holds a checkpoint unless Overwrite is set. Prune takes
+	// no lock on the folder.
 	Dir string
+	// Overwrite lets a new run replace the run in Dir.
+	Overwrite bool
 	// Resume continues the run in Dir with the settings it stored: Prune
 	// then ignores Config and m's weights, and replaces m's network and
-	// record by the checkpoint's.
+	// record by the checkpoint's. DataDir, when set, replaces the stored
+	// one.
 	Resume bool
+	// From is the checkpoint Resume continues (as ReadCheckpoint returned
+	// it, its changeable settings adjusted); nil reads Dir's.
+	From *Checkpoint
 	// Log receives the progress lines (nil: none).
 	Log io.Writer
 }
@@ -63,220 +79,259 @@ type Result struct {
 	Checkpoint string
 }
 
-// runRecord is stored with every checkpoint next to the pipeline's state;
-// its fields are those of the sgcnn command's record, so that either can
-// resume a run of the other.
-type runRecord struct {
-	*pipeline.State
-	Run *runSettings `json:"run,omitempty"`
-}
-
-type runSettings struct {
-	Dataset   string `json:"dataset"`
-	DataDir   string `json:"data_dir,omitempty"`
-	EpochSize int    `json:"epoch_size"`
-}
-
-// Prune prunes m by cfg's schedule (package pipeline, package prune's
+// Prune prunes m by cfg's schedule (package pipeline, package baseline's
 // methods) and fine-tunes it, in place. A checkpoint goes to cfg.Dir after
-// every step and epoch; cfg.Resume continues from the last one. Cancelling
-// ctx stops the run at the next step or epoch, the last checkpoint kept;
-// the error then wraps context.Canceled.
+// every step and epoch; cfg.Resume continues from the last one, the same
+// run bit for bit (at the same thread count). Cancelling ctx stops the run
+// at the next step or epoch, the last checkpoint kept; the error then
+// wraps context.Canceled. Settings that cannot work are *ConfigError.
 func Prune(ctx context.Context, m *Model, cfg PruneConfig) (*Result, error) {
-	ckpt := ""
-	if cfg.Dir != "" {
-		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-			return nil, err
-		}
-		ckpt = filepath.Join(cfg.Dir, CheckpointFile)
-		if _, err := os.Stat(ckpt); err == nil && !cfg.Resume {
-			return nil, fmt.Errorf("%s holds a run: set Resume to continue it, or give another Dir", cfg.Dir)
-		}
+	log := cfg.Log
+	if log == nil {
+		log = io.Discard
 	}
-	st, extra, err := startState(m, &cfg, ckpt)
+	ckpt, err := runFolder(&cfg)
 	if err != nil {
 		return nil, err
 	}
-	if c := st.Config; c.Distill || c.Average || (c.Trainer != "" && c.Trainer != "go") {
-		return nil, errors.New("sgcnn.Prune: Distill, Average and the torch trainer are the sgcnn command's only for now")
+	prev := parallel.Threads()
+	defer parallel.SetThreads(prev)
+	parallel.SetThreads(cfg.Threads) // a budget's plan measures on them
+	st, extra, err := startState(m, &cfg, ckpt, log)
+	if err != nil {
+		return nil, err
 	}
+	parallel.SetThreads(cfg.Threads) // a resumed run's stored count
+	run := cfg.RunSettings
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("before loading the data: %w", err)
+	}
+	sets, err := loadData(m, &cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	run.Dataset = cfg.Dataset
+	r, err := newRun(ctx, m, &cfg, st, sets, log)
+	if err != nil {
+		return nil, err
+	}
+	r.Save = func(*pipeline.State, *optim.SGD) error { return nil }
+	if ckpt != "" {
+		r.Save = func(st *pipeline.State, opt *optim.SGD) error { return saveCheckpoint(ckpt, m, st, &run, opt) }
+		r.Restore = func(opt *optim.SGD) error { return RestoreMomentum(opt, extra) }
+	}
+	if st.Config.Average {
+		r.Save = keepCycles(r.Save, cfg.Dir, m)
+		r.Finish = averageCycles(cfg.Dir, m.Model, r.Train, r.Test, r.Final != nil, r.Save, log)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("before the baseline's evaluation: %w", err)
+	}
+	rep, err := r.Run(st)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Report: rep, Checkpoint: ckpt}
+	if err := ctx.Err(); err != nil { // during the last evaluation or the measurement
+		return res, fmt.Errorf("the run is complete in its checkpoint, but was stopped before its end: %w", err)
+	}
+	if err := finishBudget(cfg.Budget, r.Pruner, cfg.Dir, m.Model, log); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// runFolder creates cfg.Dir and returns its checkpoint's path ("" without
+// a folder), refusing a new run over an old one unless cfg.Overwrite.
+func runFolder(cfg *PruneConfig) (string, error) {
+	if cfg.Dir == "" {
+		if cfg.Resume {
+			return "", configErr("Resume", true, "needs the run folder Dir")
+		}
+		return "", nil
+	}
+	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+		return "", err
+	}
+	ckpt := filepath.Join(cfg.Dir, CheckpointFile)
+	if _, err := os.Stat(ckpt); err == nil && !cfg.Resume && !cfg.Overwrite {
+		return "", configErr("Dir", cfg.Dir, "holds a run: set Resume to continue it, Overwrite to replace it, or give another Dir")
+	}
+	return ckpt, nil
+}
+
+// startState returns the state a run starts from: a fresh one from cfg
+// (its budget plan and schedule made), or for cfg.Resume the checkpoint's
+// (its model put into m, its settings into cfg) with its optimiser
+// tensors.
+func startState(m *Model, cfg *PruneConfig, ckpt string, log io.Writer) (*pipeline.State, map[string]*tensor.Tensor, error) {
+	if cfg.Resume {
+		return resumeState(m, cfg, ckpt)
+	}
+	if err := checkStart(m, cfg); err != nil {
+		return nil, nil, err
+	}
+	if !cfg.Distill {
+		cfg.DistillTemp, cfg.DistillAlpha = 0, 0 // not recorded without Distill
+	}
+	if err := cfg.Budget.schedule(m, cfg, log); err != nil {
+		return nil, nil, err
+	}
+	st, err := pipeline.NewState(cfg.Config, m.Model)
+	return st, nil, badConfig(err)
+}
+
+// checkStart checks a new run's settings before any work.
+func checkStart(m *Model, cfg *PruneConfig) error {
+	if b := cfg.Budget; b != nil && b.Plan == nil && b.Ask != nil && cfg.Step > 0 && cfg.Step < 100 {
+		cfg.Rate = cfg.Step // the plan sets the schedule; until then the step alone passes its checks
+	}
+	if err := cfg.Config.CheckMethod(); err != nil {
+		return badConfig(err)
+	}
+	if cfg.ValSplit < 0 {
+		return configErr("ValSplit", cfg.ValSplit, "want 0 (none) or a number of training images")
+	}
+	if cfg.Dir == "" {
+		switch {
+		case cfg.Distill:
+			return configErr("Distill", true, "needs the run folder Dir, which keeps the teacher")
+		case cfg.Average:
+			return configErr("Average", true, "needs the run folder Dir, which keeps the cycles' models")
+		case cfg.Trainer == "torch":
+			return configErr("Trainer", cfg.Trainer, "needs the run folder Dir, the trainer's work folder")
+		}
+	}
+	cfg.Dataset = modelDataset(cfg.Dataset, m)
+	return nil
+}
+
+// modelDataset is the data set a run uses: the one given, else the one
+// the model records, else its architecture's.
+func modelDataset(given string, m *Model) string {
+	switch {
+	case given != "":
+		return given
+	case m.Info.Dataset != "":
+		return m.Info.Dataset
+	}
+	return DefaultDataset(m.Model.Arch)
+}
+
+// resumeState reads the run to continue (cfg.From, else Dir's checkpoint)
+// into m and cfg.
+func resumeState(m *Model, cfg *PruneConfig, ckpt string) (*pipeline.State, map[string]*tensor.Tensor, error) {
+	ck := cfg.From
+	if ck == nil {
+		var err error
+		if ck, err = ReadCheckpoint(ckpt); err != nil {
+			return nil, nil, fmt.Errorf("resume: %w", err)
+		}
+		if err := CheckFinite(ck.Model.Model); err != nil {
+			return nil, nil, fmt.Errorf("resume: %s: %w", ckpt, err)
+		}
+	}
+	if err := ck.State.Config.Validate(); err != nil {
+		return nil, nil, &ConfigError{Err: fmt.Errorf("resume: the run's settings: %w", err)}
+	}
+	m.Model, m.Info = ck.Model.Model, ck.Model.Info
+	cfg.Config = ck.State.Config
+	dataDir := cfg.DataDir
+	if ck.Settings != nil {
+		cfg.RunSettings = *ck.Settings
+	} else { // saved before the settings were stored: the caller's, on the model's data set
+		cfg.Dataset = ck.Model.Info.Dataset
+	}
+	if dataDir != "" {
+		cfg.DataDir = dataDir
+	}
+	cfg.Dataset = modelDataset(cfg.Dataset, m)
+	return ck.State, ck.extra, nil
+}
+
+// dataSets are a run's data: training (less the validation split), the
+// split (nil without one) and test.
+type dataSets struct {
+	train, val, test *data.Dataset
+	norm             data.Norm
+}
+
+// loadData reads the run's data (unless cfg gives it), checks that it fits
+// m, holds out the validation split (recording it in st) and settles the
+// normalisation (recording it in m).
+func loadData(m *Model, cfg *PruneConfig, st *pipeline.State) (*dataSets, error) {
+	if !knownDataset(cfg.Dataset) {
+		return nil, configErr("Dataset", fmt.Sprintf("%q", cfg.Dataset), "want one of %s", strings.Join(Datasets, ", "))
+	}
+	m.Info.Dataset = cfg.Dataset
+	st.Report.Dataset = cfg.Dataset
 	trainSet, testSet := cfg.Train, cfg.Test
 	if trainSet == nil || testSet == nil {
-		if trainSet, testSet, err = OpenData(cfg.Dataset, cfg.DataDir); err != nil {
+		var err error
+		if trainSet, testSet, err = OpenDataFirst(cfg.Dataset, cfg.DataDir, max(cfg.TrainLimit, 0), max(cfg.TestLimit, 0)); err != nil {
 			return nil, err
 		}
 	}
 	if err := checkFits(m, trainSet); err != nil {
 		return nil, err
 	}
-	trainSet, valSet, err := holdout(st, trainSet)
+	rest, val, err := holdout(st, trainSet, cfg.ValSplitCapped && !cfg.Resume)
 	if err != nil {
 		return nil, err
 	}
-	norm := m.Norm()
-	m.Info.Mean, m.Info.Std, m.Info.Dataset = norm.Mean, norm.Std, cfg.Dataset
-	st.Report.Dataset = cfg.Dataset
-	r, err := runner(ctx, m, &cfg, st, trainSet, valSet, testSet, norm)
-	if err != nil {
-		return nil, err
+	norm := testSet.Norm()
+	if c := testSet.C; len(m.Info.Mean) == c && len(m.Info.Std) == c {
+		norm = data.Norm{Mean: m.Info.Mean, Std: m.Info.Std}
 	}
-	run := &runSettings{Dataset: cfg.Dataset, DataDir: cfg.DataDir, EpochSize: cfg.EpochSize}
-	if ckpt != "" {
-		r.Save = func(st *pipeline.State, opt *optim.SGD) error {
-			raw, err := json.Marshal(runRecord{State: st, Run: run})
-			if err != nil {
-				return err
-			}
-			m.Info.Pruning = raw
-			return modelfile.Save(ckpt, m.Model, false, m.Info, momentumOf(opt))
-		}
-		r.Restore = func(opt *optim.SGD) error { return restoreMomentum(opt, extra) }
-	} else {
-		r.Save = func(*pipeline.State, *optim.SGD) error { return nil }
-	}
-	rep, err := r.Run(st)
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Report: rep, Checkpoint: ckpt}, nil
+	m.Info.Mean, m.Info.Std = norm.Mean, norm.Std
+	return &dataSets{train: rest, val: val, test: testSet, norm: norm}, nil
 }
 
-// startState returns the state a run starts from: a fresh one from cfg,
-// or for cfg.Resume the checkpoint's (its model put into m, its settings
-// into cfg) with its optimiser tensors.
-func startState(m *Model, cfg *PruneConfig, ckpt string) (*pipeline.State, map[string]*tensor.Tensor, error) {
-	if !cfg.Resume {
-		if cfg.Dataset == "" {
-			cfg.Dataset = m.Info.Dataset
-		}
-		if cfg.Dataset == "" {
-			cfg.Dataset = DefaultDataset(m.Model.Arch)
-		}
-		if err := cfg.Config.CheckMethod(); err != nil {
+// ValSplitOf returns the number of images to hold out of a training set of
+// n images: asked, or when capped (asked is a default, not a demand) at
+// most a tenth of the set.
+func ValSplitOf(asked int, capped bool, n int) (int, error) {
+	switch {
+	case asked < 0:
+		return 0, configErr("ValSplit", asked, "want 0 (none) or a number of training images")
+	case capped:
+		return min(asked, n/10), nil
+	case asked >= n:
+		return 0, configErr("ValSplit", asked, "the training set has only %d images (at least one must be left to train on)", n)
+	}
+	return asked, nil
+}
+
+// HoldOut splits a validation set of n images off ds with ValSeed (none
+// when n is 0) and returns the rest, the split and its record.
+func HoldOut(ds *data.Dataset, n int) (rest, val *data.Dataset, rec *report.Validation, err error) {
+	if n == 0 {
+		return ds, nil, nil, nil
+	}
+	if rest, val, err = ds.Holdout(n, ValSeed); err != nil {
+		return nil, nil, nil, configErr("ValSplit", n, "%v", err)
+	}
+	return rest, val, &report.Validation{Images: n, Of: ds.N, Seed: ValSeed}, nil
+}
+
+// holdout draws a run's validation split off trainSet: the split st's
+// config asks for (at most a tenth of the set when capped), recorded in
+// st's config and report.
+func holdout(st *pipeline.State, trainSet *data.Dataset, capped bool) (rest, val *data.Dataset, err error) {
+	n, err := ValSplitOf(st.Config.ValSplit, capped, trainSet.N)
+	if err != nil {
+		return nil, nil, err
+	}
+	rest, val, rec, err := HoldOut(trainSet, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n != st.Config.ValSplit {
+		st.Config.ValSplit = n
+		if st.Report.Config, err = report.ConfigOf(st.Config); err != nil {
 			return nil, nil, err
 		}
-		st, err := pipeline.NewState(cfg.Config, m.Model)
-		return st, nil, err
 	}
-	if ckpt == "" {
-		return nil, nil, errors.New("sgcnn.Prune: Resume needs the run folder Dir")
-	}
-	f, err := modelfile.Load(ckpt, "")
-	if err != nil {
-		return nil, nil, fmt.Errorf("resume: %w", err)
-	}
-	rec := runRecord{State: &pipeline.State{}}
-	if err := json.Unmarshal(f.Info.Pruning, &rec); err != nil || rec.Phase == "" {
-		return nil, nil, fmt.Errorf("resume: %s holds no pruning run", ckpt)
-	}
-	if err := CheckFinite(f.Model); err != nil {
-		return nil, nil, fmt.Errorf("resume: %s: %w", ckpt, err)
-	}
-	if err := rec.Config.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("resume: %s: the run's settings: %w", ckpt, err)
-	}
-	m.Model, m.Info = f.Model, f.Info
-	cfg.Config = rec.Config
-	cfg.Dataset = f.Info.Dataset
-	if rec.Run != nil {
-		cfg.Dataset, cfg.EpochSize = rec.Run.Dataset, rec.Run.EpochSize
-		if cfg.DataDir == "" {
-			cfg.DataDir = rec.Run.DataDir
-		}
-	}
-	return rec.State, f.Extra, nil
-}
-
-// holdout draws the validation split that st's config asks for off
-// trainSet, with ValSeed, and records it in the report.
-func holdout(st *pipeline.State, trainSet *data.Dataset) (rest, val *data.Dataset, err error) {
-	n := st.Config.ValSplit
-	switch {
-	case n < 0:
-		return nil, nil, fmt.Errorf("ValSplit %d: want 0 (none) or a number of training images", n)
-	case n == 0:
-		return trainSet, nil, nil
-	case n >= trainSet.N:
-		return nil, nil, fmt.Errorf("ValSplit %d: the training set has only %d images (at least one must be left to train on)", n, trainSet.N)
-	}
-	if rest, val, err = trainSet.Holdout(n, ValSeed); err != nil {
-		return nil, nil, fmt.Errorf("ValSplit %d: %w", n, err)
-	}
-	st.Report.Validation = &report.Validation{Images: n, Of: trainSet.N, Seed: ValSeed}
+	st.Report.Validation = rec
 	return rest, val, nil
-}
-
-// runner builds the pipeline runner of a run, without its Save.
-func runner(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State, trainSet, valSet, testSet *data.Dataset, norm data.Norm) (*pipeline.Runner, error) {
-	c := &st.Config
-	var pad int
-	var flip bool
-	if c.Augment && trainSet.H == 32 {
-		pad, flip = data.CIFARPad, true
-	}
-	if c.Shift > 0 {
-		pad = c.Shift
-	}
-	l, err := data.NewLoader(trainSet, data.Config{BatchSize: c.Batch, Shuffle: true, Seed: c.Seed, Pad: pad, Flip: flip, Norm: norm})
-	if err != nil {
-		return nil, err
-	}
-	trainSrc := train.Limit(train.FromLoader(ctx, l), cfg.EpochSize)
-	during, err := evalSource(ctx, testSet, norm, c.Batch)
-	if err != nil {
-		return nil, err
-	}
-	var final train.Source
-	if valSet != nil {
-		final = during
-		if during, err = evalSource(ctx, valSet, norm, c.Batch); err != nil {
-			return nil, err
-		}
-	}
-	pruner, err := pipeline.NewPruner(*c, m.Model.Net, trainSrc)
-	if err != nil {
-		return nil, err
-	}
-	n := trainSet.Len()
-	if cfg.EpochSize > 0 && cfg.EpochSize < n {
-		n = cfg.EpochSize
-	}
-	return &pipeline.Runner{Model: m.Model, Pruner: pruner, Train: trainSrc, TrainLen: n, Test: during, Final: final,
-		Log: cfg.Log, Stop: ctx.Err}, nil
-}
-
-// evalSource streams a data set in order, unaugmented.
-func evalSource(ctx context.Context, ds *data.Dataset, norm data.Norm, batch int) (train.Source, error) {
-	l, err := data.NewLoader(ds, data.Config{BatchSize: batch, Norm: norm})
-	if err != nil {
-		return nil, err
-	}
-	return train.FromLoader(ctx, l), nil
-}
-
-// momentumOf returns the optimiser's momentum buffers as extra tensors of
-// a checkpoint.
-func momentumOf(opt *optim.SGD) map[string]*tensor.Tensor {
-	if opt == nil {
-		return nil
-	}
-	extra := map[string]*tensor.Tensor{}
-	for i, p := range opt.Params {
-		if v := opt.Velocity(i); v != nil {
-			extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"] = &tensor.Tensor{Shape: p.Value.Shape, Data: v}
-		}
-	}
-	return extra
-}
-
-// restoreMomentum puts a checkpoint's momentum buffers back into opt.
-func restoreMomentum(opt *optim.SGD, extra map[string]*tensor.Tensor) error {
-	for i, p := range opt.Params {
-		if t, ok := extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"]; ok {
-			if err := opt.SetVelocity(i, append([]float32(nil), t.Data...)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

@@ -158,9 +158,49 @@ func (w *cancelWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestPruneResumes stops a run after its first local epoch, resumes it,
-// and checks the result against the same run done at once.
+// TestPruneResumes stops a run after its first global epoch (where the
+// momentum matters), resumes it, and checks the result against the same
+// run done at once.
 func TestPruneResumes(t *testing.T) {
+	resumed, got := checkResumeMatches(t, func(*PruneConfig) {})
+	out := t.TempDir()
+	if err := WriteReports(out, resumed, got.Report); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep report.Run
+	if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Steps) != 2 || rep.FinalTest == nil {
+		t.Fatalf("report.json: %v, %d steps, want the run's 2 and its final test", err, len(rep.Steps))
+	}
+	for _, name := range []string{"report.md", "accuracy_vs_flops.png", "training.png", "groups_conv2.png"} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("WriteReports: %v", err)
+		}
+	}
+}
+
+// TestPruneResumesDistilledAveraged is TestPruneResumes for a run that
+// distils from the dense model (its teacher read back on resume) and
+// averages the ends of two global cycles (the first kept in the folder).
+func TestPruneResumesDistilledAveraged(t *testing.T) {
+	_, got := checkResumeMatches(t, func(c *PruneConfig) {
+		c.Distill, c.DistillTemp, c.DistillAlpha = true, 4, 0.5
+		c.Cycles, c.Average = 2, true
+	})
+	if len(got.Report.Choices) != 1 || got.Report.Choices[0].What != AveragingChoice || got.Report.Choices[0].On != report.EvalValidation {
+		t.Errorf("choices %+v, want the average against the last model, on validation", got.Report.Choices)
+	}
+}
+
+// checkResumeMatches runs smallConfig edited by edit at once and again
+// cancelled after its first global epoch and resumed, and checks that both
+// end with the same weights and final test accuracy; it returns the
+// resumed run.
+func checkResumeMatches(t *testing.T, edit func(*PruneConfig)) (*Model, *Result) {
+	t.Helper()
 	trainSet, testSet := smallMNIST(t)
 	SetThreads(1) // one thread: the same sums in the same order
 	defer SetThreads(0)
@@ -168,7 +208,9 @@ func TestPruneResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := Prune(context.Background(), whole, smallConfig(trainSet, testSet, t.TempDir()))
+	cfg := smallConfig(trainSet, testSet, t.TempDir())
+	edit(&cfg)
+	want, err := Prune(context.Background(), whole, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,8 +222,9 @@ func TestPruneResumes(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cfg := smallConfig(trainSet, testSet, dir)
-	cfg.Log = &cancelWriter{key: "local", cancel: cancel}
+	cfg = smallConfig(trainSet, testSet, dir)
+	edit(&cfg)
+	cfg.Log = &cancelWriter{key: "global step 2 epoch 1/2", cancel: cancel}
 	if _, err := Prune(ctx, m, cfg); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled run: error %v, want context.Canceled", err)
 	}
@@ -203,23 +246,7 @@ func TestPruneResumes(t *testing.T) {
 			t.Fatalf("tensor %s differs between the resumed run and the run in one go", n)
 		}
 	}
-	out := t.TempDir()
-	if err := WriteReports(out, resumed, got.Report); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(filepath.Join(out, "report.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep report.Run
-	if err := json.Unmarshal(raw, &rep); err != nil || len(rep.Steps) != 2 || rep.FinalTest == nil {
-		t.Fatalf("report.json: %v, %d steps, want the run's 2 and its final test", err, len(rep.Steps))
-	}
-	for _, name := range []string{"report.md", "accuracy_vs_flops.png", "training.png", "groups_conv2.png"} {
-		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
-			t.Errorf("WriteReports: %v", err)
-		}
-	}
+	return resumed, got
 }
 
 func TestPruneRefusesBadRuns(t *testing.T) {
@@ -244,7 +271,7 @@ func TestPruneRefusesBadRuns(t *testing.T) {
 		{"resume without a run", context.Background(), func(c *PruneConfig) { c.Dir, c.Resume = dir, true }, "holds no pruning run"},
 		{"big split", context.Background(), func(c *PruneConfig) { c.ValSplit = 5000 }, "ValSplit 5000"},
 		{"bad method", context.Background(), func(c *PruneConfig) { c.Method = "magic" }, "magic"},
-		{"distill", context.Background(), func(c *PruneConfig) { c.Distill, c.DistillTemp, c.DistillAlpha = true, 4, 0.5 }, "Distill"},
+		{"distill without Dir", context.Background(), func(c *PruneConfig) { c.Distill, c.DistillTemp, c.DistillAlpha = true, 4, 0.5 }, "Distill"},
 		{"cancelled", ctx, func(*PruneConfig) {}, "context canceled"},
 	} {
 		cfg := smallConfig(trainSet, testSet, "")

@@ -2,20 +2,18 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/pytorch"
 	"github.com/sgcnn/sgcnn/train"
 )
 
@@ -40,26 +38,15 @@ func modelDataset(given string, info modelfile.Info, arch string) string {
 // openDataset loads the train or test split of a named data set from dir
 // ("" for the default location).
 func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {
-	switch name {
-	case "cifar10":
-		return data.LoadCIFAR10(dir, trainSplit)
-	case "cifar100":
-		return data.LoadCIFAR100(dir, trainSplit)
-	case "mnist":
-		return data.LoadMNIST(dir, trainSplit)
-	case "fashion-mnist":
-		return data.LoadFashionMNIST(dir, trainSplit)
-	}
-	return nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
+	ds, err := sgcnn.OpenSplit(name, dir, trainSplit, 0)
+	return ds, flagError(err)
 }
 
 // openSplits loads the training and test splits of a named data set from
 // dir, keeping only the first limits[0] and limits[1] images (0: all).
 func openSplits(name, dir string, limits [2]int) (trainSet, testSet *data.Dataset, err error) {
-	if !slices.Contains(datasets, name) {
-		return nil, nil, usagef("--dataset %q: want one of %s", name, strings.Join(datasets, ", "))
-	}
-	return sgcnn.OpenDataFirst(name, dir, max(limits[0], 0), max(limits[1], 0)) // reading stops at the limits
+	trainSet, testSet, err = sgcnn.OpenDataFirst(name, dir, max(limits[0], 0), max(limits[1], 0)) // reading stops at the limits
+	return trainSet, testSet, flagError(err)
 }
 
 // limited returns the first n images of ds (all of them when n <= 0 or
@@ -75,13 +62,8 @@ func limited(ds *data.Dataset, n int) (*data.Dataset, error) {
 	return ds.Subset(idx)
 }
 
-// epochLen is the number of images an epoch visits.
-func epochLen(n, size int) int {
-	if size > 0 && size < n {
-		return size
-	}
-	return n
-}
+// epochLen is the number of images an epoch visits (sgcnn.EpochLen).
+func epochLen(n, size int) int { return sgcnn.EpochLen(n, size) }
 
 // checkFits reports a data set whose images or classes do not fit a model.
 func checkFits(m *models.Model, ds *data.Dataset, name string) error {
@@ -96,62 +78,35 @@ func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 }
 
 // augmentation returns the training crop padding and flip for a data set
-// of h x h images: CIFAR's (4-pixel padding and left-right flips) when
-// augment is set on 32 x 32 images, and a random shift of up to shift
-// pixels in each direction (zero padding, a random crop, no flip) when shift
-// > 0, on any data set (digits must not be mirrored).
+// of h x h images (sgcnn.Augmentation).
 func augmentation(h int, augment bool, shift int) (pad int, flip bool) {
-	if augment && h == 32 {
-		pad, flip = data.CIFARPad, true
-	}
-	if shift > 0 {
-		pad = shift
-	}
-	return pad, flip
+	return sgcnn.Augmentation(h, augment, shift)
 }
 
-// evalSource streams a data set in order, unaugmented.
+// evalSource streams a data set in order, unaugmented (sgcnn.EvalSource).
 func evalSource(ds *data.Dataset, norm data.Norm, batch int) (train.Source, error) {
-	l, err := data.NewLoader(ds, data.Config{BatchSize: batch, Norm: norm})
-	if err != nil {
-		return nil, err
-	}
-	return train.FromLoader(context.Background(), l), nil
+	return sgcnn.EvalSource(ds, norm, batch)
 }
 
-// openModel builds a model and loads its weights from path: an sgcnn model
-// file (which names its architecture; arch, if given, must match) or a
-// PyTorch checkpoint (legacy or zip; arch is required).
-func openModel(arch, path string) (m *models.Model, info modelfile.Info, err error) {
-	defer func() {
-		if err == nil {
-			err = checkLoadedModel(loading, m, path)
-		}
-	}()
-	if isNative(path) {
-		f, err := modelfile.Load(path, arch)
-		if err != nil {
-			return nil, info, err
-		}
-		return f.Model, f.Info, nil
+// openModel opens a model file (see sgcnn.Open): an sgcnn model file
+// (which names its architecture; arch, if given, must match), a PyTorch
+// checkpoint (legacy or zip; arch is required) or an ONNX file. A model
+// holding NaN or Inf is refused unless --allow-nonfinite is given.
+func openModel(arch, path string) (*models.Model, modelfile.Info, error) {
+	if why := notNativeReason(path); why != "" && !isNative(path) {
+		return nil, modelfile.Info{}, usagef("%s", why)
 	}
-	if why := notNativeReason(path); why != "" {
-		return nil, info, usagef("%s", why)
+	m, err := sgcnn.Open(path, sgcnn.WithArch(arch), sgcnn.AllowNonFinite())
+	if na := (*sgcnn.NeedArchError)(nil); errors.As(err, &na) {
+		return nil, modelfile.Info{}, usagef("%s is a PyTorch checkpoint, which does not name its architecture: give --model (one of %s)", path, strings.Join(models.Names(), ", "))
 	}
-	if arch == "" {
-		return nil, info, usagef("%s is a PyTorch checkpoint, which does not name its architecture: give --model (one of %s)", path, strings.Join(models.Names(), ", "))
-	}
-	if m, err = models.New(arch, 0, 0); err != nil {
-		return nil, info, usageError{err}
-	}
-	sd, err := pytorch.Load(path)
 	if err != nil {
-		return nil, info, err
+		return nil, modelfile.Info{}, flagError(err)
 	}
-	if err := models.LoadStateDict(m, sd.Tensors); err != nil {
-		return nil, info, fmt.Errorf("%s: %w", path, err)
+	if err := checkLoadedModel(loading, m.Model, path); err != nil {
+		return nil, modelfile.Info{}, err
 	}
-	return m, info, nil
+	return m.Model, m.Info, nil
 }
 
 // fileArch returns the architecture an sgcnn model file names ("graph"

@@ -1,14 +1,14 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
-	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -37,33 +37,15 @@ func (d distillFlags) validate() error {
 	return nil
 }
 
-// teacherOf returns distillation from the teacher model m for a student
-// fed with norm (see teacherForward).
-func teacherOf(m *models.Model, recorded data.Norm, norm data.Norm, student *models.Model, d distillFlags) (*train.Distill, error) {
-	forward, err := teacherForward(m, recorded, norm, student)
-	if err != nil {
-		return nil, err
-	}
-	return &train.Distill{Teacher: forward, Temp: d.Temp, Alpha: d.Alpha}, nil
-}
-
 // teacherForward returns the logits of the teacher model m for a student
 // fed with norm: m runs compiled (BN folded, evaluation mode), or through
 // package nn where the compiler does not take it. The teacher must read
 // the student's input: the same shape and, where its file records one,
 // the same normalisation.
 func teacherForward(m *models.Model, recorded data.Norm, norm data.Norm, student *models.Model) (func(*tensor.Tensor) (*tensor.Tensor, error), error) {
-	if m.InputShape != student.InputShape || m.Classes != student.Classes {
-		return nil, usagef("--teacher: a %s for %v inputs and %d classes cannot teach a %s for %v inputs and %d classes",
-			m.Arch, m.InputShape, m.Classes, student.Arch, student.InputShape, student.Classes)
-	}
-	if recorded.Mean != nil && (!slices.Equal(recorded.Mean, norm.Mean) || !slices.Equal(recorded.Std, norm.Std)) {
-		return nil, usagef("--teacher: its file records the input normalisation mean %v std %v, the student is fed mean %v std %v",
-			recorded.Mean, recorded.Std, norm.Mean, norm.Std)
-	}
-	forward := func(x *tensor.Tensor) (*tensor.Tensor, error) { return m.Net.Forward(nn.NewCtx(false), x) }
-	if net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Route: compile.Dense}); err == nil {
-		forward = net.Forward
+	forward, err := sgcnn.TeacherForward(m, recorded, norm, student)
+	if err != nil {
+		return nil, usagef("--teacher: %v", errors.Unwrap(err))
 	}
 	return forward, nil
 }

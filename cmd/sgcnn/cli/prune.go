@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -10,18 +9,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/pytorch"
 	"github.com/sgcnn/sgcnn/selfgroup"
-	"github.com/sgcnn/sgcnn/tensor"
-	"github.com/sgcnn/sgcnn/torchtrain"
-	"github.com/sgcnn/sgcnn/train"
 )
 
 type pruneOptions struct {
@@ -219,11 +214,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 			o.out += "-" + o.cfg.Method
 		}
 	}
-	ckpt := filepath.Join(o.out, "checkpoint.safetensors")
-	var m *models.Model
-	var st *pipeline.State
-	var info modelfile.Info
-	var extra map[string]*tensor.Tensor
+	ckpt := filepath.Join(o.out, sgcnn.CheckpointFile)
 	if !o.resume {
 		if err := o.cfg.Validate(); err != nil {
 			return usageError{err}
@@ -237,168 +228,83 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return err
 	}
 	defer func() { og.close(fileExists(ckpt)) }()
-	if !o.resume {
+	cfg := sgcnn.PruneConfig{Dir: o.out, Resume: o.resume, Overwrite: o.force, ValSplitCapped: !o.valSet, Log: g.stderr}
+	m := &sgcnn.Model{}
+	if o.resume {
+		if cfg.From, err = loadPruneRun(g, o, ckpt); err != nil {
+			return err
+		}
+		cfg.DataDir = o.dataDir
+	} else {
 		// Checked once the lock is held: --force removes files.
 		if err := checkFreshFolder(o.out, o.force, g.stderr); err != nil {
 			return err
 		}
-	}
-	if o.resume {
-		if m, st, info, extra, err = loadPruneRun(g, o, ckpt); err != nil {
+		og.files = append(og.files, filepath.Join(o.out, "pretrained.safetensors"), filepath.Join(o.out, sgcnn.TeacherFile))
+		if m.Model, m.Info, err = o.baseline(g); err != nil {
 			return err
 		}
-	} else {
-		if !o.cfg.Distill {
-			o.cfg.DistillTemp, o.cfg.DistillAlpha = 0, 0 // not recorded without --distill
-		}
-		og.files = append(og.files, filepath.Join(o.out, "pretrained.safetensors"), filepath.Join(o.out, "teacher.safetensors"))
-		if m, info, err = o.baseline(g); err != nil {
-			return err
-		}
-		if err := o.budget.makePlan(g, o, m, info); err != nil {
-			return err
-		}
-		if st, err = pipeline.NewState(o.cfg, m); err != nil {
-			return usageError{err}
-		}
+		cfg.Config, cfg.RunSettings = o.cfg, *o.record(g.threads)
 	}
-	run := o.record(g.threads)
-	o.dataset = modelDataset(o.dataset, info, m.Arch)
-	info.Dataset = o.dataset
-	st.Report.Dataset = o.dataset
-	run.Dataset = o.dataset
-	if err := stopped(g, "before loading the data; no checkpoint was written"); err != nil {
+	if cfg.Budget, err = o.budget.run(o.resume); err != nil {
 		return err
 	}
-	trainSet, testSet, err := openSplits(o.dataset, o.dataDir, o.limits)
-	if err != nil {
-		return err
-	}
-	if err := checkFits(m, trainSet, o.dataset); err != nil {
-		return err
-	}
-	var valSet *data.Dataset
-	if trainSet, valSet, err = pruneHoldout(st, trainSet, o.valSet || o.resume); err != nil {
-		return err
-	}
-	norm := normFor(info, testSet)
-	info.Mean, info.Std = norm.Mean, norm.Std
 	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
-	cfg := &st.Config
-	pad, flip := augmentation(trainSet.H, cfg.Augment, cfg.Shift)
-	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: cfg.Batch, Shuffle: true, Seed: cfg.Seed,
-		Pad: pad, Flip: flip, Norm: norm})
+	res, err := sgcnn.Prune(ctx, m, cfg)
 	if err != nil {
-		return err
+		return pruneError(o, ckpt, res != nil, err)
 	}
-	// Evaluating at the training batch size lets the layers keep their
-	// buffers instead of reallocating them at every switch.
-	testSrc, finalSrc, err := evalSources(valSet, testSet, norm, cfg.Batch)
-	if err != nil {
-		return err
-	}
-	trainSrc := train.Limit(train.FromLoader(ctx, trainLoader), o.epochSize)
-	pruner, err := pipeline.NewPruner(*cfg, m.Net, trainSrc)
-	if err != nil {
-		return usageError{err}
-	}
-	if pruner, err = o.budget.wrap(o.out, o.resume, *cfg, pruner); err != nil {
-		return err
-	}
-	var teacher *train.Distill
-	if cfg.Distill {
-		if teacher, err = pruneTeacher(g, filepath.Join(o.out, "teacher.safetensors"), m, info, norm, *cfg, o.resume); err != nil {
-			return err
-		}
-	}
-	torchSet := torchtrain.Settings{Batch: cfg.Batch, Momentum: cfg.Momentum, WeightDecay: cfg.WeightDecay,
-		Pad: pad, Flip: flip, EpochSize: o.epochSize}
-	launcher, err := torchLauncher(ctx, g, cfg.Engine, filepath.Join(o.out, "torch"), m.Arch, torchSet, cfg.Distill)
-	if err != nil {
-		return err
-	}
-	r := &pipeline.Runner{Model: m, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: epochLen(trainSet.Len(), o.epochSize), Test: testSrc, Final: finalSrc, Log: g.stderr,
-		Save: func(st *pipeline.State, opt *optim.SGD) error {
-			raw, err := json.Marshal(pruneRecord{State: st, Run: run})
-			if err != nil {
-				return err
-			}
-			info.Pruning = raw
-			return modelfile.Save(ckpt, m, false, info, momentumOf(opt))
-		},
-		Restore: func(opt *optim.SGD) error { return restoreMomentum(opt, extra) },
-		Stop:    ctx.Err,
-	}
-	if launcher != nil {
-		r.Epoch = func(st *pipeline.State, opt *optim.SGD) train.EpochFunc {
-			s := torchSet
-			s.Seed = cfg.Seed + 1000*uint64(st.Step) // each phase its own data order, as the Go loader's
-			if st.Phase == pipeline.PhaseGlobal {
-				s.Seed++
-			}
-			return launcher.Epoch(ctx, m, opt, trainSet, norm, s)
-		}
-	}
-	if cfg.Average {
-		r.Save = keepCycles(r.Save, o.out, m, info)
-		r.Finish = averageCycles(g, o.out, m, trainSrc, testSrc, finalSrc != nil, r.Save)
-	}
-	if o.measure {
-		r.Measure = func() (float64, error) {
-			fmt.Fprintln(g.stderr, "measuring the compiled model's speedup over the dense one (batch 64)")
-			return compile.Speedup(m.Net, m.InputShape[:], 64)
-		}
-	}
-	if err := stopped(g, "before the baseline's evaluation; no checkpoint was written"); err != nil {
-		return err
-	}
-	rep, err := r.Run(st)
-	if err != nil {
-		if !fileExists(ckpt) {
-			if errors.Is(err, context.Canceled) {
-				return interruptedError{"before the first checkpoint; nothing was kept"}
-			}
-			return fmt.Errorf("%w (no checkpoint was written)", err)
-		}
-		if errors.Is(err, context.Canceled) {
-			return interruptedError{"the last checkpoint is kept; continue with: " + resumeCommand("prune", o.out, o.dataDir)}
-		}
-		return fmt.Errorf("%w (continue with: %s)", err, resumeCommand("prune", o.out, o.dataDir))
-	}
-	if g.ctx.Err() != nil { // the signal came during the last evaluation or the measurement
-		return interruptedError{"the run is complete in its checkpoint, but its reports were not written; write them with: " + resumeCommand("prune", o.out, o.dataDir)}
-	}
-	if err := writeReports(g, o.out, m, rep); err != nil {
-		return err
-	}
-	if err := o.budget.finish(g, o.out, m); err != nil {
+	if err := writeReports(g, o.out, m.Model, res.Report); err != nil {
 		return err
 	}
 	if o.json {
-		return writeJSON(g.stdout, rep)
+		return writeJSON(g.stdout, res.Report)
 	}
-	printSummary(g, rep)
+	printSummary(g, res.Report)
 	return nil
 }
 
-// pruneTeacher returns the distillation of a pruning run: a fresh run
-// keeps the dense model m as its teacher in path (before any pruning), a
-// resumed one reads it back from there.
-func pruneTeacher(g *globals, path string, m *models.Model, info modelfile.Info, norm data.Norm, cfg pipeline.Config, resume bool) (*train.Distill, error) {
-	if !resume {
-		info.Pruning = nil
-		if err := modelfile.Save(path, m, false, info, nil); err != nil {
-			return nil, fmt.Errorf("saving the teacher: %w", err)
+// configFlags name the flags of sgcnn.PruneConfig's fields, for errors.
+var configFlags = map[string]string{"ValSplit": "val-split", "Dataset": "dataset", "Trainer": "trainer", "Distill": "distill",
+	"Average": "average", "Method": "method", "Dir": "out", "Resume": "resume", "Arch": "model", "Rates": "rates", "Layers": "layers",
+	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule"}
+
+// flagError returns err, a *sgcnn.ConfigError (a bad setting) as a usage
+// error naming its flag.
+func flagError(err error) error {
+	var ce *sgcnn.ConfigError
+	if !errors.As(err, &ce) {
+		return err
+	}
+	if flag, ok := configFlags[ce.Field]; ok {
+		return usagef("--%s %v: %v", flag, ce.Value, ce.Err)
+	}
+	return usageError{err}
+}
+
+// pruneError says what a failed sgcnn.Prune kept and how to go on; a bad
+// setting is a usage error naming its flag. complete says the run is
+// complete in its checkpoint.
+func pruneError(o *pruneOptions, ckpt string, complete bool, err error) error {
+	if errors.As(err, new(*sgcnn.ConfigError)) {
+		return flagError(err)
+	}
+	cancelled := errors.Is(err, context.Canceled)
+	if !fileExists(ckpt) {
+		if cancelled {
+			return interruptedError{"before the first checkpoint; nothing was kept"}
 		}
+		return fmt.Errorf("%w (no checkpoint was written)", err)
 	}
-	f, err := modelfile.Load(path, m.Arch)
-	if err != nil {
-		return nil, fmt.Errorf("the distillation teacher: %w", err)
+	resume := resumeCommand("prune", o.out, o.dataDir)
+	switch {
+	case cancelled && complete:
+		return interruptedError{"the run is complete in its checkpoint, but its reports were not written; write them with: " + resume}
+	case cancelled:
+		return interruptedError{"the last checkpoint is kept; continue with: " + resume}
 	}
-	d := distillFlags{Temp: cfg.DistillTemp, Alpha: cfg.DistillAlpha}
-	fmt.Fprintln(g.stderr, d.describe(path))
-	return teacherOf(f.Model, data.Norm{Mean: f.Info.Mean, Std: f.Info.Std}, norm, m, d)
+	return fmt.Errorf("%w (continue with: %s)", err, resume)
 }
 
 // baseline builds the model to prune with trained weights.
@@ -434,18 +340,4 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 		return nil, modelfile.Info{}, err
 	}
 	return openModel("lenet5", pre)
-}
-
-// momentumOf returns the optimiser's momentum buffers as extra tensors.
-func momentumOf(opt *optim.SGD) map[string]*tensor.Tensor {
-	if opt == nil {
-		return nil
-	}
-	extra := map[string]*tensor.Tensor{}
-	for i, p := range opt.Params {
-		if v := opt.Velocity(i); v != nil {
-			extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"] = &tensor.Tensor{Shape: p.Value.Shape, Data: v}
-		}
-	}
-	return extra
 }

@@ -1,46 +1,28 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
 	"strings"
 
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
-	"github.com/sgcnn/sgcnn/tensor"
 )
 
-// pruneRun records the settings of a pruning run that are not in its
-// pipeline.Config, so that --resume continues the same experiment.
-type pruneRun struct {
-	Weights        string  `json:"weights,omitempty"`
-	Dataset        string  `json:"dataset"`
-	DataDir        string  `json:"data_dir,omitempty"`
-	TrainLimit     int     `json:"train_limit"`
-	TestLimit      int     `json:"test_limit"`
-	EpochSize      int     `json:"epoch_size"`
-	PretrainEpochs int     `json:"pretrain_epochs"`
-	PretrainLR     float64 `json:"pretrain_lr,omitempty"`
-	Recipe         string  `json:"recipe,omitempty"`
-	Threads        int     `json:"threads"`
-	Measure        bool    `json:"measure"`
-}
-
 // pruneRecord is what a pruning checkpoint stores: the pipeline's state
-// and the command's settings.
+// and the run's settings (sgcnn.RunSettings, which --resume uses).
 type pruneRecord struct {
 	*pipeline.State
-	Run *pruneRun `json:"run,omitempty"`
+	Run *sgcnn.RunSettings `json:"run,omitempty"`
 }
 
 // record returns the run's settings as o holds them.
-func (o *pruneOptions) record(threads int) *pruneRun {
-	return &pruneRun{Weights: o.weights, Dataset: o.dataset, DataDir: o.dataDir, TrainLimit: o.limits[0],
+func (o *pruneOptions) record(threads int) *sgcnn.RunSettings {
+	return &sgcnn.RunSettings{Weights: o.weights, Dataset: o.dataset, DataDir: o.dataDir, TrainLimit: o.limits[0],
 		TestLimit: o.limits[1], EpochSize: o.epochSize, PretrainEpochs: o.pretrainEpochs, PretrainLR: o.pretrainLR, Recipe: o.recipe,
 		Threads: threads, Measure: o.measure}
 }
@@ -50,49 +32,39 @@ var pruneNotStored = []string{"out", "resume", "json", "force", "allow-nonfinite
 
 // readPruneState reads the pipeline state of a pruning checkpoint.
 func readPruneState(path string) (*pipeline.State, error) {
-	f, err := modelfile.Load(path, "")
+	ck, err := sgcnn.ReadCheckpoint(path)
 	if err != nil {
 		return nil, err
 	}
-	st := &pipeline.State{}
-	if err := json.Unmarshal(f.Info.Pruning, st); err != nil || st.Phase == "" {
-		return nil, fmt.Errorf("%s holds no pruning run", path)
-	}
-	return st, nil
+	return ck.State, nil
 }
 
 // loadPruneRun reads the run to resume from ckpt and puts its stored
-// settings into o, checking the flags given against them.
-func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*models.Model, *pipeline.State, modelfile.Info, map[string]*tensor.Tensor, error) {
+// settings into o, checking the flags given against them; the checkpoint
+// returned carries the settings as the flags leave them.
+func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*sgcnn.Checkpoint, error) {
 	var given map[string]string
 	if o.flags != nil {
 		given = flagsGiven(o.flags, pruneNotStored...)
 	}
-	fail := func(err error) (*models.Model, *pipeline.State, modelfile.Info, map[string]*tensor.Tensor, error) {
-		return nil, nil, modelfile.Info{}, nil, err
-	}
 	if _, err := os.Stat(ckpt); err != nil {
-		return fail(fmt.Errorf("--resume: %s: no checkpoint to continue (%v)", o.out, err))
+		return nil, fmt.Errorf("--resume: %s: no checkpoint to continue (%v)", o.out, err)
 	}
-	f, err := modelfile.Load(ckpt, "")
+	ck, err := sgcnn.ReadCheckpoint(ckpt)
 	if err != nil {
-		return fail(fmt.Errorf("--resume: %w", err))
+		return nil, fmt.Errorf("--resume: %w", err)
 	}
-	rec := pruneRecord{State: &pipeline.State{}}
-	if err := json.Unmarshal(f.Info.Pruning, &rec); err != nil || rec.Phase == "" {
-		return fail(fmt.Errorf("--resume: %s holds no pruning run", ckpt))
+	if err := checkLoadedModel(g, ck.Model.Model, ckpt); err != nil {
+		return nil, err
 	}
-	if err := checkLoadedModel(g, f.Model, ckpt); err != nil {
-		return fail(err)
-	}
-	st := rec.State
-	legacy := rec.Run == nil // saved before the settings were stored
+	st := ck.State
+	legacy := ck.Settings == nil // saved before the settings were stored
+	r := ck.Settings
 	if legacy {
-		rec.Run = o.record(g.threads)
-		rec.Run.Dataset = f.Info.Dataset
+		r = o.record(g.threads)
+		r.Dataset = ck.Model.Info.Dataset
 	}
-	r := rec.Run
-	o.model, o.weights, o.dataset, o.dataDir = f.Model.Arch, r.Weights, r.Dataset, r.DataDir
+	o.model, o.weights, o.dataset, o.dataDir = ck.Model.Model.Arch, r.Weights, r.Dataset, r.DataDir
 	o.limits, o.epochSize, o.pretrainEpochs, o.measure = [2]int{r.TrainLimit, r.TestLimit}, r.EpochSize, r.PretrainEpochs, r.Measure
 	o.recipe = r.Recipe
 	if r.PretrainLR > 0 { // runs saved before --pretrain-lr keep the value given now
@@ -115,16 +87,17 @@ func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*models.Model, *pip
 			return false
 		}
 		if err := applyResumeFlags(o.flags, given, rule, g.stderr); err != nil {
-			return fail(err)
+			return nil, err
 		}
 		resumeThreads(g, o.flags, r.Threads)
 	}
 	if err := o.cfg.Validate(); err != nil {
-		return fail(usagef("--resume: the run's settings: %v", err))
+		return nil, usagef("--resume: the run's settings: %v", err)
 	}
 	st.Config = o.cfg
+	ck.Settings = o.record(g.threads)
 	fmt.Fprintf(g.stderr, "resuming %s: %d steps done, phase %s, epoch %d\n", o.out, st.Step, st.Phase, st.Epoch)
-	return f.Model, st, f.Info, f.Extra, nil
+	return ck, nil
 }
 
 // validatePruneStart checks the settings of a new pruning run that its

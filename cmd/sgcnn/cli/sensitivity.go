@@ -1,28 +1,17 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
-	"slices"
-	"time"
+	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/budget"
-	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/internal/atomicfile"
-	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/modelfile"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/selfgroup"
-	"github.com/sgcnn/sgcnn/tensor"
-	"github.com/sgcnn/sgcnn/train"
 )
 
 // sensSettings are the sensitivity measurement's flags, shared by sgcnn
@@ -58,205 +47,19 @@ func (s *sensSettings) rates() ([]float64, error) {
 	return r, nil
 }
 
-func (s *sensSettings) check() error {
-	switch {
-	case s.valSplit < 1:
-		return usagef("--val-split %d: sensitivity is measured on the validation split, which needs at least 1 image", s.valSplit)
-	case s.subset < 0:
-		return usagef("--subset %d: want 0 (all validation images) or more", s.subset)
-	case s.batch < 1:
-		return usagef("--eval-batch %d: want at least 1", s.batch)
-	case s.groups < 1:
-		return usagef("--groups %d: want at least 1", s.groups)
-	}
-	_, err := keepRule(s.rule)
-	return err
+// config returns the measurement's settings for sgcnn.Sensitivity.
+func (s *sensSettings) config(rates []float64, layers []string, log io.Writer) sgcnn.SensitivityConfig {
+	return sgcnn.SensitivityConfig{Rates: rates, Layers: layers, Groups: s.groups, Rule: s.rule, Seed: s.seed,
+		Dataset: s.dataset, DataDir: s.dataDir, ValSplit: s.valSplit, ValSplitCapped: !s.explicit, Subset: s.subset,
+		EvalBatch: s.batch, Log: log}
 }
 
-// keepRule is selfgroup.ParseKeepRule with a usage error naming --rule.
-func keepRule(s string) (selfgroup.KeepRule, error) {
-	r, err := selfgroup.ParseKeepRule(s)
-	if err != nil {
-		return 0, usagef("--rule: %v", err)
-	}
-	return r, nil
-}
-
-// heldOut returns the images sensitivity is measured on: the validation
-// split of n images (resolved as --val-split is: explicit says it was
-// given), then the first subset of those (0: all).
+// heldOut returns the images sensitivity is measured on (see
+// sgcnn.HeldOut): the validation split of n images (resolved as
+// --val-split is: explicit says it was given), then the first subset.
 func heldOut(trainSet *data.Dataset, n int, explicit bool, subset int) (*data.Dataset, error) {
-	n, err := resolveValSplit(n, explicit, trainSet.N)
-	if err != nil {
-		return nil, err
-	}
-	_, val, _, err := holdOut(trainSet, n)
-	if err != nil {
-		return nil, err
-	}
-	if val == nil {
-		return nil, usagef("--val-split: a training set of %d images leaves no validation split", trainSet.N)
-	}
-	if subset > 0 && subset < val.N {
-		return val.Subset(rangeIdx(0, subset))
-	}
-	return val, nil
-}
-
-func rangeIdx(lo, hi int) []int {
-	idx := make([]int, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		idx = append(idx, i)
-	}
-	return idx
-}
-
-// evalFunc returns a budget.Eval that compiles m as it is and evaluates
-// it on ds's images, read once into memory.
-func evalFunc(m *models.Model, ds *data.Dataset, norm data.Norm, batch int) (budget.Eval, error) {
-	src, err := evalSource(ds, norm, batch)
-	if err != nil {
-		return nil, err
-	}
-	var batches []train.Batch
-	if err := src(0, func(b train.Batch) bool {
-		batches = append(batches, train.Batch{X: &tensor.Tensor{Shape: slices.Clone(b.X.Shape), Data: slices.Clone(b.X.Data)}, Y: slices.Clone(b.Y)})
-		return true
-	}); err != nil {
-		return nil, err
-	}
-	all := func(yield func(train.Batch) bool) error {
-		for _, b := range batches {
-			if !yield(b) {
-				break
-			}
-		}
-		return nil
-	}
-	return func() (float64, float64, error) {
-		c, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Route: compile.Grouped})
-		var res train.EvalResult
-		if err == nil {
-			res, err = train.EvaluateFunc(c.Forward, all)
-		} else {
-			res, err = train.Evaluate(m.Net, all) // a graph the compiler does not take
-		}
-		return res.Top1, res.Loss, err
-	}, nil
-}
-
-// measureSensitivity measures m's sensitivity table on held-out training
-// images of the named data set.
-func measureSensitivity(g *globals, m *models.Model, info modelfile.Info, layers []nn.Prunable, s *sensSettings) (*budget.SensitivityTable, error) {
-	rates, err := s.rates()
-	if err != nil {
-		return nil, err
-	}
-	rule, err := keepRule(s.rule)
-	if err != nil {
-		return nil, err
-	}
-	name := s.dataset
-	if name == "" {
-		name = info.Dataset
-	}
-	if name == "" {
-		name = defaultDataset(m.Arch)
-	}
-	trainSet, err := openDataset(name, s.dataDir, true)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFits(m, trainSet, name); err != nil {
-		return nil, err
-	}
-	ds, err := heldOut(trainSet, s.valSplit, s.explicit, s.subset)
-	if err != nil {
-		return nil, err
-	}
-	eval, err := evalFunc(m, ds, normFor(info, trainSet), s.batch)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(g.stderr, "sensitivity of %d layers of %s at rates %v on %d %s validation images\n", len(layers), m.Arch, rates, ds.N, name)
-	t, err := budget.Sensitivity(layers, rates, eval, budget.Pruning{Groups: s.groups, Rule: rule, Seed: s.seed}, g.stderr)
-	if err != nil {
-		return nil, err
-	}
-	t.Model, t.Images, t.CPU, t.Threads = m.Arch, ds.N, budget.CPUModel(), parallel.Threads()
-	t.Data = fmt.Sprintf("%s: %d images of the validation split (--val-split, seed %d)", name, ds.N, valSeed)
-	t.Date = time.Now().UTC().Format(time.RFC3339)
-	return t, nil
-}
-
-// writeSensitivity writes the table as sensitivity.json, .md and a heat
-// map sensitivity.png in dir.
-func writeSensitivity(g *globals, dir string, t *budget.SensitivityTable) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	js, md := filepath.Join(dir, "sensitivity.json"), filepath.Join(dir, "sensitivity.md")
-	png, lpng := filepath.Join(dir, "sensitivity.png"), filepath.Join(dir, "sensitivity_loss.png")
-	if err := atomicfile.Write(js, func(w io.Writer) error { return writeJSON(w, t) }); err != nil {
-		return err
-	}
-	if err := atomicfile.Write(md, t.WriteMarkdown); err != nil {
-		return err
-	}
-	rows := make([]string, len(t.Layers))
-	vals, loss := make([][]float64, len(t.Layers)), make([][]float64, len(t.Layers))
-	for i, r := range t.Layers {
-		rows[i], vals[i], loss[i] = r.Name, t.Drops(i), t.Scores(i, budget.LossRise)
-	}
-	cols := make([]string, len(t.Rates))
-	for j, r := range t.Rates {
-		cols[j] = fmt.Sprintf("%g%%", r)
-	}
-	title := fmt.Sprintf("%s: top-1 drop in points, one layer pruned alone", t.Model)
-	if err := report.PlotHeatMap(png, vals, rows, cols, title, "rate", "layer"); err != nil {
-		return err
-	}
-	title = fmt.Sprintf("%s: cross-entropy rise in nats, one layer pruned alone", t.Model)
-	if err := report.PlotHeatMap(lpng, loss, rows, cols, title, "rate", "layer"); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stderr, "wrote %s, %s, %s, %s\n", js, md, png, lpng)
-	return nil
-}
-
-// readSensitivity reads a sensitivity.json.
-func readSensitivity(path string) (*budget.SensitivityTable, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	t := new(budget.SensitivityTable)
-	if err := json.Unmarshal(raw, t); err != nil {
-		return nil, fmt.Errorf("%s: not a sensitivity table: %w", path, err)
-	}
-	for _, r := range t.Layers {
-		if len(r.Top1) != len(t.Rates) {
-			return nil, fmt.Errorf("%s: layer %s has %d accuracies for %d rates", path, r.Name, len(r.Top1), len(t.Rates))
-		}
-	}
-	return t, nil
-}
-
-// budgetLayers returns the layers named (all the model's prunable layers
-// when names is empty).
-func budgetLayers(m *models.Model, names []string) ([]nn.Prunable, error) {
-	if len(names) == 0 {
-		return m.PrunableLayers(), nil
-	}
-	var ls []nn.Prunable
-	for _, n := range names {
-		l, ok := m.Layer(n).(nn.Prunable)
-		if !ok || l == nil {
-			return nil, usagef("--layers: %q is not a prunable layer of %s (see sgcnn info %s)", n, m.Arch, m.Arch)
-		}
-		ls = append(ls, l)
-	}
-	return ls, nil
+	ds, err := sgcnn.HeldOut(trainSet, n, !explicit, subset)
+	return ds, flagError(err)
 }
 
 type sensitivityOptions struct {
@@ -313,11 +116,13 @@ about 400 CPU-seconds (385 trials): about 3.5 minutes on 2 idle cores.`,
 }
 
 func runSensitivity(g *globals, o *sensitivityOptions) error {
-	if err := o.check(); err != nil {
+	rates, err := o.rates()
+	if err != nil {
 		return err
 	}
-	if _, err := o.rates(); err != nil {
-		return err
+	sc := o.config(rates, o.layers, g.stderr)
+	if err := sc.Check(); err != nil {
+		return flagError(err)
 	}
 	if o.weights == "" && o.model != "" {
 		if o.weights = sharedWeights(o.model); o.weights != "" {
@@ -331,20 +136,18 @@ func runSensitivity(g *globals, o *sensitivityOptions) error {
 	if err != nil {
 		return err
 	}
-	layers, err := budgetLayers(m, o.layers)
-	if err != nil {
-		return err
-	}
 	if o.out == "" {
 		o.out = filepath.Join("runs", "sensitivity-"+m.Arch)
 	}
-	t, err := measureSensitivity(g, m, info, layers, &o.sensSettings)
+	t, err := sgcnn.Sensitivity(&sgcnn.Model{Model: m, Info: info}, sc)
+	if err != nil {
+		return flagError(err)
+	}
+	files, err := sgcnn.WriteSensitivity(o.out, t)
 	if err != nil {
 		return err
 	}
-	if err := writeSensitivity(g, o.out, t); err != nil {
-		return err
-	}
+	fmt.Fprintf(g.stderr, "wrote %s\n", strings.Join(files, ", "))
 	if o.json {
 		return writeJSON(g.stdout, t)
 	}

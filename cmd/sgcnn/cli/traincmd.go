@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
@@ -277,7 +278,7 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		valSrc, testSrc = testSrc, nil
 	}
 	opt := optim.NewSGD(nn.AllParams(m.Net), o.LR, o.Momentum, o.WeightDecay, o.Nesterov)
-	if err := restoreMomentum(opt, extra); err != nil {
+	if err := sgcnn.RestoreMomentum(opt, extra); err != nil {
 		return fmt.Errorf("--resume: %s: %w", o.out, err)
 	}
 	torchSet := torchtrain.Settings{Batch: o.Batch, Momentum: o.Momentum, WeightDecay: o.WeightDecay, Nesterov: o.Nesterov,
@@ -487,19 +488,7 @@ func saveRun(path string, m *models.Model, st trainState, norm data.Norm, opt *o
 	if err != nil {
 		return err
 	}
-	return modelfile.Save(path, m, false, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, momentumOf(opt))
-}
-
-// restoreMomentum puts saved momentum buffers back into opt.
-func restoreMomentum(opt *optim.SGD, extra map[string]*tensor.Tensor) error {
-	for i, p := range opt.Params {
-		if t, ok := extra[modelfile.OptimPrefix+p.Name+".momentum_buffer"]; ok {
-			if err := opt.SetVelocity(i, append([]float32(nil), t.Data...)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return modelfile.Save(path, m, false, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, sgcnn.MomentumOf(opt))
 }
 
 // plotHistory draws train and test top-1 per epoch.

@@ -11,7 +11,6 @@ import (
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/optim"
-	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -55,49 +54,15 @@ func checkValSplit(asked int) error {
 // set of n images: n asked for when given (explicit), else the default,
 // at most a tenth of the set. Bad values are errors naming the flag.
 func resolveValSplit(asked int, explicit bool, n int) (int, error) {
-	switch {
-	case asked < 0:
-		return 0, usagef("--val-split %d: want 0 (none) or a number of training images", asked)
-	case !explicit:
-		return min(asked, n/10), nil
-	case asked >= n:
-		return 0, usagef("--val-split %d: the training set has only %d images (at least one must be left to train on)", asked, n)
-	}
-	return asked, nil
+	v, err := sgcnn.ValSplitOf(asked, !explicit, n)
+	return v, flagError(err)
 }
 
 // holdOut splits a validation set of n images off ds (none when n is 0)
 // and returns the rest, the split and its record.
 func holdOut(ds *data.Dataset, n int) (rest, val *data.Dataset, rec *report.Validation, err error) {
-	if n == 0 {
-		return ds, nil, nil, nil
-	}
-	if rest, val, err = ds.Holdout(n, valSeed); err != nil {
-		return nil, nil, nil, usagef("--val-split %d: %v", n, err)
-	}
-	return rest, val, &report.Validation{Images: n, Of: ds.N, Seed: valSeed}, nil
-}
-
-// pruneHoldout draws a pruning run's validation split off trainSet: a fresh
-// run resolves --val-split against the training set and records it in st
-// (config and report), a resumed one (explicit) holds out what st recorded.
-func pruneHoldout(st *pipeline.State, trainSet *data.Dataset, explicit bool) (rest, val *data.Dataset, err error) {
-	n, err := resolveValSplit(st.Config.ValSplit, explicit, trainSet.N)
-	if err != nil {
-		return nil, nil, err
-	}
-	rest, val, rec, err := holdOut(trainSet, n)
-	if err != nil {
-		return nil, nil, err
-	}
-	if n != st.Config.ValSplit {
-		st.Config.ValSplit = n
-		if st.Report.Config, err = report.ConfigOf(st.Config); err != nil {
-			return nil, nil, err
-		}
-	}
-	st.Report.Validation = rec
-	return rest, val, nil
+	rest, val, rec, err = sgcnn.HoldOut(ds, n)
+	return rest, val, rec, flagError(err)
 }
 
 // evalSources returns the batches a run measures itself on, and the test
