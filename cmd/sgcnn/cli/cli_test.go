@@ -21,11 +21,17 @@ func run(t *testing.T, args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-// sharedFile returns a file under ../shared or skips the test.
+// sharedFile returns a file under the shared folder beside the repository
+// (../shared from its root, four levels above this package), or skips the
+// test; under CI=true a missing file fails it, so that the checks that need
+// it cannot silently stop running.
 func sharedFile(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", rel)
+	p := filepath.Join("..", "..", "..", "..", "shared", rel)
 	if _, err := os.Stat(p); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s not present under CI: %v", p, err)
+		}
 		t.Skipf("%s not present: %v", p, err)
 	}
 	return p
