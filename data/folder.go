@@ -24,16 +24,16 @@ import (
 // alpha dropped).
 type ImageFolder struct {
 	Root       string
-	Files      []string  // paths, class by class, sorted within each class
-	Labels     []int     // label of each file
-	Classes    []string  // sub-folder names
-	Size       int       // side of the square crop
-	Resize     int       // shorter side after resizing; at least Size
-	RandomCrop bool      // crop at a random place (training) instead of the centre
+	Files      []string // paths, class by class, sorted within each class
+	Labels     []int    // label of each file
+	Classes    []string // sub-folder names
+	Size       int      // side of the square crop
+	Resize     int      // shorter side after resizing; at least Size
+	RandomCrop bool     // crop at a random place (training) instead of the centre
 	// RandomResized crops a random region of random area and aspect and
 	// resizes it to Size (training); Resize and RandomCrop are then unused.
 	RandomResized bool
-	Mean, Std  []float32 // default normalisation per channel, 0..1 pixel units
+	Mean, Std     []float32 // default normalisation per channel, 0..1 pixel units
 }
 
 // imageExts are the file name endings read, compared in lower case.
