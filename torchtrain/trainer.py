@@ -17,7 +17,13 @@ torchtrain); nothing here chooses a value of its own:
               torchvision's resnet50 and densenet201)
   data        "images": a raw file of N*C*H*W uint8 pixels (NCHW) that
               sgcnn wrote from the same data files it reads, "labels": N
-              little-endian int32, "n", "mean", "std" (0..1 pixel units)
+              little-endian int32, "n", "mean", "std" (0..1 pixel units);
+              or, for an ImageNet-style folder, "folder" (one sub-folder of
+              .jpg/.jpeg/.png files per class, read with torchvision's
+              ImageFolder), "size", "resize", "workers" (DataLoader
+              workers per process), "mean", "std": training images get
+              RandomResizedCrop(size) and a random flip, evaluation
+              Resize(resize) then CenterCrop(size)
   epochs, start_epoch, lrs
               the phase runs epochs start_epoch..epochs-1; lrs[e] is epoch
               e's learning rate, computed by sgcnn's schedule, so both
@@ -35,8 +41,14 @@ torchtrain); nothing here chooses a value of its own:
               rank 0 evaluates after the last epoch (eval mode), printing
               "torch: eval top-1 T% images N", so that sgcnn can check that
               both engines agree on the trained model
-  checkpoint  written atomically after every epoch (rank 0); a restarted
-              phase resumes from it
+  checkpoint  written atomically (rank 0) every checkpoint_every steps
+              (0: every tenth of an epoch) and after every epoch, with the
+              step reached and the loss and accuracy sums so far; a
+              restarted phase whose spec carries the same resume_key (sgcnn
+              derives it from the input state and the spec) continues from
+              it at that step, with the same data order and augmentation
+              as an uninterrupted run (the augmentation's random source is
+              reseeded at every checkpoint interval)
   out         the result: weights, BN statistics and momentum buffers
 
 Masks: the gradient of every pruned connection is zeroed by a hook before
@@ -45,6 +57,9 @@ so SGD (with weight decay) keeps them exactly zero. The script checks this
 before writing its result and fails if any pruned weight is non-zero.
 
 Not supported here (sgcnn says so before starting): knowledge distillation.
+
+Tests: SGCNN_TRAINER_KILL_RANK=R (and SGCNN_TRAINER_KILL_STEP=S, default 0)
+makes rank R kill itself with SIGKILL at the start of step S of its epoch.
 
 Progress: rank 0 prints one line per 10% of an epoch and one per epoch,
 prefixed "torch:", which sgcnn shows in its own progress display.
@@ -190,6 +205,13 @@ class Images:
     def __len__(self):
         return self.x.shape[0]
 
+    def batches(self, idx, per, seed):
+        """Batches of per images from idx, augmented from a source seeded
+        with seed."""
+        self.gen.manual_seed(seed)
+        for j in range(0, len(idx), per):
+            yield self.batch(idx[j : j + per])
+
     def batch(self, idx):
         """Images idx, normalised, then randomly cropped from a zero-padded
         copy (after normalisation, as sgcnn does) and flipped."""
@@ -202,6 +224,49 @@ class Images:
             x = torch.stack([p[i, :, dy : dy + h, dx : dx + w].flip(2) if f else p[i, :, dy : dy + h, dx : dx + w]
                              for i, ((dy, dx), f) in enumerate(zip(off, flips))])
         return x, self.y[idx]
+
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")  # the files sgcnn's Go reader takes
+
+
+class FolderImages:
+    """An ImageNet-style folder through torchvision's ImageFolder: training
+    transform RandomResizedCrop(size) and flip, else Resize(resize) and
+    CenterCrop(size); then ToTensor and the spec's normalisation."""
+
+    def __init__(self, d, train):
+        import torchvision.datasets as datasets
+        import torchvision.transforms as T
+
+        if train:
+            tf = [T.RandomResizedCrop(d["size"]), T.RandomHorizontalFlip()]
+        else:
+            tf = [T.Resize(d["resize"]), T.CenterCrop(d["size"])]
+        tf += [T.ToTensor(), T.Normalize(d["mean"], d["std"])]
+        self.ds = datasets.ImageFolder(d["folder"], T.Compose(tf),
+                                       is_valid_file=lambda p: p.lower().endswith(IMAGE_EXTS))
+        self.workers = d.get("workers", 0)
+
+    def __len__(self):
+        return len(self.ds)
+
+    def batches(self, idx, per, seed):
+        g = torch.Generator()
+        g.manual_seed(seed)
+        if self.workers == 0:
+            torch.manual_seed(seed)  # the transforms draw from torch's global source
+        loader = torch.utils.data.DataLoader(self.ds, batch_size=per, sampler=idx, num_workers=self.workers,
+                                             generator=g, pin_memory=torch.cuda.is_available())
+        yield from loader
+
+
+def dataset(spec, d, train):
+    """The images of data spec d: raw pixels sgcnn wrote, or a folder."""
+    if "folder" in d:
+        return FolderImages(d, train)
+    if not train:
+        spec = dict(spec, pad=0, flip=False)
+    return Images(dict(spec, data=d))
 
 
 def order(n, size, seed, epoch, world, rank):
@@ -280,15 +345,9 @@ def main():
 
     model = build(spec["arch"], spec["classes"])
     masks, mom = load_state(model, spec["state"])
-    start = spec["start_epoch"]
-    ckpt = spec["checkpoint"]
-    if os.path.exists(ckpt):
-        saved = torch.load(ckpt, map_location="cpu")
-        if saved["epoch"] > start:
-            m2, mom = load_state_from(model, saved["state"])
-            start = saved["epoch"]
-            if rank == 0:
-                print(f"torch: resuming the phase after epoch {start}", flush=True)
+    start, skip, carried = resume(model, spec, rank)
+    if carried is not None:
+        mom = carried.pop("momentum")
     model.to(device)
     gmask = {n: m.to(device) for n, m in masks.items()}
     for n, p in model.named_parameters():
@@ -297,24 +356,57 @@ def main():
     opt = optimizer(model, spec, mom, device)
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
-    ds = Images(spec)
+    ds = dataset(spec, spec["data"], train=True)
     if spec["batch"] % world:
         sys.exit(f"trainer: batch {spec['batch']} does not split over {world} processes")
-    per = spec["batch"] // world
     for e in range(start, spec["epochs"]):
-        idx = order(len(ds), spec.get("epoch_size", 0), spec["seed"], e, world, rank)
-        ds.gen.manual_seed(spec["seed"] * 1000003 + e * 101 + rank)
-        for g in opt.param_groups:
-            g["lr"] = spec["lrs"][e]
-        net.train()
-        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
-        steps = (len(idx) + per - 1) // per
-        tick = max(1, steps // 10)
-        for i in range(steps):
-            if os.environ.get("SGCNN_TRAINER_KILL_RANK") == str(rank):  # tests: a worker dying mid-epoch
+        sums = carried["stats"] if carried is not None and e == start and rank == 0 else [0, 0.0, 0]
+        train_epoch(net, model, opt, ds, spec, e, skip if e == start else 0, sums, device, world, rank)
+    if rank == 0:
+        check_masks(model, masks)
+        if spec.get("eval"):
+            evaluate(model, spec, device)
+        save_atomic(result(model, opt), spec["out"])
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def resume(model, spec, rank):
+    """Loads the phase's checkpoint when its key matches the spec's; returns
+    the epoch and step to start at and (rank 0) the sums carried over."""
+    ckpt, key = spec["checkpoint"], spec.get("resume_key", "")
+    if not key or not os.path.exists(ckpt):
+        return spec["start_epoch"], 0, None
+    saved = torch.load(ckpt, map_location="cpu")
+    if saved.get("key") != key or saved["epoch"] < spec["start_epoch"]:
+        return spec["start_epoch"], 0, None
+    _, mom = load_state_from(model, saved["state"])
+    if rank == 0:
+        print(f"torch: resuming the phase at epoch {saved['epoch'] + 1}, step {saved['step']}", flush=True)
+    return saved["epoch"], saved["step"], {"stats": list(saved["stats"]), "momentum": mom}
+
+
+def train_epoch(net, model, opt, ds, spec, e, first, sums, device, world, rank):
+    """Trains epoch e from step first on, checkpointing as it goes."""
+    per = spec["batch"] // world
+    idx = order(len(ds), spec.get("epoch_size", 0), spec["seed"], e, world, rank)
+    for g in opt.param_groups:
+        g["lr"] = spec["lrs"][e]
+    net.train()
+    t0, seen, loss_sum, correct = time.time(), *sums
+    steps = (len(idx) + per - 1) // per
+    tick = max(1, steps // 10)
+    every = spec.get("checkpoint_every", 0) or tick
+    kill_rank, kill_step = os.environ.get("SGCNN_TRAINER_KILL_RANK"), int(os.environ.get("SGCNN_TRAINER_KILL_STEP", 0))
+    for c0 in range(first, steps, every):
+        # Each checkpoint interval draws its augmentation from its own
+        # seed, so that a resumed run repeats an uninterrupted one.
+        chunk = idx[c0 * per : min(steps, c0 + every) * per]
+        seed = (spec["seed"] * 1000003 + e * 10007 + rank * 101 + c0) % (1 << 63)
+        for i, (x, y) in enumerate(ds.batches(chunk, per, seed), start=c0):
+            if kill_rank == str(rank) and i == kill_step:  # tests: a worker dying mid-epoch
                 os.kill(os.getpid(), 9)
-            x, y = ds.batch(idx[i * per : (i + 1) * per])
-            x, y = x.to(device), y.to(device)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
             out = net(x)
             loss = F.cross_entropy(out, y)
@@ -327,35 +419,37 @@ def main():
             correct += (out.argmax(1) == y).sum().item()
             if rank == 0 and (i + 1) % tick == 0:
                 print(f"torch: epoch {e + 1}/{spec['epochs']} step {i + 1}/{steps} loss {loss_sum / seen:.4f}", flush=True)
+        done = min(steps, c0 + every)
         stats = torch.tensor([seen, loss_sum, correct], dtype=torch.float64)
         if world > 1:
             dist.all_reduce(stats)
+        n, ls, cc = stats.tolist()
+        if done < steps:
+            if rank == 0:
+                checkpoint(spec, model, opt, e, done, [n, ls, cc])
+            continue
         el = time.time() - t0
         if rank == 0:
-            n, ls, c = stats.tolist()
             print(f"torch: epoch {e + 1}/{spec['epochs']} lr {spec['lrs'][e]:.4g} train loss {ls / n:.6f} "
-                  f"acc {100 * c / n:.4f}% images {int(n)} {n / el:.0f} img/s", flush=True)
-            save_atomic({"epoch": e + 1, "state": result(model, opt)}, ckpt)
-        if world > 1:
-            dist.barrier()
-    if rank == 0:
-        check_masks(model, masks)
-        if spec.get("eval"):
-            evaluate(model, spec, device)
-        save_atomic(result(model, opt), spec["out"])
+                  f"acc {100 * cc / n:.4f}% images {int(n)} {n / el:.0f} img/s", flush=True)
+            checkpoint(spec, model, opt, e + 1, 0, [0, 0.0, 0])
     if world > 1:
-        dist.destroy_process_group()
+        dist.barrier()
+
+
+def checkpoint(spec, model, opt, epoch, step, stats):
+    """Writes the phase's checkpoint: epoch (0-based) and step reached."""
+    save_atomic({"key": spec.get("resume_key", ""), "epoch": epoch, "step": step, "stats": stats,
+                 "state": result(model, opt)}, spec["checkpoint"])
 
 
 def evaluate(model, spec, device):
     """Prints the eval-mode top-1 on spec's held-out images."""
-    e = dict(spec["data"], **spec["eval"])
-    ds = Images(dict(spec, data=e, pad=0, flip=False))
+    ds = dataset(spec, dict(spec["data"], **spec["eval"]), train=False)
     model.eval()
     correct = 0
     with torch.no_grad():
-        for i in range(0, len(ds), 256):
-            x, y = ds.batch(list(range(i, min(i + 256, len(ds)))))
+        for x, y in ds.batches(list(range(len(ds))), 64, 0):
             correct += (model(x.to(device)).argmax(1).cpu() == y).sum().item()
     print(f"torch: eval top-1 {100 * correct / len(ds):.4f}% images {len(ds)}", flush=True)
 
