@@ -193,6 +193,9 @@ print(json.dumps({"torch": torch.__version__, "torchvision": tv, "cuda": torch.c
 	if (arch == "resnet50" || arch == "densenet201") && p.Torchvision == "" {
 		return fmt.Errorf("--trainer torch: %s needs torchvision: apt-get install python3-torchvision (or pip install torchvision)", arch)
 	}
+	if s.Folder != nil && p.Torchvision == "" {
+		return errors.New("--trainer torch: image folders need torchvision: apt-get install python3-torchvision (or pip install torchvision)")
+	}
 	if l.Device == "cuda" {
 		if !p.CUDA {
 			return fmt.Errorf("--device cuda: torch %s sees no CUDA device", p.Torch)
