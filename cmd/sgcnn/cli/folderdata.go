@@ -8,8 +8,8 @@ import (
 	"strings"
 
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/torchtrain"
 	"github.com/sgcnn/sgcnn/train"
 )
