@@ -124,7 +124,7 @@ func TestFolderEpoch(t *testing.T) {
 	n := data.ImageNetNorm
 	s := Settings{Batch: 8, Momentum: 0.9, WeightDecay: 1e-4, Seed: 2,
 		Folder: &Folder{Train: dir, Eval: dir, Size: 32, Resize: 36, Mean: n.Mean, Std: n.Std}}
-	loss, _, images, err := l.Epoch(context.Background(), m, opt, nil, data.Norm{}, s)(0, 0.05)
+	loss, _, images, err := l.EpochFunc(context.Background(), m, opt, nil, s)(0, 0.05)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}

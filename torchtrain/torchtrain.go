@@ -337,13 +337,18 @@ func (l *Launcher) resumeKey(state uint64, sp spec) string {
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
-// EpochFunc is Epoch for train.Plan.RunEpoch with d's own normalisation;
-// on a nil launcher (the Go engine) it returns nil.
+// EpochFunc is Epoch for train.Plan.RunEpoch with d's own normalisation
+// (d is nil when s.Folder is set: the folder carries its own); on a nil
+// launcher (the Go engine) it returns nil.
 func (l *Launcher) EpochFunc(ctx context.Context, m *models.Model, opt *optim.SGD, d *data.Dataset, s Settings) train.EpochFunc {
 	if l == nil {
 		return nil
 	}
-	return l.Epoch(ctx, m, opt, d, d.Norm(), s)
+	var norm data.Norm
+	if d != nil {
+		norm = d.Norm()
+	}
+	return l.Epoch(ctx, m, opt, d, norm, s)
 }
 
 // writeData writes d's pixels and labels once per content into the work

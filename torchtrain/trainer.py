@@ -431,7 +431,7 @@ def train_epoch(net, model, opt, ds, spec, e, first, sums, device, world, rank):
         el = time.time() - t0
         if rank == 0:
             print(f"torch: epoch {e + 1}/{spec['epochs']} lr {spec['lrs'][e]:.4g} train loss {ls / n:.6f} "
-                  f"acc {100 * cc / n:.4f}% images {int(n)} {n / el:.0f} img/s", flush=True)
+                  f"acc {100 * cc / n:.4f}% images {int(n)} {n / el:.1f} img/s", flush=True)
             checkpoint(spec, model, opt, e + 1, 0, [0, 0.0, 0])
     if world > 1:
         dist.barrier()
