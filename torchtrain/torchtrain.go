@@ -32,6 +32,7 @@ import (
 	"syscall"
 
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
 	"github.com/sgcnn/sgcnn/internal/progress"
 	"github.com/sgcnn/sgcnn/models"
@@ -45,8 +46,9 @@ import (
 //go:embed trainer.py
 var trainerPy []byte
 
-// Archs lists the architectures trainer.py can build.
-var Archs = []string{"lenet5", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "vgg16", "resnet50", "densenet201"}
+// Archs lists the architectures trainer.py can build; it also runs
+// imported networks (models.GraphArch) from their lowered graph.
+var Archs = []string{"lenet5", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "vgg16", "resnet50", "densenet201", models.GraphArch}
 
 // Launcher says how to start torchrun. The zero value runs one CPU process
 // with /usr/bin/python3.
@@ -209,29 +211,40 @@ print(json.dumps({"torch": torch.__version__, "torchvision": tv, "cuda": torch.c
 
 // spec is trainer.py's input (see its doc string).
 type spec struct {
-	State          string    `json:"state"`
-	Arch           string    `json:"arch"`
-	Classes        int       `json:"classes"`
-	InputShape     [3]int    `json:"input_shape"`
-	Data           dataSpec  `json:"data"`
-	Eval           *dataSpec `json:"eval,omitempty"`
-	Epochs         int       `json:"epochs"`
-	StartEpoch     int       `json:"start_epoch"`
-	LRs            []float64 `json:"lrs"`
-	Batch          int       `json:"batch"`
-	Momentum       float64   `json:"momentum"`
-	WeightDecay    float64   `json:"weight_decay"`
-	Nesterov       bool      `json:"nesterov"`
-	Pad            int       `json:"pad"`
-	Flip           bool      `json:"flip"`
-	EpochSize      int       `json:"epoch_size"`
-	Seed           uint64    `json:"seed"`
-	Device         string    `json:"device"`
-	ThreadsPerProc int       `json:"threads_per_proc"`
-	Checkpoint     string    `json:"checkpoint"`
-	CheckpointEach int       `json:"checkpoint_every"`
-	ResumeKey      string    `json:"resume_key"`
-	Out            string    `json:"out"`
+	State          string     `json:"state"`
+	Arch           string     `json:"arch"`
+	Graph          *graphSpec `json:"graph,omitempty"`
+	Classes        int        `json:"classes"`
+	InputShape     [3]int     `json:"input_shape"`
+	Data           dataSpec   `json:"data"`
+	Eval           *dataSpec  `json:"eval,omitempty"`
+	Epochs         int        `json:"epochs"`
+	StartEpoch     int        `json:"start_epoch"`
+	LRs            []float64  `json:"lrs"`
+	Batch          int        `json:"batch"`
+	Momentum       float64    `json:"momentum"`
+	WeightDecay    float64    `json:"weight_decay"`
+	Nesterov       bool       `json:"nesterov"`
+	Pad            int        `json:"pad"`
+	Flip           bool       `json:"flip"`
+	EpochSize      int        `json:"epoch_size"`
+	Seed           uint64     `json:"seed"`
+	Device         string     `json:"device"`
+	ThreadsPerProc int        `json:"threads_per_proc"`
+	Checkpoint     string     `json:"checkpoint"`
+	CheckpointEach int        `json:"checkpoint_every"`
+	ResumeKey      string     `json:"resume_key"`
+	Out            string     `json:"out"`
+}
+
+// graphSpec is a lowered graph for trainer.py's GraphNet: its nodes (with
+// their ops and attributes as package graph writes them) and every
+// tensor's per-image shape.
+type graphSpec struct {
+	Input  string           `json:"input"`
+	Output string           `json:"output"`
+	Nodes  []*graph.Node    `json:"nodes"`
+	Shapes map[string][]int `json:"shapes"`
 }
 
 type dataSpec struct {
@@ -267,6 +280,16 @@ func (l *Launcher) Epoch(ctx context.Context, m *models.Model, opt *optim.SGD, d
 			Seed: s.Seed, Device: l.Device, ThreadsPerProc: max(l.Threads, 1), CheckpointEach: s.CheckpointEvery,
 			Checkpoint: filepath.Join(l.Dir, "epoch.ckpt.pt"), Out: filepath.Join(l.Dir, "out.pt")}
 		sp.LRs[e] = lr
+		if m.Arch == models.GraphArch {
+			g, err := m.Graph()
+			if err == nil && g.Shapes == nil {
+				err = g.Infer()
+			}
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("torchtrain: the imported network's graph: %w", err)
+			}
+			sp.Graph = &graphSpec{Input: g.Input, Output: g.Output, Nodes: g.Nodes, Shapes: g.Shapes}
+		}
 		if err := l.dataSpecs(&sp, d, norm, s); err != nil {
 			return 0, 0, 0, err
 		}

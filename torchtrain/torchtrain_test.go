@@ -143,7 +143,7 @@ func TestCheckRefuses(t *testing.T) {
 		{Launcher{Dir: dir, NProc: 3}, "resnet20", Settings{Batch: 64}, "does not split evenly over 3"},
 		{Launcher{Dir: dir, Device: "tpu"}, "resnet20", Settings{Batch: 64}, `--device "tpu"`},
 		{Launcher{Dir: dir, NNodes: 2}, "resnet20", Settings{Batch: 64}, "--rdzv-endpoint"},
-		{Launcher{Dir: dir}, "graph", Settings{Batch: 64}, "no PyTorch definition of graph"},
+		{Launcher{Dir: dir}, "mobilenet", Settings{Batch: 64}, "no PyTorch definition of mobilenet"},
 		{Launcher{Dir: dir, Python: "/nonexistent/python3"}, "resnet20", Settings{Batch: 64}, "python3-torch"},
 	}
 	for _, c := range cases {

@@ -14,7 +14,9 @@ torchtrain); nothing here chooses a value of its own:
   arch, classes, input_shape
               the architecture, by sgcnn's name (the CIFAR ResNets, lenet5
               and vgg16, defined below with sgcnn's state_dict names;
-              torchvision's resnet50 and densenet201)
+              torchvision's resnet50 and densenet201; "graph": an imported
+              network, whose lowered graph the spec's "graph" holds, run by
+              GraphNet below)
   data        "images": a raw file of N*C*H*W uint8 pixels (NCHW) that
               sgcnn wrote from the same data files it reads, "labels": N
               little-endian int32, "n", "mean", "std" (0..1 pixel units);
@@ -172,8 +174,153 @@ class VGG16(nn.Module):
 RESNETS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
 
 
-def build(arch, classes):
+class GraphNet(nn.Module):
+    """Runs sgcnn's lowered graph (an imported ONNX network, arch "graph"):
+    the spec's "graph" holds its nodes in topological order (name, op, inputs,
+    outputs, attrs, as package graph writes them) and every tensor's
+    per-image shape. A node's parameters sit at its name's path, so that
+    the state_dict names are sgcnn's ("layer1.0.conv1.weight", and
+    "<node>.const" for a constant operand)."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.g, self.shapes = g, g["shapes"]
+        for n in g["nodes"]:
+            mod = self.layer(n)
+            if mod is not None:
+                self.place(n["name"], mod)
+
+    def place(self, name, mod):
+        """Adds mod at the dotted path name, creating plain containers."""
+        parts, at = name.split("."), self
+        for p in parts[:-1]:
+            if p not in at._modules:
+                at.add_module(p, nn.Module())
+            at = at._modules[p]
+        at.add_module(parts[-1], mod)
+
+    def get(self, name):
+        at = self
+        for p in name.split("."):
+            at = at._modules[p]
+        return at
+
+    def layer(self, n):
+        op, a = n["op"], n.get("attrs", {})
+        shape = self.shapes[n["inputs"][0]] if n["inputs"] else []
+        if op == "Conv":
+            g, (kh, kw) = a.get("group") or 1, a["kernel"]
+            return nn.Conv2d(shape[0], a["out"], (kh, kw), tuple(a.get("stride") or (1, 1)), 0,
+                             tuple(d or 1 for d in a.get("dilation") or (1, 1)), g, bias=a.get("bias", False))
+        if op == "BatchNormalization":
+            bn = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+            return bn(shape[0], eps=a.get("eps") or 1e-5, momentum=a.get("momentum") or 0.1)
+        if op == "Gemm":
+            return nn.Linear(math.prod(shape), a["out"], bias=a.get("bias", False))
+        if op in ("Add", "Sub", "Mul", "Div") and len(n["inputs"]) == 1:
+            holder = nn.Module()
+            holder.register_buffer("const", torch.zeros(0))  # its value comes with the state
+            return holder
+        if op == "ConvTranspose":
+            sys.exit(f"trainer: graph node {n['name']}: ConvTranspose is not supported under torch")
+        return None
+
+    def _load_from_state_dict(self, sd, prefix, *args, **kw):
+        # Constants arrive with their shapes: size the buffers first.
+        for k, v in sd.items():
+            if k.startswith(prefix) and k.endswith(".const"):
+                self.get(k[len(prefix) : -len(".const")]).const = v.clone()
+        super()._load_from_state_dict(sd, prefix, *args, **kw)
+
+    def forward(self, x):
+        env = {self.g["input"]: x}
+        for n in self.g["nodes"]:
+            out = self.run(n, [env[i] for i in n["inputs"]])
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            env.update(zip(n["outputs"], outs))
+        return env[self.g["output"]]
+
+    def run(self, n, xs):
+        op, a, x = n["op"], n.get("attrs", {}), xs[0] if xs else None
+        pads = a.get("pads") or [0, 0, 0, 0]  # top, left, bottom, right
+        sym = pads[0] == pads[2] and pads[1] == pads[3]
+        if op == "Conv":
+            if any(pads):
+                x = F.pad(x, (pads[1], pads[3], pads[0], pads[2]))
+            return self.get(n["name"])(x)
+        if op in ("BatchNormalization",):
+            return self.get(n["name"])(x)
+        if op == "Gemm":
+            return self.get(n["name"])(x.flatten(1))
+        if op == "Relu":
+            return F.relu(x)
+        if op == "LeakyRelu":
+            return F.leaky_relu(x, a.get("alpha", 0.0))
+        if op == "Clip":
+            return x.clamp(a.get("min", 0.0), a.get("max", 0.0))
+        if op == "Sigmoid":
+            return torch.sigmoid(x)
+        if op == "HardSigmoid":
+            return (a.get("alpha", 0.0) * x + a.get("beta", 0.0)).clamp(0, 1)
+        if op == "HardSwish":
+            return F.hardswish(x)
+        if op in ("Add", "Sub", "Mul", "Div"):
+            if len(xs) == 2:
+                l, r = xs
+            else:
+                c = self.get(n["name"]).const
+                l, r = (c, x) if a.get("const_first") else (x, c)
+            return {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div}[op](l, r)
+        if op == "Concat":
+            return torch.cat(xs, a.get("axis", 0) + 1)
+        if op == "Split":
+            return torch.split(x, a["sizes"], a.get("axis", 0) + 1)
+        if op == "Slice":
+            idx = [slice(None)] * x.dim()
+            for i, ax in enumerate(a["axes"]):
+                idx[ax + 1] = slice(a["starts"][i], a["ends"][i], (a.get("steps") or [1] * len(a["axes"]))[i])
+            return x[tuple(idx)]
+        if op in ("MaxPool", "AveragePool"):
+            k, st = tuple(a["kernel"]), tuple(a.get("stride") or (1, 1))
+            if op == "MaxPool":
+                dil = tuple(d or 1 for d in a.get("dilation") or (1, 1))
+                if not sym:
+                    x, pads = F.pad(x, (pads[1], pads[3], pads[0], pads[2]), value=-math.inf), [0, 0, 0, 0]
+                return F.max_pool2d(x, k, st, (pads[0], pads[1]), dil, a.get("ceil_mode", False))
+            if not sym:
+                sys.exit(f"trainer: graph node {n['name']}: AveragePool with uneven padding is not supported under torch")
+            return F.avg_pool2d(x, k, st, (pads[0], pads[1]), a.get("ceil_mode", False), a.get("count_include_pad", False))
+        if op == "GlobalAveragePool":
+            return x.mean((2, 3), keepdim=a.get("keepdims", False))
+        if op == "Flatten":
+            return x.flatten(1)
+        if op == "Reshape":
+            return x.reshape(x.shape[0], *a["shape"])
+        if op == "Transpose":
+            return x.permute(0, *[p + 1 for p in a["perm"]])
+        if op == "Dropout":
+            return F.dropout(x, a.get("ratio", 0.0), self.training)
+        if op == "Identity":
+            return x
+        if op == "Pad":
+            pad = []
+            for b, e in reversed(list(zip(a["pad_before"], a["pad_after"]))):
+                pad += [b, e]
+            return F.pad(x, pad, value=a.get("value", 0.0))
+        if op == "ShortcutA":
+            s = (a.get("stride") or [1, 1])[0]
+            x = x[:, :, ::s, ::s]
+            p = a["out"] - x.shape[1]
+            return F.pad(x, (0, 0, 0, 0, p // 2, p - p // 2))
+        sys.exit(f"trainer: graph node {n['name']}: op {op} is not supported under torch")
+
+
+def build(arch, classes, graph=None):
     """Returns an unpruned model of the architecture sgcnn calls arch."""
+    if arch == "graph":
+        if graph is None:
+            sys.exit("trainer: arch graph without a graph in the spec")
+        return GraphNet(graph)
     if arch in ("resnet50", "densenet201"):
         import torchvision
 
@@ -343,7 +490,7 @@ def main():
     torch.set_num_threads(max(1, spec.get("threads_per_proc", 1)))
     torch.manual_seed(spec["seed"] + rank)
 
-    model = build(spec["arch"], spec["classes"])
+    model = build(spec["arch"], spec["classes"], spec.get("graph"))
     masks, mom = load_state(model, spec["state"])
     start, skip, carried = resume(model, spec, rank)
     if carried is not None:
