@@ -15,8 +15,9 @@ import (
 // fine-tuning epoch of sgcnn prune --trainer torch in its sixth step: the
 // run stops with an error naming the rank and its exit code and the resume
 // command, keeping its checkpoints; --resume continues inside the epoch
-// (at the trainer's checkpoint after step 5: 10 steps, one checkpoint each), finishes the run and writes
-// the report, and every pruned connection of the final model is zero.
+// (at the trainer's checkpoint after step 5: 10 steps, one checkpoint
+// each), finishes the run and writes the report, and every pruned
+// connection of the final model is zero.
 func TestPruneTorchResumeInsideEpoch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts torchrun twice")
