@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,5 +99,44 @@ func TestImageFolderTrainEval(t *testing.T) {
 		"--val-split", "10", "--out", filepath.Join(t.TempDir(), "x.safetensors"))
 	if code == 0 || !strings.Contains(errs, "val folder") {
 		t.Errorf("--val-split with a folder: exit %d, %q", code, errs)
+	}
+}
+
+// TestImageFolderTrainTorch trains on an image folder with --trainer torch
+// on two gloo processes (torchvision reads the folder): the epoch sees
+// every training image, and sgcnn eval (Go) scores the result as the
+// run's evaluation after the epoch did.
+func TestImageFolderTrainTorch(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts torchrun")
+	}
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch, torchvision").Run(); err != nil {
+		t.Skip("PyTorch or torchvision not installed: apt-get install python3-torch python3-torchvision")
+	}
+	root := t.TempDir()
+	writeFolder(t, filepath.Join(root, "train"), 3, 4, 40, 36)
+	writeFolder(t, filepath.Join(root, "val"), 3, 2, 36, 44)
+	out := filepath.Join(t.TempDir(), "r20.safetensors")
+	code, stdout, errs := run(t, "train", "--model", "resnet20", "--classes", "3", "--dataset", "imagefolder", "--data", root,
+		"--epochs", "1", "--batch", "4", "--lr", "0.01", "--trainer", "torch", "--nproc", "2", "--out", out, "--json")
+	if code != 0 {
+		t.Fatalf("train: exit %d: %s", code, errs)
+	}
+	var st trainState
+	if err := json.Unmarshal([]byte(stdout), &st); err != nil || len(st.History) != 1 {
+		t.Fatalf("train --json: %v: %s", err, stdout)
+	}
+	if !strings.Contains(errs, "images 12 ") {
+		t.Errorf("the torch epoch did not see the 12 training images:\n%s", errs)
+	}
+	code, stdout, errs = run(t, "eval", "--weights", out, "--data", root, "--json")
+	if code != 0 {
+		t.Fatalf("eval: exit %d: %s", code, errs)
+	}
+	var r struct {
+		Top1 float64 `json:"top1"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil || r.Top1 != st.History[0].TestTop1 {
+		t.Fatalf("eval top-1 %v (%v); the run scored %.2f%% on the same folder", r.Top1, err, st.History[0].TestTop1)
 	}
 }
