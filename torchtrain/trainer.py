@@ -567,7 +567,8 @@ def train_epoch(net, model, opt, ds, spec, e, first, sums, device, world, rank):
             if rank == 0 and (i + 1) % tick == 0:
                 print(f"torch: epoch {e + 1}/{spec['epochs']} step {i + 1}/{steps} loss {loss_sum / seen:.4f}", flush=True)
         done = min(steps, c0 + every)
-        stats = torch.tensor([seen, loss_sum, correct], dtype=torch.float64)
+        # NCCL reduces device tensors only.
+        stats = torch.tensor([seen, loss_sum, correct], dtype=torch.float64, device=device)
         if world > 1:
             dist.all_reduce(stats)
         n, ls, cc = stats.tolist()
