@@ -143,3 +143,66 @@ func TestImageFolderErrors(t *testing.T) {
 		t.Errorf("corrupt image: err = %v, want one naming %s", err, path)
 	}
 }
+
+// RandomResized crops regions of random size: on a picture whose left
+// half is red and right half blue, crops see different mixes, all from
+// inside the picture, and each crop is Size x Size.
+func TestImageFolderRandomResized(t *testing.T) {
+	dir := t.TempDir()
+	red, blue := color.NRGBA{255, 0, 0, 255}, color.NRGBA{0, 0, 255, 255}
+	writeFile(t, filepath.Join(dir, "c", "x.png"), encodePNG(t, halves(90, 60, red, blue)))
+	f, err := LoadImageFolder(dir, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.RandomResized = true
+	rng := rand.New(rand.NewPCG(3, 4))
+	dst := make([]uint8, 3*16*16)
+	reds := map[int]bool{}
+	for range 50 {
+		if _, err := f.Read(0, dst, rng); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for i := range 256 {
+			if int(dst[i])+int(dst[512+i]) < 200 { // neither red nor blue: a pixel from outside
+				t.Fatalf("pixel %d is R %d B %d", i, dst[i], dst[512+i])
+			}
+			if dst[i] > 128 {
+				n++
+			}
+		}
+		reds[n] = true
+	}
+	if len(reds) < 10 {
+		t.Errorf("50 random resized crops gave %d distinct red areas", len(reds))
+	}
+	// The region drawn follows torchvision's bounds.
+	for range 1000 {
+		r := randomResized(rng, 90, 60)
+		if r.x < 0 || r.y < 0 || r.x+r.w > 90 || r.y+r.h > 60 || r.w*r.h < 0.08*90*60-90-60 {
+			t.Fatalf("region %+v outside the 90x60 image or below 8%% of it", r)
+		}
+		if a := r.w / r.h; a < 0.75*0.9 || a > 4.0/3*1.1 {
+			t.Fatalf("region %+v has aspect %g", r, a)
+		}
+	}
+}
+
+// A class folder without images is refused by name (torchvision refuses
+// it too); the splits are train/ and val/ when present.
+func TestImageFolderEmptyClassAndSplits(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a", "x.png"), encodePNG(t, halves(8, 8, color.NRGBA{A: 255}, color.NRGBA{A: 255})))
+	writeFile(t, filepath.Join(dir, "b_empty", "readme.txt"), []byte("no images"))
+	if _, err := LoadImageFolder(dir, 8); err == nil || !strings.Contains(err.Error(), "b_empty") {
+		t.Errorf("empty class: %v", err)
+	}
+	if ImageFolderSplit(dir, true) != dir {
+		t.Errorf("no train/: got %s", ImageFolderSplit(dir, true))
+	}
+	writeFile(t, filepath.Join(dir, "val", "a", "y.png"), encodePNG(t, halves(8, 8, color.NRGBA{A: 255}, color.NRGBA{A: 255})))
+	if got := ImageFolderSplit(dir, false); got != filepath.Join(dir, "val") {
+		t.Errorf("val split: got %s", got)
+	}
+}

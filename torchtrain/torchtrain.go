@@ -32,7 +32,9 @@ import (
 	"syscall"
 
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
+	"github.com/sgcnn/sgcnn/internal/progress"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -44,8 +46,9 @@ import (
 //go:embed trainer.py
 var trainerPy []byte
 
-// Archs lists the architectures trainer.py can build.
-var Archs = []string{"lenet5", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "vgg16", "resnet50", "densenet201"}
+// Archs lists the architectures trainer.py can build; it also runs
+// imported networks (models.GraphArch) from their lowered graph.
+var Archs = []string{"lenet5", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", "vgg16", "resnet50", "densenet201", models.GraphArch}
 
 // Launcher says how to start torchrun. The zero value runs one CPU process
 // with /usr/bin/python3.
@@ -110,6 +113,26 @@ type Settings struct {
 	// Eval, when set, is a held-out set that the trainer evaluates after
 	// each epoch; Launcher.EvalTop1 then holds its top-1.
 	Eval *data.Dataset
+	// Folder, when set, is an ImageNet-style data set that trainer.py
+	// reads itself (torchvision's ImageFolder) instead of the Dataset
+	// given to Epoch, which may then be nil.
+	Folder *Folder
+	// CheckpointEvery is the number of steps between the trainer's
+	// checkpoints inside an epoch (0: every tenth of the epoch).
+	CheckpointEvery int
+}
+
+// Folder is an ImageNet-style data set for trainer.py: training images
+// get RandomResizedCrop(Size) and a random flip, evaluation images
+// Resize(Resize) then CenterCrop(Size), as data.ImageFolder does in Go.
+type Folder struct {
+	Train   string    // class sub-folders of the training images
+	Eval    string    // class sub-folders evaluated after the epoch ("" for none)
+	Size    int       // side of the crop (the model's input)
+	Resize  int       // shorter side before the evaluation crop (Size*8/7)
+	Workers int       // DataLoader worker processes per rank (0: decode in the rank)
+	Mean    []float32 // normalisation, 0..1 pixel units
+	Std     []float32
 }
 
 // probe is what the interpreter reports about its torch.
@@ -172,6 +195,9 @@ print(json.dumps({"torch": torch.__version__, "torchvision": tv, "cuda": torch.c
 	if (arch == "resnet50" || arch == "densenet201") && p.Torchvision == "" {
 		return fmt.Errorf("--trainer torch: %s needs torchvision: apt-get install python3-torchvision (or pip install torchvision)", arch)
 	}
+	if s.Folder != nil && p.Torchvision == "" {
+		return errors.New("--trainer torch: image folders need torchvision: apt-get install python3-torchvision (or pip install torchvision)")
+	}
 	if l.Device == "cuda" {
 		if !p.CUDA {
 			return fmt.Errorf("--device cuda: torch %s sees no CUDA device", p.Torch)
@@ -185,70 +211,97 @@ print(json.dumps({"torch": torch.__version__, "torchvision": tv, "cuda": torch.c
 
 // spec is trainer.py's input (see its doc string).
 type spec struct {
-	State          string    `json:"state"`
-	Arch           string    `json:"arch"`
-	Classes        int       `json:"classes"`
-	InputShape     [3]int    `json:"input_shape"`
-	Data           dataSpec  `json:"data"`
-	Eval           *dataSpec `json:"eval,omitempty"`
-	Epochs         int       `json:"epochs"`
-	StartEpoch     int       `json:"start_epoch"`
-	LRs            []float64 `json:"lrs"`
-	Batch          int       `json:"batch"`
-	Momentum       float64   `json:"momentum"`
-	WeightDecay    float64   `json:"weight_decay"`
-	Nesterov       bool      `json:"nesterov"`
-	Pad            int       `json:"pad"`
-	Flip           bool      `json:"flip"`
-	EpochSize      int       `json:"epoch_size"`
-	Seed           uint64    `json:"seed"`
-	Device         string    `json:"device"`
-	ThreadsPerProc int       `json:"threads_per_proc"`
-	Checkpoint     string    `json:"checkpoint"`
-	Out            string    `json:"out"`
+	State          string     `json:"state"`
+	Arch           string     `json:"arch"`
+	Graph          *graphSpec `json:"graph,omitempty"`
+	Classes        int        `json:"classes"`
+	InputShape     [3]int     `json:"input_shape"`
+	Data           dataSpec   `json:"data"`
+	Eval           *dataSpec  `json:"eval,omitempty"`
+	Epochs         int        `json:"epochs"`
+	StartEpoch     int        `json:"start_epoch"`
+	LRs            []float64  `json:"lrs"`
+	Batch          int        `json:"batch"`
+	Momentum       float64    `json:"momentum"`
+	WeightDecay    float64    `json:"weight_decay"`
+	Nesterov       bool       `json:"nesterov"`
+	Pad            int        `json:"pad"`
+	Flip           bool       `json:"flip"`
+	EpochSize      int        `json:"epoch_size"`
+	Seed           uint64     `json:"seed"`
+	Device         string     `json:"device"`
+	ThreadsPerProc int        `json:"threads_per_proc"`
+	Checkpoint     string     `json:"checkpoint"`
+	CheckpointEach int        `json:"checkpoint_every"`
+	ResumeKey      string     `json:"resume_key"`
+	Out            string     `json:"out"`
+}
+
+// graphSpec is a lowered graph for trainer.py's GraphNet: its nodes (with
+// their ops and attributes as package graph writes them) and every
+// tensor's per-image shape.
+type graphSpec struct {
+	Input  string           `json:"input"`
+	Output string           `json:"output"`
+	Nodes  []*graph.Node    `json:"nodes"`
+	Shapes map[string][]int `json:"shapes"`
 }
 
 type dataSpec struct {
-	Images string    `json:"images"`
-	Labels string    `json:"labels"`
-	N      int       `json:"n"`
-	Mean   []float32 `json:"mean"`
-	Std    []float32 `json:"std"`
+	Images  string    `json:"images,omitempty"`
+	Labels  string    `json:"labels,omitempty"`
+	N       int       `json:"n,omitempty"`
+	Folder  string    `json:"folder,omitempty"`
+	Size    int       `json:"size,omitempty"`
+	Resize  int       `json:"resize,omitempty"`
+	Workers int       `json:"workers,omitempty"`
+	Mean    []float32 `json:"mean"`
+	Std     []float32 `json:"std"`
 }
 
-// Epoch returns the function that trains epoch e of m on d under torchrun,
-// carrying opt's momentum buffers across epochs; seed varies the data order
-// between phases (epoch e of a phase draws its order from seed and e).
+// Epoch returns the function that trains epoch e of m on d (or on
+// s.Folder) under torchrun, carrying opt's momentum buffers across epochs;
+// seed varies the data order between phases (epoch e of a phase draws its
+// order from seed and e).
+//
+// The trainer checkpoints inside the epoch (Settings.CheckpointEvery). A
+// call that finds the checkpoint of an interrupted run of the same epoch
+// from the same weights (the spec's resume key: a hash of the input state,
+// the spec and the process count) continues from it, so that a resumed
+// sgcnn run picks up inside the epoch.
 func (l *Launcher) Epoch(ctx context.Context, m *models.Model, opt *optim.SGD, d *data.Dataset, norm data.Norm, s Settings) train.EpochFunc {
 	return func(e int, lr float64) (float64, float64, int, error) {
 		if err := os.MkdirAll(l.Dir, 0o755); err != nil {
 			return 0, 0, 0, err
 		}
-		ds, err := l.writeData(d, norm)
-		if err != nil {
-			return 0, 0, 0, err
-		}
 		sp := spec{State: filepath.Join(l.Dir, "state.pt"), Arch: m.Arch, Classes: m.Classes, InputShape: m.InputShape,
-			Data: ds, Epochs: e + 1, StartEpoch: e, LRs: make([]float64, e+1), Batch: s.Batch, Momentum: s.Momentum,
+			Epochs: e + 1, StartEpoch: e, LRs: make([]float64, e+1), Batch: s.Batch, Momentum: s.Momentum,
 			WeightDecay: s.WeightDecay, Nesterov: s.Nesterov, Pad: s.Pad, Flip: s.Flip, EpochSize: s.EpochSize,
-			Seed: s.Seed, Device: l.Device, ThreadsPerProc: max(l.Threads, 1),
+			Seed: s.Seed, Device: l.Device, ThreadsPerProc: max(l.Threads, 1), CheckpointEach: s.CheckpointEvery,
 			Checkpoint: filepath.Join(l.Dir, "epoch.ckpt.pt"), Out: filepath.Join(l.Dir, "out.pt")}
 		sp.LRs[e] = lr
-		if s.Eval != nil {
-			es, err := l.writeData(s.Eval, norm)
-			if err != nil {
-				return 0, 0, 0, err
+		if m.Arch == models.GraphArch {
+			g, err := m.Graph()
+			if err == nil && g.Shapes == nil {
+				err = g.Infer()
 			}
-			sp.Eval = &es
+			if err != nil {
+				return 0, 0, 0, fmt.Errorf("torchtrain: the imported network's graph: %w", err)
+			}
+			sp.Graph = &graphSpec{Input: g.Input, Output: g.Output, Nodes: g.Nodes, Shapes: g.Shapes}
+		}
+		if err := l.dataSpecs(&sp, d, norm, s); err != nil {
+			return 0, 0, 0, err
 		}
 		if sp.Device == "" {
 			sp.Device = "cpu"
 		}
-		os.Remove(sp.Checkpoint) // one epoch per run: nothing to resume inside it
 		os.Remove(sp.Out)
-		if err := writeState(sp.State, m, opt); err != nil {
+		key, err := writeState(sp.State, m, opt)
+		if err != nil {
 			return 0, 0, 0, err
 		}
+		sp.ResumeKey = l.resumeKey(key, sp)
 		stats, err := l.run(ctx, sp)
 		if err != nil {
 			return 0, 0, 0, err
@@ -256,18 +309,69 @@ func (l *Launcher) Epoch(ctx context.Context, m *models.Model, opt *optim.SGD, d
 		if err := readState(sp.Out, m, opt); err != nil {
 			return 0, 0, 0, err
 		}
+		os.Remove(sp.Checkpoint) // the epoch is done; the caller checkpoints it
 		l.EvalTop1 = stats.eval
 		return stats.loss, stats.top1, stats.n, nil
 	}
 }
 
-// EpochFunc is Epoch for train.Plan.RunEpoch with d's own normalisation;
-// on a nil launcher (the Go engine) it returns nil.
+// dataSpecs sets sp's training and evaluation data: d and s.Eval written
+// as raw files, or s.Folder's folders.
+func (l *Launcher) dataSpecs(sp *spec, d *data.Dataset, norm data.Norm, s Settings) error {
+	if f := s.Folder; f != nil {
+		if f.Train == "" || f.Size < 1 || f.Resize < f.Size {
+			return fmt.Errorf("torchtrain: folder data %+v: want a training folder and 0 < size <= resize", *f)
+		}
+		sp.Data = dataSpec{Folder: f.Train, Size: f.Size, Resize: f.Resize, Workers: f.Workers, Mean: f.Mean, Std: f.Std}
+		if f.Eval != "" {
+			ev := sp.Data
+			ev.Folder = f.Eval
+			sp.Eval = &ev
+		}
+		return nil
+	}
+	if d == nil {
+		return errors.New("torchtrain: no training data")
+	}
+	ds, err := l.writeData(d, norm)
+	if err != nil {
+		return err
+	}
+	sp.Data = ds
+	if s.Eval != nil {
+		es, err := l.writeData(s.Eval, norm)
+		if err != nil {
+			return err
+		}
+		sp.Eval = &es
+	}
+	return nil
+}
+
+// resumeKey identifies an epoch's run: the input state's hash, the spec
+// (less what does not change the result: threads, device) and the process
+// count, which sets the data order.
+func (l *Launcher) resumeKey(state uint64, sp spec) string {
+	sp.ThreadsPerProc, sp.Device, sp.ResumeKey = 0, "", ""
+	js, _ := json.Marshal(sp)
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%016x %d ", state, l.procs())
+	h.Write(js)
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// EpochFunc is Epoch for train.Plan.RunEpoch with d's own normalisation
+// (d is nil when s.Folder is set: the folder carries its own); on a nil
+// launcher (the Go engine) it returns nil.
 func (l *Launcher) EpochFunc(ctx context.Context, m *models.Model, opt *optim.SGD, d *data.Dataset, s Settings) train.EpochFunc {
 	if l == nil {
 		return nil
 	}
-	return l.Epoch(ctx, m, opt, d, d.Norm(), s)
+	var norm data.Norm
+	if d != nil {
+		norm = d.Norm()
+	}
+	return l.Epoch(ctx, m, opt, d, norm, s)
 }
 
 // writeData writes d's pixels and labels once per content into the work
@@ -294,8 +398,9 @@ func (l *Launcher) writeData(d *data.Dataset, norm data.Norm) (dataSpec, error) 
 	return ds, writeFile(ds.Labels, lab)
 }
 
-// writeState writes m's state dict, its masks and opt's momentum buffers.
-func writeState(path string, m *models.Model, opt *optim.SGD) error {
+// writeState writes m's state dict, its masks and opt's momentum buffers,
+// and returns a hash of what it wrote.
+func writeState(path string, m *models.Model, opt *optim.SGD) (uint64, error) {
 	names, ts := models.StateDict(m)
 	sd := pytorch.NewStateDict()
 	for _, n := range names {
@@ -312,7 +417,9 @@ func writeState(path string, m *models.Model, opt *optim.SGD) error {
 			sd.Add("optim."+p.Name+".momentum_buffer", &tensor.Tensor{Shape: p.Value.Shape, Data: v})
 		}
 	}
-	return atomicfile.Write(path, func(w io.Writer) error { return pytorch.WriteZip(w, sd) })
+	h := fnv.New64a()
+	err := atomicfile.Write(path, func(w io.Writer) error { return pytorch.WriteZip(io.MultiWriter(w, h), sd) })
+	return h.Sum64(), err
 }
 
 // writeFile writes b to path atomically.
@@ -418,6 +525,7 @@ func (l *Launcher) run(ctx context.Context, sp spec) (epochStats, error) {
 		return epochStats{}, fmt.Errorf("torchtrain: starting torchrun: %w", err)
 	}
 	st := epochStats{eval: -1}
+	disp := &display{w: l.Log}
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
 		line := sc.Text()
@@ -425,11 +533,12 @@ func (l *Launcher) run(ctx context.Context, sp spec) (epochStats, error) {
 		if _, rest, ok := strings.Cut(line, "]:"); ok && strings.HasPrefix(line, "[") {
 			line = rest // torchrun's "[default0]:" prefix of teed lines
 		}
-		if l.Log != nil && strings.HasPrefix(line, "torch:") {
-			fmt.Fprintln(l.Log, line)
+		if strings.HasPrefix(line, "torch:") {
+			disp.line(line)
 		}
 		parseEpoch(line, &st)
 	}
+	disp.finish()
 	if err := cmd.Wait(); err != nil {
 		return st, fmt.Errorf("torchtrain: torchrun failed (%v)%s\nlast lines:\n%s", err, failedRank(tail.String()), tail.String())
 	}
@@ -437,6 +546,48 @@ func (l *Launcher) run(ctx context.Context, sp spec) (epochStats, error) {
 		return st, fmt.Errorf("torchtrain: the trainer reported no epoch\nlast lines:\n%s", tail.String())
 	}
 	return st, nil
+}
+
+// display shows rank 0's lines: its step lines drive a progress bar
+// (internal/progress), the others are written as they are.
+type display struct {
+	w       io.Writer
+	bar     *progress.Bar
+	done    int // steps the bar shows
+	resumed int // the step a resumed epoch starts at
+}
+
+func (d *display) line(line string) {
+	if d.w == nil {
+		return
+	}
+	var e, n, i, steps int
+	var loss float64
+	if _, err := fmt.Sscanf(line, "torch: epoch %d/%d step %d/%d loss %g", &e, &n, &i, &steps, &loss); err == nil {
+		if d.bar == nil {
+			d.bar = progress.New(d.w, int64(steps), fmt.Sprintf("torch epoch %d", e), "step")
+			d.done = 0
+			if d.resumed > 0 {
+				d.bar.Add(d.resumed, "resumed")
+				d.done = d.resumed
+			}
+		}
+		d.bar.Add(i-d.done, fmt.Sprintf("loss %.3f", loss))
+		d.done = i
+		return
+	}
+	if _, err := fmt.Sscanf(line, "torch: resuming the phase at epoch %d, step %d", &e, &i); err == nil {
+		d.resumed = i
+	}
+	d.finish()
+	fmt.Fprintln(d.w, line)
+}
+
+func (d *display) finish() {
+	if d.bar != nil {
+		d.bar.Finish()
+		d.bar = nil
+	}
 }
 
 // parseEpoch reads trainer.py's epoch line, "torch: epoch E/N lr X train

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -141,7 +143,7 @@ func TestCheckRefuses(t *testing.T) {
 		{Launcher{Dir: dir, NProc: 3}, "resnet20", Settings{Batch: 64}, "does not split evenly over 3"},
 		{Launcher{Dir: dir, Device: "tpu"}, "resnet20", Settings{Batch: 64}, `--device "tpu"`},
 		{Launcher{Dir: dir, NNodes: 2}, "resnet20", Settings{Batch: 64}, "--rdzv-endpoint"},
-		{Launcher{Dir: dir}, "graph", Settings{Batch: 64}, "no PyTorch definition of graph"},
+		{Launcher{Dir: dir}, "mobilenet", Settings{Batch: 64}, "no PyTorch definition of mobilenet"},
 		{Launcher{Dir: dir, Python: "/nonexistent/python3"}, "resnet20", Settings{Batch: 64}, "python3-torch"},
 	}
 	for _, c := range cases {
@@ -197,4 +199,82 @@ func TestWorkerDies(t *testing.T) {
 			t.Fatal("a failed epoch changed the model")
 		}
 	}
+}
+
+// TestResumeInsideEpoch kills rank 1 in the middle of an epoch, after the
+// trainer's checkpoint at step 4: the error names the rank and its exit
+// code, the model is unchanged, and a second call from the same state
+// continues at step 4 and ends with the weights and momentum of an
+// uninterrupted run.
+func TestResumeInsideEpoch(t *testing.T) {
+	needTorch(t)
+	if testing.Short() {
+		t.Skip("starts torchrun")
+	}
+	d := tinySet(128)
+	s := Settings{Batch: 16, Momentum: 0.9, WeightDecay: 1e-4, Pad: 4, Flip: true, Seed: 5, CheckpointEvery: 2}
+	fresh := func() (*models.Model, *optim.SGD) {
+		m, err := models.New("resnet20", 3, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pruneHalf(t, m)
+		return m, optim.NewSGD(nn.AllParams(m.Net), 0.05, 0.9, 1e-4, false)
+	}
+	ctx := context.Background()
+	ref, refOpt := fresh()
+	if _, _, _, err := (&Launcher{NProc: 2, Dir: t.TempDir()}).Epoch(ctx, ref, refOpt, d, d.Norm(), s)(0, 0.05); err != nil {
+		t.Fatal(err)
+	}
+
+	m, opt := fresh()
+	before := append([]float32(nil), m.PrunableLayers()[2].Weight().Value.Data...)
+	var log strings.Builder
+	l := &Launcher{NProc: 2, Dir: t.TempDir(), Log: &log}
+	t.Setenv("SGCNN_TRAINER_KILL_RANK", "1")
+	t.Setenv("SGCNN_TRAINER_KILL_STEP", "5")
+	_, _, _, err := l.Epoch(ctx, m, opt, d, d.Norm(), s)(0, 0.05)
+	if err == nil || !strings.Contains(err.Error(), "rank 1 exited with code -9") {
+		t.Fatalf("got %v, want an error naming rank 1 and its exit code -9", err)
+	}
+	if _, err := os.Stat(filepath.Join(l.Dir, "epoch.ckpt.pt")); err != nil {
+		t.Fatalf("no checkpoint kept: %v", err)
+	}
+	if !slices.Equal(before, m.PrunableLayers()[2].Weight().Value.Data) {
+		t.Fatal("a failed epoch changed the model")
+	}
+	os.Unsetenv("SGCNN_TRAINER_KILL_RANK")
+	loss, _, n, err := l.Epoch(ctx, m, opt, d, d.Norm(), s)(0, 0.05)
+	if err != nil {
+		t.Fatalf("resumed: %v\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "resuming the phase at epoch 1, step 4") {
+		t.Fatalf("the second run did not resume at step 4:\n%s", log.String())
+	}
+	if n != 128 || !(loss > 0) {
+		t.Fatalf("resumed epoch: loss %g over %d images, want 128", loss, n)
+	}
+	names, want := models.StateDict(ref)
+	_, got := models.StateDict(m)
+	for _, name := range names {
+		if d := maxDiff(want[name].Data, got[name].Data); d > 1e-6 {
+			t.Errorf("%s: resumed run differs from the uninterrupted one by %g", name, d)
+		}
+	}
+	for i := range opt.Params {
+		if d := maxDiff(refOpt.Velocity(i), opt.Velocity(i)); d > 1e-6 {
+			t.Errorf("momentum of %s differs by %g", opt.Params[i].Name, d)
+		}
+	}
+}
+
+func maxDiff(a, b []float32) float64 {
+	if len(a) != len(b) {
+		return math.Inf(1)
+	}
+	d := 0.0
+	for i := range a {
+		d = max(d, math.Abs(float64(a[i]-b[i])))
+	}
+	return d
 }

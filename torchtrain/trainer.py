@@ -14,10 +14,18 @@ torchtrain); nothing here chooses a value of its own:
   arch, classes, input_shape
               the architecture, by sgcnn's name (the CIFAR ResNets, lenet5
               and vgg16, defined below with sgcnn's state_dict names;
-              torchvision's resnet50 and densenet201)
+              torchvision's resnet50 and densenet201; "graph": an imported
+              network, whose lowered graph the spec's "graph" holds, run by
+              GraphNet below)
   data        "images": a raw file of N*C*H*W uint8 pixels (NCHW) that
               sgcnn wrote from the same data files it reads, "labels": N
-              little-endian int32, "n", "mean", "std" (0..1 pixel units)
+              little-endian int32, "n", "mean", "std" (0..1 pixel units);
+              or, for an ImageNet-style folder, "folder" (one sub-folder of
+              .jpg/.jpeg/.png files per class, read with torchvision's
+              ImageFolder), "size", "resize", "workers" (DataLoader
+              workers per process), "mean", "std": training images get
+              RandomResizedCrop(size) and a random flip, evaluation
+              Resize(resize) then CenterCrop(size)
   epochs, start_epoch, lrs
               the phase runs epochs start_epoch..epochs-1; lrs[e] is epoch
               e's learning rate, computed by sgcnn's schedule, so both
@@ -35,8 +43,14 @@ torchtrain); nothing here chooses a value of its own:
               rank 0 evaluates after the last epoch (eval mode), printing
               "torch: eval top-1 T% images N", so that sgcnn can check that
               both engines agree on the trained model
-  checkpoint  written atomically after every epoch (rank 0); a restarted
-              phase resumes from it
+  checkpoint  written atomically (rank 0) every checkpoint_every steps
+              (0: every tenth of an epoch) and after every epoch, with the
+              step reached and the loss and accuracy sums so far; a
+              restarted phase whose spec carries the same resume_key (sgcnn
+              derives it from the input state and the spec) continues from
+              it at that step, with the same data order and augmentation
+              as an uninterrupted run (the augmentation's random source is
+              reseeded at every checkpoint interval)
   out         the result: weights, BN statistics and momentum buffers
 
 Masks: the gradient of every pruned connection is zeroed by a hook before
@@ -45,6 +59,9 @@ so SGD (with weight decay) keeps them exactly zero. The script checks this
 before writing its result and fails if any pruned weight is non-zero.
 
 Not supported here (sgcnn says so before starting): knowledge distillation.
+
+Tests: SGCNN_TRAINER_KILL_RANK=R (and SGCNN_TRAINER_KILL_STEP=S, default 0)
+makes rank R kill itself with SIGKILL at the start of step S of its epoch.
 
 Progress: rank 0 prints one line per 10% of an epoch and one per epoch,
 prefixed "torch:", which sgcnn shows in its own progress display.
@@ -157,8 +174,153 @@ class VGG16(nn.Module):
 RESNETS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
 
 
-def build(arch, classes):
+class GraphNet(nn.Module):
+    """Runs sgcnn's lowered graph (an imported ONNX network, arch "graph"):
+    the spec's "graph" holds its nodes in topological order (name, op, inputs,
+    outputs, attrs, as package graph writes them) and every tensor's
+    per-image shape. A node's parameters sit at its name's path, so that
+    the state_dict names are sgcnn's ("layer1.0.conv1.weight", and
+    "<node>.const" for a constant operand)."""
+
+    def __init__(self, g):
+        super().__init__()
+        self.g, self.shapes = g, g["shapes"]
+        for n in g["nodes"]:
+            mod = self.layer(n)
+            if mod is not None:
+                self.place(n["name"], mod)
+
+    def place(self, name, mod):
+        """Adds mod at the dotted path name, creating plain containers."""
+        parts, at = name.split("."), self
+        for p in parts[:-1]:
+            if p not in at._modules:
+                at.add_module(p, nn.Module())
+            at = at._modules[p]
+        at.add_module(parts[-1], mod)
+
+    def get(self, name):
+        at = self
+        for p in name.split("."):
+            at = at._modules[p]
+        return at
+
+    def layer(self, n):
+        op, a = n["op"], n.get("attrs", {})
+        shape = self.shapes[n["inputs"][0]] if n["inputs"] else []
+        if op == "Conv":
+            g, (kh, kw) = a.get("group") or 1, a["kernel"]
+            return nn.Conv2d(shape[0], a["out"], (kh, kw), tuple(a.get("stride") or (1, 1)), 0,
+                             tuple(d or 1 for d in a.get("dilation") or (1, 1)), g, bias=a.get("bias", False))
+        if op == "BatchNormalization":
+            bn = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+            return bn(shape[0], eps=a.get("eps") or 1e-5, momentum=a.get("momentum") or 0.1)
+        if op == "Gemm":
+            return nn.Linear(math.prod(shape), a["out"], bias=a.get("bias", False))
+        if op in ("Add", "Sub", "Mul", "Div") and len(n["inputs"]) == 1:
+            holder = nn.Module()
+            holder.register_buffer("const", torch.zeros(0))  # its value comes with the state
+            return holder
+        if op == "ConvTranspose":
+            sys.exit(f"trainer: graph node {n['name']}: ConvTranspose is not supported under torch")
+        return None
+
+    def _load_from_state_dict(self, sd, prefix, *args, **kw):
+        # Constants arrive with their shapes: size the buffers first.
+        for k, v in sd.items():
+            if k.startswith(prefix) and k.endswith(".const"):
+                self.get(k[len(prefix) : -len(".const")]).const = v.clone()
+        super()._load_from_state_dict(sd, prefix, *args, **kw)
+
+    def forward(self, x):
+        env = {self.g["input"]: x}
+        for n in self.g["nodes"]:
+            out = self.run(n, [env[i] for i in n["inputs"]])
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            env.update(zip(n["outputs"], outs))
+        return env[self.g["output"]]
+
+    def run(self, n, xs):
+        op, a, x = n["op"], n.get("attrs", {}), xs[0] if xs else None
+        pads = a.get("pads") or [0, 0, 0, 0]  # top, left, bottom, right
+        sym = pads[0] == pads[2] and pads[1] == pads[3]
+        if op == "Conv":
+            if any(pads):
+                x = F.pad(x, (pads[1], pads[3], pads[0], pads[2]))
+            return self.get(n["name"])(x)
+        if op in ("BatchNormalization",):
+            return self.get(n["name"])(x)
+        if op == "Gemm":
+            return self.get(n["name"])(x.flatten(1))
+        if op == "Relu":
+            return F.relu(x)
+        if op == "LeakyRelu":
+            return F.leaky_relu(x, a.get("alpha", 0.0))
+        if op == "Clip":
+            return x.clamp(a.get("min", 0.0), a.get("max", 0.0))
+        if op == "Sigmoid":
+            return torch.sigmoid(x)
+        if op == "HardSigmoid":
+            return (a.get("alpha", 0.0) * x + a.get("beta", 0.0)).clamp(0, 1)
+        if op == "HardSwish":
+            return F.hardswish(x)
+        if op in ("Add", "Sub", "Mul", "Div"):
+            if len(xs) == 2:
+                l, r = xs
+            else:
+                c = self.get(n["name"]).const
+                l, r = (c, x) if a.get("const_first") else (x, c)
+            return {"Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div}[op](l, r)
+        if op == "Concat":
+            return torch.cat(xs, a.get("axis", 0) + 1)
+        if op == "Split":
+            return torch.split(x, a["sizes"], a.get("axis", 0) + 1)
+        if op == "Slice":
+            idx = [slice(None)] * x.dim()
+            for i, ax in enumerate(a["axes"]):
+                idx[ax + 1] = slice(a["starts"][i], a["ends"][i], (a.get("steps") or [1] * len(a["axes"]))[i])
+            return x[tuple(idx)]
+        if op in ("MaxPool", "AveragePool"):
+            k, st = tuple(a["kernel"]), tuple(a.get("stride") or (1, 1))
+            if op == "MaxPool":
+                dil = tuple(d or 1 for d in a.get("dilation") or (1, 1))
+                if not sym:
+                    x, pads = F.pad(x, (pads[1], pads[3], pads[0], pads[2]), value=-math.inf), [0, 0, 0, 0]
+                return F.max_pool2d(x, k, st, (pads[0], pads[1]), dil, a.get("ceil_mode", False))
+            if not sym:
+                sys.exit(f"trainer: graph node {n['name']}: AveragePool with uneven padding is not supported under torch")
+            return F.avg_pool2d(x, k, st, (pads[0], pads[1]), a.get("ceil_mode", False), a.get("count_include_pad", False))
+        if op == "GlobalAveragePool":
+            return x.mean((2, 3), keepdim=a.get("keepdims", False))
+        if op == "Flatten":
+            return x.flatten(1)
+        if op == "Reshape":
+            return x.reshape(x.shape[0], *a["shape"])
+        if op == "Transpose":
+            return x.permute(0, *[p + 1 for p in a["perm"]])
+        if op == "Dropout":
+            return F.dropout(x, a.get("ratio", 0.0), self.training)
+        if op == "Identity":
+            return x
+        if op == "Pad":
+            pad = []
+            for b, e in reversed(list(zip(a["pad_before"], a["pad_after"]))):
+                pad += [b, e]
+            return F.pad(x, pad, value=a.get("value", 0.0))
+        if op == "ShortcutA":
+            s = (a.get("stride") or [1, 1])[0]
+            x = x[:, :, ::s, ::s]
+            p = a["out"] - x.shape[1]
+            return F.pad(x, (0, 0, 0, 0, p // 2, p - p // 2))
+        sys.exit(f"trainer: graph node {n['name']}: op {op} is not supported under torch")
+
+
+def build(arch, classes, graph=None):
     """Returns an unpruned model of the architecture sgcnn calls arch."""
+    if arch == "graph":
+        if graph is None:
+            sys.exit("trainer: arch graph without a graph in the spec")
+        return GraphNet(graph)
     if arch in ("resnet50", "densenet201"):
         import torchvision
 
@@ -190,6 +352,13 @@ class Images:
     def __len__(self):
         return self.x.shape[0]
 
+    def batches(self, idx, per, seed):
+        """Batches of per images from idx, augmented from a source seeded
+        with seed."""
+        self.gen.manual_seed(seed)
+        for j in range(0, len(idx), per):
+            yield self.batch(idx[j : j + per])
+
     def batch(self, idx):
         """Images idx, normalised, then randomly cropped from a zero-padded
         copy (after normalisation, as sgcnn does) and flipped."""
@@ -202,6 +371,49 @@ class Images:
             x = torch.stack([p[i, :, dy : dy + h, dx : dx + w].flip(2) if f else p[i, :, dy : dy + h, dx : dx + w]
                              for i, ((dy, dx), f) in enumerate(zip(off, flips))])
         return x, self.y[idx]
+
+
+IMAGE_EXTS = (".jpg", ".jpeg", ".png")  # the files sgcnn's Go reader takes
+
+
+class FolderImages:
+    """An ImageNet-style folder through torchvision's ImageFolder: training
+    transform RandomResizedCrop(size) and flip, else Resize(resize) and
+    CenterCrop(size); then ToTensor and the spec's normalisation."""
+
+    def __init__(self, d, train):
+        import torchvision.datasets as datasets
+        import torchvision.transforms as T
+
+        if train:
+            tf = [T.RandomResizedCrop(d["size"]), T.RandomHorizontalFlip()]
+        else:
+            tf = [T.Resize(d["resize"]), T.CenterCrop(d["size"])]
+        tf += [T.ToTensor(), T.Normalize(d["mean"], d["std"])]
+        self.ds = datasets.ImageFolder(d["folder"], T.Compose(tf),
+                                       is_valid_file=lambda p: p.lower().endswith(IMAGE_EXTS))
+        self.workers = d.get("workers", 0)
+
+    def __len__(self):
+        return len(self.ds)
+
+    def batches(self, idx, per, seed):
+        g = torch.Generator()
+        g.manual_seed(seed)
+        if self.workers == 0:
+            torch.manual_seed(seed)  # the transforms draw from torch's global source
+        loader = torch.utils.data.DataLoader(self.ds, batch_size=per, sampler=idx, num_workers=self.workers,
+                                             generator=g, pin_memory=torch.cuda.is_available())
+        yield from loader
+
+
+def dataset(spec, d, train):
+    """The images of data spec d: raw pixels sgcnn wrote, or a folder."""
+    if "folder" in d:
+        return FolderImages(d, train)
+    if not train:
+        spec = dict(spec, pad=0, flip=False)
+    return Images(dict(spec, data=d))
 
 
 def order(n, size, seed, epoch, world, rank):
@@ -278,17 +490,11 @@ def main():
     torch.set_num_threads(max(1, spec.get("threads_per_proc", 1)))
     torch.manual_seed(spec["seed"] + rank)
 
-    model = build(spec["arch"], spec["classes"])
+    model = build(spec["arch"], spec["classes"], spec.get("graph"))
     masks, mom = load_state(model, spec["state"])
-    start = spec["start_epoch"]
-    ckpt = spec["checkpoint"]
-    if os.path.exists(ckpt):
-        saved = torch.load(ckpt, map_location="cpu")
-        if saved["epoch"] > start:
-            m2, mom = load_state_from(model, saved["state"])
-            start = saved["epoch"]
-            if rank == 0:
-                print(f"torch: resuming the phase after epoch {start}", flush=True)
+    start, skip, carried = resume(model, spec, rank)
+    if carried is not None:
+        mom = carried.pop("momentum")
     model.to(device)
     gmask = {n: m.to(device) for n, m in masks.items()}
     for n, p in model.named_parameters():
@@ -297,24 +503,57 @@ def main():
     opt = optimizer(model, spec, mom, device)
     net = nn.parallel.DistributedDataParallel(model) if world > 1 else model
 
-    ds = Images(spec)
+    ds = dataset(spec, spec["data"], train=True)
     if spec["batch"] % world:
         sys.exit(f"trainer: batch {spec['batch']} does not split over {world} processes")
-    per = spec["batch"] // world
     for e in range(start, spec["epochs"]):
-        idx = order(len(ds), spec.get("epoch_size", 0), spec["seed"], e, world, rank)
-        ds.gen.manual_seed(spec["seed"] * 1000003 + e * 101 + rank)
-        for g in opt.param_groups:
-            g["lr"] = spec["lrs"][e]
-        net.train()
-        t0, seen, loss_sum, correct = time.time(), 0, 0.0, 0
-        steps = (len(idx) + per - 1) // per
-        tick = max(1, steps // 10)
-        for i in range(steps):
-            if os.environ.get("SGCNN_TRAINER_KILL_RANK") == str(rank):  # tests: a worker dying mid-epoch
+        sums = carried["stats"] if carried is not None and e == start and rank == 0 else [0, 0.0, 0]
+        train_epoch(net, model, opt, ds, spec, e, skip if e == start else 0, sums, device, world, rank)
+    if rank == 0:
+        check_masks(model, masks)
+        if spec.get("eval"):
+            evaluate(model, spec, device)
+        save_atomic(result(model, opt), spec["out"])
+    if world > 1:
+        dist.destroy_process_group()
+
+
+def resume(model, spec, rank):
+    """Loads the phase's checkpoint when its key matches the spec's; returns
+    the epoch and step to start at and (rank 0) the sums carried over."""
+    ckpt, key = spec["checkpoint"], spec.get("resume_key", "")
+    if not key or not os.path.exists(ckpt):
+        return spec["start_epoch"], 0, None
+    saved = torch.load(ckpt, map_location="cpu")
+    if saved.get("key") != key or saved["epoch"] < spec["start_epoch"]:
+        return spec["start_epoch"], 0, None
+    _, mom = load_state_from(model, saved["state"])
+    if rank == 0:
+        print(f"torch: resuming the phase at epoch {saved['epoch'] + 1}, step {saved['step']}", flush=True)
+    return saved["epoch"], saved["step"], {"stats": list(saved["stats"]), "momentum": mom}
+
+
+def train_epoch(net, model, opt, ds, spec, e, first, sums, device, world, rank):
+    """Trains epoch e from step first on, checkpointing as it goes."""
+    per = spec["batch"] // world
+    idx = order(len(ds), spec.get("epoch_size", 0), spec["seed"], e, world, rank)
+    for g in opt.param_groups:
+        g["lr"] = spec["lrs"][e]
+    net.train()
+    t0, seen, loss_sum, correct = time.time(), *sums
+    steps = (len(idx) + per - 1) // per
+    tick = max(1, steps // 10)
+    every = spec.get("checkpoint_every", 0) or tick
+    kill_rank, kill_step = os.environ.get("SGCNN_TRAINER_KILL_RANK"), int(os.environ.get("SGCNN_TRAINER_KILL_STEP", 0))
+    for c0 in range(first, steps, every):
+        # Each checkpoint interval draws its augmentation from its own
+        # seed, so that a resumed run repeats an uninterrupted one.
+        chunk = idx[c0 * per : min(steps, c0 + every) * per]
+        seed = (spec["seed"] * 1000003 + e * 10007 + rank * 101 + c0) % (1 << 63)
+        for i, (x, y) in enumerate(ds.batches(chunk, per, seed), start=c0):
+            if kill_rank == str(rank) and i == kill_step:  # tests: a worker dying mid-epoch
                 os.kill(os.getpid(), 9)
-            x, y = ds.batch(idx[i * per : (i + 1) * per])
-            x, y = x.to(device), y.to(device)
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             opt.zero_grad(set_to_none=True)
             out = net(x)
             loss = F.cross_entropy(out, y)
@@ -327,35 +566,38 @@ def main():
             correct += (out.argmax(1) == y).sum().item()
             if rank == 0 and (i + 1) % tick == 0:
                 print(f"torch: epoch {e + 1}/{spec['epochs']} step {i + 1}/{steps} loss {loss_sum / seen:.4f}", flush=True)
-        stats = torch.tensor([seen, loss_sum, correct], dtype=torch.float64)
+        done = min(steps, c0 + every)
+        # NCCL reduces device tensors only.
+        stats = torch.tensor([seen, loss_sum, correct], dtype=torch.float64, device=device)
         if world > 1:
             dist.all_reduce(stats)
+        n, ls, cc = stats.tolist()
+        if done < steps:
+            if rank == 0:
+                checkpoint(spec, model, opt, e, done, [n, ls, cc])
+            continue
         el = time.time() - t0
         if rank == 0:
-            n, ls, c = stats.tolist()
             print(f"torch: epoch {e + 1}/{spec['epochs']} lr {spec['lrs'][e]:.4g} train loss {ls / n:.6f} "
-                  f"acc {100 * c / n:.4f}% images {int(n)} {n / el:.0f} img/s", flush=True)
-            save_atomic({"epoch": e + 1, "state": result(model, opt)}, ckpt)
-        if world > 1:
-            dist.barrier()
-    if rank == 0:
-        check_masks(model, masks)
-        if spec.get("eval"):
-            evaluate(model, spec, device)
-        save_atomic(result(model, opt), spec["out"])
+                  f"acc {100 * cc / n:.4f}% images {int(n)} {n / el:.1f} img/s", flush=True)
+            checkpoint(spec, model, opt, e + 1, 0, [0, 0.0, 0])
     if world > 1:
-        dist.destroy_process_group()
+        dist.barrier()
+
+
+def checkpoint(spec, model, opt, epoch, step, stats):
+    """Writes the phase's checkpoint: epoch (0-based) and step reached."""
+    save_atomic({"key": spec.get("resume_key", ""), "epoch": epoch, "step": step, "stats": stats,
+                 "state": result(model, opt)}, spec["checkpoint"])
 
 
 def evaluate(model, spec, device):
     """Prints the eval-mode top-1 on spec's held-out images."""
-    e = dict(spec["data"], **spec["eval"])
-    ds = Images(dict(spec, data=e, pad=0, flip=False))
+    ds = dataset(spec, dict(spec["data"], **spec["eval"]), train=False)
     model.eval()
     correct = 0
     with torch.no_grad():
-        for i in range(0, len(ds), 256):
-            x, y = ds.batch(list(range(i, min(i + 256, len(ds)))))
+        for x, y in ds.batches(list(range(len(ds))), 64, 0):
             correct += (model(x.to(device)).argmax(1).cpu() == y).sum().item()
     print(f"torch: eval top-1 {100 * correct / len(ds):.4f}% images {len(ds)}", flush=True)
 

@@ -5,6 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/train"
 )
 
@@ -14,6 +16,7 @@ type evalOptions struct {
 	dataset string
 	dataDir string
 	batch   int
+	limit   int
 	json    bool
 }
 
@@ -28,17 +31,20 @@ top-5 accuracy in percent.
 The weights may be an sgcnn model file (which names its architecture and
 masks) or a PyTorch checkpoint (legacy or zip format; --model names the
 architecture). The data set defaults to CIFAR-10 (MNIST for lenet5), found
-in ../shared/data/<name>, $SGCNN_DATA/<name> or --data.`,
+in ../shared/data/<name>, $SGCNN_DATA/<name> or --data.
+` + folderHelp,
 		Example: `  sgcnn eval --model resnet20 --weights ../shared/models/cifar10/resnet20-12fca82f.th
-  sgcnn eval --weights runs/resnet56-pruned.safetensors --json`,
+  sgcnn eval --weights runs/resnet56-pruned.safetensors --json
+  sgcnn eval --weights runs/resnet50.safetensors --dataset imagefolder --data /data/imagenet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEval(g, o) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.model, "model", "", "architecture of a PyTorch checkpoint (see sgcnn info --list)")
 	f.StringVar(&o.weights, "weights", "", "model file (sgcnn .safetensors or PyTorch .th/.pth)")
-	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
-	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist, fashion-mnist or imagefolder (default: the model's)")
+	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically; required for imagefolder)")
+	f.IntVar(&o.limit, "test-limit", 0, "evaluate N images only: the first N, or every k-th of an image folder (0: all)")
 	f.IntVar(&o.batch, "batch", 200, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
 	return cmd
@@ -51,19 +57,15 @@ func runEval(g *globals, o *evalOptions) error {
 	if o.batch < 1 {
 		return usagef("--batch %d: want at least 1", o.batch)
 	}
+	if o.limit < 0 {
+		return usagef("--test-limit %d: want 0 (all) or more", o.limit)
+	}
 	m, info, err := openModel(o.model, o.weights)
 	if err != nil {
 		return err
 	}
 	o.dataset = modelDataset(o.dataset, info, m.Arch)
-	ds, err := openDataset(o.dataset, o.dataDir, false)
-	if err != nil {
-		return err
-	}
-	if err := checkFits(m, ds, o.dataset); err != nil {
-		return err
-	}
-	src, err := evalSource(ds, normFor(info, ds), o.batch)
+	src, err := evalData(o, m, info)
 	if err != nil {
 		return err
 	}
@@ -75,7 +77,30 @@ func runEval(g *globals, o *evalOptions) error {
 		return writeJSON(g.stdout, map[string]any{"model": m.Arch, "weights": o.weights, "dataset": o.dataset,
 			"top1": r.Top1, "top5": r.Top5, "loss": r.Loss, "images": r.N})
 	}
-	fmt.Fprintf(g.stdout, "%s on %s test set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
-		runName(m.Arch, o.weights), o.dataset, r.Top1, r.Top5, r.Loss, r.N)
+	fmt.Fprintf(g.stdout, "%s on %s %s set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
+		runName(m.Arch, o.weights), o.dataset, map[bool]string{true: "evaluation", false: "test"}[o.dataset == folderDataset], r.Top1, r.Top5, r.Loss, r.N)
 	return nil
+}
+
+// evalData opens the test split of o's data set, or an image folder's
+// evaluation folder, for m.
+func evalData(o *evalOptions, m *models.Model, info modelfile.Info) (train.Source, error) {
+	if o.dataset == folderDataset {
+		fs, err := openFolders(o.dataDir, m, info, false, o.limit)
+		if err != nil {
+			return nil, err
+		}
+		return fs.source(fs.test, o.batch)
+	}
+	ds, err := openDataset(o.dataset, o.dataDir, false)
+	if err != nil {
+		return nil, err
+	}
+	if ds, err = limited(ds, o.limit); err != nil {
+		return nil, err
+	}
+	if err := checkFits(m, ds, o.dataset); err != nil {
+		return nil, err
+	}
+	return evalSource(ds, normFor(info, ds), o.batch)
 }

@@ -35,6 +35,40 @@ var recipes = []recipe{
 		fixed: [][2]string{{"method", "self-grouping"}, {"distill", "true"}, {"distill-temp", "4"}, {"distill-alpha", "0.9"},
 			{"cycles", "4"}, {"average", "true"}, {"global-lr", "0.01"}, {"momentum", "0.9"}},
 		defaults: [][2]string{{"scheme", "LG"}, {"local-epochs", "1"}, {"local-lr", "0.01"}, {"global-epochs", "40"}}},
+	imagenetRecipe("resnet50", "G", 60, "the paper reports 75.20% top-1 (11.88M params, 1.91G FLOPs) from 76.13%"),
+	imagenetRecipe("resnet50", "G", 70, "the paper reports 74.43% top-1 (1.55G FLOPs)"),
+	imagenetRecipe("resnet50", "G", 80, "the paper reports 73.22% top-1 (1.20G FLOPs)"),
+	imagenetRecipe("densenet201", "G", 70, "the paper reports 76.21% top-1 (6.00M params, 1.34G FLOPs) from 76.90%"),
+	imagenetRecipe("densenet201", "LG", 80, "the paper reports 75.17% top-1 (4.32M params, 0.99G FLOPs)"),
+}
+
+// imagenetRecipe is a preset of one of the paper's ImageNet runs (METHOD.md
+// sections 3 and 5): scheme G or LG in steps of 10 up to rate, FC layers
+// capped at 60, 20 local epochs at lr 0.01 after each step (LG), 90 global
+// epochs at lr 0.01 divided by 10 after epochs 30 and 60, SGD momentum 0.9,
+// weight decay 1e-4, batch 128, g = 16, the first-member rule, L1
+// importance, on PyTorch DDP (--trainer torch; add --nproc and --device)
+// and an ImageNet folder (--dataset imagefolder --data PATH). Named
+// imagenet-ARCH-SCHEMEconvRATE, e.g. imagenet-resnet50-Gconv60.
+func imagenetRecipe(arch, scheme string, rate int, paper string) recipe {
+	local := "0"
+	if scheme != "G" {
+		local = "20"
+	}
+	return recipe{
+		name: fmt.Sprintf("imagenet-%s-%sconv%d", arch, scheme, rate),
+		about: fmt.Sprintf("the paper's ImageNet %s %s Conv-%d/FC-60 (%s): rates 10, 20, ..., %d, %s local epochs "+
+			"at lr 0.01, 90 global epochs at lr 0.01 divided by 10 after epochs 30 and 60, momentum 0.9, wd 1e-4, "+
+			"batch 128, g = 16, first-member, L1; --trainer torch and --dataset imagefolder by default (prune does not "+
+			"read image folders yet: README); wall time in README (an estimate)",
+			arch, scheme, rate, paper, rate, local),
+		fixed: [][2]string{{"model", arch}, {"scheme", scheme}, {"rate", fmt.Sprint(rate)}, {"step", "10"},
+			{"method", "self-grouping"}, {"groups", "16"}, {"rule", "first-member"}, {"importance", "l1"},
+			{"local-epochs", local}, {"local-lr", "0.01"}, {"local-images", "0"}, {"global-epochs", "90"},
+			{"global-lr", "0.01"}, {"global-schedule", "multistep:30,60"}, {"momentum", "0.9"}, {"wd", "0.0001"},
+			{"batch", "128"}, {"distill", "false"}, {"cycles", "0"}, {"average", "false"}},
+		defaults: [][2]string{{"fc-cap", "60"}, {"trainer", "torch"}, {"dataset", folderDataset}},
+	}
 }
 
 // recipeNames lists the recipes for error messages.

@@ -106,3 +106,48 @@ func TestRecipeSetsFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestImagenetRecipes applies each ImageNet preset to prune's flags: every
+// flag in the table exists, the values are the paper's (METHOD.md sections
+// 3 and 5), and a flag given beside a preset may set its defaults
+// (--trainer) but not contradict its fixed values (--rate).
+func TestImagenetRecipes(t *testing.T) {
+	want := map[string][3]string{ // model, scheme, rate
+		"imagenet-resnet50-Gconv60":     {"resnet50", "G", "60"},
+		"imagenet-resnet50-Gconv70":     {"resnet50", "G", "70"},
+		"imagenet-resnet50-Gconv80":     {"resnet50", "G", "80"},
+		"imagenet-densenet201-Gconv70":  {"densenet201", "G", "70"},
+		"imagenet-densenet201-LGconv80": {"densenet201", "LG", "80"},
+	}
+	for name, w := range want {
+		cmd := newPruneCmd(&globals{})
+		if err := applyRecipe(cmd, name); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		f := cmd.Flags()
+		get := func(n string) string { return f.Lookup(n).Value.String() }
+		local := "0"
+		if w[1] == "LG" {
+			local = "20"
+		}
+		for flag, v := range map[string]string{"model": w[0], "scheme": w[1], "rate": w[2], "step": "10", "fc-cap": "60",
+			"local-epochs": local, "global-epochs": "90", "global-lr": "0.01", "global-schedule": "multistep:30,60",
+			"batch": "128", "wd": "0.0001", "momentum": "0.9", "groups": "16", "trainer": "torch", "dataset": "imagefolder"} {
+			if got := get(flag); got != v {
+				t.Errorf("%s: --%s %s, want %s", name, flag, got, v)
+			}
+		}
+	}
+	cmd := newPruneCmd(&globals{})
+	cmd.Flags().Set("trainer", "go")
+	cmd.Flags().Set("rate", "50")
+	err := applyRecipe(cmd, "imagenet-resnet50-Gconv60")
+	if err == nil || !strings.Contains(err.Error(), "--rate 50 contradicts it") {
+		t.Errorf("a contradicting --rate: %v", err)
+	}
+	cmd = newPruneCmd(&globals{})
+	cmd.Flags().Set("trainer", "go")
+	if err := applyRecipe(cmd, "imagenet-resnet50-Gconv70"); err != nil || cmd.Flags().Lookup("trainer").Value.String() != "go" {
+		t.Errorf("--trainer go beside a preset: %v", err)
+	}
+}

@@ -17,10 +17,13 @@ the weights, masks and momentum, starts torchrun (--nproc processes per node,
 --device cpu with gloo or cuda with NCCL, --nnodes and --rdzv-endpoint for
 several machines) on the trainer script built into sgcnn, reads the result
 back and checks that every pruned connection is still exactly zero;
-evaluation, reports and checkpoints stay in Go, and --resume continues at
-the last finished epoch. The flags mean the same under both trainers
-(--batch is the global batch, split over the processes); distillation is
-not supported under torch. The Go engine, the default, needs no Python and
+evaluation, reports and checkpoints stay in Go. The trainer also writes an
+atomic checkpoint every tenth of an epoch: a worker that dies stops the run
+with an error naming its rank and exit code, and --resume continues inside
+the interrupted epoch. The flags mean the same under both trainers (--batch
+is the global batch, split over the processes); distillation is not
+supported under torch. Image folders (--dataset imagefolder, train and
+eval) are read by torchvision's ImageFolder with the same transforms. The Go engine, the default, needs no Python and
 is the faster one on a single CPU machine.`
 
 // registerEngine adds the engine flags.

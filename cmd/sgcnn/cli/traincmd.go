@@ -43,6 +43,8 @@ type trainConfig struct {
 	Shift       int     `json:"shift,omitempty"`
 	Seed        uint64  `json:"seed"`
 	Init        string  `json:"init,omitempty"`
+	// Classes is the new model's outputs (0: the architecture's).
+	Classes int `json:"classes,omitempty"`
 	// Teachers, when set, are the model files distilled from (several:
 	// the mean of their logits), each FILE or ARCH=FILE.
 	Teachers []string `json:"teachers,omitempty"`
@@ -140,7 +142,7 @@ stored one that no longer parses. A new run refuses an existing --out
 unless --force is given. While a run writes, a lock file .NAME.lock beside
 --out holds its PID: a second run on the same --out is refused; the lock of
 a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a run
-stopped before its first checkpoint leaves nothing behind.` + torchHelp,
+stopped before its first checkpoint leaves nothing behind.` + folderHelp + "\n" + torchHelp,
 		Example: `  sgcnn train --model lenet5 --epochs 10 --lr 0.01 --schedule step:4
   sgcnn train --model resnet20 --epochs 30 --schedule cosine --out runs/resnet20.safetensors
   sgcnn train --out runs/resnet20.safetensors --resume
@@ -148,7 +150,8 @@ stopped before its first checkpoint leaves nothing behind.` + torchHelp,
       --teacher resnet56.th --epochs 20 --lr 0.005
   sgcnn train --model resnet56 --weights pruned.safetensors --teacher resnet56.th \
       --teacher resnet44=resnet44.th --teacher resnet32=resnet32.th --epochs 15 --lr 0.003
-  sgcnn train --model resnet20 --weights resnet20.th --trainer torch --nproc 2 --epochs 3`,
+  sgcnn train --model resnet20 --weights resnet20.th --trainer torch --nproc 2 --epochs 3
+  sgcnn train --model resnet50 --classes 10 --dataset imagefolder --data imgs --trainer torch --nproc 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if arch := fileArch(o.Init); arch != "" && !cmd.Flags().Changed("model") {
@@ -165,8 +168,9 @@ stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f := cmd.Flags()
 	f.StringVar(&o.Model, "model", "resnet20", "architecture (see sgcnn info --list; a model file given with --weights names its own)")
 	f.StringVar(&o.Init, "weights", "", "start from these weights (sgcnn or PyTorch file) instead of random ones")
-	f.StringVar(&o.Dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
-	f.StringVar(&o.DataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.StringVar(&o.Dataset, "dataset", "", "cifar10, cifar100, mnist, fashion-mnist or imagefolder (default: the model's)")
+	f.StringVar(&o.DataDir, "data", "", "folder with the data set's files (default: found automatically; required for imagefolder)")
+	f.IntVar(&o.Classes, "classes", 0, "outputs of a new model (0: the architecture's), e.g. the class folders of --dataset imagefolder")
 	f.IntVar(&o.Epochs, "epochs", 30, "epochs")
 	f.IntVar(&o.Batch, "batch", 128, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.Float64Var(&o.LR, "lr", 0.1, "initial learning rate")
@@ -227,7 +231,7 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		}
 		if o.Init != "" {
 			m, info, err = openModel(o.Model, o.Init)
-		} else if m, err = models.New(o.Model, 0, o.Seed); err != nil {
+		} else if m, err = models.New(o.Model, o.Classes, o.Seed); err != nil {
 			err = usageError{err}
 		}
 		if err != nil {
@@ -246,33 +250,13 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if err := stopped(g, "before loading the data; nothing was written"); err != nil {
 		return err
 	}
-	trainSet, testSet, err := openSplits(o.Dataset, o.DataDir, [2]int{o.TrainLimit, o.TestLimit})
-	if err != nil {
-		return err
-	}
-	if err := checkFits(m, trainSet, o.Dataset); err != nil {
-		return err
-	}
-	valSet, err := trainHoldout(o, &st, &trainSet)
-	if err != nil {
-		return err
-	}
 	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
-	pad, flip := augmentation(trainSet.H, o.Augment, o.Shift)
-	// A model file's recorded normalisation (an imported network's
-	// --mean/--std) wins over the data set's default.
-	norm := normFor(info, testSet)
-	trainLoader, err := data.NewLoader(trainSet, data.Config{BatchSize: o.Batch, Shuffle: true, Seed: o.Seed,
-		Pad: pad, Flip: flip, Norm: norm})
+	td, err := openTrainData(o, &st, m, info)
 	if err != nil {
 		return err
 	}
-	// The training batch size lets the layers keep their buffers.
-	testSrc, finalSrc, err := evalSources(valSet, testSet, norm, o.Batch)
-	if err != nil {
-		return err
-	}
+	norm, testSrc, finalSrc := td.norm, td.test, td.final
 	var valSrc train.Source
 	if finalSrc != nil {
 		valSrc, testSrc = testSrc, nil
@@ -282,7 +266,7 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		return fmt.Errorf("--resume: %s: %w", o.out, err)
 	}
 	torchSet := torchtrain.Settings{Batch: o.Batch, Momentum: o.Momentum, WeightDecay: o.WeightDecay, Nesterov: o.Nesterov,
-		Pad: pad, Flip: flip, EpochSize: o.EpochSize, Seed: o.Seed}
+		Pad: td.pad, Flip: td.flip, EpochSize: o.EpochSize, Seed: o.Seed, Folder: td.folder}
 	launcher, err := torchLauncher(ctx, g, o.Engine, o.out+".torch", m.Arch, torchSet, len(o.Teachers) > 0)
 	if err != nil {
 		return err
@@ -305,10 +289,10 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		return err
 	}
 	_, err = train.Fit(stepper, train.Plan{
-		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.EpochSize),
-		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.EpochSize), Test: testSrc, Val: valSrc, Log: g.stderr, Label: m.Arch,
+		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(td.n, o.EpochSize),
+		Train: train.Limit(train.FromLoader(ctx, td.loader), o.EpochSize), Test: testSrc, Val: valSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
-		RunEpoch:    launcher.EpochFunc(ctx, m, opt, trainSet, torchSet),
+		RunEpoch:    launcher.EpochFunc(ctx, m, opt, td.set, torchSet),
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Done, st.Test = es.Epoch, nil // a test result belongs to the last epoch only
 			st.History = append(st.History, es)
@@ -449,8 +433,10 @@ func validateTrain(c *trainConfig) error {
 		return usagef("--shift %d: want 0 to %d pixels", c.Shift, maxShift)
 	case c.TrainLimit < 0 || c.TestLimit < 0 || c.EpochSize < 0:
 		return usagef("--train-limit %d, --test-limit %d, --epoch-size %d: want 0 (all) or more", c.TrainLimit, c.TestLimit, c.EpochSize)
-	case c.Dataset != "" && !slices.Contains(datasets, c.Dataset):
-		return usagef("--dataset %q: want one of %s", c.Dataset, strings.Join(datasets, ", "))
+	case c.Dataset != "" && c.Dataset != folderDataset && !slices.Contains(datasets, c.Dataset):
+		return usagef("--dataset %q: want one of %s or %s", c.Dataset, strings.Join(datasets, ", "), folderDataset)
+	case c.Classes < 0 || c.Classes > maxClasses:
+		return usagef("--classes %d: want 0 (the architecture's) to %d", c.Classes, maxClasses)
 	}
 	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
 		return usagef("--schedule: %v", err)
