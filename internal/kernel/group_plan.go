@@ -60,6 +60,7 @@ const planWideRows = maxAcc / 4
 func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N),
 		zero: make([]float32, p.OutW())}
+	tuneRow3()
 	ws := new(Workspace)
 	for _, gr := range groups {
 		if len(gr.Filters) == 0 {
@@ -79,7 +80,7 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 		}
 		if len(gr.Filters) <= row3MaxM {
 			pg.rows3 = rowsOf3(pg.offs, p.C*g.d.cs)
-			pg.nv3 = row3MaxNV(len(gr.Filters))
+			pg.nv3 = row3Width(len(gr.Filters))
 		}
 		for _, n := range gr.Filters {
 			g.covered[n] = true

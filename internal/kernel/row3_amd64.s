@@ -1750,3 +1750,3898 @@ store:
 	VMOVUPS Z14, 256(AX)
 	VZEROUPPER
 	RET
+
+// func kernRow3L1_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x1(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z1
+	VMOVUPS      64(DI), Z2
+	VFMADD231PS  Z1, Z21, Z0
+	VALIGND      $0x01, Z1, Z2, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x2(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z2
+	VMOVUPS      64(DI), Z3
+	VMOVUPS      128(DI), Z4
+	VFMADD231PS  Z2, Z21, Z0
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z3, Z21, Z1
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x3(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z3
+	VMOVUPS      64(DI), Z4
+	VMOVUPS      128(DI), Z5
+	VMOVUPS      192(DI), Z6
+	VFMADD231PS  Z3, Z21, Z0
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z4, Z21, Z1
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z5, Z21, Z2
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x4(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z4
+	VMOVUPS      64(DI), Z5
+	VMOVUPS      128(DI), Z6
+	VMOVUPS      192(DI), Z7
+	VMOVUPS      256(DI), Z8
+	VFMADD231PS  Z4, Z21, Z0
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z5, Z21, Z1
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z6, Z21, Z2
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z7, Z21, Z3
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x5(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z5
+	VMOVUPS      64(DI), Z6
+	VMOVUPS      128(DI), Z7
+	VMOVUPS      192(DI), Z8
+	VMOVUPS      256(DI), Z9
+	VMOVUPS      320(DI), Z10
+	VFMADD231PS  Z5, Z21, Z0
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z6, Z21, Z1
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z7, Z21, Z2
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z8, Z21, Z3
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z9, Z21, Z4
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x6(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z6
+	VMOVUPS      64(DI), Z7
+	VMOVUPS      128(DI), Z8
+	VMOVUPS      192(DI), Z9
+	VMOVUPS      256(DI), Z10
+	VMOVUPS      320(DI), Z11
+	VMOVUPS      384(DI), Z12
+	VFMADD231PS  Z6, Z21, Z0
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z7, Z21, Z1
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z8, Z21, Z2
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z9, Z21, Z3
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z10, Z21, Z4
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  Z11, Z21, Z5
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(DI), Z23, Z5
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x7(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x7(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 112 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z7
+	VMOVUPS      64(DI), Z8
+	VMOVUPS      128(DI), Z9
+	VMOVUPS      192(DI), Z10
+	VMOVUPS      256(DI), Z11
+	VMOVUPS      320(DI), Z12
+	VMOVUPS      384(DI), Z13
+	VMOVUPS      448(DI), Z14
+	VFMADD231PS  Z7, Z21, Z0
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z8, Z21, Z1
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z9, Z21, Z2
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z10, Z21, Z3
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z11, Z21, Z4
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  Z12, Z21, Z5
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  Z13, Z21, Z6
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VFMADD231PS  392(DI), Z23, Z6
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x8(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x8(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 128 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z8
+	VMOVUPS      64(DI), Z9
+	VMOVUPS      128(DI), Z10
+	VMOVUPS      192(DI), Z11
+	VMOVUPS      256(DI), Z12
+	VMOVUPS      320(DI), Z13
+	VMOVUPS      384(DI), Z14
+	VMOVUPS      448(DI), Z15
+	VMOVUPS      512(DI), Z16
+	VFMADD231PS  Z8, Z21, Z0
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z9, Z21, Z1
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z10, Z21, Z2
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z11, Z21, Z3
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z12, Z21, Z4
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  Z13, Z21, Z5
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  Z14, Z21, Z6
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VFMADD231PS  392(DI), Z23, Z6
+	VFMADD231PS  Z15, Z21, Z7
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z7
+	VFMADD231PS  456(DI), Z23, Z7
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x1(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z2
+	VMOVUPS      64(R8), Z3
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  Z2, Z24, Z1
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x2(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z4
+	VMOVUPS      64(R8), Z5
+	VMOVUPS      128(R8), Z6
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  Z4, Z24, Z2
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  Z5, Z24, Z3
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x3(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z6
+	VMOVUPS      64(R8), Z7
+	VMOVUPS      128(R8), Z8
+	VMOVUPS      192(R8), Z9
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z3
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z4
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  Z8, Z24, Z5
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	VMOVUPS Z4, 64(AX)
+	VMOVUPS Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x4(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z8
+	VMOVUPS      64(R8), Z9
+	VMOVUPS      128(R8), Z10
+	VMOVUPS      192(R8), Z11
+	VMOVUPS      256(R8), Z12
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  Z8, Z24, Z4
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  Z9, Z24, Z5
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  Z10, Z24, Z6
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  Z11, Z24, Z7
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      200(R8), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x5(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z10
+	VMOVUPS      64(R8), Z11
+	VMOVUPS      128(R8), Z12
+	VMOVUPS      192(R8), Z13
+	VMOVUPS      256(R8), Z14
+	VMOVUPS      320(R8), Z15
+	VFMADD231PS  Z10, Z21, Z0
+	VFMADD231PS  Z10, Z24, Z5
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z11, Z21, Z1
+	VFMADD231PS  Z11, Z24, Z6
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z12, Z21, Z2
+	VFMADD231PS  Z12, Z24, Z7
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z13, Z21, Z3
+	VFMADD231PS  Z13, Z24, Z8
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      200(R8), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z14, Z21, Z4
+	VFMADD231PS  Z14, Z24, Z9
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      264(R8), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	VMOVUPS Z6, 64(AX)
+	VMOVUPS Z7, 128(AX)
+	VMOVUPS Z8, 192(AX)
+	VMOVUPS Z9, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x6(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z12
+	VMOVUPS      64(R8), Z13
+	VMOVUPS      128(R8), Z14
+	VMOVUPS      192(R8), Z15
+	VMOVUPS      256(R8), Z16
+	VMOVUPS      320(R8), Z17
+	VMOVUPS      384(R8), Z18
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z6
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z7
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z8
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z9
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      200(R8), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z24, Z10
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z10
+	VMOVUPS      264(R8), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z10
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z24, Z11
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  Z30, Z25, Z11
+	VMOVUPS      328(R8), Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z31, Z26, Z11
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, 64(AX)
+	VMOVUPS Z8, 128(AX)
+	VMOVUPS Z9, 192(AX)
+	VMOVUPS Z10, 256(AX)
+	VMOVUPS Z11, 320(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x1(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z3
+	VMOVUPS      64(R9), Z4
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  Z3, Z24, Z1
+	VFMADD231PS  Z3, Z27, Z2
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	VFMADD231PS  Z31, Z29, Z2
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x2(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VMOVUPS      128(R9), Z8
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z2
+	VFMADD231PS  Z6, Z27, Z4
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z28, Z4
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z31, Z29, Z4
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z3
+	VFMADD231PS  Z7, Z27, Z5
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z5
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z5
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x3(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z9
+	VMOVUPS      64(R9), Z10
+	VMOVUPS      128(R9), Z11
+	VMOVUPS      192(R9), Z12
+	VFMADD231PS  Z9, Z21, Z0
+	VFMADD231PS  Z9, Z24, Z3
+	VFMADD231PS  Z9, Z27, Z6
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z6
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z6
+	VFMADD231PS  Z10, Z21, Z1
+	VFMADD231PS  Z10, Z24, Z4
+	VFMADD231PS  Z10, Z27, Z7
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z7
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z7
+	VFMADD231PS  Z11, Z21, Z2
+	VFMADD231PS  Z11, Z24, Z5
+	VFMADD231PS  Z11, Z27, Z8
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      136(R9), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z8
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	VMOVUPS Z4, 64(AX)
+	VMOVUPS Z5, 128(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, 64(AX)
+	VMOVUPS Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x4(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Z13
+	VMOVUPS      128(R9), Z14
+	VMOVUPS      192(R9), Z15
+	VMOVUPS      256(R9), Z16
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z4
+	VFMADD231PS  Z12, Z27, Z8
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z8
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z5
+	VFMADD231PS  Z13, Z27, Z9
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z9
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z9
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z6
+	VFMADD231PS  Z14, Z27, Z10
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      136(R9), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z7
+	VFMADD231PS  Z15, Z27, Z11
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      200(R9), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z11
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	VMOVUPS Z9, 64(AX)
+	VMOVUPS Z10, 128(AX)
+	VMOVUPS Z11, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x5(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z15
+	VMOVUPS      64(R9), Z16
+	VMOVUPS      128(R9), Z17
+	VMOVUPS      192(R9), Z18
+	VMOVUPS      256(R9), Z19
+	VMOVUPS      320(R9), Z20
+	VFMADD231PS  Z15, Z21, Z0
+	VFMADD231PS  Z15, Z24, Z5
+	VFMADD231PS  Z15, Z27, Z10
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z16, Z21, Z1
+	VFMADD231PS  Z16, Z24, Z6
+	VFMADD231PS  Z16, Z27, Z11
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z11
+	VFMADD231PS  Z17, Z21, Z2
+	VFMADD231PS  Z17, Z24, Z7
+	VFMADD231PS  Z17, Z27, Z12
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z12
+	VMOVUPS      136(R9), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z12
+	VFMADD231PS  Z18, Z21, Z3
+	VFMADD231PS  Z18, Z24, Z8
+	VFMADD231PS  Z18, Z27, Z13
+	VALIGND      $0x01, Z18, Z19, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z28, Z13
+	VMOVUPS      200(R9), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z31, Z29, Z13
+	VFMADD231PS  Z19, Z21, Z4
+	VFMADD231PS  Z19, Z24, Z9
+	VFMADD231PS  Z19, Z27, Z14
+	VALIGND      $0x01, Z19, Z20, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z28, Z14
+	VMOVUPS      264(R9), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z31, Z29, Z14
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	VMOVUPS Z6, 64(AX)
+	VMOVUPS Z7, 128(AX)
+	VMOVUPS Z8, 192(AX)
+	VMOVUPS Z9, 256(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z10, (AX)
+	VMOVUPS Z11, 64(AX)
+	VMOVUPS Z12, 128(AX)
+	VMOVUPS Z13, 192(AX)
+	VMOVUPS Z14, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x1(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z1
+	VFMADD231PS  Z1, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x2(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z2
+	VMOVUPS      64(DI), Z3
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z3, Z21, Z1
+	VFMADD231PS  68(DI), Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x3(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z3
+	VMOVUPS      64(DI), Z4
+	VMOVUPS      128(DI), Z5
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z4, Z21, Z1
+	VFMADD231PS  68(DI), Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z5, Z21, Z2
+	VFMADD231PS  132(DI), Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x4(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z4
+	VMOVUPS      64(DI), Z5
+	VMOVUPS      128(DI), Z6
+	VMOVUPS      192(DI), Z7
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  68(DI), Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z6, Z21, Z2
+	VFMADD231PS  132(DI), Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z7, Z21, Z3
+	VFMADD231PS  196(DI), Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x5(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z5
+	VMOVUPS      64(DI), Z6
+	VMOVUPS      128(DI), Z7
+	VMOVUPS      192(DI), Z8
+	VMOVUPS      256(DI), Z9
+	VFMADD231PS  Z5, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z6, Z21, Z1
+	VFMADD231PS  68(DI), Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z7, Z21, Z2
+	VFMADD231PS  132(DI), Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z8, Z21, Z3
+	VFMADD231PS  196(DI), Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z9, Z21, Z4
+	VFMADD231PS  260(DI), Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x6(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z6
+	VMOVUPS      64(DI), Z7
+	VMOVUPS      128(DI), Z8
+	VMOVUPS      192(DI), Z9
+	VMOVUPS      256(DI), Z10
+	VMOVUPS      320(DI), Z11
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  68(DI), Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  132(DI), Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z9, Z21, Z3
+	VFMADD231PS  196(DI), Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z10, Z21, Z4
+	VFMADD231PS  260(DI), Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  Z11, Z21, Z5
+	VFMADD231PS  324(DI), Z22, Z5
+	VFMADD231PS  328(DI), Z23, Z5
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x7(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x7(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 112 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z7
+	VMOVUPS      64(DI), Z8
+	VMOVUPS      128(DI), Z9
+	VMOVUPS      192(DI), Z10
+	VMOVUPS      256(DI), Z11
+	VMOVUPS      320(DI), Z12
+	VMOVUPS      384(DI), Z13
+	VFMADD231PS  Z7, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z8, Z21, Z1
+	VFMADD231PS  68(DI), Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z9, Z21, Z2
+	VFMADD231PS  132(DI), Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z10, Z21, Z3
+	VFMADD231PS  196(DI), Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z11, Z21, Z4
+	VFMADD231PS  260(DI), Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  Z12, Z21, Z5
+	VFMADD231PS  324(DI), Z22, Z5
+	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  Z13, Z21, Z6
+	VFMADD231PS  388(DI), Z22, Z6
+	VFMADD231PS  392(DI), Z23, Z6
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x8(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x8(SB), NOSPLIT, $0-56
+	// for i := range 1 {
+	// 	for j := range 128 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   SI, SI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), DI
+	LEAQ         (DX)(DI*4), DI
+	VBROADCASTSS (CX)(SI*4), Z21
+	VBROADCASTSS 4(CX)(SI*4), Z22
+	VBROADCASTSS 8(CX)(SI*4), Z23
+	VMOVUPS      (DI), Z8
+	VMOVUPS      64(DI), Z9
+	VMOVUPS      128(DI), Z10
+	VMOVUPS      192(DI), Z11
+	VMOVUPS      256(DI), Z12
+	VMOVUPS      320(DI), Z13
+	VMOVUPS      384(DI), Z14
+	VMOVUPS      448(DI), Z15
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  4(DI), Z22, Z0
+	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  68(DI), Z22, Z1
+	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  132(DI), Z22, Z2
+	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  196(DI), Z22, Z3
+	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  Z12, Z21, Z4
+	VFMADD231PS  260(DI), Z22, Z4
+	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  Z13, Z21, Z5
+	VFMADD231PS  324(DI), Z22, Z5
+	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  Z14, Z21, Z6
+	VFMADD231PS  388(DI), Z22, Z6
+	VFMADD231PS  392(DI), Z23, Z6
+	VFMADD231PS  Z15, Z21, Z7
+	VFMADD231PS  452(DI), Z22, Z7
+	VFMADD231PS  456(DI), Z23, Z7
+	ADDQ         $0x03, SI
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x1(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z2
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  Z2, Z24, Z1
+	VMOVUPS      4(R8), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x2(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z4
+	VMOVUPS      64(R8), Z5
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  Z4, Z24, Z2
+	VMOVUPS      4(R8), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  Z5, Z24, Z3
+	VMOVUPS      68(R8), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x3(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z6
+	VMOVUPS      64(R8), Z7
+	VMOVUPS      128(R8), Z8
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z3
+	VMOVUPS      4(R8), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z4
+	VMOVUPS      68(R8), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  Z8, Z24, Z5
+	VMOVUPS      132(R8), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	VMOVUPS Z4, 64(AX)
+	VMOVUPS Z5, 128(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x4(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z8
+	VMOVUPS      64(R8), Z9
+	VMOVUPS      128(R8), Z10
+	VMOVUPS      192(R8), Z11
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  Z8, Z24, Z4
+	VMOVUPS      4(R8), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  Z9, Z24, Z5
+	VMOVUPS      68(R8), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  Z10, Z24, Z6
+	VMOVUPS      132(R8), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  Z11, Z24, Z7
+	VMOVUPS      196(R8), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      200(R8), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x5(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z10
+	VMOVUPS      64(R8), Z11
+	VMOVUPS      128(R8), Z12
+	VMOVUPS      192(R8), Z13
+	VMOVUPS      256(R8), Z14
+	VFMADD231PS  Z10, Z21, Z0
+	VFMADD231PS  Z10, Z24, Z5
+	VMOVUPS      4(R8), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z11, Z21, Z1
+	VFMADD231PS  Z11, Z24, Z6
+	VMOVUPS      68(R8), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z12, Z21, Z2
+	VFMADD231PS  Z12, Z24, Z7
+	VMOVUPS      132(R8), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z13, Z21, Z3
+	VFMADD231PS  Z13, Z24, Z8
+	VMOVUPS      196(R8), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      200(R8), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z14, Z21, Z4
+	VFMADD231PS  Z14, Z24, Z9
+	VMOVUPS      260(R8), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      264(R8), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	VMOVUPS Z6, 64(AX)
+	VMOVUPS Z7, 128(AX)
+	VMOVUPS Z8, 192(AX)
+	VMOVUPS Z9, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x6(SB), NOSPLIT, $0-56
+	// for i := range 2 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   DI, DI
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R8
+	LEAQ         (BX)(R8*4), R8
+	VBROADCASTSS (CX)(DI*4), Z21
+	VBROADCASTSS 4(CX)(DI*4), Z22
+	VBROADCASTSS 8(CX)(DI*4), Z23
+	VBROADCASTSS (DX)(DI*4), Z24
+	VBROADCASTSS 4(DX)(DI*4), Z25
+	VBROADCASTSS 8(DX)(DI*4), Z26
+	VMOVUPS      (R8), Z12
+	VMOVUPS      64(R8), Z13
+	VMOVUPS      128(R8), Z14
+	VMOVUPS      192(R8), Z15
+	VMOVUPS      256(R8), Z16
+	VMOVUPS      320(R8), Z17
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z6
+	VMOVUPS      4(R8), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      8(R8), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z7
+	VMOVUPS      68(R8), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      72(R8), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z8
+	VMOVUPS      132(R8), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      136(R8), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z9
+	VMOVUPS      196(R8), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      200(R8), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z24, Z10
+	VMOVUPS      260(R8), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z10
+	VMOVUPS      264(R8), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z10
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z24, Z11
+	VMOVUPS      324(R8), Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  Z30, Z25, Z11
+	VMOVUPS      328(R8), Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z31, Z26, Z11
+	ADDQ         $0x03, DI
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, 64(AX)
+	VMOVUPS Z8, 128(AX)
+	VMOVUPS Z9, 192(AX)
+	VMOVUPS Z10, 256(AX)
+	VMOVUPS Z11, 320(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x1(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z3
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  Z3, Z24, Z1
+	VFMADD231PS  Z3, Z27, Z2
+	VMOVUPS      4(R9), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	VFMADD231PS  Z31, Z29, Z2
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z1, (AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x2(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z2
+	VFMADD231PS  Z6, Z27, Z4
+	VMOVUPS      4(R9), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z28, Z4
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z31, Z29, Z4
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z3
+	VFMADD231PS  Z7, Z27, Z5
+	VMOVUPS      68(R9), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z5
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z5
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z2, (AX)
+	VMOVUPS Z3, 64(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x3(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z9
+	VMOVUPS      64(R9), Z10
+	VMOVUPS      128(R9), Z11
+	VFMADD231PS  Z9, Z21, Z0
+	VFMADD231PS  Z9, Z24, Z3
+	VFMADD231PS  Z9, Z27, Z6
+	VMOVUPS      4(R9), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z6
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z6
+	VFMADD231PS  Z10, Z21, Z1
+	VFMADD231PS  Z10, Z24, Z4
+	VFMADD231PS  Z10, Z27, Z7
+	VMOVUPS      68(R9), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z7
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z7
+	VFMADD231PS  Z11, Z21, Z2
+	VFMADD231PS  Z11, Z24, Z5
+	VFMADD231PS  Z11, Z27, Z8
+	VMOVUPS      132(R9), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      136(R9), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z8
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z3, (AX)
+	VMOVUPS Z4, 64(AX)
+	VMOVUPS Z5, 128(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z6, (AX)
+	VMOVUPS Z7, 64(AX)
+	VMOVUPS Z8, 128(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x4(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z12
+	VMOVUPS      64(R9), Z13
+	VMOVUPS      128(R9), Z14
+	VMOVUPS      192(R9), Z15
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z4
+	VFMADD231PS  Z12, Z27, Z8
+	VMOVUPS      4(R9), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z8
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z5
+	VFMADD231PS  Z13, Z27, Z9
+	VMOVUPS      68(R9), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z9
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z9
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z6
+	VFMADD231PS  Z14, Z27, Z10
+	VMOVUPS      132(R9), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      136(R9), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z7
+	VFMADD231PS  Z15, Z27, Z11
+	VMOVUPS      196(R9), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      200(R9), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z11
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z5, 64(AX)
+	VMOVUPS Z6, 128(AX)
+	VMOVUPS Z7, 192(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z8, (AX)
+	VMOVUPS Z9, 64(AX)
+	VMOVUPS Z10, 128(AX)
+	VMOVUPS Z11, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x5(SB), NOSPLIT, $0-56
+	// for i := range 3 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R8, R8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI), R9
+	LEAQ         (BX)(R9*4), R9
+	VBROADCASTSS (CX)(R8*4), Z21
+	VBROADCASTSS 4(CX)(R8*4), Z22
+	VBROADCASTSS 8(CX)(R8*4), Z23
+	VBROADCASTSS (DI)(R8*4), Z24
+	VBROADCASTSS 4(DI)(R8*4), Z25
+	VBROADCASTSS 8(DI)(R8*4), Z26
+	VBROADCASTSS (DX)(R8*4), Z27
+	VBROADCASTSS 4(DX)(R8*4), Z28
+	VBROADCASTSS 8(DX)(R8*4), Z29
+	VMOVUPS      (R9), Z15
+	VMOVUPS      64(R9), Z16
+	VMOVUPS      128(R9), Z17
+	VMOVUPS      192(R9), Z18
+	VMOVUPS      256(R9), Z19
+	VFMADD231PS  Z15, Z21, Z0
+	VFMADD231PS  Z15, Z24, Z5
+	VFMADD231PS  Z15, Z27, Z10
+	VMOVUPS      4(R9), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      8(R9), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z16, Z21, Z1
+	VFMADD231PS  Z16, Z24, Z6
+	VFMADD231PS  Z16, Z27, Z11
+	VMOVUPS      68(R9), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      72(R9), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z11
+	VFMADD231PS  Z17, Z21, Z2
+	VFMADD231PS  Z17, Z24, Z7
+	VFMADD231PS  Z17, Z27, Z12
+	VMOVUPS      132(R9), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z12
+	VMOVUPS      136(R9), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z12
+	VFMADD231PS  Z18, Z21, Z3
+	VFMADD231PS  Z18, Z24, Z8
+	VFMADD231PS  Z18, Z27, Z13
+	VMOVUPS      196(R9), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z28, Z13
+	VMOVUPS      200(R9), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z31, Z29, Z13
+	VFMADD231PS  Z19, Z21, Z4
+	VFMADD231PS  Z19, Z24, Z9
+	VFMADD231PS  Z19, Z27, Z14
+	VMOVUPS      260(R9), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z28, Z14
+	VMOVUPS      264(R9), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z31, Z29, Z14
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, SI
+	DECQ         AX
+	JNZ          loop
+
+store:
+	MOVQ    c+40(FP), AX
+	MOVQ    ldc+48(FP), CX
+	SHLQ    $0x02, CX
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z5, (AX)
+	VMOVUPS Z6, 64(AX)
+	VMOVUPS Z7, 128(AX)
+	VMOVUPS Z8, 192(AX)
+	VMOVUPS Z9, 256(AX)
+	ADDQ    CX, AX
+	VMOVUPS Z10, (AX)
+	VMOVUPS Z11, 64(AX)
+	VMOVUPS Z12, 128(AX)
+	VMOVUPS Z13, 192(AX)
+	VMOVUPS Z14, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x1(SB), NOSPLIT, $0-56
+	// for j := range 16 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// (lda and ldc unused: one row)
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (CX), Z29
+	VBROADCASTSS 4(CX), Z30
+	VBROADCASTSS 8(CX), Z31
+	VMOVUPS      (SI), Z6
+	VFMADD231PS  Z6, Z29, Z0
+	VFMADD231PS  Z6, Z30, Z2
+	VFMADD231PS  Z6, Z31, Z4
+	VMOVUPS      64(SI), Z7
+	VFMADD231PS  Z7, Z29, Z1
+	VFMADD231PS  Z7, Z30, Z3
+	VFMADD231PS  Z7, Z31, Z5
+	ADDQ         $0x0c, CX
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	MOVQ    c+40(FP), AX
+	VALIGND $0x01, Z2, Z3, Z7
+	VADDPS  Z7, Z0, Z0
+	VALIGND $0x02, Z4, Z5, Z8
+	VADDPS  Z8, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x2(SB), NOSPLIT, $0-56
+	// for j := range 32 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// (lda and ldc unused: one row)
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (CX), Z29
+	VBROADCASTSS 4(CX), Z30
+	VBROADCASTSS 8(CX), Z31
+	VMOVUPS      (SI), Z9
+	VFMADD231PS  Z9, Z29, Z0
+	VFMADD231PS  Z9, Z30, Z3
+	VFMADD231PS  Z9, Z31, Z6
+	VMOVUPS      64(SI), Z10
+	VFMADD231PS  Z10, Z29, Z1
+	VFMADD231PS  Z10, Z30, Z4
+	VFMADD231PS  Z10, Z31, Z7
+	VMOVUPS      128(SI), Z11
+	VFMADD231PS  Z11, Z29, Z2
+	VFMADD231PS  Z11, Z30, Z5
+	VFMADD231PS  Z11, Z31, Z8
+	ADDQ         $0x0c, CX
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	MOVQ    c+40(FP), AX
+	VALIGND $0x01, Z3, Z4, Z10
+	VADDPS  Z10, Z0, Z0
+	VALIGND $0x02, Z6, Z7, Z11
+	VADDPS  Z11, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VALIGND $0x01, Z4, Z5, Z10
+	VADDPS  Z10, Z1, Z1
+	VALIGND $0x02, Z7, Z8, Z11
+	VADDPS  Z11, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x3(SB), NOSPLIT, $0-56
+	// for j := range 48 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// (lda and ldc unused: one row)
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (CX), Z29
+	VBROADCASTSS 4(CX), Z30
+	VBROADCASTSS 8(CX), Z31
+	VMOVUPS      (SI), Z12
+	VFMADD231PS  Z12, Z29, Z0
+	VFMADD231PS  Z12, Z30, Z4
+	VFMADD231PS  Z12, Z31, Z8
+	VMOVUPS      64(SI), Z13
+	VFMADD231PS  Z13, Z29, Z1
+	VFMADD231PS  Z13, Z30, Z5
+	VFMADD231PS  Z13, Z31, Z9
+	VMOVUPS      128(SI), Z14
+	VFMADD231PS  Z14, Z29, Z2
+	VFMADD231PS  Z14, Z30, Z6
+	VFMADD231PS  Z14, Z31, Z10
+	VMOVUPS      192(SI), Z15
+	VFMADD231PS  Z15, Z29, Z3
+	VFMADD231PS  Z15, Z30, Z7
+	VFMADD231PS  Z15, Z31, Z11
+	ADDQ         $0x0c, CX
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	MOVQ    c+40(FP), AX
+	VALIGND $0x01, Z4, Z5, Z13
+	VADDPS  Z13, Z0, Z0
+	VALIGND $0x02, Z8, Z9, Z14
+	VADDPS  Z14, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VALIGND $0x01, Z5, Z6, Z13
+	VADDPS  Z13, Z1, Z1
+	VALIGND $0x02, Z9, Z10, Z14
+	VADDPS  Z14, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VALIGND $0x01, Z6, Z7, Z13
+	VADDPS  Z13, Z2, Z2
+	VALIGND $0x02, Z10, Z11, Z14
+	VADDPS  Z14, Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x4(SB), NOSPLIT, $0-56
+	// for j := range 64 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// (lda and ldc unused: one row)
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (CX), Z29
+	VBROADCASTSS 4(CX), Z30
+	VBROADCASTSS 8(CX), Z31
+	VMOVUPS      (SI), Z15
+	VFMADD231PS  Z15, Z29, Z0
+	VFMADD231PS  Z15, Z30, Z5
+	VFMADD231PS  Z15, Z31, Z10
+	VMOVUPS      64(SI), Z16
+	VFMADD231PS  Z16, Z29, Z1
+	VFMADD231PS  Z16, Z30, Z6
+	VFMADD231PS  Z16, Z31, Z11
+	VMOVUPS      128(SI), Z17
+	VFMADD231PS  Z17, Z29, Z2
+	VFMADD231PS  Z17, Z30, Z7
+	VFMADD231PS  Z17, Z31, Z12
+	VMOVUPS      192(SI), Z18
+	VFMADD231PS  Z18, Z29, Z3
+	VFMADD231PS  Z18, Z30, Z8
+	VFMADD231PS  Z18, Z31, Z13
+	VMOVUPS      256(SI), Z19
+	VFMADD231PS  Z19, Z29, Z4
+	VFMADD231PS  Z19, Z30, Z9
+	VFMADD231PS  Z19, Z31, Z14
+	ADDQ         $0x0c, CX
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	MOVQ    c+40(FP), AX
+	VALIGND $0x01, Z5, Z6, Z16
+	VADDPS  Z16, Z0, Z0
+	VALIGND $0x02, Z10, Z11, Z17
+	VADDPS  Z17, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VALIGND $0x01, Z6, Z7, Z16
+	VADDPS  Z16, Z1, Z1
+	VALIGND $0x02, Z11, Z12, Z17
+	VADDPS  Z17, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VALIGND $0x01, Z7, Z8, Z16
+	VADDPS  Z16, Z2, Z2
+	VALIGND $0x02, Z12, Z13, Z17
+	VADDPS  Z17, Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VALIGND $0x01, Z8, Z9, Z16
+	VADDPS  Z16, Z3, Z3
+	VALIGND $0x02, Z13, Z14, Z17
+	VADDPS  Z17, Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x5(SB), NOSPLIT, $0-56
+	// for j := range 80 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// (lda and ldc unused: one row)
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (CX), Z29
+	VBROADCASTSS 4(CX), Z30
+	VBROADCASTSS 8(CX), Z31
+	VMOVUPS      (SI), Z18
+	VFMADD231PS  Z18, Z29, Z0
+	VFMADD231PS  Z18, Z30, Z6
+	VFMADD231PS  Z18, Z31, Z12
+	VMOVUPS      64(SI), Z19
+	VFMADD231PS  Z19, Z29, Z1
+	VFMADD231PS  Z19, Z30, Z7
+	VFMADD231PS  Z19, Z31, Z13
+	VMOVUPS      128(SI), Z20
+	VFMADD231PS  Z20, Z29, Z2
+	VFMADD231PS  Z20, Z30, Z8
+	VFMADD231PS  Z20, Z31, Z14
+	VMOVUPS      192(SI), Z21
+	VFMADD231PS  Z21, Z29, Z3
+	VFMADD231PS  Z21, Z30, Z9
+	VFMADD231PS  Z21, Z31, Z15
+	VMOVUPS      256(SI), Z22
+	VFMADD231PS  Z22, Z29, Z4
+	VFMADD231PS  Z22, Z30, Z10
+	VFMADD231PS  Z22, Z31, Z16
+	VMOVUPS      320(SI), Z23
+	VFMADD231PS  Z23, Z29, Z5
+	VFMADD231PS  Z23, Z30, Z11
+	VFMADD231PS  Z23, Z31, Z17
+	ADDQ         $0x0c, CX
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	MOVQ    c+40(FP), AX
+	VALIGND $0x01, Z6, Z7, Z19
+	VADDPS  Z19, Z0, Z0
+	VALIGND $0x02, Z12, Z13, Z20
+	VADDPS  Z20, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VALIGND $0x01, Z7, Z8, Z19
+	VADDPS  Z19, Z1, Z1
+	VALIGND $0x02, Z13, Z14, Z20
+	VADDPS  Z20, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VALIGND $0x01, Z8, Z9, Z19
+	VADDPS  Z19, Z2, Z2
+	VALIGND $0x02, Z14, Z15, Z20
+	VADDPS  Z20, Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VALIGND $0x01, Z9, Z10, Z19
+	VADDPS  Z19, Z3, Z3
+	VALIGND $0x02, Z15, Z16, Z20
+	VADDPS  Z20, Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	VALIGND $0x01, Z10, Z11, Z19
+	VADDPS  Z19, Z4, Z4
+	VALIGND $0x02, Z16, Z17, Z20
+	VADDPS  Z20, Z4, Z4
+	VMOVUPS Z4, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x6(SB), NOSPLIT, $0-56
+	// for j := range 96 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// (lda and ldc unused: one row)
+	MOVQ rows+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (CX), Z29
+	VBROADCASTSS 4(CX), Z30
+	VBROADCASTSS 8(CX), Z31
+	VMOVUPS      (SI), Z21
+	VFMADD231PS  Z21, Z29, Z0
+	VFMADD231PS  Z21, Z30, Z7
+	VFMADD231PS  Z21, Z31, Z14
+	VMOVUPS      64(SI), Z22
+	VFMADD231PS  Z22, Z29, Z1
+	VFMADD231PS  Z22, Z30, Z8
+	VFMADD231PS  Z22, Z31, Z15
+	VMOVUPS      128(SI), Z23
+	VFMADD231PS  Z23, Z29, Z2
+	VFMADD231PS  Z23, Z30, Z9
+	VFMADD231PS  Z23, Z31, Z16
+	VMOVUPS      192(SI), Z24
+	VFMADD231PS  Z24, Z29, Z3
+	VFMADD231PS  Z24, Z30, Z10
+	VFMADD231PS  Z24, Z31, Z17
+	VMOVUPS      256(SI), Z25
+	VFMADD231PS  Z25, Z29, Z4
+	VFMADD231PS  Z25, Z30, Z11
+	VFMADD231PS  Z25, Z31, Z18
+	VMOVUPS      320(SI), Z26
+	VFMADD231PS  Z26, Z29, Z5
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z26, Z31, Z19
+	VMOVUPS      384(SI), Z27
+	VFMADD231PS  Z27, Z29, Z6
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z27, Z31, Z20
+	ADDQ         $0x0c, CX
+	ADDQ         $0x04, BX
+	DECQ         AX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	MOVQ    c+40(FP), AX
+	VALIGND $0x01, Z7, Z8, Z22
+	VADDPS  Z22, Z0, Z0
+	VALIGND $0x02, Z14, Z15, Z23
+	VADDPS  Z23, Z0, Z0
+	VMOVUPS Z0, (AX)
+	VALIGND $0x01, Z8, Z9, Z22
+	VADDPS  Z22, Z1, Z1
+	VALIGND $0x02, Z15, Z16, Z23
+	VADDPS  Z23, Z1, Z1
+	VMOVUPS Z1, 64(AX)
+	VALIGND $0x01, Z9, Z10, Z22
+	VADDPS  Z22, Z2, Z2
+	VALIGND $0x02, Z16, Z17, Z23
+	VADDPS  Z23, Z2, Z2
+	VMOVUPS Z2, 128(AX)
+	VALIGND $0x01, Z10, Z11, Z22
+	VADDPS  Z22, Z3, Z3
+	VALIGND $0x02, Z17, Z18, Z23
+	VADDPS  Z23, Z3, Z3
+	VMOVUPS Z3, 192(AX)
+	VALIGND $0x01, Z11, Z12, Z22
+	VADDPS  Z22, Z4, Z4
+	VALIGND $0x02, Z18, Z19, Z23
+	VADDPS  Z23, Z4, Z4
+	VMOVUPS Z4, 256(AX)
+	VALIGND $0x01, Z12, Z13, Z22
+	VADDPS  Z22, Z5, Z5
+	VALIGND $0x02, Z19, Z20, Z23
+	VADDPS  Z23, Z5, Z5
+	VMOVUPS Z5, 320(AX)
+	VZEROUPPER
+	RET

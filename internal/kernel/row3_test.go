@@ -4,14 +4,16 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
-// TestRow3 checks impl.row3 against a float64 reference and, for the tile
-// widths the micro-kernel has (1-4 and wideNV vectors), against the same
-// implementation's micro-kernel on the expanded tap table: the same sums
-// in the same order, so bit-identical outputs. Offsets of every alignment,
-// guard bands around the output.
+// TestRow3 checks impl.row3, in every variant (row3tune.go), against a
+// float64 reference and, for the variants that sum in the micro-kernel's
+// order and the tile widths the micro-kernel has (1-4 and wideNV
+// vectors), against the same implementation's micro-kernel on the
+// expanded tap table: the same sums in the same order, so bit-identical
+// outputs. Offsets of every alignment, guard bands around the output.
 func TestRow3(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		if asmWanted && cur.name != "go" && cur.row3 == nil {
@@ -20,15 +22,52 @@ func TestRow3(t *testing.T) {
 		if cur.row3 == nil {
 			t.Skip("no row3 kernel in this implementation: the micro-kernel serves")
 		}
+		tuneRow3()
+		saved := row3Pick
+		defer func() { row3Pick = saved }()
 		r := rand.New(rand.NewPCG(3, 3))
-		for m := 1; m <= row3MaxM; m++ {
-			for nv := 1; nv <= row3MaxNV(m); nv++ {
-				for _, rows := range []int{1, 2, 7, 15} {
-					t.Run(fmt.Sprintf("%dx%d/rows=%d", m, nv, rows), func(t *testing.T) { row3Case(t, r, m, nv, rows) })
+		for v := range row3Variants {
+			for m := 1; m <= row3MaxM; m++ {
+				if !row3VariantOK(v, m) {
+					continue
+				}
+				row3Pick[m] = uint8(v)
+				for nv := 1; nv <= row3MaxNV(m); nv++ {
+					for _, rows := range []int{1, 2, 7, 15} {
+						t.Run(fmt.Sprintf("v%d/%dx%d/rows=%d", v, m, nv, rows), func(t *testing.T) { row3Case(t, r, m, nv, rows) })
+					}
 				}
 			}
 		}
 	})
+}
+
+// TestTuning checks that the measurement picks, for every tile height,
+// the variant it timed fastest, and reports it.
+func TestTuning(t *testing.T) {
+	s := Tuning()
+	if !asmWanted {
+		if s != "" {
+			t.Errorf("Tuning() = %q without assembly kernels, want empty", s)
+		}
+		return
+	}
+	if !strings.Contains(s, "1 filter(s)") || !strings.Contains(s, "3 filter(s)") {
+		t.Errorf("Tuning() = %q, want every tile height", s)
+	}
+	for m := 1; m <= row3MaxM; m++ {
+		for v := range row3Variants {
+			if !row3VariantOK(v, m) {
+				continue
+			}
+			if row3Times[m][v] <= 0 {
+				t.Fatalf("m %d variant %d: time %v", m, v, row3Times[m][v])
+			}
+			if row3Times[m][v] < row3Times[m][row3Pick[m]] {
+				t.Errorf("m %d: picked variant %d (%v), but %d took %v", m, row3Pick[m], row3Times[m][row3Pick[m]], v, row3Times[m][v])
+			}
+		}
+	}
 }
 
 // row3Case is one TestRow3 case: an m x 16*nv tile of rows kernel rows,
@@ -64,6 +103,9 @@ func row3Case(t *testing.T, r *rand.Rand, m, nv, rows int) {
 	}
 	if nv > maxNV && (m > 1 || nv != wideNV) {
 		return // no micro-kernel of this width
+	}
+	if row3Pick[m] == row3Shift {
+		return // sums in another order: equal to the reference within rounding only
 	}
 	aoffs := make([]int32, m)
 	for i := range aoffs {
