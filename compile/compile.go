@@ -26,8 +26,10 @@ const (
 	// Dense runs all live filters as one group over the union of their
 	// channels (the dense fallback; pruned weights are zeros).
 	Dense
-	// MergedFit is Merged with a cost model refitted to measured group
-	// speeds (groupCostFit), which merges one-filter groups less eagerly.
+	// MergedFit is Merged with a group cost model measured on the machine
+	// at hand, per conv geometry, the first time a process compiles one
+	// (a few milliseconds): how one-filter groups compare with larger ones
+	// differs between CPUs.
 	MergedFit
 )
 

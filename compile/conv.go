@@ -107,7 +107,7 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 		route = Grouped // one pattern: all routes are the same
 	} else {
 		merged := mergeGroups(lc, patterns, groupCost)
-		fit := mergeGroups(lc, patterns, groupCostFit)
+		fit := mergeGroups(lc, patterns, measuredCost(p))
 		cands = append(cands, candidate{Merged, lc.groups(merged)}, candidate{MergedFit, lc.groups(fit)},
 			candidate{Dense, lc.groups([][]int{slices.Concat(patterns...)})})
 		if slices.EqualFunc(fit, merged, slices.Equal) && route == Auto {
