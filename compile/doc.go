@@ -27,8 +27,9 @@
 //     is written by the epilogue, which costs one store per value.
 //   - Per layer, the grouped form competes with a dense one (all live
 //     filters over the union of their channels) and a merged one (small
-//     groups merged greedily by a cost model of the micro-kernel's tiles);
-//     the fastest by measurement at compile time wins (tune.go), and
+//     groups merged greedily by a cost model of the micro-kernel's tiles,
+//     and again by a model timed on this machine, costmodel.go); the
+//     fastest by measurement at compile time wins (tune.go), and
 //     Net.Layers reports each layer's choice.
 //   - Linear layers run on their live outputs and the inputs those read.
 //   - With Options.Int8 (calibrated by package quant), the named convs run
