@@ -234,8 +234,9 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 			b := xp[j0:]
 			if pg.rows3 != nil && cur.row3 != nil {
 				nv = min(pg.nv3, (d.pp-j0)/vecW)
-				cur.row3(nf, nv, pg.w, k, b, pg.rows3, t[j0:], d.pp)
-				j0 += nv * vecW
+				tiles := (d.pp - j0) / (nv * vecW) // whole tiles in one call
+				cur.row3(nf, nv, tiles, pg.w, k, b, pg.rows3, t[j0:], d.pp)
+				j0 += tiles * nv * vecW
 				continue
 			}
 			for i0 := 0; i0 < nf; i0 += mrMax {

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func kernRow3_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x1(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -18,47 +18,56 @@ TEXT ·kernRow3_1x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z1
-	VMOVUPS      64(DI), Z2
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z1
+	VMOVUPS      64(R9), Z2
 	VFMADD231PS  Z1, Z21, Z0
 	VALIGND      $0x01, Z1, Z2, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VALIGND      $0x02, Z1, Z2, Z31
 	VFMADD231PS  Z31, Z23, Z0
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x2(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -70,28 +79,33 @@ TEXT ·kernRow3_1x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z2
-	VMOVUPS      64(DI), Z3
-	VMOVUPS      128(DI), Z4
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z2
+	VMOVUPS      64(R9), Z3
+	VMOVUPS      128(R9), Z4
 	VFMADD231PS  Z2, Z21, Z0
 	VALIGND      $0x01, Z2, Z3, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -102,23 +116,27 @@ loop:
 	VFMADD231PS  Z30, Z22, Z1
 	VALIGND      $0x02, Z3, Z4, Z31
 	VFMADD231PS  Z31, Z23, Z1
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x3(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -130,30 +148,35 @@ TEXT ·kernRow3_1x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z3
-	VMOVUPS      64(DI), Z4
-	VMOVUPS      128(DI), Z5
-	VMOVUPS      192(DI), Z6
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z3
+	VMOVUPS      64(R9), Z4
+	VMOVUPS      128(R9), Z5
+	VMOVUPS      192(R9), Z6
 	VFMADD231PS  Z3, Z21, Z0
 	VALIGND      $0x01, Z3, Z4, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -169,24 +192,28 @@ loop:
 	VFMADD231PS  Z30, Z22, Z2
 	VALIGND      $0x02, Z5, Z6, Z31
 	VFMADD231PS  Z31, Z23, Z2
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x4(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -198,32 +225,37 @@ TEXT ·kernRow3_1x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z4
-	VMOVUPS      64(DI), Z5
-	VMOVUPS      128(DI), Z6
-	VMOVUPS      192(DI), Z7
-	VMOVUPS      256(DI), Z8
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z4
+	VMOVUPS      64(R9), Z5
+	VMOVUPS      128(R9), Z6
+	VMOVUPS      192(R9), Z7
+	VMOVUPS      256(R9), Z8
 	VFMADD231PS  Z4, Z21, Z0
 	VALIGND      $0x01, Z4, Z5, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -244,25 +276,29 @@ loop:
 	VFMADD231PS  Z30, Z22, Z3
 	VALIGND      $0x02, Z7, Z8, Z31
 	VFMADD231PS  Z31, Z23, Z3
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -274,11 +310,16 @@ TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -286,22 +327,22 @@ TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-56
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z5
-	VMOVUPS      64(DI), Z6
-	VMOVUPS      128(DI), Z7
-	VMOVUPS      192(DI), Z8
-	VMOVUPS      256(DI), Z9
-	VMOVUPS      320(DI), Z10
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z5
+	VMOVUPS      64(R9), Z6
+	VMOVUPS      128(R9), Z7
+	VMOVUPS      192(R9), Z8
+	VMOVUPS      256(R9), Z9
+	VMOVUPS      320(R9), Z10
 	VFMADD231PS  Z5, Z21, Z0
 	VALIGND      $0x01, Z5, Z6, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -327,26 +368,30 @@ loop:
 	VFMADD231PS  Z30, Z22, Z4
 	VALIGND      $0x02, Z9, Z10, Z31
 	VFMADD231PS  Z31, Z23, Z4
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -358,11 +403,16 @@ TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -371,23 +421,23 @@ TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z6
-	VMOVUPS      64(DI), Z7
-	VMOVUPS      128(DI), Z8
-	VMOVUPS      192(DI), Z9
-	VMOVUPS      256(DI), Z10
-	VMOVUPS      320(DI), Z11
-	VMOVUPS      384(DI), Z12
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VMOVUPS      128(R9), Z8
+	VMOVUPS      192(R9), Z9
+	VMOVUPS      256(R9), Z10
+	VMOVUPS      320(R9), Z11
+	VMOVUPS      384(R9), Z12
 	VFMADD231PS  Z6, Z21, Z0
 	VALIGND      $0x01, Z6, Z7, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -418,27 +468,31 @@ loop:
 	VFMADD231PS  Z30, Z22, Z5
 	VALIGND      $0x02, Z11, Z12, Z31
 	VFMADD231PS  Z31, Z23, Z5
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x7(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 112 {
 	// 		var s float32
@@ -450,11 +504,16 @@ TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 112 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -464,24 +523,24 @@ TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-56
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z7
-	VMOVUPS      64(DI), Z8
-	VMOVUPS      128(DI), Z9
-	VMOVUPS      192(DI), Z10
-	VMOVUPS      256(DI), Z11
-	VMOVUPS      320(DI), Z12
-	VMOVUPS      384(DI), Z13
-	VMOVUPS      448(DI), Z14
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z7
+	VMOVUPS      64(R9), Z8
+	VMOVUPS      128(R9), Z9
+	VMOVUPS      192(R9), Z10
+	VMOVUPS      256(R9), Z11
+	VMOVUPS      320(R9), Z12
+	VMOVUPS      384(R9), Z13
+	VMOVUPS      448(R9), Z14
 	VFMADD231PS  Z7, Z21, Z0
 	VALIGND      $0x01, Z7, Z8, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -517,28 +576,32 @@ loop:
 	VFMADD231PS  Z30, Z22, Z6
 	VALIGND      $0x02, Z13, Z14, Z31
 	VFMADD231PS  Z31, Z23, Z6
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	ADDQ    $0x000001c0, CX
+	ADDQ    $0x000001c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x8(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 128 {
 	// 		var s float32
@@ -550,11 +613,16 @@ TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 128 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -565,25 +633,25 @@ TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z8
-	VMOVUPS      64(DI), Z9
-	VMOVUPS      128(DI), Z10
-	VMOVUPS      192(DI), Z11
-	VMOVUPS      256(DI), Z12
-	VMOVUPS      320(DI), Z13
-	VMOVUPS      384(DI), Z14
-	VMOVUPS      448(DI), Z15
-	VMOVUPS      512(DI), Z16
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	VMOVUPS      128(R9), Z10
+	VMOVUPS      192(R9), Z11
+	VMOVUPS      256(R9), Z12
+	VMOVUPS      320(R9), Z13
+	VMOVUPS      384(R9), Z14
+	VMOVUPS      448(R9), Z15
+	VMOVUPS      512(R9), Z16
 	VFMADD231PS  Z8, Z21, Z0
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -624,29 +692,33 @@ loop:
 	VFMADD231PS  Z30, Z22, Z7
 	VALIGND      $0x02, Z15, Z16, Z31
 	VFMADD231PS  Z31, Z23, Z7
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x1(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -658,31 +730,36 @@ TEXT ·kernRow3_2x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z2
-	VMOVUPS      64(R8), Z3
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
 	VFMADD231PS  Z2, Z21, Z0
 	VFMADD231PS  Z2, Z24, Z1
 	VALIGND      $0x01, Z2, Z3, Z30
@@ -691,24 +768,28 @@ loop:
 	VALIGND      $0x02, Z2, Z3, Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x2(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -720,34 +801,39 @@ TEXT ·kernRow3_2x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z4
-	VMOVUPS      64(R8), Z5
-	VMOVUPS      128(R8), Z6
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VMOVUPS      128(R10), Z6
 	VFMADD231PS  Z4, Z21, Z0
 	VFMADD231PS  Z4, Z24, Z2
 	VALIGND      $0x01, Z4, Z5, Z30
@@ -764,26 +850,30 @@ loop:
 	VALIGND      $0x02, Z5, Z6, Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -795,12 +885,17 @@ TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -809,23 +904,23 @@ TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z6
-	VMOVUPS      64(R8), Z7
-	VMOVUPS      128(R8), Z8
-	VMOVUPS      192(R8), Z9
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VMOVUPS      192(R10), Z9
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z3
 	VALIGND      $0x01, Z6, Z7, Z30
@@ -850,28 +945,32 @@ loop:
 	VALIGND      $0x02, Z8, Z9, Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -883,12 +982,17 @@ TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -899,24 +1003,24 @@ TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z8
-	VMOVUPS      64(R8), Z9
-	VMOVUPS      128(R8), Z10
-	VMOVUPS      192(R8), Z11
-	VMOVUPS      256(R8), Z12
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VMOVUPS      256(R10), Z12
 	VFMADD231PS  Z8, Z21, Z0
 	VFMADD231PS  Z8, Z24, Z4
 	VALIGND      $0x01, Z8, Z9, Z30
@@ -949,30 +1053,34 @@ loop:
 	VALIGND      $0x02, Z11, Z12, Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -984,12 +1092,17 @@ TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1002,25 +1115,25 @@ TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z10
-	VMOVUPS      64(R8), Z11
-	VMOVUPS      128(R8), Z12
-	VMOVUPS      192(R8), Z13
-	VMOVUPS      256(R8), Z14
-	VMOVUPS      320(R8), Z15
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z10
+	VMOVUPS      64(R10), Z11
+	VMOVUPS      128(R10), Z12
+	VMOVUPS      192(R10), Z13
+	VMOVUPS      256(R10), Z14
+	VMOVUPS      320(R10), Z15
 	VFMADD231PS  Z10, Z21, Z0
 	VFMADD231PS  Z10, Z24, Z5
 	VALIGND      $0x01, Z10, Z11, Z30
@@ -1061,32 +1174,36 @@ loop:
 	VALIGND      $0x02, Z14, Z15, Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -1098,12 +1215,17 @@ TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1118,26 +1240,26 @@ TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z12
-	VMOVUPS      64(R8), Z13
-	VMOVUPS      128(R8), Z14
-	VMOVUPS      192(R8), Z15
-	VMOVUPS      256(R8), Z16
-	VMOVUPS      320(R8), Z17
-	VMOVUPS      384(R8), Z18
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z12
+	VMOVUPS      64(R10), Z13
+	VMOVUPS      128(R10), Z14
+	VMOVUPS      192(R10), Z15
+	VMOVUPS      256(R10), Z16
+	VMOVUPS      320(R10), Z17
+	VMOVUPS      384(R10), Z18
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z6
 	VALIGND      $0x01, Z12, Z13, Z30
@@ -1186,34 +1308,38 @@ loop:
 	VALIGND      $0x02, Z17, Z18, Z31
 	VFMADD231PS  Z31, Z23, Z5
 	VFMADD231PS  Z31, Z26, Z11
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
-	VMOVUPS Z9, 192(AX)
-	VMOVUPS Z10, 256(AX)
-	VMOVUPS Z11, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	VMOVUPS Z9, 192(SI)
+	VMOVUPS Z10, 256(SI)
+	VMOVUPS Z11, 320(SI)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x1(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -1225,36 +1351,41 @@ TEXT ·kernRow3_3x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z3
-	VMOVUPS      64(R9), Z4
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z3
+	VMOVUPS      64(R11), Z4
 	VFMADD231PS  Z3, Z21, Z0
 	VFMADD231PS  Z3, Z24, Z1
 	VFMADD231PS  Z3, Z27, Z2
@@ -1266,26 +1397,30 @@ loop:
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
 	VFMADD231PS  Z31, Z29, Z2
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -1297,13 +1432,18 @@ TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1312,25 +1452,25 @@ TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z6
-	VMOVUPS      64(R9), Z7
-	VMOVUPS      128(R9), Z8
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VMOVUPS      128(R11), Z8
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z2
 	VFMADD231PS  Z6, Z27, Z4
@@ -1353,29 +1493,33 @@ loop:
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z31, Z29, Z5
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -1387,13 +1531,18 @@ TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1405,26 +1554,26 @@ TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-56
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z9
-	VMOVUPS      64(R9), Z10
-	VMOVUPS      128(R9), Z11
-	VMOVUPS      192(R9), Z12
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z9
+	VMOVUPS      64(R11), Z10
+	VMOVUPS      128(R11), Z11
+	VMOVUPS      192(R11), Z12
 	VFMADD231PS  Z9, Z21, Z0
 	VFMADD231PS  Z9, Z24, Z3
 	VFMADD231PS  Z9, Z27, Z6
@@ -1458,32 +1607,36 @@ loop:
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z8
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -1495,13 +1648,18 @@ TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1516,27 +1674,27 @@ TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z12
-	VMOVUPS      64(R9), Z13
-	VMOVUPS      128(R9), Z14
-	VMOVUPS      192(R9), Z15
-	VMOVUPS      256(R9), Z16
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VMOVUPS      256(R11), Z16
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z4
 	VFMADD231PS  Z12, Z27, Z8
@@ -1581,35 +1739,39 @@ loop:
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z31, Z29, Z11
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z8, (AX)
-	VMOVUPS Z9, 64(AX)
-	VMOVUPS Z10, 128(AX)
-	VMOVUPS Z11, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, 128(SI)
+	VMOVUPS Z11, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -1621,13 +1783,18 @@ TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1645,28 +1812,28 @@ TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-56
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z15
-	VMOVUPS      64(R9), Z16
-	VMOVUPS      128(R9), Z17
-	VMOVUPS      192(R9), Z18
-	VMOVUPS      256(R9), Z19
-	VMOVUPS      320(R9), Z20
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z15
+	VMOVUPS      64(R11), Z16
+	VMOVUPS      128(R11), Z17
+	VMOVUPS      192(R11), Z18
+	VMOVUPS      256(R11), Z19
+	VMOVUPS      320(R11), Z20
 	VFMADD231PS  Z15, Z21, Z0
 	VFMADD231PS  Z15, Z24, Z5
 	VFMADD231PS  Z15, Z27, Z10
@@ -1722,38 +1889,42 @@ loop:
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
 	VFMADD231PS  Z31, Z29, Z14
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z10, (AX)
-	VMOVUPS Z11, 64(AX)
-	VMOVUPS Z12, 128(AX)
-	VMOVUPS Z13, 192(AX)
-	VMOVUPS Z14, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	VMOVUPS Z12, 128(SI)
+	VMOVUPS Z13, 192(SI)
+	VMOVUPS Z14, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x1(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -1765,46 +1936,55 @@ TEXT ·kernRow3L1_1x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z1
-	VMOVUPS      64(DI), Z2
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z1
+	VMOVUPS      64(R9), Z2
 	VFMADD231PS  Z1, Z21, Z0
 	VALIGND      $0x01, Z1, Z2, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  8(R9), Z23, Z0
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x2(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -1816,53 +1996,62 @@ TEXT ·kernRow3L1_1x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z2
-	VMOVUPS      64(DI), Z3
-	VMOVUPS      128(DI), Z4
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z2
+	VMOVUPS      64(R9), Z3
+	VMOVUPS      128(R9), Z4
 	VFMADD231PS  Z2, Z21, Z0
 	VALIGND      $0x01, Z2, Z3, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z3, Z21, Z1
 	VALIGND      $0x01, Z3, Z4, Z30
 	VFMADD231PS  Z30, Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  72(R9), Z23, Z1
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x3(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -1874,60 +2063,69 @@ TEXT ·kernRow3L1_1x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z3
-	VMOVUPS      64(DI), Z4
-	VMOVUPS      128(DI), Z5
-	VMOVUPS      192(DI), Z6
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z3
+	VMOVUPS      64(R9), Z4
+	VMOVUPS      128(R9), Z5
+	VMOVUPS      192(R9), Z6
 	VFMADD231PS  Z3, Z21, Z0
 	VALIGND      $0x01, Z3, Z4, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z4, Z21, Z1
 	VALIGND      $0x01, Z4, Z5, Z30
 	VFMADD231PS  Z30, Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z5, Z21, Z2
 	VALIGND      $0x01, Z5, Z6, Z30
 	VFMADD231PS  Z30, Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  136(R9), Z23, Z2
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x4(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -1939,67 +2137,76 @@ TEXT ·kernRow3L1_1x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z4
-	VMOVUPS      64(DI), Z5
-	VMOVUPS      128(DI), Z6
-	VMOVUPS      192(DI), Z7
-	VMOVUPS      256(DI), Z8
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z4
+	VMOVUPS      64(R9), Z5
+	VMOVUPS      128(R9), Z6
+	VMOVUPS      192(R9), Z7
+	VMOVUPS      256(R9), Z8
 	VFMADD231PS  Z4, Z21, Z0
 	VALIGND      $0x01, Z4, Z5, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z5, Z21, Z1
 	VALIGND      $0x01, Z5, Z6, Z30
 	VFMADD231PS  Z30, Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z6, Z21, Z2
 	VALIGND      $0x01, Z6, Z7, Z30
 	VFMADD231PS  Z30, Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z7, Z21, Z3
 	VALIGND      $0x01, Z7, Z8, Z30
 	VFMADD231PS  Z30, Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  200(R9), Z23, Z3
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x5(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -2011,11 +2218,16 @@ TEXT ·kernRow3L1_1x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2023,62 +2235,66 @@ TEXT ·kernRow3L1_1x5(SB), NOSPLIT, $0-56
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z5
-	VMOVUPS      64(DI), Z6
-	VMOVUPS      128(DI), Z7
-	VMOVUPS      192(DI), Z8
-	VMOVUPS      256(DI), Z9
-	VMOVUPS      320(DI), Z10
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z5
+	VMOVUPS      64(R9), Z6
+	VMOVUPS      128(R9), Z7
+	VMOVUPS      192(R9), Z8
+	VMOVUPS      256(R9), Z9
+	VMOVUPS      320(R9), Z10
 	VFMADD231PS  Z5, Z21, Z0
 	VALIGND      $0x01, Z5, Z6, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z6, Z21, Z1
 	VALIGND      $0x01, Z6, Z7, Z30
 	VFMADD231PS  Z30, Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z7, Z21, Z2
 	VALIGND      $0x01, Z7, Z8, Z30
 	VFMADD231PS  Z30, Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z8, Z21, Z3
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z9, Z21, Z4
 	VALIGND      $0x01, Z9, Z10, Z30
 	VFMADD231PS  Z30, Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  264(R9), Z23, Z4
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x6(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -2090,11 +2306,16 @@ TEXT ·kernRow3L1_1x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2103,68 +2324,72 @@ TEXT ·kernRow3L1_1x6(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z6
-	VMOVUPS      64(DI), Z7
-	VMOVUPS      128(DI), Z8
-	VMOVUPS      192(DI), Z9
-	VMOVUPS      256(DI), Z10
-	VMOVUPS      320(DI), Z11
-	VMOVUPS      384(DI), Z12
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VMOVUPS      128(R9), Z8
+	VMOVUPS      192(R9), Z9
+	VMOVUPS      256(R9), Z10
+	VMOVUPS      320(R9), Z11
+	VMOVUPS      384(R9), Z12
 	VFMADD231PS  Z6, Z21, Z0
 	VALIGND      $0x01, Z6, Z7, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z7, Z21, Z1
 	VALIGND      $0x01, Z7, Z8, Z30
 	VFMADD231PS  Z30, Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z8, Z21, Z2
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z9, Z21, Z3
 	VALIGND      $0x01, Z9, Z10, Z30
 	VFMADD231PS  Z30, Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z10, Z21, Z4
 	VALIGND      $0x01, Z10, Z11, Z30
 	VFMADD231PS  Z30, Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  264(R9), Z23, Z4
 	VFMADD231PS  Z11, Z21, Z5
 	VALIGND      $0x01, Z11, Z12, Z30
 	VFMADD231PS  Z30, Z22, Z5
-	VFMADD231PS  328(DI), Z23, Z5
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  328(R9), Z23, Z5
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x7(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x7(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x7(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 112 {
 	// 		var s float32
@@ -2176,11 +2401,16 @@ TEXT ·kernRow3L1_1x7(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 112 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2190,74 +2420,78 @@ TEXT ·kernRow3L1_1x7(SB), NOSPLIT, $0-56
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z7
-	VMOVUPS      64(DI), Z8
-	VMOVUPS      128(DI), Z9
-	VMOVUPS      192(DI), Z10
-	VMOVUPS      256(DI), Z11
-	VMOVUPS      320(DI), Z12
-	VMOVUPS      384(DI), Z13
-	VMOVUPS      448(DI), Z14
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z7
+	VMOVUPS      64(R9), Z8
+	VMOVUPS      128(R9), Z9
+	VMOVUPS      192(R9), Z10
+	VMOVUPS      256(R9), Z11
+	VMOVUPS      320(R9), Z12
+	VMOVUPS      384(R9), Z13
+	VMOVUPS      448(R9), Z14
 	VFMADD231PS  Z7, Z21, Z0
 	VALIGND      $0x01, Z7, Z8, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z8, Z21, Z1
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z9, Z21, Z2
 	VALIGND      $0x01, Z9, Z10, Z30
 	VFMADD231PS  Z30, Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z10, Z21, Z3
 	VALIGND      $0x01, Z10, Z11, Z30
 	VFMADD231PS  Z30, Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z11, Z21, Z4
 	VALIGND      $0x01, Z11, Z12, Z30
 	VFMADD231PS  Z30, Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  264(R9), Z23, Z4
 	VFMADD231PS  Z12, Z21, Z5
 	VALIGND      $0x01, Z12, Z13, Z30
 	VFMADD231PS  Z30, Z22, Z5
-	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  328(R9), Z23, Z5
 	VFMADD231PS  Z13, Z21, Z6
 	VALIGND      $0x01, Z13, Z14, Z30
 	VFMADD231PS  Z30, Z22, Z6
-	VFMADD231PS  392(DI), Z23, Z6
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  392(R9), Z23, Z6
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	ADDQ    $0x000001c0, CX
+	ADDQ    $0x000001c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_1x8(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_1x8(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_1x8(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 128 {
 	// 		var s float32
@@ -2269,11 +2503,16 @@ TEXT ·kernRow3L1_1x8(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 128 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2284,80 +2523,84 @@ TEXT ·kernRow3L1_1x8(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z8
-	VMOVUPS      64(DI), Z9
-	VMOVUPS      128(DI), Z10
-	VMOVUPS      192(DI), Z11
-	VMOVUPS      256(DI), Z12
-	VMOVUPS      320(DI), Z13
-	VMOVUPS      384(DI), Z14
-	VMOVUPS      448(DI), Z15
-	VMOVUPS      512(DI), Z16
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	VMOVUPS      128(R9), Z10
+	VMOVUPS      192(R9), Z11
+	VMOVUPS      256(R9), Z12
+	VMOVUPS      320(R9), Z13
+	VMOVUPS      384(R9), Z14
+	VMOVUPS      448(R9), Z15
+	VMOVUPS      512(R9), Z16
 	VFMADD231PS  Z8, Z21, Z0
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z9, Z21, Z1
 	VALIGND      $0x01, Z9, Z10, Z30
 	VFMADD231PS  Z30, Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z10, Z21, Z2
 	VALIGND      $0x01, Z10, Z11, Z30
 	VFMADD231PS  Z30, Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z11, Z21, Z3
 	VALIGND      $0x01, Z11, Z12, Z30
 	VFMADD231PS  Z30, Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z12, Z21, Z4
 	VALIGND      $0x01, Z12, Z13, Z30
 	VFMADD231PS  Z30, Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  264(R9), Z23, Z4
 	VFMADD231PS  Z13, Z21, Z5
 	VALIGND      $0x01, Z13, Z14, Z30
 	VFMADD231PS  Z30, Z22, Z5
-	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  328(R9), Z23, Z5
 	VFMADD231PS  Z14, Z21, Z6
 	VALIGND      $0x01, Z14, Z15, Z30
 	VFMADD231PS  Z30, Z22, Z6
-	VFMADD231PS  392(DI), Z23, Z6
+	VFMADD231PS  392(R9), Z23, Z6
 	VFMADD231PS  Z15, Z21, Z7
 	VALIGND      $0x01, Z15, Z16, Z30
 	VFMADD231PS  Z30, Z22, Z7
-	VFMADD231PS  456(DI), Z23, Z7
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  456(R9), Z23, Z7
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_2x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_2x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_2x1(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -2369,57 +2612,66 @@ TEXT ·kernRow3L1_2x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z2
-	VMOVUPS      64(R8), Z3
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
 	VFMADD231PS  Z2, Z21, Z0
 	VFMADD231PS  Z2, Z24, Z1
 	VALIGND      $0x01, Z2, Z3, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z1
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_2x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_2x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_2x2(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -2431,40 +2683,45 @@ TEXT ·kernRow3L1_2x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z4
-	VMOVUPS      64(R8), Z5
-	VMOVUPS      128(R8), Z6
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VMOVUPS      128(R10), Z6
 	VFMADD231PS  Z4, Z21, Z0
 	VFMADD231PS  Z4, Z24, Z2
 	VALIGND      $0x01, Z4, Z5, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z2
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z2
 	VFMADD231PS  Z5, Z21, Z1
@@ -2472,29 +2729,33 @@ loop:
 	VALIGND      $0x01, Z5, Z6, Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z3
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_2x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_2x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_2x3(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -2506,12 +2767,17 @@ TEXT ·kernRow3L1_2x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2520,29 +2786,29 @@ TEXT ·kernRow3L1_2x3(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z6
-	VMOVUPS      64(R8), Z7
-	VMOVUPS      128(R8), Z8
-	VMOVUPS      192(R8), Z9
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VMOVUPS      192(R10), Z9
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z3
 	VALIGND      $0x01, Z6, Z7, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z3
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z7, Z21, Z1
@@ -2550,7 +2816,7 @@ loop:
 	VALIGND      $0x01, Z7, Z8, Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z4
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z8, Z21, Z2
@@ -2558,31 +2824,35 @@ loop:
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z5
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_2x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_2x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_2x4(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -2594,12 +2864,17 @@ TEXT ·kernRow3L1_2x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2610,30 +2885,30 @@ TEXT ·kernRow3L1_2x4(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z8
-	VMOVUPS      64(R8), Z9
-	VMOVUPS      128(R8), Z10
-	VMOVUPS      192(R8), Z11
-	VMOVUPS      256(R8), Z12
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VMOVUPS      256(R10), Z12
 	VFMADD231PS  Z8, Z21, Z0
 	VFMADD231PS  Z8, Z24, Z4
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z4
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z9, Z21, Z1
@@ -2641,7 +2916,7 @@ loop:
 	VALIGND      $0x01, Z9, Z10, Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z5
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z10, Z21, Z2
@@ -2649,7 +2924,7 @@ loop:
 	VALIGND      $0x01, Z10, Z11, Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z6
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z11, Z21, Z3
@@ -2657,33 +2932,37 @@ loop:
 	VALIGND      $0x01, Z11, Z12, Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z7
-	VMOVUPS      200(R8), Z31
+	VMOVUPS      200(R10), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_2x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_2x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_2x5(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -2695,12 +2974,17 @@ TEXT ·kernRow3L1_2x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2713,31 +2997,31 @@ TEXT ·kernRow3L1_2x5(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z10
-	VMOVUPS      64(R8), Z11
-	VMOVUPS      128(R8), Z12
-	VMOVUPS      192(R8), Z13
-	VMOVUPS      256(R8), Z14
-	VMOVUPS      320(R8), Z15
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z10
+	VMOVUPS      64(R10), Z11
+	VMOVUPS      128(R10), Z12
+	VMOVUPS      192(R10), Z13
+	VMOVUPS      256(R10), Z14
+	VMOVUPS      320(R10), Z15
 	VFMADD231PS  Z10, Z21, Z0
 	VFMADD231PS  Z10, Z24, Z5
 	VALIGND      $0x01, Z10, Z11, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z5
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z11, Z21, Z1
@@ -2745,7 +3029,7 @@ loop:
 	VALIGND      $0x01, Z11, Z12, Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z6
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z12, Z21, Z2
@@ -2753,7 +3037,7 @@ loop:
 	VALIGND      $0x01, Z12, Z13, Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z7
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z13, Z21, Z3
@@ -2761,7 +3045,7 @@ loop:
 	VALIGND      $0x01, Z13, Z14, Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z8
-	VMOVUPS      200(R8), Z31
+	VMOVUPS      200(R10), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z8
 	VFMADD231PS  Z14, Z21, Z4
@@ -2769,35 +3053,39 @@ loop:
 	VALIGND      $0x01, Z14, Z15, Z30
 	VFMADD231PS  Z30, Z22, Z4
 	VFMADD231PS  Z30, Z25, Z9
-	VMOVUPS      264(R8), Z31
+	VMOVUPS      264(R10), Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_2x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_2x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_2x6(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -2809,12 +3097,17 @@ TEXT ·kernRow3L1_2x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -2829,32 +3122,32 @@ TEXT ·kernRow3L1_2x6(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z12
-	VMOVUPS      64(R8), Z13
-	VMOVUPS      128(R8), Z14
-	VMOVUPS      192(R8), Z15
-	VMOVUPS      256(R8), Z16
-	VMOVUPS      320(R8), Z17
-	VMOVUPS      384(R8), Z18
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z12
+	VMOVUPS      64(R10), Z13
+	VMOVUPS      128(R10), Z14
+	VMOVUPS      192(R10), Z15
+	VMOVUPS      256(R10), Z16
+	VMOVUPS      320(R10), Z17
+	VMOVUPS      384(R10), Z18
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z6
 	VALIGND      $0x01, Z12, Z13, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z6
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z13, Z21, Z1
@@ -2862,7 +3155,7 @@ loop:
 	VALIGND      $0x01, Z13, Z14, Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z7
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z14, Z21, Z2
@@ -2870,7 +3163,7 @@ loop:
 	VALIGND      $0x01, Z14, Z15, Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z8
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z8
 	VFMADD231PS  Z15, Z21, Z3
@@ -2878,7 +3171,7 @@ loop:
 	VALIGND      $0x01, Z15, Z16, Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z9
-	VMOVUPS      200(R8), Z31
+	VMOVUPS      200(R10), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z9
 	VFMADD231PS  Z16, Z21, Z4
@@ -2886,7 +3179,7 @@ loop:
 	VALIGND      $0x01, Z16, Z17, Z30
 	VFMADD231PS  Z30, Z22, Z4
 	VFMADD231PS  Z30, Z25, Z10
-	VMOVUPS      264(R8), Z31
+	VMOVUPS      264(R10), Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z10
 	VFMADD231PS  Z17, Z21, Z5
@@ -2894,37 +3187,41 @@ loop:
 	VALIGND      $0x01, Z17, Z18, Z30
 	VFMADD231PS  Z30, Z22, Z5
 	VFMADD231PS  Z30, Z25, Z11
-	VMOVUPS      328(R8), Z31
+	VMOVUPS      328(R10), Z31
 	VFMADD231PS  Z31, Z23, Z5
 	VFMADD231PS  Z31, Z26, Z11
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
-	VMOVUPS Z9, 192(AX)
-	VMOVUPS Z10, 256(AX)
-	VMOVUPS Z11, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	VMOVUPS Z9, 192(SI)
+	VMOVUPS Z10, 256(SI)
+	VMOVUPS Z11, 320(SI)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_3x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_3x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_3x1(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -2936,36 +3233,41 @@ TEXT ·kernRow3L1_3x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z3
-	VMOVUPS      64(R9), Z4
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z3
+	VMOVUPS      64(R11), Z4
 	VFMADD231PS  Z3, Z21, Z0
 	VFMADD231PS  Z3, Z24, Z1
 	VFMADD231PS  Z3, Z27, Z2
@@ -2973,30 +3275,34 @@ loop:
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z1
 	VFMADD231PS  Z30, Z28, Z2
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
 	VFMADD231PS  Z31, Z29, Z2
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_3x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_3x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_3x2(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -3008,13 +3314,18 @@ TEXT ·kernRow3L1_3x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3023,25 +3334,25 @@ TEXT ·kernRow3L1_3x2(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z6
-	VMOVUPS      64(R9), Z7
-	VMOVUPS      128(R9), Z8
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VMOVUPS      128(R11), Z8
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z2
 	VFMADD231PS  Z6, Z27, Z4
@@ -3049,7 +3360,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z2
 	VFMADD231PS  Z30, Z28, Z4
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z2
 	VFMADD231PS  Z31, Z29, Z4
@@ -3060,33 +3371,37 @@ loop:
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z3
 	VFMADD231PS  Z30, Z28, Z5
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z31, Z29, Z5
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_3x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_3x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_3x3(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -3098,13 +3413,18 @@ TEXT ·kernRow3L1_3x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3116,26 +3436,26 @@ TEXT ·kernRow3L1_3x3(SB), NOSPLIT, $0-56
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z9
-	VMOVUPS      64(R9), Z10
-	VMOVUPS      128(R9), Z11
-	VMOVUPS      192(R9), Z12
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z9
+	VMOVUPS      64(R11), Z10
+	VMOVUPS      128(R11), Z11
+	VMOVUPS      192(R11), Z12
 	VFMADD231PS  Z9, Z21, Z0
 	VFMADD231PS  Z9, Z24, Z3
 	VFMADD231PS  Z9, Z27, Z6
@@ -3143,7 +3463,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z3
 	VFMADD231PS  Z30, Z28, Z6
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z31, Z29, Z6
@@ -3154,7 +3474,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z4
 	VFMADD231PS  Z30, Z28, Z7
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z31, Z29, Z7
@@ -3165,36 +3485,40 @@ loop:
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z5
 	VFMADD231PS  Z30, Z28, Z8
-	VMOVUPS      136(R9), Z31
+	VMOVUPS      136(R11), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z8
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_3x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_3x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_3x4(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -3206,13 +3530,18 @@ TEXT ·kernRow3L1_3x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3227,27 +3556,27 @@ TEXT ·kernRow3L1_3x4(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z12
-	VMOVUPS      64(R9), Z13
-	VMOVUPS      128(R9), Z14
-	VMOVUPS      192(R9), Z15
-	VMOVUPS      256(R9), Z16
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VMOVUPS      256(R11), Z16
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z4
 	VFMADD231PS  Z12, Z27, Z8
@@ -3255,7 +3584,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z4
 	VFMADD231PS  Z30, Z28, Z8
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z31, Z29, Z8
@@ -3266,7 +3595,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z5
 	VFMADD231PS  Z30, Z28, Z9
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z9
@@ -3277,7 +3606,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z6
 	VFMADD231PS  Z30, Z28, Z10
-	VMOVUPS      136(R9), Z31
+	VMOVUPS      136(R11), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z31, Z29, Z10
@@ -3288,39 +3617,43 @@ loop:
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z7
 	VFMADD231PS  Z30, Z28, Z11
-	VMOVUPS      200(R9), Z31
+	VMOVUPS      200(R11), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z31, Z29, Z11
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z8, (AX)
-	VMOVUPS Z9, 64(AX)
-	VMOVUPS Z10, 128(AX)
-	VMOVUPS Z11, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, 128(SI)
+	VMOVUPS Z11, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1_3x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L1_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L1_3x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L1_3x5(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -3332,13 +3665,18 @@ TEXT ·kernRow3L1_3x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3356,28 +3694,28 @@ TEXT ·kernRow3L1_3x5(SB), NOSPLIT, $0-56
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z15
-	VMOVUPS      64(R9), Z16
-	VMOVUPS      128(R9), Z17
-	VMOVUPS      192(R9), Z18
-	VMOVUPS      256(R9), Z19
-	VMOVUPS      320(R9), Z20
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z15
+	VMOVUPS      64(R11), Z16
+	VMOVUPS      128(R11), Z17
+	VMOVUPS      192(R11), Z18
+	VMOVUPS      256(R11), Z19
+	VMOVUPS      320(R11), Z20
 	VFMADD231PS  Z15, Z21, Z0
 	VFMADD231PS  Z15, Z24, Z5
 	VFMADD231PS  Z15, Z27, Z10
@@ -3385,7 +3723,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z5
 	VFMADD231PS  Z30, Z28, Z10
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z10
@@ -3396,7 +3734,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z6
 	VFMADD231PS  Z30, Z28, Z11
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z31, Z29, Z11
@@ -3407,7 +3745,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z7
 	VFMADD231PS  Z30, Z28, Z12
-	VMOVUPS      136(R9), Z31
+	VMOVUPS      136(R11), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z31, Z29, Z12
@@ -3418,7 +3756,7 @@ loop:
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z8
 	VFMADD231PS  Z30, Z28, Z13
-	VMOVUPS      200(R9), Z31
+	VMOVUPS      200(R11), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z8
 	VFMADD231PS  Z31, Z29, Z13
@@ -3429,42 +3767,46 @@ loop:
 	VFMADD231PS  Z30, Z22, Z4
 	VFMADD231PS  Z30, Z25, Z9
 	VFMADD231PS  Z30, Z28, Z14
-	VMOVUPS      264(R9), Z31
+	VMOVUPS      264(R11), Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
 	VFMADD231PS  Z31, Z29, Z14
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z10, (AX)
-	VMOVUPS Z11, 64(AX)
-	VMOVUPS Z12, 128(AX)
-	VMOVUPS Z13, 192(AX)
-	VMOVUPS Z14, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	VMOVUPS Z12, 128(SI)
+	VMOVUPS Z13, 192(SI)
+	VMOVUPS Z14, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x1(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -3476,44 +3818,53 @@ TEXT ·kernRow3L2_1x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z1
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z1
 	VFMADD231PS  Z1, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x2(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -3525,50 +3876,59 @@ TEXT ·kernRow3L2_1x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z2
-	VMOVUPS      64(DI), Z3
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z2
+	VMOVUPS      64(R9), Z3
 	VFMADD231PS  Z2, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z3, Z21, Z1
-	VFMADD231PS  68(DI), Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x3(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -3580,56 +3940,65 @@ TEXT ·kernRow3L2_1x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z3
-	VMOVUPS      64(DI), Z4
-	VMOVUPS      128(DI), Z5
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z3
+	VMOVUPS      64(R9), Z4
+	VMOVUPS      128(R9), Z5
 	VFMADD231PS  Z3, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z4, Z21, Z1
-	VFMADD231PS  68(DI), Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z5, Z21, Z2
-	VFMADD231PS  132(DI), Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x4(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -3641,62 +4010,71 @@ TEXT ·kernRow3L2_1x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z4
-	VMOVUPS      64(DI), Z5
-	VMOVUPS      128(DI), Z6
-	VMOVUPS      192(DI), Z7
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z4
+	VMOVUPS      64(R9), Z5
+	VMOVUPS      128(R9), Z6
+	VMOVUPS      192(R9), Z7
 	VFMADD231PS  Z4, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z5, Z21, Z1
-	VFMADD231PS  68(DI), Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z6, Z21, Z2
-	VFMADD231PS  132(DI), Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z7, Z21, Z3
-	VFMADD231PS  196(DI), Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x5(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -3708,11 +4086,16 @@ TEXT ·kernRow3L2_1x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3720,56 +4103,60 @@ TEXT ·kernRow3L2_1x5(SB), NOSPLIT, $0-56
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z5
-	VMOVUPS      64(DI), Z6
-	VMOVUPS      128(DI), Z7
-	VMOVUPS      192(DI), Z8
-	VMOVUPS      256(DI), Z9
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z5
+	VMOVUPS      64(R9), Z6
+	VMOVUPS      128(R9), Z7
+	VMOVUPS      192(R9), Z8
+	VMOVUPS      256(R9), Z9
 	VFMADD231PS  Z5, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z6, Z21, Z1
-	VFMADD231PS  68(DI), Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z7, Z21, Z2
-	VFMADD231PS  132(DI), Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z8, Z21, Z3
-	VFMADD231PS  196(DI), Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z9, Z21, Z4
-	VFMADD231PS  260(DI), Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x6(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -3781,11 +4168,16 @@ TEXT ·kernRow3L2_1x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3794,61 +4186,65 @@ TEXT ·kernRow3L2_1x6(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z6
-	VMOVUPS      64(DI), Z7
-	VMOVUPS      128(DI), Z8
-	VMOVUPS      192(DI), Z9
-	VMOVUPS      256(DI), Z10
-	VMOVUPS      320(DI), Z11
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VMOVUPS      128(R9), Z8
+	VMOVUPS      192(R9), Z9
+	VMOVUPS      256(R9), Z10
+	VMOVUPS      320(R9), Z11
 	VFMADD231PS  Z6, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z7, Z21, Z1
-	VFMADD231PS  68(DI), Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z8, Z21, Z2
-	VFMADD231PS  132(DI), Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z9, Z21, Z3
-	VFMADD231PS  196(DI), Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z10, Z21, Z4
-	VFMADD231PS  260(DI), Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
 	VFMADD231PS  Z11, Z21, Z5
-	VFMADD231PS  324(DI), Z22, Z5
-	VFMADD231PS  328(DI), Z23, Z5
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  324(R9), Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x7(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x7(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x7(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 112 {
 	// 		var s float32
@@ -3860,11 +4256,16 @@ TEXT ·kernRow3L2_1x7(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 112 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3874,66 +4275,70 @@ TEXT ·kernRow3L2_1x7(SB), NOSPLIT, $0-56
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z7
-	VMOVUPS      64(DI), Z8
-	VMOVUPS      128(DI), Z9
-	VMOVUPS      192(DI), Z10
-	VMOVUPS      256(DI), Z11
-	VMOVUPS      320(DI), Z12
-	VMOVUPS      384(DI), Z13
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z7
+	VMOVUPS      64(R9), Z8
+	VMOVUPS      128(R9), Z9
+	VMOVUPS      192(R9), Z10
+	VMOVUPS      256(R9), Z11
+	VMOVUPS      320(R9), Z12
+	VMOVUPS      384(R9), Z13
 	VFMADD231PS  Z7, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z8, Z21, Z1
-	VFMADD231PS  68(DI), Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z9, Z21, Z2
-	VFMADD231PS  132(DI), Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z10, Z21, Z3
-	VFMADD231PS  196(DI), Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z11, Z21, Z4
-	VFMADD231PS  260(DI), Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
 	VFMADD231PS  Z12, Z21, Z5
-	VFMADD231PS  324(DI), Z22, Z5
-	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  324(R9), Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
 	VFMADD231PS  Z13, Z21, Z6
-	VFMADD231PS  388(DI), Z22, Z6
-	VFMADD231PS  392(DI), Z23, Z6
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  388(R9), Z22, Z6
+	VFMADD231PS  392(R9), Z23, Z6
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	ADDQ    $0x000001c0, CX
+	ADDQ    $0x000001c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_1x8(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_1x8(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_1x8(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 128 {
 	// 		var s float32
@@ -3945,11 +4350,16 @@ TEXT ·kernRow3L2_1x8(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 128 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -3960,71 +4370,75 @@ TEXT ·kernRow3L2_1x8(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z8
-	VMOVUPS      64(DI), Z9
-	VMOVUPS      128(DI), Z10
-	VMOVUPS      192(DI), Z11
-	VMOVUPS      256(DI), Z12
-	VMOVUPS      320(DI), Z13
-	VMOVUPS      384(DI), Z14
-	VMOVUPS      448(DI), Z15
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	VMOVUPS      128(R9), Z10
+	VMOVUPS      192(R9), Z11
+	VMOVUPS      256(R9), Z12
+	VMOVUPS      320(R9), Z13
+	VMOVUPS      384(R9), Z14
+	VMOVUPS      448(R9), Z15
 	VFMADD231PS  Z8, Z21, Z0
-	VFMADD231PS  4(DI), Z22, Z0
-	VFMADD231PS  8(DI), Z23, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
 	VFMADD231PS  Z9, Z21, Z1
-	VFMADD231PS  68(DI), Z22, Z1
-	VFMADD231PS  72(DI), Z23, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
 	VFMADD231PS  Z10, Z21, Z2
-	VFMADD231PS  132(DI), Z22, Z2
-	VFMADD231PS  136(DI), Z23, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
 	VFMADD231PS  Z11, Z21, Z3
-	VFMADD231PS  196(DI), Z22, Z3
-	VFMADD231PS  200(DI), Z23, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
 	VFMADD231PS  Z12, Z21, Z4
-	VFMADD231PS  260(DI), Z22, Z4
-	VFMADD231PS  264(DI), Z23, Z4
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
 	VFMADD231PS  Z13, Z21, Z5
-	VFMADD231PS  324(DI), Z22, Z5
-	VFMADD231PS  328(DI), Z23, Z5
+	VFMADD231PS  324(R9), Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
 	VFMADD231PS  Z14, Z21, Z6
-	VFMADD231PS  388(DI), Z22, Z6
-	VFMADD231PS  392(DI), Z23, Z6
+	VFMADD231PS  388(R9), Z22, Z6
+	VFMADD231PS  392(R9), Z23, Z6
 	VFMADD231PS  Z15, Z21, Z7
-	VFMADD231PS  452(DI), Z22, Z7
-	VFMADD231PS  456(DI), Z23, Z7
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	VFMADD231PS  452(R9), Z22, Z7
+	VFMADD231PS  456(R9), Z23, Z7
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_2x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_2x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_2x1(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -4036,56 +4450,65 @@ TEXT ·kernRow3L2_2x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z2
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z2
 	VFMADD231PS  Z2, Z21, Z0
 	VFMADD231PS  Z2, Z24, Z1
-	VMOVUPS      4(R8), Z30
+	VMOVUPS      4(R10), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z1
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_2x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_2x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_2x2(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -4097,69 +4520,78 @@ TEXT ·kernRow3L2_2x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z4
-	VMOVUPS      64(R8), Z5
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
 	VFMADD231PS  Z4, Z21, Z0
 	VFMADD231PS  Z4, Z24, Z2
-	VMOVUPS      4(R8), Z30
+	VMOVUPS      4(R10), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z2
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z2
 	VFMADD231PS  Z5, Z21, Z1
 	VFMADD231PS  Z5, Z24, Z3
-	VMOVUPS      68(R8), Z30
+	VMOVUPS      68(R10), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z3
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_2x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_2x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_2x3(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -4171,12 +4603,17 @@ TEXT ·kernRow3L2_2x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -4185,68 +4622,72 @@ TEXT ·kernRow3L2_2x3(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z6
-	VMOVUPS      64(R8), Z7
-	VMOVUPS      128(R8), Z8
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z3
-	VMOVUPS      4(R8), Z30
+	VMOVUPS      4(R10), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z3
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z7, Z21, Z1
 	VFMADD231PS  Z7, Z24, Z4
-	VMOVUPS      68(R8), Z30
+	VMOVUPS      68(R10), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z4
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z8, Z21, Z2
 	VFMADD231PS  Z8, Z24, Z5
-	VMOVUPS      132(R8), Z30
+	VMOVUPS      132(R10), Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z5
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_2x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_2x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_2x4(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -4258,12 +4699,17 @@ TEXT ·kernRow3L2_2x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -4274,79 +4720,83 @@ TEXT ·kernRow3L2_2x4(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z8
-	VMOVUPS      64(R8), Z9
-	VMOVUPS      128(R8), Z10
-	VMOVUPS      192(R8), Z11
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
 	VFMADD231PS  Z8, Z21, Z0
 	VFMADD231PS  Z8, Z24, Z4
-	VMOVUPS      4(R8), Z30
+	VMOVUPS      4(R10), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z4
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z9, Z21, Z1
 	VFMADD231PS  Z9, Z24, Z5
-	VMOVUPS      68(R8), Z30
+	VMOVUPS      68(R10), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z5
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z10, Z21, Z2
 	VFMADD231PS  Z10, Z24, Z6
-	VMOVUPS      132(R8), Z30
+	VMOVUPS      132(R10), Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z6
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z11, Z21, Z3
 	VFMADD231PS  Z11, Z24, Z7
-	VMOVUPS      196(R8), Z30
+	VMOVUPS      196(R10), Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z7
-	VMOVUPS      200(R8), Z31
+	VMOVUPS      200(R10), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_2x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_2x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_2x5(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -4358,12 +4808,17 @@ TEXT ·kernRow3L2_2x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -4376,90 +4831,94 @@ TEXT ·kernRow3L2_2x5(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z10
-	VMOVUPS      64(R8), Z11
-	VMOVUPS      128(R8), Z12
-	VMOVUPS      192(R8), Z13
-	VMOVUPS      256(R8), Z14
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z10
+	VMOVUPS      64(R10), Z11
+	VMOVUPS      128(R10), Z12
+	VMOVUPS      192(R10), Z13
+	VMOVUPS      256(R10), Z14
 	VFMADD231PS  Z10, Z21, Z0
 	VFMADD231PS  Z10, Z24, Z5
-	VMOVUPS      4(R8), Z30
+	VMOVUPS      4(R10), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z5
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z11, Z21, Z1
 	VFMADD231PS  Z11, Z24, Z6
-	VMOVUPS      68(R8), Z30
+	VMOVUPS      68(R10), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z6
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z12, Z21, Z2
 	VFMADD231PS  Z12, Z24, Z7
-	VMOVUPS      132(R8), Z30
+	VMOVUPS      132(R10), Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z7
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z13, Z21, Z3
 	VFMADD231PS  Z13, Z24, Z8
-	VMOVUPS      196(R8), Z30
+	VMOVUPS      196(R10), Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z8
-	VMOVUPS      200(R8), Z31
+	VMOVUPS      200(R10), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z8
 	VFMADD231PS  Z14, Z21, Z4
 	VFMADD231PS  Z14, Z24, Z9
-	VMOVUPS      260(R8), Z30
+	VMOVUPS      260(R10), Z30
 	VFMADD231PS  Z30, Z22, Z4
 	VFMADD231PS  Z30, Z25, Z9
-	VMOVUPS      264(R8), Z31
+	VMOVUPS      264(R10), Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_2x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_2x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_2x6(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -4471,12 +4930,17 @@ TEXT ·kernRow3L2_2x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -4491,101 +4955,105 @@ TEXT ·kernRow3L2_2x6(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z12
-	VMOVUPS      64(R8), Z13
-	VMOVUPS      128(R8), Z14
-	VMOVUPS      192(R8), Z15
-	VMOVUPS      256(R8), Z16
-	VMOVUPS      320(R8), Z17
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z12
+	VMOVUPS      64(R10), Z13
+	VMOVUPS      128(R10), Z14
+	VMOVUPS      192(R10), Z15
+	VMOVUPS      256(R10), Z16
+	VMOVUPS      320(R10), Z17
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z6
-	VMOVUPS      4(R8), Z30
+	VMOVUPS      4(R10), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z6
-	VMOVUPS      8(R8), Z31
+	VMOVUPS      8(R10), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z13, Z21, Z1
 	VFMADD231PS  Z13, Z24, Z7
-	VMOVUPS      68(R8), Z30
+	VMOVUPS      68(R10), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z7
-	VMOVUPS      72(R8), Z31
+	VMOVUPS      72(R10), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z14, Z21, Z2
 	VFMADD231PS  Z14, Z24, Z8
-	VMOVUPS      132(R8), Z30
+	VMOVUPS      132(R10), Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z8
-	VMOVUPS      136(R8), Z31
+	VMOVUPS      136(R10), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z8
 	VFMADD231PS  Z15, Z21, Z3
 	VFMADD231PS  Z15, Z24, Z9
-	VMOVUPS      196(R8), Z30
+	VMOVUPS      196(R10), Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z9
-	VMOVUPS      200(R8), Z31
+	VMOVUPS      200(R10), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z9
 	VFMADD231PS  Z16, Z21, Z4
 	VFMADD231PS  Z16, Z24, Z10
-	VMOVUPS      260(R8), Z30
+	VMOVUPS      260(R10), Z30
 	VFMADD231PS  Z30, Z22, Z4
 	VFMADD231PS  Z30, Z25, Z10
-	VMOVUPS      264(R8), Z31
+	VMOVUPS      264(R10), Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z10
 	VFMADD231PS  Z17, Z21, Z5
 	VFMADD231PS  Z17, Z24, Z11
-	VMOVUPS      324(R8), Z30
+	VMOVUPS      324(R10), Z30
 	VFMADD231PS  Z30, Z22, Z5
 	VFMADD231PS  Z30, Z25, Z11
-	VMOVUPS      328(R8), Z31
+	VMOVUPS      328(R10), Z31
 	VFMADD231PS  Z31, Z23, Z5
 	VFMADD231PS  Z31, Z26, Z11
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
-	VMOVUPS Z9, 192(AX)
-	VMOVUPS Z10, 256(AX)
-	VMOVUPS Z11, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	VMOVUPS Z9, 192(SI)
+	VMOVUPS Z10, 256(SI)
+	VMOVUPS Z11, 320(SI)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_3x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_3x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_3x1(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -4597,66 +5065,75 @@ TEXT ·kernRow3L2_3x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z3
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z3
 	VFMADD231PS  Z3, Z21, Z0
 	VFMADD231PS  Z3, Z24, Z1
 	VFMADD231PS  Z3, Z27, Z2
-	VMOVUPS      4(R9), Z30
+	VMOVUPS      4(R11), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z1
 	VFMADD231PS  Z30, Z28, Z2
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
 	VFMADD231PS  Z31, Z29, Z2
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_3x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_3x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_3x2(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -4668,13 +5145,18 @@ TEXT ·kernRow3L2_3x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -4683,69 +5165,73 @@ TEXT ·kernRow3L2_3x2(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z6
-	VMOVUPS      64(R9), Z7
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z2
 	VFMADD231PS  Z6, Z27, Z4
-	VMOVUPS      4(R9), Z30
+	VMOVUPS      4(R11), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z2
 	VFMADD231PS  Z30, Z28, Z4
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z2
 	VFMADD231PS  Z31, Z29, Z4
 	VFMADD231PS  Z7, Z21, Z1
 	VFMADD231PS  Z7, Z24, Z3
 	VFMADD231PS  Z7, Z27, Z5
-	VMOVUPS      68(R9), Z30
+	VMOVUPS      68(R11), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z3
 	VFMADD231PS  Z30, Z28, Z5
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z31, Z29, Z5
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_3x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_3x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_3x3(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -4757,13 +5243,18 @@ TEXT ·kernRow3L2_3x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -4775,84 +5266,88 @@ TEXT ·kernRow3L2_3x3(SB), NOSPLIT, $0-56
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z9
-	VMOVUPS      64(R9), Z10
-	VMOVUPS      128(R9), Z11
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z9
+	VMOVUPS      64(R11), Z10
+	VMOVUPS      128(R11), Z11
 	VFMADD231PS  Z9, Z21, Z0
 	VFMADD231PS  Z9, Z24, Z3
 	VFMADD231PS  Z9, Z27, Z6
-	VMOVUPS      4(R9), Z30
+	VMOVUPS      4(R11), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z3
 	VFMADD231PS  Z30, Z28, Z6
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z31, Z29, Z6
 	VFMADD231PS  Z10, Z21, Z1
 	VFMADD231PS  Z10, Z24, Z4
 	VFMADD231PS  Z10, Z27, Z7
-	VMOVUPS      68(R9), Z30
+	VMOVUPS      68(R11), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z4
 	VFMADD231PS  Z30, Z28, Z7
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z31, Z29, Z7
 	VFMADD231PS  Z11, Z21, Z2
 	VFMADD231PS  Z11, Z24, Z5
 	VFMADD231PS  Z11, Z27, Z8
-	VMOVUPS      132(R9), Z30
+	VMOVUPS      132(R11), Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z5
 	VFMADD231PS  Z30, Z28, Z8
-	VMOVUPS      136(R9), Z31
+	VMOVUPS      136(R11), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z8
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_3x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_3x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_3x4(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -4864,13 +5359,18 @@ TEXT ·kernRow3L2_3x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -4885,99 +5385,103 @@ TEXT ·kernRow3L2_3x4(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z12
-	VMOVUPS      64(R9), Z13
-	VMOVUPS      128(R9), Z14
-	VMOVUPS      192(R9), Z15
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z4
 	VFMADD231PS  Z12, Z27, Z8
-	VMOVUPS      4(R9), Z30
+	VMOVUPS      4(R11), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z4
 	VFMADD231PS  Z30, Z28, Z8
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z4
 	VFMADD231PS  Z31, Z29, Z8
 	VFMADD231PS  Z13, Z21, Z1
 	VFMADD231PS  Z13, Z24, Z5
 	VFMADD231PS  Z13, Z27, Z9
-	VMOVUPS      68(R9), Z30
+	VMOVUPS      68(R11), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z5
 	VFMADD231PS  Z30, Z28, Z9
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z9
 	VFMADD231PS  Z14, Z21, Z2
 	VFMADD231PS  Z14, Z24, Z6
 	VFMADD231PS  Z14, Z27, Z10
-	VMOVUPS      132(R9), Z30
+	VMOVUPS      132(R11), Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z6
 	VFMADD231PS  Z30, Z28, Z10
-	VMOVUPS      136(R9), Z31
+	VMOVUPS      136(R11), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z31, Z29, Z10
 	VFMADD231PS  Z15, Z21, Z3
 	VFMADD231PS  Z15, Z24, Z7
 	VFMADD231PS  Z15, Z27, Z11
-	VMOVUPS      196(R9), Z30
+	VMOVUPS      196(R11), Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z7
 	VFMADD231PS  Z30, Z28, Z11
-	VMOVUPS      200(R9), Z31
+	VMOVUPS      200(R11), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z31, Z29, Z11
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z8, (AX)
-	VMOVUPS Z9, 64(AX)
-	VMOVUPS Z10, 128(AX)
-	VMOVUPS Z11, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, 128(SI)
+	VMOVUPS Z11, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2_3x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3L2_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3L2_3x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3L2_3x5(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -4989,13 +5493,18 @@ TEXT ·kernRow3L2_3x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -5013,114 +5522,118 @@ TEXT ·kernRow3L2_3x5(SB), NOSPLIT, $0-56
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z15
-	VMOVUPS      64(R9), Z16
-	VMOVUPS      128(R9), Z17
-	VMOVUPS      192(R9), Z18
-	VMOVUPS      256(R9), Z19
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z15
+	VMOVUPS      64(R11), Z16
+	VMOVUPS      128(R11), Z17
+	VMOVUPS      192(R11), Z18
+	VMOVUPS      256(R11), Z19
 	VFMADD231PS  Z15, Z21, Z0
 	VFMADD231PS  Z15, Z24, Z5
 	VFMADD231PS  Z15, Z27, Z10
-	VMOVUPS      4(R9), Z30
+	VMOVUPS      4(R11), Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VFMADD231PS  Z30, Z25, Z5
 	VFMADD231PS  Z30, Z28, Z10
-	VMOVUPS      8(R9), Z31
+	VMOVUPS      8(R11), Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z10
 	VFMADD231PS  Z16, Z21, Z1
 	VFMADD231PS  Z16, Z24, Z6
 	VFMADD231PS  Z16, Z27, Z11
-	VMOVUPS      68(R9), Z30
+	VMOVUPS      68(R11), Z30
 	VFMADD231PS  Z30, Z22, Z1
 	VFMADD231PS  Z30, Z25, Z6
 	VFMADD231PS  Z30, Z28, Z11
-	VMOVUPS      72(R9), Z31
+	VMOVUPS      72(R11), Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z6
 	VFMADD231PS  Z31, Z29, Z11
 	VFMADD231PS  Z17, Z21, Z2
 	VFMADD231PS  Z17, Z24, Z7
 	VFMADD231PS  Z17, Z27, Z12
-	VMOVUPS      132(R9), Z30
+	VMOVUPS      132(R11), Z30
 	VFMADD231PS  Z30, Z22, Z2
 	VFMADD231PS  Z30, Z25, Z7
 	VFMADD231PS  Z30, Z28, Z12
-	VMOVUPS      136(R9), Z31
+	VMOVUPS      136(R11), Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z31, Z29, Z12
 	VFMADD231PS  Z18, Z21, Z3
 	VFMADD231PS  Z18, Z24, Z8
 	VFMADD231PS  Z18, Z27, Z13
-	VMOVUPS      196(R9), Z30
+	VMOVUPS      196(R11), Z30
 	VFMADD231PS  Z30, Z22, Z3
 	VFMADD231PS  Z30, Z25, Z8
 	VFMADD231PS  Z30, Z28, Z13
-	VMOVUPS      200(R9), Z31
+	VMOVUPS      200(R11), Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z8
 	VFMADD231PS  Z31, Z29, Z13
 	VFMADD231PS  Z19, Z21, Z4
 	VFMADD231PS  Z19, Z24, Z9
 	VFMADD231PS  Z19, Z27, Z14
-	VMOVUPS      260(R9), Z30
+	VMOVUPS      260(R11), Z30
 	VFMADD231PS  Z30, Z22, Z4
 	VFMADD231PS  Z30, Z25, Z9
 	VFMADD231PS  Z30, Z28, Z14
-	VMOVUPS      264(R9), Z31
+	VMOVUPS      264(R11), Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
 	VFMADD231PS  Z31, Z29, Z14
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z10, (AX)
-	VMOVUPS Z11, 64(AX)
-	VMOVUPS Z12, 128(AX)
-	VMOVUPS Z13, 192(AX)
-	VMOVUPS Z14, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	VMOVUPS Z12, 128(SI)
+	VMOVUPS Z13, 192(SI)
+	VMOVUPS Z14, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3S_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3S_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3S_1x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3S_1x1(SB), NOSPLIT, $0-64
 	// for j := range 16 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -5130,11 +5643,16 @@ TEXT ·kernRow3S_1x1(SB), NOSPLIT, $0-56
 	// 	}
 	// 	c[j] = s
 	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
 	// (lda and ldc unused: one row)
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the partial sums.
 	VPXORD Z0, Z0, Z0
@@ -5143,42 +5661,45 @@ TEXT ·kernRow3S_1x1(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	TESTQ  AX, AX
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), SI
-	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (CX), Z29
-	VBROADCASTSS 4(CX), Z30
-	VBROADCASTSS 8(CX), Z31
-	VMOVUPS      (SI), Z6
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z6
 	VFMADD231PS  Z6, Z29, Z0
 	VFMADD231PS  Z6, Z30, Z2
 	VFMADD231PS  Z6, Z31, Z4
-	VMOVUPS      64(SI), Z7
+	VMOVUPS      64(R8), Z7
 	VFMADD231PS  Z7, Z29, Z1
 	VFMADD231PS  Z7, Z30, Z3
 	VFMADD231PS  Z7, Z31, Z5
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
 	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
-	MOVQ    c+40(FP), AX
 	VALIGND $0x01, Z2, Z3, Z7
 	VADDPS  Z7, Z0, Z0
 	VALIGND $0x02, Z4, Z5, Z8
 	VADDPS  Z8, Z0, Z0
-	VMOVUPS Z0, (AX)
+	VMOVUPS Z0, (DX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3S_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3S_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3S_1x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3S_1x2(SB), NOSPLIT, $0-64
 	// for j := range 32 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -5188,11 +5709,16 @@ TEXT ·kernRow3S_1x2(SB), NOSPLIT, $0-56
 	// 	}
 	// 	c[j] = s
 	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
 	// (lda and ldc unused: one row)
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the partial sums.
 	VPXORD Z0, Z0, Z0
@@ -5204,51 +5730,54 @@ TEXT ·kernRow3S_1x2(SB), NOSPLIT, $0-56
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-	TESTQ  AX, AX
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), SI
-	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (CX), Z29
-	VBROADCASTSS 4(CX), Z30
-	VBROADCASTSS 8(CX), Z31
-	VMOVUPS      (SI), Z9
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z9
 	VFMADD231PS  Z9, Z29, Z0
 	VFMADD231PS  Z9, Z30, Z3
 	VFMADD231PS  Z9, Z31, Z6
-	VMOVUPS      64(SI), Z10
+	VMOVUPS      64(R8), Z10
 	VFMADD231PS  Z10, Z29, Z1
 	VFMADD231PS  Z10, Z30, Z4
 	VFMADD231PS  Z10, Z31, Z7
-	VMOVUPS      128(SI), Z11
+	VMOVUPS      128(R8), Z11
 	VFMADD231PS  Z11, Z29, Z2
 	VFMADD231PS  Z11, Z30, Z5
 	VFMADD231PS  Z11, Z31, Z8
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
 	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
-	MOVQ    c+40(FP), AX
 	VALIGND $0x01, Z3, Z4, Z10
 	VADDPS  Z10, Z0, Z0
 	VALIGND $0x02, Z6, Z7, Z11
 	VADDPS  Z11, Z0, Z0
-	VMOVUPS Z0, (AX)
+	VMOVUPS Z0, (DX)
 	VALIGND $0x01, Z4, Z5, Z10
 	VADDPS  Z10, Z1, Z1
 	VALIGND $0x02, Z7, Z8, Z11
 	VADDPS  Z11, Z1, Z1
-	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z1, 64(DX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3S_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3S_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3S_1x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3S_1x3(SB), NOSPLIT, $0-64
 	// for j := range 48 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -5258,11 +5787,16 @@ TEXT ·kernRow3S_1x3(SB), NOSPLIT, $0-56
 	// 	}
 	// 	c[j] = s
 	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
 	// (lda and ldc unused: one row)
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the partial sums.
 	VPXORD Z0, Z0, Z0
@@ -5277,60 +5811,63 @@ TEXT ·kernRow3S_1x3(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	TESTQ  AX, AX
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), SI
-	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (CX), Z29
-	VBROADCASTSS 4(CX), Z30
-	VBROADCASTSS 8(CX), Z31
-	VMOVUPS      (SI), Z12
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z12
 	VFMADD231PS  Z12, Z29, Z0
 	VFMADD231PS  Z12, Z30, Z4
 	VFMADD231PS  Z12, Z31, Z8
-	VMOVUPS      64(SI), Z13
+	VMOVUPS      64(R8), Z13
 	VFMADD231PS  Z13, Z29, Z1
 	VFMADD231PS  Z13, Z30, Z5
 	VFMADD231PS  Z13, Z31, Z9
-	VMOVUPS      128(SI), Z14
+	VMOVUPS      128(R8), Z14
 	VFMADD231PS  Z14, Z29, Z2
 	VFMADD231PS  Z14, Z30, Z6
 	VFMADD231PS  Z14, Z31, Z10
-	VMOVUPS      192(SI), Z15
+	VMOVUPS      192(R8), Z15
 	VFMADD231PS  Z15, Z29, Z3
 	VFMADD231PS  Z15, Z30, Z7
 	VFMADD231PS  Z15, Z31, Z11
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
 	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
-	MOVQ    c+40(FP), AX
 	VALIGND $0x01, Z4, Z5, Z13
 	VADDPS  Z13, Z0, Z0
 	VALIGND $0x02, Z8, Z9, Z14
 	VADDPS  Z14, Z0, Z0
-	VMOVUPS Z0, (AX)
+	VMOVUPS Z0, (DX)
 	VALIGND $0x01, Z5, Z6, Z13
 	VADDPS  Z13, Z1, Z1
 	VALIGND $0x02, Z9, Z10, Z14
 	VADDPS  Z14, Z1, Z1
-	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z1, 64(DX)
 	VALIGND $0x01, Z6, Z7, Z13
 	VADDPS  Z13, Z2, Z2
 	VALIGND $0x02, Z10, Z11, Z14
 	VADDPS  Z14, Z2, Z2
-	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z2, 128(DX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3S_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3S_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3S_1x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3S_1x4(SB), NOSPLIT, $0-64
 	// for j := range 64 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -5340,11 +5877,16 @@ TEXT ·kernRow3S_1x4(SB), NOSPLIT, $0-56
 	// 	}
 	// 	c[j] = s
 	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
 	// (lda and ldc unused: one row)
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the partial sums.
 	VPXORD Z0, Z0, Z0
@@ -5362,69 +5904,72 @@ TEXT ·kernRow3S_1x4(SB), NOSPLIT, $0-56
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-	TESTQ  AX, AX
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), SI
-	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (CX), Z29
-	VBROADCASTSS 4(CX), Z30
-	VBROADCASTSS 8(CX), Z31
-	VMOVUPS      (SI), Z15
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z15
 	VFMADD231PS  Z15, Z29, Z0
 	VFMADD231PS  Z15, Z30, Z5
 	VFMADD231PS  Z15, Z31, Z10
-	VMOVUPS      64(SI), Z16
+	VMOVUPS      64(R8), Z16
 	VFMADD231PS  Z16, Z29, Z1
 	VFMADD231PS  Z16, Z30, Z6
 	VFMADD231PS  Z16, Z31, Z11
-	VMOVUPS      128(SI), Z17
+	VMOVUPS      128(R8), Z17
 	VFMADD231PS  Z17, Z29, Z2
 	VFMADD231PS  Z17, Z30, Z7
 	VFMADD231PS  Z17, Z31, Z12
-	VMOVUPS      192(SI), Z18
+	VMOVUPS      192(R8), Z18
 	VFMADD231PS  Z18, Z29, Z3
 	VFMADD231PS  Z18, Z30, Z8
 	VFMADD231PS  Z18, Z31, Z13
-	VMOVUPS      256(SI), Z19
+	VMOVUPS      256(R8), Z19
 	VFMADD231PS  Z19, Z29, Z4
 	VFMADD231PS  Z19, Z30, Z9
 	VFMADD231PS  Z19, Z31, Z14
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
 	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
-	MOVQ    c+40(FP), AX
 	VALIGND $0x01, Z5, Z6, Z16
 	VADDPS  Z16, Z0, Z0
 	VALIGND $0x02, Z10, Z11, Z17
 	VADDPS  Z17, Z0, Z0
-	VMOVUPS Z0, (AX)
+	VMOVUPS Z0, (DX)
 	VALIGND $0x01, Z6, Z7, Z16
 	VADDPS  Z16, Z1, Z1
 	VALIGND $0x02, Z11, Z12, Z17
 	VADDPS  Z17, Z1, Z1
-	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z1, 64(DX)
 	VALIGND $0x01, Z7, Z8, Z16
 	VADDPS  Z16, Z2, Z2
 	VALIGND $0x02, Z12, Z13, Z17
 	VADDPS  Z17, Z2, Z2
-	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z2, 128(DX)
 	VALIGND $0x01, Z8, Z9, Z16
 	VADDPS  Z16, Z3, Z3
 	VALIGND $0x02, Z13, Z14, Z17
 	VADDPS  Z17, Z3, Z3
-	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z3, 192(DX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3S_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3S_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3S_1x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3S_1x5(SB), NOSPLIT, $0-64
 	// for j := range 80 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -5434,11 +5979,16 @@ TEXT ·kernRow3S_1x5(SB), NOSPLIT, $0-56
 	// 	}
 	// 	c[j] = s
 	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
 	// (lda and ldc unused: one row)
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the partial sums.
 	VPXORD Z0, Z0, Z0
@@ -5459,78 +6009,81 @@ TEXT ·kernRow3S_1x5(SB), NOSPLIT, $0-56
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
-	TESTQ  AX, AX
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), SI
-	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (CX), Z29
-	VBROADCASTSS 4(CX), Z30
-	VBROADCASTSS 8(CX), Z31
-	VMOVUPS      (SI), Z18
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z18
 	VFMADD231PS  Z18, Z29, Z0
 	VFMADD231PS  Z18, Z30, Z6
 	VFMADD231PS  Z18, Z31, Z12
-	VMOVUPS      64(SI), Z19
+	VMOVUPS      64(R8), Z19
 	VFMADD231PS  Z19, Z29, Z1
 	VFMADD231PS  Z19, Z30, Z7
 	VFMADD231PS  Z19, Z31, Z13
-	VMOVUPS      128(SI), Z20
+	VMOVUPS      128(R8), Z20
 	VFMADD231PS  Z20, Z29, Z2
 	VFMADD231PS  Z20, Z30, Z8
 	VFMADD231PS  Z20, Z31, Z14
-	VMOVUPS      192(SI), Z21
+	VMOVUPS      192(R8), Z21
 	VFMADD231PS  Z21, Z29, Z3
 	VFMADD231PS  Z21, Z30, Z9
 	VFMADD231PS  Z21, Z31, Z15
-	VMOVUPS      256(SI), Z22
+	VMOVUPS      256(R8), Z22
 	VFMADD231PS  Z22, Z29, Z4
 	VFMADD231PS  Z22, Z30, Z10
 	VFMADD231PS  Z22, Z31, Z16
-	VMOVUPS      320(SI), Z23
+	VMOVUPS      320(R8), Z23
 	VFMADD231PS  Z23, Z29, Z5
 	VFMADD231PS  Z23, Z30, Z11
 	VFMADD231PS  Z23, Z31, Z17
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
 	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
-	MOVQ    c+40(FP), AX
 	VALIGND $0x01, Z6, Z7, Z19
 	VADDPS  Z19, Z0, Z0
 	VALIGND $0x02, Z12, Z13, Z20
 	VADDPS  Z20, Z0, Z0
-	VMOVUPS Z0, (AX)
+	VMOVUPS Z0, (DX)
 	VALIGND $0x01, Z7, Z8, Z19
 	VADDPS  Z19, Z1, Z1
 	VALIGND $0x02, Z13, Z14, Z20
 	VADDPS  Z20, Z1, Z1
-	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z1, 64(DX)
 	VALIGND $0x01, Z8, Z9, Z19
 	VADDPS  Z19, Z2, Z2
 	VALIGND $0x02, Z14, Z15, Z20
 	VADDPS  Z20, Z2, Z2
-	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z2, 128(DX)
 	VALIGND $0x01, Z9, Z10, Z19
 	VADDPS  Z19, Z3, Z3
 	VALIGND $0x02, Z15, Z16, Z20
 	VADDPS  Z20, Z3, Z3
-	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z3, 192(DX)
 	VALIGND $0x01, Z10, Z11, Z19
 	VADDPS  Z19, Z4, Z4
 	VALIGND $0x02, Z16, Z17, Z20
 	VADDPS  Z20, Z4, Z4
-	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z4, 256(DX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3S_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3S_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3S_1x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3S_1x6(SB), NOSPLIT, $0-64
 	// for j := range 96 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -5540,11 +6093,16 @@ TEXT ·kernRow3S_1x6(SB), NOSPLIT, $0-56
 	// 	}
 	// 	c[j] = s
 	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
 	// (lda and ldc unused: one row)
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the partial sums.
 	VPXORD Z0, Z0, Z0
@@ -5568,80 +6126,83 @@ TEXT ·kernRow3S_1x6(SB), NOSPLIT, $0-56
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
-	TESTQ  AX, AX
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), SI
-	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (CX), Z29
-	VBROADCASTSS 4(CX), Z30
-	VBROADCASTSS 8(CX), Z31
-	VMOVUPS      (SI), Z21
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z21
 	VFMADD231PS  Z21, Z29, Z0
 	VFMADD231PS  Z21, Z30, Z7
 	VFMADD231PS  Z21, Z31, Z14
-	VMOVUPS      64(SI), Z22
+	VMOVUPS      64(R8), Z22
 	VFMADD231PS  Z22, Z29, Z1
 	VFMADD231PS  Z22, Z30, Z8
 	VFMADD231PS  Z22, Z31, Z15
-	VMOVUPS      128(SI), Z23
+	VMOVUPS      128(R8), Z23
 	VFMADD231PS  Z23, Z29, Z2
 	VFMADD231PS  Z23, Z30, Z9
 	VFMADD231PS  Z23, Z31, Z16
-	VMOVUPS      192(SI), Z24
+	VMOVUPS      192(R8), Z24
 	VFMADD231PS  Z24, Z29, Z3
 	VFMADD231PS  Z24, Z30, Z10
 	VFMADD231PS  Z24, Z31, Z17
-	VMOVUPS      256(SI), Z25
+	VMOVUPS      256(R8), Z25
 	VFMADD231PS  Z25, Z29, Z4
 	VFMADD231PS  Z25, Z30, Z11
 	VFMADD231PS  Z25, Z31, Z18
-	VMOVUPS      320(SI), Z26
+	VMOVUPS      320(R8), Z26
 	VFMADD231PS  Z26, Z29, Z5
 	VFMADD231PS  Z26, Z30, Z12
 	VFMADD231PS  Z26, Z31, Z19
-	VMOVUPS      384(SI), Z27
+	VMOVUPS      384(R8), Z27
 	VFMADD231PS  Z27, Z29, Z6
 	VFMADD231PS  Z27, Z30, Z13
 	VFMADD231PS  Z27, Z31, Z20
-	ADDQ         $0x0c, CX
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
 	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
-	MOVQ    c+40(FP), AX
 	VALIGND $0x01, Z7, Z8, Z22
 	VADDPS  Z22, Z0, Z0
 	VALIGND $0x02, Z14, Z15, Z23
 	VADDPS  Z23, Z0, Z0
-	VMOVUPS Z0, (AX)
+	VMOVUPS Z0, (DX)
 	VALIGND $0x01, Z8, Z9, Z22
 	VADDPS  Z22, Z1, Z1
 	VALIGND $0x02, Z15, Z16, Z23
 	VADDPS  Z23, Z1, Z1
-	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z1, 64(DX)
 	VALIGND $0x01, Z9, Z10, Z22
 	VADDPS  Z22, Z2, Z2
 	VALIGND $0x02, Z16, Z17, Z23
 	VADDPS  Z23, Z2, Z2
-	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z2, 128(DX)
 	VALIGND $0x01, Z10, Z11, Z22
 	VADDPS  Z22, Z3, Z3
 	VALIGND $0x02, Z17, Z18, Z23
 	VADDPS  Z23, Z3, Z3
-	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z3, 192(DX)
 	VALIGND $0x01, Z11, Z12, Z22
 	VADDPS  Z22, Z4, Z4
 	VALIGND $0x02, Z18, Z19, Z23
 	VADDPS  Z23, Z4, Z4
-	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z4, 256(DX)
 	VALIGND $0x01, Z12, Z13, Z22
 	VADDPS  Z22, Z5, Z5
 	VALIGND $0x02, Z19, Z20, Z23
 	VADDPS  Z23, Z5, Z5
-	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z5, 320(DX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET

@@ -34,7 +34,9 @@ func TestRow3(t *testing.T) {
 				row3Pick[m] = uint8(v)
 				for nv := 1; nv <= row3MaxNV(m); nv++ {
 					for _, rows := range []int{1, 2, 7, 15} {
-						t.Run(fmt.Sprintf("v%d/%dx%d/rows=%d", v, m, nv, rows), func(t *testing.T) { row3Case(t, r, m, nv, rows) })
+						for _, tiles := range []int{1, 3} {
+							t.Run(fmt.Sprintf("v%d/%dx%d/rows=%d/tiles=%d", v, m, nv, rows, tiles), func(t *testing.T) { row3Case(t, r, m, nv, rows, tiles) })
+						}
 					}
 				}
 			}
@@ -70,27 +72,28 @@ func TestTuning(t *testing.T) {
 	}
 }
 
-// row3Case is one TestRow3 case: an m x 16*nv tile of rows kernel rows,
-// weights at a row pitch of lda, output rows at a pitch of ldc.
-func row3Case(t *testing.T, r *rand.Rand, m, nv, rows int) {
-	lda, ldc := 3*rows+5, nv*vecW+7
+// row3Case is one TestRow3 case: tiles m x 16*nv tiles of rows kernel
+// rows, weights at a row pitch of lda, output rows at a pitch of ldc.
+func row3Case(t *testing.T, r *rand.Rand, m, nv, rows, tiles int) {
+	cols := tiles * nv * vecW
+	lda, ldc := 3*rows+5, cols+7
 	b := randSlice(r, 4096)
 	a := randSlice(r, (m-1)*lda+3*rows)
 	rowOffs := make([]int32, rows)
 	offs := make([]int32, 3*rows)
 	for i := range rowOffs {
-		rowOffs[i] = int32(r.IntN(4096 - 16*(nv+1)))
+		rowOffs[i] = int32(r.IntN(4096 - cols - vecW))
 		for tp := range 3 {
 			offs[3*i+tp] = rowOffs[i] + int32(tp)
 		}
 	}
-	n := (m-1)*ldc + nv*vecW
+	n := (m-1)*ldc + cols
 	buf, got := guarded(r, n)
 	want := make([]float32, n)
-	cur.row3(m, nv, a, lda, b, rowOffs, got, ldc)
+	cur.row3(m, nv, tiles, a, lda, b, rowOffs, got, ldc)
 	checkGuard(t, "row3 output", buf)
 	for i := range m {
-		for j := range nv * vecW {
+		for j := range cols {
 			var s, abs float64
 			for p, o := range offs {
 				v := float64(a[i*lda+p]) * float64(b[int(o)+j])
@@ -111,9 +114,12 @@ func row3Case(t *testing.T, r *rand.Rand, m, nv, rows int) {
 	for i := range aoffs {
 		aoffs[i] = int32(i * lda)
 	}
-	cur.kern(m, nv, 3*rows, a, aoffs, b, offs, want, ldc, false)
+	for tile := range tiles {
+		j0 := tile * nv * vecW
+		cur.kern(m, nv, 3*rows, a, aoffs, b[j0:], offs, want[j0:], ldc, false)
+	}
 	for i := range m {
-		for j := range nv * vecW {
+		for j := range cols {
 			if g, w := got[i*ldc+j], want[i*ldc+j]; math.Float32bits(g) != math.Float32bits(w) {
 				t.Fatalf("row %d column %d: row3 %v, micro-kernel %v", i, j, g, w)
 			}

@@ -90,8 +90,9 @@ func tuneRow3() {
 					pass := func() { // the tiles of one plane, as GroupPlan runs them
 						for j0 := 0; j0 < pp; {
 							nv := min(width, (pp-j0)/vecW)
-							row3(m, nv, a, 3*len(rowOffs), b[j0:], rowOffs, c[j0:], pp)
-							j0 += nv * vecW
+							tiles := (pp - j0) / (nv * vecW)
+							row3(m, nv, tiles, a, 3*len(rowOffs), b[j0:], rowOffs, c[j0:], pp)
+							j0 += tiles * nv * vecW
 						}
 					}
 					t0 := time.Now()

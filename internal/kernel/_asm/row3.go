@@ -58,7 +58,7 @@ var row3Names = [3]string{"kernRow3", "kernRow3L1", "kernRow3L2"}
 // row3Kernel emits kernRow3<variant>_<m>x<nv>, whose taps at +3-loads
 // and above are loaded from memory instead of shifted with VALIGND.
 func row3Kernel(m, nv, loads int) {
-	TEXT(fmt.Sprintf("%s_%dx%d", row3Names[loads], m, nv), NOSPLIT, "func(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
+	TEXT(fmt.Sprintf("%s_%dx%d", row3Names[loads], m, nv), NOSPLIT, "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for i := range %d {", m),
@@ -72,15 +72,19 @@ func row3Kernel(m, nv, loads int) {
 		"		c[i*ldc+j] = s",
 		"	}",
 		"}",
+		fmt.Sprintf("for each of tiles tiles, b and c advancing by %d floats", 16*nv),
 	)
 	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] } // from Z0
 	bv := func(v int) VecPhysical { return zmm[m*nv+v] }     // up to Z20
 	w := func(i, t int) VecPhysical { return zmm[21+3*i+t] } // Z21-Z29
 	shift := func(t int) VecPhysical { return zmm[29+t] }    // Z30, Z31
+	tiles := Load(Param("tiles"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	Label("tile")
 	rows := Load(Param("rows"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
-	b := Load(Param("b"), GP64())
 	boffs := Load(Param("boffs"), GP64())
 	arow := make([]GPVirtual, m)
 	for i := range m {
@@ -142,17 +146,22 @@ func row3Kernel(m, nv, loads int) {
 	DECQ(rows)
 	JNZ(LabelRef("loop"))
 	Label("store")
-	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(Imm(2), ldc)
+	crow := GP64()
+	MOVQ(c, crow)
 	for i := range m {
 		for v := range nv {
-			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
+			VMOVUPS(acc(i, v), Mem{Base: crow, Disp: 64 * v})
 		}
 		if i < m-1 {
-			ADDQ(ldc, c)
+			ADDQ(ldc, crow)
 		}
 	}
+	ADDQ(U32(64*nv), b)
+	ADDQ(U32(64*nv), c)
+	DECQ(tiles)
+	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
 }
@@ -179,7 +188,7 @@ func row3S() {
 
 // row3SKernel emits kernRow3S_1x<nv>.
 func row3SKernel(nv int) {
-	TEXT(fmt.Sprintf("kernRow3S_1x%d", nv), NOSPLIT, "func(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
+	TEXT(fmt.Sprintf("kernRow3S_1x%d", nv), NOSPLIT, "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for j := range %d {", 16*nv),
@@ -191,15 +200,19 @@ func row3SKernel(nv int) {
 		"	}",
 		"	c[j] = s",
 		"}",
+		fmt.Sprintf("for each of tiles tiles, b and c advancing by %d floats", 16*nv),
 		"(lda and ldc unused: one row)",
 	)
 	n := nv + 1
 	sum := func(t, v int) VecPhysical { return zmm[t*n+v] } // Z0 up to Z20
 	bv := func(v int) VecPhysical { return zmm[3*n+v] }     // up to Z27
 	w := func(t int) VecPhysical { return zmm[29+t] }       // Z29-Z31
+	tiles := Load(Param("tiles"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	Label("tile")
 	rows := Load(Param("rows"), GP64())
 	a := Load(Param("a"), GP64())
-	b := Load(Param("b"), GP64())
 	boffs := Load(Param("boffs"), GP64())
 	o := GP64()
 	Comment("Zero the partial sums.")
@@ -228,7 +241,6 @@ func row3SKernel(nv int) {
 	JNZ(LabelRef("loop"))
 	Label("store")
 	Comment("out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].")
-	c := Load(Param("c"), GP64())
 	for v := range nv {
 		for t := 1; t <= 2; t++ {
 			VALIGND(Imm(uint64(t)), sum(t, v), sum(t, v+1), bv(t))
@@ -236,6 +248,10 @@ func row3SKernel(nv int) {
 		}
 		VMOVUPS(sum(0, v), Mem{Base: c, Disp: 64 * v})
 	}
+	ADDQ(U32(64*nv), b)
+	ADDQ(U32(64*nv), c)
+	DECQ(tiles)
+	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
 }
