@@ -376,7 +376,7 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 		if add != nil {
 			e.Add = add[:out]
 		}
-		parallel.For(2, func(_, h int) {
+		half := func(h int) {
 			eh := e
 			eh.Skip = o.halfSkip[h]
 			ws := &w.ws
@@ -384,7 +384,12 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 				ws = &w.ws2
 			}
 			o.halves[h].ForwardPadded(x[:in], y[:out], &eh, ws, o.padIn, o.next)
-		})
+		}
+		if w.pair != nil {
+			w.pair.run(func() { half(0) }, func() { half(1) })
+			return
+		}
+		parallel.For(2, func(_, h int) { half(h) })
 		return
 	}
 	for i := range m {

@@ -138,6 +138,19 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 		}
 		goalRow(w, "pruned sgcnn / ORT", r.name, r.ratio, g, "%.2fx")
 	}
+	if len(nets) > 0 && nets[0].splitDense != nil {
+		fmt.Fprintf(w, "\nBatch 1 on %d threads with each conv's groups split over two goroutines (compile.Options.SplitOne; off by default), against the same network unsplit (above 1: the split is faster):\n\n", threads)
+		fmt.Fprintln(w, "| model | dense unsplit / split | pruned unsplit / split | split speedup / FLOPs red. |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|")
+		for _, n := range nets {
+			d, p := med(n.splitDense.ts), med(n.splitPruned.ts)
+			fmt.Fprintf(w, "| %s | %.2fx (%.3f / %.3f ms) | %.2fx (%.3f / %.3f ms) | %.2f |\n", n.arch,
+				float64(med(n.dense[0].ts))/float64(d), ms(med(n.dense[0].ts)), ms(d),
+				float64(med(n.pruned[0].ts))/float64(p), ms(med(n.pruned[0].ts)), ms(p),
+				float64(d)/float64(p)/n.flopsRed)
+		}
+	}
+	fmt.Fprintf(w, "\nKernel tuning measured at the start of this process: %s.\n", kernel.Tuning())
 	return nil
 }
 

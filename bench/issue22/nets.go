@@ -28,6 +28,9 @@ type netJobs struct {
 	arch          string
 	flopsRed      float64
 	dense, pruned []*job // by batch
+	// splitDense and splitPruned run batch 1 with Options.SplitOne: each
+	// conv's groups split over two goroutines.
+	splitDense, splitPruned *job
 }
 
 // newNetJobs loads arch's pretrained weights from dir, prunes it as sgcnn
@@ -77,6 +80,14 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 	if err != nil {
 		return nil, err
 	}
+	pnetS, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{SplitOne: true, Plan: pnet.Plan()})
+	if err != nil {
+		return nil, err
+	}
+	dnetS, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{SplitOne: true, IgnoreMasks: true})
+	if err != nil {
+		return nil, err
+	}
 	n := &netJobs{arch: arch, flopsRed: count.FLOPsReduction(base.Totals, pruned.Totals)}
 	r := rand.New(rand.NewPCG(22, 2))
 	for _, b := range netBatches {
@@ -95,6 +106,10 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 		}
 		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet)})
 		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet)})
+		if b == 1 && threads >= 2 {
+			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS)}
+			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS)}
+		}
 	}
 	return n, nil
 }
@@ -104,6 +119,9 @@ func (n *netJobs) jobs() []*job {
 	var out []*job
 	for i := range n.dense {
 		out = append(out, n.dense[i], n.pruned[i])
+	}
+	if n.splitDense != nil {
+		out = append(out, n.splitDense, n.splitPruned)
 	}
 	return out
 }
