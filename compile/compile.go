@@ -71,9 +71,9 @@ type Options struct {
 	// than one thread on an idle 2-core machine (ResNet-20 Conv-70: 0.57
 	// ms against 0.38; ResNet-56: 2.0 against 1.4); the second goroutine
 	// now lives for the Forward call and takes each conv's half by a
-	// spinning handoff (pair.go), which needs both cores to itself: on a
-	// machine loaded by other jobs it is far slower. Off by default until
-	// bench/issue22 shows it faster on an idle machine.
+	// handoff that spins briefly, then parks (pair.go). Off by default
+	// until bench/issue22 shows it faster on an idle machine (under load
+	// it was 0.5-0.7x of one thread).
 	SplitOne bool
 	// Int8, when non-nil, names the conv layers (node names; convs whose
 	// Layer is an *nn.Conv2d) that run in int8 (kernel.Int8Plan: weights
