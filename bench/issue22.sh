@@ -30,7 +30,7 @@ out=bench/results/issue22-$(date -u +%Y%m%dT%H%M).md
 	echo
 	echo "### ONNX Runtime peer (scripts/bench_onnx -models resnet56,resnet20 -threads 2)"
 	echo
-	cat "$tmp/onnx.md"
+	sed -e '/<!-- bench_onnx/d' -e 's/^## /#### /' "$tmp/onnx.md"
 	echo
 	echo "Load average after: $(cut -d' ' -f1-3 /proc/loadavg)."
 } | tee "$out"
