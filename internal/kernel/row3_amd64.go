@@ -202,9 +202,15 @@ func kernRow3S_1x5(tiles, rows int, a *float32, lda int, b *float32, boffs *int3
 //go:noescape
 func kernRow3S_1x6(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 
+//go:noescape
+func kernRow3S_1x7(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
+//go:noescape
+func kernRow3S_1x8(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+
 // row3SKerns[nv] is kernRow3S_1x<nv>, variant row3Shift of one-filter tiles.
 var row3SKerns = [row3SMaxNV + 1]func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int){
-	1: kernRow3S_1x1, 2: kernRow3S_1x2, 3: kernRow3S_1x3, 4: kernRow3S_1x4, 5: kernRow3S_1x5, 6: kernRow3S_1x6,
+	1: kernRow3S_1x1, 2: kernRow3S_1x2, 3: kernRow3S_1x3, 4: kernRow3S_1x4, 5: kernRow3S_1x5, 6: kernRow3S_1x6, 7: kernRow3S_1x7, 8: kernRow3S_1x8,
 }
 
 // row3Kerns[v][m][nv] is variant v's kernel of an m x 16*nv tile.

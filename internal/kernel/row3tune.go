@@ -21,7 +21,7 @@ import (
 const (
 	row3Shift    = 3
 	row3Variants = 4
-	row3SMaxNV   = 6
+	row3SMaxNV   = 8
 )
 
 // row3Width is the widest tile, in vectors, of m rows in the variant

@@ -166,19 +166,20 @@ func row3Kernel(m, nv, loads int) {
 	RET()
 }
 
-// row3SMaxNV is the widest kernRow3S tile, in vectors: 3*(nv+1) partial
-// sums, nv+1 B vectors and 3 weights in 32 registers.
-const row3SMaxNV = 6
+// row3SMaxNV is the widest kernRow3S tile, in vectors: 3*nv+2 partial
+// sums (S0 needs no vector past the tile), two alternating B vectors and 3
+// weights in 32 registers.
+const row3SMaxNV = 8
 
 // row3S emits kernRow3S_1x<nv>, the one-filter row3 kernel that shifts
 // once per tile instead of once per kernel row: the tile's outputs are
 // out[j] = S0[j] + S1[j+1] + S2[j+2] with S_t = sum over the kernel rows r
 // of a[3r+t] * b[boffs[r]+j], so each row loads nv+1 vectors and makes
-// 3*(nv+1) FMAs from them with no VALIGND, and only the final sums are
-// shifted. It does (nv+1)/nv of the useful FMAs, with no port-5 work in
-// the loop: on cores whose VALIGND shares a port with an FMA unit, a
-// one-filter tile's ceiling rises from 60% of the FMA peak to 86% (nv =
-// 6). The sums come in another order than the micro-kernel's, so results
+// 3*nv+2 FMAs from them with no VALIGND, and only the final sums are
+// shifted. It does (3nv+2)/3nv of the useful FMAs (1.08 at nv = 8), with
+// no port-5 work in the loop: on cores whose VALIGND shares a port with an
+// FMA unit, a one-filter tile's ceiling rises from 60% of the FMA peak to
+// 92%. The sums come in another order than the micro-kernel's, so results
 // differ from it by rounding.
 func row3S() {
 	for nv := 1; nv <= row3SMaxNV; nv++ {
@@ -203,10 +204,15 @@ func row3SKernel(nv int) {
 		fmt.Sprintf("for each of tiles tiles, b and c advancing by %d floats", 16*nv),
 		"(lda and ldc unused: one row)",
 	)
-	n := nv + 1
-	sum := func(t, v int) VecPhysical { return zmm[t*n+v] } // Z0 up to Z20
-	bv := func(v int) VecPhysical { return zmm[3*n+v] }     // up to Z27
-	w := func(t int) VecPhysical { return zmm[29+t] }       // Z29-Z31
+	// S0 over nv vectors (Z0...), S1 and S2 over nv+1.
+	sum := func(t, v int) VecPhysical {
+		if t == 0 {
+			return zmm[v]
+		}
+		return zmm[nv+(t-1)*(nv+1)+v]
+	}
+	bv := func(v int) VecPhysical { return zmm[26+v%2] } // Z26, Z27
+	w := func(t int) VecPhysical { return zmm[29+t] }    // Z29-Z31
 	tiles := Load(Param("tiles"), GP64())
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
@@ -217,7 +223,7 @@ func row3SKernel(nv int) {
 	o := GP64()
 	Comment("Zero the partial sums.")
 	for t := range 3 {
-		for v := range n {
+		for v := range nv + min(t, 1) {
 			VPXORD(sum(t, v), sum(t, v), sum(t, v))
 		}
 	}
@@ -229,10 +235,12 @@ func row3SKernel(nv int) {
 	for t := range 3 {
 		VBROADCASTSS(Mem{Base: a, Disp: 4 * t}, w(t))
 	}
-	for v := range n {
+	for v := range nv + 1 {
 		VMOVUPS(Mem{Base: o, Disp: 64 * v}, bv(v))
 		for t := range 3 {
-			VFMADD231PS(bv(v), w(t), sum(t, v))
+			if t > 0 || v < nv {
+				VFMADD231PS(bv(v), w(t), sum(t, v))
+			}
 		}
 	}
 	ADDQ(Imm(12), a)
