@@ -2,6 +2,7 @@ package compile
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -26,8 +27,10 @@ const (
 	// Dense runs all live filters as one group over the union of their
 	// channels (the dense fallback; pruned weights are zeros).
 	Dense
-	// MergedFit is Merged with a cost model refitted to measured group
-	// speeds (groupCostFit), which merges one-filter groups less eagerly.
+	// MergedFit is Merged with a group cost model measured on the machine
+	// at hand, per conv geometry, the first time a process compiles one
+	// (a few milliseconds): how one-filter groups compare with larger ones
+	// differs between CPUs.
 	MergedFit
 )
 
@@ -64,10 +67,13 @@ type Options struct {
 	IgnoreMasks bool
 	// SplitOne makes Forward on a single image with two or more threads
 	// split each conv's groups over two goroutines (convs of at least
-	// 100K multiply-adds). Off by default: on an idle 2-core machine it
-	// ran slower than one thread (ResNet-20 Conv-70: 0.57 ms against 0.38;
-	// ResNet-56: 2.0 against 1.4), the fork and join per conv outweighing
-	// the second core at CIFAR sizes.
+	// 100K multiply-adds). With a goroutine started per conv it ran slower
+	// than one thread on an idle 2-core machine (ResNet-20 Conv-70: 0.57
+	// ms against 0.38; ResNet-56: 2.0 against 1.4); the second goroutine
+	// now lives for the Forward call and takes each conv's half by a
+	// handoff that spins briefly, then parks (pair.go). Off by default
+	// until bench/issue22 shows it faster on an idle machine (under load
+	// it was 0.5-0.7x of one thread).
 	SplitOne bool
 	// Int8, when non-nil, names the conv layers (node names; convs whose
 	// Layer is an *nn.Conv2d) that run in int8 (kernel.Int8Plan: weights
@@ -142,6 +148,7 @@ type worker struct {
 	// image's groups over two goroutines (the second uses ws2).
 	split bool
 	ws2   kernel.Workspace
+	pair  *pair // with split and two or more Ps: the second goroutine
 }
 
 // buf returns slot id's buffer with n floats (contents undefined).
@@ -301,6 +308,10 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	for _, w := range n.workers {
 		w.split = n.splitOne && b == 1 && n.pool.Threads() >= 2
 		w.err = nil
+	}
+	if w := n.workers[0]; w.split && runtime.GOMAXPROCS(0) >= 2 {
+		w.pair = startPair()
+		defer func() { w.pair.stop(); w.pair = nil }()
 	}
 	head, tail := n.steps[:n.split], n.steps[n.split:]
 	res, dst, dstN := n.output, n.out.Data, outN

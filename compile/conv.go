@@ -106,7 +106,7 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 		route = Grouped // one pattern: all routes are the same
 	} else {
 		merged := mergeGroups(lc, patterns, groupCost)
-		fit := mergeGroups(lc, patterns, groupCostFit)
+		fit := mergeGroups(lc, patterns, measuredCost(p))
 		cands = append(cands, candidate{Merged, lc.groups(merged)}, candidate{MergedFit, lc.groups(fit)},
 			candidate{Dense, lc.groups([][]int{slices.Concat(patterns...)})})
 		if slices.EqualFunc(fit, merged, slices.Equal) && route == Auto {
@@ -375,7 +375,7 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 		if add != nil {
 			e.Add = add[:out]
 		}
-		w.pool.For(2, func(_, h int) {
+		half := func(h int) {
 			eh := e
 			eh.Skip = o.halfSkip[h]
 			ws := &w.ws
@@ -383,7 +383,12 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 				ws = &w.ws2
 			}
 			o.halves[h].ForwardPadded(x[:in], y[:out], &eh, ws, o.padIn, o.next)
-		})
+		}
+		if w.pair != nil {
+			w.pair.run(func() { half(0) }, func() { half(1) })
+			return
+		}
+		w.pool.For(2, func(_, h int) { half(h) })
 		return
 	}
 	for i := range m {

@@ -27,8 +27,9 @@
 //     is written by the epilogue, which costs one store per value.
 //   - Per layer, the grouped form competes with a dense one (all live
 //     filters over the union of their channels) and a merged one (small
-//     groups merged greedily by a cost model of the micro-kernel's tiles);
-//     the fastest by measurement at compile time wins (tune.go), and
+//     groups merged greedily by a cost model of the micro-kernel's tiles,
+//     and again by a model timed on this machine, costmodel.go); the
+//     fastest by measurement at compile time wins (tune.go), and
 //     Net.Layers reports each layer's choice.
 //   - Linear layers run on their live outputs and the inputs those read.
 //   - With Options.Int8 (calibrated by package quant), the named convs run
@@ -38,7 +39,7 @@
 //     writes the padded handoff layout.
 //
 // The executor runs per worker on micro-batches of whole images through
-// the convolutional part (parallel.For over micro-batches), reusing its
+// the convolutional part (the network's own worker pool over micro-batches), reusing its
 // activation buffers by liveness so that they stay in the core's cache;
 // the linear layers then run on each worker's whole share of the batch,
 // reading their weights once. Forward on a batch of B images uses

@@ -9,8 +9,9 @@ import (
 )
 
 // This file chooses each conv's route: the greedy merge of small groups
-// (by a cost model) and the measurement that picks among grouped, merged
-// and dense.
+// (by a cost model: groupCost's, or one measured on this machine,
+// costmodel.go) and the measurement that picks among grouped, merged and
+// dense.
 
 // tileRows is the micro-kernel's tile height (kernel's maxMR): a group of
 // nf filters runs ceil(nf/tileRows) tile rows.
@@ -32,29 +33,6 @@ func groupCost(k, nf int) float64 {
 	for done := 0; done < nf; done += tileRows {
 		mr := min(tileRows, nf-done)
 		c += float64(k)*max(4, 1.5*float64(mr)) + tileOverhead
-	}
-	return c
-}
-
-// groupCostFit is groupCost refitted to BenchmarkGroupPlanShapes (package
-// kernel) on the AMD EPYC (Zen 4) this was tuned on, with the row3 kernels
-// for groups of up to 3 filters: per filter and k step, groups of one
-// filter run at 62-72 GFLOP/s and larger ones at 75-89 (8x8 to 32x32
-// planes), so the time of nf >= 2 filters is about 0.82*nf times that of
-// one. Merging one-filter groups is then less of a gain than groupCost
-// models; which of the two merges better is measured per layer.
-func groupCostFit(k, nf int) float64 {
-	const tileOverhead = 40
-	if nf == 1 {
-		return 3*float64(k) + 0.75*tileOverhead
-	}
-	if nf <= 6 {
-		return 3*float64(k)*0.82*float64(nf) + 0.75*tileOverhead
-	}
-	var c float64
-	for done := 0; done < nf; done += tileRows {
-		mr := min(tileRows, nf-done)
-		c += 3*float64(k)*0.82*float64(mr) + tileOverhead
 	}
 	return c
 }

@@ -32,7 +32,8 @@ func TestMergeGroups(t *testing.T) {
 			lc.keep[1][8] = true
 		}
 		patterns, _ := lc.patterns()
-		merged := mergeGroups(lc, patterns, []func(int, int) float64{groupCost, groupCostFit}[trial%2])
+		measured := measuredCost(kernel.Conv{C: c, H: 8, W: 8, KH: 3, KW: 3, Stride: 1, Pad: 1})
+		merged := mergeGroups(lc, patterns, []func(int, int) float64{groupCost, measured}[trial%2])
 		var all, want []int
 		for _, g := range merged {
 			all = append(all, g...)
@@ -58,5 +59,34 @@ func TestMergeGroups(t *testing.T) {
 		if trial == 0 && len(merged) != 1 {
 			t.Errorf("near-equal singletons not merged: %v", merged)
 		}
+	}
+}
+
+// TestMeasuredCost checks the measured group cost model of a ResNet stage
+// shape: positive, growing with the taps, a group of 8 filters dearer than
+// one of a single filter over the same taps (by more than twice: each
+// filter's products are its own), and timed once per geometry.
+func TestMeasuredCost(t *testing.T) {
+	p := kernel.Conv{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	cost := measuredCost(p)
+	for nf := 1; nf <= 2*costNF+3; nf++ {
+		lo, hi := cost(9*4, nf), cost(9*16, nf)
+		if lo <= 0 || hi < lo {
+			t.Errorf("nf %d: cost %g at 36 taps, %g at 144", nf, lo, hi)
+		}
+	}
+	if c1, c8 := cost(9*16, 1), cost(9*16, 8); c8 < 2*c1 {
+		t.Errorf("8 filters cost %g ns, one %g: want more than twice", c8, c1)
+	}
+	q := p
+	q.N = 5 // the filter count does not matter
+	costMu.Lock()
+	n := len(costCache)
+	costMu.Unlock()
+	measuredCost(q)
+	costMu.Lock()
+	defer costMu.Unlock()
+	if len(costCache) != n {
+		t.Errorf("a second geometry entry for the same shape: %d, want %d", len(costCache), n)
 	}
 }

@@ -47,6 +47,41 @@ var biasAct = biasActGo
 //	}
 var biasActRows = biasActRowsGo
 
+// epiFlat is the epilogue of a plane whose output keeps the padded
+// pitch of its source (GroupPlan.ForwardPadded writing the next conv's
+// padded layout): one pass over whole vectors, no rows.
+//
+//	for j := range 16 * len(masks) {
+//		v := float32(0)
+//		if masks[j/16]&(1<<(j%16)) != 0 {
+//			v = src[j] + b
+//			if relu && v < 0 {
+//				v = 0
+//			}
+//		}
+//		dst[j] = v
+//	}
+var epiFlat = epiFlatGo
+
+// epiFlatGo is epiFlat in Go.
+func epiFlatGo(dst, src []float32, masks []uint16, b float32, relu bool) {
+	n := vecW * len(masks)
+	dst, src = dst[:n], src[:n]
+	for v, m := range masks {
+		for l := range vecW {
+			j := v*vecW + l
+			x := float32(0)
+			if m&(1<<l) != 0 {
+				x = src[j] + b
+				if relu && x < 0 {
+					x = 0
+				}
+			}
+			dst[j] = x
+		}
+	}
+}
+
 // padRows copies rows rows of w floats from src (contiguous) to dst at
 // row pitch dp and zeroes the dp-w floats after each row: the interior and
 // side halos of a zero-padded plane.

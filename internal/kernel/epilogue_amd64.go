@@ -17,6 +17,27 @@ import (
 //go:noescape
 func epiRowsAVX512(dst, src, add *float32, rows, wo, sp, dp int, b float32, flags int32)
 
+// epiFlatAVX512 is epiFlatGo on nvec vectors (relu 0 or 1).
+//
+//go:noescape
+func epiFlatAVX512(dst, src *float32, masks *uint16, nvec int, b float32, relu int32)
+
+// epiFlatAsm adapts epiFlatAVX512 to epiFlat's signature.
+func epiFlatAsm(dst, src []float32, masks []uint16, b float32, relu bool) {
+	n := len(masks)
+	if n == 0 {
+		return
+	}
+	// Bounds the assembly relies on.
+	_ = dst[n*vecW-1]
+	_ = src[n*vecW-1]
+	r := int32(0)
+	if relu {
+		r = 1
+	}
+	epiFlatAVX512(unsafe.SliceData(dst), unsafe.SliceData(src), unsafe.SliceData(masks), n, b, r)
+}
+
 // biasActRowsAVX512 adapts epiRowsAVX512 to biasActRows's signature.
 func biasActRowsAVX512(dst, src, add []float32, rows, wo, sp, dp int, b float32, relu bool) {
 	if rows == 0 || wo == 0 {
@@ -63,5 +84,6 @@ func init() {
 		biasAct = biasActAVX512
 		biasActRows = biasActRowsAVX512
 		padRows = padRowsAVX512
+		epiFlat = epiFlatAsm
 	}
 }

@@ -4,6 +4,52 @@
 
 #include "textflag.h"
 
+// func epiFlatAVX512(dst *float32, src *float32, masks *uint16, nvec int, b float32, relu int32)
+// Requires: AVX, AVX512F
+TEXT ·epiFlatAVX512(SB), NOSPLIT, $0-40
+	// epiFlatGo with 512-bit vectors: for each of nvec vectors, the lanes
+	// its mask (masks[v]) sets get src + b (max(0, .) if relu), the others
+	// 0, and the whole vector is stored to dst.
+	MOVQ         dst+0(FP), AX
+	MOVQ         src+8(FP), CX
+	MOVQ         masks+16(FP), DX
+	MOVQ         nvec+24(FP), BX
+	VBROADCASTSS b+32(FP), Z2
+	MOVL         relu+36(FP), SI
+	VPXORD       Z3, Z3, Z3
+	TESTQ        BX, BX
+	JZ           done
+	TESTL        SI, SI
+	JZ           plain
+
+relu:
+	KMOVW    (DX), K1
+	VADDPS.Z (CX), Z2, K1, Z0
+
+	// max(0, v): MAXPS returns its second source (v) when either is NaN.
+	VMAXPS  Z0, Z3, Z0
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x02, DX
+	ADDQ    $0x40, CX
+	ADDQ    $0x40, AX
+	DECQ    BX
+	JNZ     relu
+	JMP     done
+
+plain:
+	KMOVW    (DX), K1
+	VADDPS.Z (CX), Z2, K1, Z0
+	VMOVUPS  Z0, (AX)
+	ADDQ     $0x02, DX
+	ADDQ     $0x40, CX
+	ADDQ     $0x40, AX
+	DECQ     BX
+	JNZ      plain
+
+done:
+	VZEROUPPER
+	RET
+
 // func epiRowsAVX512(dst *float32, src *float32, add *float32, rows int, wo int, sp int, dp int, b float32, flags int32)
 // Requires: AVX, AVX512F
 TEXT ·epiRowsAVX512(SB), NOSPLIT, $0-64

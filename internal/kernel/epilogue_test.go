@@ -107,6 +107,51 @@ func TestPadRows(t *testing.T) {
 	}
 }
 
+// TestEpiFlat checks epiFlat (pure Go and the implementation in use)
+// against its doc comment's loop, with random masks, negative values and
+// NaNs, with and without ReLU, inside guard bands.
+func TestEpiFlat(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	for _, impl := range []struct {
+		name string
+		fn   func(dst, src []float32, masks []uint16, b float32, relu bool)
+	}{{"go", epiFlatGo}, {"in use", epiFlat}} {
+		for _, nvec := range []int{0, 1, 5, 68} {
+			for _, relu := range []bool{false, true} {
+				masks := make([]uint16, nvec)
+				for i := range masks {
+					masks[i] = uint16(r.Uint32())
+				}
+				src := randSlice(r, nvec*vecW)
+				if nvec > 0 {
+					src[3] = float32(math.NaN())
+				}
+				b := float32(r.NormFloat64())
+				dbuf, dst := guarded(r, nvec*vecW)
+				want := make([]float32, len(dst))
+				for j := range want {
+					if masks[j/16]&(1<<(j%16)) != 0 {
+						v := src[j] + b
+						if relu && v < 0 {
+							v = 0
+						}
+						want[j] = v
+					}
+				}
+				name := fmt.Sprintf("%s nvec=%d relu=%v", impl.name, nvec, relu)
+				impl.fn(dst, src, masks, b, relu)
+				checkGuard(t, "epiFlat "+name, dbuf)
+				for j := range want {
+					if math.Float32bits(dst[j]) != math.Float32bits(want[j]) && !(math.IsNaN(float64(dst[j])) && math.IsNaN(float64(want[j]))) {
+						t.Errorf("epiFlat %s: dst[%d] = %v, want %v", name, j, dst[j], want[j])
+						break
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestDeinterleaveRows checks deinterleaveRows (pure Go and the
 // implementation in use) against its doc comment's loop at widths around
 // the assembly's 32-float chunk and its masked tails, with guard bands.

@@ -33,7 +33,10 @@
 // selects it at init with golang.org/x/sys/cpu; the build tag noasm
 // (micro_noasm.go) forces pure Go. Impl names the one in use. The naive
 // loops in ref.go are the tests' oracle, and the tests run once per
-// implementation.
+// implementation. The row3 kernels of small filter groups come in
+// variants that suit different cores (VALIGND against loads, one shift
+// per tile); the first NewGroupPlan of a process times them and picks
+// one per tile height (row3tune.go; Tuning reports the choice).
 //
 // # int8
 //

@@ -56,12 +56,13 @@ func mrFor(nv int) int {
 // shifted image planes of each tap.
 type microKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, ldc int, add bool)
 
-// row3Kernel computes one m x 16*nv tile (1 <= m <= row3MaxM, 1 <= nv <=
-// row3MaxNV(m)) of a small filter group of a stride-1 convolution whose
-// taps come in kernel rows of three consecutive offsets:
+// row3Kernel computes tiles consecutive m x 16*nv tiles (1 <= m <=
+// row3MaxM, 1 <= nv <= row3MaxNV(m)) of a small filter group of a
+// stride-1 convolution whose taps come in kernel rows of three
+// consecutive offsets:
 //
 //	for i := range m {
-//		for j := range 16 * nv {
+//		for j := range 16 * nv * tiles {
 //			var s float32
 //			for r := range rowOffs {
 //				for t := range 3 {
@@ -73,8 +74,11 @@ type microKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, bof
 //	}
 //
 // the microKernel's sums with boffs = the taps of every row, in the same
-// order. It may read b up to rowOffs[r] + 16*(nv+1) - 1.
-type row3Kernel func(m, nv int, a []float32, lda int, b []float32, rowOffs []int32, c []float32, ldc int)
+// order (or, in variant row3Shift, in another). One call runs a row of
+// tiles, so that the per-tile call overhead, as much as a fifth of a
+// small group's time, stays out of the Go loop. It may read b up to
+// rowOffs[r] + 16*(tiles*nv+1) - 1.
+type row3Kernel func(m, nv, tiles int, a []float32, lda int, b []float32, rowOffs []int32, c []float32, ldc int)
 
 // row3MaxM is the most rows of a row3Kernel tile.
 const row3MaxM = 3

@@ -67,3 +67,18 @@ func BenchmarkPeak2Threads(b *testing.B) {
 		wg.Wait()
 	})
 }
+
+// TestFMAPeakLoop checks the flops FMAPeakLoop reports: 768 per iteration
+// where the assembly loop runs, none in a pure-Go build.
+func TestFMAPeakLoop(t *testing.T) {
+	want := 0.0
+	if asmWanted {
+		want = 7680
+	}
+	if got := FMAPeakLoop(10); got != want {
+		t.Errorf("FMAPeakLoop(10) = %v, want %v", got, want)
+	}
+	if got := FMAPeakLoop(0); got != 0 {
+		t.Errorf("FMAPeakLoop(0) = %v, want 0", got)
+	}
+}

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func kernRow3_1x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x1(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -18,47 +18,56 @@ TEXT ·kernRow3_1x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z1
-	VMOVUPS      64(DI), Z2
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z1
+	VMOVUPS      64(R9), Z2
 	VFMADD231PS  Z1, Z21, Z0
 	VALIGND      $0x01, Z1, Z2, Z30
 	VFMADD231PS  Z30, Z22, Z0
 	VALIGND      $0x02, Z1, Z2, Z31
 	VFMADD231PS  Z31, Z23, Z0
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x2(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -70,28 +79,33 @@ TEXT ·kernRow3_1x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z2
-	VMOVUPS      64(DI), Z3
-	VMOVUPS      128(DI), Z4
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z2
+	VMOVUPS      64(R9), Z3
+	VMOVUPS      128(R9), Z4
 	VFMADD231PS  Z2, Z21, Z0
 	VALIGND      $0x01, Z2, Z3, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -102,23 +116,27 @@ loop:
 	VFMADD231PS  Z30, Z22, Z1
 	VALIGND      $0x02, Z3, Z4, Z31
 	VFMADD231PS  Z31, Z23, Z1
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x3(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -130,30 +148,35 @@ TEXT ·kernRow3_1x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z3
-	VMOVUPS      64(DI), Z4
-	VMOVUPS      128(DI), Z5
-	VMOVUPS      192(DI), Z6
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z3
+	VMOVUPS      64(R9), Z4
+	VMOVUPS      128(R9), Z5
+	VMOVUPS      192(R9), Z6
 	VFMADD231PS  Z3, Z21, Z0
 	VALIGND      $0x01, Z3, Z4, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -169,24 +192,28 @@ loop:
 	VFMADD231PS  Z30, Z22, Z2
 	VALIGND      $0x02, Z5, Z6, Z31
 	VFMADD231PS  Z31, Z23, Z2
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x4(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -198,32 +225,37 @@ TEXT ·kernRow3_1x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z4
-	VMOVUPS      64(DI), Z5
-	VMOVUPS      128(DI), Z6
-	VMOVUPS      192(DI), Z7
-	VMOVUPS      256(DI), Z8
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z4
+	VMOVUPS      64(R9), Z5
+	VMOVUPS      128(R9), Z6
+	VMOVUPS      192(R9), Z7
+	VMOVUPS      256(R9), Z8
 	VFMADD231PS  Z4, Z21, Z0
 	VALIGND      $0x01, Z4, Z5, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -244,25 +276,29 @@ loop:
 	VFMADD231PS  Z30, Z22, Z3
 	VALIGND      $0x02, Z7, Z8, Z31
 	VFMADD231PS  Z31, Z23, Z3
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -274,11 +310,16 @@ TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -286,22 +327,22 @@ TEXT ·kernRow3_1x5(SB), NOSPLIT, $0-56
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z5
-	VMOVUPS      64(DI), Z6
-	VMOVUPS      128(DI), Z7
-	VMOVUPS      192(DI), Z8
-	VMOVUPS      256(DI), Z9
-	VMOVUPS      320(DI), Z10
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z5
+	VMOVUPS      64(R9), Z6
+	VMOVUPS      128(R9), Z7
+	VMOVUPS      192(R9), Z8
+	VMOVUPS      256(R9), Z9
+	VMOVUPS      320(R9), Z10
 	VFMADD231PS  Z5, Z21, Z0
 	VALIGND      $0x01, Z5, Z6, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -327,26 +368,30 @@ loop:
 	VFMADD231PS  Z30, Z22, Z4
 	VALIGND      $0x02, Z9, Z10, Z31
 	VFMADD231PS  Z31, Z23, Z4
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -358,11 +403,16 @@ TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -371,23 +421,23 @@ TEXT ·kernRow3_1x6(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z6
-	VMOVUPS      64(DI), Z7
-	VMOVUPS      128(DI), Z8
-	VMOVUPS      192(DI), Z9
-	VMOVUPS      256(DI), Z10
-	VMOVUPS      320(DI), Z11
-	VMOVUPS      384(DI), Z12
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VMOVUPS      128(R9), Z8
+	VMOVUPS      192(R9), Z9
+	VMOVUPS      256(R9), Z10
+	VMOVUPS      320(R9), Z11
+	VMOVUPS      384(R9), Z12
 	VFMADD231PS  Z6, Z21, Z0
 	VALIGND      $0x01, Z6, Z7, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -418,27 +468,31 @@ loop:
 	VFMADD231PS  Z30, Z22, Z5
 	VALIGND      $0x02, Z11, Z12, Z31
 	VFMADD231PS  Z31, Z23, Z5
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x7(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 112 {
 	// 		var s float32
@@ -450,11 +504,16 @@ TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 112 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -464,24 +523,24 @@ TEXT ·kernRow3_1x7(SB), NOSPLIT, $0-56
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z7
-	VMOVUPS      64(DI), Z8
-	VMOVUPS      128(DI), Z9
-	VMOVUPS      192(DI), Z10
-	VMOVUPS      256(DI), Z11
-	VMOVUPS      320(DI), Z12
-	VMOVUPS      384(DI), Z13
-	VMOVUPS      448(DI), Z14
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z7
+	VMOVUPS      64(R9), Z8
+	VMOVUPS      128(R9), Z9
+	VMOVUPS      192(R9), Z10
+	VMOVUPS      256(R9), Z11
+	VMOVUPS      320(R9), Z12
+	VMOVUPS      384(R9), Z13
+	VMOVUPS      448(R9), Z14
 	VFMADD231PS  Z7, Z21, Z0
 	VALIGND      $0x01, Z7, Z8, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -517,28 +576,32 @@ loop:
 	VFMADD231PS  Z30, Z22, Z6
 	VALIGND      $0x02, Z13, Z14, Z31
 	VFMADD231PS  Z31, Z23, Z6
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	ADDQ    $0x000001c0, CX
+	ADDQ    $0x000001c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_1x8(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-64
 	// for i := range 1 {
 	// 	for j := range 128 {
 	// 		var s float32
@@ -550,11 +613,16 @@ TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), DX
-	MOVQ boffs+32(FP), BX
+	// for each of tiles tiles, b and c advancing by 128 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -565,25 +633,25 @@ TEXT ·kernRow3_1x8(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   SI, SI
-	TESTQ  AX, AX
+	XORQ   R8, R8
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (BX), DI
-	LEAQ         (DX)(DI*4), DI
-	VBROADCASTSS (CX)(SI*4), Z21
-	VBROADCASTSS 4(CX)(SI*4), Z22
-	VBROADCASTSS 8(CX)(SI*4), Z23
-	VMOVUPS      (DI), Z8
-	VMOVUPS      64(DI), Z9
-	VMOVUPS      128(DI), Z10
-	VMOVUPS      192(DI), Z11
-	VMOVUPS      256(DI), Z12
-	VMOVUPS      320(DI), Z13
-	VMOVUPS      384(DI), Z14
-	VMOVUPS      448(DI), Z15
-	VMOVUPS      512(DI), Z16
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	VMOVUPS      128(R9), Z10
+	VMOVUPS      192(R9), Z11
+	VMOVUPS      256(R9), Z12
+	VMOVUPS      320(R9), Z13
+	VMOVUPS      384(R9), Z14
+	VMOVUPS      448(R9), Z15
+	VMOVUPS      512(R9), Z16
 	VFMADD231PS  Z8, Z21, Z0
 	VALIGND      $0x01, Z8, Z9, Z30
 	VFMADD231PS  Z30, Z22, Z0
@@ -624,29 +692,33 @@ loop:
 	VFMADD231PS  Z30, Z22, Z7
 	VALIGND      $0x02, Z15, Z16, Z31
 	VFMADD231PS  Z31, Z23, Z7
-	ADDQ         $0x03, SI
-	ADDQ         $0x04, BX
-	DECQ         AX
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	VMOVUPS Z6, 384(AX)
-	VMOVUPS Z7, 448(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x1(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -658,31 +730,36 @@ TEXT ·kernRow3_2x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z2
-	VMOVUPS      64(R8), Z3
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
 	VFMADD231PS  Z2, Z21, Z0
 	VFMADD231PS  Z2, Z24, Z1
 	VALIGND      $0x01, Z2, Z3, Z30
@@ -691,24 +768,28 @@ loop:
 	VALIGND      $0x02, Z2, Z3, Z31
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x2(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -720,34 +801,39 @@ TEXT ·kernRow3_2x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z4
-	VMOVUPS      64(R8), Z5
-	VMOVUPS      128(R8), Z6
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VMOVUPS      128(R10), Z6
 	VFMADD231PS  Z4, Z21, Z0
 	VFMADD231PS  Z4, Z24, Z2
 	VALIGND      $0x01, Z4, Z5, Z30
@@ -764,26 +850,30 @@ loop:
 	VALIGND      $0x02, Z5, Z6, Z31
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -795,12 +885,17 @@ TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -809,23 +904,23 @@ TEXT ·kernRow3_2x3(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z6
-	VMOVUPS      64(R8), Z7
-	VMOVUPS      128(R8), Z8
-	VMOVUPS      192(R8), Z9
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VMOVUPS      192(R10), Z9
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z3
 	VALIGND      $0x01, Z6, Z7, Z30
@@ -850,28 +945,32 @@ loop:
 	VALIGND      $0x02, Z8, Z9, Z31
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -883,12 +982,17 @@ TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -899,24 +1003,24 @@ TEXT ·kernRow3_2x4(SB), NOSPLIT, $0-56
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z8
-	VMOVUPS      64(R8), Z9
-	VMOVUPS      128(R8), Z10
-	VMOVUPS      192(R8), Z11
-	VMOVUPS      256(R8), Z12
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VMOVUPS      256(R10), Z12
 	VFMADD231PS  Z8, Z21, Z0
 	VFMADD231PS  Z8, Z24, Z4
 	VALIGND      $0x01, Z8, Z9, Z30
@@ -949,30 +1053,34 @@ loop:
 	VALIGND      $0x02, Z11, Z12, Z31
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -984,12 +1092,17 @@ TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1002,25 +1115,25 @@ TEXT ·kernRow3_2x5(SB), NOSPLIT, $0-56
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z10
-	VMOVUPS      64(R8), Z11
-	VMOVUPS      128(R8), Z12
-	VMOVUPS      192(R8), Z13
-	VMOVUPS      256(R8), Z14
-	VMOVUPS      320(R8), Z15
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z10
+	VMOVUPS      64(R10), Z11
+	VMOVUPS      128(R10), Z12
+	VMOVUPS      192(R10), Z13
+	VMOVUPS      256(R10), Z14
+	VMOVUPS      320(R10), Z15
 	VFMADD231PS  Z10, Z21, Z0
 	VFMADD231PS  Z10, Z24, Z5
 	VALIGND      $0x01, Z10, Z11, Z30
@@ -1061,32 +1174,36 @@ loop:
 	VALIGND      $0x02, Z14, Z15, Z31
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_2x6(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-64
 	// for i := range 2 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -1098,12 +1215,17 @@ TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1118,26 +1240,26 @@ TEXT ·kernRow3_2x6(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   DI, DI
-	TESTQ  AX, AX
+	XORQ   R9, R9
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R8
-	LEAQ         (BX)(R8*4), R8
-	VBROADCASTSS (CX)(DI*4), Z21
-	VBROADCASTSS 4(CX)(DI*4), Z22
-	VBROADCASTSS 8(CX)(DI*4), Z23
-	VBROADCASTSS (DX)(DI*4), Z24
-	VBROADCASTSS 4(DX)(DI*4), Z25
-	VBROADCASTSS 8(DX)(DI*4), Z26
-	VMOVUPS      (R8), Z12
-	VMOVUPS      64(R8), Z13
-	VMOVUPS      128(R8), Z14
-	VMOVUPS      192(R8), Z15
-	VMOVUPS      256(R8), Z16
-	VMOVUPS      320(R8), Z17
-	VMOVUPS      384(R8), Z18
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z12
+	VMOVUPS      64(R10), Z13
+	VMOVUPS      128(R10), Z14
+	VMOVUPS      192(R10), Z15
+	VMOVUPS      256(R10), Z16
+	VMOVUPS      320(R10), Z17
+	VMOVUPS      384(R10), Z18
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z6
 	VALIGND      $0x01, Z12, Z13, Z30
@@ -1186,34 +1308,38 @@ loop:
 	VALIGND      $0x02, Z17, Z18, Z31
 	VFMADD231PS  Z31, Z23, Z5
 	VFMADD231PS  Z31, Z26, Z11
-	ADDQ         $0x03, DI
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	VMOVUPS Z5, 320(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
-	VMOVUPS Z9, 192(AX)
-	VMOVUPS Z10, 256(AX)
-	VMOVUPS Z11, 320(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	VMOVUPS Z9, 192(SI)
+	VMOVUPS Z10, 256(SI)
+	VMOVUPS Z11, 320(SI)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x1(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x1(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x1(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -1225,36 +1351,41 @@ TEXT ·kernRow3_3x1(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z3
-	VMOVUPS      64(R9), Z4
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z3
+	VMOVUPS      64(R11), Z4
 	VFMADD231PS  Z3, Z21, Z0
 	VFMADD231PS  Z3, Z24, Z1
 	VFMADD231PS  Z3, Z27, Z2
@@ -1266,26 +1397,30 @@ loop:
 	VFMADD231PS  Z31, Z23, Z0
 	VFMADD231PS  Z31, Z26, Z1
 	VFMADD231PS  Z31, Z29, Z2
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z1, (AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x2(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -1297,13 +1432,18 @@ TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1312,25 +1452,25 @@ TEXT ·kernRow3_3x2(SB), NOSPLIT, $0-56
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z6
-	VMOVUPS      64(R9), Z7
-	VMOVUPS      128(R9), Z8
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VMOVUPS      128(R11), Z8
 	VFMADD231PS  Z6, Z21, Z0
 	VFMADD231PS  Z6, Z24, Z2
 	VFMADD231PS  Z6, Z27, Z4
@@ -1353,29 +1493,33 @@ loop:
 	VFMADD231PS  Z31, Z23, Z1
 	VFMADD231PS  Z31, Z26, Z3
 	VFMADD231PS  Z31, Z29, Z5
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z2, (AX)
-	VMOVUPS Z3, 64(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x3(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -1387,13 +1531,18 @@ TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1405,26 +1554,26 @@ TEXT ·kernRow3_3x3(SB), NOSPLIT, $0-56
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z9
-	VMOVUPS      64(R9), Z10
-	VMOVUPS      128(R9), Z11
-	VMOVUPS      192(R9), Z12
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z9
+	VMOVUPS      64(R11), Z10
+	VMOVUPS      128(R11), Z11
+	VMOVUPS      192(R11), Z12
 	VFMADD231PS  Z9, Z21, Z0
 	VFMADD231PS  Z9, Z24, Z3
 	VFMADD231PS  Z9, Z27, Z6
@@ -1458,32 +1607,36 @@ loop:
 	VFMADD231PS  Z31, Z23, Z2
 	VFMADD231PS  Z31, Z26, Z5
 	VFMADD231PS  Z31, Z29, Z8
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z3, (AX)
-	VMOVUPS Z4, 64(AX)
-	VMOVUPS Z5, 128(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z6, (AX)
-	VMOVUPS Z7, 64(AX)
-	VMOVUPS Z8, 128(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x4(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -1495,13 +1648,18 @@ TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1516,27 +1674,27 @@ TEXT ·kernRow3_3x4(SB), NOSPLIT, $0-56
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z12
-	VMOVUPS      64(R9), Z13
-	VMOVUPS      128(R9), Z14
-	VMOVUPS      192(R9), Z15
-	VMOVUPS      256(R9), Z16
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VMOVUPS      256(R11), Z16
 	VFMADD231PS  Z12, Z21, Z0
 	VFMADD231PS  Z12, Z24, Z4
 	VFMADD231PS  Z12, Z27, Z8
@@ -1581,35 +1739,39 @@ loop:
 	VFMADD231PS  Z31, Z23, Z3
 	VFMADD231PS  Z31, Z26, Z7
 	VFMADD231PS  Z31, Z29, Z11
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z4, (AX)
-	VMOVUPS Z5, 64(AX)
-	VMOVUPS Z6, 128(AX)
-	VMOVUPS Z7, 192(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z8, (AX)
-	VMOVUPS Z9, 64(AX)
-	VMOVUPS Z10, 128(AX)
-	VMOVUPS Z11, 192(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, 128(SI)
+	VMOVUPS Z11, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET
 
-// func kernRow3_3x5(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// func kernRow3_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
 // Requires: AVX, AVX512F
-TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-56
+TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-64
 	// for i := range 3 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -1621,13 +1783,18 @@ TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-56
 	// 		c[i*ldc+j] = s
 	// 	}
 	// }
-	MOVQ rows+0(FP), AX
-	MOVQ a+8(FP), CX
-	MOVQ lda+16(FP), DX
-	MOVQ b+24(FP), BX
-	MOVQ boffs+32(FP), SI
-	LEAQ (CX)(DX*4), DI
-	LEAQ (DI)(DX*4), DX
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
 
 	// Zero the accumulators.
 	VPXORD Z0, Z0, Z0
@@ -1645,28 +1812,28 @@ TEXT ·kernRow3_3x5(SB), NOSPLIT, $0-56
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
-	XORQ   R8, R8
-	TESTQ  AX, AX
+	XORQ   R10, R10
+	TESTQ  BX, BX
 	JZ     store
 
 loop:
-	MOVLQSX      (SI), R9
-	LEAQ         (BX)(R9*4), R9
-	VBROADCASTSS (CX)(R8*4), Z21
-	VBROADCASTSS 4(CX)(R8*4), Z22
-	VBROADCASTSS 8(CX)(R8*4), Z23
-	VBROADCASTSS (DI)(R8*4), Z24
-	VBROADCASTSS 4(DI)(R8*4), Z25
-	VBROADCASTSS 8(DI)(R8*4), Z26
-	VBROADCASTSS (DX)(R8*4), Z27
-	VBROADCASTSS 4(DX)(R8*4), Z28
-	VBROADCASTSS 8(DX)(R8*4), Z29
-	VMOVUPS      (R9), Z15
-	VMOVUPS      64(R9), Z16
-	VMOVUPS      128(R9), Z17
-	VMOVUPS      192(R9), Z18
-	VMOVUPS      256(R9), Z19
-	VMOVUPS      320(R9), Z20
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z15
+	VMOVUPS      64(R11), Z16
+	VMOVUPS      128(R11), Z17
+	VMOVUPS      192(R11), Z18
+	VMOVUPS      256(R11), Z19
+	VMOVUPS      320(R11), Z20
 	VFMADD231PS  Z15, Z21, Z0
 	VFMADD231PS  Z15, Z24, Z5
 	VFMADD231PS  Z15, Z27, Z10
@@ -1722,31 +1889,4592 @@ loop:
 	VFMADD231PS  Z31, Z23, Z4
 	VFMADD231PS  Z31, Z26, Z9
 	VFMADD231PS  Z31, Z29, Z14
-	ADDQ         $0x03, R8
-	ADDQ         $0x04, SI
-	DECQ         AX
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
 	JNZ          loop
 
 store:
-	MOVQ    c+40(FP), AX
-	MOVQ    ldc+48(FP), CX
-	SHLQ    $0x02, CX
-	VMOVUPS Z0, (AX)
-	VMOVUPS Z1, 64(AX)
-	VMOVUPS Z2, 128(AX)
-	VMOVUPS Z3, 192(AX)
-	VMOVUPS Z4, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z5, (AX)
-	VMOVUPS Z6, 64(AX)
-	VMOVUPS Z7, 128(AX)
-	VMOVUPS Z8, 192(AX)
-	VMOVUPS Z9, 256(AX)
-	ADDQ    CX, AX
-	VMOVUPS Z10, (AX)
-	VMOVUPS Z11, 64(AX)
-	VMOVUPS Z12, 128(AX)
-	VMOVUPS Z13, 192(AX)
-	VMOVUPS Z14, 256(AX)
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	VMOVUPS Z12, 128(SI)
+	VMOVUPS Z13, 192(SI)
+	VMOVUPS Z14, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x1(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z1
+	VMOVUPS      64(R9), Z2
+	VFMADD231PS  Z1, Z21, Z0
+	VALIGND      $0x01, Z1, Z2, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x2(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z2
+	VMOVUPS      64(R9), Z3
+	VMOVUPS      128(R9), Z4
+	VFMADD231PS  Z2, Z21, Z0
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z3, Z21, Z1
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x3(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z3
+	VMOVUPS      64(R9), Z4
+	VMOVUPS      128(R9), Z5
+	VMOVUPS      192(R9), Z6
+	VFMADD231PS  Z3, Z21, Z0
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z4, Z21, Z1
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z5, Z21, Z2
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x4(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z4
+	VMOVUPS      64(R9), Z5
+	VMOVUPS      128(R9), Z6
+	VMOVUPS      192(R9), Z7
+	VMOVUPS      256(R9), Z8
+	VFMADD231PS  Z4, Z21, Z0
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z5, Z21, Z1
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z6, Z21, Z2
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z7, Z21, Z3
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x5(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z5
+	VMOVUPS      64(R9), Z6
+	VMOVUPS      128(R9), Z7
+	VMOVUPS      192(R9), Z8
+	VMOVUPS      256(R9), Z9
+	VMOVUPS      320(R9), Z10
+	VFMADD231PS  Z5, Z21, Z0
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z6, Z21, Z1
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z7, Z21, Z2
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z8, Z21, Z3
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z9, Z21, Z4
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x6(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VMOVUPS      128(R9), Z8
+	VMOVUPS      192(R9), Z9
+	VMOVUPS      256(R9), Z10
+	VMOVUPS      320(R9), Z11
+	VMOVUPS      384(R9), Z12
+	VFMADD231PS  Z6, Z21, Z0
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z7, Z21, Z1
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z8, Z21, Z2
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z9, Z21, Z3
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z10, Z21, Z4
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	VFMADD231PS  Z11, Z21, Z5
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x7(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 112 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 112 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z7
+	VMOVUPS      64(R9), Z8
+	VMOVUPS      128(R9), Z9
+	VMOVUPS      192(R9), Z10
+	VMOVUPS      256(R9), Z11
+	VMOVUPS      320(R9), Z12
+	VMOVUPS      384(R9), Z13
+	VMOVUPS      448(R9), Z14
+	VFMADD231PS  Z7, Z21, Z0
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z8, Z21, Z1
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z9, Z21, Z2
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z10, Z21, Z3
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z11, Z21, Z4
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	VFMADD231PS  Z12, Z21, Z5
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
+	VFMADD231PS  Z13, Z21, Z6
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VFMADD231PS  392(R9), Z23, Z6
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	ADDQ    $0x000001c0, CX
+	ADDQ    $0x000001c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_1x8(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 128 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 128 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	VMOVUPS      128(R9), Z10
+	VMOVUPS      192(R9), Z11
+	VMOVUPS      256(R9), Z12
+	VMOVUPS      320(R9), Z13
+	VMOVUPS      384(R9), Z14
+	VMOVUPS      448(R9), Z15
+	VMOVUPS      512(R9), Z16
+	VFMADD231PS  Z8, Z21, Z0
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z9, Z21, Z1
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z10, Z21, Z2
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z11, Z21, Z3
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z12, Z21, Z4
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	VFMADD231PS  Z13, Z21, Z5
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
+	VFMADD231PS  Z14, Z21, Z6
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VFMADD231PS  392(R9), Z23, Z6
+	VFMADD231PS  Z15, Z21, Z7
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z7
+	VFMADD231PS  456(R9), Z23, Z7
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x1(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  Z2, Z24, Z1
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x2(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VMOVUPS      128(R10), Z6
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  Z4, Z24, Z2
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  Z5, Z24, Z3
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x3(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VMOVUPS      192(R10), Z9
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z3
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z4
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  Z8, Z24, Z5
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x4(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VMOVUPS      256(R10), Z12
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  Z8, Z24, Z4
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  Z9, Z24, Z5
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  Z10, Z24, Z6
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  Z11, Z24, Z7
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      200(R10), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x5(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z10
+	VMOVUPS      64(R10), Z11
+	VMOVUPS      128(R10), Z12
+	VMOVUPS      192(R10), Z13
+	VMOVUPS      256(R10), Z14
+	VMOVUPS      320(R10), Z15
+	VFMADD231PS  Z10, Z21, Z0
+	VFMADD231PS  Z10, Z24, Z5
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z11, Z21, Z1
+	VFMADD231PS  Z11, Z24, Z6
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z12, Z21, Z2
+	VFMADD231PS  Z12, Z24, Z7
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z13, Z21, Z3
+	VFMADD231PS  Z13, Z24, Z8
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      200(R10), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z14, Z21, Z4
+	VFMADD231PS  Z14, Z24, Z9
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      264(R10), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_2x6(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z12
+	VMOVUPS      64(R10), Z13
+	VMOVUPS      128(R10), Z14
+	VMOVUPS      192(R10), Z15
+	VMOVUPS      256(R10), Z16
+	VMOVUPS      320(R10), Z17
+	VMOVUPS      384(R10), Z18
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z6
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z7
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z8
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z9
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      200(R10), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z24, Z10
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z10
+	VMOVUPS      264(R10), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z10
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z24, Z11
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  Z30, Z25, Z11
+	VMOVUPS      328(R10), Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z31, Z26, Z11
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	VMOVUPS Z9, 192(SI)
+	VMOVUPS Z10, 256(SI)
+	VMOVUPS Z11, 320(SI)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x1(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z3
+	VMOVUPS      64(R11), Z4
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  Z3, Z24, Z1
+	VFMADD231PS  Z3, Z27, Z2
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	VFMADD231PS  Z31, Z29, Z2
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x2(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VMOVUPS      128(R11), Z8
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z2
+	VFMADD231PS  Z6, Z27, Z4
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z28, Z4
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z31, Z29, Z4
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z3
+	VFMADD231PS  Z7, Z27, Z5
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z5
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z5
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x3(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z9
+	VMOVUPS      64(R11), Z10
+	VMOVUPS      128(R11), Z11
+	VMOVUPS      192(R11), Z12
+	VFMADD231PS  Z9, Z21, Z0
+	VFMADD231PS  Z9, Z24, Z3
+	VFMADD231PS  Z9, Z27, Z6
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z6
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z6
+	VFMADD231PS  Z10, Z21, Z1
+	VFMADD231PS  Z10, Z24, Z4
+	VFMADD231PS  Z10, Z27, Z7
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z7
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z7
+	VFMADD231PS  Z11, Z21, Z2
+	VFMADD231PS  Z11, Z24, Z5
+	VFMADD231PS  Z11, Z27, Z8
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z8
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x4(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VMOVUPS      256(R11), Z16
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z4
+	VFMADD231PS  Z12, Z27, Z8
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z8
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z5
+	VFMADD231PS  Z13, Z27, Z9
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z9
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z9
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z6
+	VFMADD231PS  Z14, Z27, Z10
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z7
+	VFMADD231PS  Z15, Z27, Z11
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z11
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, 128(SI)
+	VMOVUPS Z11, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1_3x5(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z15
+	VMOVUPS      64(R11), Z16
+	VMOVUPS      128(R11), Z17
+	VMOVUPS      192(R11), Z18
+	VMOVUPS      256(R11), Z19
+	VMOVUPS      320(R11), Z20
+	VFMADD231PS  Z15, Z21, Z0
+	VFMADD231PS  Z15, Z24, Z5
+	VFMADD231PS  Z15, Z27, Z10
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z16, Z21, Z1
+	VFMADD231PS  Z16, Z24, Z6
+	VFMADD231PS  Z16, Z27, Z11
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z11
+	VFMADD231PS  Z17, Z21, Z2
+	VFMADD231PS  Z17, Z24, Z7
+	VFMADD231PS  Z17, Z27, Z12
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z12
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z12
+	VFMADD231PS  Z18, Z21, Z3
+	VFMADD231PS  Z18, Z24, Z8
+	VFMADD231PS  Z18, Z27, Z13
+	VALIGND      $0x01, Z18, Z19, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z28, Z13
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z31, Z29, Z13
+	VFMADD231PS  Z19, Z21, Z4
+	VFMADD231PS  Z19, Z24, Z9
+	VFMADD231PS  Z19, Z27, Z14
+	VALIGND      $0x01, Z19, Z20, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z28, Z14
+	VMOVUPS      264(R11), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z31, Z29, Z14
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	VMOVUPS Z12, 128(SI)
+	VMOVUPS Z13, 192(SI)
+	VMOVUPS Z14, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x1(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z1
+	VFMADD231PS  Z1, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x2(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z2
+	VMOVUPS      64(R9), Z3
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z3, Z21, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x3(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z3
+	VMOVUPS      64(R9), Z4
+	VMOVUPS      128(R9), Z5
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z4, Z21, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z5, Z21, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x4(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z4
+	VMOVUPS      64(R9), Z5
+	VMOVUPS      128(R9), Z6
+	VMOVUPS      192(R9), Z7
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z6, Z21, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z7, Z21, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x5(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z5
+	VMOVUPS      64(R9), Z6
+	VMOVUPS      128(R9), Z7
+	VMOVUPS      192(R9), Z8
+	VMOVUPS      256(R9), Z9
+	VFMADD231PS  Z5, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z6, Z21, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z7, Z21, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z8, Z21, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z9, Z21, Z4
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x6(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z6
+	VMOVUPS      64(R9), Z7
+	VMOVUPS      128(R9), Z8
+	VMOVUPS      192(R9), Z9
+	VMOVUPS      256(R9), Z10
+	VMOVUPS      320(R9), Z11
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z9, Z21, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z10, Z21, Z4
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	VFMADD231PS  Z11, Z21, Z5
+	VFMADD231PS  324(R9), Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x7(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 112 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 112 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z7
+	VMOVUPS      64(R9), Z8
+	VMOVUPS      128(R9), Z9
+	VMOVUPS      192(R9), Z10
+	VMOVUPS      256(R9), Z11
+	VMOVUPS      320(R9), Z12
+	VMOVUPS      384(R9), Z13
+	VFMADD231PS  Z7, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z8, Z21, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z9, Z21, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z10, Z21, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z11, Z21, Z4
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	VFMADD231PS  Z12, Z21, Z5
+	VFMADD231PS  324(R9), Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
+	VFMADD231PS  Z13, Z21, Z6
+	VFMADD231PS  388(R9), Z22, Z6
+	VFMADD231PS  392(R9), Z23, Z6
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	ADDQ    $0x000001c0, CX
+	ADDQ    $0x000001c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_1x8(SB), NOSPLIT, $0-64
+	// for i := range 1 {
+	// 	for j := range 128 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 128 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R8, R8
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (SI)(R8*4), Z21
+	VBROADCASTSS 4(SI)(R8*4), Z22
+	VBROADCASTSS 8(SI)(R8*4), Z23
+	VMOVUPS      (R9), Z8
+	VMOVUPS      64(R9), Z9
+	VMOVUPS      128(R9), Z10
+	VMOVUPS      192(R9), Z11
+	VMOVUPS      256(R9), Z12
+	VMOVUPS      320(R9), Z13
+	VMOVUPS      384(R9), Z14
+	VMOVUPS      448(R9), Z15
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  4(R9), Z22, Z0
+	VFMADD231PS  8(R9), Z23, Z0
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  68(R9), Z22, Z1
+	VFMADD231PS  72(R9), Z23, Z1
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  132(R9), Z22, Z2
+	VFMADD231PS  136(R9), Z23, Z2
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  196(R9), Z22, Z3
+	VFMADD231PS  200(R9), Z23, Z3
+	VFMADD231PS  Z12, Z21, Z4
+	VFMADD231PS  260(R9), Z22, Z4
+	VFMADD231PS  264(R9), Z23, Z4
+	VFMADD231PS  Z13, Z21, Z5
+	VFMADD231PS  324(R9), Z22, Z5
+	VFMADD231PS  328(R9), Z23, Z5
+	VFMADD231PS  Z14, Z21, Z6
+	VFMADD231PS  388(R9), Z22, Z6
+	VFMADD231PS  392(R9), Z23, Z6
+	VFMADD231PS  Z15, Z21, Z7
+	VFMADD231PS  452(R9), Z22, Z7
+	VFMADD231PS  456(R9), Z23, Z7
+	ADDQ         $0x03, R8
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, BX
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	VMOVUPS Z2, 128(BX)
+	VMOVUPS Z3, 192(BX)
+	VMOVUPS Z4, 256(BX)
+	VMOVUPS Z5, 320(BX)
+	VMOVUPS Z6, 384(BX)
+	VMOVUPS Z7, 448(BX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x1(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z2
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  Z2, Z24, Z1
+	VMOVUPS      4(R10), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x2(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  Z4, Z24, Z2
+	VMOVUPS      4(R10), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  Z5, Z24, Z3
+	VMOVUPS      68(R10), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x3(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z3
+	VMOVUPS      4(R10), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z4
+	VMOVUPS      68(R10), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  Z8, Z24, Z5
+	VMOVUPS      132(R10), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x4(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  Z8, Z24, Z4
+	VMOVUPS      4(R10), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  Z9, Z24, Z5
+	VMOVUPS      68(R10), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  Z10, Z24, Z6
+	VMOVUPS      132(R10), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  Z11, Z24, Z7
+	VMOVUPS      196(R10), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      200(R10), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x5(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z10
+	VMOVUPS      64(R10), Z11
+	VMOVUPS      128(R10), Z12
+	VMOVUPS      192(R10), Z13
+	VMOVUPS      256(R10), Z14
+	VFMADD231PS  Z10, Z21, Z0
+	VFMADD231PS  Z10, Z24, Z5
+	VMOVUPS      4(R10), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z11, Z21, Z1
+	VFMADD231PS  Z11, Z24, Z6
+	VMOVUPS      68(R10), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z12, Z21, Z2
+	VFMADD231PS  Z12, Z24, Z7
+	VMOVUPS      132(R10), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z13, Z21, Z3
+	VFMADD231PS  Z13, Z24, Z8
+	VMOVUPS      196(R10), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      200(R10), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z14, Z21, Z4
+	VFMADD231PS  Z14, Z24, Z9
+	VMOVUPS      260(R10), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      264(R10), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_2x6(SB), NOSPLIT, $0-64
+	// for i := range 2 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R9, R9
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (SI)(R9*4), Z21
+	VBROADCASTSS 4(SI)(R9*4), Z22
+	VBROADCASTSS 8(SI)(R9*4), Z23
+	VBROADCASTSS (DI)(R9*4), Z24
+	VBROADCASTSS 4(DI)(R9*4), Z25
+	VBROADCASTSS 8(DI)(R9*4), Z26
+	VMOVUPS      (R10), Z12
+	VMOVUPS      64(R10), Z13
+	VMOVUPS      128(R10), Z14
+	VMOVUPS      192(R10), Z15
+	VMOVUPS      256(R10), Z16
+	VMOVUPS      320(R10), Z17
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z6
+	VMOVUPS      4(R10), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      8(R10), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z7
+	VMOVUPS      68(R10), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      72(R10), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z8
+	VMOVUPS      132(R10), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      136(R10), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z9
+	VMOVUPS      196(R10), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      200(R10), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z24, Z10
+	VMOVUPS      260(R10), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z10
+	VMOVUPS      264(R10), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z10
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z24, Z11
+	VMOVUPS      324(R10), Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  Z30, Z25, Z11
+	VMOVUPS      328(R10), Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z31, Z26, Z11
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	VMOVUPS Z5, 320(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	VMOVUPS Z9, 192(SI)
+	VMOVUPS Z10, 256(SI)
+	VMOVUPS Z11, 320(SI)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x1(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z3
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  Z3, Z24, Z1
+	VFMADD231PS  Z3, Z27, Z2
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	VFMADD231PS  Z31, Z29, Z2
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z1, (SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x2(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z2
+	VFMADD231PS  Z6, Z27, Z4
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z28, Z4
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z31, Z29, Z4
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z3
+	VFMADD231PS  Z7, Z27, Z5
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z5
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z5
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z2, (SI)
+	VMOVUPS Z3, 64(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x3(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z9
+	VMOVUPS      64(R11), Z10
+	VMOVUPS      128(R11), Z11
+	VFMADD231PS  Z9, Z21, Z0
+	VFMADD231PS  Z9, Z24, Z3
+	VFMADD231PS  Z9, Z27, Z6
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z6
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z6
+	VFMADD231PS  Z10, Z21, Z1
+	VFMADD231PS  Z10, Z24, Z4
+	VFMADD231PS  Z10, Z27, Z7
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z7
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z7
+	VFMADD231PS  Z11, Z21, Z2
+	VFMADD231PS  Z11, Z24, Z5
+	VFMADD231PS  Z11, Z27, Z8
+	VMOVUPS      132(R11), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z8
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z3, (SI)
+	VMOVUPS Z4, 64(SI)
+	VMOVUPS Z5, 128(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z6, (SI)
+	VMOVUPS Z7, 64(SI)
+	VMOVUPS Z8, 128(SI)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x4(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z4
+	VFMADD231PS  Z12, Z27, Z8
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z8
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z5
+	VFMADD231PS  Z13, Z27, Z9
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z9
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z9
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z6
+	VFMADD231PS  Z14, Z27, Z10
+	VMOVUPS      132(R11), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z7
+	VFMADD231PS  Z15, Z27, Z11
+	VMOVUPS      196(R11), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z11
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z4, (SI)
+	VMOVUPS Z5, 64(SI)
+	VMOVUPS Z6, 128(SI)
+	VMOVUPS Z7, 192(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z8, (SI)
+	VMOVUPS Z9, 64(SI)
+	VMOVUPS Z10, 128(SI)
+	VMOVUPS Z11, 192(SI)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2_3x5(SB), NOSPLIT, $0-64
+	// for i := range 3 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ lda+24(FP), DI
+	MOVQ boffs+40(FP), R8
+	LEAQ (SI)(DI*4), R9
+	LEAQ (R9)(DI*4), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R10, R10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (SI)(R10*4), Z21
+	VBROADCASTSS 4(SI)(R10*4), Z22
+	VBROADCASTSS 8(SI)(R10*4), Z23
+	VBROADCASTSS (R9)(R10*4), Z24
+	VBROADCASTSS 4(R9)(R10*4), Z25
+	VBROADCASTSS 8(R9)(R10*4), Z26
+	VBROADCASTSS (DI)(R10*4), Z27
+	VBROADCASTSS 4(DI)(R10*4), Z28
+	VBROADCASTSS 8(DI)(R10*4), Z29
+	VMOVUPS      (R11), Z15
+	VMOVUPS      64(R11), Z16
+	VMOVUPS      128(R11), Z17
+	VMOVUPS      192(R11), Z18
+	VMOVUPS      256(R11), Z19
+	VFMADD231PS  Z15, Z21, Z0
+	VFMADD231PS  Z15, Z24, Z5
+	VFMADD231PS  Z15, Z27, Z10
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z16, Z21, Z1
+	VFMADD231PS  Z16, Z24, Z6
+	VFMADD231PS  Z16, Z27, Z11
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z11
+	VFMADD231PS  Z17, Z21, Z2
+	VFMADD231PS  Z17, Z24, Z7
+	VFMADD231PS  Z17, Z27, Z12
+	VMOVUPS      132(R11), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z12
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z12
+	VFMADD231PS  Z18, Z21, Z3
+	VFMADD231PS  Z18, Z24, Z8
+	VFMADD231PS  Z18, Z27, Z13
+	VMOVUPS      196(R11), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z28, Z13
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z31, Z29, Z13
+	VFMADD231PS  Z19, Z21, Z4
+	VFMADD231PS  Z19, Z24, Z9
+	VFMADD231PS  Z19, Z27, Z14
+	VMOVUPS      260(R11), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z28, Z14
+	VMOVUPS      264(R11), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z31, Z29, Z14
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R8
+	DECQ         BX
+	JNZ          loop
+
+store:
+	MOVQ    ldc+56(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    DX, SI
+	VMOVUPS Z0, (SI)
+	VMOVUPS Z1, 64(SI)
+	VMOVUPS Z2, 128(SI)
+	VMOVUPS Z3, 192(SI)
+	VMOVUPS Z4, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z5, (SI)
+	VMOVUPS Z6, 64(SI)
+	VMOVUPS Z7, 128(SI)
+	VMOVUPS Z8, 192(SI)
+	VMOVUPS Z9, 256(SI)
+	ADDQ    BX, SI
+	VMOVUPS Z10, (SI)
+	VMOVUPS Z11, 64(SI)
+	VMOVUPS Z12, 128(SI)
+	VMOVUPS Z13, 192(SI)
+	VMOVUPS Z14, 256(SI)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x1(SB), NOSPLIT, $0-64
+	// for j := range 16 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z1
+	VFMADD231PS  Z26, Z31, Z3
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z30, Z2
+	VFMADD231PS  Z27, Z31, Z4
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z1, Z2, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z3, Z4, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x2(SB), NOSPLIT, $0-64
+	// for j := range 32 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z2
+	VFMADD231PS  Z26, Z31, Z5
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z3
+	VFMADD231PS  Z27, Z31, Z6
+	VMOVUPS      128(R8), Z26
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z26, Z31, Z7
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z2, Z3, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z5, Z6, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VALIGND $0x01, Z3, Z4, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z6, Z7, Z26
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	ADDQ    $0x00000080, CX
+	ADDQ    $0x00000080, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x3(SB), NOSPLIT, $0-64
+	// for j := range 48 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z3
+	VFMADD231PS  Z26, Z31, Z7
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z4
+	VFMADD231PS  Z27, Z31, Z8
+	VMOVUPS      128(R8), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z5
+	VFMADD231PS  Z26, Z31, Z9
+	VMOVUPS      192(R8), Z27
+	VFMADD231PS  Z27, Z30, Z6
+	VFMADD231PS  Z27, Z31, Z10
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z3, Z4, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z7, Z8, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VALIGND $0x01, Z4, Z5, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z8, Z9, Z26
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VALIGND $0x01, Z5, Z6, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z9, Z10, Z26
+	VADDPS  Z26, Z2, Z2
+	VMOVUPS Z2, 128(DX)
+	ADDQ    $0x000000c0, CX
+	ADDQ    $0x000000c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x4(SB), NOSPLIT, $0-64
+	// for j := range 64 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z26, Z31, Z9
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z5
+	VFMADD231PS  Z27, Z31, Z10
+	VMOVUPS      128(R8), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z26, Z31, Z11
+	VMOVUPS      192(R8), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z27, Z31, Z12
+	VMOVUPS      256(R8), Z26
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z26, Z31, Z13
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z4, Z5, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z9, Z10, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VALIGND $0x01, Z5, Z6, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z10, Z11, Z26
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VALIGND $0x01, Z6, Z7, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z11, Z12, Z26
+	VADDPS  Z26, Z2, Z2
+	VMOVUPS Z2, 128(DX)
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z12, Z13, Z26
+	VADDPS  Z26, Z3, Z3
+	VMOVUPS Z3, 192(DX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x5(SB), NOSPLIT, $0-64
+	// for j := range 80 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z5
+	VFMADD231PS  Z26, Z31, Z11
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z6
+	VFMADD231PS  Z27, Z31, Z12
+	VMOVUPS      128(R8), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z7
+	VFMADD231PS  Z26, Z31, Z13
+	VMOVUPS      192(R8), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z8
+	VFMADD231PS  Z27, Z31, Z14
+	VMOVUPS      256(R8), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z9
+	VFMADD231PS  Z26, Z31, Z15
+	VMOVUPS      320(R8), Z27
+	VFMADD231PS  Z27, Z30, Z10
+	VFMADD231PS  Z27, Z31, Z16
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z5, Z6, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z11, Z12, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VALIGND $0x01, Z6, Z7, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z12, Z13, Z26
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z13, Z14, Z26
+	VADDPS  Z26, Z2, Z2
+	VMOVUPS Z2, 128(DX)
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z14, Z15, Z26
+	VADDPS  Z26, Z3, Z3
+	VMOVUPS Z3, 192(DX)
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z15, Z16, Z26
+	VADDPS  Z26, Z4, Z4
+	VMOVUPS Z4, 256(DX)
+	ADDQ    $0x00000140, CX
+	ADDQ    $0x00000140, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x6(SB), NOSPLIT, $0-64
+	// for j := range 96 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z26, Z31, Z13
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z27, Z31, Z14
+	VMOVUPS      128(R8), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z26, Z31, Z15
+	VMOVUPS      192(R8), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z27, Z31, Z16
+	VMOVUPS      256(R8), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z10
+	VFMADD231PS  Z26, Z31, Z17
+	VMOVUPS      320(R8), Z27
+	VFMADD231PS  Z27, Z29, Z5
+	VFMADD231PS  Z27, Z30, Z11
+	VFMADD231PS  Z27, Z31, Z18
+	VMOVUPS      384(R8), Z26
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z26, Z31, Z19
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z6, Z7, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z13, Z14, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z14, Z15, Z26
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z15, Z16, Z26
+	VADDPS  Z26, Z2, Z2
+	VMOVUPS Z2, 128(DX)
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z16, Z17, Z26
+	VADDPS  Z26, Z3, Z3
+	VMOVUPS Z3, 192(DX)
+	VALIGND $0x01, Z10, Z11, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z17, Z18, Z26
+	VADDPS  Z26, Z4, Z4
+	VMOVUPS Z4, 256(DX)
+	VALIGND $0x01, Z11, Z12, Z27
+	VADDPS  Z27, Z5, Z5
+	VALIGND $0x02, Z18, Z19, Z26
+	VADDPS  Z26, Z5, Z5
+	VMOVUPS Z5, 320(DX)
+	ADDQ    $0x00000180, CX
+	ADDQ    $0x00000180, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x7(SB), NOSPLIT, $0-64
+	// for j := range 112 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 112 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z7
+	VFMADD231PS  Z26, Z31, Z15
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z8
+	VFMADD231PS  Z27, Z31, Z16
+	VMOVUPS      128(R8), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z9
+	VFMADD231PS  Z26, Z31, Z17
+	VMOVUPS      192(R8), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z10
+	VFMADD231PS  Z27, Z31, Z18
+	VMOVUPS      256(R8), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z11
+	VFMADD231PS  Z26, Z31, Z19
+	VMOVUPS      320(R8), Z27
+	VFMADD231PS  Z27, Z29, Z5
+	VFMADD231PS  Z27, Z30, Z12
+	VFMADD231PS  Z27, Z31, Z20
+	VMOVUPS      384(R8), Z26
+	VFMADD231PS  Z26, Z29, Z6
+	VFMADD231PS  Z26, Z30, Z13
+	VFMADD231PS  Z26, Z31, Z21
+	VMOVUPS      448(R8), Z27
+	VFMADD231PS  Z27, Z30, Z14
+	VFMADD231PS  Z27, Z31, Z22
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z15, Z16, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z16, Z17, Z26
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z17, Z18, Z26
+	VADDPS  Z26, Z2, Z2
+	VMOVUPS Z2, 128(DX)
+	VALIGND $0x01, Z10, Z11, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z18, Z19, Z26
+	VADDPS  Z26, Z3, Z3
+	VMOVUPS Z3, 192(DX)
+	VALIGND $0x01, Z11, Z12, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z19, Z20, Z26
+	VADDPS  Z26, Z4, Z4
+	VMOVUPS Z4, 256(DX)
+	VALIGND $0x01, Z12, Z13, Z27
+	VADDPS  Z27, Z5, Z5
+	VALIGND $0x02, Z20, Z21, Z26
+	VADDPS  Z26, Z5, Z5
+	VMOVUPS Z5, 320(DX)
+	VALIGND $0x01, Z13, Z14, Z27
+	VADDPS  Z27, Z6, Z6
+	VALIGND $0x02, Z21, Z22, Z26
+	VADDPS  Z26, Z6, Z6
+	VMOVUPS Z6, 384(DX)
+	ADDQ    $0x000001c0, CX
+	ADDQ    $0x000001c0, DX
+	DECQ    AX
+	JNZ     tile
+	VZEROUPPER
+	RET
+
+// func kernRow3S_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3S_1x8(SB), NOSPLIT, $0-64
+	// for j := range 128 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 128 floats
+	// (lda and ldc unused: one row)
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ rows+8(FP), BX
+	MOVQ a+16(FP), SI
+	MOVQ boffs+40(FP), DI
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	TESTQ  BX, BX
+	JZ     store
+
+loop:
+	MOVLQSX      (DI), R8
+	LEAQ         (CX)(R8*4), R8
+	VBROADCASTSS (SI), Z29
+	VBROADCASTSS 4(SI), Z30
+	VBROADCASTSS 8(SI), Z31
+	VMOVUPS      (R8), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z26, Z31, Z17
+	VMOVUPS      64(R8), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z27, Z31, Z18
+	VMOVUPS      128(R8), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z10
+	VFMADD231PS  Z26, Z31, Z19
+	VMOVUPS      192(R8), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z11
+	VFMADD231PS  Z27, Z31, Z20
+	VMOVUPS      256(R8), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z26, Z31, Z21
+	VMOVUPS      320(R8), Z27
+	VFMADD231PS  Z27, Z29, Z5
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z27, Z31, Z22
+	VMOVUPS      384(R8), Z26
+	VFMADD231PS  Z26, Z29, Z6
+	VFMADD231PS  Z26, Z30, Z14
+	VFMADD231PS  Z26, Z31, Z23
+	VMOVUPS      448(R8), Z27
+	VFMADD231PS  Z27, Z29, Z7
+	VFMADD231PS  Z27, Z30, Z15
+	VFMADD231PS  Z27, Z31, Z24
+	VMOVUPS      512(R8), Z26
+	VFMADD231PS  Z26, Z30, Z16
+	VFMADD231PS  Z26, Z31, Z25
+	ADDQ         $0x0c, SI
+	ADDQ         $0x04, DI
+	DECQ         BX
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z17, Z18, Z26
+	VADDPS  Z26, Z0, Z0
+	VMOVUPS Z0, (DX)
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z18, Z19, Z26
+	VADDPS  Z26, Z1, Z1
+	VMOVUPS Z1, 64(DX)
+	VALIGND $0x01, Z10, Z11, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z19, Z20, Z26
+	VADDPS  Z26, Z2, Z2
+	VMOVUPS Z2, 128(DX)
+	VALIGND $0x01, Z11, Z12, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z20, Z21, Z26
+	VADDPS  Z26, Z3, Z3
+	VMOVUPS Z3, 192(DX)
+	VALIGND $0x01, Z12, Z13, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z21, Z22, Z26
+	VADDPS  Z26, Z4, Z4
+	VMOVUPS Z4, 256(DX)
+	VALIGND $0x01, Z13, Z14, Z27
+	VADDPS  Z27, Z5, Z5
+	VALIGND $0x02, Z22, Z23, Z26
+	VADDPS  Z26, Z5, Z5
+	VMOVUPS Z5, 320(DX)
+	VALIGND $0x01, Z14, Z15, Z27
+	VADDPS  Z27, Z6, Z6
+	VALIGND $0x02, Z23, Z24, Z26
+	VADDPS  Z26, Z6, Z6
+	VMOVUPS Z6, 384(DX)
+	VALIGND $0x01, Z15, Z16, Z27
+	VADDPS  Z27, Z7, Z7
+	VALIGND $0x02, Z24, Z25, Z26
+	VADDPS  Z26, Z7, Z7
+	VMOVUPS Z7, 448(DX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, DX
+	DECQ    AX
+	JNZ     tile
 	VZEROUPPER
 	RET

@@ -22,8 +22,9 @@ func lowMask(k Op) {
 	KMOVW(t, k)
 }
 
-// epilogue emits epiRowsAVX512.
+// epilogue emits epiRowsAVX512 and epiFlatAVX512.
 func epilogue() {
+	epiFlat()
 	TEXT("epiRowsAVX512", NOSPLIT, "func(dst, src, add *float32, rows, wo, sp, dp int, b float32, flags int32)")
 	Pragma("noescape")
 	Comment(
@@ -219,6 +220,55 @@ func deint() {
 	ADDQ(dp, odd)
 	DECQ(rows)
 	JMP(LabelRef("row"))
+
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// epiFlat emits epiFlatAVX512.
+func epiFlat() {
+	TEXT("epiFlatAVX512", NOSPLIT, "func(dst, src *float32, masks *uint16, nvec int, b float32, relu int32)")
+	Pragma("noescape")
+	Comment(
+		"epiFlatGo with 512-bit vectors: for each of nvec vectors, the lanes",
+		"its mask (masks[v]) sets get src + b (max(0, .) if relu), the others",
+		"0, and the whole vector is stored to dst.",
+	)
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	masks := Load(Param("masks"), GP64())
+	n := Load(Param("nvec"), GP64())
+	VBROADCASTSS(paramAddr("b"), Z2)
+	relu := Load(Param("relu"), GP32())
+	VPXORD(Z3, Z3, Z3)
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	TESTL(relu, relu)
+	JZ(LabelRef("plain"))
+
+	Label("relu")
+	KMOVW(Mem{Base: masks}, K1)
+	VADDPS_Z(Mem{Base: src}, Z2, K1, Z0)
+	Comment("max(0, v): MAXPS returns its second source (v) when either is NaN.")
+	VMAXPS(Z0, Z3, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	ADDQ(U8(2), masks)
+	ADDQ(U8(64), src)
+	ADDQ(U8(64), dst)
+	DECQ(n)
+	JNZ(LabelRef("relu"))
+	JMP(LabelRef("done"))
+
+	Label("plain")
+	KMOVW(Mem{Base: masks}, K1)
+	VADDPS_Z(Mem{Base: src}, Z2, K1, Z0)
+	VMOVUPS(Z0, Mem{Base: dst})
+	ADDQ(U8(2), masks)
+	ADDQ(U8(64), src)
+	ADDQ(U8(64), dst)
+	DECQ(n)
+	JNZ(LabelRef("plain"))
 
 	Label("done")
 	VZEROUPPER()

@@ -28,20 +28,37 @@ func row3MaxNV(m int) int {
 // vector, and at the tap offsets of a padded plane most of those 512-bit
 // loads straddle two cache lines: one-filter groups ran at about half the
 // FMA peak. Here each kernel row loads its nv+1 vectors once and makes the
-// taps at +1 and +2 with VALIGND, which runs beside the FMAs: for m = 1,
-// nv = 8, 9 loads instead of 24 per 24 FMAs. Each accumulator sums in the
-// micro-kernels' order, so the results are theirs bit for bit.
+// taps at +1 and +2 with VALIGND, which runs beside the FMAs on AMD's Zen
+// 4: for m = 1, nv = 8, 9 loads instead of 24 per 24 FMAs. Each
+// accumulator sums in the micro-kernels' order, so the results are theirs
+// bit for bit.
+//
+// On Intel's AVX-512 cores VALIGND issues only on port 5, which is also
+// the second 512-bit FMA port, so two VALIGNDs per three FMAs cap a
+// one-filter tile at 60% of the FMA peak. The variants kernRow3L1 (the
+// tap at +2 loaded from memory, split or not, instead of shifted) and
+// kernRow3L2 (both shifted taps loaded) trade port-5 work for loads; which
+// is fastest depends on the core and on m, and package kernel picks one
+// per m by timing them (row3tune.go).
 func row3() {
-	for m := 1; m <= row3MaxM; m++ {
-		for nv := 1; nv <= row3MaxNV(m); nv++ {
-			row3Kernel(m, nv)
+	for _, loads := range []int{0, 1, 2} {
+		for m := 1; m <= row3MaxM; m++ {
+			for nv := 1; nv <= row3MaxNV(m); nv++ {
+				row3Kernel(m, nv, loads)
+			}
 		}
 	}
+	row3S()
 }
 
-// row3Kernel emits kernRow3_<m>x<nv>.
-func row3Kernel(m, nv int) {
-	TEXT(fmt.Sprintf("kernRow3_%dx%d", m, nv), NOSPLIT, "func(rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
+// row3Names are the kernel name prefixes by the number of shifted taps
+// loaded from memory.
+var row3Names = [3]string{"kernRow3", "kernRow3L1", "kernRow3L2"}
+
+// row3Kernel emits kernRow3<variant>_<m>x<nv>, whose taps at +3-loads
+// and above are loaded from memory instead of shifted with VALIGND.
+func row3Kernel(m, nv, loads int) {
+	TEXT(fmt.Sprintf("%s_%dx%d", row3Names[loads], m, nv), NOSPLIT, "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for i := range %d {", m),
@@ -55,15 +72,19 @@ func row3Kernel(m, nv int) {
 		"		c[i*ldc+j] = s",
 		"	}",
 		"}",
+		fmt.Sprintf("for each of tiles tiles, b and c advancing by %d floats", 16*nv),
 	)
 	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] } // from Z0
 	bv := func(v int) VecPhysical { return zmm[m*nv+v] }     // up to Z20
 	w := func(i, t int) VecPhysical { return zmm[21+3*i+t] } // Z21-Z29
 	shift := func(t int) VecPhysical { return zmm[29+t] }    // Z30, Z31
+	tiles := Load(Param("tiles"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	Label("tile")
 	rows := Load(Param("rows"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
-	b := Load(Param("b"), GP64())
 	boffs := Load(Param("boffs"), GP64())
 	arow := make([]GPVirtual, m)
 	for i := range m {
@@ -93,7 +114,11 @@ func row3Kernel(m, nv int) {
 			VBROADCASTSS(Mem{Base: arow[i], Index: q, Scale: 4, Disp: 4 * t}, w(i, t))
 		}
 	}
-	for v := range nv + 1 {
+	nload := nv + 1 // the vectors the shifted taps need
+	if loads == 2 {
+		nload = nv
+	}
+	for v := range nload {
 		VMOVUPS(Mem{Base: o, Disp: 64 * v}, bv(v))
 	}
 	for v := range nv {
@@ -101,7 +126,16 @@ func row3Kernel(m, nv int) {
 			VFMADD231PS(bv(v), w(i, 0), acc(i, v))
 		}
 		for t := 1; t <= 2; t++ {
-			VALIGND(Imm(uint64(t)), bv(v), bv(v+1), shift(t))
+			src := Mem{Base: o, Disp: 64*v + 4*t}
+			switch {
+			case t <= 2-loads:
+				VALIGND(Imm(uint64(t)), bv(v), bv(v+1), shift(t))
+			case m == 1: // the load folds into the FMA
+				VFMADD231PS(src, w(0, t), acc(0, v))
+				continue
+			default:
+				VMOVUPS(src, shift(t))
+			}
 			for i := range m {
 				VFMADD231PS(shift(t), w(i, t), acc(i, v))
 			}
@@ -112,17 +146,120 @@ func row3Kernel(m, nv int) {
 	DECQ(rows)
 	JNZ(LabelRef("loop"))
 	Label("store")
-	c := Load(Param("c"), GP64())
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(Imm(2), ldc)
+	crow := GP64()
+	MOVQ(c, crow)
 	for i := range m {
 		for v := range nv {
-			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
+			VMOVUPS(acc(i, v), Mem{Base: crow, Disp: 64 * v})
 		}
 		if i < m-1 {
-			ADDQ(ldc, c)
+			ADDQ(ldc, crow)
 		}
 	}
+	ADDQ(U32(64*nv), b)
+	ADDQ(U32(64*nv), c)
+	DECQ(tiles)
+	JNZ(LabelRef("tile"))
+	VZEROUPPER()
+	RET()
+}
+
+// row3SMaxNV is the widest kernRow3S tile, in vectors: 3*nv+2 partial
+// sums (S0 needs no vector past the tile), two alternating B vectors and 3
+// weights in 32 registers.
+const row3SMaxNV = 8
+
+// row3S emits kernRow3S_1x<nv>, the one-filter row3 kernel that shifts
+// once per tile instead of once per kernel row: the tile's outputs are
+// out[j] = S0[j] + S1[j+1] + S2[j+2] with S_t = sum over the kernel rows r
+// of a[3r+t] * b[boffs[r]+j], so each row loads nv+1 vectors and makes
+// 3*nv+2 FMAs from them with no VALIGND, and only the final sums are
+// shifted. It does (3nv+2)/3nv of the useful FMAs (1.08 at nv = 8), with
+// no port-5 work in the loop: on cores whose VALIGND shares a port with an
+// FMA unit, a one-filter tile's ceiling rises from 60% of the FMA peak to
+// 92%. The sums come in another order than the micro-kernel's, so results
+// differ from it by rounding.
+func row3S() {
+	for nv := 1; nv <= row3SMaxNV; nv++ {
+		row3SKernel(nv)
+	}
+}
+
+// row3SKernel emits kernRow3S_1x<nv>.
+func row3SKernel(nv int) {
+	TEXT(fmt.Sprintf("kernRow3S_1x%d", nv), NOSPLIT, "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
+	Pragma("noescape")
+	Comment(
+		fmt.Sprintf("for j := range %d {", 16*nv),
+		"	var s float32",
+		"	for r := range rows {",
+		"		for t := range 3 {",
+		"			s += a[3*r+t] * b[boffs[r]+t+j]",
+		"		}",
+		"	}",
+		"	c[j] = s",
+		"}",
+		fmt.Sprintf("for each of tiles tiles, b and c advancing by %d floats", 16*nv),
+		"(lda and ldc unused: one row)",
+	)
+	// S0 over nv vectors (Z0...), S1 and S2 over nv+1.
+	sum := func(t, v int) VecPhysical {
+		if t == 0 {
+			return zmm[v]
+		}
+		return zmm[nv+(t-1)*(nv+1)+v]
+	}
+	bv := func(v int) VecPhysical { return zmm[26+v%2] } // Z26, Z27
+	w := func(t int) VecPhysical { return zmm[29+t] }    // Z29-Z31
+	tiles := Load(Param("tiles"), GP64())
+	b := Load(Param("b"), GP64())
+	c := Load(Param("c"), GP64())
+	Label("tile")
+	rows := Load(Param("rows"), GP64())
+	a := Load(Param("a"), GP64())
+	boffs := Load(Param("boffs"), GP64())
+	o := GP64()
+	Comment("Zero the partial sums.")
+	for t := range 3 {
+		for v := range nv + min(t, 1) {
+			VPXORD(sum(t, v), sum(t, v), sum(t, v))
+		}
+	}
+	TESTQ(rows, rows)
+	JZ(LabelRef("store"))
+	Label("loop")
+	MOVLQSX(Mem{Base: boffs}, o)
+	LEAQ(Mem{Base: b, Index: o, Scale: 4}, o)
+	for t := range 3 {
+		VBROADCASTSS(Mem{Base: a, Disp: 4 * t}, w(t))
+	}
+	for v := range nv + 1 {
+		VMOVUPS(Mem{Base: o, Disp: 64 * v}, bv(v))
+		for t := range 3 {
+			if t > 0 || v < nv {
+				VFMADD231PS(bv(v), w(t), sum(t, v))
+			}
+		}
+	}
+	ADDQ(Imm(12), a)
+	ADDQ(Imm(4), boffs)
+	DECQ(rows)
+	JNZ(LabelRef("loop"))
+	Label("store")
+	Comment("out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].")
+	for v := range nv {
+		for t := 1; t <= 2; t++ {
+			VALIGND(Imm(uint64(t)), sum(t, v), sum(t, v+1), bv(t))
+			VADDPS(bv(t), sum(0, v), sum(0, v))
+		}
+		VMOVUPS(sum(0, v), Mem{Base: c, Disp: 64 * v})
+	}
+	ADDQ(U32(64*nv), b)
+	ADDQ(U32(64*nv), c)
+	DECQ(tiles)
+	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
 }

@@ -1,0 +1,344 @@
+// Command issue22 measures, in one process on the machine at hand, the
+// figures issue 22 sets goals on that do not need ONNX Runtime:
+//
+//   - the FP32 FMA peak of one core and of the -threads cores
+//     (kernel.FMAPeakLoop: 24 independent 512-bit FMA chains);
+//   - the dense 3x3 conv forward (kernel.GroupPlan, one group: the
+//     compiled engine's dense route, bias and ReLU fused) on the three
+//     CIFAR ResNet stage shapes, as a fraction of that peak: batch 64 with
+//     the images split over the threads in micro-batches of 2 (as the
+//     compiled network runs them, so each conv's input is warm in cache)
+//     against the threads' peak, and batch 1 on one thread against one
+//     core's;
+//   - the compiled Conv-70 speedup over the same engine dense for
+//     ResNet-20 and ResNet-56 at batch 1 and 64 on -threads threads, set
+//     against the FLOPs reduction (one self-grouping step on the
+//     pretrained CIFAR-10 weights, seed 1, FC at 60%, as sgcnn bench).
+//
+// All variants run interleaved, one timing each per round, and each
+// figure is the median over the rounds, so that load from other jobs hits
+// them alike. With -onnx, the Markdown table scripts/bench_onnx printed is
+// read and its sgcnn / ORT ratios join the goal table. The output is
+// Markdown (bench/issue22.sh writes it to bench/results).
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/sgcnn/sgcnn/internal/kernel"
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	threads := flag.Int("threads", 2, "threads for the batch-64 rows and the models")
+	rounds := flag.Int("rounds", 25, "interleaved rounds (medians are reported)")
+	archs := flag.String("models", "resnet20,resnet56", "architectures, comma-separated (empty: none)")
+	weights := flag.String("weights", "../shared/models/cifar10", "directory of the pretrained <arch>-*.th checkpoints")
+	onnx := flag.String("onnx", "", "a file holding scripts/bench_onnx's Markdown table, for the ORT goals")
+	flag.Parse()
+	if *threads < 1 || *rounds < 1 || flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "issue22: -threads and -rounds want at least 1, and no arguments")
+		os.Exit(2)
+	}
+	if err := run(*threads, *rounds, *archs, *weights, *onnx); err != nil {
+		fmt.Fprintln(os.Stderr, "issue22:", err)
+		os.Exit(1)
+	}
+}
+
+// job is one interleaved timing: each call returns one measurement. ts
+// are its wall times, cpu the process CPU times of the same runs.
+type job struct {
+	name    string
+	time    func() time.Duration
+	ts, cpu []time.Duration
+	runs    int // runs per call of time, which returns the time per run (0: 1)
+}
+
+func run(threads, rounds int, archs, weights, onnxFile string) error {
+	var ortRows []ortRow
+	if onnxFile != "" { // read first: a bad file fails before the timing
+		var err error
+		if ortRows, err = readORT(onnxFile); err != nil {
+			return err
+		}
+	}
+	if kernel.FMAPeakLoop(1) == 0 {
+		return fmt.Errorf("no AVX-512 FMA loop on this CPU or build (kernel %s): no peak to set rates against", kernel.Impl())
+	}
+	start := time.Now()
+	const peakIters = 200000 // about 1 ms per thread
+	peak1 := &job{name: "peak 1 thread", time: func() time.Duration { return timePeak(1, peakIters) }}
+	peakT := &job{name: "peak threads", time: func() time.Duration { return timePeak(threads, peakIters) }}
+	jobs := []*job{peak1, peakT}
+	convs := newConvJobs(threads)
+	for _, c := range convs {
+		jobs = append(jobs, c.b1, c.b64)
+	}
+	var nets []*netJobs
+	for _, arch := range strings.Split(archs, ",") {
+		if arch = strings.TrimSpace(arch); arch == "" {
+			continue
+		}
+		n, err := newNetJobs(arch, weights, threads)
+		if err != nil {
+			return err
+		}
+		nets = append(nets, n)
+		jobs = append(jobs, n.jobs()...)
+	}
+	busy := loadAvg()
+	for r := range rounds + 1 {
+		for _, j := range jobs {
+			c0 := processCPU()
+			t := j.time()
+			c := (processCPU() - c0) / time.Duration(max(1, j.runs))
+			if r > 0 { // round 0 warms up
+				j.ts, j.cpu = append(j.ts, t), append(j.cpu, c)
+			}
+		}
+	}
+	// Rates by wall time and by CPU time (flops per CPU-second of each
+	// thread, times the threads): other jobs preempting ours stretch the
+	// first but not the second.
+	rate := func(j *job, flops float64, th int) (wall, cpu float64) {
+		return flops / med(j.ts).Seconds() / 1e9, flops * float64(th) / med(j.cpu).Seconds() / 1e9
+	}
+	pk1, pk1c := rate(peak1, 768*peakIters, 1)
+	pkT, pkTc := rate(peakT, float64(threads)*768*peakIters, threads)
+	w := bufio.NewWriter(os.Stdout)
+	defer w.Flush()
+	fmt.Fprintf(w, "CPU: %s; %d CPUs; %s, %s; Go %s; kernels %s\n\n", cpuModel(), runtime.NumCPU(),
+		start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second), runtime.Version(), kernel.Impl())
+	fmt.Fprintf(w, "Load average before the run: %s. Medians of %d interleaved rounds.\n\n", busy, rounds)
+	fmt.Fprintf(w, "FP32 FMA peak: %.0f GFLOP/s on 1 thread, %.0f on %d threads (per CPU-second: %.0f and %.0f).\n\n", pk1, pkT, threads, pk1c, pkTc)
+	fmt.Fprintln(w, "\"wall\" is the goal's figure; \"CPU time\" is the same ratio from CPU time (rates per CPU-second of each thread), which preemption by other jobs does not inflate: on a loaded machine it is the steadier estimate, though it cannot show time lost to waiting between threads.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| goal | case | wall | CPU time | goal | met (wall) |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---|")
+	for _, c := range convs {
+		r1, r1c := rate(c.b1, c.flops, 1)
+		r64, r64c := rate(c.b64, 64*c.flops, threads)
+		goalRow(w, "3x3 conv fwd / FMA peak", fmt.Sprintf("%s batch 64, %d threads (%.0f GFLOP/s)", c.name, threads, r64), r64/pkT, r64c/pkTc, 0.8, "%.0f%%")
+		goalRow(w, "3x3 conv fwd / FMA peak", fmt.Sprintf("%s batch 1, 1 thread (%.0f GFLOP/s)", c.name, r1), r1/pk1, r1c/pk1c, 0.8, "%.0f%%")
+	}
+	for _, n := range nets {
+		for bi, b := range netBatches {
+			sp := float64(med(n.dense[bi].ts)) / float64(med(n.pruned[bi].ts))
+			spc := float64(med(n.dense[bi].cpu)) / float64(med(n.pruned[bi].cpu))
+			g := 0.75
+			if b == 1 {
+				g = 0.6
+			}
+			goalRow(w, "compiled speedup / FLOPs red.", fmt.Sprintf("%s Conv-70 batch %d, %d threads (%.2fx / %.2fx; %.3f / %.3f ms)",
+				n.arch, b, threads, sp, n.flopsRed, ms(med(n.dense[bi].ts)), ms(med(n.pruned[bi].ts))), sp/n.flopsRed, spc/n.flopsRed, g, "%.2f")
+		}
+	}
+	for _, r := range ortRows {
+		if r.rate == "0" {
+			goalRow(w, "dense sgcnn / ORT", r.name, r.ratio, -1, 1, "%.2fx")
+			continue
+		}
+		g := 2.0
+		if r.batch == "1" {
+			g = 1.5
+		}
+		goalRow(w, "pruned sgcnn / ORT", r.name, r.ratio, -1, g, "%.2fx")
+	}
+	if len(nets) > 0 && nets[0].splitDense != nil {
+		fmt.Fprintf(w, "\nBatch 1 on %d threads with each conv's groups split over two goroutines (compile.Options.SplitOne; off by default), against the same network unsplit (above 1: the split is faster):\n\n", threads)
+		fmt.Fprintln(w, "| model | dense unsplit / split | pruned unsplit / split | split speedup / FLOPs red. |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|")
+		for _, n := range nets {
+			d, p := med(n.splitDense.ts), med(n.splitPruned.ts)
+			fmt.Fprintf(w, "| %s | %.2fx (%.3f / %.3f ms) | %.2fx (%.3f / %.3f ms) | %.2f |\n", n.arch,
+				float64(med(n.dense[0].ts))/float64(d), ms(med(n.dense[0].ts)), ms(d),
+				float64(med(n.pruned[0].ts))/float64(p), ms(med(n.pruned[0].ts)), ms(p),
+				float64(d)/float64(p)/n.flopsRed)
+		}
+	}
+	fmt.Fprintf(w, "\nKernel tuning measured at the start of this process: %s.\n", kernel.Tuning())
+	return nil
+}
+
+// goalRow writes one line of the goal table: v from wall times, vc from
+// CPU times (negative: not measured); format prints a ratio (a format
+// with %% prints it as a percentage).
+func goalRow(w *bufio.Writer, goal, what string, v, vc, target float64, format string) {
+	mul := 1.0
+	if strings.Contains(format, "%%") {
+		mul = 100
+	}
+	met := "no"
+	if v >= target {
+		met = "yes"
+	}
+	cpu := "—"
+	if vc >= 0 {
+		cpu = fmt.Sprintf(format, vc*mul)
+	}
+	fmt.Fprintf(w, "| %s | %s | "+format+" | %s | "+format+" | %s |\n", goal, what, v*mul, cpu, target*mul, met)
+}
+
+// timePeak runs the FMA loop n times on each of threads goroutines
+// locked to their threads and returns the wall time.
+func timePeak(threads, n int) time.Duration {
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range threads {
+		wg.Go(func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			kernel.FMAPeakLoop(n)
+		})
+	}
+	wg.Wait()
+	return time.Since(t0)
+}
+
+// b1Reps is the number of back-to-back runs of a batch-1 conv timing.
+const b1Reps = 8
+
+// convJob is one stage shape's dense conv at batch 1 and 64.
+type convJob struct {
+	name     string
+	flops    float64 // per image
+	b1, b64  *job
+	plan     *kernel.GroupPlan
+	x, y     [][]float32
+	ws       []*kernel.Workspace
+	epilogue kernel.Epilogue
+}
+
+// newConvJobs prepares the three ResNet stage shapes. Each image's input
+// is already in the plan's padded layout and its output is written in
+// the padded layout of the next conv of the same shape, as the compiled
+// network chains its convs.
+func newConvJobs(threads int) []*convJob {
+	var out []*convJob
+	r := rand.New(rand.NewPCG(22, 1))
+	for _, s := range [][3]int{{16, 32, 32}, {32, 16, 16}, {64, 8, 8}} {
+		p := kernel.Conv{C: s[0], H: s[1], W: s[2], N: s[0], KH: 3, KW: 3, Stride: 1, Pad: 1}
+		g := kernel.Group{Weights: make([]float32, p.N*p.C*9)}
+		for n := range p.N {
+			g.Filters = append(g.Filters, n)
+		}
+		for c := range p.C {
+			g.Channels = append(g.Channels, c)
+		}
+		for i := range g.Weights {
+			g.Weights[i] = float32(r.NormFloat64()) * 0.1
+		}
+		c := &convJob{name: fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), flops: p.FLOPs(),
+			plan: kernel.NewGroupPlan(p, []kernel.Group{g})}
+		c.epilogue = kernel.Epilogue{Bias: make([]float32, p.N), ReLU: true}
+		n := c.plan.PaddedLen()
+		for range max(2*threads, 2) {
+			x := make([]float32, n)
+			img := make([]float32, p.C*p.H*p.W)
+			for i := range img {
+				img[i] = float32(r.NormFloat64())
+			}
+			// The plan writes its output in its own padded input layout
+			// (halos zero): a random image in that layout.
+			c.plan.ForwardPadded(img, x, &kernel.Epilogue{}, new(kernel.Workspace), false, c.plan)
+			c.x = append(c.x, x)
+			c.y = append(c.y, make([]float32, n))
+		}
+		for range threads {
+			c.ws = append(c.ws, new(kernel.Workspace))
+		}
+		// Batch 1: one image, run b1Reps times in a row (its weights and
+		// input warm in cache, as in a network's forward pass), per run.
+		c.b1 = &job{name: c.name + " b1", time: func() time.Duration {
+			t0 := time.Now()
+			for range b1Reps {
+				c.plan.ForwardPadded(c.x[0], c.y[0], &c.epilogue, c.ws[0], true, c.plan)
+			}
+			return time.Since(t0) / b1Reps
+		}, runs: b1Reps}
+		c.b64 = &job{name: c.name + " b64", time: func() time.Duration {
+			var wg sync.WaitGroup
+			t0 := time.Now()
+			for t := range threads {
+				wg.Go(func() {
+					// Each thread's share of the 64 images in micro-batches
+					// of 2, as the compiled network runs them: its two
+					// images' buffers (warm in its L2) in turn.
+					e := c.epilogue
+					for i := t * 64 / threads; i < (t+1)*64/threads; i++ {
+						k := 2*t + i%2
+						c.plan.ForwardPadded(c.x[k], c.y[k], &e, c.ws[t], true, c.plan)
+					}
+				})
+			}
+			wg.Wait()
+			return time.Since(t0)
+		}}
+		out = append(out, c)
+	}
+	return out
+}
+
+// med is the median (the lower middle of an even count).
+func med(ts []time.Duration) time.Duration {
+	s := slices.Clone(ts)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }
+
+// cpuModel names the CPU from /proc/cpuinfo: model name, family and
+// model, and the vector extensions that matter here.
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	f := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" {
+			break // the first CPU only
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if ok {
+			f[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	var ext []string
+	flags := " " + f["flags"] + " "
+	for _, e := range []string{"avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"} {
+		if strings.Contains(flags, " "+e+" ") {
+			ext = append(ext, e)
+		}
+	}
+	return fmt.Sprintf("%s (family %s model %s; %s)", f["model name"], f["cpu family"], f["model"], strings.Join(ext, ", "))
+}
+
+// processCPU is the CPU time of this process so far (all threads).
+func processCPU() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+// loadAvg is /proc/loadavg's first three fields.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	return strings.Join(strings.Fields(string(b))[:3], " ")
+}

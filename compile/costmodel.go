@@ -1,0 +1,131 @@
+package compile
+
+import (
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/sgcnn/sgcnn/internal/kernel"
+)
+
+// This file measures the group cost model of the merged-fit route on the
+// machine at hand: how long a group of nf filters takes per tap and per
+// call, for each conv geometry. The fixed models of tune.go were fitted
+// on one CPU (groupCost's FMA and latency counts; the Zen 4 refit before
+// this one); on an Intel core whose one-filter tiles run at a different
+// fraction of the dense rate they merge too much or too little.
+
+// costNF is the most filters per group timed; larger groups cost their
+// whole tiles of costNF filters plus the remainder.
+const costNF = 8
+
+// groupTimes is the measured cost of one geometry: the time of a group of
+// nf filters over k taps is slope[nf]*k + fixed[nf] nanoseconds.
+type groupTimes struct {
+	slope, fixed [costNF + 1]float64
+}
+
+// cost is the modelled time in nanoseconds of a group of nf filters over
+// k taps (channels times kernel taps).
+func (g *groupTimes) cost(k, nf int) float64 {
+	var c float64
+	for ; nf > costNF; nf -= costNF {
+		c += g.slope[costNF]*float64(k) + g.fixed[costNF]
+	}
+	return c + g.slope[nf]*float64(k) + g.fixed[nf]
+}
+
+var (
+	costMu    sync.Mutex
+	costCache = map[kernel.Conv]*groupTimes{} // by geometry, N = 0
+)
+
+// measuredCost returns the group cost model of p's geometry (its filter
+// count aside) measured on this machine, timing it on the first call for
+// the geometry in this process (a few milliseconds).
+func measuredCost(p kernel.Conv) func(k, nf int) float64 {
+	p.N = 0
+	costMu.Lock()
+	defer costMu.Unlock()
+	g, ok := costCache[p]
+	if !ok {
+		g = timeGroups(p)
+		costCache[p] = g
+	}
+	return g.cost
+}
+
+// timeGroups times, for nf = 1 to costNF, one group of nf filters reading
+// few (C/8) and many (C/2) of p's channels, in GroupPlan's padded-input
+// form with the epilogue's bias and ReLU, and fits slope and intercept per
+// nf. The candidates alternate, and each keeps its fastest of 5 rounds,
+// which other load on the machine can only slow.
+func timeGroups(p kernel.Conv) *groupTimes {
+	r := rand.New(rand.NewPCG(7, 7))
+	kk := p.KH * p.KW
+	k1 := max(1, p.C/8)
+	k2 := max(k1+1, p.C/2)
+	if k2 > p.C {
+		k2 = p.C
+	}
+	type cand struct {
+		nf, ch, reps int
+		run          func()
+		best         time.Duration
+	}
+	var cands []*cand
+	ws := new(kernel.Workspace)
+	for nf := 1; nf <= costNF; nf++ {
+		for _, ch := range []int{k1, k2} {
+			q := p
+			q.N = nf
+			g := kernel.Group{Weights: make([]float32, nf*ch*kk)}
+			for i := range g.Weights {
+				g.Weights[i] = r.Float32() - 0.5
+			}
+			for f := range nf {
+				g.Filters = append(g.Filters, f)
+			}
+			g.Channels = r.Perm(p.C)[:ch]
+			plan := kernel.NewGroupPlan(q, []kernel.Group{g})
+			n := plan.PaddedLen()
+			if n == 0 { // strided: Forward pads
+				n = p.C * p.H * p.W
+			}
+			x := make([]float32, n)
+			for i := range x {
+				x[i] = r.Float32()
+			}
+			y := make([]float32, nf*q.OutH()*q.OutW())
+			e := &kernel.Epilogue{Bias: make([]float32, nf), ReLU: true}
+			padded := plan.PaddedLen() > 0
+			// About 20 microseconds per timing at 50 GFLOP/s.
+			flops := 2 * float64(nf*ch*kk*q.OutH()*q.OutW())
+			reps := max(1, min(200, int(20e3/(flops/50+1))))
+			cands = append(cands, &cand{nf: nf, ch: ch, reps: reps, run: func() { plan.ForwardPadded(x, y, e, ws, padded, nil) }})
+		}
+	}
+	for round := range 6 {
+		for _, c := range cands {
+			t0 := time.Now()
+			for range c.reps {
+				c.run()
+			}
+			d := time.Since(t0) / time.Duration(c.reps)
+			if round > 0 && (c.best == 0 || d < c.best) {
+				c.best = d
+			}
+		}
+	}
+	g := &groupTimes{}
+	for i := 0; i < len(cands); i += 2 {
+		a, b := cands[i], cands[i+1]
+		nf := a.nf
+		ka, kb := float64(a.ch*kk), float64(b.ch*kk)
+		ta, tb := float64(a.best), float64(b.best)
+		slope := max(0, (tb-ta)/max(1, kb-ka))
+		g.slope[nf] = slope
+		g.fixed[nf] = max(0, ta-slope*ka)
+	}
+	return g
+}

@@ -1,5 +1,0 @@
-//go:build noasm || !amd64
-
-package kernel
-
-func fmaPeak(n int) {}
