@@ -4,7 +4,7 @@
 # fraction of it on the three CIFAR ResNet stage shapes, the compiled
 # Conv-70 speedup over the compiled dense network set against the FLOPs
 # reduction (ResNet-20 and ResNet-56, batch 1 and 64), and sgcnn against
-# ONNX Runtime on the same dense and pruned models (scripts/bench_onnx), all
+# ONNX Runtime on the same dense and pruned models (bench/onnx), all
 # on 2 threads. The Markdown report, with the CPU model, goes to stdout and to
 # bench/results/issue22-<UTC time>.md. Extra arguments go to bench/issue22
 # (e.g. -rounds 41).
@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/issue22" ./bench/issue22
-go build -o "$tmp/bench_onnx" ./scripts/bench_onnx
+go build -o "$tmp/bench_onnx" ./bench/onnx
 mkdir -p bench/results
 out=bench/results/issue22-$(date -u +%Y%m%dT%H%M).md
 # ORT first: its table feeds the goal table.
@@ -28,7 +28,7 @@ out=bench/results/issue22-$(date -u +%Y%m%dT%H%M).md
 	echo
 	"$tmp/issue22" -onnx "$tmp/onnx.md" "$@"
 	echo
-	echo "### ONNX Runtime peer (scripts/bench_onnx -models resnet56,resnet20 -threads 2)"
+	echo "### ONNX Runtime peer (bench/onnx -models resnet56,resnet20 -threads 2)"
 	echo
 	sed -e '/<!-- bench_onnx/d' -e 's/^## /#### /' "$tmp/onnx.md"
 	echo

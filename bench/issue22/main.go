@@ -17,7 +17,7 @@
 //
 // All variants run interleaved, one timing each per round, and each
 // figure is the median over the rounds, so that load from other jobs hits
-// them alike. With -onnx, the Markdown table scripts/bench_onnx printed is
+// them alike. With -onnx, the Markdown table bench/onnx printed is
 // read and its sgcnn / ORT ratios join the goal table. The output is
 // Markdown (bench/issue22.sh writes it to bench/results).
 package main
@@ -43,7 +43,7 @@ func main() {
 	rounds := flag.Int("rounds", 25, "interleaved rounds (medians are reported)")
 	archs := flag.String("models", "resnet20,resnet56", "architectures, comma-separated (empty: none)")
 	weights := flag.String("weights", "../shared/models/cifar10", "directory of the pretrained <arch>-*.th checkpoints")
-	onnx := flag.String("onnx", "", "a file holding scripts/bench_onnx's Markdown table, for the ORT goals")
+	onnx := flag.String("onnx", "", "a file holding bench/onnx's Markdown table, for the ORT goals")
 	flag.Parse()
 	if *threads < 1 || *rounds < 1 || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "issue22: -threads and -rounds want at least 1, and no arguments")

@@ -121,13 +121,13 @@ func (n *netJobs) jobs() []*job {
 	return out
 }
 
-// ortRow is one row of scripts/bench_onnx's table.
+// ortRow is one row of bench/onnx's table.
 type ortRow struct {
 	name, rate, batch string
 	ratio             float64 // sgcnn / ORT speed
 }
 
-// readORT reads the rows of scripts/bench_onnx's Markdown table from path:
+// readORT reads the rows of bench/onnx's Markdown table from path:
 // | model | rate | FLOPs red. | batch | threads | sgcnn ms | nn ms | ORT ms
 // | ORT form | sgcnn img/s | ORT img/s | sgcnn / ORT |.
 func readORT(path string) ([]ortRow, error) {
