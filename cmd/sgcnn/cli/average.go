@@ -124,7 +124,7 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		return err
 	}
 	var avg swa.Averager
-	var first *modelfile.File
+	var first *models.File
 	for _, path := range files {
 		if _, err := os.Stat(path); err != nil {
 			return err
@@ -132,7 +132,7 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		if !isNative(path) {
 			return usagef("%s: not an sgcnn model file (import PyTorch checkpoints with sgcnn import first)", path)
 		}
-		f, err := modelfile.Load(path, "")
+		f, err := models.LoadFile(path, "")
 		if err != nil {
 			return err
 		}
@@ -227,7 +227,7 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		return err
 	}
 	info := modelfile.Info{Dataset: o.dataset, Mean: norm.Mean, Std: norm.Std, Training: raw, Pruning: first.Info.Pruning}
-	if err := modelfile.Save(o.out, m, hasShortcutB(m), info, nil); err != nil {
+	if err := models.SaveFile(o.out, m, info, nil); err != nil {
 		return err
 	}
 	if o.json {
@@ -236,10 +236,6 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 	fmt.Fprintf(g.stdout, "saved to %s\n", o.out)
 	return nil
 }
-
-// hasShortcutB reports whether a CIFAR ResNet uses projection (option B)
-// shortcuts, which its model file must record.
-func hasShortcutB(m *models.Model) bool { return m.Layer("layer2.0.shortcut.0") != nil }
 
 // updateBN re-estimates m's batch-norm statistics over ds loaded as cfg
 // says, with a progress bar.

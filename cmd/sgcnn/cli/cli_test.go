@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 )
 
@@ -68,7 +68,7 @@ func TestImportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := modelfile.Load(out, "")
+	f, err := models.LoadFile(out, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,7 +212,7 @@ func TestTrainResumeIsBitIdentical(t *testing.T) {
 
 func weights(t *testing.T, path string) []float32 {
 	t.Helper()
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func weights(t *testing.T, path string) []float32 {
 // asked for n epochs and stopped after the first.
 func patchEpochs(t *testing.T, path string, n int) {
 	t.Helper()
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func patchEpochs(t *testing.T, path string, n int) {
 	st.Config.Epochs = n
 	raw, _ := json.Marshal(st)
 	f.Info.Training = raw
-	if err := modelfile.Save(path, f.Model, false, f.Info, f.Extra); err != nil {
+	if err := models.SaveFile(path, f.Model, f.Info, f.Extra); err != nil {
 		t.Fatal(err)
 	}
 }

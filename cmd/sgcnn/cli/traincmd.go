@@ -368,7 +368,7 @@ func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[s
 	if o.flags != nil {
 		given = flagsGiven(o.flags, trainNotStored...)
 	}
-	f, err := modelfile.Load(o.out, "")
+	f, err := models.LoadFile(o.out, "")
 	if err != nil {
 		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: %w", err)
 	}
@@ -488,7 +488,7 @@ func saveRun(path string, m *models.Model, st trainState, norm data.Norm, opt *o
 	if err != nil {
 		return err
 	}
-	return modelfile.Save(path, m, false, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, sgcnn.MomentumOf(opt))
+	return models.SaveFile(path, m, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, sgcnn.MomentumOf(opt))
 }
 
 // plotHistory draws train and test top-1 per epoch.

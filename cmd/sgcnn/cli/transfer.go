@@ -156,7 +156,6 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 	if testSet, err = transfer.Fit(m, testSet); err != nil {
 		return err
 	}
-	shortcutB := hasShortcutB(m)
 	head, err := transfer.ReplaceHead(m, len(trainSet.Classes), o.cfg.Seed)
 	if err != nil {
 		return err
@@ -176,7 +175,7 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 			return err
 		}
 		info := modelfile.Info{Dataset: o.dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}
-		return modelfile.Save(o.out, m, shortcutB, info, nil)
+		return models.SaveFile(o.out, m, info, nil)
 	}
 	save := func(es train.EpochStats) error {
 		rec.History = append(rec.History, es)

@@ -35,7 +35,7 @@ func maskedModelFile(t *testing.T, arch string) (string, map[string][]float32) {
 		masks[p.Name()] = mask
 	}
 	path := filepath.Join(t.TempDir(), arch+".safetensors")
-	if err := modelfile.Save(path, m, false, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
+	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return path, masks
@@ -59,7 +59,7 @@ func TestTransferCommand(t *testing.T) {
 	if rec.Head != "fc2" || rec.Classes != 10 || len(rec.History) != 1 || rec.TestN != 100 || !(rec.Pruned > 0.4) {
 		t.Errorf("record %+v", rec)
 	}
-	f, err := modelfile.Load(out, "lenet5")
+	f, err := models.LoadFile(out, "lenet5")
 	if err != nil {
 		t.Fatal(err)
 	}
