@@ -268,7 +268,8 @@ func runPrune(g *globals, o *pruneOptions) error {
 // configFlags name the flags of sgcnn.PruneConfig's fields, for errors.
 var configFlags = map[string]string{"ValSplit": "val-split", "Dataset": "dataset", "Trainer": "trainer", "Distill": "distill",
 	"Average": "average", "Method": "method", "Dir": "out", "Resume": "resume", "Arch": "model", "Rates": "rates", "Layers": "layers",
-	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule"}
+	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule",
+	"Out": "out", "Batch": "batch", "BNImages": "bn-images", "Shift": "shift", "TestLimit": "test-limit"}
 
 // flagError returns err, a *sgcnn.ConfigError (a bad setting) as a usage
 // error naming its flag.

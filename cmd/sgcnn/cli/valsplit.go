@@ -1,14 +1,12 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/report"
@@ -120,26 +118,4 @@ func evaluateSet(m *models.Model, ds *data.Dataset, norm data.Norm) (train.EvalR
 		return train.EvalResult{}, err
 	}
 	return train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
-}
-
-// warnValSplit warns when the model file at path records a training or
-// pruning run whose validation split differs from the n images held out
-// now: its validation accuracy then counts images the run trained on.
-func warnValSplit(g *globals, path string, info modelfile.Info, n int) {
-	var rec struct {
-		Config struct {
-			ValSplit int `json:"val_split"`
-		} `json:"config"`
-	}
-	raw := info.Training
-	if len(info.Pruning) > 0 {
-		raw = info.Pruning
-	}
-	if len(raw) == 0 || json.Unmarshal(raw, &rec) != nil {
-		return
-	}
-	if rec.Config.ValSplit != n {
-		fmt.Fprintf(g.stderr, "warning: %s was trained with --val-split %d, not %d: the validation images differ from those it held out\n",
-			path, rec.Config.ValSplit, n)
-	}
 }
