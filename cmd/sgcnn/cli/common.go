@@ -62,9 +62,6 @@ func limited(ds *data.Dataset, n int) (*data.Dataset, error) {
 	return ds.Subset(idx)
 }
 
-// epochLen is the number of images an epoch visits (sgcnn.EpochLen).
-func epochLen(n, size int) int { return sgcnn.EpochLen(n, size) }
-
 // checkFits reports a data set whose images or classes do not fit a model.
 func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 	c, h, w := ds.Dims()

@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/train"
 )
@@ -61,54 +58,6 @@ func resolveValSplit(asked int, explicit bool, n int) (int, error) {
 func holdOut(ds *data.Dataset, n int) (rest, val *data.Dataset, rec *report.Validation, err error) {
 	rest, val, rec, err = sgcnn.HoldOut(ds, n)
 	return rest, val, rec, flagError(err)
-}
-
-// evalSources returns the batches a run measures itself on, and the test
-// batches it evaluates once at the end: the validation split and the test
-// set when there is a split (val not nil), else the test set and nil.
-func evalSources(val, test *data.Dataset, norm data.Norm, batch int) (during, final train.Source, err error) {
-	testSrc, err := evalSource(test, norm, batch)
-	if err != nil || val == nil {
-		return testSrc, nil, err
-	}
-	valSrc, err := evalSource(val, norm, batch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return valSrc, testSrc, nil
-}
-
-// trainHoldout draws a training run's validation split off *trainSet (which
-// it replaces by the rest) and records it in st; a resumed run holds out
-// what its record says.
-func trainHoldout(o *trainOptions, st *trainState, trainSet **data.Dataset) (*data.Dataset, error) {
-	n, err := resolveValSplit(o.ValSplit, o.valSet || o.resume, (*trainSet).N)
-	if err != nil {
-		return nil, err
-	}
-	rest, val, rec, err := holdOut(*trainSet, n)
-	if err != nil {
-		return nil, err
-	}
-	o.ValSplit, st.Config.ValSplit, st.Validation = n, n, rec
-	*trainSet = rest
-	return val, nil
-}
-
-// finalTrainTest evaluates the test set once, after the last epoch of a
-// training run with a validation split (final not nil), and saves the
-// result in the run's record.
-func finalTrainTest(g *globals, o *trainOptions, m *models.Model, st *trainState, final train.Source, norm data.Norm, opt *optim.SGD) error {
-	if final == nil || st.Test != nil {
-		return nil
-	}
-	r, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return final(0, yield) })
-	if err != nil {
-		return fmt.Errorf("the final test evaluation: %w", err)
-	}
-	st.Test = &r
-	fmt.Fprintf(g.stderr, "%s: test top-1 %.2f%% top-5 %.2f%% (the test set's one evaluation, after the last epoch)\n", m.Arch, r.Top1, r.Top5)
-	return saveRun(o.out, m, *st, norm, opt) // the momentum stays: a longer run may resume this one
 }
 
 // evaluateSet returns m's accuracy on ds, unaugmented.
