@@ -23,6 +23,8 @@
 //	                     distilled from teachers or on PyTorch DDP
 //	Average(ctx, cfg)    the weights of a run's snapshots averaged, batch norm
 //	                     re-estimated, evaluated and written (SWA)
+//	Transfer(ctx, m, cfg) a new classifier for another data set, the whole
+//	                     network fine-tuned with its masks held (package transfer)
 //	m.Save(path)         the pruned model, masks and normalisation
 //	WriteReports(dir)    report.json, report.md and the plots of package report
 //	Compile(m)           package compile's grouped executor for the masks

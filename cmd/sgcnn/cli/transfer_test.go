@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -52,7 +53,7 @@ func TestTransferCommand(t *testing.T) {
 		}
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var rec transferRecord
+	var rec sgcnn.TransferRecord
 	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
 		t.Fatal(err)
 	}
