@@ -4,10 +4,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn"
-	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/report"
-	"github.com/sgcnn/sgcnn/train"
 )
 
 // defaultValSplit is the validation split of train, prune, transfer and
@@ -51,20 +47,4 @@ func checkValSplit(asked int) error {
 func resolveValSplit(asked int, explicit bool, n int) (int, error) {
 	v, err := sgcnn.ValSplitOf(asked, !explicit, n)
 	return v, flagError(err)
-}
-
-// holdOut splits a validation set of n images off ds (none when n is 0)
-// and returns the rest, the split and its record.
-func holdOut(ds *data.Dataset, n int) (rest, val *data.Dataset, rec *report.Validation, err error) {
-	rest, val, rec, err = sgcnn.HoldOut(ds, n)
-	return rest, val, rec, flagError(err)
-}
-
-// evaluateSet returns m's accuracy on ds, unaugmented.
-func evaluateSet(m *models.Model, ds *data.Dataset, norm data.Norm) (train.EvalResult, error) {
-	src, err := evalSource(ds, norm, 200)
-	if err != nil {
-		return train.EvalResult{}, err
-	}
-	return train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
 }
