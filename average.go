@@ -5,7 +5,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -40,7 +39,7 @@ func keepCycles(save saveFunc, dir string, m *Model) saveFunc {
 		}
 		info := m.Info
 		info.Pruning = nil
-		return modelfile.Save(CyclePath(dir, st.Epoch/cfg.CycleLength()), m.Model, false, info, nil)
+		return models.SaveFile(CyclePath(dir, st.Epoch/cfg.CycleLength()), m.Model, info, nil)
 	}
 }
 
@@ -102,7 +101,7 @@ func averageOf(dir string, m *models.Model, cycles int, trainSrc train.Source) (
 	var avg swa.Averager
 	var target *models.Model
 	for k := 1; k < cycles; k++ {
-		f, err := modelfile.Load(CyclePath(dir, k), m.Arch)
+		f, err := models.LoadFile(CyclePath(dir, k), m.Arch)
 		if err != nil {
 			return nil, fmt.Errorf("averaging the global cycles: %w", err)
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -73,7 +74,7 @@ type Checkpoint struct {
 // checked for NaN or Inf (Prune checks it when it reads the checkpoint
 // itself; see CheckFinite).
 func ReadCheckpoint(path string) (*Checkpoint, error) {
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func saveCheckpoint(path string, m *Model, st *pipeline.State, run *RunSettings,
 		return err
 	}
 	m.Info.Pruning = raw
-	return modelfile.Save(path, m.Model, false, m.Info, MomentumOf(opt))
+	return models.SaveFile(path, m.Model, m.Info, MomentumOf(opt))
 }
 
 // MomentumOf returns the optimiser's momentum buffers as the extra

@@ -17,6 +17,14 @@
 //	                     optionally distillation from the dense model, cosine
 //	                     cycles and their average, the PyTorch DDP trainer,
 //	                     and per-layer rates to a cost budget (PlanBudget)
+//	Train(ctx, m, cfg)   SGD epochs on the model's data set, a checkpoint in
+//	                     cfg.Out after every epoch (ReadTrainCheckpoint and
+//	                     cfg.From to continue, bit for bit), optionally
+//	                     distilled from teachers or on PyTorch DDP
+//	Average(ctx, cfg)    the weights of a run's snapshots averaged, batch norm
+//	                     re-estimated, evaluated and written (SWA)
+//	Transfer(ctx, m, cfg) a new classifier for another data set, the whole
+//	                     network fine-tuned with its masks held (package transfer)
 //	m.Save(path)         the pruned model, masks and normalisation
 //	WriteReports(dir)    report.json, report.md and the plots of package report
 //	Compile(m)           package compile's grouped executor for the masks

@@ -131,7 +131,7 @@ func open(path string, o openOptions) (*Model, error) {
 	}
 	switch {
 	case IsNative(head):
-		f, err := modelfile.Load(path, o.arch)
+		f, err := models.LoadFile(path, o.arch)
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +218,7 @@ func CheckFinite(m *models.Model) error {
 // Save writes the model (weights, running statistics, masks) and its
 // record to path, an sgcnn .safetensors file, atomically.
 func (m *Model) Save(path string) error {
-	return modelfile.Save(path, m.Model, false, m.Info, nil)
+	return models.SaveFile(path, m.Model, m.Info, nil)
 }
 
 // Norm returns the normalisation the model's inputs need: the one its

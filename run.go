@@ -10,7 +10,6 @@ import (
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -132,11 +131,11 @@ func pruneTeacher(path string, m *Model, norm data.Norm, cfg pipeline.Config, re
 	if !resume {
 		info := m.Info
 		info.Pruning = nil
-		if err := modelfile.Save(path, m.Model, false, info, nil); err != nil {
+		if err := models.SaveFile(path, m.Model, info, nil); err != nil {
 			return nil, fmt.Errorf("saving the teacher: %w", err)
 		}
 	}
-	f, err := modelfile.Load(path, m.Model.Arch)
+	f, err := models.LoadFile(path, m.Model.Arch)
 	if err != nil {
 		return nil, fmt.Errorf("the distillation teacher: %w", err)
 	}

@@ -35,10 +35,10 @@ func TestSaveLoadRecompile(t *testing.T) {
 	y1 = y1.Clone()
 
 	path := filepath.Join(t.TempDir(), "m.safetensors")
-	if err := modelfile.Save(path, m, false, modelfile.Info{}, nil); err != nil {
+	if err := models.SaveFile(path, m, modelfile.Info{}, nil); err != nil {
 		t.Fatal(err)
 	}
-	f, err := modelfile.Load(path, "resnet20")
+	f, err := models.LoadFile(path, "resnet20")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/sgcnn/sgcnn/cmd/sgcnn/cli"
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/pytorch"
@@ -76,7 +75,7 @@ func checkCIFARResNet(t *testing.T, n *network, th string, depth, want int, test
 		"--dataset", "cifar10", "-o", file}, &out, &errb); code != 0 {
 		t.Fatalf("sgcnn import: exit %d: %s", code, errb.String())
 	}
-	f, err := modelfile.Load(file, models.GraphArch)
+	f, err := models.LoadFile(file, models.GraphArch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,10 +161,10 @@ func checkNetwork(t *testing.T, n *network) {
 
 	// The model file keeps the graph, weights and masks.
 	path := filepath.Join(t.TempDir(), "m.safetensors")
-	if err := modelfile.Save(path, m, false, modelfile.Info{Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.25, 0.25, 0.25}}, nil); err != nil {
+	if err := models.SaveFile(path, m, modelfile.Info{Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.25, 0.25, 0.25}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,45 +6,14 @@ import (
 	"fmt"
 
 	"github.com/sgcnn/sgcnn/graph"
-	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
-// graphNet is what a model made by models.FromGraph runs.
-type graphNet interface{ Graph() *graph.Graph }
-
-// stateOf returns the tensors Save writes for m: its state dict in order,
-// and, for a graph model, the graph's JSON (its constants are among the
-// tensors).
-func stateOf(m *models.Model) (names []string, tensors map[string]*tensor.Tensor, graphJSON string, err error) {
-	gn, ok := m.Net.(graphNet)
-	if !ok {
-		names, tensors = models.StateDict(m)
-		return names, tensors, "", nil
-	}
-	if m.Arch != models.GraphArch {
-		return nil, nil, "", fmt.Errorf("modelfile: a graph-backed model must have Arch %q, not %q", models.GraphArch, m.Arch)
-	}
-	g := gn.Graph()
-	raw, err := json.Marshal(g)
-	if err != nil {
-		return nil, nil, "", fmt.Errorf("modelfile: the graph: %w", err)
-	}
-	names, tensors = g.StateDict()
-	return names, tensors, string(raw), nil
-}
-
-// build makes the model a file describes: a built-in architecture (with
-// fresh weights; Load fills them) or, for arch "graph", the graph in the
-// metadata, built and loaded with weights.
-func build(meta map[string]string, arch string, classes int, weights map[string]*tensor.Tensor) (*models.Model, error) {
-	if arch != models.GraphArch {
-		var opts []models.Option
-		if meta[keyShortB] == "true" {
-			opts = append(opts, models.ShortcutB())
-		}
-		return models.New(arch, classes, 0, opts...)
-	}
+// readGraph decodes an imported network's graph from the metadata,
+// attaches its constant operands (tensors of the file, not part of the
+// JSON; shape inference needs them), infers its shapes and checks its
+// weights' sizes.
+func readGraph(meta map[string]string, weights map[string]*tensor.Tensor) (*graph.Graph, error) {
 	raw, ok := meta[keyGraph]
 	if !ok {
 		return nil, fmt.Errorf("metadata %q is missing (an imported model's network)", keyGraph)
@@ -55,8 +24,6 @@ func build(meta map[string]string, arch string, classes int, weights map[string]
 	if err := dec.Decode(g); err != nil {
 		return nil, fmt.Errorf("metadata %q: %w", keyGraph, err)
 	}
-	// Constant operands are tensors of the file, not part of the JSON;
-	// shape inference needs them.
 	for _, n := range g.Nodes {
 		if c, ok := weights[n.Name+".const"]; ok {
 			n.Const = c
@@ -68,13 +35,7 @@ func build(meta map[string]string, arch string, classes int, weights map[string]
 	if err := checkSizes(g, weights); err != nil {
 		return nil, err
 	}
-	if err := graph.Build(g, 0); err != nil {
-		return nil, fmt.Errorf("metadata %q: %w", keyGraph, err)
-	}
-	if err := g.Load(weights); err != nil {
-		return nil, err
-	}
-	return models.FromGraph(g, classes)
+	return g, nil
 }
 
 // checkSizes checks, before graph.Build allocates the layers a graph's

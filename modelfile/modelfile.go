@@ -6,11 +6,15 @@
 // holds the architecture and a JSON record of how the model was made, so
 // that a saved model loads with no other file.
 //
-// An imported network (models.FromGraph, architecture "graph") is saved the
-// same way, with its graph's JSON (graph.Graph: nodes, ops, attributes) in
-// the metadata key "graph" and its constant operands ("<node>.const") among
-// the tensors; Load rebuilds it with graph.Build and loads the tensors into
-// it, so it too needs no other file.
+// An imported network (architecture "graph") is saved the same way, with
+// its graph's JSON (graph.Graph: nodes, ops, attributes) in the metadata key
+// "graph" and its constant operands ("<node>.const") among the tensors.
+//
+// The package reads and writes a file's parts: the architecture's name and
+// class count, the state dict, the masks by layer name, the graph of an
+// imported network, Info and extra tensors. It knows tensors and graphs
+// only; package models builds a network from the parts (models.LoadFile)
+// and takes them from one (models.SaveFile).
 package modelfile
 
 import (
@@ -24,8 +28,7 @@ import (
 	"strings"
 
 	"github.com/sgcnn/sgcnn/checkpoint"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/nn"
+	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
@@ -41,6 +44,9 @@ const (
 	maskSuffix = ".weight_mask"
 	// OptimPrefix starts the names of optimiser state tensors.
 	OptimPrefix = "optim."
+	// GraphArch is the architecture of an imported network, whose graph
+	// the file holds (models.GraphArch).
+	GraphArch = "graph"
 	// maxHeader bounds the header Arch reads (the safetensors limit).
 	maxHeader = 100 << 20
 )
@@ -55,36 +61,63 @@ type Info struct {
 	Pruning  json.RawMessage `json:"pruning,omitempty"`
 }
 
-// File is a loaded model file.
+// Mask is one layer's connection mask, [N][C] (1 keeps a connection).
+type Mask struct {
+	// Layer names the prunable layer (its PyTorch prefix).
+	Layer string
+	// Mask is the mask, shape [N][C].
+	Mask *tensor.Tensor
+}
+
+// File is a model file's parts.
 type File struct {
-	Model *models.Model
-	Info  Info
-	// Extra holds the tensors that are neither parameters, buffers nor
-	// masks (optimiser state), by name.
+	// Arch names the architecture (GraphArch for an imported network).
+	Arch string
+	// Classes is the classifier's number of outputs, 1 to MaxClasses.
+	Classes int
+	// ShortcutB records a CIFAR ResNet with option B shortcuts.
+	ShortcutB bool
+	// Graph is an imported network's graph (Arch GraphArch; nil for a
+	// built-in architecture). Load returns it with its constants attached
+	// and its shapes inferred, and checks that the file holds every
+	// weight its nodes need, at the size they need, so that graph.Build
+	// allocates no more than the file holds.
+	Graph *graph.Graph
+	// Names lists the state dict's tensors in file order, and State holds
+	// them (parameters, buffers; an imported graph's constants).
+	Names []string
+	State map[string]*tensor.Tensor
+	// Masks are the connection masks, in file order.
+	Masks []Mask
+	// Info is the record of how the model was made.
+	Info Info
+	// Extra holds the tensors that are neither state nor masks (optimiser
+	// state, named with OptimPrefix), by name.
 	Extra map[string]*tensor.Tensor
 }
 
-// Save writes m (weights, running statistics, masks), info and extra
-// tensors to path atomically.
-func Save(path string, m *models.Model, shortcutB bool, info Info, extra map[string]*tensor.Tensor) error {
-	names, ts, graphJSON, err := stateOf(m)
-	if err != nil {
-		return err
-	}
-	tensors := make(map[string]*tensor.Tensor, len(ts)+len(extra))
-	for k, v := range ts {
-		tensors[k] = v
-	}
-	for _, p := range nn.Prunables(m.Net) {
-		if mask := p.Mask(); mask != nil {
-			n, c := p.MaskShape()
-			name := p.Name() + maskSuffix
-			tensors[name] = &tensor.Tensor{Shape: []int{n, c}, Data: mask}
-			names = append(names, name)
+// Save writes f to path atomically: the state dict in f.Names' order, then
+// the masks, then the extra tensors by name.
+func Save(path string, f *File) error {
+	names := append([]string(nil), f.Names...)
+	tensors := make(map[string]*tensor.Tensor, len(f.State)+len(f.Masks)+len(f.Extra))
+	for _, n := range f.Names {
+		t, ok := f.State[n]
+		if !ok {
+			return fmt.Errorf("modelfile: state tensor %q is listed but missing", n)
 		}
+		tensors[n] = t
 	}
-	extraNames := make([]string, 0, len(extra))
-	for k := range extra {
+	for _, m := range f.Masks {
+		name := m.Layer + maskSuffix
+		if _, dup := tensors[name]; dup {
+			return fmt.Errorf("modelfile: mask %q is given twice", name)
+		}
+		tensors[name] = m.Mask
+		names = append(names, name)
+	}
+	extraNames := make([]string, 0, len(f.Extra))
+	for k := range f.Extra {
 		if _, dup := tensors[k]; dup {
 			return fmt.Errorf("modelfile: extra tensor %q clashes with a model tensor", k)
 		}
@@ -92,19 +125,26 @@ func Save(path string, m *models.Model, shortcutB bool, info Info, extra map[str
 	}
 	sort.Strings(extraNames)
 	for _, k := range extraNames {
-		tensors[k] = extra[k]
+		tensors[k] = f.Extra[k]
 		names = append(names, k)
 	}
-	infoJSON, err := json.Marshal(info)
+	infoJSON, err := json.Marshal(f.Info)
 	if err != nil {
 		return fmt.Errorf("modelfile: %w", err)
 	}
-	meta := map[string]string{keyFormat: format, keyArch: m.Arch, keyClasses: strconv.Itoa(m.Classes), keyInfo: string(infoJSON)}
-	if shortcutB {
+	meta := map[string]string{keyFormat: format, keyArch: f.Arch, keyClasses: strconv.Itoa(f.Classes), keyInfo: string(infoJSON)}
+	if f.ShortcutB {
 		meta[keyShortB] = "true"
 	}
-	if graphJSON != "" {
-		meta[keyGraph] = graphJSON
+	if (f.Graph != nil) != (f.Arch == GraphArch) {
+		return fmt.Errorf("modelfile: architecture %q with a graph: %t (a graph goes with architecture %q only)", f.Arch, f.Graph != nil, GraphArch)
+	}
+	if f.Graph != nil {
+		raw, err := json.Marshal(f.Graph)
+		if err != nil {
+			return fmt.Errorf("modelfile: the graph: %w", err)
+		}
+		meta[keyGraph] = string(raw)
 	}
 	return checkpoint.Save(path, &checkpoint.File{Names: names, Tensors: tensors, Meta: meta})
 }
@@ -124,8 +164,12 @@ func hasClassifier(ts map[string]*tensor.Tensor, n int) bool {
 	return false
 }
 
-// Load reads a model file and rebuilds its model. wantArch, when not
-// empty, must match the file's architecture.
+// Load reads a model file's parts. wantArch, when not empty, must match
+// the file's architecture. For a built-in architecture the file must hold
+// a classifier weight of Classes rows, so that the model built from it
+// costs no more than the file holds; an imported graph is checked against
+// its weights (see File.Graph). Mask shapes are checked by whoever knows
+// the layers (models.LoadFile).
 func Load(path, wantArch string) (*File, error) {
 	f, err := checkpoint.Load(path)
 	if err != nil {
@@ -142,58 +186,32 @@ func Load(path, wantArch string) (*File, error) {
 	if err != nil || classes < 1 || classes > MaxClasses {
 		return nil, fmt.Errorf("%s: metadata %q is %.20q, want an integer from 1 to %d", path, keyClasses, f.Meta[keyClasses], MaxClasses)
 	}
-	// A known architecture is built from the metadata before its tensors
-	// are matched: the classifier's weights, [classes][features...], must be
-	// in the file, so that the model built costs no more than the file
-	// holds. (An imported graph is checked against its weights by build.)
-	if arch != models.GraphArch && !hasClassifier(f.Tensors, classes) {
+	if arch != GraphArch && !hasClassifier(f.Tensors, classes) {
 		return nil, fmt.Errorf("%s: metadata %q is %d, but the file holds no classifier weight of %d rows", path, keyClasses, classes, classes)
 	}
-	out := &File{Extra: map[string]*tensor.Tensor{}}
+	out := &File{Arch: arch, Classes: classes, ShortcutB: f.Meta[keyShortB] == "true",
+		State: map[string]*tensor.Tensor{}, Extra: map[string]*tensor.Tensor{}}
 	if s := f.Meta[keyInfo]; s != "" {
 		if err := json.Unmarshal([]byte(s), &out.Info); err != nil {
 			return nil, fmt.Errorf("%s: metadata %q: %w", path, keyInfo, err)
 		}
 	}
-	weights := map[string]*tensor.Tensor{}
-	masks := map[string]*tensor.Tensor{}
-	for name, t := range f.Tensors {
+	for _, name := range f.Names {
+		t := f.Tensors[name]
 		switch {
 		case strings.HasPrefix(name, OptimPrefix):
 			out.Extra[name] = t
 		case strings.HasSuffix(name, maskSuffix):
-			masks[strings.TrimSuffix(name, maskSuffix)] = t
+			out.Masks = append(out.Masks, Mask{Layer: strings.TrimSuffix(name, maskSuffix), Mask: t})
 		default:
-			weights[name] = t
+			out.Names = append(out.Names, name)
+			out.State[name] = t
 		}
 	}
-	m, err := build(f.Meta, arch, classes, weights)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	out.Model = m
-	for _, p := range nn.Prunables(m.Net) {
-		t, ok := masks[p.Name()]
-		if !ok {
-			continue
-		}
-		delete(masks, p.Name())
-		n, c := p.MaskShape()
-		if !tensor.SameShape(t.Shape, []int{n, c}) {
-			return nil, fmt.Errorf("%s: tensor %s%s has shape %s, want [%d %d]", path, p.Name(), maskSuffix, tensor.ShapeString(t.Shape), n, c)
-		}
-		if err := p.SetMask(t.Data); err != nil {
+	if arch == GraphArch {
+		if out.Graph, err = readGraph(f.Meta, out.State); err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
-	}
-	for name := range masks {
-		return nil, fmt.Errorf("%s: mask %s%s names no prunable layer of %s", path, name, maskSuffix, arch)
-	}
-	if arch == models.GraphArch {
-		return out, nil // build loaded the weights; SetMask zeroed the pruned ones
-	}
-	if err := models.LoadStateDict(m, weights); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return out, nil
 }

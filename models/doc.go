@@ -27,4 +27,8 @@
 // StateDict and LoadStateDict move parameters and BatchNorm running
 // statistics in and out under their PyTorch names; num_batches_tracked is
 // ignored.
+//
+// LoadFile and SaveFile read and write a model as an sgcnn model file
+// (package modelfile holds the format; models builds the network from its
+// parts: a built-in architecture, or an imported graph via FromGraph).
 package models

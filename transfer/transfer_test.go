@@ -168,10 +168,10 @@ func TestFineTuneKeepsPrunedWeightsZero(t *testing.T) {
 	}
 
 	path := filepath.Join(t.TempDir(), "t.safetensors")
-	if err := modelfile.Save(path, m, false, modelfile.Info{Dataset: "toy"}, nil); err != nil {
+	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "toy"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	f, err := modelfile.Load(path, "lenet5")
+	f, err := models.LoadFile(path, "lenet5")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/budget"
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/report"
 )
 
@@ -110,7 +110,7 @@ func measure(dir string, batch, repeats, threads int) (result, error) {
 	} else {
 		r.target = fmt.Sprintf("uniform %g%%", last.Rate)
 	}
-	f, err := modelfile.Load(filepath.Join(dir, "checkpoint.safetensors"), "")
+	f, err := models.LoadFile(filepath.Join(dir, "checkpoint.safetensors"), "")
 	if err != nil {
 		return r, err
 	}

@@ -1,20 +1,14 @@
 package cli
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/internal/progress"
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/report"
-	"github.com/sgcnn/sgcnn/swa"
-	"github.com/sgcnn/sgcnn/train"
 )
 
 type averageOptions struct {
@@ -32,18 +26,6 @@ type averageOptions struct {
 	testLimit int
 	valSplit  int
 	valSet    bool // --val-split given
-}
-
-// averageRecord is the "training" record of an averaged model file.
-type averageRecord struct {
-	AverageOf []string `json:"average_of"`
-	BNImages  int      `json:"bn_images"`
-	Dataset   string   `json:"dataset"`
-	Pad       int      `json:"bn_pad,omitempty"`
-	Flip      bool     `json:"bn_flip,omitempty"`
-	// Validation is the split held out of the statistics' images (the one
-	// the snapshots' runs held out, when they used the same --val-split).
-	Validation *report.Validation `json:"validation,omitempty"`
 }
 
 func newAverageCmd(g *globals) *cobra.Command {
@@ -105,17 +87,15 @@ not a training run to --resume.`,
 }
 
 func runAverage(g *globals, o *averageOptions, files []string) error {
-	switch {
-	case o.out == "":
+	cfg := sgcnn.AverageConfig{Files: files, Out: o.out, Dataset: o.dataset, DataDir: o.dataDir, BNImages: o.bnImages,
+		Batch: o.batch, Augment: o.augment, Shift: o.shift, Seed: o.seed, ValSplit: o.valSplit, ValSplitDefault: !o.valSet,
+		SkipTest: o.noEval, TestLimit: o.testLimit, Log: g.stderr,
+		Loaded: func(path string, m *models.Model) error { return checkLoadedModel(g, m, path) }}
+	if o.out == "" {
 		return usagef("--out is required")
-	case o.batch < 2:
-		return usagef("--batch %d: want at least 2 (batch statistics)", o.batch)
-	case o.bnImages < 0:
-		return usagef("--bn-images %d: want 0 (all) or more", o.bnImages)
-	case o.shift < 0:
-		return usagef("--shift %d: want 0 or more", o.shift)
-	case o.testLimit < 0:
-		return usagef("--test-limit %d: want 0 (all) or more", o.testLimit)
+	}
+	if err := cfg.Validate(); err != nil {
+		return flagError(err)
 	}
 	if slices.Contains(files, o.out) {
 		return usagef("--out %s is also an input: write the average to a new file", o.out)
@@ -123,8 +103,6 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 	if err := refuseOverwrite("--out", o.out, o.force); err != nil {
 		return err
 	}
-	var avg swa.Averager
-	var first *modelfile.File
 	for _, path := range files {
 		if _, err := os.Stat(path); err != nil {
 			return err
@@ -132,134 +110,30 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		if !isNative(path) {
 			return usagef("%s: not an sgcnn model file (import PyTorch checkpoints with sgcnn import first)", path)
 		}
-		f, err := modelfile.Load(path, "")
-		if err != nil {
-			return err
-		}
-		if err := checkLoadedModel(g, f.Model, path); err != nil {
-			return err
-		}
-		if err := avg.Add(f.Model); err != nil {
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		if first == nil {
-			first = f
-		}
 	}
-	m := first.Model
-	if err := avg.Mean(m); err != nil {
-		return err
-	}
-	if o.dataset == "" {
-		o.dataset = first.Info.Dataset
-	}
-	if o.dataset == "" {
-		o.dataset = defaultDataset(m.Arch)
-	}
-	trainSet, err := openDataset(o.dataset, o.dataDir, true)
+	ctx, stop := interruptible(g, "nothing written")
+	defer stop()
+	r, err := sgcnn.Average(ctx, cfg)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	if err := checkFits(m, trainSet, o.dataset); err != nil {
-		return err
+	arch := r.Model.Model.Arch
+	res := map[string]any{"model": arch, "average_of": files, "bn_images": r.BNImages, "dataset": r.Dataset, "out": o.out}
+	if r.Val != nil {
+		res["val_top1"], res["val_top5"], res["val_images"] = r.Val.Top1, r.Val.Top5, r.Val.N
 	}
-	norm := normFor(first.Info, trainSet)
-	n, err := resolveValSplit(o.valSplit, o.valSet, trainSet.N)
-	if err != nil {
-		return err
-	}
-	warnValSplit(g, files[0], first.Info, n)
-	trainSet, valSet, valRec, err := holdOut(trainSet, n)
-	if err != nil {
-		return err
-	}
-	if trainSet, err = limited(trainSet, o.bnImages); err != nil {
-		return err
-	}
-	seen := 0
-	pad, flip := augmentation(trainSet.H, o.augment, o.shift)
-	if len(swa.BatchNorms(m.Net)) > 0 {
-		cfg := data.Config{BatchSize: o.batch, Shuffle: true, Seed: o.seed, Norm: norm, Pad: pad, Flip: flip}
-		if seen, err = updateBN(g, m, trainSet, cfg); err != nil {
-			return fmt.Errorf("re-estimating batch-norm statistics: %w", err)
-		}
-	} else {
-		fmt.Fprintf(g.stderr, "%s has no batch-norm layer: nothing to re-estimate\n", m.Arch)
-	}
-	res := map[string]any{"model": m.Arch, "average_of": files, "bn_images": seen, "dataset": o.dataset, "out": o.out}
-	if valSet != nil {
-		r, err := evaluateSet(m, valSet, norm)
-		if err != nil {
-			return err
-		}
-		res["val_top1"], res["val_top5"], res["val_images"] = r.Top1, r.Top5, r.N
-		if !o.json {
-			fmt.Fprintf(g.stdout, "average of %d %s models on %d held-out %s training images (validation; choose snapshots on this): %s\n", avg.N(), m.Arch, r.N, o.dataset, r)
-		}
-	}
-	if !o.noEval {
-		testSet, err := openDataset(o.dataset, o.dataDir, false)
-		if err != nil {
-			return err
-		}
-		if testSet, err = limited(testSet, o.testLimit); err != nil {
-			return err
-		}
-		src, err := evalSource(testSet, norm, 200)
-		if err != nil {
-			return err
-		}
-		r, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
-		if err != nil {
-			return err
-		}
-		res["top1"], res["top5"], res["loss"], res["images"] = r.Top1, r.Top5, r.Loss, r.N
-		if !o.json {
-			fmt.Fprintf(g.stdout, "average of %d %s models on %s test set: %s\n", avg.N(), m.Arch, o.dataset, r)
-		}
-	}
-	rec := averageRecord{AverageOf: files, BNImages: seen, Dataset: o.dataset, Validation: valRec}
-	if seen > 0 {
-		rec.Pad, rec.Flip = pad, flip
-	}
-	raw, err := json.Marshal(rec)
-	if err != nil {
-		return err
-	}
-	info := modelfile.Info{Dataset: o.dataset, Mean: norm.Mean, Std: norm.Std, Training: raw, Pruning: first.Info.Pruning}
-	if err := modelfile.Save(o.out, m, hasShortcutB(m), info, nil); err != nil {
-		return err
+	if r.Test != nil {
+		res["top1"], res["top5"], res["loss"], res["images"] = r.Test.Top1, r.Test.Top5, r.Test.Loss, r.Test.N
 	}
 	if o.json {
 		return writeJSON(g.stdout, res)
 	}
+	if r.Val != nil {
+		fmt.Fprintf(g.stdout, "average of %d %s models on %d held-out %s training images (validation; choose snapshots on this): %s\n", r.N, arch, r.Val.N, r.Dataset, r.Val)
+	}
+	if r.Test != nil {
+		fmt.Fprintf(g.stdout, "average of %d %s models on %s test set: %s\n", r.N, arch, r.Dataset, r.Test)
+	}
 	fmt.Fprintf(g.stdout, "saved to %s\n", o.out)
 	return nil
-}
-
-// hasShortcutB reports whether a CIFAR ResNet uses projection (option B)
-// shortcuts, which its model file must record.
-func hasShortcutB(m *models.Model) bool { return m.Layer("layer2.0.shortcut.0") != nil }
-
-// updateBN re-estimates m's batch-norm statistics over ds loaded as cfg
-// says, with a progress bar.
-func updateBN(g *globals, m *models.Model, ds *data.Dataset, cfg data.Config) (int, error) {
-	l, err := data.NewLoader(ds, cfg)
-	if err != nil {
-		return 0, err
-	}
-	ctx, stop := interruptible(g, "nothing written")
-	defer stop()
-	bar := progress.New(g.stderr, int64(ds.N), m.Arch+" batch-norm statistics", "img")
-	defer bar.Finish()
-	src := train.FromLoader(ctx, l)
-	return swa.UpdateBN(m.Net, func(yield func(train.Batch) bool) error {
-		return src(0, func(b train.Batch) bool {
-			if !yield(b) {
-				return false
-			}
-			bar.Add(len(b.Y), "")
-			return true
-		})
-	})
 }

@@ -80,9 +80,9 @@ func TestAverage(t *testing.T) {
 	}
 }
 
-func load(t *testing.T, path string) *modelfile.File {
+func load(t *testing.T, path string) *models.File {
 	t.Helper()
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestAverageRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := modelfile.Save(r20, m, false, modelfile.Info{}, nil); err != nil {
+	if err := models.SaveFile(r20, m, modelfile.Info{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "out.safetensors")
@@ -130,7 +130,7 @@ func TestAverageRejects(t *testing.T) {
 			t.Errorf("%v: exit %d, %q; want exit %d naming %q", c.args, code, errs, c.code, c.want)
 		}
 	}
-	if _, err := modelfile.Load(out, ""); err == nil {
+	if _, err := models.LoadFile(out, ""); err == nil {
 		t.Error("a refused average wrote its output")
 	}
 }

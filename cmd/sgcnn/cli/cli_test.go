@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 )
 
@@ -74,7 +74,7 @@ func TestImportRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := modelfile.Load(out, "")
+	f, err := models.LoadFile(out, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func TestTrainResumeIsBitIdentical(t *testing.T) {
 
 func weights(t *testing.T, path string) []float32 {
 	t.Helper()
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func weights(t *testing.T, path string) []float32 {
 // asked for n epochs and stopped after the first.
 func patchEpochs(t *testing.T, path string, n int) {
 	t.Helper()
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,7 @@ func patchEpochs(t *testing.T, path string, n int) {
 	st.Config.Epochs = n
 	raw, _ := json.Marshal(st)
 	f.Info.Training = raw
-	if err := modelfile.Save(path, f.Model, false, f.Info, f.Extra); err != nil {
+	if err := models.SaveFile(path, f.Model, f.Info, f.Extra); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -42,13 +42,6 @@ func openDataset(name, dir string, trainSplit bool) (*data.Dataset, error) {
 	return ds, flagError(err)
 }
 
-// openSplits loads the training and test splits of a named data set from
-// dir, keeping only the first limits[0] and limits[1] images (0: all).
-func openSplits(name, dir string, limits [2]int) (trainSet, testSet *data.Dataset, err error) {
-	trainSet, testSet, err = sgcnn.OpenDataFirst(name, dir, max(limits[0], 0), max(limits[1], 0)) // reading stops at the limits
-	return trainSet, testSet, flagError(err)
-}
-
 // limited returns the first n images of ds (all of them when n <= 0 or
 // n >= ds.N): for quick runs and tests.
 func limited(ds *data.Dataset, n int) (*data.Dataset, error) {
@@ -62,9 +55,6 @@ func limited(ds *data.Dataset, n int) (*data.Dataset, error) {
 	return ds.Subset(idx)
 }
 
-// epochLen is the number of images an epoch visits (sgcnn.EpochLen).
-func epochLen(n, size int) int { return sgcnn.EpochLen(n, size) }
-
 // checkFits reports a data set whose images or classes do not fit a model.
 func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 	c, h, w := ds.Dims()
@@ -75,12 +65,6 @@ func checkFits(m *models.Model, ds *data.Dataset, name string) error {
 		return fmt.Errorf("data set %s has %d classes but %s has %d outputs (use --classes)", name, n, m.Arch, m.Classes)
 	}
 	return nil
-}
-
-// augmentation returns the training crop padding and flip for a data set
-// of h x h images (sgcnn.Augmentation).
-func augmentation(h int, augment bool, shift int) (pad int, flip bool) {
-	return sgcnn.Augmentation(h, augment, shift)
 }
 
 // evalSource streams a data set in order, unaugmented (sgcnn.EvalSource).

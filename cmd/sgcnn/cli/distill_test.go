@@ -73,7 +73,7 @@ func TestPruneDistill(t *testing.T) {
 		t.Errorf("final %+v: want a fine-tuned accuracy above 50%%", rep.Final)
 	}
 	// The teacher is the dense model: no layer carries a mask.
-	f, err := modelfile.Load(filepath.Join(dir, "teacher.safetensors"), "lenet5")
+	f, err := models.LoadFile(filepath.Join(dir, "teacher.safetensors"), "lenet5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +101,7 @@ func TestTrainEnsembleTeacher(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := filepath.Join(dir, fmt.Sprintf("teacher%d.safetensors", i))
-		if err := modelfile.Save(p, m, false, modelfile.Info{}, nil); err != nil {
+		if err := models.SaveFile(p, m, modelfile.Info{}, nil); err != nil {
 			t.Fatal(err)
 		}
 		teachers = append(teachers, p)
@@ -126,7 +126,7 @@ func TestTrainEnsembleTeacher(t *testing.T) {
 	}
 
 	// An old run: one "teacher", one more epoch to go.
-	f, err := modelfile.Load(out, "")
+	f, err := models.LoadFile(out, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestTrainEnsembleTeacher(t *testing.T) {
 	if f.Info.Training, err = json.Marshal(st); err != nil {
 		t.Fatal(err)
 	}
-	if err := modelfile.Save(out, f.Model, false, f.Info, f.Extra); err != nil {
+	if err := models.SaveFile(out, f.Model, f.Info, f.Extra); err != nil {
 		t.Fatal(err)
 	}
 	code, stdout, errs = run(t, append([]string{"train", "--out", out, "--resume", "--json"}, args...)...)

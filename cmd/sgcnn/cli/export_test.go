@@ -38,7 +38,7 @@ func prunedModelFile(t *testing.T, dir string) string {
 		}
 	}
 	path := filepath.Join(dir, "pruned.safetensors")
-	if err := modelfile.Save(path, m, false, modelfile.Info{Dataset: "cifar10", Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.25, 0.25, 0.25}}, nil); err != nil {
+	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "cifar10", Mean: []float32{0.5, 0.5, 0.5}, Std: []float32{0.25, 0.25, 0.25}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return path

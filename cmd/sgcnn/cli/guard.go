@@ -12,15 +12,17 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/sgcnn/sgcnn"
 )
 
 // Upper bounds of the size flags, documented in their help texts: a value
 // past them is refused before any work, so that no flag can make a command
 // allocate without bound.
 const (
-	maxBatch   = 1 << 16 // --batch, --speed-batch
-	maxShift   = 16      // --shift, pixels: half a CIFAR image
-	maxClasses = 100000  // --classes, and a model file's "classes"
+	maxBatch   = sgcnn.MaxBatch // --batch, --speed-batch
+	maxShift   = sgcnn.MaxShift // --shift, pixels: half a CIFAR image
+	maxClasses = 100000         // --classes, and a model file's "classes"
 )
 
 // limitFlags are integer flags where 0 means "all" and a negative value is

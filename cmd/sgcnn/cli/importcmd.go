@@ -99,7 +99,7 @@ func runImport(g *globals, o *importOptions, in string) error {
 	if info.Dataset == "cifar10" {
 		info.Mean, info.Std = data.ImageNetNorm.Mean, data.ImageNetNorm.Std
 	}
-	if err := modelfile.Save(o.out, m, false, info, nil); err != nil {
+	if err := models.SaveFile(o.out, m, info, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "wrote %s (%s, from %s)\n", o.out, m.Arch, in)
@@ -160,7 +160,7 @@ func importONNX(g *globals, o *importOptions, in string) error {
 		return usagef("--mean and --std give %d channels, but %s takes %d", len(mean), in, m.InputShape[0])
 	}
 	info := modelfile.Info{Dataset: o.dataset, Mean: mean, Std: std}
-	if err := modelfile.Save(o.out, m, false, info, nil); err != nil {
+	if err := models.SaveFile(o.out, m, info, nil); err != nil {
 		return err
 	}
 	var dense int

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/export/onnx"
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -60,7 +59,7 @@ func TestImportONNX(t *testing.T) {
 	if !strings.Contains(stdout, "20 prunable layers") {
 		t.Errorf("import says %q, want 20 (every conv and the classifier)", stdout)
 	}
-	f, err := modelfile.Load(out, models.GraphArch)
+	f, err := models.LoadFile(out, models.GraphArch)
 	if err != nil {
 		t.Fatal(err)
 	}

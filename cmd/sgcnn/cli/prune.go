@@ -268,7 +268,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 // configFlags name the flags of sgcnn.PruneConfig's fields, for errors.
 var configFlags = map[string]string{"ValSplit": "val-split", "Dataset": "dataset", "Trainer": "trainer", "Distill": "distill",
 	"Average": "average", "Method": "method", "Dir": "out", "Resume": "resume", "Arch": "model", "Rates": "rates", "Layers": "layers",
-	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule"}
+	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule",
+	"Out": "out", "Batch": "batch", "BNImages": "bn-images", "Shift": "shift", "TestLimit": "test-limit", "LR": "lr", "Epochs": "epochs",
+	"Momentum": "momentum", "WeightDecay": "wd", "TrainLimit": "train-limit", "EpochSize": "epoch-size", "Schedule": "schedule",
+	"Teachers": "teacher", "Temp": "distill-temp", "Alpha": "distill-alpha"}
 
 // flagError returns err, a *sgcnn.ConfigError (a bad setting) as a usage
 // error naming its flag.
@@ -278,6 +281,9 @@ func flagError(err error) error {
 		return err
 	}
 	if flag, ok := configFlags[ce.Field]; ok {
+		if ce.Value == nil {
+			return usagef("--%s: %v", flag, ce.Err)
+		}
 		return usagef("--%s %v: %v", flag, ce.Value, ce.Err)
 	}
 	return usageError{err}

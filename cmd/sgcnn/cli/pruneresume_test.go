@@ -10,7 +10,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/report"
 )
@@ -68,11 +67,11 @@ func TestPruneResumeIsBitIdentical(t *testing.T) {
 		t.Fatalf("resume: exit %d: %s", code, errs)
 	}
 
-	a, err := modelfile.Load(filepath.Join(whole, "checkpoint.safetensors"), "")
+	a, err := models.LoadFile(filepath.Join(whole, "checkpoint.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := modelfile.Load(filepath.Join(stopped, "checkpoint.safetensors"), "")
+	b, err := models.LoadFile(filepath.Join(stopped, "checkpoint.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

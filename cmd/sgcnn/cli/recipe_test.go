@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/report"
 )
 
@@ -84,7 +84,7 @@ func TestRecipeSetsFlags(t *testing.T) {
 				t.Errorf("best: choices %+v, want the averaging choice on validation", rep.Choices)
 			}
 			// The kept model is the one the report scores on validation.
-			f, err := modelfile.Load(filepath.Join(dir, "checkpoint.safetensors"), "lenet5")
+			f, err := models.LoadFile(filepath.Join(dir, "checkpoint.safetensors"), "lenet5")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,7 +42,7 @@ func args(base []string, more ...string) []string {
 
 func readTrainState(t *testing.T, path string) trainState {
 	t.Helper()
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestPruneResumeKeepsSettings(t *testing.T) {
 	if code, _, errs := run(t, smallPrune(dir)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	f, err := modelfile.Load(filepath.Join(dir, "checkpoint.safetensors"), "")
+	f, err := models.LoadFile(filepath.Join(dir, "checkpoint.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,12 +358,12 @@ func TestStoredScheduleCanBeFixed(t *testing.T) {
 	if code, _, errs := run(t, args(smallTrain, "--epochs", "1", "-o", p)...); code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	f, _ := modelfile.Load(p, "")
+	f, _ := models.LoadFile(p, "")
 	var st trainState
 	json.Unmarshal(f.Info.Training, &st)
 	st.Config.Schedule, st.Config.Epochs = "warmup:3", 2
 	f.Info.Training, _ = json.Marshal(st)
-	if err := modelfile.Save(p, f.Model, false, f.Info, f.Extra); err != nil {
+	if err := models.SaveFile(p, f.Model, f.Info, f.Extra); err != nil {
 		t.Fatal(err)
 	}
 	if code, _, errs := run(t, "train", "-o", p, "--resume"); code != exitUsage || !strings.Contains(errs, "warmup:3") {
@@ -388,7 +388,7 @@ func TestLoadsAndMessages(t *testing.T) {
 	bad := names[len(names)-1]
 	ts[bad].Data[3] = float32(math.NaN())
 	nan := filepath.Join(dir, "nan.safetensors")
-	if err := modelfile.Save(nan, m, false, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
+	if err := models.SaveFile(nan, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range [][]string{{"info", nan}, {"eval", "--weights", nan},

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 )
 
 // Flags that may differ on --resume from the value the run stored: they do
@@ -136,7 +136,7 @@ func describeModelFile(path string) string {
 	if !isNative(path) {
 		return "no sgcnn model (not a safetensors file)"
 	}
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		return "no readable sgcnn model"
 	}
@@ -269,7 +269,7 @@ func lastOnDisk(path string) string {
 	if _, err := os.Stat(path); err != nil {
 		return "no checkpoint was written"
 	}
-	f, err := modelfile.Load(path, "")
+	f, err := models.LoadFile(path, "")
 	if err != nil {
 		return fmt.Sprintf("the file %s could not be read back: %v", path, err)
 	}

@@ -24,7 +24,7 @@ func TestServeStartsAndStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "lenet5.safetensors")
-	if err := modelfile.Save(path, m, false, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
+	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	var out, errb bytes.Buffer

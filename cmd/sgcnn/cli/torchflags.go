@@ -1,12 +1,8 @@
 package cli
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/spf13/pflag"
 
-	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/torchtrain"
 )
 
@@ -33,25 +29,4 @@ func registerEngine(f *pflag.FlagSet, e *torchtrain.Engine) {
 	f.StringVar(&e.Device, "device", "cpu", "cpu or cuda, under --trainer torch")
 	f.IntVar(&e.NNodes, "nnodes", 1, "machines under --trainer torch (needs --rdzv-endpoint)")
 	f.StringVar(&e.RdzvEndpoint, "rdzv-endpoint", "", "HOST:PORT of torchrun's rendezvous, for --nnodes > 1")
-}
-
-// torchLauncher checks the torch trainer's set-up before any work and
-// returns it, working in dir; nil for the Go trainer.
-func torchLauncher(ctx context.Context, g *globals, e torchtrain.Engine, dir, arch string, s torchtrain.Settings, distill bool) (*torchtrain.Launcher, error) {
-	on, err := e.Torch()
-	if err != nil {
-		return nil, usageError{err}
-	}
-	if !on {
-		return nil, nil
-	}
-	if distill {
-		return nil, usagef("--trainer torch does not support distillation (--teacher, --distill): use --trainer go")
-	}
-	l := e.Launcher(dir, parallel.Threads(), g.stderr)
-	if err := l.Check(ctx, arch, s); err != nil {
-		return nil, usageError{err}
-	}
-	fmt.Fprintf(g.stderr, "fine-tuning on PyTorch DDP: %d process(es) per node on %s, work folder %s\n", max(1, e.NProc), l.Device, dir)
-	return l, nil
 }

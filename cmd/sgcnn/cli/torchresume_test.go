@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 )
 
@@ -50,7 +50,7 @@ func TestPruneTorchResumeInsideEpoch(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "report.json")); err != nil {
 		t.Fatal(err)
 	}
-	f, err := modelfile.Load(filepath.Join(out, "checkpoint.safetensors"), "")
+	f, err := models.LoadFile(filepath.Join(out, "checkpoint.safetensors"), "")
 	if err != nil {
 		t.Fatal(err)
 	}

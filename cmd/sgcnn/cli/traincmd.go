@@ -2,85 +2,27 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/sgcnn/sgcnn"
-	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/report"
-	"github.com/sgcnn/sgcnn/tensor"
-	"github.com/sgcnn/sgcnn/torchtrain"
 	"github.com/sgcnn/sgcnn/train"
 )
 
-// trainConfig is what a training run was asked to do; it is stored in the
-// checkpoint so that --resume continues the same run.
-type trainConfig struct {
-	Model       string  `json:"model"`
-	Dataset     string  `json:"dataset"`
-	Epochs      int     `json:"epochs"`
-	Batch       int     `json:"batch"`
-	LR          float64 `json:"lr"`
-	Schedule    string  `json:"schedule"`
-	Momentum    float64 `json:"momentum"`
-	WeightDecay float64 `json:"weight_decay"`
-	Nesterov    bool    `json:"nesterov"`
-	Augment     bool    `json:"augment"`
-	Shift       int     `json:"shift,omitempty"`
-	Seed        uint64  `json:"seed"`
-	Init        string  `json:"init,omitempty"`
-	// Classes is the new model's outputs (0: the architecture's).
-	Classes int `json:"classes,omitempty"`
-	// Teachers, when set, are the model files distilled from (several:
-	// the mean of their logits), each FILE or ARCH=FILE.
-	Teachers []string `json:"teachers,omitempty"`
-	// LegacyTeacher is the one teacher of runs saved before ensembles;
-	// --resume moves it to Teachers.
-	LegacyTeacher string `json:"teacher,omitempty"`
-	// Snapshots, when set, is a folder that keeps every epoch's checkpoint
-	// as epoch-NNN.safetensors (for sgcnn average).
-	Snapshots string `json:"snapshots,omitempty"`
-	// TrainLimit and TestLimit keep the first images of each split (0:
-	// all); EpochSize draws a fresh random subset per epoch (0: all).
-	TrainLimit int `json:"train_limit"`
-	TestLimit  int `json:"test_limit"`
-	EpochSize  int `json:"epoch_size"`
-	// Threads is the worker thread count (0: one per core); DataDir the
-	// data set's folder ("": found automatically). --resume uses both
-	// unless given.
-	Threads int    `json:"threads"`
-	DataDir string `json:"data_dir,omitempty"`
-	// ValSplit is the number of training images held out as a validation
-	// split (0: none, every epoch evaluated on the test set).
-	ValSplit int `json:"val_split,omitempty"`
-	distillFlags
-	torchtrain.Engine
-}
-
-// trainState is the record of a run kept in the model file.
-type trainState struct {
-	Config  trainConfig        `json:"config"`
-	Done    int                `json:"epochs_done"`
-	History []train.EpochStats `json:"history"`
-	// Validation is the run's validation split, Test its one test-set
-	// evaluation, after the last epoch (both absent without a split).
-	Validation *report.Validation `json:"validation,omitempty"`
-	Test       *train.EvalResult  `json:"test,omitempty"`
-}
+// trainConfig is what a training run was asked to do, as its checkpoint
+// stores it (sgcnn.TrainSettings); trainState is the run's record.
+type (
+	trainConfig = sgcnn.TrainSettings
+	trainState  = sgcnn.TrainRecord
+)
 
 type trainOptions struct {
 	trainConfig
@@ -204,8 +146,8 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	}
 	if !o.resume {
 		o.Threads = g.threads
-		if err := validateTrain(&o.trainConfig); err != nil {
-			return err
+		if err := o.Validate(); err != nil {
+			return flagError(err)
 		}
 	}
 	og, err := guardOutput(filepath.Dir(o.out), lockPath(o.out, false), g.stderr, filepath.Base(o.out))
@@ -214,70 +156,34 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	}
 	written := false
 	defer func() { og.close(written || fileExists(o.out)) }()
-	var m *models.Model
-	var st trainState
-	var extra map[string]*tensor.Tensor
-	var info modelfile.Info // the normalisation a model file records
+	cfg := sgcnn.TrainConfig{Out: o.out, ValSplitDefault: !o.valSet, Log: g.stderr,
+		Saved: func(string) { written = true },
+		OpenTeacher: func(arch, path string) (*sgcnn.Model, error) {
+			m, info, err := openModel(arch, path)
+			return &sgcnn.Model{Model: m, Info: info}, err
+		}}
+	var m *sgcnn.Model
 	if o.resume {
-		if m, st, extra, info, err = loadTrainRun(g, o); err != nil {
+		if cfg.From, err = loadTrainRun(g, o); err != nil {
 			return err
 		}
+		m = cfg.From.Model
 	} else {
 		if err := checkFreshOut(o.out, o.force, g.stderr); err != nil {
 			return err
 		}
-		if len(o.Teachers) == 0 {
-			o.distillFlags = distillFlags{} // not recorded without a teacher
-		}
+		m = &sgcnn.Model{}
 		if o.Init != "" {
-			m, info, err = openModel(o.Model, o.Init)
-		} else if m, err = models.New(o.Model, o.Classes, o.Seed); err != nil {
+			m.Model, m.Info, err = openModel(o.Model, o.Init)
+		} else if m.Model, err = models.New(o.Model, o.Classes, o.Seed); err != nil {
 			err = usageError{err}
 		}
 		if err != nil {
 			return err
 		}
-		st.Config = o.trainConfig
-	}
-	if o.Dataset == "" {
-		o.Dataset = defaultDataset(m.Arch)
-		st.Config.Dataset = o.Dataset
-	}
-	sched, err := optim.Parse(o.Schedule, o.LR, o.Epochs)
-	if err != nil {
-		return usageError{err}
 	}
 	if err := stopped(g, "before loading the data; nothing was written"); err != nil {
 		return err
-	}
-	ctx, cancel := interruptible(g, "") // the error says what is kept
-	defer cancel()
-	td, err := openTrainData(o, &st, m, info)
-	if err != nil {
-		return err
-	}
-	norm, testSrc, finalSrc := td.norm, td.test, td.final
-	var valSrc train.Source
-	if finalSrc != nil {
-		valSrc, testSrc = testSrc, nil
-	}
-	opt := optim.NewSGD(nn.AllParams(m.Net), o.LR, o.Momentum, o.WeightDecay, o.Nesterov)
-	if err := sgcnn.RestoreMomentum(opt, extra); err != nil {
-		return fmt.Errorf("--resume: %s: %w", o.out, err)
-	}
-	torchSet := torchtrain.Settings{Batch: o.Batch, Momentum: o.Momentum, WeightDecay: o.WeightDecay, Nesterov: o.Nesterov,
-		Pad: td.pad, Flip: td.flip, EpochSize: o.EpochSize, Seed: o.Seed, Folder: td.folder}
-	launcher, err := torchLauncher(ctx, g, o.Engine, o.out+".torch", m.Arch, torchSet, len(o.Teachers) > 0)
-	if err != nil {
-		return err
-	}
-	nctx := nn.NewCtx(true)
-	stepper := train.NewStepper(m.Net, opt, nctx)
-	if len(o.Teachers) > 0 {
-		if stepper.Distill, err = openTeachers(o.Teachers, m, norm, o.distillFlags); err != nil {
-			return err
-		}
-		fmt.Fprintln(g.stderr, o.distillFlags.describe(o.Teachers...))
 	}
 	if o.Snapshots != "" {
 		if err := og.mkdir(o.Snapshots); err != nil {
@@ -285,44 +191,20 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		}
 		removeStaleTemps(o.Snapshots, g.stderr, snapshotGlob)
 	}
-	if err := stopped(g, "before the first epoch; nothing was written"); err != nil {
-		return err
-	}
-	_, err = train.Fit(stepper, train.Plan{
-		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(td.n, o.EpochSize),
-		Train: train.Limit(train.FromLoader(ctx, td.loader), o.EpochSize), Test: testSrc, Val: valSrc, Log: g.stderr, Label: m.Arch,
-		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
-		RunEpoch:    launcher.EpochFunc(ctx, m, opt, td.set, torchSet),
-		AfterEpoch: func(es train.EpochStats) error {
-			st.Done, st.Test = es.Epoch, nil // a test result belongs to the last epoch only
-			st.History = append(st.History, es)
-			if err := saveRun(o.out, m, st, norm, opt); err != nil {
-				return err
-			}
-			written = true
-			if o.Snapshots == "" {
-				return nil
-			}
-			return saveRun(snapshotPath(o.Snapshots, es.Epoch), m, st, norm, opt)
-		},
-	})
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			if !written && !fileExists(o.out) {
-				return interruptedError{"before the first checkpoint; nothing was written"}
-			}
-			return interruptedError{fmt.Sprintf("%s; continue with: %s", lastOnDisk(o.out), resumeCommand("train", o.out, o.DataDir))}
+	ctx, cancel := interruptible(g, "") // the error says what is kept
+	defer cancel()
+	if o.Dataset == folderDataset {
+		if cfg.Data, err = folderTrainData(o, m); err != nil {
+			return err
 		}
-		return fmt.Errorf("training stopped: %w (%s)", err, lastOnDisk(o.out))
 	}
-	if g.ctx.Err() != nil { // the signal came during the last evaluation
-		return interruptedError{lastOnDisk(o.out) + ": the run had finished its last epoch"}
-	}
-	if err := finalTrainTest(g, o, m, &st, finalSrc, norm, opt); err != nil {
-		return err
+	cfg.TrainSettings = o.trainConfig
+	st, err := sgcnn.Train(ctx, m, cfg)
+	if err != nil {
+		return trainError(o, written, err)
 	}
 	if o.plot != "" && len(st.History) > 0 {
-		if err := plotHistory(o.plot, m.Arch, st.History); err != nil {
+		if err := plotHistory(o.plot, st.Config.Model, st.History); err != nil {
 			return err
 		}
 		fmt.Fprintf(g.stderr, "wrote %s\n", o.plot)
@@ -330,15 +212,37 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	if o.json {
 		return writeJSON(g.stdout, st)
 	}
+	arch := m.Model.Arch
 	if n := len(st.History); n > 0 && st.Test != nil {
 		fmt.Fprintf(g.stdout, "%s trained %d epochs on %s: val top-1 %.2f%% (last epoch; %d held-out training images), test top-1 %.2f%% (evaluated once, at the end), saved to %s\n",
-			m.Arch, st.Done, o.Dataset, st.History[n-1].ValTop1, st.Validation.Images, st.Test.Top1, o.out)
+			arch, st.Done, st.Config.Dataset, st.History[n-1].ValTop1, st.Validation.Images, st.Test.Top1, o.out)
 	} else if n > 0 {
 		last := st.History[n-1]
 		fmt.Fprintf(g.stdout, "%s trained %d epochs on %s: test top-1 %.2f%% (last epoch), saved to %s\n",
-			m.Arch, st.Done, o.Dataset, last.TestTop1, o.out)
+			arch, st.Done, st.Config.Dataset, last.TestTop1, o.out)
 	}
 	return nil
+}
+
+// trainError says what a failed sgcnn.Train kept and how to go on; a bad
+// setting is a usage error naming its flag.
+func trainError(o *trainOptions, written bool, err error) error {
+	if errors.As(err, new(*sgcnn.ConfigError)) {
+		return flagError(err)
+	}
+	if !errors.Is(err, context.Canceled) {
+		if errors.As(err, new(*sgcnn.StoppedError)) {
+			return fmt.Errorf("training stopped: %w (%s)", err, lastOnDisk(o.out))
+		}
+		return err
+	}
+	if !written && !fileExists(o.out) {
+		return interruptedError{"before the first checkpoint; nothing was written"}
+	}
+	if c, rerr := sgcnn.ReadTrainCheckpoint(o.out); rerr == nil && c.Record.Done >= c.Record.Config.Epochs {
+		return interruptedError{lastOnDisk(o.out) + ": the run had finished its last epoch"}
+	}
+	return interruptedError{fmt.Sprintf("%s; continue with: %s", lastOnDisk(o.out), resumeCommand("train", o.out, o.DataDir))}
 }
 
 // trainNotStored are the train flags a run does not store.
@@ -346,33 +250,22 @@ var trainNotStored = []string{"out", "resume", "json", "plot", "force", "allow-n
 
 // loadTrainRun reads the run to resume from o.out and puts its stored
 // settings into o, checking the flags given against them.
-func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[string]*tensor.Tensor, modelfile.Info, error) {
-	var st trainState
+func loadTrainRun(g *globals, o *trainOptions) (*sgcnn.TrainCheckpoint, error) {
 	var given map[string]string
 	if o.flags != nil {
 		given = flagsGiven(o.flags, trainNotStored...)
 	}
-	f, err := modelfile.Load(o.out, "")
+	c, err := sgcnn.ReadTrainCheckpoint(o.out)
 	if err != nil {
-		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: %w", err)
+		return nil, fmt.Errorf("--resume: %w", err)
 	}
-	if err := json.Unmarshal(f.Info.Training, &st); err != nil || st.Config.Model == "" {
-		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: %s holds no training run to continue", o.out)
-	}
+	st := c.Record
 	if inDir(o.out, st.Config.Snapshots) {
-		return nil, st, nil, modelfile.Info{}, usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
+		return nil, usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
 	}
-	if st.Config.LegacyTeacher != "" {
-		st.Config.Teachers, st.Config.LegacyTeacher = []string{st.Config.LegacyTeacher}, ""
+	if err := checkLoadedModel(g, c.Model.Model, o.out); err != nil {
+		return nil, err
 	}
-	if st.Config.Dataset == "" {
-		st.Config.Dataset = f.Info.Dataset
-	}
-	if err := checkLoadedModel(g, f.Model, o.out); err != nil {
-		return nil, st, nil, modelfile.Info{}, err
-	}
-	// Runs saved before the limits were stored: the limits given now apply.
-	legacy := !strings.Contains(string(f.Info.Training), `"train_limit"`)
 	o.trainConfig = st.Config
 	if o.flags != nil {
 		rule := func(name, given, stored string) bool {
@@ -381,24 +274,23 @@ func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[s
 				_, err := optim.Parse(stored, o.LR, o.Epochs)
 				return err != nil
 			case "train-limit", "test-limit", "epoch-size":
-				return legacy
+				return c.LegacyLimits
 			}
 			return longerEpochs(name, given, stored)
 		}
 		if err := applyResumeFlags(o.flags, given, rule, g.stderr); err != nil {
-			return nil, st, nil, modelfile.Info{}, err
+			return nil, err
 		}
 		resumeThreads(g, o.flags, st.Config.Threads)
 	}
-	if err := validateTrain(&o.trainConfig); err != nil {
-		return nil, st, nil, modelfile.Info{}, fmt.Errorf("--resume: the run's settings: %w", err)
+	if err := o.Validate(); err != nil {
+		return nil, fmt.Errorf("--resume: the run's settings: %w", flagError(err))
 	}
 	if o.Epochs > st.Config.Epochs {
 		fmt.Fprintf(g.stderr, "extending the run from %d to %d epochs\n", st.Config.Epochs, o.Epochs)
 	}
-	st.Config = o.trainConfig
-	fmt.Fprintf(g.stderr, "resuming %s after epoch %d of %d\n", o.out, st.Done, st.Config.Epochs)
-	return f.Model, st, f.Extra, f.Info, nil
+	fmt.Fprintf(g.stderr, "resuming %s after epoch %d of %d\n", o.out, st.Done, o.Epochs)
+	return c, nil
 }
 
 // resumeCommand is the command that continues a run.
@@ -416,42 +308,6 @@ func fileExists(path string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-// validateTrain checks a training run's settings before any work.
-func validateTrain(c *trainConfig) error {
-	switch {
-	case !(c.LR > 0) || math.IsInf(c.LR, 0):
-		return usagef("--lr %g: want a finite rate > 0", c.LR)
-	case c.Epochs < 1:
-		return usagef("--epochs %d: want at least 1", c.Epochs)
-	case c.Batch < 1 || c.Batch > maxBatch:
-		return usagef("--batch %d: want 1 to %d", c.Batch, maxBatch)
-	case !(c.Momentum >= 0 && c.Momentum < 1):
-		return usagef("--momentum %g: want [0, 1)", c.Momentum)
-	case !(c.WeightDecay >= 0) || math.IsInf(c.WeightDecay, 0):
-		return usagef("--wd %g: want a finite value >= 0", c.WeightDecay)
-	case c.Shift < 0 || c.Shift > maxShift:
-		return usagef("--shift %d: want 0 to %d pixels", c.Shift, maxShift)
-	case c.TrainLimit < 0 || c.TestLimit < 0 || c.EpochSize < 0:
-		return usagef("--train-limit %d, --test-limit %d, --epoch-size %d: want 0 (all) or more", c.TrainLimit, c.TestLimit, c.EpochSize)
-	case c.Dataset != "" && c.Dataset != folderDataset && !slices.Contains(datasets, c.Dataset):
-		return usagef("--dataset %q: want one of %s or %s", c.Dataset, strings.Join(datasets, ", "), folderDataset)
-	case c.Classes < 0 || c.Classes > maxClasses:
-		return usagef("--classes %d: want 0 (the architecture's) to %d", c.Classes, maxClasses)
-	}
-	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
-		return usagef("--schedule: %v", err)
-	}
-	for _, spec := range c.Teachers {
-		if _, path := teacherSpec(spec); !fileExists(path) {
-			return usagef("--teacher %s: no such file", spec)
-		}
-	}
-	if len(c.Teachers) > 0 {
-		return c.distillFlags.validate()
-	}
-	return nil
-}
-
 // inDir reports whether the file path lies directly in the folder dir
 // (false when dir is empty).
 func inDir(path, dir string) bool {
@@ -461,20 +317,6 @@ func inDir(path, dir string) bool {
 	a, err1 := filepath.Abs(filepath.Dir(path))
 	b, err2 := filepath.Abs(dir)
 	return err1 == nil && err2 == nil && a == b
-}
-
-// snapshotPath names the copy of epoch e's checkpoint (1-based) in dir.
-func snapshotPath(dir string, e int) string {
-	return filepath.Join(dir, fmt.Sprintf("epoch-%03d.safetensors", e))
-}
-
-// saveRun writes the model, its run record and the optimiser's momentum.
-func saveRun(path string, m *models.Model, st trainState, norm data.Norm, opt *optim.SGD) error {
-	raw, err := json.Marshal(st)
-	if err != nil {
-		return err
-	}
-	return modelfile.Save(path, m, false, modelfile.Info{Dataset: st.Config.Dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}, sgcnn.MomentumOf(opt))
 }
 
 // plotHistory draws train and test top-1 per epoch.

@@ -2,20 +2,14 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sgcnn/sgcnn/modelfile"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/nn"
-	"github.com/sgcnn/sgcnn/report"
-	"github.com/sgcnn/sgcnn/train"
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/transfer"
 )
 
@@ -27,28 +21,6 @@ type transferOptions struct {
 	json                         bool
 	valSplit                     int
 	valSet                       bool // --val-split given
-}
-
-// transferRecord is the run record kept in the output model file and
-// printed with --json.
-type transferRecord struct {
-	Source     string             `json:"source"`
-	Arch       string             `json:"arch"`
-	Dataset    string             `json:"dataset"`
-	Head       string             `json:"head"`
-	Classes    int                `json:"classes"`
-	Pruned     float64            `json:"pruned_fraction"` // of the masked layers' connections, head excluded
-	TrainN     int                `json:"train_images"`
-	TestN      int                `json:"test_images"`
-	Config     transfer.Config    `json:"config"`
-	History    []train.EpochStats `json:"history"`
-	FinalTop1  float64            `json:"final_test_top1"`
-	OutputFile string             `json:"output_file"`
-	// Validation is the split held out of the training images; with it,
-	// FinalVal is the last epoch's validation top-1 and FinalTop1 the test
-	// set's one evaluation, after the last epoch.
-	Validation *report.Validation `json:"validation,omitempty"`
-	FinalVal   *float64           `json:"final_val_top1,omitempty"`
 }
 
 func newTransferCmd(g *globals) *cobra.Command {
@@ -113,13 +85,12 @@ record with --json. MODEL_FILE may also be a PyTorch checkpoint with
 }
 
 func runTransfer(g *globals, o *transferOptions, src string) error {
-	if err := o.cfg.Validate(); err != nil {
-		return usagef("%v", err)
+	cfg := sgcnn.TransferConfig{Config: o.cfg, Source: src, Dataset: o.dataset, DataDir: o.dataDir,
+		TrainLimit: o.limits[0], TestLimit: o.limits[1], ValSplit: o.valSplit, ValSplitDefault: !o.valSet, Log: g.stderr}
+	if err := cfg.Validate(); err != nil {
+		return flagError(err)
 	}
-	if o.dataset != "fashion-mnist" && o.dataset != "mnist" {
-		return usagef("--dataset %q: want fashion-mnist or mnist", o.dataset)
-	}
-	m, _, err := openModel(o.model, src)
+	m, info, err := openModel(o.model, src)
 	if err != nil {
 		return err
 	}
@@ -133,106 +104,28 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 	if err := refuseOverwrite("--out", o.out, o.force); err != nil {
 		return err
 	}
-	trainSet, testSet, err := openSplits(o.dataset, o.dataDir, o.limits)
-	if err != nil {
-		return err
-	}
-	n, err := resolveValSplit(o.valSplit, o.valSet, trainSet.N)
-	if err != nil {
-		return err
-	}
-	trainSet, valSet, valRec, err := holdOut(trainSet, n)
-	if err != nil {
-		return err
-	}
-	if valSet != nil {
-		if valSet, err = transfer.Fit(m, valSet); err != nil {
-			return err
-		}
-	}
-	if trainSet, err = transfer.Fit(m, trainSet); err != nil {
-		return err
-	}
-	if testSet, err = transfer.Fit(m, testSet); err != nil {
-		return err
-	}
-	shortcutB := hasShortcutB(m)
-	head, err := transfer.ReplaceHead(m, len(trainSet.Classes), o.cfg.Seed)
-	if err != nil {
-		return err
-	}
-	rec := transferRecord{Source: src, Arch: m.Arch, Dataset: o.dataset, Head: head.Name(), Classes: m.Classes,
-		Pruned: prunedFraction(m, head), TrainN: trainSet.Len(), TestN: testSet.Len(), Config: o.cfg, OutputFile: o.out,
-		Validation: valRec}
-	fmt.Fprintf(g.stderr, "transfer %s (%.1f%% of masked connections pruned) to %s: new head %s %d -> %d, %d train / %d test images\n",
-		m.Arch, 100*rec.Pruned, o.dataset, head.Name(), head.In, head.Out, rec.TrainN, rec.TestN)
-	norm := trainSet.Norm()
-	if err := os.MkdirAll(filepath.Dir(o.out), 0o755); err != nil {
-		return err
-	}
-	write := func() error {
-		raw, err := json.Marshal(rec)
-		if err != nil {
-			return err
-		}
-		info := modelfile.Info{Dataset: o.dataset, Mean: norm.Mean, Std: norm.Std, Training: raw}
-		return modelfile.Save(o.out, m, shortcutB, info, nil)
-	}
-	save := func(es train.EpochStats) error {
-		rec.History = append(rec.History, es)
-		if valSet != nil {
-			rec.FinalVal = &es.ValTop1
-		} else {
-			rec.FinalTop1 = es.TestTop1
-		}
-		return write()
-	}
+	cfg.Out = o.out
 	ctx, cancel := interruptible(g, "the last epoch's model file is kept")
 	defer cancel()
-	res, err := transfer.Run(ctx, m, transfer.Data{Train: trainSet, Test: testSet, Val: valSet, Norm: norm}, o.cfg, g.stderr, save)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("interrupted after epoch %d (%s holds it)", len(rec.History), o.out)
-		}
+	rec, err := sgcnn.Transfer(ctx, &sgcnn.Model{Model: m, Info: info}, cfg)
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("interrupted after epoch %d (%s holds it)", len(rec.History), o.out)
+	case errors.As(err, new(*sgcnn.StoppedError)):
 		return fmt.Errorf("transfer stopped: %w", err)
-	}
-	if valSet != nil {
-		rec.FinalTop1 = res.Final.Top1
-		if err := write(); err != nil {
-			return err
-		}
+	default:
+		return flagError(err)
 	}
 	if o.json {
 		return writeJSON(g.stdout, rec)
 	}
 	if rec.FinalVal != nil {
 		fmt.Fprintf(g.stdout, "%s transferred to %s in %d epochs: val top-1 %.2f%% (last epoch; %d held-out training images), test top-1 %.2f%% (evaluated once, at the end), saved to %s\n",
-			m.Arch, o.dataset, len(rec.History), *rec.FinalVal, valRec.Images, rec.FinalTop1, o.out)
+			rec.Arch, o.dataset, len(rec.History), *rec.FinalVal, rec.Validation.Images, rec.FinalTop1, o.out)
 		return nil
 	}
 	fmt.Fprintf(g.stdout, "%s transferred to %s in %d epochs: test top-1 %.2f%% (last epoch), saved to %s\n",
-		m.Arch, o.dataset, len(rec.History), rec.FinalTop1, o.out)
+		rec.Arch, o.dataset, len(rec.History), rec.FinalTop1, o.out)
 	return nil
-}
-
-// prunedFraction is the fraction of connections masked off in the layers
-// that carry a mask, leaving out the head.
-func prunedFraction(m *models.Model, head nn.Layer) float64 {
-	var off, all int
-	for _, p := range nn.Prunables(m.Net) {
-		mask := p.Mask()
-		if p == head || mask == nil {
-			continue
-		}
-		all += len(mask)
-		for _, v := range mask {
-			if v == 0 {
-				off++
-			}
-		}
-	}
-	if all == 0 {
-		return 0
-	}
-	return float64(off) / float64(all)
 }

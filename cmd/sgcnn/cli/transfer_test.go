@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -35,7 +36,7 @@ func maskedModelFile(t *testing.T, arch string) (string, map[string][]float32) {
 		masks[p.Name()] = mask
 	}
 	path := filepath.Join(t.TempDir(), arch+".safetensors")
-	if err := modelfile.Save(path, m, false, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
+	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	return path, masks
@@ -52,14 +53,14 @@ func TestTransferCommand(t *testing.T) {
 		}
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	var rec transferRecord
+	var rec sgcnn.TransferRecord
 	if err := json.Unmarshal([]byte(stdout), &rec); err != nil {
 		t.Fatal(err)
 	}
 	if rec.Head != "fc2" || rec.Classes != 10 || len(rec.History) != 1 || rec.TestN != 100 || !(rec.Pruned > 0.4) {
 		t.Errorf("record %+v", rec)
 	}
-	f, err := modelfile.Load(out, "lenet5")
+	f, err := models.LoadFile(out, "lenet5")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,9 @@
 package cli
 
 import (
-	"encoding/json"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn"
-	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/modelfile"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/optim"
-	"github.com/sgcnn/sgcnn/report"
-	"github.com/sgcnn/sgcnn/train"
 )
 
 // defaultValSplit is the validation split of train, prune, transfer and
@@ -56,90 +47,4 @@ func checkValSplit(asked int) error {
 func resolveValSplit(asked int, explicit bool, n int) (int, error) {
 	v, err := sgcnn.ValSplitOf(asked, !explicit, n)
 	return v, flagError(err)
-}
-
-// holdOut splits a validation set of n images off ds (none when n is 0)
-// and returns the rest, the split and its record.
-func holdOut(ds *data.Dataset, n int) (rest, val *data.Dataset, rec *report.Validation, err error) {
-	rest, val, rec, err = sgcnn.HoldOut(ds, n)
-	return rest, val, rec, flagError(err)
-}
-
-// evalSources returns the batches a run measures itself on, and the test
-// batches it evaluates once at the end: the validation split and the test
-// set when there is a split (val not nil), else the test set and nil.
-func evalSources(val, test *data.Dataset, norm data.Norm, batch int) (during, final train.Source, err error) {
-	testSrc, err := evalSource(test, norm, batch)
-	if err != nil || val == nil {
-		return testSrc, nil, err
-	}
-	valSrc, err := evalSource(val, norm, batch)
-	if err != nil {
-		return nil, nil, err
-	}
-	return valSrc, testSrc, nil
-}
-
-// trainHoldout draws a training run's validation split off *trainSet (which
-// it replaces by the rest) and records it in st; a resumed run holds out
-// what its record says.
-func trainHoldout(o *trainOptions, st *trainState, trainSet **data.Dataset) (*data.Dataset, error) {
-	n, err := resolveValSplit(o.ValSplit, o.valSet || o.resume, (*trainSet).N)
-	if err != nil {
-		return nil, err
-	}
-	rest, val, rec, err := holdOut(*trainSet, n)
-	if err != nil {
-		return nil, err
-	}
-	o.ValSplit, st.Config.ValSplit, st.Validation = n, n, rec
-	*trainSet = rest
-	return val, nil
-}
-
-// finalTrainTest evaluates the test set once, after the last epoch of a
-// training run with a validation split (final not nil), and saves the
-// result in the run's record.
-func finalTrainTest(g *globals, o *trainOptions, m *models.Model, st *trainState, final train.Source, norm data.Norm, opt *optim.SGD) error {
-	if final == nil || st.Test != nil {
-		return nil
-	}
-	r, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return final(0, yield) })
-	if err != nil {
-		return fmt.Errorf("the final test evaluation: %w", err)
-	}
-	st.Test = &r
-	fmt.Fprintf(g.stderr, "%s: test top-1 %.2f%% top-5 %.2f%% (the test set's one evaluation, after the last epoch)\n", m.Arch, r.Top1, r.Top5)
-	return saveRun(o.out, m, *st, norm, opt) // the momentum stays: a longer run may resume this one
-}
-
-// evaluateSet returns m's accuracy on ds, unaugmented.
-func evaluateSet(m *models.Model, ds *data.Dataset, norm data.Norm) (train.EvalResult, error) {
-	src, err := evalSource(ds, norm, 200)
-	if err != nil {
-		return train.EvalResult{}, err
-	}
-	return train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
-}
-
-// warnValSplit warns when the model file at path records a training or
-// pruning run whose validation split differs from the n images held out
-// now: its validation accuracy then counts images the run trained on.
-func warnValSplit(g *globals, path string, info modelfile.Info, n int) {
-	var rec struct {
-		Config struct {
-			ValSplit int `json:"val_split"`
-		} `json:"config"`
-	}
-	raw := info.Training
-	if len(info.Pruning) > 0 {
-		raw = info.Pruning
-	}
-	if len(raw) == 0 || json.Unmarshal(raw, &rec) != nil {
-		return
-	}
-	if rec.Config.ValSplit != n {
-		fmt.Fprintf(g.stderr, "warning: %s was trained with --val-split %d, not %d: the validation images differ from those it held out\n",
-			path, rec.Config.ValSplit, n)
-	}
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/report"
 )
 
@@ -71,7 +71,7 @@ func TestValSplitRejects(t *testing.T) {
 			t.Errorf("average --val-split %s: exit %d, %q; want a usage error naming the flag", bad, code, errs)
 		}
 	}
-	if _, err := modelfile.Load(out, ""); err == nil {
+	if _, err := models.LoadFile(out, ""); err == nil {
 		t.Error("a refused command wrote its output")
 	}
 }
@@ -108,7 +108,7 @@ func TestTrainValSplit(t *testing.T) {
 	}
 	// The model file keeps the record; its final model scores the recorded
 	// test accuracy on the test images.
-	f, err := modelfile.Load(out, "lenet5")
+	f, err := models.LoadFile(out, "lenet5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestPruneValSplit(t *testing.T) {
 		t.Fatalf("final %v, final test %v: want both", rep.Final, rep.FinalTest)
 	}
 	// The pretraining held out the same 50 images.
-	f, err := modelfile.Load(filepath.Join(dir, "pretrained.safetensors"), "lenet5")
+	f, err := models.LoadFile(filepath.Join(dir, "pretrained.safetensors"), "lenet5")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestTrainValSplitResume(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &st); err != nil {
 		t.Fatal(err)
 	}
-	f, err := modelfile.Load(c, "lenet5")
+	f, err := models.LoadFile(c, "lenet5")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package modelfile
+package models
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/checkpoint"
 	"github.com/sgcnn/sgcnn/graph"
-	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/tensor"
 )
@@ -18,7 +18,7 @@ import (
 // graphModel is a masked ResNet-20 run as a graph (as an imported network
 // is), with a constant operand added before the classifier so that the
 // file must carry constants too.
-func graphModel(t *testing.T) *models.Model {
+func graphModel(t *testing.T) *Model {
 	t.Helper()
 	tree := maskedResNet(t)
 	g, err := graph.Lower(tree.Net, tree.InputShape[:])
@@ -31,14 +31,14 @@ func graphModel(t *testing.T) *models.Model {
 	fc.Inputs = []string{"scaled"}
 	g.Nodes = append(g.Nodes[:len(g.Nodes)-1], scale, fc)
 	g.Shapes = nil
-	m, err := models.FromGraph(g, 10)
+	m, err := FromGraph(g, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func logits(t *testing.T, m *models.Model) []float32 {
+func logits(t *testing.T, m *Model) []float32 {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(4, 5))
 	x := tensor.New(2, 3, 32, 32)
@@ -57,13 +57,13 @@ func logits(t *testing.T, m *models.Model) []float32 {
 func TestGraphRoundTrip(t *testing.T) {
 	m := graphModel(t)
 	path := filepath.Join(t.TempDir(), "g.safetensors")
-	if err := Save(path, m, false, Info{Dataset: "cifar10"}, nil); err != nil {
+	if err := SaveFile(path, m, modelfile.Info{Dataset: "cifar10"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if arch, err := Arch(path); err != nil || arch != models.GraphArch {
+	if arch, err := modelfile.Arch(path); err != nil || arch != GraphArch {
 		t.Fatalf("Arch: %q, %v", arch, err)
 	}
-	f, err := Load(path, models.GraphArch)
+	f, err := LoadFile(path, GraphArch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestGraphRoundTrip(t *testing.T) {
 	if !slices.Equal(logits(t, f.Model), logits(t, m)) {
 		t.Fatal("loaded graph model computes other logits")
 	}
-	if _, err := Load(path, "resnet20"); err == nil || !strings.Contains(err.Error(), "holds a graph") {
+	if _, err := LoadFile(path, "resnet20"); err == nil || !strings.Contains(err.Error(), "holds a graph") {
 		t.Fatalf("wrong architecture accepted: %v", err)
 	}
 }
@@ -91,20 +91,20 @@ func TestGraphBadFile(t *testing.T) {
 	m := graphModel(t)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "g.safetensors")
-	if err := Save(good, m, false, Info{}, nil); err != nil {
+	if err := SaveFile(good, m, modelfile.Info{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
 		name, want string
 		edit       func(f *checkpoint.File)
 	}{
-		{"no graph", `"graph" is missing`, func(f *checkpoint.File) { delete(f.Meta, keyGraph) }},
-		{"corrupt graph", `metadata "graph"`, func(f *checkpoint.File) { f.Meta[keyGraph] = f.Meta[keyGraph][:100] }},
+		{"no graph", `"graph" is missing`, func(f *checkpoint.File) { delete(f.Meta, "graph") }},
+		{"corrupt graph", `metadata "graph"`, func(f *checkpoint.File) { f.Meta["graph"] = f.Meta["graph"][:100] }},
 		{"huge conv", "needs", func(f *checkpoint.File) {
 			// A 31x31 kernel keeps every shape but needs a weight 100
 			// times the file's.
 			var g graph.Graph
-			if err := json.Unmarshal([]byte(f.Meta[keyGraph]), &g); err != nil {
+			if err := json.Unmarshal([]byte(f.Meta["graph"]), &g); err != nil {
 				t.Fatal(err)
 			}
 			g.Nodes[0].Attrs.Kernel, g.Nodes[0].Attrs.Pads = [2]int{31, 31}, [4]int{15, 15, 15, 15}
@@ -112,7 +112,7 @@ func TestGraphBadFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			f.Meta[keyGraph] = string(raw)
+			f.Meta["graph"] = string(raw)
 		}},
 		{"missing weight", "layer1.0.conv1.weight is missing", func(f *checkpoint.File) {
 			delete(f.Tensors, "layer1.0.conv1.weight")
@@ -129,7 +129,7 @@ func TestGraphBadFile(t *testing.T) {
 			if err := checkpoint.Save(bad, f); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Load(bad, ""); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), bad) {
+			if _, err := LoadFile(bad, ""); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), bad) {
 				t.Fatalf("got %v, want an error naming %s and saying %q", err, bad, c.want)
 			}
 		})

@@ -1,4 +1,4 @@
-package modelfile
+package models
 
 import (
 	"path/filepath"
@@ -7,21 +7,21 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/checkpoint"
-	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/modelfile"
 )
 
 // TestClassesBoundedByFile is issue 19's finding 3: a small file whose
 // metadata declares a huge class count used to build the model (and run
 // out of memory) before its tensors were compared. The count must now be
-// backed by a classifier weight in the file, and at most MaxClasses.
+// backed by a classifier weight in the file, and at most modelfile.MaxClasses.
 func TestClassesBoundedByFile(t *testing.T) {
-	m, err := models.New("lenet5", 0, 1)
+	m, err := New("lenet5", 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.safetensors")
-	if err := Save(good, m, false, Info{}, nil); err != nil {
+	if err := SaveFile(good, m, modelfile.Info{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, classes := range []string{"1000000000000", "5000000", "100001", "5000", "11", "0", "x"} {
@@ -37,7 +37,7 @@ func TestClassesBoundedByFile(t *testing.T) {
 		var a, b runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&a)
-		_, err = Load(p, "")
+		_, err = LoadFile(p, "")
 		runtime.ReadMemStats(&b)
 		if err == nil || !strings.Contains(err.Error(), `"classes"`) {
 			t.Errorf("classes %s: err %v, want one naming the metadata", classes, err)
@@ -46,7 +46,7 @@ func TestClassesBoundedByFile(t *testing.T) {
 			t.Errorf("classes %s: refusing a 1.7 MB file allocated %d MB", classes, n>>20)
 		}
 	}
-	if _, err := Load(good, ""); err != nil {
+	if _, err := LoadFile(good, ""); err != nil {
 		t.Errorf("the good file: %v", err)
 	}
 }
