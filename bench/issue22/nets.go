@@ -11,6 +11,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/prune"
@@ -30,6 +31,9 @@ type netJobs struct {
 	// splitDense and splitPruned run batch 1 with Options.SplitOne: each
 	// conv's groups split over two goroutines.
 	splitDense, splitPruned *job
+	// unfused is pruned with the epilogue run after the kernels instead
+	// of fused into their store (kernel.SetFusedEpilogue(false)), by batch.
+	unfused []*job
 }
 
 // newNetJobs loads arch's pretrained weights from dir, prunes it as sgcnn
@@ -101,6 +105,11 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 		}
 		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet)})
 		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet)})
+		tp := timer(pnet)
+		n.unfused = append(n.unfused, &job{name: fmt.Sprintf("%s pruned b%d unfused", arch, b), time: func() time.Duration {
+			defer kernel.SetFusedEpilogue(kernel.SetFusedEpilogue(false))
+			return tp()
+		}})
 		if b == 1 && threads >= 2 {
 			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS)}
 			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS)}
@@ -113,7 +122,7 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 func (n *netJobs) jobs() []*job {
 	var out []*job
 	for i := range n.dense {
-		out = append(out, n.dense[i], n.pruned[i])
+		out = append(out, n.dense[i], n.pruned[i], n.unfused[i])
 	}
 	if n.splitDense != nil {
 		out = append(out, n.splitDense, n.splitPruned)

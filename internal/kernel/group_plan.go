@@ -35,15 +35,17 @@ type GroupPlan struct {
 	covered []bool    // [N]: channels some group computes
 	used    []int     // input channels some group reads, ascending
 	zero    []float32 // one output row of zeros
-	// flat, for stride 1 with a padded pitch of at least 8 and rows of at
-	// most one vector: per output vector of the padded pitch, the lanes
-	// that are outputs (column below wo, before the last row's end).
-	// Writing the next conv's padded layout, whose pitch is the same, the
-	// epilogue then runs over whole vectors (epiFlat), zeroing the halo
-	// lanes, instead of row by row with a masked tail and gap per row:
-	// 5 vectors instead of 16 masked ones for an 8x8 plane, 7% faster for
-	// one-filter groups there (BenchmarkGroupPlanChained, under load); on
-	// 32-wide rows it was no faster.
+	// flat, for stride 1 with a padded pitch of at least 8: per output
+	// vector of the padded pitch, the lanes that are outputs (column below
+	// wo, before the last row's end). Writing the next conv's padded
+	// layout, whose pitch is the same, the epilogue then runs over whole
+	// vectors, zeroing the halo lanes: fused into the row3 kernels' store
+	// (row3Fused) at every width, or, for the other groups and rows of at
+	// most one vector, as a pass of its own (epiFlat) instead of row by row
+	// with a masked tail and gap per row: 5 vectors instead of 16 masked
+	// ones for an 8x8 plane, 7% faster for one-filter groups there
+	// (BenchmarkGroupPlanChained, under load); on 32-wide rows the pass
+	// was no faster.
 	flat []uint16
 }
 
@@ -97,7 +99,7 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 		}
 		g.groups = append(g.groups, pg)
 	}
-	if g.d.s == 1 && g.d.wp >= 8 && g.d.wo <= vecW {
+	if g.d.s == 1 && g.d.wp >= 8 {
 		d := &g.d
 		g.flat = make([]uint16, d.pp/vecW)
 		for q := range d.ho * d.wp {
@@ -238,10 +240,16 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 	// The flat epilogue writes whole vectors from y0 on: up to 16-wp floats
 	// past a channel's plane, into the next one's top halo (zeros) or the
 	// tail; the pitches must agree.
-	flat := next != nil && g.flat != nil && ydp == d.wp && len(y) >= (g.p.N-1)*ycs+y0+d.pp
+	flatOK := next != nil && g.flat != nil && ydp == d.wp && len(y) >= (g.p.N-1)*ycs+y0+d.pp
+	flat := flatOK && d.wo <= vecW
+	fuse := flatOK && row3Fused != nil && cur.row3 != nil
 	kern := cur.kern
 	for gi := range g.groups {
 		pg := &g.groups[gi]
+		if fuse && pg.rows3 != nil && !hasPlanes(e, pg.filters) {
+			g.fusedGroup(pg, xp, y, ycs, y0, e, ws)
+			continue
+		}
 		nf, k := len(pg.filters), len(pg.offs)
 		t := grow(&ws.s2, nf*d.pp)
 		aoffs := ws.aoffs[:]
@@ -300,6 +308,19 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 		}
 		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
 	}
+}
+
+// hasPlanes reports whether e adds a plane to one of filters.
+func hasPlanes(e *Epilogue, filters []int) bool {
+	if e.Planes == nil {
+		return false
+	}
+	for _, n := range filters {
+		if e.Planes[n] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // store writes output plane n from src (row pitch sp) to dst (row pitch
