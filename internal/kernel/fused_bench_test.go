@@ -94,3 +94,61 @@ func sideBySide(run func(), set func(on bool)) (on, off [2]float64, ratio float6
 	med := func(v []float64) float64 { v = slices.Clone(v); slices.Sort(v); return v[len(v)/2] }
 	return [2]float64{med(cpu[0]), med(wall[0])}, [2]float64{med(cpu[1]), med(wall[1])}, med(ratios)
 }
+
+// BenchmarkCompactPitch times GroupPlans built with the compact padded
+// pitch (w+pad; direct.compact) against ones built with the full pitch
+// (w+2*pad), side by side as BenchmarkFusedEpilogue does, each writing its
+// own next layout (a chain) with the fused epilogue: the ResNet stage
+// shapes, dense (nf=0) and in groups of nf filters over 30% of the
+// channels. "full/compact-cpu" above 1: the compact pitch wins.
+func BenchmarkCompactPitch(b *testing.B) {
+	for _, p := range []Conv{
+		{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	} {
+		for _, nf := range []int{0, 1, 2, 3, 8} {
+			r := rand.New(rand.NewPCG(5, 5))
+			kc, flops, f := p.C, p.FLOPs(), p.N
+			if nf > 0 {
+				kc, f = max(1, p.C*3/10), nf
+				flops = flops * float64(kc) / float64(p.C)
+			}
+			var gs []Group
+			for n0 := 0; n0 < p.N; n0 += f {
+				g := Group{Channels: r.Perm(p.C)[:kc]}
+				for i := range min(f, p.N-n0) {
+					g.Filters = append(g.Filters, n0+i)
+				}
+				g.Weights = randSlice(r, len(g.Filters)*kc*9)
+				gs = append(gs, g)
+			}
+			var plans [2]*GroupPlan
+			var xs, ys [2][]float32
+			for i, compact := range []bool{true, false} {
+				was := SetCompactPitch(compact)
+				plans[i] = NewGroupPlan(p, gs)
+				SetCompactPitch(was)
+				xs[i] = make([]float32, plans[i].PaddedLen())
+				x := randSlice(r, p.C*p.H*p.W)
+				copy(xs[i], plans[i].pad(new(Workspace), x))
+				ys[i] = make([]float32, plans[i].PaddedLen())
+			}
+			e := &Epilogue{Bias: randSlice(r, p.N), ReLU: true}
+			b.Run(fmt.Sprintf("%dx%dx%d/nf=%d", p.C, p.H, p.W, nf), func(b *testing.B) {
+				ws := new(Workspace)
+				i := 0
+				run := func() { plans[i].ForwardPadded(xs[i], ys[i], e, ws, true, plans[i]) }
+				on, off, ratio := sideBySide(run, func(compact bool) {
+					i = 1
+					if compact {
+						i = 0
+					}
+				})
+				b.ReportMetric(flops/on[0]/1e9, "compact-GFLOP/cpu-s")
+				b.ReportMetric(flops/off[0]/1e9, "full-GFLOP/cpu-s")
+				b.ReportMetric(ratio, "full/compact-cpu")
+			})
+		}
+	}
+}

@@ -107,3 +107,16 @@ func (g *GroupPlan) fusedGroup(pg *planGroup, xp, y []float32, ycs, y0 int, e *E
 		j0 += tiles * nv * vecW
 	}
 }
+
+// compactPitch makes NewGroupPlan use the compact padded pitch
+// (direct.compact) for stride-1 convs.
+var compactPitch = true
+
+// SetCompactPitch sets whether GroupPlans built from now on compute in
+// the compact padded pitch (w+pad instead of w+2*pad; on by default) and
+// returns the previous setting, so that benchmarks can build both. Plans
+// of either kind chain (ForwardPadded) with each other.
+func SetCompactPitch(on bool) (was bool) {
+	was, compactPitch = compactPitch, on
+	return was
+}

@@ -72,6 +72,9 @@ const planWideRows = maxAcc / 4
 func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N),
 		zero: make([]float32, p.OutW())}
+	if compactPitch {
+		g.d.compact()
+	}
 	tuneRow3()
 	ws := new(Workspace)
 	for _, gr := range groups {
@@ -164,6 +167,9 @@ func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
 		// Rows and the halo after each (right, then the next row's left).
 		padRows(xp[first:], x[c*d.h*d.w:(c+1)*d.h*d.w], d.h, d.w, d.wp)
 		clear(xp[first+d.h*d.wp : base+d.cs])
+		// The bottom right taps of a compact pitch read the first pw
+		// floats of the next plane, which may be one no group reads.
+		clear(xp[base+d.cs : base+d.cs+d.pw])
 	}
 	clear(xp[g.p.C*d.cs:])
 	return xp
