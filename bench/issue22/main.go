@@ -168,14 +168,17 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 		}
 	}
 	if len(nets) > 0 {
-		fmt.Fprintf(w, "\nThe pruned networks with the epilogue (bias, ReLU, halo zeroing) fused into the row3 kernels' store, against the same network with it run as a pass after them (kernel.SetFusedEpilogue(false)), %d threads, each timed after an untimed forward of its own; above 1: fusing is faster:\n\n", threads)
-		fmt.Fprintln(w, "| model | batch | unfused / fused, wall | CPU time | fused ms | unfused ms |")
-		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|")
+		fmt.Fprintf(w, "\nThe networks on this session's kernel layout (the epilogue fused into the row3 kernels' store, plans in the compact padded pitch) against the same networks, routes and threads on the previous one (kernel.SetFusedEpilogue(false), kernel.SetCompactPitch(false)), %d threads, each timed after an untimed forward of its own; before / now above 1: now is faster:\n\n", threads)
+		fmt.Fprintln(w, "| model | batch | dense before / now, wall | CPU | pruned before / now, wall | CPU | speedup / FLOPs red. before, wall | CPU | now, wall | CPU |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, n := range nets {
 			for bi, b := range netBatches {
-				f, u := n.fused[bi], n.unfused[bi]
-				fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.3f |\n", n.arch, b, float64(med(u.ts))/float64(med(f.ts)),
-					float64(med(u.cpu))/float64(med(f.cpu)), ms(med(f.ts)), ms(med(u.ts)))
+				wall := func(j *job) float64 { return float64(med(j.ts)) }
+				cpu := func(j *job) float64 { return float64(med(j.cpu)) }
+				cd, cp, pd, pp := n.cur[0][bi], n.cur[1][bi], n.prev[0][bi], n.prev[1][bi]
+				fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f |\n", n.arch, b,
+					wall(pd)/wall(cd), cpu(pd)/cpu(cd), wall(pp)/wall(cp), cpu(pp)/cpu(cp),
+					wall(pd)/wall(pp)/n.flopsRed, cpu(pd)/cpu(pp)/n.flopsRed, wall(cd)/wall(cp)/n.flopsRed, cpu(cd)/cpu(cp)/n.flopsRed)
 			}
 		}
 	}
