@@ -12,14 +12,14 @@ import (
 )
 
 // BenchmarkFusedEpilogue times GroupPlan.ForwardPadded writing the next
-// conv's padded layout with the epilogue fused into the row3 kernels'
-// store against the same plan with it off (a tile buffer, then epiFlat or
+// conv's padded layout with the epilogue fused into the kernels' store against the same plan with it off (a tile buffer, then epiFlat or
 // the row epilogue), side by side: 9 alternating rounds of about 2 ms
 // each on a locked thread, reporting the medians of GFLOP per CPU second
 // of the thread and of wall time, and the median per-round ratio of CPU
 // times (unfused / fused: above 1 when fusing wins). Shapes: the ResNet
-// stages, groups of nf filters over 30% of the channels, as in a Conv-70
-// layer. Run it once per setting: -bench FusedEpilogue -benchtime 1x.
+// stages, dense (nf=0: the micro-kernels) and in groups of nf filters over
+// 30% of the channels, as in a Conv-70 layer (1-3: the row3 kernels, 8:
+// the micro-kernels). Run it once per setting: -bench FusedEpilogue -benchtime 1x.
 func BenchmarkFusedEpilogue(b *testing.B) {
 	if row3FusedImpl == nil || cur.row3 == nil {
 		b.Skip("no fused row3 kernels in this build")
@@ -29,17 +29,20 @@ func BenchmarkFusedEpilogue(b *testing.B) {
 		{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	} {
-		for _, nf := range []int{1, 2, 3} {
+		for _, nf := range []int{0, 1, 2, 3, 8} {
 			r := rand.New(rand.NewPCG(5, 5))
-			kc := max(1, p.C*3/10)
-			flops := p.FLOPs() * float64(kc) / float64(p.C)
+			kc, flops, f := p.C, p.FLOPs(), p.N
+			if nf > 0 {
+				kc, f = max(1, p.C*3/10), nf
+				flops = flops * float64(kc) / float64(p.C)
+			}
 			var gs []Group
-			for n0 := 0; n0 < p.N; n0 += nf {
-				g := Group{Channels: r.Perm(p.C)[:kc], Weights: randSlice(r, nf*kc*9)}
-				for i := range min(nf, p.N-n0) {
+			for n0 := 0; n0 < p.N; n0 += f {
+				g := Group{Channels: r.Perm(p.C)[:kc]}
+				for i := range min(f, p.N-n0) {
 					g.Filters = append(g.Filters, n0+i)
 				}
-				g.Weights = g.Weights[:len(g.Filters)*kc*9]
+				g.Weights = randSlice(r, len(g.Filters)*kc*9)
 				gs = append(gs, g)
 			}
 			plan := NewGroupPlan(p, gs)

@@ -32,6 +32,16 @@ var row3Fused row3EKernel
 // row3FusedImpl is the row3EKernel this CPU has (nil: none).
 var row3FusedImpl row3EKernel
 
+// microEKernel is microKernel (add false) with the flat epilogue in its
+// store, as row3EKernel: output row i goes to c[coffs[i]:], as
+// max(s+bias[i], lo) in the lanes masks sets (one uint16 per vector),
+// 0 in the others.
+type microEKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, coffs []int, bias []float32, masks []uint16, lo float32)
+
+// microFused and microFusedImpl are the microEKernel in use and the one
+// this CPU has, as row3Fused and row3FusedImpl.
+var microFused, microFusedImpl microEKernel
+
 // row3EGo is row3EKernel in Go, summing in the micro-kernels' order (up
 // to the fused multiply-adds' rounding).
 func row3EGo(m, nv, tiles int, a []float32, lda int, b []float32, rowOffs []int32, c []float32, coffs []int, bias []float32, masks []uint16, lo float32) {
@@ -68,9 +78,9 @@ func epiLo(v, lo float32) float32 {
 // must not be called while a GroupPlan runs.
 func SetFusedEpilogue(on bool) (was bool) {
 	was = row3Fused != nil
-	row3Fused = nil
+	row3Fused, microFused = nil, nil
 	if on {
-		row3Fused = row3FusedImpl
+		row3Fused, microFused = row3FusedImpl, microFusedImpl
 	}
 	return was
 }
@@ -83,27 +93,55 @@ func reluLo(relu bool) float32 {
 	return float32(math.Inf(-1))
 }
 
-// fusedGroup runs the tiles of group pg, whose filters have no
-// e.Planes, through row3Fused into y (the next conv's padded layout:
-// plane n at y[n*ycs+y0], the plan's own pitch, flat masks g.flat).
-func (g *GroupPlan) fusedGroup(pg *planGroup, xp, y []float32, ycs, y0 int, e *Epilogue, ws *Workspace) {
-	d := &g.d
-	nf, k := len(pg.filters), len(pg.offs)
-	// In ws: local arrays passed through the function value row3Fused
-	// would escape, two allocations per group.
-	coffs, bias := &ws.ecoffs, &ws.ebias
-	for i, n := range pg.filters {
+// fusedArgs returns the fused kernels' coffs (plane offsets n*ycs) and
+// bias of filters, in ws: local arrays passed through a function value
+// would escape, two allocations per group.
+func (ws *Workspace) fusedArgs(filters []int, ycs int, e *Epilogue) ([]int, []float32) {
+	if cap(ws.ecoffs) < len(filters) {
+		ws.ecoffs, ws.ebias = make([]int, len(filters)), make([]float32, len(filters))
+	}
+	coffs, bias := ws.ecoffs[:len(filters)], ws.ebias[:len(filters)]
+	for i, n := range filters {
 		coffs[i] = n * ycs
 		bias[i] = 0
 		if e.Bias != nil {
 			bias[i] = e.Bias[n]
 		}
 	}
+	return coffs, bias
+}
+
+// fusedGroup runs the tiles of group pg, whose filters have no
+// e.Planes, through row3Fused or microFused into y (the next conv's padded layout:
+// plane n at y[n*ycs+y0], the plan's own pitch, flat masks g.flat).
+func (g *GroupPlan) fusedGroup(pg *planGroup, xp, y []float32, ycs, y0 int, e *Epilogue, ws *Workspace) {
+	d := &g.d
+	nf, k := len(pg.filters), len(pg.offs)
+	coffs, bias := ws.fusedArgs(pg.filters, ycs, e)
 	lo := reluLo(e.ReLU)
+	if pg.rows3 == nil { // the micro-kernels, as ForwardPadded runs them
+		aoffs := ws.aoffs[:]
+		for i := range aoffs {
+			aoffs[i] = int32(i * k)
+		}
+		mrMax := mrFor(pg.nv)
+		for j0 := 0; j0 < d.pp; {
+			nv := min(pg.nv, (d.pp-j0)/vecW)
+			if nv > maxNV && nv < wideNV { // the wide tile's remainder
+				nv = maxNV
+			}
+			for i0 := 0; i0 < nf; i0 += mrMax {
+				mr := min(mrMax, nf-i0)
+				microFused(mr, nv, k, pg.w[i0*k:], aoffs, xp[j0:], pg.offs, y[y0+j0:], coffs[i0:], bias[i0:], g.flat[j0/vecW:], lo)
+			}
+			j0 += nv * vecW
+		}
+		return
+	}
 	for j0 := 0; j0 < d.pp; {
 		nv := min(pg.nv3, (d.pp-j0)/vecW)
 		tiles := (d.pp - j0) / (nv * vecW)
-		row3Fused(nf, nv, tiles, pg.w, k, xp[j0:], pg.rows3, y[y0+j0:], coffs[:nf], bias[:nf], g.flat[j0/vecW:], lo)
+		row3Fused(nf, nv, tiles, pg.w, k, xp[j0:], pg.rows3, y[y0+j0:], coffs, bias, g.flat[j0/vecW:], lo)
 		j0 += tiles * nv * vecW
 	}
 }

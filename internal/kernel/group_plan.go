@@ -248,11 +248,11 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 	// tail; the pitches must agree.
 	flatOK := next != nil && g.flat != nil && ydp == d.wp && len(y) >= (g.p.N-1)*ycs+y0+d.pp
 	flat := flatOK && d.wo <= vecW
-	fuse := flatOK && row3Fused != nil && cur.row3 != nil
+	fuse := flatOK && cur.row3 != nil // the assembly kernels
 	kern := cur.kern
 	for gi := range g.groups {
 		pg := &g.groups[gi]
-		if fuse && pg.rows3 != nil && !hasPlanes(e, pg.filters) {
+		if fuse && (pg.rows3 != nil && row3Fused != nil || pg.rows3 == nil && microFused != nil) && !hasPlanes(e, pg.filters) {
 			g.fusedGroup(pg, xp, y, ycs, y0, e, ws)
 			continue
 		}
