@@ -168,7 +168,7 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 		}
 	}
 	if len(nets) > 0 {
-		fmt.Fprintf(w, "\nThe networks on this session's kernel layout (the epilogue fused into the row3 kernels' store, plans in the compact padded pitch) against the same networks, routes and threads on the previous one (kernel.SetFusedEpilogue(false), kernel.SetCompactPitch(false)), %d threads, each timed after an untimed forward of its own; before / now above 1: now is faster:\n\n", threads)
+		fmt.Fprintf(w, "\nThe networks on this session's kernel layout (the epilogue fused into the kernels' store, plans in the compact padded pitch) against the same networks, routes and threads on the previous one (kernel.SetFusedEpilogue(false), kernel.SetCompactPitch(false)), %d threads, each timed after an untimed forward of its own; before / now above 1: now is faster:\n\n", threads)
 		fmt.Fprintln(w, "| model | batch | dense before / now, wall | CPU | pruned before / now, wall | CPU | speedup / FLOPs red. before, wall | CPU | now, wall | CPU |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 		for _, n := range nets {

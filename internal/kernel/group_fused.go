@@ -5,10 +5,13 @@ import "math"
 // This file holds the fused epilogue of GroupPlan (issue 22): when a conv
 // writes the next conv's padded layout at its own pitch, the flat
 // epilogue (bias, ReLU, halo lanes zeroed; epiFlat) runs inside the row3
-// kernels' store (row3EKernel) instead of as a second pass over a tile
-// buffer, so each output is written once and never read back. In a
-// pruned network the conv work shrinks but that pass does not: it was
-// 9-11% of the Conv-70 ResNet-56's time.
+// and micro-kernels' store (row3EKernel, microEKernel) instead of as a
+// second pass over a tile buffer, so each output is written once and
+// never read back. In a pruned network the conv work shrinks but that
+// pass does not: the epilogue was 9-11% of the Conv-70 ResNet-56's time.
+// Convs that add a residual (and so write the unpadded layout) keep the
+// row epilogue. It also holds the switch of the compact padded pitch
+// (direct.compact).
 
 // row3EKernel is row3Kernel with the flat epilogue in its store: output
 // row i goes to c[coffs[i]:] instead of c[i*ldc:], as

@@ -39,9 +39,9 @@ type GroupPlan struct {
 	// vector of the padded pitch, the lanes that are outputs (column below
 	// wo, before the last row's end). Writing the next conv's padded
 	// layout, whose pitch is the same, the epilogue then runs over whole
-	// vectors, zeroing the halo lanes: fused into the row3 kernels' store
-	// (row3Fused) at every width, or, for the other groups and rows of at
-	// most one vector, as a pass of its own (epiFlat) instead of row by row
+	// vectors, zeroing the halo lanes: fused into the kernels' store
+	// (row3Fused, microFused) at every width, or, for groups with e.Planes
+	// and rows of at most one vector, as a pass of its own (epiFlat) instead of row by row
 	// with a masked tail and gap per row: 5 vectors instead of 16 masked
 	// ones for an 8x8 plane, 7% faster for one-filter groups there
 	// (BenchmarkGroupPlanChained, under load); on 32-wide rows the pass
