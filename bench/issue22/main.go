@@ -44,6 +44,7 @@ func main() {
 	archs := flag.String("models", "resnet20,resnet56", "architectures, comma-separated (empty: none)")
 	weights := flag.String("weights", "../shared/models/cifar10", "directory of the pretrained <arch>-*.th checkpoints")
 	onnx := flag.String("onnx", "", "a file holding bench/onnx's Markdown table, for the ORT goals")
+	flag.BoolVar(&warmNets, "warm", false, "time each network after an untimed forward of its own (the jobs run interleaved, and each otherwise starts on caches the one before it filled)")
 	flag.Parse()
 	if *threads < 1 || *rounds < 1 || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "issue22: -threads and -rounds want at least 1, and no arguments")
@@ -164,6 +165,21 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 				float64(med(n.dense[0].ts))/float64(d), ms(med(n.dense[0].ts)), ms(d),
 				float64(med(n.pruned[0].ts))/float64(p), ms(med(n.pruned[0].ts)), ms(p),
 				float64(d)/float64(p)/n.flopsRed)
+		}
+	}
+	if len(nets) > 0 {
+		fmt.Fprintf(w, "\nThe networks on this session's kernel layout (the epilogue fused into the kernels' store, plans in the compact padded pitch) against the same networks, routes and threads on the previous one (kernel.SetFusedEpilogue(false), kernel.SetCompactPitch(false)), %d threads, each timed after an untimed forward of its own; before / now above 1: now is faster:\n\n", threads)
+		fmt.Fprintln(w, "| model | batch | dense before / now, wall | CPU | pruned before / now, wall | CPU | speedup / FLOPs red. before, wall | CPU | now, wall | CPU |")
+		fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, n := range nets {
+			for bi, b := range netBatches {
+				wall := func(j *job) float64 { return float64(med(j.ts)) }
+				cpu := func(j *job) float64 { return float64(med(j.cpu)) }
+				cd, cp, pd, pp := n.cur[0][bi], n.cur[1][bi], n.prev[0][bi], n.prev[1][bi]
+				fmt.Fprintf(w, "| %s | %d | %.3f | %.3f | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f |\n", n.arch, b,
+					wall(pd)/wall(cd), cpu(pd)/cpu(cd), wall(pp)/wall(cp), cpu(pp)/cpu(cp),
+					wall(pd)/wall(pp)/n.flopsRed, cpu(pd)/cpu(pp)/n.flopsRed, wall(cd)/wall(cp)/n.flopsRed, cpu(cd)/cpu(cp)/n.flopsRed)
+			}
 		}
 	}
 	fmt.Fprintf(w, "\nKernel tuning measured at the start of this process: %s.\n", kernel.Tuning())

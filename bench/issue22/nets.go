@@ -11,12 +11,18 @@ import (
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/prune"
 	"github.com/sgcnn/sgcnn/pytorch"
 	"github.com/sgcnn/sgcnn/tensor"
 )
+
+// warmNets (flag -warm) runs an untimed forward of each network before
+// each timed one, so that none is timed on caches the job before it
+// filled.
+var warmNets bool
 
 // netBatches are the batch sizes of the model rows.
 var netBatches = []int{1, 64}
@@ -30,6 +36,13 @@ type netJobs struct {
 	// splitDense and splitPruned run batch 1 with Options.SplitOne: each
 	// conv's groups split over two goroutines.
 	splitDense, splitPruned *job
+	// cur and prev time dense and pruned ([0] and [1]) with this
+	// session's kernel layout changes and without them (the epilogue run
+	// after the kernels, kernel.SetFusedEpilogue(false), and plans built
+	// in the full padded pitch, kernel.SetCompactPitch(false)), by batch,
+	// each after an untimed forward of its own, so that none inherits a
+	// cache that another network filled (the plain jobs above run cold).
+	cur, prev [2][]*job
 }
 
 // newNetJobs loads arch's pretrained weights from dir, prunes it as sgcnn
@@ -83,6 +96,18 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The same networks, routes and threads on the kernels' previous
+	// layout: full padded pitch (and, when timed, the unfused epilogue).
+	was := kernel.SetCompactPitch(false)
+	pnetP, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: threads, Plan: pnet.Plan()})
+	if err != nil {
+		return nil, err
+	}
+	dnetP, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{IgnoreMasks: true, Threads: threads})
+	kernel.SetCompactPitch(was)
+	if err != nil {
+		return nil, err
+	}
 	n := &netJobs{arch: arch, flopsRed: count.FLOPsReduction(base.Totals, pruned.Totals)}
 	r := rand.New(rand.NewPCG(22, 2))
 	for _, b := range netBatches {
@@ -92,6 +117,11 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 		}
 		timer := func(net *compile.Net) func() time.Duration {
 			return func() time.Duration {
+				if warmNets {
+					if _, err := net.Forward(x); err != nil {
+						panic(err)
+					}
+				}
 				t0 := time.Now()
 				if _, err := net.Forward(x); err != nil {
 					panic(err) // shapes are fixed above: a failure is a bug
@@ -99,11 +129,29 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 				return time.Since(t0)
 			}
 		}
-		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet)})
-		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet)})
+		runs := 1 // forwards per time call, for the CPU time
+		if warmNets {
+			runs = 2
+		}
+		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet), runs: runs})
+		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet), runs: runs})
+		warm := func(net *compile.Net, fused bool) func() time.Duration {
+			t := timer(net)
+			return func() time.Duration {
+				defer kernel.SetFusedEpilogue(kernel.SetFusedEpilogue(fused))
+				t()
+				return t()
+			}
+		}
+		for i, kind := range []string{"dense", "pruned"} {
+			nets := [2]*compile.Net{dnet, pnet}
+			n.cur[i] = append(n.cur[i], &job{name: fmt.Sprintf("%s %s b%d now", arch, kind, b), time: warm(nets[i], true), runs: 2 * runs})
+			nets = [2]*compile.Net{dnetP, pnetP}
+			n.prev[i] = append(n.prev[i], &job{name: fmt.Sprintf("%s %s b%d before", arch, kind, b), time: warm(nets[i], false), runs: 2 * runs})
+		}
 		if b == 1 && threads >= 2 {
-			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS)}
-			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS)}
+			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS), runs: runs}
+			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS), runs: runs}
 		}
 	}
 	return n, nil
@@ -113,7 +161,7 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 func (n *netJobs) jobs() []*job {
 	var out []*job
 	for i := range n.dense {
-		out = append(out, n.dense[i], n.pruned[i])
+		out = append(out, n.dense[i], n.pruned[i], n.cur[0][i], n.cur[1][i], n.prev[0][i], n.prev[1][i])
 	}
 	if n.splitDense != nil {
 		out = append(out, n.splitDense, n.splitPruned)

@@ -240,19 +240,21 @@ func BenchmarkGroupPlanShapes(b *testing.B) {
 }
 
 // BenchmarkGroupPlanChained is BenchmarkGroupPlanShapes's dense and
-// one-filter groups writing the next conv's padded layout (as the compiled
-// network chains convs), with the flat epilogue (epiFlat) and, as "rows",
-// without it.
+// groups of 1-3 filters writing the next conv's padded layout (as the
+// compiled network chains convs), with the epilogue fused into the row3
+// kernels ("fused"), with the flat epilogue (epiFlat) after them ("flat";
+// 16-column rows at most, else as "rows"), and with the row epilogue
+// ("rows").
 func BenchmarkGroupPlanChained(b *testing.B) {
 	for _, p := range []Conv{
 		{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	} {
-		for _, nf := range []int{0, 1} {
+		for _, nf := range []int{0, 1, 2, 3} {
 			r := rand.New(rand.NewPCG(5, 5))
 			kc, flops := p.C, p.FLOPs()
-			if nf == 1 {
+			if nf > 0 {
 				kc = max(1, p.C*3/10)
 				flops = flops * float64(kc) / float64(p.C)
 			}
@@ -260,7 +262,7 @@ func BenchmarkGroupPlanChained(b *testing.B) {
 			for n0 := 0; n0 < p.N; {
 				f := p.N
 				if nf > 0 {
-					f = nf
+					f = min(nf, p.N-n0)
 				}
 				g := Group{Channels: r.Perm(p.C)[:kc], Weights: randSlice(r, f*kc*9)}
 				for i := range f {
@@ -276,10 +278,16 @@ func BenchmarkGroupPlanChained(b *testing.B) {
 			y := make([]float32, plan.PaddedLen())
 			e := &Epilogue{Bias: randSlice(r, p.N), ReLU: true}
 			for _, v := range []struct {
-				name string
-				pl   *GroupPlan
-			}{{"flat", plan}, {"rows", rows}} {
+				name  string
+				pl    *GroupPlan
+				fused bool
+			}{{"fused", plan, true}, {"flat", plan, false}, {"rows", rows, false}} {
+				if v.fused && row3FusedImpl == nil {
+					continue
+				}
 				b.Run(fmt.Sprintf("%dx%dx%d/nf=%d/%s", p.C, p.H, p.W, nf, v.name), func(b *testing.B) {
+					was := SetFusedEpilogue(v.fused)
+					defer SetFusedEpilogue(was)
 					reportRates(b, flops, 1, func() {
 						ws := new(Workspace)
 						for b.Loop() {

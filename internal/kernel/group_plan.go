@@ -35,15 +35,17 @@ type GroupPlan struct {
 	covered []bool    // [N]: channels some group computes
 	used    []int     // input channels some group reads, ascending
 	zero    []float32 // one output row of zeros
-	// flat, for stride 1 with a padded pitch of at least 8 and rows of at
-	// most one vector: per output vector of the padded pitch, the lanes
-	// that are outputs (column below wo, before the last row's end).
-	// Writing the next conv's padded layout, whose pitch is the same, the
-	// epilogue then runs over whole vectors (epiFlat), zeroing the halo
-	// lanes, instead of row by row with a masked tail and gap per row:
-	// 5 vectors instead of 16 masked ones for an 8x8 plane, 7% faster for
-	// one-filter groups there (BenchmarkGroupPlanChained, under load); on
-	// 32-wide rows it was no faster.
+	// flat, for stride 1 with a padded pitch of at least 8: per output
+	// vector of the padded pitch, the lanes that are outputs (column below
+	// wo, before the last row's end). Writing the next conv's padded
+	// layout, whose pitch is the same, the epilogue then runs over whole
+	// vectors, zeroing the halo lanes: fused into the kernels' store
+	// (row3Fused, microFused) at every width, or, for groups with e.Planes
+	// and rows of at most one vector, as a pass of its own (epiFlat) instead of row by row
+	// with a masked tail and gap per row: 5 vectors instead of 16 masked
+	// ones for an 8x8 plane, 7% faster for one-filter groups there
+	// (BenchmarkGroupPlanChained, under load); on 32-wide rows the pass
+	// was no faster.
 	flat []uint16
 }
 
@@ -70,6 +72,9 @@ const planWideRows = maxAcc / 4
 func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N),
 		zero: make([]float32, p.OutW())}
+	if compactPitch {
+		g.d.compact()
+	}
 	tuneRow3()
 	ws := new(Workspace)
 	for _, gr := range groups {
@@ -97,7 +102,7 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 		}
 		g.groups = append(g.groups, pg)
 	}
-	if g.d.s == 1 && g.d.wp >= 8 && g.d.wo <= vecW {
+	if g.d.s == 1 && g.d.wp >= 8 {
 		d := &g.d
 		g.flat = make([]uint16, d.pp/vecW)
 		for q := range d.ho * d.wp {
@@ -162,6 +167,9 @@ func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
 		// Rows and the halo after each (right, then the next row's left).
 		padRows(xp[first:], x[c*d.h*d.w:(c+1)*d.h*d.w], d.h, d.w, d.wp)
 		clear(xp[first+d.h*d.wp : base+d.cs])
+		// The bottom right taps of a compact pitch read the first pw
+		// floats of the next plane, which may be one no group reads.
+		clear(xp[base+d.cs : base+d.cs+d.pw])
 	}
 	clear(xp[g.p.C*d.cs:])
 	return xp
@@ -238,10 +246,16 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 	// The flat epilogue writes whole vectors from y0 on: up to 16-wp floats
 	// past a channel's plane, into the next one's top halo (zeros) or the
 	// tail; the pitches must agree.
-	flat := next != nil && g.flat != nil && ydp == d.wp && len(y) >= (g.p.N-1)*ycs+y0+d.pp
+	flatOK := next != nil && g.flat != nil && ydp == d.wp && len(y) >= (g.p.N-1)*ycs+y0+d.pp
+	flat := flatOK && d.wo <= vecW
+	fuse := flatOK && cur.row3 != nil // the assembly kernels
 	kern := cur.kern
 	for gi := range g.groups {
 		pg := &g.groups[gi]
+		if fuse && (pg.rows3 != nil && row3Fused != nil || pg.rows3 == nil && microFused != nil) && !hasPlanes(e, pg.filters) {
+			g.fusedGroup(pg, xp, y, ycs, y0, e, ws)
+			continue
+		}
 		nf, k := len(pg.filters), len(pg.offs)
 		t := grow(&ws.s2, nf*d.pp)
 		aoffs := ws.aoffs[:]
@@ -300,6 +314,19 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 		}
 		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
 	}
+}
+
+// hasPlanes reports whether e adds a plane to one of filters.
+func hasPlanes(e *Epilogue, filters []int) bool {
+	if e.Planes == nil {
+		return false
+	}
+	for _, n := range filters {
+		if e.Planes[n] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // store writes output plane n from src (row pitch sp) to dst (row pitch

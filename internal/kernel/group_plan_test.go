@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -43,6 +44,18 @@ func epilogueRef(p Conv, e *Epilogue, listed []bool, y []float32) {
 // epilogue part, and guard bands around y. One plan runs twice to catch
 // state left between calls.
 func TestGroupPlan(t *testing.T) {
+	for _, compact := range []bool{true, false} {
+		t.Run(fmt.Sprintf("compact=%v", compact), func(t *testing.T) {
+			defer SetCompactPitch(SetCompactPitch(compact))
+			testGroupPlan(t)
+		})
+	}
+}
+
+// testGroupPlan is TestGroupPlan with the pitch as set. The padded input
+// buffer starts full of NaNs, as stale planes of channels no group reads
+// may be (GroupPlan.pad leaves them): no output may depend on them.
+func testGroupPlan(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(11, 12))
 		ws := new(Workspace)
@@ -82,6 +95,12 @@ func TestGroupPlan(t *testing.T) {
 						want := append([]float32(nil), y...)
 						groupConvForwardRef(p, gs, x, want)
 						epilogueRef(p, e, listed, want)
+						if n := plan.PaddedLen(); n > 0 {
+							ws.s1 = make([]float32, n)
+							for i := range ws.s1 {
+								ws.s1[i] = float32(math.NaN())
+							}
+						}
 						plan.Forward(x, y, e, ws)
 						checkGuard(t, "GroupPlan "+name, ybuf)
 						checkClose(t, "GroupPlan "+name, y, want)
@@ -191,6 +210,19 @@ func TestBiasActRows(t *testing.T) {
 // equals a.Forward then b.Forward. Channels a skips are ones b never reads,
 // and the chain runs twice on one buffer, as the compiled executor does.
 func TestGroupPlanChain(t *testing.T) {
+	for _, fused := range []bool{true, false} {
+		for _, compact := range []bool{true, false} {
+			t.Run(fmt.Sprintf("fused=%v/compact=%v", fused, compact), func(t *testing.T) {
+				defer SetFusedEpilogue(SetFusedEpilogue(fused))
+				defer SetCompactPitch(SetCompactPitch(compact))
+				testGroupPlanChain(t)
+			})
+		}
+	}
+}
+
+// testGroupPlanChain is TestGroupPlanChain with the fused epilogue as set.
+func testGroupPlanChain(t *testing.T) {
 	forEachImpl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(21, 22))
 		ws := new(Workspace)
@@ -199,53 +231,60 @@ func TestGroupPlanChain(t *testing.T) {
 			if pb.H < 1 || pb.W < 1 {
 				continue
 			}
-			name := fmt.Sprintf("%+v -> %+v", pa, pb)
-			ga, gb := randGroups(r, pa, 3), randGroups(r, pb, 2)
-			skip := make([]bool, pa.N)
-			listed := make([]bool, pa.N)
-			for _, g := range ga {
-				for _, n := range g.Filters {
-					listed[n] = true
-				}
-			}
-			for n := range skip {
-				skip[n] = !listed[n] && n%2 == 0
-			}
-			for i := range gb { // b never reads what a skips
-				g := &gb[i]
-				var chans []int
-				var w []float32
-				kk := pb.KH * pb.KW
-				for fi := range g.Filters {
-					for ci, c := range g.Channels {
-						if !skip[c] {
-							w = append(w, g.Weights[(fi*len(g.Channels)+ci)*kk:(fi*len(g.Channels)+ci+1)*kk]...)
-						}
-					}
-				}
-				for _, c := range g.Channels {
-					if !skip[c] {
-						chans = append(chans, c)
-					}
-				}
-				g.Channels, g.Weights = chans, w
-			}
-			ea := &Epilogue{Bias: randSlice(r, pa.N), ReLU: true, Skip: skip, Planes: make([][]float32, pa.N)}
-			ea.Planes[0] = randSlice(r, pa.OutH()*pa.OutW())
-			eb := &Epilogue{Bias: randSlice(r, pb.N)}
-			a, b := NewGroupPlan(pa, ga), NewGroupPlan(pb, gb)
-			mid := make([]float32, b.PaddedLen())
-			for range 2 {
-				x := randSlice(r, pa.C*pa.H*pa.W)
-				ya := make([]float32, pa.N*pa.OutH()*pa.OutW())
-				want := make([]float32, pb.N*pb.OutH()*pb.OutW())
-				a.Forward(x, ya, ea, ws)
-				b.Forward(ya, want, eb, ws)
-				got := make([]float32, len(want))
-				a.ForwardPadded(x, mid, ea, ws, false, b)
-				b.ForwardPadded(mid, got, eb, ws, true, nil)
-				checkClose(t, "chain "+name, got, want)
+			for _, ng := range []int{3, max(3, pa.N*2/3)} { // and groups of 1-3 filters (row3)
+				chainCase(t, r, ws, pa, pb, ng)
 			}
 		}
 	})
+}
+
+// chainCase is one case of testGroupPlanChain: ng groups in pa.
+func chainCase(t *testing.T, r *rand.Rand, ws *Workspace, pa, pb Conv, ng int) {
+	name := fmt.Sprintf("%+v -> %+v, %d groups", pa, pb, ng)
+	ga, gb := randGroups(r, pa, ng), randGroups(r, pb, 2)
+	skip := make([]bool, pa.N)
+	listed := make([]bool, pa.N)
+	for _, g := range ga {
+		for _, n := range g.Filters {
+			listed[n] = true
+		}
+	}
+	for n := range skip {
+		skip[n] = !listed[n] && n%2 == 0
+	}
+	for i := range gb { // b never reads what a skips
+		g := &gb[i]
+		var chans []int
+		var w []float32
+		kk := pb.KH * pb.KW
+		for fi := range g.Filters {
+			for ci, c := range g.Channels {
+				if !skip[c] {
+					w = append(w, g.Weights[(fi*len(g.Channels)+ci)*kk:(fi*len(g.Channels)+ci+1)*kk]...)
+				}
+			}
+		}
+		for _, c := range g.Channels {
+			if !skip[c] {
+				chans = append(chans, c)
+			}
+		}
+		g.Channels, g.Weights = chans, w
+	}
+	ea := &Epilogue{Bias: randSlice(r, pa.N), ReLU: true, Skip: skip, Planes: make([][]float32, pa.N)}
+	ea.Planes[0] = randSlice(r, pa.OutH()*pa.OutW())
+	eb := &Epilogue{Bias: randSlice(r, pb.N)}
+	a, b := NewGroupPlan(pa, ga), NewGroupPlan(pb, gb)
+	mid := make([]float32, b.PaddedLen())
+	for range 2 {
+		x := randSlice(r, pa.C*pa.H*pa.W)
+		ya := make([]float32, pa.N*pa.OutH()*pa.OutW())
+		want := make([]float32, pb.N*pb.OutH()*pb.OutW())
+		a.Forward(x, ya, ea, ws)
+		b.Forward(ya, want, eb, ws)
+		got := make([]float32, len(want))
+		a.ForwardPadded(x, mid, ea, ws, false, b)
+		b.ForwardPadded(mid, got, eb, ws, true, nil)
+		checkClose(t, "chain "+name, got, want)
+	}
 }

@@ -3707,6 +3707,4207 @@ overwrite:
 	VZEROUPPER
 	RET
 
+// func kernE1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE1x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE1x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VMOVUPS      64(CX)(SI*4), Z27
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE1x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VMOVUPS      64(CX)(SI*4), Z27
+	VMOVUPS      128(CX)(SI*4), Z28
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE1x4(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z26
+	VMOVUPS      64(CX)(SI*4), Z27
+	VMOVUPS      128(CX)(SI*4), Z28
+	VMOVUPS      192(CX)(SI*4), Z29
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(CX)
+	VZEROUPPER
+	RET
+
+// func kernE2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE2x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	MOVQ         8(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE2x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VMOVUPS      64(CX)(DI*4), Z27
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	MOVQ         8(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE2x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VMOVUPS      64(CX)(DI*4), Z27
+	VMOVUPS      128(CX)(DI*4), Z28
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	MOVQ         8(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE2x4(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z26
+	VMOVUPS      64(CX)(DI*4), Z27
+	VMOVUPS      128(CX)(DI*4), Z28
+	VMOVUPS      192(CX)(DI*4), Z29
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	MOVQ         8(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 192(CX)
+	VZEROUPPER
+	RET
+
+// func kernE3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE3x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, (SI)
+	MOVQ         16(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE3x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VMOVUPS      64(CX)(R8*4), Z27
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 64(SI)
+	MOVQ         16(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE3x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VMOVUPS      64(CX)(R8*4), Z27
+	VMOVUPS      128(CX)(R8*4), Z28
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 128(SI)
+	MOVQ         16(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE3x4(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z26
+	VMOVUPS      64(CX)(R8*4), Z27
+	VMOVUPS      128(CX)(R8*4), Z28
+	VMOVUPS      192(CX)(R8*4), Z29
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 192(SI)
+	MOVQ         16(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 192(CX)
+	VZEROUPPER
+	RET
+
+// func kernE4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE4x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, (SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	MOVQ         24(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE4x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VMOVUPS      64(CX)(R9*4), Z27
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 64(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	MOVQ         24(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE4x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VMOVUPS      64(CX)(R9*4), Z27
+	VMOVUPS      128(CX)(R9*4), Z28
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 128(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 128(SI)
+	MOVQ         24(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE4x4(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z26
+	VMOVUPS      64(CX)(R9*4), Z27
+	VMOVUPS      128(CX)(R9*4), Z28
+	VMOVUPS      192(CX)(R9*4), Z29
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z26, Z31, Z12
+	VFMADD231PS  Z27, Z31, Z13
+	VFMADD231PS  Z28, Z31, Z14
+	VFMADD231PS  Z29, Z31, Z15
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 192(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 192(SI)
+	MOVQ         24(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, 192(CX)
+	VZEROUPPER
+	RET
+
+// func kernE5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE5x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, (SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	MOVQ         32(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE5x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VMOVUPS      64(CX)(R10*4), Z27
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 64(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	MOVQ         32(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE5x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VMOVUPS      64(CX)(R10*4), Z27
+	VMOVUPS      128(CX)(R10*4), Z28
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 128(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 128(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 128(SI)
+	MOVQ         32(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE5x4(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R9
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	XORQ   R11, R11
+	CMPQ   R11, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R9)(R11*4), R10
+	VMOVUPS      (CX)(R10*4), Z26
+	VMOVUPS      64(CX)(R10*4), Z27
+	VMOVUPS      128(CX)(R10*4), Z28
+	VMOVUPS      192(CX)(R10*4), Z29
+	VBROADCASTSS (BX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DI)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS (R8)(R11*4), Z31
+	VFMADD231PS  Z26, Z31, Z12
+	VFMADD231PS  Z27, Z31, Z13
+	VFMADD231PS  Z28, Z31, Z14
+	VFMADD231PS  Z29, Z31, Z15
+	VBROADCASTSS (DX)(R11*4), Z30
+	VFMADD231PS  Z26, Z30, Z16
+	VFMADD231PS  Z27, Z30, Z17
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	INCQ         R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 192(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 192(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, 192(SI)
+	MOVQ         32(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z16, Z30, K1, Z16
+	VMAXPS       Z16, Z31, Z16
+	VMOVUPS      Z16, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z17, Z30, K1, Z17
+	VMAXPS       Z17, Z31, Z17
+	VMOVUPS      Z17, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z18, Z30, K1, Z18
+	VMAXPS       Z18, Z31, Z18
+	VMOVUPS      Z18, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z19, Z30, K1, Z19
+	VMAXPS       Z19, Z31, Z19
+	VMOVUPS      Z19, 192(CX)
+	VZEROUPPER
+	RET
+
+// func kernE6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE6x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z5
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, (SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	MOVQ         40(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE6x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VMOVUPS      64(CX)(R11*4), Z27
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z10
+	VFMADD231PS  Z27, Z31, Z11
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 64(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(SI)
+	MOVQ         40(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE6x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VMOVUPS      64(CX)(R11*4), Z27
+	VMOVUPS      128(CX)(R11*4), Z28
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z15
+	VFMADD231PS  Z27, Z31, Z16
+	VFMADD231PS  Z28, Z31, Z17
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 128(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 128(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 128(SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 128(SI)
+	MOVQ         40(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z16, Z30, K1, Z16
+	VMAXPS       Z16, Z31, Z16
+	VMOVUPS      Z16, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z17, Z30, K1, Z17
+	VMAXPS       Z17, Z31, Z17
+	VMOVUPS      Z17, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE6x4(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R10
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R12, R12
+	CMPQ   R12, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R10)(R12*4), R11
+	VMOVUPS      (CX)(R11*4), Z26
+	VMOVUPS      64(CX)(R11*4), Z27
+	VMOVUPS      128(CX)(R11*4), Z28
+	VMOVUPS      192(CX)(R11*4), Z29
+	VBROADCASTSS (BX)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VFMADD231PS  Z29, Z30, Z3
+	VBROADCASTSS (SI)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z4
+	VFMADD231PS  Z27, Z31, Z5
+	VFMADD231PS  Z28, Z31, Z6
+	VFMADD231PS  Z29, Z31, Z7
+	VBROADCASTSS (DI)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z28, Z30, Z10
+	VFMADD231PS  Z29, Z30, Z11
+	VBROADCASTSS (R8)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z12
+	VFMADD231PS  Z27, Z31, Z13
+	VFMADD231PS  Z28, Z31, Z14
+	VFMADD231PS  Z29, Z31, Z15
+	VBROADCASTSS (R9)(R12*4), Z30
+	VFMADD231PS  Z26, Z30, Z16
+	VFMADD231PS  Z27, Z30, Z17
+	VFMADD231PS  Z28, Z30, Z18
+	VFMADD231PS  Z29, Z30, Z19
+	VBROADCASTSS (DX)(R12*4), Z31
+	VFMADD231PS  Z26, Z31, Z20
+	VFMADD231PS  Z27, Z31, Z21
+	VFMADD231PS  Z28, Z31, Z22
+	VFMADD231PS  Z29, Z31, Z23
+	INCQ         R12
+	CMPQ         R12, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 192(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 192(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, 192(SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z16, Z30, K1, Z16
+	VMAXPS       Z16, Z31, Z16
+	VMOVUPS      Z16, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z17, Z30, K1, Z17
+	VMAXPS       Z17, Z31, Z17
+	VMOVUPS      Z17, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z18, Z30, K1, Z18
+	VMAXPS       Z18, Z31, Z18
+	VMOVUPS      Z18, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z19, Z30, K1, Z19
+	VMAXPS       Z19, Z31, Z19
+	VMOVUPS      Z19, 192(SI)
+	MOVQ         40(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z20, Z30, K1, Z20
+	VMAXPS       Z20, Z31, Z20
+	VMOVUPS      Z20, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z21, Z30, K1, Z21
+	VMAXPS       Z21, Z31, Z21
+	VMOVUPS      Z21, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z22, Z30, K1, Z22
+	VMAXPS       Z22, Z31, Z22
+	VMOVUPS      Z22, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z23, Z30, K1, Z23
+	VMAXPS       Z23, Z31, Z23
+	VMOVUPS      Z23, 192(CX)
+	VZEROUPPER
+	RET
+
+// func kernE7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE7x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R11
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   R13, R13
+	CMPQ   R13, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R11)(R13*4), R12
+	VMOVUPS      (CX)(R12*4), Z26
+	VBROADCASTSS (BX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (R9)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VBROADCASTSS (R10)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z5
+	VBROADCASTSS (DX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	INCQ         R13
+	CMPQ         R13, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, (SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	MOVQ         40(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, (SI)
+	MOVQ         48(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 24(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE7x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R11
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	XORQ   R13, R13
+	CMPQ   R13, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R11)(R13*4), R12
+	VMOVUPS      (CX)(R12*4), Z26
+	VMOVUPS      64(CX)(R12*4), Z27
+	VBROADCASTSS (BX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (R9)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VBROADCASTSS (R10)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z10
+	VFMADD231PS  Z27, Z31, Z11
+	VBROADCASTSS (DX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	INCQ         R13
+	CMPQ         R13, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 64(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(SI)
+	MOVQ         40(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 64(SI)
+	MOVQ         48(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 24(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE7x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R11
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	XORQ   R13, R13
+	CMPQ   R13, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R11)(R13*4), R12
+	VMOVUPS      (CX)(R12*4), Z26
+	VMOVUPS      64(CX)(R12*4), Z27
+	VMOVUPS      128(CX)(R12*4), Z28
+	VBROADCASTSS (BX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (R9)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	VBROADCASTSS (R10)(R13*4), Z31
+	VFMADD231PS  Z26, Z31, Z15
+	VFMADD231PS  Z27, Z31, Z16
+	VFMADD231PS  Z28, Z31, Z17
+	VBROADCASTSS (DX)(R13*4), Z30
+	VFMADD231PS  Z26, Z30, Z18
+	VFMADD231PS  Z27, Z30, Z19
+	VFMADD231PS  Z28, Z30, Z20
+	INCQ         R13
+	CMPQ         R13, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 128(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 128(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 128(SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 128(SI)
+	MOVQ         40(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z16, Z30, K1, Z16
+	VMAXPS       Z16, Z31, Z16
+	VMOVUPS      Z16, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z17, Z30, K1, Z17
+	VMAXPS       Z17, Z31, Z17
+	VMOVUPS      Z17, 128(SI)
+	MOVQ         48(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 24(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z18, Z30, K1, Z18
+	VMAXPS       Z18, Z31, Z18
+	VMOVUPS      Z18, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z19, Z30, K1, Z19
+	VMAXPS       Z19, Z31, Z19
+	VMOVUPS      Z19, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z20, Z30, K1, Z20
+	VMAXPS       Z20, Z31, Z20
+	VMOVUPS      Z20, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE8x1(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R12
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R14, R14
+	CMPQ   R14, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R12)(R14*4), R13
+	VMOVUPS      (CX)(R13*4), Z26
+	VBROADCASTSS (BX)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VBROADCASTSS (SI)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z1
+	VBROADCASTSS (DI)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z2
+	VBROADCASTSS (R8)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VBROADCASTSS (R9)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VBROADCASTSS (R10)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z5
+	VBROADCASTSS (R11)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VBROADCASTSS (DX)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z7
+	INCQ         R14
+	CMPQ         R14, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, (SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	MOVQ         40(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, (SI)
+	MOVQ         48(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 24(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	MOVQ         56(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 28(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, (CX)
+	VZEROUPPER
+	RET
+
+// func kernE8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE8x2(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R12
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   R14, R14
+	CMPQ   R14, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R12)(R14*4), R13
+	VMOVUPS      (CX)(R13*4), Z26
+	VMOVUPS      64(CX)(R13*4), Z27
+	VBROADCASTSS (BX)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VBROADCASTSS (SI)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z2
+	VFMADD231PS  Z27, Z31, Z3
+	VBROADCASTSS (DI)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z27, Z30, Z5
+	VBROADCASTSS (R8)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z6
+	VFMADD231PS  Z27, Z31, Z7
+	VBROADCASTSS (R9)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z27, Z30, Z9
+	VBROADCASTSS (R10)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z10
+	VFMADD231PS  Z27, Z31, Z11
+	VBROADCASTSS (R11)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VBROADCASTSS (DX)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z14
+	VFMADD231PS  Z27, Z31, Z15
+	INCQ         R14
+	CMPQ         R14, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 64(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 64(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 64(SI)
+	MOVQ         40(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 64(SI)
+	MOVQ         48(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 24(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(SI)
+	MOVQ         56(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 28(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, 64(CX)
+	VZEROUPPER
+	RET
+
+// func kernE8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE8x3(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), R8
+	LEAQ    (CX)(R8*4), R8
+	MOVLQSX 16(DX), R9
+	LEAQ    (CX)(R9*4), R9
+	MOVLQSX 20(DX), R10
+	LEAQ    (CX)(R10*4), R10
+	MOVLQSX 24(DX), R11
+	LEAQ    (CX)(R11*4), R11
+	MOVLQSX 28(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R12
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R14, R14
+	CMPQ   R14, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R12)(R14*4), R13
+	VMOVUPS      (CX)(R13*4), Z26
+	VMOVUPS      64(CX)(R13*4), Z27
+	VMOVUPS      128(CX)(R13*4), Z28
+	VBROADCASTSS (BX)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z0
+	VFMADD231PS  Z27, Z30, Z1
+	VFMADD231PS  Z28, Z30, Z2
+	VBROADCASTSS (SI)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z3
+	VFMADD231PS  Z27, Z31, Z4
+	VFMADD231PS  Z28, Z31, Z5
+	VBROADCASTSS (DI)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z28, Z30, Z8
+	VBROADCASTSS (R8)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z9
+	VFMADD231PS  Z27, Z31, Z10
+	VFMADD231PS  Z28, Z31, Z11
+	VBROADCASTSS (R9)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z28, Z30, Z14
+	VBROADCASTSS (R10)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z15
+	VFMADD231PS  Z27, Z31, Z16
+	VFMADD231PS  Z28, Z31, Z17
+	VBROADCASTSS (R11)(R14*4), Z30
+	VFMADD231PS  Z26, Z30, Z18
+	VFMADD231PS  Z27, Z30, Z19
+	VFMADD231PS  Z28, Z30, Z20
+	VBROADCASTSS (DX)(R14*4), Z31
+	VFMADD231PS  Z26, Z31, Z21
+	VFMADD231PS  Z27, Z31, Z22
+	VFMADD231PS  Z28, Z31, Z23
+	INCQ         R14
+	CMPQ         R14, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 128(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 128(SI)
+	MOVQ         24(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 128(SI)
+	MOVQ         32(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 16(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 128(SI)
+	MOVQ         40(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 20(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z16, Z30, K1, Z16
+	VMAXPS       Z16, Z31, Z16
+	VMOVUPS      Z16, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z17, Z30, K1, Z17
+	VMAXPS       Z17, Z31, Z17
+	VMOVUPS      Z17, 128(SI)
+	MOVQ         48(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 24(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z18, Z30, K1, Z18
+	VMAXPS       Z18, Z31, Z18
+	VMOVUPS      Z18, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z19, Z30, K1, Z19
+	VMAXPS       Z19, Z31, Z19
+	VMOVUPS      Z19, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z20, Z30, K1, Z20
+	VMAXPS       Z20, Z31, Z20
+	VMOVUPS      Z20, 128(SI)
+	MOVQ         56(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 28(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z21, Z30, K1, Z21
+	VMAXPS       Z21, Z31, Z21
+	VMOVUPS      Z21, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z22, Z30, K1, Z22
+	VMAXPS       Z22, Z31, Z22
+	VMOVUPS      Z22, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z23, Z30, K1, Z23
+	VMAXPS       Z23, Z31, Z23
+	VMOVUPS      Z23, 128(CX)
+	VZEROUPPER
+	RET
+
+// func kernE1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE1x5(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (BX)(DI*4), SI
+	VMOVUPS      (CX)(SI*4), Z20
+	VMOVUPS      64(CX)(SI*4), Z21
+	VMOVUPS      128(CX)(SI*4), Z22
+	VMOVUPS      192(CX)(SI*4), Z23
+	VMOVUPS      256(CX)(SI*4), Z24
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  Z20, Z30, Z0
+	VFMADD231PS  Z21, Z30, Z1
+	VFMADD231PS  Z22, Z30, Z2
+	VFMADD231PS  Z23, Z30, Z3
+	VFMADD231PS  Z24, Z30, Z4
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(CX)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 256(CX)
+	VZEROUPPER
+	RET
+
+// func kernE2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE2x5(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), SI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R8, R8
+	CMPQ   R8, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (SI)(R8*4), DI
+	VMOVUPS      (CX)(DI*4), Z20
+	VMOVUPS      64(CX)(DI*4), Z21
+	VMOVUPS      128(CX)(DI*4), Z22
+	VMOVUPS      192(CX)(DI*4), Z23
+	VMOVUPS      256(CX)(DI*4), Z24
+	VBROADCASTSS (BX)(R8*4), Z30
+	VFMADD231PS  Z20, Z30, Z0
+	VFMADD231PS  Z21, Z30, Z1
+	VFMADD231PS  Z22, Z30, Z2
+	VFMADD231PS  Z23, Z30, Z3
+	VFMADD231PS  Z24, Z30, Z4
+	VBROADCASTSS (DX)(R8*4), Z31
+	VFMADD231PS  Z20, Z31, Z5
+	VFMADD231PS  Z21, Z31, Z6
+	VFMADD231PS  Z22, Z31, Z7
+	VFMADD231PS  Z23, Z31, Z8
+	VFMADD231PS  Z24, Z31, Z9
+	INCQ         R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 256(SI)
+	MOVQ         8(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 192(CX)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 256(CX)
+	VZEROUPPER
+	RET
+
+// func kernE3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE3x5(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), DI
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R9, R9
+	CMPQ   R9, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (DI)(R9*4), R8
+	VMOVUPS      (CX)(R8*4), Z20
+	VMOVUPS      64(CX)(R8*4), Z21
+	VMOVUPS      128(CX)(R8*4), Z22
+	VMOVUPS      192(CX)(R8*4), Z23
+	VMOVUPS      256(CX)(R8*4), Z24
+	VBROADCASTSS (BX)(R9*4), Z30
+	VFMADD231PS  Z20, Z30, Z0
+	VFMADD231PS  Z21, Z30, Z1
+	VFMADD231PS  Z22, Z30, Z2
+	VFMADD231PS  Z23, Z30, Z3
+	VFMADD231PS  Z24, Z30, Z4
+	VBROADCASTSS (SI)(R9*4), Z31
+	VFMADD231PS  Z20, Z31, Z5
+	VFMADD231PS  Z21, Z31, Z6
+	VFMADD231PS  Z22, Z31, Z7
+	VFMADD231PS  Z23, Z31, Z8
+	VFMADD231PS  Z24, Z31, Z9
+	VBROADCASTSS (DX)(R9*4), Z30
+	VFMADD231PS  Z20, Z30, Z10
+	VFMADD231PS  Z21, Z30, Z11
+	VFMADD231PS  Z22, Z30, Z12
+	VFMADD231PS  Z23, Z30, Z13
+	VFMADD231PS  Z24, Z30, Z14
+	INCQ         R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 256(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 256(SI)
+	MOVQ         16(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 192(CX)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 256(CX)
+	VZEROUPPER
+	RET
+
+// func kernE4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE4x5(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), BX
+	LEAQ    (CX)(BX*4), BX
+	MOVLQSX 4(DX), SI
+	LEAQ    (CX)(SI*4), SI
+	MOVLQSX 8(DX), DI
+	LEAQ    (CX)(DI*4), DI
+	MOVLQSX 12(DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	XORQ   R10, R10
+	CMPQ   R10, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (R8)(R10*4), R9
+	VMOVUPS      (CX)(R9*4), Z20
+	VMOVUPS      64(CX)(R9*4), Z21
+	VMOVUPS      128(CX)(R9*4), Z22
+	VMOVUPS      192(CX)(R9*4), Z23
+	VMOVUPS      256(CX)(R9*4), Z24
+	VBROADCASTSS (BX)(R10*4), Z30
+	VFMADD231PS  Z20, Z30, Z0
+	VFMADD231PS  Z21, Z30, Z1
+	VFMADD231PS  Z22, Z30, Z2
+	VFMADD231PS  Z23, Z30, Z3
+	VFMADD231PS  Z24, Z30, Z4
+	VBROADCASTSS (SI)(R10*4), Z31
+	VFMADD231PS  Z20, Z31, Z5
+	VFMADD231PS  Z21, Z31, Z6
+	VFMADD231PS  Z22, Z31, Z7
+	VFMADD231PS  Z23, Z31, Z8
+	VFMADD231PS  Z24, Z31, Z9
+	VBROADCASTSS (DI)(R10*4), Z30
+	VFMADD231PS  Z20, Z30, Z10
+	VFMADD231PS  Z21, Z30, Z11
+	VFMADD231PS  Z22, Z30, Z12
+	VFMADD231PS  Z23, Z30, Z13
+	VFMADD231PS  Z24, Z30, Z14
+	VBROADCASTSS (DX)(R10*4), Z31
+	VFMADD231PS  Z20, Z31, Z15
+	VFMADD231PS  Z21, Z31, Z16
+	VFMADD231PS  Z22, Z31, Z17
+	VFMADD231PS  Z23, Z31, Z18
+	VFMADD231PS  Z24, Z31, Z19
+	INCQ         R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 256(SI)
+	MOVQ         8(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 4(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z8, Z30, K1, Z8
+	VMAXPS       Z8, Z31, Z8
+	VMOVUPS      Z8, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z9, Z30, K1, Z9
+	VMAXPS       Z9, Z31, Z9
+	VMOVUPS      Z9, 256(SI)
+	MOVQ         16(CX), SI
+	LEAQ         (AX)(SI*4), SI
+	VBROADCASTSS 8(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z10, Z30, K1, Z10
+	VMAXPS       Z10, Z31, Z10
+	VMOVUPS      Z10, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z11, Z30, K1, Z11
+	VMAXPS       Z11, Z31, Z11
+	VMOVUPS      Z11, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z12, Z30, K1, Z12
+	VMAXPS       Z12, Z31, Z12
+	VMOVUPS      Z12, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z13, Z30, K1, Z13
+	VMAXPS       Z13, Z31, Z13
+	VMOVUPS      Z13, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z14, Z30, K1, Z14
+	VMAXPS       Z14, Z31, Z14
+	VMOVUPS      Z14, 256(SI)
+	MOVQ         24(CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS 12(DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z15, Z30, K1, Z15
+	VMAXPS       Z15, Z31, Z15
+	VMOVUPS      Z15, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z16, Z30, K1, Z16
+	VMAXPS       Z16, Z31, Z16
+	VMOVUPS      Z16, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z17, Z30, K1, Z17
+	VMAXPS       Z17, Z31, Z17
+	VMOVUPS      Z17, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z18, Z30, K1, Z18
+	VMAXPS       Z18, Z31, Z18
+	VMOVUPS      Z18, 192(CX)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z19, Z30, K1, Z19
+	VMAXPS       Z19, Z31, Z19
+	VMOVUPS      Z19, 256(CX)
+	VZEROUPPER
+	RET
+
+// func kernE1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernE1x8(SB), NOSPLIT, $0-76
+	MOVQ    k+0(FP), AX
+	MOVQ    a+8(FP), CX
+	MOVQ    aoffs+16(FP), DX
+	MOVLQSX (DX), DX
+	LEAQ    (CX)(DX*4), DX
+	MOVQ    b+24(FP), CX
+	MOVQ    boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   DI, DI
+	CMPQ   DI, AX
+	JGE    store
+
+loop:
+	MOVLQSX      (BX)(DI*4), SI
+	LEAQ         (CX)(SI*4), SI
+	VBROADCASTSS (DX)(DI*4), Z30
+	VFMADD231PS  (SI), Z30, Z0
+	VFMADD231PS  64(SI), Z30, Z1
+	VFMADD231PS  128(SI), Z30, Z2
+	VFMADD231PS  192(SI), Z30, Z3
+	VFMADD231PS  256(SI), Z30, Z4
+	VFMADD231PS  320(SI), Z30, Z5
+	VFMADD231PS  384(SI), Z30, Z6
+	VFMADD231PS  448(SI), Z30, Z7
+	INCQ         DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ c+40(FP), AX
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+48(FP), CX
+	MOVQ         bias+56(FP), DX
+	MOVQ         masks+64(FP), BX
+	VBROADCASTSS lo+72(FP), Z31
+	MOVQ         (CX), CX
+	LEAQ         (AX)(CX*4), CX
+	VBROADCASTSS (DX), Z30
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z30, K1, Z0
+	VMAXPS       Z0, Z31, Z0
+	VMOVUPS      Z0, (CX)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z30, K1, Z1
+	VMAXPS       Z1, Z31, Z1
+	VMOVUPS      Z1, 64(CX)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z30, K1, Z2
+	VMAXPS       Z2, Z31, Z2
+	VMOVUPS      Z2, 128(CX)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z30, K1, Z3
+	VMAXPS       Z3, Z31, Z3
+	VMOVUPS      Z3, 192(CX)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z30, K1, Z4
+	VMAXPS       Z4, Z31, Z4
+	VMOVUPS      Z4, 256(CX)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z30, K1, Z5
+	VMAXPS       Z5, Z31, Z5
+	VMOVUPS      Z5, 320(CX)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z30, K1, Z6
+	VMAXPS       Z6, Z31, Z6
+	VMOVUPS      Z6, 384(CX)
+	KMOVW        14(BX), K1
+	VADDPS.Z     Z7, Z30, K1, Z7
+	VMAXPS       Z7, Z31, Z7
+	VMOVUPS      Z7, 448(CX)
+	VZEROUPPER
+	RET
+
 // func fmaPeak(n int)
 // Requires: AVX, AVX512F
 TEXT ·fmaPeak(SB), NOSPLIT, $0-8

@@ -704,6 +704,566 @@ func kern4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float
 //go:noescape
 func kern1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)
 
+// kernE1x1 computes a 1 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 1 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE1x2 computes a 1 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 1 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE1x3 computes a 1 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 1 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE1x4 computes a 1 x 64 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 1 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE2x1 computes a 2 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 2 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE2x2 computes a 2 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 2 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE2x3 computes a 2 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 2 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE2x4 computes a 2 x 64 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 2 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE3x1 computes a 3 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 3 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE3x2 computes a 3 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 3 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE3x3 computes a 3 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 3 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE3x4 computes a 3 x 64 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 3 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE4x1 computes a 4 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 4 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE4x2 computes a 4 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 4 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE4x3 computes a 4 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 4 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE4x4 computes a 4 x 64 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 4 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE5x1 computes a 5 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 5 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE5x2 computes a 5 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 5 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE5x3 computes a 5 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 5 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE5x4 computes a 5 x 64 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 5 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE6x1 computes a 6 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 6 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE6x2 computes a 6 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 6 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE6x3 computes a 6 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 6 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE6x4 computes a 6 x 64 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 6 {
+//		for j := range 64 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE7x1 computes a 7 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 7 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE7x2 computes a 7 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 7 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE7x3 computes a 7 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 7 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE8x1 computes a 8 x 16 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 8 {
+//		for j := range 16 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE8x2 computes a 8 x 32 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 8 {
+//		for j := range 32 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE8x3 computes a 8 x 48 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 8 {
+//		for j := range 48 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE1x5 computes a 1 x 80 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 1 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE2x5 computes a 2 x 80 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 2 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE3x5 computes a 3 x 80 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 3 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE4x5 computes a 4 x 80 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 4 {
+//		for j := range 80 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
+// kernE1x8 computes a 1 x 128 tile from k steps of an indirect A and
+// an indirect B (see microKernel) with the flat epilogue in its store:
+//
+//	for i := range 1 {
+//		for j := range 128 {
+//			var s float32
+//			for p := range k {
+//				s += a[aoffs[i]+p] * b[boffs[p]+j]
+//			}
+//			c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0
+//		}
+//	}
+//
+//go:noescape
+func kernE1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+
 // fmaPeak runs n iterations of 24 independent 16-lane FMAs (768 flops
 // each) and nothing else: the machine's FMA peak, for benchmarks.
 func fmaPeak(n int)

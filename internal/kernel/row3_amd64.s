@@ -6478,3 +6478,8188 @@ store:
 	JNZ     tile
 	VZEROUPPER
 	RET
+
+// func kernRow3E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x1(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z1
+	VMOVUPS      64(R10), Z2
+	VFMADD231PS  Z1, Z21, Z0
+	VALIGND      $0x01, Z1, Z2, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z1, Z2, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x2(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
+	VMOVUPS      128(R10), Z4
+	VFMADD231PS  Z2, Z21, Z0
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z2, Z3, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z3, Z21, Z1
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VALIGND      $0x02, Z3, Z4, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x3(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z3
+	VMOVUPS      64(R10), Z4
+	VMOVUPS      128(R10), Z5
+	VMOVUPS      192(R10), Z6
+	VFMADD231PS  Z3, Z21, Z0
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z3, Z4, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z4, Z21, Z1
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VALIGND      $0x02, Z4, Z5, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z5, Z21, Z2
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VALIGND      $0x02, Z5, Z6, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x4(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VMOVUPS      128(R10), Z6
+	VMOVUPS      192(R10), Z7
+	VMOVUPS      256(R10), Z8
+	VFMADD231PS  Z4, Z21, Z0
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z4, Z5, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z5, Z21, Z1
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VALIGND      $0x02, Z5, Z6, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z6, Z21, Z2
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VALIGND      $0x02, Z6, Z7, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z7, Z21, Z3
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VALIGND      $0x02, Z7, Z8, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x5(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z5
+	VMOVUPS      64(R10), Z6
+	VMOVUPS      128(R10), Z7
+	VMOVUPS      192(R10), Z8
+	VMOVUPS      256(R10), Z9
+	VMOVUPS      320(R10), Z10
+	VFMADD231PS  Z5, Z21, Z0
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z5, Z6, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z6, Z21, Z1
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VALIGND      $0x02, Z6, Z7, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z7, Z21, Z2
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VALIGND      $0x02, Z7, Z8, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z8, Z21, Z3
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VALIGND      $0x02, Z8, Z9, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z9, Z21, Z4
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VALIGND      $0x02, Z9, Z10, Z31
+	VFMADD231PS  Z31, Z23, Z4
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x6(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VMOVUPS      192(R10), Z9
+	VMOVUPS      256(R10), Z10
+	VMOVUPS      320(R10), Z11
+	VMOVUPS      384(R10), Z12
+	VFMADD231PS  Z6, Z21, Z0
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z6, Z7, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z7, Z21, Z1
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VALIGND      $0x02, Z7, Z8, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z8, Z21, Z2
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VALIGND      $0x02, Z8, Z9, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z9, Z21, Z3
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VALIGND      $0x02, Z9, Z10, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z10, Z21, Z4
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VALIGND      $0x02, Z10, Z11, Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z11, Z21, Z5
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VALIGND      $0x02, Z11, Z12, Z31
+	VFMADD231PS  Z31, Z23, Z5
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	ADDQ         $0x0000000c, BX
+	ADDQ         $0x00000180, CX
+	ADDQ         $0x00000180, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x7(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 112 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 112 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z7
+	VMOVUPS      64(R10), Z8
+	VMOVUPS      128(R10), Z9
+	VMOVUPS      192(R10), Z10
+	VMOVUPS      256(R10), Z11
+	VMOVUPS      320(R10), Z12
+	VMOVUPS      384(R10), Z13
+	VMOVUPS      448(R10), Z14
+	VFMADD231PS  Z7, Z21, Z0
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z7, Z8, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z8, Z21, Z1
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VALIGND      $0x02, Z8, Z9, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z9, Z21, Z2
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VALIGND      $0x02, Z9, Z10, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z10, Z21, Z3
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VALIGND      $0x02, Z10, Z11, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z11, Z21, Z4
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VALIGND      $0x02, Z11, Z12, Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z12, Z21, Z5
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VALIGND      $0x02, Z12, Z13, Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z13, Z21, Z6
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VALIGND      $0x02, Z13, Z14, Z31
+	VFMADD231PS  Z31, Z23, Z6
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z21, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	ADDQ         $0x0000000e, BX
+	ADDQ         $0x000001c0, CX
+	ADDQ         $0x000001c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_1x8(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 128 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 128 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VMOVUPS      256(R10), Z12
+	VMOVUPS      320(R10), Z13
+	VMOVUPS      384(R10), Z14
+	VMOVUPS      448(R10), Z15
+	VMOVUPS      512(R10), Z16
+	VFMADD231PS  Z8, Z21, Z0
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VALIGND      $0x02, Z8, Z9, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z9, Z21, Z1
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VALIGND      $0x02, Z9, Z10, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z10, Z21, Z2
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VALIGND      $0x02, Z10, Z11, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z11, Z21, Z3
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VALIGND      $0x02, Z11, Z12, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z12, Z21, Z4
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VALIGND      $0x02, Z12, Z13, Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z13, Z21, Z5
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VALIGND      $0x02, Z13, Z14, Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z14, Z21, Z6
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VALIGND      $0x02, Z14, Z15, Z31
+	VFMADD231PS  Z31, Z23, Z6
+	VFMADD231PS  Z15, Z21, Z7
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z7
+	VALIGND      $0x02, Z15, Z16, Z31
+	VFMADD231PS  Z31, Z23, Z7
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z21, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	KMOVW        14(BX), K1
+	VADDPS.Z     Z7, Z21, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 448(SI)
+	ADDQ         $0x00000010, BX
+	ADDQ         $0x00000200, CX
+	ADDQ         $0x00000200, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_2x1(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z2
+	VMOVUPS      64(R11), Z3
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  Z2, Z24, Z1
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VALIGND      $0x02, Z2, Z3, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z1, Z24, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_2x2(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z4
+	VMOVUPS      64(R11), Z5
+	VMOVUPS      128(R11), Z6
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  Z4, Z24, Z2
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VALIGND      $0x02, Z4, Z5, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  Z5, Z24, Z3
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VALIGND      $0x02, Z5, Z6, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z2, Z24, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_2x3(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VMOVUPS      128(R11), Z8
+	VMOVUPS      192(R11), Z9
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z3
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VALIGND      $0x02, Z6, Z7, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z4
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VALIGND      $0x02, Z7, Z8, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  Z8, Z24, Z5
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VALIGND      $0x02, Z8, Z9, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_2x4(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z8
+	VMOVUPS      64(R11), Z9
+	VMOVUPS      128(R11), Z10
+	VMOVUPS      192(R11), Z11
+	VMOVUPS      256(R11), Z12
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  Z8, Z24, Z4
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VALIGND      $0x02, Z8, Z9, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  Z9, Z24, Z5
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VALIGND      $0x02, Z9, Z10, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  Z10, Z24, Z6
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VALIGND      $0x02, Z10, Z11, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  Z11, Z24, Z7
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VALIGND      $0x02, Z11, Z12, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_2x5(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z10
+	VMOVUPS      64(R11), Z11
+	VMOVUPS      128(R11), Z12
+	VMOVUPS      192(R11), Z13
+	VMOVUPS      256(R11), Z14
+	VMOVUPS      320(R11), Z15
+	VFMADD231PS  Z10, Z21, Z0
+	VFMADD231PS  Z10, Z24, Z5
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VALIGND      $0x02, Z10, Z11, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z11, Z21, Z1
+	VFMADD231PS  Z11, Z24, Z6
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VALIGND      $0x02, Z11, Z12, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z12, Z21, Z2
+	VFMADD231PS  Z12, Z24, Z7
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VALIGND      $0x02, Z12, Z13, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z13, Z21, Z3
+	VFMADD231PS  Z13, Z24, Z8
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VALIGND      $0x02, Z13, Z14, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z14, Z21, Z4
+	VFMADD231PS  Z14, Z24, Z9
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VALIGND      $0x02, Z14, Z15, Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_2x6(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VMOVUPS      256(R11), Z16
+	VMOVUPS      320(R11), Z17
+	VMOVUPS      384(R11), Z18
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z6
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z6
+	VALIGND      $0x02, Z12, Z13, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z7
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z7
+	VALIGND      $0x02, Z13, Z14, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z8
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z8
+	VALIGND      $0x02, Z14, Z15, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z9
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z9
+	VALIGND      $0x02, Z15, Z16, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z24, Z10
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z10
+	VALIGND      $0x02, Z16, Z17, Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z10
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z24, Z11
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  Z30, Z25, Z11
+	VALIGND      $0x02, Z17, Z18, Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z31, Z26, Z11
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z10, Z24, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(R8)
+	VADDPS.Z     Z11, Z24, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 320(SI)
+	ADDQ         $0x0000000c, BX
+	ADDQ         $0x00000180, CX
+	ADDQ         $0x00000180, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_3x1(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z3
+	VMOVUPS      64(R12), Z4
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  Z3, Z24, Z1
+	VFMADD231PS  Z3, Z27, Z2
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VFMADD231PS  Z30, Z28, Z2
+	VALIGND      $0x02, Z3, Z4, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	VFMADD231PS  Z31, Z29, Z2
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z1, Z24, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, (R9)
+	VADDPS.Z     Z2, Z27, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_3x2(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z6
+	VMOVUPS      64(R12), Z7
+	VMOVUPS      128(R12), Z8
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z2
+	VFMADD231PS  Z6, Z27, Z4
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z28, Z4
+	VALIGND      $0x02, Z6, Z7, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z31, Z29, Z4
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z3
+	VFMADD231PS  Z7, Z27, Z5
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z5
+	VALIGND      $0x02, Z7, Z8, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z5
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z2, Z24, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS.Z     Z4, Z27, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 64(R9)
+	VADDPS.Z     Z5, Z27, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_3x3(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z9
+	VMOVUPS      64(R12), Z10
+	VMOVUPS      128(R12), Z11
+	VMOVUPS      192(R12), Z12
+	VFMADD231PS  Z9, Z21, Z0
+	VFMADD231PS  Z9, Z24, Z3
+	VFMADD231PS  Z9, Z27, Z6
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z6
+	VALIGND      $0x02, Z9, Z10, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z6
+	VFMADD231PS  Z10, Z21, Z1
+	VFMADD231PS  Z10, Z24, Z4
+	VFMADD231PS  Z10, Z27, Z7
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z7
+	VALIGND      $0x02, Z10, Z11, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z7
+	VFMADD231PS  Z11, Z21, Z2
+	VFMADD231PS  Z11, Z24, Z5
+	VFMADD231PS  Z11, Z27, Z8
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z8
+	VALIGND      $0x02, Z11, Z12, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z8
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, (R9)
+	VADDPS.Z     Z6, Z27, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 64(R9)
+	VADDPS.Z     Z7, Z27, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 128(R9)
+	VADDPS.Z     Z8, Z27, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_3x4(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z12
+	VMOVUPS      64(R12), Z13
+	VMOVUPS      128(R12), Z14
+	VMOVUPS      192(R12), Z15
+	VMOVUPS      256(R12), Z16
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z4
+	VFMADD231PS  Z12, Z27, Z8
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z8
+	VALIGND      $0x02, Z12, Z13, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z8
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z5
+	VFMADD231PS  Z13, Z27, Z9
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z9
+	VALIGND      $0x02, Z13, Z14, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z9
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z6
+	VFMADD231PS  Z14, Z27, Z10
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z10
+	VALIGND      $0x02, Z14, Z15, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z7
+	VFMADD231PS  Z15, Z27, Z11
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z11
+	VALIGND      $0x02, Z15, Z16, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z11
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS.Z     Z8, Z27, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(R9)
+	VADDPS.Z     Z9, Z27, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 128(R9)
+	VADDPS.Z     Z10, Z27, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 192(R9)
+	VADDPS.Z     Z11, Z27, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3E_3x5(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z15
+	VMOVUPS      64(R12), Z16
+	VMOVUPS      128(R12), Z17
+	VMOVUPS      192(R12), Z18
+	VMOVUPS      256(R12), Z19
+	VMOVUPS      320(R12), Z20
+	VFMADD231PS  Z15, Z21, Z0
+	VFMADD231PS  Z15, Z24, Z5
+	VFMADD231PS  Z15, Z27, Z10
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z10
+	VALIGND      $0x02, Z15, Z16, Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z16, Z21, Z1
+	VFMADD231PS  Z16, Z24, Z6
+	VFMADD231PS  Z16, Z27, Z11
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z11
+	VALIGND      $0x02, Z16, Z17, Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z11
+	VFMADD231PS  Z17, Z21, Z2
+	VFMADD231PS  Z17, Z24, Z7
+	VFMADD231PS  Z17, Z27, Z12
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z12
+	VALIGND      $0x02, Z17, Z18, Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z12
+	VFMADD231PS  Z18, Z21, Z3
+	VFMADD231PS  Z18, Z24, Z8
+	VFMADD231PS  Z18, Z27, Z13
+	VALIGND      $0x01, Z18, Z19, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z28, Z13
+	VALIGND      $0x02, Z18, Z19, Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z31, Z29, Z13
+	VFMADD231PS  Z19, Z21, Z4
+	VFMADD231PS  Z19, Z24, Z9
+	VFMADD231PS  Z19, Z27, Z14
+	VALIGND      $0x01, Z19, Z20, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z28, Z14
+	VALIGND      $0x02, Z19, Z20, Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z31, Z29, Z14
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, (R9)
+	VADDPS.Z     Z10, Z27, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 64(R9)
+	VADDPS.Z     Z11, Z27, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 128(R9)
+	VADDPS.Z     Z12, Z27, K1, Z12
+	VMAXPS       Z12, Z30, Z12
+	VMOVUPS      Z12, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 192(R9)
+	VADDPS.Z     Z13, Z27, K1, Z13
+	VMAXPS       Z13, Z30, Z13
+	VMOVUPS      Z13, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 256(R9)
+	VADDPS.Z     Z14, Z27, K1, Z14
+	VMAXPS       Z14, Z30, Z14
+	VMOVUPS      Z14, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x1(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z1
+	VMOVUPS      64(R10), Z2
+	VFMADD231PS  Z1, Z21, Z0
+	VALIGND      $0x01, Z1, Z2, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x2(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
+	VMOVUPS      128(R10), Z4
+	VFMADD231PS  Z2, Z21, Z0
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z3, Z21, Z1
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x3(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z3
+	VMOVUPS      64(R10), Z4
+	VMOVUPS      128(R10), Z5
+	VMOVUPS      192(R10), Z6
+	VFMADD231PS  Z3, Z21, Z0
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z4, Z21, Z1
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z5, Z21, Z2
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x4(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VMOVUPS      128(R10), Z6
+	VMOVUPS      192(R10), Z7
+	VMOVUPS      256(R10), Z8
+	VFMADD231PS  Z4, Z21, Z0
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z5, Z21, Z1
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z6, Z21, Z2
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z7, Z21, Z3
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x5(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z5
+	VMOVUPS      64(R10), Z6
+	VMOVUPS      128(R10), Z7
+	VMOVUPS      192(R10), Z8
+	VMOVUPS      256(R10), Z9
+	VMOVUPS      320(R10), Z10
+	VFMADD231PS  Z5, Z21, Z0
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z6, Z21, Z1
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z7, Z21, Z2
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z8, Z21, Z3
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z9, Z21, Z4
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x6(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VMOVUPS      192(R10), Z9
+	VMOVUPS      256(R10), Z10
+	VMOVUPS      320(R10), Z11
+	VMOVUPS      384(R10), Z12
+	VFMADD231PS  Z6, Z21, Z0
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z7, Z21, Z1
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z8, Z21, Z2
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z9, Z21, Z3
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z10, Z21, Z4
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	VFMADD231PS  Z11, Z21, Z5
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(R10), Z23, Z5
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	ADDQ         $0x0000000c, BX
+	ADDQ         $0x00000180, CX
+	ADDQ         $0x00000180, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x7(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 112 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 112 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z7
+	VMOVUPS      64(R10), Z8
+	VMOVUPS      128(R10), Z9
+	VMOVUPS      192(R10), Z10
+	VMOVUPS      256(R10), Z11
+	VMOVUPS      320(R10), Z12
+	VMOVUPS      384(R10), Z13
+	VMOVUPS      448(R10), Z14
+	VFMADD231PS  Z7, Z21, Z0
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z8, Z21, Z1
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z9, Z21, Z2
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z10, Z21, Z3
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z11, Z21, Z4
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	VFMADD231PS  Z12, Z21, Z5
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(R10), Z23, Z5
+	VFMADD231PS  Z13, Z21, Z6
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VFMADD231PS  392(R10), Z23, Z6
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z21, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	ADDQ         $0x0000000e, BX
+	ADDQ         $0x000001c0, CX
+	ADDQ         $0x000001c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_1x8(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 128 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 128 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VMOVUPS      256(R10), Z12
+	VMOVUPS      320(R10), Z13
+	VMOVUPS      384(R10), Z14
+	VMOVUPS      448(R10), Z15
+	VMOVUPS      512(R10), Z16
+	VFMADD231PS  Z8, Z21, Z0
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z9, Z21, Z1
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z10, Z21, Z2
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z11, Z21, Z3
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z12, Z21, Z4
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	VFMADD231PS  Z13, Z21, Z5
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  328(R10), Z23, Z5
+	VFMADD231PS  Z14, Z21, Z6
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z6
+	VFMADD231PS  392(R10), Z23, Z6
+	VFMADD231PS  Z15, Z21, Z7
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z7
+	VFMADD231PS  456(R10), Z23, Z7
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z21, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	KMOVW        14(BX), K1
+	VADDPS.Z     Z7, Z21, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 448(SI)
+	ADDQ         $0x00000010, BX
+	ADDQ         $0x00000200, CX
+	ADDQ         $0x00000200, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_2x1(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z2
+	VMOVUPS      64(R11), Z3
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  Z2, Z24, Z1
+	VALIGND      $0x01, Z2, Z3, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z1, Z24, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_2x2(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z4
+	VMOVUPS      64(R11), Z5
+	VMOVUPS      128(R11), Z6
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  Z4, Z24, Z2
+	VALIGND      $0x01, Z4, Z5, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  Z5, Z24, Z3
+	VALIGND      $0x01, Z5, Z6, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z2, Z24, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_2x3(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VMOVUPS      128(R11), Z8
+	VMOVUPS      192(R11), Z9
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z3
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z4
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  Z8, Z24, Z5
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_2x4(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z8
+	VMOVUPS      64(R11), Z9
+	VMOVUPS      128(R11), Z10
+	VMOVUPS      192(R11), Z11
+	VMOVUPS      256(R11), Z12
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  Z8, Z24, Z4
+	VALIGND      $0x01, Z8, Z9, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  Z9, Z24, Z5
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  Z10, Z24, Z6
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  Z11, Z24, Z7
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_2x5(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z10
+	VMOVUPS      64(R11), Z11
+	VMOVUPS      128(R11), Z12
+	VMOVUPS      192(R11), Z13
+	VMOVUPS      256(R11), Z14
+	VMOVUPS      320(R11), Z15
+	VFMADD231PS  Z10, Z21, Z0
+	VFMADD231PS  Z10, Z24, Z5
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z11, Z21, Z1
+	VFMADD231PS  Z11, Z24, Z6
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z12, Z21, Z2
+	VFMADD231PS  Z12, Z24, Z7
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z13, Z21, Z3
+	VFMADD231PS  Z13, Z24, Z8
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z14, Z21, Z4
+	VFMADD231PS  Z14, Z24, Z9
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      264(R11), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_2x6(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VMOVUPS      256(R11), Z16
+	VMOVUPS      320(R11), Z17
+	VMOVUPS      384(R11), Z18
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z6
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z7
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z8
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z9
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z24, Z10
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z10
+	VMOVUPS      264(R11), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z10
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z24, Z11
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  Z30, Z25, Z11
+	VMOVUPS      328(R11), Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z31, Z26, Z11
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z10, Z24, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(R8)
+	VADDPS.Z     Z11, Z24, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 320(SI)
+	ADDQ         $0x0000000c, BX
+	ADDQ         $0x00000180, CX
+	ADDQ         $0x00000180, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_3x1(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z3
+	VMOVUPS      64(R12), Z4
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  Z3, Z24, Z1
+	VFMADD231PS  Z3, Z27, Z2
+	VALIGND      $0x01, Z3, Z4, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	VFMADD231PS  Z31, Z29, Z2
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z1, Z24, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, (R9)
+	VADDPS.Z     Z2, Z27, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_3x2(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z6
+	VMOVUPS      64(R12), Z7
+	VMOVUPS      128(R12), Z8
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z2
+	VFMADD231PS  Z6, Z27, Z4
+	VALIGND      $0x01, Z6, Z7, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z28, Z4
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z31, Z29, Z4
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z3
+	VFMADD231PS  Z7, Z27, Z5
+	VALIGND      $0x01, Z7, Z8, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z5
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z5
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z2, Z24, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS.Z     Z4, Z27, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 64(R9)
+	VADDPS.Z     Z5, Z27, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_3x3(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z9
+	VMOVUPS      64(R12), Z10
+	VMOVUPS      128(R12), Z11
+	VMOVUPS      192(R12), Z12
+	VFMADD231PS  Z9, Z21, Z0
+	VFMADD231PS  Z9, Z24, Z3
+	VFMADD231PS  Z9, Z27, Z6
+	VALIGND      $0x01, Z9, Z10, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z6
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z6
+	VFMADD231PS  Z10, Z21, Z1
+	VFMADD231PS  Z10, Z24, Z4
+	VFMADD231PS  Z10, Z27, Z7
+	VALIGND      $0x01, Z10, Z11, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z7
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z7
+	VFMADD231PS  Z11, Z21, Z2
+	VFMADD231PS  Z11, Z24, Z5
+	VFMADD231PS  Z11, Z27, Z8
+	VALIGND      $0x01, Z11, Z12, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      136(R12), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z8
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, (R9)
+	VADDPS.Z     Z6, Z27, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 64(R9)
+	VADDPS.Z     Z7, Z27, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 128(R9)
+	VADDPS.Z     Z8, Z27, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_3x4(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z12
+	VMOVUPS      64(R12), Z13
+	VMOVUPS      128(R12), Z14
+	VMOVUPS      192(R12), Z15
+	VMOVUPS      256(R12), Z16
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z4
+	VFMADD231PS  Z12, Z27, Z8
+	VALIGND      $0x01, Z12, Z13, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z8
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z5
+	VFMADD231PS  Z13, Z27, Z9
+	VALIGND      $0x01, Z13, Z14, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z9
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z9
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z6
+	VFMADD231PS  Z14, Z27, Z10
+	VALIGND      $0x01, Z14, Z15, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      136(R12), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z7
+	VFMADD231PS  Z15, Z27, Z11
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      200(R12), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z11
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS.Z     Z8, Z27, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(R9)
+	VADDPS.Z     Z9, Z27, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 128(R9)
+	VADDPS.Z     Z10, Z27, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 192(R9)
+	VADDPS.Z     Z11, Z27, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L1E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L1E_3x5(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z15
+	VMOVUPS      64(R12), Z16
+	VMOVUPS      128(R12), Z17
+	VMOVUPS      192(R12), Z18
+	VMOVUPS      256(R12), Z19
+	VMOVUPS      320(R12), Z20
+	VFMADD231PS  Z15, Z21, Z0
+	VFMADD231PS  Z15, Z24, Z5
+	VFMADD231PS  Z15, Z27, Z10
+	VALIGND      $0x01, Z15, Z16, Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z16, Z21, Z1
+	VFMADD231PS  Z16, Z24, Z6
+	VFMADD231PS  Z16, Z27, Z11
+	VALIGND      $0x01, Z16, Z17, Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z11
+	VFMADD231PS  Z17, Z21, Z2
+	VFMADD231PS  Z17, Z24, Z7
+	VFMADD231PS  Z17, Z27, Z12
+	VALIGND      $0x01, Z17, Z18, Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z12
+	VMOVUPS      136(R12), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z12
+	VFMADD231PS  Z18, Z21, Z3
+	VFMADD231PS  Z18, Z24, Z8
+	VFMADD231PS  Z18, Z27, Z13
+	VALIGND      $0x01, Z18, Z19, Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z28, Z13
+	VMOVUPS      200(R12), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z31, Z29, Z13
+	VFMADD231PS  Z19, Z21, Z4
+	VFMADD231PS  Z19, Z24, Z9
+	VFMADD231PS  Z19, Z27, Z14
+	VALIGND      $0x01, Z19, Z20, Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z28, Z14
+	VMOVUPS      264(R12), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z31, Z29, Z14
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, (R9)
+	VADDPS.Z     Z10, Z27, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 64(R9)
+	VADDPS.Z     Z11, Z27, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 128(R9)
+	VADDPS.Z     Z12, Z27, K1, Z12
+	VMAXPS       Z12, Z30, Z12
+	VMOVUPS      Z12, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 192(R9)
+	VADDPS.Z     Z13, Z27, K1, Z13
+	VMAXPS       Z13, Z30, Z13
+	VMOVUPS      Z13, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 256(R9)
+	VADDPS.Z     Z14, Z27, K1, Z14
+	VMAXPS       Z14, Z30, Z14
+	VMOVUPS      Z14, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x1(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z1
+	VFMADD231PS  Z1, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x2(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z2
+	VMOVUPS      64(R10), Z3
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z3, Z21, Z1
+	VFMADD231PS  68(R10), Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x3(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z3
+	VMOVUPS      64(R10), Z4
+	VMOVUPS      128(R10), Z5
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z4, Z21, Z1
+	VFMADD231PS  68(R10), Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z5, Z21, Z2
+	VFMADD231PS  132(R10), Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x4(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z4
+	VMOVUPS      64(R10), Z5
+	VMOVUPS      128(R10), Z6
+	VMOVUPS      192(R10), Z7
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  68(R10), Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z6, Z21, Z2
+	VFMADD231PS  132(R10), Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z7, Z21, Z3
+	VFMADD231PS  196(R10), Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x5(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z5
+	VMOVUPS      64(R10), Z6
+	VMOVUPS      128(R10), Z7
+	VMOVUPS      192(R10), Z8
+	VMOVUPS      256(R10), Z9
+	VFMADD231PS  Z5, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z6, Z21, Z1
+	VFMADD231PS  68(R10), Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z7, Z21, Z2
+	VFMADD231PS  132(R10), Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z8, Z21, Z3
+	VFMADD231PS  196(R10), Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z9, Z21, Z4
+	VFMADD231PS  260(R10), Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x6(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z6
+	VMOVUPS      64(R10), Z7
+	VMOVUPS      128(R10), Z8
+	VMOVUPS      192(R10), Z9
+	VMOVUPS      256(R10), Z10
+	VMOVUPS      320(R10), Z11
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  68(R10), Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  132(R10), Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z9, Z21, Z3
+	VFMADD231PS  196(R10), Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z10, Z21, Z4
+	VFMADD231PS  260(R10), Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	VFMADD231PS  Z11, Z21, Z5
+	VFMADD231PS  324(R10), Z22, Z5
+	VFMADD231PS  328(R10), Z23, Z5
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	ADDQ         $0x0000000c, BX
+	ADDQ         $0x00000180, CX
+	ADDQ         $0x00000180, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x7(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 112 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 112 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z7
+	VMOVUPS      64(R10), Z8
+	VMOVUPS      128(R10), Z9
+	VMOVUPS      192(R10), Z10
+	VMOVUPS      256(R10), Z11
+	VMOVUPS      320(R10), Z12
+	VMOVUPS      384(R10), Z13
+	VFMADD231PS  Z7, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z8, Z21, Z1
+	VFMADD231PS  68(R10), Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z9, Z21, Z2
+	VFMADD231PS  132(R10), Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z10, Z21, Z3
+	VFMADD231PS  196(R10), Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z11, Z21, Z4
+	VFMADD231PS  260(R10), Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	VFMADD231PS  Z12, Z21, Z5
+	VFMADD231PS  324(R10), Z22, Z5
+	VFMADD231PS  328(R10), Z23, Z5
+	VFMADD231PS  Z13, Z21, Z6
+	VFMADD231PS  388(R10), Z22, Z6
+	VFMADD231PS  392(R10), Z23, Z6
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z21, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	ADDQ         $0x0000000e, BX
+	ADDQ         $0x000001c0, CX
+	ADDQ         $0x000001c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_1x8(SB), NOSPLIT, $0-84
+	// for i := range 1 {
+	// 	for j := range 128 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 128 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R9, R9
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R10
+	LEAQ         (CX)(R10*4), R10
+	VBROADCASTSS (DI)(R9*4), Z21
+	VBROADCASTSS 4(DI)(R9*4), Z22
+	VBROADCASTSS 8(DI)(R9*4), Z23
+	VMOVUPS      (R10), Z8
+	VMOVUPS      64(R10), Z9
+	VMOVUPS      128(R10), Z10
+	VMOVUPS      192(R10), Z11
+	VMOVUPS      256(R10), Z12
+	VMOVUPS      320(R10), Z13
+	VMOVUPS      384(R10), Z14
+	VMOVUPS      448(R10), Z15
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  4(R10), Z22, Z0
+	VFMADD231PS  8(R10), Z23, Z0
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  68(R10), Z22, Z1
+	VFMADD231PS  72(R10), Z23, Z1
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  132(R10), Z22, Z2
+	VFMADD231PS  136(R10), Z23, Z2
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  196(R10), Z22, Z3
+	VFMADD231PS  200(R10), Z23, Z3
+	VFMADD231PS  Z12, Z21, Z4
+	VFMADD231PS  260(R10), Z22, Z4
+	VFMADD231PS  264(R10), Z23, Z4
+	VFMADD231PS  Z13, Z21, Z5
+	VFMADD231PS  324(R10), Z22, Z5
+	VFMADD231PS  328(R10), Z23, Z5
+	VFMADD231PS  Z14, Z21, Z6
+	VFMADD231PS  388(R10), Z22, Z6
+	VFMADD231PS  392(R10), Z23, Z6
+	VFMADD231PS  Z15, Z21, Z7
+	VFMADD231PS  452(R10), Z22, Z7
+	VFMADD231PS  456(R10), Z23, Z7
+	ADDQ         $0x03, R9
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z21
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z21, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	KMOVW        14(BX), K1
+	VADDPS.Z     Z7, Z21, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 448(SI)
+	ADDQ         $0x00000010, BX
+	ADDQ         $0x00000200, CX
+	ADDQ         $0x00000200, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_2x1(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z2
+	VFMADD231PS  Z2, Z21, Z0
+	VFMADD231PS  Z2, Z24, Z1
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z1, Z24, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_2x2(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z4
+	VMOVUPS      64(R11), Z5
+	VFMADD231PS  Z4, Z21, Z0
+	VFMADD231PS  Z4, Z24, Z2
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z5, Z21, Z1
+	VFMADD231PS  Z5, Z24, Z3
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z2, Z24, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_2x3(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z6
+	VMOVUPS      64(R11), Z7
+	VMOVUPS      128(R11), Z8
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z3
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z4
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z8, Z21, Z2
+	VFMADD231PS  Z8, Z24, Z5
+	VMOVUPS      132(R11), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_2x4(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z8
+	VMOVUPS      64(R11), Z9
+	VMOVUPS      128(R11), Z10
+	VMOVUPS      192(R11), Z11
+	VFMADD231PS  Z8, Z21, Z0
+	VFMADD231PS  Z8, Z24, Z4
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z9, Z21, Z1
+	VFMADD231PS  Z9, Z24, Z5
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z10, Z21, Z2
+	VFMADD231PS  Z10, Z24, Z6
+	VMOVUPS      132(R11), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z11, Z21, Z3
+	VFMADD231PS  Z11, Z24, Z7
+	VMOVUPS      196(R11), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_2x5(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z10
+	VMOVUPS      64(R11), Z11
+	VMOVUPS      128(R11), Z12
+	VMOVUPS      192(R11), Z13
+	VMOVUPS      256(R11), Z14
+	VFMADD231PS  Z10, Z21, Z0
+	VFMADD231PS  Z10, Z24, Z5
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z11, Z21, Z1
+	VFMADD231PS  Z11, Z24, Z6
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z12, Z21, Z2
+	VFMADD231PS  Z12, Z24, Z7
+	VMOVUPS      132(R11), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z13, Z21, Z3
+	VFMADD231PS  Z13, Z24, Z8
+	VMOVUPS      196(R11), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z14, Z21, Z4
+	VFMADD231PS  Z14, Z24, Z9
+	VMOVUPS      260(R11), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      264(R11), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_2x6(SB), NOSPLIT, $0-84
+	// for i := range 2 {
+	// 	for j := range 96 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R10, R10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R11
+	LEAQ         (CX)(R11*4), R11
+	VBROADCASTSS (DI)(R10*4), Z21
+	VBROADCASTSS 4(DI)(R10*4), Z22
+	VBROADCASTSS 8(DI)(R10*4), Z23
+	VBROADCASTSS (R8)(R10*4), Z24
+	VBROADCASTSS 4(R8)(R10*4), Z25
+	VBROADCASTSS 8(R8)(R10*4), Z26
+	VMOVUPS      (R11), Z12
+	VMOVUPS      64(R11), Z13
+	VMOVUPS      128(R11), Z14
+	VMOVUPS      192(R11), Z15
+	VMOVUPS      256(R11), Z16
+	VMOVUPS      320(R11), Z17
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z6
+	VMOVUPS      4(R11), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z6
+	VMOVUPS      8(R11), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z7
+	VMOVUPS      68(R11), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z7
+	VMOVUPS      72(R11), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z8
+	VMOVUPS      132(R11), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z8
+	VMOVUPS      136(R11), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z9
+	VMOVUPS      196(R11), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z9
+	VMOVUPS      200(R11), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z16, Z21, Z4
+	VFMADD231PS  Z16, Z24, Z10
+	VMOVUPS      260(R11), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z10
+	VMOVUPS      264(R11), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z10
+	VFMADD231PS  Z17, Z21, Z5
+	VFMADD231PS  Z17, Z24, Z11
+	VMOVUPS      324(R11), Z30
+	VFMADD231PS  Z30, Z22, Z5
+	VFMADD231PS  Z30, Z25, Z11
+	VMOVUPS      328(R11), Z31
+	VFMADD231PS  Z31, Z23, Z5
+	VFMADD231PS  Z31, Z26, Z11
+	ADDQ         $0x03, R10
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 4(DI), Z24
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z10, Z24, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z21, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(R8)
+	VADDPS.Z     Z11, Z24, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 320(SI)
+	ADDQ         $0x0000000c, BX
+	ADDQ         $0x00000180, CX
+	ADDQ         $0x00000180, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_3x1(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 16 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z3
+	VFMADD231PS  Z3, Z21, Z0
+	VFMADD231PS  Z3, Z24, Z1
+	VFMADD231PS  Z3, Z27, Z2
+	VMOVUPS      4(R12), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z1
+	VFMADD231PS  Z30, Z28, Z2
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z1
+	VFMADD231PS  Z31, Z29, Z2
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z1, Z24, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, (R9)
+	VADDPS.Z     Z2, Z27, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_3x2(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 32 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z6
+	VMOVUPS      64(R12), Z7
+	VFMADD231PS  Z6, Z21, Z0
+	VFMADD231PS  Z6, Z24, Z2
+	VFMADD231PS  Z6, Z27, Z4
+	VMOVUPS      4(R12), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z2
+	VFMADD231PS  Z30, Z28, Z4
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z2
+	VFMADD231PS  Z31, Z29, Z4
+	VFMADD231PS  Z7, Z21, Z1
+	VFMADD231PS  Z7, Z24, Z3
+	VFMADD231PS  Z7, Z27, Z5
+	VMOVUPS      68(R12), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z5
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z5
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z2, Z24, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, (R9)
+	VADDPS.Z     Z4, Z27, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 64(R9)
+	VADDPS.Z     Z5, Z27, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_3x3(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 48 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z9
+	VMOVUPS      64(R12), Z10
+	VMOVUPS      128(R12), Z11
+	VFMADD231PS  Z9, Z21, Z0
+	VFMADD231PS  Z9, Z24, Z3
+	VFMADD231PS  Z9, Z27, Z6
+	VMOVUPS      4(R12), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z3
+	VFMADD231PS  Z30, Z28, Z6
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z3
+	VFMADD231PS  Z31, Z29, Z6
+	VFMADD231PS  Z10, Z21, Z1
+	VFMADD231PS  Z10, Z24, Z4
+	VFMADD231PS  Z10, Z27, Z7
+	VMOVUPS      68(R12), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z7
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z7
+	VFMADD231PS  Z11, Z21, Z2
+	VFMADD231PS  Z11, Z24, Z5
+	VFMADD231PS  Z11, Z27, Z8
+	VMOVUPS      132(R12), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      136(R12), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z8
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z3, Z24, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, (R9)
+	VADDPS.Z     Z6, Z27, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 64(R9)
+	VADDPS.Z     Z7, Z27, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 128(R9)
+	VADDPS.Z     Z8, Z27, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_3x4(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 64 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z12
+	VMOVUPS      64(R12), Z13
+	VMOVUPS      128(R12), Z14
+	VMOVUPS      192(R12), Z15
+	VFMADD231PS  Z12, Z21, Z0
+	VFMADD231PS  Z12, Z24, Z4
+	VFMADD231PS  Z12, Z27, Z8
+	VMOVUPS      4(R12), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z4
+	VFMADD231PS  Z30, Z28, Z8
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z4
+	VFMADD231PS  Z31, Z29, Z8
+	VFMADD231PS  Z13, Z21, Z1
+	VFMADD231PS  Z13, Z24, Z5
+	VFMADD231PS  Z13, Z27, Z9
+	VMOVUPS      68(R12), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z9
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z9
+	VFMADD231PS  Z14, Z21, Z2
+	VFMADD231PS  Z14, Z24, Z6
+	VFMADD231PS  Z14, Z27, Z10
+	VMOVUPS      132(R12), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      136(R12), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z15, Z21, Z3
+	VFMADD231PS  Z15, Z24, Z7
+	VFMADD231PS  Z15, Z27, Z11
+	VMOVUPS      196(R12), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      200(R12), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z11
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z4, Z24, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, (R9)
+	VADDPS.Z     Z8, Z27, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 64(R9)
+	VADDPS.Z     Z9, Z27, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 128(R9)
+	VADDPS.Z     Z10, Z27, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 192(R9)
+	VADDPS.Z     Z11, Z27, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3L2E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3L2E_3x5(SB), NOSPLIT, $0-84
+	// for i := range 3 {
+	// 	for j := range 80 {
+	// 		var s float32
+	// 		for r := range rows {
+	// 			for t := range 3 {
+	// 				s += a[i*lda+3*r+t] * b[boffs[r]+t+j]
+	// 			}
+	// 		}
+	// 		c[i*ldc+j] = s
+	// 	}
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ lda+24(FP), R8
+	MOVQ boffs+40(FP), R9
+	LEAQ (DI)(R8*4), R10
+	LEAQ (R10)(R8*4), R8
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R11, R11
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R9), R12
+	LEAQ         (CX)(R12*4), R12
+	VBROADCASTSS (DI)(R11*4), Z21
+	VBROADCASTSS 4(DI)(R11*4), Z22
+	VBROADCASTSS 8(DI)(R11*4), Z23
+	VBROADCASTSS (R10)(R11*4), Z24
+	VBROADCASTSS 4(R10)(R11*4), Z25
+	VBROADCASTSS 8(R10)(R11*4), Z26
+	VBROADCASTSS (R8)(R11*4), Z27
+	VBROADCASTSS 4(R8)(R11*4), Z28
+	VBROADCASTSS 8(R8)(R11*4), Z29
+	VMOVUPS      (R12), Z15
+	VMOVUPS      64(R12), Z16
+	VMOVUPS      128(R12), Z17
+	VMOVUPS      192(R12), Z18
+	VMOVUPS      256(R12), Z19
+	VFMADD231PS  Z15, Z21, Z0
+	VFMADD231PS  Z15, Z24, Z5
+	VFMADD231PS  Z15, Z27, Z10
+	VMOVUPS      4(R12), Z30
+	VFMADD231PS  Z30, Z22, Z0
+	VFMADD231PS  Z30, Z25, Z5
+	VFMADD231PS  Z30, Z28, Z10
+	VMOVUPS      8(R12), Z31
+	VFMADD231PS  Z31, Z23, Z0
+	VFMADD231PS  Z31, Z26, Z5
+	VFMADD231PS  Z31, Z29, Z10
+	VFMADD231PS  Z16, Z21, Z1
+	VFMADD231PS  Z16, Z24, Z6
+	VFMADD231PS  Z16, Z27, Z11
+	VMOVUPS      68(R12), Z30
+	VFMADD231PS  Z30, Z22, Z1
+	VFMADD231PS  Z30, Z25, Z6
+	VFMADD231PS  Z30, Z28, Z11
+	VMOVUPS      72(R12), Z31
+	VFMADD231PS  Z31, Z23, Z1
+	VFMADD231PS  Z31, Z26, Z6
+	VFMADD231PS  Z31, Z29, Z11
+	VFMADD231PS  Z17, Z21, Z2
+	VFMADD231PS  Z17, Z24, Z7
+	VFMADD231PS  Z17, Z27, Z12
+	VMOVUPS      132(R12), Z30
+	VFMADD231PS  Z30, Z22, Z2
+	VFMADD231PS  Z30, Z25, Z7
+	VFMADD231PS  Z30, Z28, Z12
+	VMOVUPS      136(R12), Z31
+	VFMADD231PS  Z31, Z23, Z2
+	VFMADD231PS  Z31, Z26, Z7
+	VFMADD231PS  Z31, Z29, Z12
+	VFMADD231PS  Z18, Z21, Z3
+	VFMADD231PS  Z18, Z24, Z8
+	VFMADD231PS  Z18, Z27, Z13
+	VMOVUPS      196(R12), Z30
+	VFMADD231PS  Z30, Z22, Z3
+	VFMADD231PS  Z30, Z25, Z8
+	VFMADD231PS  Z30, Z28, Z13
+	VMOVUPS      200(R12), Z31
+	VFMADD231PS  Z31, Z23, Z3
+	VFMADD231PS  Z31, Z26, Z8
+	VFMADD231PS  Z31, Z29, Z13
+	VFMADD231PS  Z19, Z21, Z4
+	VFMADD231PS  Z19, Z24, Z9
+	VFMADD231PS  Z19, Z27, Z14
+	VMOVUPS      260(R12), Z30
+	VFMADD231PS  Z30, Z22, Z4
+	VFMADD231PS  Z30, Z25, Z9
+	VFMADD231PS  Z30, Z28, Z14
+	VMOVUPS      264(R12), Z31
+	VFMADD231PS  Z31, Z23, Z4
+	VFMADD231PS  Z31, Z26, Z9
+	VFMADD231PS  Z31, Z29, Z14
+	ADDQ         $0x03, R11
+	ADDQ         $0x04, R9
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), R8
+	LEAQ         (DX)(R8*4), R8
+	VBROADCASTSS (DI), Z21
+	MOVQ         8(SI), R9
+	LEAQ         (DX)(R9*4), R9
+	VBROADCASTSS 4(DI), Z24
+	MOVQ         16(SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS 8(DI), Z27
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z21, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (R8)
+	VADDPS.Z     Z5, Z24, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, (R9)
+	VADDPS.Z     Z10, Z27, K1, Z10
+	VMAXPS       Z10, Z30, Z10
+	VMOVUPS      Z10, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z21, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(R8)
+	VADDPS.Z     Z6, Z24, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 64(R9)
+	VADDPS.Z     Z11, Z27, K1, Z11
+	VMAXPS       Z11, Z30, Z11
+	VMOVUPS      Z11, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z21, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(R8)
+	VADDPS.Z     Z7, Z24, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 128(R9)
+	VADDPS.Z     Z12, Z27, K1, Z12
+	VMAXPS       Z12, Z30, Z12
+	VMOVUPS      Z12, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z21, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(R8)
+	VADDPS.Z     Z8, Z24, K1, Z8
+	VMAXPS       Z8, Z30, Z8
+	VMOVUPS      Z8, 192(R9)
+	VADDPS.Z     Z13, Z27, K1, Z13
+	VMAXPS       Z13, Z30, Z13
+	VMOVUPS      Z13, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z21, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(R8)
+	VADDPS.Z     Z9, Z24, K1, Z9
+	VMAXPS       Z9, Z30, Z9
+	VMOVUPS      Z9, 256(R9)
+	VADDPS.Z     Z14, Z27, K1, Z14
+	VMAXPS       Z14, Z30, Z14
+	VMOVUPS      Z14, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x1(SB), NOSPLIT, $0-84
+	// for j := range 16 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 16 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z1
+	VFMADD231PS  Z26, Z31, Z3
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z30, Z2
+	VFMADD231PS  Z27, Z31, Z4
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z1, Z2, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z3, Z4, Z26
+	VADDPS  Z26, Z0, Z0
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	ADDQ         $0x00000002, BX
+	ADDQ         $0x00000040, CX
+	ADDQ         $0x00000040, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x2(SB), NOSPLIT, $0-84
+	// for j := range 32 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 32 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z2
+	VFMADD231PS  Z26, Z31, Z5
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z3
+	VFMADD231PS  Z27, Z31, Z6
+	VMOVUPS      128(R9), Z26
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z26, Z31, Z7
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z2, Z3, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z5, Z6, Z26
+	VADDPS  Z26, Z0, Z0
+	VALIGND $0x01, Z3, Z4, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z6, Z7, Z26
+	VADDPS  Z26, Z1, Z1
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z29, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	ADDQ         $0x00000004, BX
+	ADDQ         $0x00000080, CX
+	ADDQ         $0x00000080, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x3(SB), NOSPLIT, $0-84
+	// for j := range 48 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 48 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z3
+	VFMADD231PS  Z26, Z31, Z7
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z4
+	VFMADD231PS  Z27, Z31, Z8
+	VMOVUPS      128(R9), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z5
+	VFMADD231PS  Z26, Z31, Z9
+	VMOVUPS      192(R9), Z27
+	VFMADD231PS  Z27, Z30, Z6
+	VFMADD231PS  Z27, Z31, Z10
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z3, Z4, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z7, Z8, Z26
+	VADDPS  Z26, Z0, Z0
+	VALIGND $0x01, Z4, Z5, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z8, Z9, Z26
+	VADDPS  Z26, Z1, Z1
+	VALIGND $0x01, Z5, Z6, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z9, Z10, Z26
+	VADDPS  Z26, Z2, Z2
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z29, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z29, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	ADDQ         $0x00000006, BX
+	ADDQ         $0x000000c0, CX
+	ADDQ         $0x000000c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x4(SB), NOSPLIT, $0-84
+	// for j := range 64 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 64 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z4
+	VFMADD231PS  Z26, Z31, Z9
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z5
+	VFMADD231PS  Z27, Z31, Z10
+	VMOVUPS      128(R9), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z26, Z31, Z11
+	VMOVUPS      192(R9), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z27, Z31, Z12
+	VMOVUPS      256(R9), Z26
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z26, Z31, Z13
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z4, Z5, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z9, Z10, Z26
+	VADDPS  Z26, Z0, Z0
+	VALIGND $0x01, Z5, Z6, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z10, Z11, Z26
+	VADDPS  Z26, Z1, Z1
+	VALIGND $0x01, Z6, Z7, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z11, Z12, Z26
+	VADDPS  Z26, Z2, Z2
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z12, Z13, Z26
+	VADDPS  Z26, Z3, Z3
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z29, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z29, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z29, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	ADDQ         $0x00000008, BX
+	ADDQ         $0x00000100, CX
+	ADDQ         $0x00000100, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x5(SB), NOSPLIT, $0-84
+	// for j := range 80 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 80 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z5
+	VFMADD231PS  Z26, Z31, Z11
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z6
+	VFMADD231PS  Z27, Z31, Z12
+	VMOVUPS      128(R9), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z7
+	VFMADD231PS  Z26, Z31, Z13
+	VMOVUPS      192(R9), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z8
+	VFMADD231PS  Z27, Z31, Z14
+	VMOVUPS      256(R9), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z9
+	VFMADD231PS  Z26, Z31, Z15
+	VMOVUPS      320(R9), Z27
+	VFMADD231PS  Z27, Z30, Z10
+	VFMADD231PS  Z27, Z31, Z16
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z5, Z6, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z11, Z12, Z26
+	VADDPS  Z26, Z0, Z0
+	VALIGND $0x01, Z6, Z7, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z12, Z13, Z26
+	VADDPS  Z26, Z1, Z1
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z13, Z14, Z26
+	VADDPS  Z26, Z2, Z2
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z14, Z15, Z26
+	VADDPS  Z26, Z3, Z3
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z15, Z16, Z26
+	VADDPS  Z26, Z4, Z4
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z29, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z29, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z29, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z29, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	ADDQ         $0x0000000a, BX
+	ADDQ         $0x00000140, CX
+	ADDQ         $0x00000140, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x6(SB), NOSPLIT, $0-84
+	// for j := range 96 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 96 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z6
+	VFMADD231PS  Z26, Z31, Z13
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z7
+	VFMADD231PS  Z27, Z31, Z14
+	VMOVUPS      128(R9), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z26, Z31, Z15
+	VMOVUPS      192(R9), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z27, Z31, Z16
+	VMOVUPS      256(R9), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z10
+	VFMADD231PS  Z26, Z31, Z17
+	VMOVUPS      320(R9), Z27
+	VFMADD231PS  Z27, Z29, Z5
+	VFMADD231PS  Z27, Z30, Z11
+	VFMADD231PS  Z27, Z31, Z18
+	VMOVUPS      384(R9), Z26
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z26, Z31, Z19
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z6, Z7, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z13, Z14, Z26
+	VADDPS  Z26, Z0, Z0
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z14, Z15, Z26
+	VADDPS  Z26, Z1, Z1
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z15, Z16, Z26
+	VADDPS  Z26, Z2, Z2
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z16, Z17, Z26
+	VADDPS  Z26, Z3, Z3
+	VALIGND $0x01, Z10, Z11, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z17, Z18, Z26
+	VADDPS  Z26, Z4, Z4
+	VALIGND $0x01, Z11, Z12, Z27
+	VADDPS  Z27, Z5, Z5
+	VALIGND $0x02, Z18, Z19, Z26
+	VADDPS  Z26, Z5, Z5
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z29, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z29, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z29, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z29, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z29, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	ADDQ         $0x0000000c, BX
+	ADDQ         $0x00000180, CX
+	ADDQ         $0x00000180, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x7(SB), NOSPLIT, $0-84
+	// for j := range 112 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 112 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z7
+	VFMADD231PS  Z26, Z31, Z15
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z8
+	VFMADD231PS  Z27, Z31, Z16
+	VMOVUPS      128(R9), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z9
+	VFMADD231PS  Z26, Z31, Z17
+	VMOVUPS      192(R9), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z10
+	VFMADD231PS  Z27, Z31, Z18
+	VMOVUPS      256(R9), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z11
+	VFMADD231PS  Z26, Z31, Z19
+	VMOVUPS      320(R9), Z27
+	VFMADD231PS  Z27, Z29, Z5
+	VFMADD231PS  Z27, Z30, Z12
+	VFMADD231PS  Z27, Z31, Z20
+	VMOVUPS      384(R9), Z26
+	VFMADD231PS  Z26, Z29, Z6
+	VFMADD231PS  Z26, Z30, Z13
+	VFMADD231PS  Z26, Z31, Z21
+	VMOVUPS      448(R9), Z27
+	VFMADD231PS  Z27, Z30, Z14
+	VFMADD231PS  Z27, Z31, Z22
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z7, Z8, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z15, Z16, Z26
+	VADDPS  Z26, Z0, Z0
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z16, Z17, Z26
+	VADDPS  Z26, Z1, Z1
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z17, Z18, Z26
+	VADDPS  Z26, Z2, Z2
+	VALIGND $0x01, Z10, Z11, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z18, Z19, Z26
+	VADDPS  Z26, Z3, Z3
+	VALIGND $0x01, Z11, Z12, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z19, Z20, Z26
+	VADDPS  Z26, Z4, Z4
+	VALIGND $0x01, Z12, Z13, Z27
+	VADDPS  Z27, Z5, Z5
+	VALIGND $0x02, Z20, Z21, Z26
+	VADDPS  Z26, Z5, Z5
+	VALIGND $0x01, Z13, Z14, Z27
+	VADDPS  Z27, Z6, Z6
+	VALIGND $0x02, Z21, Z22, Z26
+	VADDPS  Z26, Z6, Z6
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z29, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z29, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z29, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z29, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z29, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z29, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	ADDQ         $0x0000000e, BX
+	ADDQ         $0x000001c0, CX
+	ADDQ         $0x000001c0, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET
+
+// func kernRow3SE_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+// Requires: AVX, AVX512F
+TEXT ·kernRow3SE_1x8(SB), NOSPLIT, $0-84
+	// for j := range 128 {
+	// 	var s float32
+	// 	for r := range rows {
+	// 		for t := range 3 {
+	// 			s += a[3*r+t] * b[boffs[r]+t+j]
+	// 		}
+	// 	}
+	// 	c[j] = s
+	// }
+	// for each of tiles tiles, b and c advancing by 128 floats
+	// (lda and ldc unused: one row)
+	// Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.
+	MOVQ tiles+0(FP), AX
+	MOVQ b+32(FP), CX
+	MOVQ c+48(FP), DX
+	MOVQ masks+72(FP), BX
+
+tile:
+	MOVQ rows+8(FP), SI
+	MOVQ a+16(FP), DI
+	MOVQ boffs+40(FP), R8
+
+	// Zero the partial sums.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	VPXORD Z24, Z24, Z24
+	VPXORD Z25, Z25, Z25
+	TESTQ  SI, SI
+	JZ     store
+
+loop:
+	MOVLQSX      (R8), R9
+	LEAQ         (CX)(R9*4), R9
+	VBROADCASTSS (DI), Z29
+	VBROADCASTSS 4(DI), Z30
+	VBROADCASTSS 8(DI), Z31
+	VMOVUPS      (R9), Z26
+	VFMADD231PS  Z26, Z29, Z0
+	VFMADD231PS  Z26, Z30, Z8
+	VFMADD231PS  Z26, Z31, Z17
+	VMOVUPS      64(R9), Z27
+	VFMADD231PS  Z27, Z29, Z1
+	VFMADD231PS  Z27, Z30, Z9
+	VFMADD231PS  Z27, Z31, Z18
+	VMOVUPS      128(R9), Z26
+	VFMADD231PS  Z26, Z29, Z2
+	VFMADD231PS  Z26, Z30, Z10
+	VFMADD231PS  Z26, Z31, Z19
+	VMOVUPS      192(R9), Z27
+	VFMADD231PS  Z27, Z29, Z3
+	VFMADD231PS  Z27, Z30, Z11
+	VFMADD231PS  Z27, Z31, Z20
+	VMOVUPS      256(R9), Z26
+	VFMADD231PS  Z26, Z29, Z4
+	VFMADD231PS  Z26, Z30, Z12
+	VFMADD231PS  Z26, Z31, Z21
+	VMOVUPS      320(R9), Z27
+	VFMADD231PS  Z27, Z29, Z5
+	VFMADD231PS  Z27, Z30, Z13
+	VFMADD231PS  Z27, Z31, Z22
+	VMOVUPS      384(R9), Z26
+	VFMADD231PS  Z26, Z29, Z6
+	VFMADD231PS  Z26, Z30, Z14
+	VFMADD231PS  Z26, Z31, Z23
+	VMOVUPS      448(R9), Z27
+	VFMADD231PS  Z27, Z29, Z7
+	VFMADD231PS  Z27, Z30, Z15
+	VFMADD231PS  Z27, Z31, Z24
+	VMOVUPS      512(R9), Z26
+	VFMADD231PS  Z26, Z30, Z16
+	VFMADD231PS  Z26, Z31, Z25
+	ADDQ         $0x0c, DI
+	ADDQ         $0x04, R8
+	DECQ         SI
+	JNZ          loop
+
+store:
+	// out[v] = S0[v] + (S1 shifted by 1)[v] + (S2 shifted by 2)[v].
+	VALIGND $0x01, Z8, Z9, Z27
+	VADDPS  Z27, Z0, Z0
+	VALIGND $0x02, Z17, Z18, Z26
+	VADDPS  Z26, Z0, Z0
+	VALIGND $0x01, Z9, Z10, Z27
+	VADDPS  Z27, Z1, Z1
+	VALIGND $0x02, Z18, Z19, Z26
+	VADDPS  Z26, Z1, Z1
+	VALIGND $0x01, Z10, Z11, Z27
+	VADDPS  Z27, Z2, Z2
+	VALIGND $0x02, Z19, Z20, Z26
+	VADDPS  Z26, Z2, Z2
+	VALIGND $0x01, Z11, Z12, Z27
+	VADDPS  Z27, Z3, Z3
+	VALIGND $0x02, Z20, Z21, Z26
+	VADDPS  Z26, Z3, Z3
+	VALIGND $0x01, Z12, Z13, Z27
+	VADDPS  Z27, Z4, Z4
+	VALIGND $0x02, Z21, Z22, Z26
+	VADDPS  Z26, Z4, Z4
+	VALIGND $0x01, Z13, Z14, Z27
+	VADDPS  Z27, Z5, Z5
+	VALIGND $0x02, Z22, Z23, Z26
+	VADDPS  Z26, Z5, Z5
+	VALIGND $0x01, Z14, Z15, Z27
+	VADDPS  Z27, Z6, Z6
+	VALIGND $0x02, Z23, Z24, Z26
+	VADDPS  Z26, Z6, Z6
+	VALIGND $0x01, Z15, Z16, Z27
+	VADDPS  Z27, Z7, Z7
+	VALIGND $0x02, Z24, Z25, Z26
+	VADDPS  Z26, Z7, Z7
+
+	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
+	// MAXPS returns its second source (v) when either is NaN.
+	MOVQ         coffs+56(FP), SI
+	MOVQ         bias+64(FP), DI
+	VBROADCASTSS lo+80(FP), Z30
+	MOVQ         (SI), SI
+	LEAQ         (DX)(SI*4), SI
+	VBROADCASTSS (DI), Z29
+	KMOVW        (BX), K1
+	VADDPS.Z     Z0, Z29, K1, Z0
+	VMAXPS       Z0, Z30, Z0
+	VMOVUPS      Z0, (SI)
+	KMOVW        2(BX), K1
+	VADDPS.Z     Z1, Z29, K1, Z1
+	VMAXPS       Z1, Z30, Z1
+	VMOVUPS      Z1, 64(SI)
+	KMOVW        4(BX), K1
+	VADDPS.Z     Z2, Z29, K1, Z2
+	VMAXPS       Z2, Z30, Z2
+	VMOVUPS      Z2, 128(SI)
+	KMOVW        6(BX), K1
+	VADDPS.Z     Z3, Z29, K1, Z3
+	VMAXPS       Z3, Z30, Z3
+	VMOVUPS      Z3, 192(SI)
+	KMOVW        8(BX), K1
+	VADDPS.Z     Z4, Z29, K1, Z4
+	VMAXPS       Z4, Z30, Z4
+	VMOVUPS      Z4, 256(SI)
+	KMOVW        10(BX), K1
+	VADDPS.Z     Z5, Z29, K1, Z5
+	VMAXPS       Z5, Z30, Z5
+	VMOVUPS      Z5, 320(SI)
+	KMOVW        12(BX), K1
+	VADDPS.Z     Z6, Z29, K1, Z6
+	VMAXPS       Z6, Z30, Z6
+	VMOVUPS      Z6, 384(SI)
+	KMOVW        14(BX), K1
+	VADDPS.Z     Z7, Z29, K1, Z7
+	VMAXPS       Z7, Z30, Z7
+	VMOVUPS      Z7, 448(SI)
+	ADDQ         $0x00000010, BX
+	ADDQ         $0x00000200, CX
+	ADDQ         $0x00000200, DX
+	DECQ         AX
+	JNZ          tile
+	VZEROUPPER
+	RET

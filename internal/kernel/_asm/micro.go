@@ -54,6 +54,15 @@ func main() {
 			kernel(m, planeNV)
 		}
 		kernel(1, wideNV)
+		for m := 1; m <= maxMR; m++ {
+			for nv := 1; nv <= maxNV && m*nv <= maxAcc; nv++ {
+				kernelE(m, nv)
+			}
+		}
+		for m := 1; m <= planeMR; m++ {
+			kernelE(m, planeNV)
+		}
+		kernelE(1, wideNV)
 		peak()
 		elems()
 	case "epilogue":
@@ -105,6 +114,44 @@ func peak() {
 func kernel(m, nv int) {
 	name := fmt.Sprintf("kern%dx%d", m, nv)
 	TEXT(name, NOSPLIT, "func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, ldc int, add bool)")
+	kernelBody(m, nv, name, false)
+}
+
+// kernelE emits kernE<m>x<nv>, kern<m>x<nv> with the flat epilogue in its
+// store (as the row3 kernels' E forms): row i of the tile goes to
+// c+coffs[i] as max(sum+bias[i], lo) in the lanes masks (one per vector)
+// sets, 0 in the others.
+func kernelE(m, nv int) {
+	name := fmt.Sprintf("kernE%dx%d", m, nv)
+	TEXT(name, NOSPLIT, "func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)")
+	kernelBody(m, nv, name, true)
+}
+
+// kernelBody emits the body of kernel or kernelE.
+func kernelBody(m, nv int, name string, fused bool) {
+	if fused {
+		Doc(
+			fmt.Sprintf("%s computes a %d x %d tile from k steps of an indirect A and", name, m, 16*nv),
+			"an indirect B (see microKernel) with the flat epilogue in its store:",
+			"",
+			fmt.Sprintf("\tfor i := range %d {", m),
+			fmt.Sprintf("\t\tfor j := range %d {", 16*nv),
+			"\t\t\tvar s float32",
+			"\t\t\tfor p := range k {",
+			"\t\t\t\ts += a[aoffs[i]+p] * b[boffs[p]+j]",
+			"\t\t\t}",
+			"\t\t\tc[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0",
+			"\t\t}",
+			"\t}",
+		)
+	} else {
+		kernelDoc(m, nv, name)
+	}
+	kernelLoop(m, nv, fused)
+}
+
+// kernelDoc is kern<m>x<nv>'s doc comment.
+func kernelDoc(m, nv int, name string) {
 	Doc(
 		fmt.Sprintf("%s computes a %d x %d tile of C from k steps of an indirect A and", name, m, 16*nv),
 		"an indirect B (see microKernel):",
@@ -123,6 +170,11 @@ func kernel(m, nv int) {
 		"\t\t}",
 		"\t}",
 	)
+}
+
+// kernelLoop emits the code of kern<m>x<nv>, or of kernE<m>x<nv> when
+// fused.
+func kernelLoop(m, nv int, fused bool) {
 	Pragma("noescape")
 	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] }
 	bv := func(v int) VecPhysical { return zmm[26+v] }
@@ -183,6 +235,29 @@ func kernel(m, nv int) {
 
 	Label("store")
 	c := Load(Param("c"), GP64())
+	if fused {
+		Comment("Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;",
+			"MAXPS returns its second source (v) when either is NaN.")
+		coffs := Load(Param("coffs"), GP64())
+		bp := Load(Param("bias"), GP64())
+		masks := Load(Param("masks"), GP64())
+		VBROADCASTSS(paramAddr("lo"), zmm[31])
+		for i := range m {
+			crow := GP64()
+			MOVQ(Mem{Base: coffs, Disp: 8 * i}, crow)
+			LEAQ(Mem{Base: c, Index: crow, Scale: 4}, crow)
+			VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, zmm[30])
+			for v := range nv {
+				KMOVW(Mem{Base: masks, Disp: 2 * v}, K1)
+				VADDPS_Z(acc(i, v), zmm[30], K1, acc(i, v))
+				VMAXPS(acc(i, v), zmm[31], acc(i, v))
+				VMOVUPS(acc(i, v), Mem{Base: crow, Disp: 64 * v})
+			}
+		}
+		VZEROUPPER()
+		RET()
+		return
+	}
 	ldc := Load(Param("ldc"), GP64())
 	SHLQ(Imm(2), ldc)
 	add := Load(Param("add"), GP8())

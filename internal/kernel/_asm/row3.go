@@ -44,11 +44,67 @@ func row3() {
 	for _, loads := range []int{0, 1, 2} {
 		for m := 1; m <= row3MaxM; m++ {
 			for nv := 1; nv <= row3MaxNV(m); nv++ {
-				row3Kernel(m, nv, loads)
+				row3Kernel(m, nv, loads, false)
 			}
 		}
 	}
-	row3S()
+	row3S(false)
+	for _, loads := range []int{0, 1, 2} {
+		for m := 1; m <= row3MaxM; m++ {
+			for nv := 1; nv <= row3MaxNV(m); nv++ {
+				row3Kernel(m, nv, loads, true)
+			}
+		}
+	}
+	row3S(true)
+}
+
+// row3Sig and row3ESig are the signatures of the row3 kernels and of their
+// fused-epilogue forms (the names' E): row i of a fused tile goes to
+// c+coffs[i], not c+i*ldc, as max(sum+bias[i], lo) in the lanes that
+// masks (one uint16 per vector, from the tile's first) sets and 0 in the
+// others: the flat epilogue (epiFlat) in the store, so that a conv whose
+// output is the next conv's padded layout writes each output once.
+const (
+	row3Sig  = "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)"
+	row3ESig = "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)"
+)
+
+// row3Name names a kernel: prefix, E when fused, _<m>x<nv>.
+func row3Name(prefix string, fused bool, m, nv int) (name, sig string) {
+	if fused {
+		return fmt.Sprintf("%sE_%dx%d", prefix, m, nv), row3ESig
+	}
+	return fmt.Sprintf("%s_%dx%d", prefix, m, nv), row3Sig
+}
+
+// row3Epi emits the fused epilogue's stores of a tile's rows: out(i, v),
+// the finished vector v of row i (modified in place), goes to
+// coffs[i] floats past c, masked by masks[v], plus 64*v bytes. bias and lo
+// are vector registers free at the store, m of them for the biases; masks
+// advances by the tile.
+func row3Epi(m, nv int, out func(i, v int) VecPhysical, c, masks Register, bias []VecPhysical, lo VecPhysical) {
+	Comment("Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;",
+		"MAXPS returns its second source (v) when either is NaN.")
+	coffs := Load(Param("coffs"), GP64())
+	bp := Load(Param("bias"), GP64())
+	VBROADCASTSS(paramAddr("lo"), lo)
+	crow := make([]GPVirtual, m)
+	for i := range m {
+		crow[i] = GP64()
+		MOVQ(Mem{Base: coffs, Disp: 8 * i}, crow[i])
+		LEAQ(Mem{Base: c, Index: crow[i], Scale: 4}, crow[i])
+		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, bias[i])
+	}
+	for v := range nv {
+		KMOVW(Mem{Base: masks, Disp: 2 * v}, K1)
+		for i := range m {
+			VADDPS_Z(out(i, v), bias[i], K1, out(i, v))
+			VMAXPS(out(i, v), lo, out(i, v))
+			VMOVUPS(out(i, v), Mem{Base: crow[i], Disp: 64 * v})
+		}
+	}
+	ADDQ(U32(2*nv), masks)
 }
 
 // row3Names are the kernel name prefixes by the number of shifted taps
@@ -57,8 +113,9 @@ var row3Names = [3]string{"kernRow3", "kernRow3L1", "kernRow3L2"}
 
 // row3Kernel emits kernRow3<variant>_<m>x<nv>, whose taps at +3-loads
 // and above are loaded from memory instead of shifted with VALIGND.
-func row3Kernel(m, nv, loads int) {
-	TEXT(fmt.Sprintf("%s_%dx%d", row3Names[loads], m, nv), NOSPLIT, "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
+func row3Kernel(m, nv, loads int, fused bool) {
+	name, sig := row3Name(row3Names[loads], fused, m, nv)
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for i := range %d {", m),
@@ -74,6 +131,9 @@ func row3Kernel(m, nv, loads int) {
 		"}",
 		fmt.Sprintf("for each of tiles tiles, b and c advancing by %d floats", 16*nv),
 	)
+	if fused {
+		Comment("Fused: c[coffs[i]+j] = masks[j/16] lane j%16 ? max(s+bias[i], lo) : 0.")
+	}
 	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] } // from Z0
 	bv := func(v int) VecPhysical { return zmm[m*nv+v] }     // up to Z20
 	w := func(i, t int) VecPhysical { return zmm[21+3*i+t] } // Z21-Z29
@@ -81,6 +141,10 @@ func row3Kernel(m, nv, loads int) {
 	tiles := Load(Param("tiles"), GP64())
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
+	var masks Register
+	if fused {
+		masks = Load(Param("masks"), GP64())
+	}
 	Label("tile")
 	rows := Load(Param("rows"), GP64())
 	a := Load(Param("a"), GP64())
@@ -146,16 +210,24 @@ func row3Kernel(m, nv, loads int) {
 	DECQ(rows)
 	JNZ(LabelRef("loop"))
 	Label("store")
-	ldc := Load(Param("ldc"), GP64())
-	SHLQ(Imm(2), ldc)
-	crow := GP64()
-	MOVQ(c, crow)
-	for i := range m {
-		for v := range nv {
-			VMOVUPS(acc(i, v), Mem{Base: crow, Disp: 64 * v})
+	if fused {
+		bias := make([]VecPhysical, m)
+		for i := range m {
+			bias[i] = w(i, 0)
 		}
-		if i < m-1 {
-			ADDQ(ldc, crow)
+		row3Epi(m, nv, acc, c, masks, bias, shift(1))
+	} else {
+		ldc := Load(Param("ldc"), GP64())
+		SHLQ(Imm(2), ldc)
+		crow := GP64()
+		MOVQ(c, crow)
+		for i := range m {
+			for v := range nv {
+				VMOVUPS(acc(i, v), Mem{Base: crow, Disp: 64 * v})
+			}
+			if i < m-1 {
+				ADDQ(ldc, crow)
+			}
 		}
 	}
 	ADDQ(U32(64*nv), b)
@@ -181,15 +253,16 @@ const row3SMaxNV = 8
 // FMA unit, a one-filter tile's ceiling rises from 60% of the FMA peak to
 // 92%. The sums come in another order than the micro-kernel's, so results
 // differ from it by rounding.
-func row3S() {
+func row3S(fused bool) {
 	for nv := 1; nv <= row3SMaxNV; nv++ {
-		row3SKernel(nv)
+		row3SKernel(nv, fused)
 	}
 }
 
 // row3SKernel emits kernRow3S_1x<nv>.
-func row3SKernel(nv int) {
-	TEXT(fmt.Sprintf("kernRow3S_1x%d", nv), NOSPLIT, "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)")
+func row3SKernel(nv int, fused bool) {
+	name, sig := row3Name("kernRow3S", fused, 1, nv)
+	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for j := range %d {", 16*nv),
@@ -204,6 +277,9 @@ func row3SKernel(nv int) {
 		fmt.Sprintf("for each of tiles tiles, b and c advancing by %d floats", 16*nv),
 		"(lda and ldc unused: one row)",
 	)
+	if fused {
+		Comment("Fused: c[coffs[0]+j] = masks[j/16] lane j%16 ? max(s+bias[0], lo) : 0.")
+	}
 	// S0 over nv vectors (Z0...), S1 and S2 over nv+1.
 	sum := func(t, v int) VecPhysical {
 		if t == 0 {
@@ -216,6 +292,10 @@ func row3SKernel(nv int) {
 	tiles := Load(Param("tiles"), GP64())
 	b := Load(Param("b"), GP64())
 	c := Load(Param("c"), GP64())
+	var masks Register
+	if fused {
+		masks = Load(Param("masks"), GP64())
+	}
 	Label("tile")
 	rows := Load(Param("rows"), GP64())
 	a := Load(Param("a"), GP64())
@@ -254,7 +334,12 @@ func row3SKernel(nv int) {
 			VALIGND(Imm(uint64(t)), sum(t, v), sum(t, v+1), bv(t))
 			VADDPS(bv(t), sum(0, v), sum(0, v))
 		}
-		VMOVUPS(sum(0, v), Mem{Base: c, Disp: 64 * v})
+		if !fused {
+			VMOVUPS(sum(0, v), Mem{Base: c, Disp: 64 * v})
+		}
+	}
+	if fused {
+		row3Epi(1, nv, func(_, v int) VecPhysical { return sum(0, v) }, c, masks, []VecPhysical{w(0)}, w(1))
 	}
 	ADDQ(U32(64*nv), b)
 	ADDQ(U32(64*nv), c)

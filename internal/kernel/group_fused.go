@@ -1,0 +1,163 @@
+package kernel
+
+import "math"
+
+// This file holds the fused epilogue of GroupPlan (issue 22): when a conv
+// writes the next conv's padded layout at its own pitch, the flat
+// epilogue (bias, ReLU, halo lanes zeroed; epiFlat) runs inside the row3
+// and micro-kernels' store (row3EKernel, microEKernel) instead of as a
+// second pass over a tile buffer, so each output is written once and
+// never read back. In a pruned network the conv work shrinks but that
+// pass does not: the epilogue was 9-11% of the Conv-70 ResNet-56's time.
+// Convs that add a residual (and so write the unpadded layout) keep the
+// row epilogue. It also holds the switch of the compact padded pitch
+// (direct.compact).
+
+// row3EKernel is row3Kernel with the flat epilogue in its store: output
+// row i goes to c[coffs[i]:] instead of c[i*ldc:], as
+//
+//	for j := range 16 * nv * tiles {
+//		v := float32(0)
+//		if masks[j/16]&(1<<(j%16)) != 0 {
+//			v = max(s(i, j)+bias[i], lo) // a NaN stays NaN
+//		}
+//		c[coffs[i]+j] = v
+//	}
+//
+// with s(i, j) row3Kernel's sum; lo is 0 for ReLU, -Inf without.
+type row3EKernel func(m, nv, tiles int, a []float32, lda int, b []float32, rowOffs []int32, c []float32, coffs []int, bias []float32, masks []uint16, lo float32)
+
+// row3Fused is the row3EKernel in use, or nil (no row3 kernels, or the
+// fused epilogue switched off): GroupPlan then runs the row3 or micro
+// kernels into a tile buffer and the epilogue after them.
+var row3Fused row3EKernel
+
+// row3FusedImpl is the row3EKernel this CPU has (nil: none).
+var row3FusedImpl row3EKernel
+
+// microEKernel is microKernel (add false) with the flat epilogue in its
+// store, as row3EKernel: output row i goes to c[coffs[i]:], as
+// max(s+bias[i], lo) in the lanes masks sets (one uint16 per vector),
+// 0 in the others.
+type microEKernel func(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, coffs []int, bias []float32, masks []uint16, lo float32)
+
+// microFused and microFusedImpl are the microEKernel in use and the one
+// this CPU has, as row3Fused and row3FusedImpl.
+var microFused, microFusedImpl microEKernel
+
+// row3EGo is row3EKernel in Go, summing in the micro-kernels' order (up
+// to the fused multiply-adds' rounding).
+func row3EGo(m, nv, tiles int, a []float32, lda int, b []float32, rowOffs []int32, c []float32, coffs []int, bias []float32, masks []uint16, lo float32) {
+	n := tiles * nv * vecW
+	for i := range m {
+		ci := c[coffs[i] : coffs[i]+n]
+		for j := range ci {
+			if masks[j/vecW]&(1<<(j%vecW)) == 0 {
+				ci[j] = 0
+				continue
+			}
+			var s float32
+			for r, o := range rowOffs {
+				for t := range 3 {
+					s += a[i*lda+3*r+t] * b[int(o)+t+j]
+				}
+			}
+			ci[j] = epiLo(s+bias[i], lo)
+		}
+	}
+}
+
+// epiLo is max(v, lo) with a NaN v kept.
+func epiLo(v, lo float32) float32 {
+	if v < lo {
+		return lo
+	}
+	return v
+}
+
+// SetFusedEpilogue switches the fused epilogue of GroupPlan on or off
+// (where the CPU has its kernels; it is on by default) and returns the
+// previous setting, so that benchmarks can time both in one process. It
+// must not be called while a GroupPlan runs.
+func SetFusedEpilogue(on bool) (was bool) {
+	was = row3Fused != nil
+	row3Fused, microFused = nil, nil
+	if on {
+		row3Fused, microFused = row3FusedImpl, microFusedImpl
+	}
+	return was
+}
+
+// reluLo is the lo of row3EKernel for an epilogue with or without ReLU.
+func reluLo(relu bool) float32 {
+	if relu {
+		return 0
+	}
+	return float32(math.Inf(-1))
+}
+
+// fusedArgs returns the fused kernels' coffs (plane offsets n*ycs) and
+// bias of filters, in ws: local arrays passed through a function value
+// would escape, two allocations per group.
+func (ws *Workspace) fusedArgs(filters []int, ycs int, e *Epilogue) ([]int, []float32) {
+	if cap(ws.ecoffs) < len(filters) {
+		ws.ecoffs, ws.ebias = make([]int, len(filters)), make([]float32, len(filters))
+	}
+	coffs, bias := ws.ecoffs[:len(filters)], ws.ebias[:len(filters)]
+	for i, n := range filters {
+		coffs[i] = n * ycs
+		bias[i] = 0
+		if e.Bias != nil {
+			bias[i] = e.Bias[n]
+		}
+	}
+	return coffs, bias
+}
+
+// fusedGroup runs the tiles of group pg, whose filters have no
+// e.Planes, through row3Fused or microFused into y (the next conv's padded layout:
+// plane n at y[n*ycs+y0], the plan's own pitch, flat masks g.flat).
+func (g *GroupPlan) fusedGroup(pg *planGroup, xp, y []float32, ycs, y0 int, e *Epilogue, ws *Workspace) {
+	d := &g.d
+	nf, k := len(pg.filters), len(pg.offs)
+	coffs, bias := ws.fusedArgs(pg.filters, ycs, e)
+	lo := reluLo(e.ReLU)
+	if pg.rows3 == nil { // the micro-kernels, as ForwardPadded runs them
+		aoffs := ws.aoffs[:]
+		for i := range aoffs {
+			aoffs[i] = int32(i * k)
+		}
+		mrMax := mrFor(pg.nv)
+		for j0 := 0; j0 < d.pp; {
+			nv := min(pg.nv, (d.pp-j0)/vecW)
+			if nv > maxNV && nv < wideNV { // the wide tile's remainder
+				nv = maxNV
+			}
+			for i0 := 0; i0 < nf; i0 += mrMax {
+				mr := min(mrMax, nf-i0)
+				microFused(mr, nv, k, pg.w[i0*k:], aoffs, xp[j0:], pg.offs, y[y0+j0:], coffs[i0:], bias[i0:], g.flat[j0/vecW:], lo)
+			}
+			j0 += nv * vecW
+		}
+		return
+	}
+	for j0 := 0; j0 < d.pp; {
+		nv := min(pg.nv3, (d.pp-j0)/vecW)
+		tiles := (d.pp - j0) / (nv * vecW)
+		row3Fused(nf, nv, tiles, pg.w, k, xp[j0:], pg.rows3, y[y0+j0:], coffs, bias, g.flat[j0/vecW:], lo)
+		j0 += tiles * nv * vecW
+	}
+}
+
+// compactPitch makes NewGroupPlan use the compact padded pitch
+// (direct.compact) for stride-1 convs.
+var compactPitch = true
+
+// SetCompactPitch sets whether GroupPlans built from now on compute in
+// the compact padded pitch (w+pad instead of w+2*pad; on by default) and
+// returns the previous setting, so that benchmarks can build both. Plans
+// of either kind chain (ForwardPadded) with each other.
+func SetCompactPitch(on bool) (was bool) {
+	was, compactPitch = compactPitch, on
+	return was
+}
