@@ -32,13 +32,14 @@ TEXT ·kernI8_1x1(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (BX)(SI*1), DI
-	ADDQ          DX, DI
-	VMOVDQU32     (DI), Z24
-	VPDPBUSD.BCST (CX)(SI*1), Z24, Z0
-	ADDQ          $0x04, SI
-	CMPQ          SI, AX
-	JLT           loop
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -83,15 +84,16 @@ TEXT ·kernI8_1x2(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (BX)(SI*1), DI
-	ADDQ          DX, DI
-	VMOVDQU32     (DI), Z24
-	VMOVDQU32     64(DI), Z25
-	VPDPBUSD.BCST (CX)(SI*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(SI*1), Z25, Z1
-	ADDQ          $0x04, SI
-	CMPQ          SI, AX
-	JLT           loop
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -140,17 +142,18 @@ TEXT ·kernI8_1x3(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (BX)(SI*1), DI
-	ADDQ          DX, DI
-	VMOVDQU32     (DI), Z24
-	VMOVDQU32     64(DI), Z25
-	VMOVDQU32     128(DI), Z26
-	VPDPBUSD.BCST (CX)(SI*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(SI*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(SI*1), Z26, Z2
-	ADDQ          $0x04, SI
-	CMPQ          SI, AX
-	JLT           loop
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -203,19 +206,20 @@ TEXT ·kernI8_1x4(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (BX)(SI*1), DI
-	ADDQ          DX, DI
-	VMOVDQU32     (DI), Z24
-	VMOVDQU32     64(DI), Z25
-	VMOVDQU32     128(DI), Z26
-	VMOVDQU32     192(DI), Z27
-	VPDPBUSD.BCST (CX)(SI*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(SI*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(SI*1), Z26, Z2
-	VPDPBUSD.BCST (CX)(SI*1), Z27, Z3
-	ADDQ          $0x04, SI
-	CMPQ          SI, AX
-	JLT           loop
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -237,6 +241,342 @@ store:
 	VCVTDQ2PS    Z3, Z3
 	VFMADD213PS  Z29, Z28, Z3
 	VMOVUPS      Z3, 192(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_1x5(SB), NOSPLIT, $0-72
+	// for i := range 1 {
+	// 	for p := range 80 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_1x6(SB), NOSPLIT, $0-72
+	// for i := range 1 {
+	// 	for p := range 96 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VMOVDQU32    320(DI), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_1x7(SB), NOSPLIT, $0-72
+	// for i := range 1 {
+	// 	for p := range 112 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VMOVDQU32    320(DI), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VMOVDQU32    384(DI), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 384(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_1x8(SB), NOSPLIT, $0-72
+	// for i := range 1 {
+	// 	for p := range 128 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VMOVDQU32    320(DI), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VMOVDQU32    384(DI), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VMOVDQU32    448(DI), Z31
+	VPDPBUSD     Z24, Z31, Z7
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 384(AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 448(AX)
 	VZEROUPPER
 	RET
 
@@ -270,14 +610,16 @@ TEXT ·kernI8_2x1(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(DI*1), R8
-	ADDQ          BX, R8
-	VMOVDQU32     (R8), Z24
-	VPDPBUSD.BCST (CX)(DI*1), Z24, Z0
-	VPDPBUSD.BCST (DX)(DI*1), Z24, Z1
-	ADDQ          $0x04, DI
-	CMPQ          DI, AX
-	JLT           loop
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -331,17 +673,19 @@ TEXT ·kernI8_2x2(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(DI*1), R8
-	ADDQ          BX, R8
-	VMOVDQU32     (R8), Z24
-	VMOVDQU32     64(R8), Z25
-	VPDPBUSD.BCST (CX)(DI*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(DI*1), Z25, Z1
-	VPDPBUSD.BCST (DX)(DI*1), Z24, Z2
-	VPDPBUSD.BCST (DX)(DI*1), Z25, Z3
-	ADDQ          $0x04, DI
-	CMPQ          DI, AX
-	JLT           loop
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -403,20 +747,22 @@ TEXT ·kernI8_2x3(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(DI*1), R8
-	ADDQ          BX, R8
-	VMOVDQU32     (R8), Z24
-	VMOVDQU32     64(R8), Z25
-	VMOVDQU32     128(R8), Z26
-	VPDPBUSD.BCST (CX)(DI*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(DI*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(DI*1), Z26, Z2
-	VPDPBUSD.BCST (DX)(DI*1), Z24, Z3
-	VPDPBUSD.BCST (DX)(DI*1), Z25, Z4
-	VPDPBUSD.BCST (DX)(DI*1), Z26, Z5
-	ADDQ          $0x04, DI
-	CMPQ          DI, AX
-	JLT           loop
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -486,23 +832,25 @@ TEXT ·kernI8_2x4(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(DI*1), R8
-	ADDQ          BX, R8
-	VMOVDQU32     (R8), Z24
-	VMOVDQU32     64(R8), Z25
-	VMOVDQU32     128(R8), Z26
-	VMOVDQU32     192(R8), Z27
-	VPDPBUSD.BCST (CX)(DI*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(DI*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(DI*1), Z26, Z2
-	VPDPBUSD.BCST (CX)(DI*1), Z27, Z3
-	VPDPBUSD.BCST (DX)(DI*1), Z24, Z4
-	VPDPBUSD.BCST (DX)(DI*1), Z25, Z5
-	VPDPBUSD.BCST (DX)(DI*1), Z26, Z6
-	VPDPBUSD.BCST (DX)(DI*1), Z27, Z7
-	ADDQ          $0x04, DI
-	CMPQ          DI, AX
-	JLT           loop
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -542,6 +890,492 @@ store:
 	VZEROUPPER
 	RET
 
+// func kernI8_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_2x5(SB), NOSPLIT, $0-72
+	// for i := range 2 {
+	// 	for p := range 80 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z5
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z6
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z7
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z8
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z9
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, (AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 64(AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 128(AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 192(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_2x6(SB), NOSPLIT, $0-72
+	// for i := range 2 {
+	// 	for p := range 96 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z6
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z7
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z8
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z9
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z10
+	VMOVDQU32    320(R8), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z11
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, (AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 64(AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 128(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 192(AX)
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, 256(AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 320(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_2x7(SB), NOSPLIT, $0-72
+	// for i := range 2 {
+	// 	for p := range 112 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z7
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z8
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z9
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z10
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z11
+	VMOVDQU32    320(R8), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z12
+	VMOVDQU32    384(R8), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z13
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 384(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, (AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 64(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 128(AX)
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, 192(AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 256(AX)
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, 320(AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 384(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_2x8(SB), NOSPLIT, $0-72
+	// for i := range 2 {
+	// 	for p := range 128 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z8
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z9
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z10
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z11
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z12
+	VMOVDQU32    320(R8), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z13
+	VMOVDQU32    384(R8), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z14
+	VMOVDQU32    448(R8), Z31
+	VPDPBUSD     Z24, Z31, Z7
+	VPDPBUSD     Z25, Z31, Z15
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 384(AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 448(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, (AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 64(AX)
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, 128(AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 192(AX)
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, 256(AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 320(AX)
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMOVUPS      Z14, 384(AX)
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMOVUPS      Z15, 448(AX)
+	VZEROUPPER
+	RET
+
 // func kernI8_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·kernI8_3x1(SB), NOSPLIT, $0-72
@@ -574,15 +1408,18 @@ TEXT ·kernI8_3x1(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R8*1), R9
-	ADDQ          BX, R9
-	VMOVDQU32     (R9), Z24
-	VPDPBUSD.BCST (CX)(R8*1), Z24, Z0
-	VPDPBUSD.BCST (DI)(R8*1), Z24, Z1
-	VPDPBUSD.BCST (DX)(R8*1), Z24, Z2
-	ADDQ          $0x04, R8
-	CMPQ          R8, AX
-	JLT           loop
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -645,19 +1482,22 @@ TEXT ·kernI8_3x2(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R8*1), R9
-	ADDQ          BX, R9
-	VMOVDQU32     (R9), Z24
-	VMOVDQU32     64(R9), Z25
-	VPDPBUSD.BCST (CX)(R8*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R8*1), Z25, Z1
-	VPDPBUSD.BCST (DI)(R8*1), Z24, Z2
-	VPDPBUSD.BCST (DI)(R8*1), Z25, Z3
-	VPDPBUSD.BCST (DX)(R8*1), Z24, Z4
-	VPDPBUSD.BCST (DX)(R8*1), Z25, Z5
-	ADDQ          $0x04, R8
-	CMPQ          R8, AX
-	JLT           loop
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -732,23 +1572,26 @@ TEXT ·kernI8_3x3(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R8*1), R9
-	ADDQ          BX, R9
-	VMOVDQU32     (R9), Z24
-	VMOVDQU32     64(R9), Z25
-	VMOVDQU32     128(R9), Z26
-	VPDPBUSD.BCST (CX)(R8*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R8*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R8*1), Z26, Z2
-	VPDPBUSD.BCST (DI)(R8*1), Z24, Z3
-	VPDPBUSD.BCST (DI)(R8*1), Z25, Z4
-	VPDPBUSD.BCST (DI)(R8*1), Z26, Z5
-	VPDPBUSD.BCST (DX)(R8*1), Z24, Z6
-	VPDPBUSD.BCST (DX)(R8*1), Z25, Z7
-	VPDPBUSD.BCST (DX)(R8*1), Z26, Z8
-	ADDQ          $0x04, R8
-	CMPQ          R8, AX
-	JLT           loop
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -835,27 +1678,30 @@ TEXT ·kernI8_3x4(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R8*1), R9
-	ADDQ          BX, R9
-	VMOVDQU32     (R9), Z24
-	VMOVDQU32     64(R9), Z25
-	VMOVDQU32     128(R9), Z26
-	VMOVDQU32     192(R9), Z27
-	VPDPBUSD.BCST (CX)(R8*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R8*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R8*1), Z26, Z2
-	VPDPBUSD.BCST (CX)(R8*1), Z27, Z3
-	VPDPBUSD.BCST (DI)(R8*1), Z24, Z4
-	VPDPBUSD.BCST (DI)(R8*1), Z25, Z5
-	VPDPBUSD.BCST (DI)(R8*1), Z26, Z6
-	VPDPBUSD.BCST (DI)(R8*1), Z27, Z7
-	VPDPBUSD.BCST (DX)(R8*1), Z24, Z8
-	VPDPBUSD.BCST (DX)(R8*1), Z25, Z9
-	VPDPBUSD.BCST (DX)(R8*1), Z26, Z10
-	VPDPBUSD.BCST (DX)(R8*1), Z27, Z11
-	ADDQ          $0x04, R8
-	CMPQ          R8, AX
-	JLT           loop
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -910,6 +1756,642 @@ store:
 	VZEROUPPER
 	RET
 
+// func kernI8_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_3x5(SB), NOSPLIT, $0-72
+	// for i := range 3 {
+	// 	for p := range 80 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z10
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z6
+	VPDPBUSD     Z26, Z31, Z11
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z7
+	VPDPBUSD     Z26, Z30, Z12
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z8
+	VPDPBUSD     Z26, Z31, Z13
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z9
+	VPDPBUSD     Z26, Z30, Z14
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, (AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 64(AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 128(AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 192(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 256(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 8(DX), Z28
+	VBROADCASTSS 8(BX), Z29
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, (AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 64(AX)
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, 128(AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 192(AX)
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMOVUPS      Z14, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_3x6(SB), NOSPLIT, $0-72
+	// for i := range 3 {
+	// 	for p := range 96 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z12
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z13
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z8
+	VPDPBUSD     Z26, Z30, Z14
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z9
+	VPDPBUSD     Z26, Z31, Z15
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z10
+	VPDPBUSD     Z26, Z30, Z16
+	VMOVDQU32    320(R9), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z11
+	VPDPBUSD     Z26, Z31, Z17
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, (AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 64(AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 128(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 192(AX)
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, 256(AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 320(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 8(DX), Z28
+	VBROADCASTSS 8(BX), Z29
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, (AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 64(AX)
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMOVUPS      Z14, 128(AX)
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMOVUPS      Z15, 192(AX)
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMOVUPS      Z16, 256(AX)
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMOVUPS      Z17, 320(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_3x7(SB), NOSPLIT, $0-72
+	// for i := range 3 {
+	// 	for p := range 112 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z7
+	VPDPBUSD     Z26, Z30, Z14
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z8
+	VPDPBUSD     Z26, Z31, Z15
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z9
+	VPDPBUSD     Z26, Z30, Z16
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z10
+	VPDPBUSD     Z26, Z31, Z17
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z11
+	VPDPBUSD     Z26, Z30, Z18
+	VMOVDQU32    320(R9), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z12
+	VPDPBUSD     Z26, Z31, Z19
+	VMOVDQU32    384(R9), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z13
+	VPDPBUSD     Z26, Z30, Z20
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 384(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, (AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 64(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 128(AX)
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, 192(AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 256(AX)
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, 320(AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 384(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 8(DX), Z28
+	VBROADCASTSS 8(BX), Z29
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMOVUPS      Z14, (AX)
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMOVUPS      Z15, 64(AX)
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMOVUPS      Z16, 128(AX)
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMOVUPS      Z17, 192(AX)
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMOVUPS      Z18, 256(AX)
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMOVUPS      Z19, 320(AX)
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VMOVUPS      Z20, 384(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_3x8(SB), NOSPLIT, $0-72
+	// for i := range 3 {
+	// 	for p := range 128 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z8
+	VPDPBUSD     Z26, Z30, Z16
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z9
+	VPDPBUSD     Z26, Z31, Z17
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z10
+	VPDPBUSD     Z26, Z30, Z18
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z11
+	VPDPBUSD     Z26, Z31, Z19
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z12
+	VPDPBUSD     Z26, Z30, Z20
+	VMOVDQU32    320(R9), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z13
+	VPDPBUSD     Z26, Z31, Z21
+	VMOVDQU32    384(R9), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z14
+	VPDPBUSD     Z26, Z30, Z22
+	VMOVDQU32    448(R9), Z31
+	VPDPBUSD     Z24, Z31, Z7
+	VPDPBUSD     Z25, Z31, Z15
+	VPDPBUSD     Z26, Z31, Z23
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 384(AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 448(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, (AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 64(AX)
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, 128(AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 192(AX)
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, 256(AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 320(AX)
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMOVUPS      Z14, 384(AX)
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMOVUPS      Z15, 448(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 8(DX), Z28
+	VBROADCASTSS 8(BX), Z29
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMOVUPS      Z16, (AX)
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMOVUPS      Z17, 64(AX)
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMOVUPS      Z18, 128(AX)
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMOVUPS      Z19, 192(AX)
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VMOVUPS      Z20, 256(AX)
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VMOVUPS      Z21, 320(AX)
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VMOVUPS      Z22, 384(AX)
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VMOVUPS      Z23, 448(AX)
+	VZEROUPPER
+	RET
+
 // func kernI8_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·kernI8_4x1(SB), NOSPLIT, $0-72
@@ -944,16 +2426,20 @@ TEXT ·kernI8_4x1(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R9*1), R10
-	ADDQ          BX, R10
-	VMOVDQU32     (R10), Z24
-	VPDPBUSD.BCST (CX)(R9*1), Z24, Z0
-	VPDPBUSD.BCST (DI)(R9*1), Z24, Z1
-	VPDPBUSD.BCST (R8)(R9*1), Z24, Z2
-	VPDPBUSD.BCST (DX)(R9*1), Z24, Z3
-	ADDQ          $0x04, R9
-	CMPQ          R9, AX
-	JLT           loop
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	VPDPBUSD     Z27, Z30, Z3
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1025,21 +2511,25 @@ TEXT ·kernI8_4x2(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R9*1), R10
-	ADDQ          BX, R10
-	VMOVDQU32     (R10), Z24
-	VMOVDQU32     64(R10), Z25
-	VPDPBUSD.BCST (CX)(R9*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R9*1), Z25, Z1
-	VPDPBUSD.BCST (DI)(R9*1), Z24, Z2
-	VPDPBUSD.BCST (DI)(R9*1), Z25, Z3
-	VPDPBUSD.BCST (R8)(R9*1), Z24, Z4
-	VPDPBUSD.BCST (R8)(R9*1), Z25, Z5
-	VPDPBUSD.BCST (DX)(R9*1), Z24, Z6
-	VPDPBUSD.BCST (DX)(R9*1), Z25, Z7
-	ADDQ          $0x04, R9
-	CMPQ          R9, AX
-	JLT           loop
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VPDPBUSD     Z27, Z30, Z6
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	VPDPBUSD     Z27, Z31, Z7
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1127,26 +2617,30 @@ TEXT ·kernI8_4x3(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R9*1), R10
-	ADDQ          BX, R10
-	VMOVDQU32     (R10), Z24
-	VMOVDQU32     64(R10), Z25
-	VMOVDQU32     128(R10), Z26
-	VPDPBUSD.BCST (CX)(R9*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R9*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R9*1), Z26, Z2
-	VPDPBUSD.BCST (DI)(R9*1), Z24, Z3
-	VPDPBUSD.BCST (DI)(R9*1), Z25, Z4
-	VPDPBUSD.BCST (DI)(R9*1), Z26, Z5
-	VPDPBUSD.BCST (R8)(R9*1), Z24, Z6
-	VPDPBUSD.BCST (R8)(R9*1), Z25, Z7
-	VPDPBUSD.BCST (R8)(R9*1), Z26, Z8
-	VPDPBUSD.BCST (DX)(R9*1), Z24, Z9
-	VPDPBUSD.BCST (DX)(R9*1), Z25, Z10
-	VPDPBUSD.BCST (DX)(R9*1), Z26, Z11
-	ADDQ          $0x04, R9
-	CMPQ          R9, AX
-	JLT           loop
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VPDPBUSD     Z27, Z30, Z9
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VPDPBUSD     Z27, Z31, Z10
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z11
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1250,31 +2744,35 @@ TEXT ·kernI8_4x4(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R9*1), R10
-	ADDQ          BX, R10
-	VMOVDQU32     (R10), Z24
-	VMOVDQU32     64(R10), Z25
-	VMOVDQU32     128(R10), Z26
-	VMOVDQU32     192(R10), Z27
-	VPDPBUSD.BCST (CX)(R9*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R9*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R9*1), Z26, Z2
-	VPDPBUSD.BCST (CX)(R9*1), Z27, Z3
-	VPDPBUSD.BCST (DI)(R9*1), Z24, Z4
-	VPDPBUSD.BCST (DI)(R9*1), Z25, Z5
-	VPDPBUSD.BCST (DI)(R9*1), Z26, Z6
-	VPDPBUSD.BCST (DI)(R9*1), Z27, Z7
-	VPDPBUSD.BCST (R8)(R9*1), Z24, Z8
-	VPDPBUSD.BCST (R8)(R9*1), Z25, Z9
-	VPDPBUSD.BCST (R8)(R9*1), Z26, Z10
-	VPDPBUSD.BCST (R8)(R9*1), Z27, Z11
-	VPDPBUSD.BCST (DX)(R9*1), Z24, Z12
-	VPDPBUSD.BCST (DX)(R9*1), Z25, Z13
-	VPDPBUSD.BCST (DX)(R9*1), Z26, Z14
-	VPDPBUSD.BCST (DX)(R9*1), Z27, Z15
-	ADDQ          $0x04, R9
-	CMPQ          R9, AX
-	JLT           loop
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z12
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VPDPBUSD     Z27, Z31, Z13
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z14
+	VMOVDQU32    192(R10), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z15
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1344,6 +2842,357 @@ store:
 	VZEROUPPER
 	RET
 
+// func kernI8_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_4x5(SB), NOSPLIT, $0-72
+	// for i := range 4 {
+	// 	for p := range 80 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z15
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z6
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z16
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z7
+	VPDPBUSD     Z26, Z30, Z12
+	VPDPBUSD     Z27, Z30, Z17
+	VMOVDQU32    192(R10), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z8
+	VPDPBUSD     Z26, Z31, Z13
+	VPDPBUSD     Z27, Z31, Z18
+	VMOVDQU32    256(R10), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z9
+	VPDPBUSD     Z26, Z30, Z14
+	VPDPBUSD     Z27, Z30, Z19
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, (AX)
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, 64(AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 128(AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 192(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 256(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 8(DX), Z28
+	VBROADCASTSS 8(BX), Z29
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, (AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 64(AX)
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, 128(AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 192(AX)
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMOVUPS      Z14, 256(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 12(DX), Z28
+	VBROADCASTSS 12(BX), Z29
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMOVUPS      Z15, (AX)
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMOVUPS      Z16, 64(AX)
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMOVUPS      Z17, 128(AX)
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMOVUPS      Z18, 192(AX)
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMOVUPS      Z19, 256(AX)
+	VZEROUPPER
+	RET
+
+// func kernI8_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8_4x6(SB), NOSPLIT, $0-72
+	// for i := range 4 {
+	// 	for p := range 96 {
+	// 		var s int32
+	// 		for k := range k4 {
+	// 			for j := range 4 {
+	// 				s += int32(int8(a[i*lda+k] >> (8 * j))) * int32(b[boffs[k]+4*p+j])
+	// 			}
+	// 		}
+	// 		c[i*ldc+p] = float32(s)*sc[i] + bias[i]
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z12
+	VPDPBUSD     Z27, Z30, Z18
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z13
+	VPDPBUSD     Z27, Z31, Z19
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z8
+	VPDPBUSD     Z26, Z30, Z14
+	VPDPBUSD     Z27, Z30, Z20
+	VMOVDQU32    192(R10), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z9
+	VPDPBUSD     Z26, Z31, Z15
+	VPDPBUSD     Z27, Z31, Z21
+	VMOVDQU32    256(R10), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z10
+	VPDPBUSD     Z26, Z30, Z16
+	VPDPBUSD     Z27, Z30, Z22
+	VMOVDQU32    320(R10), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z11
+	VPDPBUSD     Z26, Z31, Z17
+	VPDPBUSD     Z27, Z31, Z23
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         c+40(FP), AX
+	MOVQ         ldc+48(FP), CX
+	MOVQ         sc+56(FP), DX
+	MOVQ         bias+64(FP), BX
+	SHLQ         $0x02, CX
+	VBROADCASTSS (DX), Z28
+	VBROADCASTSS (BX), Z29
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMOVUPS      Z0, (AX)
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMOVUPS      Z1, 64(AX)
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMOVUPS      Z2, 128(AX)
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMOVUPS      Z3, 192(AX)
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMOVUPS      Z4, 256(AX)
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMOVUPS      Z5, 320(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 4(DX), Z28
+	VBROADCASTSS 4(BX), Z29
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMOVUPS      Z6, (AX)
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMOVUPS      Z7, 64(AX)
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMOVUPS      Z8, 128(AX)
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMOVUPS      Z9, 192(AX)
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMOVUPS      Z10, 256(AX)
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMOVUPS      Z11, 320(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 8(DX), Z28
+	VBROADCASTSS 8(BX), Z29
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMOVUPS      Z12, (AX)
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMOVUPS      Z13, 64(AX)
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMOVUPS      Z14, 128(AX)
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMOVUPS      Z15, 192(AX)
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMOVUPS      Z16, 256(AX)
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMOVUPS      Z17, 320(AX)
+	ADDQ         CX, AX
+	VBROADCASTSS 12(DX), Z28
+	VBROADCASTSS 12(BX), Z29
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMOVUPS      Z18, (AX)
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMOVUPS      Z19, 64(AX)
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VMOVUPS      Z20, 128(AX)
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VMOVUPS      Z21, 192(AX)
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VMOVUPS      Z22, 256(AX)
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VMOVUPS      Z23, 320(AX)
+	VZEROUPPER
+	RET
+
 // func kernI8_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·kernI8_5x1(SB), NOSPLIT, $0-72
@@ -1380,17 +3229,22 @@ TEXT ·kernI8_5x1(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R10*1), R11
-	ADDQ          BX, R11
-	VMOVDQU32     (R11), Z24
-	VPDPBUSD.BCST (CX)(R10*1), Z24, Z0
-	VPDPBUSD.BCST (DI)(R10*1), Z24, Z1
-	VPDPBUSD.BCST (R8)(R10*1), Z24, Z2
-	VPDPBUSD.BCST (R9)(R10*1), Z24, Z3
-	VPDPBUSD.BCST (DX)(R10*1), Z24, Z4
-	ADDQ          $0x04, R10
-	CMPQ          R10, AX
-	JLT           loop
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	VPDPBUSD     Z27, Z30, Z3
+	VPDPBUSD     Z28, Z30, Z4
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1471,23 +3325,28 @@ TEXT ·kernI8_5x2(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R10*1), R11
-	ADDQ          BX, R11
-	VMOVDQU32     (R11), Z24
-	VMOVDQU32     64(R11), Z25
-	VPDPBUSD.BCST (CX)(R10*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R10*1), Z25, Z1
-	VPDPBUSD.BCST (DI)(R10*1), Z24, Z2
-	VPDPBUSD.BCST (DI)(R10*1), Z25, Z3
-	VPDPBUSD.BCST (R8)(R10*1), Z24, Z4
-	VPDPBUSD.BCST (R8)(R10*1), Z25, Z5
-	VPDPBUSD.BCST (R9)(R10*1), Z24, Z6
-	VPDPBUSD.BCST (R9)(R10*1), Z25, Z7
-	VPDPBUSD.BCST (DX)(R10*1), Z24, Z8
-	VPDPBUSD.BCST (DX)(R10*1), Z25, Z9
-	ADDQ          $0x04, R10
-	CMPQ          R10, AX
-	JLT           loop
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VPDPBUSD     Z27, Z30, Z6
+	VPDPBUSD     Z28, Z30, Z8
+	VMOVDQU32    64(R11), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	VPDPBUSD     Z27, Z31, Z7
+	VPDPBUSD     Z28, Z31, Z9
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1588,29 +3447,34 @@ TEXT ·kernI8_5x3(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R10*1), R11
-	ADDQ          BX, R11
-	VMOVDQU32     (R11), Z24
-	VMOVDQU32     64(R11), Z25
-	VMOVDQU32     128(R11), Z26
-	VPDPBUSD.BCST (CX)(R10*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R10*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R10*1), Z26, Z2
-	VPDPBUSD.BCST (DI)(R10*1), Z24, Z3
-	VPDPBUSD.BCST (DI)(R10*1), Z25, Z4
-	VPDPBUSD.BCST (DI)(R10*1), Z26, Z5
-	VPDPBUSD.BCST (R8)(R10*1), Z24, Z6
-	VPDPBUSD.BCST (R8)(R10*1), Z25, Z7
-	VPDPBUSD.BCST (R8)(R10*1), Z26, Z8
-	VPDPBUSD.BCST (R9)(R10*1), Z24, Z9
-	VPDPBUSD.BCST (R9)(R10*1), Z25, Z10
-	VPDPBUSD.BCST (R9)(R10*1), Z26, Z11
-	VPDPBUSD.BCST (DX)(R10*1), Z24, Z12
-	VPDPBUSD.BCST (DX)(R10*1), Z25, Z13
-	VPDPBUSD.BCST (DX)(R10*1), Z26, Z14
-	ADDQ          $0x04, R10
-	CMPQ          R10, AX
-	JLT           loop
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VPDPBUSD     Z27, Z30, Z9
+	VPDPBUSD     Z28, Z30, Z12
+	VMOVDQU32    64(R11), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VPDPBUSD     Z27, Z31, Z10
+	VPDPBUSD     Z28, Z31, Z13
+	VMOVDQU32    128(R11), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z11
+	VPDPBUSD     Z28, Z30, Z14
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1731,35 +3595,40 @@ TEXT ·kernI8_5x4(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R10*1), R11
-	ADDQ          BX, R11
-	VMOVDQU32     (R11), Z24
-	VMOVDQU32     64(R11), Z25
-	VMOVDQU32     128(R11), Z26
-	VMOVDQU32     192(R11), Z27
-	VPDPBUSD.BCST (CX)(R10*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R10*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R10*1), Z26, Z2
-	VPDPBUSD.BCST (CX)(R10*1), Z27, Z3
-	VPDPBUSD.BCST (DI)(R10*1), Z24, Z4
-	VPDPBUSD.BCST (DI)(R10*1), Z25, Z5
-	VPDPBUSD.BCST (DI)(R10*1), Z26, Z6
-	VPDPBUSD.BCST (DI)(R10*1), Z27, Z7
-	VPDPBUSD.BCST (R8)(R10*1), Z24, Z8
-	VPDPBUSD.BCST (R8)(R10*1), Z25, Z9
-	VPDPBUSD.BCST (R8)(R10*1), Z26, Z10
-	VPDPBUSD.BCST (R8)(R10*1), Z27, Z11
-	VPDPBUSD.BCST (R9)(R10*1), Z24, Z12
-	VPDPBUSD.BCST (R9)(R10*1), Z25, Z13
-	VPDPBUSD.BCST (R9)(R10*1), Z26, Z14
-	VPDPBUSD.BCST (R9)(R10*1), Z27, Z15
-	VPDPBUSD.BCST (DX)(R10*1), Z24, Z16
-	VPDPBUSD.BCST (DX)(R10*1), Z25, Z17
-	VPDPBUSD.BCST (DX)(R10*1), Z26, Z18
-	VPDPBUSD.BCST (DX)(R10*1), Z27, Z19
-	ADDQ          $0x04, R10
-	CMPQ          R10, AX
-	JLT           loop
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z12
+	VPDPBUSD     Z28, Z30, Z16
+	VMOVDQU32    64(R11), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VPDPBUSD     Z27, Z31, Z13
+	VPDPBUSD     Z28, Z31, Z17
+	VMOVDQU32    128(R11), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z14
+	VPDPBUSD     Z28, Z30, Z18
+	VMOVDQU32    192(R11), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z15
+	VPDPBUSD     Z28, Z31, Z19
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1882,18 +3751,24 @@ TEXT ·kernI8_6x1(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R11*1), R12
-	ADDQ          BX, R12
-	VMOVDQU32     (R12), Z24
-	VPDPBUSD.BCST (CX)(R11*1), Z24, Z0
-	VPDPBUSD.BCST (DI)(R11*1), Z24, Z1
-	VPDPBUSD.BCST (R8)(R11*1), Z24, Z2
-	VPDPBUSD.BCST (R9)(R11*1), Z24, Z3
-	VPDPBUSD.BCST (R10)(R11*1), Z24, Z4
-	VPDPBUSD.BCST (DX)(R11*1), Z24, Z5
-	ADDQ          $0x04, R11
-	CMPQ          R11, AX
-	JLT           loop
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	VPDPBUSD     Z27, Z30, Z3
+	VPDPBUSD     Z28, Z30, Z4
+	VPDPBUSD     Z29, Z30, Z5
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -1983,25 +3858,31 @@ TEXT ·kernI8_6x2(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R11*1), R12
-	ADDQ          BX, R12
-	VMOVDQU32     (R12), Z24
-	VMOVDQU32     64(R12), Z25
-	VPDPBUSD.BCST (CX)(R11*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R11*1), Z25, Z1
-	VPDPBUSD.BCST (DI)(R11*1), Z24, Z2
-	VPDPBUSD.BCST (DI)(R11*1), Z25, Z3
-	VPDPBUSD.BCST (R8)(R11*1), Z24, Z4
-	VPDPBUSD.BCST (R8)(R11*1), Z25, Z5
-	VPDPBUSD.BCST (R9)(R11*1), Z24, Z6
-	VPDPBUSD.BCST (R9)(R11*1), Z25, Z7
-	VPDPBUSD.BCST (R10)(R11*1), Z24, Z8
-	VPDPBUSD.BCST (R10)(R11*1), Z25, Z9
-	VPDPBUSD.BCST (DX)(R11*1), Z24, Z10
-	VPDPBUSD.BCST (DX)(R11*1), Z25, Z11
-	ADDQ          $0x04, R11
-	CMPQ          R11, AX
-	JLT           loop
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VPDPBUSD     Z27, Z30, Z6
+	VPDPBUSD     Z28, Z30, Z8
+	VPDPBUSD     Z29, Z30, Z10
+	VMOVDQU32    64(R12), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	VPDPBUSD     Z27, Z31, Z7
+	VPDPBUSD     Z28, Z31, Z9
+	VPDPBUSD     Z29, Z31, Z11
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -2115,32 +3996,38 @@ TEXT ·kernI8_6x3(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R11*1), R12
-	ADDQ          BX, R12
-	VMOVDQU32     (R12), Z24
-	VMOVDQU32     64(R12), Z25
-	VMOVDQU32     128(R12), Z26
-	VPDPBUSD.BCST (CX)(R11*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R11*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R11*1), Z26, Z2
-	VPDPBUSD.BCST (DI)(R11*1), Z24, Z3
-	VPDPBUSD.BCST (DI)(R11*1), Z25, Z4
-	VPDPBUSD.BCST (DI)(R11*1), Z26, Z5
-	VPDPBUSD.BCST (R8)(R11*1), Z24, Z6
-	VPDPBUSD.BCST (R8)(R11*1), Z25, Z7
-	VPDPBUSD.BCST (R8)(R11*1), Z26, Z8
-	VPDPBUSD.BCST (R9)(R11*1), Z24, Z9
-	VPDPBUSD.BCST (R9)(R11*1), Z25, Z10
-	VPDPBUSD.BCST (R9)(R11*1), Z26, Z11
-	VPDPBUSD.BCST (R10)(R11*1), Z24, Z12
-	VPDPBUSD.BCST (R10)(R11*1), Z25, Z13
-	VPDPBUSD.BCST (R10)(R11*1), Z26, Z14
-	VPDPBUSD.BCST (DX)(R11*1), Z24, Z15
-	VPDPBUSD.BCST (DX)(R11*1), Z25, Z16
-	VPDPBUSD.BCST (DX)(R11*1), Z26, Z17
-	ADDQ          $0x04, R11
-	CMPQ          R11, AX
-	JLT           loop
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VPDPBUSD     Z27, Z30, Z9
+	VPDPBUSD     Z28, Z30, Z12
+	VPDPBUSD     Z29, Z30, Z15
+	VMOVDQU32    64(R12), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VPDPBUSD     Z27, Z31, Z10
+	VPDPBUSD     Z28, Z31, Z13
+	VPDPBUSD     Z29, Z31, Z16
+	VMOVDQU32    128(R12), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z11
+	VPDPBUSD     Z28, Z30, Z14
+	VPDPBUSD     Z29, Z30, Z17
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -2278,39 +4165,45 @@ TEXT ·kernI8_6x4(SB), NOSPLIT, $0-72
 	JZ     store
 
 loop:
-	MOVLQSX       (SI)(R11*1), R12
-	ADDQ          BX, R12
-	VMOVDQU32     (R12), Z24
-	VMOVDQU32     64(R12), Z25
-	VMOVDQU32     128(R12), Z26
-	VMOVDQU32     192(R12), Z27
-	VPDPBUSD.BCST (CX)(R11*1), Z24, Z0
-	VPDPBUSD.BCST (CX)(R11*1), Z25, Z1
-	VPDPBUSD.BCST (CX)(R11*1), Z26, Z2
-	VPDPBUSD.BCST (CX)(R11*1), Z27, Z3
-	VPDPBUSD.BCST (DI)(R11*1), Z24, Z4
-	VPDPBUSD.BCST (DI)(R11*1), Z25, Z5
-	VPDPBUSD.BCST (DI)(R11*1), Z26, Z6
-	VPDPBUSD.BCST (DI)(R11*1), Z27, Z7
-	VPDPBUSD.BCST (R8)(R11*1), Z24, Z8
-	VPDPBUSD.BCST (R8)(R11*1), Z25, Z9
-	VPDPBUSD.BCST (R8)(R11*1), Z26, Z10
-	VPDPBUSD.BCST (R8)(R11*1), Z27, Z11
-	VPDPBUSD.BCST (R9)(R11*1), Z24, Z12
-	VPDPBUSD.BCST (R9)(R11*1), Z25, Z13
-	VPDPBUSD.BCST (R9)(R11*1), Z26, Z14
-	VPDPBUSD.BCST (R9)(R11*1), Z27, Z15
-	VPDPBUSD.BCST (R10)(R11*1), Z24, Z16
-	VPDPBUSD.BCST (R10)(R11*1), Z25, Z17
-	VPDPBUSD.BCST (R10)(R11*1), Z26, Z18
-	VPDPBUSD.BCST (R10)(R11*1), Z27, Z19
-	VPDPBUSD.BCST (DX)(R11*1), Z24, Z20
-	VPDPBUSD.BCST (DX)(R11*1), Z25, Z21
-	VPDPBUSD.BCST (DX)(R11*1), Z26, Z22
-	VPDPBUSD.BCST (DX)(R11*1), Z27, Z23
-	ADDQ          $0x04, R11
-	CMPQ          R11, AX
-	JLT           loop
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z12
+	VPDPBUSD     Z28, Z30, Z16
+	VPDPBUSD     Z29, Z30, Z20
+	VMOVDQU32    64(R12), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VPDPBUSD     Z27, Z31, Z13
+	VPDPBUSD     Z28, Z31, Z17
+	VPDPBUSD     Z29, Z31, Z21
+	VMOVDQU32    128(R12), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z14
+	VPDPBUSD     Z28, Z30, Z18
+	VPDPBUSD     Z29, Z30, Z22
+	VMOVDQU32    192(R12), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z15
+	VPDPBUSD     Z28, Z31, Z19
+	VPDPBUSD     Z29, Z31, Z23
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
 
 store:
 	MOVQ         c+40(FP), AX
@@ -2410,66 +4303,125 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernQuant4(n int, x0 *float32, x1 *float32, x2 *float32, x3 *float32, dst *uint32, inv float32, zp float32)
-// Requires: AVX, AVX512F, SSE
-TEXT ·kernQuant4(SB), NOSPLIT, $0-56
-	// for p := range n { // n is a multiple of 16
-	// 	var w uint32
-	// 	for j, x := range [4]*float32{x0, x1, x2, x3} {
-	// 		q := roundEven(x[p]*inv + zp) // VCVTPS2DQ
-	// 		w |= uint32(min(max(q, 0), 255)) << (8 * j)
+// func kernQuantRows(rows int, w int, x *float32, xp int, dst *uint8, dp int, inv float32, zp float32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·kernQuantRows(SB), NOSPLIT, $0-56
+	// for r := range rows {
+	// 	for p := range w {
+	// 		q := roundEven(x[r*xp+p]*inv + zp) // VCVTPS2DQ
+	// 		dst[r*dp+p] = uint8(min(max(q, 0), 255))
 	// 	}
-	// 	dst[p] = w
 	// }
-	MOVQ         n+0(FP), AX
-	MOVQ         x0+8(FP), CX
-	MOVQ         x1+16(FP), DX
-	MOVQ         x2+24(FP), BX
-	MOVQ         x3+32(FP), SI
-	MOVQ         dst+40(FP), DI
+	MOVQ         rows+0(FP), AX
+	MOVQ         w+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         xp+24(FP), BX
+	MOVQ         dst+32(FP), SI
+	MOVQ         dp+40(FP), DI
 	MOVSS        inv+48(FP), X0
 	VBROADCASTSS X0, Z28
 	MOVSS        zp+52(FP), X0
 	VBROADCASTSS X0, Z29
-	MOVL         $0x000000ff, R8
-	VPBROADCASTD R8, Z30
 	VPXORD       Z31, Z31, Z31
-	XORQ         R8, R8
-	SHLQ         $0x02, AX
+	SHLQ         $0x02, BX
+	MOVQ         CX, R8
+	ANDQ         $0x0f, R8
+	SHRQ         $0x04, CX
+	MOVQ         $0x0000000000000001, R9
+	SHLXQ        R8, R9, R9
+	DECQ         R9
+	KMOVW        R9, K1
 	TESTQ        AX, AX
 	JZ           done
 
-loop:
-	VMOVUPS     (CX)(R8*1), Z0
+row:
+	MOVQ  DX, R9
+	MOVQ  SI, R10
+	MOVQ  CX, R11
+	TESTQ R11, R11
+	JZ    tail
+
+vec:
+	VMOVUPS     (R9), Z0
 	VFMADD213PS Z29, Z28, Z0
 	VCVTPS2DQ   Z0, Z0
 	VPMAXSD     Z31, Z0, Z0
-	VPMINSD     Z30, Z0, Z0
-	VMOVUPS     (DX)(R8*1), Z1
-	VFMADD213PS Z29, Z28, Z1
-	VCVTPS2DQ   Z1, Z1
-	VPMAXSD     Z31, Z1, Z1
-	VPMINSD     Z30, Z1, Z1
-	VPSLLD      $0x08, Z1, Z1
-	VMOVUPS     (BX)(R8*1), Z2
-	VFMADD213PS Z29, Z28, Z2
-	VCVTPS2DQ   Z2, Z2
-	VPMAXSD     Z31, Z2, Z2
-	VPMINSD     Z30, Z2, Z2
-	VPSLLD      $0x10, Z2, Z2
-	VMOVUPS     (SI)(R8*1), Z3
-	VFMADD213PS Z29, Z28, Z3
-	VCVTPS2DQ   Z3, Z3
-	VPMAXSD     Z31, Z3, Z3
-	VPMINSD     Z30, Z3, Z3
-	VPSLLD      $0x18, Z3, Z3
-	VPORD       Z1, Z0, Z0
-	VPORD       Z3, Z2, Z2
-	VPORD       Z2, Z0, Z0
-	VMOVDQU32   Z0, (DI)(R8*1)
-	ADDQ        $0x40, R8
-	CMPQ        R8, AX
-	JLT         loop
+	VPMOVUSDB   Z0, (R10)
+	ADDQ        $0x40, R9
+	ADDQ        $0x10, R10
+	DECQ        R11
+	JNZ         vec
+
+tail:
+	TESTQ       R8, R8
+	JZ          next
+	VMOVUPS.Z   (R9), K1, Z0
+	VFMADD213PS Z29, Z28, Z0
+	VCVTPS2DQ   Z0, Z0
+	VPMAXSD     Z31, Z0, Z0
+	VPMOVUSDB   Z0, K1, (R10)
+
+next:
+	ADDQ BX, DX
+	ADDQ DI, SI
+	DECQ AX
+	JNZ  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernInterQuads(nq int, n int, planes *uint8, idx *int32, dst *uint32)
+// Requires: AVX, AVX512F
+TEXT ·kernInterQuads(SB), NOSPLIT, $0-40
+	// for i := range nq { // n is a multiple of 16
+	// 	for p := range n {
+	// 		var w uint32
+	// 		for j := range 4 {
+	// 			w |= uint32(planes[idx[4*i+j]+p]) << (8 * j)
+	// 		}
+	// 		dst[i*n+p] = w
+	// 	}
+	// }
+	MOVQ  nq+0(FP), AX
+	MOVQ  n+8(FP), CX
+	MOVQ  planes+16(FP), DX
+	MOVQ  idx+24(FP), BX
+	MOVQ  dst+32(FP), SI
+	TESTQ AX, AX
+	JZ    done
+	TESTQ CX, CX
+	JZ    done
+
+quad:
+	MOVLQSX (BX), DI
+	ADDQ    DX, DI
+	MOVLQSX 4(BX), R8
+	ADDQ    DX, R8
+	MOVLQSX 8(BX), R9
+	ADDQ    DX, R9
+	MOVLQSX 12(BX), R10
+	ADDQ    DX, R10
+	XORQ    R11, R11
+
+loop:
+	VPMOVZXBD  (DI)(R11*1), Z0
+	VPMOVZXBD  (R8)(R11*1), Z1
+	VPSLLD     $0x08, Z1, Z1
+	VPMOVZXBD  (R9)(R11*1), Z2
+	VPSLLD     $0x10, Z2, Z2
+	VPMOVZXBD  (R10)(R11*1), Z3
+	VPSLLD     $0x18, Z3, Z3
+	VPTERNLOGD $0xfe, Z2, Z1, Z0
+	VPORD      Z3, Z0, Z0
+	VMOVDQU32  Z0, (SI)
+	ADDQ       $0x40, SI
+	ADDQ       $0x10, R11
+	CMPQ       R11, CX
+	JLT        loop
+	ADDQ       $0x10, BX
+	DECQ       AX
+	JNZ        quad
 
 done:
 	VZEROUPPER

@@ -9,20 +9,24 @@ import (
 )
 
 const (
-	i8MaxMR = 6 // must match kernel.i8MaxMR: filters per tile
-	i8MaxNV = 4 // must match kernel.i8MaxNV: 16-pixel vectors per tile
+	i8MaxMR  = 6  // must match kernel.i8MaxMR: filters per tile
+	i8MaxNV  = 8  // must match kernel.i8MaxNV: 16-pixel vectors per tile
+	i8MaxAcc = 24 // must match kernel.i8MaxAcc: mr*nv accumulators at most
 )
 
 // int8Set emits the int8 kernels of package kernel (../int8_amd64.s,
 // declared by hand in ../int8_amd64.go): kernI8_<mr>x<nv>, the VPDPBUSD
-// micro-kernels, and kernQuant4, the activation quantizer.
+// micro-kernels (mr*nv <= i8MaxAcc), kernQuantRows, the activation
+// quantizer, and kernInterQuads, which interleaves byte planes four at a
+// time into planes of 32-bit words.
 func int8Set() {
 	for mr := 1; mr <= i8MaxMR; mr++ {
-		for nv := 1; nv <= i8MaxNV; nv++ {
+		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
 			i8Kernel(mr, nv)
 		}
 	}
-	quant4()
+	quantRows()
+	interQuads()
 }
 
 // i8Kernel emits kernI8_<mr>x<nv>: an mr x 16*nv tile of int8 x uint8
@@ -49,7 +53,8 @@ func i8Kernel(mr, nv int) {
 		"}",
 	)
 	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] } // Z0-Z23
-	bv := func(v int) VecPhysical { return zmm[24+v] }       // Z24-Z27
+	wv := func(i int) VecPhysical { return zmm[24+i] }       // Z24-Z29: the broadcast weights
+	bv := func(v int) VecPhysical { return zmm[30+v%2] }     // Z30, Z31: a vector of inputs
 	k4 := Load(Param("k4"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
@@ -79,12 +84,13 @@ func i8Kernel(mr, nv int) {
 	Label("loop")
 	MOVLQSX(Mem{Base: boffs, Index: p, Scale: 1}, off)
 	ADDQ(b, off)
+	for i := range mr { // one broadcast per filter, not one per vector
+		VPBROADCASTD(Mem{Base: arow[i], Index: p, Scale: 1}, wv(i))
+	}
 	for v := range nv {
 		VMOVDQU32(Mem{Base: off, Disp: 64 * v}, bv(v))
-	}
-	for i := range mr {
-		for v := range nv {
-			VPDPBUSD_BCST(Mem{Base: arow[i], Index: p, Scale: 1}, bv(v), acc(i, v))
+		for i := range mr {
+			VPDPBUSD(wv(i), bv(v), acc(i, v))
 		}
 	}
 	ADDQ(Imm(4), p)
@@ -113,58 +119,130 @@ func i8Kernel(mr, nv int) {
 	RET()
 }
 
-// quant4 emits kernQuant4: four float planes quantized to uint8 and
-// interleaved, one 32-bit word per pixel (channel j in byte j).
-func quant4() {
-	TEXT("kernQuant4", NOSPLIT, "func(n int, x0, x1, x2, x3 *float32, dst *uint32, inv, zp float32)")
+// quantRows emits kernQuantRows: rows of floats quantized to uint8, one
+// byte per value, the last partial vector of each row under a mask.
+func quantRows() {
+	TEXT("kernQuantRows", NOSPLIT, "func(rows, w int, x *float32, xp int, dst *uint8, dp int, inv, zp float32)")
 	Pragma("noescape")
 	Comment(
-		"for p := range n { // n is a multiple of 16",
-		"	var w uint32",
-		"	for j, x := range [4]*float32{x0, x1, x2, x3} {",
-		"		q := roundEven(x[p]*inv + zp) // VCVTPS2DQ",
-		"		w |= uint32(min(max(q, 0), 255)) << (8 * j)",
+		"for r := range rows {",
+		"	for p := range w {",
+		"		q := roundEven(x[r*xp+p]*inv + zp) // VCVTPS2DQ",
+		"		dst[r*dp+p] = uint8(min(max(q, 0), 255))",
 		"	}",
-		"	dst[p] = w",
 		"}",
 	)
-	n := Load(Param("n"), GP64())
-	xs := []Register{
-		Load(Param("x0"), GP64()), Load(Param("x1"), GP64()),
-		Load(Param("x2"), GP64()), Load(Param("x3"), GP64()),
-	}
+	rows := Load(Param("rows"), GP64())
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	xp := Load(Param("xp"), GP64())
 	dst := Load(Param("dst"), GP64())
+	dp := Load(Param("dp"), GP64())
 	inv, zp := Z28, Z29
 	VBROADCASTSS(Load(Param("inv"), XMM()), inv)
 	VBROADCASTSS(Load(Param("zp"), XMM()), zp)
-	hi := GP32()
-	MOVL(U32(255), hi)
-	VPBROADCASTD(hi, Z30)
 	VPXORD(Z31, Z31, Z31)
-	i := GP64()
-	XORQ(i, i)
-	SHLQ(Imm(2), n) // bytes of a float row
+	SHLQ(Imm(2), xp)
+	tail := GP64()
+	MOVQ(w, tail)
+	ANDQ(Imm(15), tail)
+	full := GP64()
+	MOVQ(w, full)
+	SHRQ(Imm(4), full)
+	m := GP64() // (1 << tail) - 1
+	MOVQ(U64(1), m)
+	SHLXQ(tail, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), K1)
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	px, pd, v := GP64(), GP64(), GP64()
+	quant := func() {
+		VFMADD213PS(zp, inv, Z0)
+		VCVTPS2DQ(Z0, Z0)
+		VPMAXSD(Z31, Z0, Z0)
+	}
+	Label("row")
+	MOVQ(x, px)
+	MOVQ(dst, pd)
+	MOVQ(full, v)
+	TESTQ(v, v)
+	JZ(LabelRef("tail"))
+	Label("vec")
+	VMOVUPS(Mem{Base: px}, Z0)
+	quant()
+	VPMOVUSDB(Z0, Mem{Base: pd}) // saturates above 255
+	ADDQ(Imm(64), px)
+	ADDQ(Imm(16), pd)
+	DECQ(v)
+	JNZ(LabelRef("vec"))
+	Label("tail")
+	TESTQ(tail, tail)
+	JZ(LabelRef("next"))
+	VMOVUPS_Z(Mem{Base: px}, K1, Z0)
+	quant()
+	VPMOVUSDB(Z0, K1, Mem{Base: pd})
+	Label("next")
+	ADDQ(xp, x)
+	ADDQ(dp, dst)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// interQuads emits kernInterQuads: nq quads of byte planes (four byte
+// offsets each into planes) interleaved into nq planes of n 32-bit words,
+// plane j of a quad in byte j.
+func interQuads() {
+	TEXT("kernInterQuads", NOSPLIT, "func(nq, n int, planes *uint8, idx *int32, dst *uint32)")
+	Pragma("noescape")
+	Comment(
+		"for i := range nq { // n is a multiple of 16",
+		"	for p := range n {",
+		"		var w uint32",
+		"		for j := range 4 {",
+		"			w |= uint32(planes[idx[4*i+j]+p]) << (8 * j)",
+		"		}",
+		"		dst[i*n+p] = w",
+		"	}",
+		"}",
+	)
+	nq := Load(Param("nq"), GP64())
+	n := Load(Param("n"), GP64())
+	planes := Load(Param("planes"), GP64())
+	idx := Load(Param("idx"), GP64())
+	dst := Load(Param("dst"), GP64())
+	bs := []GPVirtual{GP64(), GP64(), GP64(), GP64()}
+	TESTQ(nq, nq)
+	JZ(LabelRef("done"))
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
+	i := GP64()
+	Label("quad")
+	for j := range 4 {
+		MOVLQSX(Mem{Base: idx, Disp: 4 * j}, bs[j])
+		ADDQ(planes, bs[j])
+	}
+	XORQ(i, i)
 	Label("loop")
 	for j := range 4 {
-		z := zmm[j]
-		VMOVUPS(Mem{Base: xs[j], Index: i, Scale: 1}, z)
-		VFMADD213PS(zp, inv, z)
-		VCVTPS2DQ(z, z)
-		VPMAXSD(Z31, z, z)
-		VPMINSD(Z30, z, z)
+		VPMOVZXBD(Mem{Base: bs[j], Index: i, Scale: 1}, zmm[j])
 		if j > 0 {
-			VPSLLD(Imm(uint64(8*j)), z, z)
+			VPSLLD(Imm(uint64(8*j)), zmm[j], zmm[j])
 		}
 	}
-	VPORD(Z1, Z0, Z0)
-	VPORD(Z3, Z2, Z2)
-	VPORD(Z2, Z0, Z0)
-	VMOVDQU32(Z0, Mem{Base: dst, Index: i, Scale: 1})
-	ADDQ(Imm(64), i)
+	VPTERNLOGD(Imm(0xfe), Z2, Z1, Z0) // Z0 | Z1 | Z2
+	VPORD(Z3, Z0, Z0)
+	VMOVDQU32(Z0, Mem{Base: dst})
+	ADDQ(Imm(64), dst)
+	ADDQ(Imm(16), i)
 	CMPQ(i, n)
 	JLT(LabelRef("loop"))
+	ADDQ(Imm(16), idx)
+	DECQ(nq)
+	JNZ(LabelRef("quad"))
 	Label("done")
 	VZEROUPPER()
 	RET()
