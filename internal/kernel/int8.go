@@ -367,4 +367,3 @@ func (q *Int8Plan) store(dst, src []float32, sp, n int, e *Epilogue) {
 	}
 	biasActRows(dst, src, add, ho, wo, sp, wo, b, e.ReLU)
 }
-

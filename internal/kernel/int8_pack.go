@@ -37,7 +37,7 @@ func (q *Int8Plan) pack(x []float32, ws *Workspace) []byte {
 		case 2:
 			deinterleaveRows(cols, cols[p.H*we:], src, p.H, p.W, p.W, we)
 			for par, w := range [2]int{we, p.W / 2} { // column parity
-				xx := par + p.Pad // padded column of the first such input column
+				xx := par + p.Pad             // padded column of the first such input column
 				for ry := range min(2, p.H) { // input rows ry, ry+2, ...
 					yy := ry + p.Pad
 					o := ((yy%2)*2+xx%2)*q.plen + (yy/2)*q.wq + xx/2
