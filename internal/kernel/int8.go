@@ -79,6 +79,33 @@ func ActQuantRange(lo, hi float32) ActQuant {
 //	}
 type i8Kernel func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, c []float32, ldc int, sc, bias []float32)
 
+// i8KernelY computes the tile of i8Kernel and stores it straight into
+// the output planes through the epilogue: vector v covers positions
+// 16v..16v+15 of the padded pitch, of which those set in the low 16 bits
+// of vinfo[2v] are outputs, going in order to outputs vinfo[2v+1],
+// vinfo[2v+1]+1, ... (the high 16 bits hold the mask of their count):
+//
+//	for i := range mr {
+//		for v := range nv {
+//			d := int(vinfo[2*v+1])
+//			for l := range 16 {
+//				if vinfo[2*v]>>l&1 == 0 {
+//					continue
+//				}
+//				r := float32(s[i][16*v+l])*sc[i] + bias[i] // s: the sums of i8Kernel
+//				if add != nil {
+//					r += add[int(yoff[i])+d]
+//				}
+//				if relu {
+//					r = max(r, 0)
+//				}
+//				y[int(yoff[i])+d] = r
+//				d++
+//			}
+//		}
+//	}
+type i8KernelY func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool)
+
 // quantKernel quantizes rows of w floats (pitch xp) to bytes (pitch dp):
 //
 //	for r := range rows {
@@ -106,12 +133,13 @@ type interKernel func(n int, planes []byte, idx []int32, dst []uint32)
 type i8Impl struct {
 	name  string
 	kern  i8Kernel
+	kernY i8KernelY
 	quant quantKernel
 	inter interKernel
 }
 
 var (
-	i8ImplGo = i8Impl{"go", i8Go, quantRowsGo, interQuadsGo}
+	i8ImplGo = i8Impl{"go", i8Go, i8GoY, quantRowsGo, interQuadsGo}
 	i8Cur    = i8ImplGo           // the implementation in use
 	i8Impls  = []i8Impl{i8ImplGo} // all usable on this CPU, fastest last
 )
@@ -141,6 +169,33 @@ func i8Go(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, c []float
 		ci := c[i*ldc : i*ldc+np]
 		for p, s := range acc[i][:np] {
 			ci[p] = float32(s)*sc[i] + bias[i]
+		}
+	}
+}
+
+// i8GoY is the i8KernelY in Go.
+func i8GoY(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool) {
+	var c [i8MaxMR * 16 * i8MaxNV]float32
+	ldc := 16 * nv
+	i8Go(mr, nv, k4, a, lda, b, boffs, c[:], ldc, sc, bias)
+	for i := range mr {
+		o := int(yoff[i])
+		for v := range nv {
+			d := o + int(vinfo[2*v+1])
+			for l := range 16 {
+				if vinfo[2*v]>>l&1 == 0 {
+					continue
+				}
+				r := c[i*ldc+16*v+l]
+				if add != nil {
+					r += add[d]
+				}
+				if relu {
+					r = max(r, 0)
+				}
+				y[d] = r
+				d++
+			}
 		}
 	}
 }
@@ -177,14 +232,15 @@ func interQuadsGo(n int, planes []byte, idx []int32, dst []uint32) {
 type Int8Plan struct {
 	p       Conv
 	act     ActQuant
-	s       int   // stride: phase planes per channel s*s
-	hq, wq  int   // one phase plane
-	plen    int   // words (or bytes) per phase plane
-	qstride int   // words per quad, bytes per byte plane: s*s*plen rounded up to 16
-	pr      int   // output positions computed per filter (multiple of 16)
-	used    []int // the channels some group reads, ascending: quantized once per image
-	bplane  []int // [C]: a channel's byte plane (index into used), or -1
-	gwords  int   // words of the largest group's interleaved input, slack included
+	s       int     // stride: phase planes per channel s*s
+	hq, wq  int     // one phase plane
+	plen    int     // words (or bytes) per phase plane
+	qstride int     // words per quad, bytes per byte plane: s*s*plen rounded up to 16
+	pr      int     // output positions computed per filter (multiple of 16)
+	used    []int   // the channels some group reads, ascending: quantized once per image
+	bplane  []int   // [C]: a channel's byte plane (index into used), or -1
+	gwords  int     // words of the largest group's interleaved input, slack included
+	vinfo   []int32 // [2 * pr/16]: the output lanes of each vector (see i8KernelY)
 	groups  []i8Group
 	covered []bool
 	zero    []float32
@@ -196,6 +252,7 @@ type i8Group struct {
 	k4       int       // quads * taps
 	w        []int32   // [len(filters)][k4] packed weights
 	offs     []int32   // [k4] byte offsets of each (quad, tap) into the interleaved input
+	yoff     []int32   // [len(filters)] where each filter's output plane starts
 	sc, bias []float32 // [len(filters)] dequantization
 }
 
@@ -213,6 +270,23 @@ func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 	q.plen = q.hq * q.wq
 	q.qstride = (s*s*q.plen + 15) &^ 15
 	q.pr = (p.OutH()*q.wq + 15) / 16 * 16
+	q.vinfo = make([]int32, 2*q.pr/16)
+	for v := range q.pr / 16 {
+		var k, cnt int32
+		first := int32(-1)
+		for l := range 16 {
+			pos := 16*v + l
+			if oy, ox := pos/q.wq, pos%q.wq; oy < p.OutH() && ox < p.OutW() {
+				k |= 1 << l
+				cnt++
+				if first < 0 {
+					first = int32(oy*p.OutW() + ox)
+				}
+			}
+		}
+		q.vinfo[2*v] = k | ((1<<cnt)-1)<<16
+		q.vinfo[2*v+1] = max(first, 0)
+	}
 	read := make([]bool, p.C)
 	for _, g := range groups {
 		if len(g.Filters) > 0 {
@@ -248,6 +322,10 @@ func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 		q.gwords = max(q.gwords, max(nq*q.qstride, (nq-1)*q.qstride+maxOff+q.pr)+16)
 		ig.w = make([]int32, len(g.Filters)*ig.k4)
 		ig.offs = make([]int32, ig.k4)
+		ig.yoff = make([]int32, len(g.Filters))
+		for fi, n := range g.Filters {
+			ig.yoff[fi] = int32(n * p.OutH() * p.OutW())
+		}
 		for i := range nq {
 			for ky := range p.KH {
 				for kx := range p.KW {
@@ -309,22 +387,14 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 		g := &q.groups[gi]
 		q.interleave(g, planes, words)
 		nf := len(g.filters)
-		t := grow(&ws.s2, nf*q.pr)
-		for i0 := 0; i0 < nf; i0 += i8MaxMR {
-			mr := min(i8MaxMR, nf-i0)
-			// The q.pr/16 vectors in the fewest tiles of at most i8NV(mr),
-			// of even widths.
-			nvec := q.pr / 16
-			tiles := (nvec + i8NV(mr) - 1) / i8NV(mr)
-			for ti, j0 := 0, 0; ti < tiles; ti++ {
-				nv := nvec / tiles
-				if ti < nvec%tiles {
-					nv++
-				}
-				i8Cur.kern(mr, nv, g.k4, g.w[i0*g.k4:], g.k4, b[4*j0:], g.offs, t[i0*q.pr+j0:], q.pr, g.sc[i0:], g.bias[i0:])
-				j0 += 16 * nv
-			}
+		if q.fusable(g, e) {
+			q.forwardY(g, b, y, e, ws)
+			continue
 		}
+		t := grow(&ws.s2, nf*q.pr)
+		q.tiles(nf, func(i0, mr, j0, nv int) {
+			i8Cur.kern(mr, nv, g.k4, g.w[i0*g.k4:], g.k4, b[4*j0:], g.offs, t[i0*q.pr+j0:], q.pr, g.sc[i0:], g.bias[i0:])
+		})
 		for fi, n := range g.filters {
 			if e.Skip != nil && e.Skip[n] {
 				continue
@@ -352,6 +422,51 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 		}
 		q.store(y[n*hw:], src, sp, n, e)
 	}
+}
+
+// tiles calls f on the tiles of nf filters by q.pr/16 vectors: filters
+// i0..i0+mr-1, positions j0..j0+16*nv-1; each run of mr filters is cut
+// into the fewest tiles of at most i8NV(mr) vectors, of even widths.
+func (q *Int8Plan) tiles(nf int, f func(i0, mr, j0, nv int)) {
+	nvec := q.pr / 16
+	for i0 := 0; i0 < nf; i0 += i8MaxMR {
+		mr := min(i8MaxMR, nf-i0)
+		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
+		for ti, j0 := 0, 0; ti < n; ti++ {
+			nv := nvec / n
+			if ti < nvec%n {
+				nv++
+			}
+			f(i0, mr, j0, nv)
+			j0 += 16 * nv
+		}
+	}
+}
+
+// fusable reports whether group g's epilogue runs inside the kernels
+// (i8KernelY): none of its filters is skipped or has a bias plane.
+func (q *Int8Plan) fusable(g *i8Group, e *Epilogue) bool {
+	for _, n := range g.filters {
+		if (e.Skip != nil && e.Skip[n]) || (e.Planes != nil && e.Planes[n] != nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// forwardY runs group g's tiles with the epilogue fused, storing into y.
+func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *Workspace) {
+	nf := len(g.filters)
+	bias := grow(&ws.s3, nf)
+	copy(bias, g.bias)
+	if e.Bias != nil {
+		for fi, n := range g.filters {
+			bias[fi] += e.Bias[n]
+		}
+	}
+	q.tiles(nf, func(i0, mr, j0, nv int) {
+		i8Cur.kernY(mr, nv, g.k4, g.w[i0*g.k4:], g.k4, b[4*j0:], g.offs, y, g.yoff[i0:], e.Add, q.vinfo[j0/8:], g.sc[i0:], bias[i0:], e.ReLU)
+	})
 }
 
 // store writes output plane n from src (row pitch sp) through e.

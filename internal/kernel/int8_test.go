@@ -196,8 +196,9 @@ func i8ConvRef(p Conv, groups []Group, act ActQuant, x []float32) []float64 {
 
 // TestInt8Plan runs Int8Plan.Forward, dense and grouped, on shapes around
 // the tile edges (filters around 6, output positions around 16 and 64,
-// channels around the quad, strides 1 and 2), with every epilogue term,
-// against i8ConvRef and (loosely) the fp32 convolution.
+// channels around the quad, strides 1 and 2), with every epilogue term
+// (groups with a skipped or planed channel store through the fp32
+// epilogue, the others fuse it into the kernels), against i8ConvRef and (loosely) the fp32 convolution.
 func TestInt8Plan(t *testing.T) {
 	cases := []Conv{
 		{C: 1, H: 1, W: 1, N: 1, KH: 1, KW: 1, Stride: 1},         // one position, 1-filter tile
@@ -227,6 +228,12 @@ func TestInt8Plan(t *testing.T) {
 					Planes: make([][]float32, p.N), Skip: make([]bool, p.N)}
 				e.Planes[p.N-1] = randSlice(r, hw)
 				e.Skip[0] = p.N > 2
+				if ci%3 == 1 { // no residual, and (ci = 1, 7) no skipped or planed channel: every group fused
+					e.Add = nil
+					if ci != 4 {
+						e.Planes, e.Skip = nil, nil
+					}
+				}
 				ybuf, y := guarded(r, p.N*hw)
 				for i := range y {
 					y[i] = -7
@@ -242,14 +249,17 @@ func TestInt8Plan(t *testing.T) {
 				for n := range p.N {
 					for q := range hw {
 						i := n*hw + q
-						if e.Skip[n] {
+						if e.Skip != nil && e.Skip[n] {
 							if y[i] != -7 {
 								t.Fatalf("%s: skipped channel %d written", name, n)
 							}
 							continue
 						}
-						v := ref[i] + float64(e.Bias[n]) + float64(e.Add[i])
-						if e.Planes[n] != nil {
+						v := ref[i] + float64(e.Bias[n])
+						if e.Add != nil {
+							v += float64(e.Add[i])
+						}
+						if e.Planes != nil && e.Planes[n] != nil {
 							v += float64(e.Planes[n][q])
 						}
 						if e.ReLU {

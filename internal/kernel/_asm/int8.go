@@ -25,6 +25,11 @@ func int8Set() {
 			i8Kernel(mr, nv)
 		}
 	}
+	for mr := 1; mr <= i8MaxMR; mr++ {
+		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
+			i8KernelY(mr, nv)
+		}
+	}
 	quantRows()
 	interQuads()
 }
@@ -52,9 +57,127 @@ func i8Kernel(mr, nv int) {
 		"	}",
 		"}",
 	)
-	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] } // Z0-Z23
-	wv := func(i int) VecPhysical { return zmm[24+i] }       // Z24-Z29: the broadcast weights
-	bv := func(v int) VecPhysical { return zmm[30+v%2] }     // Z30, Z31: a vector of inputs
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	i8Products(mr, nv)
+	Label("store")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	sc := Load(Param("sc"), GP64())
+	bias := Load(Param("bias"), GP64())
+	SHLQ(Imm(2), ldc)
+	for i := range mr {
+		VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
+		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
+		for v := range nv {
+			VCVTDQ2PS(acc(i, v), acc(i, v))
+			VFMADD213PS(Z29, Z28, acc(i, v))
+			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
+		}
+		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// i8KernelY emits kernI8Y_<mr>x<nv>: the tile of i8Kernel stored
+// straight into the output planes, with the epilogue fused. Vector v of
+// the tile covers 16 positions of the padded pitch; vinfo[2v] holds the
+// mask of those that are outputs (low 16 bits) and the mask of their
+// count (high 16 bits), vinfo[2v+1] the output index of the first, so
+// that the valid lanes compress into consecutive outputs. Filter i's
+// plane starts at y[yoff[i]] (add[yoff[i]] for the residual).
+func i8KernelY(mr, nv int) {
+	TEXT(fmt.Sprintf("kernI8Y_%dx%d", mr, nv), NOSPLIT,
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)")
+	Pragma("noescape")
+	Comment(
+		fmt.Sprintf("for i := range %d {", mr),
+		fmt.Sprintf("	for v := range %d {", nv),
+		"		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...",
+		"			s := the sum of i8Kernel for p = 16v+l",
+		"			r := float32(s)*sc[i] + bias[i]",
+		"			if flags&2 != 0 { r += add[yoff[i]+d] }",
+		"			if flags&1 != 0 { r = max(r, 0) }",
+		"			y[yoff[i]+d] = r",
+		"		}",
+		"	}",
+		"}",
+	)
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	i8Products(mr, nv)
+	Label("store")
+	y := Load(Param("y"), GP64())
+	yoff := Load(Param("yoff"), GP64())
+	add := Load(Param("add"), GP64())
+	vinfo := Load(Param("vinfo"), GP64())
+	sc := Load(Param("sc"), GP64())
+	bias := Load(Param("bias"), GP64())
+	flags := Load(Param("flags"), GP64())
+	VPXORD(Z31, Z31, Z31)
+	ro, m, d, yrow, arow := GP64(), GP64(), GP64(), GP64(), GP64()
+	variants := []struct {
+		relu, add bool
+		label     string
+	}{{false, false, "plain"}, {true, false, "relu"}, {false, true, "add"}, {true, true, "addrelu"}}
+	for _, vr := range variants[1:] {
+		f := 0
+		if vr.relu {
+			f |= 1
+		}
+		if vr.add {
+			f |= 2
+		}
+		CMPQ(flags, Imm(uint64(f)))
+		JEQ(LabelRef(vr.label))
+	}
+	for _, vr := range variants {
+		Label(vr.label)
+		for i := range mr {
+			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
+			MOVLQSX(Mem{Base: yoff, Disp: 4 * i}, ro)
+			LEAQ(Mem{Base: y, Index: ro, Scale: 4}, yrow)
+			if vr.add {
+				LEAQ(Mem{Base: add, Index: ro, Scale: 4}, arow)
+			}
+			for v := range nv {
+				MOVL(Mem{Base: vinfo, Disp: 8 * v}, m.As32())
+				KMOVW(m.As32(), K1)
+				SHRL(Imm(16), m.As32())
+				KMOVW(m.As32(), K2)
+				MOVLQSX(Mem{Base: vinfo, Disp: 8*v + 4}, d)
+				VCVTDQ2PS(acc(i, v), acc(i, v))
+				VFMADD213PS(Z29, Z28, acc(i, v))
+				if vr.add {
+					VMOVUPS_Z(Mem{Base: arow, Index: d, Scale: 4}, K2, Z30)
+					VEXPANDPS_Z(Z30, K1, Z30)
+					VADDPS(Z30, acc(i, v), acc(i, v))
+				}
+				if vr.relu {
+					VMAXPS(Z31, acc(i, v), acc(i, v))
+				}
+				VCOMPRESSPS_Z(acc(i, v), K1, Z30)
+				VMOVUPS(Z30, K2, Mem{Base: yrow, Index: d, Scale: 4})
+			}
+		}
+		JMP(LabelRef("done"))
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// i8acc is the accumulator of filter i, vector v of a tile nv wide.
+func i8acc(nv, i, v int) VecPhysical { return zmm[i*nv+v] } // Z0-Z23
+
+// i8Products emits the product loop of an mr x 16*nv tile into the
+// accumulators i8acc (see i8Kernel), ending at the label "store".
+func i8Products(mr, nv int) {
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	wv := func(i int) VecPhysical { return zmm[24+i] }   // Z24-Z29: the broadcast weights
+	bv := func(v int) VecPhysical { return zmm[30+v%2] } // Z30, Z31: a vector of inputs
 	k4 := Load(Param("k4"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
@@ -96,27 +219,6 @@ func i8Kernel(mr, nv int) {
 	ADDQ(Imm(4), p)
 	CMPQ(p, k4)
 	JLT(LabelRef("loop"))
-
-	Label("store")
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	sc := Load(Param("sc"), GP64())
-	bias := Load(Param("bias"), GP64())
-	SHLQ(Imm(2), ldc)
-	for i := range mr {
-		VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
-		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
-		for v := range nv {
-			VCVTDQ2PS(acc(i, v), acc(i, v))
-			VFMADD213PS(Z29, Z28, acc(i, v))
-			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
-		}
-		if i < mr-1 {
-			ADDQ(ldc, c)
-		}
-	}
-	VZEROUPPER()
-	RET()
 }
 
 // quantRows emits kernQuantRows: rows of floats quantized to uint8, one
