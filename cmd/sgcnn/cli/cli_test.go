@@ -24,7 +24,7 @@ func run(t *testing.T, args ...string) (int, string, string) {
 // sharedFile returns a file under ../shared or skips the test.
 func sharedFile(t *testing.T, rel string) string {
 	t.Helper()
-	p := filepath.Join("..", "..", "..", "shared", rel)
+	p := filepath.Join("..", "..", "..", "..", "shared", rel)
 	if _, err := os.Stat(p); err != nil {
 		t.Skipf("%s not present: %v", p, err)
 	}
