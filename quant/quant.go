@@ -175,3 +175,13 @@ func Compile(g *graph.Graph, cal *Calibration, opt compile.Options) (*compile.Ne
 // VNNI); without it they run in pure Go, correct but several times slower
 // than fp32.
 func Accelerated() bool { return kernel.Int8Impl() != "go" }
+
+// ForcePureGo makes the int8 kernels run in pure Go, as on a CPU without
+// AVX512_VNNI (for tests, and to compare the two), and returns the
+// function that restores the fastest implementation. It is not safe to
+// call while an int8 network runs.
+func ForcePureGo() (restore func()) {
+	prev := kernel.Int8Impl()
+	kernel.SetInt8Impl("go")
+	return func() { kernel.SetInt8Impl(prev) }
+}

@@ -148,6 +148,19 @@ var (
 // assembly) or "go" (the pure-Go fallback, several times slower).
 func Int8Impl() string { return i8Cur.name }
 
+// SetInt8Impl selects the int8 implementation by name ("go", or
+// "avx512vnni" where the CPU has it) and reports whether it exists here.
+// It is not safe to call while int8 convolutions run.
+func SetInt8Impl(name string) bool {
+	for _, im := range i8Impls {
+		if im.name == name {
+			i8Cur = im
+			return true
+		}
+	}
+	return false
+}
+
 // i8Go is the i8Kernel in Go.
 func i8Go(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, c []float32, ldc int, sc, bias []float32) {
 	np := 16 * nv
