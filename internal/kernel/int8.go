@@ -106,6 +106,13 @@ type i8Kernel func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, 
 //	}
 type i8KernelY func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool)
 
+// i8KernelQ computes the tile of i8KernelY and quantizes the result again
+// (r*q[0] + q[1], rounded half to even and clamped to [0, 255]) into the
+// next conv's input planes: the lanes set in vinfo[2v] go to byte
+// y[yoff[i]+16v+l] (a shift of the padded pitch, see Int8Plan.HandOff);
+// the residual add reads add[aoff[i]+d] as i8KernelY's add[yoff[i]+d].
+type i8KernelQ func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool)
+
 // quantKernel quantizes rows of w floats (pitch xp) to bytes (pitch dp):
 //
 //	for r := range rows {
@@ -134,12 +141,13 @@ type i8Impl struct {
 	name  string
 	kern  i8Kernel
 	kernY i8KernelY
+	kernQ i8KernelQ
 	quant quantKernel
 	inter interKernel
 }
 
 var (
-	i8ImplGo = i8Impl{"go", i8Go, i8GoY, quantRowsGo, interQuadsGo}
+	i8ImplGo = i8Impl{"go", i8Go, i8GoY, i8GoQ, quantRowsGo, interQuadsGo}
 	i8Cur    = i8ImplGo           // the implementation in use
 	i8Impls  = []i8Impl{i8ImplGo} // all usable on this CPU, fastest last
 )
@@ -257,6 +265,11 @@ type Int8Plan struct {
 	groups  []i8Group
 	covered []bool
 	zero    []float32
+	// next, when set (HandOff), is the conv this one's output goes to, in
+	// next's packed input layout; packedIn marks the conv that takes it.
+	next     *Int8Plan
+	nextQ    [2]float32 // next's 1/scale and zero point
+	packedIn bool
 }
 
 type i8Group struct {
@@ -266,6 +279,7 @@ type i8Group struct {
 	w        []int32   // [len(filters)][k4] packed weights
 	offs     []int32   // [k4] byte offsets of each (quad, tap) into the interleaved input
 	yoff     []int32   // [len(filters)] where each filter's output plane starts
+	qoff     []int32   // [len(filters)] with next: where its plane starts in next's input, shifted
 	sc, bias []float32 // [len(filters)] dequantization
 }
 
@@ -386,14 +400,26 @@ func quantFilter(w []float32, slot []int, kk int, dst []int32, act ActQuant) (sc
 }
 
 // Forward computes y = act(conv(x) + e's terms) as GroupPlan.Forward,
-// with x quantized per tensor and the products in int8.
+// with x quantized per tensor and the products in int8. After HandOff, x
+// of the conv that takes a handoff holds its packed input (PackedLen
+// floats' worth of bytes), and y of the conv that hands off holds the next
+// conv's.
 func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 	p := q.p
 	ho, wo := p.OutH(), p.OutW()
 	hw := ho * wo
-	_ = x[p.C*p.H*p.W-1]
+	var planes []byte
+	if q.packedIn {
+		planes = floatBytes(x[:q.PackedLen()])
+	} else {
+		_ = x[p.C*p.H*p.W-1]
+		planes = q.pack(x, ws)
+	}
+	if q.next != nil {
+		q.forwardNext(planes, floatBytes(y[:q.next.PackedLen()]), e, ws)
+		return
+	}
 	_ = y[p.N*hw-1]
-	planes := q.pack(x, ws)
 	words := grow(&ws.i8t, q.gwords)
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 4*len(words))
 	for gi := range q.groups {
@@ -437,19 +463,26 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 	}
 }
 
+// i8TileNV returns the width, in vectors, of tile ti of the n tiles that cut
+// nvec vectors: the fewest tiles of at most i8NV(mr) vectors, of even
+// widths (the first nvec%n one wider).
+func i8TileNV(nvec, n, ti int) int {
+	nv := nvec / n
+	if ti < nvec%n {
+		nv++
+	}
+	return nv
+}
+
 // tiles calls f on the tiles of nf filters by q.pr/16 vectors: filters
-// i0..i0+mr-1, positions j0..j0+16*nv-1; each run of mr filters is cut
-// into the fewest tiles of at most i8NV(mr) vectors, of even widths.
+// i0..i0+mr-1, positions j0..j0+16*nv-1.
 func (q *Int8Plan) tiles(nf int, f func(i0, mr, j0, nv int)) {
 	nvec := q.pr / 16
 	for i0 := 0; i0 < nf; i0 += i8MaxMR {
 		mr := min(i8MaxMR, nf-i0)
 		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
 		for ti, j0 := 0, 0; ti < n; ti++ {
-			nv := nvec / n
-			if ti < nvec%n {
-				nv++
-			}
+			nv := i8TileNV(nvec, n, ti)
 			f(i0, mr, j0, nv)
 			j0 += 16 * nv
 		}
@@ -477,9 +510,17 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *
 			bias[fi] += e.Bias[n]
 		}
 	}
-	q.tiles(nf, func(i0, mr, j0, nv int) {
-		i8Cur.kernY(mr, nv, g.k4, g.w[i0*g.k4:], g.k4, b[4*j0:], g.offs, y, g.yoff[i0:], e.Add, q.vinfo[j0/8:], g.sc[i0:], bias[i0:], e.ReLU)
-	})
+	kern, nvec := i8Cur.kernY, q.pr/16
+	for i0 := 0; i0 < nf; i0 += i8MaxMR { // as q.tiles, without a closure per tile
+		mr := min(i8MaxMR, nf-i0)
+		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
+		a, yoff, sc, bi := g.w[i0*g.k4:], g.yoff[i0:], g.sc[i0:], bias[i0:]
+		for ti, j0 := 0, 0; ti < n; ti++ {
+			nv := i8TileNV(nvec, n, ti)
+			kern(mr, nv, g.k4, a, g.k4, b[4*j0:], g.offs, y, yoff, e.Add, q.vinfo[j0/8:], sc, bi, e.ReLU)
+			j0 += 16 * nv
+		}
+	}
 }
 
 // store writes output plane n from src (row pitch sp) through e.

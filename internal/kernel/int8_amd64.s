@@ -27950,6 +27950,24819 @@ done:
 	VZEROUPPER
 	RET
 
+// func kernI8Q_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x1(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 1 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x2(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 2 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x3(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 3 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x4(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 4 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x5(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 5 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x6(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 6 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VMOVDQU32    320(DI), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      44(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      44(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x7(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 7 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VMOVDQU32    320(DI), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VMOVDQU32    384(DI), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      44(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      52(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      44(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      52(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_1x8(SB), NOSPLIT, $0-112
+	// for i := range 1 {
+	// 	for v := range 8 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), DX
+	MOVQ boffs+32(FP), BX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   SI, SI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (BX)(SI*1), DI
+	ADDQ         DX, DI
+	VPBROADCASTD (CX)(SI*1), Z24
+	VMOVDQU32    (DI), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VMOVDQU32    64(DI), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VMOVDQU32    128(DI), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VMOVDQU32    192(DI), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VMOVDQU32    256(DI), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VMOVDQU32    320(DI), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VMOVDQU32    384(DI), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VMOVDQU32    448(DI), Z31
+	VPDPBUSD     Z24, Z31, Z7
+	ADDQ         $0x04, SI
+	CMPQ         SI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+	MOVL         56(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(CX)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+	MOVL         56(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(CX)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      44(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      52(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+	MOVL         56(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      60(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(CX)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), CX
+	ADDQ         AX, CX
+	MOVLQSX      (BX), AX
+	LEAQ         (DX)(AX*4), AX
+	MOVL         (SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      4(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (CX)
+	MOVL         8(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      12(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(CX)
+	MOVL         16(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      20(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(CX)
+	MOVL         24(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      28(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(CX)
+	MOVL         32(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      36(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(CX)
+	MOVL         40(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      44(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(CX)
+	MOVL         48(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      52(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(CX)
+	MOVL         56(SI), DX
+	KMOVW        DX, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, DX
+	KMOVW        DX, K2
+	MOVLQSX      60(SI), DX
+	VMOVUPS.Z    (AX)(DX*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(CX)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x1(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 1 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x2(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 2 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x3(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 3 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x4(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 4 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x5(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 5 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z5
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z6
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z7
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z8
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z9
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x6(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 6 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z6
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z7
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z8
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z9
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z10
+	VMOVDQU32    320(R8), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z11
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x7(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 7 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z7
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z8
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z9
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z10
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z11
+	VMOVDQU32    320(R8), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z12
+	VMOVDQU32    384(R8), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z13
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_2x8(SB), NOSPLIT, $0-112
+	// for i := range 2 {
+	// 	for v := range 8 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   DI, DI
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(DI*1), R8
+	ADDQ         BX, R8
+	VPBROADCASTD (CX)(DI*1), Z24
+	VPBROADCASTD (DX)(DI*1), Z25
+	VMOVDQU32    (R8), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z8
+	VMOVDQU32    64(R8), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z9
+	VMOVDQU32    128(R8), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z10
+	VMOVDQU32    192(R8), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z11
+	VMOVDQU32    256(R8), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z12
+	VMOVDQU32    320(R8), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z13
+	VMOVDQU32    384(R8), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z14
+	VMOVDQU32    448(R8), Z31
+	VPDPBUSD     Z24, Z31, Z7
+	VPDPBUSD     Z25, Z31, Z15
+	ADDQ         $0x04, DI
+	CMPQ         DI, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x1(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 1 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x2(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 2 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x3(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 3 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x4(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 4 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x5(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 5 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z10
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z6
+	VPDPBUSD     Z26, Z31, Z11
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z7
+	VPDPBUSD     Z26, Z30, Z12
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z8
+	VPDPBUSD     Z26, Z31, Z13
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z9
+	VPDPBUSD     Z26, Z30, Z14
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x6(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 6 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z12
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z13
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z8
+	VPDPBUSD     Z26, Z30, Z14
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z9
+	VPDPBUSD     Z26, Z31, Z15
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z10
+	VPDPBUSD     Z26, Z30, Z16
+	VMOVDQU32    320(R9), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z11
+	VPDPBUSD     Z26, Z31, Z17
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x7(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 7 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z7
+	VPDPBUSD     Z26, Z30, Z14
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z8
+	VPDPBUSD     Z26, Z31, Z15
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z9
+	VPDPBUSD     Z26, Z30, Z16
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z10
+	VPDPBUSD     Z26, Z31, Z17
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z11
+	VPDPBUSD     Z26, Z30, Z18
+	VMOVDQU32    320(R9), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z12
+	VPDPBUSD     Z26, Z31, Z19
+	VMOVDQU32    384(R9), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z13
+	VPDPBUSD     Z26, Z30, Z20
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 96(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 96(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 96(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 96(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 96(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_3x8(SB), NOSPLIT, $0-112
+	// for i := range 3 {
+	// 	for v := range 8 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R8, R8
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R8*1), R9
+	ADDQ         BX, R9
+	VPBROADCASTD (CX)(R8*1), Z24
+	VPBROADCASTD (DI)(R8*1), Z25
+	VPBROADCASTD (DX)(R8*1), Z26
+	VMOVDQU32    (R9), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z8
+	VPDPBUSD     Z26, Z30, Z16
+	VMOVDQU32    64(R9), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z9
+	VPDPBUSD     Z26, Z31, Z17
+	VMOVDQU32    128(R9), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z10
+	VPDPBUSD     Z26, Z30, Z18
+	VMOVDQU32    192(R9), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z11
+	VPDPBUSD     Z26, Z31, Z19
+	VMOVDQU32    256(R9), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z12
+	VPDPBUSD     Z26, Z30, Z20
+	VMOVDQU32    320(R9), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z13
+	VPDPBUSD     Z26, Z31, Z21
+	VMOVDQU32    384(R9), Z30
+	VPDPBUSD     Z24, Z30, Z6
+	VPDPBUSD     Z25, Z30, Z14
+	VPDPBUSD     Z26, Z30, Z22
+	VMOVDQU32    448(R9), Z31
+	VPDPBUSD     Z24, Z31, Z7
+	VPDPBUSD     Z25, Z31, Z15
+	VPDPBUSD     Z26, Z31, Z23
+	ADDQ         $0x04, R8
+	CMPQ         R8, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 112(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VMAXPS       Z31, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VMAXPS       Z31, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VMAXPS       Z31, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 112(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 112(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 112(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 112(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z21, Z21
+	VMAXPS       Z31, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 80(R9)
+	MOVL         48(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      52(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z22, Z22
+	VMAXPS       Z31, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 96(R9)
+	MOVL         56(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      60(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z23, Z23
+	VMAXPS       Z31, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 112(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_4x1(SB), NOSPLIT, $0-112
+	// for i := range 4 {
+	// 	for v := range 1 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	VPDPBUSD     Z27, Z30, Z3
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_4x2(SB), NOSPLIT, $0-112
+	// for i := range 4 {
+	// 	for v := range 2 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VPDPBUSD     Z27, Z30, Z6
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	VPDPBUSD     Z27, Z31, Z7
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_4x3(SB), NOSPLIT, $0-112
+	// for i := range 4 {
+	// 	for v := range 3 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VPDPBUSD     Z27, Z30, Z9
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VPDPBUSD     Z27, Z31, Z10
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z11
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_4x4(SB), NOSPLIT, $0-112
+	// for i := range 4 {
+	// 	for v := range 4 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z12
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VPDPBUSD     Z27, Z31, Z13
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z14
+	VMOVDQU32    192(R10), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z15
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_4x5(SB), NOSPLIT, $0-112
+	// for i := range 4 {
+	// 	for v := range 5 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z15
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z6
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z16
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z7
+	VPDPBUSD     Z26, Z30, Z12
+	VPDPBUSD     Z27, Z30, Z17
+	VMOVDQU32    192(R10), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z8
+	VPDPBUSD     Z26, Z31, Z13
+	VPDPBUSD     Z27, Z31, Z18
+	VMOVDQU32    256(R10), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z9
+	VPDPBUSD     Z26, Z30, Z14
+	VPDPBUSD     Z27, Z30, Z19
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 64(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 64(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 64(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 64(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 64(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 64(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_4x6(SB), NOSPLIT, $0-112
+	// for i := range 4 {
+	// 	for v := range 6 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R9, R9
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R9*1), R10
+	ADDQ         BX, R10
+	VPBROADCASTD (CX)(R9*1), Z24
+	VPBROADCASTD (DI)(R9*1), Z25
+	VPBROADCASTD (R8)(R9*1), Z26
+	VPBROADCASTD (DX)(R9*1), Z27
+	VMOVDQU32    (R10), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z12
+	VPDPBUSD     Z27, Z30, Z18
+	VMOVDQU32    64(R10), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z13
+	VPDPBUSD     Z27, Z31, Z19
+	VMOVDQU32    128(R10), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z8
+	VPDPBUSD     Z26, Z30, Z14
+	VPDPBUSD     Z27, Z30, Z20
+	VMOVDQU32    192(R10), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z9
+	VPDPBUSD     Z26, Z31, Z15
+	VPDPBUSD     Z27, Z31, Z21
+	VMOVDQU32    256(R10), Z30
+	VPDPBUSD     Z24, Z30, Z4
+	VPDPBUSD     Z25, Z30, Z10
+	VPDPBUSD     Z26, Z30, Z16
+	VPDPBUSD     Z27, Z30, Z22
+	VMOVDQU32    320(R10), Z31
+	VPDPBUSD     Z24, Z31, Z5
+	VPDPBUSD     Z25, Z31, Z11
+	VPDPBUSD     Z26, Z31, Z17
+	VPDPBUSD     Z27, Z31, Z23
+	ADDQ         $0x04, R9
+	CMPQ         R9, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 80(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VMAXPS       Z31, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VMAXPS       Z31, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VMAXPS       Z31, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 80(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 80(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 80(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 80(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 80(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z21, Z21
+	VMAXPS       Z31, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 48(R9)
+	MOVL         32(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      36(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z22, Z22
+	VMAXPS       Z31, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 64(R9)
+	MOVL         40(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      44(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z23, Z23
+	VMAXPS       Z31, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 80(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_5x1(SB), NOSPLIT, $0-112
+	// for i := range 5 {
+	// 	for v := range 1 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	XORQ   R10, R10
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	VPDPBUSD     Z27, Z30, Z3
+	VPDPBUSD     Z28, Z30, Z4
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_5x2(SB), NOSPLIT, $0-112
+	// for i := range 5 {
+	// 	for v := range 2 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	XORQ   R10, R10
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VPDPBUSD     Z27, Z30, Z6
+	VPDPBUSD     Z28, Z30, Z8
+	VMOVDQU32    64(R11), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	VPDPBUSD     Z27, Z31, Z7
+	VPDPBUSD     Z28, Z31, Z9
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_5x3(SB), NOSPLIT, $0-112
+	// for i := range 5 {
+	// 	for v := range 3 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	XORQ   R10, R10
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VPDPBUSD     Z27, Z30, Z9
+	VPDPBUSD     Z28, Z30, Z12
+	VMOVDQU32    64(R11), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VPDPBUSD     Z27, Z31, Z10
+	VPDPBUSD     Z28, Z31, Z13
+	VMOVDQU32    128(R11), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z11
+	VPDPBUSD     Z28, Z30, Z14
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_5x4(SB), NOSPLIT, $0-112
+	// for i := range 5 {
+	// 	for v := range 4 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	XORQ   R10, R10
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R10*1), R11
+	ADDQ         BX, R11
+	VPBROADCASTD (CX)(R10*1), Z24
+	VPBROADCASTD (DI)(R10*1), Z25
+	VPBROADCASTD (R8)(R10*1), Z26
+	VPBROADCASTD (R9)(R10*1), Z27
+	VPBROADCASTD (DX)(R10*1), Z28
+	VMOVDQU32    (R11), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z12
+	VPDPBUSD     Z28, Z30, Z16
+	VMOVDQU32    64(R11), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VPDPBUSD     Z27, Z31, Z13
+	VPDPBUSD     Z28, Z31, Z17
+	VMOVDQU32    128(R11), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z14
+	VPDPBUSD     Z28, Z30, Z18
+	VMOVDQU32    192(R11), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z15
+	VPDPBUSD     Z28, Z31, Z19
+	ADDQ         $0x04, R10
+	CMPQ         R10, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_6x1(SB), NOSPLIT, $0-112
+	// for i := range 6 {
+	// 	for v := range 1 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	XORQ   R11, R11
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z1
+	VPDPBUSD     Z26, Z30, Z2
+	VPDPBUSD     Z27, Z30, Z3
+	VPDPBUSD     Z28, Z30, Z4
+	VPDPBUSD     Z29, Z30, Z5
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, (R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, (R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_6x2(SB), NOSPLIT, $0-112
+	// for i := range 6 {
+	// 	for v := range 2 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	XORQ   R11, R11
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z2
+	VPDPBUSD     Z26, Z30, Z4
+	VPDPBUSD     Z27, Z30, Z6
+	VPDPBUSD     Z28, Z30, Z8
+	VPDPBUSD     Z29, Z30, Z10
+	VMOVDQU32    64(R12), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z3
+	VPDPBUSD     Z26, Z31, Z5
+	VPDPBUSD     Z27, Z31, Z7
+	VPDPBUSD     Z28, Z31, Z9
+	VPDPBUSD     Z29, Z31, Z11
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 16(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 16(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_6x3(SB), NOSPLIT, $0-112
+	// for i := range 6 {
+	// 	for v := range 3 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	XORQ   R11, R11
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z3
+	VPDPBUSD     Z26, Z30, Z6
+	VPDPBUSD     Z27, Z30, Z9
+	VPDPBUSD     Z28, Z30, Z12
+	VPDPBUSD     Z29, Z30, Z15
+	VMOVDQU32    64(R12), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z4
+	VPDPBUSD     Z26, Z31, Z7
+	VPDPBUSD     Z27, Z31, Z10
+	VPDPBUSD     Z28, Z31, Z13
+	VPDPBUSD     Z29, Z31, Z16
+	VMOVDQU32    128(R12), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z5
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z11
+	VPDPBUSD     Z28, Z30, Z14
+	VPDPBUSD     Z29, Z30, Z17
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 32(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, 32(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 32(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 32(R9)
+
+done:
+	VZEROUPPER
+	RET
+
+// func kernI8Q_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// Requires: AVX, AVX512F, AVX512VNNI
+TEXT ·kernI8Q_6x4(SB), NOSPLIT, $0-112
+	// for i := range 6 {
+	// 	for v := range 4 {
+	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
+	// 			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l
+	// 			if flags&2 != 0 { r += add[aoff[i]+d] }
+	// 			if flags&1 != 0 { r = max(r, 0) }
+	// 			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))
+	// 		}
+	// 	}
+	// }
+	MOVQ k4+0(FP), AX
+	MOVQ a+8(FP), CX
+	MOVQ lda+16(FP), DX
+	MOVQ b+24(FP), BX
+	MOVQ boffs+32(FP), SI
+	LEAQ (CX)(DX*4), DI
+	LEAQ (DI)(DX*4), R8
+	LEAQ (R8)(DX*4), R9
+	LEAQ (R9)(DX*4), R10
+	LEAQ (R10)(DX*4), DX
+
+	// Zero the accumulators.
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	VPXORD Z16, Z16, Z16
+	VPXORD Z17, Z17, Z17
+	VPXORD Z18, Z18, Z18
+	VPXORD Z19, Z19, Z19
+	VPXORD Z20, Z20, Z20
+	VPXORD Z21, Z21, Z21
+	VPXORD Z22, Z22, Z22
+	VPXORD Z23, Z23, Z23
+	XORQ   R11, R11
+	SHLQ   $0x02, AX
+	TESTQ  AX, AX
+	JZ     store
+
+loop:
+	MOVLQSX      (SI)(R11*1), R12
+	ADDQ         BX, R12
+	VPBROADCASTD (CX)(R11*1), Z24
+	VPBROADCASTD (DI)(R11*1), Z25
+	VPBROADCASTD (R8)(R11*1), Z26
+	VPBROADCASTD (R9)(R11*1), Z27
+	VPBROADCASTD (R10)(R11*1), Z28
+	VPBROADCASTD (DX)(R11*1), Z29
+	VMOVDQU32    (R12), Z30
+	VPDPBUSD     Z24, Z30, Z0
+	VPDPBUSD     Z25, Z30, Z4
+	VPDPBUSD     Z26, Z30, Z8
+	VPDPBUSD     Z27, Z30, Z12
+	VPDPBUSD     Z28, Z30, Z16
+	VPDPBUSD     Z29, Z30, Z20
+	VMOVDQU32    64(R12), Z31
+	VPDPBUSD     Z24, Z31, Z1
+	VPDPBUSD     Z25, Z31, Z5
+	VPDPBUSD     Z26, Z31, Z9
+	VPDPBUSD     Z27, Z31, Z13
+	VPDPBUSD     Z28, Z31, Z17
+	VPDPBUSD     Z29, Z31, Z21
+	VMOVDQU32    128(R12), Z30
+	VPDPBUSD     Z24, Z30, Z2
+	VPDPBUSD     Z25, Z30, Z6
+	VPDPBUSD     Z26, Z30, Z10
+	VPDPBUSD     Z27, Z30, Z14
+	VPDPBUSD     Z28, Z30, Z18
+	VPDPBUSD     Z29, Z30, Z22
+	VMOVDQU32    192(R12), Z31
+	VPDPBUSD     Z24, Z31, Z3
+	VPDPBUSD     Z25, Z31, Z7
+	VPDPBUSD     Z26, Z31, Z11
+	VPDPBUSD     Z27, Z31, Z15
+	VPDPBUSD     Z28, Z31, Z19
+	VPDPBUSD     Z29, Z31, Z23
+	ADDQ         $0x04, R11
+	CMPQ         R11, AX
+	JLT          loop
+
+store:
+	MOVQ         y+40(FP), AX
+	MOVQ         yoff+48(FP), CX
+	MOVQ         add+56(FP), DX
+	MOVQ         aoff+64(FP), BX
+	MOVQ         vinfo+72(FP), SI
+	MOVQ         sc+80(FP), DI
+	MOVQ         bias+88(FP), R8
+	MOVQ         q+96(FP), R9
+	VBROADCASTSS (R9), Z26
+	VBROADCASTSS 4(R9), Z27
+	MOVQ         flags+104(FP), R9
+	VPXORD       Z31, Z31, Z31
+	CMPQ         R9, $0x01
+	JEQ          relu
+	CMPQ         R9, $0x02
+	JEQ          add
+	CMPQ         R9, $0x03
+	JEQ          addrelu
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 48(R9)
+	JMP          done
+
+relu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	VMAXPS       Z31, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	VMAXPS       Z31, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	VMAXPS       Z31, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 48(R9)
+	JMP          done
+
+add:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 48(R9)
+	JMP          done
+
+addrelu:
+	VBROADCASTSS (DI), Z28
+	VBROADCASTSS (R8), Z29
+	MOVLQSX      (CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      (BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z0, Z0
+	VFMADD213PS  Z29, Z28, Z0
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z0, Z0
+	VMAXPS       Z31, Z0, Z0
+	VFMADD213PS  Z27, Z26, Z0
+	VCVTPS2DQ    Z0, Z0
+	VPMAXSD      Z31, Z0, Z0
+	VPMOVUSDB    Z0, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z1, Z1
+	VFMADD213PS  Z29, Z28, Z1
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z1, Z1
+	VMAXPS       Z31, Z1, Z1
+	VFMADD213PS  Z27, Z26, Z1
+	VCVTPS2DQ    Z1, Z1
+	VPMAXSD      Z31, Z1, Z1
+	VPMOVUSDB    Z1, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z2, Z2
+	VFMADD213PS  Z29, Z28, Z2
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z2, Z2
+	VMAXPS       Z31, Z2, Z2
+	VFMADD213PS  Z27, Z26, Z2
+	VCVTPS2DQ    Z2, Z2
+	VPMAXSD      Z31, Z2, Z2
+	VPMOVUSDB    Z2, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z3, Z3
+	VFMADD213PS  Z29, Z28, Z3
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z3, Z3
+	VMAXPS       Z31, Z3, Z3
+	VFMADD213PS  Z27, Z26, Z3
+	VCVTPS2DQ    Z3, Z3
+	VPMAXSD      Z31, Z3, Z3
+	VPMOVUSDB    Z3, K1, 48(R9)
+	VBROADCASTSS 4(DI), Z28
+	VBROADCASTSS 4(R8), Z29
+	MOVLQSX      4(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      4(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z4, Z4
+	VFMADD213PS  Z29, Z28, Z4
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z4, Z4
+	VMAXPS       Z31, Z4, Z4
+	VFMADD213PS  Z27, Z26, Z4
+	VCVTPS2DQ    Z4, Z4
+	VPMAXSD      Z31, Z4, Z4
+	VPMOVUSDB    Z4, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z5, Z5
+	VFMADD213PS  Z29, Z28, Z5
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z5, Z5
+	VMAXPS       Z31, Z5, Z5
+	VFMADD213PS  Z27, Z26, Z5
+	VCVTPS2DQ    Z5, Z5
+	VPMAXSD      Z31, Z5, Z5
+	VPMOVUSDB    Z5, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z6, Z6
+	VFMADD213PS  Z29, Z28, Z6
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z6, Z6
+	VMAXPS       Z31, Z6, Z6
+	VFMADD213PS  Z27, Z26, Z6
+	VCVTPS2DQ    Z6, Z6
+	VPMAXSD      Z31, Z6, Z6
+	VPMOVUSDB    Z6, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z7, Z7
+	VFMADD213PS  Z29, Z28, Z7
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z7, Z7
+	VMAXPS       Z31, Z7, Z7
+	VFMADD213PS  Z27, Z26, Z7
+	VCVTPS2DQ    Z7, Z7
+	VPMAXSD      Z31, Z7, Z7
+	VPMOVUSDB    Z7, K1, 48(R9)
+	VBROADCASTSS 8(DI), Z28
+	VBROADCASTSS 8(R8), Z29
+	MOVLQSX      8(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      8(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z8, Z8
+	VFMADD213PS  Z29, Z28, Z8
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z8, Z8
+	VMAXPS       Z31, Z8, Z8
+	VFMADD213PS  Z27, Z26, Z8
+	VCVTPS2DQ    Z8, Z8
+	VPMAXSD      Z31, Z8, Z8
+	VPMOVUSDB    Z8, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z9, Z9
+	VFMADD213PS  Z29, Z28, Z9
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z9, Z9
+	VMAXPS       Z31, Z9, Z9
+	VFMADD213PS  Z27, Z26, Z9
+	VCVTPS2DQ    Z9, Z9
+	VPMAXSD      Z31, Z9, Z9
+	VPMOVUSDB    Z9, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z10, Z10
+	VFMADD213PS  Z29, Z28, Z10
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z10, Z10
+	VMAXPS       Z31, Z10, Z10
+	VFMADD213PS  Z27, Z26, Z10
+	VCVTPS2DQ    Z10, Z10
+	VPMAXSD      Z31, Z10, Z10
+	VPMOVUSDB    Z10, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z11, Z11
+	VFMADD213PS  Z29, Z28, Z11
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z11, Z11
+	VMAXPS       Z31, Z11, Z11
+	VFMADD213PS  Z27, Z26, Z11
+	VCVTPS2DQ    Z11, Z11
+	VPMAXSD      Z31, Z11, Z11
+	VPMOVUSDB    Z11, K1, 48(R9)
+	VBROADCASTSS 12(DI), Z28
+	VBROADCASTSS 12(R8), Z29
+	MOVLQSX      12(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      12(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z12, Z12
+	VFMADD213PS  Z29, Z28, Z12
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z12, Z12
+	VMAXPS       Z31, Z12, Z12
+	VFMADD213PS  Z27, Z26, Z12
+	VCVTPS2DQ    Z12, Z12
+	VPMAXSD      Z31, Z12, Z12
+	VPMOVUSDB    Z12, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z13, Z13
+	VFMADD213PS  Z29, Z28, Z13
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z13, Z13
+	VMAXPS       Z31, Z13, Z13
+	VFMADD213PS  Z27, Z26, Z13
+	VCVTPS2DQ    Z13, Z13
+	VPMAXSD      Z31, Z13, Z13
+	VPMOVUSDB    Z13, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z14, Z14
+	VFMADD213PS  Z29, Z28, Z14
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z14, Z14
+	VMAXPS       Z31, Z14, Z14
+	VFMADD213PS  Z27, Z26, Z14
+	VCVTPS2DQ    Z14, Z14
+	VPMAXSD      Z31, Z14, Z14
+	VPMOVUSDB    Z14, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z15, Z15
+	VFMADD213PS  Z29, Z28, Z15
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z15, Z15
+	VMAXPS       Z31, Z15, Z15
+	VFMADD213PS  Z27, Z26, Z15
+	VCVTPS2DQ    Z15, Z15
+	VPMAXSD      Z31, Z15, Z15
+	VPMOVUSDB    Z15, K1, 48(R9)
+	VBROADCASTSS 16(DI), Z28
+	VBROADCASTSS 16(R8), Z29
+	MOVLQSX      16(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      16(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z16, Z16
+	VFMADD213PS  Z29, Z28, Z16
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z16, Z16
+	VMAXPS       Z31, Z16, Z16
+	VFMADD213PS  Z27, Z26, Z16
+	VCVTPS2DQ    Z16, Z16
+	VPMAXSD      Z31, Z16, Z16
+	VPMOVUSDB    Z16, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z17, Z17
+	VFMADD213PS  Z29, Z28, Z17
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z17, Z17
+	VMAXPS       Z31, Z17, Z17
+	VFMADD213PS  Z27, Z26, Z17
+	VCVTPS2DQ    Z17, Z17
+	VPMAXSD      Z31, Z17, Z17
+	VPMOVUSDB    Z17, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z18, Z18
+	VFMADD213PS  Z29, Z28, Z18
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z18, Z18
+	VMAXPS       Z31, Z18, Z18
+	VFMADD213PS  Z27, Z26, Z18
+	VCVTPS2DQ    Z18, Z18
+	VPMAXSD      Z31, Z18, Z18
+	VPMOVUSDB    Z18, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z19, Z19
+	VFMADD213PS  Z29, Z28, Z19
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z19, Z19
+	VMAXPS       Z31, Z19, Z19
+	VFMADD213PS  Z27, Z26, Z19
+	VCVTPS2DQ    Z19, Z19
+	VPMAXSD      Z31, Z19, Z19
+	VPMOVUSDB    Z19, K1, 48(R9)
+	VBROADCASTSS 20(DI), Z28
+	VBROADCASTSS 20(R8), Z29
+	MOVLQSX      20(CX), R9
+	ADDQ         AX, R9
+	MOVLQSX      20(BX), R11
+	LEAQ         (DX)(R11*4), R11
+	MOVL         (SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z20, Z20
+	VFMADD213PS  Z29, Z28, Z20
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      4(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z20, Z20
+	VMAXPS       Z31, Z20, Z20
+	VFMADD213PS  Z27, Z26, Z20
+	VCVTPS2DQ    Z20, Z20
+	VPMAXSD      Z31, Z20, Z20
+	VPMOVUSDB    Z20, K1, (R9)
+	MOVL         8(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z21, Z21
+	VFMADD213PS  Z29, Z28, Z21
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      12(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z21, Z21
+	VMAXPS       Z31, Z21, Z21
+	VFMADD213PS  Z27, Z26, Z21
+	VCVTPS2DQ    Z21, Z21
+	VPMAXSD      Z31, Z21, Z21
+	VPMOVUSDB    Z21, K1, 16(R9)
+	MOVL         16(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z22, Z22
+	VFMADD213PS  Z29, Z28, Z22
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      20(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z22, Z22
+	VMAXPS       Z31, Z22, Z22
+	VFMADD213PS  Z27, Z26, Z22
+	VCVTPS2DQ    Z22, Z22
+	VPMAXSD      Z31, Z22, Z22
+	VPMOVUSDB    Z22, K1, 32(R9)
+	MOVL         24(SI), R10
+	KMOVW        R10, K1
+	VCVTDQ2PS    Z23, Z23
+	VFMADD213PS  Z29, Z28, Z23
+	SHRL         $0x10, R10
+	KMOVW        R10, K2
+	MOVLQSX      28(SI), R10
+	VMOVUPS.Z    (R11)(R10*4), K2, Z30
+	VEXPANDPS.Z  Z30, K1, Z30
+	VADDPS       Z30, Z23, Z23
+	VMAXPS       Z31, Z23, Z23
+	VFMADD213PS  Z27, Z26, Z23
+	VCVTPS2DQ    Z23, Z23
+	VPMAXSD      Z31, Z23, Z23
+	VPMOVUSDB    Z23, K1, 48(R9)
+
+done:
+	VZEROUPPER
+	RET
+
 // func kernQuantRows(rows int, w int, x *float32, xp int, dst *uint8, dp int, inv float32, zp float32)
 // Requires: AVX, AVX512F, BMI2, SSE
 TEXT ·kernQuantRows(SB), NOSPLIT, $0-56

@@ -30,6 +30,11 @@ func int8Set() {
 			i8KernelY(mr, nv)
 		}
 	}
+	for mr := 1; mr <= i8MaxMR; mr++ {
+		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
+			i8KernelQ(mr, nv)
+		}
+	}
 	quantRows()
 	interQuads()
 }
@@ -160,6 +165,99 @@ func i8KernelY(mr, nv int) {
 				}
 				VCOMPRESSPS_Z(acc(i, v), K1, Z30)
 				VMOVUPS(Z30, K2, Mem{Base: yrow, Index: d, Scale: 4})
+			}
+		}
+		JMP(LabelRef("done"))
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// i8KernelQ emits kernI8Q_<mr>x<nv>: the tile of i8KernelY, quantized
+// again (scale 1/q[0], zero point q[1]) and stored as bytes straight into
+// the next conv's input planes, where position p of the tile's padded
+// pitch is byte p of the plane (the caller offsets y): only the lanes set
+// in vinfo[2v] are stored. The residual add reads add[aoff[i]+d] as in
+// i8KernelY.
+func i8KernelQ(mr, nv int) {
+	TEXT(fmt.Sprintf("kernI8Q_%dx%d", mr, nv), NOSPLIT,
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)")
+	Pragma("noescape")
+	Comment(
+		fmt.Sprintf("for i := range %d {", mr),
+		fmt.Sprintf("	for v := range %d {", nv),
+		"		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]",
+		"			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l",
+		"			if flags&2 != 0 { r += add[aoff[i]+d] }",
+		"			if flags&1 != 0 { r = max(r, 0) }",
+		"			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))",
+		"		}",
+		"	}",
+		"}",
+	)
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	i8Products(mr, nv)
+	Label("store")
+	y := Load(Param("y"), GP64())
+	yoff := Load(Param("yoff"), GP64())
+	add := Load(Param("add"), GP64())
+	aoff := Load(Param("aoff"), GP64())
+	vinfo := Load(Param("vinfo"), GP64())
+	sc := Load(Param("sc"), GP64())
+	bias := Load(Param("bias"), GP64())
+	q := Load(Param("q"), GP64())
+	VBROADCASTSS(Mem{Base: q}, Z26)
+	VBROADCASTSS(Mem{Base: q, Disp: 4}, Z27)
+	flags := Load(Param("flags"), GP64())
+	VPXORD(Z31, Z31, Z31)
+	ro, m, d, arow := GP64(), GP64(), GP64(), GP64()
+	variants := []struct {
+		relu, add bool
+		label     string
+	}{{false, false, "plain"}, {true, false, "relu"}, {false, true, "add"}, {true, true, "addrelu"}}
+	for _, vr := range variants[1:] {
+		f := 0
+		if vr.relu {
+			f |= 1
+		}
+		if vr.add {
+			f |= 2
+		}
+		CMPQ(flags, Imm(uint64(f)))
+		JEQ(LabelRef(vr.label))
+	}
+	for _, vr := range variants {
+		Label(vr.label)
+		for i := range mr {
+			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
+			MOVLQSX(Mem{Base: yoff, Disp: 4 * i}, ro)
+			ADDQ(y, ro)
+			if vr.add {
+				MOVLQSX(Mem{Base: aoff, Disp: 4 * i}, arow)
+				LEAQ(Mem{Base: add, Index: arow, Scale: 4}, arow)
+			}
+			for v := range nv {
+				MOVL(Mem{Base: vinfo, Disp: 8 * v}, m.As32())
+				KMOVW(m.As32(), K1)
+				VCVTDQ2PS(acc(i, v), acc(i, v))
+				VFMADD213PS(Z29, Z28, acc(i, v))
+				if vr.add {
+					SHRL(Imm(16), m.As32())
+					KMOVW(m.As32(), K2)
+					MOVLQSX(Mem{Base: vinfo, Disp: 8*v + 4}, d)
+					VMOVUPS_Z(Mem{Base: arow, Index: d, Scale: 4}, K2, Z30)
+					VEXPANDPS_Z(Z30, K1, Z30)
+					VADDPS(Z30, acc(i, v), acc(i, v))
+				}
+				if vr.relu {
+					VMAXPS(Z31, acc(i, v), acc(i, v))
+				}
+				VFMADD213PS(Z27, Z26, acc(i, v))
+				VCVTPS2DQ(acc(i, v), acc(i, v))
+				VPMAXSD(Z31, acc(i, v), acc(i, v))
+				VPMOVUSDB(acc(i, v), K1, Mem{Base: ro, Disp: 16 * v})
 			}
 		}
 		JMP(LabelRef("done"))
