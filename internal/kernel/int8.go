@@ -25,7 +25,9 @@ package kernel
 // phase planes, so that every tap of every stride reads its 16 output
 // pixels from consecutive words: output (oy, ox) is computed at position
 // oy*wq+ox of a pitch-wq plane, the columns ox >= OutW dropped, as in the
-// fp32 direct route (direct.go).
+// fp32 direct route (direct.go). At stride 1 with a centred kernel the
+// pitch is W+Pad, not W+2*Pad: a row's right padding is the next row's
+// left padding.
 //
 // Stores: a tile's sums are dequantized in registers and, with the bias,
 // the residual add and the ReLU, stored straight into the output planes
@@ -304,6 +306,13 @@ func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 	hp, wp := p.H+2*p.Pad, p.W+2*p.Pad
 	q := &Int8Plan{p: p, act: act, s: s, hq: (hp + s - 1) / s, wq: (wp + s - 1) / s,
 		covered: make([]bool, p.N), zero: make([]float32, p.OutW()), bplane: make([]int, p.C)}
+	if s == 1 && p.KW == 2*p.Pad+1 && p.Pad > 0 {
+		// A row's right padding is the next row's left padding: the taps
+		// past a row's end read the zeros before the next row's first
+		// value, so the pitch drops Pad columns (fewer dropped outputs)
+		// and one more row takes the last row's overhang.
+		q.wq, q.hq = p.W+p.Pad, hp+1
+	}
 	q.plen = q.hq * q.wq
 	q.qstride = (s*s*q.plen + 15) &^ 15
 	q.pr = (p.OutH()*q.wq + 15) / 16 * 16
