@@ -482,6 +482,19 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 	}
 }
 
+// i8RowMR returns the filters of the tile row starting at filter i0 of
+// nf: the fewest rows of at most i8MaxMR, of even heights (7 filters run
+// as 4 + 3, not 6 + 1, whose one-filter tiles load a vector per product).
+func i8RowMR(nf, i0 int) int {
+	rows := (nf + i8MaxMR - 1) / i8MaxMR
+	base, extra := nf/rows, nf%rows
+	// Rows 0..extra-1 have base+1 filters, the rest base.
+	if i0 < extra*(base+1) {
+		return base + 1
+	}
+	return base
+}
+
 // i8TileNV returns the width, in vectors, of tile ti of the n tiles that cut
 // nvec vectors: the fewest tiles of at most i8NV(mr) vectors, of even
 // widths (the first nvec%n one wider).
@@ -494,11 +507,10 @@ func i8TileNV(nvec, n, ti int) int {
 }
 
 // tiles calls f on the tiles of nf filters by q.pr/16 vectors: filters
-// i0..i0+mr-1, positions j0..j0+16*nv-1.
+// i0..i0+mr-1 (rows of i8RowMR), positions j0..j0+16*nv-1.
 func (q *Int8Plan) tiles(nf int, f func(i0, mr, j0, nv int)) {
 	nvec := q.pr / 16
-	for i0 := 0; i0 < nf; i0 += i8MaxMR {
-		mr := min(i8MaxMR, nf-i0)
+	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) {
 		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
 		for ti, j0 := 0, 0; ti < n; ti++ {
 			nv := i8TileNV(nvec, n, ti)
@@ -530,8 +542,7 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *
 		}
 	}
 	kern, nvec := i8Cur.kernY, q.pr/16
-	for i0 := 0; i0 < nf; i0 += i8MaxMR { // as q.tiles, without a closure per tile
-		mr := min(i8MaxMR, nf-i0)
+	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) { // as q.tiles, without a closure per tile
 		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
 		a, yoff, sc, bi := g.w[i0*g.k4:], g.yoff[i0:], g.sc[i0:], bias[i0:]
 		for ti, j0 := 0, 0; ti < n; ti++ {

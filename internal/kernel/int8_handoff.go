@@ -122,8 +122,7 @@ func (q *Int8Plan) forwardQ(g *i8Group, b, out []byte, e *Epilogue, ws *Workspac
 		}
 	}
 	kern, nvec := i8Cur.kernQ, q.pr/16
-	for i0 := 0; i0 < nf; i0 += i8MaxMR {
-		mr := min(i8MaxMR, nf-i0)
+	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) {
 		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
 		a, qoff, aoff, sc, bi := g.w[i0*g.k4:], g.qoff[i0:], g.yoff[i0:], g.sc[i0:], bias[i0:]
 		for ti, j0 := 0, 0; ti < n; ti++ {
