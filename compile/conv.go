@@ -361,12 +361,13 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 		out = o.next.PaddedLen()
 	}
 	e := kernel.Epilogue{Bias: o.bias, Planes: o.planes, ReLU: o.relu, Skip: o.skip}
-	if o.q8 != nil { // never padIn or next (handoff)
+	if o.q8 != nil { // never padIn or next; an int8 handoff changes the sizes (kernel.Int8Plan.HandOff)
+		in, on := o.q8.InLen(), o.q8.OutLen()
 		for i := range m {
 			if add != nil {
 				e.Add = add[i*out : (i+1)*out]
 			}
-			o.q8.Forward(x[i*in:(i+1)*in], y[i*out:(i+1)*out], &e, &w.ws)
+			o.q8.Forward(x[i*in:(i+1)*in], y[i*on:(i+1)*on], &e, &w.ws)
 		}
 		return
 	}

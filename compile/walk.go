@@ -322,8 +322,15 @@ func (c *compiler) gather(n *graph.Node, o *gatherOp) {
 
 // handoff makes src's producer, a conv whose output only co reads, write
 // straight into co's padded input layout when co runs stride 1, so that
-// co copies no padding.
+// co copies no padding; between int8 convs, into co's quantized packed
+// input, so that the output never exists in fp32.
 func (c *compiler) handoff(src *value, co *convOp) {
+	if co.q8 != nil && src.from.q8 != nil { // int8 to int8: into co's packed input (kernel.Int8Plan.HandOff)
+		if src.from.q8.HandOff(co.q8) {
+			src.size = co.q8.PackedLen()
+		}
+		return
+	}
 	if co.plan.PaddedLen() == 0 || co.q8 != nil || src.from.q8 != nil { // int8 packs its own layout
 		return
 	}

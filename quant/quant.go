@@ -4,10 +4,10 @@
 // compiles the network with those convs on the int8 route
 // (compile.Options.Int8, kernel.Int8Plan).
 //
-// The scheme is the simplest correct one: each int8 conv quantizes its
-// fp32 input on the way in and dequantizes its int32 sums to fp32 on the
-// way out, where the folded BatchNorm bias, the residual add and the ReLU
-// run in fp32 as before; every other layer stays fp32.
+// The scheme: each int8 conv quantizes its fp32 input on the way in and
+// dequantizes its int32 sums in registers on the way out, where the folded
+// BatchNorm bias, the residual add and the ReLU are applied before the
+// fp32 store (kernel.Int8Plan); every other layer stays fp32.
 //
 //   - Weights: per output channel, symmetric int8 in [-127, 127], from the
 //     weights with BatchNorm folded in (done by compile).
@@ -16,8 +16,15 @@
 //     +128 shift; a ReLU output (range [0, max]) gets zero point 0 and all
 //     256 levels, the normalised image a zero point near the middle.
 //   - Calibration: the running minimum and maximum of each conv's input
-//     over the calibration images, run in fp32 through the graph's own
-//     node forwards (evaluation mode, masks applied).
+//     over the calibration images (sgcnn quantize takes them from the
+//     validation split), run in fp32 through the graph's own node forwards
+//     (evaluation mode, masks applied).
+//   - Groups: each group of a pruned conv reads exactly its own input
+//     channels, four to a 32-bit word, so an uneven group costs its own
+//     products rounded up to a multiple of four channels.
+//
+// On a CPU without AVX512_VNNI the same kernels run in pure Go (correct,
+// several times slower than fp32); ForcePureGo selects them anywhere.
 //
 // Layout: quant.go (Calibrate, Compile), errors.go (per-layer error).
 package quant
@@ -175,3 +182,13 @@ func Compile(g *graph.Graph, cal *Calibration, opt compile.Options) (*compile.Ne
 // VNNI); without it they run in pure Go, correct but several times slower
 // than fp32.
 func Accelerated() bool { return kernel.Int8Impl() != "go" }
+
+// ForcePureGo makes the int8 kernels run in pure Go, as on a CPU without
+// AVX512_VNNI (for tests, and to compare the two), and returns the
+// function that restores the fastest implementation. It is not safe to
+// call while an int8 network runs.
+func ForcePureGo() (restore func()) {
+	prev := kernel.Int8Impl()
+	kernel.SetInt8Impl("go")
+	return func() { kernel.SetInt8Impl(prev) }
+}

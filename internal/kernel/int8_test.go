@@ -22,38 +22,69 @@ func forEachI8Impl(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
-// TestInt8Quant4 checks the quantizer on lengths around the 16-pixel
-// vector (the asm runs whole vectors, Go the tail) against math.Round.
-func TestInt8Quant4(t *testing.T) {
+// TestInt8QuantInter checks the quantizer on row widths around the
+// 16-value vector (whole vectors and a masked tail in asm), with row
+// pitches wider than the rows, against math.Round, and the interleaver
+// against byte arithmetic; both with guard bands.
+func TestInt8QuantInter(t *testing.T) {
 	forEachI8Impl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
-		for _, n := range []int{1, 15, 16, 17, 31, 32, 33, 64, 100} {
-			var xs [4][]float32
-			for j := range xs {
-				xs[j] = randSlice(r, n)
-				for i := range xs[j] {
-					xs[j][i] *= 3 // beyond the range: both clamps
-				}
+		const g = 7
+		for _, w := range []int{1, 8, 15, 16, 17, 31, 32, 33, 64, 100} {
+			rows, xp, dp := 3, w+5, w+9
+			x := randSlice(r, rows*xp)
+			for i := range x {
+				x[i] *= 3 // beyond the range: both clamps
 			}
-			const g = 7
-			buf := make([]uint32, n+2*g)
+			buf := make([]byte, rows*dp+2*g)
 			for i := range buf {
-				buf[i] = 0xdeadbeef
+				buf[i] = 0xa5
 			}
 			inv, zp := float32(60), float32(100)
-			i8Cur.quant(n, xs[0], xs[1], xs[2], xs[3], buf[g:g+n], inv, zp)
-			for i, w := range buf {
-				if (i < g || i >= g+n) && w != 0xdeadbeef {
-					t.Fatalf("n=%d: guard written at %d", n, i-g)
+			i8Cur.quant(rows, w, x, xp, buf[g:], dp, inv, zp)
+			for i, b := range buf {
+				in := i >= g && (i-g)%dp < w && (i-g)/dp < rows
+				if !in && b != 0xa5 {
+					t.Fatalf("quant w=%d: byte %d outside the rows written", w, i-g)
 				}
 			}
-			for p := range n {
-				for j := range 4 {
-					v := float64(xs[j][p])*float64(inv) + float64(zp)
+			for row := range rows {
+				for p := range w {
+					v := float64(x[row*xp+p])*float64(inv) + float64(zp)
 					want := min(max(math.Round(v), 0), 255)
-					got := float64(buf[g+p] >> (8 * j) & 255)
+					got := float64(buf[g+row*dp+p])
 					if got != want && (math.Abs(v-math.Floor(v)-0.5) > 1e-3 || math.Abs(got-want) > 1) {
-						t.Fatalf("n=%d p=%d ch %d: %v -> %v, want %v", n, p, j, xs[j][p], got, want)
+						t.Fatalf("quant w=%d row %d p=%d: %v -> %v, want %v", w, row, p, x[row*xp+p], got, want)
+					}
+				}
+			}
+		}
+		for _, nq := range []int{1, 3} {
+			const n = 48
+			planes := make([]byte, 5*n+11)
+			for i := range planes {
+				planes[i] = byte(r.IntN(256))
+			}
+			idx := make([]int32, 4*nq)
+			for i := range idx {
+				idx[i] = int32(r.IntN(len(planes) - n + 1))
+			}
+			words := make([]uint32, nq*n+2*g)
+			for i := range words {
+				words[i] = 0xdeadbeef
+			}
+			i8Cur.inter(n, planes, idx, words[g:g+nq*n])
+			for i, w := range words {
+				if i < g || i >= g+nq*n {
+					if w != 0xdeadbeef {
+						t.Fatalf("inter nq=%d: guard written at %d", nq, i-g)
+					}
+					continue
+				}
+				qd, p := (i-g)/n, (i-g)%n
+				for j := range 4 {
+					if got, want := byte(w>>(8*j)), planes[int(idx[4*qd+j])+p]; got != want {
+						t.Fatalf("inter nq=%d quad %d p=%d byte %d: %d, want %d", nq, qd, p, j, got, want)
 					}
 				}
 			}
@@ -67,7 +98,7 @@ func TestInt8Kernel(t *testing.T) {
 	forEachI8Impl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(3, 4))
 		for mr := 1; mr <= i8MaxMR; mr++ {
-			for nv := 1; nv <= i8MaxNV; nv++ {
+			for nv := 1; nv <= i8NV(mr); nv++ {
 				for _, k4 := range []int{1, 2, 9, 37} {
 					lda, ldc := k4+3, 16*nv+2*guard+5
 					a := make([]int32, mr*lda)
@@ -165,8 +196,9 @@ func i8ConvRef(p Conv, groups []Group, act ActQuant, x []float32) []float64 {
 
 // TestInt8Plan runs Int8Plan.Forward, dense and grouped, on shapes around
 // the tile edges (filters around 6, output positions around 16 and 64,
-// channels around the quad, strides 1 and 2), with every epilogue term,
-// against i8ConvRef and (loosely) the fp32 convolution.
+// channels around the quad, strides 1 and 2), with every epilogue term
+// (groups with a skipped or planed channel store through the fp32
+// epilogue, the others fuse it into the kernels), against i8ConvRef and (loosely) the fp32 convolution.
 func TestInt8Plan(t *testing.T) {
 	cases := []Conv{
 		{C: 1, H: 1, W: 1, N: 1, KH: 1, KW: 1, Stride: 1},         // one position, 1-filter tile
@@ -196,6 +228,12 @@ func TestInt8Plan(t *testing.T) {
 					Planes: make([][]float32, p.N), Skip: make([]bool, p.N)}
 				e.Planes[p.N-1] = randSlice(r, hw)
 				e.Skip[0] = p.N > 2
+				if ci%3 == 1 { // no residual, and (ci = 1, 7) no skipped or planed channel: every group fused
+					e.Add = nil
+					if ci != 4 {
+						e.Planes, e.Skip = nil, nil
+					}
+				}
 				ybuf, y := guarded(r, p.N*hw)
 				for i := range y {
 					y[i] = -7
@@ -211,14 +249,17 @@ func TestInt8Plan(t *testing.T) {
 				for n := range p.N {
 					for q := range hw {
 						i := n*hw + q
-						if e.Skip[n] {
+						if e.Skip != nil && e.Skip[n] {
 							if y[i] != -7 {
 								t.Fatalf("%s: skipped channel %d written", name, n)
 							}
 							continue
 						}
-						v := ref[i] + float64(e.Bias[n]) + float64(e.Add[i])
-						if e.Planes[n] != nil {
+						v := ref[i] + float64(e.Bias[n])
+						if e.Add != nil {
+							v += float64(e.Add[i])
+						}
+						if e.Planes != nil && e.Planes[n] != nil {
 							v += float64(e.Planes[n][q])
 						}
 						if e.ReLU {

@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/export/onnx/ort"
 	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
@@ -32,6 +35,10 @@ type quantizeOptions struct {
 	repeats           int
 	testLimit         int
 	onnx              string // write the QDQ model here, and compare ORT on it
+	ortLimit          int    // ORT's top-1 on the first N test images (0: all)
+	valSplit          int    // calibrate on this validation split (0: the training split)
+	valSet            bool   // --val-split given
+	pureGo            bool   // force the pure-Go int8 kernels
 }
 
 func newQuantizeCmd(g *globals) *cobra.Command {
@@ -45,24 +52,30 @@ compared with the fp32 compiled network in one run.
 Every conv that the compiler runs on its fast path takes the int8 route:
 weights per output channel, symmetric int8 (BatchNorm folded in first);
 its input per tensor, asymmetric uint8, with the range calibrated on the
-first --calib images of the training split (--calib-batch at a time; fewer
-than one batch is an error). The conv quantizes its fp32 input, multiplies
-in int8 with int32 sums (AVX-512 VNNI's VPDPBUSD), and dequantizes to fp32
-before its bias, residual add and ReLU. Other layers stay fp32.
+first --calib images of the validation split (--val-split, drawn as sgcnn
+prune and train draw it; --val-split 0: the training split), --calib-batch
+at a time (fewer than one batch is an error). The conv quantizes its fp32
+input, multiplies in int8 with int32 sums (AVX-512 VNNI's VPDPBUSD), and
+dequantizes in registers, adding its bias and residual and applying its
+ReLU before the fp32 store. Other layers stay fp32.
 
 With --onnx, the int8 model is also written in ONNX's QDQ form
 (QuantizeLinear/DequantizeLinear around each int8 conv, int8 weights per
 output channel; BatchNorm folded) and, where ONNX Runtime is found (see
-sgcnn export), run on the test set: its top-1, its agreement with sgcnn
-int8, and its time on the --bench-batch batch beside sgcnn int8's.
+sgcnn export), run on the test set (--ort-limit: its first N images): its
+top-1 and its agreement with sgcnn int8; its time joins the speed rounds.
 
 The command prints the test-set top-1 of fp32 and int8, the int8 error of
 the convs with the largest error (each on its own fp32 input), and the
-median time of a --bench-batch batch on both networks, interleaved, with
+median time of a --bench-batch batch on each network, the networks taking
+turns in every round (with a 50 ms pause after each run when ONNX Runtime
+takes part, so that its spinning threads do not slow the next run), with
 the CPU model and the CPU load measured alongside (a shared machine makes
-timings noisy). An int8 top-1 more than 1 point below fp32 gets a warning.
-On a CPU without AVX512_VNNI the int8 kernels run in pure Go: correct, but
-slower than fp32.`,
+timings noisy; the process CPU time of fp32 and int8 in the same rounds,
+which waiting for a core does not inflate, is printed beside them). An int8 top-1 more than 1 point below fp32 gets a warning
+naming the convs with the largest error. On a CPU without AVX512_VNNI (or
+with --pure-go) the int8 kernels run in pure Go: correct, but slower than
+fp32; the command says so.`,
 		Example: `  sgcnn quantize --model resnet20 --weights ../shared/models/cifar10/resnet20-12fca82f.th
   sgcnn quantize --weights runs/resnet20-conv70.safetensors --calib 1024`,
 		Args: cobra.NoArgs,
@@ -81,6 +94,10 @@ slower than fp32.`,
 	f.IntVar(&o.testLimit, "test-limit", 0, "evaluate on the first N test images only (0: all)")
 	addForce(f, &o.force)
 	f.StringVar(&o.onnx, "onnx", "", "also write the int8 model as ONNX in QDQ form to this file and, where ONNX Runtime is installed, compare it with sgcnn int8 (top-1 agreement, speed)")
+	f.IntVar(&o.ortLimit, "ort-limit", 0, "with --onnx: run ONNX Runtime on the first N test images only (0: all)")
+	f.BoolVar(&o.pureGo, "pure-go", false, "run the int8 kernels in pure Go, as on a CPU without AVX512_VNNI")
+	addValSplitFlag(cmd, &o.valSplit)
+	cmd.PreRun = func(cmd *cobra.Command, _ []string) { o.valSet = cmd.Flags().Changed("val-split") }
 	return cmd
 }
 
@@ -100,8 +117,10 @@ func (o *quantizeOptions) check() error {
 		return usagef("--repeats %d: want at least 1", o.repeats)
 	case o.testLimit < 0:
 		return usagef("--test-limit %d: want 0 (all) or more", o.testLimit)
+	case o.ortLimit < 0:
+		return usagef("--ort-limit %d: want 0 (all) or more", o.ortLimit)
 	}
-	return nil
+	return checkValSplit(o.valSplit)
 }
 
 func runQuantize(gl *globals, o *quantizeOptions) error {
@@ -129,25 +148,25 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err := checkFits(m, testSet, o.dataset); err != nil {
 		return err
 	}
-	if o.calib > trainSet.N {
-		return usagef("--calib %d: the training split has %d images", o.calib, trainSet.N)
+	calSet, calFrom, err := o.calibrationSet(trainSet)
+	if err != nil {
+		return err
 	}
 	if testSet, err = limited(testSet, o.testLimit); err != nil {
 		return err
 	}
 	w := gl.stdout
+	if o.pureGo {
+		defer quant.ForcePureGo()()
+	}
 	if !quant.Accelerated() {
-		fmt.Fprintln(w, "note: this CPU has no AVX512_VNNI (or sgcnn was built with -tags noasm): the int8 kernels run in pure Go, correct but slower than fp32")
+		fmt.Fprintln(w, "note: the int8 kernels run in pure Go (this CPU has no AVX512_VNNI, or --pure-go or -tags noasm): correct but slower than fp32")
 	}
 	g, err := graph.Of(m.Net, m.InputShape[:])
 	if err != nil {
 		return err
 	}
 	norm := normFor(info, testSet)
-	calSet, err := limited(trainSet, o.calib)
-	if err != nil {
-		return err
-	}
 	calX, err := collect(calSet, norm, o.calibBatch)
 	if err != nil {
 		return err
@@ -166,7 +185,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	}
 	fmt.Fprintf(w, "sgcnn quantize %s (%s), %s, %s, %d threads, Go %s\n", o.weights, m.Arch,
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), parallel.Threads(), runtime.Version())
-	fmt.Fprintf(w, "calibrated %d convs on %d %s training images; int8 kernels: %s\n", len(cal.Ranges), cal.Images, o.dataset, kernelName())
+	fmt.Fprintf(w, "calibrated %d convs on %d %s images of the %s; int8 kernels: %s\n", len(cal.Ranges), cal.Images, o.dataset, calFrom, kernelName())
 	top, err := topOne(testSet, norm, o.batch, f32, i8)
 	if err != nil {
 		return err
@@ -177,25 +196,61 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err != nil {
 		return err
 	}
-	worst := errs[:min(3, len(errs))]
-	var names []string
-	for _, e := range worst {
-		names = append(names, fmt.Sprintf("%s %.2f%%", e.Layer, 100*e.RelRMS))
-	}
-	fmt.Fprintf(w, "largest int8 conv errors (relative RMS on calibration input): %s\n", strings.Join(names, ", "))
-	if top.acc[1] < top.acc[0]-1 {
-		fmt.Fprintf(w, "warning: int8 top-1 is %.2f points below fp32; the convs with the largest error are %s\n",
-			top.acc[0]-top.acc[1], strings.Join(names, ", "))
-	}
-	if o.benchBatch > 0 {
-		if err := quantSpeed(w, m.InputShape[:], o.benchBatch, o.repeats, f32, i8); err != nil {
+	fmt.Fprint(w, int8ErrorReport(top.acc[0], top.acc[1], errs))
+	var sess *ort.Session
+	if o.onnx != "" {
+		if sess, err = quantONNX(gl, o, m, cal, testSet, norm, top.pred); err != nil {
 			return err
 		}
+		if sess != nil {
+			defer sess.Close()
+		}
 	}
-	if o.onnx != "" {
-		return quantONNX(gl, o, m, cal, testSet, norm, top.pred, i8)
+	if o.benchBatch > 0 {
+		return quantSpeed(w, m.InputShape[:], o.benchBatch, o.repeats, f32, i8, sess)
 	}
 	return nil
+}
+
+// int8ErrorReport names the three convs with the largest int8 error (errs
+// comes largest first) and, when int8 top-1 falls more than 1 point below
+// fp32, adds a warning naming them.
+func int8ErrorReport(f32, i8 float64, errs []quant.LayerError) string {
+	var names []string
+	for _, e := range errs[:min(3, len(errs))] {
+		names = append(names, fmt.Sprintf("%s %.2f%%", e.Layer, 100*e.RelRMS))
+	}
+	list := strings.Join(names, ", ")
+	s := fmt.Sprintf("largest int8 conv errors (relative RMS on calibration input): %s\n", list)
+	if i8 < f32-1 {
+		s += fmt.Sprintf("warning: int8 top-1 is %.2f points below fp32; the convs with the largest error are %s\n", f32-i8, list)
+	}
+	return s
+}
+
+// calibrationSet returns the first --calib images of the validation split
+// (the training split with --val-split 0) and says which.
+func (o *quantizeOptions) calibrationSet(trainSet *data.Dataset) (*data.Dataset, string, error) {
+	n, err := resolveValSplit(o.valSplit, o.valSet, trainSet.N)
+	if err != nil {
+		return nil, "", err
+	}
+	if n == 0 {
+		if o.calib > trainSet.N {
+			return nil, "", usagef("--calib %d: the training split has %d images", o.calib, trainSet.N)
+		}
+		ds, err := limited(trainSet, o.calib)
+		return ds, "training split", err
+	}
+	_, val, _, err := sgcnn.HoldOut(trainSet, n)
+	if err != nil {
+		return nil, "", flagError(err)
+	}
+	if o.calib > val.N {
+		return nil, "", usagef("--calib %d: the validation split (--val-split) has %d images", o.calib, val.N)
+	}
+	ds, err := limited(val, o.calib)
+	return ds, fmt.Sprintf("validation split (%d of %d training images, seed %d)", n, trainSet.N, valSeed), err
 }
 
 // collect gathers a data set's images, normalised, into one tensor.
@@ -288,34 +343,74 @@ func argmaxRow(v []float32) int {
 	return b
 }
 
-// quantSpeed times a batch of random images on fp32 and int8, interleaved,
-// and prints the medians, the ratio and the CPU load just before.
-func quantSpeed(w io.Writer, in []int, batch, repeats int, f32, i8 *compile.Net) error {
+// settleORT is the pause after every timed run when ONNX Runtime takes
+// part: its idle threads spin a while and would take the next run's cores.
+const settleORT = 50 * time.Millisecond
+
+// quantSpeed times a batch of random images on fp32, int8 and (sess not
+// nil) ONNX Runtime on the QDQ model, the engines taking turns in each of
+// repeats rounds after one warm-up round, and prints the medians, the
+// ratios and the CPU load just before.
+func quantSpeed(w io.Writer, in []int, batch, repeats int, f32, i8 *compile.Net, sess *ort.Session) error {
 	x := tensor.New(append([]int{batch}, in...)...)
 	for i := range x.Data {
 		x.Data[i] = float32(i%17)/8 - 1
 	}
-	var ts [2][]time.Duration
-	load, err := cpuload.Busy(time.Second) // other jobs: measured before ours start
+	shape := make([]int64, len(x.Shape))
+	for i, d := range x.Shape {
+		shape[i] = int64(d)
+	}
+	runs := []func() error{
+		func() error { _, err := f32.Forward(x); return err },
+		func() error { _, err := i8.Forward(x); return err },
+	}
+	if sess != nil {
+		runs = append(runs, func() error { _, _, err := sess.Run(x.Data, shape); return err })
+	}
+	ts := make([][]time.Duration, len(runs))
+	cs := make([][]time.Duration, len(runs)) // process CPU time, which waiting for a core does not inflate
+	load, err := cpuload.Busy(time.Second)   // other jobs: measured before ours start
 	if err != nil {
 		return err
 	}
 	for rep := range repeats + 1 {
-		for i, net := range []*compile.Net{f32, i8} {
-			t0 := time.Now()
-			if _, err := net.Forward(x); err != nil {
+		for i, f := range runs {
+			t0, c0 := time.Now(), cpuTime()
+			if err := f(); err != nil {
 				return err
 			}
 			if rep > 0 {
 				ts[i] = append(ts[i], time.Since(t0))
+				cs[i] = append(cs[i], cpuTime()-c0)
+			}
+			if sess != nil {
+				time.Sleep(settleORT)
 			}
 		}
 	}
 	med := func(d []time.Duration) time.Duration { slices.Sort(d); return d[len(d)/2] }
 	a, b := med(ts[0]), med(ts[1])
-	fmt.Fprintf(w, "batch %d, median of %d: fp32 %.2f ms  int8 %.2f ms  int8 speedup %.2fx  (best runs %.2fx; CPU load %.0f%% in the second before timing)\n",
+	fmt.Fprintf(w, "batch %d, median of %d interleaved rounds: fp32 %.2f ms  int8 %.2f ms  int8 speedup %.2fx  (best runs %.2fx; CPU load %.0f%% in the second before timing)\n",
 		batch, repeats, ms(a), ms(b), float64(a)/float64(b), float64(slices.Min(ts[0]))/float64(slices.Min(ts[1])), 100*load)
+	ca, cb := med(cs[0]), med(cs[1])
+	fmt.Fprintf(w, "batch %d, same rounds, process CPU time: fp32 %.2f ms  int8 %.2f ms  int8 speedup %.2fx\n",
+		batch, ms(ca), ms(cb), float64(ca)/float64(cb))
+	if sess != nil {
+		c := med(ts[2])
+		fmt.Fprintf(w, "batch %d, same rounds: ONNX Runtime QDQ %.2f ms  sgcnn int8 %.2f ms  (sgcnn int8 %.2fx ONNX Runtime)\n",
+			batch, ms(c), ms(b), float64(c)/float64(b))
+	}
 	return nil
+}
+
+// cpuTime returns the CPU time this process has used (all threads); 0
+// where the clock cannot be read.
+func cpuTime() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -9,20 +9,34 @@ import (
 )
 
 const (
-	i8MaxMR = 6 // must match kernel.i8MaxMR: filters per tile
-	i8MaxNV = 4 // must match kernel.i8MaxNV: 16-pixel vectors per tile
+	i8MaxMR  = 6  // must match kernel.i8MaxMR: filters per tile
+	i8MaxNV  = 8  // must match kernel.i8MaxNV: 16-pixel vectors per tile
+	i8MaxAcc = 24 // must match kernel.i8MaxAcc: mr*nv accumulators at most
 )
 
 // int8Set emits the int8 kernels of package kernel (../int8_amd64.s,
 // declared by hand in ../int8_amd64.go): kernI8_<mr>x<nv>, the VPDPBUSD
-// micro-kernels, and kernQuant4, the activation quantizer.
+// micro-kernels (mr*nv <= i8MaxAcc), kernQuantRows, the activation
+// quantizer, and kernInterQuads, which interleaves byte planes four at a
+// time into planes of 32-bit words.
 func int8Set() {
 	for mr := 1; mr <= i8MaxMR; mr++ {
-		for nv := 1; nv <= i8MaxNV; nv++ {
+		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
 			i8Kernel(mr, nv)
 		}
 	}
-	quant4()
+	for mr := 1; mr <= i8MaxMR; mr++ {
+		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
+			i8KernelY(mr, nv)
+		}
+	}
+	for mr := 1; mr <= i8MaxMR; mr++ {
+		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
+			i8KernelQ(mr, nv)
+		}
+	}
+	quantRows()
+	interQuads()
 }
 
 // i8Kernel emits kernI8_<mr>x<nv>: an mr x 16*nv tile of int8 x uint8
@@ -48,8 +62,220 @@ func i8Kernel(mr, nv int) {
 		"	}",
 		"}",
 	)
-	acc := func(i, v int) VecPhysical { return zmm[i*nv+v] } // Z0-Z23
-	bv := func(v int) VecPhysical { return zmm[24+v] }       // Z24-Z27
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	i8Products(mr, nv)
+	Label("store")
+	c := Load(Param("c"), GP64())
+	ldc := Load(Param("ldc"), GP64())
+	sc := Load(Param("sc"), GP64())
+	bias := Load(Param("bias"), GP64())
+	SHLQ(Imm(2), ldc)
+	for i := range mr {
+		VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
+		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
+		for v := range nv {
+			VCVTDQ2PS(acc(i, v), acc(i, v))
+			VFMADD213PS(Z29, Z28, acc(i, v))
+			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
+		}
+		if i < mr-1 {
+			ADDQ(ldc, c)
+		}
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// i8KernelY emits kernI8Y_<mr>x<nv>: the tile of i8Kernel stored
+// straight into the output planes, with the epilogue fused. Vector v of
+// the tile covers 16 positions of the padded pitch; vinfo[2v] holds the
+// mask of those that are outputs (low 16 bits) and the mask of their
+// count (high 16 bits), vinfo[2v+1] the output index of the first, so
+// that the valid lanes compress into consecutive outputs. Filter i's
+// plane starts at y[yoff[i]] (add[yoff[i]] for the residual).
+func i8KernelY(mr, nv int) {
+	TEXT(fmt.Sprintf("kernI8Y_%dx%d", mr, nv), NOSPLIT,
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)")
+	Pragma("noescape")
+	Comment(
+		fmt.Sprintf("for i := range %d {", mr),
+		fmt.Sprintf("	for v := range %d {", nv),
+		"		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...",
+		"			s := the sum of i8Kernel for p = 16v+l",
+		"			r := float32(s)*sc[i] + bias[i]",
+		"			if flags&2 != 0 { r += add[yoff[i]+d] }",
+		"			if flags&1 != 0 { r = max(r, 0) }",
+		"			y[yoff[i]+d] = r",
+		"		}",
+		"	}",
+		"}",
+	)
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	i8Products(mr, nv)
+	Label("store")
+	y := Load(Param("y"), GP64())
+	yoff := Load(Param("yoff"), GP64())
+	add := Load(Param("add"), GP64())
+	vinfo := Load(Param("vinfo"), GP64())
+	sc := Load(Param("sc"), GP64())
+	bias := Load(Param("bias"), GP64())
+	flags := Load(Param("flags"), GP64())
+	VPXORD(Z31, Z31, Z31)
+	ro, m, d, yrow, arow := GP64(), GP64(), GP64(), GP64(), GP64()
+	variants := []struct {
+		relu, add bool
+		label     string
+	}{{false, false, "plain"}, {true, false, "relu"}, {false, true, "add"}, {true, true, "addrelu"}}
+	for _, vr := range variants[1:] {
+		f := 0
+		if vr.relu {
+			f |= 1
+		}
+		if vr.add {
+			f |= 2
+		}
+		CMPQ(flags, Imm(uint64(f)))
+		JEQ(LabelRef(vr.label))
+	}
+	for _, vr := range variants {
+		Label(vr.label)
+		for i := range mr {
+			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
+			MOVLQSX(Mem{Base: yoff, Disp: 4 * i}, ro)
+			LEAQ(Mem{Base: y, Index: ro, Scale: 4}, yrow)
+			if vr.add {
+				LEAQ(Mem{Base: add, Index: ro, Scale: 4}, arow)
+			}
+			for v := range nv {
+				MOVL(Mem{Base: vinfo, Disp: 8 * v}, m.As32())
+				KMOVW(m.As32(), K1)
+				SHRL(Imm(16), m.As32())
+				KMOVW(m.As32(), K2)
+				MOVLQSX(Mem{Base: vinfo, Disp: 8*v + 4}, d)
+				VCVTDQ2PS(acc(i, v), acc(i, v))
+				VFMADD213PS(Z29, Z28, acc(i, v))
+				if vr.add {
+					VMOVUPS_Z(Mem{Base: arow, Index: d, Scale: 4}, K2, Z30)
+					VEXPANDPS_Z(Z30, K1, Z30)
+					VADDPS(Z30, acc(i, v), acc(i, v))
+				}
+				if vr.relu {
+					VMAXPS(Z31, acc(i, v), acc(i, v))
+				}
+				VCOMPRESSPS_Z(acc(i, v), K1, Z30)
+				VMOVUPS(Z30, K2, Mem{Base: yrow, Index: d, Scale: 4})
+			}
+		}
+		JMP(LabelRef("done"))
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// i8KernelQ emits kernI8Q_<mr>x<nv>: the tile of i8KernelY, quantized
+// again (scale 1/q[0], zero point q[1]) and stored as bytes straight into
+// the next conv's input planes, where position p of the tile's padded
+// pitch is byte p of the plane (the caller offsets y): only the lanes set
+// in vinfo[2v] are stored. The residual add reads add[aoff[i]+d] as in
+// i8KernelY.
+func i8KernelQ(mr, nv int) {
+	TEXT(fmt.Sprintf("kernI8Q_%dx%d", mr, nv), NOSPLIT,
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)")
+	Pragma("noescape")
+	Comment(
+		fmt.Sprintf("for i := range %d {", mr),
+		fmt.Sprintf("	for v := range %d {", nv),
+		"		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]",
+		"			r := float32(s)*sc[i] + bias[i] // s: the sum of i8Kernel for p = 16v+l",
+		"			if flags&2 != 0 { r += add[aoff[i]+d] }",
+		"			if flags&1 != 0 { r = max(r, 0) }",
+		"			y[yoff[i]+16v+l] = uint8(min(max(roundEven(r*q[0]+q[1]), 0), 255))",
+		"		}",
+		"	}",
+		"}",
+	)
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	i8Products(mr, nv)
+	Label("store")
+	y := Load(Param("y"), GP64())
+	yoff := Load(Param("yoff"), GP64())
+	add := Load(Param("add"), GP64())
+	aoff := Load(Param("aoff"), GP64())
+	vinfo := Load(Param("vinfo"), GP64())
+	sc := Load(Param("sc"), GP64())
+	bias := Load(Param("bias"), GP64())
+	q := Load(Param("q"), GP64())
+	VBROADCASTSS(Mem{Base: q}, Z26)
+	VBROADCASTSS(Mem{Base: q, Disp: 4}, Z27)
+	flags := Load(Param("flags"), GP64())
+	VPXORD(Z31, Z31, Z31)
+	ro, m, d, arow := GP64(), GP64(), GP64(), GP64()
+	variants := []struct {
+		relu, add bool
+		label     string
+	}{{false, false, "plain"}, {true, false, "relu"}, {false, true, "add"}, {true, true, "addrelu"}}
+	for _, vr := range variants[1:] {
+		f := 0
+		if vr.relu {
+			f |= 1
+		}
+		if vr.add {
+			f |= 2
+		}
+		CMPQ(flags, Imm(uint64(f)))
+		JEQ(LabelRef(vr.label))
+	}
+	for _, vr := range variants {
+		Label(vr.label)
+		for i := range mr {
+			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
+			MOVLQSX(Mem{Base: yoff, Disp: 4 * i}, ro)
+			ADDQ(y, ro)
+			if vr.add {
+				MOVLQSX(Mem{Base: aoff, Disp: 4 * i}, arow)
+				LEAQ(Mem{Base: add, Index: arow, Scale: 4}, arow)
+			}
+			for v := range nv {
+				MOVL(Mem{Base: vinfo, Disp: 8 * v}, m.As32())
+				KMOVW(m.As32(), K1)
+				VCVTDQ2PS(acc(i, v), acc(i, v))
+				VFMADD213PS(Z29, Z28, acc(i, v))
+				if vr.add {
+					SHRL(Imm(16), m.As32())
+					KMOVW(m.As32(), K2)
+					MOVLQSX(Mem{Base: vinfo, Disp: 8*v + 4}, d)
+					VMOVUPS_Z(Mem{Base: arow, Index: d, Scale: 4}, K2, Z30)
+					VEXPANDPS_Z(Z30, K1, Z30)
+					VADDPS(Z30, acc(i, v), acc(i, v))
+				}
+				if vr.relu {
+					VMAXPS(Z31, acc(i, v), acc(i, v))
+				}
+				VFMADD213PS(Z27, Z26, acc(i, v))
+				VCVTPS2DQ(acc(i, v), acc(i, v))
+				VPMAXSD(Z31, acc(i, v), acc(i, v))
+				VPMOVUSDB(acc(i, v), K1, Mem{Base: ro, Disp: 16 * v})
+			}
+		}
+		JMP(LabelRef("done"))
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// i8acc is the accumulator of filter i, vector v of a tile nv wide.
+func i8acc(nv, i, v int) VecPhysical { return zmm[i*nv+v] } // Z0-Z23
+
+// i8Products emits the product loop of an mr x 16*nv tile into the
+// accumulators i8acc (see i8Kernel), ending at the label "store".
+func i8Products(mr, nv int) {
+	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	wv := func(i int) VecPhysical { return zmm[24+i] }   // Z24-Z29: the broadcast weights
+	bv := func(v int) VecPhysical { return zmm[30+v%2] } // Z30, Z31: a vector of inputs
 	k4 := Load(Param("k4"), GP64())
 	a := Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
@@ -79,92 +305,144 @@ func i8Kernel(mr, nv int) {
 	Label("loop")
 	MOVLQSX(Mem{Base: boffs, Index: p, Scale: 1}, off)
 	ADDQ(b, off)
+	for i := range mr { // one broadcast per filter, not one per vector
+		VPBROADCASTD(Mem{Base: arow[i], Index: p, Scale: 1}, wv(i))
+	}
 	for v := range nv {
 		VMOVDQU32(Mem{Base: off, Disp: 64 * v}, bv(v))
-	}
-	for i := range mr {
-		for v := range nv {
-			VPDPBUSD_BCST(Mem{Base: arow[i], Index: p, Scale: 1}, bv(v), acc(i, v))
+		for i := range mr {
+			VPDPBUSD(wv(i), bv(v), acc(i, v))
 		}
 	}
 	ADDQ(Imm(4), p)
 	CMPQ(p, k4)
 	JLT(LabelRef("loop"))
+}
 
-	Label("store")
-	c := Load(Param("c"), GP64())
-	ldc := Load(Param("ldc"), GP64())
-	sc := Load(Param("sc"), GP64())
-	bias := Load(Param("bias"), GP64())
-	SHLQ(Imm(2), ldc)
-	for i := range mr {
-		VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
-		VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z29)
-		for v := range nv {
-			VCVTDQ2PS(acc(i, v), acc(i, v))
-			VFMADD213PS(Z29, Z28, acc(i, v))
-			VMOVUPS(acc(i, v), Mem{Base: c, Disp: 64 * v})
-		}
-		if i < mr-1 {
-			ADDQ(ldc, c)
-		}
+// quantRows emits kernQuantRows: rows of floats quantized to uint8, one
+// byte per value, the last partial vector of each row under a mask.
+func quantRows() {
+	TEXT("kernQuantRows", NOSPLIT, "func(rows, w int, x *float32, xp int, dst *uint8, dp int, inv, zp float32)")
+	Pragma("noescape")
+	Comment(
+		"for r := range rows {",
+		"	for p := range w {",
+		"		q := roundEven(x[r*xp+p]*inv + zp) // VCVTPS2DQ",
+		"		dst[r*dp+p] = uint8(min(max(q, 0), 255))",
+		"	}",
+		"}",
+	)
+	rows := Load(Param("rows"), GP64())
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	xp := Load(Param("xp"), GP64())
+	dst := Load(Param("dst"), GP64())
+	dp := Load(Param("dp"), GP64())
+	inv, zp := Z28, Z29
+	VBROADCASTSS(Load(Param("inv"), XMM()), inv)
+	VBROADCASTSS(Load(Param("zp"), XMM()), zp)
+	VPXORD(Z31, Z31, Z31)
+	SHLQ(Imm(2), xp)
+	tail := GP64()
+	MOVQ(w, tail)
+	ANDQ(Imm(15), tail)
+	full := GP64()
+	MOVQ(w, full)
+	SHRQ(Imm(4), full)
+	m := GP64() // (1 << tail) - 1
+	MOVQ(U64(1), m)
+	SHLXQ(tail, m, m)
+	DECQ(m)
+	KMOVW(m.As32(), K1)
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	px, pd, v := GP64(), GP64(), GP64()
+	quant := func() {
+		VFMADD213PS(zp, inv, Z0)
+		VCVTPS2DQ(Z0, Z0)
+		VPMAXSD(Z31, Z0, Z0)
 	}
+	Label("row")
+	MOVQ(x, px)
+	MOVQ(dst, pd)
+	MOVQ(full, v)
+	TESTQ(v, v)
+	JZ(LabelRef("tail"))
+	Label("vec")
+	VMOVUPS(Mem{Base: px}, Z0)
+	quant()
+	VPMOVUSDB(Z0, Mem{Base: pd}) // saturates above 255
+	ADDQ(Imm(64), px)
+	ADDQ(Imm(16), pd)
+	DECQ(v)
+	JNZ(LabelRef("vec"))
+	Label("tail")
+	TESTQ(tail, tail)
+	JZ(LabelRef("next"))
+	VMOVUPS_Z(Mem{Base: px}, K1, Z0)
+	quant()
+	VPMOVUSDB(Z0, K1, Mem{Base: pd})
+	Label("next")
+	ADDQ(xp, x)
+	ADDQ(dp, dst)
+	DECQ(rows)
+	JNZ(LabelRef("row"))
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
-// quant4 emits kernQuant4: four float planes quantized to uint8 and
-// interleaved, one 32-bit word per pixel (channel j in byte j).
-func quant4() {
-	TEXT("kernQuant4", NOSPLIT, "func(n int, x0, x1, x2, x3 *float32, dst *uint32, inv, zp float32)")
+// interQuads emits kernInterQuads: nq quads of byte planes (four byte
+// offsets each into planes) interleaved into nq planes of n 32-bit words,
+// plane j of a quad in byte j.
+func interQuads() {
+	TEXT("kernInterQuads", NOSPLIT, "func(nq, n int, planes *uint8, idx *int32, dst *uint32)")
 	Pragma("noescape")
 	Comment(
-		"for p := range n { // n is a multiple of 16",
-		"	var w uint32",
-		"	for j, x := range [4]*float32{x0, x1, x2, x3} {",
-		"		q := roundEven(x[p]*inv + zp) // VCVTPS2DQ",
-		"		w |= uint32(min(max(q, 0), 255)) << (8 * j)",
+		"for i := range nq { // n is a multiple of 16",
+		"	for p := range n {",
+		"		var w uint32",
+		"		for j := range 4 {",
+		"			w |= uint32(planes[idx[4*i+j]+p]) << (8 * j)",
+		"		}",
+		"		dst[i*n+p] = w",
 		"	}",
-		"	dst[p] = w",
 		"}",
 	)
+	nq := Load(Param("nq"), GP64())
 	n := Load(Param("n"), GP64())
-	xs := []Register{
-		Load(Param("x0"), GP64()), Load(Param("x1"), GP64()),
-		Load(Param("x2"), GP64()), Load(Param("x3"), GP64()),
-	}
+	planes := Load(Param("planes"), GP64())
+	idx := Load(Param("idx"), GP64())
 	dst := Load(Param("dst"), GP64())
-	inv, zp := Z28, Z29
-	VBROADCASTSS(Load(Param("inv"), XMM()), inv)
-	VBROADCASTSS(Load(Param("zp"), XMM()), zp)
-	hi := GP32()
-	MOVL(U32(255), hi)
-	VPBROADCASTD(hi, Z30)
-	VPXORD(Z31, Z31, Z31)
-	i := GP64()
-	XORQ(i, i)
-	SHLQ(Imm(2), n) // bytes of a float row
+	bs := []GPVirtual{GP64(), GP64(), GP64(), GP64()}
+	TESTQ(nq, nq)
+	JZ(LabelRef("done"))
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
+	i := GP64()
+	Label("quad")
+	for j := range 4 {
+		MOVLQSX(Mem{Base: idx, Disp: 4 * j}, bs[j])
+		ADDQ(planes, bs[j])
+	}
+	XORQ(i, i)
 	Label("loop")
 	for j := range 4 {
-		z := zmm[j]
-		VMOVUPS(Mem{Base: xs[j], Index: i, Scale: 1}, z)
-		VFMADD213PS(zp, inv, z)
-		VCVTPS2DQ(z, z)
-		VPMAXSD(Z31, z, z)
-		VPMINSD(Z30, z, z)
+		VPMOVZXBD(Mem{Base: bs[j], Index: i, Scale: 1}, zmm[j])
 		if j > 0 {
-			VPSLLD(Imm(uint64(8*j)), z, z)
+			VPSLLD(Imm(uint64(8*j)), zmm[j], zmm[j])
 		}
 	}
-	VPORD(Z1, Z0, Z0)
-	VPORD(Z3, Z2, Z2)
-	VPORD(Z2, Z0, Z0)
-	VMOVDQU32(Z0, Mem{Base: dst, Index: i, Scale: 1})
-	ADDQ(Imm(64), i)
+	VPTERNLOGD(Imm(0xfe), Z2, Z1, Z0) // Z0 | Z1 | Z2
+	VPORD(Z3, Z0, Z0)
+	VMOVDQU32(Z0, Mem{Base: dst})
+	ADDQ(Imm(64), dst)
+	ADDQ(Imm(16), i)
 	CMPQ(i, n)
 	JLT(LabelRef("loop"))
+	ADDQ(Imm(16), idx)
+	DECQ(nq)
+	JNZ(LabelRef("quad"))
 	Label("done")
 	VZEROUPPER()
 	RET()
