@@ -1,0 +1,274 @@
+package sgcnn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/pipeline"
+	"github.com/sgcnn/sgcnn/selfgroup"
+	"github.com/sgcnn/sgcnn/train"
+)
+
+// imageFolderFixture writes an ImageNet-style folder (train/ and val/)
+// of w x h PNGs in the classes r, g and b, whose brightest channel is the
+// class: perClass[0] training and perClass[1] evaluation images each.
+func imageFolderFixture(t *testing.T, perClass [2]int, w, h int) string {
+	t.Helper()
+	root := t.TempDir()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for s, split := range []string{"train", "val"} {
+		for c, name := range []string{"r", "g", "b"} {
+			dir := filepath.Join(root, split, name)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for i := range perClass[s] {
+				img := image.NewNRGBA(image.Rect(0, 0, w, h))
+				for y := range h {
+					for x := range w {
+						v := [3]uint8{uint8(rng.IntN(30)), uint8(rng.IntN(30)), uint8(rng.IntN(30))}
+						v[c] += uint8(60 + (x+y)%60)
+						img.SetNRGBA(x, y, color.NRGBA{v[0], v[1], v[2], 255})
+					}
+				}
+				f, err := os.Create(filepath.Join(dir, fmt.Sprintf("%02d.png", i)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := png.Encode(f, img); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+		}
+	}
+	return root
+}
+
+// folderConfig is one self-grouping step to Conv-50 with Taylor importance
+// (it reads training batches) and one global epoch of a 3-class ResNet-20
+// on the folder at root.
+func folderConfig(root, dir string) PruneConfig {
+	cfg := PruneConfig{Config: pipeline.DefaultConfig(selfgroup.G, 50), Dir: dir, ValSplitCapped: true}
+	cfg.Step, cfg.GlobalEpochs, cfg.GlobalLR, cfg.GlobalSchedule = 50, 1, 0.02, "constant"
+	cfg.Importance, cfg.TaylorBatches = "taylor", 2
+	cfg.Batch, cfg.Augment, cfg.Threads = 8, false, 2
+	cfg.Dataset, cfg.DataDir = ImageFolderDataset, root
+	return cfg
+}
+
+// newFolderModel is a fresh 3-class ResNet-20 for 32 x 32 crops.
+func newFolderModel(t *testing.T) *Model {
+	t.Helper()
+	mm, err := models.New("resnet20", 3, 11)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Model{Model: mm}
+}
+
+// checkFolderRun checks a finished run on the folder at root: its report
+// (one step, one epoch, on the val folder, no split), its checkpoint,
+// every pruned connection zero, and the final accuracy recomputed here in
+// Go from the checkpoint on the val folder equal to the report's.
+func checkFolderRun(t *testing.T, root string, res *Result) {
+	t.Helper()
+	rep := res.Report
+	if rep.Dataset != ImageFolderDataset || len(rep.Steps) != 1 || len(rep.Epochs) != 1 || rep.Final == nil || rep.Validation != nil {
+		t.Fatalf("report: dataset %q, %d steps, %d epochs, final %v, validation %v", rep.Dataset, len(rep.Steps), len(rep.Epochs), rep.Final, rep.Validation)
+	}
+	if rep.OnValidation() || rep.FinalTest != nil {
+		t.Errorf("a folder run reports on %q with final test %v; want the val folder only", rep.Eval, rep.FinalTest)
+	}
+	ck, err := ReadCheckpoint(res.Checkpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ck.Model.Model
+	pruned := 0
+	for _, p := range m.PrunableLayers() {
+		mask, w := p.Mask(), p.Weight().Value.Data
+		if mask == nil {
+			t.Fatalf("%s: no mask after the step", p.Name())
+		}
+		k := len(w) / len(mask)
+		for i, on := range mask {
+			if on != 0 {
+				continue
+			}
+			pruned++
+			for _, v := range w[i*k : (i+1)*k] {
+				if v != 0 {
+					t.Fatalf("%s: pruned connection %d holds %g", p.Name(), i, v)
+				}
+			}
+		}
+	}
+	if pruned == 0 {
+		t.Fatal("nothing was pruned")
+	}
+	val, err := data.LoadImageFolder(filepath.Join(root, "val"), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := data.NewLoader(val, data.Config{BatchSize: 5, Norm: data.ImageNetNorm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := train.FromLoader(context.Background(), l)
+	got, err := train.Evaluate(m.Net, func(y func(train.Batch) bool) error { return src(0, y) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.N != val.Len() || got.Top1 != rep.Final.AccTuned {
+		t.Errorf("Go evaluates the checkpoint at %.4f%% on %d images; the report says %.4f%%", got.Top1, got.N, rep.Final.AccTuned)
+	}
+	if _, err := modelfile.Load(res.Checkpoint, "resnet20"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPruneImageFolder runs one pruning step and one epoch on an image
+// folder under the Go trainer, stops a second run after its step and
+// resumes it: both end with the same report, the same weights and the
+// report's accuracy recomputed from the checkpoint.
+func TestPruneImageFolder(t *testing.T) {
+	root := imageFolderFixture(t, [2]int{8, 4}, 40, 36)
+	whole, err := Prune(context.Background(), newFolderModel(t), folderConfig(root, t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFolderRun(t, root, whole)
+
+	// The same run, stopped after its step's checkpoint, then resumed.
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := folderConfig(root, dir)
+	cfg.Log = cancelOn{cancel: cancel, at: "global"}
+	if _, err := Prune(ctx, newFolderModel(t), cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("the stopped run: %v, want context.Canceled", err)
+	}
+	resumed, err := Prune(context.Background(), &Model{}, PruneConfig{Dir: dir, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFolderRun(t, root, resumed)
+	if a, b := whole.Report.Final.AccTuned, resumed.Report.Final.AccTuned; a != b {
+		t.Errorf("resumed run ends at %g%%, the whole run at %g%%", b, a)
+	}
+	a, _ := ReadCheckpoint(whole.Checkpoint)
+	b, _ := ReadCheckpoint(resumed.Checkpoint)
+	if d := maxWeightDiff(a.Model.Model, b.Model.Model); d != 0 {
+		t.Errorf("resumed weights differ from the whole run's by up to %g", d)
+	}
+}
+
+// maxWeightDiff is the largest difference between two networks' tensors.
+func maxWeightDiff(a, b *models.Model) float64 {
+	na, ta := models.StateDict(a)
+	_, tb := models.StateDict(b)
+	var d float64
+	for _, n := range na {
+		for i, v := range ta[n].Data {
+			d = max(d, float64(v-tb[n].Data[i]), float64(tb[n].Data[i]-v))
+		}
+	}
+	return d
+}
+
+// cancelOn cancels when a progress line contains at.
+type cancelOn struct {
+	cancel func()
+	at     string
+}
+
+func (c cancelOn) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), c.at) {
+		c.cancel()
+	}
+	return len(p), nil
+}
+
+// TestPruneImageFolderTorch is TestPruneImageFolder's step and epoch with
+// the epoch on PyTorch DDP (two gloo processes reading the folder with
+// torchvision): the pruned connections come back zero and Go's accuracy
+// of the checkpoint is the report's.
+func TestPruneImageFolderTorch(t *testing.T) {
+	if err := exec.Command("/usr/bin/python3", "-c", "import torch, torchvision").Run(); err != nil {
+		t.Skip("PyTorch or torchvision not installed")
+	}
+	if testing.Short() {
+		t.Skip("starts torchrun")
+	}
+	root := imageFolderFixture(t, [2]int{8, 4}, 40, 36)
+	cfg := folderConfig(root, t.TempDir())
+	cfg.Engine.Trainer, cfg.Engine.NProc = "torch", 2
+	var log strings.Builder
+	cfg.Log = &syncWriter{w: &log}
+	res, err := Prune(context.Background(), newFolderModel(t), cfg)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	checkFolderRun(t, root, res)
+	if !strings.Contains(log.String(), "PyTorch DDP") {
+		t.Errorf("no torch phase in the log:\n%s", log.String())
+	}
+}
+
+// syncWriter serialises writes from the trainer's output readers.
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// TestPruneImageFolderRefuses checks the settings a folder run refuses
+// before any work, each naming its setting.
+func TestPruneImageFolderRefuses(t *testing.T) {
+	root := imageFolderFixture(t, [2]int{1, 1}, 36, 36)
+	for _, c := range []struct {
+		set   func(*PruneConfig)
+		field string
+	}{
+		{func(c *PruneConfig) { c.ValSplit, c.ValSplitCapped = 2, false }, "ValSplit"},
+		{func(c *PruneConfig) { c.TrainLimit = 2 }, "TrainLimit"},
+		{func(c *PruneConfig) { c.Shift = 2 }, "Shift"},
+		{func(c *PruneConfig) { c.DataDir = "" }, "DataDir"},
+	} {
+		cfg := folderConfig(root, t.TempDir())
+		c.set(&cfg)
+		_, err := Prune(context.Background(), newFolderModel(t), cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != c.field {
+			t.Errorf("%s: got %v, want a ConfigError naming it", c.field, err)
+		}
+	}
+	mm, err := models.New("resnet20", 5, 1) // 5 outputs, 3 class folders
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Prune(context.Background(), &Model{Model: mm}, folderConfig(root, t.TempDir()))
+	if err == nil || !strings.Contains(err.Error(), "3 class folders") {
+		t.Errorf("5 outputs on 3 classes: %v", err)
+	}
+}
