@@ -110,6 +110,9 @@ func loadFolderData(m *Model, cfg *PruneConfig, st *pipeline.State) (*dataSets, 
 		}
 	}
 	st.Report.Validation = nil
+	if fs.train.Root == fs.test.Root && cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, "warning: %s has no train/ and val/ sub-folders: the run trains and evaluates on the same images\n", cfg.DataDir)
+	}
 	norm := data.ImageNetNorm
 	if len(m.Info.Mean) == 3 && len(m.Info.Std) == 3 {
 		norm = data.Norm{Mean: m.Info.Mean, Std: m.Info.Std}

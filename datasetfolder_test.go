@@ -15,9 +15,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sgcnn/sgcnn/budget"
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/modelfile"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/selfgroup"
 	"github.com/sgcnn/sgcnn/train"
@@ -254,6 +255,10 @@ func TestPruneImageFolderRefuses(t *testing.T) {
 		{func(c *PruneConfig) { c.TrainLimit = 2 }, "TrainLimit"},
 		{func(c *PruneConfig) { c.Shift = 2 }, "Shift"},
 		{func(c *PruneConfig) { c.DataDir = "" }, "DataDir"},
+		{func(c *PruneConfig) {
+			b, _ := budget.ParseBudget("flops=0.5")
+			c.Budget = &BudgetRun{Ask: &BudgetAsk{Budget: b}}
+		}, "Budget"},
 	} {
 		cfg := folderConfig(root, t.TempDir())
 		c.set(&cfg)

@@ -212,6 +212,10 @@ func checkStart(m *Model, cfg *PruneConfig) error {
 		}
 	}
 	cfg.Dataset = modelDataset(cfg.Dataset, m)
+	if b := cfg.Budget; cfg.Dataset == ImageFolderDataset && b != nil && b.Plan == nil && b.Ask != nil && b.Ask.SensitivityFile == "" {
+		return configErr("Budget", b.Ask.Budget, "measuring the layers' sensitivity needs training images held in memory, "+
+			"not dataset %s: give a sensitivity table measured elsewhere (SensitivityFile)", ImageFolderDataset)
+	}
 	return nil
 }
 
