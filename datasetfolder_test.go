@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -83,17 +84,25 @@ func newFolderModel(t *testing.T) *Model {
 }
 
 // checkFolderRun checks a finished run on the folder at root: its report
-// (one step, one epoch, on the val folder, no split), its checkpoint,
-// every pruned connection zero, and the final accuracy recomputed here in
-// Go from the checkpoint on the val folder equal to the report's.
-func checkFolderRun(t *testing.T, root string, res *Result) {
+// (one step, one epoch; on the val folder, or with split images held out
+// of train/ on them and the val folder once at the end), its checkpoint,
+// every pruned connection zero, and the val folder's accuracy recomputed
+// here in Go from the checkpoint equal to the report's.
+func checkFolderRun(t *testing.T, root string, res *Result, split int) {
 	t.Helper()
 	rep := res.Report
-	if rep.Dataset != ImageFolderDataset || len(rep.Steps) != 1 || len(rep.Epochs) != 1 || rep.Final == nil || rep.Validation != nil {
-		t.Fatalf("report: dataset %q, %d steps, %d epochs, final %v, validation %v", rep.Dataset, len(rep.Steps), len(rep.Epochs), rep.Final, rep.Validation)
+	if rep.Dataset != ImageFolderDataset || len(rep.Steps) != 1 || len(rep.Epochs) != 1 || rep.Final == nil {
+		t.Fatalf("report: dataset %q, %d steps, %d epochs, final %v", rep.Dataset, len(rep.Steps), len(rep.Epochs), rep.Final)
 	}
-	if rep.OnValidation() || rep.FinalTest != nil {
-		t.Errorf("a folder run reports on %q with final test %v; want the val folder only", rep.Eval, rep.FinalTest)
+	want := rep.Final.AccTuned
+	if split == 0 && (rep.Validation != nil || rep.OnValidation() || rep.FinalTest != nil) {
+		t.Errorf("a folder run without a split reports on %q, split %v, final test %v; want the val folder only", rep.Eval, rep.Validation, rep.FinalTest)
+	}
+	if split > 0 {
+		if v := rep.Validation; v == nil || v.Images != split || v.Of != 24 || !rep.OnValidation() || rep.FinalTest == nil {
+			t.Fatalf("a run holding out %d of 24 training images reports on %q, split %+v, final test %v", split, rep.Eval, v, rep.FinalTest)
+		}
+		want = *rep.FinalTest
 	}
 	ck, err := ReadCheckpoint(res.Checkpoint)
 	if err != nil {
@@ -135,8 +144,8 @@ func checkFolderRun(t *testing.T, root string, res *Result) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.N != val.Len() || got.Top1 != rep.Final.AccTuned {
-		t.Errorf("Go evaluates the checkpoint at %.4f%% on %d images; the report says %.4f%%", got.Top1, got.N, rep.Final.AccTuned)
+	if got.N != val.Len() || got.Top1 != want {
+		t.Errorf("Go evaluates the checkpoint at %.4f%% on %d images; the report says %.4f%%", got.Top1, got.N, want)
 	}
 	if _, err := modelfile.Load(res.Checkpoint, "resnet20"); err != nil {
 		t.Fatal(err)
@@ -153,7 +162,7 @@ func TestPruneImageFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFolderRun(t, root, whole)
+	checkFolderRun(t, root, whole, 0)
 
 	// The same run, stopped after its step's checkpoint, then resumed.
 	dir := t.TempDir()
@@ -168,7 +177,7 @@ func TestPruneImageFolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkFolderRun(t, root, resumed)
+	checkFolderRun(t, root, resumed, 0)
 	if a, b := whole.Report.Final.AccTuned, resumed.Report.Final.AccTuned; a != b {
 		t.Errorf("resumed run ends at %g%%, the whole run at %g%%", b, a)
 	}
@@ -176,6 +185,31 @@ func TestPruneImageFolder(t *testing.T) {
 	b, _ := ReadCheckpoint(resumed.Checkpoint)
 	if d := maxWeightDiff(a.Model.Model, b.Model.Model); d != 0 {
 		t.Errorf("resumed weights differ from the whole run's by up to %g", d)
+	}
+
+	// A validation split asked for: 6 training images held out.
+	cfg = folderConfig(root, t.TempDir())
+	cfg.ValSplit, cfg.ValSplitCapped = 6, false
+	split, err := Prune(context.Background(), newFolderModel(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkFolderRun(t, root, split, 6)
+
+	// The split and the training images left are disjoint and make up
+	// train/, the same on every opening (a resumed run holds out the same).
+	fs, err := openImageFolders(newFolderModel(t), root, &RunSettings{}, 6)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := openImageFolders(newFolderModel(t), root, &RunSettings{}, 6)
+	seen := map[string]bool{}
+	for _, f := range append(slices.Clone(fs.train.Files), fs.val.Files...) {
+		seen[f] = true
+	}
+	if fs.train.Len() != 18 || fs.val.Len() != 6 || len(seen) != 24 || !slices.Equal(fs.val.Files, again.val.Files) || fs.val.RandomResized {
+		t.Errorf("split %d + %d images, %d distinct, stable %v, random crops %v", fs.train.Len(), fs.val.Len(), len(seen),
+			slices.Equal(fs.val.Files, again.val.Files), fs.val.RandomResized)
 	}
 }
 
@@ -219,15 +253,16 @@ func TestPruneImageFolderTorch(t *testing.T) {
 	root := imageFolderFixture(t, [2]int{8, 4}, 40, 36)
 	cfg := folderConfig(root, t.TempDir())
 	cfg.Engine.Trainer, cfg.Engine.NProc = "torch", 2
+	cfg.ValSplit, cfg.ValSplitCapped = 6, false // held out of train/ by both trainers
 	var log strings.Builder
 	cfg.Log = &syncWriter{w: &log}
 	res, err := Prune(context.Background(), newFolderModel(t), cfg)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
-	checkFolderRun(t, root, res)
-	if !strings.Contains(log.String(), "PyTorch DDP") {
-		t.Errorf("no torch phase in the log:\n%s", log.String())
+	checkFolderRun(t, root, res, 6)
+	if !strings.Contains(log.String(), "PyTorch DDP") || !strings.Contains(log.String(), "images 18 ") {
+		t.Errorf("no torch phase on the 18 images left in train/ in the log:\n%s", log.String())
 	}
 }
 
@@ -251,7 +286,8 @@ func TestPruneImageFolderRefuses(t *testing.T) {
 		set   func(*PruneConfig)
 		field string
 	}{
-		{func(c *PruneConfig) { c.ValSplit, c.ValSplitCapped = 2, false }, "ValSplit"},
+		{func(c *PruneConfig) { c.ValSplit, c.ValSplitCapped = 3, false }, "ValSplit"},                                          // all 3 training images
+		{func(c *PruneConfig) { c.ValSplit, c.ValSplitCapped, c.DataDir = 1, false, filepath.Join(root, "train") }, "ValSplit"}, // no train/ and val/
 		{func(c *PruneConfig) { c.TrainLimit = 2 }, "TrainLimit"},
 		{func(c *PruneConfig) { c.Shift = 2 }, "Shift"},
 		{func(c *PruneConfig) { c.DataDir = "" }, "DataDir"},

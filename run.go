@@ -26,7 +26,7 @@ import (
 // final measurement.
 func newRun(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State, ds *dataSets, log io.Writer) (*pipeline.Runner, error) {
 	c := &st.Config
-	rd, err := openRunData(ctx, ds, c)
+	rd, err := openRunData(ds, c)
 	if err != nil {
 		return nil, err
 	}
@@ -86,13 +86,9 @@ type runData struct {
 
 // openRunData makes the batches of ds under c's settings: an image
 // folder's random resized crops and flips, else c's augmentation.
-func openRunData(ctx context.Context, ds *dataSets, c *pipeline.Config) (*runData, error) {
+func openRunData(ds *dataSets, c *pipeline.Config) (*runData, error) {
 	if fs := ds.folder; fs != nil {
-		l, during, tf, err := folderRun(ctx, fs, ds.norm, c.Batch, c.Seed, c.Engine)
-		if err != nil {
-			return nil, err
-		}
-		return &runData{loader: l, n: fs.train.Len(), during: during, flip: true, folder: tf}, nil
+		return folderRun(fs, ds.norm, c.Batch, c.Seed, c.Engine)
 	}
 	rd := &runData{n: ds.train.Len()}
 	rd.pad, rd.flip = Augmentation(ds.train.H, c.Augment, c.Shift)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -91,7 +92,7 @@ folder holds its PID: a second run on the same folder is refused; the lock
 of a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a
 run stopped before its first checkpoint leaves nothing behind. --dry-run
 checks everything up to the first evaluation (flags, weights, data,
-trainer) and stops.` + folderHelp + " A pruning run on a folder evaluates its val folder after every\nstep and epoch (the report's accuracies), and holds out no split of train/.\n" + torchHelp,
+trainer) and stops.` + pruneFolderHelp + "\n" + torchHelp,
 
 		Example: `  sgcnn prune
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
@@ -190,6 +191,19 @@ trainer) and stops.` + folderHelp + " A pruning run on a folder evaluates its va
 	cmd.Long += "\n\n" + valSplitHelp + "\n\n" + recipeHelp()
 	return cmd
 }
+
+// pruneFolderHelp is the image folder part of prune's --help: train's,
+// with prune's own --val-split.
+var pruneFolderHelp = strings.Replace(folderHelp, "; --val-split does not apply (the val folder\nis the evaluation set).", `.
+
+A pruning run on a folder evaluates its val folder after every step and
+epoch by default (the report's accuracies: test accuracies) and holds out
+no training image. --val-split N, given, holds N images of PATH/train out
+of training (drawn with a fixed seed, the same on --resume; neither
+trainer sees them), evaluates them at every step (Resize, CenterCrop) and
+the val folder once at the end (final test top-1). It needs PATH/train
+and PATH/val. --train-limit and --shift do not apply (--epoch-size draws a
+random subset per epoch).`, 1)
 
 func setDefault[T any](changed bool, dst *T, v T) {
 	if !changed {

@@ -15,7 +15,8 @@ import (
 // preset's flags, loads the weights, opens the folder for the model (its
 // classes and input size checked) and probes the torch trainer, then
 // stops before the first evaluation, leaving no checkpoint. It also checks
-// that --val-split is refused on a folder, naming the flag.
+// that a --val-split the folder cannot give is refused, naming the flag,
+// and that --help says what --val-split does on a folder.
 func TestImageNetRecipesStartOnFolder(t *testing.T) {
 	root := t.TempDir()
 	writeFolder(t, filepath.Join(root, "train"), 3, 2, 40, 36)
@@ -59,8 +60,12 @@ func TestImageNetRecipesStartOnFolder(t *testing.T) {
 	}
 	code, _, stderr := run(t, "prune", "--recipe", "imagenet-resnet50-Gconv60", "--weights", files["resnet50"], "--data", root,
 		"--out", filepath.Join(t.TempDir(), "run"), "--val-split", "100", "--dry-run")
-	if code != exitUsage || !strings.Contains(stderr, "--val-split 100") {
-		t.Errorf("--val-split on a folder: exit %d, stderr %s", code, stderr)
+	if code != exitUsage || !strings.Contains(stderr, "--val-split 100: the training folder") {
+		t.Errorf("--val-split 100 on 6 training images: exit %d, stderr %s", code, stderr)
+	}
+	_, help, _ := run(t, "prune", "--help")
+	if !strings.Contains(help, "--val-split N, given, holds N images of PATH/train") || strings.Contains(help, "--val-split does not apply") {
+		t.Errorf("prune --help does not explain --val-split on folders:\n%s", help)
 	}
 	code, _, stderr = run(t, "prune", "--recipe", "imagenet-resnet50-Gconv60", "--weights", files["resnet50"], "--out", filepath.Join(t.TempDir(), "run"), "--dry-run")
 	if code != exitUsage || !strings.Contains(stderr, "--data PATH") {

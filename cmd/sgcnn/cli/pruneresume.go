@@ -134,14 +134,12 @@ func validatePruneStart(o *pruneOptions) error {
 }
 
 // validatePruneFolder checks the flags of a run on an image folder before
-// any work: the folder given, no validation split held out of it (its val
-// folder is the evaluation set), no --train-limit or --shift.
+// any work: the folder given, no --train-limit or --shift (the split of
+// --val-split is checked against the folder once it is listed).
 func validatePruneFolder(o *pruneOptions) error {
 	switch {
 	case o.dataDir == "":
 		return usagef("--dataset %s needs --data PATH, the folder of class sub-folders (or of train/ and val/)", folderDataset)
-	case o.valSet && o.cfg.ValSplit > 0:
-		return usagef("--val-split %d: --dataset %s evaluates its val folder at every step instead of a split of the training images; give --val-split 0", o.cfg.ValSplit, folderDataset)
 	case o.limits[0] > 0:
 		return usagef("--train-limit %d: not with --dataset %s; --epoch-size draws a random subset per epoch", o.limits[0], folderDataset)
 	case o.cfg.Shift > 0:
