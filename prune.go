@@ -68,6 +68,11 @@ type PruneConfig struct {
 	From *Checkpoint
 	// Log receives the progress lines (nil: none).
 	Log io.Writer
+	// DryRun checks the settings, opens the data and the trainer (the
+	// torch trainer's interpreter probed) and returns before the first
+	// evaluation, without a checkpoint; Result.Report is then the run's
+	// empty report.
+	DryRun bool
 }
 
 // Result is what a pruning run returns.
@@ -114,6 +119,10 @@ func Prune(ctx context.Context, m *Model, cfg PruneConfig) (*Result, error) {
 	r, err := newRun(ctx, m, &cfg, st, sets, log)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.DryRun {
+		fmt.Fprintf(log, "dry run: the settings, the data (%s) and the trainer are ready; stopping before the baseline's evaluation\n", cfg.Dataset)
+		return &Result{Report: &st.Report}, nil
 	}
 	r.Save = func(*pipeline.State, *optim.SGD) error { return nil }
 	if ckpt != "" {
@@ -203,6 +212,10 @@ func checkStart(m *Model, cfg *PruneConfig) error {
 		}
 	}
 	cfg.Dataset = modelDataset(cfg.Dataset, m)
+	if b := cfg.Budget; cfg.Dataset == ImageFolderDataset && b != nil && b.Plan == nil && b.Ask != nil && b.Ask.SensitivityFile == "" {
+		return configErr("Budget", b.Ask.Budget, "measuring the layers' sensitivity needs training images held in memory, "+
+			"not dataset %s: give a sensitivity table measured elsewhere (SensitivityFile)", ImageFolderDataset)
+	}
 	return nil
 }
 
@@ -250,9 +263,11 @@ func resumeState(m *Model, cfg *PruneConfig, ckpt string) (*pipeline.State, map[
 }
 
 // dataSets are a run's data: training (less the validation split), the
-// split (nil without one) and test.
+// split (nil without one) and test; or, for ImageFolderDataset, the
+// folders (the others nil).
 type dataSets struct {
 	train, val, test *data.Dataset
+	folder           *imageFolders
 	norm             data.Norm
 }
 
@@ -260,11 +275,14 @@ type dataSets struct {
 // m, holds out the validation split (recording it in st) and settles the
 // normalisation (recording it in m).
 func loadData(m *Model, cfg *PruneConfig, st *pipeline.State) (*dataSets, error) {
-	if !knownDataset(cfg.Dataset) {
-		return nil, configErr("Dataset", fmt.Sprintf("%q", cfg.Dataset), "want one of %s", strings.Join(Datasets, ", "))
+	if !knownDataset(cfg.Dataset) && cfg.Dataset != ImageFolderDataset {
+		return nil, configErr("Dataset", fmt.Sprintf("%q", cfg.Dataset), "want one of %s or %s", strings.Join(Datasets, ", "), ImageFolderDataset)
 	}
 	m.Info.Dataset = cfg.Dataset
 	st.Report.Dataset = cfg.Dataset
+	if cfg.Dataset == ImageFolderDataset {
+		return loadFolderData(m, cfg, st)
+	}
 	trainSet, testSet := cfg.Train, cfg.Test
 	if trainSet == nil || testSet == nil {
 		var err error

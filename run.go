@@ -25,18 +25,11 @@ import (
 // final measurement.
 func newRun(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State, ds *dataSets, log io.Writer) (*pipeline.Runner, error) {
 	c := &st.Config
-	pad, flip := Augmentation(ds.train.H, c.Augment, c.Shift)
-	l, err := data.NewLoader(ds.train, data.Config{BatchSize: c.Batch, Shuffle: true, Seed: c.Seed, Pad: pad, Flip: flip, Norm: ds.norm})
+	rd, err := openRunData(ds, c)
 	if err != nil {
 		return nil, err
 	}
-	// Evaluating at the training batch size lets the layers keep their
-	// buffers instead of reallocating them at every switch.
-	during, final, err := evalSources(ds.val, ds.test, ds.norm, c.Batch)
-	if err != nil {
-		return nil, err
-	}
-	trainSrc := train.Limit(train.FromLoader(ctx, l), cfg.EpochSize)
+	trainSrc := train.Limit(train.FromLoader(ctx, rd.loader), cfg.EpochSize)
 	pruner, err := pipeline.NewPruner(*c, m.Model.Net, trainSrc)
 	if err != nil {
 		return nil, badConfig(err)
@@ -50,13 +43,14 @@ func newRun(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State,
 			return nil, err
 		}
 	}
-	torchSet := torchtrain.Settings{Batch: c.Batch, Momentum: c.Momentum, WeightDecay: c.WeightDecay, Pad: pad, Flip: flip, EpochSize: cfg.EpochSize}
+	torchSet := torchtrain.Settings{Batch: c.Batch, Momentum: c.Momentum, WeightDecay: c.WeightDecay, Pad: rd.pad, Flip: rd.flip,
+		EpochSize: cfg.EpochSize, Folder: rd.folder}
 	launcher, err := torchLauncher(ctx, c.Engine, filepath.Join(cfg.Dir, "torch"), m.Model.Arch, torchSet, c.Distill, log)
 	if err != nil {
 		return nil, err
 	}
-	r := &pipeline.Runner{Model: m.Model, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: EpochLen(ds.train.Len(), cfg.EpochSize),
-		Test: during, Final: final, Log: log, Stop: ctx.Err}
+	r := &pipeline.Runner{Model: m.Model, Distill: teacher, Pruner: pruner, Train: trainSrc, TrainLen: EpochLen(rd.n, cfg.EpochSize),
+		Test: rd.during, Final: rd.final, Log: log, Stop: ctx.Err}
 	if launcher != nil {
 		r.Epoch = func(st *pipeline.State, opt *optim.SGD) train.EpochFunc {
 			s := torchSet
@@ -74,6 +68,38 @@ func newRun(ctx context.Context, m *Model, cfg *PruneConfig, st *pipeline.State,
 		}
 	}
 	return r, nil
+}
+
+// runData are the batches of a run: the shuffled, augmented training
+// batches (n images), the evaluation sources (as evalSources returns
+// them), the crop padding and flip, and for image folders the torch
+// trainer's folder settings (nil otherwise).
+type runData struct {
+	loader        *data.Loader
+	n             int
+	during, final train.Source
+	pad           int
+	flip          bool
+	folder        *torchtrain.Folder
+}
+
+// openRunData makes the batches of ds under c's settings: an image
+// folder's random resized crops and flips, else c's augmentation.
+func openRunData(ds *dataSets, c *pipeline.Config) (*runData, error) {
+	if fs := ds.folder; fs != nil {
+		return folderRun(fs, ds.norm, c.Batch, c.Seed, c.Engine)
+	}
+	rd := &runData{n: ds.train.Len()}
+	rd.pad, rd.flip = Augmentation(ds.train.H, c.Augment, c.Shift)
+	var err error
+	rd.loader, err = data.NewLoader(ds.train, data.Config{BatchSize: c.Batch, Shuffle: true, Seed: c.Seed, Pad: rd.pad, Flip: rd.flip, Norm: ds.norm})
+	if err != nil {
+		return nil, err
+	}
+	// Evaluating at the training batch size lets the layers keep their
+	// buffers instead of reallocating them at every switch.
+	rd.during, rd.final, err = evalSources(ds.val, ds.test, ds.norm, c.Batch)
+	return rd, err
 }
 
 // Augmentation returns the training crop padding and flip for a data set

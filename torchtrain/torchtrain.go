@@ -133,6 +133,9 @@ type Folder struct {
 	Workers int       // DataLoader worker processes per rank (0: decode in the rank)
 	Mean    []float32 // normalisation, 0..1 pixel units
 	Std     []float32
+	// Exclude lists training images not to train on (a validation split
+	// held out of Train), as paths relative to Train.
+	Exclude []string
 }
 
 // probe is what the interpreter reports about its torch.
@@ -257,6 +260,7 @@ type dataSpec struct {
 	Workers int       `json:"workers,omitempty"`
 	Mean    []float32 `json:"mean"`
 	Std     []float32 `json:"std"`
+	Exclude []string  `json:"exclude,omitempty"`
 }
 
 // Epoch returns the function that trains epoch e of m on d (or on
@@ -322,10 +326,10 @@ func (l *Launcher) dataSpecs(sp *spec, d *data.Dataset, norm data.Norm, s Settin
 		if f.Train == "" || f.Size < 1 || f.Resize < f.Size {
 			return fmt.Errorf("torchtrain: folder data %+v: want a training folder and 0 < size <= resize", *f)
 		}
-		sp.Data = dataSpec{Folder: f.Train, Size: f.Size, Resize: f.Resize, Workers: f.Workers, Mean: f.Mean, Std: f.Std}
+		sp.Data = dataSpec{Folder: f.Train, Size: f.Size, Resize: f.Resize, Workers: f.Workers, Mean: f.Mean, Std: f.Std, Exclude: f.Exclude}
 		if f.Eval != "" {
 			ev := sp.Data
-			ev.Folder = f.Eval
+			ev.Folder, ev.Exclude = f.Eval, nil
 			sp.Eval = &ev
 		}
 		return nil

@@ -23,7 +23,9 @@ torchtrain); nothing here chooses a value of its own:
               or, for an ImageNet-style folder, "folder" (one sub-folder of
               .jpg/.jpeg/.png files per class, read with torchvision's
               ImageFolder), "size", "resize", "workers" (DataLoader
-              workers per process), "mean", "std": training images get
+              workers per process), "mean", "std", "exclude" (optional:
+              paths relative to "folder" of images held out as a
+              validation split, not trained on): training images get
               RandomResizedCrop(size) and a random flip, evaluation
               Resize(resize) then CenterCrop(size)
   epochs, start_epoch, lrs
@@ -392,6 +394,14 @@ class FolderImages:
         tf += [T.ToTensor(), T.Normalize(d["mean"], d["std"])]
         self.ds = datasets.ImageFolder(d["folder"], T.Compose(tf),
                                        is_valid_file=lambda p: p.lower().endswith(IMAGE_EXTS))
+        exclude = set(d.get("exclude") or ())
+        if exclude:  # a validation split sgcnn holds out of the folder
+            keep = [s for s in self.ds.samples if os.path.relpath(s[0], d["folder"]) not in exclude]
+            if len(self.ds.samples) - len(keep) != len(exclude):
+                raise SystemExit("trainer: %d of the %d held-out images are not in %s"
+                                 % (len(exclude) - len(self.ds.samples) + len(keep), len(exclude), d["folder"]))
+            self.ds.samples = self.ds.imgs = keep
+            self.ds.targets = [s[1] for s in keep]
         self.workers = d.get("workers", 0)
 
     def __len__(self):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -26,7 +27,7 @@ type pruneOptions struct {
 	pretrainLR                            float64
 	limits                                [2]int
 	epochSize                             int
-	resume, json, measure, force          bool
+	resume, json, measure, force, dryRun  bool
 	valSet                                bool // --val-split given
 	recipe                                string
 	// flags are the command's flags: --resume checks the ones given
@@ -89,7 +90,9 @@ replacing a stored one that no longer parses. A new run refuses a folder that ho
 files unless --force is given. While a run writes, the file "lock" in the
 folder holds its PID: a second run on the same folder is refused; the lock
 of a killed run is taken over. SIGINT or SIGTERM stop a run at any time; a
-run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
+run stopped before its first checkpoint leaves nothing behind. --dry-run
+checks everything up to the first evaluation (flags, weights, data,
+trainer) and stops.` + pruneFolderHelp + "\n" + torchHelp,
 
 		Example: `  sgcnn prune
   sgcnn prune --model resnet56 --rate 70 --step 10 --scheme LG --local-epochs 1 --global-epochs 10
@@ -97,7 +100,7 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 20 --method regular
   sgcnn prune --out runs/prune-resnet56-LG-conv70 --resume
   sgcnn prune --model resnet20 --rate 50 --scheme G --global-epochs 3 --trainer torch --nproc 2
-  sgcnn prune --model resnet50 --data imagenet --rate 70 --scheme G --trainer torch --device cuda --nproc 8
+  sgcnn prune --recipe imagenet-resnet50-Gconv70 --weights resnet50.pth --data imagenet --device cuda --nproc 8
   sgcnn prune --model resnet56 --budget latency=0.4 --scheme G --global-epochs 10 --threads 2`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -140,8 +143,8 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f.StringVar(&o.model, "model", "lenet5", "architecture (see sgcnn info --list; a model file given with --weights names its own)")
 	f.StringVar(&c.Method, "method", c.Method, "pruning method: self-grouping, taylor, regular, random or l1filter")
 	f.StringVar(&o.weights, "weights", "", "trained weights (sgcnn or PyTorch file; default: ../shared/models/cifar10 for the CIFAR ResNets, training from scratch for lenet5)")
-	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist or fashion-mnist (default: the model's)")
-	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically)")
+	f.StringVar(&o.dataset, "dataset", "", "cifar10, cifar100, mnist, fashion-mnist or imagefolder (default: the model's)")
+	f.StringVar(&o.dataDir, "data", "", "folder with the data set's files (default: found automatically; required for imagefolder)")
 	f.StringVarP(&o.out, "out", "o", "", "run folder (default runs/prune-<model>-<scheme>-conv<rate>)")
 	f.Float64Var(&c.Rate, "rate", c.Rate, "target pruning rate of conv layers, percent (lenet5: 95)")
 	f.Float64Var(&c.Step, "step", c.Step, "rate increment per pruning step, percent; must divide --rate (lenet5: rates 10, 20, ..., 90, 95 unless --rate or --step is given)")
@@ -174,6 +177,7 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f.BoolVar(&o.resume, "resume", false, "continue the run in --out with its stored settings (see --help)")
 	f.BoolVar(&o.force, "force", false, "start a new run in an --out folder that holds files (a finished or another run)")
 	f.BoolVar(&o.json, "json", false, "print the report as JSON")
+	f.BoolVar(&o.dryRun, "dry-run", false, "check the flags, the weights, the data and the trainer (torch probed), then stop before the first evaluation; nothing is kept")
 	f.BoolVar(&o.measure, "measure", true, "measure the compiled pruned model's speedup over the dense one (batch 64) at the end")
 	f.IntVar(&o.limits[0], "train-limit", 0, "use only the first N training images (0: all)")
 	f.IntVar(&o.limits[1], "test-limit", 0, "use only the first N test images (0: all)")
@@ -187,6 +191,19 @@ run stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	cmd.Long += "\n\n" + valSplitHelp + "\n\n" + recipeHelp()
 	return cmd
 }
+
+// pruneFolderHelp is the image folder part of prune's --help: train's,
+// with prune's own --val-split.
+var pruneFolderHelp = strings.Replace(folderHelp, "; --val-split does not apply (the val folder\nis the evaluation set).", `.
+
+A pruning run on a folder evaluates its val folder after every step and
+epoch by default (the report's accuracies: test accuracies) and holds out
+no training image. --val-split N, given, holds N images of PATH/train out
+of training (drawn with a fixed seed, the same on --resume; neither
+trainer sees them), evaluates them at every step (Resize, CenterCrop) and
+the val folder once at the end (final test top-1). It needs PATH/train
+and PATH/val. --train-limit and --shift do not apply (--epoch-size draws a
+random subset per epoch).`, 1)
 
 func setDefault[T any](changed bool, dst *T, v T) {
 	if !changed {
@@ -228,7 +245,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 		return err
 	}
 	defer func() { og.close(fileExists(ckpt)) }()
-	cfg := sgcnn.PruneConfig{Dir: o.out, Resume: o.resume, Overwrite: o.force, ValSplitCapped: !o.valSet, Log: g.stderr}
+	cfg := sgcnn.PruneConfig{Dir: o.out, Resume: o.resume, Overwrite: o.force, ValSplitCapped: !o.valSet, Log: g.stderr, DryRun: o.dryRun}
 	m := &sgcnn.Model{}
 	if o.resume {
 		if cfg.From, err = loadPruneRun(g, o, ckpt); err != nil {
@@ -254,6 +271,10 @@ func runPrune(g *globals, o *pruneOptions) error {
 	res, err := sgcnn.Prune(ctx, m, cfg)
 	if err != nil {
 		return pruneError(o, ckpt, res != nil, err)
+	}
+	if o.dryRun {
+		fmt.Fprintf(g.stdout, "dry run: %s on %s would start in %s\n", m.Model.Arch, res.Report.Dataset, o.out)
+		return nil
 	}
 	if err := writeReports(g, o.out, m.Model, res.Report); err != nil {
 		return err

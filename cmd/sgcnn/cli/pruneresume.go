@@ -103,8 +103,13 @@ func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*sgcnn.Checkpoint, 
 // validatePruneStart checks the settings of a new pruning run that its
 // pipeline.Config does not hold, before any work.
 func validatePruneStart(o *pruneOptions) error {
-	if o.dataset != "" && !slices.Contains(datasets, o.dataset) {
-		return usagef("--dataset %q: want one of %s", o.dataset, strings.Join(datasets, ", "))
+	if o.dataset != "" && o.dataset != folderDataset && !slices.Contains(datasets, o.dataset) {
+		return usagef("--dataset %q: want one of %s or %s", o.dataset, strings.Join(datasets, ", "), folderDataset)
+	}
+	if o.dataset == folderDataset {
+		if err := validatePruneFolder(o); err != nil {
+			return err
+		}
 	}
 	if o.weights != "" {
 		if _, err := os.Stat(o.weights); err != nil {
@@ -124,6 +129,24 @@ func validatePruneStart(o *pruneOptions) error {
 	}
 	if o.weights == "" && o.model == "lenet5" && o.pretrainEpochs < 1 {
 		return usagef("--pretrain-epochs %d: lenet5 without --weights is trained first, for at least 1 epoch", o.pretrainEpochs)
+	}
+	return nil
+}
+
+// validatePruneFolder checks the flags of a run on an image folder before
+// any work: the folder given, no --train-limit or --shift (the split of
+// --val-split is checked against the folder once it is listed).
+func validatePruneFolder(o *pruneOptions) error {
+	switch {
+	case o.dataDir == "":
+		return usagef("--dataset %s needs --data PATH, the folder of class sub-folders (or of train/ and val/)", folderDataset)
+	case o.limits[0] > 0:
+		return usagef("--train-limit %d: not with --dataset %s; --epoch-size draws a random subset per epoch", o.limits[0], folderDataset)
+	case o.cfg.Shift > 0:
+		return usagef("--shift %d: not with --dataset %s, whose training crops are random resized crops", o.cfg.Shift, folderDataset)
+	}
+	if _, err := os.Stat(o.dataDir); err != nil {
+		return usagef("--data: %v", err)
 	}
 	return nil
 }

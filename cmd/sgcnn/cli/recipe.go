@@ -59,8 +59,8 @@ func imagenetRecipe(arch, scheme string, rate int, paper string) recipe {
 		name: fmt.Sprintf("imagenet-%s-%sconv%d", arch, scheme, rate),
 		about: fmt.Sprintf("the paper's ImageNet %s %s Conv-%d/FC-60 (%s): rates 10, 20, ..., %d, %s local epochs "+
 			"at lr 0.01, 90 global epochs at lr 0.01 divided by 10 after epochs 30 and 60, momentum 0.9, wd 1e-4, "+
-			"batch 128, g = 16, first-member, L1; --trainer torch and --dataset imagefolder by default (prune does not "+
-			"read image folders yet: README); wall time in README (an estimate)",
+			"batch 128, g = 16, first-member, L1; --trainer torch and --dataset imagefolder by default (give --data PATH, "+
+			"--device and --nproc); wall time in README (an estimate)",
 			arch, scheme, rate, paper, rate, local),
 		fixed: [][2]string{{"model", arch}, {"scheme", scheme}, {"rate", fmt.Sprint(rate)}, {"step", "10"},
 			{"method", "self-grouping"}, {"groups", "16"}, {"rule", "first-member"}, {"importance", "l1"},
