@@ -130,7 +130,7 @@ func (c *TrainSettings) Validate() error {
 		return configErr("ValSplit", c.ValSplit, "want 0 (none) or a number of training images")
 	case c.Classes < 0 || c.Classes > modelfile.MaxClasses:
 		return configErr("Classes", c.Classes, "want 0 (the architecture's) to %d", modelfile.MaxClasses)
-	case c.Dataset != "" && c.Dataset != FolderDataset && !knownDataset(c.Dataset):
+	case c.Dataset != "" && c.Dataset != ImageFolderDataset && !knownDataset(c.Dataset):
 		return configErr("Dataset", fmt.Sprintf("%q", c.Dataset), "want one of %s", strings.Join(Datasets, ", "))
 	}
 	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
@@ -221,14 +221,10 @@ type TrainConfig struct {
 	// Saved, when set, is called after each checkpoint is written.
 	Saved func(path string)
 	// Data, when set, is the run's data as the caller opened it (the
-	// sgcnn command opens an image folder, Dataset FolderDataset, so);
+	// sgcnn command opens an image folder, Dataset ImageFolderDataset, so);
 	// nil: Train reads the named data set and holds out ValSplit.
 	Data *TrainData
 }
-
-// FolderDataset is the Dataset name of an ImageNet-style folder, whose data
-// reaches Train as TrainConfig.Data.
-const FolderDataset = "imagefolder"
 
 // TrainData is a training run's data opened by the caller.
 type TrainData struct {
@@ -315,8 +311,8 @@ func trainData(m *Model, cfg *TrainConfig, rec *TrainRecord) (*trainSets, error)
 		return &trainSets{train: d.Train, n: d.N, loader: d.Loader, during: d.During, final: d.Final, norm: d.Norm,
 			pad: d.Pad, flip: d.Flip, folder: d.Folder}, nil
 	}
-	if cfg.Dataset == FolderDataset {
-		return nil, configErr("Dataset", FolderDataset, "an image folder is opened by the caller and given as TrainConfig.Data")
+	if cfg.Dataset == ImageFolderDataset {
+		return nil, configErr("Dataset", ImageFolderDataset, "an image folder is opened by the caller and given as TrainConfig.Data")
 	}
 	trainSet, testSet, err := OpenDataFirst(cfg.Dataset, cfg.DataDir, cfg.TrainLimit, cfg.TestLimit)
 	if err != nil {

@@ -34,7 +34,7 @@ func TestImageNetRecipesStartOnFolder(t *testing.T) {
 				t.Fatal(err)
 			}
 			files[arch] = filepath.Join(t.TempDir(), arch+".safetensors")
-			if err := modelfile.Save(files[arch], m, false, modelfile.Info{}, nil); err != nil {
+			if err := models.SaveFile(files[arch], m, modelfile.Info{}, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
