@@ -29,12 +29,15 @@ import (
 // trainConfig is what a training run was asked to do; it is stored in the
 // checkpoint so that --resume continues the same run.
 type trainConfig struct {
-	Model       string  `json:"model"`
-	Dataset     string  `json:"dataset"`
-	Epochs      int     `json:"epochs"`
-	Batch       int     `json:"batch"`
-	LR          float64 `json:"lr"`
-	Schedule    string  `json:"schedule"`
+	Model    string  `json:"model"`
+	Dataset  string  `json:"dataset"`
+	Epochs   int     `json:"epochs"`
+	Batch    int     `json:"batch"`
+	LR       float64 `json:"lr"`
+	Schedule string  `json:"schedule"`
+	// LRStep is when the schedule's rate changes: "epoch" or "iter",
+	// before every batch ("" in runs saved before the flag: epoch).
+	LRStep      string  `json:"lr_step,omitempty"`
 	Momentum    float64 `json:"momentum"`
 	WeightDecay float64 `json:"weight_decay"`
 	Nesterov    bool    `json:"nesterov"`
@@ -170,6 +173,7 @@ stopped before its first checkpoint leaves nothing behind.` + torchHelp,
 	f.IntVar(&o.Batch, "batch", 128, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.Float64Var(&o.LR, "lr", 0.1, "initial learning rate")
 	f.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule")
+	f.StringVar(&o.LRStep, "lr-step", "epoch", "when the schedule's rate changes: epoch (once per epoch) or iter (before every batch, as PyTorch's schedulers stepped per iteration; cosine only differs)")
 	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
 	f.Float64Var(&o.WeightDecay, "wd", 1e-4, "weight decay")
 	f.BoolVar(&o.Nesterov, "nesterov", false, "Nesterov momentum")
@@ -304,7 +308,7 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 		return err
 	}
 	_, err = train.Fit(stepper, train.Plan{
-		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, TrainLen: epochLen(trainSet.Len(), o.EpochSize),
+		Epochs: o.Epochs, StartEpoch: st.Done, Schedule: sched, PerIteration: o.LRStep == "iter", TrainLen: epochLen(trainSet.Len(), o.EpochSize),
 		Train: train.Limit(train.FromLoader(ctx, trainLoader), o.EpochSize), Test: testSrc, Val: valSrc, Log: g.stderr, Label: m.Arch,
 		BeforeEpoch: func(e int) { nctx.Rand = rand.New(rand.NewPCG(o.Seed, uint64(e)+1)) },
 		RunEpoch:    launcher.EpochFunc(ctx, m, opt, trainSet, torchSet),
@@ -376,6 +380,9 @@ func loadTrainRun(g *globals, o *trainOptions) (*models.Model, trainState, map[s
 	}
 	if inDir(o.out, st.Config.Snapshots) {
 		return nil, st, nil, modelfile.Info{}, usagef("--resume: %s is one of the run's snapshots: copy it out of %s and resume the copy (its later epochs then rewrite the snapshots after it)", o.out, st.Config.Snapshots)
+	}
+	if st.Config.LRStep == "" { // saved before --lr-step: stepped per epoch
+		st.Config.LRStep = "epoch"
 	}
 	if st.Config.LegacyTeacher != "" {
 		st.Config.Teachers, st.Config.LegacyTeacher = []string{st.Config.LegacyTeacher}, ""
@@ -454,6 +461,9 @@ func validateTrain(c *trainConfig) error {
 	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
 		return usagef("--schedule: %v", err)
 	}
+	if err := validateLRStep(c.LRStep, c.Trainer); err != nil {
+		return err
+	}
 	for _, spec := range c.Teachers {
 		if _, path := teacherSpec(spec); !fileExists(path) {
 			return usagef("--teacher %s: no such file", spec)
@@ -461,6 +471,18 @@ func validateTrain(c *trainConfig) error {
 	}
 	if len(c.Teachers) > 0 {
 		return c.distillFlags.validate()
+	}
+	return nil
+}
+
+// validateLRStep checks --lr-step: epoch or iter, and iter only on sgcnn's
+// own engine (an epoch run by torchtrain takes one rate).
+func validateLRStep(step, trainer string) error {
+	switch {
+	case step != "epoch" && step != "iter":
+		return usagef("--lr-step %q: want epoch or iter", step)
+	case step == "iter" && trainer == "torch":
+		return usagef("--lr-step iter with --trainer torch: the torch trainer takes one rate per epoch; use --lr-step epoch or --trainer go")
 	}
 	return nil
 }
