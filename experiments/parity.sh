@@ -17,10 +17,12 @@
 #   bash experiments/parity.sh starts          # pruned starts and their exports
 #   bash experiments/parity.sh go epoch|iter   # sgcnn train, cosine stepped per epoch or per iteration
 #   bash experiments/parity.sh torch iter|epoch [extra parity_torch.py flags, tag via TAG=]
-#   python3 experiments/parity_table.py        # docs/results/parity.md
+#   bash experiments/parity.sh logs             # every run's log, progress lines dropped, to docs/results/logs/
+#   python3 experiments/parity_table.py        # the tables of docs/results/parity.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-1 2 3}
+MODELS=${MODELS:-lenet5 r56} # the go and torch stages run these
 R56_EPOCH=${R56_EPOCH:-2000}
 LENET_EPOCH=${LENET_EPOCH:-10000}
 LENET_DENSE=${LENET_DENSE:-runs/parity/lenet5-dense.safetensors}
@@ -50,7 +52,7 @@ starts() {
 		}
 		d=$out/r56-start-s$s
 		[ -f "$d.pth" ] || {
-			nice -n 10 $bin prune --model resnet56 --rate 70 --step 70 --scheme G --global-epochs 0 --val-split 500 \
+			nice -n 10 $bin prune --model resnet56 --rate 70 --step 70 --scheme G --global-epochs 0 --val-split 0 \
 				--seed "$s" --measure=false --threads "$THREADS" --force --out "$d" >"$d.log" 2>&1
 			cp "$d/checkpoint.safetensors" "$d.safetensors"
 			$bin export --weights "$d.safetensors" --format torch -o "$d.pth"
@@ -66,6 +68,7 @@ gorun() { # $1: epoch or iter
 	local step=$1 extra=()
 	[ "$step" = iter ] && extra=(--lr-step iter)
 	for s in $SEEDS; do
+		[[ " $MODELS " == *" lenet5 "* ]] || break
 		r=$out/lenet5-go-$step-s$s
 		waitfor "$out/lenet5-start-s$s.pth"
 		[ -f "$r.json" ] || nice -n 10 $bin train --model lenet5 --weights "$out/lenet5-start-s$s.safetensors" --epochs 3 \
@@ -73,6 +76,7 @@ gorun() { # $1: epoch or iter
 			"${extra[@]}" --json --force --out "$r.safetensors" >"$r.json.tmp" 2>"$r.log" && mv "$r.json.tmp" "$r.json"
 	done
 	for s in $SEEDS; do
+		[[ " $MODELS " == *" r56 "* ]] || break
 		r=$out/r56-go-$step-s$s
 		waitfor "$out/r56-start-s$s.pth"
 		[ -f "$r.json" ] || nice -n 10 $bin train --model resnet56 --weights "$out/r56-start-s$s.safetensors" --epochs 3 \
@@ -88,6 +92,7 @@ torchrun_() { # $1: iter or epoch; the rest: extra flags; $TAG names the variant
 	local tag=${TAG:-$step}
 	[ -f "$out/val500-cifar10.json" ] || go run ./experiments/holdout -n 500 -of 50000 >"$out/val500-cifar10.json"
 	for s in $SEEDS; do
+		[[ " $MODELS " == *" lenet5 "* ]] || break
 		r=$out/lenet5-torch-$tag-s$s
 		waitfor "$out/lenet5-start-s$s.pth"
 		[ -f "$r.json" ] || nice -n 10 "$PY" experiments/parity_torch.py "$out/lenet5-start-s$s.pth" --data mnist \
@@ -95,6 +100,7 @@ torchrun_() { # $1: iter or epoch; the rest: extra flags; $TAG names the variant
 			--json "$r.json" "$@" >"$r.log" 2>&1
 	done
 	for s in $SEEDS; do
+		[[ " $MODELS " == *" r56 "* ]] || break
 		r=$out/r56-torch-$tag-s$s
 		waitfor "$out/r56-start-s$s.pth"
 		[ -f "$r.json" ] || nice -n 10 "$PY" experiments/parity_torch.py "$out/r56-start-s$s.pth" --data cifar10 \
@@ -103,9 +109,23 @@ torchrun_() { # $1: iter or epoch; the rest: extra flags; $TAG names the variant
 	done
 }
 
+logs() {
+	local f=docs/results/logs/parity-$(date -u +%Y%m%d).log
+	local -A seen=()
+	for r in "$out"/lenet5-start-s*.log "$out"/r56-start-s*.log "$out"/lenet5-*-s?.log "$out"/r56-*-s?.log; do
+		case $r in */lenet5-start-s* | */r56-start-s*) [ -z "${seen[$r]:-}" ] || continue ;;
+		*) [ -f "${r%.log}.json" ] || continue ;; esac # finished runs only
+		seen[$r]=1
+		echo "===== $(basename "$r")"
+		tr '\r' '\n' <"$r" | grep -av 'ETA\|^wrote \|^$' | sed '/^## Layers/,$d'
+	done >"$f"
+	echo "$f"
+}
+
 case $stage in
 starts) starts ;;
+logs) logs ;;
 go) gorun "${1:?go: epoch or iter}" ;;
 torch) torchrun_ "$@" ;;
-*) echo "unknown stage $stage: want starts, go or torch" >&2 && exit 2 ;;
+*) echo "unknown stage $stage: want starts, go, torch or logs" >&2 && exit 2 ;;
 esac

@@ -5,7 +5,9 @@
 
 Reads <model>-<engine>-<variant>-s<seed>.json (sgcnn train --json, or
 experiments/parity_torch.py --json) and prints markdown: one row per pair
-of variants compared (sgcnn against torch at the same model), with each
+of variants compared (sgcnn against torch at the same model: each as
+usually run, sgcnn per epoch against PyTorch per iteration, and at equal
+granularity), with each
 side's runs, mean and sample standard deviation of the final test top-1,
 the difference, Welch's t, its Welch-Satterthwaite degrees of freedom and
 the two-sided p; then every run's figure by seed. No SciPy: the t
@@ -66,8 +68,8 @@ def final_top1(path):
         d = json.load(f)
     if "test_top1" in d:  # parity_torch.py
         return d["test_top1"]
-    if isinstance(d.get("test"), dict) and "top1" in d["test"]:  # sgcnn train with a validation split
-        return d["test"]["top1"]
+    if isinstance(d.get("test"), dict):  # sgcnn train with a validation split: the one test evaluation
+        return d["test"]["Top1"]
     return d["history"][-1]["test_top1"]  # sgcnn train, --val-split 0: the last epoch's test figure
 
 
@@ -90,7 +92,8 @@ def main():
         gos = sorted(v for (mm, e, v) in runs if mm == model and e == "go")
         tos = sorted(v for (mm, e, v) in runs if mm == model and e == "torch")
         for g in gos:
-            for t in tos:
+            # each engine as usually run (sgcnn per epoch, PyTorch per iteration), then equal granularity
+            for t in [t for t in tos if t == g or t.startswith(g + "-") or (g, t) == ("epoch", "iter")]:
                 x, y = list(runs[(model, "go", g)].values()), list(runs[(model, "torch", t)].values())
                 if len(x) < 2 or len(y) < 2:
                     continue
