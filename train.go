@@ -51,12 +51,16 @@ func (d DistillSettings) Validate() error {
 // stores them (as the sgcnn train command's run record), so that a
 // resumed run continues the same one.
 type TrainSettings struct {
-	Model       string  `json:"model"`
-	Dataset     string  `json:"dataset"`
-	Epochs      int     `json:"epochs"`
-	Batch       int     `json:"batch"`
-	LR          float64 `json:"lr"`
-	Schedule    string  `json:"schedule"`
+	Model    string  `json:"model"`
+	Dataset  string  `json:"dataset"`
+	Epochs   int     `json:"epochs"`
+	Batch    int     `json:"batch"`
+	LR       float64 `json:"lr"`
+	Schedule string  `json:"schedule"`
+	// LRStep is when the schedule's rate changes: "epoch" or "iter" (before
+	// every batch, as PyTorch's schedulers stepped per iteration); "" in
+	// runs saved before it: epoch.
+	LRStep      string  `json:"lr_step,omitempty"`
 	Momentum    float64 `json:"momentum"`
 	WeightDecay float64 `json:"weight_decay"`
 	Nesterov    bool    `json:"nesterov"`
@@ -128,6 +132,10 @@ func (c *TrainSettings) Validate() error {
 		return configErr("EpochSize", c.EpochSize, "want 0 (all) or more")
 	case c.ValSplit < 0:
 		return configErr("ValSplit", c.ValSplit, "want 0 (none) or a number of training images")
+	case c.LRStep != "" && c.LRStep != "epoch" && c.LRStep != "iter":
+		return configErr("LRStep", fmt.Sprintf("%q", c.LRStep), "want epoch or iter")
+	case c.LRStep == "iter" && c.Trainer == "torch":
+		return configErr("LRStep", "iter", "not with --trainer torch (the torch trainer takes one rate per epoch); use --lr-step epoch or --trainer go")
 	case c.Classes < 0 || c.Classes > modelfile.MaxClasses:
 		return configErr("Classes", c.Classes, "want 0 (the architecture's) to %d", modelfile.MaxClasses)
 	case c.Dataset != "" && c.Dataset != ImageFolderDataset && !knownDataset(c.Dataset):
@@ -187,6 +195,9 @@ func ReadTrainCheckpoint(path string) (*TrainCheckpoint, error) {
 	rec := &TrainRecord{}
 	if err := json.Unmarshal(f.Info.Training, rec); err != nil || rec.Config.Model == "" {
 		return nil, fmt.Errorf("%s holds no training run to continue", path)
+	}
+	if rec.Config.LRStep == "" { // saved before LRStep: stepped per epoch
+		rec.Config.LRStep = "epoch"
 	}
 	if rec.Config.LegacyTeacher != "" {
 		rec.Config.Teachers, rec.Config.LegacyTeacher = []string{rec.Config.LegacyTeacher}, ""

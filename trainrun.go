@@ -90,7 +90,7 @@ func (t *trainer) run(ctx context.Context, m *Model, cfg *TrainConfig, rec *Trai
 		valSrc, testSrc = testSrc, nil
 	}
 	_, err := train.Fit(t.stepper, train.Plan{
-		Epochs: cfg.Epochs, StartEpoch: rec.Done, Schedule: t.sched, TrainLen: EpochLen(t.sets.n, cfg.EpochSize),
+		Epochs: cfg.Epochs, StartEpoch: rec.Done, Schedule: t.sched, PerIteration: cfg.LRStep == "iter", TrainLen: EpochLen(t.sets.n, cfg.EpochSize),
 		Train: train.Limit(train.FromLoader(ctx, t.loader), cfg.EpochSize), Test: testSrc, Val: valSrc, Log: cfg.Log,
 		Label:       m.Model.Arch,
 		BeforeEpoch: func(e int) { t.nctx.Rand = rand.New(rand.NewPCG(cfg.Seed, uint64(e)+1)) },

@@ -105,3 +105,39 @@ func TestSchedules(t *testing.T) {
 		t.Error("negative rate accepted")
 	}
 }
+
+// TestLRAt checks the fractional-epoch rates: cosine against PyTorch's
+// CosineAnnealingLR(T_max=4) stepped per iteration at 0.1 (iterations 1
+// and 3 of 4, i.e. epochs 0.25 and 0.75 of one epoch of 4 iterations, with
+// T_max in epochs = 1), the others held through each epoch.
+func TestLRAt(t *testing.T) {
+	cases := []struct {
+		spec string
+		at   float64
+		want float64
+	}{
+		{"cosine", 0.25, 0.08535533905932738}, // torch, T_max 4, after 1 step
+		{"cosine", 0.75, 0.014644660940672627},
+		{"constant", 0.6, 0.1},
+		{"step:1", 0.99, 0.1},
+		{"step:1", 1.01, 0.01},
+		{"multistep:1", 0.5, 0.1},
+		{"multistep:1", 1.5, 0.01},
+	}
+	for _, c := range cases {
+		s, err := Parse(c.spec, 0.1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs, ok := s.(Continuous)
+		if !ok {
+			t.Fatalf("%s: no LRAt", c.spec)
+		}
+		if got := cs.LRAt(c.at); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("%s at %g: %.17g, want %.17g", c.spec, c.at, got, c.want)
+		}
+		if got, want := cs.LRAt(1), s.LR(1); got != want {
+			t.Errorf("%s: LRAt(1) %g, LR(1) %g", c.spec, got, want)
+		}
+	}
+}

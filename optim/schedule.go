@@ -14,11 +14,23 @@ type Schedule interface {
 	String() string
 }
 
+// Continuous is a Schedule that is also defined between epoch boundaries:
+// LRAt(t) is the rate at a fractional epoch t (1.5 is halfway through the
+// second epoch) and LRAt(float64(e)) equals LR(e). Cosine anneals within
+// an epoch; Constant, Step and MultiStep only change at epoch boundaries.
+type Continuous interface {
+	Schedule
+	LRAt(t float64) float64
+}
+
 // Constant keeps the learning rate fixed.
 type Constant struct{ Base float64 }
 
 // LR returns Base.
 func (c Constant) LR(int) float64 { return c.Base }
+
+// LRAt returns Base.
+func (c Constant) LRAt(float64) float64 { return c.Base }
 
 func (c Constant) String() string { return fmt.Sprintf("constant(%g)", c.Base) }
 
@@ -31,6 +43,9 @@ type Step struct {
 
 // LR returns Base * Gamma^(epoch/Every).
 func (s Step) LR(epoch int) float64 { return s.Base * math.Pow(s.Gamma, float64(epoch/s.Every)) }
+
+// LRAt returns the rate of the epoch that t falls in.
+func (s Step) LRAt(t float64) float64 { return s.LR(int(math.Floor(t))) }
 
 func (s Step) String() string {
 	return fmt.Sprintf("step(%g, every %d, x%g)", s.Base, s.Every, s.Gamma)
@@ -55,6 +70,9 @@ func (m MultiStep) LR(epoch int) float64 {
 	return lr
 }
 
+// LRAt returns the rate of the epoch that t falls in.
+func (m MultiStep) LRAt(t float64) float64 { return m.LR(int(math.Floor(t))) }
+
 func (m MultiStep) String() string {
 	return fmt.Sprintf("multistep(%g, at %v, x%g)", m.Base, m.Milestones, m.Gamma)
 }
@@ -67,11 +85,15 @@ type Cosine struct {
 }
 
 // LR returns the annealed rate.
-func (c Cosine) LR(epoch int) float64 {
+func (c Cosine) LR(epoch int) float64 { return c.LRAt(float64(epoch)) }
+
+// LRAt returns the annealed rate at a fractional epoch t: the rate of
+// PyTorch's CosineAnnealingLR stepped once per iteration.
+func (c Cosine) LRAt(t float64) float64 {
 	if c.Epochs <= 0 {
 		return c.Base
 	}
-	return c.Min + (c.Base-c.Min)*(1+math.Cos(math.Pi*float64(epoch)/float64(c.Epochs)))/2
+	return c.Min + (c.Base-c.Min)*(1+math.Cos(math.Pi*t/float64(c.Epochs)))/2
 }
 
 func (c Cosine) String() string {

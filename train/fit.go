@@ -37,9 +37,15 @@ type Plan struct {
 	Epochs     int            // total epochs
 	StartEpoch int            // epochs already done (resume)
 	Schedule   optim.Schedule // learning rate per epoch
-	TrainLen   int            // images per epoch, for the progress bar
-	Train      Source         // training batches
-	Test       Source         // test batches (nil: no evaluation)
+	// PerIteration sets the rate before every batch from the fraction of
+	// the run done, Schedule.LRAt(epoch + images done / TrainLen) (as
+	// PyTorch's schedulers stepped once per iteration), instead of once per
+	// epoch. It needs an optim.Continuous schedule, TrainLen > 0 and no
+	// RunEpoch.
+	PerIteration bool
+	TrainLen     int    // images per epoch, for the progress bar
+	Train        Source // training batches
+	Test         Source // test batches (nil: no evaluation)
 	// Val, when set, are validation batches (images held out of the
 	// training set) evaluated after every epoch; a run that chooses
 	// anything chooses on them and leaves Test nil until its end.
@@ -66,6 +72,10 @@ type EpochFunc func(epoch int, lr float64) (loss, top1 float64, images int, err 
 // checkpoint) and returns the epochs finished before it.
 func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
 	var hist []EpochStats
+	cont, err := p.continuous()
+	if err != nil {
+		return nil, err
+	}
 	for e := p.StartEpoch; e < p.Epochs; e++ {
 		if p.BeforeEpoch != nil {
 			p.BeforeEpoch(e)
@@ -93,6 +103,9 @@ func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
 		var correct, n int
 		var stepErr error
 		err := p.Train(e, func(b Batch) bool {
+			if cont != nil {
+				s.Opt.LR = cont.LRAt(float64(e) + float64(n)/float64(p.TrainLen))
+			}
 			loss, c, err := s.Step(b)
 			if err != nil {
 				stepErr = fmt.Errorf("epoch %d, after %d images: %w", e+1, n, err)
@@ -125,6 +138,24 @@ func Fit(s *Stepper, p Plan) ([]EpochStats, error) {
 		hist = append(hist, st)
 	}
 	return hist, nil
+}
+
+// continuous returns the schedule to query before every batch (nil: the
+// rate is set once per epoch) or why p.PerIteration cannot be honoured.
+func (p *Plan) continuous() (optim.Continuous, error) {
+	if !p.PerIteration {
+		return nil, nil
+	}
+	c, ok := p.Schedule.(optim.Continuous)
+	switch {
+	case !ok:
+		return nil, fmt.Errorf("train: schedule %v has no per-iteration form", p.Schedule)
+	case p.RunEpoch != nil:
+		return nil, fmt.Errorf("train: a per-iteration schedule needs sgcnn's own engine (epochs run elsewhere take one rate each)")
+	case p.TrainLen <= 0:
+		return nil, fmt.Errorf("train: a per-iteration schedule needs TrainLen > 0 (got %d)", p.TrainLen)
+	}
+	return c, nil
 }
 
 // finish evaluates, logs and checkpoints a trained epoch.

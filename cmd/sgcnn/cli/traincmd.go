@@ -117,6 +117,7 @@ stopped before its first checkpoint leaves nothing behind.` + folderHelp + "\n" 
 	f.IntVar(&o.Batch, "batch", 128, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.Float64Var(&o.LR, "lr", 0.1, "initial learning rate")
 	f.StringVar(&o.Schedule, "schedule", "cosine", "learning-rate schedule")
+	f.StringVar(&o.LRStep, "lr-step", "epoch", "when the schedule's rate changes: epoch (once per epoch) or iter (before every batch, as PyTorch's schedulers stepped per iteration; cosine only differs)")
 	f.Float64Var(&o.Momentum, "momentum", 0.9, "SGD momentum")
 	f.Float64Var(&o.WeightDecay, "wd", 1e-4, "weight decay")
 	f.BoolVar(&o.Nesterov, "nesterov", false, "Nesterov momentum")
@@ -162,6 +163,9 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 			m, info, err := openModel(arch, path)
 			return &sgcnn.Model{Model: m, Info: info}, err
 		}}
+	if o.LRStep == "" { // the API's zero value means epoch; on the command line it is a mistake
+		return usagef("--lr-step \"\": want epoch or iter")
+	}
 	var m *sgcnn.Model
 	if o.resume {
 		if cfg.From, err = loadTrainRun(g, o); err != nil {
