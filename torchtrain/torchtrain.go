@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -508,7 +509,15 @@ func (l *Launcher) run(ctx context.Context, sp spec) (epochStats, error) {
 	if l.NNodes > 1 {
 		args = append(args, fmt.Sprintf("--nnodes=%d", l.NNodes), "--rdzv_backend=c10d", "--rdzv_endpoint="+l.RdzvEndpoint)
 	} else {
-		args = append(args, "--standalone", "--nnodes=1")
+		// torch 1.13's --standalone always listens on localhost:29400, so two
+		// runs on one machine (two users, or parallel test packages) collide;
+		// a port the kernel just handed out, and a run id of its own, do not.
+		port, err := freePort()
+		if err != nil {
+			return epochStats{}, err
+		}
+		args = append(args, "--nnodes=1", "--rdzv_backend=c10d", fmt.Sprintf("--rdzv_endpoint=localhost:%d", port),
+			fmt.Sprintf("--rdzv_id=sgcnn-%d-%d", os.Getpid(), port))
 	}
 	// Rank stdout is teed to a log file and to ours. The flags are given
 	// explicitly: torch 1.13's default "0" parses to None on Python 3.11
@@ -663,4 +672,14 @@ func (t *lastLines) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return strings.Join(append(append([]string(nil), t.lines...), t.part), "\n")
+}
+
+// freePort returns a TCP port on localhost that was free a moment ago.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "localhost:0")
+	if err != nil {
+		return 0, fmt.Errorf("torch trainer: finding a free port for torchrun's rendezvous: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
 }
