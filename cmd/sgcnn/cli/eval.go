@@ -5,10 +5,27 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/train"
 )
+
+// folderDataset is the --dataset name of ImageNet-style folders, whose
+// root --data names (see folderHelp).
+const folderDataset = sgcnn.ImageFolderDataset
+
+// folderHelp is the image folder part of eval's and train's --help.
+const folderHelp = `
+--dataset imagefolder --data PATH reads an ImageNet-style folder: PATH/train
+and PATH/val (or PATH itself for both), each holding one sub-folder of
+.jpg/.jpeg/.png files per class, sorted by name (label = position), as
+torchvision's ImageFolder reads them. Training images get RandomResizedCrop
+and a random flip, evaluation images Resize 256 then CenterCrop 224 (scaled
+to the model's input: Resize = input*8/7). The folder's classes must be as
+many as the model's outputs. --test-limit N evaluates every k-th image
+(N in all, every class kept); --val-split does not apply (the val folder
+is the evaluation set).`
 
 type evalOptions struct {
 	model   string
@@ -86,11 +103,8 @@ func runEval(g *globals, o *evalOptions) error {
 // evaluation folder, for m.
 func evalData(o *evalOptions, m *models.Model, info modelfile.Info) (train.Source, error) {
 	if o.dataset == folderDataset {
-		fs, err := openFolders(o.dataDir, m, info, false, o.limit)
-		if err != nil {
-			return nil, err
-		}
-		return fs.source(fs.test, o.batch)
+		src, err := sgcnn.ImageFolderEval(&sgcnn.Model{Model: m, Info: info}, o.dataDir, o.limit, o.batch)
+		return src, flagError(err)
 	}
 	ds, err := openDataset(o.dataset, o.dataDir, false)
 	if err != nil {
