@@ -1,14 +1,12 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sgcnn/sgcnn"
-	"github.com/sgcnn/sgcnn/modelfile"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/train"
 )
 
 // folderDataset is the --dataset name of ImageNet-style folders, whose
@@ -81,15 +79,12 @@ func runEval(g *globals, o *evalOptions) error {
 	if err != nil {
 		return err
 	}
-	o.dataset = modelDataset(o.dataset, info, m.Arch)
-	src, err := evalData(o, m, info)
+	r, err := sgcnn.Evaluate(context.Background(), &sgcnn.Model{Model: m, Info: info},
+		sgcnn.EvalConfig{Dataset: o.dataset, DataDir: o.dataDir, TestLimit: o.limit, Batch: o.batch})
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	r, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
-	if err != nil {
-		return err
-	}
+	o.dataset = r.Dataset
 	if o.json {
 		return writeJSON(g.stdout, map[string]any{"model": m.Arch, "weights": o.weights, "dataset": o.dataset,
 			"top1": r.Top1, "top5": r.Top5, "loss": r.Loss, "images": r.N})
@@ -97,24 +92,4 @@ func runEval(g *globals, o *evalOptions) error {
 	fmt.Fprintf(g.stdout, "%s on %s %s set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
 		runName(m.Arch, o.weights), o.dataset, map[bool]string{true: "evaluation", false: "test"}[o.dataset == folderDataset], r.Top1, r.Top5, r.Loss, r.N)
 	return nil
-}
-
-// evalData opens the test split of o's data set, or an image folder's
-// evaluation folder, for m.
-func evalData(o *evalOptions, m *models.Model, info modelfile.Info) (train.Source, error) {
-	if o.dataset == folderDataset {
-		src, err := sgcnn.ImageFolderEval(&sgcnn.Model{Model: m, Info: info}, o.dataDir, o.limit, o.batch)
-		return src, flagError(err)
-	}
-	ds, err := openDataset(o.dataset, o.dataDir, false)
-	if err != nil {
-		return nil, err
-	}
-	if ds, err = limited(ds, o.limit); err != nil {
-		return nil, err
-	}
-	if err := checkFits(m, ds, o.dataset); err != nil {
-		return nil, err
-	}
-	return evalSource(ds, normFor(info, ds), o.batch)
 }
