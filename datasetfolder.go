@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/pipeline"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/torchtrain"
@@ -36,45 +38,94 @@ import (
 const ImageFolderDataset = "imagefolder"
 
 // imageFolders are the folders of a run: training (less the validation
-// split), the split (nil without one) and the evaluation folder.
+// split), the split (nil without one) and the evaluation folder, all
+// normalised by norm.
 type imageFolders struct {
 	train, val, test *data.ImageFolder
+	norm             data.Norm
+}
+
+// folderNorm is the normalisation a model file records, ImageNet's when
+// it records none.
+func folderNorm(info modelfile.Info) data.Norm {
+	if len(info.Mean) == 3 && len(info.Std) == 3 {
+		return data.Norm{Mean: info.Mean, Std: info.Std}
+	}
+	return data.ImageNetNorm
+}
+
+// openEvalFolder opens the evaluation folder at root for m (every k-th
+// of testLimit images), checking the model's input, the settings and the
+// classes before any work.
+func openEvalFolder(m *Model, root string, testLimit int) (*data.ImageFolder, error) {
+	in := m.Model.InputShape
+	switch {
+	case root == "":
+		return nil, configErr("DataDir", `""`, "dataset %s needs the folder of class sub-folders (or of train/ and val/)", ImageFolderDataset)
+	case testLimit < 0:
+		return nil, configErr("TestLimit", testLimit, "want 0 (all) or more")
+	case in[0] != 3 || in[1] != in[2]:
+		return nil, configErr("Dataset", ImageFolderDataset, "%s takes %dx%dx%d inputs; image folders give square RGB crops", m.Model.Arch, in[0], in[1], in[2])
+	}
+	f, err := data.LoadImageFolder(data.ImageFolderSplit(root, false), in[1])
+	if err != nil {
+		return nil, err
+	}
+	if n := len(f.Classes); n != m.Model.Classes {
+		return nil, configErr("DataDir", root, "%s has %d class folders (%s) but %s has %d outputs: the labels would not line up",
+			f.Root, n, abbreviate(f.Classes, 3), m.Model.Arch, m.Model.Classes)
+	}
+	norm := folderNorm(m.Info)
+	f.Mean, f.Std = norm.Mean, norm.Std
+	return everyKth(f, testLimit), nil
+}
+
+// abbreviate lists the first n names and how many more there are.
+func abbreviate(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return fmt.Sprintf("%s, ... %d more", strings.Join(names[:n], ", "), len(names)-n)
+}
+
+// ImageFolderEval opens the evaluation folder of the ImageFolderDataset
+// at root for m: root/val (or root itself), every k-th of testLimit
+// images (0: all), in order, through the evaluation transform and m's
+// recorded normalisation (ImageNet's without one), in batches of batch.
+// The model's input, the settings and the classes are checked before any
+// work; bad settings are *ConfigError.
+func ImageFolderEval(m *Model, root string, testLimit, batch int) (train.Source, error) {
+	f, err := openEvalFolder(m, root, testLimit)
+	if err != nil {
+		return nil, err
+	}
+	return folderSource(f, folderNorm(m.Info), batch)
 }
 
 // openImageFolders opens the folders at root for m, checking the model's
 // input, the settings and the classes before any work, and holds out a
 // validation split of valSplit training images.
-func openImageFolders(m *Model, root string, rs *RunSettings, valSplit int) (*imageFolders, error) {
-	in := m.Model.InputShape
+func openImageFolders(m *Model, root string, trainLimit, testLimit, valSplit int) (*imageFolders, error) {
 	switch {
-	case root == "":
-		return nil, configErr("DataDir", `""`, "dataset %s needs the folder of class sub-folders (or of train/ and val/)", ImageFolderDataset)
 	case valSplit < 0:
 		return nil, configErr("ValSplit", valSplit, "want 0 (none) or a number of training images")
-	case rs.TrainLimit != 0:
-		return nil, configErr("TrainLimit", rs.TrainLimit, "not with dataset %s: EpochSize draws a random subset of the training folder per epoch", ImageFolderDataset)
-	case rs.TestLimit < 0:
-		return nil, configErr("TestLimit", rs.TestLimit, "want 0 (all) or more")
-	case in[0] != 3 || in[1] != in[2]:
-		return nil, configErr("Dataset", ImageFolderDataset, "%s takes %dx%dx%d inputs; image folders give square RGB crops", m.Model.Arch, in[0], in[1], in[2])
+	case trainLimit != 0:
+		return nil, configErr("TrainLimit", trainLimit, "not with dataset %s: EpochSize draws a random subset of the training folder per epoch", ImageFolderDataset)
 	}
-	fs := &imageFolders{}
+	fs := &imageFolders{norm: folderNorm(m.Info)}
 	var err error
-	if fs.test, err = data.LoadImageFolder(data.ImageFolderSplit(root, false), in[1]); err != nil {
+	if fs.test, err = openEvalFolder(m, root, testLimit); err != nil {
 		return nil, err
 	}
-	if n := len(fs.test.Classes); n != m.Model.Classes {
-		return nil, fmt.Errorf("image folder %s has %d class folders but %s has %d outputs: the labels would not line up", fs.test.Root, n, m.Model.Arch, m.Model.Classes)
-	}
-	fs.test = everyKth(fs.test, rs.TestLimit)
-	if fs.train, err = data.LoadImageFolder(data.ImageFolderSplit(root, true), in[1]); err != nil {
+	if fs.train, err = data.LoadImageFolder(data.ImageFolderSplit(root, true), m.Model.InputShape[1]); err != nil {
 		return nil, err
 	}
 	if !slices.Equal(fs.train.Classes, fs.test.Classes) {
-		return nil, fmt.Errorf("image folder %s: the training folder %s and the evaluation folder %s have different classes (%d and %d sub-folders)",
-			root, fs.train.Root, fs.test.Root, len(fs.train.Classes), len(fs.test.Classes))
+		return nil, configErr("DataDir", root, "the training folder %s and the evaluation folder %s have different classes (%d and %d sub-folders)",
+			fs.train.Root, fs.test.Root, len(fs.train.Classes), len(fs.test.Classes))
 	}
 	fs.train.RandomResized = true
+	fs.train.Mean, fs.train.Std = fs.norm.Mean, fs.norm.Std
 	if valSplit == 0 {
 		return fs, nil
 	}
@@ -124,15 +175,6 @@ func (fs *imageFolders) excluded() ([]string, error) {
 	return rel, nil
 }
 
-// setNorm makes norm the folders' normalisation.
-func (fs *imageFolders) setNorm(norm data.Norm) {
-	for _, f := range []*data.ImageFolder{fs.train, fs.val, fs.test} {
-		if f != nil {
-			f.Mean, f.Std = norm.Mean, norm.Std
-		}
-	}
-}
-
 // everyKth keeps n of f's images (every k-th, so that every class stays),
 // or all when n is 0 or not below their count.
 func everyKth(f *data.ImageFolder, n int) *data.ImageFolder {
@@ -159,7 +201,7 @@ func loadFolderData(m *Model, cfg *PruneConfig, st *pipeline.State) (*dataSets, 
 	if cfg.ValSplitCapped && !cfg.Resume { // a default: the val folder instead
 		n = 0
 	}
-	fs, err := openImageFolders(m, cfg.DataDir, &cfg.RunSettings, n)
+	fs, err := openImageFolders(m, cfg.DataDir, cfg.TrainLimit, cfg.TestLimit, n)
 	if err != nil {
 		return nil, err
 	}
@@ -176,13 +218,8 @@ func loadFolderData(m *Model, cfg *PruneConfig, st *pipeline.State) (*dataSets, 
 	if fs.train.Root == fs.test.Root && cfg.Log != nil {
 		fmt.Fprintf(cfg.Log, "warning: %s has no train/ and val/ sub-folders: the run trains and evaluates on the same images\n", cfg.DataDir)
 	}
-	norm := data.ImageNetNorm
-	if len(m.Info.Mean) == 3 && len(m.Info.Std) == 3 {
-		norm = data.Norm{Mean: m.Info.Mean, Std: m.Info.Std}
-	}
-	fs.setNorm(norm)
-	m.Info.Mean, m.Info.Std = norm.Mean, norm.Std
-	return &dataSets{folder: fs, norm: norm}, nil
+	m.Info.Mean, m.Info.Std = fs.norm.Mean, fs.norm.Std
+	return &dataSets{folder: fs, norm: fs.norm}, nil
 }
 
 // folderRun is the training side of a run on image folders: the Go
@@ -226,4 +263,23 @@ func folderSource(f *data.ImageFolder, norm data.Norm, batch int) (train.Source,
 		return nil, err
 	}
 	return train.FromLoader(context.Background(), l), nil
+}
+
+// folderTrainSets opens the image folder of a training run: its val
+// folder is measured after every epoch; no split is held out of its
+// training folder, so a ValSplit asked for (not a default) is refused.
+func folderTrainSets(m *Model, cfg *TrainConfig, rec *TrainRecord) (*trainSets, error) {
+	if cfg.ValSplit > 0 && !(cfg.ValSplitDefault && cfg.From == nil) {
+		return nil, configErr("ValSplit", cfg.ValSplit, "dataset %s evaluates its val folder instead; give 0", ImageFolderDataset)
+	}
+	cfg.ValSplit, rec.Config.ValSplit = 0, 0
+	fs, err := openImageFolders(m, cfg.DataDir, cfg.TrainLimit, cfg.TestLimit, 0)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := folderRun(fs, fs.norm, cfg.Batch, cfg.Seed, cfg.Engine)
+	if err != nil {
+		return nil, err
+	}
+	return &trainSets{n: rd.n, loader: rd.loader, during: rd.during, norm: fs.norm, flip: rd.flip, folder: rd.folder}, nil
 }

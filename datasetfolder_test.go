@@ -198,11 +198,11 @@ func TestPruneImageFolder(t *testing.T) {
 
 	// The split and the training images left are disjoint and make up
 	// train/, the same on every opening (a resumed run holds out the same).
-	fs, err := openImageFolders(newFolderModel(t), root, &RunSettings{}, 6)
+	fs, err := openImageFolders(newFolderModel(t), root, 0, 0, 6)
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := openImageFolders(newFolderModel(t), root, &RunSettings{}, 6)
+	again, _ := openImageFolders(newFolderModel(t), root, 0, 0, 6)
 	seen := map[string]bool{}
 	for _, f := range append(slices.Clone(fs.train.Files), fs.val.Files...) {
 		seen[f] = true

@@ -231,9 +231,10 @@ type TrainConfig struct {
 	Log io.Writer
 	// Saved, when set, is called after each checkpoint is written.
 	Saved func(path string)
-	// Data, when set, is the run's data as the caller opened it (the
-	// sgcnn command opens an image folder, Dataset ImageFolderDataset, so);
-	// nil: Train reads the named data set and holds out ValSplit.
+	// Data, when set, is the run's data as the caller opened it; nil:
+	// Train reads the named data set and holds out ValSplit, or opens the
+	// image folder at DataDir (Dataset ImageFolderDataset), whose val
+	// folder is measured after every epoch.
 	Data *TrainData
 }
 
@@ -323,7 +324,7 @@ func trainData(m *Model, cfg *TrainConfig, rec *TrainRecord) (*trainSets, error)
 			pad: d.Pad, flip: d.Flip, folder: d.Folder}, nil
 	}
 	if cfg.Dataset == ImageFolderDataset {
-		return nil, configErr("Dataset", ImageFolderDataset, "an image folder is opened by the caller and given as TrainConfig.Data")
+		return folderTrainSets(m, cfg, rec)
 	}
 	trainSet, testSet, err := OpenDataFirst(cfg.Dataset, cfg.DataDir, cfg.TrainLimit, cfg.TestLimit)
 	if err != nil {

@@ -1,14 +1,29 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/sgcnn/sgcnn/modelfile"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/train"
+	"github.com/sgcnn/sgcnn"
 )
+
+// folderDataset is the --dataset name of ImageNet-style folders, whose
+// root --data names (see folderHelp).
+const folderDataset = sgcnn.ImageFolderDataset
+
+// folderHelp is the image folder part of eval's and train's --help.
+const folderHelp = `
+--dataset imagefolder --data PATH reads an ImageNet-style folder: PATH/train
+and PATH/val (or PATH itself for both), each holding one sub-folder of
+.jpg/.jpeg/.png files per class, sorted by name (label = position), as
+torchvision's ImageFolder reads them. Training images get RandomResizedCrop
+and a random flip, evaluation images Resize 256 then CenterCrop 224 (scaled
+to the model's input: Resize = input*8/7). The folder's classes must be as
+many as the model's outputs. --test-limit N evaluates every k-th image
+(N in all, every class kept); --val-split does not apply (the val folder
+is the evaluation set).`
 
 type evalOptions struct {
 	model   string
@@ -64,15 +79,12 @@ func runEval(g *globals, o *evalOptions) error {
 	if err != nil {
 		return err
 	}
-	o.dataset = modelDataset(o.dataset, info, m.Arch)
-	src, err := evalData(o, m, info)
+	r, err := sgcnn.Evaluate(context.Background(), &sgcnn.Model{Model: m, Info: info},
+		sgcnn.EvalConfig{Dataset: o.dataset, DataDir: o.dataDir, TestLimit: o.limit, Batch: o.batch})
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	r, err := train.Evaluate(m.Net, func(yield func(train.Batch) bool) error { return src(0, yield) })
-	if err != nil {
-		return err
-	}
+	o.dataset = r.Dataset
 	if o.json {
 		return writeJSON(g.stdout, map[string]any{"model": m.Arch, "weights": o.weights, "dataset": o.dataset,
 			"top1": r.Top1, "top5": r.Top5, "loss": r.Loss, "images": r.N})
@@ -80,27 +92,4 @@ func runEval(g *globals, o *evalOptions) error {
 	fmt.Fprintf(g.stdout, "%s on %s %s set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
 		runName(m.Arch, o.weights), o.dataset, map[bool]string{true: "evaluation", false: "test"}[o.dataset == folderDataset], r.Top1, r.Top5, r.Loss, r.N)
 	return nil
-}
-
-// evalData opens the test split of o's data set, or an image folder's
-// evaluation folder, for m.
-func evalData(o *evalOptions, m *models.Model, info modelfile.Info) (train.Source, error) {
-	if o.dataset == folderDataset {
-		fs, err := openFolders(o.dataDir, m, info, false, o.limit)
-		if err != nil {
-			return nil, err
-		}
-		return fs.source(fs.test, o.batch)
-	}
-	ds, err := openDataset(o.dataset, o.dataDir, false)
-	if err != nil {
-		return nil, err
-	}
-	if ds, err = limited(ds, o.limit); err != nil {
-		return nil, err
-	}
-	if err := checkFits(m, ds, o.dataset); err != nil {
-		return nil, err
-	}
-	return evalSource(ds, normFor(info, ds), o.batch)
 }

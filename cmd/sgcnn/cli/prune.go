@@ -288,7 +288,7 @@ func runPrune(g *globals, o *pruneOptions) error {
 
 // configFlags name the flags of sgcnn.PruneConfig's fields, for errors.
 var configFlags = map[string]string{"ValSplit": "val-split", "Dataset": "dataset", "Trainer": "trainer", "Distill": "distill",
-	"Average": "average", "Method": "method", "Dir": "out", "Resume": "resume", "Arch": "model", "Rates": "rates", "Layers": "layers",
+	"Average": "average", "Method": "method", "Dir": "out", "DataDir": "data", "Resume": "resume", "Arch": "model", "Rates": "rates", "Layers": "layers",
 	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule",
 	"Out": "out", "Batch": "batch", "BNImages": "bn-images", "Shift": "shift", "TestLimit": "test-limit", "LR": "lr", "Epochs": "epochs",
 	"Momentum": "momentum", "WeightDecay": "wd", "TrainLimit": "train-limit", "EpochSize": "epoch-size", "Schedule": "schedule", "LRStep": "lr-step",

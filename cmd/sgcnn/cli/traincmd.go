@@ -197,11 +197,6 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 	}
 	ctx, cancel := interruptible(g, "") // the error says what is kept
 	defer cancel()
-	if o.Dataset == folderDataset {
-		if cfg.Data, err = folderTrainData(o, m); err != nil {
-			return err
-		}
-	}
 	cfg.TrainSettings = o.trainConfig
 	st, err := sgcnn.Train(ctx, m, cfg)
 	if err != nil {
