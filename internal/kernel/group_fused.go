@@ -128,6 +128,20 @@ func SetFusedEpilogue(on bool) (was bool) {
 	return was
 }
 
+// fusedResidual makes GroupPlan run residual convs (e.Add, unpadded
+// output) through the fused kernels' residual form.
+var fusedResidual = true
+
+// SetFusedResidual switches the residual form of the fused epilogue on or
+// off (on by default; it runs only while SetFusedEpilogue is on) and
+// returns the previous setting, so that benchmarks can time a residual
+// conv both ways in one process. It must not be called while a GroupPlan
+// runs.
+func SetFusedResidual(on bool) (was bool) {
+	was, fusedResidual = fusedResidual, on
+	return was
+}
+
 // reluLo is the lo of row3EKernel for an epilogue with or without ReLU.
 func reluLo(relu bool) float32 {
 	if relu {

@@ -255,7 +255,7 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 	fuse := flatOK && cur.row3 != nil // the assembly kernels
 	// A residual conv (unpadded output plus e.Add) runs the kernels'
 	// residual form, which writes exactly the outputs.
-	if next == nil && e.Add != nil && g.flat != nil && cur.row3 != nil {
+	if next == nil && e.Add != nil && g.flat != nil && cur.row3 != nil && fusedResidual {
 		fuse = len(y) >= g.p.N*hw && len(e.Add) >= g.p.N*hw
 	}
 	kern := cur.kern
