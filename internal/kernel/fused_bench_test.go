@@ -19,7 +19,9 @@ import (
 // times (unfused / fused: above 1 when fusing wins). Shapes: the ResNet
 // stages, dense (nf=0: the micro-kernels) and in groups of nf filters over
 // 30% of the channels, as in a Conv-70 layer (1-3: the row3 kernels, 8:
-// the micro-kernels). Run it once per setting: -bench FusedEpilogue -benchtime 1x.
+// the micro-kernels); each also as a residual conv (/resid: the unpadded
+// output plus a skip tensor, ReLU; the kernels' residual form against the
+// row epilogue). Run it once per setting: -bench FusedEpilogue -benchtime 1x.
 func BenchmarkFusedEpilogue(b *testing.B) {
 	if row3FusedImpl == nil || cur.row3 == nil {
 		b.Skip("no fused row3 kernels in this build")
@@ -49,19 +51,35 @@ func BenchmarkFusedEpilogue(b *testing.B) {
 			x := randSlice(r, plan.PaddedLen())
 			y := make([]float32, plan.PaddedLen())
 			e := &Epilogue{Bias: randSlice(r, p.N), ReLU: true}
-			b.Run(fmt.Sprintf("%dx%dx%d/nf=%d", p.C, p.H, p.W, nf), func(b *testing.B) {
-				ws := new(Workspace)
-				run := func() { plan.ForwardPadded(x, y, e, ws, true, plan) }
-				fused, unfused, ratios := sideBySide(run, func(on bool) { SetFusedEpilogue(on) })
-				defer SetFusedEpilogue(true)
-				b.ReportMetric(flops/fused[0]/1e9, "fused-GFLOP/cpu-s")
-				b.ReportMetric(flops/unfused[0]/1e9, "unfused-GFLOP/cpu-s")
-				b.ReportMetric(flops/fused[1]/1e9, "fused-GFLOP/s")
-				b.ReportMetric(flops/unfused[1]/1e9, "unfused-GFLOP/s")
-				b.ReportMetric(ratios, "unfused/fused-cpu")
-			})
+			hw := p.OutH() * p.OutW()
+			er := &Epilogue{Bias: e.Bias, ReLU: true, Add: randSlice(r, p.N*hw)}
+			yr := make([]float32, p.N*hw)
+			for _, resid := range []bool{false, true} {
+				run := func(ws *Workspace) { plan.ForwardPadded(x, y, e, ws, true, plan) }
+				name := fmt.Sprintf("%dx%dx%d/nf=%d", p.C, p.H, p.W, nf)
+				if resid {
+					run = func(ws *Workspace) { plan.ForwardPadded(x, yr, er, ws, true, nil) }
+					name += "/resid"
+				}
+				benchFused(b, name, flops, run)
+			}
 		}
 	}
+}
+
+// benchFused is one BenchmarkFusedEpilogue case.
+func benchFused(b *testing.B, name string, flops float64, runWS func(*Workspace)) {
+	b.Run(name, func(b *testing.B) {
+		ws := new(Workspace)
+		run := func() { runWS(ws) }
+		fused, unfused, ratios := sideBySide(run, func(on bool) { SetFusedEpilogue(on) })
+		defer SetFusedEpilogue(true)
+		b.ReportMetric(flops/fused[0]/1e9, "fused-GFLOP/cpu-s")
+		b.ReportMetric(flops/unfused[0]/1e9, "unfused-GFLOP/cpu-s")
+		b.ReportMetric(flops/fused[1]/1e9, "fused-GFLOP/s")
+		b.ReportMetric(flops/unfused[1]/1e9, "unfused-GFLOP/s")
+		b.ReportMetric(ratios, "unfused/fused-cpu")
+	})
 }
 
 // sideBySide times run with set(true) and set(false) in 9 alternating

@@ -47,6 +47,9 @@ type GroupPlan struct {
 	// (BenchmarkGroupPlanChained, under load); on 32-wide rows the pass
 	// was no faster.
 	flat []uint16
+	// qoffs, with flat: per vector, the outputs before it (flatOffsets),
+	// where the residual form of the fused kernels writes its lanes.
+	qoffs []int32
 }
 
 type planGroup struct {
@@ -110,6 +113,7 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 				g.flat[q/vecW] |= 1 << (q % vecW)
 			}
 		}
+		g.qoffs = flatOffsets(g.flat)
 	}
 	read := make([]bool, p.C)
 	for _, gr := range groups {
@@ -249,6 +253,11 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 	flatOK := next != nil && g.flat != nil && ydp == d.wp && len(y) >= (g.p.N-1)*ycs+y0+d.pp
 	flat := flatOK && d.wo <= vecW
 	fuse := flatOK && cur.row3 != nil // the assembly kernels
+	// A residual conv (unpadded output plus e.Add) runs the kernels'
+	// residual form, which writes exactly the outputs.
+	if next == nil && e.Add != nil && g.flat != nil && cur.row3 != nil && fusedResidual {
+		fuse = len(y) >= g.p.N*hw && len(e.Add) >= g.p.N*hw
+	}
 	kern := cur.kern
 	for gi := range g.groups {
 		pg := &g.groups[gi]

@@ -288,3 +288,64 @@ func chainCase(t *testing.T, r *rand.Rand, ws *Workspace, pa, pb Conv, ng int) {
 		checkClose(t, "chain "+name, got, want)
 	}
 }
+
+// TestGroupPlanResidual checks a residual conv (unpadded output, e.Add)
+// with the fused epilogue's residual form against the same plan with it
+// off (the unfused kernels, then the row epilogue), bit for bit, with
+// guard bands around y: every stride-1 shape, groups of 1-3 filters (the
+// row3 kernels) and larger ones (the micro-kernels), a single filter per
+// group (the wide tile), with and without bias and ReLU, channels no
+// group lists (some skipped).
+func TestGroupPlanResidual(t *testing.T) {
+	forEachImpl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(31, 32))
+		ws := new(Workspace)
+		for _, p := range convShapes {
+			if p.Stride != 1 {
+				continue
+			}
+			for _, ng := range []int{1, 3, max(3, p.N*2/3), p.N} {
+				for variant := range 4 {
+					residCase(t, r, ws, p, ng, variant)
+				}
+			}
+		}
+	})
+}
+
+// residCase is one TestGroupPlanResidual case.
+func residCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, variant int) {
+	name := fmt.Sprintf("%+v groups=%d variant=%d", p, ng, variant)
+	gs := randGroups(r, p, ng)
+	hw := p.OutH() * p.OutW()
+	e := &Epilogue{ReLU: variant&1 == 1, Add: randSlice(r, p.N*hw), Skip: make([]bool, p.N)}
+	if variant >= 2 {
+		e.Bias = randSlice(r, p.N)
+	}
+	listed := make([]bool, p.N)
+	for _, g := range gs {
+		for _, n := range g.Filters {
+			listed[n] = true
+		}
+	}
+	for n := range p.N {
+		e.Skip[n] = !listed[n] && n%2 == 1
+	}
+	plan := NewGroupPlan(p, gs)
+	x := randSlice(r, p.C*p.H*p.W)
+	var ys [2][]float32
+	for i, fused := range []bool{false, true} {
+		was := SetFusedEpilogue(fused)
+		ybuf, y := guarded(r, p.N*hw)
+		copy(y, ys[0]) // the skipped channels alike
+		plan.Forward(x, y, e, ws)
+		SetFusedEpilogue(was)
+		checkGuard(t, "residual GroupPlan "+name, ybuf)
+		ys[i] = y
+	}
+	for q := range ys[0] {
+		if math.Float32bits(ys[0][q]) != math.Float32bits(ys[1][q]) {
+			t.Fatalf("%s: y[%d]: fused %v, unfused %v", name, q, ys[1][q], ys[0][q])
+		}
+	}
+}

@@ -3707,9 +3707,9 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func kernE1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE1x1(SB), NOSPLIT, $0-76
+// func kernE1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE1x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -3738,10 +3738,35 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), DX
+	ADDQ          BX, DX
+	VADDPS.Z      (CX)(DX*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(DX*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), CX
 	LEAQ         (AX)(CX*4), CX
 	VBROADCASTSS (DX), Z30
@@ -3752,9 +3777,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE1x2(SB), NOSPLIT, $0-76
+// func kernE1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE1x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -3786,10 +3811,50 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), CX
 	LEAQ         (AX)(CX*4), CX
 	VBROADCASTSS (DX), Z30
@@ -3804,9 +3869,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE1x3(SB), NOSPLIT, $0-76
+// func kernE1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE1x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -3841,10 +3906,65 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), CX
 	LEAQ         (AX)(CX*4), CX
 	VBROADCASTSS (DX), Z30
@@ -3863,9 +3983,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE1x4(SB), NOSPLIT, $0-76
+// func kernE1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE1x4(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -3903,10 +4023,80 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), CX
 	LEAQ         (AX)(CX*4), CX
 	VBROADCASTSS (DX), Z30
@@ -3929,9 +4119,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE2x1(SB), NOSPLIT, $0-76
+// func kernE2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE2x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -3965,10 +4155,43 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(SI*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(SI*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -3986,9 +4209,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE2x2(SB), NOSPLIT, $0-76
+// func kernE2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE2x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4027,10 +4250,66 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4056,9 +4335,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE2x3(SB), NOSPLIT, $0-76
+// func kernE2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE2x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4102,10 +4381,89 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4139,9 +4497,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE2x4(SB), NOSPLIT, $0-76
+// func kernE2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE2x4(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4190,10 +4548,112 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4235,9 +4695,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE3x1(SB), NOSPLIT, $0-76
+// func kernE3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE3x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4276,10 +4736,51 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(SI*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(SI*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(SI*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4304,9 +4805,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE3x2(SB), NOSPLIT, $0-76
+// func kernE3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE3x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4352,10 +4853,82 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4392,9 +4965,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE3x3(SB), NOSPLIT, $0-76
+// func kernE3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE3x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4447,10 +5020,113 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4499,9 +5175,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE3x4(SB), NOSPLIT, $0-76
+// func kernE3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE3x4(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4561,10 +5237,144 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4625,9 +5435,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE4x1(SB), NOSPLIT, $0-76
+// func kernE4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE4x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4671,10 +5481,59 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(SI*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(SI*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(SI*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          24(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(SI*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4706,9 +5565,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE4x2(SB), NOSPLIT, $0-76
+// func kernE4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE4x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4761,10 +5620,98 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4812,9 +5759,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE4x3(SB), NOSPLIT, $0-76
+// func kernE4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE4x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -4876,10 +5823,137 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -4943,9 +6017,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE4x4(SB), NOSPLIT, $0-76
+// func kernE4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE4x4(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5016,10 +6090,176 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -5099,9 +6339,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE5x1(SB), NOSPLIT, $0-76
+// func kernE5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE5x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5150,10 +6390,67 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(SI*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(SI*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(SI*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          24(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(SI*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          32(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(SI*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -5192,9 +6489,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE5x2(SB), NOSPLIT, $0-76
+// func kernE5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE5x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5254,10 +6551,114 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -5316,9 +6717,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE5x3(SB), NOSPLIT, $0-76
+// func kernE5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE5x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5389,10 +6790,161 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -5471,9 +7023,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE5x4(SB), NOSPLIT, $0-76
+// func kernE5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE5x4(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5555,10 +7107,208 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z16, Z30, K1, Z16
+	VCOMPRESSPS.Z Z16, K1, Z16
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z16, K2, Z16
+	VMAXPS        Z16, Z31, Z16
+	VMOVUPS       Z16, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z17, Z30, K1, Z17
+	VCOMPRESSPS.Z Z17, K1, Z17
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z17, K2, Z17
+	VMAXPS        Z17, Z31, Z17
+	VMOVUPS       Z17, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z18, Z30, K1, Z18
+	VCOMPRESSPS.Z Z18, K1, Z18
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z18, K2, Z18
+	VMAXPS        Z18, Z31, Z18
+	VMOVUPS       Z18, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z19, Z30, K1, Z19
+	VCOMPRESSPS.Z Z19, K1, Z19
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z19, K2, Z19
+	VMAXPS        Z19, Z31, Z19
+	VMOVUPS       Z19, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -5657,9 +7407,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE6x1(SB), NOSPLIT, $0-76
+// func kernE6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE6x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5713,10 +7463,75 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(SI*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(SI*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(SI*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          24(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(SI*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          32(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(SI*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          40(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(SI*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -5762,9 +7577,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE6x2(SB), NOSPLIT, $0-76
+// func kernE6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE6x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5831,10 +7646,130 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -5904,9 +7839,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE6x3(SB), NOSPLIT, $0-76
+// func kernE6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE6x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -5986,10 +7921,185 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z16, Z30, K1, Z16
+	VCOMPRESSPS.Z Z16, K1, Z16
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z16, K2, Z16
+	VMAXPS        Z16, Z31, Z16
+	VMOVUPS       Z16, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z17, Z30, K1, Z17
+	VCOMPRESSPS.Z Z17, K1, Z17
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z17, K2, Z17
+	VMAXPS        Z17, Z31, Z17
+	VMOVUPS       Z17, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -6083,9 +8193,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE6x4(SB), NOSPLIT, $0-76
+// func kernE6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE6x4(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -6178,10 +8288,240 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z16, Z30, K1, Z16
+	VCOMPRESSPS.Z Z16, K1, Z16
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z16, K2, Z16
+	VMAXPS        Z16, Z31, Z16
+	VMOVUPS       Z16, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z20, Z30, K1, Z20
+	VCOMPRESSPS.Z Z20, K1, Z20
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z20, K2, Z20
+	VMAXPS        Z20, Z31, Z20
+	VMOVUPS       Z20, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z17, Z30, K1, Z17
+	VCOMPRESSPS.Z Z17, K1, Z17
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z17, K2, Z17
+	VMAXPS        Z17, Z31, Z17
+	VMOVUPS       Z17, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z21, Z30, K1, Z21
+	VCOMPRESSPS.Z Z21, K1, Z21
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z21, K2, Z21
+	VMAXPS        Z21, Z31, Z21
+	VMOVUPS       Z21, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z18, Z30, K1, Z18
+	VCOMPRESSPS.Z Z18, K1, Z18
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z18, K2, Z18
+	VMAXPS        Z18, Z31, Z18
+	VMOVUPS       Z18, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z22, Z30, K1, Z22
+	VCOMPRESSPS.Z Z22, K1, Z22
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z22, K2, Z22
+	VMAXPS        Z22, Z31, Z22
+	VMOVUPS       Z22, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z19, Z30, K1, Z19
+	VCOMPRESSPS.Z Z19, K1, Z19
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z19, K2, Z19
+	VMAXPS        Z19, Z31, Z19
+	VMOVUPS       Z19, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z23, Z30, K1, Z23
+	VCOMPRESSPS.Z Z23, K1, Z23
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z23, K2, Z23
+	VMAXPS        Z23, Z31, Z23
+	VMOVUPS       Z23, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -6299,9 +8639,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE7x1(SB), NOSPLIT, $0-76
+// func kernE7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE7x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -6360,10 +8700,83 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(SI*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(SI*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(SI*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          24(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(SI*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          32(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(SI*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          40(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(SI*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          48(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(SI*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -6416,9 +8829,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE7x2(SB), NOSPLIT, $0-76
+// func kernE7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE7x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -6492,10 +8905,146 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -6576,9 +9125,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE7x3(SB), NOSPLIT, $0-76
+// func kernE7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE7x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -6667,10 +9216,209 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z18, Z30, K1, Z18
+	VCOMPRESSPS.Z Z18, K1, Z18
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z18, K2, Z18
+	VMAXPS        Z18, Z31, Z18
+	VMOVUPS       Z18, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z16, Z30, K1, Z16
+	VCOMPRESSPS.Z Z16, K1, Z16
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z16, K2, Z16
+	VMAXPS        Z16, Z31, Z16
+	VMOVUPS       Z16, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z19, Z30, K1, Z19
+	VCOMPRESSPS.Z Z19, K1, Z19
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z19, K2, Z19
+	VMAXPS        Z19, Z31, Z19
+	VMOVUPS       Z19, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z17, Z30, K1, Z17
+	VCOMPRESSPS.Z Z17, K1, Z17
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z17, K2, Z17
+	VMAXPS        Z17, Z31, Z17
+	VMOVUPS       Z17, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z20, Z30, K1, Z20
+	VCOMPRESSPS.Z Z20, K1, Z20
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z20, K2, Z20
+	VMAXPS        Z20, Z31, Z20
+	VMOVUPS       Z20, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -6779,9 +9527,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE8x1(SB), NOSPLIT, $0-76
+// func kernE8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE8x1(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -6845,10 +9593,91 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), BX
+	KMOVW         BX, K1
+	POPCNTL       BX, BX
+	MOVL          $0x0000ffff, R8
+	BZHIL         BX, R8, R8
+	KMOVW         R8, K2
+	MOVLQSX       (SI), BX
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(SI*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(SI*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(SI*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          24(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(SI*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          32(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(SI*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          40(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(SI*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          48(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(SI*4)
+	VBROADCASTSS  28(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          56(DI), SI
+	ADDQ          BX, SI
+	VADDPS.Z      (CX)(SI*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(SI*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -6908,9 +9737,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE8x2(SB), NOSPLIT, $0-76
+// func kernE8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE8x2(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -6991,10 +9820,162 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	VBROADCASTSS  28(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          56(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VBROADCASTSS  28(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          56(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -7086,9 +10067,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE8x3(SB), NOSPLIT, $0-76
+// func kernE8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE8x3(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -7186,10 +10167,233 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z18, Z30, K1, Z18
+	VCOMPRESSPS.Z Z18, K1, Z18
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z18, K2, Z18
+	VMAXPS        Z18, Z31, Z18
+	VMOVUPS       Z18, K2, (AX)(R9*4)
+	VBROADCASTSS  28(DX), Z30
+	VADDPS.Z      Z21, Z30, K1, Z21
+	VCOMPRESSPS.Z Z21, K1, Z21
+	MOVQ          56(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z21, K2, Z21
+	VMAXPS        Z21, Z31, Z21
+	VMOVUPS       Z21, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z16, Z30, K1, Z16
+	VCOMPRESSPS.Z Z16, K1, Z16
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z16, K2, Z16
+	VMAXPS        Z16, Z31, Z16
+	VMOVUPS       Z16, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z19, Z30, K1, Z19
+	VCOMPRESSPS.Z Z19, K1, Z19
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z19, K2, Z19
+	VMAXPS        Z19, Z31, Z19
+	VMOVUPS       Z19, K2, (AX)(R9*4)
+	VBROADCASTSS  28(DX), Z30
+	VADDPS.Z      Z22, Z30, K1, Z22
+	VCOMPRESSPS.Z Z22, K1, Z22
+	MOVQ          56(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z22, K2, Z22
+	VMAXPS        Z22, Z31, Z22
+	VMOVUPS       Z22, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  16(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          32(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VBROADCASTSS  20(DX), Z30
+	VADDPS.Z      Z17, Z30, K1, Z17
+	VCOMPRESSPS.Z Z17, K1, Z17
+	MOVQ          40(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z17, K2, Z17
+	VMAXPS        Z17, Z31, Z17
+	VMOVUPS       Z17, K2, (AX)(R9*4)
+	VBROADCASTSS  24(DX), Z30
+	VADDPS.Z      Z20, Z30, K1, Z20
+	VCOMPRESSPS.Z Z20, K1, Z20
+	MOVQ          48(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z20, K2, Z20
+	VMAXPS        Z20, Z31, Z20
+	VMOVUPS       Z20, K2, (AX)(R9*4)
+	VBROADCASTSS  28(DX), Z30
+	VADDPS.Z      Z23, Z30, K1, Z23
+	VCOMPRESSPS.Z Z23, K1, Z23
+	MOVQ          56(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z23, K2, Z23
+	VMAXPS        Z23, Z31, Z23
+	VMOVUPS       Z23, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -7313,9 +10517,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE1x5(SB), NOSPLIT, $0-76
+// func kernE1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE1x5(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -7356,10 +10560,95 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	MOVWLZX       8(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       16(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), CX
 	LEAQ         (AX)(CX*4), CX
 	VBROADCASTSS (DX), Z30
@@ -7386,9 +10675,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE2x5(SB), NOSPLIT, $0-76
+// func kernE2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE2x5(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -7442,10 +10731,135 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	MOVWLZX       8(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       16(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -7495,9 +10909,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE3x5(SB), NOSPLIT, $0-76
+// func kernE3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE3x5(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -7564,10 +10978,175 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	MOVWLZX       8(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       16(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -7640,9 +11219,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE4x5(SB), NOSPLIT, $0-76
+// func kernE4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE4x5(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -7722,10 +11301,215 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z10, Z30, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z10, K2, Z10
+	VMAXPS        Z10, Z31, Z10
+	VMOVUPS       Z10, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z15, Z30, K1, Z15
+	VCOMPRESSPS.Z Z15, K1, Z15
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z15, K2, Z15
+	VMAXPS        Z15, Z31, Z15
+	VMOVUPS       Z15, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z11, Z30, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z11, K2, Z11
+	VMAXPS        Z11, Z31, Z11
+	VMOVUPS       Z11, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z16, Z30, K1, Z16
+	VCOMPRESSPS.Z Z16, K1, Z16
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z16, K2, Z16
+	VMAXPS        Z16, Z31, Z16
+	VMOVUPS       Z16, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z12, Z30, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z12, K2, Z12
+	VMAXPS        Z12, Z31, Z12
+	VMOVUPS       Z12, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z17, Z30, K1, Z17
+	VCOMPRESSPS.Z Z17, K1, Z17
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z17, K2, Z17
+	VMAXPS        Z17, Z31, Z17
+	VMOVUPS       Z17, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z8, Z30, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z8, K2, Z8
+	VMAXPS        Z8, Z31, Z8
+	VMOVUPS       Z8, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z13, Z30, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z13, K2, Z13
+	VMAXPS        Z13, Z31, Z13
+	VMOVUPS       Z13, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z18, Z30, K1, Z18
+	VCOMPRESSPS.Z Z18, K1, Z18
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z18, K2, Z18
+	VMAXPS        Z18, Z31, Z18
+	VMOVUPS       Z18, K2, (AX)(R9*4)
+	MOVWLZX       8(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       16(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	VBROADCASTSS  4(DX), Z30
+	VADDPS.Z      Z9, Z30, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z9, K2, Z9
+	VMAXPS        Z9, Z31, Z9
+	VMOVUPS       Z9, K2, (AX)(R9*4)
+	VBROADCASTSS  8(DX), Z30
+	VADDPS.Z      Z14, Z30, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          16(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z14, K2, Z14
+	VMAXPS        Z14, Z31, Z14
+	VMOVUPS       Z14, K2, (AX)(R9*4)
+	VBROADCASTSS  12(DX), Z30
+	VADDPS.Z      Z19, Z30, K1, Z19
+	VCOMPRESSPS.Z Z19, K1, Z19
+	MOVQ          24(DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z19, K2, Z19
+	VMAXPS        Z19, Z31, Z19
+	VMOVUPS       Z19, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), SI
 	LEAQ         (AX)(SI*4), SI
 	VBROADCASTSS (DX), Z30
@@ -7821,9 +11605,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernE1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernE1x8(SB), NOSPLIT, $0-76
+// func kernE1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernE1x8(SB), NOSPLIT, $0-96
 	MOVQ    k+0(FP), AX
 	MOVQ    a+8(FP), CX
 	MOVQ    aoffs+16(FP), DX
@@ -7866,10 +11650,140 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+48(FP), CX
-	MOVQ         bias+56(FP), DX
-	MOVQ         masks+64(FP), BX
-	VBROADCASTSS lo+72(FP), Z31
+	MOVQ          coffs+48(FP), CX
+	MOVQ          bias+56(FP), DX
+	MOVQ          masks+64(FP), BX
+	VBROADCASTSS  lo+72(FP), Z31
+	MOVQ          qoffs+88(FP), SI
+	TESTQ         SI, SI
+	JZ            plain
+	MOVQ          c+40(FP), AX
+	MOVQ          add+80(FP), CX
+	MOVQ          coffs+48(FP), DI
+	MOVWLZX       (BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       (SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z0, Z30, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z31, Z0
+	VMOVUPS       Z0, K2, (AX)(R9*4)
+	MOVWLZX       2(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       4(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z1, Z30, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z1, K2, Z1
+	VMAXPS        Z1, Z31, Z1
+	VMOVUPS       Z1, K2, (AX)(R9*4)
+	MOVWLZX       4(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       8(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z2, Z30, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z2, K2, Z2
+	VMAXPS        Z2, Z31, Z2
+	VMOVUPS       Z2, K2, (AX)(R9*4)
+	MOVWLZX       6(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       12(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z3, Z30, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z3, K2, Z3
+	VMAXPS        Z3, Z31, Z3
+	VMOVUPS       Z3, K2, (AX)(R9*4)
+	MOVWLZX       8(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       16(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z4, Z30, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z4, K2, Z4
+	VMAXPS        Z4, Z31, Z4
+	VMOVUPS       Z4, K2, (AX)(R9*4)
+	MOVWLZX       10(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       20(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z5, Z30, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z5, K2, Z5
+	VMAXPS        Z5, Z31, Z5
+	VMOVUPS       Z5, K2, (AX)(R9*4)
+	MOVWLZX       12(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       24(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z6, Z30, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z6, K2, Z6
+	VMAXPS        Z6, Z31, Z6
+	VMOVUPS       Z6, K2, (AX)(R9*4)
+	MOVWLZX       14(BX), R8
+	KMOVW         R8, K1
+	POPCNTL       R8, R8
+	MOVL          $0x0000ffff, R9
+	BZHIL         R8, R9, R9
+	KMOVW         R9, K2
+	MOVLQSX       28(SI), R8
+	VBROADCASTSS  (DX), Z30
+	VADDPS.Z      Z7, Z30, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          (DI), R9
+	ADDQ          R8, R9
+	VADDPS.Z      (CX)(R9*4), Z7, K2, Z7
+	VMAXPS        Z7, Z31, Z7
+	VMOVUPS       Z7, K2, (AX)(R9*4)
+	VZEROUPPER
+	RET
+
+plain:
 	MOVQ         (CX), CX
 	LEAQ         (AX)(CX*4), CX
 	VBROADCASTSS (DX), Z30

@@ -718,7 +718,7 @@ func kern1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float
 //	}
 //
 //go:noescape
-func kernE1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE1x2 computes a 1 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -734,7 +734,7 @@ func kernE1x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE1x3 computes a 1 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -750,7 +750,7 @@ func kernE1x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE1x4 computes a 1 x 64 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -766,7 +766,7 @@ func kernE1x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE2x1 computes a 2 x 16 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -782,7 +782,7 @@ func kernE1x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE2x2 computes a 2 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -798,7 +798,7 @@ func kernE2x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE2x3 computes a 2 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -814,7 +814,7 @@ func kernE2x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE2x4 computes a 2 x 64 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -830,7 +830,7 @@ func kernE2x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE3x1 computes a 3 x 16 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -846,7 +846,7 @@ func kernE2x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE3x2 computes a 3 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -862,7 +862,7 @@ func kernE3x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE3x3 computes a 3 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -878,7 +878,7 @@ func kernE3x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE3x4 computes a 3 x 64 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -894,7 +894,7 @@ func kernE3x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE4x1 computes a 4 x 16 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -910,7 +910,7 @@ func kernE3x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE4x2 computes a 4 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -926,7 +926,7 @@ func kernE4x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE4x3 computes a 4 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -942,7 +942,7 @@ func kernE4x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE4x4 computes a 4 x 64 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -958,7 +958,7 @@ func kernE4x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE5x1 computes a 5 x 16 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -974,7 +974,7 @@ func kernE4x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE5x2 computes a 5 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -990,7 +990,7 @@ func kernE5x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE5x3 computes a 5 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1006,7 +1006,7 @@ func kernE5x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE5x4 computes a 5 x 64 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1022,7 +1022,7 @@ func kernE5x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE6x1 computes a 6 x 16 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1038,7 +1038,7 @@ func kernE5x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE6x2 computes a 6 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1054,7 +1054,7 @@ func kernE6x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE6x3 computes a 6 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1070,7 +1070,7 @@ func kernE6x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE6x4 computes a 6 x 64 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1086,7 +1086,7 @@ func kernE6x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE7x1 computes a 7 x 16 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1102,7 +1102,7 @@ func kernE6x4(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE7x2 computes a 7 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1118,7 +1118,7 @@ func kernE7x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE7x3 computes a 7 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1134,7 +1134,7 @@ func kernE7x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE8x1 computes a 8 x 16 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1150,7 +1150,7 @@ func kernE7x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE8x2 computes a 8 x 32 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1166,7 +1166,7 @@ func kernE8x1(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE8x3 computes a 8 x 48 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1182,7 +1182,7 @@ func kernE8x2(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE1x5 computes a 1 x 80 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1198,7 +1198,7 @@ func kernE8x3(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE2x5 computes a 2 x 80 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1214,7 +1214,7 @@ func kernE1x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE3x5 computes a 3 x 80 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1230,7 +1230,7 @@ func kernE2x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE4x5 computes a 4 x 80 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1246,7 +1246,7 @@ func kernE3x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // kernE1x8 computes a 1 x 128 tile from k steps of an indirect A and
 // an indirect B (see microKernel) with the flat epilogue in its store:
@@ -1262,7 +1262,7 @@ func kernE4x5(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *floa
 //	}
 //
 //go:noescape
-func kernE1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
+func kernE1x8(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
 
 // fmaPeak runs n iterations of 24 independent 16-lane FMAs (768 flops
 // each) and nothing else: the machine's FMA peak, for benchmarks.

@@ -7,7 +7,7 @@ import "unsafe"
 // asmKernsE[m][nv] is the generated kernel of an m x 16*nv tile with the
 // flat epilogue in its store (kernE<m>x<nv>; the wide tile is kernE1x8),
 // as asmKerns without it.
-var asmKernsE = [maxMR + 1][planeNV + 1]func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32){
+var asmKernsE = [maxMR + 1][planeNV + 1]func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32){
 	1: {1: kernE1x1, 2: kernE1x2, 3: kernE1x3, 4: kernE1x4, 5: kernE1x5},
 	2: {1: kernE2x1, 2: kernE2x2, 3: kernE2x3, 4: kernE2x4, 5: kernE2x5},
 	3: {1: kernE3x1, 2: kernE3x2, 3: kernE3x3, 4: kernE3x4, 5: kernE3x5},
@@ -19,24 +19,21 @@ var asmKernsE = [maxMR + 1][planeNV + 1]func(k int, a *float32, aoffs *int32, b 
 }
 
 // microEAVX512 is the microEKernel of the kernE kernels. It checks the
-// bounds of aoffs, boffs, c, coffs, bias, masks and of A's rows; the
+// bounds of aoffs, boffs, c, coffs, bias, masks, qoffs, add and of A's rows; the
 // callers guarantee that every b[boffs[p]+j] is in range.
-func microEAVX512(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, coffs []int, bias []float32, masks []uint16, lo float32) {
+func microEAVX512(m, nv, k int, a []float32, aoffs []int32, b []float32, boffs []int32, c []float32, coffs []int, bias []float32, masks []uint16, lo float32, add []float32, qoffs []int32) {
 	for _, o := range aoffs[:m] {
 		_ = a[o : int(o)+k]
 	}
 	_ = boffs[:k]
-	n := nv * vecW
-	for _, o := range coffs[:m] {
-		_ = c[o : o+n]
-	}
 	_ = bias[m-1]
 	_ = masks[nv-1]
+	ap, qp := fusedOut(c, coffs[:m], nv, masks, add, qoffs)
 	kern := asmKernsE[m][min(nv, planeNV)]
 	if nv == wideNV {
 		kern = kernE1x8
 	}
-	kern(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), unsafe.SliceData(b), unsafe.SliceData(boffs), unsafe.SliceData(c), &coffs[0], &bias[0], &masks[0], lo)
+	kern(k, unsafe.SliceData(a), unsafe.SliceData(aoffs), unsafe.SliceData(b), unsafe.SliceData(boffs), unsafe.SliceData(c), &coffs[0], &bias[0], &masks[0], lo, ap, qp)
 }
 
 func init() {

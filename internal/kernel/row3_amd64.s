@@ -6479,9 +6479,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x1(SB), NOSPLIT, $0-84
+// func kernRow3E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x1(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -6533,27 +6533,57 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
 	VMOVUPS      Z0, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R9
+	ADDQ          SI, R9
+	VADDPS.Z      (R8)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R9*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x2(SB), NOSPLIT, $0-84
+// func kernRow3E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x2(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -6612,12 +6642,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -6626,17 +6659,58 @@ store:
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
 	VMOVUPS      Z1, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x3(SB), NOSPLIT, $0-84
+// func kernRow3E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x3(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -6702,12 +6776,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -6720,17 +6797,72 @@ store:
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x4(SB), NOSPLIT, $0-84
+// func kernRow3E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x4(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -6803,12 +6935,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -6825,17 +6960,86 @@ store:
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x5(SB), NOSPLIT, $0-84
+// func kernRow3E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x5(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -6915,12 +7119,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -6941,17 +7148,100 @@ store:
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x6(SB), NOSPLIT, $0-84
+// func kernRow3E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x6(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -7038,12 +7328,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -7068,17 +7361,114 @@ store:
 	VADDPS.Z     Z5, Z21, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 320(SI)
-	ADDQ         $0x0000000c, BX
-	ADDQ         $0x00000180, CX
-	ADDQ         $0x00000180, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000c, BX
+	ADDQ $0x00000180, CX
+	ADDQ $0x00000180, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x7(SB), NOSPLIT, $0-84
+// func kernRow3E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x7(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 112 {
 	// 		var s float32
@@ -7172,12 +7562,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -7206,17 +7599,128 @@ store:
 	VADDPS.Z     Z6, Z21, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 384(SI)
-	ADDQ         $0x0000000e, BX
-	ADDQ         $0x000001c0, CX
-	ADDQ         $0x000001c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z21, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000e, BX
+	ADDQ $0x000001c0, CX
+	ADDQ $0x000001c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_1x8(SB), NOSPLIT, $0-84
+// func kernRow3E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_1x8(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 128 {
 	// 		var s float32
@@ -7317,12 +7821,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -7355,17 +7862,142 @@ store:
 	VADDPS.Z     Z7, Z21, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 448(SI)
-	ADDQ         $0x00000010, BX
-	ADDQ         $0x00000200, CX
-	ADDQ         $0x00000200, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z21, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       14(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       28(SI), R10
+	VADDPS.Z      Z7, Z21, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000010, BX
+	ADDQ $0x00000200, CX
+	ADDQ $0x00000200, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_2x1(SB), NOSPLIT, $0-84
+// func kernRow3E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_2x1(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -7425,33 +8057,70 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z1, Z24, K1, Z1
 	VMAXPS       Z1, Z30, Z1
 	VMOVUPS      Z1, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R10*4)
+	VADDPS.Z      Z1, Z24, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R10*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_2x2(SB), NOSPLIT, $0-84
+// func kernRow3E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_2x2(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -7522,40 +8191,98 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z2, Z24, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z2, Z24, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_2x3(SB), NOSPLIT, $0-84
+// func kernRow3E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_2x3(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -7637,47 +8364,126 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_2x4(SB), NOSPLIT, $0-84
+// func kernRow3E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_2x4(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -7770,54 +8576,154 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_2x5(SB), NOSPLIT, $0-84
+// func kernRow3E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_2x5(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -7921,61 +8827,182 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_2x6(SB), NOSPLIT, $0-84
+// func kernRow3E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_2x6(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -8090,68 +9117,210 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z10, Z24, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, 256(SI)
 	KMOVW        10(BX), K1
 	VADDPS.Z     Z5, Z21, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 320(R8)
+	VMOVUPS      Z5, 320(DI)
 	VADDPS.Z     Z11, Z24, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 320(SI)
-	ADDQ         $0x0000000c, BX
-	ADDQ         $0x00000180, CX
-	ADDQ         $0x00000180, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z24, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z24, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000c, BX
+	ADDQ $0x00000180, CX
+	ADDQ $0x00000180, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_3x1(SB), NOSPLIT, $0-84
+// func kernRow3E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_3x1(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -8219,39 +9388,83 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z1, Z24, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, (R9)
+	VMOVUPS      Z1, (R8)
 	VADDPS.Z     Z2, Z27, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R10*4)
+	VADDPS.Z      Z1, Z24, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R10*4)
+	VADDPS.Z      Z2, Z27, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R10*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_3x2(SB), NOSPLIT, $0-84
+// func kernRow3E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_3x2(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -8334,49 +9547,121 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z2, Z24, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, (R9)
+	VMOVUPS      Z2, (R8)
 	VADDPS.Z     Z4, Z27, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 64(R9)
+	VMOVUPS      Z3, 64(R8)
 	VADDPS.Z     Z5, Z27, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z2, Z24, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z27, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z27, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_3x3(SB), NOSPLIT, $0-84
+// func kernRow3E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_3x3(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -8474,59 +9759,159 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, (R9)
+	VMOVUPS      Z3, (R8)
 	VADDPS.Z     Z6, Z27, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 64(R9)
+	VMOVUPS      Z4, 64(R8)
 	VADDPS.Z     Z7, Z27, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 128(R9)
+	VMOVUPS      Z5, 128(R8)
 	VADDPS.Z     Z8, Z27, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z27, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z27, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z27, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_3x4(SB), NOSPLIT, $0-84
+// func kernRow3E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_3x4(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -8639,69 +10024,197 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, (R9)
+	VMOVUPS      Z4, (R8)
 	VADDPS.Z     Z8, Z27, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 64(R9)
+	VMOVUPS      Z5, 64(R8)
 	VADDPS.Z     Z9, Z27, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
-	VMOVUPS      Z6, 128(R9)
+	VMOVUPS      Z6, 128(R8)
 	VADDPS.Z     Z10, Z27, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
-	VMOVUPS      Z7, 192(R9)
+	VMOVUPS      Z7, 192(R8)
 	VADDPS.Z     Z11, Z27, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z27, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z27, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z27, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z27, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3E_3x5(SB), NOSPLIT, $0-84
+// func kernRow3E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3E_3x5(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -8829,79 +10342,235 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, (R9)
+	VMOVUPS      Z5, (R8)
 	VADDPS.Z     Z10, Z27, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
-	VMOVUPS      Z6, 64(R9)
+	VMOVUPS      Z6, 64(R8)
 	VADDPS.Z     Z11, Z27, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
-	VMOVUPS      Z7, 128(R9)
+	VMOVUPS      Z7, 128(R8)
 	VADDPS.Z     Z12, Z27, K1, Z12
 	VMAXPS       Z12, Z30, Z12
 	VMOVUPS      Z12, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
-	VMOVUPS      Z8, 192(R9)
+	VMOVUPS      Z8, 192(R8)
 	VADDPS.Z     Z13, Z27, K1, Z13
 	VMAXPS       Z13, Z30, Z13
 	VMOVUPS      Z13, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
-	VMOVUPS      Z9, 256(R9)
+	VMOVUPS      Z9, 256(R8)
 	VADDPS.Z     Z14, Z27, K1, Z14
 	VMAXPS       Z14, Z30, Z14
 	VMOVUPS      Z14, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z27, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z27, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	VADDPS.Z      Z12, Z27, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z12, K2, Z12
+	VMAXPS        Z12, Z30, Z12
+	VMOVUPS       Z12, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	VADDPS.Z      Z13, Z27, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z13, K2, Z13
+	VMAXPS        Z13, Z30, Z13
+	VMOVUPS       Z13, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	VADDPS.Z      Z14, Z27, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z14, K2, Z14
+	VMAXPS        Z14, Z30, Z14
+	VMOVUPS       Z14, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x1(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x1(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -8952,27 +10621,57 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
 	VMOVUPS      Z0, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R9
+	ADDQ          SI, R9
+	VADDPS.Z      (R8)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R9*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x2(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x2(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -9029,12 +10728,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -9043,17 +10745,58 @@ store:
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
 	VMOVUPS      Z1, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x3(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x3(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -9116,12 +10859,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -9134,17 +10880,72 @@ store:
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x4(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x4(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -9213,12 +11014,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -9235,17 +11039,86 @@ store:
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x5(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x5(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -9320,12 +11193,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -9346,17 +11222,100 @@ store:
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x6(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x6(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -9437,12 +11396,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -9467,17 +11429,114 @@ store:
 	VADDPS.Z     Z5, Z21, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 320(SI)
-	ADDQ         $0x0000000c, BX
-	ADDQ         $0x00000180, CX
-	ADDQ         $0x00000180, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000c, BX
+	ADDQ $0x00000180, CX
+	ADDQ $0x00000180, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x7(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x7(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 112 {
 	// 		var s float32
@@ -9564,12 +11623,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -9598,17 +11660,128 @@ store:
 	VADDPS.Z     Z6, Z21, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 384(SI)
-	ADDQ         $0x0000000e, BX
-	ADDQ         $0x000001c0, CX
-	ADDQ         $0x000001c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z21, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000e, BX
+	ADDQ $0x000001c0, CX
+	ADDQ $0x000001c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_1x8(SB), NOSPLIT, $0-84
+// func kernRow3L1E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_1x8(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 128 {
 	// 		var s float32
@@ -9701,12 +11874,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -9739,17 +11915,142 @@ store:
 	VADDPS.Z     Z7, Z21, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 448(SI)
-	ADDQ         $0x00000010, BX
-	ADDQ         $0x00000200, CX
-	ADDQ         $0x00000200, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z21, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       14(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       28(SI), R10
+	VADDPS.Z      Z7, Z21, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000010, BX
+	ADDQ $0x00000200, CX
+	ADDQ $0x00000200, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_2x1(SB), NOSPLIT, $0-84
+// func kernRow3L1E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_2x1(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -9809,33 +12110,70 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z1, Z24, K1, Z1
 	VMAXPS       Z1, Z30, Z1
 	VMOVUPS      Z1, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R10*4)
+	VADDPS.Z      Z1, Z24, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R10*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_2x2(SB), NOSPLIT, $0-84
+// func kernRow3L1E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_2x2(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -9906,40 +12244,98 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z2, Z24, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z2, Z24, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_2x3(SB), NOSPLIT, $0-84
+// func kernRow3L1E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_2x3(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -10021,47 +12417,126 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_2x4(SB), NOSPLIT, $0-84
+// func kernRow3L1E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_2x4(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -10154,54 +12629,154 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_2x5(SB), NOSPLIT, $0-84
+// func kernRow3L1E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_2x5(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -10305,61 +12880,182 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_2x6(SB), NOSPLIT, $0-84
+// func kernRow3L1E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_2x6(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -10474,68 +13170,210 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z10, Z24, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, 256(SI)
 	KMOVW        10(BX), K1
 	VADDPS.Z     Z5, Z21, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 320(R8)
+	VMOVUPS      Z5, 320(DI)
 	VADDPS.Z     Z11, Z24, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 320(SI)
-	ADDQ         $0x0000000c, BX
-	ADDQ         $0x00000180, CX
-	ADDQ         $0x00000180, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z24, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z24, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000c, BX
+	ADDQ $0x00000180, CX
+	ADDQ $0x00000180, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_3x1(SB), NOSPLIT, $0-84
+// func kernRow3L1E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_3x1(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -10603,39 +13441,83 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z1, Z24, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, (R9)
+	VMOVUPS      Z1, (R8)
 	VADDPS.Z     Z2, Z27, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R10*4)
+	VADDPS.Z      Z1, Z24, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R10*4)
+	VADDPS.Z      Z2, Z27, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R10*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_3x2(SB), NOSPLIT, $0-84
+// func kernRow3L1E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_3x2(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -10718,49 +13600,121 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z2, Z24, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, (R9)
+	VMOVUPS      Z2, (R8)
 	VADDPS.Z     Z4, Z27, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 64(R9)
+	VMOVUPS      Z3, 64(R8)
 	VADDPS.Z     Z5, Z27, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z2, Z24, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z27, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z27, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_3x3(SB), NOSPLIT, $0-84
+// func kernRow3L1E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_3x3(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -10858,59 +13812,159 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, (R9)
+	VMOVUPS      Z3, (R8)
 	VADDPS.Z     Z6, Z27, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 64(R9)
+	VMOVUPS      Z4, 64(R8)
 	VADDPS.Z     Z7, Z27, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 128(R9)
+	VMOVUPS      Z5, 128(R8)
 	VADDPS.Z     Z8, Z27, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z27, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z27, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z27, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_3x4(SB), NOSPLIT, $0-84
+// func kernRow3L1E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_3x4(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -11023,69 +14077,197 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, (R9)
+	VMOVUPS      Z4, (R8)
 	VADDPS.Z     Z8, Z27, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 64(R9)
+	VMOVUPS      Z5, 64(R8)
 	VADDPS.Z     Z9, Z27, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
-	VMOVUPS      Z6, 128(R9)
+	VMOVUPS      Z6, 128(R8)
 	VADDPS.Z     Z10, Z27, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
-	VMOVUPS      Z7, 192(R9)
+	VMOVUPS      Z7, 192(R8)
 	VADDPS.Z     Z11, Z27, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z27, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z27, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z27, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z27, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L1E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L1E_3x5(SB), NOSPLIT, $0-84
+// func kernRow3L1E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L1E_3x5(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -11213,79 +14395,235 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, (R9)
+	VMOVUPS      Z5, (R8)
 	VADDPS.Z     Z10, Z27, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
-	VMOVUPS      Z6, 64(R9)
+	VMOVUPS      Z6, 64(R8)
 	VADDPS.Z     Z11, Z27, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
-	VMOVUPS      Z7, 128(R9)
+	VMOVUPS      Z7, 128(R8)
 	VADDPS.Z     Z12, Z27, K1, Z12
 	VMAXPS       Z12, Z30, Z12
 	VMOVUPS      Z12, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
-	VMOVUPS      Z8, 192(R9)
+	VMOVUPS      Z8, 192(R8)
 	VADDPS.Z     Z13, Z27, K1, Z13
 	VMAXPS       Z13, Z30, Z13
 	VMOVUPS      Z13, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
-	VMOVUPS      Z9, 256(R9)
+	VMOVUPS      Z9, 256(R8)
 	VADDPS.Z     Z14, Z27, K1, Z14
 	VMAXPS       Z14, Z30, Z14
 	VMOVUPS      Z14, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z27, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z27, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	VADDPS.Z      Z12, Z27, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z12, K2, Z12
+	VMAXPS        Z12, Z30, Z12
+	VMOVUPS       Z12, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	VADDPS.Z      Z13, Z27, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z13, K2, Z13
+	VMAXPS        Z13, Z30, Z13
+	VMOVUPS       Z13, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	VADDPS.Z      Z14, Z27, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z14, K2, Z14
+	VMAXPS        Z14, Z30, Z14
+	VMOVUPS       Z14, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x1(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x1(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -11334,27 +14672,57 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
 	VMOVUPS      Z0, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R9
+	ADDQ          SI, R9
+	VADDPS.Z      (R8)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R9*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x2(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x2(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -11408,12 +14776,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -11422,17 +14793,58 @@ store:
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
 	VMOVUPS      Z1, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x3(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x3(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -11491,12 +14903,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -11509,17 +14924,72 @@ store:
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x4(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x4(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -11583,12 +15053,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -11605,17 +15078,86 @@ store:
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x5(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x5(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -11684,12 +15226,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -11710,17 +15255,100 @@ store:
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x6(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x6(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -11794,12 +15422,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -11824,17 +15455,114 @@ store:
 	VADDPS.Z     Z5, Z21, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 320(SI)
-	ADDQ         $0x0000000c, BX
-	ADDQ         $0x00000180, CX
-	ADDQ         $0x00000180, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000c, BX
+	ADDQ $0x00000180, CX
+	ADDQ $0x00000180, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x7(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x7(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 112 {
 	// 		var s float32
@@ -11913,12 +15641,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -11947,17 +15678,128 @@ store:
 	VADDPS.Z     Z6, Z21, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 384(SI)
-	ADDQ         $0x0000000e, BX
-	ADDQ         $0x000001c0, CX
-	ADDQ         $0x000001c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z21, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000e, BX
+	ADDQ $0x000001c0, CX
+	ADDQ $0x000001c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_1x8(SB), NOSPLIT, $0-84
+// func kernRow3L2E_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_1x8(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for j := range 128 {
 	// 		var s float32
@@ -12041,12 +15883,15 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z21
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z21
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -12079,17 +15924,142 @@ store:
 	VADDPS.Z     Z7, Z21, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 448(SI)
-	ADDQ         $0x00000010, BX
-	ADDQ         $0x00000200, CX
-	ADDQ         $0x00000200, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z21, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       14(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       28(SI), R10
+	VADDPS.Z      Z7, Z21, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000010, BX
+	ADDQ $0x00000200, CX
+	ADDQ $0x00000200, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_2x1(SB), NOSPLIT, $0-84
+// func kernRow3L2E_2x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_2x1(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -12148,33 +16118,70 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z1, Z24, K1, Z1
 	VMAXPS       Z1, Z30, Z1
 	VMOVUPS      Z1, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R10*4)
+	VADDPS.Z      Z1, Z24, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R10*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_2x2(SB), NOSPLIT, $0-84
+// func kernRow3L2E_2x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_2x2(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -12244,40 +16251,98 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z2, Z24, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z2, Z24, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_2x3(SB), NOSPLIT, $0-84
+// func kernRow3L2E_2x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_2x3(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -12358,47 +16423,126 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_2x4(SB), NOSPLIT, $0-84
+// func kernRow3L2E_2x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_2x4(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -12490,54 +16634,154 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_2x5(SB), NOSPLIT, $0-84
+// func kernRow3L2E_2x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_2x5(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -12640,61 +16884,182 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_2x6(SB), NOSPLIT, $0-84
+// func kernRow3L2E_2x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_2x6(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for j := range 96 {
 	// 		var s float32
@@ -12808,68 +17173,210 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
-	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
 	MOVQ         8(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 4(DI), Z24
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z10, Z24, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, 256(SI)
 	KMOVW        10(BX), K1
 	VADDPS.Z     Z5, Z21, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 320(R8)
+	VMOVUPS      Z5, 320(DI)
 	VADDPS.Z     Z11, Z24, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 320(SI)
-	ADDQ         $0x0000000c, BX
-	ADDQ         $0x00000180, CX
-	ADDQ         $0x00000180, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z24, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z21, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z24, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000c, BX
+	ADDQ $0x00000180, CX
+	ADDQ $0x00000180, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_3x1(SB), NOSPLIT, $0-84
+// func kernRow3L2E_3x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_3x1(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 16 {
 	// 		var s float32
@@ -12936,39 +17443,83 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z1, Z24, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, (R9)
+	VMOVUPS      Z1, (R8)
 	VADDPS.Z     Z2, Z27, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R10*4)
+	VADDPS.Z      Z1, Z24, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          8(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R10*4)
+	VADDPS.Z      Z2, Z27, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          16(R9), R10
+	ADDQ          SI, R10
+	VADDPS.Z      (R8)(R10*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R10*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_3x2(SB), NOSPLIT, $0-84
+// func kernRow3L2E_3x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_3x2(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 32 {
 	// 		var s float32
@@ -13050,49 +17601,121 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z2, Z24, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, (R9)
+	VMOVUPS      Z2, (R8)
 	VADDPS.Z     Z4, Z27, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 64(R9)
+	VMOVUPS      Z3, 64(R8)
 	VADDPS.Z     Z5, Z27, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z2, Z24, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z27, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z27, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_3x3(SB), NOSPLIT, $0-84
+// func kernRow3L2E_3x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_3x3(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 48 {
 	// 		var s float32
@@ -13189,59 +17812,159 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z3, Z24, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, (R9)
+	VMOVUPS      Z3, (R8)
 	VADDPS.Z     Z6, Z27, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 64(R9)
+	VMOVUPS      Z4, 64(R8)
 	VADDPS.Z     Z7, Z27, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 128(R9)
+	VMOVUPS      Z5, 128(R8)
 	VADDPS.Z     Z8, Z27, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z3, Z24, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z27, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z27, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z27, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_3x4(SB), NOSPLIT, $0-84
+// func kernRow3L2E_3x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_3x4(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 64 {
 	// 		var s float32
@@ -13353,69 +18076,197 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z4, Z24, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, (R9)
+	VMOVUPS      Z4, (R8)
 	VADDPS.Z     Z8, Z27, K1, Z8
 	VMAXPS       Z8, Z30, Z8
 	VMOVUPS      Z8, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, 64(R9)
+	VMOVUPS      Z5, 64(R8)
 	VADDPS.Z     Z9, Z27, K1, Z9
 	VMAXPS       Z9, Z30, Z9
 	VMOVUPS      Z9, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
-	VMOVUPS      Z6, 128(R9)
+	VMOVUPS      Z6, 128(R8)
 	VADDPS.Z     Z10, Z27, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
-	VMOVUPS      Z7, 192(R9)
+	VMOVUPS      Z7, 192(R8)
 	VADDPS.Z     Z11, Z27, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z4, Z24, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z27, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z27, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z27, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z27, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3L2E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3L2E_3x5(SB), NOSPLIT, $0-84
+// func kernRow3L2E_3x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3L2E_3x5(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for j := range 80 {
 	// 		var s float32
@@ -13542,79 +18393,235 @@ loop:
 store:
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
-	MOVQ         (SI), R8
+	VBROADCASTSS (SI), Z21
+	VBROADCASTSS 4(SI), Z24
+	VBROADCASTSS 8(SI), Z27
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
+	MOVQ         (SI), DI
+	LEAQ         (DX)(DI*4), DI
+	MOVQ         8(SI), R8
 	LEAQ         (DX)(R8*4), R8
-	VBROADCASTSS (DI), Z21
-	MOVQ         8(SI), R9
-	LEAQ         (DX)(R9*4), R9
-	VBROADCASTSS 4(DI), Z24
 	MOVQ         16(SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS 8(DI), Z27
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z21, K1, Z0
 	VMAXPS       Z0, Z30, Z0
-	VMOVUPS      Z0, (R8)
+	VMOVUPS      Z0, (DI)
 	VADDPS.Z     Z5, Z24, K1, Z5
 	VMAXPS       Z5, Z30, Z5
-	VMOVUPS      Z5, (R9)
+	VMOVUPS      Z5, (R8)
 	VADDPS.Z     Z10, Z27, K1, Z10
 	VMAXPS       Z10, Z30, Z10
 	VMOVUPS      Z10, (SI)
 	KMOVW        2(BX), K1
 	VADDPS.Z     Z1, Z21, K1, Z1
 	VMAXPS       Z1, Z30, Z1
-	VMOVUPS      Z1, 64(R8)
+	VMOVUPS      Z1, 64(DI)
 	VADDPS.Z     Z6, Z24, K1, Z6
 	VMAXPS       Z6, Z30, Z6
-	VMOVUPS      Z6, 64(R9)
+	VMOVUPS      Z6, 64(R8)
 	VADDPS.Z     Z11, Z27, K1, Z11
 	VMAXPS       Z11, Z30, Z11
 	VMOVUPS      Z11, 64(SI)
 	KMOVW        4(BX), K1
 	VADDPS.Z     Z2, Z21, K1, Z2
 	VMAXPS       Z2, Z30, Z2
-	VMOVUPS      Z2, 128(R8)
+	VMOVUPS      Z2, 128(DI)
 	VADDPS.Z     Z7, Z24, K1, Z7
 	VMAXPS       Z7, Z30, Z7
-	VMOVUPS      Z7, 128(R9)
+	VMOVUPS      Z7, 128(R8)
 	VADDPS.Z     Z12, Z27, K1, Z12
 	VMAXPS       Z12, Z30, Z12
 	VMOVUPS      Z12, 128(SI)
 	KMOVW        6(BX), K1
 	VADDPS.Z     Z3, Z21, K1, Z3
 	VMAXPS       Z3, Z30, Z3
-	VMOVUPS      Z3, 192(R8)
+	VMOVUPS      Z3, 192(DI)
 	VADDPS.Z     Z8, Z24, K1, Z8
 	VMAXPS       Z8, Z30, Z8
-	VMOVUPS      Z8, 192(R9)
+	VMOVUPS      Z8, 192(R8)
 	VADDPS.Z     Z13, Z27, K1, Z13
 	VMAXPS       Z13, Z30, Z13
 	VMOVUPS      Z13, 192(SI)
 	KMOVW        8(BX), K1
 	VADDPS.Z     Z4, Z21, K1, Z4
 	VMAXPS       Z4, Z30, Z4
-	VMOVUPS      Z4, 256(R8)
+	VMOVUPS      Z4, 256(DI)
 	VADDPS.Z     Z9, Z24, K1, Z9
 	VMAXPS       Z9, Z30, Z9
-	VMOVUPS      Z9, 256(R9)
+	VMOVUPS      Z9, 256(R8)
 	VADDPS.Z     Z14, Z27, K1, Z14
 	VMAXPS       Z14, Z30, Z14
 	VMOVUPS      Z14, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z21, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	VADDPS.Z      Z5, Z24, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	VADDPS.Z      Z10, Z27, K1, Z10
+	VCOMPRESSPS.Z Z10, K1, Z10
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z10, K2, Z10
+	VMAXPS        Z10, Z30, Z10
+	VMOVUPS       Z10, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z21, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	VADDPS.Z      Z6, Z24, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	VADDPS.Z      Z11, Z27, K1, Z11
+	VCOMPRESSPS.Z Z11, K1, Z11
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z11, K2, Z11
+	VMAXPS        Z11, Z30, Z11
+	VMOVUPS       Z11, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z21, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	VADDPS.Z      Z7, Z24, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+	VADDPS.Z      Z12, Z27, K1, Z12
+	VCOMPRESSPS.Z Z12, K1, Z12
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z12, K2, Z12
+	VMAXPS        Z12, Z30, Z12
+	VMOVUPS       Z12, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z21, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	VADDPS.Z      Z8, Z24, K1, Z8
+	VCOMPRESSPS.Z Z8, K1, Z8
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z8, K2, Z8
+	VMAXPS        Z8, Z30, Z8
+	VMOVUPS       Z8, K2, (DI)(R11*4)
+	VADDPS.Z      Z13, Z27, K1, Z13
+	VCOMPRESSPS.Z Z13, K1, Z13
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z13, K2, Z13
+	VMAXPS        Z13, Z30, Z13
+	VMOVUPS       Z13, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z21, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	VADDPS.Z      Z9, Z24, K1, Z9
+	VCOMPRESSPS.Z Z9, K1, Z9
+	MOVQ          8(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z9, K2, Z9
+	VMAXPS        Z9, Z30, Z9
+	VMOVUPS       Z9, K2, (DI)(R11*4)
+	VADDPS.Z      Z14, Z27, K1, Z14
+	VCOMPRESSPS.Z Z14, K1, Z14
+	MOVQ          16(R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z14, K2, Z14
+	VMAXPS        Z14, Z30, Z14
+	VMOVUPS       Z14, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x1(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x1(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x1(SB), NOSPLIT, $0-104
 	// for j := range 16 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -13673,27 +18680,57 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
 	VMOVUPS      Z0, (SI)
-	ADDQ         $0x00000002, BX
-	ADDQ         $0x00000040, CX
-	ADDQ         $0x00000040, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), SI
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R9
+	ADDQ          SI, R9
+	VADDPS.Z      (R8)(R9*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R9*4)
+
+stored:
+	ADDQ $0x00000002, BX
+	ADDQ $0x00000040, CX
+	ADDQ $0x00000040, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x2(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x2(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x2(SB), NOSPLIT, $0-104
 	// for j := range 32 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -13763,12 +18800,15 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -13777,17 +18817,58 @@ store:
 	VADDPS.Z     Z1, Z29, K1, Z1
 	VMAXPS       Z1, Z30, Z1
 	VMOVUPS      Z1, 64(SI)
-	ADDQ         $0x00000004, BX
-	ADDQ         $0x00000080, CX
-	ADDQ         $0x00000080, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z29, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000004, BX
+	ADDQ $0x00000080, CX
+	ADDQ $0x00000080, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x3(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x3(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x3(SB), NOSPLIT, $0-104
 	// for j := range 48 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -13868,12 +18949,15 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -13886,17 +18970,72 @@ store:
 	VADDPS.Z     Z2, Z29, K1, Z2
 	VMAXPS       Z2, Z30, Z2
 	VMOVUPS      Z2, 128(SI)
-	ADDQ         $0x00000006, BX
-	ADDQ         $0x000000c0, CX
-	ADDQ         $0x000000c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z29, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z29, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000006, BX
+	ADDQ $0x000000c0, CX
+	ADDQ $0x000000c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x4(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x4(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x4(SB), NOSPLIT, $0-104
 	// for j := range 64 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -13988,12 +19127,15 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -14010,17 +19152,86 @@ store:
 	VADDPS.Z     Z3, Z29, K1, Z3
 	VMAXPS       Z3, Z30, Z3
 	VMOVUPS      Z3, 192(SI)
-	ADDQ         $0x00000008, BX
-	ADDQ         $0x00000100, CX
-	ADDQ         $0x00000100, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z29, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z29, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z29, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000008, BX
+	ADDQ $0x00000100, CX
+	ADDQ $0x00000100, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x5(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x5(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x5(SB), NOSPLIT, $0-104
 	// for j := range 80 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -14123,12 +19334,15 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -14149,17 +19363,100 @@ store:
 	VADDPS.Z     Z4, Z29, K1, Z4
 	VMAXPS       Z4, Z30, Z4
 	VMOVUPS      Z4, 256(SI)
-	ADDQ         $0x0000000a, BX
-	ADDQ         $0x00000140, CX
-	ADDQ         $0x00000140, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z29, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z29, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z29, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z29, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000a, BX
+	ADDQ $0x00000140, CX
+	ADDQ $0x00000140, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x6(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x6(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x6(SB), NOSPLIT, $0-104
 	// for j := range 96 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -14273,12 +19570,15 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -14303,17 +19603,114 @@ store:
 	VADDPS.Z     Z5, Z29, K1, Z5
 	VMAXPS       Z5, Z30, Z5
 	VMOVUPS      Z5, 320(SI)
-	ADDQ         $0x0000000c, BX
-	ADDQ         $0x00000180, CX
-	ADDQ         $0x00000180, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z29, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z29, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z29, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z29, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z29, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000c, BX
+	ADDQ $0x00000180, CX
+	ADDQ $0x00000180, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x7(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x7(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x7(SB), NOSPLIT, $0-104
 	// for j := range 112 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -14438,12 +19835,15 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -14472,17 +19872,128 @@ store:
 	VADDPS.Z     Z6, Z29, K1, Z6
 	VMAXPS       Z6, Z30, Z6
 	VMOVUPS      Z6, 384(SI)
-	ADDQ         $0x0000000e, BX
-	ADDQ         $0x000001c0, CX
-	ADDQ         $0x000001c0, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z29, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z29, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z29, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z29, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z29, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z29, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x0000000e, BX
+	ADDQ $0x000001c0, CX
+	ADDQ $0x000001c0, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET
 
-// func kernRow3SE_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)
-// Requires: AVX, AVX512F
-TEXT ·kernRow3SE_1x8(SB), NOSPLIT, $0-84
+// func kernRow3SE_1x8(tiles int, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·kernRow3SE_1x8(SB), NOSPLIT, $0-104
 	// for j := range 128 {
 	// 	var s float32
 	// 	for r := range rows {
@@ -14618,12 +20129,15 @@ store:
 
 	// Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;
 	// MAXPS returns its second source (v) when either is NaN.
-	MOVQ         coffs+56(FP), SI
-	MOVQ         bias+64(FP), DI
+	MOVQ         bias+64(FP), SI
 	VBROADCASTSS lo+80(FP), Z30
+	VBROADCASTSS (SI), Z29
+	MOVQ         qoffs+96(FP), SI
+	TESTQ        SI, SI
+	JNZ          compress
+	MOVQ         coffs+56(FP), SI
 	MOVQ         (SI), SI
 	LEAQ         (DX)(SI*4), SI
-	VBROADCASTSS (DI), Z29
 	KMOVW        (BX), K1
 	VADDPS.Z     Z0, Z29, K1, Z0
 	VMAXPS       Z0, Z30, Z0
@@ -14656,10 +20170,135 @@ store:
 	VADDPS.Z     Z7, Z29, K1, Z7
 	VMAXPS       Z7, Z30, Z7
 	VMOVUPS      Z7, 448(SI)
-	ADDQ         $0x00000010, BX
-	ADDQ         $0x00000200, CX
-	ADDQ         $0x00000200, DX
-	DECQ         AX
-	JNZ          tile
+	JMP          stored
+
+compress:
+	// qoffs advances with masks (two bytes of masks, four of qoffs a vector).
+	MOVQ          masks+72(FP), DI
+	NEGQ          DI
+	ADDQ          BX, DI
+	LEAQ          (SI)(DI*2), SI
+	MOVQ          c+48(FP), DI
+	MOVQ          add+88(FP), R8
+	MOVQ          coffs+56(FP), R9
+	MOVWLZX       (BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       (SI), R10
+	VADDPS.Z      Z0, Z29, K1, Z0
+	VCOMPRESSPS.Z Z0, K1, Z0
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z0, K2, Z0
+	VMAXPS        Z0, Z30, Z0
+	VMOVUPS       Z0, K2, (DI)(R11*4)
+	MOVWLZX       2(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       4(SI), R10
+	VADDPS.Z      Z1, Z29, K1, Z1
+	VCOMPRESSPS.Z Z1, K1, Z1
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z1, K2, Z1
+	VMAXPS        Z1, Z30, Z1
+	VMOVUPS       Z1, K2, (DI)(R11*4)
+	MOVWLZX       4(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       8(SI), R10
+	VADDPS.Z      Z2, Z29, K1, Z2
+	VCOMPRESSPS.Z Z2, K1, Z2
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z2, K2, Z2
+	VMAXPS        Z2, Z30, Z2
+	VMOVUPS       Z2, K2, (DI)(R11*4)
+	MOVWLZX       6(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       12(SI), R10
+	VADDPS.Z      Z3, Z29, K1, Z3
+	VCOMPRESSPS.Z Z3, K1, Z3
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z3, K2, Z3
+	VMAXPS        Z3, Z30, Z3
+	VMOVUPS       Z3, K2, (DI)(R11*4)
+	MOVWLZX       8(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       16(SI), R10
+	VADDPS.Z      Z4, Z29, K1, Z4
+	VCOMPRESSPS.Z Z4, K1, Z4
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z4, K2, Z4
+	VMAXPS        Z4, Z30, Z4
+	VMOVUPS       Z4, K2, (DI)(R11*4)
+	MOVWLZX       10(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       20(SI), R10
+	VADDPS.Z      Z5, Z29, K1, Z5
+	VCOMPRESSPS.Z Z5, K1, Z5
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z5, K2, Z5
+	VMAXPS        Z5, Z30, Z5
+	VMOVUPS       Z5, K2, (DI)(R11*4)
+	MOVWLZX       12(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       24(SI), R10
+	VADDPS.Z      Z6, Z29, K1, Z6
+	VCOMPRESSPS.Z Z6, K1, Z6
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z6, K2, Z6
+	VMAXPS        Z6, Z30, Z6
+	VMOVUPS       Z6, K2, (DI)(R11*4)
+	MOVWLZX       14(BX), R10
+	KMOVW         R10, K1
+	POPCNTL       R10, R10
+	MOVL          $0x0000ffff, R11
+	BZHIL         R10, R11, R11
+	KMOVW         R11, K2
+	MOVLQSX       28(SI), R10
+	VADDPS.Z      Z7, Z29, K1, Z7
+	VCOMPRESSPS.Z Z7, K1, Z7
+	MOVQ          (R9), R11
+	ADDQ          R10, R11
+	VADDPS.Z      (R8)(R11*4), Z7, K2, Z7
+	VMAXPS        Z7, Z30, Z7
+	VMOVUPS       Z7, K2, (DI)(R11*4)
+
+stored:
+	ADDQ $0x00000010, BX
+	ADDQ $0x00000200, CX
+	ADDQ $0x00000200, DX
+	DECQ AX
+	JNZ  tile
 	VZEROUPPER
 	RET

@@ -123,7 +123,7 @@ func kernel(m, nv int) {
 // sets, 0 in the others.
 func kernelE(m, nv int) {
 	name := fmt.Sprintf("kernE%dx%d", m, nv)
-	TEXT(name, NOSPLIT, "func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)")
+	TEXT(name, NOSPLIT, "func(k int, a *float32, aoffs *int32, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)")
 	kernelBody(m, nv, name, true)
 }
 
@@ -242,6 +242,16 @@ func kernelLoop(m, nv int, fused bool) {
 		bp := Load(Param("bias"), GP64())
 		masks := Load(Param("masks"), GP64())
 		VBROADCASTSS(paramAddr("lo"), zmm[31])
+		qo := Load(Param("qoffs"), GP64())
+		TESTQ(qo, qo)
+		JZ(LabelRef("plain"))
+		compressEpi(m, nv, acc, masks, qo, func(i int, o VecPhysical) {
+			VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, zmm[30])
+			VADDPS_Z(o, zmm[30], K1, o)
+		}, zmm[31])
+		VZEROUPPER()
+		RET()
+		Label("plain")
 		for i := range m {
 			crow := GP64()
 			MOVQ(Mem{Base: coffs, Disp: 8 * i}, crow)

@@ -64,10 +64,15 @@ func row3() {
 // c+coffs[i], not c+i*ldc, as max(sum+bias[i], lo) in the lanes that
 // masks (one uint16 per vector, from the tile's first) sets and 0 in the
 // others: the flat epilogue (epiFlat) in the store, so that a conv whose
-// output is the next conv's padded layout writes each output once.
+// output is the next conv's padded layout writes each output once. With
+// qoffs non-nil (the residual form) c is the output planes' base instead,
+// and the lanes masks sets leave compressed, in order, for the unpadded
+// layout: lane l of vector v goes to c+coffs[i]+qoffs[v]+(its rank among
+// the set lanes) as max(sum+bias[i]+add[same index], lo); nothing else is
+// written (compressEpi).
 const (
 	row3Sig  = "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, ldc int)"
-	row3ESig = "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32)"
+	row3ESig = "func(tiles, rows int, a *float32, lda int, b *float32, boffs *int32, c *float32, coffs *int, bias *float32, masks *uint16, lo float32, add *float32, qoffs *int32)"
 )
 
 // row3Name names a kernel: prefix, E when fused, _<m>x<nv>.
@@ -86,15 +91,20 @@ func row3Name(prefix string, fused bool, m, nv int) (name, sig string) {
 func row3Epi(m, nv int, out func(i, v int) VecPhysical, c, masks Register, bias []VecPhysical, lo VecPhysical) {
 	Comment("Fused epilogue: max(v + bias[i], lo) in the lanes of masks[v], else 0;",
 		"MAXPS returns its second source (v) when either is NaN.")
-	coffs := Load(Param("coffs"), GP64())
 	bp := Load(Param("bias"), GP64())
 	VBROADCASTSS(paramAddr("lo"), lo)
+	for i := range m {
+		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, bias[i])
+	}
+	qo := Load(Param("qoffs"), GP64())
+	TESTQ(qo, qo)
+	JNZ(LabelRef("compress"))
+	coffs := Load(Param("coffs"), GP64())
 	crow := make([]GPVirtual, m)
 	for i := range m {
 		crow[i] = GP64()
 		MOVQ(Mem{Base: coffs, Disp: 8 * i}, crow[i])
 		LEAQ(Mem{Base: c, Index: crow[i], Scale: 4}, crow[i])
-		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, bias[i])
 	}
 	for v := range nv {
 		KMOVW(Mem{Base: masks, Disp: 2 * v}, K1)
@@ -104,7 +114,49 @@ func row3Epi(m, nv int, out func(i, v int) VecPhysical, c, masks Register, bias 
 			VMOVUPS(out(i, v), Mem{Base: crow[i], Disp: 64 * v})
 		}
 	}
+	JMP(LabelRef("stored"))
+	Label("compress")
+	Comment("qoffs advances with masks (two bytes of masks, four of qoffs a vector).")
+	m0 := Load(Param("masks"), GP64())
+	NEGQ(m0)
+	ADDQ(masks, m0)
+	LEAQ(Mem{Base: qo, Index: m0, Scale: 2}, qo)
+	compressEpi(m, nv, out, masks, qo, func(i int, o VecPhysical) { VADDPS_Z(o, bias[i], K1, o) }, lo)
+	Label("stored")
 	ADDQ(U32(2*nv), masks)
+}
+
+// compressEpi emits the residual form of the fused epilogue's stores:
+// out(i, v) + bias[i] (addBias; K1 holds masks[v]) in the lanes of masks[v], compressed to the low
+// lanes (their rank), plus the add vector at the same place, max lo, to
+// c+coffs[i]+qoffs[v] under the mask of the low popcount(masks[v]) lanes
+// (K2), whose add loads fault-suppress the other lanes. The sums are
+// those of the row epilogue after the unfused kernel, (s + b) + add, in
+// the same operand order.
+func compressEpi(m, nv int, out func(i, v int) VecPhysical, masks, qo Register, addBias func(i int, o VecPhysical), lo VecPhysical) {
+	cb := Load(Param("c"), GP64())
+	ap := Load(Param("add"), GP64())
+	coffs := Load(Param("coffs"), GP64())
+	t, u, q, r := GP32(), GP32(), GP64(), GP64()
+	for v := range nv {
+		MOVWLZX(Mem{Base: masks, Disp: 2 * v}, t)
+		KMOVW(t, K1)
+		POPCNTL(t, t)
+		MOVL(U32(0xffff), u)
+		BZHIL(t, u, u)
+		KMOVW(u, K2)
+		MOVLQSX(Mem{Base: qo, Disp: 4 * v}, q)
+		for i := range m {
+			o := out(i, v)
+			addBias(i, o)
+			VCOMPRESSPS_Z(o, K1, o)
+			MOVQ(Mem{Base: coffs, Disp: 8 * i}, r)
+			ADDQ(q, r)
+			VADDPS_Z(Mem{Base: ap, Index: r, Scale: 4}, o, K2, o)
+			VMAXPS(o, lo, o)
+			VMOVUPS(o, K2, Mem{Base: cb, Index: r, Scale: 4})
+		}
+	}
 }
 
 // row3Names are the kernel name prefixes by the number of shifted taps
