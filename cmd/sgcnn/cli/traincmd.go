@@ -163,7 +163,9 @@ func runTrain(g *globals, o *trainOptions) (err error) {
 			m, info, err := openModel(arch, path)
 			return &sgcnn.Model{Model: m, Info: info}, err
 		}}
-	if o.LRStep == "" { // the API's zero value means epoch; on the command line it is a mistake
+	if o.LRStep == "" && o.flags != nil && o.flags.Changed("lr-step") {
+		// The API's zero value means epoch (so does a run prune starts for
+		// LeNet-5's pretraining); given on the command line it is a mistake.
 		return usagef("--lr-step \"\": want epoch or iter")
 	}
 	var m *sgcnn.Model
