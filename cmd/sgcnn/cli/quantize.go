@@ -136,23 +136,24 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err != nil {
 		return err
 	}
-	o.dataset = modelDataset(o.dataset, info, m.Arch)
-	trainSet, err := openDataset(o.dataset, o.dataDir, true)
+	sm := &sgcnn.Model{Model: m, Info: info}
+	o.dataset = sgcnn.DatasetOf(o.dataset, sm)
+	trainSet, err := sgcnn.OpenSplit(o.dataset, o.dataDir, true, 0)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	testSet, err := openDataset(o.dataset, o.dataDir, false)
+	testSet, err := sgcnn.OpenSplit(o.dataset, o.dataDir, false, 0)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	if err := checkFits(m, testSet, o.dataset); err != nil {
+	if err := sgcnn.CheckFits(sm, testSet); err != nil {
 		return err
 	}
 	calSet, calFrom, err := o.calibrationSet(trainSet)
 	if err != nil {
 		return err
 	}
-	if testSet, err = limited(testSet, o.testLimit); err != nil {
+	if testSet, err = sgcnn.First(testSet, o.testLimit); err != nil {
 		return err
 	}
 	w := gl.stdout
@@ -166,7 +167,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err != nil {
 		return err
 	}
-	norm := normFor(info, testSet)
+	norm := sgcnn.RecordedNorm(info, testSet)
 	calX, err := collect(calSet, norm, o.calibBatch)
 	if err != nil {
 		return err
@@ -239,7 +240,7 @@ func (o *quantizeOptions) calibrationSet(trainSet *data.Dataset) (*data.Dataset,
 		if o.calib > trainSet.N {
 			return nil, "", usagef("--calib %d: the training split has %d images", o.calib, trainSet.N)
 		}
-		ds, err := limited(trainSet, o.calib)
+		ds, err := sgcnn.First(trainSet, o.calib)
 		return ds, "training split", err
 	}
 	_, val, _, err := sgcnn.HoldOut(trainSet, n)
@@ -249,13 +250,13 @@ func (o *quantizeOptions) calibrationSet(trainSet *data.Dataset) (*data.Dataset,
 	if o.calib > val.N {
 		return nil, "", usagef("--calib %d: the validation split (--val-split) has %d images", o.calib, val.N)
 	}
-	ds, err := limited(val, o.calib)
+	ds, err := sgcnn.First(val, o.calib)
 	return ds, fmt.Sprintf("validation split (%d of %d training images, seed %d)", n, trainSet.N, valSeed), err
 }
 
 // collect gathers a data set's images, normalised, into one tensor.
 func collect(ds *data.Dataset, norm data.Norm, batch int) (*tensor.Tensor, error) {
-	src, err := evalSource(ds, norm, batch)
+	src, err := sgcnn.EvalSource(ds, norm, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +286,7 @@ type topOneResult struct {
 // topOne evaluates nets on the test set.
 func topOne(ds *data.Dataset, norm data.Norm, batch int, nets ...*compile.Net) (topOneResult, error) {
 	var r topOneResult
-	src, err := evalSource(ds, norm, batch)
+	src, err := sgcnn.EvalSource(ds, norm, batch)
 	if err != nil {
 		return r, err
 	}
