@@ -54,6 +54,12 @@ func runName(arch, path string) string {
 	if arch != models.GraphArch || path == "" {
 		return arch
 	}
+	return fileName(path)
+}
+
+// fileName names a model file in default output paths: its base name
+// without extension, or for a run's checkpoint the run's folder.
+func fileName(path string) string {
 	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	if base == "checkpoint" { // runs/<run>/checkpoint.safetensors: name it after the run
 		base = filepath.Base(filepath.Dir(path))
