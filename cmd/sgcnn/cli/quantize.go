@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sgcnn/sgcnn"
+	"github.com/sgcnn/sgcnn/budget"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
@@ -185,7 +184,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 		return err
 	}
 	fmt.Fprintf(w, "sgcnn quantize %s (%s), %s, %s, %d threads, Go %s\n", o.weights, m.Arch,
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), parallel.Threads(), runtime.Version())
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), budget.CPUModel(), parallel.Threads(), runtime.Version())
 	fmt.Fprintf(w, "calibrated %d convs on %d %s images of the %s; int8 kernels: %s\n", len(cal.Ranges), cal.Images, o.dataset, calFrom, kernelName())
 	top, err := topOne(testSet, norm, o.batch, f32, i8)
 	if err != nil {
@@ -422,20 +421,4 @@ func kernelName() string {
 		return "AVX-512 VNNI assembly"
 	}
 	return "pure Go"
-}
-
-// cpuModel returns the CPU's model name from /proc/cpuinfo, or GOARCH.
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }
