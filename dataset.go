@@ -19,7 +19,8 @@ var datasetNorms = map[string]data.Norm{
 	"fashion-mnist": data.FashionMNISTNorm,
 }
 
-func knownDataset(name string) bool { return slices.Contains(Datasets, name) }
+// KnownDataset reports whether name is one of Datasets.
+func KnownDataset(name string) bool { return slices.Contains(Datasets, name) }
 
 // DefaultDataset is the data set an architecture is usually trained on:
 // MNIST for lenet5, CIFAR-10 for the others.
@@ -55,7 +56,7 @@ func OpenDataFirst(name, dir string, nTrain, nTest int) (train, test *data.Datas
 // training split when train, keeping only its first n images (0: all).
 // An unknown name or a negative n is a *ConfigError.
 func OpenSplit(name, dir string, train bool, n int) (*data.Dataset, error) {
-	if !knownDataset(name) {
+	if !KnownDataset(name) {
 		return nil, configErr("Dataset", fmt.Sprintf("%q", name), "want one of %s", strings.Join(Datasets, ", "))
 	}
 	if n < 0 {
@@ -65,11 +66,12 @@ func OpenSplit(name, dir string, train bool, n int) (*data.Dataset, error) {
 	if err != nil {
 		return nil, err
 	}
-	return first(ds, n)
+	return First(ds, n)
 }
 
-// first returns the first n images of ds (all when n <= 0 or n >= ds.N).
-func first(ds *data.Dataset, n int) (*data.Dataset, error) {
+// First returns the first n images of ds (all of them when n <= 0 or
+// n >= ds.N): for quick runs, calibration sets and tests.
+func First(ds *data.Dataset, n int) (*data.Dataset, error) {
 	if n <= 0 || n >= ds.N {
 		return ds, nil
 	}
@@ -80,8 +82,10 @@ func first(ds *data.Dataset, n int) (*data.Dataset, error) {
 	return ds.Subset(idx)
 }
 
-// checkFits reports a data set whose images or classes do not fit a model.
-func checkFits(m *Model, ds *data.Dataset) error {
+// CheckFits reports a data set whose images or classes do not fit a
+// model: an error naming both when the image shape differs from the
+// model's input, or the data set has more classes than it has outputs.
+func CheckFits(m *Model, ds *data.Dataset) error {
 	c, h, w := ds.Dims()
 	in := m.Model.InputShape
 	if [3]int{c, h, w} != in {

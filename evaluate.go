@@ -77,8 +77,8 @@ func evalData(m *Model, cfg *EvalConfig) (train.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFits(m, ds); err != nil {
+	if err := CheckFits(m, ds); err != nil {
 		return nil, err
 	}
-	return EvalSource(ds, recordedNorm(m.Info, ds), cfg.Batch)
+	return EvalSource(ds, RecordedNorm(m.Info, ds), cfg.Batch)
 }

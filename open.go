@@ -100,7 +100,7 @@ func Open(path string, opts ...OpenOption) (*Model, error) {
 	for _, fn := range opts {
 		fn(&o)
 	}
-	if o.dataset != "" && !knownDataset(o.dataset) {
+	if o.dataset != "" && !KnownDataset(o.dataset) {
 		return nil, fmt.Errorf("dataset %q: want one of %s", o.dataset, strings.Join(Datasets, ", "))
 	}
 	m, err := open(path, o)
@@ -201,18 +201,36 @@ func IsNative(head []byte) bool {
 	return len(head) >= 9 && head[8] == '{' && !bytes.HasPrefix(head, []byte("PK"))
 }
 
+// IsNativeFile reports whether the file at path looks like an sgcnn model
+// file (see IsNative); false for a file that cannot be read, a folder or
+// an empty file.
+func IsNativeFile(path string) bool {
+	head, err := readHead(path)
+	return err == nil && IsNative(head)
+}
+
 // CheckFinite returns an error naming the first tensor of m's state that
 // holds NaN or Inf.
 func CheckFinite(m *models.Model) error {
+	if n, i, x, found := NonFinite(m); found {
+		return fmt.Errorf("tensor %s holds %g at index %d: the model is not usable", n, x, i)
+	}
+	return nil
+}
+
+// NonFinite finds the first NaN or Inf in m's state (weights, running
+// statistics), in state-dict order: the tensor's name, the index and the
+// value; found is false when every value is finite.
+func NonFinite(m *models.Model) (name string, index int, v float32, found bool) {
 	names, ts := models.StateDict(m)
 	for _, n := range names {
 		for i, x := range ts[n].Data {
 			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return fmt.Errorf("tensor %s holds %g at index %d: the model is not usable", n, x, i)
+				return n, i, x, true
 			}
 		}
 	}
-	return nil
+	return "", 0, 0, false
 }
 
 // Save writes the model (weights, running statistics, masks) and its

@@ -211,7 +211,7 @@ func checkStart(m *Model, cfg *PruneConfig) error {
 			return configErr("Trainer", cfg.Trainer, "needs the run folder Dir, the trainer's work folder")
 		}
 	}
-	cfg.Dataset = modelDataset(cfg.Dataset, m)
+	cfg.Dataset = DatasetOf(cfg.Dataset, m)
 	if b := cfg.Budget; cfg.Dataset == ImageFolderDataset && b != nil && b.Plan == nil && b.Ask != nil && b.Ask.SensitivityFile == "" {
 		return configErr("Budget", b.Ask.Budget, "measuring the layers' sensitivity needs training images held in memory, "+
 			"not dataset %s: give a sensitivity table measured elsewhere (SensitivityFile)", ImageFolderDataset)
@@ -219,9 +219,9 @@ func checkStart(m *Model, cfg *PruneConfig) error {
 	return nil
 }
 
-// modelDataset is the data set a run uses: the one given, else the one
-// the model records, else its architecture's.
-func modelDataset(given string, m *Model) string {
+// DatasetOf is the data set to run m on: the one given, else the one its
+// model file records, else its architecture's default (DefaultDataset).
+func DatasetOf(given string, m *Model) string {
 	switch {
 	case given != "":
 		return given
@@ -258,7 +258,7 @@ func resumeState(m *Model, cfg *PruneConfig, ckpt string) (*pipeline.State, map[
 	if dataDir != "" {
 		cfg.DataDir = dataDir
 	}
-	cfg.Dataset = modelDataset(cfg.Dataset, m)
+	cfg.Dataset = DatasetOf(cfg.Dataset, m)
 	return ck.State, ck.extra, nil
 }
 
@@ -275,7 +275,7 @@ type dataSets struct {
 // m, holds out the validation split (recording it in st) and settles the
 // normalisation (recording it in m).
 func loadData(m *Model, cfg *PruneConfig, st *pipeline.State) (*dataSets, error) {
-	if !knownDataset(cfg.Dataset) && cfg.Dataset != ImageFolderDataset {
+	if !KnownDataset(cfg.Dataset) && cfg.Dataset != ImageFolderDataset {
 		return nil, configErr("Dataset", fmt.Sprintf("%q", cfg.Dataset), "want one of %s or %s", strings.Join(Datasets, ", "), ImageFolderDataset)
 	}
 	m.Info.Dataset = cfg.Dataset
@@ -290,17 +290,14 @@ func loadData(m *Model, cfg *PruneConfig, st *pipeline.State) (*dataSets, error)
 			return nil, err
 		}
 	}
-	if err := checkFits(m, trainSet); err != nil {
+	if err := CheckFits(m, trainSet); err != nil {
 		return nil, err
 	}
 	rest, val, err := holdout(st, trainSet, cfg.ValSplitCapped && !cfg.Resume)
 	if err != nil {
 		return nil, err
 	}
-	norm := testSet.Norm()
-	if c := testSet.C; len(m.Info.Mean) == c && len(m.Info.Std) == c {
-		norm = data.Norm{Mean: m.Info.Mean, Std: m.Info.Std}
-	}
+	norm := RecordedNorm(m.Info, testSet)
 	m.Info.Mean, m.Info.Std = norm.Mean, norm.Std
 	return &dataSets{train: rest, val: val, test: testSet, norm: norm}, nil
 }

@@ -93,12 +93,12 @@ func Sensitivity(m *Model, cfg SensitivityConfig) (*budget.SensitivityTable, err
 	if err != nil {
 		return nil, err
 	}
-	name := modelDataset(cfg.Dataset, m)
+	name := DatasetOf(cfg.Dataset, m)
 	trainSet, err := OpenSplit(name, cfg.DataDir, true, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFits(m, trainSet); err != nil {
+	if err := CheckFits(m, trainSet); err != nil {
 		return nil, err
 	}
 	ds, err := HeldOut(trainSet, cfg.ValSplit, cfg.ValSplitCapped, cfg.Subset)
@@ -139,14 +139,7 @@ func HeldOut(trainSet *data.Dataset, n int, capped bool, subset int) (*data.Data
 	if val == nil {
 		return nil, configErr("ValSplit", n, "a training set of %d images leaves no validation split", trainSet.N)
 	}
-	if subset > 0 && subset < val.N {
-		idx := make([]int, subset)
-		for i := range idx {
-			idx[i] = i
-		}
-		return val.Subset(idx)
-	}
-	return val, nil
+	return First(val, subset)
 }
 
 // evalFunc returns a budget.Eval that compiles m as it is and evaluates

@@ -157,10 +157,10 @@ func Average(ctx context.Context, cfg AverageConfig) (*AverageResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFits(m, trainSet); err != nil {
+	if err := CheckFits(m, trainSet); err != nil {
 		return nil, err
 	}
-	norm := recordedNorm(lead.Info, trainSet)
+	norm := RecordedNorm(lead.Info, trainSet)
 	n, err := ValSplitOf(cfg.ValSplit, cfg.ValSplitDefault, trainSet.N)
 	if err != nil {
 		return nil, err
@@ -170,7 +170,7 @@ func Average(ctx context.Context, cfg AverageConfig) (*AverageResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	if trainSet, err = first(trainSet, cfg.BNImages); err != nil {
+	if trainSet, err = First(trainSet, cfg.BNImages); err != nil {
 		return nil, err
 	}
 	pad, flip := Augmentation(trainSet.H, cfg.Augment, cfg.Shift)
@@ -211,9 +211,11 @@ func Average(ctx context.Context, cfg AverageConfig) (*AverageResult, error) {
 	return res, nil
 }
 
-// recordedNorm is the normalisation a model file records, else the data
-// set's.
-func recordedNorm(info modelfile.Info, ds *data.Dataset) data.Norm {
+// RecordedNorm is the normalisation to feed a model on ds: the one its
+// file records (info's mean and std, when they have ds.C channels), else
+// the data set's. Unlike Model.Norm it falls back on ds, not on the
+// data set the file names.
+func RecordedNorm(info modelfile.Info, ds *data.Dataset) data.Norm {
 	if len(info.Mean) == ds.C && len(info.Std) == ds.C {
 		return data.Norm{Mean: info.Mean, Std: info.Std}
 	}

@@ -56,7 +56,7 @@ func TestAverageMeans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := evaluate(f.Model, test, recordedNorm(f.Info, test), 200)
+	again, err := evaluate(f.Model, test, RecordedNorm(f.Info, test), 200)
 	if err != nil {
 		t.Fatal(err)
 	}

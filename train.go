@@ -138,7 +138,7 @@ func (c *TrainSettings) Validate() error {
 		return configErr("LRStep", "iter", "not with --trainer torch (the torch trainer takes one rate per epoch); use --lr-step epoch or --trainer go")
 	case c.Classes < 0 || c.Classes > modelfile.MaxClasses:
 		return configErr("Classes", c.Classes, "want 0 (the architecture's) to %d", modelfile.MaxClasses)
-	case c.Dataset != "" && c.Dataset != ImageFolderDataset && !knownDataset(c.Dataset):
+	case c.Dataset != "" && c.Dataset != ImageFolderDataset && !KnownDataset(c.Dataset):
 		return configErr("Dataset", fmt.Sprintf("%q", c.Dataset), "want one of %s", strings.Join(Datasets, ", "))
 	}
 	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
@@ -330,7 +330,7 @@ func trainData(m *Model, cfg *TrainConfig, rec *TrainRecord) (*trainSets, error)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkFits(m, trainSet); err != nil {
+	if err := CheckFits(m, trainSet); err != nil {
 		return nil, err
 	}
 	n, err := ValSplitOf(cfg.ValSplit, cfg.ValSplitDefault && cfg.From == nil, trainSet.N)
@@ -346,7 +346,7 @@ func trainData(m *Model, cfg *TrainConfig, rec *TrainRecord) (*trainSets, error)
 	s.pad, s.flip = Augmentation(rest.H, cfg.Augment, cfg.Shift)
 	// A model file's recorded normalisation (an imported network's) wins
 	// over the data set's default.
-	s.norm = recordedNorm(m.Info, testSet)
+	s.norm = RecordedNorm(m.Info, testSet)
 	// The training batch size lets the layers keep their buffers.
 	if s.during, s.final, err = evalSources(val, testSet, s.norm, cfg.Batch); err != nil {
 		return nil, err

@@ -122,7 +122,7 @@ func Transfer(ctx context.Context, m *Model, cfg TransferConfig) (*TransferRecor
 		return nil, err
 	}
 	rec := &TransferRecord{Source: cfg.Source, Arch: net.Arch, Dataset: cfg.Dataset, Head: head.Name(), Classes: net.Classes,
-		Pruned: prunedFraction(net, head), TrainN: trainSet.Len(), TestN: testSet.Len(), Config: cfg.Config, OutputFile: cfg.Out,
+		Pruned: PrunedFraction(net.Net, head), TrainN: trainSet.Len(), TestN: testSet.Len(), Config: cfg.Config, OutputFile: cfg.Out,
 		Validation: valRec}
 	fmt.Fprintf(log, "transfer %s (%.1f%% of masked connections pruned) to %s: new head %s %d -> %d, %d train / %d test images\n",
 		net.Arch, 100*rec.Pruned, cfg.Dataset, head.Name(), head.In, head.Out, rec.TrainN, rec.TestN)
@@ -161,13 +161,14 @@ func Transfer(ctx context.Context, m *Model, cfg TransferConfig) (*TransferRecor
 	return rec, nil
 }
 
-// prunedFraction is the fraction of connections masked off in the layers
-// that carry a mask, leaving out the head.
-func prunedFraction(m *models.Model, head nn.Layer) float64 {
+// PrunedFraction is the fraction of connections masked off in the layers
+// of net that carry a mask, leaving out except (nil: none), such as a new
+// head: 0 when no layer carries a mask.
+func PrunedFraction(net, except nn.Layer) float64 {
 	var off, all int
-	for _, p := range nn.Prunables(m.Net) {
+	for _, p := range nn.Prunables(net) {
 		mask := p.Mask()
-		if p == head || mask == nil {
+		if p == except || mask == nil {
 			continue
 		}
 		all += len(mask)

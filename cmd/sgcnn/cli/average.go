@@ -107,7 +107,7 @@ func runAverage(g *globals, o *averageOptions, files []string) error {
 		if _, err := os.Stat(path); err != nil {
 			return err
 		}
-		if !isNative(path) {
+		if !sgcnn.IsNativeFile(path) {
 			return usagef("%s: not an sgcnn model file (import PyTorch checkpoints with sgcnn import first)", path)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
 	"github.com/sgcnn/sgcnn/internal/cpuload"
@@ -189,14 +190,11 @@ func benchModel(arch, dir string) (*models.Model, string, error) {
 	} else if err != nil {
 		return nil, "", err
 	}
-	sd, err := pytorch.Load(path)
+	pm, err := sgcnn.Open(path, sgcnn.WithArch(arch), sgcnn.AllowNonFinite())
 	if err != nil {
 		return nil, "", err
 	}
-	if err := models.LoadStateDict(m, sd.Tensors); err != nil {
-		return nil, "", fmt.Errorf("%s: %w", path, err)
-	}
-	return m, "pretrained", nil
+	return pm.Model, "pretrained", nil
 }
 
 // benchOne prunes a fresh arch to rate and times it at every thread count

@@ -9,12 +9,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/detect"
 	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/nn"
 )
 
 type detectOptions struct {
@@ -210,20 +210,7 @@ func detectOne(g *globals, o *detectOptions, path string, sets [2]*detect.Set) (
 		return nil, nil, usageError{err}
 	}
 	r := &detectRun{Backbone: path, Arch: m.Arch}
-	var off, all int
-	for _, p := range nn.Prunables(d.Net) {
-		if mask := p.Mask(); mask != nil {
-			all += len(mask)
-			for _, v := range mask {
-				if v == 0 {
-					off++
-				}
-			}
-		}
-	}
-	if all > 0 {
-		r.Pruned = float64(off) / float64(all)
-	}
+	r.Pruned = sgcnn.PrunedFraction(d.Net, nil)
 	fmt.Fprintf(g.stderr, "detector on %s (%s, %.1f%% of masked connections pruned)\n", path, m.Arch, 100*r.Pruned)
 	if o.speedOnly {
 		return r, d, nil

@@ -33,7 +33,7 @@ func holdOut(ds *data.Dataset, n int) (rest, val *data.Dataset, rec *report.Vali
 
 // evaluateSet returns m's accuracy on ds, unaugmented.
 func evaluateSet(m *models.Model, ds *data.Dataset, norm data.Norm) (train.EvalResult, error) {
-	src, err := evalSource(ds, norm, 200)
+	src, err := sgcnn.EvalSource(ds, norm, 200)
 	if err != nil {
 		return train.EvalResult{}, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/modelfile"
@@ -67,7 +68,7 @@ needs are unpickled: a checkpoint that asks for any other class is refused.`,
 	f.StringVar(&o.std, "std", "", "ONNX: per-channel input std on [0,1] pixels, e.g. 0.229,0.224,0.225")
 	f.IntVar(&o.classes, "classes", 0, "ONNX: the number of outputs the network must have (0: as the file says)")
 	f.StringVar(&o.inputShape, "input-shape", "", "ONNX: one image's shape C,H,W, for files whose height or width is dynamic")
-	f.StringVar(&o.dataset, "dataset", "", "ONNX: the data set to record as the model's own ("+strings.Join(datasets, ", ")+")")
+	f.StringVar(&o.dataset, "dataset", "", "ONNX: the data set to record as the model's own ("+strings.Join(sgcnn.Datasets, ", ")+")")
 	return cmd
 }
 
@@ -95,7 +96,7 @@ func runImport(g *globals, o *importOptions, in string) error {
 	if err != nil {
 		return err
 	}
-	info := modelfile.Info{Dataset: defaultDataset(m.Arch)}
+	info := modelfile.Info{Dataset: sgcnn.DefaultDataset(m.Arch)}
 	if info.Dataset == "cifar10" {
 		info.Mean, info.Std = data.ImageNetNorm.Mean, data.ImageNetNorm.Std
 	}
@@ -141,8 +142,8 @@ func importONNX(g *globals, o *importOptions, in string) error {
 	if o.classes < 0 {
 		return usagef("--classes %d: want 1 or more (0: as the file says)", o.classes)
 	}
-	if o.dataset != "" && !knownDataset(o.dataset) {
-		return usagef("--dataset %q: want one of %s", o.dataset, strings.Join(datasets, ", "))
+	if o.dataset != "" && !sgcnn.KnownDataset(o.dataset) {
+		return usagef("--dataset %q: want one of %s", o.dataset, strings.Join(sgcnn.Datasets, ", "))
 	}
 	mean, std, err := parseNorm(o.mean, o.std)
 	if err != nil {
@@ -224,15 +225,4 @@ func parseInts(s, flag string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
-}
-
-// knownDataset reports whether name is one of the data sets the commands
-// load by name.
-func knownDataset(name string) bool {
-	for _, d := range datasets {
-		if d == name {
-			return true
-		}
-	}
-	return false
 }

@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/sgcnn/sgcnn"
@@ -103,8 +102,8 @@ func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*sgcnn.Checkpoint, 
 // validatePruneStart checks the settings of a new pruning run that its
 // pipeline.Config does not hold, before any work.
 func validatePruneStart(o *pruneOptions) error {
-	if o.dataset != "" && o.dataset != folderDataset && !slices.Contains(datasets, o.dataset) {
-		return usagef("--dataset %q: want one of %s or %s", o.dataset, strings.Join(datasets, ", "), folderDataset)
+	if o.dataset != "" && o.dataset != folderDataset && !sgcnn.KnownDataset(o.dataset) {
+		return usagef("--dataset %q: want one of %s or %s", o.dataset, strings.Join(sgcnn.Datasets, ", "), folderDataset)
 	}
 	if o.dataset == folderDataset {
 		if err := validatePruneFolder(o); err != nil {

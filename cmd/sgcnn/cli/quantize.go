@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"bufio"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sgcnn/sgcnn"
+	"github.com/sgcnn/sgcnn/budget"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
@@ -136,23 +135,24 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err != nil {
 		return err
 	}
-	o.dataset = modelDataset(o.dataset, info, m.Arch)
-	trainSet, err := openDataset(o.dataset, o.dataDir, true)
+	sm := &sgcnn.Model{Model: m, Info: info}
+	o.dataset = sgcnn.DatasetOf(o.dataset, sm)
+	trainSet, err := sgcnn.OpenSplit(o.dataset, o.dataDir, true, 0)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	testSet, err := openDataset(o.dataset, o.dataDir, false)
+	testSet, err := sgcnn.OpenSplit(o.dataset, o.dataDir, false, 0)
 	if err != nil {
-		return err
+		return flagError(err)
 	}
-	if err := checkFits(m, testSet, o.dataset); err != nil {
+	if err := sgcnn.CheckFits(sm, testSet); err != nil {
 		return err
 	}
 	calSet, calFrom, err := o.calibrationSet(trainSet)
 	if err != nil {
 		return err
 	}
-	if testSet, err = limited(testSet, o.testLimit); err != nil {
+	if testSet, err = sgcnn.First(testSet, o.testLimit); err != nil {
 		return err
 	}
 	w := gl.stdout
@@ -166,7 +166,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err != nil {
 		return err
 	}
-	norm := normFor(info, testSet)
+	norm := sgcnn.RecordedNorm(info, testSet)
 	calX, err := collect(calSet, norm, o.calibBatch)
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 		return err
 	}
 	fmt.Fprintf(w, "sgcnn quantize %s (%s), %s, %s, %d threads, Go %s\n", o.weights, m.Arch,
-		time.Now().UTC().Format("2006-01-02 15:04 MST"), cpuModel(), parallel.Threads(), runtime.Version())
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), budget.CPUModel(), parallel.Threads(), runtime.Version())
 	fmt.Fprintf(w, "calibrated %d convs on %d %s images of the %s; int8 kernels: %s\n", len(cal.Ranges), cal.Images, o.dataset, calFrom, kernelName())
 	top, err := topOne(testSet, norm, o.batch, f32, i8)
 	if err != nil {
@@ -239,7 +239,7 @@ func (o *quantizeOptions) calibrationSet(trainSet *data.Dataset) (*data.Dataset,
 		if o.calib > trainSet.N {
 			return nil, "", usagef("--calib %d: the training split has %d images", o.calib, trainSet.N)
 		}
-		ds, err := limited(trainSet, o.calib)
+		ds, err := sgcnn.First(trainSet, o.calib)
 		return ds, "training split", err
 	}
 	_, val, _, err := sgcnn.HoldOut(trainSet, n)
@@ -249,13 +249,13 @@ func (o *quantizeOptions) calibrationSet(trainSet *data.Dataset) (*data.Dataset,
 	if o.calib > val.N {
 		return nil, "", usagef("--calib %d: the validation split (--val-split) has %d images", o.calib, val.N)
 	}
-	ds, err := limited(val, o.calib)
+	ds, err := sgcnn.First(val, o.calib)
 	return ds, fmt.Sprintf("validation split (%d of %d training images, seed %d)", n, trainSet.N, valSeed), err
 }
 
 // collect gathers a data set's images, normalised, into one tensor.
 func collect(ds *data.Dataset, norm data.Norm, batch int) (*tensor.Tensor, error) {
-	src, err := evalSource(ds, norm, batch)
+	src, err := sgcnn.EvalSource(ds, norm, batch)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ type topOneResult struct {
 // topOne evaluates nets on the test set.
 func topOne(ds *data.Dataset, norm data.Norm, batch int, nets ...*compile.Net) (topOneResult, error) {
 	var r topOneResult
-	src, err := evalSource(ds, norm, batch)
+	src, err := sgcnn.EvalSource(ds, norm, batch)
 	if err != nil {
 		return r, err
 	}
@@ -421,20 +421,4 @@ func kernelName() string {
 		return "AVX-512 VNNI assembly"
 	}
 	return "pure Go"
-}
-
-// cpuModel returns the CPU's model name from /proc/cpuinfo, or GOARCH.
-func cpuModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if k, v, ok := strings.Cut(s.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return runtime.GOARCH
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
@@ -44,11 +45,11 @@ func quantONNX(gl *globals, o *quantizeOptions, m *models.Model, cal *quant.Cali
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", o.onnx, err)
 	}
-	if ds, err = limited(ds, o.ortLimit); err != nil {
+	if ds, err = sgcnn.First(ds, o.ortLimit); err != nil {
 		s.Close()
 		return nil, err
 	}
-	src, err := evalSource(ds, norm, o.batch)
+	src, err := sgcnn.EvalSource(ds, norm, o.batch)
 	if err != nil {
 		s.Close()
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 )
@@ -133,7 +134,7 @@ func checkFreshOut(path string, force bool, log io.Writer) error {
 
 // describeModelFile says what an existing file holds, for messages.
 func describeModelFile(path string) string {
-	if !isNative(path) {
+	if !sgcnn.IsNativeFile(path) {
 		return "no sgcnn model (not a safetensors file)"
 	}
 	f, err := models.LoadFile(path, "")

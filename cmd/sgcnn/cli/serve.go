@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
@@ -104,14 +105,14 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if _, err := os.Stat(o.model); err != nil {
 		return err
 	}
-	if o.arch == "" && !isNative(o.model) {
+	if o.arch == "" && !sgcnn.IsNativeFile(o.model) {
 		return usagef("%s is not an sgcnn model file; for a PyTorch checkpoint give --arch", o.model)
 	}
 	m, info, err := openModel(o.arch, o.model)
 	if err != nil {
 		return err
 	}
-	o.dataset = modelDataset(o.dataset, info, m.Arch)
+	o.dataset = sgcnn.DatasetOf(o.dataset, &sgcnn.Model{Model: m, Info: info})
 	norm, labels, err := servingDefaults(o.dataset, info)
 	if err != nil {
 		return err
@@ -169,7 +170,7 @@ func servingDefaults(dataset string, info modelfile.Info) (data.Norm, []string, 
 		norm, labels = data.FashionMNISTNorm, data.FashionMNISTClasses
 	default:
 		if len(info.Mean) == 0 {
-			return norm, nil, usagef("--dataset %q: want one of %s (or a model file that records its mean/std)", dataset, strings.Join(datasets, ", "))
+			return norm, nil, usagef("--dataset %q: want one of %s (or a model file that records its mean/std)", dataset, strings.Join(sgcnn.Datasets, ", "))
 		}
 	}
 	if len(info.Mean) > 0 && len(info.Mean) == len(info.Std) {

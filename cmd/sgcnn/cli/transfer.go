@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -95,11 +94,7 @@ func runTransfer(g *globals, o *transferOptions, src string) error {
 		return err
 	}
 	if o.out == "" {
-		base := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
-		if base == "checkpoint" { // runs/<run>/checkpoint.safetensors: name it after the run
-			base = filepath.Base(filepath.Dir(src))
-		}
-		o.out = filepath.Join("runs", fmt.Sprintf("transfer-%s-%s.safetensors", base, o.dataset))
+		o.out = filepath.Join("runs", fmt.Sprintf("transfer-%s-%s.safetensors", fileName(src), o.dataset))
 	}
 	if err := refuseOverwrite("--out", o.out, o.force); err != nil {
 		return err

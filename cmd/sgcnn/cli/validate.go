@@ -2,10 +2,10 @@ package cli
 
 import (
 	"fmt"
-	"math"
 	"os"
 	"strings"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/models"
 )
 
@@ -21,7 +21,7 @@ func checkLoadedModel(g *globals, m *models.Model, path string) error {
 	if m == nil || path == "" {
 		return nil
 	}
-	name, i, v, ok := firstNonFinite(m)
+	name, i, v, ok := sgcnn.NonFinite(m)
 	if !ok {
 		return nil
 	}
@@ -30,19 +30,6 @@ func checkLoadedModel(g *globals, m *models.Model, path string) error {
 		return nil
 	}
 	return fmt.Errorf("%s: tensor %s holds %g at index %d: the model is not usable (--allow-nonfinite loads it anyway, for debugging)", path, name, v, i)
-}
-
-// firstNonFinite finds the first NaN or Inf in m's state dict.
-func firstNonFinite(m *models.Model) (name string, index int, v float32, found bool) {
-	names, ts := models.StateDict(m)
-	for _, n := range names {
-		for i, x := range ts[n].Data {
-			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-				return n, i, x, true
-			}
-		}
-	}
-	return "", 0, 0, false
 }
 
 // notNativeReason says why a file that is not a safetensors file cannot
