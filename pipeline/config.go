@@ -77,6 +77,13 @@ type Config struct {
 	// there is no split: the test set chooses nothing).
 	Cycles  int  `json:"cycles,omitempty"`
 	Average bool `json:"average,omitempty"`
+	// LRStep is when the fine-tuning rate changes: "epoch" (once per
+	// epoch; "" means it, as runs saved before the field did) or "iter"
+	// (before every batch, at the fractional epoch reached, as PyTorch's
+	// schedulers stepped per iteration: the global phase's cosine and
+	// cycles anneal within an epoch; the local phases' constant rate and
+	// step schedules do not change).
+	LRStep string `json:"lr_step,omitempty"`
 	// Engine runs the fine-tuning epochs: sgcnn's (the zero value) or
 	// PyTorch DDP (Runner.Epoch then trains them).
 	torchtrain.Engine
@@ -110,6 +117,9 @@ func (c *Config) Validate() error {
 		return err
 	}
 	if err := c.validateCycles(); err != nil {
+		return err
+	}
+	if err := c.validateLRStep(); err != nil {
 		return err
 	}
 	local, global := c.epochs()
@@ -165,4 +175,19 @@ func (c *Config) Schedule() ([]float64, error) {
 		return nil, fmt.Errorf("rates %v end at %g, not at the target rate %g", c.Rates, last, c.Rate)
 	}
 	return c.Rates, nil
+}
+
+// validateLRStep checks LRStep: epoch or iter, and iter only on sgcnn's
+// own engine (the torch trainer takes one rate per epoch).
+func (c *Config) validateLRStep() error {
+	switch c.LRStep {
+	case "", "epoch":
+		return nil
+	case "iter":
+		if c.Trainer == "torch" {
+			return fmt.Errorf("--lr-step iter: not with --trainer torch (the torch trainer takes one rate per epoch); use --lr-step epoch or --trainer go")
+		}
+		return nil
+	}
+	return fmt.Errorf("--lr-step %q: want epoch or iter", c.LRStep)
 }

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/sgcnn/sgcnn/optim"
 )
@@ -21,6 +22,17 @@ func (c Cycles) LR(epoch int) float64 {
 		return c.Base
 	}
 	return optim.Cosine{Base: c.Base, Epochs: c.Length}.LR(epoch % c.Length)
+}
+
+// LRAt returns the rate at the fractional epoch t (Cycles is an
+// optim.Continuous): the cosine of t's position within its cycle, so that
+// the rate anneals within an epoch and restarts at Base where a cycle ends.
+func (c Cycles) LRAt(t float64) float64 {
+	if c.Length <= 0 {
+		return c.Base
+	}
+	n := float64(c.Length)
+	return optim.Cosine{Base: c.Base, Epochs: c.Length}.LRAt(t - n*math.Floor(t/n))
 }
 
 func (c Cycles) String() string {

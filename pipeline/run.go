@@ -68,6 +68,9 @@ type Runner struct {
 	// error from it (e.g. context.Canceled after a signal) ends the run
 	// there, after the last checkpoint.
 	Stop func() error
+
+	// sgd, when set (by tests), is given every phase's optimiser.
+	sgd func(opt *optim.SGD)
 }
 
 // NewState starts a run of cfg on m: it validates cfg before any work.
@@ -281,6 +284,9 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 		}
 	}
 	opt := optim.NewSGD(nn.AllParams(r.Model.Net), sched.LR(0), cfg.Momentum, cfg.WeightDecay, false)
+	if r.sgd != nil {
+		r.sgd(opt)
+	}
 	if st.Epoch > 0 && r.Restore != nil {
 		if err := r.Restore(opt); err != nil {
 			return err
@@ -298,7 +304,7 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 		test, val = nil, r.Test
 	}
 	_, err := train.Fit(stepper, train.Plan{Epochs: epochs, StartEpoch: st.Epoch, Schedule: sched,
-		TrainLen: trainLen, Train: src, Test: test, Val: val, Log: r.Log, Label: label, RunEpoch: r.epochFunc(st, opt),
+		PerIteration: cfg.LRStep == "iter", TrainLen: trainLen, Train: src, Test: test, Val: val, Log: r.Log, Label: label, RunEpoch: r.epochFunc(st, opt),
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Epoch = es.Epoch
 			top1 := es.TestTop1

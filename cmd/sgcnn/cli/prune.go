@@ -113,6 +113,9 @@ trainer) and stops.` + pruneFolderHelp + "\n" + torchHelp,
 					return err
 				}
 			}
+			if o.cfg.LRStep == "" { // the API's zero value means epoch; on the command line it is a mistake
+				return usagef("--lr-step \"\": want epoch or iter")
+			}
 			o.valSet = f.Changed("val-split")
 			if err := checkValSplit(o.cfg.ValSplit); err != nil {
 				return err
@@ -187,6 +190,8 @@ trainer) and stops.` + pruneFolderHelp + "\n" + torchHelp,
 	addValSplitFlag(cmd, &c.ValSplit)
 	f.IntVar(&c.Cycles, "cycles", 0, "run the global phase as N cosine cycles from --global-lr to 0 (--global-epochs a multiple of N; --global-schedule unused)")
 	f.BoolVar(&c.Average, "average", false, "average the models at the global cycles' ends (batch-norm statistics re-estimated) and keep the average or the last model, whichever scores higher on the validation split (an extension; needs --cycles 2 or more)")
+	c.LRStep = "epoch"
+	f.StringVar(&c.LRStep, "lr-step", c.LRStep, "when the fine-tuning rate changes: epoch (once per epoch) or iter (before every batch, as PyTorch's schedulers stepped per iteration; the global cosine and --cycles differ, constant and step rates do not; not with --trainer torch)")
 	f.StringVar(&o.recipe, "recipe", "", "a preset of these flags: paper or best (see above)")
 	cmd.Long += "\n\n" + valSplitHelp + "\n\n" + recipeHelp()
 	return cmd
@@ -359,7 +364,7 @@ func (o *pruneOptions) baseline(g *globals) (*models.Model, modelfile.Info, erro
 	}
 	fmt.Fprintf(g.stderr, "no --weights: training lenet5 on MNIST for %d epochs first\n", o.pretrainEpochs)
 	topt := &trainOptions{trainConfig: trainConfig{Model: "lenet5", Dataset: o.dataset, Epochs: o.pretrainEpochs, Batch: 64,
-		LR: o.pretrainLR, Schedule: "cosine", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, ValSplit: o.cfg.ValSplit, Shift: o.cfg.Shift,
+		LR: o.pretrainLR, Schedule: "cosine", LRStep: "epoch", Momentum: 0.9, WeightDecay: 5e-4, Seed: o.cfg.Seed, ValSplit: o.cfg.ValSplit, Shift: o.cfg.Shift,
 		DataDir: o.dataDir, TrainLimit: o.limits[0], TestLimit: o.limits[1]}, out: pre, valSet: o.valSet}
 	quiet := *g
 	quiet.stdout = g.stderr

@@ -70,6 +70,9 @@ func loadPruneRun(g *globals, o *pruneOptions, ckpt string) (*sgcnn.Checkpoint, 
 		o.pretrainLR = r.PretrainLR
 	}
 	o.cfg = st.Config
+	if o.cfg.LRStep == "" { // saved before --lr-step: stepped per epoch
+		o.cfg.LRStep = "epoch"
+	}
 	if o.flags != nil {
 		rule := func(name, given, stored string) bool {
 			switch name {

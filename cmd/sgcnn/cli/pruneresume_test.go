@@ -41,11 +41,19 @@ func TestPruneResumeIsBitIdentical(t *testing.T) {
 	if testing.Short() {
 		t.Skip("prunes")
 	}
+	checkPruneResume(t)
+}
+
+// checkPruneResume runs TestPruneResumeIsBitIdentical's check with the
+// prune flags extra added to both runs, and returns the resumed run's
+// folder.
+func checkPruneResume(t *testing.T, extra ...string) string {
+	t.Helper()
 	src, _ := maskedModelFile(t, "lenet5")
 	dir := t.TempDir()
-	prune := func(out string, more ...string) []string {
+	prune := func(out string) []string {
 		return append([]string{"--threads", "1", "prune", "--weights", src, "--out", out, "--rate", "60", "--step", "30",
-			"--global-epochs", "2", "--train-limit", "600", "--test-limit", "200", "--val-split", "100", "--measure=false"}, more...)
+			"--global-epochs", "2", "--train-limit", "600", "--test-limit", "200", "--val-split", "100", "--measure=false"}, extra...)
 	}
 	whole := filepath.Join(dir, "whole")
 	if code, _, errs := run(t, prune(whole)...); code != 0 {
@@ -88,4 +96,5 @@ func TestPruneResumeIsBitIdentical(t *testing.T) {
 	if ra.FinalTest == nil || rb.FinalTest == nil || *ra.FinalTest != *rb.FinalTest || len(ra.Steps) != 2 || len(rb.Steps) != 2 {
 		t.Errorf("final test %v against %v in one go, steps %d and %d; want the same", rb.FinalTest, ra.FinalTest, len(rb.Steps), len(ra.Steps))
 	}
+	return stopped
 }
