@@ -439,6 +439,19 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 		return
 	}
 	_ = y[p.N*hw-1]
+	q.walk(planes, e, ws,
+		func(g *i8Group, b []byte) { q.forwardY(g, b, y, e, ws) },
+		func(n int, src []float32, sp int) { q.store(y[n*hw:], src, sp, n, e) })
+}
+
+// walk runs every group of the plan on planes, the packed input: a group
+// the epilogue can be fused into through fused, the others through their
+// tiles and then out for each filter's plane (pitch q.wq, e's planes
+// added); then out for each channel no group computes (e's plane, or
+// zeros, at pitch 0). out applies the rest of the epilogue and stores.
+func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g *i8Group, b []byte), out func(n int, src []float32, sp int)) {
+	p := q.p
+	ho, wo := p.OutH(), p.OutW()
 	words := grow(&ws.i8t, q.gwords)
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 4*len(words))
 	for gi := range q.groups {
@@ -446,7 +459,7 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 		q.interleave(g, planes, words)
 		nf := len(g.filters)
 		if q.fusable(g, e) {
-			q.forwardY(g, b, y, e, ws)
+			fused(g, b)
 			continue
 		}
 		t := grow(&ws.s2, nf*q.pr)
@@ -467,7 +480,7 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 					}
 				}
 			}
-			q.store(y[n*hw:], tn, q.wq, n, e)
+			out(n, tn, q.wq)
 		}
 	}
 	for n := range p.N {
@@ -478,7 +491,7 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 		if e.Planes != nil && e.Planes[n] != nil {
 			src, sp = e.Planes[n], wo
 		}
-		q.store(y[n*hw:], src, sp, n, e)
+		out(n, src, sp)
 	}
 }
 

@@ -57,50 +57,13 @@ func (q *Int8Plan) forwardNext(planes, out []byte, e *Epilogue, ws *Workspace) {
 	p := q.p
 	ho, wo := p.OutH(), p.OutW()
 	fillBytes(out, q.next.act.Zero)
-	words := grow(&ws.i8t, q.gwords)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 4*len(words))
 	fp := grow(&ws.s1, ho*wo) // one output plane in fp32, for the unfused stores
-	for gi := range q.groups {
-		g := &q.groups[gi]
-		q.interleave(g, planes, words)
-		nf := len(g.filters)
-		if q.fusable(g, e) {
-			q.forwardQ(g, b, out, e, ws)
-			continue
-		}
-		t := grow(&ws.s2, nf*q.pr)
-		q.tiles(nf, func(i0, mr, j0, nv int) {
-			i8Cur.kern(mr, nv, g.k4, g.w[i0*g.k4:], g.k4, b[4*j0:], g.offs, t[i0*q.pr+j0:], q.pr, g.sc[i0:], g.bias[i0:])
-		})
-		for fi, n := range g.filters {
-			if e.Skip != nil && e.Skip[n] {
-				continue
-			}
-			tn := t[fi*q.pr:]
-			if e.Planes != nil && e.Planes[n] != nil {
-				pl := e.Planes[n]
-				for oy := range ho {
-					row := tn[oy*q.wq : oy*q.wq+wo]
-					for j, v := range pl[oy*wo : (oy+1)*wo] {
-						row[j] += v
-					}
-				}
-			}
-			q.store(fp, tn, q.wq, n, e)
+	q.walk(planes, e, ws,
+		func(g *i8Group, b []byte) { q.forwardQ(g, b, out, e, ws) },
+		func(n int, src []float32, sp int) {
+			q.store(fp, src, sp, n, e)
 			q.quantNext(fp, out, n)
-		}
-	}
-	for n := range p.N {
-		if q.covered[n] || (e.Skip != nil && e.Skip[n]) {
-			continue
-		}
-		src, sp := q.zero, 0
-		if e.Planes != nil && e.Planes[n] != nil {
-			src, sp = e.Planes[n], wo
-		}
-		q.store(fp, src, sp, n, e)
-		q.quantNext(fp, out, n)
-	}
+		})
 }
 
 // quantNext quantizes output plane n (fp32, OutH x OutW) into the next
