@@ -50,6 +50,53 @@ done:
 	VZEROUPPER
 	RET
 
+// func padFlatAVX512(dst *float32, src *float32, masks *uint16, nvec int, set int)
+// Requires: AVX, AVX512F, BMI2, POPCNT
+TEXT ·padFlatAVX512(SB), NOSPLIT, $0-40
+	// padFlatGo with 512-bit vectors: for each of nvec vectors, the lanes
+	// its mask (masks[v]) sets get the next values of src in order, the
+	// others 0, and the whole vector is stored to dst. The values come by a
+	// plain load of the next 16 (masked to the set-i left near the end of
+	// src) and a register VEXPANDPS: the expand from memory ran at about 8
+	// cycles a vector on an Intel Xeon (family 6 model 167).
+	MOVQ  dst+0(FP), AX
+	MOVQ  src+8(FP), CX
+	MOVQ  masks+16(FP), DX
+	MOVQ  nvec+24(FP), BX
+	MOVQ  set+32(FP), SI
+	TESTQ BX, BX
+	JZ    done
+
+vec:
+	MOVWLZX (DX), DI
+	KMOVW   DI, K1
+	CMPQ    SI, $0x10
+	JLT     short
+	VMOVUPS (CX), Z1
+	JMP     expand
+
+short:
+	// Fewer than 16 values left: load only those (K2: the low set-i lanes).
+	MOVL      $0x0000ffff, R8
+	BZHIL     SI, R8, R8
+	KMOVW     R8, K2
+	VMOVUPS.Z (CX), K2, Z1
+
+expand:
+	VEXPANDPS.Z Z1, K1, Z0
+	VMOVUPS     Z0, (AX)
+	POPCNTL     DI, DI
+	LEAQ        (CX)(DI*4), CX
+	SUBQ        DI, SI
+	ADDQ        $0x02, DX
+	ADDQ        $0x40, AX
+	DECQ        BX
+	JNZ         vec
+
+done:
+	VZEROUPPER
+	RET
+
 // func epiRowsAVX512(dst *float32, src *float32, add *float32, rows int, wo int, sp int, dp int, b float32, flags int32)
 // Requires: AVX, AVX512F
 TEXT ·epiRowsAVX512(SB), NOSPLIT, $0-64

@@ -164,6 +164,11 @@ func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
 		return d.pad(ws, x, g.p.C)
 	}
 	xp := grow(&ws.s1, g.p.C*d.cs+d.pp)
+	if g.flatPad() {
+		g.padFlatPlanes(xp, x)
+		clear(xp[g.p.C*d.cs:])
+		return xp
+	}
 	for _, c := range g.used {
 		base := c * d.cs
 		first := base + d.ph*d.wp + d.pw // the first input value's place
