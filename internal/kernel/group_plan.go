@@ -50,6 +50,9 @@ type GroupPlan struct {
 	// qoffs, with flat: per vector, the outputs before it (flatOffsets),
 	// where the residual form of the fused kernels writes its lanes.
 	qoffs []int32
+	// padAll, where the flat pad applies (flatPad), are its masks over
+	// the whole padded input (padMasks), for a pad that reads every plane.
+	padAll []uint16
 }
 
 type planGroup struct {
@@ -114,6 +117,9 @@ func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 			}
 		}
 		g.qoffs = flatOffsets(g.flat)
+		if d.ho == d.h && d.wo == d.w {
+			g.padAll = g.padMasks()
+		}
 	}
 	read := make([]bool, p.C)
 	for _, gr := range groups {
@@ -163,12 +169,16 @@ func (g *GroupPlan) pad(ws *Workspace, x []float32) []float32 {
 	if d.s != 1 {
 		return d.pad(ws, x, g.p.C)
 	}
-	xp := grow(&ws.s1, g.p.C*d.cs+d.pp)
 	if g.flatPad() {
+		n := g.p.C*d.cs + d.pp
+		xp := grow(&ws.s1, max(n, len(g.padAll)*vecW))
 		g.padFlatPlanes(xp, x)
-		clear(xp[g.p.C*d.cs:])
-		return xp
+		if len(g.used) < g.p.C {
+			clear(xp[g.p.C*d.cs : n])
+		}
+		return xp[:n]
 	}
+	xp := grow(&ws.s1, g.p.C*d.cs+d.pp)
 	for _, c := range g.used {
 		base := c * d.cs
 		first := base + d.ph*d.wp + d.pw // the first input value's place

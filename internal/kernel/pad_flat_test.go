@@ -69,11 +69,14 @@ func TestGroupPlanFlatPad(t *testing.T) {
 		{C: 3, H: 7, W: 11, N: 2, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 4, H: 12, W: 12, N: 2, KH: 5, KW: 5, Stride: 1, Pad: 2},
 	} {
-		for _, compact := range []bool{true, false} {
-			t.Run(fmt.Sprintf("%dx%dx%d/k%d/compact=%v", p.C, p.H, p.W, p.KH, compact), func(t *testing.T) {
+		for _, tc := range []struct{ compact, all bool }{{true, true}, {true, false}, {false, true}, {false, false}} {
+			compact := tc.compact
+			t.Run(fmt.Sprintf("%dx%dx%d/k%d/compact=%v/all=%v", p.C, p.H, p.W, p.KH, compact, tc.all), func(t *testing.T) {
 				defer SetCompactPitch(SetCompactPitch(compact))
 				kk := p.KH * p.KW
-				// Channel 1 is read by no group: its plane is not padded.
+				// Without all, channel 1 is read by no group: its plane is
+				// not padded (plane by plane); with it, the last group reads
+				// every channel (one pass over the whole buffer).
 				var gs []Group
 				for n := range p.N {
 					chans := []int{0}
@@ -82,11 +85,20 @@ func TestGroupPlanFlatPad(t *testing.T) {
 							chans = append(chans, c)
 						}
 					}
+					if tc.all && n == p.N-1 {
+						chans = chans[:0]
+						for c := range p.C {
+							chans = append(chans, c)
+						}
+					}
 					gs = append(gs, Group{Filters: []int{n}, Channels: chans, Weights: randSlice(r, len(chans)*kk)})
 				}
 				plan := NewGroupPlan(p, gs)
 				if !plan.flatPad() {
 					t.Skip("no flat masks for this geometry")
+				}
+				if all := len(plan.used) == p.C; all != tc.all {
+					t.Fatalf("%d of %d channels read, want all %v", len(plan.used), p.C, tc.all)
 				}
 				x := randSlice(r, p.C*p.H*p.W)
 				var bufs [2][]float32
