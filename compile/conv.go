@@ -22,7 +22,7 @@ type convOp struct {
 	padIn    bool                 // the input arrives in plan's padded layout
 	next     *kernel.GroupPlan    // non-nil: write the output in next's padded layout
 	bias     []float32            // [N], BN and conv bias folded
-	planes   [][]float32          // [N] nil or OutH*OutW: folded constant inputs
+	planes   [][]float32          // [N] nil or OutH*OutW: folded constant inputs; nil when none has one
 	relu     bool
 	residual bool   // the step's second input is added before the activation
 	skip     []bool // channels never written (constants the next conv folds)
@@ -95,6 +95,9 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 			o.skip[n], o.consts[n] = true, v
 			info.Skipped++
 		}
+	}
+	if !slices.ContainsFunc(o.planes, func(pl []float32) bool { return pl != nil }) {
+		o.planes = nil // no plane: the kernels skip looking for one per group
 	}
 
 	route := c.opt.Route
