@@ -57,8 +57,9 @@ func measuredCost(p kernel.Conv) func(k, nf int) float64 {
 
 // timeGroups times, for nf = 1 to costNF, one group of nf filters reading
 // few (C/8) and many (C/2) of p's channels, in GroupPlan's padded-input
-// form with the epilogue's bias and ReLU, and fits slope and intercept per
-// nf. The candidates alternate, and each keeps its fastest of 5 rounds,
+// form with the epilogue's bias and ReLU (fused into the kernels, writing
+// a next conv's padded layout, for stride 1), and fits slope and
+// intercept per nf. The candidates alternate, and each keeps its fastest of 5 rounds,
 // which other load on the machine can only slow.
 func timeGroups(p kernel.Conv) *groupTimes {
 	r := rand.New(rand.NewPCG(7, 7))
@@ -99,10 +100,17 @@ func timeGroups(p kernel.Conv) *groupTimes {
 			y := make([]float32, nf*q.OutH()*q.OutW())
 			e := &kernel.Epilogue{Bias: make([]float32, nf), ReLU: true}
 			padded := plan.PaddedLen() > 0
+			// Written in a following 3x3 conv's padded layout, as a
+			// stride-1 conv mostly runs (the fused epilogue), when there
+			// is one of this size.
+			var next *kernel.GroupPlan
+			if nx := kernel.NewGroupPlan(kernel.Conv{C: nf, H: q.OutH(), W: q.OutW(), N: 1, KH: 3, KW: 3, Stride: 1, Pad: 1}, nil); padded && nx.PaddedLen() > 0 {
+				next, y = nx, make([]float32, nx.PaddedLen())
+			}
 			// About 20 microseconds per timing at 50 GFLOP/s.
 			flops := 2 * float64(nf*ch*kk*q.OutH()*q.OutW())
 			reps := max(1, min(200, int(20e3/(flops/50+1))))
-			cands = append(cands, &cand{nf: nf, ch: ch, reps: reps, run: func() { plan.ForwardPadded(x, y, e, ws, padded, nil) }})
+			cands = append(cands, &cand{nf: nf, ch: ch, reps: reps, run: func() { plan.ForwardPadded(x, y, e, ws, padded, next) }})
 		}
 	}
 	for round := range 6 {

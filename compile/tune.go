@@ -96,6 +96,34 @@ func mergeGroups(lc *layerConv, patterns [][]int, cost func(k, nf int) float64) 
 	return out
 }
 
+// runHint is how the conv being compiled will run, so that measure
+// times its candidates in that form: the fused epilogue of GroupPlan runs
+// only when the output goes to the next conv's padded layout or adds a
+// residual, and the pad only when the input does not arrive padded. Timed
+// unfused, small groups looked slower than they run.
+type runHint struct {
+	residual bool         // the conv adds a residual (its output is unpadded)
+	padIn    bool         // its input comes in its padded layout (a handoff)
+	next     *kernel.Conv // the stride-1 conv that reads its output padded, or nil
+}
+
+// runHint returns the runHint of chain ch's conv reading value src, with
+// nextConv as compileChain computes it (handoff's conditions, int8 aside:
+// measure times int8 layers on their own route).
+func (c *compiler) runHint(ch *chain, src *value, nextConv bool) runHint {
+	h := runHint{residual: ch.add != "", padIn: src.from != nil && src.from.q8 == nil}
+	if nextConv {
+		n := c.only(ch.out)
+		out := c.g.Shapes[ch.out]
+		if _, q8 := c.opt.Int8[n.Name]; !q8 && len(out) == 3 {
+			if p := fastConv(n).Geometry(out[1], out[2]); p.Stride == 1 {
+				h.next = &p
+			}
+		}
+	}
+	return h
+}
+
 // candidate is one way to run a conv: its route and groups.
 type candidate struct {
 	route  Route
@@ -116,6 +144,18 @@ func (c *compiler) measure(o *convOp, cands []candidate, info *LayerInfo) candid
 	y := make([]float32, p.N*p.OutH()*p.OutW())
 	ws := new(kernel.Workspace)
 	e := &kernel.Epilogue{Bias: o.bias, ReLU: o.relu}
+	// The layout the conv writes and reads as it will run (c.hint).
+	var next *kernel.GroupPlan
+	yn := y
+	if h := c.hint; h.residual {
+		e.Add = make([]float32, len(y))
+		for i := range e.Add {
+			e.Add[i] = r.Float32() - 0.5
+		}
+	} else if h.next != nil && h.next.C == p.N && h.next.H == p.OutH() && h.next.W == p.OutW() {
+		next = kernel.NewGroupPlan(*h.next, nil)
+		yn = make([]float32, next.PaddedLen())
+	}
 	// Each candidate runs on the route the layer will take: int8 when
 	// Options.Int8 names it.
 	plans := make([]func(), len(cands))
@@ -127,7 +167,14 @@ func (c *compiler) measure(o *convOp, cands []candidate, info *LayerInfo) candid
 			continue
 		}
 		pl := kernel.NewGroupPlan(p, cd.groups)
-		plans[i] = func() { pl.Forward(x, y, e, ws) }
+		xin, padded := x, c.hint.padIn && pl.PaddedLen() > 0
+		if padded {
+			xin = make([]float32, pl.PaddedLen())
+			for j := range xin {
+				xin[j] = r.Float32()
+			}
+		}
+		plans[i] = func() { pl.ForwardPadded(xin, yn, e, ws, padded, next) }
 	}
 	best := make([]float64, len(cands))
 	// Repeat count: about 200 microseconds per timing at the dense cost.

@@ -28,6 +28,8 @@ type compiler struct {
 	// gathered names the tensor the last step computes when that step is
 	// a gather (a later gather that alone reads it may fold into it).
 	gathered string
+	// hint is how the conv being compiled will run, for measure (tune.go).
+	hint runHint
 }
 
 // value is one activation tensor of the program.
@@ -227,6 +229,7 @@ func (c *compiler) compileChain(ch *chain) error {
 		if src.from != nil {
 			consts = src.from.consts
 		}
+		c.hint = c.runHint(ch, src, nextConv)
 		co, _, err := c.conv(head.Name, ch.conv, ch.bn, ch.relu, in, consts, nextConv)
 		if err != nil {
 			return err
