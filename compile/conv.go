@@ -425,6 +425,20 @@ type splitJob struct {
 	nv, parts int
 }
 
+// cut returns the first output vector of range part i: i*nv/parts,
+// rounded to a multiple of rangeAlign vectors (the kernels' widest tiles)
+// so that each part's tiles are as full as the whole plane's.
+func (j *splitJob) cut(i int) int {
+	v := i * j.nv / j.parts
+	if i == 0 || i == j.parts {
+		return v
+	}
+	return min(j.nv, (v+rangeAlign/2)/rangeAlign*rangeAlign)
+}
+
+// rangeAlign is the multiple of output vectors at which parts are cut.
+const rangeAlign = 8
+
 // Part runs part i on goroutine g of the worker's team.
 func (j *splitJob) Part(g, i int) {
 	ws := &j.w.ws
@@ -433,7 +447,7 @@ func (j *splitJob) Part(g, i int) {
 	}
 	o := j.o
 	if j.nv > 0 {
-		o.plan.ForwardPaddedRange(j.x, j.y, &j.e, ws, o.padIn, o.next, i*j.nv/j.parts, (i+1)*j.nv/j.parts)
+		o.plan.ForwardPaddedRange(j.x, j.y, &j.e, ws, o.padIn, o.next, j.cut(i), j.cut(i+1))
 		return
 	}
 	e := j.e
