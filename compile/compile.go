@@ -147,12 +147,12 @@ type worker struct {
 	err  error       // the first error of a generic op
 	ctx  *nn.Ctx     // the generic ops' context (evaluation mode)
 	pool *parallel.Pool
-	// split: the batch is one image, so convs split its groups over team
-	// (the helpers use hws).
+	// split: the batch is one image, so its convs are split over team
+	// (the helpers use hws; job holds the conv being split).
 	split bool
 	team  *parallel.Team
 	hws   []kernel.Workspace
-	job   splitJob // the conv being split
+	job   splitJob
 }
 
 // buf returns slot id's buffer with n floats (contents undefined).
