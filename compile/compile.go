@@ -66,14 +66,16 @@ type Options struct {
 	// ones; pruned weights are zeros): the same engine's dense baseline.
 	IgnoreMasks bool
 	// SplitOne makes Forward on a single image with two or more threads
-	// split each conv's groups over two goroutines (convs of at least
-	// 100K multiply-adds). With a goroutine started per conv it ran slower
-	// than one thread on an idle 2-core machine (ResNet-20 Conv-70: 0.57
-	// ms against 0.38; ResNet-56: 2.0 against 1.4); the second goroutine
-	// now lives for the Forward call and takes each conv's half by a
-	// handoff that spins briefly, then parks (pair.go). Off by default
-	// until bench/issue22 shows it faster on an idle machine (under load
-	// it was 0.5-0.7x of one thread).
+	// split each conv (of at least 100K multiply-adds) over the threads:
+	// by output positions, each thread all channels of a band of rows,
+	// so that a thread reads mostly what it wrote in the conv before, or,
+	// where the plan cannot run by positions, by groups. The Net's helper
+	// goroutines (a parallel.Team) spin for the parts while a Forward runs
+	// and for 200 us after, then park; results are bit for bit those of
+	// one thread. It pays for back-to-back forwards; a forward that comes
+	// after the helpers parked runs mostly on its caller (waking an idle
+	// thread took 0.1-1 ms on a 2-vCPU virtual machine). Off by default
+	// (docs/BENCHMARKS.md, "Batch 1 on 2 threads").
 	SplitOne bool
 	// Int8, when non-nil, names the conv layers (node names; convs whose
 	// Layer is an *nn.Conv2d) that run in int8 (kernel.Int8Plan: weights
@@ -128,6 +130,7 @@ type Net struct {
 	nbuf             int
 	micro            int
 	splitOne         bool
+	team             *parallel.Team // with splitOne: one image's helpers
 	workers          []*worker
 	out              *tensor.Tensor
 	pool             *parallel.Pool // Options.Threads
@@ -144,11 +147,12 @@ type worker struct {
 	err  error       // the first error of a generic op
 	ctx  *nn.Ctx     // the generic ops' context (evaluation mode)
 	pool *parallel.Pool
-	// split: the batch has fewer images than threads, so convs split one
-	// image's groups over two goroutines (the second uses ws2).
+	// split: the batch is one image, so its convs are split over team
+	// (the helpers use hws; job holds the conv being split).
 	split bool
-	ws2   kernel.Workspace
-	pair  *pair // with split and two or more Ps: the second goroutine
+	team  *parallel.Team
+	hws   []kernel.Workspace
+	job   splitJob
 }
 
 // buf returns slot id's buffer with n floats (contents undefined).
@@ -305,13 +309,14 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	for len(n.workers) < n.pool.Threads() {
 		n.workers = append(n.workers, &worker{bufs: make([][]float32, n.nbuf), vals: make([][]float32, n.nvals), pool: n.pool})
 	}
+	split := n.splitOne && b == 1 && n.pool.Threads() >= 2
 	for _, w := range n.workers {
-		w.split = n.splitOne && b == 1 && n.pool.Threads() >= 2
-		w.err = nil
+		w.split, w.err = split, nil
 	}
-	if w := n.workers[0]; w.split && runtime.GOMAXPROCS(0) >= 2 {
-		w.pair = startPair()
-		defer func() { w.pair.stop(); w.pair = nil }()
+	if split {
+		n.startTeam()
+		n.team.Open()
+		defer n.team.Close()
 	}
 	head, tail := n.steps[:n.split], n.steps[n.split:]
 	res, dst, dstN := n.output, n.out.Data, outN
@@ -345,6 +350,22 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 	}
 	return n.out, nil
+}
+
+// startTeam starts n's helper goroutines for one image, once: they end
+// when n is garbage collected.
+func (n *Net) startTeam() {
+	if n.team != nil {
+		return
+	}
+	n.team = parallel.NewTeam(n.pool.Threads())
+	if n.team == nil {
+		return
+	}
+	w := n.workers[0]
+	w.team = n.team
+	w.hws = make([]kernel.Workspace, n.team.Helpers())
+	runtime.AddCleanup(n, func(t *parallel.Team) { t.Stop() }, n.team)
 }
 
 // shapeList formats a shape as space-separated sizes.

@@ -12,17 +12,22 @@ import (
 // convOp is a compiled conv with its folded BatchNorm, ReLU and, at the
 // end of a residual body, the residual add.
 type convOp struct {
-	name     string
-	p        kernel.Conv
-	groups   []kernel.Group
-	plan     *kernel.GroupPlan
-	halves   [2]*kernel.GroupPlan // plan's groups split in two, for one image on two threads
-	halfSkip [2][]bool            // what each half leaves to the other (and skip)
-	q8       *kernel.Int8Plan     // non-nil: the int8 route (Options.Int8) runs instead of plan
-	padIn    bool                 // the input arrives in plan's padded layout
-	next     *kernel.GroupPlan    // non-nil: write the output in next's padded layout
-	bias     []float32            // [N], BN and conv bias folded
-	planes   [][]float32          // [N] nil or OutH*OutW: folded constant inputs; nil when none has one
+	name   string
+	p      kernel.Conv
+	groups []kernel.Group
+	plan   *kernel.GroupPlan
+	// splits: with one image on several threads, the conv is split over
+	// them (it has at least minSplitMACs), by output positions
+	// (kernel.GroupPlan.Ranged) or, where the plan cannot run so, by
+	// groups: parts, with partSkip what each leaves to the others.
+	splits   bool
+	parts    []*kernel.GroupPlan
+	partSkip [][]bool
+	q8       *kernel.Int8Plan  // non-nil: the int8 route (Options.Int8) runs instead of plan
+	padIn    bool              // the input arrives in plan's padded layout
+	next     *kernel.GroupPlan // non-nil: write the output in next's padded layout
+	bias     []float32         // [N], BN and conv bias folded
+	planes   [][]float32       // [N] nil or OutH*OutW: folded constant inputs; nil when none has one
 	relu     bool
 	residual bool   // the step's second input is added before the activation
 	skip     []bool // channels never written (constants the next conv folds)
@@ -136,7 +141,7 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 			return nil, nil, fmt.Errorf("compile: layer %s: int8 input scale %v, want > 0", name, a.Scale)
 		}
 		o.q8 = kernel.NewInt8Plan(p, o.groups, a)
-		o.halves = [2]*kernel.GroupPlan{} // the int8 route runs one image per thread
+		o.parts, o.splits = nil, false // the int8 route runs one image per thread
 		info.Int8 = true
 	}
 	if (l.Mask() == nil || c.opt.IgnoreMasks) && len(patterns) <= 1 {
@@ -155,9 +160,21 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 // (about a microsecond) and the second padding copy outweigh the gain.
 const minSplitMACs = 100_000
 
-// split prepares halves: the groups divided between two threads by
-// products, groups of more than 4 filters cut in two (tiles stay full),
-// smaller ones whole. Half 0 also fills the channels no group computes.
+// minRangeVecs is the fewest output vectors per thread for which a conv
+// of a lone image is split by output positions rather than by groups:
+// below it the parts are uneven (an 8x8 plane is 5 vectors) and each
+// group's tiles too narrow. Measured on the Intel Xeon of 2026-12-07,
+// ResNet-56 Conv-70 at batch 1, back to back on 2 threads (quiet):
+// splitting the 8x8 stage by groups instead of positions took the split
+// from 1.00x to 1.19x of one thread.
+const minRangeVecs = 8
+
+// split marks a conv of at least minSplitMACs for splitting one image
+// over threads and prepares its split by groups, for where the split by
+// output positions does not apply (kernel.GroupPlan.Ranged, minRangeVecs):
+// two parts, the groups divided by products, groups of more than 4
+// filters cut in two (tiles stay full), smaller ones whole. Part 0 also
+// fills the channels no group computes.
 func (o *convOp) split(macsPerWeight int) {
 	var total int
 	for _, g := range o.groups {
@@ -166,6 +183,7 @@ func (o *convOp) split(macsPerWeight int) {
 	if total < minSplitMACs {
 		return
 	}
+	o.splits = true
 	var halves [2][]kernel.Group
 	var load [2]int
 	for _, g := range o.groups {
@@ -194,13 +212,14 @@ func (o *convOp) split(macsPerWeight int) {
 			}
 		}
 	}
+	o.parts, o.partSkip = make([]*kernel.GroupPlan, 2), make([][]bool, 2)
 	for i := range 2 {
-		o.halves[i] = kernel.NewGroupPlan(o.p, halves[i])
-		o.halfSkip[i] = make([]bool, o.p.N)
+		o.parts[i] = kernel.NewGroupPlan(o.p, halves[i])
+		o.partSkip[i] = make([]bool, o.p.N)
 		for n := range o.p.N {
 			skipped := o.skip != nil && o.skip[n]
 			uncovered := !owner[0][n] && !owner[1][n]
-			o.halfSkip[i][n] = skipped || owner[1-i][n] || (uncovered && i == 1)
+			o.partSkip[i][n] = skipped || owner[1-i][n] || (uncovered && i == 1)
 		}
 	}
 }
@@ -374,25 +393,21 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 		}
 		return
 	}
-	if w.split && m == 1 && o.halves[0] != nil {
-		// One image, two threads: each half of the groups on its own.
+	if w.split && m == 1 && o.splits {
+		// One image, several threads: each takes a part of the output
+		// positions (all channels), or, where the plan cannot run by
+		// positions, a part of the groups.
 		if add != nil {
 			e.Add = add[:out]
 		}
-		half := func(h int) {
-			eh := e
-			eh.Skip = o.halfSkip[h]
-			ws := &w.ws
-			if h == 1 {
-				ws = &w.ws2
-			}
-			o.halves[h].ForwardPadded(x[:in], y[:out], &eh, ws, o.padIn, o.next)
+		w.job = splitJob{o: o, w: w, x: x[:in], y: y[:out], e: e, parts: len(o.parts)}
+		threads := w.team.Helpers() + 1
+		if nv := o.plan.Ranged(y[:out], &e, o.next); nv >= minRangeVecs*threads {
+			w.job.nv, w.job.parts = nv, threads
 		}
-		if w.pair != nil {
-			w.pair.run(func() { half(0) }, func() { half(1) })
-			return
-		}
-		w.pool.For(2, func(_, h int) { half(h) })
+		parts := w.job.parts
+		w.team.Run(&w.job, parts)
+		w.job = splitJob{}
 		return
 	}
 	for i := range m {
@@ -401,4 +416,44 @@ func (o *convOp) run(w *worker, xs, ys [][]float32, m int) {
 		}
 		o.plan.ForwardPadded(x[i*in:(i+1)*in], y[i*out:(i+1)*out], &e, &w.ws, o.padIn, o.next)
 	}
+}
+
+// splitJob is one image's conv split into parts (a parallel.Job): with
+// nv > 0, parts ranges of the nv output vectors, else o.parts.
+type splitJob struct {
+	o         *convOp
+	w         *worker
+	x, y      []float32
+	e         kernel.Epilogue
+	nv, parts int
+}
+
+// cut returns the first output vector of range part i: i*nv/parts,
+// rounded to a multiple of rangeAlign vectors (the kernels' widest tiles)
+// so that each part's tiles are as full as the whole plane's.
+func (j *splitJob) cut(i int) int {
+	v := i * j.nv / j.parts
+	if i == 0 || i == j.parts {
+		return v
+	}
+	return min(j.nv, (v+rangeAlign/2)/rangeAlign*rangeAlign)
+}
+
+// rangeAlign is the multiple of output vectors at which parts are cut.
+const rangeAlign = 8
+
+// Part runs part i on goroutine g of the worker's team.
+func (j *splitJob) Part(g, i int) {
+	ws := &j.w.ws
+	if g > 0 {
+		ws = &j.w.hws[g-1]
+	}
+	o := j.o
+	if j.nv > 0 {
+		o.plan.ForwardPaddedRange(j.x, j.y, &j.e, ws, o.padIn, o.next, j.cut(i), j.cut(i+1))
+		return
+	}
+	e := j.e
+	e.Skip = o.partSkip[i]
+	o.parts[i].ForwardPadded(j.x, j.y, &e, ws, o.padIn, o.next)
 }
