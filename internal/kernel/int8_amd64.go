@@ -19,6 +19,11 @@ import (
 // i8AsmWanted reports whether this CPU runs the generated int8 kernels.
 var i8AsmWanted = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
 
+// i8InterVBMI reports whether the interleaver permutes bytes
+// (kernInterQuadsVBMI, AVX512_VBMI: Ice Lake and Zen 4 and later) rather
+// than widening them (kernInterQuads, for Cascade Lake).
+var i8InterVBMI = cpu.X86.HasAVX512VBMI
+
 //go:noescape
 func kernI8_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
 
@@ -138,6 +143,9 @@ func kernQuantRows(rows, w int, x *float32, xp int, dst *uint8, dp int, inv, zp 
 
 //go:noescape
 func kernInterQuads(nq, n int, planes *uint8, idx *int32, dst *uint32)
+
+//go:noescape
+func kernInterQuadsVBMI(nq, n int, planes *uint8, idx *int32, dst *uint32)
 
 // i8AsmKerns[mr][nv] is kernI8_<mr>x<nv> (nil where mr*nv > i8MaxAcc).
 var i8AsmKerns = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32){
@@ -482,5 +490,9 @@ func interQuadsAVX512(n int, planes []byte, idx []int32, dst []uint32) {
 		_ = planes[int(o)+n-1]
 	}
 	_ = dst[nq*n-1]
+	if i8InterVBMI {
+		kernInterQuadsVBMI(nq, n, unsafe.SliceData(planes), unsafe.SliceData(idx), unsafe.SliceData(dst))
+		return
+	}
 	kernInterQuads(nq, n, unsafe.SliceData(planes), unsafe.SliceData(idx), unsafe.SliceData(dst))
 }

@@ -52886,3 +52886,125 @@ loop:
 done:
 	VZEROUPPER
 	RET
+
+DATA i8interIdx<>+0(SB)/8, $0x4303420241014000
+DATA i8interIdx<>+8(SB)/8, $0x4707460645054404
+DATA i8interIdx<>+16(SB)/8, $0x4b0b4a0a49094808
+DATA i8interIdx<>+24(SB)/8, $0x4f0f4e0e4d0d4c0c
+DATA i8interIdx<>+32(SB)/8, $0x5313521251115010
+DATA i8interIdx<>+40(SB)/8, $0x5717561655155414
+DATA i8interIdx<>+48(SB)/8, $0x5b1b5a1a59195818
+DATA i8interIdx<>+56(SB)/8, $0x5f1f5e1e5d1d5c1c
+DATA i8interIdx<>+64(SB)/8, $0x6323622261216020
+DATA i8interIdx<>+72(SB)/8, $0x6727662665256424
+DATA i8interIdx<>+80(SB)/8, $0x6b2b6a2a69296828
+DATA i8interIdx<>+88(SB)/8, $0x6f2f6e2e6d2d6c2c
+DATA i8interIdx<>+96(SB)/8, $0x7333723271317030
+DATA i8interIdx<>+104(SB)/8, $0x7737763675357434
+DATA i8interIdx<>+112(SB)/8, $0x7b3b7a3a79397838
+DATA i8interIdx<>+120(SB)/8, $0x7f3f7e3e7d3d7c3c
+DATA i8interIdx<>+128(SB)/8, $0x4342030241400100
+DATA i8interIdx<>+136(SB)/8, $0x4746070645440504
+DATA i8interIdx<>+144(SB)/8, $0x4b4a0b0a49480908
+DATA i8interIdx<>+152(SB)/8, $0x4f4e0f0e4d4c0d0c
+DATA i8interIdx<>+160(SB)/8, $0x5352131251501110
+DATA i8interIdx<>+168(SB)/8, $0x5756171655541514
+DATA i8interIdx<>+176(SB)/8, $0x5b5a1b1a59581918
+DATA i8interIdx<>+184(SB)/8, $0x5f5e1f1e5d5c1d1c
+DATA i8interIdx<>+192(SB)/8, $0x6362232261602120
+DATA i8interIdx<>+200(SB)/8, $0x6766272665642524
+DATA i8interIdx<>+208(SB)/8, $0x6b6a2b2a69682928
+DATA i8interIdx<>+216(SB)/8, $0x6f6e2f2e6d6c2d2c
+DATA i8interIdx<>+224(SB)/8, $0x7372333271703130
+DATA i8interIdx<>+232(SB)/8, $0x7776373675743534
+DATA i8interIdx<>+240(SB)/8, $0x7b7a3b3a79783938
+DATA i8interIdx<>+248(SB)/8, $0x7f7e3f3e7d7c3d3c
+GLOBL i8interIdx<>(SB), RODATA|NOPTR, $256
+
+// func kernInterQuadsVBMI(nq int, n int, planes *uint8, idx *int32, dst *uint32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI
+TEXT ·kernInterQuadsVBMI(SB), NOSPLIT, $0-40
+	// kernInterQuads's loops, 64 words at a time while they last.
+	MOVQ     nq+0(FP), AX
+	MOVQ     n+8(FP), CX
+	MOVQ     planes+16(FP), DX
+	MOVQ     idx+24(FP), BX
+	MOVQ     dst+32(FP), SI
+	MOVQ     CX, R11
+	ANDQ     $-64, R11
+	TESTQ    AX, AX
+	JZ       done
+	TESTQ    CX, CX
+	JZ       done
+	VMOVDQU8 i8interIdx<>+0(SB), Z4
+	VMOVDQU8 i8interIdx<>+64(SB), Z5
+	VMOVDQU8 i8interIdx<>+128(SB), Z8
+	VMOVDQU8 i8interIdx<>+192(SB), Z9
+
+quad:
+	MOVLQSX (BX), DI
+	ADDQ    DX, DI
+	MOVLQSX 4(BX), R8
+	ADDQ    DX, R8
+	MOVLQSX 8(BX), R9
+	ADDQ    DX, R9
+	MOVLQSX 12(BX), R10
+	ADDQ    DX, R10
+	XORQ    R12, R12
+	CMPQ    R12, R11
+	JGE     tail
+
+loop64:
+	VMOVDQU8  (DI)(R12*1), Z0
+	VPERMT2B  (R8)(R12*1), Z4, Z0
+	VMOVDQU8  (DI)(R12*1), Z1
+	VPERMT2B  (R8)(R12*1), Z5, Z1
+	VMOVDQU8  (R9)(R12*1), Z2
+	VPERMT2B  (R10)(R12*1), Z4, Z2
+	VMOVDQU8  (R9)(R12*1), Z3
+	VPERMT2B  (R10)(R12*1), Z5, Z3
+	VMOVDQA64 Z8, Z6
+	VPERMI2B  Z2, Z0, Z6
+	VMOVDQU32 Z6, (SI)
+	VMOVDQA64 Z9, Z6
+	VPERMI2B  Z2, Z0, Z6
+	VMOVDQU32 Z6, 64(SI)
+	VMOVDQA64 Z8, Z6
+	VPERMI2B  Z3, Z1, Z6
+	VMOVDQU32 Z6, 128(SI)
+	VMOVDQA64 Z9, Z6
+	VPERMI2B  Z3, Z1, Z6
+	VMOVDQU32 Z6, 192(SI)
+	ADDQ      $0x00000100, SI
+	ADDQ      $0x40, R12
+	CMPQ      R12, R11
+	JLT       loop64
+
+tail:
+	CMPQ R12, CX
+	JGE  next
+
+loop16:
+	VPMOVZXBD  (DI)(R12*1), Z0
+	VPMOVZXBD  (R8)(R12*1), Z1
+	VPSLLD     $0x08, Z1, Z1
+	VPMOVZXBD  (R9)(R12*1), Z2
+	VPSLLD     $0x10, Z2, Z2
+	VPMOVZXBD  (R10)(R12*1), Z3
+	VPSLLD     $0x18, Z3, Z3
+	VPTERNLOGD $0xfe, Z2, Z1, Z0
+	VPORD      Z3, Z0, Z0
+	VMOVDQU32  Z0, (SI)
+	ADDQ       $0x40, SI
+	ADDQ       $0x10, R12
+	CMPQ       R12, CX
+	JLT        loop16
+
+next:
+	ADDQ $0x10, BX
+	DECQ AX
+	JNZ  quad
+
+done:
+	VZEROUPPER
+	RET
