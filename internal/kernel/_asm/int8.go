@@ -96,7 +96,7 @@ func i8Kernel(mr, nv int) {
 // plane starts at y[yoff[i]] (add[yoff[i]] for the residual).
 func i8KernelY(mr, nv int) {
 	TEXT(fmt.Sprintf("kernI8Y_%dx%d", mr, nv), NOSPLIT,
-		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)")
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)")
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for i := range %d {", mr),
@@ -112,6 +112,7 @@ func i8KernelY(mr, nv int) {
 		"}",
 	)
 	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	Label("tile")
 	i8Products(mr, nv)
 	Label("store")
 	y := Load(Param("y"), GP64())
@@ -171,8 +172,7 @@ func i8KernelY(mr, nv int) {
 		JMP(LabelRef("done"))
 	}
 	Label("done")
-	VZEROUPPER()
-	RET()
+	nextTile(nv, false)
 }
 
 // i8KernelQ emits kernI8Q_<mr>x<nv>: the tile of i8KernelY, quantized
@@ -183,7 +183,7 @@ func i8KernelY(mr, nv int) {
 // i8KernelY.
 func i8KernelQ(mr, nv int) {
 	TEXT(fmt.Sprintf("kernI8Q_%dx%d", mr, nv), NOSPLIT,
-		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)")
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)")
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for i := range %d {", mr),
@@ -198,6 +198,7 @@ func i8KernelQ(mr, nv int) {
 		"}",
 	)
 	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	Label("tile")
 	i8Products(mr, nv)
 	Label("store")
 	y := Load(Param("y"), GP64())
@@ -264,6 +265,32 @@ func i8KernelQ(mr, nv int) {
 		JMP(LabelRef("done"))
 	}
 	Label("done")
+	nextTile(nv, true)
+}
+
+// nextTile ends a kernel of nt tiles side by side: while tiles remain, it
+// moves b and vinfo (and, with bytes, y: the byte planes of
+// i8KernelQ) on by one tile's nv vectors in the arguments and runs the
+// tile again from the label "tile"; the output indexes in vinfo are
+// absolute, so y of i8KernelY stays.
+func nextTile(nv int, bytes bool) {
+	t := GP64()
+	Load(Param("nt"), t)
+	DECQ(t)
+	JLE(LabelRef("ret"))
+	Store(t, Param("nt"))
+	step := func(name string, by int) {
+		Load(Param(name), t)
+		ADDQ(U32(uint32(by)), t)
+		Store(t, Param(name))
+	}
+	step("b", 64*nv)
+	step("vinfo", 8*nv)
+	if bytes {
+		step("y", 16*nv)
+	}
+	JMP(LabelRef("tile"))
+	Label("ret")
 	VZEROUPPER()
 	RET()
 }
