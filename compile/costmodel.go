@@ -52,9 +52,15 @@ type costKey struct {
 func measuredCost(p kernel.Conv) func(k, nf int) float64 { return measuredCostOf(p, false) }
 
 // measuredCostInt8 is measuredCost on the int8 route (kernel.Int8Plan,
-// packing and interleaving included): its groups cost in steps of four
-// channels and per call, not as fp32's do.
-func measuredCostInt8(p kernel.Conv) func(k, nf int) float64 { return measuredCostOf(p, true) }
+// packing and interleaving included): its groups cost per call and in
+// steps of four channels (a quad), so the taps k count whole quads.
+func measuredCostInt8(p kernel.Conv) func(k, nf int) float64 {
+	cost, kk := measuredCostOf(p, true), p.KH*p.KW
+	return func(k, nf int) float64 {
+		quads := (k/kk + 3) / 4
+		return cost(4*quads*kk, nf)
+	}
+}
 
 func measuredCostOf(p kernel.Conv, int8 bool) func(k, nf int) float64 {
 	p.N = 0
