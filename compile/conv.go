@@ -114,7 +114,11 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 		route = Grouped // one pattern: all routes are the same
 	} else {
 		merged := mergeGroups(lc, patterns, groupCost)
-		fit := mergeGroups(lc, patterns, measuredCost(p))
+		cost := measuredCost(p)
+		if _, ok := c.opt.Int8[name]; ok {
+			cost = measuredCostInt8(p) // the route runs in int8: merge by the int8 kernels' costs
+		}
+		fit := mergeGroups(lc, patterns, cost)
 		cands = append(cands, candidate{Merged, lc.groups(merged)}, candidate{MergedFit, lc.groups(fit)},
 			candidate{Dense, lc.groups([][]int{slices.Concat(patterns...)})})
 		if slices.EqualFunc(fit, merged, slices.Equal) && route == Auto {

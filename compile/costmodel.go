@@ -37,20 +37,39 @@ func (g *groupTimes) cost(k, nf int) float64 {
 
 var (
 	costMu    sync.Mutex
-	costCache = map[kernel.Conv]*groupTimes{} // by geometry, N = 0
+	costCache = map[costKey]*groupTimes{}
 )
+
+// costKey is a geometry (N = 0) and whether its groups run in int8.
+type costKey struct {
+	p    kernel.Conv
+	int8 bool
+}
 
 // measuredCost returns the group cost model of p's geometry (its filter
 // count aside) measured on this machine, timing it on the first call for
 // the geometry in this process (a few milliseconds).
-func measuredCost(p kernel.Conv) func(k, nf int) float64 {
+func measuredCost(p kernel.Conv) func(k, nf int) float64 { return measuredCostOf(p, false) }
+
+// measuredCostInt8 is measuredCost on the int8 route (kernel.Int8Plan,
+// packing and interleaving included): its groups cost per call and in
+// steps of four channels (a quad), so the taps k count whole quads.
+func measuredCostInt8(p kernel.Conv) func(k, nf int) float64 {
+	cost, kk := measuredCostOf(p, true), p.KH*p.KW
+	return func(k, nf int) float64 {
+		quads := (k/kk + 3) / 4
+		return cost(4*quads*kk, nf)
+	}
+}
+
+func measuredCostOf(p kernel.Conv, int8 bool) func(k, nf int) float64 {
 	p.N = 0
 	costMu.Lock()
 	defer costMu.Unlock()
-	g, ok := costCache[p]
+	g, ok := costCache[costKey{p, int8}]
 	if !ok {
-		g = timeGroups(p)
-		costCache[p] = g
+		g = timeGroups(p, int8)
+		costCache[costKey{p, int8}] = g
 	}
 	return g.cost
 }
@@ -58,10 +77,11 @@ func measuredCost(p kernel.Conv) func(k, nf int) float64 {
 // timeGroups times, for nf = 1 to costNF, one group of nf filters reading
 // few (C/8) and many (C/2) of p's channels, in GroupPlan's padded-input
 // form with the epilogue's bias and ReLU (fused into the kernels, writing
-// a next conv's padded layout, for stride 1), and fits slope and
-// intercept per nf. The candidates alternate, and each keeps its fastest of 5 rounds,
-// which other load on the machine can only slow.
-func timeGroups(p kernel.Conv) *groupTimes {
+// a next conv's padded layout, for stride 1; with int8, an Int8Plan on the
+// fp32 input), and fits slope and intercept per nf. The candidates
+// alternate, and each keeps its fastest of 5 rounds, which other load on
+// the machine can only slow.
+func timeGroups(p kernel.Conv, int8 bool) *groupTimes {
 	r := rand.New(rand.NewPCG(7, 7))
 	kk := p.KH * p.KW
 	k1 := max(1, p.C/8)
@@ -88,6 +108,18 @@ func timeGroups(p kernel.Conv) *groupTimes {
 				g.Filters = append(g.Filters, f)
 			}
 			g.Channels = r.Perm(p.C)[:ch]
+			if int8 {
+				pl := kernel.NewInt8Plan(q, []kernel.Group{g}, kernel.ActQuantRange(0, 1))
+				x := make([]float32, p.C*p.H*p.W)
+				for i := range x {
+					x[i] = r.Float32()
+				}
+				y := make([]float32, nf*q.OutH()*q.OutW())
+				e := &kernel.Epilogue{Bias: make([]float32, nf), ReLU: true}
+				reps := max(1, min(200, int(20e3/(2*float64(nf*ch*kk*q.OutH()*q.OutW())/150+1)))) // at 150 GOP/s
+				cands = append(cands, &cand{nf: nf, ch: ch, reps: reps, run: func() { pl.Forward(x, y, e, ws) }})
+				continue
+			}
 			plan := kernel.NewGroupPlan(q, []kernel.Group{g})
 			n := plan.PaddedLen()
 			if n == 0 { // strided: Forward pads

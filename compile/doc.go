@@ -35,8 +35,11 @@
 //   - With Options.Int8 (calibrated by package quant), the named convs run
 //     in int8 (kernel.Int8Plan): the input is quantized on the way in, the
 //     int32 sums dequantized to fp32 before the same epilogue, and the
-//     route is tuned on the int8 kernels; such a conv never takes or
-//     writes the padded handoff layout.
+//     route is tuned on the int8 kernels, whose merged-fit candidate
+//     merges by a cost model timed on them (fewer, larger groups than
+//     fp32's: a small int8 group pays its packing and interleaving and
+//     reads four channels at a time); such a conv never takes or writes
+//     the padded handoff layout.
 //
 // The executor runs per worker on micro-batches of whole images through
 // the convolutional part (the network's own worker pool over micro-batches), reusing its

@@ -62,31 +62,38 @@ func TestMergeGroups(t *testing.T) {
 	}
 }
 
-// TestMeasuredCost checks the measured group cost model of a ResNet stage
-// shape: positive, growing with the taps, a group of 8 filters dearer than
-// one of a single filter over the same taps (by more than twice: each
-// filter's products are its own), and timed once per geometry.
+// TestMeasuredCost checks the measured group cost models (fp32 and int8)
+// of a ResNet stage shape: positive, growing with the taps, a group of 8
+// filters dearer than one of a single filter over the same taps (fp32: by
+// more than twice, each filter's products are its own; int8: at all, its
+// packing and interleaving are shared), and timed once per geometry.
 func TestMeasuredCost(t *testing.T) {
 	p := kernel.Conv{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1}
-	cost := measuredCost(p)
-	for nf := 1; nf <= 2*costNF+3; nf++ {
-		lo, hi := cost(9*4, nf), cost(9*16, nf)
-		if lo <= 0 || hi < lo {
-			t.Errorf("nf %d: cost %g at 36 taps, %g at 144", nf, lo, hi)
+	for _, int8 := range []bool{false, true} {
+		cost := measuredCostOf(p, int8)
+		for nf := 1; nf <= 2*costNF+3; nf++ {
+			lo, hi := cost(9*4, nf), cost(9*16, nf)
+			if lo <= 0 || hi < lo {
+				t.Errorf("int8 %v, nf %d: cost %g at 36 taps, %g at 144", int8, nf, lo, hi)
+			}
 		}
-	}
-	if c1, c8 := cost(9*16, 1), cost(9*16, 8); c8 < 2*c1 {
-		t.Errorf("8 filters cost %g ns, one %g: want more than twice", c8, c1)
-	}
-	q := p
-	q.N = 5 // the filter count does not matter
-	costMu.Lock()
-	n := len(costCache)
-	costMu.Unlock()
-	measuredCost(q)
-	costMu.Lock()
-	defer costMu.Unlock()
-	if len(costCache) != n {
-		t.Errorf("a second geometry entry for the same shape: %d, want %d", len(costCache), n)
+		want := 2.0
+		if int8 {
+			want = 1
+		}
+		if c1, c8 := cost(9*16, 1), cost(9*16, 8); c8 <= want*c1 {
+			t.Errorf("int8 %v: 8 filters cost %g ns, one %g: want more than %g times", int8, c8, c1, want)
+		}
+		q := p
+		q.N = 5 // the filter count does not matter
+		costMu.Lock()
+		n := len(costCache)
+		costMu.Unlock()
+		measuredCostOf(q, int8)
+		costMu.Lock()
+		if len(costCache) != n {
+			t.Errorf("int8 %v: a second geometry entry for the same shape: %d, want %d", int8, len(costCache), n)
+		}
+		costMu.Unlock()
 	}
 }

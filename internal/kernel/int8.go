@@ -91,7 +91,9 @@ func ActQuantRange(lo, hi float32) ActQuant {
 //	}
 type i8Kernel func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, c []float32, ldc int, sc, bias []float32)
 
-// i8KernelY computes the tile of i8Kernel and stores it straight into
+// i8KernelY computes nt tiles side by side (tile t on b[64*nv*t:] and
+// vinfo[2*nv*t:], as another call would) and stores each, as follows.
+// A tile of i8Kernel is stored straight into
 // the output planes through the epilogue: vector v covers positions
 // 16v..16v+15 of the padded pitch, of which those set in the low 16 bits
 // of vinfo[2v] are outputs, going in order to outputs vinfo[2v+1],
@@ -116,14 +118,15 @@ type i8Kernel func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, 
 //			}
 //		}
 //	}
-type i8KernelY func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool)
+type i8KernelY func(mr, nv, nt, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool)
 
-// i8KernelQ computes the tile of i8KernelY and quantizes the result again
+// i8KernelQ computes nt tiles as i8KernelY (y too moves on by 16*nv
+// bytes a tile); each is the tile of i8KernelY, quantized again
 // (r*q[0] + q[1], rounded half to even and clamped to [0, 255]) into the
 // next conv's input planes: the lanes set in vinfo[2v] go to byte
 // y[yoff[i]+16v+l] (a shift of the padded pitch, see Int8Plan.HandOff);
 // the residual add reads add[aoff[i]+d] as i8KernelY's add[yoff[i]+d].
-type i8KernelQ func(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool)
+type i8KernelQ func(mr, nv, nt, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool)
 
 // quantKernel quantizes rows of w floats (pitch xp) to bytes (pitch dp):
 //
@@ -207,7 +210,14 @@ func i8Go(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, c []float
 }
 
 // i8GoY is the i8KernelY in Go.
-func i8GoY(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool) {
+func i8GoY(mr, nv, nt, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool) {
+	for t := range nt {
+		i8GoY1(mr, nv, k4, a, lda, b[64*nv*t:], boffs, y, yoff, add, vinfo[2*nv*t:], sc, bias, relu)
+	}
+}
+
+// i8GoY1 is one tile of i8GoY.
+func i8GoY1(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool) {
 	var c [i8MaxMR * 16 * i8MaxNV]float32
 	ldc := 16 * nv
 	i8Go(mr, nv, k4, a, lda, b, boffs, c[:], ldc, sc, bias)
@@ -555,15 +565,26 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *
 		}
 	}
 	kern, nvec := i8Cur.kernY, q.pr/16
-	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) { // as q.tiles, without a closure per tile
-		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
+	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) { // as q.tiles, a call per run of equal tiles
 		a, yoff, sc, bi := g.w[i0*g.k4:], g.yoff[i0:], g.sc[i0:], bias[i0:]
-		for ti, j0 := 0, 0; ti < n; ti++ {
-			nv := i8TileNV(nvec, n, ti)
-			kern(mr, nv, g.k4, a, g.k4, b[4*j0:], g.offs, y, yoff, e.Add, q.vinfo[j0/8:], sc, bi, e.ReLU)
-			j0 += 16 * nv
+		for _, r := range i8TileRuns(nvec, mr) {
+			if r.nt == 0 {
+				continue
+			}
+			kern(mr, r.nv, r.nt, g.k4, a, g.k4, b[64*r.v0:], g.offs, y, yoff, e.Add, q.vinfo[2*r.v0:], sc, bi, e.ReLU)
 		}
 	}
+}
+
+// i8Run is a run of nt tiles of nv vectors each, from vector v0.
+type i8Run struct{ v0, nv, nt int }
+
+// i8TileRuns returns the tiles of q.tiles' row of mr filters over nvec
+// vectors as at most two runs of equal widths: the wider tiles first.
+func i8TileRuns(nvec, mr int) [2]i8Run {
+	n := (nvec + i8NV(mr) - 1) / i8NV(mr)
+	w, wide := nvec/n, nvec%n // wide tiles of w+1 vectors, then n-wide of w
+	return [2]i8Run{{0, w + 1, wide}, {wide * (w + 1), w, n - wide}}
 }
 
 // store writes output plane n from src (row pitch sp) through e.

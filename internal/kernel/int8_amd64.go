@@ -19,6 +19,11 @@ import (
 // i8AsmWanted reports whether this CPU runs the generated int8 kernels.
 var i8AsmWanted = cpu.X86.HasAVX512F && cpu.X86.HasAVX512VNNI
 
+// i8InterVBMI reports whether the interleaver permutes bytes
+// (kernInterQuadsVBMI, AVX512_VBMI: Ice Lake and Zen 4 and later) rather
+// than widening them (kernInterQuads, for Cascade Lake).
+var i8InterVBMI = cpu.X86.HasAVX512VBMI
+
 //go:noescape
 func kernI8_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32)
 
@@ -139,6 +144,9 @@ func kernQuantRows(rows, w int, x *float32, xp int, dst *uint8, dp int, inv, zp 
 //go:noescape
 func kernInterQuads(nq, n int, planes *uint8, idx *int32, dst *uint32)
 
+//go:noescape
+func kernInterQuadsVBMI(nq, n int, planes *uint8, idx *int32, dst *uint32)
+
 // i8AsmKerns[mr][nv] is kernI8_<mr>x<nv> (nil where mr*nv > i8MaxAcc).
 var i8AsmKerns = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *uint8, boffs *int32, c *float32, ldc int, sc *float32, bias *float32){
 	1: {1: kernI8_1x1, 2: kernI8_1x2, 3: kernI8_1x3, 4: kernI8_1x4, 5: kernI8_1x5, 6: kernI8_1x6, 7: kernI8_1x7, 8: kernI8_1x8},
@@ -150,121 +158,121 @@ var i8AsmKerns = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *ui
 }
 
 //go:noescape
-func kernI8Y_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Y_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+func kernI8Y_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 
 // i8AsmKernsY[mr][nv] is kernI8Y_<mr>x<nv> (nil where mr*nv > i8MaxAcc).
-var i8AsmKernsY = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int){
+var i8AsmKernsY = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int){
 	1: {1: kernI8Y_1x1, 2: kernI8Y_1x2, 3: kernI8Y_1x3, 4: kernI8Y_1x4, 5: kernI8Y_1x5, 6: kernI8Y_1x6, 7: kernI8Y_1x7, 8: kernI8Y_1x8},
 	2: {1: kernI8Y_2x1, 2: kernI8Y_2x2, 3: kernI8Y_2x3, 4: kernI8Y_2x4, 5: kernI8Y_2x5, 6: kernI8Y_2x6, 7: kernI8Y_2x7, 8: kernI8Y_2x8},
 	3: {1: kernI8Y_3x1, 2: kernI8Y_3x2, 3: kernI8Y_3x3, 4: kernI8Y_3x4, 5: kernI8Y_3x5, 6: kernI8Y_3x6, 7: kernI8Y_3x7, 8: kernI8Y_3x8},
@@ -274,121 +282,121 @@ var i8AsmKernsY = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *u
 }
 
 //go:noescape
-func kernI8Q_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8Q_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+func kernI8Q_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 // i8AsmKernsQ[mr][nv] is kernI8Q_<mr>x<nv> (nil where mr*nv > i8MaxAcc).
-var i8AsmKernsQ = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int){
+var i8AsmKernsQ = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int){
 	1: {1: kernI8Q_1x1, 2: kernI8Q_1x2, 3: kernI8Q_1x3, 4: kernI8Q_1x4, 5: kernI8Q_1x5, 6: kernI8Q_1x6, 7: kernI8Q_1x7, 8: kernI8Q_1x8},
 	2: {1: kernI8Q_2x1, 2: kernI8Q_2x2, 3: kernI8Q_2x3, 4: kernI8Q_2x4, 5: kernI8Q_2x5, 6: kernI8Q_2x6, 7: kernI8Q_2x7, 8: kernI8Q_2x8},
 	3: {1: kernI8Q_3x1, 2: kernI8Q_3x2, 3: kernI8Q_3x3, 4: kernI8Q_3x4, 5: kernI8Q_3x5, 6: kernI8Q_3x6, 7: kernI8Q_3x7, 8: kernI8Q_3x8},
@@ -418,12 +426,13 @@ func i8AVX512(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, c []f
 
 // i8YAVX512 is the i8KernelY of the generated kernels. It checks the
 // bounds of a, boffs, yoff, vinfo, sc and bias; the caller guarantees
-// that every output vinfo and yoff name is in y (and add).
-func i8YAVX512(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool) {
+// that every output vinfo and yoff name is in y (and add), and that b
+// holds the nt tiles' inputs.
+func i8YAVX512(mr, nv, nt, k4 int, a []int32, lda int, b []byte, boffs []int32, y []float32, yoff []int32, add []float32, vinfo []int32, sc, bias []float32, relu bool) {
 	_ = a[(mr-1)*lda+k4-1]
 	_ = boffs[k4-1]
 	_, _, _ = yoff[mr-1], sc[mr-1], bias[mr-1]
-	_ = vinfo[2*nv-1]
+	_ = vinfo[2*nv*nt-1]
 	flags := 0
 	if relu {
 		flags |= 1
@@ -434,18 +443,18 @@ func i8YAVX512(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []
 		ap = unsafe.SliceData(add)
 	}
 	i8AsmKernsY[mr][nv](k4, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(boffs), unsafe.SliceData(y),
-		unsafe.SliceData(yoff), ap, unsafe.SliceData(vinfo), unsafe.SliceData(sc), unsafe.SliceData(bias), flags)
+		unsafe.SliceData(yoff), ap, unsafe.SliceData(vinfo), unsafe.SliceData(sc), unsafe.SliceData(bias), flags, nt)
 }
 
 // i8QAVX512 is the i8KernelQ of the generated kernels. It checks the
 // bounds of a, boffs, yoff, aoff, vinfo, sc and bias; the caller
 // guarantees that every byte and residual the valid lanes reach is in y
-// and add.
-func i8QAVX512(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool) {
+// and add, and that b holds the nt tiles' inputs.
+func i8QAVX512(mr, nv, nt, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool) {
 	_ = a[(mr-1)*lda+k4-1]
 	_ = boffs[k4-1]
 	_, _, _, _ = yoff[mr-1], aoff[mr-1], sc[mr-1], bias[mr-1]
-	_ = vinfo[2*nv-1]
+	_ = vinfo[2*nv*nt-1]
 	flags := 0
 	if relu {
 		flags |= 1
@@ -456,7 +465,7 @@ func i8QAVX512(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []
 		ap = unsafe.SliceData(add)
 	}
 	i8AsmKernsQ[mr][nv](k4, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(boffs), unsafe.SliceData(y),
-		unsafe.SliceData(yoff), ap, unsafe.SliceData(aoff), unsafe.SliceData(vinfo), unsafe.SliceData(sc), unsafe.SliceData(bias), &q[0], flags)
+		unsafe.SliceData(yoff), ap, unsafe.SliceData(aoff), unsafe.SliceData(vinfo), unsafe.SliceData(sc), unsafe.SliceData(bias), &q[0], flags, nt)
 }
 
 // quantRowsAVX512 is the quantKernel of the generated kernQuantRows.
@@ -482,5 +491,9 @@ func interQuadsAVX512(n int, planes []byte, idx []int32, dst []uint32) {
 		_ = planes[int(o)+n-1]
 	}
 	_ = dst[nq*n-1]
+	if i8InterVBMI {
+		kernInterQuadsVBMI(nq, n, unsafe.SliceData(planes), unsafe.SliceData(idx), unsafe.SliceData(dst))
+		return
+	}
 	kernInterQuads(nq, n, unsafe.SliceData(planes), unsafe.SliceData(idx), unsafe.SliceData(dst))
 }

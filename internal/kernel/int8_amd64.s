@@ -4303,9 +4303,9 @@ store:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x1(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x1(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -4317,6 +4317,7 @@ TEXT ·kernI8Y_1x1(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -4428,12 +4429,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x2(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x2(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -4445,6 +4459,7 @@ TEXT ·kernI8Y_1x2(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -4603,12 +4618,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x3(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x3(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -4620,6 +4648,7 @@ TEXT ·kernI8Y_1x3(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -4825,12 +4854,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x4(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x4(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -4842,6 +4884,7 @@ TEXT ·kernI8Y_1x4(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -5094,12 +5137,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x5(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x5(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -5111,6 +5167,7 @@ TEXT ·kernI8Y_1x5(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -5410,12 +5467,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x6(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x6(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -5427,6 +5497,7 @@ TEXT ·kernI8Y_1x6(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -5773,12 +5844,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x7(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x7(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 7 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -5790,6 +5874,7 @@ TEXT ·kernI8Y_1x7(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -6183,12 +6268,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000001c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000038, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_1x8(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_1x8(SB), NOSPLIT, $0-104
 	// for i := range 1 {
 	// 	for v := range 8 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -6200,6 +6298,7 @@ TEXT ·kernI8Y_1x8(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -6640,12 +6739,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (AX)(CX*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000200, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x1(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x1(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -6657,6 +6769,7 @@ TEXT ·kernI8Y_2x1(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -6834,12 +6947,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x2(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x2(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -6851,6 +6977,7 @@ TEXT ·kernI8Y_2x2(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -7121,12 +7248,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x3(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x3(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -7138,6 +7278,7 @@ TEXT ·kernI8Y_2x3(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -7501,12 +7642,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x4(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x4(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -7518,6 +7672,7 @@ TEXT ·kernI8Y_2x4(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -7974,12 +8129,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x5(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x5(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -7991,6 +8159,7 @@ TEXT ·kernI8Y_2x5(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -8540,12 +8709,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x6(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x6(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -8557,6 +8739,7 @@ TEXT ·kernI8Y_2x6(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -9199,12 +9382,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x7(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x7(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 7 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -9216,6 +9412,7 @@ TEXT ·kernI8Y_2x7(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -9951,12 +10148,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000001c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000038, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_2x8(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_2x8(SB), NOSPLIT, $0-104
 	// for i := range 2 {
 	// 	for v := range 8 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -9968,6 +10178,7 @@ TEXT ·kernI8Y_2x8(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -10796,12 +11007,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000200, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x1(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x1(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -10813,6 +11037,7 @@ TEXT ·kernI8Y_3x1(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -11056,12 +11281,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x2(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x2(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -11073,6 +11311,7 @@ TEXT ·kernI8Y_3x2(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -11455,12 +11694,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x3(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x3(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -11472,6 +11724,7 @@ TEXT ·kernI8Y_3x3(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -11993,12 +12246,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x4(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x4(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -12010,6 +12276,7 @@ TEXT ·kernI8Y_3x4(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -12670,12 +12937,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x5(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x5(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -12687,6 +12967,7 @@ TEXT ·kernI8Y_3x5(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -13486,12 +13767,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x6(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x6(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -13503,6 +13797,7 @@ TEXT ·kernI8Y_3x6(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -14441,12 +14736,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x7(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x7(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 7 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -14458,6 +14766,7 @@ TEXT ·kernI8Y_3x7(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -15535,12 +15844,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000001c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000038, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_3x8(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_3x8(SB), NOSPLIT, $0-104
 	// for i := range 3 {
 	// 	for v := range 8 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -15552,6 +15874,7 @@ TEXT ·kernI8Y_3x8(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -16768,12 +17091,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000200, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_4x1(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_4x1(SB), NOSPLIT, $0-104
 	// for i := range 4 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -16785,6 +17121,7 @@ TEXT ·kernI8Y_4x1(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -17094,12 +17431,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_4x2(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_4x2(SB), NOSPLIT, $0-104
 	// for i := range 4 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -17111,6 +17461,7 @@ TEXT ·kernI8Y_4x2(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -17605,12 +17956,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_4x3(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_4x3(SB), NOSPLIT, $0-104
 	// for i := range 4 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -17622,6 +17986,7 @@ TEXT ·kernI8Y_4x3(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -18301,12 +18666,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_4x4(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_4x4(SB), NOSPLIT, $0-104
 	// for i := range 4 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -18318,6 +18696,7 @@ TEXT ·kernI8Y_4x4(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -19182,12 +19561,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_4x5(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_4x5(SB), NOSPLIT, $0-104
 	// for i := range 4 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -19199,6 +19591,7 @@ TEXT ·kernI8Y_4x5(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -20248,12 +20641,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_4x6(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_4x6(SB), NOSPLIT, $0-104
 	// for i := range 4 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -20265,6 +20671,7 @@ TEXT ·kernI8Y_4x6(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -21499,12 +21906,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_5x1(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_5x1(SB), NOSPLIT, $0-104
 	// for i := range 5 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -21516,6 +21936,7 @@ TEXT ·kernI8Y_5x1(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -21891,12 +22312,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_5x2(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_5x2(SB), NOSPLIT, $0-104
 	// for i := range 5 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -21908,6 +22342,7 @@ TEXT ·kernI8Y_5x2(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -22514,12 +22949,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_5x3(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_5x3(SB), NOSPLIT, $0-104
 	// for i := range 5 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -22531,6 +22979,7 @@ TEXT ·kernI8Y_5x3(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -23368,12 +23817,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_5x4(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_5x4(SB), NOSPLIT, $0-104
 	// for i := range 5 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -23385,6 +23847,7 @@ TEXT ·kernI8Y_5x4(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -24453,12 +24916,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_6x1(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_6x1(SB), NOSPLIT, $0-104
 	// for i := range 6 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -24470,6 +24946,7 @@ TEXT ·kernI8Y_6x1(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -24911,12 +25388,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_6x2(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_6x2(SB), NOSPLIT, $0-104
 	// for i := range 6 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -24928,6 +25418,7 @@ TEXT ·kernI8Y_6x2(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -25646,12 +26137,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_6x3(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_6x3(SB), NOSPLIT, $0-104
 	// for i := range 6 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -25663,6 +26167,7 @@ TEXT ·kernI8Y_6x3(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -26658,12 +27163,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Y_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)
+// func kernI8Y_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Y_6x4(SB), NOSPLIT, $0-96
+TEXT ·kernI8Y_6x4(SB), NOSPLIT, $0-104
 	// for i := range 6 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v], in order, to d = vinfo[2v+1], d+1, ...
@@ -26675,6 +27193,7 @@ TEXT ·kernI8Y_6x4(SB), NOSPLIT, $0-96
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -27947,12 +28466,25 @@ addrelu:
 	VMOVUPS       Z30, K2, (R9)(R8*4)
 
 done:
+	MOVQ nt+96(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+96(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+64(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+64(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x1(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x1(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -27963,6 +28495,7 @@ TEXT ·kernI8Q_1x1(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -28082,12 +28615,28 @@ addrelu:
 	VPMOVUSDB    Z0, K1, (CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x2(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x2(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -28098,6 +28647,7 @@ TEXT ·kernI8Q_1x2(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -28266,12 +28816,28 @@ addrelu:
 	VPMOVUSDB    Z1, K1, 16(CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x3(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x3(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -28282,6 +28848,7 @@ TEXT ·kernI8Q_1x3(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -28499,12 +29066,28 @@ addrelu:
 	VPMOVUSDB    Z2, K1, 32(CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x4(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x4(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -28515,6 +29098,7 @@ TEXT ·kernI8Q_1x4(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -28781,12 +29365,28 @@ addrelu:
 	VPMOVUSDB    Z3, K1, 48(CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x5(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x5(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -28797,6 +29397,7 @@ TEXT ·kernI8Q_1x5(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -29112,12 +29713,28 @@ addrelu:
 	VPMOVUSDB    Z4, K1, 64(CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000050, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x6(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x6(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -29128,6 +29745,7 @@ TEXT ·kernI8Q_1x6(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -29492,12 +30110,28 @@ addrelu:
 	VPMOVUSDB    Z5, K1, 80(CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000060, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x7(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x7(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 7 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -29508,6 +30142,7 @@ TEXT ·kernI8Q_1x7(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -29921,12 +30556,28 @@ addrelu:
 	VPMOVUSDB    Z6, K1, 96(CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000001c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000038, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000070, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_1x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_1x8(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_1x8(SB), NOSPLIT, $0-120
 	// for i := range 1 {
 	// 	for v := range 8 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -29937,6 +30588,7 @@ TEXT ·kernI8Q_1x8(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -30399,12 +31051,28 @@ addrelu:
 	VPMOVUSDB    Z7, K1, 112(CX)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000200, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x1(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x1(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -30415,6 +31083,7 @@ TEXT ·kernI8Q_2x1(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -30604,12 +31273,28 @@ addrelu:
 	VPMOVUSDB    Z1, K1, (R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x2(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x2(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -30620,6 +31305,7 @@ TEXT ·kernI8Q_2x2(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -30906,12 +31592,28 @@ addrelu:
 	VPMOVUSDB    Z3, K1, 16(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x3(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x3(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -30922,6 +31624,7 @@ TEXT ·kernI8Q_2x3(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -31305,12 +32008,28 @@ addrelu:
 	VPMOVUSDB    Z5, K1, 32(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x4(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x4(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -31321,6 +32040,7 @@ TEXT ·kernI8Q_2x4(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -31801,12 +32521,28 @@ addrelu:
 	VPMOVUSDB    Z7, K1, 48(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x5(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x5(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -31817,6 +32553,7 @@ TEXT ·kernI8Q_2x5(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -32394,12 +33131,28 @@ addrelu:
 	VPMOVUSDB    Z9, K1, 64(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000050, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x6(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x6(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -32410,6 +33163,7 @@ TEXT ·kernI8Q_2x6(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -33084,12 +33838,28 @@ addrelu:
 	VPMOVUSDB    Z11, K1, 80(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000060, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x7(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x7(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 7 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -33100,6 +33870,7 @@ TEXT ·kernI8Q_2x7(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -33871,12 +34642,28 @@ addrelu:
 	VPMOVUSDB    Z13, K1, 96(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000001c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000038, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000070, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_2x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_2x8(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_2x8(SB), NOSPLIT, $0-120
 	// for i := range 2 {
 	// 	for v := range 8 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -33887,6 +34674,7 @@ TEXT ·kernI8Q_2x8(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -34755,12 +35543,28 @@ addrelu:
 	VPMOVUSDB    Z15, K1, 112(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000200, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x1(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x1(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -34771,6 +35575,7 @@ TEXT ·kernI8Q_3x1(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -35030,12 +35835,28 @@ addrelu:
 	VPMOVUSDB    Z2, K1, (R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x2(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x2(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -35046,6 +35867,7 @@ TEXT ·kernI8Q_3x2(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -35450,12 +36272,28 @@ addrelu:
 	VPMOVUSDB    Z5, K1, 16(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x3(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x3(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -35466,6 +36304,7 @@ TEXT ·kernI8Q_3x3(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -36015,12 +36854,28 @@ addrelu:
 	VPMOVUSDB    Z8, K1, 32(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x4(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x4(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -36031,6 +36886,7 @@ TEXT ·kernI8Q_3x4(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -36725,12 +37581,28 @@ addrelu:
 	VPMOVUSDB    Z11, K1, 48(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x5(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x5(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -36741,6 +37613,7 @@ TEXT ·kernI8Q_3x5(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -37580,12 +38453,28 @@ addrelu:
 	VPMOVUSDB    Z14, K1, 64(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000050, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x6(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x6(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -37596,6 +38485,7 @@ TEXT ·kernI8Q_3x6(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -38580,12 +39470,28 @@ addrelu:
 	VPMOVUSDB    Z17, K1, 80(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000060, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x7(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x7(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x7(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 7 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -38596,6 +39502,7 @@ TEXT ·kernI8Q_3x7(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -39725,12 +40632,28 @@ addrelu:
 	VPMOVUSDB    Z20, K1, 96(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000001c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000038, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000070, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_3x8(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_3x8(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_3x8(SB), NOSPLIT, $0-120
 	// for i := range 3 {
 	// 	for v := range 8 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -39741,6 +40664,7 @@ TEXT ·kernI8Q_3x8(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -41015,12 +41939,28 @@ addrelu:
 	VPMOVUSDB    Z23, K1, 112(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000200, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_4x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_4x1(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_4x1(SB), NOSPLIT, $0-120
 	// for i := range 4 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -41031,6 +41971,7 @@ TEXT ·kernI8Q_4x1(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -41360,12 +42301,28 @@ addrelu:
 	VPMOVUSDB    Z3, K1, (R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_4x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_4x2(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_4x2(SB), NOSPLIT, $0-120
 	// for i := range 4 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -41376,6 +42333,7 @@ TEXT ·kernI8Q_4x2(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -41898,12 +42856,28 @@ addrelu:
 	VPMOVUSDB    Z7, K1, 16(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_4x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_4x3(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_4x3(SB), NOSPLIT, $0-120
 	// for i := range 4 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -41914,6 +42888,7 @@ TEXT ·kernI8Q_4x3(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -42629,12 +43604,28 @@ addrelu:
 	VPMOVUSDB    Z11, K1, 32(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_4x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_4x4(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_4x4(SB), NOSPLIT, $0-120
 	// for i := range 4 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -42645,6 +43636,7 @@ TEXT ·kernI8Q_4x4(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -43553,12 +44545,28 @@ addrelu:
 	VPMOVUSDB    Z15, K1, 48(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_4x5(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_4x5(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_4x5(SB), NOSPLIT, $0-120
 	// for i := range 4 {
 	// 	for v := range 5 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -43569,6 +44577,7 @@ TEXT ·kernI8Q_4x5(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -44670,12 +45679,28 @@ addrelu:
 	VPMOVUSDB    Z19, K1, 64(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000140, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000028, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000050, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_4x6(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_4x6(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_4x6(SB), NOSPLIT, $0-120
 	// for i := range 4 {
 	// 	for v := range 6 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -44686,6 +45711,7 @@ TEXT ·kernI8Q_4x6(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -45980,12 +47006,28 @@ addrelu:
 	VPMOVUSDB    Z23, K1, 80(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000180, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000060, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_5x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_5x1(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_5x1(SB), NOSPLIT, $0-120
 	// for i := range 5 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -45996,6 +47038,7 @@ TEXT ·kernI8Q_5x1(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -46395,12 +47438,28 @@ addrelu:
 	VPMOVUSDB    Z4, K1, (R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_5x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_5x2(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_5x2(SB), NOSPLIT, $0-120
 	// for i := range 5 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -46411,6 +47470,7 @@ TEXT ·kernI8Q_5x2(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -47051,12 +48111,28 @@ addrelu:
 	VPMOVUSDB    Z9, K1, 16(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_5x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_5x3(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_5x3(SB), NOSPLIT, $0-120
 	// for i := range 5 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -47067,6 +48143,7 @@ TEXT ·kernI8Q_5x3(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -47948,12 +49025,28 @@ addrelu:
 	VPMOVUSDB    Z14, K1, 32(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_5x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_5x4(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_5x4(SB), NOSPLIT, $0-120
 	// for i := range 5 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -47964,6 +49057,7 @@ TEXT ·kernI8Q_5x4(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -49086,12 +50180,28 @@ addrelu:
 	VPMOVUSDB    Z19, K1, 48(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_6x1(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_6x1(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_6x1(SB), NOSPLIT, $0-120
 	// for i := range 6 {
 	// 	for v := range 1 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -49102,6 +50212,7 @@ TEXT ·kernI8Q_6x1(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -49571,12 +50682,28 @@ addrelu:
 	VPMOVUSDB    Z5, K1, (R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000008, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_6x2(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_6x2(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_6x2(SB), NOSPLIT, $0-120
 	// for i := range 6 {
 	// 	for v := range 2 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -49587,6 +50714,7 @@ TEXT ·kernI8Q_6x2(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -50345,12 +51473,28 @@ addrelu:
 	VPMOVUSDB    Z11, K1, 16(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000080, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000010, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_6x3(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_6x3(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_6x3(SB), NOSPLIT, $0-120
 	// for i := range 6 {
 	// 	for v := range 3 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -50361,6 +51505,7 @@ TEXT ·kernI8Q_6x3(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -51408,12 +52553,28 @@ addrelu:
 	VPMOVUSDB    Z17, K1, 32(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x000000c0, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000018, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000030, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
-// func kernI8Q_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)
+// func kernI8Q_6x4(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
-TEXT ·kernI8Q_6x4(SB), NOSPLIT, $0-112
+TEXT ·kernI8Q_6x4(SB), NOSPLIT, $0-120
 	// for i := range 6 {
 	// 	for v := range 4 {
 	// 		for l := range 16 { // the lanes set in vinfo[2v]; d counts them from vinfo[2v+1]
@@ -51424,6 +52585,7 @@ TEXT ·kernI8Q_6x4(SB), NOSPLIT, $0-112
 	// 		}
 	// 	}
 	// }
+tile:
 	MOVQ k4+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ lda+16(FP), DX
@@ -52760,6 +53922,22 @@ addrelu:
 	VPMOVUSDB    Z23, K1, 48(R9)
 
 done:
+	MOVQ nt+112(FP), AX
+	DECQ AX
+	JLE  ret
+	MOVQ AX, nt+112(FP)
+	MOVQ b+24(FP), AX
+	ADDQ $0x00000100, AX
+	MOVQ AX, b+24(FP)
+	MOVQ vinfo+72(FP), AX
+	ADDQ $0x00000020, AX
+	MOVQ AX, vinfo+72(FP)
+	MOVQ y+40(FP), AX
+	ADDQ $0x00000040, AX
+	MOVQ AX, y+40(FP)
+	JMP  tile
+
+ret:
 	VZEROUPPER
 	RET
 
@@ -52882,6 +54060,128 @@ loop:
 	ADDQ       $0x10, BX
 	DECQ       AX
 	JNZ        quad
+
+done:
+	VZEROUPPER
+	RET
+
+DATA i8interIdx<>+0(SB)/8, $0x4303420241014000
+DATA i8interIdx<>+8(SB)/8, $0x4707460645054404
+DATA i8interIdx<>+16(SB)/8, $0x4b0b4a0a49094808
+DATA i8interIdx<>+24(SB)/8, $0x4f0f4e0e4d0d4c0c
+DATA i8interIdx<>+32(SB)/8, $0x5313521251115010
+DATA i8interIdx<>+40(SB)/8, $0x5717561655155414
+DATA i8interIdx<>+48(SB)/8, $0x5b1b5a1a59195818
+DATA i8interIdx<>+56(SB)/8, $0x5f1f5e1e5d1d5c1c
+DATA i8interIdx<>+64(SB)/8, $0x6323622261216020
+DATA i8interIdx<>+72(SB)/8, $0x6727662665256424
+DATA i8interIdx<>+80(SB)/8, $0x6b2b6a2a69296828
+DATA i8interIdx<>+88(SB)/8, $0x6f2f6e2e6d2d6c2c
+DATA i8interIdx<>+96(SB)/8, $0x7333723271317030
+DATA i8interIdx<>+104(SB)/8, $0x7737763675357434
+DATA i8interIdx<>+112(SB)/8, $0x7b3b7a3a79397838
+DATA i8interIdx<>+120(SB)/8, $0x7f3f7e3e7d3d7c3c
+DATA i8interIdx<>+128(SB)/8, $0x4342030241400100
+DATA i8interIdx<>+136(SB)/8, $0x4746070645440504
+DATA i8interIdx<>+144(SB)/8, $0x4b4a0b0a49480908
+DATA i8interIdx<>+152(SB)/8, $0x4f4e0f0e4d4c0d0c
+DATA i8interIdx<>+160(SB)/8, $0x5352131251501110
+DATA i8interIdx<>+168(SB)/8, $0x5756171655541514
+DATA i8interIdx<>+176(SB)/8, $0x5b5a1b1a59581918
+DATA i8interIdx<>+184(SB)/8, $0x5f5e1f1e5d5c1d1c
+DATA i8interIdx<>+192(SB)/8, $0x6362232261602120
+DATA i8interIdx<>+200(SB)/8, $0x6766272665642524
+DATA i8interIdx<>+208(SB)/8, $0x6b6a2b2a69682928
+DATA i8interIdx<>+216(SB)/8, $0x6f6e2f2e6d6c2d2c
+DATA i8interIdx<>+224(SB)/8, $0x7372333271703130
+DATA i8interIdx<>+232(SB)/8, $0x7776373675743534
+DATA i8interIdx<>+240(SB)/8, $0x7b7a3b3a79783938
+DATA i8interIdx<>+248(SB)/8, $0x7f7e3f3e7d7c3d3c
+GLOBL i8interIdx<>(SB), RODATA|NOPTR, $256
+
+// func kernInterQuadsVBMI(nq int, n int, planes *uint8, idx *int32, dst *uint32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI
+TEXT ·kernInterQuadsVBMI(SB), NOSPLIT, $0-40
+	// kernInterQuads's loops, 64 words at a time while they last.
+	MOVQ     nq+0(FP), AX
+	MOVQ     n+8(FP), CX
+	MOVQ     planes+16(FP), DX
+	MOVQ     idx+24(FP), BX
+	MOVQ     dst+32(FP), SI
+	MOVQ     CX, R11
+	ANDQ     $-64, R11
+	TESTQ    AX, AX
+	JZ       done
+	TESTQ    CX, CX
+	JZ       done
+	VMOVDQU8 i8interIdx<>+0(SB), Z4
+	VMOVDQU8 i8interIdx<>+64(SB), Z5
+	VMOVDQU8 i8interIdx<>+128(SB), Z8
+	VMOVDQU8 i8interIdx<>+192(SB), Z9
+
+quad:
+	MOVLQSX (BX), DI
+	ADDQ    DX, DI
+	MOVLQSX 4(BX), R8
+	ADDQ    DX, R8
+	MOVLQSX 8(BX), R9
+	ADDQ    DX, R9
+	MOVLQSX 12(BX), R10
+	ADDQ    DX, R10
+	XORQ    R12, R12
+	CMPQ    R12, R11
+	JGE     tail
+
+loop64:
+	VMOVDQU8  (DI)(R12*1), Z0
+	VPERMT2B  (R8)(R12*1), Z4, Z0
+	VMOVDQU8  (DI)(R12*1), Z1
+	VPERMT2B  (R8)(R12*1), Z5, Z1
+	VMOVDQU8  (R9)(R12*1), Z2
+	VPERMT2B  (R10)(R12*1), Z4, Z2
+	VMOVDQU8  (R9)(R12*1), Z3
+	VPERMT2B  (R10)(R12*1), Z5, Z3
+	VMOVDQA64 Z8, Z6
+	VPERMI2B  Z2, Z0, Z6
+	VMOVDQU32 Z6, (SI)
+	VMOVDQA64 Z9, Z6
+	VPERMI2B  Z2, Z0, Z6
+	VMOVDQU32 Z6, 64(SI)
+	VMOVDQA64 Z8, Z6
+	VPERMI2B  Z3, Z1, Z6
+	VMOVDQU32 Z6, 128(SI)
+	VMOVDQA64 Z9, Z6
+	VPERMI2B  Z3, Z1, Z6
+	VMOVDQU32 Z6, 192(SI)
+	ADDQ      $0x00000100, SI
+	ADDQ      $0x40, R12
+	CMPQ      R12, R11
+	JLT       loop64
+
+tail:
+	CMPQ R12, CX
+	JGE  next
+
+loop16:
+	VPMOVZXBD  (DI)(R12*1), Z0
+	VPMOVZXBD  (R8)(R12*1), Z1
+	VPSLLD     $0x08, Z1, Z1
+	VPMOVZXBD  (R9)(R12*1), Z2
+	VPSLLD     $0x10, Z2, Z2
+	VPMOVZXBD  (R10)(R12*1), Z3
+	VPSLLD     $0x18, Z3, Z3
+	VPTERNLOGD $0xfe, Z2, Z1, Z0
+	VPORD      Z3, Z0, Z0
+	VMOVDQU32  Z0, (SI)
+	ADDQ       $0x40, SI
+	ADDQ       $0x10, R12
+	CMPQ       R12, CX
+	JLT        loop16
+
+next:
+	ADDQ $0x10, BX
+	DECQ AX
+	JNZ  quad
 
 done:
 	VZEROUPPER

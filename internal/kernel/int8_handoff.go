@@ -86,18 +86,25 @@ func (q *Int8Plan) forwardQ(g *i8Group, b, out []byte, e *Epilogue, ws *Workspac
 	}
 	kern, nvec := i8Cur.kernQ, q.pr/16
 	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) {
-		n := (nvec + i8NV(mr) - 1) / i8NV(mr)
 		a, qoff, aoff, sc, bi := g.w[i0*g.k4:], g.qoff[i0:], g.yoff[i0:], g.sc[i0:], bias[i0:]
-		for ti, j0 := 0, 0; ti < n; ti++ {
-			nv := i8TileNV(nvec, n, ti)
-			kern(mr, nv, g.k4, a, g.k4, b[4*j0:], g.offs, out[j0:], qoff, e.Add, aoff, q.vinfo[j0/8:], sc, bi, &q.nextQ, e.ReLU)
-			j0 += 16 * nv
+		for _, r := range i8TileRuns(nvec, mr) {
+			if r.nt == 0 {
+				continue
+			}
+			kern(mr, r.nv, r.nt, g.k4, a, g.k4, b[64*r.v0:], g.offs, out[16*r.v0:], qoff, e.Add, aoff, q.vinfo[2*r.v0:], sc, bi, &q.nextQ, e.ReLU)
 		}
 	}
 }
 
 // i8GoQ is the i8KernelQ in Go.
-func i8GoQ(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool) {
+func i8GoQ(mr, nv, nt, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool) {
+	for t := range nt {
+		i8GoQ1(mr, nv, k4, a, lda, b[64*nv*t:], boffs, y[16*nv*t:], yoff, add, aoff, vinfo[2*nv*t:], sc, bias, q, relu)
+	}
+}
+
+// i8GoQ1 is one tile of i8GoQ.
+func i8GoQ1(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byte, yoff []int32, add []float32, aoff []int32, vinfo []int32, sc, bias []float32, q *[2]float32, relu bool) {
 	var c [i8MaxMR * 16 * i8MaxNV]float32
 	ldc := 16 * nv
 	i8Go(mr, nv, k4, a, lda, b, boffs, c[:], ldc, sc, bias)

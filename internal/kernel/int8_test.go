@@ -59,37 +59,45 @@ func TestInt8QuantInter(t *testing.T) {
 				}
 			}
 		}
-		for _, nq := range []int{1, 3} {
-			const n = 48
-			planes := make([]byte, 5*n+11)
-			for i := range planes {
-				planes[i] = byte(r.IntN(256))
-			}
-			idx := make([]int32, 4*nq)
-			for i := range idx {
-				idx[i] = int32(r.IntN(len(planes) - n + 1))
-			}
-			words := make([]uint32, nq*n+2*g)
-			for i := range words {
-				words[i] = 0xdeadbeef
-			}
-			i8Cur.inter(n, planes, idx, words[g:g+nq*n])
-			for i, w := range words {
-				if i < g || i >= g+nq*n {
-					if w != 0xdeadbeef {
-						t.Fatalf("inter nq=%d: guard written at %d", nq, i-g)
-					}
-					continue
+		checkInterQuads(t, r)
+	})
+}
+
+// checkInterQuads checks i8Cur.inter against byte arithmetic, on whole
+// 64-word blocks and 16-word tails, with guard bands.
+func checkInterQuads(t *testing.T, r *rand.Rand) {
+	t.Helper()
+	const g = 7
+	for _, c := range [][2]int{{1, 48}, {3, 48}, {1, 16}, {2, 64}, {3, 80}, {2, 192}, {3, 240}} {
+		nq, n := c[0], c[1] // n: whole 64-word blocks and 16-word tails (kernInterQuadsVBMI)
+		planes := make([]byte, 5*n+11)
+		for i := range planes {
+			planes[i] = byte(r.IntN(256))
+		}
+		idx := make([]int32, 4*nq)
+		for i := range idx {
+			idx[i] = int32(r.IntN(len(planes) - n + 1))
+		}
+		words := make([]uint32, nq*n+2*g)
+		for i := range words {
+			words[i] = 0xdeadbeef
+		}
+		i8Cur.inter(n, planes, idx, words[g:g+nq*n])
+		for i, w := range words {
+			if i < g || i >= g+nq*n {
+				if w != 0xdeadbeef {
+					t.Fatalf("inter nq=%d n=%d: guard written at %d", nq, n, i-g)
 				}
-				qd, p := (i-g)/n, (i-g)%n
-				for j := range 4 {
-					if got, want := byte(w>>(8*j)), planes[int(idx[4*qd+j])+p]; got != want {
-						t.Fatalf("inter nq=%d quad %d p=%d byte %d: %d, want %d", nq, qd, p, j, got, want)
-					}
+				continue
+			}
+			qd, p := (i-g)/n, (i-g)%n
+			for j := range 4 {
+				if got, want := byte(w>>(8*j)), planes[int(idx[4*qd+j])+p]; got != want {
+					t.Fatalf("inter nq=%d n=%d quad %d p=%d byte %d: %d, want %d", nq, n, qd, p, j, got, want)
 				}
 			}
 		}
-	})
+	}
 }
 
 // TestInt8Kernel runs every tile size against the loop in i8Kernel's

@@ -37,6 +37,7 @@ func int8Set() {
 	}
 	quantRows()
 	interQuads()
+	interQuadsVBMI()
 }
 
 // i8Kernel emits kernI8_<mr>x<nv>: an mr x 16*nv tile of int8 x uint8
@@ -95,7 +96,7 @@ func i8Kernel(mr, nv int) {
 // plane starts at y[yoff[i]] (add[yoff[i]] for the residual).
 func i8KernelY(mr, nv int) {
 	TEXT(fmt.Sprintf("kernI8Y_%dx%d", mr, nv), NOSPLIT,
-		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int)")
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *float32, yoff *int32, add *float32, vinfo *int32, sc *float32, bias *float32, flags int, nt int)")
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for i := range %d {", mr),
@@ -111,6 +112,7 @@ func i8KernelY(mr, nv int) {
 		"}",
 	)
 	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	Label("tile")
 	i8Products(mr, nv)
 	Label("store")
 	y := Load(Param("y"), GP64())
@@ -170,8 +172,7 @@ func i8KernelY(mr, nv int) {
 		JMP(LabelRef("done"))
 	}
 	Label("done")
-	VZEROUPPER()
-	RET()
+	nextTile(nv, false)
 }
 
 // i8KernelQ emits kernI8Q_<mr>x<nv>: the tile of i8KernelY, quantized
@@ -182,7 +183,7 @@ func i8KernelY(mr, nv int) {
 // i8KernelY.
 func i8KernelQ(mr, nv int) {
 	TEXT(fmt.Sprintf("kernI8Q_%dx%d", mr, nv), NOSPLIT,
-		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int)")
+		"func(k4 int, a *int32, lda int, b *uint8, boffs *int32, y *uint8, yoff *int32, add *float32, aoff *int32, vinfo *int32, sc *float32, bias *float32, q *float32, flags int, nt int)")
 	Pragma("noescape")
 	Comment(
 		fmt.Sprintf("for i := range %d {", mr),
@@ -197,6 +198,7 @@ func i8KernelQ(mr, nv int) {
 		"}",
 	)
 	acc := func(i, v int) VecPhysical { return i8acc(nv, i, v) }
+	Label("tile")
 	i8Products(mr, nv)
 	Label("store")
 	y := Load(Param("y"), GP64())
@@ -263,6 +265,32 @@ func i8KernelQ(mr, nv int) {
 		JMP(LabelRef("done"))
 	}
 	Label("done")
+	nextTile(nv, true)
+}
+
+// nextTile ends a kernel of nt tiles side by side: while tiles remain, it
+// moves b and vinfo (and, with bytes, y: the byte planes of
+// i8KernelQ) on by one tile's nv vectors in the arguments and runs the
+// tile again from the label "tile"; the output indexes in vinfo are
+// absolute, so y of i8KernelY stays.
+func nextTile(nv int, bytes bool) {
+	t := GP64()
+	Load(Param("nt"), t)
+	DECQ(t)
+	JLE(LabelRef("ret"))
+	Store(t, Param("nt"))
+	step := func(name string, by int) {
+		Load(Param(name), t)
+		ADDQ(U32(uint32(by)), t)
+		Store(t, Param(name))
+	}
+	step("b", 64*nv)
+	step("vinfo", 8*nv)
+	if bytes {
+		step("y", 16*nv)
+	}
+	JMP(LabelRef("tile"))
+	Label("ret")
 	VZEROUPPER()
 	RET()
 }
@@ -440,6 +468,115 @@ func interQuads() {
 	ADDQ(Imm(16), i)
 	CMPQ(i, n)
 	JLT(LabelRef("loop"))
+	ADDQ(Imm(16), idx)
+	DECQ(nq)
+	JNZ(LabelRef("quad"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// interQuadsVBMI emits kernInterQuadsVBMI, kernInterQuads for CPUs with
+// AVX512_VBMI: 64 words at a time, the four planes' 64 bytes each
+// transposed by eight two-table byte permutes (VPERMT2B, VPERMI2B: two
+// for every 16 words, where kernInterQuads spends four widening loads,
+// three shifts and two ORs), then kernInterQuads's loop for the last
+// n%64 words. The permutes' indexes are the table i8interIdx: pairs of
+// bytes of two planes for words 0-31 and 32-63, then pairs of pairs for
+// words 0-15 and 16-31 of a 32-word half.
+func interQuadsVBMI() {
+	var perm [256]byte
+	for m := range 32 {
+		perm[2*m], perm[2*m+1] = byte(m), byte(64+m)          // words 0-31: bytes of planes 0 and 1 (or 2 and 3)
+		perm[64+2*m], perm[64+2*m+1] = byte(32+m), byte(96+m) // words 32-63
+	}
+	for h := range 2 { // words 0-15, then 16-31, of a half: a pair of each
+		for m := range 16 {
+			for j := range 4 {
+				v := 2*(16*h+m) + j%2
+				if j >= 2 {
+					v += 64
+				}
+				perm[128+64*h+4*m+j] = byte(v)
+			}
+		}
+	}
+	tbl := GLOBL("i8interIdx", RODATA|NOPTR)
+	for o := 0; o < len(perm); o += 8 {
+		var w uint64
+		for k := range 8 {
+			w |= uint64(perm[o+k]) << (8 * k)
+		}
+		DATA(o, U64(w))
+	}
+	TEXT("kernInterQuadsVBMI", NOSPLIT, "func(nq, n int, planes *uint8, idx *int32, dst *uint32)")
+	Pragma("noescape")
+	Comment("kernInterQuads's loops, 64 words at a time while they last.")
+	nq := Load(Param("nq"), GP64())
+	n := Load(Param("n"), GP64())
+	planes := Load(Param("planes"), GP64())
+	idx := Load(Param("idx"), GP64())
+	dst := Load(Param("dst"), GP64())
+	bs := []GPVirtual{GP64(), GP64(), GP64(), GP64()}
+	n64 := GP64() // n rounded down to 64
+	MOVQ(n, n64)
+	ANDQ(I32(-64), n64)
+	TESTQ(nq, nq)
+	JZ(LabelRef("done"))
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	VMOVDQU8(tbl.Offset(0), Z4)
+	VMOVDQU8(tbl.Offset(64), Z5)
+	VMOVDQU8(tbl.Offset(128), Z8)
+	VMOVDQU8(tbl.Offset(192), Z9)
+	i := GP64()
+	Label("quad")
+	for j := range 4 {
+		MOVLQSX(Mem{Base: idx, Disp: 4 * j}, bs[j])
+		ADDQ(planes, bs[j])
+	}
+	XORQ(i, i)
+	CMPQ(i, n64)
+	JGE(LabelRef("tail"))
+	Label("loop64")
+	at := func(j int) Mem { return Mem{Base: bs[j], Index: i, Scale: 1} }
+	VMOVDQU8(at(0), Z0)
+	VPERMT2B(at(1), Z4, Z0) // words 0-31: planes 0, 1
+	VMOVDQU8(at(0), Z1)
+	VPERMT2B(at(1), Z5, Z1) // words 32-63
+	VMOVDQU8(at(2), Z2)
+	VPERMT2B(at(3), Z4, Z2) // planes 2, 3
+	VMOVDQU8(at(2), Z3)
+	VPERMT2B(at(3), Z5, Z3)
+	for h, xy := range [][2]VecPhysical{{Z0, Z2}, {Z1, Z3}} {
+		for k, q := range []VecPhysical{Z8, Z9} {
+			VMOVDQA64(q, Z6)
+			VPERMI2B(xy[1], xy[0], Z6)
+			VMOVDQU32(Z6, Mem{Base: dst, Disp: 64 * (2*h + k)})
+		}
+	}
+	ADDQ(U32(256), dst)
+	ADDQ(Imm(64), i)
+	CMPQ(i, n64)
+	JLT(LabelRef("loop64"))
+	Label("tail")
+	CMPQ(i, n)
+	JGE(LabelRef("next"))
+	Label("loop16")
+	for j := range 4 {
+		VPMOVZXBD(Mem{Base: bs[j], Index: i, Scale: 1}, zmm[j])
+		if j > 0 {
+			VPSLLD(Imm(uint64(8*j)), zmm[j], zmm[j])
+		}
+	}
+	VPTERNLOGD(Imm(0xfe), Z2, Z1, Z0) // Z0 | Z1 | Z2
+	VPORD(Z3, Z0, Z0)
+	VMOVDQU32(Z0, Mem{Base: dst})
+	ADDQ(Imm(64), dst)
+	ADDQ(Imm(16), i)
+	CMPQ(i, n)
+	JLT(LabelRef("loop16"))
+	Label("next")
 	ADDQ(Imm(16), idx)
 	DECQ(nq)
 	JNZ(LabelRef("quad"))
