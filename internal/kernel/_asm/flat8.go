@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// flat8MaxM is the most filters of one flat8 kernel (must match
+// kernel.flat8MaxM): m*4 accumulators, m broadcast weights and two B
+// vectors fill the 32 registers at m = 6.
+const flat8MaxM = 6
+
+// flat8Sig is the signature of the flat8 kernels (declared by hand in
+// ../flat8_amd64.go).
+const flat8Sig = "func(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
+
+// flat8 emits kernFlat8_<m> (../flat8_amd64.s) for m = 1 to flat8MaxM:
+// the 3x3, stride-1, pad-1 convolution of m filters over nc channels of
+// an 8x8 plane kept unpadded (pitch 8, 64 floats, four vectors of two
+// rows each). In the padded pitch of 10 an 8x8 plane computes 80 lanes
+// for 64 outputs; here every lane is an output. Each tap (dy, dx) loads
+// the plane at q + 8*dy + dx under a zeroing mask that drops the lanes
+// whose row or column falls off the plane (so the halo is never stored
+// or read), and the m filters' weights of the tap are broadcast once and
+// used for the four vectors. Weights are packed [nc][9][m], channel ci's
+// plane starts at x + choffs[ci] floats, and after the last channel the
+// tile leaves as max(sum + bias[i] (+ add), lo) to c + coffs[i] floats,
+// 64 of them (add, when not nil, at the same index as c).
+func flat8() {
+	for m := 1; m <= flat8MaxM; m++ {
+		flat8Kernel(m)
+	}
+}
+
+func flat8Kernel(m int) {
+	TEXT(fmt.Sprintf("kernFlat8_%d", m), NOSPLIT, flat8Sig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("kernFlat8_%d is flat8Go for %d filters.", m, m))
+	acc := func(i, v int) VecPhysical { return zmm[4*i+v] }
+	wr := zmm[24 : 24+m]
+	bv := []VecPhysical{Z30, Z31}
+
+	Comment("Masks: K1 drops column 0 (dx = -1), K2 column 7 (dx = +1); for the",
+		"top rows' taps above (vector 0, dy = -1) K3, K4, K5 keep row 1 only (dx 0,",
+		"-1, +1), and for the bottom ones below (vector 3, dy = +1) K6, K7 row 6",
+		"only (dx 0, -1; dx +1 loads with K6 and masks the FMAs with K2).")
+	t := GP32()
+	for _, km := range []struct {
+		k    Op
+		bits uint32
+	}{{K1, 0xFEFE}, {K2, 0x7F7F}, {K3, 0xFF00}, {K4, 0xFE00}, {K5, 0x7F00}, {K6, 0x00FF}, {K7, 0x00FE}} {
+		MOVL(U32(km.bits), t)
+		KMOVW(t, km.k)
+	}
+	for i := range m {
+		for v := range 4 {
+			VPXORD(acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	nc := Load(Param("nc"), GP64())
+	w := Load(Param("w"), GP64())
+	co := Load(Param("choffs"), GP64())
+	x := Load(Param("x"), GP64())
+	off, p := GP64(), GP64()
+	TESTQ(nc, nc)
+	JZ(LabelRef("store"))
+
+	Label("chan")
+	MOVLQSX(Mem{Base: co}, off)
+	LEAQ(Mem{Base: x, Index: off, Scale: 4}, p)
+	n := 0
+	for tap := range 9 {
+		dy, dx := tap/3-1, tap%3-1
+		for i := range m {
+			VBROADCASTSS(Mem{Base: w, Disp: 4 * (tap*m + i)}, wr[i])
+		}
+		for v := range 4 {
+			src := Mem{Base: p, Disp: 4 * (16*v + 8*dy + dx)}
+			b := bv[n%2]
+			n++
+			var fmaMask Op
+			var k Op
+			switch {
+			case v == 0 && dy == -1:
+				k = []Op{K4, K3, K5}[dx+1]
+			case v == 3 && dy == 1:
+				k = []Op{K7, K6, K6}[dx+1]
+				if dx == 1 {
+					fmaMask = K2
+				}
+			case dx == -1:
+				k = K1
+			case dx == 1:
+				k = K2
+			}
+			if k == nil {
+				VMOVUPS(src, b)
+			} else {
+				VMOVUPS_Z(src, k, b)
+			}
+			for i := range m {
+				if fmaMask != nil {
+					VFMADD231PS(b, wr[i], fmaMask, acc(i, v))
+				} else {
+					VFMADD231PS(b, wr[i], acc(i, v))
+				}
+			}
+		}
+	}
+	ADDQ(U32(4*9*m), w)
+	ADDQ(U8(4), co)
+	DECQ(nc)
+	JNZ(LabelRef("chan"))
+
+	Label("store")
+	Comment("max(sum + bias[i] (+ add), lo); MAXPS returns its second source (the",
+		"sum) when either is NaN.")
+	bp := Load(Param("bias"), GP64())
+	for i := range m {
+		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, wr[i])
+	}
+	lo := Z30
+	VBROADCASTSS(paramAddr("lo"), lo)
+	c := Load(Param("c"), GP64())
+	coffs := Load(Param("coffs"), GP64())
+	ap := Load(Param("add"), GP64())
+	r := GP64()
+	store := func(withAdd bool) {
+		for i := range m {
+			MOVQ(Mem{Base: coffs, Disp: 8 * i}, r)
+			SHLQ(U8(2), r)
+			for v := range 4 {
+				VADDPS(wr[i], acc(i, v), acc(i, v))
+				if withAdd {
+					VADDPS(Mem{Base: ap, Index: r, Scale: 1, Disp: 64 * v}, acc(i, v), acc(i, v))
+				}
+				VMAXPS(acc(i, v), lo, acc(i, v))
+				VMOVUPS(acc(i, v), Mem{Base: c, Index: r, Scale: 1, Disp: 64 * v})
+			}
+		}
+	}
+	TESTQ(ap, ap)
+	JNZ(LabelRef("add"))
+	store(false)
+	VZEROUPPER()
+	RET()
+	Label("add")
+	store(true)
+	VZEROUPPER()
+	RET()
+}

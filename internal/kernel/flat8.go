@@ -1,0 +1,340 @@
+package kernel
+
+import (
+	"fmt"
+	"sync"
+	"time"
+)
+
+// This file holds the flat route of GroupPlan for 3x3, stride-1, pad-1
+// convolutions of 8x8 planes (the last stage of a CIFAR ResNet). In the
+// padded pitch of 10 (direct.go) an 8x8 plane computes 80 lanes for 64
+// outputs, so a fifth of the FMAs work on halo columns, and the epilogue
+// stores into the next conv's padded layout with masks and gaps. Here the
+// plan's input layout is the unpadded image itself: each channel's plane
+// is 64 floats, four vectors of two rows, and the kernels (flat8Kernel)
+// load each tap's shifted plane under a zeroing mask that drops the lanes
+// whose row or column falls off the plane, so that every lane is an
+// output and each output vector is stored whole, once. The input needs no
+// padding copy (a residual conv's unpadded output is already this
+// layout), and a conv whose next conv takes the flat layout writes its
+// planes contiguously.
+//
+// Filters run in blocks of up to flat8MaxM (4*m accumulators), each block
+// over all of its group's channels; the block's weights are packed
+// [channel][tap][filter] at plan time, so that the m weights of a tap are
+// consecutive.
+
+// flat8MaxM is the most filters of one flat8Kernel call.
+const flat8MaxM = 6
+
+// flat8Kernel computes m (1 <= m <= flat8MaxM) output planes of 8x8 from
+// nc input planes of 8x8, plane ci at x[choffs[ci]:], weights w packed
+// [nc][9][m] (tap t = 3*(dy+1) + dx+1), zero outside the plane:
+//
+//	for i := range m {
+//		for q := range 64 {
+//			s := sum over ci, t of w[(ci*9+t)*m+i] * plane ci at (q/8+dy, q%8+dx)
+//			v := s + bias[i]
+//			if add != nil {
+//				v += add[coffs[i]+q]
+//			}
+//			c[coffs[i]+q] = max(v, lo) // a NaN v stays NaN
+//		}
+//	}
+type flat8Kernel func(m, nc int, w []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32)
+
+var (
+	// flat8Impl is the flat8Kernel of this CPU's assembly, or nil.
+	flat8Impl flat8Kernel
+	// flat8Kern is the flat8Kernel GroupPlans run (flat8Impl, or flat8Go
+	// where tests set it).
+	flat8Kern flat8Kernel
+	// flat8Mode forces the route on (1) or off (-1) for plans built from
+	// now on; 0 leaves it to tuneFlat8 (SetFlat8).
+	flat8Mode int
+)
+
+// flat8Go is the pure-Go flat8Kernel.
+func flat8Go(m, nc int, w []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
+	var s [flat8MaxM][64]float32
+	for ci, o := range choffs[:nc] {
+		pl := x[o : o+64]
+		for t := range 9 {
+			dy, dx := t/3-1, t%3-1
+			for i := range m {
+				wv := w[(ci*9+t)*m+i]
+				for y := max(0, -dy); y < min(8, 8-dy); y++ {
+					for xx := max(0, -dx); xx < min(8, 8-dx); xx++ {
+						s[i][y*8+xx] += wv * pl[(y+dy)*8+xx+dx]
+					}
+				}
+			}
+		}
+	}
+	for i := range m {
+		o := coffs[i]
+		for q := range 64 {
+			v := s[i][q] + bias[i]
+			if add != nil {
+				v += add[o+q]
+			}
+			c[o+q] = epiLo(v, lo)
+		}
+	}
+}
+
+// flat8Plan is the flat route of a GroupPlan: its groups, packed.
+type flat8Plan struct {
+	groups []flat8Group
+}
+
+// flat8Group is one group of a flat plan: its channels' plane offsets and
+// its filters in blocks.
+type flat8Group struct {
+	choffs []int32
+	blocks []flat8Block
+}
+
+// flat8Block is up to flat8MaxM filters of a group with their weights
+// packed [channel][tap][filter].
+type flat8Block struct {
+	filters []int
+	w       []float32
+}
+
+// flat8Fits reports whether p is a conv the flat route computes: 3x3,
+// stride 1, pad 1, on 8x8 planes.
+func flat8Fits(p Conv) bool {
+	return p.H == 8 && p.W == 8 && p.KH == 3 && p.KW == 3 && p.Stride == 1 && p.Pad == 1
+}
+
+// flat8Wanted reports whether NewGroupPlan gives p and groups the flat
+// route: p fits, the kernels exist, every group reads all p.C channels
+// (dense filters: groups that read a few channels run the row3 kernels
+// tuned for them), and the route is on (SetFlat8) or measured faster
+// than the padded pitch on this machine (tuneFlat8).
+func flat8Wanted(p Conv, groups []Group) bool {
+	if !flat8Fits(p) || flat8Kern == nil || flat8Mode < 0 {
+		return false
+	}
+	if flat8Mode > 0 {
+		return true
+	}
+	for _, g := range groups {
+		if len(g.Filters) > 0 && len(g.Channels) != p.C {
+			return false
+		}
+	}
+	tuneFlat8()
+	return flat8Faster
+}
+
+// SetFlat8 forces the flat route of 8x8 planes on (1) or off (-1) for the
+// GroupPlans built from now on, or leaves it to the measurement (0, the
+// default), and returns the previous setting, so that tests and
+// benchmarks can build both. On, it runs every group a plan is built
+// with, whatever channels they read. It must not be called while a
+// GroupPlan is being built.
+func SetFlat8(mode int) (was int) {
+	was, flat8Mode = flat8Mode, mode
+	return was
+}
+
+// initFlat8 makes g, newly made for groups, a plan of the flat route.
+func (g *GroupPlan) initFlat8(groups []Group) *GroupPlan {
+	g.d = flat8Direct()
+	g.f8 = &flat8Plan{groups: newFlat8(groups)}
+	for _, gr := range groups {
+		for _, n := range gr.Filters {
+			g.covered[n] = true
+		}
+	}
+	return g
+}
+
+// Regroup returns a plan of the same convolution over other groups that
+// reads and writes the same layouts as g (padded pitch or flat), so that
+// plans of parts of g's groups (run on separate threads) take g's input
+// and a producer's hand-off to g.
+func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
+	return newGroupPlan(g.p, groups, g.f8 != nil)
+}
+
+// newFlat8 packs groups for the flat route.
+func newFlat8(groups []Group) []flat8Group {
+	var out []flat8Group
+	for _, gr := range groups {
+		nf, nc := len(gr.Filters), len(gr.Channels)
+		if nf == 0 {
+			continue
+		}
+		fg := flat8Group{choffs: make([]int32, nc)}
+		for ci, c := range gr.Channels {
+			fg.choffs[ci] = int32(c * 64)
+		}
+		nb := (nf + flat8MaxM - 1) / flat8MaxM
+		for b, i0 := 0, 0; b < nb; b++ {
+			m := nf / nb
+			if b < nf%nb {
+				m++
+			}
+			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: make([]float32, nc*9*m)}
+			for i := range m {
+				for ci := range nc {
+					for t := range 9 {
+						blk.w[(ci*9+t)*m+i] = gr.Weights[((i0+i)*nc+ci)*9+t]
+					}
+				}
+			}
+			fg.blocks = append(fg.blocks, blk)
+			i0 += m
+		}
+		out = append(out, fg)
+	}
+	return out
+}
+
+// flat8Direct is the geometry of the flat layout, which the direct
+// fields that other plans read of it (ForwardPadded's next, PaddedLen)
+// describe: no halo, pitch 8, planes of 64 floats, and a tail of one
+// plane.
+func flat8Direct() direct {
+	return direct{h: 8, w: 8, kh: 3, kw: 3, s: 1, wp: 8, pl: 64, cs: 64, ho: 8, wo: 8, pp: 64}
+}
+
+// forwardFlat8 is ForwardPadded on the flat route: x is the unpadded
+// image whether padded or not.
+func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
+	const hw = 64
+	ycs, y0, ydp := hw, 0, 8
+	if next != nil {
+		if e.Add != nil || next.d.s != 1 || next.p.C != g.p.N || next.p.H != 8 || next.p.W != 8 {
+			panic("kernel: GroupPlan.ForwardPadded: next does not take this plan's output")
+		}
+		nd := &next.d
+		ycs, y0, ydp = nd.cs, nd.ph*nd.wp+nd.pw, nd.wp
+	}
+	_ = x[g.p.C*hw-1]
+	if len(y) < (g.p.N-1)*ycs+y0+(ydp*7+8) {
+		panic("kernel: GroupPlan.ForwardPadded: y too short")
+	}
+	// Rows at pitch 8 are contiguous planes: the kernels store them.
+	whole := ydp == 8
+	lo := reluLo(e.ReLU)
+	for gi := range g.f8.groups {
+		fg := &g.f8.groups[gi]
+		for bi := range fg.blocks {
+			blk := &fg.blocks[bi]
+			m, nc := len(blk.filters), len(fg.choffs)
+			if whole && !hasPlanes(e, blk.filters) {
+				coffs, bias := ws.fusedArgs(blk.filters, ycs, e)
+				for i := range coffs {
+					coffs[i] += y0
+				}
+				flat8Kern(m, nc, blk.w, fg.choffs, x, y, coffs, bias, lo, e.Add)
+				continue
+			}
+			// Into a tile, then the row epilogue (planes, or another pitch).
+			t := grow(&ws.s2, m*hw)
+			coffs, bias := ws.fusedArgs(blk.filters, hw, &Epilogue{})
+			for i := range coffs {
+				coffs[i] = i * hw
+			}
+			flat8Kern(m, nc, blk.w, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
+			for i, n := range blk.filters {
+				tn := t[i*hw : (i+1)*hw]
+				if e.Planes != nil && e.Planes[n] != nil {
+					for q, v := range e.Planes[n][:hw] {
+						tn[q] += v
+					}
+				}
+				g.store(y[n*ycs+y0:], tn, 8, ydp, n, e)
+			}
+		}
+	}
+	for n := range g.p.N {
+		if g.covered[n] || (e.Skip != nil && e.Skip[n]) {
+			continue
+		}
+		src, sp := g.zero, 0
+		if e.Planes != nil && e.Planes[n] != nil {
+			src, sp = e.Planes[n], 8
+		}
+		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
+	}
+}
+
+var (
+	flat8Tuned  sync.Once
+	flat8Faster bool
+	// flat8Times are the best times of a dense 64x8x8 conv on the padded
+	// pitch and on the flat route in the tuning run.
+	flat8Times [2]time.Duration
+)
+
+// tuneFlat8 sets flat8Faster once per process from a short measurement
+// (a few milliseconds): a dense 64 -> 64 conv of an 8x8 image with bias
+// and ReLU, writing its own input layout as the compiled network chains
+// its convs, on the padded pitch and on the flat route in alternation;
+// the fastest of 7 rounds of each counts, which other load on the machine
+// can only slow.
+func tuneFlat8() {
+	flat8Tuned.Do(func() {
+		p := Conv{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1}
+		g := Group{Weights: make([]float32, p.N*p.C*9)}
+		for i := range g.Weights {
+			g.Weights[i] = float32(i%13-6) * 0.01
+		}
+		for n := range p.N {
+			g.Filters = append(g.Filters, n)
+		}
+		for c := range p.C {
+			g.Channels = append(g.Channels, c)
+		}
+		e := &Epilogue{Bias: make([]float32, p.N), ReLU: true}
+		ws := new(Workspace)
+		var runs [2]func()
+		for i, flat := range []bool{false, true} {
+			pl := newGroupPlan(p, []Group{g}, flat)
+			x := make([]float32, pl.PaddedLen())
+			y := make([]float32, pl.PaddedLen())
+			for j := range x {
+				x[j] = float32(j%7) * 0.1
+			}
+			pl.ForwardPadded(x, y, e, ws, false, pl) // x in the plan's layout
+			copy(x, y)
+			runs[i] = func() {
+				for range 4 {
+					pl.ForwardPadded(x, y, e, ws, true, pl)
+				}
+			}
+		}
+		for round := range 8 {
+			for i, run := range runs {
+				t0 := time.Now()
+				run()
+				d := time.Since(t0)
+				if round > 0 && (flat8Times[i] == 0 || d < flat8Times[i]) {
+					flat8Times[i] = d
+				}
+			}
+		}
+		flat8Faster = flat8Times[1] < flat8Times[0]
+	})
+}
+
+// flat8Tuning describes tuneFlat8's measurement for Tuning ("" before it
+// ran or without the kernels).
+func flat8Tuning() string {
+	if flat8Times[0] == 0 {
+		return ""
+	}
+	const flops = 4 * 2 * 64 * 64 * 9 * 64
+	r := func(d time.Duration) float64 { return flops / d.Seconds() / 1e9 }
+	route := "padded pitch"
+	if flat8Faster {
+		route = "flat"
+	}
+	return fmt.Sprintf("dense 64x8x8: %s (padded pitch %.0f GFLOP/s, flat %.0f)", route, r(flat8Times[0]), r(flat8Times[1]))
+}
