@@ -192,7 +192,7 @@ func (o *convOp) split(macsPerWeight int) {
 		}
 	}
 	for i := range 2 {
-		o.halves[i] = kernel.NewGroupPlan(o.p, halves[i])
+		o.halves[i] = o.plan.Regroup(halves[i]) // o.plan's input layout
 		o.halfSkip[i] = make([]bool, o.p.N)
 		for n := range o.p.N {
 			skipped := o.skip != nil && o.skip[n]
