@@ -215,7 +215,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 		nd := &next.d
 		ycs, y0, ydp = nd.cs, nd.ph*nd.wp+nd.pw, nd.wp
 	}
-	_ = x[g.p.C*hw-1]
+	x = x[:g.p.C*hw] // the kernels keep the loads of its first and last planes inside them
 	if len(y) < (g.p.N-1)*ycs+y0+(ydp*7+8) {
 		panic("kernel: GroupPlan.ForwardPadded: y too short")
 	}

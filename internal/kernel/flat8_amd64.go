@@ -14,24 +14,24 @@ import (
 // flat8Go for m = 1 to flat8MaxM filters.
 
 //go:noescape
-func kernFlat8_1(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_1(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_2(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_2(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_3(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_3(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_4(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_4(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_5(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_5(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_6(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_6(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
-var flat8Kerns = [flat8MaxM + 1]func(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32){
+var flat8Kerns = [flat8MaxM + 1]func(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32){
 	1: kernFlat8_1, 2: kernFlat8_2, 3: kernFlat8_3, 4: kernFlat8_4, 5: kernFlat8_5, 6: kernFlat8_6,
 }
 
@@ -43,8 +43,10 @@ func init() {
 
 // flat8AVX512 is the flat8Kernel of the generated kernels. It checks the
 // bounds of w, choffs, c and add; the caller guarantees that every plane
-// x[choffs[ci]:][:64] is in range (GroupPlan checks x once per image). The
-// masked loads read no lane outside the planes.
+// x[choffs[ci]:][:64] is in range (GroupPlan checks x once per image).
+// Planes within 16 floats of x's ends run the kernels' loop body whose
+// loads stay inside the plane (the other reads up to 9 floats around
+// it).
 func flat8AVX512(m, nc int, w []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	_ = w[:nc*9*m]
 	_ = choffs[:nc]
@@ -59,5 +61,5 @@ func flat8AVX512(m, nc int, w []float32, choffs []int32, x, c []float32, coffs [
 	if add != nil {
 		ap = unsafe.SliceData(add)
 	}
-	flat8Kerns[m](nc, unsafe.SliceData(w), unsafe.SliceData(choffs), unsafe.SliceData(x), unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
+	flat8Kerns[m](nc, unsafe.SliceData(w), unsafe.SliceData(choffs), unsafe.SliceData(x), len(x)-80, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 }

@@ -15,7 +15,7 @@ const flat8MaxM = 6
 
 // flat8Sig is the signature of the flat8 kernels (declared by hand in
 // ../flat8_amd64.go).
-const flat8Sig = "func(nc int, w *float32, choffs *int32, x *float32, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
+const flat8Sig = "func(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
 
 // flat8 emits kernFlat8_<m> (../flat8_amd64.s) for m = 1 to flat8MaxM:
 // the 3x3, stride-1, pad-1 convolution of m filters over nc channels of
@@ -29,6 +29,17 @@ const flat8Sig = "func(nc int, w *float32, choffs *int32, x *float32, c *float32
 // plane starts at x + choffs[ci] floats, and after the last channel the
 // tile leaves as max(sum + bias[i] (+ add), lo) to c + coffs[i] floats,
 // 64 of them (add, when not nil, at the same index as c).
+//
+// The masked-out lanes of the loads at a plane's top and bottom lie in
+// the planes before and after it. Fault suppression keeps them from
+// faulting, but where that memory is a page never touched (the floats
+// before the first plane or after the last of a fresh buffer) each such
+// load takes a microcode assist: the whole conv ran 15-20% slower. Planes
+// less than 16 floats from x's start or more than edge floats past it are
+// therefore read by a second form of the loop body whose loads stay
+// inside the plane: the edge taps come from whole-plane vectors shifted
+// with VALIGND or from row broadcasts (VBROADCASTF32X8), at the cost of a
+// few port-5 uops per channel.
 func flat8() {
 	for m := 1; m <= flat8MaxM; m++ {
 		flat8Kernel(m)
@@ -68,48 +79,19 @@ func flat8Kernel(m int) {
 	TESTQ(nc, nc)
 	JZ(LabelRef("store"))
 
+	edge := Load(Param("edge"), GP64())
 	Label("chan")
 	MOVLQSX(Mem{Base: co}, off)
 	LEAQ(Mem{Base: x, Index: off, Scale: 4}, p)
-	n := 0
-	for tap := range 9 {
-		dy, dx := tap/3-1, tap%3-1
-		for i := range m {
-			VBROADCASTSS(Mem{Base: w, Disp: 4 * (tap*m + i)}, wr[i])
-		}
-		for v := range 4 {
-			src := Mem{Base: p, Disp: 4 * (16*v + 8*dy + dx)}
-			b := bv[n%2]
-			n++
-			var fmaMask Op
-			var k Op
-			switch {
-			case v == 0 && dy == -1:
-				k = []Op{K4, K3, K5}[dx+1]
-			case v == 3 && dy == 1:
-				k = []Op{K7, K6, K6}[dx+1]
-				if dx == 1 {
-					fmaMask = K2
-				}
-			case dx == -1:
-				k = K1
-			case dx == 1:
-				k = K2
-			}
-			if k == nil {
-				VMOVUPS(src, b)
-			} else {
-				VMOVUPS_Z(src, k, b)
-			}
-			for i := range m {
-				if fmaMask != nil {
-					VFMADD231PS(b, wr[i], fmaMask, acc(i, v))
-				} else {
-					VFMADD231PS(b, wr[i], acc(i, v))
-				}
-			}
-		}
-	}
+	CMPQ(off, U8(16))
+	JLT(LabelRef("safe"))
+	CMPQ(off, edge)
+	JGT(LabelRef("safe"))
+	flat8Body(m, p, w, acc, wr, bv, false)
+	JMP(LabelRef("next"))
+	Label("safe")
+	flat8Body(m, p, w, acc, wr, bv, true)
+	Label("next")
 	ADDQ(U32(4*9*m), w)
 	ADDQ(U8(4), co)
 	DECQ(nc)
@@ -151,4 +133,81 @@ func flat8Kernel(m int) {
 	store(true)
 	VZEROUPPER()
 	RET()
+}
+
+// flat8Body emits one channel's taps (plane at p, weights at w): with
+// safe, no load reaches outside the plane (see flat8).
+func flat8Body(m int, p, w Register, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
+	n := 0
+	for tap := range 9 {
+		dy, dx := tap/3-1, tap%3-1
+		for i := range m {
+			VBROADCASTSS(Mem{Base: w, Disp: 4 * (tap*m + i)}, wr[i])
+		}
+		for v := range 4 {
+			src := Mem{Base: p, Disp: 4 * (16*v + 8*dy + dx)}
+			b := bv[n%2]
+			n++
+			var fmaMask Op
+			var k Op
+			switch {
+			case v == 0 && dy == -1:
+				k = []Op{K4, K3, K5}[dx+1]
+			case v == 3 && dy == 1:
+				k = []Op{K7, K6, K6}[dx+1]
+				if dx == 1 {
+					fmaMask = K2
+				}
+			case dx == -1:
+				k = K1
+			case dx == 1:
+				k = K2
+			}
+			switch {
+			case safe && flat8Edge(v, tap, p, b):
+			case k == nil:
+				VMOVUPS(src, b)
+			default:
+				VMOVUPS_Z(src, k, b)
+			}
+			for i := range m {
+				if fmaMask != nil {
+					VFMADD231PS(b, wr[i], fmaMask, acc(i, v))
+				} else {
+					VFMADD231PS(b, wr[i], acc(i, v))
+				}
+			}
+		}
+	}
+}
+
+// flat8Edge emits the in-plane load of tap of vector v into b when it is
+// one of the loads that reach outside the plane, and reports whether it
+// was. Lane l of vector 0 is row l/8, column l%8; A0 is the plane's first
+// vector, A3 its last.
+func flat8Edge(v, tap int, p Register, b VecPhysical) bool {
+	at := func(f int) Mem { return Mem{Base: p, Disp: 4 * f} }
+	switch {
+	case v == 0 && tap == 0: // dy -1, dx -1: lanes 9-15 = A0[0:7]
+		VMOVUPS(at(0), b)
+		VALIGND_Z(U8(7), b, b, K4, b)
+	case v == 0 && tap == 1: // dy -1, dx 0: lanes 8-15 = row 0
+		VBROADCASTF32X8_Z(at(0), K3, b)
+	case v == 0 && tap == 2: // dy -1, dx +1: lanes 8-14 = row 0 from column 1
+		VBROADCASTF32X8_Z(at(1), K5, b)
+	case v == 0 && tap == 3: // dy 0, dx -1: lane l = A0[l-1]
+		VMOVUPS(at(0), b)
+		VALIGND_Z(U8(15), b, b, K1, b)
+	case v == 3 && tap == 5: // dy 0, dx +1: lane l = A3[l+1]
+		VALIGND_Z(U8(1), at(48), b, K2, b)
+	case v == 3 && tap == 6: // dy +1, dx -1: lanes 1-7 = row 7 from column 0
+		VBROADCASTF32X8_Z(at(55), K7, b)
+	case v == 3 && tap == 7: // dy +1, dx 0: lanes 0-7 = row 7
+		VBROADCASTF32X8_Z(at(56), K6, b)
+	case v == 3 && tap == 8: // dy +1, dx +1: lanes 0-6 = A3[9:16] (lane 7, from b, masked by the FMAs)
+		VALIGND_Z(U8(9), at(48), b, K6, b)
+	default:
+		return false
+	}
+	return true
 }
