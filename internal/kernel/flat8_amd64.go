@@ -45,8 +45,8 @@ func init() {
 // bounds of w, choffs, c and add; the caller guarantees that every plane
 // x[choffs[ci]:][:64] is in range (GroupPlan checks x once per image).
 // Planes within 16 floats of x's ends run the kernels' loop body whose
-// loads stay inside the plane (the other reads up to 9 floats around
-// it).
+// loads stay inside the plane (the other reads up to 9 floats around it,
+// unmasked).
 func flat8AVX512(m, nc int, w []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	_ = w[:nc*9*m]
 	_ = choffs[:nc]

@@ -22,24 +22,26 @@ const flat8Sig = "func(nc int, w *float32, choffs *int32, x *float32, edge int, 
 // an 8x8 plane kept unpadded (pitch 8, 64 floats, four vectors of two
 // rows each). In the padded pitch of 10 an 8x8 plane computes 80 lanes
 // for 64 outputs; here every lane is an output. Each tap (dy, dx) loads
-// the plane at q + 8*dy + dx under a zeroing mask that drops the lanes
-// whose row or column falls off the plane (so the halo is never stored
-// or read), and the m filters' weights of the tap are broadcast once and
-// used for the four vectors. Weights are packed [nc][9][m], channel ci's
-// plane starts at x + choffs[ci] floats, and after the last channel the
-// tile leaves as max(sum + bias[i] (+ add), lo) to c + coffs[i] floats,
-// 64 of them (add, when not nil, at the same index as c).
+// the plane at q + 8*dy + dx, and the m filters' weights of the tap are
+// broadcast once and used for the four vectors; the FMAs are merge-masked
+// to skip the lanes whose row or column falls off the plane (so the halo
+// is never stored), which costs nothing, where masked loads took a second
+// uop on an FMA port each (the kernel ran 10% slower). Weights are packed
+// [nc][9][m], channel ci's plane starts at x + choffs[ci] floats, and
+// after the last channel the tile leaves as max(sum + bias[i] (+ add),
+// lo) to c + coffs[i] floats, 64 of them (add, when not nil, at the same
+// index as c).
 //
-// The masked-out lanes of the loads at a plane's top and bottom lie in
-// the planes before and after it. Fault suppression keeps them from
-// faulting, but where that memory is a page never touched (the floats
-// before the first plane or after the last of a fresh buffer) each such
-// load takes a microcode assist: the whole conv ran 15-20% slower. Planes
-// less than 16 floats from x's start or more than edge floats past it are
-// therefore read by a second form of the loop body whose loads stay
-// inside the plane: the edge taps come from whole-plane vectors shifted
-// with VALIGND or from row broadcasts (VBROADCASTF32X8), at the cost of a
-// few port-5 uops per channel.
+// The taps at a plane's top and bottom read up to 9 floats of the planes
+// before and after it. Before the first plane of x and after the last
+// that memory may be another object, unmapped, or a page never touched,
+// where even a masked-out lane took a microcode assist per load (the
+// conv ran 15-20% slower in some processes). Planes less than 16 floats
+// from x's start or more than edge floats past it therefore run a second
+// form of the loop body whose loads stay inside the plane: the edge taps
+// come from whole-plane vectors shifted with VALIGND or from row
+// broadcasts (VBROADCASTF32X8), zero-masked, at the cost of a few port-5
+// uops per channel.
 func flat8() {
 	for m := 1; m <= flat8MaxM; m++ {
 		flat8Kernel(m)
@@ -163,6 +165,12 @@ func flat8Body(m int, p, w Register, acc func(i, v int) VecPhysical, wr, bv []Ve
 			case dx == 1:
 				k = K2
 			}
+			if fmaMask == nil && !(safe && flat8IsEdge(v, tap)) {
+				// The mask on the FMAs, not the load: a zeroing masked
+				// load took a second uop on an FMA port (the kernel ran
+				// 10% slower).
+				fmaMask, k = k, nil
+			}
 			switch {
 			case safe && flat8Edge(v, tap, p, b):
 			case k == nil:
@@ -179,6 +187,12 @@ func flat8Body(m int, p, w Register, acc func(i, v int) VecPhysical, wr, bv []Ve
 			}
 		}
 	}
+}
+
+// flat8IsEdge reports whether tap of vector v reads outside the plane
+// (flat8Edge loads it).
+func flat8IsEdge(v, tap int) bool {
+	return v == 0 && tap <= 3 || v == 3 && tap >= 5
 }
 
 // flat8Edge emits the in-plane load of tap of vector v into b when it is
