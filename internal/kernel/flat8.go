@@ -2,39 +2,42 @@ package kernel
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 )
 
 // This file holds the flat route of GroupPlan for 3x3, stride-1, pad-1
-// convolutions of 8x8 planes (the last stage of a CIFAR ResNet). In the
-// padded pitch of 10 (direct.go) an 8x8 plane computes 80 lanes for 64
-// outputs, so a fifth of the FMAs work on halo columns, and the epilogue
-// stores into the next conv's padded layout with masks and gaps. Here the
-// plan's input layout is the unpadded image itself: each channel's plane
-// is 64 floats, four vectors of two rows, and the kernels (flat8Kernel)
-// load each tap's shifted plane under a zeroing mask that drops the lanes
-// whose row or column falls off the plane, so that every lane is an
-// output and each output vector is stored whole, once. The input needs no
-// padding copy (a residual conv's unpadded output is already this
-// layout), and a conv whose next conv takes the flat layout writes its
-// planes contiguously.
+// convolutions of square planes 8, 16 or 32 floats wide (the stages of a
+// CIFAR ResNet). In the padded pitch (direct.go) an 8x8 plane computes 80
+// lanes for 64 outputs, so a fifth of the FMAs work on halo columns (a
+// 16x16 one 17 per 16, a 32x32 one 33 per 32), and the epilogue stores
+// into the next conv's padded layout with masks and gaps. Here the plan's
+// input layout is the unpadded image itself: each channel's plane is
+// w*w floats, and the kernels (flatKernel) load each tap's shifted plane
+// with FMAs masked to skip the lanes whose row or column falls off the
+// plane, so that every lane is an output and each output vector is
+// stored whole, once. The input needs no padding copy (a residual conv's
+// unpadded output is already this layout), and a conv whose next conv
+// takes the flat layout writes its planes contiguously.
 //
-// Filters run in blocks of up to flat8MaxM (4*m accumulators), each block
-// over all of its group's channels; the block's weights are packed
-// [channel][tap][filter] at plan time, so that the m weights of a tap are
-// consecutive.
+// Filters run in blocks of up to flat8MaxM (4*m accumulators: a tile of
+// 64 outputs), each block over all of its group's channels; the block's
+// weights are packed [channel][tap][filter] at plan time, so that the m
+// weights of a tap are consecutive. Whether the route beats the padded
+// pitch is measured once per process and width (tuneFlat).
 
 // flat8MaxM is the most filters of one flat8Kernel call.
 const flat8MaxM = 6
 
-// flat8Kernel computes m (1 <= m <= flat8MaxM) output planes of 8x8 from
-// nc input planes of 8x8, plane ci at x[choffs[ci]:], weights w packed
-// [nc][9][m] (tap t = 3*(dy+1) + dx+1), zero outside the plane:
+// flatKernel computes m (1 <= m <= flat8MaxM) output planes of w x w
+// (w = 8, 16 or 32) from nc input planes of w x w, plane ci at
+// x[choffs[ci]:], weights wt packed [nc][9][m] (tap t = 3*(dy+1) + dx+1),
+// zero outside the plane:
 //
 //	for i := range m {
-//		for q := range 64 {
-//			s := sum over ci, t of w[(ci*9+t)*m+i] * plane ci at (q/8+dy, q%8+dx)
+//		for q := range w * w {
+//			s := sum over ci, t of wt[(ci*9+t)*m+i] * plane ci at (q/w+dy, q%w+dx)
 //			v := s + bias[i]
 //			if add != nil {
 //				v += add[coffs[i]+q]
@@ -42,31 +45,33 @@ const flat8MaxM = 6
 //			c[coffs[i]+q] = max(v, lo) // a NaN v stays NaN
 //		}
 //	}
-type flat8Kernel func(m, nc int, w []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32)
+type flatKernel func(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32)
 
 var (
-	// flat8Impl is the flat8Kernel of this CPU's assembly, or nil.
-	flat8Impl flat8Kernel
-	// flat8Kern is the flat8Kernel GroupPlans run (flat8Impl, or flat8Go
+	// flat8Impl is the flatKernel of this CPU's assembly, or nil.
+	flat8Impl flatKernel
+	// flat8Kern is the flatKernel GroupPlans run (flat8Impl, or flatGo
 	// where tests set it).
-	flat8Kern flat8Kernel
+	flat8Kern flatKernel
 	// flat8Mode forces the route on (1) or off (-1) for plans built from
-	// now on; 0 leaves it to tuneFlat8 (SetFlat8).
+	// now on; 0 leaves it to tuneFlat (SetFlat8).
 	flat8Mode int
 )
 
-// flat8Go is the pure-Go flat8Kernel.
-func flat8Go(m, nc int, w []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
-	var s [flat8MaxM][64]float32
+// flatGo is the pure-Go flatKernel.
+func flatGo(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
+	hw := w * w
+	s := make([]float32, m*hw)
 	for ci, o := range choffs[:nc] {
-		pl := x[o : o+64]
+		pl := x[o : int(o)+hw]
 		for t := range 9 {
 			dy, dx := t/3-1, t%3-1
 			for i := range m {
-				wv := w[(ci*9+t)*m+i]
-				for y := max(0, -dy); y < min(8, 8-dy); y++ {
-					for xx := max(0, -dx); xx < min(8, 8-dx); xx++ {
-						s[i][y*8+xx] += wv * pl[(y+dy)*8+xx+dx]
+				wv := wt[(ci*9+t)*m+i]
+				si := s[i*hw : (i+1)*hw]
+				for y := max(0, -dy); y < min(w, w-dy); y++ {
+					for xx := max(0, -dx); xx < min(w, w-dx); xx++ {
+						si[y*w+xx] += wv * pl[(y+dy)*w+xx+dx]
 					}
 				}
 			}
@@ -74,8 +79,8 @@ func flat8Go(m, nc int, w []float32, choffs []int32, x, c []float32, coffs []int
 	}
 	for i := range m {
 		o := coffs[i]
-		for q := range 64 {
-			v := s[i][q] + bias[i]
+		for q := range hw {
+			v := s[i*hw+q] + bias[i]
 			if add != nil {
 				v += add[o+q]
 			}
@@ -103,19 +108,32 @@ type flat8Block struct {
 	w       []float32
 }
 
-// flat8Fits reports whether p is a conv the flat route computes: 3x3,
-// stride 1, pad 1, on 8x8 planes.
-func flat8Fits(p Conv) bool {
-	return p.H == 8 && p.W == 8 && p.KH == 3 && p.KW == 3 && p.Stride == 1 && p.Pad == 1
+// flatWidths are the plane widths of the flat route.
+var flatWidths = [...]int{8, 16, 32}
+
+// flatIndex is the index of p's width in flatWidths when p is a conv the
+// flat route computes (3x3, stride 1, pad 1, on square planes of one of
+// those widths), else -1.
+func flatIndex(p Conv) int {
+	if p.H != p.W || p.KH != 3 || p.KW != 3 || p.Stride != 1 || p.Pad != 1 {
+		return -1
+	}
+	for i, w := range flatWidths {
+		if p.W == w {
+			return i
+		}
+	}
+	return -1
 }
 
 // flat8Wanted reports whether NewGroupPlan gives p and groups the flat
-// route: p fits, the kernels exist, every group reads all p.C channels
-// (dense filters: groups that read a few channels run the row3 kernels
-// tuned for them), and the route is on (SetFlat8) or measured faster
-// than the padded pitch on this machine (tuneFlat8).
+// route: p fits, the kernels exist, and the route is on (SetFlat8), or
+// every group reads all p.C channels (dense filters: groups that read a
+// few channels run the row3 kernels tuned for them) and the route was
+// measured faster than the padded pitch on this machine (tuneFlat).
 func flat8Wanted(p Conv, groups []Group) bool {
-	if !flat8Fits(p) || flat8Kern == nil || flat8Mode < 0 {
+	wi := flatIndex(p)
+	if wi < 0 || flat8Kern == nil || flat8Mode < 0 {
 		return false
 	}
 	if flat8Mode > 0 {
@@ -126,11 +144,11 @@ func flat8Wanted(p Conv, groups []Group) bool {
 			return false
 		}
 	}
-	tuneFlat8()
-	return flat8Faster
+	tuneFlat(wi)
+	return flatTimes[wi][1] < flatTimes[wi][0]
 }
 
-// SetFlat8 forces the flat route of 8x8 planes on (1) or off (-1) for the
+// SetFlat8 forces the flat route of 8x8, 16x16 and 32x32 planes on (1) or off (-1) for the
 // GroupPlans built from now on, or leaves it to the measurement (0, the
 // default), and returns the previous setting, so that tests and
 // benchmarks can build both. On, it runs every group a plan is built
@@ -143,8 +161,8 @@ func SetFlat8(mode int) (was int) {
 
 // initFlat8 makes g, newly made for groups, a plan of the flat route.
 func (g *GroupPlan) initFlat8(groups []Group) *GroupPlan {
-	g.d = flat8Direct()
-	g.f8 = &flat8Plan{groups: newFlat8(groups)}
+	g.d = flatDirect(g.p.W)
+	g.f8 = &flat8Plan{groups: newFlat8(groups, g.p.H*g.p.W)}
 	for _, gr := range groups {
 		for _, n := range gr.Filters {
 			g.covered[n] = true
@@ -161,8 +179,8 @@ func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
 	return newGroupPlan(g.p, groups, g.f8 != nil)
 }
 
-// newFlat8 packs groups for the flat route.
-func newFlat8(groups []Group) []flat8Group {
+// newFlat8 packs groups for the flat route of planes of hw floats.
+func newFlat8(groups []Group, hw int) []flat8Group {
 	var out []flat8Group
 	for _, gr := range groups {
 		nf, nc := len(gr.Filters), len(gr.Channels)
@@ -171,7 +189,7 @@ func newFlat8(groups []Group) []flat8Group {
 		}
 		fg := flat8Group{choffs: make([]int32, nc)}
 		for ci, c := range gr.Channels {
-			fg.choffs[ci] = int32(c * 64)
+			fg.choffs[ci] = int32(c * hw)
 		}
 		nb := (nf + flat8MaxM - 1) / flat8MaxM
 		for b, i0 := 0, 0; b < nb; b++ {
@@ -195,32 +213,33 @@ func newFlat8(groups []Group) []flat8Group {
 	return out
 }
 
-// flat8Direct is the geometry of the flat layout, which the direct
-// fields that other plans read of it (ForwardPadded's next, PaddedLen)
-// describe: no halo, pitch 8, planes of 64 floats, and a tail of one
-// plane.
-func flat8Direct() direct {
-	return direct{h: 8, w: 8, kh: 3, kw: 3, s: 1, wp: 8, pl: 64, cs: 64, ho: 8, wo: 8, pp: 64}
+// flatDirect is the geometry of the flat layout of w x w planes, which
+// the direct fields that other plans read of it (ForwardPadded's next,
+// PaddedLen) describe: no halo, pitch w, planes of w*w floats, and a tail
+// of one plane.
+func flatDirect(w int) direct {
+	return direct{h: w, w: w, kh: 3, kw: 3, s: 1, wp: w, pl: w * w, cs: w * w, ho: w, wo: w, pp: w * w}
 }
 
 // forwardFlat8 is ForwardPadded on the flat route: x is the unpadded
 // image whether padded or not.
 func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
-	const hw = 64
-	ycs, y0, ydp := hw, 0, 8
+	w := g.p.W
+	hw := w * w
+	ycs, y0, ydp := hw, 0, w
 	if next != nil {
-		if e.Add != nil || next.d.s != 1 || next.p.C != g.p.N || next.p.H != 8 || next.p.W != 8 {
+		if e.Add != nil || next.d.s != 1 || next.p.C != g.p.N || next.p.H != w || next.p.W != w {
 			panic("kernel: GroupPlan.ForwardPadded: next does not take this plan's output")
 		}
 		nd := &next.d
 		ycs, y0, ydp = nd.cs, nd.ph*nd.wp+nd.pw, nd.wp
 	}
 	x = x[:g.p.C*hw] // the kernels keep the loads of its first and last planes inside them
-	if len(y) < (g.p.N-1)*ycs+y0+(ydp*7+8) {
+	if len(y) < (g.p.N-1)*ycs+y0+(ydp*(w-1)+w) {
 		panic("kernel: GroupPlan.ForwardPadded: y too short")
 	}
-	// Rows at pitch 8 are contiguous planes: the kernels store them.
-	whole := ydp == 8
+	// Rows at pitch w are contiguous planes: the kernels store them.
+	whole := ydp == w
 	lo := reluLo(e.ReLU)
 	for gi := range g.f8.groups {
 		fg := &g.f8.groups[gi]
@@ -232,7 +251,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 				for i := range coffs {
 					coffs[i] += y0
 				}
-				flat8Kern(m, nc, blk.w, fg.choffs, x, y, coffs, bias, lo, e.Add)
+				flat8Kern(w, m, nc, blk.w, fg.choffs, x, y, coffs, bias, lo, e.Add)
 				continue
 			}
 			// Into a tile, then the row epilogue (planes, or another pitch).
@@ -241,7 +260,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 			for i := range coffs {
 				coffs[i] = i * hw
 			}
-			flat8Kern(m, nc, blk.w, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
+			flat8Kern(w, m, nc, blk.w, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
 			for i, n := range blk.filters {
 				tn := t[i*hw : (i+1)*hw]
 				if e.Planes != nil && e.Planes[n] != nil {
@@ -249,7 +268,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 						tn[q] += v
 					}
 				}
-				g.store(y[n*ycs+y0:], tn, 8, ydp, n, e)
+				g.store(y[n*ycs+y0:], tn, w, ydp, n, e)
 			}
 		}
 	}
@@ -259,29 +278,36 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 		}
 		src, sp := g.zero, 0
 		if e.Planes != nil && e.Planes[n] != nil {
-			src, sp = e.Planes[n], 8
+			src, sp = e.Planes[n], w
 		}
 		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
 	}
 }
 
 var (
-	flat8Tuned  sync.Once
-	flat8Faster bool
-	// flat8Times are the best times of a dense 64x8x8 conv on the padded
-	// pitch and on the flat route in the tuning run.
-	flat8Times [2]time.Duration
+	flatTuned [len(flatWidths)]sync.Once
+	// flatTimes[i] are the best times of the dense conv of tuneFlat(i) on
+	// the padded pitch and on the flat route.
+	flatTimes [len(flatWidths)][2]time.Duration
 )
 
-// tuneFlat8 sets flat8Faster once per process from a short measurement
-// (a few milliseconds): a dense 64 -> 64 conv of an 8x8 image with bias
-// and ReLU, writing its own input layout as the compiled network chains
-// its convs, on the padded pitch and on the flat route in alternation;
-// the fastest of 7 rounds of each counts, which other load on the machine
-// can only slow.
-func tuneFlat8() {
-	flat8Tuned.Do(func() {
-		p := Conv{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1}
+// flatTuneShape is the conv tuneFlat(i) times: a ResNet stage's, as many
+// channels as filters (64, 32, 16 for planes of 8, 16, 32).
+func flatTuneShape(i int) Conv {
+	w := flatWidths[i]
+	c := 512 / w
+	return Conv{C: c, H: w, W: w, N: c, KH: 3, KW: 3, Stride: 1, Pad: 1}
+}
+
+// tuneFlat sets flatTimes[i] once per process from a short measurement
+// (a few milliseconds): the dense conv flatTuneShape(i) with bias and
+// ReLU, writing its own input layout as the compiled network chains its
+// convs, on the padded pitch and on the flat route in alternation; the
+// fastest of 7 rounds of each counts, which other load on the machine can
+// only slow.
+func tuneFlat(wi int) {
+	flatTuned[wi].Do(func() {
+		p := flatTuneShape(wi)
 		g := Group{Weights: make([]float32, p.N*p.C*9)}
 		for i := range g.Weights {
 			g.Weights[i] = float32(i%13-6) * 0.01
@@ -310,31 +336,35 @@ func tuneFlat8() {
 				}
 			}
 		}
+		t := &flatTimes[wi]
 		for round := range 8 {
 			for i, run := range runs {
 				t0 := time.Now()
 				run()
 				d := time.Since(t0)
-				if round > 0 && (flat8Times[i] == 0 || d < flat8Times[i]) {
-					flat8Times[i] = d
+				if round > 0 && (t[i] == 0 || d < t[i]) {
+					t[i] = d
 				}
 			}
 		}
-		flat8Faster = flat8Times[1] < flat8Times[0]
 	})
 }
 
-// flat8Tuning describes tuneFlat8's measurement for Tuning ("" before it
-// ran or without the kernels).
-func flat8Tuning() string {
-	if flat8Times[0] == 0 {
-		return ""
+// flatTuning describes tuneFlat's measurements for Tuning ("" where none
+// ran).
+func flatTuning() string {
+	var s []string
+	for i, t := range flatTimes {
+		if t[0] == 0 {
+			continue
+		}
+		p := flatTuneShape(i)
+		r := func(d time.Duration) float64 { return 4 * p.FLOPs() / d.Seconds() / 1e9 }
+		route := "padded pitch"
+		if t[1] < t[0] {
+			route = "flat"
+		}
+		s = append(s, fmt.Sprintf("dense %dx%dx%d: %s (padded pitch %.0f GFLOP/s, flat %.0f)", p.C, p.H, p.W, route, r(t[0]), r(t[1])))
 	}
-	const flops = 4 * 2 * 64 * 64 * 9 * 64
-	r := func(d time.Duration) float64 { return flops / d.Seconds() / 1e9 }
-	route := "padded pitch"
-	if flat8Faster {
-		route = "flat"
-	}
-	return fmt.Sprintf("dense 64x8x8: %s (padded pitch %.0f GFLOP/s, flat %.0f)", route, r(flat8Times[0]), r(flat8Times[1]))
+	return strings.Join(s, "; ")
 }

@@ -7,7 +7,8 @@ import (
 	"unsafe"
 )
 
-// BenchmarkFlat8 times a dense 3x3 conv of an 8x8 image (bias, ReLU,
+// BenchmarkFlat8 times the dense 3x3 convs of the ResNet stages (64x8x8,
+// 32x16x16, 16x32x32; bias, ReLU,
 // writing its own input layout as the compiled network chains its convs)
 // on the padded pitch and on the flat route, the latter with x and y
 // offset from a 64-byte boundary by off floats (the split loads of the
@@ -17,8 +18,8 @@ func BenchmarkFlat8(b *testing.B) {
 	if flat8Impl == nil {
 		b.Skip("no flat8 kernels in this build")
 	}
-	for _, c := range []int{16, 32, 64} {
-		p := Conv{C: c, H: 8, W: 8, N: c, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	for wi := range flatWidths {
+		p := flatTuneShape(wi)
 		r := rand.New(rand.NewPCG(7, 7))
 		g := denseGroup(r, p)
 		e := &Epilogue{Bias: randSlice(r, p.N), ReLU: true}
@@ -39,7 +40,7 @@ func BenchmarkFlat8(b *testing.B) {
 			{"flat/off=8", plans[1], plans[1], 8},
 			{"flat->padded", plans[1], plans[0], 0},
 		} {
-			b.Run(fmt.Sprintf("%dx8x8/%s", c, v.name), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%dx%dx%d/%s", p.C, p.H, p.W, v.name), func(b *testing.B) {
 				x := aligned64(r, v.pl.PaddedLen(), v.off)
 				y := aligned64(r, v.next.PaddedLen(), v.off)
 				ws := new(Workspace)

@@ -144,7 +144,7 @@ func Tuning() string {
 			row3TuneFlops*float64(m)/t[row3Pick[m]].Seconds()/1e9, strings.Join(rel, ", ")))
 	}
 	out := "row3 tiles, " + strings.Join(s, "; ")
-	if f := flat8Tuning(); f != "" {
+	if f := flatTuning(); f != "" {
 		out += "; " + f
 	}
 	return out

@@ -46,6 +46,7 @@ func flat8() {
 	for m := 1; m <= flat8MaxM; m++ {
 		flat8Kernel(m)
 	}
+	flatW()
 }
 
 func flat8Kernel(m int) {

@@ -8,7 +8,8 @@
 //	row3      the kernRow3 kernels (../row3_amd64.s; declared by hand)
 //	dot       the kernDot kernels (../dot_amd64.s; declared by hand)
 //	int8      the VPDPBUSD kernels (../int8_amd64.s; declared by hand)
-//	flat8     the kernFlat8 kernels of 8x8 planes (../flat8_amd64.s; declared by hand)
+//	flat8     the kernFlat8, kernFlat16 and kernFlat32 kernels of unpadded
+//	          planes (../flat8_amd64.s; declared by hand)
 //
 // Run it through go generate in the parent package; never edit the output
 // by hand.
