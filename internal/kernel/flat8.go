@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -127,10 +128,11 @@ func flatIndex(p Conv) int {
 }
 
 // flat8Wanted reports whether NewGroupPlan gives p and groups the flat
-// route: p fits, the kernels exist, and the route is on (SetFlat8), or
-// every group reads all p.C channels (dense filters: groups that read a
-// few channels run the row3 kernels tuned for them) and the route was
-// measured faster than the padded pitch on this machine (tuneFlat).
+// route: p fits, the kernels exist, and the route is on (SetFlat8) or was
+// measured faster than the padded pitch on this machine (tuneFlat) for
+// convs like this one: dense (every group reads all p.C channels) or
+// grouped (the small groups of a pruned conv, which on the padded pitch
+// run the row3 kernels tuned for them).
 func flat8Wanted(p Conv, groups []Group) bool {
 	wi := flatIndex(p)
 	if wi < 0 || flat8Kern == nil || flat8Mode < 0 {
@@ -139,13 +141,15 @@ func flat8Wanted(p Conv, groups []Group) bool {
 	if flat8Mode > 0 {
 		return true
 	}
+	kind := flatDense
 	for _, g := range groups {
 		if len(g.Filters) > 0 && len(g.Channels) != p.C {
-			return false
+			kind = flatGrouped
 		}
 	}
 	tuneFlat(wi)
-	return flatTimes[wi][1] < flatTimes[wi][0]
+	t := &flatTimes[wi][kind]
+	return t[1] < t[0]
 }
 
 // SetFlat8 forces the flat route of 8x8, 16x16 and 32x32 planes on (1) or off (-1) for the
@@ -284,11 +288,17 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 	}
 }
 
+// The kinds of conv tuneFlat times.
+const (
+	flatDense   = 0 // one group of every filter over every channel
+	flatGrouped = 1 // groups of 1 to 4 filters, each over 30% of the channels
+)
+
 var (
 	flatTuned [len(flatWidths)]sync.Once
-	// flatTimes[i] are the best times of the dense conv of tuneFlat(i) on
-	// the padded pitch and on the flat route.
-	flatTimes [len(flatWidths)][2]time.Duration
+	// flatTimes[i][kind] are the best times of the conv of tuneFlat(i) of
+	// that kind on the padded pitch and on the flat route.
+	flatTimes [len(flatWidths)][2][2]time.Duration
 )
 
 // flatTuneShape is the conv tuneFlat(i) times: a ResNet stage's, as many
@@ -299,51 +309,75 @@ func flatTuneShape(i int) Conv {
 	return Conv{C: c, H: w, W: w, N: c, KH: 3, KW: 3, Stride: 1, Pad: 1}
 }
 
-// tuneFlat sets flatTimes[i] once per process from a short measurement
-// (a few milliseconds): the dense conv flatTuneShape(i) with bias and
-// ReLU, writing its own input layout as the compiled network chains its
-// convs, on the padded pitch and on the flat route in alternation; the
-// fastest of 7 rounds of each counts, which other load on the machine can
-// only slow.
-func tuneFlat(wi int) {
-	flatTuned[wi].Do(func() {
-		p := flatTuneShape(wi)
-		g := Group{Weights: make([]float32, p.N*p.C*9)}
+// flatTuneGroups returns the groups of tuneFlat's conv p of kind: one
+// dense group, or groups of 1, 2, 3, 4, 1, 2, ... filters, each over its
+// own 30% of the channels (as a Conv-70 layer of a pruned ResNet).
+func flatTuneGroups(p Conv, kind int) []Group {
+	r := rand.New(rand.NewPCG(uint64(p.W), 70))
+	var gs []Group
+	for n0, size := 0, 1; n0 < p.N; n0, size = n0+size, size%4+1 {
+		g := Group{}
+		for n := n0; n < min(p.N, n0+size); n++ {
+			g.Filters = append(g.Filters, n)
+		}
+		g.Channels = r.Perm(p.C)[:max(1, p.C*3/10)]
+		if kind == flatDense {
+			g.Filters, g.Channels = nil, nil
+			for n := range p.N {
+				g.Filters = append(g.Filters, n)
+			}
+			for c := range p.C {
+				g.Channels = append(g.Channels, c)
+			}
+			n0 = p.N
+		}
+		g.Weights = make([]float32, len(g.Filters)*len(g.Channels)*9)
 		for i := range g.Weights {
 			g.Weights[i] = float32(i%13-6) * 0.01
 		}
-		for n := range p.N {
-			g.Filters = append(g.Filters, n)
-		}
-		for c := range p.C {
-			g.Channels = append(g.Channels, c)
-		}
+		gs = append(gs, g)
+	}
+	return gs
+}
+
+// tuneFlat sets flatTimes[i] once per process from a short measurement
+// (a few milliseconds): for each kind, flatTuneShape(i) in
+// flatTuneGroups' groups with bias and ReLU, writing its own input layout
+// as the compiled network chains its convs, on the padded pitch and on
+// the flat route in alternation; the fastest of 7 rounds of each counts,
+// which other load on the machine can only slow.
+func tuneFlat(wi int) {
+	flatTuned[wi].Do(func() {
+		p := flatTuneShape(wi)
 		e := &Epilogue{Bias: make([]float32, p.N), ReLU: true}
 		ws := new(Workspace)
-		var runs [2]func()
-		for i, flat := range []bool{false, true} {
-			pl := newGroupPlan(p, []Group{g}, flat)
-			x := make([]float32, pl.PaddedLen())
-			y := make([]float32, pl.PaddedLen())
-			for j := range x {
-				x[j] = float32(j%7) * 0.1
-			}
-			pl.ForwardPadded(x, y, e, ws, false, pl) // x in the plan's layout
-			copy(x, y)
-			runs[i] = func() {
-				for range 4 {
-					pl.ForwardPadded(x, y, e, ws, true, pl)
+		for kind := range 2 {
+			gs := flatTuneGroups(p, kind)
+			var runs [2]func()
+			for i, flat := range []bool{false, true} {
+				pl := newGroupPlan(p, gs, flat)
+				x := make([]float32, pl.PaddedLen())
+				y := make([]float32, pl.PaddedLen())
+				for j := range x {
+					x[j] = float32(j%7) * 0.1
+				}
+				pl.ForwardPadded(x, y, e, ws, false, pl) // x in the plan's layout
+				copy(x, y)
+				runs[i] = func() {
+					for range 4 {
+						pl.ForwardPadded(x, y, e, ws, true, pl)
+					}
 				}
 			}
-		}
-		t := &flatTimes[wi]
-		for round := range 8 {
-			for i, run := range runs {
-				t0 := time.Now()
-				run()
-				d := time.Since(t0)
-				if round > 0 && (t[i] == 0 || d < t[i]) {
-					t[i] = d
+			t := &flatTimes[wi][kind]
+			for round := range 8 {
+				for i, run := range runs {
+					t0 := time.Now()
+					run()
+					d := time.Since(t0)
+					if round > 0 && (t[i] == 0 || d < t[i]) {
+						t[i] = d
+					}
 				}
 			}
 		}
@@ -354,17 +388,25 @@ func tuneFlat(wi int) {
 // ran).
 func flatTuning() string {
 	var s []string
-	for i, t := range flatTimes {
-		if t[0] == 0 {
+	for i, tk := range flatTimes {
+		if tk[0][0] == 0 {
 			continue
 		}
 		p := flatTuneShape(i)
-		r := func(d time.Duration) float64 { return 4 * p.FLOPs() / d.Seconds() / 1e9 }
-		route := "padded pitch"
-		if t[1] < t[0] {
-			route = "flat"
+		for kind, t := range tk {
+			r := func(d time.Duration) float64 { return 4 * p.FLOPs() / d.Seconds() / 1e9 }
+			route := "padded pitch"
+			if t[1] < t[0] {
+				route = "flat"
+			}
+			what := "dense"
+			if kind == flatGrouped {
+				what, r = "grouped", func(d time.Duration) float64 { return float64(t[0]) / float64(d) }
+				s = append(s, fmt.Sprintf("%s %dx%dx%d: %s (flat / padded pitch time %.2f)", what, p.C, p.H, p.W, route, 1/r(t[1])))
+				continue
+			}
+			s = append(s, fmt.Sprintf("%s %dx%dx%d: %s (padded pitch %.0f GFLOP/s, flat %.0f)", what, p.C, p.H, p.W, route, r(t[0]), r(t[1])))
 		}
-		s = append(s, fmt.Sprintf("dense %dx%dx%d: %s (padded pitch %.0f GFLOP/s, flat %.0f)", p.C, p.H, p.W, route, r(t[0]), r(t[1])))
 	}
 	return strings.Join(s, "; ")
 }
