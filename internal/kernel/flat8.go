@@ -23,9 +23,9 @@ import (
 // takes the flat layout writes its planes contiguously.
 //
 // Filters run in blocks of up to flat8MaxM (4*m accumulators: a tile of
-// 64 outputs), each block over all of its group's channels; the block's
-// weights are packed [channel][tap][filter] at plan time, so that the m
-// weights of a tap are consecutive. Whether the route beats the padded
+// 64 outputs), each block over all of its group's channels, reading the
+// group's weights where they are: a plan keeps its groups' slices, and
+// package compile folds constants into them after building it. Whether the route beats the padded
 // pitch is measured once per process and width (tuneFlat).
 
 // flat8MaxM is the most filters of one flat8Kernel call.
@@ -33,12 +33,12 @@ const flat8MaxM = 6
 
 // flatKernel computes m (1 <= m <= flat8MaxM) output planes of w x w
 // (w = 8, 16 or 32) from nc input planes of w x w, plane ci at
-// x[choffs[ci]:], weights wt packed [nc][9][m] (tap t = 3*(dy+1) + dx+1),
-// zero outside the plane:
+// x[choffs[ci]:], weights wt [m][nc][9] with rows lda floats apart (tap t
+// = 3*(dy+1) + dx+1), zero outside the plane:
 //
 //	for i := range m {
 //		for q := range w * w {
-//			s := sum over ci, t of wt[(ci*9+t)*m+i] * plane ci at (q/w+dy, q%w+dx)
+//			s := sum over ci, t of wt[i*lda+ci*9+t] * plane ci at (q/w+dy, q%w+dx)
 //			v := s + bias[i]
 //			if add != nil {
 //				v += add[coffs[i]+q]
@@ -46,7 +46,7 @@ const flat8MaxM = 6
 //			c[coffs[i]+q] = max(v, lo) // a NaN v stays NaN
 //		}
 //	}
-type flatKernel func(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32)
+type flatKernel func(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32)
 
 var (
 	// flat8Impl is the flatKernel of this CPU's assembly, or nil.
@@ -60,7 +60,7 @@ var (
 )
 
 // flatGo is the pure-Go flatKernel.
-func flatGo(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
+func flatGo(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	hw := w * w
 	s := make([]float32, m*hw)
 	for ci, o := range choffs[:nc] {
@@ -68,7 +68,7 @@ func flatGo(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coffs []
 		for t := range 9 {
 			dy, dx := t/3-1, t%3-1
 			for i := range m {
-				wv := wt[(ci*9+t)*m+i]
+				wv := wt[i*lda+ci*9+t]
 				si := s[i*hw : (i+1)*hw]
 				for y := max(0, -dy); y < min(w, w-dy); y++ {
 					for xx := max(0, -dx); xx < min(w, w-dx); xx++ {
@@ -102,8 +102,8 @@ type flat8Group struct {
 	blocks []flat8Block
 }
 
-// flat8Block is up to flat8MaxM filters of a group with their weights
-// packed [channel][tap][filter].
+// flat8Block is up to flat8MaxM filters of a group and their rows of the
+// group's weights ([filter][channel][tap], never copied).
 type flat8Block struct {
 	filters []int
 	w       []float32
@@ -175,6 +175,12 @@ func (g *GroupPlan) initFlat8(groups []Group) *GroupPlan {
 	return g
 }
 
+// Flat reports whether g takes its input in the flat layout of its conv
+// (the image itself: no halos) rather than the padded one. Buffers that
+// hold one layout must not be reused for the other, whose halos must stay
+// zero.
+func (g *GroupPlan) Flat() bool { return g.f8 != nil }
+
 // Regroup returns a plan of the same convolution over other groups that
 // reads and writes the same layouts as g (padded pitch or flat), so that
 // plans of parts of g's groups (run on separate threads) take g's input
@@ -201,14 +207,7 @@ func newFlat8(groups []Group, hw int) []flat8Group {
 			if b < nf%nb {
 				m++
 			}
-			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: make([]float32, nc*9*m)}
-			for i := range m {
-				for ci := range nc {
-					for t := range 9 {
-						blk.w[(ci*9+t)*m+i] = gr.Weights[((i0+i)*nc+ci)*9+t]
-					}
-				}
-			}
+			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: gr.Weights[i0*nc*9 : (i0+m)*nc*9]}
 			fg.blocks = append(fg.blocks, blk)
 			i0 += m
 		}
@@ -255,7 +254,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 				for i := range coffs {
 					coffs[i] += y0
 				}
-				flat8Kern(w, m, nc, blk.w, fg.choffs, x, y, coffs, bias, lo, e.Add)
+				flat8Kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, lo, e.Add)
 				continue
 			}
 			// Into a tile, then the row epilogue (planes, or another pitch).
@@ -264,7 +263,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 			for i := range coffs {
 				coffs[i] = i * hw
 			}
-			flat8Kern(w, m, nc, blk.w, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
+			flat8Kern(w, m, nc, blk.w, nc*9, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
 			for i, n := range blk.filters {
 				tn := t[i*hw : (i+1)*hw]
 				if e.Planes != nil && e.Planes[n] != nil {

@@ -17,137 +17,137 @@ import (
 // or at its bottom (b).
 
 //go:noescape
-func kernFlat8_1(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_2(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_2(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_3(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_3(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_4(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_4(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_5(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_5(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat8_6(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat8_6(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_1t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_1t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_1m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_1m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_1b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_1b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_2t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_2t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_2m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_2m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_2b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_2b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_3t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_3t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_3m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_3m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_3b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_3b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_4t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_4t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_4m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_4m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_4b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_4b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_5t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_5t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_5m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_5m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_5b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_5b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_6t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_6t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_6m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_6m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat16_6b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat16_6b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_1t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_1t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_1m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_1m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_1b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_1b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_2t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_2t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_2m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_2m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_2b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_2b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_3t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_3t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_3m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_3m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_3b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_3b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_4t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_4t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_4m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_4m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_4b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_4b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_5t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_5t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_5m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_5m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_5b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_5b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_6t(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_6t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_6m(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_6m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_6b(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+func kernFlat32_6b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
-var flat8Kerns = [flat8MaxM + 1]func(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32){
+var flat8Kerns = [flat8MaxM + 1]func(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32){
 	1: kernFlat8_1, 2: kernFlat8_2, 3: kernFlat8_3, 4: kernFlat8_4, 5: kernFlat8_5, 6: kernFlat8_6,
 }
 
 // flatWKerns[0 or 1][m][pos] are the kernels of 16x16 and 32x32 planes.
-var flatWKerns = [2][flat8MaxM + 1][3]func(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32){
+var flatWKerns = [2][flat8MaxM + 1][3]func(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32){
 	{
 		1: {kernFlat16_1t, kernFlat16_1m, kernFlat16_1b},
 		2: {kernFlat16_2t, kernFlat16_2m, kernFlat16_2b},
@@ -174,14 +174,16 @@ func init() {
 
 // flatAVX512 is the flatKernel of the generated kernels, one call per
 // tile of 64 outputs for planes wider than 8. It checks the bounds of
-// wt, choffs, c and add; the caller guarantees that every plane
+// wt, choffs, c and add (lda >= 9*nc); the caller guarantees that every plane
 // x[choffs[ci]:][:w*w] is in range (GroupPlan checks x once per image).
 // Planes within 16 floats of x's ends run the kernels' loop body whose
 // loads stay inside the plane (the other reads up to 9 floats around it,
 // unmasked).
-func flatAVX512(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
+func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	hw := w * w
-	_ = wt[:nc*9*m]
+	if nc > 0 {
+		_ = wt[:(m-1)*lda+nc*9]
+	}
 	_ = choffs[:nc]
 	_ = bias[m-1]
 	for _, o := range coffs[:m] {
@@ -196,7 +198,7 @@ func flatAVX512(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coff
 	}
 	wp, cp, xp, edge := unsafe.SliceData(wt), unsafe.SliceData(choffs), unsafe.SliceData(x), len(x)-hw-16
 	if w == 8 {
-		flat8Kerns[m](nc, wp, cp, xp, edge, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
+		flat8Kerns[m](nc, wp, lda, cp, xp, edge, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 		return
 	}
 	ks := &flatWKerns[w/32][m]
@@ -207,6 +209,6 @@ func flatAVX512(w, m, nc int, wt []float32, choffs []int32, x, c []float32, coff
 		} else if q0+64 == hw {
 			pos = 2
 		}
-		ks[pos](nc, wp, cp, xp, edge, q0, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
+		ks[pos](nc, wp, lda, cp, xp, edge, q0, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 	}
 }

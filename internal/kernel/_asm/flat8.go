@@ -15,7 +15,7 @@ const flat8MaxM = 6
 
 // flat8Sig is the signature of the flat8 kernels (declared by hand in
 // ../flat8_amd64.go).
-const flat8Sig = "func(nc int, w *float32, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
+const flat8Sig = "func(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
 
 // flat8 emits kernFlat8_<m> (../flat8_amd64.s) for m = 1 to flat8MaxM:
 // the 3x3, stride-1, pad-1 convolution of m filters over nc channels of
@@ -26,11 +26,11 @@ const flat8Sig = "func(nc int, w *float32, choffs *int32, x *float32, edge int, 
 // broadcast once and used for the four vectors; the FMAs are merge-masked
 // to skip the lanes whose row or column falls off the plane (so the halo
 // is never stored), which costs nothing, where masked loads took a second
-// uop on an FMA port each (the kernel ran 10% slower). Weights are packed
-// [nc][9][m], channel ci's plane starts at x + choffs[ci] floats, and
-// after the last channel the tile leaves as max(sum + bias[i] (+ add),
-// lo) to c + coffs[i] floats, 64 of them (add, when not nil, at the same
-// index as c).
+// uop on an FMA port each (the kernel ran 10% slower). Weights are the
+// group's own, [m][nc][9] with rows lda floats apart, channel ci's plane
+// starts at x + choffs[ci] floats, and after the last channel the tile
+// leaves as max(sum + bias[i] (+ add), lo) to c + coffs[i] floats, 64 of
+// them (add, when not nil, at the same index as c).
 //
 // The taps at a plane's top and bottom read up to 9 floats of the planes
 // before and after it. Before the first plane of x and after the last
@@ -52,7 +52,7 @@ func flat8() {
 func flat8Kernel(m int) {
 	TEXT(fmt.Sprintf("kernFlat8_%d", m), NOSPLIT, flat8Sig)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("kernFlat8_%d is flat8Go for %d filters.", m, m))
+	Doc(fmt.Sprintf("kernFlat8_%d is flatGo on 8x8 planes for %d filters.", m, m))
 	acc := func(i, v int) VecPhysical { return zmm[4*i+v] }
 	wr := zmm[24 : 24+m]
 	bv := []VecPhysical{Z30, Z31}
@@ -75,7 +75,7 @@ func flat8Kernel(m int) {
 		}
 	}
 	nc := Load(Param("nc"), GP64())
-	w := Load(Param("w"), GP64())
+	w, w3, wa := flatWeights()
 	co := Load(Param("choffs"), GP64())
 	x := Load(Param("x"), GP64())
 	off, p := GP64(), GP64()
@@ -90,12 +90,13 @@ func flat8Kernel(m int) {
 	JLT(LabelRef("safe"))
 	CMPQ(off, edge)
 	JGT(LabelRef("safe"))
-	flat8Body(m, p, w, acc, wr, bv, false)
+	flat8Body(m, p, wa, acc, wr, bv, false)
 	JMP(LabelRef("next"))
 	Label("safe")
-	flat8Body(m, p, w, acc, wr, bv, true)
+	flat8Body(m, p, wa, acc, wr, bv, true)
 	Label("next")
-	ADDQ(U32(4*9*m), w)
+	ADDQ(U8(36), w)
+	ADDQ(U8(36), w3)
 	ADDQ(U8(4), co)
 	DECQ(nc)
 	JNZ(LabelRef("chan"))
@@ -140,12 +141,12 @@ func flat8Kernel(m int) {
 
 // flat8Body emits one channel's taps (plane at p, weights at w): with
 // safe, no load reaches outside the plane (see flat8).
-func flat8Body(m int, p, w Register, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
+func flat8Body(m int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
 	n := 0
 	for tap := range 9 {
 		dy, dx := tap/3-1, tap%3-1
 		for i := range m {
-			VBROADCASTSS(Mem{Base: w, Disp: 4 * (tap*m + i)}, wr[i])
+			VBROADCASTSS(wa(i, tap), wr[i])
 		}
 		for v := range 4 {
 			src := Mem{Base: p, Disp: 4 * (16*v + 8*dy + dx)}

@@ -10,7 +10,7 @@ import (
 
 // flatWSig is the signature of the kernFlat16 and kernFlat32 kernels
 // (declared by hand in ../flat8_amd64.go).
-const flatWSig = "func(nc int, w *float32, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
+const flatWSig = "func(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
 
 // flatWPos names the tile positions: the tile holding the plane's first
 // rows (its taps above them are skipped), one inside, and the one holding
@@ -58,7 +58,7 @@ func flatWKernel(width, m, pos int) {
 		}
 	}
 	nc := Load(Param("nc"), GP64())
-	w := Load(Param("w"), GP64())
+	w, w3, wa := flatWeights()
 	co := Load(Param("choffs"), GP64())
 	x := Load(Param("x"), GP64())
 	q0 := Load(Param("q0"), GP64())
@@ -77,14 +77,15 @@ func flatWKernel(width, m, pos int) {
 		CMPQ(off, edge)
 		JGT(LabelRef("safe"))
 	}
-	flatWBody(width, m, pos, p, w, acc, wr, bv, false)
+	flatWBody(width, m, pos, p, wa, acc, wr, bv, false)
 	if pos != 1 {
 		JMP(LabelRef("next"))
 		Label("safe")
-		flatWBody(width, m, pos, p, w, acc, wr, bv, true)
+		flatWBody(width, m, pos, p, wa, acc, wr, bv, true)
 		Label("next")
 	}
-	ADDQ(U32(4*9*m), w)
+	ADDQ(U8(36), w)
+	ADDQ(U8(36), w3)
 	ADDQ(U8(4), co)
 	DECQ(nc)
 	JNZ(LabelRef("chan"))
@@ -142,14 +143,14 @@ func flatStore(m int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, ap Re
 // flatWBody emits one channel's taps of a tile of rows 64/width at p;
 // with safe, the loads at the plane's first float minus one and last
 // plus one are made inside the plane.
-func flatWBody(width, m, pos int, p, w Register, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
+func flatWBody(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
 	nvr := width / 16 // vectors per row
 	rows := 4 / nvr
 	n := 0
 	for tap := range 9 {
 		dy, dx := tap/3-1, tap%3-1
 		for i := range m {
-			VBROADCASTSS(Mem{Base: w, Disp: 4 * (tap*m + i)}, wr[i])
+			VBROADCASTSS(wa(i, tap), wr[i])
 		}
 		for r := range rows {
 			in := r + dy // input row, from the tile's first
@@ -185,6 +186,33 @@ func flatWBody(width, m, pos int, p, w Register, acc func(i, v int) VecPhysical,
 					}
 				}
 			}
+		}
+	}
+}
+
+// flatWeights loads the flat kernels' weight pointers: w is filter 0's
+// row of the block ([m][nc][9], rows lda floats apart, as the group's
+// own weights: a plan keeps and never copies them, since its caller may
+// change them after building it), w3 filter 3's; wa(i, tap) addresses
+// the weight of filter i and tap (w and w3 advance 9 floats a channel).
+func flatWeights() (w, w3 Register, wa func(i, tap int) Mem) {
+	w = Load(Param("w"), GP64())
+	s := Load(Param("lda"), GP64())
+	SHLQ(U8(2), s)
+	w3 = GP64()
+	LEAQ(Mem{Base: w, Index: s, Scale: 2}, w3)
+	ADDQ(s, w3)
+	return w, w3, func(i, tap int) Mem {
+		d := 4 * tap
+		switch i {
+		case 0:
+			return Mem{Base: w, Disp: d}
+		case 1, 2, 4:
+			return Mem{Base: w, Index: s, Scale: uint8(i), Disp: d}
+		case 3:
+			return Mem{Base: w3, Disp: d}
+		default: // 5
+			return Mem{Base: w3, Index: s, Scale: 2, Disp: d}
 		}
 	}
 }
