@@ -24,11 +24,12 @@ import (
 //
 // Filters run in blocks of up to flat8MaxM (4*m accumulators: a tile of
 // 64 outputs), each block over all of its group's channels, reading the
-// group's weights where they are: a plan keeps its groups' slices, and
-// package compile folds constants into them after building it. Whether the route beats the padded
+// group's weights where they are: a plan keeps its groups' slices, which
+// may change after it is built (a copy made by NewGroupPlan went stale in
+// package compile's tests). Whether the route beats the padded
 // pitch is measured once per process and width (tuneFlat).
 
-// flat8MaxM is the most filters of one flat8Kernel call.
+// flat8MaxM is the most filters of one flatKernel call.
 const flat8MaxM = 6
 
 // flatKernel computes m (1 <= m <= flat8MaxM) output planes of w x w
@@ -90,7 +91,7 @@ func flatGo(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32,
 	}
 }
 
-// flat8Plan is the flat route of a GroupPlan: its groups, packed.
+// flat8Plan is the flat route of a GroupPlan: its groups in blocks.
 type flat8Plan struct {
 	groups []flat8Group
 }
@@ -189,7 +190,8 @@ func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
 	return newGroupPlan(g.p, groups, g.f8 != nil)
 }
 
-// newFlat8 packs groups for the flat route of planes of hw floats.
+// newFlat8 splits groups into blocks for the flat route of planes of hw
+// floats.
 func newFlat8(groups []Group, hw int) []flat8Group {
 	var out []flat8Group
 	for _, gr := range groups {

@@ -208,8 +208,8 @@ func flat8PlanCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, varian
 	if plan.f8 == nil {
 		t.Fatalf("%s: not on the flat route", name)
 	}
-	// The plan keeps the groups' weights: package compile folds constants
-	// into them after building it.
+	// The plan keeps the groups' weights, which may change after it is
+	// built.
 	for _, g := range gs {
 		for i := range g.Weights {
 			g.Weights[i] *= 0.5
