@@ -218,7 +218,7 @@ func (o *convOp) split(macsPerWeight int) {
 	}
 	o.parts, o.partSkip = make([]*kernel.GroupPlan, 2), make([][]bool, 2)
 	for i := range 2 {
-		o.parts[i] = kernel.NewGroupPlan(o.p, halves[i])
+		o.parts[i] = o.plan.Regroup(halves[i]) // o.plan's input layout
 		o.partSkip[i] = make([]bool, o.p.N)
 		for n := range o.p.N {
 			skipped := o.skip != nil && o.skip[n]

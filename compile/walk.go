@@ -39,6 +39,9 @@ type value struct {
 	// the value is written in (a conv-to-conv handoff): it lives in slots
 	// of that layout only, whose halos nothing else writes.
 	padded *kernel.Conv
+	// flat: the padded conv's plan takes the flat layout (no halos;
+	// kernel.GroupPlan.Flat), which shares no slots with the padded one.
+	flat bool
 	// from is the conv that computes the value when its only reader is a
 	// compiled conv: that conv folds from.consts and may take the value
 	// in its padded layout.
@@ -338,7 +341,7 @@ func (c *compiler) handoff(src *value, co *convOp) {
 		return
 	}
 	src.from.next = co.plan
-	src.padded, src.size = &co.p, co.plan.PaddedLen()
+	src.padded, src.size, src.flat = &co.p, co.plan.PaddedLen(), co.plan.Flat()
 	co.padIn = true
 }
 
@@ -389,14 +392,14 @@ func (c *compiler) splitPoint(out int) (int, int) {
 // of that layout, so their halos stay zero.
 func (c *compiler) allocate(out int) {
 	type layout struct {
-		padded bool
-		p      kernel.Conv
+		padded, flat bool
+		p            kernel.Conv
 	}
 	key := func(v *value) layout {
 		if v.padded == nil {
 			return layout{}
 		}
-		return layout{true, *v.padded}
+		return layout{true, v.flat, *v.padded}
 	}
 	for _, v := range c.vals {
 		v.last = -1

@@ -53,6 +53,8 @@ type GroupPlan struct {
 	// padAll, where the flat pad applies (flatPad), are its masks over
 	// the whole padded input (padMasks), for a pad that reads every plane.
 	padAll []uint16
+	// f8 is the flat route of 8x8 planes (flat8.go), or nil.
+	f8 *flat8Plan
 }
 
 type planGroup struct {
@@ -76,8 +78,17 @@ const planWideRows = maxAcc / 4
 // Channels means no channels) for the convolution p. The plan keeps the
 // groups' slices.
 func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
+	return newGroupPlan(p, groups, flat8Wanted(p, groups))
+}
+
+// newGroupPlan is NewGroupPlan on the flat route of 8x8 planes (flat8.go)
+// when flat8 is set.
+func newGroupPlan(p Conv, groups []Group, flat8 bool) *GroupPlan {
 	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N),
 		zero: make([]float32, p.OutW())}
+	if flat8 {
+		return g.initFlat8(groups)
+	}
 	if compactPitch {
 		g.d.compact()
 	}
@@ -247,6 +258,10 @@ func (g *GroupPlan) PaddedLen() int {
 // to read with xPadded (the caller keeps y's halos and tail zero, and e.Add
 // must be nil). next must be stride 1 and take this plan's output shape.
 func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xPadded bool, next *GroupPlan) {
+	if g.f8 != nil { // the input layout is the image's
+		g.forwardFlat8(x, y, e, ws, next)
+		return
+	}
 	d := &g.d
 	hw := d.ho * d.wo
 	// Output plane n starts at y[n*ycs+y0], rows at pitch ydp.

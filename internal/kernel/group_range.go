@@ -16,13 +16,17 @@ package kernel
 // and returns the number of output vectors per channel (0 when it
 // cannot): stride 1, and the output either in next's padded layout
 // (pitches equal) or, with e.Add, the unpadded layout through the fused
-// kernels' residual form (no group with e.Planes there).
+// kernels' residual form (no group with e.Planes there). Plans on the
+// flat route (Flat), or writing for one, are not ranged.
 func (g *GroupPlan) Ranged(y []float32, e *Epilogue, next *GroupPlan) int {
 	d := &g.d
-	if d.s != 1 || g.flat == nil {
+	if d.s != 1 || g.flat == nil || g.f8 != nil {
 		return 0
 	}
 	if next != nil {
+		if next.f8 != nil {
+			return 0
+		}
 		nd := &next.d
 		ycs, y0 := nd.cs, nd.ph*nd.wp+nd.pw
 		if e.Add != nil || nd.s != 1 || next.p.C != g.p.N || next.p.H != d.ho || next.p.W != d.wo ||

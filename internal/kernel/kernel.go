@@ -24,6 +24,11 @@
 //     padded planes as rows of A against dy transposed.
 //   - Other shapes (stride > 1) go through a per-image im2col (im2col.go)
 //     and the packed, blocked SGEMM driver (sgemm.go), as does Sgemm.
+//   - GroupPlan's 3x3, stride-1, pad-1 convs of square 8, 16 or 32 wide
+//     planes may instead take the flat route (flat8.go): the unpadded
+//     image is the input layout, and masked FMAs drop the taps off the
+//     plane; the first plan of each width times it against the padded
+//     pitch, for dense and for grouped convs (Tuning reports it).
 //
 // # Implementations
 //

@@ -143,5 +143,9 @@ func Tuning() string {
 		s = append(s, fmt.Sprintf("%d filter(s): %s, %.0f GFLOP/s (%s)", m, row3Names[row3Pick[m]],
 			row3TuneFlops*float64(m)/t[row3Pick[m]].Seconds()/1e9, strings.Join(rel, ", ")))
 	}
-	return "row3 tiles, " + strings.Join(s, "; ")
+	out := "row3 tiles, " + strings.Join(s, "; ")
+	if f := flatTuning(); f != "" {
+		out += "; " + f
+	}
+	return out
 }

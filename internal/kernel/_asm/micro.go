@@ -8,6 +8,8 @@
 //	row3      the kernRow3 kernels (../row3_amd64.s; declared by hand)
 //	dot       the kernDot kernels (../dot_amd64.s; declared by hand)
 //	int8      the VPDPBUSD kernels (../int8_amd64.s; declared by hand)
+//	flat8     the kernFlat8, kernFlat16 and kernFlat32 kernels of unpadded
+//	          planes (../flat8_amd64.s; declared by hand)
 //
 // Run it through go generate in the parent package; never edit the output
 // by hand.
@@ -40,7 +42,7 @@ var zmm = []VecPhysical{
 }
 
 func main() {
-	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint, row3, dot or int8")
+	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint, row3, dot, int8 or flat8")
 	flag.Parse()
 	ConstraintExpr("!noasm")
 	switch *set {
@@ -75,6 +77,8 @@ func main() {
 		dot()
 	case "int8":
 		int8Set()
+	case "flat8":
+		flat8()
 	default:
 		fmt.Fprintf(os.Stderr, "_asm: unknown -set %q\n", *set)
 		os.Exit(2)

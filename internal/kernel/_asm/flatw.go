@@ -1,0 +1,218 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// flatWSig is the signature of the kernFlat16 and kernFlat32 kernels
+// (declared by hand in ../flat8_amd64.go).
+const flatWSig = "func(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)"
+
+// flatWPos names the tile positions: the tile holding the plane's first
+// rows (its taps above them are skipped), one inside, and the one holding
+// its last rows.
+var flatWPos = []string{"t", "m", "b"}
+
+// flatW emits kernFlat<w>_<m><pos> (../flat8_amd64.s, with flat8) for
+// planes w = 16 and 32 floats wide (and as high), m = 1 to flat8MaxM and
+// the three tile positions: flat8's kernel for a tile of 64 outputs (4
+// rows of 16, or 2 rows of 32) of the unpadded plane, rows q0/w on. A
+// vector is part of one row, so the masks are those of the row's first
+// lane (dx = -1) and last (dx = +1), and the taps of the rows above the
+// plane (top tile) or below it (bottom tile) are left out. As in flat8,
+// loads reach one float outside the plane (the first row's tap at dx =
+// -1, the last row's at dx = +1): planes within 16 floats of x's start
+// or more than edge floats past it run a body that makes those from the
+// plane's own vectors with VALIGND.
+func flatW() {
+	for _, w := range []int{16, 32} {
+		for m := 1; m <= flat8MaxM; m++ {
+			for pos := range flatWPos {
+				flatWKernel(w, m, pos)
+			}
+		}
+	}
+}
+
+func flatWKernel(width, m, pos int) {
+	TEXT(fmt.Sprintf("kernFlat%d_%d%s", width, m, flatWPos[pos]), NOSPLIT, flatWSig)
+	Pragma("noescape")
+	Doc(fmt.Sprintf("kernFlat%d_%d%s is flatWGo for %d filters (tile position %q).", width, m, flatWPos[pos], m, flatWPos[pos]))
+	acc := func(i, v int) VecPhysical { return zmm[4*i+v] }
+	wr := zmm[24 : 24+m]
+	bv := []VecPhysical{Z30, Z31}
+
+	Comment("K1 drops a row's first lane (dx = -1), K2 its last (dx = +1).")
+	t := GP32()
+	MOVL(U32(0xFFFE), t)
+	KMOVW(t, K1)
+	MOVL(U32(0x7FFF), t)
+	KMOVW(t, K2)
+	for i := range m {
+		for v := range 4 {
+			VPXORD(acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	nc := Load(Param("nc"), GP64())
+	w, w3, wa := flatWeights()
+	co := Load(Param("choffs"), GP64())
+	x := Load(Param("x"), GP64())
+	q0 := Load(Param("q0"), GP64())
+	LEAQ(Mem{Base: x, Index: q0, Scale: 4}, x) // the tile's first row
+	off, p := GP64(), GP64()
+	TESTQ(nc, nc)
+	JZ(LabelRef("store"))
+
+	edge := Load(Param("edge"), GP64())
+	Label("chan")
+	MOVLQSX(Mem{Base: co}, off)
+	LEAQ(Mem{Base: x, Index: off, Scale: 4}, p)
+	if pos != 1 {
+		CMPQ(off, U8(16))
+		JLT(LabelRef("safe"))
+		CMPQ(off, edge)
+		JGT(LabelRef("safe"))
+	}
+	flatWBody(width, m, pos, p, wa, acc, wr, bv, false)
+	if pos != 1 {
+		JMP(LabelRef("next"))
+		Label("safe")
+		flatWBody(width, m, pos, p, wa, acc, wr, bv, true)
+		Label("next")
+	}
+	ADDQ(U8(36), w)
+	ADDQ(U8(36), w3)
+	ADDQ(U8(4), co)
+	DECQ(nc)
+	JNZ(LabelRef("chan"))
+
+	Label("store")
+	c := Load(Param("c"), GP64())
+	q := Load(Param("q0"), GP64())
+	LEAQ(Mem{Base: c, Index: q, Scale: 4}, c)
+	ap := Load(Param("add"), GP64())
+	TESTQ(ap, ap)
+	JZ(LabelRef("noadd"))
+	LEAQ(Mem{Base: ap, Index: q, Scale: 4}, ap)
+	Label("noadd")
+	flatStore(m, acc, wr, c, ap)
+}
+
+// flatStore emits the flat kernels' stores: max(sum + bias[i] (+ add),
+// lo) to c + coffs[i] floats, four vectors a filter, add at the same
+// index when ap is not nil. MAXPS returns its second source (the sum)
+// when either is NaN.
+func flatStore(m int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, ap Register) {
+	bp := Load(Param("bias"), GP64())
+	for i := range m {
+		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, wr[i])
+	}
+	lo := Z30
+	VBROADCASTSS(paramAddr("lo"), lo)
+	coffs := Load(Param("coffs"), GP64())
+	r := GP64()
+	store := func(withAdd bool) {
+		for i := range m {
+			MOVQ(Mem{Base: coffs, Disp: 8 * i}, r)
+			SHLQ(U8(2), r)
+			for v := range 4 {
+				VADDPS(wr[i], acc(i, v), acc(i, v))
+				if withAdd {
+					VADDPS(Mem{Base: ap, Index: r, Scale: 1, Disp: 64 * v}, acc(i, v), acc(i, v))
+				}
+				VMAXPS(acc(i, v), lo, acc(i, v))
+				VMOVUPS(acc(i, v), Mem{Base: c, Index: r, Scale: 1, Disp: 64 * v})
+			}
+		}
+	}
+	TESTQ(ap, ap)
+	JNZ(LabelRef("add"))
+	store(false)
+	VZEROUPPER()
+	RET()
+	Label("add")
+	store(true)
+	VZEROUPPER()
+	RET()
+}
+
+// flatWBody emits one channel's taps of a tile of rows 64/width at p;
+// with safe, the loads at the plane's first float minus one and last
+// plus one are made inside the plane.
+func flatWBody(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
+	nvr := width / 16 // vectors per row
+	rows := 4 / nvr
+	n := 0
+	for tap := range 9 {
+		dy, dx := tap/3-1, tap%3-1
+		for i := range m {
+			VBROADCASTSS(wa(i, tap), wr[i])
+		}
+		for r := range rows {
+			in := r + dy // input row, from the tile's first
+			if pos == 0 && in < 0 || pos == 2 && in >= rows {
+				continue // above or below the plane
+			}
+			for u := range nvr {
+				v := r*nvr + u
+				b := bv[n%2]
+				n++
+				src := Mem{Base: p, Disp: 4 * (in*width + 16*u + dx)}
+				var k Op
+				switch {
+				case dx == -1 && u == 0:
+					k = K1
+				case dx == 1 && u == nvr-1:
+					k = K2
+				}
+				switch {
+				case safe && pos == 0 && in == 0 && u == 0 && dx == -1:
+					VMOVUPS(Mem{Base: p}, b) // lane l = row[l-1]
+					VALIGND_Z(U8(15), b, b, K1, b)
+				case safe && pos == 2 && in == rows-1 && u == nvr-1 && dx == 1:
+					VALIGND_Z(U8(1), Mem{Base: p, Disp: 4 * (in*width + 16*u)}, b, K2, b) // lane l = row[l+1]
+				default:
+					VMOVUPS(src, b)
+				}
+				for i := range m {
+					if k != nil {
+						VFMADD231PS(b, wr[i], k, acc(i, v))
+					} else {
+						VFMADD231PS(b, wr[i], acc(i, v))
+					}
+				}
+			}
+		}
+	}
+}
+
+// flatWeights loads the flat kernels' weight pointers: w is filter 0's
+// row of the block ([m][nc][9], rows lda floats apart, as the group's
+// own weights: a plan keeps and never copies them, since its caller may
+// change them after building it), w3 filter 3's; wa(i, tap) addresses
+// the weight of filter i and tap (w and w3 advance 9 floats a channel).
+func flatWeights() (w, w3 Register, wa func(i, tap int) Mem) {
+	w = Load(Param("w"), GP64())
+	s := Load(Param("lda"), GP64())
+	SHLQ(U8(2), s)
+	w3 = GP64()
+	LEAQ(Mem{Base: w, Index: s, Scale: 2}, w3)
+	ADDQ(s, w3)
+	return w, w3, func(i, tap int) Mem {
+		d := 4 * tap
+		switch i {
+		case 0:
+			return Mem{Base: w, Disp: d}
+		case 1, 2, 4:
+			return Mem{Base: w, Index: s, Scale: uint8(i), Disp: d}
+		case 3:
+			return Mem{Base: w3, Disp: d}
+		default: // 5
+			return Mem{Base: w3, Index: s, Scale: 2, Disp: d}
+		}
+	}
+}

@@ -1,0 +1,413 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+)
+
+// This file holds the flat route of GroupPlan for 3x3, stride-1, pad-1
+// convolutions of square planes 8, 16 or 32 floats wide (the stages of a
+// CIFAR ResNet). In the padded pitch (direct.go) an 8x8 plane computes 80
+// lanes for 64 outputs, so a fifth of the FMAs work on halo columns (a
+// 16x16 one 17 per 16, a 32x32 one 33 per 32), and the epilogue stores
+// into the next conv's padded layout with masks and gaps. Here the plan's
+// input layout is the unpadded image itself: each channel's plane is
+// w*w floats, and the kernels (flatKernel) load each tap's shifted plane
+// with FMAs masked to skip the lanes whose row or column falls off the
+// plane, so that every lane is an output and each output vector is
+// stored whole, once. The input needs no padding copy (a residual conv's
+// unpadded output is already this layout), and a conv whose next conv
+// takes the flat layout writes its planes contiguously.
+//
+// Filters run in blocks of up to flat8MaxM (4*m accumulators: a tile of
+// 64 outputs), each block over all of its group's channels, reading the
+// group's weights where they are: a plan keeps its groups' slices, which
+// may change after it is built (a copy made by NewGroupPlan went stale in
+// package compile's tests). Whether the route beats the padded
+// pitch is measured once per process and width (tuneFlat).
+
+// flat8MaxM is the most filters of one flatKernel call.
+const flat8MaxM = 6
+
+// flatKernel computes m (1 <= m <= flat8MaxM) output planes of w x w
+// (w = 8, 16 or 32) from nc input planes of w x w, plane ci at
+// x[choffs[ci]:], weights wt [m][nc][9] with rows lda floats apart (tap t
+// = 3*(dy+1) + dx+1), zero outside the plane:
+//
+//	for i := range m {
+//		for q := range w * w {
+//			s := sum over ci, t of wt[i*lda+ci*9+t] * plane ci at (q/w+dy, q%w+dx)
+//			v := s + bias[i]
+//			if add != nil {
+//				v += add[coffs[i]+q]
+//			}
+//			c[coffs[i]+q] = max(v, lo) // a NaN v stays NaN
+//		}
+//	}
+type flatKernel func(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32)
+
+var (
+	// flat8Impl is the flatKernel of this CPU's assembly, or nil.
+	flat8Impl flatKernel
+	// flat8Kern is the flatKernel GroupPlans run (flat8Impl, or flatGo
+	// where tests set it).
+	flat8Kern flatKernel
+	// flat8Mode forces the route on (1) or off (-1) for plans built from
+	// now on; 0 leaves it to tuneFlat (SetFlat8).
+	flat8Mode int
+)
+
+// flatGo is the pure-Go flatKernel.
+func flatGo(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
+	hw := w * w
+	s := make([]float32, m*hw)
+	for ci, o := range choffs[:nc] {
+		pl := x[o : int(o)+hw]
+		for t := range 9 {
+			dy, dx := t/3-1, t%3-1
+			for i := range m {
+				wv := wt[i*lda+ci*9+t]
+				si := s[i*hw : (i+1)*hw]
+				for y := max(0, -dy); y < min(w, w-dy); y++ {
+					for xx := max(0, -dx); xx < min(w, w-dx); xx++ {
+						si[y*w+xx] += wv * pl[(y+dy)*w+xx+dx]
+					}
+				}
+			}
+		}
+	}
+	for i := range m {
+		o := coffs[i]
+		for q := range hw {
+			v := s[i*hw+q] + bias[i]
+			if add != nil {
+				v += add[o+q]
+			}
+			c[o+q] = epiLo(v, lo)
+		}
+	}
+}
+
+// flat8Plan is the flat route of a GroupPlan: its groups in blocks.
+type flat8Plan struct {
+	groups []flat8Group
+}
+
+// flat8Group is one group of a flat plan: its channels' plane offsets and
+// its filters in blocks.
+type flat8Group struct {
+	choffs []int32
+	blocks []flat8Block
+}
+
+// flat8Block is up to flat8MaxM filters of a group and their rows of the
+// group's weights ([filter][channel][tap], never copied).
+type flat8Block struct {
+	filters []int
+	w       []float32
+}
+
+// flatWidths are the plane widths of the flat route.
+var flatWidths = [...]int{8, 16, 32}
+
+// flatIndex is the index of p's width in flatWidths when p is a conv the
+// flat route computes (3x3, stride 1, pad 1, on square planes of one of
+// those widths), else -1.
+func flatIndex(p Conv) int {
+	if p.H != p.W || p.KH != 3 || p.KW != 3 || p.Stride != 1 || p.Pad != 1 {
+		return -1
+	}
+	for i, w := range flatWidths {
+		if p.W == w {
+			return i
+		}
+	}
+	return -1
+}
+
+// flat8Wanted reports whether NewGroupPlan gives p and groups the flat
+// route: p fits, the kernels exist, and the route is on (SetFlat8) or was
+// measured faster than the padded pitch on this machine (tuneFlat) for
+// convs like this one: dense (every group reads all p.C channels) or
+// grouped (the small groups of a pruned conv, which on the padded pitch
+// run the row3 kernels tuned for them).
+func flat8Wanted(p Conv, groups []Group) bool {
+	wi := flatIndex(p)
+	if wi < 0 || flat8Kern == nil || flat8Mode < 0 {
+		return false
+	}
+	if flat8Mode > 0 {
+		return true
+	}
+	kind := flatDense
+	for _, g := range groups {
+		if len(g.Filters) > 0 && len(g.Channels) != p.C {
+			kind = flatGrouped
+		}
+	}
+	tuneFlat(wi)
+	t := &flatTimes[wi][kind]
+	return t[1] < t[0]
+}
+
+// SetFlat8 forces the flat route of 8x8, 16x16 and 32x32 planes on (1) or off (-1) for the
+// GroupPlans built from now on, or leaves it to the measurement (0, the
+// default), and returns the previous setting, so that tests and
+// benchmarks can build both. On, it runs every group a plan is built
+// with, whatever channels they read. It must not be called while a
+// GroupPlan is being built.
+func SetFlat8(mode int) (was int) {
+	was, flat8Mode = flat8Mode, mode
+	return was
+}
+
+// initFlat8 makes g, newly made for groups, a plan of the flat route.
+func (g *GroupPlan) initFlat8(groups []Group) *GroupPlan {
+	g.d = flatDirect(g.p.W)
+	g.f8 = &flat8Plan{groups: newFlat8(groups, g.p.H*g.p.W)}
+	for _, gr := range groups {
+		for _, n := range gr.Filters {
+			g.covered[n] = true
+		}
+	}
+	return g
+}
+
+// Flat reports whether g takes its input in the flat layout of its conv
+// (the image itself: no halos) rather than the padded one. Buffers that
+// hold one layout must not be reused for the other, whose halos must stay
+// zero.
+func (g *GroupPlan) Flat() bool { return g.f8 != nil }
+
+// Regroup returns a plan of the same convolution over other groups that
+// reads and writes the same layouts as g (padded pitch or flat), so that
+// plans of parts of g's groups (run on separate threads) take g's input
+// and a producer's hand-off to g.
+func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
+	return newGroupPlan(g.p, groups, g.f8 != nil)
+}
+
+// newFlat8 splits groups into blocks for the flat route of planes of hw
+// floats.
+func newFlat8(groups []Group, hw int) []flat8Group {
+	var out []flat8Group
+	for _, gr := range groups {
+		nf, nc := len(gr.Filters), len(gr.Channels)
+		if nf == 0 {
+			continue
+		}
+		fg := flat8Group{choffs: make([]int32, nc)}
+		for ci, c := range gr.Channels {
+			fg.choffs[ci] = int32(c * hw)
+		}
+		nb := (nf + flat8MaxM - 1) / flat8MaxM
+		for b, i0 := 0, 0; b < nb; b++ {
+			m := nf / nb
+			if b < nf%nb {
+				m++
+			}
+			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: gr.Weights[i0*nc*9 : (i0+m)*nc*9]}
+			fg.blocks = append(fg.blocks, blk)
+			i0 += m
+		}
+		out = append(out, fg)
+	}
+	return out
+}
+
+// flatDirect is the geometry of the flat layout of w x w planes, which
+// the direct fields that other plans read of it (ForwardPadded's next,
+// PaddedLen) describe: no halo, pitch w, planes of w*w floats, and a tail
+// of one plane.
+func flatDirect(w int) direct {
+	return direct{h: w, w: w, kh: 3, kw: 3, s: 1, wp: w, pl: w * w, cs: w * w, ho: w, wo: w, pp: w * w}
+}
+
+// forwardFlat8 is ForwardPadded on the flat route: x is the unpadded
+// image whether padded or not.
+func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
+	w := g.p.W
+	hw := w * w
+	ycs, y0, ydp := hw, 0, w
+	if next != nil {
+		if e.Add != nil || next.d.s != 1 || next.p.C != g.p.N || next.p.H != w || next.p.W != w {
+			panic("kernel: GroupPlan.ForwardPadded: next does not take this plan's output")
+		}
+		nd := &next.d
+		ycs, y0, ydp = nd.cs, nd.ph*nd.wp+nd.pw, nd.wp
+	}
+	x = x[:g.p.C*hw] // the kernels keep the loads of its first and last planes inside them
+	if len(y) < (g.p.N-1)*ycs+y0+(ydp*(w-1)+w) {
+		panic("kernel: GroupPlan.ForwardPadded: y too short")
+	}
+	// Rows at pitch w are contiguous planes: the kernels store them.
+	whole := ydp == w
+	lo := reluLo(e.ReLU)
+	for gi := range g.f8.groups {
+		fg := &g.f8.groups[gi]
+		for bi := range fg.blocks {
+			blk := &fg.blocks[bi]
+			m, nc := len(blk.filters), len(fg.choffs)
+			if whole && !hasPlanes(e, blk.filters) {
+				coffs, bias := ws.fusedArgs(blk.filters, ycs, e)
+				for i := range coffs {
+					coffs[i] += y0
+				}
+				flat8Kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, lo, e.Add)
+				continue
+			}
+			// Into a tile, then the row epilogue (planes, or another pitch).
+			t := grow(&ws.s2, m*hw)
+			coffs, bias := ws.fusedArgs(blk.filters, hw, &Epilogue{})
+			for i := range coffs {
+				coffs[i] = i * hw
+			}
+			flat8Kern(w, m, nc, blk.w, nc*9, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
+			for i, n := range blk.filters {
+				tn := t[i*hw : (i+1)*hw]
+				if e.Planes != nil && e.Planes[n] != nil {
+					for q, v := range e.Planes[n][:hw] {
+						tn[q] += v
+					}
+				}
+				g.store(y[n*ycs+y0:], tn, w, ydp, n, e)
+			}
+		}
+	}
+	for n := range g.p.N {
+		if g.covered[n] || (e.Skip != nil && e.Skip[n]) {
+			continue
+		}
+		src, sp := g.zero, 0
+		if e.Planes != nil && e.Planes[n] != nil {
+			src, sp = e.Planes[n], w
+		}
+		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
+	}
+}
+
+// The kinds of conv tuneFlat times.
+const (
+	flatDense   = 0 // one group of every filter over every channel
+	flatGrouped = 1 // groups of 1 to 4 filters, each over 30% of the channels
+)
+
+var (
+	flatTuned [len(flatWidths)]sync.Once
+	// flatTimes[i][kind] are the best times of the conv of tuneFlat(i) of
+	// that kind on the padded pitch and on the flat route.
+	flatTimes [len(flatWidths)][2][2]time.Duration
+)
+
+// flatTuneShape is the conv tuneFlat(i) times: a ResNet stage's, as many
+// channels as filters (64, 32, 16 for planes of 8, 16, 32).
+func flatTuneShape(i int) Conv {
+	w := flatWidths[i]
+	c := 512 / w
+	return Conv{C: c, H: w, W: w, N: c, KH: 3, KW: 3, Stride: 1, Pad: 1}
+}
+
+// flatTuneGroups returns the groups of tuneFlat's conv p of kind: one
+// dense group, or groups of 1, 2, 3, 4, 1, 2, ... filters, each over its
+// own 30% of the channels (as a Conv-70 layer of a pruned ResNet).
+func flatTuneGroups(p Conv, kind int) []Group {
+	r := rand.New(rand.NewPCG(uint64(p.W), 70))
+	var gs []Group
+	for n0, size := 0, 1; n0 < p.N; n0, size = n0+size, size%4+1 {
+		g := Group{}
+		for n := n0; n < min(p.N, n0+size); n++ {
+			g.Filters = append(g.Filters, n)
+		}
+		g.Channels = r.Perm(p.C)[:max(1, p.C*3/10)]
+		if kind == flatDense {
+			g.Filters, g.Channels = nil, nil
+			for n := range p.N {
+				g.Filters = append(g.Filters, n)
+			}
+			for c := range p.C {
+				g.Channels = append(g.Channels, c)
+			}
+			n0 = p.N
+		}
+		g.Weights = make([]float32, len(g.Filters)*len(g.Channels)*9)
+		for i := range g.Weights {
+			g.Weights[i] = float32(i%13-6) * 0.01
+		}
+		gs = append(gs, g)
+	}
+	return gs
+}
+
+// tuneFlat sets flatTimes[i] once per process from a short measurement
+// (a few milliseconds): for each kind, flatTuneShape(i) in
+// flatTuneGroups' groups with bias and ReLU, writing its own input layout
+// as the compiled network chains its convs, on the padded pitch and on
+// the flat route in alternation; the fastest of 7 rounds of each counts,
+// which other load on the machine can only slow.
+func tuneFlat(wi int) {
+	flatTuned[wi].Do(func() {
+		p := flatTuneShape(wi)
+		e := &Epilogue{Bias: make([]float32, p.N), ReLU: true}
+		ws := new(Workspace)
+		for kind := range 2 {
+			gs := flatTuneGroups(p, kind)
+			var runs [2]func()
+			for i, flat := range []bool{false, true} {
+				pl := newGroupPlan(p, gs, flat)
+				x := make([]float32, pl.PaddedLen())
+				y := make([]float32, pl.PaddedLen())
+				for j := range x {
+					x[j] = float32(j%7) * 0.1
+				}
+				pl.ForwardPadded(x, y, e, ws, false, pl) // x in the plan's layout
+				copy(x, y)
+				runs[i] = func() {
+					for range 4 {
+						pl.ForwardPadded(x, y, e, ws, true, pl)
+					}
+				}
+			}
+			t := &flatTimes[wi][kind]
+			for round := range 8 {
+				for i, run := range runs {
+					t0 := time.Now()
+					run()
+					d := time.Since(t0)
+					if round > 0 && (t[i] == 0 || d < t[i]) {
+						t[i] = d
+					}
+				}
+			}
+		}
+	})
+}
+
+// flatTuning describes tuneFlat's measurements for Tuning ("" where none
+// ran).
+func flatTuning() string {
+	var s []string
+	for i, tk := range flatTimes {
+		if tk[0][0] == 0 {
+			continue
+		}
+		p := flatTuneShape(i)
+		for kind, t := range tk {
+			r := func(d time.Duration) float64 { return 4 * p.FLOPs() / d.Seconds() / 1e9 }
+			route := "padded pitch"
+			if t[1] < t[0] {
+				route = "flat"
+			}
+			what := "dense"
+			if kind == flatGrouped {
+				what, r = "grouped", func(d time.Duration) float64 { return float64(t[0]) / float64(d) }
+				s = append(s, fmt.Sprintf("%s %dx%dx%d: %s (flat / padded pitch time %.2f)", what, p.C, p.H, p.W, route, 1/r(t[1])))
+				continue
+			}
+			s = append(s, fmt.Sprintf("%s %dx%dx%d: %s (padded pitch %.0f GFLOP/s, flat %.0f)", what, p.C, p.H, p.W, route, r(t[0]), r(t[1])))
+		}
+	}
+	return strings.Join(s, "; ")
+}

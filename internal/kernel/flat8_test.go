@@ -1,0 +1,357 @@
+package kernel
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// forEachFlat8 runs f once per flatKernel (the pure-Go one, and the
+// assembly where the CPU has it) with the flat route forced on, so that
+// both pass the same tests.
+func forEachFlat8(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	saved := flat8Kern
+	defer func() { flat8Kern = saved }()
+	defer SetFlat8(SetFlat8(1))
+	if asmWanted && flat8Impl == nil {
+		t.Fatal("CPU has AVX-512 but no flat8 kernel is registered")
+	}
+	kerns := []struct {
+		name string
+		k    flatKernel
+	}{{"go", flatGo}}
+	if flat8Impl != nil {
+		kerns = append(kerns, struct {
+			name string
+			k    flatKernel
+		}{"avx512", flat8Impl})
+	}
+	for _, k := range kerns {
+		flat8Kern = k.k
+		t.Run(k.name, f)
+	}
+}
+
+// TestFlat8Kernel checks each flatKernel for every plane width and block
+// size against convForwardRef (zero padding), with planes scattered in a
+// buffer whose other floats are large (a lane reading past its plane's
+// edge shows), the first and last planes of the buffer among them (the
+// kernels' in-plane loop body), 0 to 17 channels, with and without add
+// and ReLU, and guard bands around the output.
+func TestFlat8Kernel(t *testing.T) {
+	forEachFlat8(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(81, 82))
+		for _, w := range flatWidths {
+			for m := 1; m <= flat8MaxM; m++ {
+				for _, nc := range []int{0, 1, 3, 17} {
+					for variant := range 4 {
+						flat8KernelCase(t, r, w, m, nc, variant&1 == 1, variant&2 == 2)
+					}
+				}
+			}
+		}
+	})
+}
+
+func flat8KernelCase(t *testing.T, r *rand.Rand, w, m, nc int, relu, add bool) {
+	name := fmt.Sprintf("w=%d m=%d nc=%d relu=%v add=%v", w, m, nc, relu, add)
+	hw := w * w
+	// Planes at random places of a buffer of 2*nc+1 planes, the rest 1e6.
+	x := make([]float32, (2*nc+1)*hw)
+	for i := range x {
+		x[i] = 1e6
+	}
+	slots := r.Perm(2*nc + 1)
+	if nc >= 2 { // the first and the last plane of x: the in-plane loop body
+		i := slices.Index(slots, 0)
+		slots[0], slots[i] = slots[i], slots[0]
+		j := slices.Index(slots, 2*nc)
+		slots[nc-1], slots[j] = slots[j], slots[nc-1]
+	}
+	choffs := make([]int32, nc)
+	img := randSlice(r, nc*hw) // the planes in order, for the reference
+	for ci := range nc {
+		choffs[ci] = int32(slots[ci] * hw)
+		copy(x[choffs[ci]:], img[ci*hw:(ci+1)*hw])
+	}
+	p := Conv{C: nc, H: w, W: w, N: m, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	lda := nc*9 + 5               // rows of the weights apart, as a group's
+	wp := randSlice(r, m*lda)     // [m][lda]
+	wt := make([]float32, m*nc*9) // [m][nc][9], for the reference
+	for i := range m {
+		copy(wt[i*nc*9:(i+1)*nc*9], wp[i*lda:])
+	}
+	want := make([]float32, m*hw)
+	if nc > 0 {
+		convForwardRef(p, img, wt, want)
+	}
+	// Output planes at a pitch of hw+16, with guards between them.
+	pitch := hw + 16
+	ybuf, y := guarded(r, m*pitch)
+	coffs := make([]int, m)
+	bias := randSlice(r, m)
+	var addv []float32
+	if add {
+		addv = randSlice(r, m*pitch)
+	}
+	for i := range m {
+		coffs[i] = i*pitch + 8
+		for q := range hw {
+			v := want[i*hw+q] + bias[i]
+			if add {
+				v += addv[coffs[i]+q]
+			}
+			if relu && v < 0 {
+				v = 0
+			}
+			want[i*hw+q] = v
+		}
+	}
+	orig := append([]float32(nil), y...)
+	flat8Kern(w, m, nc, wp, lda, choffs, x, y, coffs, bias, reluLo(relu), addv)
+	checkGuard(t, "flat "+name, ybuf)
+	got := make([]float32, m*hw)
+	for i := range m {
+		copy(got[i*hw:], y[coffs[i]:coffs[i]+hw])
+		for _, q := range []int{i * pitch, i*pitch + 8 + hw} { // the gaps
+			for j := q; j < q+8; j++ {
+				if y[j] != orig[j] {
+					t.Fatalf("flat %s: y[%d] written between planes", name, j)
+				}
+			}
+		}
+	}
+	checkClose(t, "flat "+name, got, want)
+}
+
+// flat8Shapes are the convs of the flat route's plan tests: every width,
+// 1 to 64 channels and filters (blocks of 1 to 6 filters).
+var flat8Shapes = []Conv{
+	{C: 1, H: 8, W: 8, N: 1, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 3, H: 8, W: 8, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 16, H: 8, W: 8, N: 7, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 64, H: 8, W: 8, N: 64, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 5, H: 16, W: 16, N: 13, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 3, H: 32, W: 32, N: 7, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+}
+
+// TestGroupPlanFlat8 checks GroupPlan on the flat route against
+// groupConvForwardRef and the epilogue's reference: dense groups and
+// random ones (channels in any order, some groups without channels or
+// filters, channels no group lists, some skipped), every epilogue part,
+// guard bands around y, two runs of one plan.
+func TestGroupPlanFlat8(t *testing.T) {
+	forEachFlat8(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(83, 84))
+		ws := new(Workspace)
+		for _, p := range flat8Shapes {
+			for _, ng := range []int{0, 1, 3} { // 0: one dense group
+				for variant := range 4 {
+					flat8PlanCase(t, r, ws, p, ng, variant)
+				}
+			}
+		}
+	})
+}
+
+// denseGroup is one group of every filter over every channel.
+func denseGroup(r *rand.Rand, p Conv) Group {
+	g := Group{Weights: randSlice(r, p.N*p.C*p.KH*p.KW)}
+	for n := range p.N {
+		g.Filters = append(g.Filters, n)
+	}
+	for c := range p.C {
+		g.Channels = append(g.Channels, c)
+	}
+	return g
+}
+
+func flat8Groups(r *rand.Rand, p Conv, ng int) []Group {
+	if ng == 0 {
+		return []Group{denseGroup(r, p)}
+	}
+	return randGroups(r, p, ng)
+}
+
+func flat8PlanCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, variant int) {
+	name := fmt.Sprintf("%+v groups=%d variant=%d", p, ng, variant)
+	gs := flat8Groups(r, p, ng)
+	listed := make([]bool, p.N)
+	for _, g := range gs {
+		for _, n := range g.Filters {
+			listed[n] = true
+		}
+	}
+	hw := p.H * p.W
+	e := &Epilogue{ReLU: variant&1 == 1}
+	if variant >= 1 {
+		e.Bias = randSlice(r, p.N)
+	}
+	if variant >= 2 {
+		e.Add = randSlice(r, p.N*hw)
+		e.Planes = make([][]float32, p.N)
+		for n := 0; n < p.N; n += 2 {
+			e.Planes[n] = randSlice(r, hw)
+		}
+	}
+	if variant == 3 {
+		e.Skip = make([]bool, p.N)
+		for n := range p.N {
+			e.Skip[n] = !listed[n] && n%2 == 1
+		}
+	}
+	plan := NewGroupPlan(p, gs)
+	if plan.f8 == nil {
+		t.Fatalf("%s: not on the flat route", name)
+	}
+	// The plan keeps the groups' weights, which may change after it is
+	// built.
+	for _, g := range gs {
+		for i := range g.Weights {
+			g.Weights[i] *= 0.5
+		}
+	}
+	if n := plan.PaddedLen(); n < p.C*hw {
+		t.Fatalf("%s: PaddedLen %d, want at least %d", name, n, p.C*hw)
+	}
+	for range 2 {
+		x := randSlice(r, p.C*p.H*p.W)
+		ybuf, y := guarded(r, p.N*hw)
+		want := append([]float32(nil), y...)
+		groupConvForwardRef(p, gs, x, want)
+		epilogueRef(p, e, listed, want)
+		plan.Forward(x, y, e, ws)
+		checkGuard(t, "flat GroupPlan "+name, ybuf)
+		checkClose(t, "flat GroupPlan "+name, y, want)
+	}
+}
+
+// TestGroupPlanFlat8Chain checks ForwardPadded into and out of the flat
+// layout, on 8x8 and 16x16 planes: flat -> flat, padded pitch -> flat (the
+// stride-2 conv before a stage, and a padded-pitch plan of the same
+// shape), flat -> padded pitch, each against Forward then Forward; and the
+// halves of a plan made by Regroup, which take its input layout.
+func TestGroupPlanFlat8Chain(t *testing.T) {
+	forEachFlat8(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(85, 86))
+		ws := new(Workspace)
+		for _, w := range []int{8, 16} {
+			flatChainCases(t, r, ws, w)
+		}
+	})
+}
+
+// flatChainCases is TestGroupPlanFlat8Chain on w x w planes.
+func flatChainCases(t *testing.T, r *rand.Rand, ws *Workspace, w int) {
+	hw := w * w
+	pa := Conv{C: 16, H: w, W: w, N: 13, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	pb := Conv{C: 13, H: w, W: w, N: 9, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	ps2 := Conv{C: 5, H: 2 * w, W: 2 * w, N: 16, KH: 3, KW: 3, Stride: 2, Pad: 1}
+	flat := func(p Conv, gs []Group) *GroupPlan { return NewGroupPlan(p, gs) }
+	padded := func(p Conv, gs []Group) *GroupPlan {
+		defer SetFlat8(SetFlat8(-1))
+		return NewGroupPlan(p, gs)
+	}
+	for _, c := range []struct {
+		name   string
+		pa, pb Conv
+		a, b   func(Conv, []Group) *GroupPlan
+	}{
+		{"flat->flat", pa, pb, flat, flat},
+		{"stride2->flat", ps2, Conv{C: 16, H: w, W: w, N: 9, KH: 3, KW: 3, Stride: 1, Pad: 1}, flat, flat},
+		{"padded->flat", pa, pb, padded, flat},
+		{"flat->padded", pa, pb, flat, padded},
+	} {
+		for _, ng := range []int{0, 3} {
+			name := fmt.Sprintf("w=%d %s groups=%d", w, c.name, ng)
+			ga, gb := flat8Groups(r, c.pa, ng), flat8Groups(r, c.pb, 0)
+			a, b := c.a(c.pa, ga), c.b(c.pb, gb)
+			ea := &Epilogue{Bias: randSlice(r, c.pa.N), ReLU: true, Planes: make([][]float32, c.pa.N)}
+			ea.Planes[1] = randSlice(r, hw)
+			eb := &Epilogue{Bias: randSlice(r, c.pb.N)}
+			mid := make([]float32, b.PaddedLen())
+			for range 2 {
+				x := randSlice(r, c.pa.C*c.pa.H*c.pa.W)
+				ya := make([]float32, c.pa.N*hw)
+				want := make([]float32, c.pb.N*hw)
+				a.Forward(x, ya, ea, ws)
+				b.Forward(ya, want, eb, ws)
+				got := make([]float32, len(want))
+				a.ForwardPadded(x, mid, ea, ws, false, b)
+				b.ForwardPadded(mid, got, eb, ws, true, nil)
+				checkClose(t, name, got, want)
+			}
+		}
+	}
+	// Halves: each computes its groups and skips the other's filters.
+	plan := NewGroupPlan(pa, flat8Groups(r, pa, 0))
+	g := flat8Groups(r, pa, 0)[0]
+	h := 6
+	k := pa.C * 9
+	halves := [2]*GroupPlan{
+		plan.Regroup([]Group{{Filters: g.Filters[:h], Channels: g.Channels, Weights: g.Weights[:h*k]}}),
+		plan.Regroup([]Group{{Filters: g.Filters[h:], Channels: g.Channels, Weights: g.Weights[h*k:]}}),
+	}
+	whole := NewGroupPlan(pa, []Group{g})
+	x := randSlice(r, pa.C*hw)
+	want := make([]float32, pa.N*hw)
+	whole.Forward(x, want, &Epilogue{ReLU: true}, ws)
+	got := make([]float32, len(want))
+	for i, hp := range halves {
+		if hp.f8 == nil {
+			t.Fatal("Regroup of a flat plan is not flat")
+		}
+		skip := make([]bool, pa.N)
+		for n := range skip {
+			skip[n] = (n < h) != (i == 0)
+		}
+		hp.ForwardPadded(x, got, &Epilogue{ReLU: true, Skip: skip}, ws, true, nil)
+	}
+	checkClose(t, fmt.Sprintf("w=%d halves", w), got, want)
+}
+
+// TestFlat8Route checks the route choice: only 3x3, stride-1, pad-1
+// convs of square planes 8, 16 or 32 wide take the flat route, those
+// whose groups read a part of the channels only where tuneFlat measured
+// it faster for such groups (SetFlat8(0)), and Regroup keeps a plan's
+// layout.
+func TestFlat8Route(t *testing.T) {
+	r := rand.New(rand.NewPCG(87, 88))
+	p := Conv{C: 8, H: 8, W: 8, N: 8, KH: 3, KW: 3, Stride: 1, Pad: 1}
+	dense := []Group{denseGroup(r, p)}
+	part := []Group{{Filters: []int{0}, Channels: []int{1, 2}, Weights: randSlice(r, 18)}}
+	for _, c := range []struct {
+		p    Conv
+		gs   []Group
+		mode int
+		want bool
+	}{
+		{p, dense, 1, flat8Kern != nil},
+		{p, dense, -1, false},
+		{p, part, 0, false},
+		{Conv{C: 8, H: 8, W: 8, N: 8, KH: 3, KW: 3, Stride: 1, Pad: 0}, dense, 1, false},
+		{Conv{C: 8, H: 16, W: 16, N: 8, KH: 3, KW: 3, Stride: 1, Pad: 1}, dense, 1, flat8Kern != nil},
+		{Conv{C: 8, H: 32, W: 32, N: 8, KH: 3, KW: 3, Stride: 1, Pad: 1}, dense, 1, flat8Kern != nil},
+		{Conv{C: 8, H: 16, W: 8, N: 8, KH: 3, KW: 3, Stride: 1, Pad: 1}, dense, 1, false},
+		{Conv{C: 8, H: 12, W: 12, N: 8, KH: 3, KW: 3, Stride: 1, Pad: 1}, dense, 1, false},
+	} {
+		was := SetFlat8(c.mode)
+		pl := NewGroupPlan(c.p, c.gs)
+		SetFlat8(was)
+		want := c.want
+		if c.mode == 0 && flat8Kern != nil { // as measured for the kind
+			tk := flatTimes[flatIndex(c.p)][flatGrouped]
+			want = tk[1] < tk[0]
+		}
+		if got := pl.f8 != nil; got != want {
+			t.Errorf("%+v mode %d: flat %v, want %v", c.p, c.mode, got, want)
+		}
+		if rg := pl.Regroup(part); (rg.f8 != nil) != (pl.f8 != nil) {
+			t.Errorf("%+v mode %d: Regroup changed the layout", c.p, c.mode)
+		}
+	}
+}
