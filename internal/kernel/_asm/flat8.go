@@ -102,41 +102,7 @@ func flat8Kernel(m int) {
 	JNZ(LabelRef("chan"))
 
 	Label("store")
-	Comment("max(sum + bias[i] (+ add), lo); MAXPS returns its second source (the",
-		"sum) when either is NaN.")
-	bp := Load(Param("bias"), GP64())
-	for i := range m {
-		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, wr[i])
-	}
-	lo := Z30
-	VBROADCASTSS(paramAddr("lo"), lo)
-	c := Load(Param("c"), GP64())
-	coffs := Load(Param("coffs"), GP64())
-	ap := Load(Param("add"), GP64())
-	r := GP64()
-	store := func(withAdd bool) {
-		for i := range m {
-			MOVQ(Mem{Base: coffs, Disp: 8 * i}, r)
-			SHLQ(U8(2), r)
-			for v := range 4 {
-				VADDPS(wr[i], acc(i, v), acc(i, v))
-				if withAdd {
-					VADDPS(Mem{Base: ap, Index: r, Scale: 1, Disp: 64 * v}, acc(i, v), acc(i, v))
-				}
-				VMAXPS(acc(i, v), lo, acc(i, v))
-				VMOVUPS(acc(i, v), Mem{Base: c, Index: r, Scale: 1, Disp: 64 * v})
-			}
-		}
-	}
-	TESTQ(ap, ap)
-	JNZ(LabelRef("add"))
-	store(false)
-	VZEROUPPER()
-	RET()
-	Label("add")
-	store(true)
-	VZEROUPPER()
-	RET()
+	flatStore(m, acc, wr, Load(Param("c"), GP64()), Load(Param("add"), GP64()))
 }
 
 // flat8Body emits one channel's taps (plane at p, weights at w): with
