@@ -30,6 +30,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -63,7 +64,17 @@ type job struct {
 	time    func() time.Duration
 	ts, cpu []time.Duration
 	runs    int // runs per call of time, which returns the time per run (0: 1)
+	// team: the job's network splits an image over a parallel.Team, whose
+	// helpers spin for a while after each forward (parallel's spinLimit,
+	// 200 us): its CPU reading waits for them to park (teamSettle), so
+	// that their spin counts in this job and not in the next.
+	team bool
 }
+
+// teamSettle is how long a team job's CPU reading waits after its last
+// forward: several times parallel's spinLimit (200 us), after which the
+// helpers park.
+const teamSettle = time.Millisecond
 
 func run(threads, rounds int, archs, weights, onnxFile string) error {
 	var ortRows []ortRow
@@ -102,6 +113,9 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 		for _, j := range jobs {
 			c0 := processCPU()
 			t := j.time()
+			if j.team {
+				time.Sleep(teamSettle)
+			}
 			c := (processCPU() - c0) / time.Duration(max(1, j.runs))
 			if r > 0 { // round 0 warms up
 				j.ts, j.cpu = append(j.ts, t), append(j.cpu, c)
@@ -341,8 +355,40 @@ func cpuModel() string {
 	return fmt.Sprintf("%s (family %s model %s; %s)", f["model name"], f["cpu family"], f["model"], strings.Join(ext, ", "))
 }
 
-// processCPU is the CPU time of this process so far (all threads).
+// processCPU is the CPU time of this process so far: the sum of its
+// threads' own CPU clocks. CLOCK_PROCESS_CPUTIME_ID is not used: Linux
+// brings only the calling thread's run time up to date for it, and takes
+// the others' as of their last tick or context switch, so a thread that
+// ran on the other core until a job started (a Team helper spinning after
+// a split forward) had up to a tick (4 ms at HZ 250) of its earlier run
+// time counted in the job: one-thread jobs of under 1 ms read 2-3.7x
+// their wall time. A thread's own clock (CPUCLOCK_SCHED of its id) is
+// current even while it runs elsewhere.
 func processCPU() time.Duration {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return processClock()
+	}
+	var sum time.Duration
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		var ts unix.Timespec
+		// MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED): ^tid<<3 | 2 | 4.
+		// A thread gone since the listing is skipped (Go's threads live as
+		// long as the process unless a goroutine exits locked to one,
+		// which no job does).
+		if unix.ClockGettime(int32(^tid<<3|6), &ts) == nil {
+			sum += time.Duration(ts.Nano())
+		}
+	}
+	return sum
+}
+
+// processClock is CLOCK_PROCESS_CPUTIME_ID, for a system without /proc.
+func processClock() time.Duration {
 	var ts unix.Timespec
 	if unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts) != nil {
 		return 0

@@ -150,8 +150,8 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 			n.prev[i] = append(n.prev[i], &job{name: fmt.Sprintf("%s %s b%d before", arch, kind, b), time: warm(nets[i], false), runs: 2 * runs})
 		}
 		if b == 1 && threads >= 2 {
-			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS), runs: runs}
-			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS), runs: runs}
+			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS), runs: runs, team: true}
+			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS), runs: runs, team: true}
 		}
 	}
 	return n, nil
