@@ -57,23 +57,33 @@ func main() {
 	}
 }
 
-// job is one interleaved timing: each call returns one measurement. ts
-// are its wall times, cpu the process CPU times of the same runs.
+// job is one interleaved timing: each call returns one measurement, the
+// wall and process CPU times of the same timed runs (untimed warm-up runs
+// count in neither). ts are its wall times, cpu its CPU times.
 type job struct {
 	name    string
-	time    func() time.Duration
+	time    func() (wall, cpu time.Duration)
 	ts, cpu []time.Duration
-	runs    int // runs per call of time, which returns the time per run (0: 1)
-	// team: the job's network splits an image over a parallel.Team, whose
-	// helpers spin for a while after each forward (parallel's spinLimit,
-	// 200 us): its CPU reading waits for them to park (teamSettle), so
-	// that their spin counts in this job and not in the next.
-	team bool
 }
 
-// teamSettle is how long a team job's CPU reading waits after its last
-// forward: several times parallel's spinLimit (200 us), after which the
-// helpers park.
+// timed runs f and returns its wall time and the process's CPU time over
+// it. With settle > 0 the CPU reading waits settle after f: a network
+// that splits an image over a parallel.Team leaves its helpers spinning
+// for parallel's spinLimit (200 us) after each forward, and that spin
+// belongs to its job, not to the next.
+func timed(f func(), settle time.Duration) (wall, cpu time.Duration) {
+	c0 := processCPU()
+	t0 := time.Now()
+	f()
+	wall = time.Since(t0)
+	if settle > 0 {
+		time.Sleep(settle)
+	}
+	return wall, processCPU() - c0
+}
+
+// teamSettle is timed's settle for networks with a Team: several times
+// parallel's spinLimit, after which the helpers park.
 const teamSettle = time.Millisecond
 
 func run(threads, rounds int, archs, weights, onnxFile string) error {
@@ -89,8 +99,8 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 	}
 	start := time.Now()
 	const peakIters = 200000 // about 1 ms per thread
-	peak1 := &job{name: "peak 1 thread", time: func() time.Duration { return timePeak(1, peakIters) }}
-	peakT := &job{name: "peak threads", time: func() time.Duration { return timePeak(threads, peakIters) }}
+	peak1 := &job{name: "peak 1 thread", time: func() (time.Duration, time.Duration) { return timePeak(1, peakIters) }}
+	peakT := &job{name: "peak threads", time: func() (time.Duration, time.Duration) { return timePeak(threads, peakIters) }}
 	jobs := []*job{peak1, peakT}
 	convs := newConvJobs(threads)
 	for _, c := range convs {
@@ -111,12 +121,7 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 	busy := loadAvg()
 	for r := range rounds + 1 {
 		for _, j := range jobs {
-			c0 := processCPU()
-			t := j.time()
-			if j.team {
-				time.Sleep(teamSettle)
-			}
-			c := (processCPU() - c0) / time.Duration(max(1, j.runs))
+			t, c := j.time()
 			if r > 0 { // round 0 warms up
 				j.ts, j.cpu = append(j.ts, t), append(j.cpu, c)
 			}
@@ -220,19 +225,19 @@ func goalRow(w *bufio.Writer, goal, what string, v, vc, target float64, format s
 }
 
 // timePeak runs the FMA loop n times on each of threads goroutines
-// locked to their threads and returns the wall time.
-func timePeak(threads, n int) time.Duration {
-	var wg sync.WaitGroup
-	t0 := time.Now()
-	for range threads {
-		wg.Go(func() {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			kernel.FMAPeakLoop(n)
-		})
-	}
-	wg.Wait()
-	return time.Since(t0)
+// locked to their threads and returns the wall and CPU times.
+func timePeak(threads, n int) (wall, cpu time.Duration) {
+	return timed(func() {
+		var wg sync.WaitGroup
+		for range threads {
+			wg.Go(func() {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
+				kernel.FMAPeakLoop(n)
+			})
+		}
+		wg.Wait()
+	}, 0)
 }
 
 // b1Reps is the number of back-to-back runs of a batch-1 conv timing.
@@ -289,34 +294,38 @@ func newConvJobs(threads int) []*convJob {
 		}
 		// Batch 1: one image, run b1Reps times in a row (its weights and
 		// input warm in cache, as in a network's forward pass), per run.
-		c.b1 = &job{name: c.name + " b1", time: func() time.Duration {
-			t0 := time.Now()
-			for range b1Reps {
-				c.plan.ForwardPadded(c.x[0], c.y[0], &c.epilogue, c.ws[0], true, c.plan)
-			}
-			return time.Since(t0) / b1Reps
-		}, runs: b1Reps}
-		c.b64 = &job{name: c.name + " b64", time: func() time.Duration {
-			var wg sync.WaitGroup
-			t0 := time.Now()
-			for t := range threads {
-				wg.Go(func() {
-					// Each thread's share of the 64 images in micro-batches
-					// of 2, as the compiled network runs them: its two
-					// images' buffers (warm in its L2) in turn.
-					e := c.epilogue
-					for i := t * 64 / threads; i < (t+1)*64/threads; i++ {
-						k := 2*t + i%2
-						c.plan.ForwardPadded(c.x[k], c.y[k], &e, c.ws[t], true, c.plan)
-					}
-				})
-			}
-			wg.Wait()
-			return time.Since(t0)
+		c.b1 = &job{name: c.name + " b1", time: func() (time.Duration, time.Duration) {
+			wall, cpu := timed(func() {
+				for range b1Reps {
+					c.plan.ForwardPadded(c.x[0], c.y[0], &c.epilogue, c.ws[0], true, c.plan)
+				}
+			}, 0)
+			return wall / b1Reps, cpu / b1Reps
+		}}
+		c.b64 = &job{name: c.name + " b64", time: func() (time.Duration, time.Duration) {
+			return timed(func() { c.forward64(threads) }, 0)
 		}}
 		out = append(out, c)
 	}
 	return out
+}
+
+// forward64 runs the conv over 64 images on threads goroutines.
+func (c *convJob) forward64(threads int) {
+	var wg sync.WaitGroup
+	for t := range threads {
+		wg.Go(func() {
+			// Each thread's share of the 64 images in micro-batches
+			// of 2, as the compiled network runs them: its two
+			// images' buffers (warm in its L2) in turn.
+			e := c.epilogue
+			for i := t * 64 / threads; i < (t+1)*64/threads; i++ {
+				k := 2*t + i%2
+				c.plan.ForwardPadded(c.x[k], c.y[k], &e, c.ws[t], true, c.plan)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // med is the median (the lower middle of an even count).

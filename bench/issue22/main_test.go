@@ -29,7 +29,8 @@ func TestProcessCPUCountsOnlyTheWindow(t *testing.T) {
 	}()
 	defer func() { stop.Store(true); <-done }()
 	time.Sleep(10 * time.Millisecond) // the spinner runs, its clock ticks
-	const slack = 100 * time.Microsecond // reading one thread's clock after another's
+	// slack: the threads' clocks are read one after another.
+	const slack = 100 * time.Microsecond
 	for i := range 300 {
 		w0, c0 := time.Now(), processCPU()
 		time.Sleep(50 * time.Microsecond)

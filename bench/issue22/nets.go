@@ -115,29 +115,24 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 		for i := range x.Data {
 			x.Data[i] = float32(r.NormFloat64())
 		}
-		timer := func(net *compile.Net) func() time.Duration {
-			return func() time.Duration {
-				if warmNets {
-					if _, err := net.Forward(x); err != nil {
-						panic(err)
-					}
-				}
-				t0 := time.Now()
+		timer := func(net *compile.Net, settle time.Duration) func() (time.Duration, time.Duration) {
+			forward := func() {
 				if _, err := net.Forward(x); err != nil {
 					panic(err) // shapes are fixed above: a failure is a bug
 				}
-				return time.Since(t0)
+			}
+			return func() (time.Duration, time.Duration) {
+				if warmNets {
+					forward()
+				}
+				return timed(forward, settle)
 			}
 		}
-		runs := 1 // forwards per time call, for the CPU time
-		if warmNets {
-			runs = 2
-		}
-		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet), runs: runs})
-		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet), runs: runs})
-		warm := func(net *compile.Net, fused bool) func() time.Duration {
-			t := timer(net)
-			return func() time.Duration {
+		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet, 0)})
+		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet, 0)})
+		warm := func(net *compile.Net, fused bool) func() (time.Duration, time.Duration) {
+			t := timer(net, 0)
+			return func() (time.Duration, time.Duration) {
 				defer kernel.SetFusedEpilogue(kernel.SetFusedEpilogue(fused))
 				t()
 				return t()
@@ -145,13 +140,13 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 		}
 		for i, kind := range []string{"dense", "pruned"} {
 			nets := [2]*compile.Net{dnet, pnet}
-			n.cur[i] = append(n.cur[i], &job{name: fmt.Sprintf("%s %s b%d now", arch, kind, b), time: warm(nets[i], true), runs: 2 * runs})
+			n.cur[i] = append(n.cur[i], &job{name: fmt.Sprintf("%s %s b%d now", arch, kind, b), time: warm(nets[i], true)})
 			nets = [2]*compile.Net{dnetP, pnetP}
-			n.prev[i] = append(n.prev[i], &job{name: fmt.Sprintf("%s %s b%d before", arch, kind, b), time: warm(nets[i], false), runs: 2 * runs})
+			n.prev[i] = append(n.prev[i], &job{name: fmt.Sprintf("%s %s b%d before", arch, kind, b), time: warm(nets[i], false)})
 		}
 		if b == 1 && threads >= 2 {
-			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS), runs: runs, team: true}
-			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS), runs: runs, team: true}
+			n.splitDense = &job{name: arch + " dense b1 split", time: timer(dnetS, teamSettle)}
+			n.splitPruned = &job{name: arch + " pruned b1 split", time: timer(pnetS, teamSettle)}
 		}
 	}
 	return n, nil
