@@ -34,7 +34,7 @@ type netJobs struct {
 	flopsRed      float64
 	dense, pruned []*job // by batch
 	// splitDense and splitPruned run batch 1 with Options.SplitOne: each
-	// conv's groups split over two goroutines.
+	// conv split over the threads (by output rows, or by groups).
 	splitDense, splitPruned *job
 	// cur and prev time dense and pruned ([0] and [1]) with this
 	// session's kernel layout changes and without them (the epilogue run

@@ -86,7 +86,7 @@ models are Conv-95/FC-95 and Conv-99/FC-99. The output is a Markdown table.`,
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Second, "longest wait for an idle CPU")
 	f.Float64Var(&o.fcCap, "fc-cap", 60, "highest rate for FC layers")
 	f.Uint64Var(&o.seed, "seed", 1, "k-means seed")
-	f.BoolVar(&o.splitOne, "split-one", false, "at batch 1, split each conv's groups over two threads (compile.Options.SplitOne)")
+	f.BoolVar(&o.splitOne, "split-one", false, "at batch 1, split each conv over the threads, by output rows where the planes are wide enough and by groups elsewhere (compile.Options.SplitOne; off by default: it wins only when images arrive back to back)")
 	return cmd
 }
 
