@@ -124,22 +124,7 @@ func i8KernelY(mr, nv int) {
 	flags := Load(Param("flags"), GP64())
 	VPXORD(Z31, Z31, Z31)
 	ro, m, d, yrow, arow := GP64(), GP64(), GP64(), GP64(), GP64()
-	variants := []struct {
-		relu, add bool
-		label     string
-	}{{false, false, "plain"}, {true, false, "relu"}, {false, true, "add"}, {true, true, "addrelu"}}
-	for _, vr := range variants[1:] {
-		f := 0
-		if vr.relu {
-			f |= 1
-		}
-		if vr.add {
-			f |= 2
-		}
-		CMPQ(flags, Imm(uint64(f)))
-		JEQ(LabelRef(vr.label))
-	}
-	for _, vr := range variants {
+	for _, vr := range epilogueVariants(flags) {
 		Label(vr.label)
 		for i := range mr {
 			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
@@ -214,22 +199,7 @@ func i8KernelQ(mr, nv int) {
 	flags := Load(Param("flags"), GP64())
 	VPXORD(Z31, Z31, Z31)
 	ro, m, d, arow := GP64(), GP64(), GP64(), GP64()
-	variants := []struct {
-		relu, add bool
-		label     string
-	}{{false, false, "plain"}, {true, false, "relu"}, {false, true, "add"}, {true, true, "addrelu"}}
-	for _, vr := range variants[1:] {
-		f := 0
-		if vr.relu {
-			f |= 1
-		}
-		if vr.add {
-			f |= 2
-		}
-		CMPQ(flags, Imm(uint64(f)))
-		JEQ(LabelRef(vr.label))
-	}
-	for _, vr := range variants {
+	for _, vr := range epilogueVariants(flags) {
 		Label(vr.label)
 		for i := range mr {
 			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z28)
@@ -583,4 +553,30 @@ func interQuadsVBMI() {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// epiVariant is one form of the int8 kernels' epilogue: flags bit 0 (ReLU)
+// and bit 1 (residual add).
+type epiVariant struct {
+	relu, add bool
+	label     string
+}
+
+// epilogueVariants emits the jump on flags to each variant's label (plain
+// falls through) and returns the variants in the order their bodies are
+// emitted.
+func epilogueVariants(flags Register) []epiVariant {
+	variants := []epiVariant{{false, false, "plain"}, {true, false, "relu"}, {false, true, "add"}, {true, true, "addrelu"}}
+	for _, vr := range variants[1:] {
+		f := 0
+		if vr.relu {
+			f |= 1
+		}
+		if vr.add {
+			f |= 2
+		}
+		CMPQ(flags, Imm(uint64(f)))
+		JEQ(LabelRef(vr.label))
+	}
+	return variants
 }
