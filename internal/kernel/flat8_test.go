@@ -180,30 +180,8 @@ func flat8Groups(r *rand.Rand, p Conv, ng int) []Group {
 func flat8PlanCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, variant int) {
 	name := fmt.Sprintf("%+v groups=%d variant=%d", p, ng, variant)
 	gs := flat8Groups(r, p, ng)
-	listed := make([]bool, p.N)
-	for _, g := range gs {
-		for _, n := range g.Filters {
-			listed[n] = true
-		}
-	}
 	hw := p.H * p.W
-	e := &Epilogue{ReLU: variant&1 == 1}
-	if variant >= 1 {
-		e.Bias = randSlice(r, p.N)
-	}
-	if variant >= 2 {
-		e.Add = randSlice(r, p.N*hw)
-		e.Planes = make([][]float32, p.N)
-		for n := 0; n < p.N; n += 2 {
-			e.Planes[n] = randSlice(r, hw)
-		}
-	}
-	if variant == 3 {
-		e.Skip = make([]bool, p.N)
-		for n := range p.N {
-			e.Skip[n] = !listed[n] && n%2 == 1
-		}
-	}
+	e, listed := randEpilogue(r, p.N, hw, gs, variant)
 	plan := NewGroupPlan(p, gs)
 	if plan.f8 == nil {
 		t.Fatalf("%s: not on the flat route", name)

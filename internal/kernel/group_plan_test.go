@@ -64,30 +64,8 @@ func testGroupPlan(t *testing.T) {
 				for variant := range 4 {
 					name := fmt.Sprintf("%+v groups=%d variant=%d", p, ng, variant)
 					gs := randGroups(r, p, ng)
-					listed := make([]bool, p.N)
-					for _, g := range gs {
-						for _, n := range g.Filters {
-							listed[n] = true
-						}
-					}
 					hw := p.OutH() * p.OutW()
-					e := &Epilogue{ReLU: variant&1 == 1}
-					if variant >= 1 {
-						e.Bias = randSlice(r, p.N)
-					}
-					if variant >= 2 {
-						e.Add = randSlice(r, p.N*hw)
-						e.Planes = make([][]float32, p.N)
-						for n := 0; n < p.N; n += 2 {
-							e.Planes[n] = randSlice(r, hw)
-						}
-					}
-					if variant == 3 {
-						e.Skip = make([]bool, p.N)
-						for n := range p.N {
-							e.Skip[n] = !listed[n] && n%2 == 1
-						}
-					}
+					e, listed := randEpilogue(r, p.N, hw, gs, variant)
 					plan := NewGroupPlan(p, gs)
 					for range 2 {
 						x := randSlice(r, p.C*p.H*p.W)
@@ -348,4 +326,35 @@ func residCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, variant in
 			t.Fatalf("%s: y[%d]: fused %v, unfused %v", name, q, ys[1][q], ys[0][q])
 		}
 	}
+}
+
+// randEpilogue returns a random epilogue for n channels of hw outputs:
+// variant bit 0 sets ReLU; from 1 a bias, from 2 a residual add and a
+// folded plane on every other channel, and at 3 Skip on the odd channels
+// no group of gs computes. listed marks the channels some group computes.
+func randEpilogue(r *rand.Rand, n, hw int, gs []Group, variant int) (e *Epilogue, listed []bool) {
+	listed = make([]bool, n)
+	for _, g := range gs {
+		for _, f := range g.Filters {
+			listed[f] = true
+		}
+	}
+	e = &Epilogue{ReLU: variant&1 == 1}
+	if variant >= 1 {
+		e.Bias = randSlice(r, n)
+	}
+	if variant >= 2 {
+		e.Add = randSlice(r, n*hw)
+		e.Planes = make([][]float32, n)
+		for c := 0; c < n; c += 2 {
+			e.Planes[c] = randSlice(r, hw)
+		}
+	}
+	if variant == 3 {
+		e.Skip = make([]bool, n)
+		for c := range n {
+			e.Skip[c] = !listed[c] && c%2 == 1
+		}
+	}
+	return e, listed
 }
