@@ -343,13 +343,20 @@ func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xP
 			g.store(y[n*ycs+y0:], tn, d.wp, ydp, n, e)
 		}
 	}
+	g.storeUncovered(y, ycs, y0, ydp, e)
+}
+
+// storeUncovered writes the channels no group computes (and e does not
+// skip): each channel's folded plane, or zero, through the epilogue, at
+// y[n*ycs+y0:] with pitch ydp.
+func (g *GroupPlan) storeUncovered(y []float32, ycs, y0, ydp int, e *Epilogue) {
 	for n := range g.p.N {
 		if g.covered[n] || (e.Skip != nil && e.Skip[n]) {
 			continue
 		}
 		src, sp := g.zero, 0
 		if e.Planes != nil && e.Planes[n] != nil {
-			src, sp = e.Planes[n], d.wo
+			src, sp = e.Planes[n], g.d.wo
 		}
 		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
 	}

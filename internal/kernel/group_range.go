@@ -96,20 +96,11 @@ func (g *GroupPlan) ForwardPaddedRange(x, y []float32, e *Epilogue, ws *Workspac
 	if v0 != 0 {
 		return
 	}
-	for n := range g.p.N {
-		if g.covered[n] || (e.Skip != nil && e.Skip[n]) {
-			continue
-		}
-		src, sp := g.zero, 0
-		if e.Planes != nil && e.Planes[n] != nil {
-			src, sp = e.Planes[n], d.wo
-		}
-		ydp := d.wo
-		if next != nil {
-			ydp = d.wp
-		}
-		g.store(y[n*ycs+y0:], src, sp, ydp, n, e)
+	ydp := d.wo
+	if next != nil {
+		ydp = d.wp
 	}
+	g.storeUncovered(y, ycs, y0, ydp, e)
 }
 
 // fusedRange is fusedGroup over the output positions [lo, hi).
