@@ -425,17 +425,7 @@ func interQuads() {
 	}
 	XORQ(i, i)
 	Label("loop")
-	for j := range 4 {
-		VPMOVZXBD(Mem{Base: bs[j], Index: i, Scale: 1}, zmm[j])
-		if j > 0 {
-			VPSLLD(Imm(uint64(8*j)), zmm[j], zmm[j])
-		}
-	}
-	VPTERNLOGD(Imm(0xfe), Z2, Z1, Z0) // Z0 | Z1 | Z2
-	VPORD(Z3, Z0, Z0)
-	VMOVDQU32(Z0, Mem{Base: dst})
-	ADDQ(Imm(64), dst)
-	ADDQ(Imm(16), i)
+	interQuads16(bs, i, dst)
 	CMPQ(i, n)
 	JLT(LabelRef("loop"))
 	ADDQ(Imm(16), idx)
@@ -533,17 +523,7 @@ func interQuadsVBMI() {
 	CMPQ(i, n)
 	JGE(LabelRef("next"))
 	Label("loop16")
-	for j := range 4 {
-		VPMOVZXBD(Mem{Base: bs[j], Index: i, Scale: 1}, zmm[j])
-		if j > 0 {
-			VPSLLD(Imm(uint64(8*j)), zmm[j], zmm[j])
-		}
-	}
-	VPTERNLOGD(Imm(0xfe), Z2, Z1, Z0) // Z0 | Z1 | Z2
-	VPORD(Z3, Z0, Z0)
-	VMOVDQU32(Z0, Mem{Base: dst})
-	ADDQ(Imm(64), dst)
-	ADDQ(Imm(16), i)
+	interQuads16(bs, i, dst)
 	CMPQ(i, n)
 	JLT(LabelRef("loop16"))
 	Label("next")
@@ -579,4 +559,21 @@ func epilogueVariants(flags Register) []epiVariant {
 		JEQ(LabelRef(vr.label))
 	}
 	return variants
+}
+
+// interQuads16 emits one step of kernInterQuads's loop: the 16 words at
+// byte i of the four planes bs, widened, shifted into place and ORed, to
+// dst; dst moves on by 64 bytes and i by 16.
+func interQuads16(bs []GPVirtual, i, dst Register) {
+	for j := range 4 {
+		VPMOVZXBD(Mem{Base: bs[j], Index: i, Scale: 1}, zmm[j])
+		if j > 0 {
+			VPSLLD(Imm(uint64(8*j)), zmm[j], zmm[j])
+		}
+	}
+	VPTERNLOGD(Imm(0xfe), Z2, Z1, Z0) // Z0 | Z1 | Z2
+	VPORD(Z3, Z0, Z0)
+	VMOVDQU32(Z0, Mem{Base: dst})
+	ADDQ(Imm(64), dst)
+	ADDQ(Imm(16), i)
 }
