@@ -20,19 +20,11 @@ const (
 // quantizer, and kernInterQuads, which interleaves byte planes four at a
 // time into planes of 32-bit words.
 func int8Set() {
-	for mr := 1; mr <= i8MaxMR; mr++ {
-		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
-			i8Kernel(mr, nv)
-		}
-	}
-	for mr := 1; mr <= i8MaxMR; mr++ {
-		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
-			i8KernelY(mr, nv)
-		}
-	}
-	for mr := 1; mr <= i8MaxMR; mr++ {
-		for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
-			i8KernelQ(mr, nv)
+	for _, emit := range []func(mr, nv int){i8Kernel, i8KernelY, i8KernelQ} {
+		for mr := 1; mr <= i8MaxMR; mr++ {
+			for nv := 1; nv <= min(i8MaxNV, i8MaxAcc/mr); nv++ {
+				emit(mr, nv)
+			}
 		}
 	}
 	quantRows()
