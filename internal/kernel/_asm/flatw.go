@@ -77,11 +77,15 @@ func flatWKernel(width, m, pos int) {
 		CMPQ(off, edge)
 		JGT(LabelRef("safe"))
 	}
-	flatWBody(width, m, pos, p, wa, acc, wr, bv, false)
+	body := flatWBody
+	if m <= flatWReuseM {
+		body = flatWBodyRows
+	}
+	body(width, m, pos, p, wa, acc, wr, bv, false)
 	if pos != 1 {
 		JMP(LabelRef("next"))
 		Label("safe")
-		flatWBody(width, m, pos, p, wa, acc, wr, bv, true)
+		body(width, m, pos, p, wa, acc, wr, bv, true)
 		Label("next")
 	}
 	ADDQ(U8(36), w)
@@ -183,6 +187,71 @@ func flatWBody(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(
 						VFMADD231PS(b, wr[i], k, acc(i, v))
 					} else {
 						VFMADD231PS(b, wr[i], acc(i, v))
+					}
+				}
+			}
+		}
+	}
+}
+
+// flatWReuseM is the most filters of the kernels whose input rows are
+// loaded once per column shift (flatWBodyRows): their 4*m accumulators,
+// 3*m weights and two input vectors fit the 32 registers up to m = 4.
+const flatWReuseM = 4
+
+// flatWBodyRows is flatWBody with each input row loaded once per column
+// shift dx instead of once per tap: row in of the tile serves the taps
+// (dy, dx) of output rows in-dy, dy = -1, 0, +1, whose 3*m weights are
+// broadcast first (into Z16 on, above the 4*m accumulators). A tile of 4
+// rows of 16 then loads 6 rows a shift, not 12 (2 rows of 32: 8 vectors,
+// not 12); one-filter and two-filter blocks, whose loads outnumbered
+// their FMAs, ran load-bound. Each accumulator sums its taps in the order
+// dx, then dy (tap 0, 3, 6, 1, 4, 7, 2, 5, 8), not flatGo's.
+func flatWBodyRows(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, _, bv []VecPhysical, safe bool) {
+	nvr := width / 16 // vectors per row
+	rows := 4 / nvr
+	wr := func(i, dy int) VecPhysical { return zmm[16+3*i+dy+1] }
+	n := 0
+	for dx := -1; dx <= 1; dx++ {
+		for i := range m {
+			for dy := -1; dy <= 1; dy++ {
+				VBROADCASTSS(wa(i, 3*(dy+1)+dx+1), wr(i, dy))
+			}
+		}
+		for in := -1; in <= rows; in++ { // input row, from the tile's first
+			if pos == 0 && in < 0 || pos == 2 && in >= rows {
+				continue // above or below the plane
+			}
+			for u := range nvr {
+				b := bv[n%2]
+				n++
+				var k Op
+				switch {
+				case dx == -1 && u == 0:
+					k = K1
+				case dx == 1 && u == nvr-1:
+					k = K2
+				}
+				switch {
+				case safe && pos == 0 && in == 0 && u == 0 && dx == -1:
+					VMOVUPS(Mem{Base: p}, b) // lane l = row[l-1]
+					VALIGND_Z(U8(15), b, b, K1, b)
+				case safe && pos == 2 && in == rows-1 && u == nvr-1 && dx == 1:
+					VALIGND_Z(U8(1), Mem{Base: p, Disp: 4 * (in*width + 16*u)}, b, K2, b) // lane l = row[l+1]
+				default:
+					VMOVUPS(Mem{Base: p, Disp: 4 * (in*width + 16*u + dx)}, b)
+				}
+				for dy := 1; dy >= -1; dy-- {
+					r := in - dy // the output row this load serves at tap dy
+					if r < 0 || r >= rows {
+						continue
+					}
+					for i := range m {
+						if k != nil {
+							VFMADD231PS(b, wr(i, dy), k, acc(i, r*nvr+u))
+						} else {
+							VFMADD231PS(b, wr(i, dy), acc(i, r*nvr+u))
+						}
 					}
 				}
 			}
