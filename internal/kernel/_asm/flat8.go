@@ -90,10 +90,14 @@ func flat8Kernel(m int) {
 	JLT(LabelRef("safe"))
 	CMPQ(off, edge)
 	JGT(LabelRef("safe"))
-	flat8Body(m, p, wa, acc, wr, bv, false)
+	body := flat8Body
+	if m <= flatWReuseM {
+		body = flat8BodyRows
+	}
+	body(m, p, wa, acc, wr, bv, false)
 	JMP(LabelRef("next"))
 	Label("safe")
-	flat8Body(m, p, wa, acc, wr, bv, true)
+	body(m, p, wa, acc, wr, bv, true)
 	Label("next")
 	ADDQ(U8(36), w)
 	ADDQ(U8(36), w3)
@@ -110,49 +114,100 @@ func flat8Kernel(m int) {
 func flat8Body(m int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
 	n := 0
 	for tap := range 9 {
-		dy, dx := tap/3-1, tap%3-1
 		for i := range m {
 			VBROADCASTSS(wa(i, tap), wr[i])
 		}
 		for v := range 4 {
-			src := Mem{Base: p, Disp: 4 * (16*v + 8*dy + dx)}
+			flat8Tap(m, p, v, tap, bv[n%2], func(i int) VecPhysical { return wr[i] }, acc, safe)
+			n++
+		}
+	}
+}
+
+// flat8BodyRows is flat8Body for blocks of up to flatWReuseM filters with
+// each shifted vector loaded once: per column shift dx, the vector at
+// 8*k+dx (k = 2*v+dy) is tap dy of vector v, and for odd k from 1 to 5 it
+// is both tap +1 of vector (k-1)/2 and tap -1 of vector (k+1)/2, so a
+// shift loads 9 vectors, not 12. The 3*m weights of a shift are broadcast
+// first (Z16 on). Each accumulator sums its taps in the order dx, then
+// dy, as flatWBodyRows.
+func flat8BodyRows(m int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, _, bv []VecPhysical, safe bool) {
+	wr := func(i, dy int) VecPhysical { return zmm[16+3*i+dy+1] }
+	n := 0
+	for dx := -1; dx <= 1; dx++ {
+		for i := range m {
+			for dy := -1; dy <= 1; dy++ {
+				VBROADCASTSS(wa(i, 3*(dy+1)+dx+1), wr(i, dy))
+			}
+		}
+		for k := -1; k <= 7; k++ {
 			b := bv[n%2]
 			n++
-			var fmaMask Op
-			var k Op
-			switch {
-			case v == 0 && dy == -1:
-				k = []Op{K4, K3, K5}[dx+1]
-			case v == 3 && dy == 1:
-				k = []Op{K7, K6, K6}[dx+1]
-				if dx == 1 {
-					fmaMask = K2
+			if k%2 == 0 || k < 1 || k > 5 { // one vector's tap
+				v, dy := k/2, 0
+				switch k {
+				case -1:
+					v, dy = 0, -1
+				case 7:
+					v, dy = 3, 1
 				}
-			case dx == -1:
-				k = K1
-			case dx == 1:
-				k = K2
+				flat8Tap(m, p, v, 3*(dy+1)+dx+1, b, func(i int) VecPhysical { return wr(i, dy) }, acc, safe)
+				continue
 			}
-			if fmaMask == nil && !(safe && flat8IsEdge(v, tap)) {
-				// The mask on the FMAs, not the load: a zeroing masked
-				// load took a second uop on an FMA port (the kernel ran
-				// 10% slower).
-				fmaMask, k = k, nil
-			}
-			switch {
-			case safe && flat8Edge(v, tap, p, b):
-			case k == nil:
-				VMOVUPS(src, b)
-			default:
-				VMOVUPS_Z(src, k, b)
-			}
-			for i := range m {
-				if fmaMask != nil {
-					VFMADD231PS(b, wr[i], fmaMask, acc(i, v))
-				} else {
-					VFMADD231PS(b, wr[i], acc(i, v))
+			// Rows k and k+1: inside the plane, masked by column only.
+			VMOVUPS(Mem{Base: p, Disp: 4 * (8*k + dx)}, b)
+			k1 := []Op{K1, nil, K2}[dx+1]
+			for _, t := range []struct{ v, dy int }{{(k - 1) / 2, 1}, {(k + 1) / 2, -1}} {
+				for i := range m {
+					if k1 != nil {
+						VFMADD231PS(b, wr(i, t.dy), k1, acc(i, t.v))
+					} else {
+						VFMADD231PS(b, wr(i, t.dy), acc(i, t.v))
+					}
 				}
 			}
+		}
+	}
+}
+
+// flat8Tap emits the load of tap of vector v into b and the m FMAs of
+// its weights (w(i) holds filter i's, broadcast).
+func flat8Tap(m int, p Register, v, tap int, b VecPhysical, w func(i int) VecPhysical, acc func(i, v int) VecPhysical, safe bool) {
+	dy, dx := tap/3-1, tap%3-1
+	src := Mem{Base: p, Disp: 4 * (16*v + 8*dy + dx)}
+	var fmaMask Op
+	var k Op
+	switch {
+	case v == 0 && dy == -1:
+		k = []Op{K4, K3, K5}[dx+1]
+	case v == 3 && dy == 1:
+		k = []Op{K7, K6, K6}[dx+1]
+		if dx == 1 {
+			fmaMask = K2
+		}
+	case dx == -1:
+		k = K1
+	case dx == 1:
+		k = K2
+	}
+	if fmaMask == nil && !(safe && flat8IsEdge(v, tap)) {
+		// The mask on the FMAs, not the load: a zeroing masked
+		// load took a second uop on an FMA port (the kernel ran
+		// 10% slower).
+		fmaMask, k = k, nil
+	}
+	switch {
+	case safe && flat8Edge(v, tap, p, b):
+	case k == nil:
+		VMOVUPS(src, b)
+	default:
+		VMOVUPS_Z(src, k, b)
+	}
+	for i := range m {
+		if fmaMask != nil {
+			VFMADD231PS(b, w(i), fmaMask, acc(i, v))
+		} else {
+			VFMADD231PS(b, w(i), acc(i, v))
 		}
 	}
 }
