@@ -106,7 +106,7 @@ func flat8Kernel(m int) {
 	JNZ(LabelRef("chan"))
 
 	Label("store")
-	flatStore(m, acc, wr, Load(Param("c"), GP64()), Load(Param("add"), GP64()))
+	flatStore(m, 4, acc, wr, Load(Param("c"), GP64()), Load(Param("add"), GP64()))
 }
 
 // flat8Body emits one channel's taps (plane at p, weights at w): with

@@ -19,8 +19,9 @@ var flatWPos = []string{"t", "m", "b"}
 
 // flatW emits kernFlat<w>_<m><pos> (../flat8_amd64.s, with flat8) for
 // planes w = 16 and 32 floats wide (and as high), m = 1 to flat8MaxM and
-// the three tile positions: flat8's kernel for a tile of 64 outputs (4
-// rows of 16, or 2 rows of 32) of the unpadded plane, rows q0/w on. A
+// the three tile positions: flat8's kernel for a tile of flatTile(w, m)
+// outputs (64: 4 rows of 16, or 2 rows of 32; more for one or two
+// filters) of the unpadded plane, rows q0/w on. A
 // vector is part of one row, so the masks are those of the row's first
 // lane (dx = -1) and last (dx = +1), and the taps of the rows above the
 // plane (top tile) or below it (bottom tile) are left out. As in flat8,
@@ -42,7 +43,8 @@ func flatWKernel(width, m, pos int) {
 	TEXT(fmt.Sprintf("kernFlat%d_%d%s", width, m, flatWPos[pos]), NOSPLIT, flatWSig)
 	Pragma("noescape")
 	Doc(fmt.Sprintf("kernFlat%d_%d%s is flatWGo for %d filters (tile position %q).", width, m, flatWPos[pos], m, flatWPos[pos]))
-	acc := func(i, v int) VecPhysical { return zmm[4*i+v] }
+	nv := flatTile(width, m) / 16
+	acc := func(i, v int) VecPhysical { return zmm[nv*i+v] }
 	wr := zmm[24 : 24+m]
 	bv := []VecPhysical{Z30, Z31}
 
@@ -53,7 +55,7 @@ func flatWKernel(width, m, pos int) {
 	MOVL(U32(0x7FFF), t)
 	KMOVW(t, K2)
 	for i := range m {
-		for v := range 4 {
+		for v := range nv {
 			VPXORD(acc(i, v), acc(i, v), acc(i, v))
 		}
 	}
@@ -103,14 +105,14 @@ func flatWKernel(width, m, pos int) {
 	JZ(LabelRef("noadd"))
 	LEAQ(Mem{Base: ap, Index: q, Scale: 4}, ap)
 	Label("noadd")
-	flatStore(m, acc, wr, c, ap)
+	flatStore(m, nv, acc, wr, c, ap)
 }
 
 // flatStore emits the flat kernels' stores: max(sum + bias[i] (+ add),
 // lo) to c + coffs[i] floats, four vectors a filter, add at the same
 // index when ap is not nil. MAXPS returns its second source (the sum)
 // when either is NaN.
-func flatStore(m int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, ap Register) {
+func flatStore(m, nv int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, ap Register) {
 	bp := Load(Param("bias"), GP64())
 	for i := range m {
 		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, wr[i])
@@ -123,7 +125,7 @@ func flatStore(m int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, ap Re
 		for i := range m {
 			MOVQ(Mem{Base: coffs, Disp: 8 * i}, r)
 			SHLQ(U8(2), r)
-			for v := range 4 {
+			for v := range nv {
 				VADDPS(wr[i], acc(i, v), acc(i, v))
 				if withAdd {
 					VADDPS(Mem{Base: ap, Index: r, Scale: 1, Disp: 64 * v}, acc(i, v), acc(i, v))
@@ -209,7 +211,7 @@ const flatWReuseM = 4
 // dx, then dy (tap 0, 3, 6, 1, 4, 7, 2, 5, 8), not flatGo's.
 func flatWBodyRows(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, _, bv []VecPhysical, safe bool) {
 	nvr := width / 16 // vectors per row
-	rows := 4 / nvr
+	rows := flatTile(width, m) / width
 	wr := func(i, dy int) VecPhysical { return zmm[16+3*i+dy+1] }
 	n := 0
 	for dx := -1; dx <= 1; dx++ {
@@ -257,6 +259,22 @@ func flatWBodyRows(width, m, pos int, p Register, wa func(i, tap int) Mem, acc f
 			}
 		}
 	}
+}
+
+// flatTile is the outputs of a tile of the kernFlat<width>_<m> kernels
+// (must match kernel.flatTile): 64 (four vectors a filter), but 128 for
+// two filters and 256 for one (at most half a plane), whose four
+// accumulators a filter left the loads, shared by three rows each, too
+// few FMAs to hide.
+func flatTile(width, m int) int {
+	t := 64
+	switch m {
+	case 1:
+		t = 256
+	case 2:
+		t = 128
+	}
+	return min(t, width*width/2)
 }
 
 // flatWeights loads the flat kernels' weight pointers: w is filter 0's
