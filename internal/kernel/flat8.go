@@ -60,13 +60,18 @@ var (
 	flat8Mode int
 )
 
+// flatTapOrder is the order in which the flat kernels sum a channel's
+// taps into an output (column shift outer, row shift inner), the same for
+// every block size so that results do not depend on the blocking.
+var flatTapOrder = [9]int{0, 3, 6, 1, 4, 7, 2, 5, 8}
+
 // flatGo is the pure-Go flatKernel.
 func flatGo(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	hw := w * w
 	s := make([]float32, m*hw)
 	for ci, o := range choffs[:nc] {
 		pl := x[o : int(o)+hw]
-		for t := range 9 {
+		for _, t := range flatTapOrder {
 			dy, dx := t/3-1, t%3-1
 			for i := range m {
 				wv := wt[i*lda+ci*9+t]

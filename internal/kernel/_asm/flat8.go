@@ -113,7 +113,7 @@ func flat8Kernel(m int) {
 // safe, no load reaches outside the plane (see flat8).
 func flat8Body(m int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, wr, bv []VecPhysical, safe bool) {
 	n := 0
-	for tap := range 9 {
+	for _, tap := range flatTapOrder {
 		for i := range m {
 			VBROADCASTSS(wa(i, tap), wr[i])
 		}
@@ -129,8 +129,7 @@ func flat8Body(m int, p Register, wa func(i, tap int) Mem, acc func(i, v int) Ve
 // 8*k+dx (k = 2*v+dy) is tap dy of vector v, and for odd k from 1 to 5 it
 // is both tap +1 of vector (k-1)/2 and tap -1 of vector (k+1)/2, so a
 // shift loads 9 vectors, not 12. The 3*m weights of a shift are broadcast
-// first (Z16 on). Each accumulator sums its taps in the order dx, then
-// dy, as flatWBodyRows.
+// first (Z16 on). Each accumulator sums its taps in flatTapOrder.
 func flat8BodyRows(m int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, _, bv []VecPhysical, safe bool) {
 	wr := func(i, dy int) VecPhysical { return zmm[16+3*i+dy+1] }
 	n := 0

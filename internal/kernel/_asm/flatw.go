@@ -153,7 +153,7 @@ func flatWBody(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(
 	nvr := width / 16 // vectors per row
 	rows := 4 / nvr
 	n := 0
-	for tap := range 9 {
+	for _, tap := range flatTapOrder {
 		dy, dx := tap/3-1, tap%3-1
 		for i := range m {
 			VBROADCASTSS(wa(i, tap), wr[i])
@@ -196,6 +196,13 @@ func flatWBody(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(
 	}
 }
 
+// flatTapOrder is the order in which every flat kernel sums a channel's
+// taps into an output: column shift dx outer, row shift dy inner, as the
+// row bodies (flat8BodyRows, flatWBodyRows) meet them, so that a block's
+// results are the same bits whatever its size (a conv split over two
+// threads blocks its filters differently).
+var flatTapOrder = [9]int{0, 3, 6, 1, 4, 7, 2, 5, 8}
+
 // flatWReuseM is the most filters of the kernels whose input rows are
 // loaded once per column shift (flatWBodyRows): their 4*m accumulators,
 // 3*m weights and two input vectors fit the 32 registers up to m = 4.
@@ -207,8 +214,8 @@ const flatWReuseM = 4
 // broadcast first (into Z16 on, above the 4*m accumulators). A tile of 4
 // rows of 16 then loads 6 rows a shift, not 12 (2 rows of 32: 8 vectors,
 // not 12); one-filter and two-filter blocks, whose loads outnumbered
-// their FMAs, ran load-bound. Each accumulator sums its taps in the order
-// dx, then dy (tap 0, 3, 6, 1, 4, 7, 2, 5, 8), not flatGo's.
+// their FMAs, ran load-bound. Each accumulator sums its taps in
+// flatTapOrder.
 func flatWBodyRows(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(i, v int) VecPhysical, _, bv []VecPhysical, safe bool) {
 	nvr := width / 16 // vectors per row
 	rows := flatTile(width, m) / width
