@@ -182,19 +182,15 @@ func newShortcutAOp(n *graph.Node, in []int) *shortcutAOp {
 	return o
 }
 
-func (o *shortcutAOp) run(_ *worker, xs, ys [][]float32, m int) {
+func (o *shortcutAOp) run(w *worker, xs, ys [][]float32, m int) {
 	x, y := xs[0], ys[0]
 	ohw := o.oh * o.ow
-	clear(y)
 	for i := range m {
+		img := y[i*o.out*ohw : (i+1)*o.out*ohw]
+		clear(img[:o.pad*ohw])
+		clear(img[(o.pad+o.in)*ohw:])
 		for c := range o.in {
-			src := x[(i*o.in+c)*o.h*o.wd:]
-			dst := y[(i*o.out+c+o.pad)*ohw:]
-			for oy := range o.oh {
-				for ox := range o.ow {
-					dst[oy*o.ow+ox] = src[oy*o.s*o.wd+ox*o.s]
-				}
-			}
+			kernel.Subsample(img[(o.pad+c)*ohw:], x[(i*o.in+c)*o.h*o.wd:], o.h, o.wd, o.s, &w.ws)
 		}
 	}
 }

@@ -151,3 +151,22 @@ func sumDotGo(x, y []float32) (s, sxy float64) {
 	}
 	return (s0 + s1) + (s2 + s3), (q0 + q1) + (q2 + q3)
 }
+
+// Subsample writes the stride-s subsample of an h x w plane (the option-A
+// shortcut of a CIFAR ResNet): dst[oy*ow+ox] = src[oy*s*w+ox*s] for
+// oy < ceil(h/s) and ox < ow = ceil(w/s). Stride 2 runs through the
+// deinterleave of the stride-2 convs (AVX-512 where the CPU has it), its
+// odd columns into ws's scratch.
+func Subsample(dst, src []float32, h, w, s int, ws *Workspace) {
+	oh, ow := (h+s-1)/s, (w+s-1)/s
+	if s == 2 && h > 0 {
+		deinterleaveRows(dst, grow(&ws.s3, oh*ow), src, oh, w, 2*w, ow)
+		return
+	}
+	for oy := range oh {
+		d, r := dst[oy*ow:(oy+1)*ow], src[oy*s*w:]
+		for ox := range d {
+			d[ox] = r[ox*s]
+		}
+	}
+}

@@ -124,3 +124,40 @@ func BenchmarkElementwise(b *testing.B) {
 		})
 	}
 }
+
+// TestSubsample checks Subsample against the definition for strides 1 to
+// 3 and odd and even planes, with the AVX-512 deinterleave (where the CPU
+// has it) and the Go one.
+func TestSubsample(t *testing.T) {
+	saved := deinterleaveRows
+	defer func() { deinterleaveRows = saved }()
+	r := rand.New(rand.NewPCG(5, 6))
+	var ws Workspace
+	for _, impl := range []func(even, odd, src []float32, rows, w, sp, dp int){saved, deinterleaveRowsGo} {
+		deinterleaveRows = impl
+		for _, s := range []int{1, 2, 3} {
+			for _, hw := range [][2]int{{32, 32}, {16, 16}, {7, 9}, {1, 1}, {2, 33}} {
+				h, w := hw[0], hw[1]
+				src := randSlice(r, h*w)
+				oh, ow := (h+s-1)/s, (w+s-1)/s
+				dst := make([]float32, oh*ow+3)
+				for i := range dst {
+					dst[i] = -7
+				}
+				Subsample(dst, src, h, w, s, &ws)
+				for oy := range oh {
+					for ox := range ow {
+						if got, want := dst[oy*ow+ox], src[oy*s*w+ox*s]; got != want {
+							t.Fatalf("s=%d %dx%d: dst[%d][%d] = %v, want %v", s, h, w, oy, ox, got, want)
+						}
+					}
+				}
+				for _, v := range dst[oh*ow:] {
+					if v != -7 {
+						t.Fatalf("s=%d %dx%d: wrote past the plane", s, h, w)
+					}
+				}
+			}
+		}
+	}
+}
