@@ -192,7 +192,7 @@ func (g *GroupPlan) Flat() bool { return g.f8 != nil }
 // plans of parts of g's groups (run on separate threads) take g's input
 // and a producer's hand-off to g.
 func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
-	return newGroupPlan(g.p, groups, g.f8 != nil)
+	return newGroupPlan(g.p, groups, g.f8 != nil || g.s2 != nil)
 }
 
 // newFlat8 splits groups into blocks for the flat route of planes of hw
@@ -235,6 +235,15 @@ func flatDirect(w int) direct {
 // image whether padded or not.
 func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
 	w := g.p.W
+	x = x[:g.p.C*w*w] // the kernels keep the loads of its first and last planes inside them
+	g.forwardBlocks(g.f8, flat8Kern, x, y, e, ws, next)
+}
+
+// forwardBlocks runs the blocks of plan with kern on x (the layout kern
+// reads) into y, in next's layout when next is not nil, else unpadded,
+// through e; the output planes are g.p.OutW() wide and high.
+func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern flatKernel, x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
+	w := g.p.OutW()
 	hw := w * w
 	ycs, y0, ydp := hw, 0, w
 	if next != nil {
@@ -244,15 +253,14 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 		nd := &next.d
 		ycs, y0, ydp = nd.cs, nd.ph*nd.wp+nd.pw, nd.wp
 	}
-	x = x[:g.p.C*hw] // the kernels keep the loads of its first and last planes inside them
 	if len(y) < (g.p.N-1)*ycs+y0+(ydp*(w-1)+w) {
 		panic("kernel: GroupPlan.ForwardPadded: y too short")
 	}
 	// Rows at pitch w are contiguous planes: the kernels store them.
 	whole := ydp == w
 	lo := reluLo(e.ReLU)
-	for gi := range g.f8.groups {
-		fg := &g.f8.groups[gi]
+	for gi := range plan.groups {
+		fg := &plan.groups[gi]
 		for bi := range fg.blocks {
 			blk := &fg.blocks[bi]
 			m, nc := len(blk.filters), len(fg.choffs)
@@ -261,7 +269,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 				for i := range coffs {
 					coffs[i] += y0
 				}
-				flat8Kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, lo, e.Add)
+				kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, lo, e.Add)
 				continue
 			}
 			// Into a tile, then the row epilogue (planes, or another pitch).
@@ -270,7 +278,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 			for i := range coffs {
 				coffs[i] = i * hw
 			}
-			flat8Kern(w, m, nc, blk.w, nc*9, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
+			kern(w, m, nc, blk.w, nc*9, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
 			for i, n := range blk.filters {
 				tn := t[i*hw : (i+1)*hw]
 				if e.Planes != nil && e.Planes[n] != nil {

@@ -142,6 +142,81 @@ func kernFlat32_6m(nc int, w *float32, lda int, choffs *int32, x *float32, edge 
 //go:noescape
 func kernFlat32_6b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
+//go:noescape
+func kernFlatS2_8_1t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_8_2t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_8_3t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_8_4t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_8_5t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_8_6t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_1t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_1m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_2t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_2m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_3t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_3m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_4t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_4m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_5t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_5m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_6t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlatS2_16_6m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+// flatS2Kerns[0 or 1][m][pos] are the stride-2 kernels of outputs 8 and
+// 16 wide (an 8-wide output is one tile, at position 0).
+var flatS2Kerns = [2][flat8MaxM + 1][2]func(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32){
+	{
+		1: {kernFlatS2_8_1t, nil},
+		2: {kernFlatS2_8_2t, nil},
+		3: {kernFlatS2_8_3t, nil},
+		4: {kernFlatS2_8_4t, nil},
+		5: {kernFlatS2_8_5t, nil},
+		6: {kernFlatS2_8_6t, nil},
+	},
+	{
+		1: {kernFlatS2_16_1t, kernFlatS2_16_1m},
+		2: {kernFlatS2_16_2t, kernFlatS2_16_2m},
+		3: {kernFlatS2_16_3t, kernFlatS2_16_3m},
+		4: {kernFlatS2_16_4t, kernFlatS2_16_4m},
+		5: {kernFlatS2_16_5t, kernFlatS2_16_5m},
+		6: {kernFlatS2_16_6t, kernFlatS2_16_6m},
+	},
+}
+
 // flatTile is the outputs of one kernFlat16 or kernFlat32 call of m
 // filters on planes w wide (as _asm/flatw.go's flatTile).
 func flatTile(w, m int) int {
@@ -182,6 +257,7 @@ var flatWKerns = [2][flat8MaxM + 1][3]func(nc int, w *float32, lda int, choffs *
 func init() {
 	if cpu.X86.HasAVX512F {
 		flat8Impl, flat8Kern = flatAVX512, flatAVX512
+		flatS2Impl, flatS2Kern = flatS2AVX512, flatS2AVX512
 	}
 }
 
@@ -224,5 +300,38 @@ func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []floa
 			pos = 2
 		}
 		ks[pos](nc, wp, lda, cp, xp, edge, q0, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
+	}
+}
+
+// flatS2AVX512 is the flatKernel of stride 2 (flatS2Go) of the generated
+// kernels, one call per tile of 64 outputs. It checks the bounds of wt,
+// choffs, every channel's four phase planes in x, c and add.
+func flatS2AVX512(wo, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
+	hw := wo * wo
+	if nc > 0 {
+		_ = wt[:(m-1)*lda+nc*9]
+	}
+	for _, o := range choffs[:nc] {
+		_ = x[o : int(o)+4*hw]
+	}
+	_ = bias[m-1]
+	for _, o := range coffs[:m] {
+		_ = c[o : o+hw]
+		if add != nil {
+			_ = add[o : o+hw]
+		}
+	}
+	var ap *float32
+	if add != nil {
+		ap = unsafe.SliceData(add)
+	}
+	wp, cp, xp := unsafe.SliceData(wt), unsafe.SliceData(choffs), unsafe.SliceData(x)
+	ks := &flatS2Kerns[wo/16][m]
+	for q0 := 0; q0 < hw; q0 += 64 {
+		pos := 1
+		if q0 == 0 {
+			pos = 0
+		}
+		ks[pos](nc, wp, lda, cp, xp, 0, q0, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 	}
 }

@@ -12,24 +12,24 @@ import (
 // both pass the same tests.
 func forEachFlat8(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	saved := flat8Kern
-	defer func() { flat8Kern = saved }()
+	saved, savedS2 := flat8Kern, flatS2Kern
+	defer func() { flat8Kern, flatS2Kern = saved, savedS2 }()
 	defer SetFlat8(SetFlat8(1))
 	if asmWanted && flat8Impl == nil {
 		t.Fatal("CPU has AVX-512 but no flat8 kernel is registered")
 	}
 	kerns := []struct {
-		name string
-		k    flatKernel
-	}{{"go", flatGo}}
+		name  string
+		k, k2 flatKernel
+	}{{"go", flatGo, flatS2Go}}
 	if flat8Impl != nil {
 		kerns = append(kerns, struct {
-			name string
-			k    flatKernel
-		}{"avx512", flat8Impl})
+			name  string
+			k, k2 flatKernel
+		}{"avx512", flat8Impl, flatS2Impl})
 	}
 	for _, k := range kerns {
-		flat8Kern = k.k
+		flat8Kern, flatS2Kern = k.k, k.k2
 		t.Run(k.name, f)
 	}
 }
@@ -126,8 +126,8 @@ func flat8KernelCase(t *testing.T, r *rand.Rand, w, m, nc int, relu, add bool) {
 	checkClose(t, "flat "+name, got, want)
 }
 
-// flat8Shapes are the convs of the flat route's plan tests: every width,
-// 1 to 64 channels and filters (blocks of 1 to 6 filters).
+// flat8Shapes are the convs of the flat routes' plan tests: every width,
+// 1 to 64 channels and filters (blocks of 1 to 6 filters), strides 1 and 2.
 var flat8Shapes = []Conv{
 	{C: 1, H: 8, W: 8, N: 1, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{C: 3, H: 8, W: 8, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
@@ -137,6 +137,12 @@ var flat8Shapes = []Conv{
 	{C: 32, H: 16, W: 16, N: 32, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{C: 3, H: 32, W: 32, N: 7, KH: 3, KW: 3, Stride: 1, Pad: 1},
 	{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	// Stride 2 (flats2.go).
+	{C: 1, H: 16, W: 16, N: 1, KH: 3, KW: 3, Stride: 2, Pad: 1},
+	{C: 32, H: 16, W: 16, N: 64, KH: 3, KW: 3, Stride: 2, Pad: 1},
+	{C: 7, H: 16, W: 16, N: 11, KH: 3, KW: 3, Stride: 2, Pad: 1},
+	{C: 16, H: 32, W: 32, N: 32, KH: 3, KW: 3, Stride: 2, Pad: 1},
+	{C: 3, H: 32, W: 32, N: 5, KH: 3, KW: 3, Stride: 2, Pad: 1},
 }
 
 // TestGroupPlanFlat8 checks GroupPlan on the flat route against
@@ -180,10 +186,10 @@ func flat8Groups(r *rand.Rand, p Conv, ng int) []Group {
 func flat8PlanCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, variant int) {
 	name := fmt.Sprintf("%+v groups=%d variant=%d", p, ng, variant)
 	gs := flat8Groups(r, p, ng)
-	hw := p.H * p.W
+	hw := p.OutH() * p.OutW()
 	e, listed := randEpilogue(r, p.N, hw, gs, variant)
 	plan := NewGroupPlan(p, gs)
-	if plan.f8 == nil {
+	if plan.f8 == nil && plan.s2 == nil {
 		t.Fatalf("%s: not on the flat route", name)
 	}
 	// The plan keeps the groups' weights, which may change after it is
@@ -193,7 +199,7 @@ func flat8PlanCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, varian
 			g.Weights[i] *= 0.5
 		}
 	}
-	if n := plan.PaddedLen(); n < p.C*hw {
+	if n := plan.PaddedLen(); p.Stride == 1 && n < p.C*hw {
 		t.Fatalf("%s: PaddedLen %d, want at least %d", name, n, p.C*hw)
 	}
 	for range 2 {

@@ -55,6 +55,8 @@ type GroupPlan struct {
 	padAll []uint16
 	// f8 is the flat route of 8x8 planes (flat8.go), or nil.
 	f8 *flat8Plan
+	// s2 is the flat route of stride 2 (flats2.go), or nil.
+	s2 *flat8Plan
 }
 
 type planGroup struct {
@@ -78,15 +80,18 @@ const planWideRows = maxAcc / 4
 // Channels means no channels) for the convolution p. The plan keeps the
 // groups' slices.
 func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
-	return newGroupPlan(p, groups, flat8Wanted(p, groups))
+	return newGroupPlan(p, groups, flat8Wanted(p, groups) || flatS2Wanted(p, groups))
 }
 
-// newGroupPlan is NewGroupPlan on the flat route of 8x8 planes (flat8.go)
-// when flat8 is set.
-func newGroupPlan(p Conv, groups []Group, flat8 bool) *GroupPlan {
+// newGroupPlan is NewGroupPlan on the flat route (flat8.go, or flats2.go
+// for stride 2) when flat is set.
+func newGroupPlan(p Conv, groups []Group, flat bool) *GroupPlan {
 	g := &GroupPlan{p: p, d: newDirect(p.H, p.W, p.Pad, p.Pad, p.KH, p.KW, p.Stride), covered: make([]bool, p.N),
 		zero: make([]float32, p.OutW())}
-	if flat8 {
+	switch {
+	case flat && p.Stride == 2:
+		return g.initFlatS2(groups)
+	case flat:
 		return g.initFlat8(groups)
 	}
 	if compactPitch {
@@ -260,6 +265,10 @@ func (g *GroupPlan) PaddedLen() int {
 func (g *GroupPlan) ForwardPadded(x, y []float32, e *Epilogue, ws *Workspace, xPadded bool, next *GroupPlan) {
 	if g.f8 != nil { // the input layout is the image's
 		g.forwardFlat8(x, y, e, ws, next)
+		return
+	}
+	if g.s2 != nil {
+		g.forwardFlatS2(x, y, e, ws, next)
 		return
 	}
 	d := &g.d

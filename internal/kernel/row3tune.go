@@ -144,8 +144,10 @@ func Tuning() string {
 			row3TuneFlops*float64(m)/t[row3Pick[m]].Seconds()/1e9, strings.Join(rel, ", ")))
 	}
 	out := "row3 tiles, " + strings.Join(s, "; ")
-	if f := flatTuning(); f != "" {
-		out += "; " + f
+	for _, f := range []string{flatTuning(), flatS2Tuning()} {
+		if f != "" {
+			out += "; " + f
+		}
 	}
 	return out
 }
