@@ -264,15 +264,32 @@ func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern flatKernel, x, y []float
 		for bi := range fg.blocks {
 			blk := &fg.blocks[bi]
 			m, nc := len(blk.filters), len(fg.choffs)
-			if whole && !hasPlanes(e, blk.filters) {
+			if whole {
 				coffs, bias := ws.fusedArgs(blk.filters, ycs, e)
 				for i := range coffs {
 					coffs[i] += y0
 				}
-				kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, lo, e.Add)
+				if !hasPlanes(e, blk.filters) {
+					kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, lo, e.Add)
+					continue
+				}
+				// Folded constant channels' planes: added, and the ReLU
+				// applied, in a vector pass after the kernel's store
+				// (a tile and the row epilogue took 5% of a pruned
+				// ResNet-56).
+				kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, reluLo(false), e.Add)
+				for i, n := range blk.filters {
+					yn := y[coffs[i]:][:hw]
+					if e.Planes[n] != nil {
+						AddTo(yn, e.Planes[n][:hw])
+					}
+					if e.ReLU {
+						Relu(yn)
+					}
+				}
 				continue
 			}
-			// Into a tile, then the row epilogue (planes, or another pitch).
+			// Into a tile, then the row epilogue (another pitch).
 			t := grow(&ws.s2, m*hw)
 			coffs, bias := ws.fusedArgs(blk.filters, hw, &Epilogue{})
 			for i := range coffs {
