@@ -23,7 +23,10 @@ import (
 // takes the flat layout writes its planes contiguously.
 //
 // Filters run in blocks of up to flat8MaxM (4*m accumulators: a tile of
-// 64 outputs), each block over all of its group's channels, reading the
+// 64 outputs; up to 256 for blocks of one or two filters on planes of 16
+// and 32, flatTile), each block over all of its group's channels; the
+// kernels of up to 4 filters load each input row once per column shift
+// and use it for the three output rows it feeds. They read the
 // group's weights where they are: a plan keeps its groups' slices, which
 // may change after it is built (a copy made by NewGroupPlan went stale in
 // package compile's tests). Whether the route beats the padded
