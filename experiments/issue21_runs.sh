@@ -3,15 +3,22 @@
 #
 #   bash experiments/issue21_runs.sh        # in the background: nohup bash experiments/issue21_runs.sh &
 #
-# Each run's command is the one section 9 declares, run with the binary bin/sgcnn-r56 (built once from commit
-# 9890b68: `git worktree add /tmp/r56 9890b68 && (cd /tmp/r56 && go build -o /work/main/bin/sgcnn-r56 ./cmd/sgcnn)`).
+# Each run's command is the one section 9 declares, run with the binary bin/sgcnn-r56, built here from commit
+# 9890b68 (the one that settled section 9) when missing.
 # A run folder that holds report.json is finished and skipped; one that holds a checkpoint is resumed with
-# --resume (the same run); otherwise the run starts. Logs go to runs/logs/<name>.log (appended).
+# --resume (the same run); otherwise the run starts. Logs go to runs/logs/<name>.log (appended). An unfinished
+# run saved by `bash experiments/issue21_carry.sh save` (committed at a session's end) is restored first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=bin/sgcnn-r56
-[ -x "$bin" ] || { echo "issue21_runs: $bin missing (see the header for how to build it)" >&2; exit 2; }
+if [ ! -x "$bin" ]; then # built once per machine from the commit that settled section 9
+	src=$(mktemp -d)/r56
+	git worktree add -f "$src" 9890b68 >/dev/null
+	(cd "$src" && go build -o "$OLDPWD/$bin" ./cmd/sgcnn)
+	git worktree remove --force "$src"
+fi
 mkdir -p runs/logs
+bash experiments/issue21_carry.sh restore # a run carried over from another machine
 
 # run NAME ARGS...: start or resume runs/NAME with ARGS (the predeclared flags).
 run() {
