@@ -403,17 +403,7 @@ func tuneFlat(wi int) {
 					}
 				}
 			}
-			t := &flatTimes[wi][kind]
-			for round := range 8 {
-				for i, run := range runs {
-					t0 := time.Now()
-					run()
-					d := time.Since(t0)
-					if round > 0 && (t[i] == 0 || d < t[i]) {
-						t[i] = d
-					}
-				}
-			}
+			fastestOf(runs, &flatTimes[wi][kind])
 		}
 	})
 }

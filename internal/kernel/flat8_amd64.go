@@ -275,16 +275,7 @@ func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []floa
 	}
 	_ = choffs[:nc]
 	_ = bias[m-1]
-	for _, o := range coffs[:m] {
-		_ = c[o : o+hw]
-		if add != nil {
-			_ = add[o : o+hw]
-		}
-	}
-	var ap *float32
-	if add != nil {
-		ap = unsafe.SliceData(add)
-	}
+	ap := flatOutputs(m, hw, c, coffs, add)
 	wp, cp, xp, edge := unsafe.SliceData(wt), unsafe.SliceData(choffs), unsafe.SliceData(x), len(x)-hw-16
 	if w == 8 {
 		flat8Kerns[m](nc, wp, lda, cp, xp, edge, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
@@ -315,16 +306,7 @@ func flatS2AVX512(wo, m, nc int, wt []float32, lda int, choffs []int32, x, c []f
 		_ = x[o : int(o)+4*hw]
 	}
 	_ = bias[m-1]
-	for _, o := range coffs[:m] {
-		_ = c[o : o+hw]
-		if add != nil {
-			_ = add[o : o+hw]
-		}
-	}
-	var ap *float32
-	if add != nil {
-		ap = unsafe.SliceData(add)
-	}
+	ap := flatOutputs(m, hw, c, coffs, add)
 	wp, cp, xp := unsafe.SliceData(wt), unsafe.SliceData(choffs), unsafe.SliceData(x)
 	ks := &flatS2Kerns[wo/16][m]
 	for q0 := 0; q0 < hw; q0 += 64 {
@@ -334,4 +316,20 @@ func flatS2AVX512(wo, m, nc int, wt []float32, lda int, choffs []int32, x, c []f
 		}
 		ks[pos](nc, wp, lda, cp, xp, 0, q0, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 	}
+}
+
+// flatOutputs checks that the m output planes of hw floats at coffs fit c
+// (and add, where not nil), and returns add's first element (nil for
+// none), as the flat kernels take it.
+func flatOutputs(m, hw int, c []float32, coffs []int, add []float32) *float32 {
+	for _, o := range coffs[:m] {
+		_ = c[o : o+hw]
+		if add != nil {
+			_ = add[o : o+hw]
+		}
+	}
+	if add == nil {
+		return nil
+	}
+	return unsafe.SliceData(add)
 }

@@ -204,17 +204,7 @@ func tuneFlatS2(wi int) {
 					}
 				}
 			}
-			t := &flatS2Times[wi][kind]
-			for round := range 8 {
-				for i, run := range runs {
-					t0 := time.Now()
-					run()
-					d := time.Since(t0)
-					if round > 0 && (t[i] == 0 || d < t[i]) {
-						t[i] = d
-					}
-				}
-			}
+			fastestOf(runs, &flatS2Times[wi][kind])
 		}
 	})
 }

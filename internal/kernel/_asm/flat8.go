@@ -70,44 +70,24 @@ func flat8Kernel(m int) {
 		MOVL(U32(km.bits), t)
 		KMOVW(t, km.k)
 	}
-	for i := range m {
-		for v := range 4 {
-			VPXORD(acc(i, v), acc(i, v), acc(i, v))
-		}
-	}
-	nc := Load(Param("nc"), GP64())
-	w, w3, wa := flatWeights()
-	co := Load(Param("choffs"), GP64())
-	x := Load(Param("x"), GP64())
-	off, p := GP64(), GP64()
-	TESTQ(nc, nc)
-	JZ(LabelRef("store"))
-
+	l := flatBegin(m, 4, acc, false)
 	edge := Load(Param("edge"), GP64())
-	Label("chan")
-	MOVLQSX(Mem{Base: co}, off)
-	LEAQ(Mem{Base: x, Index: off, Scale: 4}, p)
-	CMPQ(off, U8(16))
+	l.head()
+	CMPQ(l.off, U8(16))
 	JLT(LabelRef("safe"))
-	CMPQ(off, edge)
+	CMPQ(l.off, edge)
 	JGT(LabelRef("safe"))
 	body := flat8Body
 	if m <= flatWReuseM {
 		body = flat8BodyRows
 	}
-	body(m, p, wa, acc, wr, bv, false)
+	body(m, l.p, l.wa, acc, wr, bv, false)
 	JMP(LabelRef("next"))
 	Label("safe")
-	body(m, p, wa, acc, wr, bv, true)
+	body(m, l.p, l.wa, acc, wr, bv, true)
 	Label("next")
-	ADDQ(U8(36), w)
-	ADDQ(U8(36), w3)
-	ADDQ(U8(4), co)
-	DECQ(nc)
-	JNZ(LabelRef("chan"))
-
-	Label("store")
-	flatStore(m, 4, acc, wr, Load(Param("c"), GP64()), Load(Param("add"), GP64()))
+	l.next()
+	flatEnd(m, 4, acc, wr, false)
 }
 
 // flat8Body emits one channel's taps (plane at p, weights at w): with
@@ -159,11 +139,7 @@ func flat8BodyRows(m int, p Register, wa func(i, tap int) Mem, acc func(i, v int
 			k1 := []Op{K1, nil, K2}[dx+1]
 			for _, t := range []struct{ v, dy int }{{(k - 1) / 2, 1}, {(k + 1) / 2, -1}} {
 				for i := range m {
-					if k1 != nil {
-						VFMADD231PS(b, wr(i, t.dy), k1, acc(i, t.v))
-					} else {
-						VFMADD231PS(b, wr(i, t.dy), acc(i, t.v))
-					}
+					maskedFMA(b, wr(i, t.dy), k1, acc(i, t.v))
 				}
 			}
 		}

@@ -59,41 +59,11 @@ func flatS2Kernel(wo, m, pos int) {
 		MOVL(U32(bits), t)
 		KMOVW(t, masks[bits])
 	}
-	for i := range m {
-		for v := range 4 {
-			VPXORD(acc(i, v), acc(i, v), acc(i, v))
-		}
-	}
-	nc := Load(Param("nc"), GP64())
-	w, w3, wa := flatWeights()
-	co := Load(Param("choffs"), GP64())
-	x := Load(Param("x"), GP64())
-	q0 := Load(Param("q0"), GP64())
-	LEAQ(Mem{Base: x, Index: q0, Scale: 4}, x) // the tile's first output
-	off, p := GP64(), GP64()
-	TESTQ(nc, nc)
-	JZ(LabelRef("store"))
-
-	Label("chan")
-	MOVLQSX(Mem{Base: co}, off)
-	LEAQ(Mem{Base: x, Index: off, Scale: 4}, p)
-	flatS2Body(wo, m, pos, p, wa, acc, wr, bv, masks)
-	ADDQ(U8(36), w)
-	ADDQ(U8(36), w3)
-	ADDQ(U8(4), co)
-	DECQ(nc)
-	JNZ(LabelRef("chan"))
-
-	Label("store")
-	c := Load(Param("c"), GP64())
-	q := Load(Param("q0"), GP64())
-	LEAQ(Mem{Base: c, Index: q, Scale: 4}, c)
-	ap := Load(Param("add"), GP64())
-	TESTQ(ap, ap)
-	JZ(LabelRef("noadd"))
-	LEAQ(Mem{Base: ap, Index: q, Scale: 4}, ap)
-	Label("noadd")
-	flatStore(m, 4, acc, wr, c, ap)
+	l := flatBegin(m, 4, acc, true)
+	l.head()
+	flatS2Body(wo, m, pos, l.p, l.wa, acc, wr, bv, masks)
+	l.next()
+	flatEnd(m, 4, acc, wr, true)
 }
 
 // flatS2Lanes returns the lanes of vector v of a tile at position pos

@@ -54,58 +54,28 @@ func flatWKernel(width, m, pos int) {
 	KMOVW(t, K1)
 	MOVL(U32(0x7FFF), t)
 	KMOVW(t, K2)
-	for i := range m {
-		for v := range nv {
-			VPXORD(acc(i, v), acc(i, v), acc(i, v))
-		}
-	}
-	nc := Load(Param("nc"), GP64())
-	w, w3, wa := flatWeights()
-	co := Load(Param("choffs"), GP64())
-	x := Load(Param("x"), GP64())
-	q0 := Load(Param("q0"), GP64())
-	LEAQ(Mem{Base: x, Index: q0, Scale: 4}, x) // the tile's first row
-	off, p := GP64(), GP64()
-	TESTQ(nc, nc)
-	JZ(LabelRef("store"))
-
+	l := flatBegin(m, nv, acc, true)
 	edge := Load(Param("edge"), GP64())
-	Label("chan")
-	MOVLQSX(Mem{Base: co}, off)
-	LEAQ(Mem{Base: x, Index: off, Scale: 4}, p)
+	l.head()
 	if pos != 1 {
-		CMPQ(off, U8(16))
+		CMPQ(l.off, U8(16))
 		JLT(LabelRef("safe"))
-		CMPQ(off, edge)
+		CMPQ(l.off, edge)
 		JGT(LabelRef("safe"))
 	}
 	body := flatWBody
 	if m <= flatWReuseM {
 		body = flatWBodyRows
 	}
-	body(width, m, pos, p, wa, acc, wr, bv, false)
+	body(width, m, pos, l.p, l.wa, acc, wr, bv, false)
 	if pos != 1 {
 		JMP(LabelRef("next"))
 		Label("safe")
-		body(width, m, pos, p, wa, acc, wr, bv, true)
+		body(width, m, pos, l.p, l.wa, acc, wr, bv, true)
 		Label("next")
 	}
-	ADDQ(U8(36), w)
-	ADDQ(U8(36), w3)
-	ADDQ(U8(4), co)
-	DECQ(nc)
-	JNZ(LabelRef("chan"))
-
-	Label("store")
-	c := Load(Param("c"), GP64())
-	q := Load(Param("q0"), GP64())
-	LEAQ(Mem{Base: c, Index: q, Scale: 4}, c)
-	ap := Load(Param("add"), GP64())
-	TESTQ(ap, ap)
-	JZ(LabelRef("noadd"))
-	LEAQ(Mem{Base: ap, Index: q, Scale: 4}, ap)
-	Label("noadd")
-	flatStore(m, nv, acc, wr, c, ap)
+	l.next()
+	flatEnd(m, nv, acc, wr, true)
 }
 
 // flatStore emits the flat kernels' stores: max(sum + bias[i] (+ add),
@@ -167,33 +137,41 @@ func flatWBody(width, m, pos int, p Register, wa func(i, tap int) Mem, acc func(
 				v := r*nvr + u
 				b := bv[n%2]
 				n++
-				src := Mem{Base: p, Disp: 4 * (in*width + 16*u + dx)}
-				var k Op
-				switch {
-				case dx == -1 && u == 0:
-					k = K1
-				case dx == 1 && u == nvr-1:
-					k = K2
-				}
-				switch {
-				case safe && pos == 0 && in == 0 && u == 0 && dx == -1:
-					VMOVUPS(Mem{Base: p}, b) // lane l = row[l-1]
-					VALIGND_Z(U8(15), b, b, K1, b)
-				case safe && pos == 2 && in == rows-1 && u == nvr-1 && dx == 1:
-					VALIGND_Z(U8(1), Mem{Base: p, Disp: 4 * (in*width + 16*u)}, b, K2, b) // lane l = row[l+1]
-				default:
-					VMOVUPS(src, b)
-				}
+				k := flatWLoad(width, rows, pos, p, in, u, dx, b, safe)
 				for i := range m {
-					if k != nil {
-						VFMADD231PS(b, wr[i], k, acc(i, v))
-					} else {
-						VFMADD231PS(b, wr[i], acc(i, v))
-					}
+					maskedFMA(b, wr[i], k, acc(i, v))
 				}
 			}
 		}
 	}
+}
+
+// flatWLoad loads into b vector u of input row in (from the tile's first,
+// plane at p) shifted by dx, and returns the mask of its FMAs: K1 where
+// the vector starts a row and dx = -1 (its lane 0 would read the row
+// before), K2 where it ends one and dx = +1, nil otherwise. With safe,
+// the two loads that would reach outside the plane (its first float
+// minus one, its last plus one) are made from the plane's own vector with
+// VALIGND instead.
+func flatWLoad(width, rows, pos int, p Register, in, u, dx int, b VecPhysical, safe bool) Op {
+	nvr := width / 16
+	var k Op
+	switch {
+	case dx == -1 && u == 0:
+		k = K1
+	case dx == 1 && u == nvr-1:
+		k = K2
+	}
+	switch {
+	case safe && pos == 0 && in == 0 && u == 0 && dx == -1:
+		VMOVUPS(Mem{Base: p}, b) // lane l = row[l-1]
+		VALIGND_Z(U8(15), b, b, K1, b)
+	case safe && pos == 2 && in == rows-1 && u == nvr-1 && dx == 1:
+		VALIGND_Z(U8(1), Mem{Base: p, Disp: 4 * (in*width + 16*u)}, b, K2, b) // lane l = row[l+1]
+	default:
+		VMOVUPS(Mem{Base: p, Disp: 4 * (in*width + 16*u + dx)}, b)
+	}
+	return k
 }
 
 // flatTapOrder is the order in which every flat kernel sums a channel's
@@ -234,33 +212,14 @@ func flatWBodyRows(width, m, pos int, p Register, wa func(i, tap int) Mem, acc f
 			for u := range nvr {
 				b := bv[n%2]
 				n++
-				var k Op
-				switch {
-				case dx == -1 && u == 0:
-					k = K1
-				case dx == 1 && u == nvr-1:
-					k = K2
-				}
-				switch {
-				case safe && pos == 0 && in == 0 && u == 0 && dx == -1:
-					VMOVUPS(Mem{Base: p}, b) // lane l = row[l-1]
-					VALIGND_Z(U8(15), b, b, K1, b)
-				case safe && pos == 2 && in == rows-1 && u == nvr-1 && dx == 1:
-					VALIGND_Z(U8(1), Mem{Base: p, Disp: 4 * (in*width + 16*u)}, b, K2, b) // lane l = row[l+1]
-				default:
-					VMOVUPS(Mem{Base: p, Disp: 4 * (in*width + 16*u + dx)}, b)
-				}
+				k := flatWLoad(width, rows, pos, p, in, u, dx, b, safe)
 				for dy := 1; dy >= -1; dy-- {
 					r := in - dy // the output row this load serves at tap dy
 					if r < 0 || r >= rows {
 						continue
 					}
 					for i := range m {
-						if k != nil {
-							VFMADD231PS(b, wr(i, dy), k, acc(i, r*nvr+u))
-						} else {
-							VFMADD231PS(b, wr(i, dy), acc(i, r*nvr+u))
-						}
+						maskedFMA(b, wr(i, dy), k, acc(i, r*nvr+u))
 					}
 				}
 			}
