@@ -55,11 +55,16 @@ func Compile(m *Model, opts ...CompileOption) (*Compiled, error) {
 	if err != nil {
 		return nil, err
 	}
-	var classes []string
+	return &Compiled{Net: n, norm: m.Norm(), in: m.Model.InputShape, classes: classesOf(m)}, nil
+}
+
+// classesOf returns the names of m's classes, where its data set names
+// them (nil otherwise).
+func classesOf(m *Model) []string {
 	if names, ok := classNames[m.Info.Dataset]; ok && len(names) == m.Model.Classes {
-		classes = names
+		return names
 	}
-	return &Compiled{Net: n, norm: m.Norm(), in: m.Model.InputShape, classes: classes}, nil
+	return nil
 }
 
 var classNames = map[string][]string{

@@ -28,6 +28,8 @@
 //	m.Save(path)         the pruned model, masks and normalisation
 //	WriteReports(dir)    report.json, report.md and the plots of package report
 //	Compile(m)           package compile's grouped executor for the masks
+//	Quantize(m, cfg)     the same with its convs in int8 (package quant),
+//	                     calibrated on images of the validation split
 //	c.Predict(images)    classes of raw images (uint8 CHW or image.Image),
 //	                     normalised with the model's recorded mean and std
 //

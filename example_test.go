@@ -66,3 +66,31 @@ func Example() {
 	// test top-1 above 90%: true
 	// digit: label 7, predicted 7
 }
+
+// ExampleQuantize compiles a LeNet-5 with its convs in int8, calibrated
+// on 256 images of a validation split held out of the training images.
+func ExampleQuantize() {
+	trainSet, err := sgcnn.OpenSplit("mnist", "", true, 3000)
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := sgcnn.New("lenet5", "mnist")
+	if err != nil {
+		log.Fatal(err)
+	}
+	q, err := sgcnn.Quantize(m, sgcnn.QuantizeConfig{Train: trainSet, ValSplit: 500, Calib: 256})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("int8 convs:", len(q.Calibration.Ranges))
+	fmt.Println("calibrated on:", q.Calibration.Images, "images of the", q.From)
+	p, err := q.Predict(trainSet.Image(0))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("classes:", len(p[0].Probs))
+	// Output:
+	// int8 convs: 2
+	// calibrated on: 256 images of the validation split (500 of 3000 training images, seed 20261206)
+	// classes: 10
+}

@@ -297,7 +297,7 @@ var configFlags = map[string]string{"ValSplit": "val-split", "Dataset": "dataset
 	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule",
 	"Out": "out", "Batch": "batch", "BNImages": "bn-images", "Shift": "shift", "TestLimit": "test-limit", "LR": "lr", "Epochs": "epochs",
 	"Momentum": "momentum", "WeightDecay": "wd", "TrainLimit": "train-limit", "EpochSize": "epoch-size", "Schedule": "schedule", "LRStep": "lr-step",
-	"Teachers": "teacher", "Temp": "distill-temp", "Alpha": "distill-alpha"}
+	"Teachers": "teacher", "Temp": "distill-temp", "Alpha": "distill-alpha", "Calib": "calib", "CalibBatch": "calib-batch"}
 
 // flagError returns err, a *sgcnn.ConfigError (a bad setting) as a usage
 // error naming its flag.

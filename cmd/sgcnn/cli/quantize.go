@@ -16,7 +16,6 @@ import (
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
-	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/quant"
@@ -148,10 +147,6 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if err := sgcnn.CheckFits(sm, testSet); err != nil {
 		return err
 	}
-	calSet, calFrom, err := o.calibrationSet(trainSet)
-	if err != nil {
-		return err
-	}
 	if testSet, err = sgcnn.First(testSet, o.testLimit); err != nil {
 		return err
 	}
@@ -159,44 +154,36 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	if o.pureGo {
 		defer quant.ForcePureGo()()
 	}
-	if !quant.Accelerated() {
+	n, err := resolveValSplit(o.valSplit, o.valSet, trainSet.N)
+	if err != nil {
+		return err
+	}
+	if n > 0 && o.calib > n {
+		return usagef("--calib %d: the validation split (--val-split) has %d images", o.calib, n)
+	}
+	q, err := sgcnn.Quantize(sm, sgcnn.QuantizeConfig{Train: trainSet, ValSplit: n, Calib: o.calib, CalibBatch: o.calibBatch})
+	if err != nil {
+		return flagError(err)
+	}
+	if !q.Accelerated {
 		fmt.Fprintln(w, "note: the int8 kernels run in pure Go (this CPU has no AVX512_VNNI, or --pure-go or -tags noasm): correct but slower than fp32")
 	}
-	g, err := graph.Of(m.Net, m.InputShape[:])
+	f32, err := sgcnn.Compile(sm)
 	if err != nil {
 		return err
 	}
 	norm := sgcnn.RecordedNorm(info, testSet)
-	calX, err := collect(calSet, norm, o.calibBatch)
-	if err != nil {
-		return err
-	}
-	cal, err := quant.Calibrate(g, calX, o.calibBatch)
-	if err != nil {
-		return err
-	}
-	f32, err := compile.CompileGraph(g, compile.Options{})
-	if err != nil {
-		return err
-	}
-	i8, err := quant.Compile(g, cal, compile.Options{})
-	if err != nil {
-		return err
-	}
+	cal, i8 := q.Calibration, q.Net
 	fmt.Fprintf(w, "sgcnn quantize %s (%s), %s, %s, %d threads, Go %s\n", o.weights, m.Arch,
 		time.Now().UTC().Format("2006-01-02 15:04 MST"), budget.CPUModel(), parallel.Threads(), runtime.Version())
-	fmt.Fprintf(w, "calibrated %d convs on %d %s images of the %s; int8 kernels: %s\n", len(cal.Ranges), cal.Images, o.dataset, calFrom, kernelName())
-	top, err := topOne(testSet, norm, o.batch, f32, i8)
+	fmt.Fprintf(w, "calibrated %d convs on %d %s images of the %s; int8 kernels: %s\n", len(cal.Ranges), cal.Images, o.dataset, q.From, kernelName())
+	top, err := topOne(testSet, norm, o.batch, f32.Net, i8)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "top-1 on %d test images: fp32 %.2f%%  int8 %.2f%%  (int8 - fp32 %+.2f points; top-1 agreement %.2f%%)\n",
 		top.n, top.acc[0], top.acc[1], top.acc[1]-top.acc[0], top.agree)
-	errs, err := quant.LayerErrors(g, calX, o.calibBatch, cal)
-	if err != nil {
-		return err
-	}
-	fmt.Fprint(w, int8ErrorReport(top.acc[0], top.acc[1], errs))
+	fmt.Fprint(w, int8ErrorReport(top.acc[0], top.acc[1], q.Errors))
 	var sess *ort.Session
 	if o.onnx != "" {
 		if sess, err = quantONNX(gl, o, m, cal, testSet, norm, top.pred); err != nil {
@@ -207,7 +194,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 		}
 	}
 	if o.benchBatch > 0 {
-		return quantSpeed(w, m.InputShape[:], o.benchBatch, o.repeats, f32, i8, sess)
+		return quantSpeed(w, m.InputShape[:], o.benchBatch, o.repeats, f32.Net, i8, sess)
 	}
 	return nil
 }
@@ -226,51 +213,6 @@ func int8ErrorReport(f32, i8 float64, errs []quant.LayerError) string {
 		s += fmt.Sprintf("warning: int8 top-1 is %.2f points below fp32; the convs with the largest error are %s\n", f32-i8, list)
 	}
 	return s
-}
-
-// calibrationSet returns the first --calib images of the validation split
-// (the training split with --val-split 0) and says which.
-func (o *quantizeOptions) calibrationSet(trainSet *data.Dataset) (*data.Dataset, string, error) {
-	n, err := resolveValSplit(o.valSplit, o.valSet, trainSet.N)
-	if err != nil {
-		return nil, "", err
-	}
-	if n == 0 {
-		if o.calib > trainSet.N {
-			return nil, "", usagef("--calib %d: the training split has %d images", o.calib, trainSet.N)
-		}
-		ds, err := sgcnn.First(trainSet, o.calib)
-		return ds, "training split", err
-	}
-	_, val, _, err := sgcnn.HoldOut(trainSet, n)
-	if err != nil {
-		return nil, "", flagError(err)
-	}
-	if o.calib > val.N {
-		return nil, "", usagef("--calib %d: the validation split (--val-split) has %d images", o.calib, val.N)
-	}
-	ds, err := sgcnn.First(val, o.calib)
-	return ds, fmt.Sprintf("validation split (%d of %d training images, seed %d)", n, trainSet.N, valSeed), err
-}
-
-// collect gathers a data set's images, normalised, into one tensor.
-func collect(ds *data.Dataset, norm data.Norm, batch int) (*tensor.Tensor, error) {
-	src, err := sgcnn.EvalSource(ds, norm, batch)
-	if err != nil {
-		return nil, err
-	}
-	var x []float32
-	var shape []int
-	err = src(0, func(b train.Batch) bool {
-		x = append(x, b.X.Data...)
-		shape = b.X.Shape[1:]
-		return true
-	})
-	if err != nil {
-		return nil, err
-	}
-	per := tensor.Numel(shape...)
-	return tensor.From(x, append([]int{len(x) / max(1, per)}, shape...)...)
 }
 
 // topOneResult is the top-1 accuracy (percent) of two networks and how

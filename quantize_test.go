@@ -1,0 +1,151 @@
+package sgcnn
+
+import (
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/quant"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// TestQuantize quantizes a LeNet-5 on MNIST, calibrated on the first 128
+// images of a 200-image validation split, and checks the calibration
+// against quant.Calibrate on those images drawn here, the int8 network's
+// logits against fp32's, and the per-conv errors.
+func TestQuantize(t *testing.T) {
+	mm, err := models.New("lenet5", 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Model{Model: mm}
+	trainSet, err := OpenSplit("mnist", "", true, 600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Quantize(m, QuantizeConfig{Train: trainSet, ValSplit: 200, Calib: 128, CalibBatch: 64}, WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "validation split (200 of 600 training images"; !strings.HasPrefix(q.From, want) {
+		t.Errorf("From = %q, want it to start %q", q.From, want)
+	}
+
+	// The calibration: the first 128 images of the same split.
+	_, val, _, err := HoldOut(trainSet, 200)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := First(val, 128)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := collectImages(first, first.Norm(), 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := graph.Of(mm.Net, mm.InputShape[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := quant.Calibrate(g, x, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Calibration.Images != 128 || !slices.Equal(q.Calibration.Ranges, want.Ranges) || len(want.Ranges) == 0 {
+		t.Fatalf("calibration %d images %v, want 128 images %v", q.Calibration.Images, q.Calibration.Ranges, want.Ranges)
+	}
+	if len(q.Errors) != len(want.Ranges) || !slices.IsSortedFunc(q.Errors, func(a, b quant.LayerError) int { return -cmpF(a.RelRMS, b.RelRMS) }) {
+		t.Errorf("Errors %+v: want one per int8 conv (%d), largest first", q.Errors, len(want.Ranges))
+	}
+
+	// The int8 logits on test images against fp32's.
+	testSet, err := OpenSplit("mnist", "", false, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xt, err := collectImages(testSet, testSet.Norm(), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f32, err := Compile(m, WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := relRMS(t, f32, q.Compiled, xt)
+	t.Logf("int8 relative RMS error %.4f; %d convs, errors %+v", e, len(q.Errors), q.Errors)
+	if !(e < 0.03) {
+		t.Errorf("int8 logits' relative RMS error against fp32 = %.4f, want under 0.03", e)
+	}
+}
+
+// relRMS returns the relative RMS difference of b's outputs from a's on x.
+func relRMS(t *testing.T, a, b *Compiled, x *tensor.Tensor) float64 {
+	t.Helper()
+	ya, err := a.Net.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := slices.Clone(ya.Data)
+	yb, err := b.Net.Forward(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var num, den float64
+	for i, v := range ref {
+		d := float64(yb.Data[i] - v)
+		num += d * d
+		den += float64(v) * float64(v)
+	}
+	return math.Sqrt(num / den)
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// TestQuantizeRefuses checks that bad settings are ConfigErrors naming
+// their field, before any image is calibrated on.
+func TestQuantizeRefuses(t *testing.T) {
+	mm, err := models.New("lenet5", 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Model{Model: mm}
+	trainSet, err := OpenSplit("mnist", "", true, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		cfg   QuantizeConfig
+		field string
+	}{
+		{QuantizeConfig{CalibBatch: -1}, "CalibBatch"},
+		{QuantizeConfig{Calib: -5}, "Calib"},
+		{QuantizeConfig{Calib: 10}, "Calib"},         // under one batch of 64
+		{QuantizeConfig{ValSplit: -1}, "ValSplit"},   // negative
+		{QuantizeConfig{ValSplit: 300}, "ValSplit"},  // the whole training set
+		{QuantizeConfig{ValSplit: 100}, "Calib"},     // 512 of a 100-image split
+		{QuantizeConfig{Dataset: "nope"}, "Dataset"}, // read by name
+	} {
+		cfg := c.cfg
+		if cfg.Dataset == "" {
+			cfg.Train = trainSet
+		}
+		_, err := Quantize(m, cfg)
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != c.field {
+			t.Errorf("%+v: %v; want a ConfigError of %s", c.cfg, err, c.field)
+		}
+	}
+}
