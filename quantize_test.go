@@ -1,6 +1,7 @@
 package sgcnn
 
 import (
+	"cmp"
 	"errors"
 	"math"
 	"slices"
@@ -59,7 +60,7 @@ func TestQuantize(t *testing.T) {
 	if q.Calibration.Images != 128 || !slices.Equal(q.Calibration.Ranges, want.Ranges) || len(want.Ranges) == 0 {
 		t.Fatalf("calibration %d images %v, want 128 images %v", q.Calibration.Images, q.Calibration.Ranges, want.Ranges)
 	}
-	if len(q.Errors) != len(want.Ranges) || !slices.IsSortedFunc(q.Errors, func(a, b quant.LayerError) int { return -cmpF(a.RelRMS, b.RelRMS) }) {
+	if len(q.Errors) != len(want.Ranges) || !slices.IsSortedFunc(q.Errors, func(a, b quant.LayerError) int { return cmp.Compare(b.RelRMS, a.RelRMS) }) {
 		t.Errorf("Errors %+v: want one per int8 conv (%d), largest first", q.Errors, len(want.Ranges))
 	}
 
@@ -102,16 +103,6 @@ func relRMS(t *testing.T, a, b *Compiled, x *tensor.Tensor) float64 {
 		den += float64(v) * float64(v)
 	}
 	return math.Sqrt(num / den)
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // TestQuantizeRefuses checks that bad settings are ConfigErrors naming
