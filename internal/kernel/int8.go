@@ -37,6 +37,11 @@ package kernel
 // registers into the next int8 conv's byte planes (i8KernelQ,
 // int8_handoff.go).
 //
+// Groups of 3x3 stride-1 convs of 8x8, 16x16 and 32x32 planes may run on
+// the flat route instead (int8_flat.go: tiles of whole output rows, each
+// input row vector loaded once for three output rows), where measured
+// faster.
+//
 // Implementations (three, as the fp32 kernels): i8Go, i8GoY, i8GoQ,
 // quantRowsGo and interQuadsGo, pure Go, the fallback for -tags noasm and
 // CPUs without AVX512_VNNI; kernI8_*, kernI8Y_*, kernI8Q_*, kernQuantRows
@@ -345,9 +350,10 @@ func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g 
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 4*len(words))
 	for gi := range q.groups {
 		g := &q.groups[gi]
-		q.interleave(g, planes, words)
+		fus := q.fusable(g, e)
+		q.interleave(g, planes, words, g.flat && fus)
 		nf := len(g.filters)
-		if q.fusable(g, e) {
+		if fus {
 			fused(g, b)
 			continue
 		}
@@ -443,7 +449,7 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *
 			bias[fi] += e.Bias[n]
 		}
 	}
-	if g.flat {
+	if g.flat { // fusable, so b holds the flat route's input (interleave)
 		q.forwardFlatY(g, b, y, e, bias)
 		return
 	}

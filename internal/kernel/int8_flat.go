@@ -10,46 +10,105 @@ import (
 )
 
 // This file holds the flat route of Int8Plan for 3x3, stride-1, pad-1
-// convolutions of square planes 16 or 32 wide (as the fp32 flat route,
+// convolutions of square planes 8, 16 or 32 wide (as the fp32 flat route,
 // flat8.go). On the padded pitch (int8.go) a 16x16 plane computes 17
-// lanes per 16 outputs and tiles of 16 consecutive positions that
-// straddle rows, so that a tile's taps share no loads: each (quad, tap)
-// loads every vector of the tile again. Here a group's filters run in
-// blocks of up to i8FlatMaxM, each over tiles of whole output rows
-// (i8FlatRows), every vector 16 outputs of one row; an input row vector
-// is loaded once per column shift and used for the three output rows it
-// feeds (row reuse), and the stores are whole vectors, unmasked (the
-// fp32 outputs are contiguous rows; the handoff's rows are 16*k bytes
-// of the next conv's padded planes).
+// lanes per 16 outputs (an 8x8 one 80 for 64) in tiles of 16 consecutive
+// positions that straddle rows, so that a tile's taps share no loads:
+// each (quad, tap) loads every vector of the tile again. Here a group's
+// filters run in blocks of up to i8FlatMaxM, each over tiles of whole
+// output rows (i8FlatRows), every vector 16 outputs of one row (two rows
+// of an 8x8 plane); an input row vector is loaded once per column shift
+// and used for the three output rows it feeds (row reuse), and the
+// stores are whole vectors, unmasked (the fp32 outputs are contiguous
+// rows; the handoff's rows go to their places in the next conv's padded
+// planes).
 //
-// The route reads the plan's own input, the padded quad planes that
-// every group interleaves (pitch W+1, halos holding the zero point): the
-// halo columns are never computed but serve as the taps off the plane's
-// edge, so no load is masked, any zero point works (its term is in the
-// bias, as on the padded pitch), and the pack and HandOff layouts stay
-// as they are. Groups that store through the fp32 epilogue (a skipped or
-// planed filter) keep the padded tiles.
+// Planes 16 and 32 wide read the plan's own input, the padded quad planes
+// that every group interleaves (pitch W+1, halos holding the zero point):
+// the halo columns are never computed but serve as the taps off the
+// plane's edge, so no load is masked and any zero point works (its term
+// is in the bias, as on the padded pitch). For 8x8 planes, whose vectors
+// hold two rows, a group's quads are interleaved instead into compact
+// planes of pitch 8 (interQuads8Go; rows -1 and 8 the padding) and the
+// taps off the left and right edges are masked out of the VPDPBUSD, which
+// needs the zero point 0 (ReLU outputs; other plans keep the padded
+// tiles). The byte planes (pack) and the HandOff layout stay as they
+// are. Groups that store through the fp32 epilogue (a skipped or planed
+// filter) keep the padded tiles.
 //
 // Whether a group runs flat is measured once per process, implementation
 // and shape (width, filters, quads), the flat route against the padded
-// tiles (tuneI8Flat); SetInt8Flat forces it. Implementations: i8FlatGoY
-// and i8FlatGoQ (pure Go, exact in int32), and the generated
-// kernI8FY<w>_<m> and kernI8FQ<w>_<m> (_asm/int8flat.go).
+// tiles (tuneI8Flat); SetInt8Flat forces it. Implementations: i8FlatGoY,
+// i8FlatGoQ and interQuads8Go (pure Go, the sums exact in int32), and the
+// generated kernI8FY<w>_<m>, kernI8FQ<w>_<m> and kernInterQuads8
+// (_asm/int8flat.go).
 
-const i8FlatMaxM = 4 // filters per block (as _asm/int8flat.go)
+const (
+	i8FlatMaxM = 4  // filters per block (as _asm/int8flat.go)
+	i8Flat8QS  = 96 // words per quad of the compact planes of 8x8 inputs (as _asm/int8flat.go)
+)
 
 // i8FlatWidths are the plane widths of the flat route.
-var i8FlatWidths = [...]int{16, 32}
+var i8FlatWidths = [...]int{8, 16, 32}
 
 // i8FlatRows is the output rows of one tile of m filters on planes w
-// wide (as _asm/int8flat.go): 16 accumulators (12 for three filters).
+// wide (as _asm/int8flat.go): 16 accumulators (12 for three filters), or
+// the whole 8x8 plane.
 func i8FlatRows(w, m int) int {
+	if w == 8 {
+		return 8
+	}
 	r := [i8FlatMaxM + 1]int{1: 16, 2: 8, 3: 4, 4: 4}[m]
 	return r * 16 / w
 }
 
+// i8FlatWord returns the byte offset in b of quad k's input word at row
+// iy, column ix (-1 <= iy, ix <= w) as the flat kernels of planes w wide
+// read it, or -1 for a tap they mask out: the padded quad planes (pitch
+// w+1) for w = 16 and 32; for w = 8 the compact planes of interQuads8Go
+// (pitch 8, rows -1 and 8 the padding, i8Flat8QS words a quad), whose
+// columns -1 and 8 are masked out.
+func i8FlatWord(w, qs, k, iy, ix int) int {
+	if w != 8 {
+		return k*qs + 4*((iy+1)*(w+1)+ix+1)
+	}
+	if ix < 0 || ix >= w {
+		return -1
+	}
+	return k*qs + 4*(1+(iy+1)*8+ix)
+}
+
+// interQuads8Go interleaves quads of padded 8x8 byte planes (pitch 9,
+// each quad's four byte offsets into planes at padded row 0) into the
+// compact planes of the 8x8 flat kernels, i8Flat8QS words a quad:
+//
+//	for i := range len(idx) / 4 {
+//		for r := range 10 {
+//			for c := range 8 {
+//				var w uint32
+//				for j := range 4 {
+//					w |= uint32(planes[idx[4*i+j]+9*r+1+c]) << (8 * j)
+//				}
+//				dst[i*i8Flat8QS+1+8*r+c] = w
+//			}
+//		}
+//	}
+func interQuads8Go(planes []byte, idx []int32, dst []uint32) {
+	for i := range len(idx) / 4 {
+		o := idx[4*i : 4*i+4]
+		for r := range 10 {
+			d := dst[i*i8Flat8QS+1+8*r:][:8]
+			for c := range d {
+				p := 9*r + 1 + c
+				d[c] = uint32(planes[int(o[0])+p]) | uint32(planes[int(o[1])+p])<<8 | uint32(planes[int(o[2])+p])<<16 | uint32(planes[int(o[3])+p])<<24
+			}
+		}
+	}
+}
+
 // i8FlatKernelY computes nt tiles of R = i8FlatRows(w, m) output rows of
-// m filters (w = 16 or 32) on the padded quad planes b (pitch wq = w+1
+// m filters (w = 16 or 32; w = 8 reads the compact planes, see
+// i8FlatWord, nt = 1) on the padded quad planes b (pitch wq = w+1
 // words, quad k at byte k*qs, b at the first tile's first padded row),
 // weights a [m][nq][9] (rows lda words apart, tap 3*ky+kx), and stores
 // them with the epilogue as i8KernelY, output rows contiguous:
@@ -86,20 +145,19 @@ type i8FlatKernelQ func(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, 
 
 // i8FlatImpl is one implementation of the flat kernels.
 type i8FlatImpl struct {
-	y i8FlatKernelY
-	q i8FlatKernelQ
+	y     i8FlatKernelY
+	q     i8FlatKernelQ
+	inter func(planes []byte, idx []int32, dst []uint32) // interQuads8Go
 }
 
 // i8FlatGo is the pure-Go flat implementation.
-var i8FlatGo = i8FlatImpl{i8FlatGoY, i8FlatGoQ}
+var i8FlatGo = i8FlatImpl{i8FlatGoY, i8FlatGoQ, interQuads8Go}
 
 // i8FlatSums returns the int32 sums of i8FlatKernelY, [m][rows*w].
 func i8FlatSums(w, m, rows, nq int, a []int32, lda int, b []byte, qs int) []int32 {
-	wq := w + 1
 	n := rows * w
 	s := make([]int32, m*n)
 	for k := range nq {
-		pl := b[k*qs:]
 		for t := range 9 {
 			ky, kx := t/3, t%3
 			for i := range m {
@@ -107,10 +165,13 @@ func i8FlatSums(w, m, rows, nq int, a []int32, lda int, b []byte, qs int) []int3
 				w0, w1, w2, w3 := int32(int8(wv)), int32(int8(wv>>8)), int32(int8(wv>>16)), int32(int8(wv>>24))
 				si := s[i*n : (i+1)*n]
 				for r := range rows {
-					row := pl[4*((r+ky)*wq+kx):][:4*w]
 					sr := si[r*w : (r+1)*w]
 					for ox := range sr {
-						q := row[4*ox : 4*ox+4 : 4*ox+4]
+						o := i8FlatWord(w, qs, k, r+ky-1, ox+kx-1)
+						if o < 0 {
+							continue
+						}
+						q := b[o : o+4 : o+4]
 						sr[ox] += w0*int32(q[0]) + w1*int32(q[1]) + w2*int32(q[2]) + w3*int32(q[3])
 					}
 				}
@@ -172,7 +233,7 @@ func i8FlatIndex(p Conv) int {
 var i8FlatMode int
 
 // SetInt8Flat forces the flat route of Int8Plan (3x3 stride-1 convs of
-// 16x16 and 32x32 planes) on (1) or off (-1) for the plans built from
+// 8x8, 16x16 and 32x32 planes; 8x8 ones with zero point 0) on (1) or off (-1) for the plans built from
 // now on, or leaves it to the measurement (0, the default), and returns
 // the previous setting, so that tests and benchmarks can build both. It
 // must not be called while an Int8Plan is being built.
@@ -201,10 +262,21 @@ func (q *Int8Plan) setFlat() {
 	if wi < 0 || i8FlatMode < 0 {
 		return
 	}
+	if q.p.W == 8 && q.act.Zero != 0 {
+		return // the kernels mask the taps off the edges out: the padding must be 0
+	}
 	for gi := range q.groups {
 		g := &q.groups[gi]
 		g.flat = i8FlatMode > 0 || i8FlatFaster(wi, len(g.filters), len(g.quads)/4)
 	}
+}
+
+// flatQS returns the bytes per quad of the flat kernels' input.
+func (q *Int8Plan) flatQS() int {
+	if q.p.W == 8 {
+		return 4 * i8Flat8QS
+	}
+	return 4 * q.qstride
 }
 
 // forwardFlatY is forwardY for a group that runs flat (bias: the
@@ -212,7 +284,7 @@ func (q *Int8Plan) setFlat() {
 func (q *Int8Plan) forwardFlatY(g *i8Group, b []byte, y []float32, e *Epilogue, bias []float32) {
 	w, nq := q.p.W, len(g.quads)/4
 	i8FlatBlocks(len(g.filters), func(i0, m int) {
-		i8Cur.flat.y(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, 4*q.qstride, y, g.yoff[i0:], e.Add, g.sc[i0:], bias[i0:], e.ReLU)
+		i8Cur.flat.y(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, q.flatQS(), y, g.yoff[i0:], e.Add, g.sc[i0:], bias[i0:], e.ReLU)
 	})
 }
 
@@ -220,7 +292,7 @@ func (q *Int8Plan) forwardFlatY(g *i8Group, b []byte, y []float32, e *Epilogue, 
 func (q *Int8Plan) forwardFlatQ(g *i8Group, b, out []byte, e *Epilogue, bias []float32) {
 	w, nq := q.p.W, len(g.quads)/4
 	i8FlatBlocks(len(g.filters), func(i0, m int) {
-		i8Cur.flat.q(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, 4*q.qstride, out, g.qoff[i0:], e.Add, g.yoff[i0:], g.sc[i0:], bias[i0:], &q.nextQ, e.ReLU)
+		i8Cur.flat.q(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, q.flatQS(), out, g.qoff[i0:], e.Add, g.yoff[i0:], g.sc[i0:], bias[i0:], &q.nextQ, e.ReLU)
 	})
 }
 

@@ -31,7 +31,7 @@ func TestInt8FlatKernel(t *testing.T) {
 							for i := range a {
 								a[i] = int32(r.Uint32())
 							}
-							qs := 4 * ((rows+2)*wq + 5)
+							qs := max(4*((rows+2)*wq+5), 4*i8Flat8QS)
 							b := make([]byte, nq*qs)
 							for i := range b {
 								b[i] = byte(r.Uint32())
@@ -50,8 +50,12 @@ func TestInt8FlatKernel(t *testing.T) {
 										for tp := range 9 {
 											ky, kx := tp/3, tp%3
 											wv := a[i*lda+9*k+tp]
+											o := i8FlatWord(w, qs, k, ry+ky-1, ox+kx-1)
+											if o < 0 {
+												continue // off an 8x8 plane's edge
+											}
 											for j := range 4 {
-												s += int64(int8(wv>>(8*j))) * int64(b[k*qs+4*((ry+ky)*wq+ox+kx)+j])
+												s += int64(int8(wv>>(8*j))) * int64(b[o+j])
 											}
 										}
 									}
@@ -130,13 +134,54 @@ func TestInt8FlatKernel(t *testing.T) {
 	})
 }
 
+// TestInt8Inter8 checks the interleaver of the 8x8 flat kernels' compact
+// planes against byte arithmetic; the slack words stay as they were.
+func TestInt8Inter8(t *testing.T) {
+	forEachI8Impl(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		for _, nq := range []int{1, 2, 5} {
+			planes := make([]byte, 6*112+3)
+			for i := range planes {
+				planes[i] = byte(r.IntN(256))
+			}
+			idx := make([]int32, 4*nq)
+			for i := range idx {
+				idx[i] = int32(r.IntN(len(planes) - 90))
+			}
+			dst := make([]uint32, nq*i8Flat8QS)
+			for i := range dst {
+				dst[i] = 0xdeadbeef
+			}
+			i8Cur.flat.inter(planes, idx, dst)
+			for i, w := range dst {
+				k, o := i/i8Flat8QS, i%i8Flat8QS
+				if o < 1 || o > 80 {
+					if w != 0xdeadbeef {
+						t.Fatalf("nq=%d: slack word %d written", nq, i)
+					}
+					continue
+				}
+				pr, c := (o-1)/8, (o-1)%8
+				for j := range 4 {
+					if got, want := byte(w>>(8*j)), planes[int(idx[4*k+j])+9*pr+1+c]; got != want {
+						t.Fatalf("nq=%d quad %d row %d col %d byte %d: %d, want %d", nq, k, pr, c, j, got, want)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestInt8FlatPlan runs Int8Plan.Forward with the flat route forced on
 // (and off, the same checks) on 16x16 and 32x32 convs: dense groups and
 // groups of 1 to 7 filters over scattered channels, channel counts that
 // are and are not multiples of four, zero points 0 and not, the residual
-// and the ReLU on and off, against i8ConvRef.
+// and the ReLU on and off, a bias plane (whose group keeps the padded
+// tiles), against i8ConvRef.
 func TestInt8FlatPlan(t *testing.T) {
 	cases := []Conv{
+		{C: 6, H: 8, W: 8, N: 7, KH: 3, KW: 3, Stride: 1, Pad: 1},
+		{C: 16, H: 8, W: 8, N: 4, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 3, H: 16, W: 16, N: 5, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 8, H: 16, W: 16, N: 9, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 13, H: 32, W: 32, N: 6, KH: 3, KW: 3, Stride: 1, Pad: 1},
@@ -167,10 +212,14 @@ func TestInt8FlatPlan(t *testing.T) {
 						if withAdd {
 							e.Add = randSlice(r, p.N*hw)
 						}
+						if variant == 5 { // a bias plane: that filter's group stores through the padded tiles
+							e.Planes = make([][]float32, p.N)
+							e.Planes[groups[0].Filters[0]] = randSlice(r, hw)
+						}
 						ybuf, y := guarded(r, p.N*hw)
 						plan := NewInt8Plan(p, groups, act)
 						for _, g := range plan.groups {
-							if g.flat != (mode > 0) {
+							if g.flat != (mode > 0 && (p.W != 8 || act.Zero == 0)) {
 								t.Fatalf("%s: group flat = %v in mode %d", name, g.flat, mode)
 							}
 						}
@@ -193,6 +242,9 @@ func TestInt8FlatPlan(t *testing.T) {
 								}
 								if e.Add != nil {
 									v += float64(e.Add[i])
+								}
+								if e.Planes != nil && e.Planes[n] != nil {
+									v += float64(e.Planes[n][q])
 								}
 								if relu {
 									v = max(v, 0)
