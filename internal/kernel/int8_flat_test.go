@@ -137,39 +137,43 @@ func TestInt8FlatKernel(t *testing.T) {
 // TestInt8Inter8 checks the interleaver of the 8x8 flat kernels' compact
 // planes against byte arithmetic; the slack words stay as they were.
 func TestInt8Inter8(t *testing.T) {
-	forEachI8Impl(t, func(t *testing.T) {
-		r := rand.New(rand.NewPCG(15, 16))
-		for _, nq := range []int{1, 2, 5} {
-			planes := make([]byte, 6*112+3)
-			for i := range planes {
-				planes[i] = byte(r.IntN(256))
-			}
-			idx := make([]int32, 4*nq)
-			for i := range idx {
-				idx[i] = int32(r.IntN(len(planes) - 90))
-			}
-			dst := make([]uint32, nq*i8Flat8QS)
-			for i := range dst {
-				dst[i] = 0xdeadbeef
-			}
-			i8Cur.flat.inter(planes, idx, dst)
-			for i, w := range dst {
-				k, o := i/i8Flat8QS, i%i8Flat8QS
-				if o < 1 || o > 80 {
-					if w != 0xdeadbeef {
-						t.Fatalf("nq=%d: slack word %d written", nq, i)
-					}
-					continue
+	forEachI8Impl(t, func(t *testing.T) { checkInter8(t, rand.New(rand.NewPCG(15, 16))) })
+}
+
+// checkInter8 checks i8Cur.flat.inter against byte arithmetic, with the
+// slack words as guards.
+func checkInter8(t *testing.T, r *rand.Rand) {
+	t.Helper()
+	for _, nq := range []int{1, 2, 5} {
+		planes := make([]byte, 6*112+3)
+		for i := range planes {
+			planes[i] = byte(r.IntN(256))
+		}
+		idx := make([]int32, 4*nq)
+		for i := range idx {
+			idx[i] = int32(r.IntN(len(planes) - 90))
+		}
+		dst := make([]uint32, nq*i8Flat8QS)
+		for i := range dst {
+			dst[i] = 0xdeadbeef
+		}
+		i8Cur.flat.inter(planes, idx, dst)
+		for i, w := range dst {
+			k, o := i/i8Flat8QS, i%i8Flat8QS
+			if o < 1 || o > 80 {
+				if w != 0xdeadbeef {
+					t.Fatalf("nq=%d: slack word %d written", nq, i)
 				}
-				pr, c := (o-1)/8, (o-1)%8
-				for j := range 4 {
-					if got, want := byte(w>>(8*j)), planes[int(idx[4*k+j])+9*pr+1+c]; got != want {
-						t.Fatalf("nq=%d quad %d row %d col %d byte %d: %d, want %d", nq, k, pr, c, j, got, want)
-					}
+				continue
+			}
+			pr, c := (o-1)/8, (o-1)%8
+			for j := range 4 {
+				if got, want := byte(w>>(8*j)), planes[int(idx[4*k+j])+9*pr+1+c]; got != want {
+					t.Fatalf("nq=%d quad %d row %d col %d byte %d: %d, want %d", nq, k, pr, c, j, got, want)
 				}
 			}
 		}
-	})
+	}
 }
 
 // TestInt8FlatPlan runs Int8Plan.Forward with the flat route forced on
