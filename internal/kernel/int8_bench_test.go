@@ -42,7 +42,8 @@ func BenchmarkInt8Plan(b *testing.B) {
 // flat route (int8_flat.go), one image, one thread: the pruned ResNet
 // stage shapes of flatTuneGroups (groups of 1 to 4 filters over 30% of
 // the channels, as Conv-70), dense, and single groups of m filters over
-// 8 channels.
+// 8 channels; rates per second of wall and of thread CPU time (the
+// machine is shared).
 func BenchmarkInt8Flat(b *testing.B) {
 	type shape struct {
 		name   string
@@ -73,10 +74,11 @@ func BenchmarkInt8Flat(b *testing.B) {
 				was := SetInt8Flat(mode)
 				plan := NewInt8Plan(p, s.groups, ActQuantRange(0, 1))
 				SetInt8Flat(was)
-				b.SetBytes(int64(p.FLOPs()))
-				for b.Loop() {
-					plan.Forward(x, y, &e, &ws)
-				}
+				reportRates(b, p.FLOPs(), 1, func() {
+					for b.Loop() {
+						plan.Forward(x, y, &e, &ws)
+					}
+				})
 			})
 		}
 	}
