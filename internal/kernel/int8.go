@@ -37,6 +37,11 @@ package kernel
 // registers into the next int8 conv's byte planes (i8KernelQ,
 // int8_handoff.go).
 //
+// Groups of 3x3 stride-1 convs of 8x8, 16x16 and 32x32 planes may run on
+// the flat route instead (int8_flat.go: tiles of whole output rows, each
+// input row vector loaded once for three output rows), where measured
+// faster.
+//
 // Implementations (three, as the fp32 kernels): i8Go, i8GoY, i8GoQ,
 // quantRowsGo and interQuadsGo, pure Go, the fallback for -tags noasm and
 // CPUs without AVX512_VNNI; kernI8_*, kernI8Y_*, kernI8Q_*, kernQuantRows
@@ -159,10 +164,11 @@ type i8Impl struct {
 	kernQ i8KernelQ
 	quant quantKernel
 	inter interKernel
+	flat  i8FlatImpl
 }
 
 var (
-	i8ImplGo = i8Impl{"go", i8Go, i8GoY, i8GoQ, quantRowsGo, interQuadsGo}
+	i8ImplGo = i8Impl{"go", i8Go, i8GoY, i8GoQ, quantRowsGo, interQuadsGo, i8FlatGo}
 	i8Cur    = i8ImplGo           // the implementation in use
 	i8Impls  = []i8Impl{i8ImplGo} // all usable on this CPU, fastest last
 )
@@ -303,129 +309,7 @@ type i8Group struct {
 	yoff     []int32   // [len(filters)] where each filter's output plane starts
 	qoff     []int32   // [len(filters)] with next: where its plane starts in next's input, shifted
 	sc, bias []float32 // [len(filters)] dequantization
-}
-
-// NewInt8Plan quantizes groups' weights (as GroupConvForward takes them)
-// per output channel and prepares the int8 convolution p of inputs
-// quantized by act.
-func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
-	if act.Scale <= 0 || p.Stride < 1 {
-		panic("kernel: NewInt8Plan: bad scale or stride")
-	}
-	s := p.Stride
-	hp, wp := p.H+2*p.Pad, p.W+2*p.Pad
-	q := &Int8Plan{p: p, act: act, s: s, hq: (hp + s - 1) / s, wq: (wp + s - 1) / s,
-		covered: make([]bool, p.N), zero: make([]float32, p.OutW()), bplane: make([]int, p.C)}
-	if s == 1 && p.KW == 2*p.Pad+1 && p.Pad > 0 {
-		// A row's right padding is the next row's left padding: the taps
-		// past a row's end read the zeros before the next row's first
-		// value, so the pitch drops Pad columns (fewer dropped outputs)
-		// and one more row takes the last row's overhang.
-		q.wq, q.hq = p.W+p.Pad, hp+1
-	}
-	q.plen = q.hq * q.wq
-	q.qstride = (s*s*q.plen + 15) &^ 15
-	q.pr = (p.OutH()*q.wq + 15) / 16 * 16
-	q.vinfo = make([]int32, 2*q.pr/16)
-	for v := range q.pr / 16 {
-		var k, cnt int32
-		first := int32(-1)
-		for l := range 16 {
-			pos := 16*v + l
-			if oy, ox := pos/q.wq, pos%q.wq; oy < p.OutH() && ox < p.OutW() {
-				k |= 1 << l
-				cnt++
-				if first < 0 {
-					first = int32(oy*p.OutW() + ox)
-				}
-			}
-		}
-		q.vinfo[2*v] = k | ((1<<cnt)-1)<<16
-		q.vinfo[2*v+1] = max(first, 0)
-	}
-	read := make([]bool, p.C)
-	for _, g := range groups {
-		if len(g.Filters) > 0 {
-			for _, ch := range g.Channels {
-				read[ch] = true
-			}
-		}
-	}
-	for ch, r := range read {
-		q.bplane[ch] = -1
-		if r {
-			q.bplane[ch] = len(q.used)
-			q.used = append(q.used, ch)
-		}
-	}
-	kk := p.KH * p.KW
-	maxOff := 0 // words
-	for ky := range p.KH {
-		for kx := range p.KW {
-			maxOff = max(maxOff, ((ky%s)*s+kx%s)*q.plen+(ky/s)*q.wq+kx/s)
-		}
-	}
-	for _, g := range groups {
-		if len(g.Filters) == 0 || len(g.Channels) == 0 {
-			continue
-		}
-		nq := (len(g.Channels) + 3) / 4
-		ig := i8Group{filters: g.Filters, k4: nq * kk, quads: make([]int32, 4*nq),
-			sc: make([]float32, len(g.Filters)), bias: make([]float32, len(g.Filters))}
-		for i := range ig.quads {
-			ig.quads[i] = int32(q.bplane[g.Channels[min(i, len(g.Channels)-1)]] * q.qstride)
-		}
-		q.gwords = max(q.gwords, max(nq*q.qstride, (nq-1)*q.qstride+maxOff+q.pr)+16)
-		ig.w = make([]int32, len(g.Filters)*ig.k4)
-		ig.offs = make([]int32, ig.k4)
-		ig.yoff = make([]int32, len(g.Filters))
-		for fi, n := range g.Filters {
-			ig.yoff[fi] = int32(n * p.OutH() * p.OutW())
-		}
-		for i := range nq {
-			for ky := range p.KH {
-				for kx := range p.KW {
-					phase := (ky%s)*s + kx%s
-					ig.offs[i*kk+ky*p.KW+kx] = int32(4 * (i*q.qstride + phase*q.plen + (ky/s)*q.wq + kx/s))
-				}
-			}
-		}
-		slot := make([]int, len(g.Channels)) // channel ci at byte ci of the group's quads
-		for ci := range slot {
-			slot[ci] = ci
-		}
-		for fi, n := range g.Filters {
-			q.covered[n] = true
-			ig.sc[fi], ig.bias[fi] = quantFilter(g.Weights[fi*len(g.Channels)*kk:(fi+1)*len(g.Channels)*kk], slot, kk, ig.w[fi*ig.k4:(fi+1)*ig.k4], act)
-		}
-		q.groups = append(q.groups, ig)
-	}
-	return q
-}
-
-// quantFilter packs one filter's weights w [c][kk] as int8 into dst
-// [quads][kk], channel ci at byte slot[ci] (quad slot/4, byte slot%4),
-// and returns its dequantization scale and zero-point term.
-func quantFilter(w []float32, slot []int, kk int, dst []int32, act ActQuant) (sc, bias float32) {
-	var m float32
-	for _, v := range w {
-		m = max(m, float32(math.Abs(float64(v))))
-	}
-	sw := m / 127
-	if m == 0 {
-		sw = 1
-	}
-	var sum int64
-	for ci, sl := range slot {
-		for t := range kk {
-			qv := int32(math.RoundToEven(float64(w[ci*kk+t] / sw)))
-			qv = min(max(qv, -127), 127)
-			sum += int64(qv)
-			dst[(sl/4)*kk+t] |= int32(uint32(uint8(int8(qv))) << (8 * (sl % 4)))
-		}
-	}
-	sc = act.Scale * sw
-	return sc, -sc * float32(act.Zero) * float32(sum)
+	flat     bool      // the group runs on the flat route (int8_flat.go)
 }
 
 // Forward computes y = act(conv(x) + e's terms) as GroupPlan.Forward,
@@ -466,9 +350,10 @@ func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g 
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 4*len(words))
 	for gi := range q.groups {
 		g := &q.groups[gi]
-		q.interleave(g, planes, words)
+		fus := q.fusable(g, e)
+		q.interleave(g, planes, words, g.flat && fus)
 		nf := len(g.filters)
-		if q.fusable(g, e) {
+		if fus {
 			fused(g, b)
 			continue
 		}
@@ -563,6 +448,10 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *
 		for fi, n := range g.filters {
 			bias[fi] += e.Bias[n]
 		}
+	}
+	if g.flat { // fusable, so b holds the flat route's input (interleave)
+		q.forwardFlatY(g, b, y, e, bias)
+		return
 	}
 	kern, nvec := i8Cur.kernY, q.pr/16
 	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) { // as q.tiles, a call per run of equal tiles

@@ -16,12 +16,25 @@ import (
 // The first conv's epilogue has every term (a skipped channel the second
 // does not read, a bias plane, a residual, a channel no group computes),
 // so that both its fused and its fp32 stores hand off; pitches that do
-// not line up are refused.
+// not line up are refused. Every case runs with the flat route
+// (int8_flat.go) forced off and on.
 func TestInt8HandOff(t *testing.T) {
+	for _, mode := range []int{-1, 1} {
+		t.Run(fmt.Sprintf("flat=%d", mode), func(t *testing.T) {
+			was := SetInt8Flat(mode)
+			defer SetInt8Flat(was)
+			testInt8HandOff(t)
+		})
+	}
+}
+
+// testInt8HandOff is TestInt8HandOff in the flat route's current mode.
+func testInt8HandOff(t *testing.T) {
 	cases := []struct{ p1, p2 Conv }{
 		{Conv{C: 5, H: 8, W: 8, N: 7, KH: 3, KW: 3, Stride: 1, Pad: 1}, Conv{C: 7, H: 8, W: 8, N: 6, KH: 3, KW: 3, Stride: 1, Pad: 1}},
 		{Conv{C: 6, H: 9, W: 11, N: 13, KH: 3, KW: 3, Stride: 1, Pad: 1}, Conv{C: 13, H: 9, W: 11, N: 4, KH: 3, KW: 3, Stride: 1, Pad: 1}},
 		{Conv{C: 8, H: 16, W: 16, N: 12, KH: 3, KW: 3, Stride: 1, Pad: 1}, Conv{C: 12, H: 16, W: 16, N: 9, KH: 3, KW: 3, Stride: 1, Pad: 1}},
+		{Conv{C: 6, H: 32, W: 32, N: 5, KH: 3, KW: 3, Stride: 1, Pad: 1}, Conv{C: 5, H: 32, W: 32, N: 3, KH: 3, KW: 3, Stride: 1, Pad: 1}},
 		{Conv{C: 3, H: 6, W: 20, N: 16, KH: 5, KW: 5, Stride: 1, Pad: 2}, Conv{C: 16, H: 6, W: 20, N: 5, KH: 5, KW: 5, Stride: 1, Pad: 2}},
 		// Stride 2 into stride 1: the phase plane's pitch (16+2)/2 is the
 		// next conv's W+Pad.
@@ -55,6 +68,9 @@ func TestInt8HandOff(t *testing.T) {
 				g1 := i8Groups(r, c.p1, grouped) // the last filter is in no group when grouped
 				g2 := withoutChannel(r, i8Groups(r, c.p2, grouped), 2, c.p2.KH*c.p2.KW)
 				act1, act2 := ActQuantRange(-1.5, 1.5), ActQuantRange(0, 3)
+				if ci == 0 {
+					act1 = ActQuantRange(0, 1.5) // zero point 0: the 8x8 flat route hands off
+				}
 				x := randSlice(r, c.p1.C*c.p1.H*c.p1.W)
 				var ws Workspace
 

@@ -84,7 +84,13 @@ func fillBytes(b []byte, v byte) {
 
 // interleave writes group g's quads from the byte planes into words, one
 // quad every q.qstride words. The slack beyond them is left as it is: it
-// reaches only the dropped output columns.
-func (q *Int8Plan) interleave(g *i8Group, planes []byte, words []uint32) {
+// reaches only the dropped output columns. With flat (the group runs on
+// the flat route) an 8x8 conv's quads go to the flat kernels' compact
+// planes instead.
+func (q *Int8Plan) interleave(g *i8Group, planes []byte, words []uint32, flat bool) {
+	if flat && q.p.W == 8 {
+		i8Cur.flat.inter(planes, g.quads, words)
+		return
+	}
 	i8Cur.inter(q.qstride, planes, g.quads, words)
 }

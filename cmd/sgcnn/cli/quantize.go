@@ -17,6 +17,7 @@ import (
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
 	"github.com/sgcnn/sgcnn/internal/cpuload"
+	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/quant"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -341,6 +342,9 @@ func quantSpeed(w io.Writer, in []int, batch, repeats int, f32, i8 *compile.Net,
 		c := med(ts[2])
 		fmt.Fprintf(w, "batch %d, same rounds: ONNX Runtime QDQ %.2f ms  sgcnn int8 %.2f ms  (sgcnn int8 %.2fx ONNX Runtime)\n",
 			batch, ms(c), ms(b), float64(c)/float64(b))
+	}
+	if t := kernel.Int8Tuning(); t != "" {
+		fmt.Fprintf(w, "int8 routes measured: %s\n", t)
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ func int8Set() {
 			}
 		}
 	}
+	i8FlatSet()
 	quantRows()
 	interQuads()
 	interQuadsVBMI()
