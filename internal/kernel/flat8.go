@@ -175,12 +175,7 @@ func SetFlat8(mode int) (was int) {
 // initFlat8 makes g, newly made for groups, a plan of the flat route.
 func (g *GroupPlan) initFlat8(groups []Group) *GroupPlan {
 	g.d = flatDirect(g.p.W)
-	var t *flatBlockCost
-	if wi := flatIndex(g.p); wi >= 0 {
-		tuneFlatBlocks(wi)
-		t = &flatBlockCosts[wi]
-	}
-	g.f8 = &flat8Plan{groups: newFlat8(groups, g.p.H*g.p.W, t)}
+	g.f8 = &flat8Plan{groups: newFlat8(groups, g.p.H*g.p.W)}
 	for _, gr := range groups {
 		for _, n := range gr.Filters {
 			g.covered[n] = true
@@ -204,9 +199,8 @@ func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
 }
 
 // newFlat8 splits groups into blocks for the flat route of planes of hw
-// floats, of the sizes flatSplit picks from the measured costs t (nil:
-// as even as can be).
-func newFlat8(groups []Group, hw int, t *flatBlockCost) []flat8Group {
+// floats.
+func newFlat8(groups []Group, hw int) []flat8Group {
 	var out []flat8Group
 	for _, gr := range groups {
 		nf, nc := len(gr.Filters), len(gr.Channels)
@@ -217,8 +211,12 @@ func newFlat8(groups []Group, hw int, t *flatBlockCost) []flat8Group {
 		for ci, c := range gr.Channels {
 			fg.choffs[ci] = int32(c * hw)
 		}
-		i0 := 0
-		for _, m := range flatSplit(nf, nc, t) {
+		nb := (nf + flat8MaxM - 1) / flat8MaxM
+		for b, i0 := 0, 0; b < nb; b++ {
+			m := nf / nb
+			if b < nf%nb {
+				m++
+			}
 			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: gr.Weights[i0*nc*9 : (i0+m)*nc*9]}
 			fg.blocks = append(fg.blocks, blk)
 			i0 += m
