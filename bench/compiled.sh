@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 bin=$(mktemp -d)/sgcnn
 go build -o "$bin" ./cmd/sgcnn
 mkdir -p bench/results
-out=bench/results/compiled-$(date -u +%Y%m%dT%H%M).md
+out=bench/results/compiled-$(date -u +%Y%m%dT%H%M%S).md
 {
 	echo '```'
 	echo "\$ sgcnn bench $*"

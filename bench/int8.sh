@@ -77,7 +77,7 @@ for arch in resnet20 resnet56; do
 	done
 done
 
-res=bench/results/int8-$(date -u +%Y%m%dT%H%M).md
+res=bench/results/int8-$(date -u +%Y%m%dT%H%M%S).md
 {
 	echo "## int8 (sgcnn quantize): $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 	echo

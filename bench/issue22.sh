@@ -18,7 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 go build -o "$tmp/issue22" ./bench/issue22
 go build -o "$tmp/bench_onnx" ./bench/onnx
 mkdir -p bench/results
-out=bench/results/issue22-$(date -u +%Y%m%dT%H%M).md
+out=bench/results/issue22-$(date -u +%Y%m%dT%H%M%S).md
 # ORT first: its table feeds the goal table.
 "$tmp/bench_onnx" -models resnet56,resnet20 -threads 2 -idle-wait 10s >"$tmp/onnx.md"
 {
