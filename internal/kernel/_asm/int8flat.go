@@ -123,71 +123,20 @@ func i8Flat(width, m int, q bool) {
 			}
 		}
 	}
-	ADDQ(U8(36), w)
-	if m == 4 {
-		ADDQ(U8(36), w3)
-	}
-	ADDQ(qs, p)
-	DECQ(nq)
-	JNZ(LabelRef("quad"))
-
-	y := Load(Param("y"), GP64())
-	yoff := Load(Param("yoff"), GP64())
-	add := Load(Param("add"), GP64())
-	var aoff, qp Register
-	if q {
-		aoff = Load(Param("aoff"), GP64())
-		qp = Load(Param("q"), GP64())
-		VBROADCASTSS(Mem{Base: qp}, Z26)
-		VBROADCASTSS(Mem{Base: qp, Disp: 4}, Z27)
-	}
-	sc := Load(Param("sc"), GP64())
-	bias := Load(Param("bias"), GP64())
-	flags := Load(Param("flags"), GP64())
-	VPXORD(Z31, Z31, Z31)
-	ro, yrow, arow := GP64(), GP64(), GP64()
-	for _, vr := range epilogueVariants(flags) {
-		Label(vr.label)
-		for i := range m {
-			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z24)
-			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z25)
-			MOVLQSX(Mem{Base: yoff, Disp: 4 * i}, ro)
-			if q {
-				LEAQ(Mem{Base: y, Index: ro, Scale: 1}, yrow)
-				if vr.add {
-					MOVLQSX(Mem{Base: aoff, Disp: 4 * i}, arow)
-					LEAQ(Mem{Base: add, Index: arow, Scale: 4}, arow)
-				}
-			} else {
-				LEAQ(Mem{Base: y, Index: ro, Scale: 4}, yrow)
-				if vr.add {
-					LEAQ(Mem{Base: add, Index: ro, Scale: 4}, arow)
-				}
-			}
-			for r := range rows {
-				for u := range nvr {
-					a := acc(i, r, u)
-					VCVTDQ2PS(a, a)
-					VFMADD213PS(Z25, Z24, a)
-					if vr.add {
-						VADDPS(Mem{Base: arow, Disp: 4 * (r*width + 16*u)}, a, a)
-					}
-					if vr.relu {
-						VMAXPS(Z31, a, a)
-					}
-					if q {
-						VFMADD213PS(Z27, Z26, a)
-						VCVTPS2DQ(a, a)
-						VPMAXSD(Z31, a, a)
-						VPMOVUSDB(a, Mem{Base: yrow, Disp: r*wq + 16*u})
-					} else {
-						VMOVUPS(a, Mem{Base: yrow, Disp: 4 * (r*width + 16*u)})
-					}
+	i8FlatNextQuad(m, w, w3, qs, p, nq)
+	i8FlatStores(m, q, func(i int, vr epiVariant, yrow, arow Register) {
+		for r := range rows {
+			for u := range nvr {
+				a := acc(i, r, u)
+				i8FlatDequant(a, vr, q, Mem{Base: arow, Disp: 4 * (r*width + 16*u)})
+				if q {
+					VPMOVUSDB(a, Mem{Base: yrow, Disp: r*wq + 16*u})
+				} else {
+					VMOVUPS(a, Mem{Base: yrow, Disp: 4 * (r*width + 16*u)})
 				}
 			}
 		}
-		JMP(LabelRef("done"))
-	}
+	})
 	Label("done")
 	// The next tile: b, y and (when set) add move on by its rows.
 	t := GP64()
@@ -309,71 +258,20 @@ func i8Flat8(m int, q bool) {
 			}
 		}
 	}
-	ADDQ(U8(36), w)
-	if m == 4 {
-		ADDQ(U8(36), w3)
-	}
-	ADDQ(qs, p)
-	DECQ(nq)
-	JNZ(LabelRef("quad"))
-
-	y := Load(Param("y"), GP64())
-	yoff := Load(Param("yoff"), GP64())
-	add := Load(Param("add"), GP64())
-	var aoff, qp Register
-	if q {
-		aoff = Load(Param("aoff"), GP64())
-		qp = Load(Param("q"), GP64())
-		VBROADCASTSS(Mem{Base: qp}, Z26)
-		VBROADCASTSS(Mem{Base: qp, Disp: 4}, Z27)
-	}
-	sc := Load(Param("sc"), GP64())
-	bias := Load(Param("bias"), GP64())
-	flags := Load(Param("flags"), GP64())
-	VPXORD(Z31, Z31, Z31)
-	ro, yrow, arow := GP64(), GP64(), GP64()
-	for _, vr := range epilogueVariants(flags) {
-		Label(vr.label)
-		for i := range m {
-			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z24)
-			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z25)
-			MOVLQSX(Mem{Base: yoff, Disp: 4 * i}, ro)
+	i8FlatNextQuad(m, w, w3, qs, p, nq)
+	i8FlatStores(m, q, func(i int, vr epiVariant, yrow, arow Register) {
+		for j := range 4 {
+			a := acc(i, j)
+			i8FlatDequant(a, vr, q, Mem{Base: arow, Disp: 64 * j})
 			if q {
-				LEAQ(Mem{Base: y, Index: ro, Scale: 1}, yrow)
-				if vr.add {
-					MOVLQSX(Mem{Base: aoff, Disp: 4 * i}, arow)
-					LEAQ(Mem{Base: add, Index: arow, Scale: 4}, arow)
-				}
+				VPMOVUSDB(a, X30)
+				VMOVQ(X30, Mem{Base: yrow, Disp: 18 * j})
+				VPEXTRQ(U8(1), X30, Mem{Base: yrow, Disp: 18*j + 9})
 			} else {
-				LEAQ(Mem{Base: y, Index: ro, Scale: 4}, yrow)
-				if vr.add {
-					LEAQ(Mem{Base: add, Index: ro, Scale: 4}, arow)
-				}
-			}
-			for j := range 4 {
-				a := acc(i, j)
-				VCVTDQ2PS(a, a)
-				VFMADD213PS(Z25, Z24, a)
-				if vr.add {
-					VADDPS(Mem{Base: arow, Disp: 64 * j}, a, a)
-				}
-				if vr.relu {
-					VMAXPS(Z31, a, a)
-				}
-				if q {
-					VFMADD213PS(Z27, Z26, a)
-					VCVTPS2DQ(a, a)
-					VPMAXSD(Z31, a, a)
-					VPMOVUSDB(a, X30)
-					VMOVQ(X30, Mem{Base: yrow, Disp: 18 * j})
-					VPEXTRQ(U8(1), X30, Mem{Base: yrow, Disp: 18*j + 9})
-				} else {
-					VMOVUPS(a, Mem{Base: yrow, Disp: 64 * j})
-				}
+				VMOVUPS(a, Mem{Base: yrow, Disp: 64 * j})
 			}
 		}
-		JMP(LabelRef("done"))
-	}
+	})
 	Label("done")
 	VZEROUPPER()
 	RET()
@@ -434,3 +332,82 @@ func interQuads8() {
 
 // ymm4 are the registers of kernInterQuads8's four planes.
 var ymm4 = []VecPhysical{Y0, Y1, Y2, Y3}
+
+// i8FlatNextQuad emits the end of the int8 flat kernels' loop over quads:
+// the weight pointers (w, and w3 for four filters) and the plane p move on
+// one quad, and back to "quad" while nq quads remain.
+func i8FlatNextQuad(m int, w, w3, qs, p, nq Register) {
+	ADDQ(U8(36), w)
+	if m == 4 {
+		ADDQ(U8(36), w3)
+	}
+	ADDQ(qs, p)
+	DECQ(nq)
+	JNZ(LabelRef("quad"))
+}
+
+// i8FlatStores emits the int8 flat kernels' stores: per epilogue variant
+// (flags) and filter i, Z24 and Z25 set to its scale and bias, yrow to its
+// output (yoff[i] floats, or bytes with q, into y) and, with an add,
+// arow to its residual (at the same index, or aoff[i] floats with q);
+// then store(i, ...) emits the filter's vectors. With q, Z26 and Z27 hold
+// the next conv's quantization (1/scale, zero point). Z31 is zero.
+func i8FlatStores(m int, q bool, store func(i int, vr epiVariant, yrow, arow Register)) {
+	y := Load(Param("y"), GP64())
+	yoff := Load(Param("yoff"), GP64())
+	add := Load(Param("add"), GP64())
+	var aoff, qp Register
+	if q {
+		aoff = Load(Param("aoff"), GP64())
+		qp = Load(Param("q"), GP64())
+		VBROADCASTSS(Mem{Base: qp}, Z26)
+		VBROADCASTSS(Mem{Base: qp, Disp: 4}, Z27)
+	}
+	sc := Load(Param("sc"), GP64())
+	bias := Load(Param("bias"), GP64())
+	flags := Load(Param("flags"), GP64())
+	VPXORD(Z31, Z31, Z31)
+	ro, yrow, arow := GP64(), GP64(), GP64()
+	for _, vr := range epilogueVariants(flags) {
+		Label(vr.label)
+		for i := range m {
+			VBROADCASTSS(Mem{Base: sc, Disp: 4 * i}, Z24)
+			VBROADCASTSS(Mem{Base: bias, Disp: 4 * i}, Z25)
+			MOVLQSX(Mem{Base: yoff, Disp: 4 * i}, ro)
+			if q {
+				LEAQ(Mem{Base: y, Index: ro, Scale: 1}, yrow)
+				if vr.add {
+					MOVLQSX(Mem{Base: aoff, Disp: 4 * i}, arow)
+					LEAQ(Mem{Base: add, Index: arow, Scale: 4}, arow)
+				}
+			} else {
+				LEAQ(Mem{Base: y, Index: ro, Scale: 4}, yrow)
+				if vr.add {
+					LEAQ(Mem{Base: add, Index: ro, Scale: 4}, arow)
+				}
+			}
+			store(i, vr, yrow, arow)
+		}
+		JMP(LabelRef("done"))
+	}
+}
+
+// i8FlatDequant emits the dequantization of int32 sums a: a*Z24 + Z25,
+// plus the residual at add (vr.add), the ReLU (vr.relu), and with q the
+// next conv's quantization to int32, at least 0 (the byte store that
+// follows saturates at 255).
+func i8FlatDequant(a VecPhysical, vr epiVariant, q bool, add Mem) {
+	VCVTDQ2PS(a, a)
+	VFMADD213PS(Z25, Z24, a)
+	if vr.add {
+		VADDPS(add, a, a)
+	}
+	if vr.relu {
+		VMAXPS(Z31, a, a)
+	}
+	if q {
+		VFMADD213PS(Z27, Z26, a)
+		VCVTPS2DQ(a, a)
+		VPMAXSD(Z31, a, a)
+	}
+}
