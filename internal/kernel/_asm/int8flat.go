@@ -75,30 +75,7 @@ func i8Flat(width, m int, q bool) {
 			}
 		}
 	}
-	nq := Load(Param("nq"), GP64())
-	w := Load(Param("a"), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(U8(2), lda)
-	var w3 Register
-	if m == 4 {
-		w3 = GP64()
-		LEAQ(Mem{Base: w, Index: lda, Scale: 2}, w3)
-		ADDQ(lda, w3)
-	}
-	wa := func(i, tap int) Mem {
-		d := 4 * tap
-		switch i {
-		case 0:
-			return Mem{Base: w, Disp: d}
-		case 3:
-			return Mem{Base: w3, Disp: d}
-		default:
-			return Mem{Base: w, Index: lda, Scale: uint8(i), Disp: d}
-		}
-	}
-	p := Load(Param("b"), GP64())
-	qs := Load(Param("qs"), GP64())
-	Label("quad")
+	nq, w, w3, p, qs, wa := i8FlatLoop(m)
 	n := 0
 	for kx := range 3 {
 		for i := range m {
@@ -205,30 +182,7 @@ func i8Flat8(m int, q bool) {
 			VPXORD(acc(i, j), acc(i, j), acc(i, j))
 		}
 	}
-	nq := Load(Param("nq"), GP64())
-	w := Load(Param("a"), GP64())
-	lda := Load(Param("lda"), GP64())
-	SHLQ(U8(2), lda)
-	var w3 Register
-	if m == 4 {
-		w3 = GP64()
-		LEAQ(Mem{Base: w, Index: lda, Scale: 2}, w3)
-		ADDQ(lda, w3)
-	}
-	wa := func(i, tap int) Mem {
-		d := 4 * tap
-		switch i {
-		case 0:
-			return Mem{Base: w, Disp: d}
-		case 3:
-			return Mem{Base: w3, Disp: d}
-		default:
-			return Mem{Base: w, Index: lda, Scale: uint8(i), Disp: d}
-		}
-	}
-	p := Load(Param("b"), GP64())
-	qs := Load(Param("qs"), GP64())
-	Label("quad")
+	nq, w, w3, p, qs, wa := i8FlatLoop(m)
 	n := 0
 	for kx := range 3 {
 		for i := range m {
@@ -410,4 +364,35 @@ func i8FlatDequant(a VecPhysical, vr epiVariant, q bool, add Mem) {
 		VCVTPS2DQ(a, a)
 		VPMAXSD(Z31, a, a)
 	}
+}
+
+// i8FlatLoop loads the int8 flat kernels' loop registers: the quad count
+// nq, the weights w (filter 0's) and w3 (filter 3's, for four filters),
+// the quad planes p and their stride qs; wa(i, tap) addresses filter i's
+// weight word of a tap. It then emits the loop's label, "quad".
+func i8FlatLoop(m int) (nq, w, w3, p, qs Register, wa func(i, tap int) Mem) {
+	nq = Load(Param("nq"), GP64())
+	w = Load(Param("a"), GP64())
+	lda := Load(Param("lda"), GP64())
+	SHLQ(U8(2), lda)
+	if m == 4 {
+		w3 = GP64()
+		LEAQ(Mem{Base: w, Index: lda, Scale: 2}, w3)
+		ADDQ(lda, w3)
+	}
+	wa = func(i, tap int) Mem {
+		d := 4 * tap
+		switch i {
+		case 0:
+			return Mem{Base: w, Disp: d}
+		case 3:
+			return Mem{Base: w3, Disp: d}
+		default:
+			return Mem{Base: w, Index: lda, Scale: uint8(i), Disp: d}
+		}
+	}
+	p = Load(Param("b"), GP64())
+	qs = Load(Param("qs"), GP64())
+	Label("quad")
+	return nq, w, w3, p, qs, wa
 }
