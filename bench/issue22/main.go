@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/internal/parallel"
 	"golang.org/x/sys/unix"
 )
 
@@ -252,6 +253,7 @@ type convJob struct {
 	x, y     [][]float32
 	ws       []*kernel.Workspace
 	epilogue kernel.Epilogue
+	pool     *parallel.Pool
 }
 
 // newConvJobs prepares the three ResNet stage shapes. Each image's input
@@ -274,7 +276,7 @@ func newConvJobs(threads int) []*convJob {
 			g.Weights[i] = float32(r.NormFloat64()) * 0.1
 		}
 		c := &convJob{name: fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), flops: p.FLOPs(),
-			plan: kernel.NewGroupPlan(p, []kernel.Group{g})}
+			plan: kernel.NewGroupPlan(p, []kernel.Group{g}), pool: parallel.NewPool(threads)}
 		c.epilogue = kernel.Epilogue{Bias: make([]float32, p.N), ReLU: true}
 		n := c.plan.PaddedLen()
 		for range max(2*threads, 2) {
@@ -310,22 +312,19 @@ func newConvJobs(threads int) []*convJob {
 	return out
 }
 
-// forward64 runs the conv over 64 images on threads goroutines.
+// forward64 runs the conv over 64 images on threads goroutines of a
+// parallel.Pool, as the compiled network runs its loops.
 func (c *convJob) forward64(threads int) {
-	var wg sync.WaitGroup
-	for t := range threads {
-		wg.Go(func() {
-			// Each thread's share of the 64 images in micro-batches
-			// of 2, as the compiled network runs them: its two
-			// images' buffers (warm in its L2) in turn.
-			e := c.epilogue
-			for i := t * 64 / threads; i < (t+1)*64/threads; i++ {
-				k := 2*t + i%2
-				c.plan.ForwardPadded(c.x[k], c.y[k], &e, c.ws[t], true, c.plan)
-			}
-		})
-	}
-	wg.Wait()
+	c.pool.For(threads, func(_, t int) {
+		// Each thread's share of the 64 images in micro-batches of 2,
+		// as the compiled network runs them: its two images' buffers
+		// (warm in its L2) in turn.
+		e := c.epilogue
+		for i := t * 64 / threads; i < (t+1)*64/threads; i++ {
+			k := 2*t + i%2
+			c.plan.ForwardPadded(c.x[k], c.y[k], &e, c.ws[t], true, c.plan)
+		}
+	})
 }
 
 // med is the median (the lower middle of an even count).

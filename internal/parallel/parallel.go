@@ -38,10 +38,23 @@ func Threads() int {
 // Pool is a number of worker goroutines for loops. A Pool may be used by
 // several goroutines at once. The nil *Pool uses the default count
 // (SetThreads).
+//
+// A Pool keeps a Team of goroutines for its loops, so that back-to-back
+// loops (the layers of a training step, the convs of a benchmark) find
+// its goroutines awake instead of starting new ones on an idle core; a
+// loop started while the Team is busy (from another goroutine, or from
+// inside a loop) runs on new goroutines instead.
 type Pool struct {
 	threads int
 	peak    atomic.Int32 // most goroutines one For has used
+
+	mu    sync.Mutex // held while team runs a loop
+	team  *teamBox   // started by the first loop on more than one goroutine
+	teamN int        // team's goroutines
 }
+
+// teamBox holds a Pool's current Team, for the cleanup that stops it.
+type teamBox struct{ t *Team }
 
 // NewPool returns a pool of threads workers; threads < 1 returns nil, the
 // default pool.
@@ -84,6 +97,9 @@ func (p *Pool) For(n int, fn func(worker, i int)) {
 		}
 		return
 	}
+	if p.forTeam(n, t, fn) {
+		return
+	}
 	var wg sync.WaitGroup
 	for w := range t {
 		lo, hi := w*n/t, (w+1)*n/t
@@ -96,6 +112,69 @@ func (p *Pool) For(n int, fn func(worker, i int)) {
 		}()
 	}
 	wg.Wait()
+}
+
+// blocks is a For loop as a Team job: part w is worker w's contiguous
+// block of items, whichever goroutine runs it.
+type blocks struct {
+	n, t int
+	fn   func(worker, i int)
+}
+
+// Part runs block w.
+func (b *blocks) Part(_, w int) {
+	for i := w * b.n / b.t; i < (w+1)*b.n/b.t; i++ {
+		b.fn(w, i)
+	}
+}
+
+// forTeam runs For's t blocks on p's Team and reports whether it did: not
+// when the Team is busy, or cannot be had (one P, more than MaxParts
+// blocks). A block's items keep their worker number whichever goroutine
+// runs the block, so the assignment stays deterministic.
+func (p *Pool) forTeam(n, t int, fn func(worker, i int)) bool {
+	q := p
+	if q == nil {
+		q = &defaultPool
+	}
+	if t > MaxParts || !q.mu.TryLock() {
+		return false
+	}
+	defer q.mu.Unlock()
+	team := q.teamOf(p.Threads())
+	if team == nil {
+		return false
+	}
+	done := false
+	defer func() {
+		team.Close()
+		if !done { // a panicking item: never reuse the Team mid-job
+			team.Stop()
+			q.team.t = nil
+		}
+	}()
+	team.Open()
+	team.Run(&blocks{n: n, t: t, fn: fn}, t)
+	done = true
+	return true
+}
+
+// teamOf returns q's Team of threads goroutines, starting it (again, if
+// the default count changed) when needed; p.mu is held. A Pool's Team
+// stops when the Pool is garbage collected.
+func (p *Pool) teamOf(threads int) *Team {
+	if p.team == nil {
+		p.team = new(teamBox)
+		if p != &defaultPool {
+			runtime.AddCleanup(p, func(b *teamBox) { b.t.Stop() }, p.team)
+		}
+	}
+	if p.team.t != nil && p.teamN == threads {
+		return p.team.t
+	}
+	p.team.t.Stop()
+	p.team.t, p.teamN = NewTeam(threads), threads
+	return p.team.t
 }
 
 // record raises p's Peak to t.

@@ -80,3 +80,95 @@ func TestDefaultPool(t *testing.T) {
 		t.Errorf("default pool's Peak %d after a loop of 9 items on 4 threads", p.Peak())
 	}
 }
+
+// Back-to-back loops run on the Pool's Team: no goroutine is started per
+// loop, and the worker numbers stay those of contiguous blocks.
+func TestForReusesItsTeam(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("one P: no Team")
+	}
+	p := NewPool(2)
+	p.For(2, func(int, int) {}) // starts the Team
+	before := runtime.NumGoroutine()
+	var bad atomic.Int32
+	for range 1000 {
+		p.For(10, func(w, i int) {
+			if i < w*5 || i >= (w+1)*5 {
+				bad.Add(1)
+			}
+		})
+		if n := runtime.NumGoroutine(); n > before {
+			t.Fatalf("%d goroutines during back-to-back loops, %d after the first", n, before)
+		}
+	}
+	if bad.Load() != 0 {
+		t.Errorf("%d items ran outside their worker's block", bad.Load())
+	}
+}
+
+// A loop inside a loop, and loops on one Pool from several goroutines, run
+// every item once: the Team is busy, so they fall back to new goroutines.
+func TestForNestedAndConcurrent(t *testing.T) {
+	p := NewPool(3)
+	var count atomic.Int64
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 50 {
+				p.For(6, func(_, _ int) {
+					p.For(5, func(_, _ int) { count.Add(1) })
+				})
+			}
+		})
+	}
+	wg.Wait()
+	if got := count.Load(); got != 4*50*6*5 {
+		t.Errorf("%d items ran, want %d", got, 4*50*6*5)
+	}
+}
+
+// An item that panics propagates the panic to For's caller on the calling
+// goroutine, and the Pool runs later loops correctly.
+func TestForAfterPanic(t *testing.T) {
+	p := NewPool(2)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("no panic from For")
+			}
+		}()
+		p.For(2, func(w, _ int) {
+			if w == 0 {
+				panic("item")
+			}
+		})
+	}()
+	for range 100 {
+		var count atomic.Int32
+		p.For(7, func(_, _ int) { count.Add(1) })
+		if count.Load() != 7 {
+			t.Fatalf("%d of 7 items ran after a panic", count.Load())
+		}
+	}
+}
+
+// The default (nil) Pool follows SetThreads from one loop to the next.
+func TestDefaultPoolFollowsSetThreads(t *testing.T) {
+	defer SetThreads(Threads())
+	var p *Pool
+	for _, th := range []int{2, 3, 2} {
+		SetThreads(th)
+		var maxW atomic.Int32
+		p.For(30, func(w, _ int) {
+			for {
+				old := maxW.Load()
+				if int32(w) <= old || maxW.CompareAndSwap(old, int32(w)) {
+					break
+				}
+			}
+		})
+		if int(maxW.Load()) != th-1 {
+			t.Errorf("SetThreads(%d): highest worker %d", th, maxW.Load())
+		}
+	}
+}
