@@ -2,7 +2,8 @@
 // figures issue 22 sets goals on that do not need ONNX Runtime:
 //
 //   - the FP32 FMA peak of one core and of the -threads cores
-//     (kernel.FMAPeakLoop: 24 independent 512-bit FMA chains);
+//     (kernel.FMAPeakLoop: 24 independent 512-bit FMA chains, about 4 ms,
+//     every thread started and spinning before the clock starts);
 //   - the dense 3x3 conv forward (kernel.GroupPlan, one group: the
 //     compiled engine's dense route, bias and ReLU fused) on the three
 //     CIFAR ResNet stage shapes, as a fraction of that peak: batch 64 with
@@ -33,6 +34,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
@@ -46,7 +48,7 @@ func main() {
 	archs := flag.String("models", "resnet20,resnet56", "architectures, comma-separated (empty: none)")
 	weights := flag.String("weights", "../shared/models/cifar10", "directory of the pretrained <arch>-*.th checkpoints")
 	onnx := flag.String("onnx", "", "a file holding bench/onnx's Markdown table, for the ORT goals")
-	flag.BoolVar(&warmNets, "warm", false, "time each network after an untimed forward of its own (the jobs run interleaved, and each otherwise starts on caches the one before it filled)")
+	flag.BoolVar(&warmNets, "warm", false, "time each network and conv after an untimed forward of its own (the jobs run interleaved, and each otherwise starts on caches the one before it filled, and a batch-64 job on a core left idle)")
 	flag.Parse()
 	if *threads < 1 || *rounds < 1 || flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "issue22: -threads and -rounds want at least 1, and no arguments")
@@ -83,8 +85,11 @@ func timed(f func(), settle time.Duration) (wall, cpu time.Duration) {
 	return wall, processCPU() - c0
 }
 
-// teamSettle is timed's settle for networks with a Team: several times
-// parallel's spinLimit, after which the helpers park.
+// teamSettle is timed's settle for jobs that run on a parallel.Pool or a
+// Team (every network, the batch-64 convs): several times parallel's
+// spinLimit, after which the helpers, spinning for the next loop, park;
+// their spin is counted in the job that left it, not in the next job's
+// CPU time (a one-thread peak job of 1 ms read 15% slow by CPU time).
 const teamSettle = time.Millisecond
 
 func run(threads, rounds int, archs, weights, onnxFile string) error {
@@ -99,7 +104,7 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 		return fmt.Errorf("no AVX-512 FMA loop on this CPU or build (kernel %s): no peak to set rates against", kernel.Impl())
 	}
 	start := time.Now()
-	const peakIters = 200000 // about 1 ms per thread
+	const peakIters = 1000000 // about 4 ms per thread
 	peak1 := &job{name: "peak 1 thread", time: func() (time.Duration, time.Duration) { return timePeak(1, peakIters) }}
 	peakT := &job{name: "peak threads", time: func() (time.Duration, time.Duration) { return timePeak(threads, peakIters) }}
 	jobs := []*job{peak1, peakT}
@@ -226,19 +231,50 @@ func goalRow(w *bufio.Writer, goal, what string, v, vc, target float64, format s
 }
 
 // timePeak runs the FMA loop n times on each of threads goroutines
-// locked to their threads and returns the wall and CPU times.
+// locked to their threads and returns the wall and CPU times. The
+// goroutines are started, and spin, before the clock starts: the peak is
+// the machine's FMA rate, not that less the wake-up of an idle core (up to
+// 13% of a 1 ms loop on a 2-vCPU VM, which made the peak, and every rate
+// set against it, vary from run to run).
 func timePeak(threads, n int) (wall, cpu time.Duration) {
-	return timed(func() {
-		var wg sync.WaitGroup
-		for range threads {
-			wg.Go(func() {
-				runtime.LockOSThread()
-				defer runtime.UnlockOSThread()
-				kernel.FMAPeakLoop(n)
-			})
+	var ready, done sync.WaitGroup
+	var start atomic.Bool
+	ends := make([]time.Time, threads)
+	cpus := make([]time.Duration, threads)
+	loop := func(w int) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if w > 0 {
+			ready.Done()
+			for !start.Load() {
+			}
 		}
-		wg.Wait()
-	}, 0)
+		c0 := threadCPU()
+		kernel.FMAPeakLoop(n)
+		ends[w], cpus[w] = time.Now(), threadCPU()-c0
+	}
+	for w := 1; w < threads; w++ {
+		ready.Add(1)
+		done.Go(func() { loop(w) })
+	}
+	ready.Wait()
+	t0 := time.Now()
+	start.Store(true)
+	loop(0)
+	done.Wait()
+	for w := range threads {
+		wall, cpu = max(wall, ends[w].Sub(t0)), cpu+cpus[w]
+	}
+	return wall, cpu
+}
+
+// threadCPU is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID).
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
 }
 
 // b1Reps is the number of back-to-back runs of a batch-1 conv timing.
@@ -297,6 +333,9 @@ func newConvJobs(threads int) []*convJob {
 		// Batch 1: one image, run b1Reps times in a row (its weights and
 		// input warm in cache, as in a network's forward pass), per run.
 		c.b1 = &job{name: c.name + " b1", time: func() (time.Duration, time.Duration) {
+			if warmNets {
+				c.plan.ForwardPadded(c.x[0], c.y[0], &c.epilogue, c.ws[0], true, c.plan)
+			}
 			wall, cpu := timed(func() {
 				for range b1Reps {
 					c.plan.ForwardPadded(c.x[0], c.y[0], &c.epilogue, c.ws[0], true, c.plan)
@@ -305,7 +344,10 @@ func newConvJobs(threads int) []*convJob {
 			return wall / b1Reps, cpu / b1Reps
 		}}
 		c.b64 = &job{name: c.name + " b64", time: func() (time.Duration, time.Duration) {
-			return timed(func() { c.forward64(threads) }, 0)
+			if warmNets {
+				c.forward64(threads)
+			}
+			return timed(func() { c.forward64(threads) }, teamSettle)
 		}}
 		out = append(out, c)
 	}

@@ -19,9 +19,10 @@ import (
 	"github.com/sgcnn/sgcnn/tensor"
 )
 
-// warmNets (flag -warm) runs an untimed forward of each network before
-// each timed one, so that none is timed on caches the job before it
-// filled.
+// warmNets (flag -warm) runs an untimed forward of each network and conv
+// before each timed one, so that none is timed on caches the job before
+// it filled, or (batch 64) on a second core that the one-thread job
+// before it left idle.
 var warmNets bool
 
 // netBatches are the batch sizes of the model rows.
@@ -128,10 +129,10 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 				return timed(forward, settle)
 			}
 		}
-		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet, 0)})
-		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet, 0)})
+		n.dense = append(n.dense, &job{name: fmt.Sprintf("%s dense b%d", arch, b), time: timer(dnet, teamSettle)})
+		n.pruned = append(n.pruned, &job{name: fmt.Sprintf("%s pruned b%d", arch, b), time: timer(pnet, teamSettle)})
 		warm := func(net *compile.Net, fused bool) func() (time.Duration, time.Duration) {
-			t := timer(net, 0)
+			t := timer(net, teamSettle)
 			return func() (time.Duration, time.Duration) {
 				defer kernel.SetFusedEpilogue(kernel.SetFusedEpilogue(fused))
 				t()
