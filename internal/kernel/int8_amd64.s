@@ -68727,3 +68727,133 @@ next:
 done:
 	VZEROUPPER
 	RET
+
+DATA i8deintIdx<>+0(SB)/4, $0x00000000
+DATA i8deintIdx<>+4(SB)/4, $0x00000002
+DATA i8deintIdx<>+8(SB)/4, $0x00000004
+DATA i8deintIdx<>+12(SB)/4, $0x00000006
+DATA i8deintIdx<>+16(SB)/4, $0x00000008
+DATA i8deintIdx<>+20(SB)/4, $0x0000000a
+DATA i8deintIdx<>+24(SB)/4, $0x0000000c
+DATA i8deintIdx<>+28(SB)/4, $0x0000000e
+DATA i8deintIdx<>+32(SB)/4, $0x00000010
+DATA i8deintIdx<>+36(SB)/4, $0x00000012
+DATA i8deintIdx<>+40(SB)/4, $0x00000014
+DATA i8deintIdx<>+44(SB)/4, $0x00000016
+DATA i8deintIdx<>+48(SB)/4, $0x00000018
+DATA i8deintIdx<>+52(SB)/4, $0x0000001a
+DATA i8deintIdx<>+56(SB)/4, $0x0000001c
+DATA i8deintIdx<>+60(SB)/4, $0x0000001e
+DATA i8deintIdx<>+64(SB)/4, $0x00000001
+DATA i8deintIdx<>+68(SB)/4, $0x00000003
+DATA i8deintIdx<>+72(SB)/4, $0x00000005
+DATA i8deintIdx<>+76(SB)/4, $0x00000007
+DATA i8deintIdx<>+80(SB)/4, $0x00000009
+DATA i8deintIdx<>+84(SB)/4, $0x0000000b
+DATA i8deintIdx<>+88(SB)/4, $0x0000000d
+DATA i8deintIdx<>+92(SB)/4, $0x0000000f
+DATA i8deintIdx<>+96(SB)/4, $0x00000011
+DATA i8deintIdx<>+100(SB)/4, $0x00000013
+DATA i8deintIdx<>+104(SB)/4, $0x00000015
+DATA i8deintIdx<>+108(SB)/4, $0x00000017
+DATA i8deintIdx<>+112(SB)/4, $0x00000019
+DATA i8deintIdx<>+116(SB)/4, $0x0000001b
+DATA i8deintIdx<>+120(SB)/4, $0x0000001d
+DATA i8deintIdx<>+124(SB)/4, $0x0000001f
+GLOBL i8deintIdx<>(SB), RODATA|NOPTR, $128
+
+// func kernQuantDeint(rows int, n int, x *float32, xp int, d0 *uint8, d1 *uint8, dp int, inv float32, zp float32)
+// Requires: AVX, AVX512BW, AVX512F, BMI2, SSE
+TEXT ·kernQuantDeint(SB), NOSPLIT, $0-64
+	// for r := range rows {
+	// 	for p := range n {
+	// 		d0[r*dp+p] = uint8(min(max(roundEven(x[r*xp+2*p]*inv + zp), 0), 255))
+	// 		d1[r*dp+p] = uint8(min(max(roundEven(x[r*xp+2*p+1]*inv + zp), 0), 255))
+	// 	}
+	// }
+	MOVQ         rows+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         xp+24(FP), BX
+	MOVQ         d0+32(FP), SI
+	MOVQ         d1+40(FP), DI
+	MOVQ         dp+48(FP), R8
+	MOVSS        inv+56(FP), X0
+	VBROADCASTSS X0, Z28
+	MOVSS        zp+60(FP), X0
+	VBROADCASTSS X0, Z29
+	VMOVDQU32    i8deintIdx<>+0(SB), Z26
+	VMOVDQU32    i8deintIdx<>+64(SB), Z27
+	VPXORD       Z31, Z31, Z31
+	SHLQ         $0x02, BX
+	MOVQ         CX, R9
+	ANDQ         $0x0f, R9
+	SHRQ         $0x04, CX
+	MOVQ         $0x0000000000000001, R10
+	SHLXQ        R9, R10, R10
+	DECQ         R10
+	KMOVW        R10, K1
+	MOVQ         $0x0000000000000001, R10
+	SHLQ         $0x01, R9
+	SHLXQ        R9, R10, R10
+	DECQ         R10
+	KMOVD        R10, K2
+	KSHIFTRD     $0x10, K2, K3
+	TESTQ        AX, AX
+	JZ           done
+
+row:
+	MOVQ  DX, R9
+	MOVQ  SI, R10
+	MOVQ  DI, R11
+	MOVQ  CX, R12
+	TESTQ R12, R12
+	JZ    tail
+
+vec:
+	VMOVUPS     (R9), Z0
+	VMOVUPS     64(R9), Z1
+	VMOVDQA64   Z0, Z2
+	VPERMT2PS   Z1, Z26, Z0
+	VPERMT2PS   Z1, Z27, Z2
+	VFMADD213PS Z29, Z28, Z0
+	VCVTPS2DQ   Z0, Z0
+	VPMAXSD     Z31, Z0, Z0
+	VFMADD213PS Z29, Z28, Z2
+	VCVTPS2DQ   Z2, Z2
+	VPMAXSD     Z31, Z2, Z2
+	VPMOVUSDB   Z0, (R10)
+	VPMOVUSDB   Z2, (R11)
+	ADDQ        $0x80, R9
+	ADDQ        $0x10, R10
+	ADDQ        $0x10, R11
+	DECQ        R12
+	JNZ         vec
+
+tail:
+	KORTESTW    K1, K1
+	JZ          next
+	VMOVUPS.Z   (R9), K2, Z0
+	VMOVUPS.Z   64(R9), K3, Z1
+	VMOVDQA64   Z0, Z2
+	VPERMT2PS   Z1, Z26, Z0
+	VPERMT2PS   Z1, Z27, Z2
+	VFMADD213PS Z29, Z28, Z0
+	VCVTPS2DQ   Z0, Z0
+	VPMAXSD     Z31, Z0, Z0
+	VFMADD213PS Z29, Z28, Z2
+	VCVTPS2DQ   Z2, Z2
+	VPMAXSD     Z31, Z2, Z2
+	VPMOVUSDB   Z0, K1, (R10)
+	VPMOVUSDB   Z2, K1, (R11)
+
+next:
+	ADDQ BX, DX
+	ADDQ R8, SI
+	ADDQ R8, DI
+	DECQ AX
+	JNZ  row
+
+done:
+	VZEROUPPER
+	RET
