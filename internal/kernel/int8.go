@@ -21,7 +21,9 @@ package kernel
 // partial quad repeats a channel, with zero weights), into planes of
 // 32-bit words, one word per pixel holding the quad's four bytes, and runs
 // its tiles on them: a group reads exactly its channels, rounded up to a
-// multiple of four (int8_pack.go). A stride-s input is split into s*s
+// multiple of four (int8_pack.go). Groups that read the same four
+// channels share their quad: it is interleaved once per image, for the
+// first group that reads it (int8_share.go). A stride-s input is split into s*s
 // phase planes, so that every tap of every stride reads its 16 output
 // pixels from consecutive words: output (oy, ox) is computed at position
 // oy*wq+ox of a pitch-wq plane, the columns ox >= OutW dropped, as in the
@@ -316,6 +318,9 @@ type Int8Plan struct {
 	gwords  int     // words of the largest group's interleaved input, slack included
 	vinfo   []int32 // [2 * pr/16]: the output lanes of each vector (see i8KernelY)
 	groups  []i8Group
+	reach   int          // words a padded tile reads past its quad's start, at most
+	sets    [2]i8QuadSet // the groups' distinct quads (int8_share.go): padded, compact
+	swords  int          // words of the shared quads, slack included (0: none laid out)
 	covered []bool
 	zero    []float32
 	// next, when set (HandOff), is the conv this one's output goes to, in
@@ -335,6 +340,11 @@ type i8Group struct {
 	qoff     []int32   // [len(filters)] with next: where its plane starts in next's input, shifted
 	sc, bias []float32 // [len(filters)] dequantization
 	flat     bool      // the group runs on the flat route (int8_flat.go)
+	qo       []int32   // [quads] byte offsets of its quads for the flat kernels
+	// The same in the plan's shared quads (int8_share.go): its set, the
+	// quads it interleaves there first (lo to hi), offs and qo.
+	set, lo, hi int
+	soffs, sqo  []int32
 }
 
 // Forward computes y = act(conv(x) + e's terms) as GroupPlan.Forward,
@@ -359,27 +369,52 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 	}
 	_ = y[p.N*hw-1]
 	q.walk(planes, e, ws,
-		func(g *i8Group, b []byte) { q.forwardY(g, b, y, e, ws) },
+		func(g *i8Group, b []byte, offs, qo []int32) { q.forwardY(g, b, offs, qo, y, e, ws) },
 		func(n int, src []float32, sp int) { q.store(y[n*hw:], src, sp, n, e) })
 }
 
 // walk runs every group of the plan on planes, the packed input: a group
-// the epilogue can be fused into through fused, the others through their
+// the epilogue can be fused into through fused (on b, its quads at tap
+// offsets offs or, flat, at quad offsets qo), the others through their
 // tiles and then out for each filter's plane (pitch q.wq, e's planes
 // added); then out for each channel no group computes (e's plane, or
 // zeros, at pitch 0). out applies the rest of the epilogue and stores.
-func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g *i8Group, b []byte), out func(n int, src []float32, sp int)) {
+// The fusable groups read the plan's shared quads (int8_share.go) where
+// it has them, the others their own.
+func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g *i8Group, b []byte, offs, qo []int32), out func(n int, src []float32, sp int)) {
 	p := q.p
 	ho, wo := p.OutH(), p.OutW()
-	words := grow(&ws.i8t, q.gwords)
-	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(words))), 4*len(words))
+	var shared, words []uint32
+	if q.swords > 0 {
+		shared = grow(&ws.i8t, q.swords)
+	} else {
+		words = grow(&ws.i8t, q.gwords)
+	}
+	allFus := e.Skip == nil && e.Planes == nil
 	for gi := range q.groups {
 		g := &q.groups[gi]
-		fus := q.fusable(g, e)
+		fus := allFus || q.fusable(g, e)
+		if shared != nil {
+			st := &q.sets[g.set]
+			if g.hi > g.lo { // every group's, fusable or not: later groups read them
+				idx, dst := st.idx[4*g.lo:4*g.hi], shared[st.start+g.lo*st.qw:]
+				if g.set == 1 {
+					i8Cur.flat.inter(planes, idx, dst)
+				} else {
+					i8Cur.inter(q.qstride, planes, idx, dst)
+				}
+			}
+			if fus {
+				fused(g, wordBytes(shared)[4*st.start:], g.soffs, g.sqo)
+				continue
+			}
+			words = grow(&ws.i8o, q.gwords)
+		}
 		q.interleave(g, planes, words, g.flat && fus)
+		b := wordBytes(words)
 		nf := len(g.filters)
 		if fus {
-			fused(g, b)
+			fused(g, b, g.offs, g.qo)
 			continue
 		}
 		t := grow(&ws.s2, nf*q.pr)
@@ -403,6 +438,18 @@ func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g 
 			out(n, tn, q.wq)
 		}
 	}
+	q.uncovered(e, out)
+}
+
+// wordBytes views a word slice as its bytes.
+func wordBytes(w []uint32) []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(w))), 4*len(w))
+}
+
+// uncovered calls walk's out for each channel no group computes.
+func (q *Int8Plan) uncovered(e *Epilogue, out func(n int, src []float32, sp int)) {
+	p := q.p
+	wo := p.OutW()
 	for n := range p.N {
 		if q.covered[n] || (e.Skip != nil && e.Skip[n]) {
 			continue
@@ -464,8 +511,9 @@ func (q *Int8Plan) fusable(g *i8Group, e *Epilogue) bool {
 	return true
 }
 
-// forwardY runs group g's tiles with the epilogue fused, storing into y.
-func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *Workspace) {
+// forwardY runs group g's tiles with the epilogue fused, storing into y
+// (its quads in b as walk's fused gets them).
+func (q *Int8Plan) forwardY(g *i8Group, b []byte, offs, qo []int32, y []float32, e *Epilogue, ws *Workspace) {
 	nf := len(g.filters)
 	bias := grow(&ws.s3, nf)
 	copy(bias, g.bias)
@@ -475,7 +523,7 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *
 		}
 	}
 	if g.flat { // fusable, so b holds the flat route's input (interleave)
-		q.forwardFlatY(g, b, y, e, bias)
+		q.forwardFlatY(g, b, qo, y, e, bias)
 		return
 	}
 	kern, nvec := i8Cur.kernY, q.pr/16
@@ -485,7 +533,7 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, y []float32, e *Epilogue, ws *
 			if r.nt == 0 {
 				continue
 			}
-			kern(mr, r.nv, r.nt, g.k4, a, g.k4, b[64*r.v0:], g.offs, y, yoff, e.Add, q.vinfo[2*r.v0:], sc, bi, e.ReLU)
+			kern(mr, r.nv, r.nt, g.k4, a, g.k4, b[64*r.v0:], offs, y, yoff, e.Add, q.vinfo[2*r.v0:], sc, bi, e.ReLU)
 		}
 	}
 }
