@@ -1,8 +1,9 @@
 // Command i8prof prints, for a model and its int8 form (sgcnn.Quantize),
 // every conv step's time per image, fp32 and int8 side by side
-// (compile.Net.StepTimes, one goroutine, medians of -rounds), or with
-// -only int8|fp32 runs that network's forward -rounds times (for perf
-// record).
+// (compile.Net.StepTimes, one goroutine, medians of -rounds); with
+// -only int8|fp32 it runs that network's forward -rounds times (for perf
+// record), and with -only layers it prints the int8 network's route per
+// layer (compile.LayerInfo).
 package main
 
 import (
@@ -24,7 +25,7 @@ func main() {
 	batch := flag.Int("batch", 64, "images per forward")
 	rounds := flag.Int("rounds", 7, "rounds (medians)")
 	threads := flag.Int("threads", 2, "threads for -only")
-	only := flag.String("only", "", "int8 or fp32: run only that forward -rounds times")
+	only := flag.String("only", "", "int8 or fp32: run only that forward -rounds times; layers: print the int8 routes")
 	flag.Parse()
 	if err := run(*arch, *weights, *batch, *rounds, *threads, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "i8prof:", err)
@@ -66,7 +67,9 @@ func run(arch, weights string, batch, rounds, threads int, only string) error {
 		if n == nil {
 			return fmt.Errorf("-only %q", only)
 		}
-		n.Forward(x)
+		if _, err := n.Forward(x); err != nil { // warm
+			return err
+		}
 		t0 := time.Now()
 		for range rounds {
 			if _, err := n.Forward(x); err != nil {
