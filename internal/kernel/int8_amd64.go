@@ -11,9 +11,9 @@ import (
 //go:generate sh -c "cd _asm && go run . -set int8 -pkg kernel -out ../int8_amd64.s"
 
 // The kernI8 kernels are i8Kernel on one mr x 16*nv tile, the kernI8Y and
-// kernI8Q kernels i8KernelY and i8KernelQ; kernQuantRows
-// and kernInterQuads are quantKernel and interKernel (generated; see
-// _asm/int8.go). They need AVX512_VNNI (VPDPBUSD), which Intel Cascade Lake and later and AMD Zen 4
+// kernI8Q kernels i8KernelY and i8KernelQ; kernQuantRows, kernQuantDeint
+// and kernInterQuads are quantKernel, deintKernel and interKernel
+// (generated; see _asm/int8.go and _asm/int8pack.go). They need AVX512_VNNI (VPDPBUSD), which Intel Cascade Lake and later and AMD Zen 4
 // and later have.
 
 // i8AsmWanted reports whether this CPU runs the generated int8 kernels.
@@ -143,6 +143,9 @@ func kernQuantRows(rows, w int, x *float32, xp int, dst *uint8, dp int, inv, zp 
 
 //go:noescape
 func kernInterQuads(nq, n int, planes *uint8, idx *int32, dst *uint32)
+
+//go:noescape
+func kernQuantDeint(rows, n int, x *float32, xp int, d0, d1 *uint8, dp int, inv, zp float32)
 
 //go:noescape
 func kernInterQuadsVBMI(nq, n int, planes *uint8, idx *int32, dst *uint32)
@@ -407,7 +410,7 @@ var i8AsmKernsQ = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *u
 
 func init() {
 	if i8AsmWanted {
-		im := i8Impl{"avx512vnni", i8AVX512, i8YAVX512, i8QAVX512, quantRowsAVX512, interQuadsAVX512, i8FlatAVX512}
+		im := i8Impl{"avx512vnni", i8AVX512, i8YAVX512, i8QAVX512, quantRowsAVX512, quantDeintAVX512, interQuadsAVX512, i8FlatAVX512}
 		i8Impls = append(i8Impls, im)
 		i8Cur = im
 	}
@@ -475,6 +478,15 @@ func quantRowsAVX512(rows, w int, x []float32, xp int, dst []byte, dp int, inv, 
 	}
 	_, _ = x[(rows-1)*xp+w-1], dst[(rows-1)*dp+w-1]
 	kernQuantRows(rows, w, unsafe.SliceData(x), xp, unsafe.SliceData(dst), dp, inv, zp)
+}
+
+// quantDeintAVX512 is the deintKernel of the generated kernQuantDeint.
+func quantDeintAVX512(rows, n int, x []float32, xp int, d0, d1 []byte, dp int, inv, zp float32) {
+	if rows == 0 || n == 0 {
+		return
+	}
+	_, _, _ = x[(rows-1)*xp+2*n-1], d0[(rows-1)*dp+n-1], d1[(rows-1)*dp+n-1]
+	kernQuantDeint(rows, n, unsafe.SliceData(x), xp, unsafe.SliceData(d0), unsafe.SliceData(d1), dp, inv, zp)
 }
 
 // interQuadsAVX512 is the interKernel of the generated kernInterQuads;

@@ -62,20 +62,20 @@ func i8FlatRows(w, m int) int {
 	return r * 16 / w
 }
 
-// i8FlatWord returns the byte offset in b of quad k's input word at row
-// iy, column ix (-1 <= iy, ix <= w) as the flat kernels of planes w wide
-// read it, or -1 for a tap they mask out: the padded quad planes (pitch
-// w+1) for w = 16 and 32; for w = 8 the compact planes of interQuads8Go
-// (pitch 8, rows -1 and 8 the padding, i8Flat8QS words a quad), whose
+// i8FlatWord returns the byte offset in b of the input word at row iy,
+// column ix (-1 <= iy, ix <= w) of the quad at byte q0 of b, as the flat
+// kernels of planes w wide read it, or -1 for a tap they mask out: the
+// padded quad planes (pitch w+1) for w = 16 and 32; for w = 8 the compact
+// planes of interQuads8Go (pitch 8, rows -1 and 8 the padding), whose
 // columns -1 and 8 are masked out.
-func i8FlatWord(w, qs, k, iy, ix int) int {
+func i8FlatWord(w, q0, iy, ix int) int {
 	if w != 8 {
-		return k*qs + 4*((iy+1)*(w+1)+ix+1)
+		return q0 + 4*((iy+1)*(w+1)+ix+1)
 	}
 	if ix < 0 || ix >= w {
 		return -1
 	}
-	return k*qs + 4*(1+(iy+1)*8+ix)
+	return q0 + 4*(1+(iy+1)*8+ix)
 }
 
 // interQuads8Go interleaves quads of padded 8x8 byte planes (pitch 9,
@@ -109,7 +109,8 @@ func interQuads8Go(planes []byte, idx []int32, dst []uint32) {
 // i8FlatKernelY computes nt tiles of R = i8FlatRows(w, m) output rows of
 // m filters (w = 16 or 32; w = 8 reads the compact planes, see
 // i8FlatWord, nt = 1) on the padded quad planes b (pitch wq = w+1
-// words, quad k at byte k*qs, b at the first tile's first padded row),
+// words, quad k at byte qo[k] of b, b at the first tile's first padded
+// row; the quads need not be in order or evenly spaced),
 // weights a [m][nq][9] (rows lda words apart, tap 3*ky+kx), and stores
 // them with the epilogue as i8KernelY, output rows contiguous:
 //
@@ -120,7 +121,7 @@ func interQuads8Go(planes []byte, idx []int32, dst []uint32) {
 //				for k := range nq {
 //					for t := range 9 {
 //						ky, kx := t/3, t%3
-//						s += the 4 products of a[i*lda+9*k+t]'s bytes and b[k*qs+4*((r+ky)*wq+ox+kx):][:4]
+//						s += the 4 products of a[i*lda+9*k+t]'s bytes and b[qo[k]+4*((r+ky)*wq+ox+kx):][:4]
 //					}
 //				}
 //				d := int(yoff[i]) + r*w + ox
@@ -135,13 +136,13 @@ func interQuads8Go(planes []byte, idx []int32, dst []uint32) {
 //			}
 //		}
 //	}
-type i8FlatKernelY func(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []float32, yoff []int32, add []float32, sc, bias []float32, relu bool)
+type i8FlatKernelY func(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []float32, yoff []int32, add []float32, sc, bias []float32, relu bool)
 
 // i8FlatKernelQ computes the tiles of i8FlatKernelY and quantizes each
 // output v again (v*q[0] + q[1], rounded half to even, clamped to [0,
 // 255]) into byte y[yoff[i] + r*wq + ox] of the next conv's padded
 // planes (as i8KernelQ); the residual add reads add[aoff[i] + r*w + ox].
-type i8FlatKernelQ func(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []byte, yoff []int32, add []float32, aoff []int32, sc, bias []float32, q *[2]float32, relu bool)
+type i8FlatKernelQ func(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []byte, yoff []int32, add []float32, aoff []int32, sc, bias []float32, q *[2]float32, relu bool)
 
 // i8FlatImpl is one implementation of the flat kernels.
 type i8FlatImpl struct {
@@ -154,7 +155,7 @@ type i8FlatImpl struct {
 var i8FlatGo = i8FlatImpl{i8FlatGoY, i8FlatGoQ, interQuads8Go}
 
 // i8FlatSums returns the int32 sums of i8FlatKernelY, [m][rows*w].
-func i8FlatSums(w, m, rows, nq int, a []int32, lda int, b []byte, qs int) []int32 {
+func i8FlatSums(w, m, rows, nq int, a []int32, lda int, b []byte, qo []int32) []int32 {
 	n := rows * w
 	s := make([]int32, m*n)
 	for k := range nq {
@@ -167,7 +168,7 @@ func i8FlatSums(w, m, rows, nq int, a []int32, lda int, b []byte, qs int) []int3
 				for r := range rows {
 					sr := si[r*w : (r+1)*w]
 					for ox := range sr {
-						o := i8FlatWord(w, qs, k, r+ky-1, ox+kx-1)
+						o := i8FlatWord(w, int(qo[k]), r+ky-1, ox+kx-1)
 						if o < 0 {
 							continue
 						}
@@ -182,9 +183,9 @@ func i8FlatSums(w, m, rows, nq int, a []int32, lda int, b []byte, qs int) []int3
 }
 
 // i8FlatGoY is the i8FlatKernelY in Go.
-func i8FlatGoY(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []float32, yoff []int32, add []float32, sc, bias []float32, relu bool) {
+func i8FlatGoY(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []float32, yoff []int32, add []float32, sc, bias []float32, relu bool) {
 	n := nt * i8FlatRows(w, m) * w
-	s := i8FlatSums(w, m, nt*i8FlatRows(w, m), nq, a, lda, b, qs)
+	s := i8FlatSums(w, m, nt*i8FlatRows(w, m), nq, a, lda, b, qo)
 	for i := range m {
 		o := int(yoff[i])
 		for j, v := range s[i*n : (i+1)*n] {
@@ -201,9 +202,9 @@ func i8FlatGoY(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []float
 }
 
 // i8FlatGoQ is the i8FlatKernelQ in Go.
-func i8FlatGoQ(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []byte, yoff []int32, add []float32, aoff []int32, sc, bias []float32, q *[2]float32, relu bool) {
+func i8FlatGoQ(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []byte, yoff []int32, add []float32, aoff []int32, sc, bias []float32, q *[2]float32, relu bool) {
 	n := nt * i8FlatRows(w, m) * w
-	s := i8FlatSums(w, m, nt*i8FlatRows(w, m), nq, a, lda, b, qs)
+	s := i8FlatSums(w, m, nt*i8FlatRows(w, m), nq, a, lda, b, qo)
 	for i := range m {
 		for j, v := range s[i*n : (i+1)*n] {
 			r := float32(v)*sc[i] + bias[i]
@@ -280,19 +281,19 @@ func (q *Int8Plan) flatQS() int {
 }
 
 // forwardFlatY is forwardY for a group that runs flat (bias: the
-// group's, with e's).
-func (q *Int8Plan) forwardFlatY(g *i8Group, b []byte, y []float32, e *Epilogue, bias []float32) {
+// group's, with e's; its quads at byte offsets qo of b).
+func (q *Int8Plan) forwardFlatY(g *i8Group, b []byte, qo []int32, y []float32, e *Epilogue, bias []float32) {
 	w, nq := q.p.W, len(g.quads)/4
 	i8FlatBlocks(len(g.filters), func(i0, m int) {
-		i8Cur.flat.y(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, q.flatQS(), y, g.yoff[i0:], e.Add, g.sc[i0:], bias[i0:], e.ReLU)
+		i8Cur.flat.y(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, qo, y, g.yoff[i0:], e.Add, g.sc[i0:], bias[i0:], e.ReLU)
 	})
 }
 
 // forwardFlatQ is forwardQ for a group that runs flat.
-func (q *Int8Plan) forwardFlatQ(g *i8Group, b, out []byte, e *Epilogue, bias []float32) {
+func (q *Int8Plan) forwardFlatQ(g *i8Group, b []byte, qo []int32, out []byte, e *Epilogue, bias []float32) {
 	w, nq := q.p.W, len(g.quads)/4
 	i8FlatBlocks(len(g.filters), func(i0, m int) {
-		i8Cur.flat.q(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, q.flatQS(), out, g.qoff[i0:], e.Add, g.yoff[i0:], g.sc[i0:], bias[i0:], &q.nextQ, e.ReLU)
+		i8Cur.flat.q(w, m, w/i8FlatRows(w, m), nq, g.w[i0*g.k4:], g.k4, b, qo, out, g.qoff[i0:], e.Add, g.yoff[i0:], g.sc[i0:], bias[i0:], &q.nextQ, e.ReLU)
 	})
 }
 

@@ -10,89 +10,89 @@ import "unsafe"
 // interQuads8Go.
 
 //go:noescape
-func kernI8FY8_1(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY8_1(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY8_2(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY8_2(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY8_3(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY8_3(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY8_4(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY8_4(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ8_1(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ8_1(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ8_2(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ8_2(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ8_3(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ8_3(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ8_4(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ8_4(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
 func kernInterQuads8(nq int, planes *uint8, idx *int32, dst *uint32)
 
 //go:noescape
-func kernI8FY16_1(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY16_1(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY16_2(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY16_2(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY16_3(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY16_3(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY16_4(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY16_4(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY32_1(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY32_1(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY32_2(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY32_2(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY32_3(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY32_3(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FY32_4(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
+func kernI8FY32_4(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ16_1(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ16_1(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ16_2(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ16_2(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ16_3(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ16_3(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ16_4(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ16_4(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ32_1(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ32_1(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ32_2(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ32_2(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ32_3(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ32_3(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 //go:noescape
-func kernI8FQ32_4(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
+func kernI8FQ32_4(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)
 
 // i8FlatKernsY[wi][m] is kernI8FY<w>_<m>, w = i8FlatWidths[wi].
-var i8FlatKernsY = [len(i8FlatWidths)][i8FlatMaxM + 1]func(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int){
+var i8FlatKernsY = [len(i8FlatWidths)][i8FlatMaxM + 1]func(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int){
 	{1: kernI8FY8_1, 2: kernI8FY8_2, 3: kernI8FY8_3, 4: kernI8FY8_4},
 	{1: kernI8FY16_1, 2: kernI8FY16_2, 3: kernI8FY16_3, 4: kernI8FY16_4},
 	{1: kernI8FY32_1, 2: kernI8FY32_2, 3: kernI8FY32_3, 4: kernI8FY32_4},
 }
 
 // i8FlatKernsQ[wi][m] is kernI8FQ<w>_<m>, w = i8FlatWidths[wi].
-var i8FlatKernsQ = [len(i8FlatWidths)][i8FlatMaxM + 1]func(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int){
+var i8FlatKernsQ = [len(i8FlatWidths)][i8FlatMaxM + 1]func(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int){
 	{1: kernI8FQ8_1, 2: kernI8FQ8_2, 3: kernI8FQ8_3, 4: kernI8FQ8_4},
 	{1: kernI8FQ16_1, 2: kernI8FQ16_2, 3: kernI8FQ16_3, 4: kernI8FQ16_4},
 	{1: kernI8FQ32_1, 2: kernI8FQ32_2, 3: kernI8FQ32_3, 4: kernI8FQ32_4},
@@ -120,16 +120,21 @@ func interQuads8AVX512(planes []byte, idx []int32, dst []uint32) {
 // i8FlatCheck checks the bounds shared by the flat kernels: a, b (the
 // last word the tiles read), sc and bias; it returns the outputs
 // per filter and the flags.
-func i8FlatCheck(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, sc, bias []float32, relu bool, add []float32) (n, flags int) {
+func i8FlatCheck(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, sc, bias []float32, relu bool, add []float32) (n, flags int) {
 	rows := nt * i8FlatRows(w, m)
 	if nq < 1 || nt < 1 || w == 8 && nt != 1 {
 		panic("kernel: int8 flat kernel: no quads or tiles")
 	}
 	_ = a[(m-1)*lda+9*nq-1]
+	last := 4*((rows+1)*(w+1)+w+1) + 3 // the last byte a quad's tiles read
 	if w == 8 {
-		_ = b[(nq-1)*qs+4*i8Flat8QS-1]
-	} else {
-		_ = b[(nq-1)*qs+4*((rows+1)*(w+1)+w+1)+3]
+		last = 4*i8Flat8QS - 1
+	}
+	for _, o := range qo[:nq] {
+		if o < 0 {
+			panic("kernel: int8 flat kernel: negative quad offset")
+		}
+		_ = b[int(o)+last]
 	}
 	_, _ = sc[m-1], bias[m-1]
 	if relu {
@@ -143,8 +148,8 @@ func i8FlatCheck(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, sc, bia
 
 // i8FlatYAVX512 is the i8FlatKernelY of the generated kernels; it checks
 // every bound.
-func i8FlatYAVX512(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []float32, yoff []int32, add []float32, sc, bias []float32, relu bool) {
-	n, flags := i8FlatCheck(w, m, nt, nq, a, lda, b, qs, sc, bias, relu, add)
+func i8FlatYAVX512(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []float32, yoff []int32, add []float32, sc, bias []float32, relu bool) {
+	n, flags := i8FlatCheck(w, m, nt, nq, a, lda, b, qo, sc, bias, relu, add)
 	var ap *float32
 	for _, o := range yoff[:m] {
 		_ = y[int(o) : int(o)+n]
@@ -153,14 +158,14 @@ func i8FlatYAVX512(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []f
 			ap = unsafe.SliceData(add)
 		}
 	}
-	i8FlatKernsY[i8FlatWi(w)][m](nq, unsafe.SliceData(a), lda, unsafe.SliceData(b), qs, unsafe.SliceData(y), unsafe.SliceData(yoff), ap,
+	i8FlatKernsY[i8FlatWi(w)][m](nq, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(qo), unsafe.SliceData(y), unsafe.SliceData(yoff), ap,
 		unsafe.SliceData(sc), unsafe.SliceData(bias), flags, nt)
 }
 
 // i8FlatQAVX512 is the i8FlatKernelQ of the generated kernels; it checks
 // every bound.
-func i8FlatQAVX512(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []byte, yoff []int32, add []float32, aoff []int32, sc, bias []float32, q *[2]float32, relu bool) {
-	n, flags := i8FlatCheck(w, m, nt, nq, a, lda, b, qs, sc, bias, relu, add)
+func i8FlatQAVX512(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []byte, yoff []int32, add []float32, aoff []int32, sc, bias []float32, q *[2]float32, relu bool) {
+	n, flags := i8FlatCheck(w, m, nt, nq, a, lda, b, qo, sc, bias, relu, add)
 	rows := n / w
 	var ap *float32
 	for i, o := range yoff[:m] {
@@ -170,6 +175,6 @@ func i8FlatQAVX512(w, m, nt, nq int, a []int32, lda int, b []byte, qs int, y []b
 			ap = unsafe.SliceData(add)
 		}
 	}
-	i8FlatKernsQ[i8FlatWi(w)][m](nq, unsafe.SliceData(a), lda, unsafe.SliceData(b), qs, unsafe.SliceData(y), unsafe.SliceData(yoff), ap,
+	i8FlatKernsQ[i8FlatWi(w)][m](nq, unsafe.SliceData(a), lda, unsafe.SliceData(b), unsafe.SliceData(qo), unsafe.SliceData(y), unsafe.SliceData(yoff), ap,
 		unsafe.SliceData(aoff), unsafe.SliceData(sc), unsafe.SliceData(bias), &q[0], flags, nt)
 }

@@ -33,6 +33,10 @@ func TestInt8FlatKernel(t *testing.T) {
 							}
 							qs := max(4*((rows+2)*wq+5), 4*i8Flat8QS)
 							b := make([]byte, nq*qs)
+							qo := make([]int32, nq) // the quads out of order, as a plan's shared quads are
+							for k, pk := range r.Perm(nq) {
+								qo[k] = int32(pk * qs)
+							}
 							for i := range b {
 								b[i] = byte(r.Uint32())
 							}
@@ -50,7 +54,7 @@ func TestInt8FlatKernel(t *testing.T) {
 										for tp := range 9 {
 											ky, kx := tp/3, tp%3
 											wv := a[i*lda+9*k+tp]
-											o := i8FlatWord(w, qs, k, ry+ky-1, ox+kx-1)
+											o := i8FlatWord(w, int(qo[k]), ry+ky-1, ox+kx-1)
 											if o < 0 {
 												continue // off an 8x8 plane's edge
 											}
@@ -82,7 +86,7 @@ func TestInt8FlatKernel(t *testing.T) {
 								yoff[i] = int32(i*(n+3) + 1)
 							}
 							buf, y := guarded(r, m*(n+3)+2)
-							i8Cur.flat.y(w, m, nt, nq, a, lda, b, qs, y, yoff, add, sc, bias, relu)
+							i8Cur.flat.y(w, m, nt, nq, a, lda, b, qo, y, yoff, add, sc, bias, relu)
 							checkGuard(t, name, buf)
 							for i := range m {
 								for q := range n {
@@ -107,7 +111,7 @@ func TestInt8FlatKernel(t *testing.T) {
 								yb[i] = 0xa5
 							}
 							qq := [2]float32{20, 3}
-							i8Cur.flat.q(w, m, nt, nq, a, lda, b, qs, yb, yoff, add, aoff, sc, bias, &qq, relu)
+							i8Cur.flat.q(w, m, nt, nq, a, lda, b, qo, yb, yoff, add, aoff, sc, bias, &qq, relu)
 							written := make([]bool, len(yb))
 							for i := range m {
 								for q := range n {

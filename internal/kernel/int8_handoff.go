@@ -59,7 +59,7 @@ func (q *Int8Plan) forwardNext(planes, out []byte, e *Epilogue, ws *Workspace) {
 	fillBytes(out, q.next.act.Zero)
 	fp := grow(&ws.s1, ho*wo) // one output plane in fp32, for the unfused stores
 	q.walk(planes, e, ws,
-		func(g *i8Group, b []byte) { q.forwardQ(g, b, out, e, ws) },
+		func(g *i8Group, b []byte, offs, qo []int32) { q.forwardQ(g, b, offs, qo, out, e, ws) },
 		func(n int, src []float32, sp int) {
 			q.store(fp, src, sp, n, e)
 			q.quantNext(fp, out, n)
@@ -74,8 +74,9 @@ func (q *Int8Plan) quantNext(fp []float32, out []byte, n int) {
 }
 
 // forwardQ runs group g's tiles with the epilogue and the next conv's
-// quantization fused, storing into out.
-func (q *Int8Plan) forwardQ(g *i8Group, b, out []byte, e *Epilogue, ws *Workspace) {
+// quantization fused, storing into out (its quads in b as walk's fused
+// gets them).
+func (q *Int8Plan) forwardQ(g *i8Group, b []byte, offs, qo []int32, out []byte, e *Epilogue, ws *Workspace) {
 	nf := len(g.filters)
 	bias := grow(&ws.s3, nf)
 	copy(bias, g.bias)
@@ -85,7 +86,7 @@ func (q *Int8Plan) forwardQ(g *i8Group, b, out []byte, e *Epilogue, ws *Workspac
 		}
 	}
 	if g.flat {
-		q.forwardFlatQ(g, b, out, e, bias)
+		q.forwardFlatQ(g, b, qo, out, e, bias)
 		return
 	}
 	kern, nvec := i8Cur.kernQ, q.pr/16
@@ -95,7 +96,7 @@ func (q *Int8Plan) forwardQ(g *i8Group, b, out []byte, e *Epilogue, ws *Workspac
 			if r.nt == 0 {
 				continue
 			}
-			kern(mr, r.nv, r.nt, g.k4, a, g.k4, b[64*r.v0:], g.offs, out[16*r.v0:], qoff, e.Add, aoff, q.vinfo[2*r.v0:], sc, bi, &q.nextQ, e.ReLU)
+			kern(mr, r.nv, r.nt, g.k4, a, g.k4, b[64*r.v0:], offs, out[16*r.v0:], qoff, e.Add, aoff, q.vinfo[2*r.v0:], sc, bi, &q.nextQ, e.ReLU)
 		}
 	}
 }

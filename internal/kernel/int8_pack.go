@@ -11,8 +11,9 @@ import "unsafe"
 // planes, q.qstride bytes apart (s*s phase planes of q.plen bytes each),
 // and returns them: the planes filled with the zero point in one pass,
 // then each channel's rows quantized into place (stride 2: its even and
-// odd columns split in fp32 first, each parity's even and odd rows in one
-// call each).
+// odd rows in one call each, which splits their even and odd columns as
+// it quantizes; at odd widths the columns are split in fp32 first, each
+// parity's even and odd rows then in one call each).
 func (q *Int8Plan) pack(x []float32, ws *Workspace) []byte {
 	p := q.p
 	hw := p.H * p.W
@@ -24,8 +25,8 @@ func (q *Int8Plan) pack(x []float32, ws *Workspace) []byte {
 	fillBytes(planes, q.act.Zero)
 	inv, zp := 1/q.act.Scale, float32(q.act.Zero)
 	we := (p.W + 1) / 2
-	var cols []float32 // stride 2: a channel's even columns, then its odd ones (pitch we)
-	if s == 2 {
+	var cols []float32 // stride 2, odd widths: a channel's even columns, then its odd ones (pitch we)
+	if s == 2 && p.W%2 != 0 {
 		cols = grow(&ws.s1, 2*p.H*we)
 	}
 	for i, ch := range q.used {
@@ -35,6 +36,15 @@ func (q *Int8Plan) pack(x []float32, ws *Workspace) []byte {
 		case 1:
 			i8Cur.quant(p.H, p.W, src, p.W, pl[p.Pad*q.wq+p.Pad:], q.wq, inv, zp)
 		case 2:
+			if p.W%2 == 0 { // both column phases p.W/2 wide: quantized and split in one pass per row parity
+				for ry := range min(2, p.H) { // input rows ry, ry+2, ...
+					yy := ry + p.Pad
+					o0 := ((yy%2)*2+p.Pad%2)*q.plen + (yy/2)*q.wq + p.Pad/2 // even columns: padded column Pad
+					o1 := ((yy%2)*2+(p.Pad+1)%2)*q.plen + (yy/2)*q.wq + (p.Pad+1)/2
+					i8Cur.deint((p.H-ry+1)/2, p.W/2, src[ry*p.W:], 2*p.W, pl[o0:], pl[o1:], q.wq, inv, zp)
+				}
+				continue
+			}
 			deinterleaveRows(cols, cols[p.H*we:], src, p.H, p.W, p.W, we)
 			for par, w := range [2]int{we, p.W / 2} { // column parity
 				xx := par + p.Pad             // padded column of the first such input column

@@ -11,6 +11,7 @@ import "math"
 func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 	q := newInt8Plan(p, groups, act)
 	q.setFlat()
+	q.share()
 	return q
 }
 
@@ -72,15 +73,24 @@ func newInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 			maxOff = max(maxOff, ((ky%s)*s+kx%s)*q.plen+(ky/s)*q.wq+kx/s)
 		}
 	}
-	for _, g := range groups {
+	q.reach = maxOff + q.pr
+	orders := i8QuadOrders(p.C, groups)
+	for gi, g := range groups {
 		if len(g.Filters) == 0 || len(g.Channels) == 0 {
 			continue
 		}
-		nq := (len(g.Channels) + 3) / 4
-		ig := i8Group{filters: g.Filters, k4: nq * kk, quads: make([]int32, 4*nq),
+		nq := len(orders[gi]) / 4
+		ig := i8Group{filters: g.Filters, k4: nq * kk, quads: make([]int32, 4*nq), qo: make([]int32, nq),
 			sc: make([]float32, len(g.Filters)), bias: make([]float32, len(g.Filters))}
-		for i := range ig.quads {
-			ig.quads[i] = int32(q.bplane[g.Channels[min(i, len(g.Channels)-1)]] * q.qstride)
+		pos := make(map[int]int, len(g.Channels)) // channel -> its first byte in the quads
+		for i, ch := range orders[gi] {
+			ig.quads[i] = int32(q.bplane[ch] * q.qstride)
+			if _, ok := pos[ch]; !ok {
+				pos[ch] = i
+			}
+		}
+		for k := range ig.qo {
+			ig.qo[k] = int32(k * q.flatQS())
 		}
 		q.gwords = max(q.gwords, max(nq*q.qstride, (nq-1)*q.qstride+maxOff+q.pr)+16)
 		ig.w = make([]int32, len(g.Filters)*ig.k4)
@@ -97,9 +107,9 @@ func newInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 				}
 			}
 		}
-		slot := make([]int, len(g.Channels)) // channel ci at byte ci of the group's quads
-		for ci := range slot {
-			slot[ci] = ci
+		slot := make([]int, len(g.Channels)) // channel ci at byte slot[ci] of the group's quads
+		for ci, ch := range g.Channels {
+			slot[ci] = pos[ch]
 		}
 		for fi, n := range g.Filters {
 			q.covered[n] = true

@@ -59,8 +59,48 @@ func TestInt8QuantInter(t *testing.T) {
 				}
 			}
 		}
+		checkQuantDeint(t, r)
 		checkInterQuads(t, r)
 	})
+}
+
+// checkQuantDeint checks i8Cur.deint against quantByte on pair counts
+// around the 16-pair vector (whole vectors and masked tails of up to 15
+// pairs, which load one or two vectors), with guard bands around both
+// outputs.
+func checkQuantDeint(t *testing.T, r *rand.Rand) {
+	t.Helper()
+	const g = 7
+	for _, n := range []int{1, 5, 8, 9, 15, 16, 17, 24, 32, 40} {
+		rows, xp, dp := 3, 2*n+3, n+5
+		x := randSlice(r, rows*xp)
+		for i := range x {
+			x[i] *= 3
+		}
+		inv, zp := float32(60), float32(100)
+		var bufs [2][]byte
+		for k := range bufs {
+			bufs[k] = make([]byte, rows*dp+2*g)
+			for i := range bufs[k] {
+				bufs[k][i] = 0xa5
+			}
+		}
+		i8Cur.deint(rows, n, x, xp, bufs[0][g:], bufs[1][g:], dp, inv, zp)
+		for k, buf := range bufs {
+			for i, b := range buf {
+				if i < g || (i-g)%dp >= n || (i-g)/dp >= rows {
+					if b != 0xa5 {
+						t.Fatalf("deint n=%d: output %d byte %d outside the rows written", n, k, i-g)
+					}
+					continue
+				}
+				row, p := (i-g)/dp, (i-g)%dp
+				if want := quantByte(x[row*xp+2*p+k], inv, zp); b != want {
+					t.Fatalf("deint n=%d row %d p=%d output %d: %d, want %d", n, row, p, k, b, want)
+				}
+			}
+		}
+	}
 }
 
 // checkInterQuads checks i8Cur.inter against byte arithmetic, on whole
@@ -216,8 +256,10 @@ func TestInt8Plan(t *testing.T) {
 		{C: 17, H: 16, W: 16, N: 12, KH: 3, KW: 3, Stride: 1, Pad: 1},
 		{C: 16, H: 16, W: 16, N: 5, KH: 1, KW: 1, Stride: 2},
 		{C: 8, H: 9, W: 5, N: 3, KH: 3, KW: 3, Stride: 2, Pad: 0},
-		{C: 6, H: 3, W: 32, N: 9, KH: 5, KW: 5, Stride: 1, Pad: 2}, // rows quantized in place (W = 2 vectors)
-		{C: 4, H: 2, W: 16, N: 2, KH: 1, KW: 1, Stride: 1},         // in place, no halo
+		{C: 6, H: 16, W: 16, N: 10, KH: 3, KW: 3, Stride: 2, Pad: 1}, // even widths: quantized and split in one pass
+		{C: 5, H: 7, W: 34, N: 4, KH: 3, KW: 3, Stride: 2, Pad: 1},   // 17 pairs a row: a vector and a masked pair
+		{C: 6, H: 3, W: 32, N: 9, KH: 5, KW: 5, Stride: 1, Pad: 2},   // rows quantized in place (W = 2 vectors)
+		{C: 4, H: 2, W: 16, N: 2, KH: 1, KW: 1, Stride: 1},           // in place, no halo
 	}
 	forEachI8Impl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
@@ -236,7 +278,7 @@ func TestInt8Plan(t *testing.T) {
 					Planes: make([][]float32, p.N), Skip: make([]bool, p.N)}
 				e.Planes[p.N-1] = randSlice(r, hw)
 				e.Skip[0] = p.N > 2
-				if ci%3 == 1 { // no residual, and (ci = 1, 7) no skipped or planed channel: every group fused
+				if ci%3 == 1 { // no residual, and (ci = 1, 7, 10) no skipped or planed channel: every group fused
 					e.Add = nil
 					if ci != 4 {
 						e.Planes, e.Skip = nil, nil

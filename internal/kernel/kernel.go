@@ -96,6 +96,7 @@ type Workspace struct {
 	ecoffs     []int     // fused epilogue: output row offsets (group_fused.go)
 	ebias      []float32 // and biases, here so that they stay off the heap
 	i8b, i8t   []uint32  // int8 conv: packed input, quantized planes (int8.go)
+	i8o        []uint32  // and a group's own quads where the plan shares the others
 }
 
 // tapTable is a cached tap table of direct.offsets for all ch planes of

@@ -17,8 +17,9 @@ const (
 // int8Set emits the int8 kernels of package kernel (../int8_amd64.s,
 // declared by hand in ../int8_amd64.go): kernI8_<mr>x<nv>, the VPDPBUSD
 // micro-kernels (mr*nv <= i8MaxAcc), kernQuantRows, the activation
-// quantizer, and kernInterQuads, which interleaves byte planes four at a
-// time into planes of 32-bit words.
+// quantizer, kernQuantDeint (int8pack.go), its stride-2 form, and
+// kernInterQuads, which interleaves byte planes four at a time into
+// planes of 32-bit words.
 func int8Set() {
 	for _, emit := range []func(mr, nv int){i8Kernel, i8KernelY, i8KernelQ} {
 		for mr := 1; mr <= i8MaxMR; mr++ {
@@ -31,6 +32,7 @@ func int8Set() {
 	quantRows()
 	interQuads()
 	interQuadsVBMI()
+	quantDeint()
 }
 
 // i8Kernel emits kernI8_<mr>x<nv>: an mr x 16*nv tile of int8 x uint8

@@ -44,8 +44,8 @@ func i8FlatSet() {
 // kernI8FQ<w>_<m> (q true: bytes for the next conv, as i8KernelQ): the
 // flat route of a 3x3 stride-1 pad-1 conv of w x w planes for m filters,
 // nt tiles of R = i8FlatRows(w, m) output rows each. The input is the
-// padded quad planes of Int8Plan (pitch wq = w+1 words, qs bytes apart;
-// b at the tile's first padded row), but each vector holds 16 outputs of
+// padded quad planes of Int8Plan (pitch wq = w+1 words, quad k at byte
+// qo[k] of b; b at the tile's first padded row), but each vector holds 16 outputs of
 // one row, so that no lane computes a halo column; the halo is the
 // planes' own padding, so no load is masked. Each input row vector is
 // loaded once per column shift kx and serves the three taps ky of the
@@ -55,10 +55,10 @@ func i8Flat(width, m int, q bool) {
 	rows := i8FlatRows(width, m)
 	nvr := width / 16
 	name := fmt.Sprintf("kernI8FY%d_%d", width, m)
-	sig := "func(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)"
+	sig := "func(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)"
 	if q {
 		name = fmt.Sprintf("kernI8FQ%d_%d", width, m)
-		sig = "func(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)"
+		sig = "func(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
@@ -75,7 +75,7 @@ func i8Flat(width, m int, q bool) {
 			}
 		}
 	}
-	nq, w, w3, p, qs, wa := i8FlatLoop(m)
+	nq, w, w3, p, qo, wa := i8FlatLoop(m)
 	n := 0
 	for kx := range 3 {
 		for i := range m {
@@ -100,7 +100,7 @@ func i8Flat(width, m int, q bool) {
 			}
 		}
 	}
-	i8FlatNextQuad(m, w, w3, qs, p, nq)
+	i8FlatNextQuad(m, w, w3, qo, nq)
 	i8FlatStores(m, q, func(i int, vr epiVariant, yrow, arow Register) {
 		for r := range rows {
 			for u := range nvr {
@@ -150,7 +150,8 @@ const i8Flat8QS = 96
 
 // i8Flat8 emits kernI8FY8_<m> or kernI8FQ8_<m>: the flat route of 8x8
 // planes, one tile of the whole plane (nt is 1), on the compact quad
-// planes of kernInterQuads8 (pitch 8, qs bytes apart, no halo columns):
+// planes of kernInterQuads8 (pitch 8, quad k at byte qo[k] of b, no halo
+// columns):
 // vector j holds output rows 2j and 2j+1, and input vector k (rows k and
 // k+1, loaded once per column shift) serves the taps ky of output rows
 // 2j = k+1-ky. The taps off the plane's left and right edges (lanes 0
@@ -159,10 +160,10 @@ const i8Flat8QS = 96
 // row's 8 bytes at its place in the next conv's padded plane (pitch 9).
 func i8Flat8(m int, q bool) {
 	name := fmt.Sprintf("kernI8FY8_%d", m)
-	sig := "func(nq int, a *int32, lda int, b *uint8, qs int, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)"
+	sig := "func(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)"
 	if q {
 		name = fmt.Sprintf("kernI8FQ8_%d", m)
-		sig = "func(nq int, a *int32, lda int, b *uint8, qs int, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)"
+		sig = "func(nq int, a *int32, lda int, b *uint8, qo *int32, y *uint8, yoff *int32, add *float32, aoff *int32, sc *float32, bias *float32, q *float32, flags int, nt int)"
 	}
 	TEXT(name, NOSPLIT, sig)
 	Pragma("noescape")
@@ -182,7 +183,7 @@ func i8Flat8(m int, q bool) {
 			VPXORD(acc(i, j), acc(i, j), acc(i, j))
 		}
 	}
-	nq, w, w3, p, qs, wa := i8FlatLoop(m)
+	nq, w, w3, p, qo, wa := i8FlatLoop(m)
 	n := 0
 	for kx := range 3 {
 		for i := range m {
@@ -212,7 +213,7 @@ func i8Flat8(m int, q bool) {
 			}
 		}
 	}
-	i8FlatNextQuad(m, w, w3, qs, p, nq)
+	i8FlatNextQuad(m, w, w3, qo, nq)
 	i8FlatStores(m, q, func(i int, vr epiVariant, yrow, arow Register) {
 		for j := range 4 {
 			a := acc(i, j)
@@ -288,14 +289,14 @@ func interQuads8() {
 var ymm4 = []VecPhysical{Y0, Y1, Y2, Y3}
 
 // i8FlatNextQuad emits the end of the int8 flat kernels' loop over quads:
-// the weight pointers (w, and w3 for four filters) and the plane p move on
-// one quad, and back to "quad" while nq quads remain.
-func i8FlatNextQuad(m int, w, w3, qs, p, nq Register) {
+// the weight pointers (w, and w3 for four filters) and the quad offsets
+// qo move on one quad, and back to "quad" while nq quads remain.
+func i8FlatNextQuad(m int, w, w3, qo, nq Register) {
 	ADDQ(U8(36), w)
 	if m == 4 {
 		ADDQ(U8(36), w3)
 	}
-	ADDQ(qs, p)
+	ADDQ(U8(4), qo)
 	DECQ(nq)
 	JNZ(LabelRef("quad"))
 }
@@ -368,9 +369,10 @@ func i8FlatDequant(a VecPhysical, vr epiVariant, q bool, add Mem) {
 
 // i8FlatLoop loads the int8 flat kernels' loop registers: the quad count
 // nq, the weights w (filter 0's) and w3 (filter 3's, for four filters),
-// the quad planes p and their stride qs; wa(i, tap) addresses filter i's
-// weight word of a tap. It then emits the loop's label, "quad".
-func i8FlatLoop(m int) (nq, w, w3, p, qs Register, wa func(i, tap int) Mem) {
+// the quad offsets qo; wa(i, tap) addresses filter i's weight word of a
+// tap. It then emits the loop's label, "quad", and there sets p to the
+// quad's planes (b + qo[0]).
+func i8FlatLoop(m int) (nq, w, w3, p, qo Register, wa func(i, tap int) Mem) {
 	nq = Load(Param("nq"), GP64())
 	w = Load(Param("a"), GP64())
 	lda := Load(Param("lda"), GP64())
@@ -391,8 +393,11 @@ func i8FlatLoop(m int) (nq, w, w3, p, qs Register, wa func(i, tap int) Mem) {
 			return Mem{Base: w, Index: lda, Scale: uint8(i), Disp: d}
 		}
 	}
-	p = Load(Param("b"), GP64())
-	qs = Load(Param("qs"), GP64())
+	b := Load(Param("b"), GP64())
+	qo = Load(Param("qo"), GP64())
+	p = GP64()
 	Label("quad")
-	return nq, w, w3, p, qs, wa
+	MOVLQSX(Mem{Base: qo}, p)
+	ADDQ(b, p)
+	return nq, w, w3, p, qo, wa
 }

@@ -1,0 +1,119 @@
+// Command i8prof prints, for a model and its int8 form (sgcnn.Quantize),
+// every conv step's time per image, fp32 and int8 side by side
+// (compile.Net.StepTimes, one goroutine, medians of -rounds); with
+// -only int8|fp32 it runs that network's forward -rounds times (for perf
+// record), and with -only layers it prints the int8 network's route per
+// layer (compile.LayerInfo).
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/sgcnn/sgcnn"
+	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/internal/parallel"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+func main() {
+	arch := flag.String("model", "resnet20", "architecture")
+	weights := flag.String("weights", "runs/int8/resnet20-conv70/checkpoint.safetensors", "checkpoint")
+	batch := flag.Int("batch", 64, "images per forward")
+	rounds := flag.Int("rounds", 7, "rounds (medians)")
+	threads := flag.Int("threads", 2, "threads for -only")
+	only := flag.String("only", "", "int8 or fp32: run only that forward -rounds times; layers: print the int8 routes")
+	flag.Parse()
+	if err := run(*arch, *weights, *batch, *rounds, *threads, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "i8prof:", err)
+		os.Exit(1)
+	}
+}
+
+func run(arch, weights string, batch, rounds, threads int, only string) error {
+	m, err := sgcnn.Open(weights, sgcnn.WithArch(arch))
+	if err != nil {
+		return err
+	}
+	train, err := sgcnn.OpenSplit(sgcnn.DatasetOf("", m), "", true, 0)
+	if err != nil {
+		return err
+	}
+	parallel.SetThreads(threads)
+	q, err := sgcnn.Quantize(m, sgcnn.QuantizeConfig{Train: train, ValSplit: 5000})
+	if err != nil {
+		return err
+	}
+	f, err := sgcnn.Compile(m)
+	if err != nil {
+		return err
+	}
+	x := tensor.New(append([]int{batch}, m.Model.InputShape[:]...)...)
+	for i := range x.Data {
+		x.Data[i] = float32(i%17)/8 - 1
+	}
+	if only == "layers" {
+		for _, l := range q.Net.Layers() {
+			fmt.Printf("%-20s %-10v groups %2d MACs %8d dense %8d  ns grouped %.0f merged %.0f dense %.0f\n", l.Name, l.Route, l.Groups, l.MACs, l.DenseMACs, l.GroupedNs, l.MergedNs, l.DenseNs)
+		}
+		return nil
+	}
+	nets := map[string]*compile.Net{"fp32": f.Net, "int8": q.Net}
+	if only != "" {
+		n := nets[only]
+		if n == nil {
+			return fmt.Errorf("-only %q", only)
+		}
+		if _, err := n.Forward(x); err != nil { // warm
+			return err
+		}
+		t0 := time.Now()
+		for range rounds {
+			if _, err := n.Forward(x); err != nil {
+				return err
+			}
+		}
+		fmt.Printf("%s %s: %.3f ms per forward\n", weights, only, float64(time.Since(t0))/1e6/float64(rounds))
+		return nil
+	}
+	var fs, is [][]compile.StepTime
+	for range rounds {
+		a, err := f.Net.StepTimes(x, 1)
+		if err != nil {
+			return err
+		}
+		b, err := q.Net.StepTimes(x, 1)
+		if err != nil {
+			return err
+		}
+		fs, is = append(fs, a), append(is, b)
+	}
+	med := func(ss [][]compile.StepTime, i int) time.Duration {
+		var d []time.Duration
+		for _, s := range ss {
+			d = append(d, s[i].Time)
+		}
+		slices.Sort(d)
+		return d[len(d)/2]
+	}
+	var tf, ti time.Duration
+	fmt.Printf("%-22s %4s %4s %3s %9s %9s %9s %6s\n", "step", "C", "N", "H", "MACs", "fp32 us", "int8 us", "ratio")
+	for i := range is[0] {
+		s := is[0][i]
+		b := med(is, i)
+		ti += b
+		var a time.Duration
+		if i < len(fs[0]) && fs[0][i].Name == s.Name {
+			a = med(fs, i)
+		}
+		tf += a
+		fmt.Printf("%-22s %4d %4d %3d %9d %9.2f %9.2f %6.2f\n", s.Name, s.C, s.N, s.H, s.MACs, us(a), us(b), float64(a)/float64(max(b, 1)))
+	}
+	fmt.Printf("total per image: fp32 %.2f us, int8 %.2f us (%.2fx)\n", us(tf), us(ti), float64(tf)/float64(ti))
+	return nil
+}
+
+func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
