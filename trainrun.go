@@ -59,6 +59,9 @@ func newTrainer(ctx context.Context, m *Model, cfg *TrainConfig, s *trainSets, e
 		return nil, err
 	}
 	t.nctx = nn.NewCtx(true)
+	if t.nctx.Precision, err = nn.ParsePrecision(cfg.Precision); err != nil {
+		return nil, err
+	}
 	t.stepper = train.NewStepper(m.Model.Net, t.opt, t.nctx)
 	if len(cfg.Teachers) > 0 {
 		if t.stepper.Distill, err = openTeachers(cfg, m, s.norm, log); err != nil {

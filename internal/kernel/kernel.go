@@ -93,9 +93,10 @@ type Workspace struct {
 	tapsNext   int         // the entry of taps to replace next
 	aoffs      [maxMR]int32
 	tile       [maxMR * maxNR]float32
-	ecoffs     []int     // fused epilogue: output row offsets (group_fused.go)
-	ebias      []float32 // and biases, here so that they stay off the heap
-	i8b, i8t   []uint32  // int8 conv: packed input, quantized planes (int8.go)
+	ecoffs     []int       // fused epilogue: output row offsets (group_fused.go)
+	ebias      []float32   // and biases, here so that they stay off the heap
+	i8b, i8t   []uint32    // int8 conv: packed input, quantized planes (int8.go)
+	bf         bf16Scratch // bf16 conv on AMX (bf16conv.go)
 }
 
 // tapTable is a cached tap table of direct.offsets for all ch planes of
