@@ -25,6 +25,7 @@ type Conv2d struct {
 	dwPart [][]float32 // per-worker partial weight gradients
 	wt     []float32   // weights prepared for backward data, once per Backward
 	wr     []float32   // bf16-rounded weights (Precision BF16, precision.go)
+	bw     kernel.BF16Weights
 	sp     *sparsePlan // grouped passes of a pruned layer (conv_sparse.go)
 }
 
@@ -93,6 +94,10 @@ func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	b, oh, ow := x.Shape[0], p.OutH(), p.OutW()
 	c.x = x
 	y := reuse(&c.y, b, c.Out, oh, ow)
+	if c.amx(ctx, p) {
+		c.forwardAMX(ctx, p, x, y)
+		return y, nil
+	}
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
 	w := c.convWeights(ctx)
 	if sp := c.sparse(p); sp != nil {
@@ -125,6 +130,14 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	p := c.Geometry(x.Shape[2], x.Shape[3])
 	b, oh, ow := x.Shape[0], p.OutH(), p.OutW()
 	dx := reuse(&c.dx, x.Shape...)
+	if c.amx(ctx, p) {
+		c.backwardAMX(ctx, p, x, dy, dx)
+		applyMask(c.W.Grad.Data, c.W.Mask, c.K*c.K)
+		if c.B != nil {
+			biasGrad(c.B.Grad.Data, dy.Data, b, c.Out, oh*ow)
+		}
+		return dx, nil
+	}
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
 	nw := len(c.W.Value.Data)
 	sp := c.sparse(p)

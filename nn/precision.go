@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/tensor"
 )
 
 // Precision is the arithmetic of a Ctx's convolutions.
@@ -17,11 +18,14 @@ const (
 	// float32: forward x and W, backward data dy and W, backward filter x
 	// and dy. Weights, their gradients, the optimizer state, BatchNorm,
 	// activations between layers and the loss stay float32 (master
-	// weights), as in PyTorch's CPU autocast. This engine emulates it:
-	// the operands are rounded in Go and the products run in the float32
-	// kernels, which is exactly what a bf16 kernel with float32 sums
-	// computes, up to the order of the sums (a product of two bf16 values
-	// is exact in float32), and slower than FP32, not faster.
+	// weights), as in PyTorch's CPU autocast. Stride-1 convolutions,
+	// pruned ones included (as dense products of the masked weights), run
+	// on AMX where kernel.AMX reports it (Intel Xeon 4th generation and
+	// later, Linux); the others, and all of them on other machines, are
+	// emulated: the operands rounded in Go, the products in the float32
+	// kernels, which equals a bf16 kernel with float32 sums up to the
+	// order of the sums (a product of two bf16 values is exact in
+	// float32), and is slower than FP32, not faster. BF16Route says which.
 	BF16
 )
 
@@ -45,6 +49,61 @@ func ParsePrecision(s string) (Precision, error) {
 		return BF16, nil
 	}
 	return FP32, fmt.Errorf("unknown precision %q (want fp32 or bf16)", s)
+}
+
+// useAMX lets BF16 take the AMX route (tests turn it off).
+var useAMX = true
+
+// BF16Route describes where BF16's convolutions run on this machine:
+// "AMX" or why they are emulated.
+func BF16Route() string {
+	if ok, why := kernel.AMX(); !ok {
+		return "emulated (slower than fp32): " + why
+	}
+	return "AMX (stride-1 convolutions; others emulated)"
+}
+
+// amx reports whether c's passes on geometry p run on AMX.
+func (c *Conv2d) amx(ctx *Ctx, p kernel.Conv) bool {
+	return ctx.bf16() && useAMX && kernel.CanConvBF16(p)
+}
+
+// forwardAMX is Forward's BF16 pass on AMX.
+func (c *Conv2d) forwardAMX(ctx *Ctx, p kernel.Conv, x, y *tensor.Tensor) {
+	kernel.PrepareBF16Weights(p, c.W.Value.Data, &c.bw)
+	in, out, hw := c.In*p.H*p.W, c.Out*p.OutH()*p.OutW(), p.OutH()*p.OutW()
+	ctx.forEach(x.Shape[0], func(_ int, ws *kernel.Workspace, i int) {
+		yi := y.Data[i*out : (i+1)*out]
+		kernel.ConvForwardBF16(p, x.Data[i*in:(i+1)*in], &c.bw, yi, ws)
+		if c.B != nil {
+			addBias(yi, c.B.Value.Data, hw)
+		}
+	})
+}
+
+// backwardAMX is Backward's BF16 pass on AMX, into dx and W.Grad.
+func (c *Conv2d) backwardAMX(ctx *Ctx, p kernel.Conv, x, dy, dx *tensor.Tensor) {
+	kernel.PrepareBF16BackwardData(p, c.W.Value.Data, &c.bw)
+	ng := kernel.BF16FilterGradLen(p)
+	t := ctx.Pool().Threads()
+	for w := range t {
+		if w == len(c.dwPart) {
+			c.dwPart = append(c.dwPart, nil)
+		}
+		if len(c.dwPart[w]) != ng {
+			c.dwPart[w] = make([]float32, ng)
+		}
+		clear(c.dwPart[w])
+	}
+	in, out := c.In*p.H*p.W, c.Out*p.OutH()*p.OutW()
+	ctx.forEach(x.Shape[0], func(worker int, ws *kernel.Workspace, i int) {
+		xi, dyi := x.Data[i*in:(i+1)*in], dy.Data[i*out:(i+1)*out]
+		kernel.ConvBackwardDataBF16(p, dyi, &c.bw, dx.Data[i*in:(i+1)*in], ws)
+		kernel.ConvBackwardFilterAccBF16(p, xi, dyi, c.dwPart[worker], ws)
+	})
+	for w := range t {
+		kernel.AddBF16FilterGrad(p, c.dwPart[w], c.W.Grad.Data)
+	}
 }
 
 // bf16 reports whether ctx asks for bf16 products.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/sgcnn/sgcnn/internal/kernel"
@@ -39,6 +40,8 @@ func bitsEqual(t *testing.T, what string, got, want []float32) {
 // forward, backward data and backward filter, dense (stride 1 and 2) and
 // masked (the grouped passes).
 func TestBF16ConvIsFP32OfRoundedOperands(t *testing.T) {
+	defer func(v bool) { *nn.UseAMX = v }(*nn.UseAMX)
+	*nn.UseAMX = false // the emulation; TestBF16AMXMatchesEmulation checks AMX against it
 	for _, tc := range []struct {
 		stride int
 		mask   bool
@@ -93,6 +96,63 @@ func TestBF16ConvIsFP32OfRoundedOperands(t *testing.T) {
 				t.Error("BF16 rounded the layer's weights in place")
 			}
 		})
+	}
+}
+
+// The AMX route (where the machine has it) computes what the emulation
+// does, up to the order of the fp32 sums.
+func TestBF16AMXMatchesEmulation(t *testing.T) {
+	if ok, why := kernel.AMX(); !ok {
+		t.Skip("no AMX: " + why)
+	}
+	defer func(v bool) { *nn.UseAMX = v }(*nn.UseAMX)
+	for _, mask := range []bool{false, true} {
+		r := rng(9)
+		a := nn.NewConv2d("a", 16, 24, 3, 1, 1, true, r)
+		if mask {
+			m := make([]float32, 24*16)
+			for i := range m {
+				if r.IntN(3) > 0 {
+					m[i] = 1
+				}
+			}
+			if err := a.SetMask(m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		x := randTensor(r, 5, 16, 12, 12)
+		dy := randTensor(r, 5, 24, 12, 12)
+		var ys, dxs, dws [2][]float32
+		for i, amx := range []bool{false, true} {
+			*nn.UseAMX = amx
+			ctx := &nn.Ctx{Train: true, Threads: 2, Precision: nn.BF16}
+			y, err := a.Forward(ctx, x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ys[i] = slices.Clone(y.Data)
+			nn.ZeroGrad(a)
+			dx, err := a.Backward(ctx, dy)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dxs[i], dws[i] = slices.Clone(dx.Data), slices.Clone(a.W.Grad.Data)
+		}
+		for _, c := range []struct {
+			what string
+			s    [2][]float32
+		}{{"y", ys}, {"dx", dxs}, {"dW", dws}} {
+			if e := relErr(c.s[1], c.s[0]); e > 1e-6 {
+				t.Errorf("mask=%v: %s: AMX against the emulation: relative error %.3g > 1e-6", mask, c.what, e)
+			}
+		}
+		if mask {
+			for i, v := range dws[1] {
+				if a.W.Mask[i/9] == 0 && v != 0 {
+					t.Fatalf("AMX: masked weight %d has gradient %g", i, v)
+				}
+			}
+		}
 	}
 }
 

@@ -24,6 +24,12 @@ func amxAcc2(cfg *byte, a *uint16, lda int, b *uint32, ldb int, c *float32, ldc 
 func packPairsBF16(dst *uint32, ldd int, base *float32, offs *int32, np, n16 int, perm *uint16)
 
 //go:noescape
+func packPairsW16(dst *uint32, base *float32, offs *int32, np, rows, n16, pitch int, perm *uint16)
+
+//go:noescape
+func packPairsW8(dst *uint32, base *float32, offs *int32, np, rows, n16, pitch int, perm *uint16)
+
+//go:noescape
 func packRowsBF16(dst *uint16, ldd int, base *float32, offs *int32, nr, n32 int)
 
 //go:noescape

@@ -611,6 +611,103 @@ pix:
 	VZEROUPPER
 	RET
 
+// func packPairsW16(dst *uint32, base *float32, offs *int32, np int, rows int, n16 int, pitch int, perm *uint16)
+// Requires: AVX, AVX512BW, AVX512F
+TEXT ·packPairsW16(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), DX
+	MOVQ      base+8(FP), SI
+	MOVQ      offs+16(FP), R9
+	MOVQ      np+24(FP), R10
+	MOVQ      pitch+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      perm+56(FP), AX
+	VMOVDQU16 (AX), Z31
+
+pair:
+	MOVLQSX (R9), AX
+	MOVLQSX 4(R9), BX
+	LEAQ    (SI)(AX*4), AX
+	LEAQ    (SI)(BX*4), BX
+	MOVQ    rows+32(FP), R11
+
+row:
+	MOVQ AX, R12
+	MOVQ BX, R13
+	MOVQ n16+40(FP), CX
+
+pix:
+	VMOVUPS (R12), Z0
+	VMOVUPS (R13), Z1
+
+	// VCVTNE2PS2BF16 Z0, Z1, Z2
+	BYTE      $0x62
+	BYTE      $0xf2
+	BYTE      $0x77
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd0
+	VPERMW    Z2, Z31, Z3
+	VMOVDQU32 Z3, (DX)
+	ADDQ      $0x40, R12
+	ADDQ      $0x40, R13
+	ADDQ      $0x40, DX
+	DECQ      CX
+	JNZ       pix
+	ADDQ      R8, AX
+	ADDQ      R8, BX
+	DECQ      R11
+	JNZ       row
+	ADDQ      $0x08, R9
+	DECQ      R10
+	JNZ       pair
+	VZEROUPPER
+	RET
+
+// func packPairsW8(dst *uint32, base *float32, offs *int32, np int, rows int, n16 int, pitch int, perm *uint16)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512F
+TEXT ·packPairsW8(SB), NOSPLIT, $0-64
+	MOVQ      dst+0(FP), DX
+	MOVQ      base+8(FP), SI
+	MOVQ      offs+16(FP), R9
+	MOVQ      np+24(FP), R10
+	MOVQ      pitch+48(FP), R8
+	SHLQ      $0x02, R8
+	MOVQ      perm+56(FP), AX
+	VMOVDQU16 (AX), Z31
+
+pair:
+	MOVLQSX (R9), AX
+	MOVLQSX 4(R9), BX
+	LEAQ    (SI)(AX*4), AX
+	LEAQ    (SI)(BX*4), BX
+	MOVQ    rows+32(FP), R11
+
+row:
+	VMOVUPS      (AX), Y0
+	VINSERTF32X8 $0x01, (AX)(R8*1), Z0, Z0
+	VMOVUPS      (BX), Y1
+	VINSERTF32X8 $0x01, (BX)(R8*1), Z1, Z1
+
+	// VCVTNE2PS2BF16 Z0, Z1, Z2
+	BYTE      $0x62
+	BYTE      $0xf2
+	BYTE      $0x77
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xd0
+	VPERMW    Z2, Z31, Z3
+	VMOVDQU32 Z3, (DX)
+	ADDQ      $0x40, DX
+	LEAQ      (AX)(R8*2), AX
+	LEAQ      (BX)(R8*2), BX
+	DECQ      R11
+	JNZ       row
+	ADDQ      $0x08, R9
+	DECQ      R10
+	JNZ       pair
+	VZEROUPPER
+	RET
+
 // func packRowsBF16(dst *uint16, ldd int, base *float32, offs *int32, nr int, n32 int)
 // Requires: AVX, AVX512BW, AVX512F
 TEXT ·packRowsBF16(SB), NOSPLIT, $0-48

@@ -26,6 +26,14 @@ func packPairsBF16(dst *uint32, ldd int, base *float32, offs *int32, np, n16 int
 	panic("kernel: no AVX512_BF16")
 }
 
+func packPairsW16(dst *uint32, base *float32, offs *int32, np, rows, n16, pitch int, perm *uint16) {
+	panic("kernel: no AVX512_BF16")
+}
+
+func packPairsW8(dst *uint32, base *float32, offs *int32, np, rows, n16, pitch int, perm *uint16) {
+	panic("kernel: no AVX512_BF16")
+}
+
 func packRowsBF16(dst *uint16, ldd int, base *float32, offs *int32, nr, n32 int) {
 	panic("kernel: no AVX512_BF16")
 }

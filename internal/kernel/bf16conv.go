@@ -72,6 +72,13 @@ type bfGeom struct {
 	xlen         int // padded planes, slack and the zero row
 }
 
+// valid reports whether the forward pass of p can skip the halo: output
+// rows of 8 (in pairs) or of whole vectors, whole tiles of pixels, and
+// whole tiles of filters (TILESTORED writes y directly).
+func (g *bfGeom) valid(p Conv) bool {
+	return (g.ow%16 == 0 || (g.ow == 8 && g.oh%2 == 0)) && g.oh*g.ow%32 == 0 && p.N%16 == 0
+}
+
 func newBFGeom(p Conv) bfGeom {
 	g := bfGeom{pitch: p.W + 2*p.Pad, oh: p.OutH(), ow: p.OutW()}
 	g.plane = (p.H + 2*p.Pad) * g.pitch
@@ -86,13 +93,18 @@ func newBFGeom(p Conv) bfGeom {
 // bf16Scratch is a Workspace's memory for the bf16 passes.
 type bf16Scratch struct {
 	xp   []float32 // padded planes
-	offs []int32   // tap offsets into xp
-	pk   []uint32  // forward: tap pairs
-	t    []float32 // forward: output in the pitch
-	col  []uint16  // filter: taps as bf16 rows
-	dyp  []float32 // filter: dy in the pitch
-	dyt  []uint32  // filter: dy's pixel pairs, transposed
-	idx  [16]int32 // filter: pairsTBF16's scatter offsets
+	offs []int32   // tap offsets into xp: one of taps
+	taps [2]struct {
+		p    Conv
+		offs []int32
+	} // the last two geometries' offsets (a backward pass alternates two)
+	tapsNext int
+	pk       []uint32  // forward: tap pairs
+	t        []float32 // forward: output in the pitch
+	col      []uint16  // filter: taps as bf16 rows
+	dyp      []float32 // filter: dy in the pitch
+	dyt      []uint32  // filter: dy's pixel pairs, transposed
+	idx      [16]int32 // filter: pairsTBF16's scatter offsets
 }
 
 // pad lays x out in zero-bordered planes (and zero slack), and fills the
@@ -102,17 +114,28 @@ func (s *bf16Scratch) pad(p Conv, g *bfGeom, x []float32) {
 	pd := p.Pad
 	for c := range p.C {
 		pl := xp[c*g.plane : (c+1)*g.plane]
-		clear(pl[:pd*g.pitch+pd])
+		clear(pl[:pd*g.pitch])
 		for r := range p.H {
-			row := pl[(r+pd)*g.pitch+pd:]
-			copy(row[:p.W], x[(c*p.H+r)*p.W:])
-			end := min(len(pl)-(r+pd)*g.pitch-pd, p.W+2*pd) // to the next row's data
-			clear(row[p.W:end])
+			row := pl[(r+pd)*g.pitch : (r+pd+1)*g.pitch]
+			for j := range pd {
+				row[j], row[pd+p.W+j] = 0, 0
+			}
+			copyRow(row[pd:], x[(c*p.H+r)*p.W:], p.W)
 		}
-		clear(pl[(p.H+pd)*g.pitch+pd:])
+		clear(pl[(p.H+pd)*g.pitch:])
 	}
 	clear(xp[p.C*g.plane:])
-	offs := grow(&s.offs, g.kp)
+	for i := range s.taps {
+		if s.taps[i].offs != nil && s.taps[i].p == p {
+			s.offs = s.taps[i].offs
+			return
+		}
+	}
+	e := &s.taps[s.tapsNext]
+	s.tapsNext ^= 1
+	e.p = p
+	offs := grow(&e.offs, g.kp)
+	s.offs = offs
 	kk := p.KH * p.KW
 	for i := range offs {
 		if i >= g.k {
@@ -121,6 +144,22 @@ func (s *bf16Scratch) pad(p Conv, g *bfGeom, x []float32) {
 		}
 		c, t := i/kk, i%kk
 		offs[i] = int32(c*g.plane + t/p.KW*g.pitch + t%p.KW)
+	}
+}
+
+// copyRow copies n floats from src to dst; CIFAR's widths as arrays,
+// since a call to memmove per 8 to 32 floats costs as much as the copying
+// (as direct.unpad).
+func copyRow(dst, src []float32, n int) {
+	switch n {
+	case 32:
+		*(*[32]float32)(dst) = *(*[32]float32)(src)
+	case 16:
+		*(*[16]float32)(dst) = *(*[16]float32)(src)
+	case 8:
+		*(*[8]float32)(dst) = *(*[8]float32)(src)
+	default:
+		copy(dst[:n], src[:n])
 	}
 }
 
@@ -164,6 +203,27 @@ func ConvForwardBF16(p Conv, x []float32, w *BF16Weights, y []float32, ws *Works
 	g := newBFGeom(p)
 	s := &ws.bf
 	s.pad(p, &g, x)
+	if g.valid(p) {
+		// The halo-free layout: the tiles store into y itself.
+		np := g.oh * g.ow
+		pk := grow(&s.pk, g.kp/2*np)
+		if g.ow == 8 {
+			packPairsW8(&pk[0], &s.xp[0], &s.offs[0], g.kp/2, g.oh/2, 0, g.pitch, &pairPerm[0])
+		} else {
+			packPairsW16(&pk[0], &s.xp[0], &s.offs[0], g.kp/2, g.oh, g.ow/16, g.pitch, &pairPerm[0])
+		}
+		for m := 0; m < p.N; {
+			c, a := &y[m*np], &w.w[m*g.kp]
+			if p.N-m >= 32 {
+				amxBlocks2(&amxCfg[0], a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
+				m += 32
+			} else {
+				amxBlocks1(&amxCfg[0], a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
+				m += 16
+			}
+		}
+		return
+	}
 	pk := grow(&s.pk, g.kp/2*g.np)
 	packPairsBF16(&pk[0], g.np*4, &s.xp[0], &s.offs[0], g.kp/2, g.np/16, &pairPerm[0])
 	t := grow(&s.t, g.npad*g.np)
@@ -179,7 +239,7 @@ func ConvForwardBF16(p Conv, x []float32, w *BF16Weights, y []float32, ws *Works
 	}
 	for n := range p.N {
 		for r := range g.oh {
-			copy(y[(n*g.oh+r)*g.ow:(n*g.oh+r+1)*g.ow], t[n*g.np+r*g.pitch:])
+			copyRow(y[(n*g.oh+r)*g.ow:], t[n*g.np+r*g.pitch:], g.ow)
 		}
 	}
 }
@@ -207,11 +267,20 @@ func ConvBackwardFilterAccBF16(p Conv, x, dy, g []float32, ws *Workspace) {
 	col := grow(&s.col, q.kp*q.np)
 	packRowsBF16(&col[0], q.np*2, &s.xp[0], &s.offs[0], q.kp, q.np/32)
 	dyp := grow(&s.dyp, q.npad*q.np)
-	clear(dyp)
-	for n := range p.N {
-		for r := range q.oh {
-			copy(dyp[n*q.np+r*q.pitch:n*q.np+r*q.pitch+q.ow], dy[(n*q.oh+r)*q.ow:])
+	for n := range q.npad {
+		row := dyp[n*q.np : (n+1)*q.np]
+		if n >= p.N {
+			clear(row)
+			continue
 		}
+		for r := range q.oh {
+			o := row[r*q.pitch : (r+1)*q.pitch]
+			copyRow(o, dy[(n*q.oh+r)*q.ow:], q.ow)
+			for j := q.ow; j < q.pitch; j++ {
+				o[j] = 0
+			}
+		}
+		clear(row[q.oh*q.pitch:])
 	}
 	for i := range s.idx {
 		s.idx[i] = int32(i * q.npad)

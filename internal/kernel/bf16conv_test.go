@@ -18,6 +18,8 @@ var bf16Shapes = []Conv{
 	{C: 20, H: 9, W: 6, N: 48, KH: 3, KW: 3, Stride: 1, Pad: 0},
 	{C: 7, H: 10, W: 10, N: 33, KH: 5, KW: 5, Stride: 1, Pad: 2},
 	{C: 24, H: 6, W: 6, N: 17, KH: 1, KW: 1, Stride: 1, Pad: 0},
+	{C: 16, H: 16, W: 16, N: 48, KH: 3, KW: 3, Stride: 1, Pad: 1},
+	{C: 32, H: 8, W: 8, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
 }
 
 // checkBF16 compares got with want (the fp32 sums, in float64, of the

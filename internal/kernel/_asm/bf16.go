@@ -26,6 +26,8 @@ func bf16Set() {
 		amxAcc(nt)
 	}
 	packPairs()
+	packPairsValid(16)
+	packPairsValid(8)
 	packRows()
 	pairsT()
 }
@@ -324,6 +326,69 @@ func pairsT() {
 	ADDQ(U8(4), RDI)
 	DECQ(R10)
 	JNZ(LabelRef("row"))
+	VZEROUPPER()
+	RET()
+}
+
+// packPairsValid emits packPairsW16 (w == 16: rows of 16*n16 outputs) or
+// packPairsW8 (w == 8: rows of 8, two per vector): packPairsBF16 over the
+// valid output pixels only, row after row (oh rows, pitch floats apart in
+// the padded planes), into dst contiguously: pair j's P = oh*width dwords
+// at dst+4*j*P. B of amxBlocks with the output in its own layout, no halo.
+func packPairsValid(w int) {
+	name := fmt.Sprintf("packPairsW%d", w)
+	TEXT(name, NOSPLIT, "func(dst *uint32, base *float32, offs *int32, np, rows, n16, pitch int, perm *uint16)")
+	Pragma("noescape")
+	Load(Param("dst"), RDX)
+	Load(Param("base"), RSI)
+	Load(Param("offs"), R9)
+	Load(Param("np"), R10)
+	Load(Param("pitch"), R8)
+	SHLQ(U8(2), R8) // bytes
+	Load(Param("perm"), RAX)
+	VMOVDQU16(Mem{Base: RAX}, Z31)
+	Label("pair")
+	MOVLQSX(Mem{Base: R9}, RAX)
+	MOVLQSX(Mem{Base: R9, Disp: 4}, RBX)
+	LEAQ(Mem{Base: RSI, Index: RAX, Scale: 4}, RAX)
+	LEAQ(Mem{Base: RSI, Index: RBX, Scale: 4}, RBX)
+	Load(Param("rows"), R11)
+	Label("row")
+	if w == 16 {
+		MOVQ(RAX, R12)
+		MOVQ(RBX, R13)
+		Load(Param("n16"), RCX)
+		Label("pix")
+		VMOVUPS(Mem{Base: R12}, Z0)
+		VMOVUPS(Mem{Base: R13}, Z1)
+		vcvtne2ps2bf16(0, 1, 2)
+		VPERMW(Z2, Z31, Z3)
+		VMOVDQU32(Z3, Mem{Base: RDX})
+		ADDQ(U8(64), R12)
+		ADDQ(U8(64), R13)
+		ADDQ(U8(64), RDX)
+		DECQ(RCX)
+		JNZ(LabelRef("pix"))
+		ADDQ(R8, RAX)
+		ADDQ(R8, RBX)
+	} else {
+		// two rows of 8 per vector (rows is the number of row pairs)
+		VMOVUPS(Mem{Base: RAX}, Y0)
+		VINSERTF32X8(U8(1), Mem{Base: RAX, Index: R8, Scale: 1}, Z0, Z0)
+		VMOVUPS(Mem{Base: RBX}, Y1)
+		VINSERTF32X8(U8(1), Mem{Base: RBX, Index: R8, Scale: 1}, Z1, Z1)
+		vcvtne2ps2bf16(0, 1, 2)
+		VPERMW(Z2, Z31, Z3)
+		VMOVDQU32(Z3, Mem{Base: RDX})
+		ADDQ(U8(64), RDX)
+		LEAQ(Mem{Base: RAX, Index: R8, Scale: 2}, RAX)
+		LEAQ(Mem{Base: RBX, Index: R8, Scale: 2}, RBX)
+	}
+	DECQ(R11)
+	JNZ(LabelRef("row"))
+	ADDQ(U8(8), R9)
+	DECQ(R10)
+	JNZ(LabelRef("pair"))
 	VZEROUPPER()
 	RET()
 }
