@@ -33,6 +33,12 @@ func packPairsW8(dst *uint32, base *float32, offs *int32, np, rows, n16, pitch i
 func packRowsBF16(dst *uint16, ldd int, base *float32, offs *int32, nr, n32 int)
 
 //go:noescape
+func packRowsW16(dst *uint16, base *float32, offs *int32, nr, rows, n16, pitch int)
+
+//go:noescape
+func packRowsW8(dst *uint16, base *float32, offs *int32, nr, rows, n16, pitch int)
+
+//go:noescape
 func pairsTBF16(dst *uint32, ldd int, src *float32, lds int, nr, n32 int, idx *int32)
 
 // amxProbe reports whether the CPU has the instructions of the bf16

@@ -746,6 +746,86 @@ pix:
 	VZEROUPPER
 	RET
 
+// func packRowsW16(dst *uint16, base *float32, offs *int32, nr int, rows int, n16 int, pitch int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL
+TEXT ·packRowsW16(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DX
+	MOVQ base+8(FP), SI
+	MOVQ offs+16(FP), R9
+	MOVQ nr+24(FP), R10
+	MOVQ pitch+48(FP), R8
+	SHLQ $0x02, R8
+
+tap:
+	MOVLQSX (R9), AX
+	LEAQ    (SI)(AX*4), AX
+	MOVQ    rows+32(FP), R11
+
+row:
+	MOVQ AX, R12
+	MOVQ n16+40(FP), CX
+
+pix:
+	VMOVUPS (R12), Z0
+
+	// VCVTNEPS2BF16 Z0, Y1
+	BYTE      $0x62
+	BYTE      $0xf2
+	BYTE      $0x7e
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xc8
+	VMOVDQU16 Y1, (DX)
+	ADDQ      $0x40, R12
+	ADDQ      $0x20, DX
+	DECQ      CX
+	JNZ       pix
+	ADDQ      R8, AX
+	DECQ      R11
+	JNZ       row
+	ADDQ      $0x04, R9
+	DECQ      R10
+	JNZ       tap
+	VZEROUPPER
+	RET
+
+// func packRowsW8(dst *uint16, base *float32, offs *int32, nr int, rows int, n16 int, pitch int)
+// Requires: AVX, AVX512BW, AVX512DQ, AVX512VL
+TEXT ·packRowsW8(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DX
+	MOVQ base+8(FP), SI
+	MOVQ offs+16(FP), R9
+	MOVQ nr+24(FP), R10
+	MOVQ pitch+48(FP), R8
+	SHLQ $0x02, R8
+
+tap:
+	MOVLQSX (R9), AX
+	LEAQ    (SI)(AX*4), AX
+	MOVQ    rows+32(FP), R11
+
+row:
+	VMOVUPS      (AX), Y0
+	VINSERTF32X8 $0x01, (AX)(R8*1), Z0, Z0
+
+	// VCVTNEPS2BF16 Z0, Y1
+	BYTE      $0x62
+	BYTE      $0xf2
+	BYTE      $0x7e
+	BYTE      $0x48
+	BYTE      $0x72
+	BYTE      $0xc8
+	VMOVDQU16 Y1, (DX)
+	ADDQ      $0x20, DX
+	LEAQ      (AX)(R8*2), AX
+	DECQ      R11
+	JNZ       row
+	ADDQ      $0x04, R9
+	DECQ      R10
+	JNZ       tap
+	VZEROUPPER
+	RET
+
 // func pairsTBF16(dst *uint32, ldd int, src *float32, lds int, nr int, n32 int, idx *int32)
 // Requires: AVX, AVX512F
 TEXT ·pairsTBF16(SB), NOSPLIT, $0-56

@@ -38,6 +38,14 @@ func packRowsBF16(dst *uint16, ldd int, base *float32, offs *int32, nr, n32 int)
 	panic("kernel: no AVX512_BF16")
 }
 
+func packRowsW16(dst *uint16, base *float32, offs *int32, nr, rows, n16, pitch int) {
+	panic("kernel: no AVX512_BF16")
+}
+
+func packRowsW8(dst *uint16, base *float32, offs *int32, nr, rows, n16, pitch int) {
+	panic("kernel: no AVX512_BF16")
+}
+
 func pairsTBF16(dst *uint32, ldd int, src *float32, lds int, nr, n32 int, idx *int32) {
 	panic("kernel: no AVX512_BF16")
 }

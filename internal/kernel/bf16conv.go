@@ -264,6 +264,18 @@ func ConvBackwardFilterAccBF16(p Conv, x, dy, g []float32, ws *Workspace) {
 	q := newBFGeom(p)
 	s := &ws.bf
 	s.pad(p, &q, x)
+	if q.valid(p) {
+		// The halo-free layout: dy is B's source as it is.
+		np := q.oh * q.ow
+		col := grow(&s.col, q.kp*np)
+		if q.ow == 8 {
+			packRowsW8(&col[0], &s.xp[0], &s.offs[0], q.kp, q.oh/2, 0, q.pitch)
+		} else {
+			packRowsW16(&col[0], &s.xp[0], &s.offs[0], q.kp, q.oh, q.ow/16, q.pitch)
+		}
+		s.filterGemm(q, col, dy, np, g)
+		return
+	}
 	col := grow(&s.col, q.kp*q.np)
 	packRowsBF16(&col[0], q.np*2, &s.xp[0], &s.offs[0], q.kp, q.np/32)
 	dyp := grow(&s.dyp, q.npad*q.np)
@@ -282,19 +294,25 @@ func ConvBackwardFilterAccBF16(p Conv, x, dy, g []float32, ws *Workspace) {
 		}
 		clear(row[q.oh*q.pitch:])
 	}
+	s.filterGemm(q, col, dyp, q.np, g)
+}
+
+// filterGemm is the filter gradient's product: g += col [kp][np] times
+// dy [npad][np] transposed (its bf16 pixel pairs, by pairsTBF16).
+func (s *bf16Scratch) filterGemm(q bfGeom, col []uint16, dy []float32, np int, g []float32) {
 	for i := range s.idx {
 		s.idx[i] = int32(i * q.npad)
 	}
-	dyt := grow(&s.dyt, q.np/2*q.npad)
-	pairsTBF16(&dyt[0], q.npad, &dyp[0], q.np, q.npad, q.np/32, &s.idx[0])
+	dyt := grow(&s.dyt, np/2*q.npad)
+	pairsTBF16(&dyt[0], q.npad, &dy[0], np, q.npad, np/32, &s.idx[0])
 	for kb := 0; kb < q.kp; kb += 32 {
 		for nb := 0; nb < q.npad; {
-			a, b, c := &col[kb*q.np], &dyt[nb], &g[kb*q.npad+nb]
+			a, b, c := &col[kb*np], &dyt[nb], &g[kb*q.npad+nb]
 			if q.npad-nb >= 32 {
-				amxAcc2(&amxCfg[0], a, q.np*2, b, q.npad*4, c, q.npad*4, q.np/32)
+				amxAcc2(&amxCfg[0], a, np*2, b, q.npad*4, c, q.npad*4, np/32)
 				nb += 32
 			} else {
-				amxAcc1(&amxCfg[0], a, q.np*2, b, q.npad*4, c, q.npad*4, q.np/32)
+				amxAcc1(&amxCfg[0], a, np*2, b, q.npad*4, c, q.npad*4, np/32)
 				nb += 16
 			}
 		}

@@ -29,6 +29,8 @@ func bf16Set() {
 	packPairsValid(16)
 	packPairsValid(8)
 	packRows()
+	packRowsValid(16)
+	packRowsValid(8)
 	pairsT()
 }
 
@@ -98,6 +100,13 @@ func vcvtne2ps2bf16(lo, hi, dst byte) {
 	p1 := (^hi&15)<<3 | 4 | 3
 	p2 := byte(2<<5) | (^hi>>4&1)<<3
 	raw(fmt.Sprintf("VCVTNE2PS2BF16 Z%d, Z%d, Z%d", lo, hi, dst), 0x62, p0, p1, p2, 0x72, 0xC0|(dst&7)<<3|lo&7)
+}
+
+// vcvtneps2bf16 emits VCVTNEPS2BF16 src, dst: dst's 16 bf16 words (a Y
+// register) are src's 16 floats rounded to nearest even.
+func vcvtneps2bf16(src, dst byte) {
+	p0 := (^dst>>3&1)<<7 | (^src>>4&1)<<6 | (^src>>3&1)<<5 | (^dst>>4&1)<<4 | 2
+	raw(fmt.Sprintf("VCVTNEPS2BF16 Z%d, Y%d", src, dst), 0x62, p0, 0x7E, 0x48, 0x72, 0xC0|(dst&7)<<3|src&7)
 }
 
 // amxBlocks emits amxBlocks<mt>: for nb blocks of 32 columns, the C tiles
@@ -389,6 +398,54 @@ func packPairsValid(w int) {
 	ADDQ(U8(8), R9)
 	DECQ(R10)
 	JNZ(LabelRef("pair"))
+	VZEROUPPER()
+	RET()
+}
+
+// packRowsValid emits packRowsW16 (rows of 16*n16 outputs) or packRowsW8
+// (rows of 8, two per vector): packRowsBF16 over the valid output pixels
+// only (rows of the padded planes pitch floats apart), each tap row's
+// P = rows*width bf16 contiguous at dst+2*j*P. A of amxAcc, without halo.
+func packRowsValid(w int) {
+	name := fmt.Sprintf("packRowsW%d", w)
+	TEXT(name, NOSPLIT, "func(dst *uint16, base *float32, offs *int32, nr, rows, n16, pitch int)")
+	Pragma("noescape")
+	Load(Param("dst"), RDX)
+	Load(Param("base"), RSI)
+	Load(Param("offs"), R9)
+	Load(Param("nr"), R10)
+	Load(Param("pitch"), R8)
+	SHLQ(U8(2), R8)
+	Label("tap")
+	MOVLQSX(Mem{Base: R9}, RAX)
+	LEAQ(Mem{Base: RSI, Index: RAX, Scale: 4}, RAX)
+	Load(Param("rows"), R11)
+	Label("row")
+	if w == 16 {
+		MOVQ(RAX, R12)
+		Load(Param("n16"), RCX)
+		Label("pix")
+		VMOVUPS(Mem{Base: R12}, Z0)
+		vcvtneps2bf16(0, 1)
+		VMOVDQU16(Y1, Mem{Base: RDX})
+		ADDQ(U8(64), R12)
+		ADDQ(U8(32), RDX)
+		DECQ(RCX)
+		JNZ(LabelRef("pix"))
+		ADDQ(R8, RAX)
+	} else {
+		VMOVUPS(Mem{Base: RAX}, Y0)
+		VINSERTF32X8(U8(1), Mem{Base: RAX, Index: R8, Scale: 1}, Z0, Z0)
+		vcvtneps2bf16(0, 1)
+		VMOVDQU16(Y1, Mem{Base: RDX})
+		ADDQ(U8(32), RDX)
+		LEAQ(Mem{Base: RAX, Index: R8, Scale: 2}, RAX)
+	}
+	DECQ(R11)
+	JNZ(LabelRef("row"))
+	ADDQ(U8(4), R9)
+	DECQ(R10)
+	JNZ(LabelRef("tap"))
 	VZEROUPPER()
 	RET()
 }
