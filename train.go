@@ -96,7 +96,7 @@ type TrainSettings struct {
 	ValSplit int `json:"val_split,omitempty"`
 	// Precision is the arithmetic of the convolutions' products: "" or
 	// "fp32", or "bf16" (nn.BF16: operands rounded to bf16, fp32 sums and
-	// master weights; emulated by this engine, so slower, not faster).
+	// master weights; on AMX where the machine has it, else emulated).
 	Precision string `json:"precision,omitempty"`
 	DistillSettings
 	torchtrain.Engine
