@@ -41,6 +41,12 @@ func packRowsW8(dst *uint16, base *float32, offs *int32, nr, rows, n16, pitch in
 //go:noescape
 func pairsTBF16(dst *uint32, ldd int, src *float32, lds int, nr, n32 int, idx *int32)
 
+// dpbf16Peak and amxPeak are calibration loops (BF16PeakLoops).
+func dpbf16Peak(n int)
+
+//go:noescape
+func amxPeak(cfg *byte, n int)
+
 // amxProbe reports whether the CPU has the instructions of the bf16
 // kernels, and asks the OS for the AMX tile state.
 func amxProbe() (bool, string) {

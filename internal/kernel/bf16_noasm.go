@@ -49,3 +49,7 @@ func packRowsW8(dst *uint16, base *float32, offs *int32, nr, rows, n16, pitch in
 func pairsTBF16(dst *uint32, ldd int, src *float32, lds int, nr, n32 int, idx *int32) {
 	panic("kernel: no AVX512_BF16")
 }
+
+func dpbf16Peak(n int) { panic("kernel: no AVX512_BF16") }
+
+func amxPeak(cfg *byte, n int) { panic("kernel: no AMX") }

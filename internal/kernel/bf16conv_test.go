@@ -127,3 +127,36 @@ func TestCanConvBF16(t *testing.T) {
 		t.Errorf("CanConvBF16(%+v) = %v with AMX() = %v", p, CanConvBF16(p), ok)
 	}
 }
+
+// BenchmarkBF16Peak sets the bf16 instructions' peaks against the FMA's on
+// this core: fma (fmaPeak), vdpbf16ps (AVX512_BF16), tdpbf16ps (AMX).
+func BenchmarkBF16Peak(b *testing.B) {
+	if ok, why := AMX(); !ok {
+		b.Skip("no AMX: " + why)
+	}
+	const n = 1000
+	for _, c := range []struct {
+		name string
+		f    func(int) float64
+	}{{"fma", FMAPeakLoop}, {"vdpbf16ps", DPBF16PeakLoop}, {"tdpbf16ps", AMXPeakLoop}} {
+		b.Run(c.name, func(b *testing.B) {
+			reportRates(b, c.f(1)*n, 1, func() {
+				for b.Loop() {
+					c.f(n)
+				}
+			})
+		})
+	}
+}
+
+func TestBF16PeakLoops(t *testing.T) {
+	ok, _ := AMX()
+	for _, c := range []struct {
+		f    func(int) float64
+		want float64
+	}{{DPBF16PeakLoop, 1536 * 3}, {AMXPeakLoop, 65536 * 3}} {
+		if got := c.f(3); ok && got != c.want || !ok && got != 0 {
+			t.Errorf("peak loop flops %g, want %g (AMX %v)", got, c.want, ok)
+		}
+	}
+}

@@ -32,6 +32,60 @@ func bf16Set() {
 	packRowsValid(16)
 	packRowsValid(8)
 	pairsT()
+	dpbf16Peak()
+	amxPeak()
+}
+
+// vdpbf16ps emits VDPBF16PS b, a, acc (Go operand order): each fp32 lane
+// of acc += the products of its two bf16 pairs in a and b.
+func vdpbf16ps(b, a, acc byte) {
+	p0 := (^acc>>3&1)<<7 | (^b>>4&1)<<6 | (^b>>3&1)<<5 | (^acc>>4&1)<<4 | 2
+	p1 := (^a&15)<<3 | 4 | 2
+	p2 := byte(2<<5) | (^a>>4&1)<<3
+	raw(fmt.Sprintf("VDPBF16PS Z%d, Z%d, Z%d", b, a, acc), 0x62, p0, p1, p2, 0x52, 0xC0|(acc&7)<<3|b&7)
+}
+
+// dpbf16Peak emits dpbf16Peak, fmaPeak's calibration loop with VDPBF16PS:
+// 24 independent chains, 1536 flops per iteration.
+func dpbf16Peak() {
+	TEXT("dpbf16Peak", NOSPLIT, "func(n int)")
+	Load(Param("n"), RCX)
+	TESTQ(RCX, RCX)
+	JZ(LabelRef("done"))
+	Label("loop")
+	for i := range byte(24) {
+		vdpbf16ps(31, 30, i)
+	}
+	DECQ(RCX)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// amxPeak emits amxPeak: n iterations of four independent TDPBF16PS
+// (tiles 0-3 += 4-5 times 6-7, zeroed first), 4*16*16*32*2 flops each.
+func amxPeak() {
+	TEXT("amxPeak", NOSPLIT, "func(cfg *byte, n int)")
+	Pragma("noescape")
+	Load(Param("cfg"), RAX)
+	Load(Param("n"), RCX)
+	TESTQ(RCX, RCX)
+	JZ(LabelRef("done"))
+	ldtilecfg(RAX)
+	for t := range byte(8) {
+		tilezero(t)
+	}
+	Label("loop")
+	tdpbf16ps(0, 4, 6)
+	tdpbf16ps(1, 4, 7)
+	tdpbf16ps(2, 5, 6)
+	tdpbf16ps(3, 5, 7)
+	DECQ(RCX)
+	JNZ(LabelRef("loop"))
+	tilerelease()
+	Label("done")
+	RET()
 }
 
 // gpNum is the encoding number of a general register.
