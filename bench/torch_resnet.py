@@ -65,8 +65,9 @@ class ResNet(nn.Module):
 
 def measure(model, mode, batch, iters, warmup, bf16=False):
     x = torch.randn(batch, 3, 32, 32)
-    # bf16: PyTorch's CPU autocast (fp32 master weights, convs and linears
-    # in bf16 through oneDNN, BatchNorm and the loss in fp32).
+    # bf16: PyTorch's CPU autocast (fp32 master weights; convs and linears
+    # in bf16 through oneDNN, AMX where the CPU has it; other ops follow
+    # their inputs' dtype).
     cast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
     y = torch.randint(0, 10, (batch,))
     if mode == "train":

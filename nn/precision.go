@@ -16,16 +16,17 @@ const (
 	// BF16 rounds both operands of every convolution product to bf16
 	// (round to nearest even, as VCVTNE2PS2BF16) and accumulates in
 	// float32: forward x and W, backward data dy and W, backward filter x
-	// and dy. Weights, their gradients, the optimizer state, BatchNorm,
-	// activations between layers and the loss stay float32 (master
-	// weights), as in PyTorch's CPU autocast. Stride-1 convolutions,
-	// pruned ones included (as dense products of the masked weights), run
-	// on AMX where kernel.AMX reports it (Intel Xeon 4th generation and
-	// later, Linux); the others, and all of them on other machines, are
-	// emulated: the operands rounded in Go, the products in the float32
-	// kernels, which equals a bf16 kernel with float32 sums up to the
-	// order of the sums (a product of two bf16 values is exact in
-	// float32), and is slower than FP32, not faster. BF16Route says which.
+	// and dy. Weights, their gradients and the optimizer state stay
+	// float32 (master weights), as in PyTorch's CPU autocast; unlike
+	// autocast, activations between layers, BatchNorm and the loss stay
+	// float32 too. Stride-1 convolutions, pruned ones included (as dense
+	// products of the masked weights), run on AMX where kernel.AMX
+	// reports it (Intel Xeon 4th generation and later, Linux); the
+	// others, and all of them on other machines, are emulated: the
+	// operands rounded in Go, the products in the float32 kernels, which
+	// equals a bf16 kernel with float32 sums up to the order of the sums
+	// (a product of two bf16 values is exact in float32), and is slower
+	// than FP32, not faster. BF16Route says which.
 	BF16
 )
 
