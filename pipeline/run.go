@@ -296,6 +296,9 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 	if err != nil {
 		return err
 	}
+	if prec == nn.BF16 && r.Log != nil && st.Epoch == 0 {
+		fmt.Fprintf(r.Log, "%s step %d: bf16 convolutions: %s\n", st.Phase, st.Step, nn.BF16Route())
+	}
 	stepper := train.NewStepper(r.Model.Net, opt, &nn.Ctx{Train: true, Precision: prec})
 	stepper.Distill = r.Distill
 	label := fmt.Sprintf("%s step %d", st.Phase, st.Step)
