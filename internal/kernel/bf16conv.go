@@ -114,15 +114,10 @@ func (s *bf16Scratch) pad(p Conv, g *bfGeom, x []float32) {
 	pd := p.Pad
 	for c := range p.C {
 		pl := xp[c*g.plane : (c+1)*g.plane]
-		clear(pl[:pd*g.pitch])
-		for r := range p.H {
-			row := pl[(r+pd)*g.pitch : (r+pd+1)*g.pitch]
-			for j := range pd {
-				row[j], row[pd+p.W+j] = 0, 0
-			}
-			copyRow(row[pd:], x[(c*p.H+r)*p.W:], p.W)
-		}
-		clear(pl[(p.H+pd)*g.pitch:])
+		clear(pl[:pd*g.pitch+pd])
+		// Rows, each followed by its right halo and the next one's left.
+		padRows(pl[pd*g.pitch+pd:], x[c*p.H*p.W:(c+1)*p.H*p.W], p.H, p.W, g.pitch)
+		clear(pl[(p.H+pd)*g.pitch+pd:])
 	}
 	clear(xp[p.C*g.plane:])
 	for i := range s.taps {
