@@ -69,9 +69,22 @@ func (c *Conv2d) amx(ctx *Ctx, p kernel.Conv) bool {
 	return ctx.bf16() && useAMX && kernel.CanConvBF16(p)
 }
 
+// maskedWeights returns the weights with the mask applied (in c.wr when
+// there is a mask): the AMX route multiplies pruned layers densely, and
+// must not trust pruned weights to be zero.
+func (c *Conv2d) maskedWeights() []float32 {
+	w := c.W.Value.Data
+	if c.W.Mask == nil {
+		return w
+	}
+	c.wr = append(c.wr[:0], w...)
+	applyMask(c.wr, c.W.Mask, c.K*c.K)
+	return c.wr
+}
+
 // forwardAMX is Forward's BF16 pass on AMX.
 func (c *Conv2d) forwardAMX(ctx *Ctx, p kernel.Conv, x, y *tensor.Tensor) {
-	kernel.PrepareBF16Weights(p, c.W.Value.Data, &c.bw)
+	kernel.PrepareBF16Weights(p, c.maskedWeights(), &c.bw)
 	in, out, hw := c.In*p.H*p.W, c.Out*p.OutH()*p.OutW(), p.OutH()*p.OutW()
 	ctx.forEach(x.Shape[0], func(_ int, ws *kernel.Workspace, i int) {
 		yi := y.Data[i*out : (i+1)*out]
@@ -84,7 +97,7 @@ func (c *Conv2d) forwardAMX(ctx *Ctx, p kernel.Conv, x, y *tensor.Tensor) {
 
 // backwardAMX is Backward's BF16 pass on AMX, into dx and W.Grad.
 func (c *Conv2d) backwardAMX(ctx *Ctx, p kernel.Conv, x, dy, dx *tensor.Tensor) {
-	kernel.PrepareBF16BackwardData(p, c.W.Value.Data, &c.bw)
+	kernel.PrepareBF16BackwardData(p, c.maskedWeights(), &c.bw)
 	ng := kernel.BF16FilterGradLen(p)
 	t := ctx.Pool().Threads()
 	for w := range t {
