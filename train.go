@@ -13,6 +13,7 @@ import (
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
+	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
 	"github.com/sgcnn/sgcnn/report"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -93,6 +94,10 @@ type TrainSettings struct {
 	// ValSplit is the number of training images held out as a validation
 	// split (0: none, every epoch evaluated on the test set).
 	ValSplit int `json:"val_split,omitempty"`
+	// Precision is the arithmetic of the convolutions' products: "" or
+	// "fp32", or "bf16" (nn.BF16: operands rounded to bf16, fp32 sums and
+	// master weights; on AMX where the machine has it, else emulated).
+	Precision string `json:"precision,omitempty"`
 	DistillSettings
 	torchtrain.Engine
 }
@@ -134,6 +139,8 @@ func (c *TrainSettings) Validate() error {
 		return configErr("ValSplit", c.ValSplit, "want 0 (none) or a number of training images")
 	case c.LRStep != "" && c.LRStep != "epoch" && c.LRStep != "iter":
 		return configErr("LRStep", fmt.Sprintf("%q", c.LRStep), "want epoch or iter")
+	case c.Precision != "" && c.Precision != "fp32" && c.Trainer == "torch":
+		return configErr("Precision", c.Precision, "not with --trainer torch; use --trainer go")
 	case c.LRStep == "iter" && c.Trainer == "torch":
 		return configErr("LRStep", "iter", "not with --trainer torch (the torch trainer takes one rate per epoch); use --lr-step epoch or --trainer go")
 	case c.Classes < 0 || c.Classes > modelfile.MaxClasses:
@@ -143,6 +150,9 @@ func (c *TrainSettings) Validate() error {
 	}
 	if _, err := optim.Parse(c.Schedule, c.LR, c.Epochs); err != nil {
 		return configErr("Schedule", nil, "%v", err)
+	}
+	if _, err := nn.ParsePrecision(c.Precision); err != nil {
+		return configErr("Precision", fmt.Sprintf("%q", c.Precision), "want fp32 or bf16")
 	}
 	for _, spec := range c.Teachers {
 		if _, path := TeacherSpec(spec); !isFile(path) {

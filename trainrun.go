@@ -59,6 +59,12 @@ func newTrainer(ctx context.Context, m *Model, cfg *TrainConfig, s *trainSets, e
 		return nil, err
 	}
 	t.nctx = nn.NewCtx(true)
+	if t.nctx.Precision, err = nn.ParsePrecision(cfg.Precision); err != nil {
+		return nil, err
+	}
+	if t.nctx.Precision == nn.BF16 && log != nil {
+		fmt.Fprintf(log, "bf16 convolutions: %s\n", nn.BF16Route())
+	}
 	t.stepper = train.NewStepper(m.Model.Net, t.opt, t.nctx)
 	if len(cfg.Teachers) > 0 {
 		if t.stepper.Distill, err = openTeachers(cfg, m, s.norm, log); err != nil {

@@ -3,7 +3,8 @@
 
 CIFAR ResNet-N (He et al. 2015, option A shortcuts), the same architecture
 as sgcnn's models.New("resnetN"). Prints one JSON object per measurement:
-{"peer": "pytorch", "model", "mode": "train"|"infer", "batch", "threads",
+{"peer": "pytorch", "model", "mode": "train"|"infer" (with --precision bf16
+"train-bf16"|"infer-bf16"), "batch", "threads",
  "img_per_sec": [..per repeat..]}; with --peak-mem, last
 {"peer": "pytorch", "peak_rss_mib": ...} (the process's peak resident set).
 
@@ -62,8 +63,12 @@ class ResNet(nn.Module):
         return self.linear(x)
 
 
-def measure(model, mode, batch, iters, warmup):
+def measure(model, mode, batch, iters, warmup, bf16=False):
     x = torch.randn(batch, 3, 32, 32)
+    # bf16: PyTorch's CPU autocast (fp32 master weights; convs and linears
+    # in bf16 through oneDNN, AMX where the CPU has it; other ops follow
+    # their inputs' dtype).
+    cast = lambda: torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16)
     y = torch.randint(0, 10, (batch,))
     if mode == "train":
         model.train()
@@ -71,13 +76,15 @@ def measure(model, mode, batch, iters, warmup):
 
         def step():
             opt.zero_grad()
-            F.cross_entropy(model(x), y).backward()
+            with cast():
+                loss = F.cross_entropy(model(x), y)
+            loss.backward()
             opt.step()
     else:
         model.eval()
 
         def step():
-            with torch.no_grad():
+            with torch.no_grad(), cast():
                 model(x)
     for _ in range(warmup):
         step()
@@ -97,6 +104,8 @@ def main():
     ap.add_argument("--iters", type=int, default=5)
     ap.add_argument("--modes", default="train,infer")
     ap.add_argument("--peak-mem", action="store_true")
+    ap.add_argument("--precision", default="fp32",
+                    help="comma separated: fp32, bf16 (autocast; its modes print as train-bf16, infer-bf16)")
     a = ap.parse_args()
     torch.manual_seed(0)
     for th in [int(t) for t in a.threads.split(",")]:
@@ -106,9 +115,12 @@ def main():
             for mode, b in (("train", a.train_batch), ("infer", a.infer_batch)):
                 if mode not in a.modes.split(","):
                     continue
-                rates = [measure(model, mode, b, a.iters, 2) for _ in range(a.repeats)]
-                print(json.dumps({"peer": "pytorch", "model": f"resnet{d}", "mode": mode,
-                                  "batch": b, "threads": th, "img_per_sec": rates}), flush=True)
+                for prec in a.precision.split(","):
+                    bf16 = prec == "bf16"
+                    rates = [measure(model, mode, b, a.iters, 2, bf16) for _ in range(a.repeats)]
+                    print(json.dumps({"peer": "pytorch", "model": f"resnet{d}",
+                                      "mode": mode + ("-bf16" if bf16 else ""),
+                                      "batch": b, "threads": th, "img_per_sec": rates}), flush=True)
     if a.peak_mem:
         kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
         print(json.dumps({"peer": "pytorch", "peak_rss_mib": kib / 1024}), flush=True)

@@ -24,6 +24,8 @@ type Conv2d struct {
 	y, dx  *tensor.Tensor
 	dwPart [][]float32 // per-worker partial weight gradients
 	wt     []float32   // weights prepared for backward data, once per Backward
+	wr     []float32   // bf16-rounded weights (Precision BF16, precision.go)
+	bw     kernel.BF16Weights
 	sp     *sparsePlan // grouped passes of a pruned layer (conv_sparse.go)
 }
 
@@ -92,8 +94,12 @@ func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 	b, oh, ow := x.Shape[0], p.OutH(), p.OutW()
 	c.x = x
 	y := reuse(&c.y, b, c.Out, oh, ow)
+	if c.amx(ctx, p) {
+		c.forwardAMX(ctx, p, x, y)
+		return y, nil
+	}
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
-	w := c.W.Value.Data
+	w := c.convWeights(ctx)
 	if sp := c.sparse(p); sp != nil {
 		sp.loadForward(w, c.In, c.K*c.K)
 		e := &kernel.Epilogue{}
@@ -101,13 +107,13 @@ func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 			e.Bias = c.B.Value.Data
 		}
 		ctx.forEach(b, func(_ int, ws *kernel.Workspace, i int) {
-			sp.fwd.Forward(x.Data[i*in:(i+1)*in], y.Data[i*out:(i+1)*out], e, ws)
+			sp.fwd.Forward(operand(ctx, ws, x.Data[i*in:(i+1)*in], 0), y.Data[i*out:(i+1)*out], e, ws)
 		})
 		return y, nil
 	}
 	ctx.forEach(b, func(_ int, ws *kernel.Workspace, i int) {
 		yi := y.Data[i*out : (i+1)*out]
-		kernel.ConvForward(p, x.Data[i*in:(i+1)*in], w, yi, ws)
+		kernel.ConvForward(p, operand(ctx, ws, x.Data[i*in:(i+1)*in], 0), w, yi, ws)
 		if c.B != nil {
 			addBias(yi, c.B.Value.Data, oh*ow)
 		}
@@ -124,6 +130,14 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	p := c.Geometry(x.Shape[2], x.Shape[3])
 	b, oh, ow := x.Shape[0], p.OutH(), p.OutW()
 	dx := reuse(&c.dx, x.Shape...)
+	if c.amx(ctx, p) {
+		c.backwardAMX(ctx, p, x, dy, dx)
+		applyMask(c.W.Grad.Data, c.W.Mask, c.K*c.K)
+		if c.B != nil {
+			biasGrad(c.B.Grad.Data, dy.Data, b, c.Out, oh*ow)
+		}
+		return dx, nil
+	}
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
 	nw := len(c.W.Value.Data)
 	sp := c.sparse(p)
@@ -144,19 +158,20 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	groupedData := sp != nil && sp.bwd != nil // else backward data runs dense (stride > 1)
 	var wt []float32
+	wq := c.convWeights(ctx)
 	if groupedData {
-		sp.loadBackward(c.W.Value.Data, c.In, c.K*c.K)
+		sp.loadBackward(wq, c.In, c.K*c.K)
 	} else {
 		if cap(c.wt) < nw {
 			c.wt = make([]float32, nw)
 		}
 		wt = c.wt[:nw]
-		kernel.PrepareBackwardData(p, c.W.Value.Data, wt)
+		kernel.PrepareBackwardData(p, wq, wt)
 	}
 	e := &kernel.Epilogue{}
 	ctx.forEach(b, func(worker int, ws *kernel.Workspace, i int) {
-		dyi := dy.Data[i*out : (i+1)*out]
-		xi := x.Data[i*in : (i+1)*in]
+		dyi := operand(ctx, ws, dy.Data[i*out:(i+1)*out], in)
+		xi := operand(ctx, ws, x.Data[i*in:(i+1)*in], 0)
 		if groupedData {
 			sp.bwd.Forward(dyi, dx.Data[i*in:(i+1)*in], e, ws)
 		} else {

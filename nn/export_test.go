@@ -6,3 +6,6 @@ func RunsGrouped(c *Conv2d) bool { return c.sp != nil }
 
 // GroupedFilterMinOut exposes groupedFilterMinOut to the tests.
 var GroupedFilterMinOut = &groupedFilterMinOut
+
+// UseAMX exposes useAMX to the tests: false forces BF16's emulation.
+var UseAMX = &useAMX

@@ -98,8 +98,11 @@ type Ctx struct {
 	// Threads is the number of worker goroutines the layers use; < 1
 	// means the program's default (package internal/parallel).
 	Threads int
-	pool    *parallel.Pool
-	ws      []kernel.Workspace
+	// Precision is the arithmetic of the convolutions' products (FP32,
+	// the zero value, or BF16).
+	Precision Precision
+	pool      *parallel.Pool
+	ws        []kernel.Workspace
 }
 
 // NewCtx returns a context in training or evaluation mode.

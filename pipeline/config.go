@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
 
 	"github.com/sgcnn/sgcnn/selfgroup"
@@ -84,6 +85,9 @@ type Config struct {
 	// cycles anneal within an epoch; the local phases' constant rate and
 	// step schedules do not change).
 	LRStep string `json:"lr_step,omitempty"`
+	// Precision is the fine-tuning convolutions' arithmetic: "" or "fp32",
+	// or "bf16" (nn.BF16: on AMX where the machine has it, else emulated).
+	Precision string `json:"precision,omitempty"`
 	// Engine runs the fine-tuning epochs: sgcnn's (the zero value) or
 	// PyTorch DDP (Runner.Epoch then trains them).
 	torchtrain.Engine
@@ -121,6 +125,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.validateLRStep(); err != nil {
 		return err
+	}
+	if _, err := nn.ParsePrecision(c.Precision); err != nil {
+		return err
+	}
+	if c.Precision != "" && c.Precision != "fp32" && c.Trainer == "torch" {
+		return fmt.Errorf("precision %s: not with the torch trainer", c.Precision)
 	}
 	local, global := c.epochs()
 	if global > 0 && c.GlobalLR > 0 {

@@ -109,3 +109,22 @@ func TestLRStepValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestPrecisionValidate checks that an unknown precision and bf16 under
+// the torch trainer are refused.
+func TestPrecisionValidate(t *testing.T) {
+	for _, c := range []struct{ prec, trainer, want string }{
+		{"", "", ""},
+		{"fp32", "torch", ""},
+		{"bf16", "go", ""},
+		{"fp16", "", `unknown precision "fp16"`},
+		{"bf16", "torch", "not with the torch trainer"},
+	} {
+		cfg := smallConfig(selfgroup.G)
+		cfg.Precision, cfg.Trainer = c.prec, c.trainer
+		err := cfg.Validate()
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("precision %q, trainer %q: error %v, want %q", c.prec, c.trainer, err, c.want)
+		}
+	}
+}

@@ -292,7 +292,14 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 			return err
 		}
 	}
-	stepper := train.NewStepper(r.Model.Net, opt, nn.NewCtx(true))
+	prec, err := nn.ParsePrecision(cfg.Precision)
+	if err != nil {
+		return err
+	}
+	if prec == nn.BF16 && r.Log != nil && st.Epoch == 0 {
+		fmt.Fprintf(r.Log, "%s step %d: bf16 convolutions: %s\n", st.Phase, st.Step, nn.BF16Route())
+	}
+	stepper := train.NewStepper(r.Model.Net, opt, &nn.Ctx{Train: true, Precision: prec})
 	stepper.Distill = r.Distill
 	label := fmt.Sprintf("%s step %d", st.Phase, st.Step)
 	src, trainLen := r.dataEpochs(st, local), r.TrainLen
@@ -303,7 +310,7 @@ func (r *Runner) fineTune(st *State, local, global int) error {
 	if r.Final != nil {
 		test, val = nil, r.Test
 	}
-	_, err := train.Fit(stepper, train.Plan{Epochs: epochs, StartEpoch: st.Epoch, Schedule: sched,
+	_, err = train.Fit(stepper, train.Plan{Epochs: epochs, StartEpoch: st.Epoch, Schedule: sched,
 		PerIteration: cfg.LRStep == "iter", TrainLen: trainLen, Train: src, Test: test, Val: val, Log: r.Log, Label: label, RunEpoch: r.epochFunc(st, opt),
 		AfterEpoch: func(es train.EpochStats) error {
 			st.Epoch = es.Epoch

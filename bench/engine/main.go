@@ -26,7 +26,7 @@
 // Usage:
 //
 //	go run ./bench/engine [-models 20,56] [-threads 1,2] [-modes train,infer,infer-compiled,train-pruned]
-//	    [-prune-rate 70]
+//	    [-prune-rate 70] [-precision fp32|bf16]
 //	    [-repeats 3] [-iters 5] [-train-batch 128] [-infer-batch 64]
 //	    [-cpuprofile file]
 package main
@@ -73,7 +73,13 @@ func main() {
 	trainBatch := flag.Int("train-batch", 128, "training batch size")
 	inferBatch := flag.Int("infer-batch", 64, "inference batch size")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
+	prec := flag.String("precision", "fp32", "training modes' precision: fp32 or bf16 (nn.BF16, emulated; modes print as train-bf16, train-pruned-bf16)")
 	flag.Parse()
+	var err error
+	if precision, err = nn.ParsePrecision(*prec); err != nil {
+		fmt.Fprintln(os.Stderr, "engine: -precision:", err)
+		os.Exit(2)
+	}
 	if err := run(*modelsF, *threadsF, *modesF, *repeats, *iters, *warmup, *trainBatch, *inferBatch, *pruneRate, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		os.Exit(1)
@@ -134,6 +140,9 @@ func run(modelsF, threadsF, modesF string, repeats, iters, warmup, trainBatch, i
 					}
 				}
 				r := result{Peer: "sgcnn", Model: arch, Mode: mode, Batch: b, Threads: th}
+				if precision != nn.FP32 && strings.HasPrefix(mode, "train") {
+					r.Mode += "-" + precision.String()
+				}
 				for range repeats {
 					t := time.Now()
 					for range iters {
@@ -168,6 +177,9 @@ func pruned(arch string, rate float64) (*models.Model, error) {
 	return m, err
 }
 
+// precision is the training modes' nn.Precision (-precision).
+var precision nn.Precision
+
 // stepper returns one training step or one inference pass of m on a fixed
 // random batch of b images, on th threads.
 func stepper(m *models.Model, mode string, b, th int) (func() error, error) {
@@ -198,7 +210,7 @@ func stepper(m *models.Model, mode string, b, th int) (func() error, error) {
 		y[i] = rng.IntN(m.Classes)
 	}
 	opt := optim.NewSGD(nn.AllParams(m.Net), 0.01, 0.9, 1e-4, false)
-	s := train.NewStepper(m.Net, opt, &nn.Ctx{Train: true, Threads: th})
+	s := train.NewStepper(m.Net, opt, &nn.Ctx{Train: true, Threads: th, Precision: precision})
 	batch := train.Batch{X: x, Y: y}
 	return func() error {
 		_, _, err := s.Step(batch)

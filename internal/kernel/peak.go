@@ -13,3 +13,27 @@ func FMAPeakLoop(n int) float64 {
 	fmaPeak(n)
 	return 768 * float64(n)
 }
+
+// DPBF16PeakLoop is FMAPeakLoop with AVX512_BF16's VDPBF16PS (24
+// independent chains of 16 lanes, each two bf16 products): 1536 flops per
+// iteration, 0 where AMX() is false (no such loop is run there).
+func DPBF16PeakLoop(n int) float64 {
+	if ok, _ := AMX(); !ok || n <= 0 {
+		return 0
+	}
+	dpbf16Peak(n)
+	return 1536 * float64(n)
+}
+
+// AMXPeakLoop runs n iterations of four independent AMX TDPBF16PS (16 x
+// 16 x 32 bf16 tile products) and returns their flops, 65536 per
+// iteration, or 0 where AMX() is false. With FMAPeakLoop and
+// DPBF16PeakLoop it gives the ceilings of fp32 and bf16 kernels
+// (docs/BF16.md).
+func AMXPeakLoop(n int) float64 {
+	if ok, _ := AMX(); !ok || n <= 0 {
+		return 0
+	}
+	amxPeak(&amxCfg[0], n)
+	return 4 * 16 * 16 * 32 * 2 * float64(n)
+}

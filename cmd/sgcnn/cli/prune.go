@@ -169,6 +169,7 @@ trainer) and stops.` + pruneFolderHelp + "\n" + torchHelp,
 	f.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay (lenet5: 0.0005)")
 	f.BoolVar(&c.Augment, "augment", c.Augment, "CIFAR augmentation during fine-tuning")
 	f.IntVar(&c.Shift, "shift", c.Shift, fmt.Sprintf("random shift of up to N pixels (pad and crop, no flip; at most %d) during fine-tuning, on any data set, e.g. 2 for MNIST; overrides CIFAR's 4 (lenet5: 2)", maxShift))
+	f.StringVar(&c.Precision, "precision", "", "fine-tuning convolutions' arithmetic: fp32 (the default), or bf16 (operands rounded to bf16, fp32 sums and master weights; on AMX where the CPU has it, else emulated and slower)")
 	f.BoolVar(&c.Distill, "distill", false, "fine-tune with knowledge distillation from the dense model as it was before pruning (an extension; the teacher is kept as teacher.safetensors in --out; lenet5: on)")
 	c.DistillTemp, c.DistillAlpha = defaultDistillTemp, defaultDistillAlpha
 	f.Float64Var(&c.DistillTemp, "distill-temp", c.DistillTemp, "distillation temperature T (with --distill)")
@@ -297,7 +298,8 @@ var configFlags = map[string]string{"ValSplit": "val-split", "Dataset": "dataset
 	"Budget": "budget", "SensitivityFile": "sensitivity", "Subset": "subset", "EvalBatch": "eval-batch", "Groups": "groups", "Rule": "rule",
 	"Out": "out", "Batch": "batch", "BNImages": "bn-images", "Shift": "shift", "TestLimit": "test-limit", "LR": "lr", "Epochs": "epochs",
 	"Momentum": "momentum", "WeightDecay": "wd", "TrainLimit": "train-limit", "EpochSize": "epoch-size", "Schedule": "schedule", "LRStep": "lr-step",
-	"Teachers": "teacher", "Temp": "distill-temp", "Alpha": "distill-alpha", "Calib": "calib", "CalibBatch": "calib-batch"}
+	"Teachers": "teacher", "Temp": "distill-temp", "Alpha": "distill-alpha", "Calib": "calib", "CalibBatch": "calib-batch",
+	"Precision": "precision"}
 
 // flagError returns err, a *sgcnn.ConfigError (a bad setting) as a usage
 // error naming its flag.

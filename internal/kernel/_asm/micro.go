@@ -10,6 +10,8 @@
 //	int8      the VPDPBUSD kernels (../int8_amd64.s; declared by hand)
 //	flat8     the kernFlat8, kernFlat16 and kernFlat32 kernels of unpadded
 //	          planes (../flat8_amd64.s; declared by hand)
+//	bf16      the AMX and AVX512_BF16 kernels of bf16 training
+//	          (../bf16_amd64.s; declared by hand)
 //
 // Run it through go generate in the parent package; never edit the output
 // by hand.
@@ -42,7 +44,7 @@ var zmm = []VecPhysical{
 }
 
 func main() {
-	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint, row3, dot, int8 or flat8")
+	set := flag.String("set", "micro", "kernels to emit: micro, epilogue, deint, row3, dot, int8, flat8 or bf16")
 	flag.Parse()
 	ConstraintExpr("!noasm")
 	switch *set {
@@ -79,6 +81,8 @@ func main() {
 		int8Set()
 	case "flat8":
 		flat8()
+	case "bf16":
+		bf16Set()
 	default:
 		fmt.Fprintf(os.Stderr, "_asm: unknown -set %q\n", *set)
 		os.Exit(2)

@@ -1,0 +1,153 @@
+package nn
+
+import (
+	"fmt"
+
+	"github.com/sgcnn/sgcnn/internal/kernel"
+	"github.com/sgcnn/sgcnn/tensor"
+)
+
+// Precision is the arithmetic of a Ctx's convolutions.
+type Precision int
+
+const (
+	// FP32 multiplies and accumulates in float32.
+	FP32 Precision = iota
+	// BF16 rounds both operands of every convolution product to bf16
+	// (round to nearest even, as VCVTNE2PS2BF16) and accumulates in
+	// float32: forward x and W, backward data dy and W, backward filter x
+	// and dy. Weights, their gradients and the optimizer state stay
+	// float32 (master weights), as in PyTorch's CPU autocast; unlike
+	// autocast, activations between layers, BatchNorm and the loss stay
+	// float32 too. Stride-1 convolutions, pruned ones included (as dense
+	// products of the masked weights), run on AMX where kernel.AMX
+	// reports it (Intel Xeon 4th generation and later, Linux); the
+	// others, and all of them on other machines, are emulated: the
+	// operands rounded in Go, the products in the float32 kernels, which
+	// equals a bf16 kernel with float32 sums up to the order of the sums
+	// (a product of two bf16 values is exact in float32), and is slower
+	// than FP32, not faster. BF16Route says which.
+	BF16
+)
+
+// String returns "fp32" or "bf16".
+func (p Precision) String() string {
+	switch p {
+	case FP32:
+		return "fp32"
+	case BF16:
+		return "bf16"
+	}
+	return fmt.Sprintf("Precision(%d)", int(p))
+}
+
+// ParsePrecision parses "fp32" (or "") and "bf16".
+func ParsePrecision(s string) (Precision, error) {
+	switch s {
+	case "", "fp32":
+		return FP32, nil
+	case "bf16":
+		return BF16, nil
+	}
+	return FP32, fmt.Errorf("unknown precision %q (want fp32 or bf16)", s)
+}
+
+// useAMX lets BF16 take the AMX route (tests turn it off).
+var useAMX = true
+
+// BF16Route describes where BF16's convolutions run on this machine:
+// "AMX" or why they are emulated.
+func BF16Route() string {
+	if ok, why := kernel.AMX(); !ok {
+		return "emulated (slower than fp32): " + why
+	}
+	return "AMX (stride-1 convolutions; others emulated)"
+}
+
+// amx reports whether c's passes on geometry p run on AMX.
+func (c *Conv2d) amx(ctx *Ctx, p kernel.Conv) bool {
+	return ctx.bf16() && useAMX && kernel.CanConvBF16(p)
+}
+
+// maskedWeights returns the weights with the mask applied (in c.wr when
+// there is a mask): the AMX route multiplies pruned layers densely, and
+// must not trust pruned weights to be zero.
+func (c *Conv2d) maskedWeights() []float32 {
+	w := c.W.Value.Data
+	if c.W.Mask == nil {
+		return w
+	}
+	c.wr = append(c.wr[:0], w...)
+	applyMask(c.wr, c.W.Mask, c.K*c.K)
+	return c.wr
+}
+
+// forwardAMX is Forward's BF16 pass on AMX.
+func (c *Conv2d) forwardAMX(ctx *Ctx, p kernel.Conv, x, y *tensor.Tensor) {
+	kernel.PrepareBF16Weights(p, c.maskedWeights(), &c.bw)
+	in, out, hw := c.In*p.H*p.W, c.Out*p.OutH()*p.OutW(), p.OutH()*p.OutW()
+	ctx.forEach(x.Shape[0], func(_ int, ws *kernel.Workspace, i int) {
+		yi := y.Data[i*out : (i+1)*out]
+		kernel.ConvForwardBF16(p, x.Data[i*in:(i+1)*in], &c.bw, yi, ws)
+		if c.B != nil {
+			addBias(yi, c.B.Value.Data, hw)
+		}
+	})
+}
+
+// backwardAMX is Backward's BF16 pass on AMX, into dx and W.Grad.
+func (c *Conv2d) backwardAMX(ctx *Ctx, p kernel.Conv, x, dy, dx *tensor.Tensor) {
+	kernel.PrepareBF16BackwardData(p, c.maskedWeights(), &c.bw)
+	ng := kernel.BF16FilterGradLen(p)
+	t := ctx.Pool().Threads()
+	for w := range t {
+		if w == len(c.dwPart) {
+			c.dwPart = append(c.dwPart, nil)
+		}
+		if len(c.dwPart[w]) != ng {
+			c.dwPart[w] = make([]float32, ng)
+		}
+		clear(c.dwPart[w])
+	}
+	in, out := c.In*p.H*p.W, c.Out*p.OutH()*p.OutW()
+	ctx.forEach(x.Shape[0], func(worker int, ws *kernel.Workspace, i int) {
+		xi, dyi := x.Data[i*in:(i+1)*in], dy.Data[i*out:(i+1)*out]
+		kernel.ConvBackwardDataBF16(p, dyi, &c.bw, dx.Data[i*in:(i+1)*in], ws)
+		kernel.ConvBackwardFilterAccBF16(p, xi, dyi, c.dwPart[worker], ws)
+	})
+	for w := range t {
+		kernel.AddBF16FilterGrad(p, c.dwPart[w], c.W.Grad.Data)
+	}
+}
+
+// bf16 reports whether ctx asks for bf16 products.
+func (c *Ctx) bf16() bool { return c != nil && c.Precision == BF16 }
+
+// convWeights returns the layer's weights as the products read them: the
+// weights themselves in FP32, a bf16-rounded copy (in c.wr) in BF16.
+func (c *Conv2d) convWeights(ctx *Ctx) []float32 {
+	w := c.W.Value.Data
+	if !ctx.bf16() {
+		return w
+	}
+	if cap(c.wr) < len(w) {
+		c.wr = make([]float32, len(w))
+	}
+	c.wr = c.wr[:len(w)]
+	kernel.RoundBF16(c.wr, w)
+	return c.wr
+}
+
+// operand returns src as the products read it: src itself in FP32, in
+// BF16 a bf16-rounded copy at floats [off, off+len(src)) of the worker's
+// scratch ws.Floats. The two operands of one image take disjoint ranges;
+// should the second call reallocate the scratch, the first copy stays
+// valid in the old array.
+func operand(ctx *Ctx, ws *kernel.Workspace, src []float32, off int) []float32 {
+	if !ctx.bf16() {
+		return src
+	}
+	dst := ws.Floats(off + len(src))[off : off+len(src)]
+	kernel.RoundBF16(dst, src)
+	return dst
+}
