@@ -147,15 +147,7 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 		ng = kernel.GroupFilterGradLen(p, sp.fwdG)
 	}
 	t := ctx.Pool().Threads()
-	for w := range t {
-		if w == len(c.dwPart) {
-			c.dwPart = append(c.dwPart, nil)
-		}
-		if len(c.dwPart[w]) != ng {
-			c.dwPart[w] = make([]float32, ng)
-		}
-		clear(c.dwPart[w])
-	}
+	c.zeroDWParts(t, ng)
 	groupedData := sp != nil && sp.bwd != nil // else backward data runs dense (stride > 1)
 	var wt []float32
 	wq := c.convWeights(ctx)
@@ -218,5 +210,19 @@ func biasGrad(db, dy []float32, b, n, hw int) {
 			}
 			db[ch] += s
 		}
+	}
+}
+
+// zeroDWParts makes c's t per-worker filter-gradient buffers ng floats
+// long and zero, reusing those of the last pass.
+func (c *Conv2d) zeroDWParts(t, ng int) {
+	for w := range t {
+		if w == len(c.dwPart) {
+			c.dwPart = append(c.dwPart, nil)
+		}
+		if len(c.dwPart[w]) != ng {
+			c.dwPart[w] = make([]float32, ng)
+		}
+		clear(c.dwPart[w])
 	}
 }

@@ -100,15 +100,7 @@ func (c *Conv2d) backwardAMX(ctx *Ctx, p kernel.Conv, x, dy, dx *tensor.Tensor) 
 	kernel.PrepareBF16BackwardData(p, c.maskedWeights(), &c.bw)
 	ng := kernel.BF16FilterGradLen(p)
 	t := ctx.Pool().Threads()
-	for w := range t {
-		if w == len(c.dwPart) {
-			c.dwPart = append(c.dwPart, nil)
-		}
-		if len(c.dwPart[w]) != ng {
-			c.dwPart[w] = make([]float32, ng)
-		}
-		clear(c.dwPart[w])
-	}
+	c.zeroDWParts(t, ng)
 	in, out := c.In*p.H*p.W, c.Out*p.OutH()*p.OutW()
 	ctx.forEach(x.Shape[0], func(worker int, ws *kernel.Workspace, i int) {
 		xi, dyi := x.Data[i*in:(i+1)*in], dy.Data[i*out:(i+1)*out]
