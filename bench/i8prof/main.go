@@ -15,6 +15,8 @@ import (
 
 	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/tensor"
 )
@@ -25,7 +27,7 @@ func main() {
 	batch := flag.Int("batch", 64, "images per forward")
 	rounds := flag.Int("rounds", 7, "rounds (medians)")
 	threads := flag.Int("threads", 2, "threads for -only")
-	only := flag.String("only", "", "int8 or fp32: run only that forward -rounds times; layers: print the int8 routes")
+	only := flag.String("only", "", "int8 or fp32: run only that forward -rounds times; layers: print the int8 routes; ab: fp32, int8 without AMX and int8 with AMX (where measured faster) interleaved")
 	flag.Parse()
 	if err := run(*arch, *weights, *batch, *rounds, *threads, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "i8prof:", err)
@@ -43,6 +45,9 @@ func run(arch, weights string, batch, rounds, threads int, only string) error {
 		return err
 	}
 	parallel.SetThreads(threads)
+	if only == "ab" {
+		return ab(m, train, batch, rounds)
+	}
 	q, err := sgcnn.Quantize(m, sgcnn.QuantizeConfig{Train: train, ValSplit: 5000})
 	if err != nil {
 		return err
@@ -51,10 +56,7 @@ func run(arch, weights string, batch, rounds, threads int, only string) error {
 	if err != nil {
 		return err
 	}
-	x := tensor.New(append([]int{batch}, m.Model.InputShape[:]...)...)
-	for i := range x.Data {
-		x.Data[i] = float32(i%17)/8 - 1
-	}
+	x := input(m, batch)
 	if only == "layers" {
 		for _, l := range q.Net.Layers() {
 			fmt.Printf("%-20s %-10v groups %2d MACs %8d dense %8d  ns grouped %.0f merged %.0f dense %.0f\n", l.Name, l.Route, l.Groups, l.MACs, l.DenseMACs, l.GroupedNs, l.MergedNs, l.DenseNs)
@@ -113,6 +115,61 @@ func run(arch, weights string, batch, rounds, threads int, only string) error {
 		fmt.Printf("%-22s %4d %4d %3d %9d %9.2f %9.2f %6.2f\n", s.Name, s.C, s.N, s.H, s.MACs, us(a), us(b), float64(a)/float64(max(b, 1)))
 	}
 	fmt.Printf("total per image: fp32 %.2f us, int8 %.2f us (%.2fx)\n", us(tf), us(ti), float64(tf)/float64(ti))
+	return nil
+}
+
+// input returns a batch of deterministic inputs for m.
+func input(m *sgcnn.Model, batch int) *tensor.Tensor {
+	x := tensor.New(append([]int{batch}, m.Model.InputShape[:]...)...)
+	for i := range x.Data {
+		x.Data[i] = float32(i%17)/8 - 1
+	}
+	return x
+}
+
+// ab times the fp32 compiled network and the int8 one compiled with the
+// AMX route off and left to its measurement, in interleaved rounds, and
+// prints the medians and whether the two int8 networks' logits agree bit
+// for bit.
+func ab(m *sgcnn.Model, train *data.Dataset, batch, rounds int) error {
+	var nets [3]*compile.Net
+	f, err := sgcnn.Compile(m)
+	if err != nil {
+		return err
+	}
+	nets[0] = f.Net
+	for i, mode := range []int{-1, 0} {
+		was := kernel.SetInt8AMX(mode)
+		q, err := sgcnn.Quantize(m, sgcnn.QuantizeConfig{Train: train, ValSplit: 5000})
+		kernel.SetInt8AMX(was)
+		if err != nil {
+			return err
+		}
+		nets[1+i] = q.Net
+	}
+	x := input(m, batch)
+	var outs [3]*tensor.Tensor
+	var ts [3][]time.Duration
+	for r := range rounds + 1 {
+		for i, n := range nets {
+			t0 := time.Now()
+			y, err := n.Forward(x)
+			if err != nil {
+				return err
+			}
+			if r > 0 {
+				ts[i] = append(ts[i], time.Since(t0))
+			}
+			outs[i] = y
+		}
+	}
+	same := slices.Equal(outs[1].Data, outs[2].Data)
+	med := func(d []time.Duration) float64 { slices.Sort(d); return float64(d[len(d)/2]) / 1e6 }
+	a, b, c := med(ts[0]), med(ts[1]), med(ts[2])
+	ok, why := kernel.Int8AMX()
+	fmt.Printf("batch %d, medians of %d interleaved rounds: fp32 %.2f ms, int8 without AMX %.2f ms (%.2fx), int8 with AMX %.2f ms (%.2fx); logits identical: %v; AMX: %v %s\n",
+		batch, rounds, a, b, a/b, c, a/c, same, ok, why)
+	fmt.Println(kernel.Int8Tuning())
 	return nil
 }
 

@@ -13,7 +13,8 @@ import (
 // TestGenerated reruns the avo generator in _asm, once per -set, and fails
 // when a committed output (micro_amd64.s, micro_decl_amd64.go,
 // epilogue_amd64.s, deint_amd64.s, row3_amd64.s,
-// dot_amd64.s, int8_amd64.s, flat8_amd64.s, bf16_amd64.s) differs from its output, i.e. when
+// dot_amd64.s, int8_amd64.s, flat8_amd64.s, bf16_amd64.s,
+// int8amx_amd64.s) differs from its output, i.e. when
 // someone edited it by hand or forgot go generate. It skips under -short
 // and where the generator cannot be built offline, except under CI=true
 // (scripts/setup.sh downloads the generator's modules), where it fails.
@@ -32,6 +33,7 @@ func TestGenerated(t *testing.T) {
 		{"int8", "int8_amd64.s", ""},
 		{"flat8", "flat8_amd64.s", ""},
 		{"bf16", "bf16_amd64.s", ""},
+		{"int8amx", "int8amx_amd64.s", ""},
 	} {
 		dir := t.TempDir()
 		files := [][2]string{{c.out, filepath.Join(dir, c.out)}}

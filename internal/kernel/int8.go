@@ -42,6 +42,8 @@ package kernel
 // Groups of 3x3 stride-1 convs of 8x8, 16x16 and 32x32 planes may run on
 // the flat route instead (int8_flat.go: tiles of whole output rows, each
 // input row vector loaded once for three output rows), where measured
+// faster; and on CPUs with AMX-INT8, any group may run on the AMX tiles
+// (int8amx.go: TDPBSUD, the same int32 sums and epilogue), where measured
 // faster.
 //
 // Implementations (three, as the fp32 kernels): i8Go, i8GoY, i8GoQ,
@@ -181,10 +183,11 @@ type i8Impl struct {
 	deint deintKernel
 	inter interKernel
 	flat  i8FlatImpl
+	amx   func() i8AMXImpl // the AMX route's steps (int8amx.go)
 }
 
 var (
-	i8ImplGo = i8Impl{"go", i8Go, i8GoY, i8GoQ, quantRowsGo, quantDeintGo, interQuadsGo, i8FlatGo}
+	i8ImplGo = i8Impl{"go", i8Go, i8GoY, i8GoQ, quantRowsGo, quantDeintGo, interQuadsGo, i8FlatGo, func() i8AMXImpl { return i8AMXGo }}
 	i8Cur    = i8ImplGo           // the implementation in use
 	i8Impls  = []i8Impl{i8ImplGo} // all usable on this CPU, fastest last
 )
@@ -323,6 +326,11 @@ type Int8Plan struct {
 	swords  int          // words of the shared quads, slack included (0: none laid out)
 	covered []bool
 	zero    []float32
+	// With groups on AMX tap rows (int8amx.go): vectors and output rows
+	// per band, words per tap plane of a band, and the output lanes and
+	// handoff offsets of whole vectors.
+	tcv, trows, tps int
+	vinfoF, voffF   []int32
 	// next, when set (HandOff), is the conv this one's output goes to, in
 	// next's packed input layout; packedIn marks the conv that takes it.
 	next     *Int8Plan
@@ -340,6 +348,11 @@ type i8Group struct {
 	qoff     []int32   // [len(filters)] with next: where its plane starts in next's input, shifted
 	sc, bias []float32 // [len(filters)] dequantization
 	flat     bool      // the group runs on the flat route (int8_flat.go)
+	amx      bool      // the group runs on AMX (int8amx.go)
+	taps     bool      // with amx: on tap rows of the byte planes (else gathered quads)
+	ks       int       // with amx: steps of 16 words along K
+	wa       []int32   // with amx: the weights as A tiles [filters rounded up to 16][16*ks]
+	boffs    []int32   // with taps: each step's B tile, bytes into the tap planes
 	qo       []int32   // [quads] byte offsets of its quads for the flat kernels
 	// The same in the plan's shared quads (int8_share.go): its set, the
 	// quads it interleaves there first (lo to hi), offs and qo.
@@ -380,7 +393,8 @@ func (q *Int8Plan) Forward(x, y []float32, e *Epilogue, ws *Workspace) {
 // added); then out for each channel no group computes (e's plane, or
 // zeros, at pitch 0). out applies the rest of the epilogue and stores.
 // The fusable groups read the plan's shared quads (int8_share.go) where
-// it has them, the others their own.
+// it has them, the others their own; fusable groups on AMX tap rows
+// (int8amx.go) get planes itself (offs and qo nil).
 func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g *i8Group, b []byte, offs, qo []int32), out func(n int, src []float32, sp int)) {
 	p := q.p
 	ho, wo := p.OutH(), p.OutW()
@@ -404,11 +418,15 @@ func (q *Int8Plan) walk(planes []byte, e *Epilogue, ws *Workspace, fused func(g 
 					i8Cur.inter(q.qstride, planes, idx, dst)
 				}
 			}
-			if fus {
+			if fus && !g.taps {
 				fused(g, wordBytes(shared)[4*st.start:], g.soffs, g.sqo)
 				continue
 			}
 			words = grow(&ws.i8o, q.gwords)
+		}
+		if fus && g.taps { // AMX on tap rows: it reads the byte planes
+			fused(g, planes, nil, nil)
+			continue
 		}
 		q.interleave(g, planes, words, g.flat && fus)
 		b := wordBytes(words)
@@ -524,6 +542,10 @@ func (q *Int8Plan) forwardY(g *i8Group, b []byte, offs, qo []int32, y []float32,
 	}
 	if g.flat { // fusable, so b holds the flat route's input (interleave)
 		q.forwardFlatY(g, b, qo, y, e, bias)
+		return
+	}
+	if g.amx {
+		q.forwardAMXY(g, b, offs, y, e, bias, ws)
 		return
 	}
 	kern, nvec := i8Cur.kernY, q.pr/16

@@ -410,7 +410,7 @@ var i8AsmKernsQ = [i8MaxMR + 1][i8MaxNV + 1]func(k4 int, a *int32, lda int, b *u
 
 func init() {
 	if i8AsmWanted {
-		im := i8Impl{"avx512vnni", i8AVX512, i8YAVX512, i8QAVX512, quantRowsAVX512, quantDeintAVX512, interQuadsAVX512, i8FlatAVX512}
+		im := i8Impl{"avx512vnni", i8AVX512, i8YAVX512, i8QAVX512, quantRowsAVX512, quantDeintAVX512, interQuadsAVX512, i8FlatAVX512, i8AMXFor}
 		i8Impls = append(i8Impls, im)
 		i8Cur = im
 	}

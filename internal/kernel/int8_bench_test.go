@@ -7,7 +7,8 @@ import (
 )
 
 // BenchmarkInt8Plan times Int8Plan.Forward beside the fp32 GroupPlan on
-// the three ResNet-20 stage shapes (one image, one thread).
+// the three ResNet-20 stage shapes (one image, one thread), the int8 plan
+// with its AMX route off and, where the CPU has AMX-INT8, forced on.
 func BenchmarkInt8Plan(b *testing.B) {
 	for _, p := range []Conv{
 		{C: 16, H: 32, W: 32, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1},
@@ -28,13 +29,20 @@ func BenchmarkInt8Plan(b *testing.B) {
 				plan.Forward(x, y, &e, &ws)
 			}
 		})
-		b.Run(name+"/int8-"+Int8Impl(), func(b *testing.B) {
-			plan := NewInt8Plan(p, groups, ActQuantRange(-1, 1))
-			b.SetBytes(int64(p.FLOPs()))
-			for b.Loop() {
-				plan.Forward(x, y, &e, &ws)
+		for _, amx := range []int{-1, 1} { // the AMX route off, and forced on (where Int8AMX allows it)
+			if ok, _ := Int8AMX(); amx > 0 && !ok {
+				continue
 			}
-		})
+			b.Run(fmt.Sprintf("%s/int8-%s-amx=%d", name, Int8Impl(), amx), func(b *testing.B) {
+				was := SetInt8AMX(amx)
+				plan := NewInt8Plan(p, groups, ActQuantRange(-1, 1))
+				SetInt8AMX(was)
+				b.SetBytes(int64(p.FLOPs()))
+				for b.Loop() {
+					plan.Forward(x, y, &e, &ws)
+				}
+			})
+		}
 	}
 }
 

@@ -379,8 +379,15 @@ func tuneI8Flat(wi, nf, nq int) [2]time.Duration {
 // Int8Tuning describes the int8 kernel choices measured in this process
 // so far (Int8Plan's flat route against its padded tiles, per plane
 // width: how many group shapes run flat, and the range of the flat
-// route's time over the padded tiles'), or "" where none were measured.
-func Int8Tuning() string { return i8FlatTuning() }
+// route's time over the padded tiles'; and the AMX route against the
+// other routes), or "" where none were measured.
+func Int8Tuning() string {
+	f, a := i8FlatTuning(), i8AMXTuning()
+	if f != "" && a != "" {
+		return f + "; " + a
+	}
+	return f + a
+}
 
 // i8FlatTuning describes tuneI8Flat's measurements for Tuning ("" where
 // none ran): per implementation and width, the shapes measured, how many

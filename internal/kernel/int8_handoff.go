@@ -89,6 +89,10 @@ func (q *Int8Plan) forwardQ(g *i8Group, b []byte, offs, qo []int32, out []byte, 
 		q.forwardFlatQ(g, b, qo, out, e, bias)
 		return
 	}
+	if g.amx {
+		q.forwardAMXQ(g, b, offs, out, e, bias, ws)
+		return
+	}
 	kern, nvec := i8Cur.kernQ, q.pr/16
 	for i0, mr := 0, i8RowMR(nf, 0); i0 < nf; i0, mr = i0+mr, i8RowMR(nf, i0+mr) {
 		a, qoff, aoff, sc, bi := g.w[i0*g.k4:], g.qoff[i0:], g.yoff[i0:], g.sc[i0:], bias[i0:]

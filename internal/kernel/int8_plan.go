@@ -11,6 +11,7 @@ import "math"
 func NewInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 	q := newInt8Plan(p, groups, act)
 	q.setFlat()
+	q.setAMX()
 	q.share()
 	return q
 }

@@ -110,6 +110,9 @@ type Workspace struct {
 	ebias      []float32   // and biases, here so that they stay off the heap
 	i8b, i8t   []uint32    // int8 conv: packed input, quantized planes (int8.go)
 	i8o        []uint32    // and a group's own quads where the plan shares the others
+	i8g        []uint32    // int8 conv on AMX: gathered tap rows (int8amx.go)
+	i8c        []int32     // and the tiles' int32 sums
+	i8s        []int32     // and their steps' offsets
 	bf         bf16Scratch // bf16 conv on AMX (bf16conv.go)
 }
 

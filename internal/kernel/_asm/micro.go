@@ -83,6 +83,8 @@ func main() {
 		flat8()
 	case "bf16":
 		bf16Set()
+	case "int8amx":
+		int8AMXSet()
 	default:
 		fmt.Fprintf(os.Stderr, "_asm: unknown -set %q\n", *set)
 		os.Exit(2)
