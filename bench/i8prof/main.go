@@ -19,6 +19,7 @@ import (
 	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/tensor"
+	"github.com/sgcnn/sgcnn/train"
 )
 
 func main() {
@@ -28,7 +29,9 @@ func main() {
 	rounds := flag.Int("rounds", 7, "rounds (medians)")
 	threads := flag.Int("threads", 2, "threads for -only")
 	only := flag.String("only", "", "int8 or fp32: run only that forward -rounds times; layers: print the int8 routes; ab: fp32, int8 without AMX and int8 with AMX (where measured faster) interleaved")
+	amx := flag.Int("amx", -1, "the int8 network's AMX route (kernel.SetInt8AMX): -1 off, 0 where measured faster, 1 forced; -only ab compares -1 and 0")
 	flag.Parse()
+	kernel.SetInt8AMX(*amx)
 	if err := run(*arch, *weights, *batch, *rounds, *threads, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "i8prof:", err)
 		os.Exit(1)
@@ -170,6 +173,54 @@ func ab(m *sgcnn.Model, train *data.Dataset, batch, rounds int) error {
 	fmt.Printf("batch %d, medians of %d interleaved rounds: fp32 %.2f ms, int8 without AMX %.2f ms (%.2fx), int8 with AMX %.2f ms (%.2fx); logits identical: %v; AMX: %v %s\n",
 		batch, rounds, a, b, a/b, c, a/c, same, ok, why)
 	fmt.Println(kernel.Int8Tuning())
+	return top1(m, nets[1], nets[2])
+}
+
+// top1 prints the top-1 accuracy of the int8 networks without and with
+// AMX on the test split, and on how many images their logits differ.
+func top1(m *sgcnn.Model, off, on *compile.Net) error {
+	ds, err := sgcnn.OpenSplit(sgcnn.DatasetOf("", m), "", false, 0)
+	if err != nil {
+		return err
+	}
+	src, err := sgcnn.EvalSource(ds, sgcnn.RecordedNorm(m.Info, ds), 64)
+	if err != nil {
+		return err
+	}
+	var right [2]int
+	n, differ := 0, 0
+	var ferr error
+	err = src(0, func(b train.Batch) bool {
+		var ys [2]*tensor.Tensor
+		for i, net := range []*compile.Net{off, on} {
+			if ys[i], ferr = net.Forward(b.X); ferr != nil {
+				return false
+			}
+			k := ys[i].Shape[1]
+			for j, label := range b.Y {
+				row := ys[i].Data[j*k : (j+1)*k]
+				if slices.Index(row, slices.Max(row)) == label {
+					right[i]++
+				}
+			}
+		}
+		k := ys[0].Shape[1]
+		for j := range b.Y {
+			if !slices.Equal(ys[0].Data[j*k:(j+1)*k], ys[1].Data[j*k:(j+1)*k]) {
+				differ++
+			}
+		}
+		n += len(b.Y)
+		return true
+	})
+	if err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Printf("top-1 on %d test images: int8 without AMX %.2f%%, with AMX %.2f%%; images whose logits differ: %d\n",
+		n, 100*float64(right[0])/float64(n), 100*float64(right[1])/float64(n), differ)
 	return nil
 }
 
