@@ -29,7 +29,7 @@ func main() {
 	rounds := flag.Int("rounds", 7, "rounds (medians)")
 	threads := flag.Int("threads", 2, "threads for -only")
 	only := flag.String("only", "", "int8 or fp32: run only that forward -rounds times; layers: print the int8 routes; ab: fp32, int8 without AMX and int8 with AMX (where measured faster) interleaved")
-	amx := flag.Int("amx", -1, "the int8 network's AMX route (kernel.SetInt8AMX): -1 off, 0 where measured faster, 1 forced; -only ab compares -1 and 0")
+	amx := flag.Int("amx", 0, "the int8 network's AMX route (kernel.SetInt8AMX): -1 off, 0 where measured faster, 1 forced; -only ab compares -1 and 0")
 	flag.Parse()
 	kernel.SetInt8AMX(*amx)
 	if err := run(*arch, *weights, *batch, *rounds, *threads, *only); err != nil {

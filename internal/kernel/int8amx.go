@@ -32,9 +32,9 @@ import "sync"
 // epiQF: the same arithmetic on the same exact sums, so that the AMX
 // route's output has the same bits as the VPDPBUSD route's).
 //
-// The route is off unless SetInt8AMX turns it on: forced, or (mode 0)
-// where measured faster per process, implementation and group shape
-// than the route the group would take otherwise (tuneI8AMX). It runs only where the CPU has AMX-INT8 and the
+// A group runs on AMX where measured faster, per process, implementation
+// and group shape, than on the route it would take otherwise (tuneI8AMX);
+// SetInt8AMX forces the route on or off. It runs only where the CPU has AMX-INT8 and the
 // OS grants the tile state (Int8AMX), unless forced (then on the pure-Go
 // form of the same steps where AMX is missing).
 
@@ -85,19 +85,17 @@ func Int8AMX() (bool, string) {
 	return i8AMXState.ok, i8AMXState.why
 }
 
-// i8AMXMode forces the AMX route on (1) or off (-1, the default) for the
-// Int8Plans built from now on; 0 leaves it to tuneI8AMX where Int8AMX
-// allows it. Off by default: on the machine it was built on (Sapphire
-// Rapids class, 2 cores) the measured choice left the pruned ResNets'
-// int8 networks 1-2% slower, not faster (docs/INT8_AMX.md).
-var i8AMXMode = -1
+// i8AMXMode forces the AMX route on (1) or off (-1) for the Int8Plans
+// built from now on; 0 (the default) leaves it to tuneI8AMX where
+// Int8AMX allows it.
+var i8AMXMode int
 
 // SetInt8AMX forces the AMX route of Int8Plan on (1: on the generated
 // kernels where Int8AMX allows them, else on their pure-Go form) or off
-// (-1, the default) for the plans built from now on, or leaves it to the
-// measurement per group shape (0; never where Int8AMX is false or
-// SetInt8Flat forces the flat route on or off), and returns the previous
-// setting. It must not be called while an Int8Plan is being
+// (-1) for the plans built from now on, or leaves it to the measurement
+// per group shape (0, the default; never where Int8AMX is false, on the
+// pure-Go implementation, or where SetInt8Flat forces the flat route on
+// or off), and returns the previous setting. It must not be called while an Int8Plan is being
 // built.
 func SetInt8AMX(mode int) (was int) {
 	was, i8AMXMode = i8AMXMode, mode
@@ -110,8 +108,8 @@ func (q *Int8Plan) setAMX() {
 	if i8AMXMode < 0 {
 		return
 	}
-	if ok, _ := Int8AMX(); i8AMXMode == 0 && (!ok || i8FlatMode != 0) {
-		return // no AMX, or a test or benchmark forces the flat route on or off
+	if ok, _ := Int8AMX(); i8AMXMode == 0 && (!ok || i8Cur.name == i8ImplGo.name || i8FlatMode != 0) {
+		return // no AMX (or pure Go), or a test or benchmark forces the flat route on or off
 	}
 	for gi := range q.groups {
 		g := &q.groups[gi]

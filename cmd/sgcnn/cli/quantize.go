@@ -363,8 +363,11 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // kernelName describes the int8 kernels in use.
 func kernelName() string {
-	if quant.Accelerated() {
-		return "AVX-512 VNNI assembly"
+	if !quant.Accelerated() {
+		return "pure Go"
 	}
-	return "pure Go"
+	if ok, _ := kernel.Int8AMX(); ok {
+		return "AVX-512 VNNI assembly, AMX-INT8 tiles where measured faster"
+	}
+	return "AVX-512 VNNI assembly"
 }
