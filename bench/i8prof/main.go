@@ -167,11 +167,18 @@ func ab(m *sgcnn.Model, train *data.Dataset, batch, rounds int) error {
 		}
 	}
 	same := slices.Equal(outs[1].Data, outs[2].Data)
+	routes := 0 // layers whose route (grouped, merged, dense) the two int8 compilations chose differently
+	l1, l2 := nets[1].Layers(), nets[2].Layers()
+	for i := range min(len(l1), len(l2)) {
+		if l1[i].Route != l2[i].Route || l1[i].Groups != l2[i].Groups {
+			routes++
+		}
+	}
 	med := func(d []time.Duration) float64 { slices.Sort(d); return float64(d[len(d)/2]) / 1e6 }
 	a, b, c := med(ts[0]), med(ts[1]), med(ts[2])
 	ok, why := kernel.Int8AMX()
-	fmt.Printf("batch %d, medians of %d interleaved rounds: fp32 %.2f ms, int8 without AMX %.2f ms (%.2fx), int8 with AMX %.2f ms (%.2fx); logits identical: %v; AMX: %v %s\n",
-		batch, rounds, a, b, a/b, c, a/c, same, ok, why)
+	fmt.Printf("batch %d, medians of %d interleaved rounds: fp32 %.2f ms, int8 without AMX %.2f ms (%.2fx), int8 with AMX %.2f ms (%.2fx); logits identical: %v (layers routed differently by the two compilations: %d); AMX: %v %s\n",
+		batch, rounds, a, b, a/b, c, a/c, same, routes, ok, why)
 	fmt.Println(kernel.Int8Tuning())
 	return top1(m, nets[1], nets[2])
 }
