@@ -2,8 +2,11 @@
 // every conv step's time per image, fp32 and int8 side by side
 // (compile.Net.StepTimes, one goroutine, medians of -rounds); with
 // -only int8|fp32 it runs that network's forward -rounds times (for perf
-// record), and with -only layers it prints the int8 network's route per
-// layer (compile.LayerInfo).
+// record), with -only layers it prints the int8 network's route per
+// layer (compile.LayerInfo), and with -only ab it times fp32, int8 with
+// the AMX route off and int8 with it measured (kernel.SetInt8AMX) in
+// interleaved rounds, then checks both int8 networks' top-1 on the test
+// split. -amx sets the AMX route of the other modes.
 package main
 
 import (
