@@ -342,10 +342,10 @@ func TestFlat8Route(t *testing.T) {
 	}
 }
 
-// TestFlatBlockSizes checks flatBlockSizes: without measured times the
-// even split into the fewest blocks; with times, blocks of 1 to
-// flat8MaxM that sum to nf at the least total time (against an
-// exhaustive search), avoiding a slow size.
+// TestFlatBlockSizes checks flatBlockSizes: without measured times, and
+// for up to flat8MaxM filters, the even split into the fewest blocks;
+// with times, blocks of 1 to flat8MaxM that sum to nf at the least total
+// time (against an exhaustive search), avoiding a slow size.
 func TestFlatBlockSizes(t *testing.T) {
 	for nf := 1; nf <= 70; nf++ {
 		s := flatBlockSizes(-1, nf)
@@ -374,6 +374,12 @@ func TestFlatBlockSizes(t *testing.T) {
 		}
 		for nf := 1; nf <= 24; nf++ {
 			s := flatBlockSizes(0, nf)
+			if nf <= flat8MaxM {
+				if len(s) != 1 || s[0] != nf {
+					t.Fatalf("times %v nf=%d: split %v, want one block", times, nf, s)
+				}
+				continue
+			}
 			var got time.Duration
 			for _, m := range s {
 				if m < 1 || m > flat8MaxM {

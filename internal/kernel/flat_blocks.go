@@ -72,14 +72,18 @@ func tuneFlatBlocks(wi int) {
 }
 
 // flatBlockSizes returns the sizes of the blocks newFlat8 splits nf
-// filters into on planes flatWidths[wi] wide: the split whose measured
-// block times (tuneFlatBlocks) sum least, or, without them (wi < 0, or
-// no assembly kernels), the even split into the fewest blocks.
+// filters into on planes flatWidths[wi] wide: for more than flat8MaxM
+// filters, the split whose measured block times (tuneFlatBlocks) sum
+// least; else, or without them (wi < 0, or no assembly kernels), the even
+// split into the fewest blocks. A group of up to flat8MaxM filters (a
+// pruned conv's) thus stays one call: with its few channels a second
+// call's fixed cost (the accumulators' stores, the loop's start) weighs
+// more than in the times measured on a whole stage's channels.
 func flatBlockSizes(wi, nf int) []int {
-	if wi >= 0 {
+	if wi >= 0 && nf > flat8MaxM {
 		tuneFlatBlocks(wi)
 	}
-	if wi < 0 || flatBlockTimes[wi][1] == 0 {
+	if wi < 0 || nf <= flat8MaxM || flatBlockTimes[wi][1] == 0 {
 		nb := (nf + flat8MaxM - 1) / flat8MaxM
 		out := make([]int, nb)
 		for b := range out {
