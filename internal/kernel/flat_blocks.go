@@ -74,8 +74,9 @@ func tuneFlatBlocks(wi int) {
 // flatBlockSizes returns the sizes of the blocks newFlat8 splits nf
 // filters into on planes flatWidths[wi] wide: for more than flat8MaxM
 // filters, the split whose measured block times (tuneFlatBlocks) sum
-// least; else, or without them (wi < 0, or no assembly kernels), the even
-// split into the fewest blocks. A group of up to flat8MaxM filters (a
+// least, where that is at least 3% less than the even split into the
+// fewest blocks; else, or without times (wi < 0, or no assembly
+// kernels), the even split. A group of up to flat8MaxM filters (a
 // pruned conv's) thus stays one call: with its few channels a second
 // call's fixed cost (the accumulators' stores, the loop's start) weighs
 // more than in the times measured on a whole stage's channels.
@@ -83,16 +84,16 @@ func flatBlockSizes(wi, nf int) []int {
 	if wi >= 0 && nf > flat8MaxM {
 		tuneFlatBlocks(wi)
 	}
-	if wi < 0 || nf <= flat8MaxM || flatBlockTimes[wi][1] == 0 {
-		nb := (nf + flat8MaxM - 1) / flat8MaxM
-		out := make([]int, nb)
-		for b := range out {
-			out[b] = nf / nb
-			if b < nf%nb {
-				out[b]++
-			}
+	nb := (nf + flat8MaxM - 1) / flat8MaxM
+	even := make([]int, nb)
+	for b := range even {
+		even[b] = nf / nb
+		if b < nf%nb {
+			even[b]++
 		}
-		return out
+	}
+	if wi < 0 || nf <= flat8MaxM || flatBlockTimes[wi][1] == 0 {
+		return even
 	}
 	t := &flatBlockTimes[wi]
 	// best[n] is the least time of n filters, last[n] the size of the
@@ -106,12 +107,27 @@ func flatBlockSizes(wi, nf int) []int {
 			}
 		}
 	}
+	var et time.Duration
+	for _, m := range even {
+		et += t[m]
+	}
+	if float64(best[nf]) > flatSplitGain*float64(et) {
+		return even
+	}
 	var out []int
 	for n := nf; n > 0; n -= last[n] {
 		out = append(out, last[n])
 	}
 	return out
 }
+
+// flatSplitGain is the most time, relative to the even split's, that
+// flatBlockSizes' measured split may take to replace it: rates within
+// a few percent of each other are within the measurement's noise (on
+// 8x8 planes blocks of 4, 5 and 6 ran at 174-181 GFLOP/s, and a split
+// [4 6 6 ...] picked from them ran the 64x8x8 conv 1% slower than the
+// even one).
+const flatSplitGain = 0.97
 
 // flatBlockTuning describes tuneFlatBlocks' measurements for Tuning (""
 // where none ran): per width, each block size's rate and the split of
