@@ -11,14 +11,15 @@ import (
 // filters into blocks of at most flat8MaxM, one flatKernel call each. The
 // kernels do not run equally fast per filter: those of up to
 // flatWReuseM filters load each input row once per column shift, the
-// larger ones once per tap, and the block of five ran 5-8% slower per
-// filter than those of four and six (BenchmarkFlatBlocks). An even split
-// (16 filters: 6, 5, 5; 32: 6, 6, 5, 5, 5, 5) hit it in every dense
-// ResNet stage: on 32x16x16 and 16x32x32 convs, blocks from the measured
-// rates ran 4-6% faster. The rates are measured once per process and
-// plane width (tuneFlatBlocks), and the split minimizes the sum of the
-// blocks' times (flatBlockSizes); every split gives the same bits, since
-// each kernel sums an output's taps in flatTapOrder.
+// larger ones once per tap, and the block of five ran 2-8% slower per
+// filter than those of four and six (BenchmarkFlatBlocks; 7% on 16x16
+// planes). An even split (16 filters: 6, 5, 5; 32: 6, 6, 5, 5, 5, 5) hit
+// it in every dense ResNet stage: the 32x16x16 and 16x32x32 convs ran 4%
+// faster in blocks of four (quiet A/B, one thread, 2026-12-07). The
+// rates are measured once per process and plane width (tuneFlatBlocks),
+// and the split minimizes the sum of the blocks' times (flatBlockSizes);
+// every split gives the same bits, since each kernel sums an output's
+// taps in flatTapOrder.
 
 var (
 	flatBlocksTuned [len(flatWidths)]sync.Once
