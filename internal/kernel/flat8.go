@@ -24,9 +24,11 @@ import (
 //
 // Filters run in blocks of up to flat8MaxM (4*m accumulators: a tile of
 // 64 outputs; up to 256 for blocks of one or two filters on planes of 16
-// and 32, flatTile), each block over all of its group's channels; the
-// kernels of up to 4 filters load each input row once per column shift
-// and use it for the three output rows it feeds. They read the
+// and 32, flatTile), each block over all of its group's channels, split
+// by the kernels' measured rates (flat_blocks.go); the kernels of up to 4
+// filters load each input row once per column shift and use it for the
+// three output rows it feeds (on 32x32 planes, for 3 or 4 filters, in
+// tiles of four half rows, as on 16x16 planes). They read the
 // group's weights where they are: a plan keeps its groups' slices, which
 // may change after it is built (a copy made by NewGroupPlan went stale in
 // package compile's tests). Whether the route beats the padded
@@ -175,7 +177,7 @@ func SetFlat8(mode int) (was int) {
 // initFlat8 makes g, newly made for groups, a plan of the flat route.
 func (g *GroupPlan) initFlat8(groups []Group) *GroupPlan {
 	g.d = flatDirect(g.p.W)
-	g.f8 = &flat8Plan{groups: newFlat8(groups, g.p.H*g.p.W)}
+	g.f8 = &flat8Plan{groups: newFlat8(groups, g.p.H*g.p.W, flatIndex(g.p))}
 	for _, gr := range groups {
 		for _, n := range gr.Filters {
 			g.covered[n] = true
@@ -199,8 +201,8 @@ func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
 }
 
 // newFlat8 splits groups into blocks for the flat route of planes of hw
-// floats.
-func newFlat8(groups []Group, hw int) []flat8Group {
+// floats, as flatBlockSizes(wi) splits them.
+func newFlat8(groups []Group, hw, wi int) []flat8Group {
 	var out []flat8Group
 	for _, gr := range groups {
 		nf, nc := len(gr.Filters), len(gr.Channels)
@@ -211,12 +213,8 @@ func newFlat8(groups []Group, hw int) []flat8Group {
 		for ci, c := range gr.Channels {
 			fg.choffs[ci] = int32(c * hw)
 		}
-		nb := (nf + flat8MaxM - 1) / flat8MaxM
-		for b, i0 := 0, 0; b < nb; b++ {
-			m := nf / nb
-			if b < nf%nb {
-				m++
-			}
+		i0 := 0
+		for _, m := range flatBlockSizes(wi, nf) {
 			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: gr.Weights[i0*nc*9 : (i0+m)*nc*9]}
 			fg.blocks = append(fg.blocks, blk)
 			i0 += m

@@ -14,7 +14,9 @@ import (
 // flatGo on 8x8 planes for m = 1 to flat8MaxM filters; the kernFlat16 and
 // kernFlat32 ones (_asm/flatw.go) compute a tile of flatTile(w, m) outputs
 // of a 16x16 or 32x32 plane from float q0 on, at the plane's top (t),
-// inside it (m) or at its bottom (b).
+// inside it (m) or at its bottom (b); for 32x32 planes and 3 or 4
+// filters, the kernFlat32h ones (_asm/flatwh.go) a tile of one column
+// half u of flatHalfRows rows from float q0 (row r0, column 16*u) on.
 
 //go:noescape
 func kernFlat8_1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
@@ -107,24 +109,6 @@ func kernFlat32_2m(nc int, w *float32, lda int, choffs *int32, x *float32, edge 
 func kernFlat32_2b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
-func kernFlat32_3t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-
-//go:noescape
-func kernFlat32_3m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-
-//go:noescape
-func kernFlat32_3b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-
-//go:noescape
-func kernFlat32_4t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-
-//go:noescape
-func kernFlat32_4m(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-
-//go:noescape
-func kernFlat32_4b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-
-//go:noescape
 func kernFlat32_5t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
@@ -141,6 +125,42 @@ func kernFlat32_6m(nc int, w *float32, lda int, choffs *int32, x *float32, edge 
 
 //go:noescape
 func kernFlat32_6b(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_3t0(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_3t1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_3m0(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_3m1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_3b0(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_3b1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_4t0(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_4t1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_4m0(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_4m1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_4b0(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
+
+//go:noescape
+func kernFlat32h_4b1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
 
 //go:noescape
 func kernFlatS2_8_1t(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
@@ -217,6 +237,16 @@ var flatS2Kerns = [2][flat8MaxM + 1][2]func(nc int, w *float32, lda int, choffs 
 	},
 }
 
+// flatHalfKerns[m][pos][u] are the kernFlat32h kernels (tiles of column
+// half u of four rows of a 32x32 plane), nil where there are none.
+var flatHalfKerns = [flat8MaxM + 1][3][2]func(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, q0 int, c *float32, coffs *int, bias *float32, lo float32, add *float32){
+	3: {{kernFlat32h_3t0, kernFlat32h_3t1}, {kernFlat32h_3m0, kernFlat32h_3m1}, {kernFlat32h_3b0, kernFlat32h_3b1}},
+	4: {{kernFlat32h_4t0, kernFlat32h_4t1}, {kernFlat32h_4m0, kernFlat32h_4m1}, {kernFlat32h_4b0, kernFlat32h_4b1}},
+}
+
+// flatHalfRows is the rows of a kernFlat32h tile (as _asm/flatwh.go's).
+const flatHalfRows = 4
+
 // flatTile is the outputs of one kernFlat16 or kernFlat32 call of m
 // filters on planes w wide (as _asm/flatw.go's flatTile).
 func flatTile(w, m int) int {
@@ -247,8 +277,7 @@ var flatWKerns = [2][flat8MaxM + 1][3]func(nc int, w *float32, lda int, choffs *
 	{
 		1: {kernFlat32_1t, kernFlat32_1m, kernFlat32_1b},
 		2: {kernFlat32_2t, kernFlat32_2m, kernFlat32_2b},
-		3: {kernFlat32_3t, kernFlat32_3m, kernFlat32_3b},
-		4: {kernFlat32_4t, kernFlat32_4m, kernFlat32_4b},
+		// 3, 4: flatHalfKerns
 		5: {kernFlat32_5t, kernFlat32_5m, kernFlat32_5b},
 		6: {kernFlat32_6t, kernFlat32_6m, kernFlat32_6b},
 	},
@@ -262,7 +291,9 @@ func init() {
 }
 
 // flatAVX512 is the flatKernel of the generated kernels, one call per
-// tile of flatTile(w, m) outputs for planes wider than 8. It checks the bounds of
+// tile of flatTile(w, m) outputs for planes wider than 8 (on 32x32 planes
+// with kernFlat32h kernels for m, a tile of flatHalfRows rows of each
+// column half in turn). It checks the bounds of
 // wt, choffs, c and add (lda >= 9*nc); the caller guarantees that every plane
 // x[choffs[ci]:][:w*w] is in range (GroupPlan checks x once per image).
 // Planes within 16 floats of x's ends run the kernels' loop body whose
@@ -279,6 +310,22 @@ func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []floa
 	wp, cp, xp, edge := unsafe.SliceData(wt), unsafe.SliceData(choffs), unsafe.SliceData(x), len(x)-hw-16
 	if w == 8 {
 		flat8Kerns[m](nc, wp, lda, cp, xp, edge, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
+		return
+	}
+	if w == 32 && flatHalfKerns[m][0][0] != nil {
+		hk := &flatHalfKerns[m]
+		const rows = flatHalfRows
+		for r0 := 0; r0 < w; r0 += rows {
+			pos := 1
+			if r0 == 0 {
+				pos = 0
+			} else if r0+rows == w {
+				pos = 2
+			}
+			for u := range 2 {
+				hk[pos][u](nc, wp, lda, cp, xp, edge, r0*w+16*u, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
+			}
+		}
 		return
 	}
 	ks := &flatWKerns[w/32][m]

@@ -2,9 +2,11 @@ package kernel
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 )
 
 // forEachFlat8 runs f once per flatKernel (the pure-Go one, and the
@@ -338,4 +340,123 @@ func TestFlat8Route(t *testing.T) {
 			t.Errorf("%+v mode %d: Regroup changed the layout", c.p, c.mode)
 		}
 	}
+}
+
+// TestFlatBlockSizes checks flatBlockSizes: without measured times, and
+// for up to flat8MaxM filters, the even split into the fewest blocks;
+// with times, blocks of 1 to flat8MaxM that sum to nf at the least total
+// time (against an exhaustive search) unless the even split is within
+// flatSplitGain of it, avoiding a slow size.
+func TestFlatBlockSizes(t *testing.T) {
+	for nf := 1; nf <= 70; nf++ {
+		s := flatBlockSizes(-1, nf)
+		if len(s) != (nf+flat8MaxM-1)/flat8MaxM || slices.Max(s)-slices.Min(s) > 1 || sum(s) != nf {
+			t.Fatalf("nf=%d: even split %v", nf, s)
+		}
+	}
+	tuneFlatBlocks(0) // its one measurement, before the times are replaced
+	saved := flatBlockTimes[0]
+	defer func() { flatBlockTimes[0] = saved }()
+	for _, times := range [][flat8MaxM + 1]time.Duration{
+		{0, 30, 40, 45, 40, 70, 60}, // 5 slow, 4 and 6 equal per filter
+		{0, 10, 30, 45, 80, 100, 120},
+		{0, 50, 60, 60, 90, 95, 110},
+	} {
+		flatBlockTimes[0] = times
+		var least func(n int) time.Duration
+		least = func(n int) time.Duration {
+			best := time.Duration(-1)
+			for m := 1; m <= min(n, flat8MaxM); m++ {
+				if d := times[m] + least(n-m); best < 0 || d < best {
+					best = d
+				}
+			}
+			return max(best, 0)
+		}
+		for nf := 1; nf <= 24; nf++ {
+			s := flatBlockSizes(0, nf)
+			if nf <= flat8MaxM {
+				if len(s) != 1 || s[0] != nf {
+					t.Fatalf("times %v nf=%d: split %v, want one block", times, nf, s)
+				}
+				continue
+			}
+			var got time.Duration
+			for _, m := range s {
+				if m < 1 || m > flat8MaxM {
+					t.Fatalf("times %v nf=%d: block of %d", times, nf, m)
+				}
+				got += times[m]
+			}
+			even := flatBlockSizes(-1, nf)
+			var et time.Duration
+			for _, m := range even {
+				et += times[m]
+			}
+			// The least time, or the even split's where that is within
+			// flatSplitGain of it.
+			want := least(nf)
+			if float64(want) > flatSplitGain*float64(et) {
+				want = et
+				if !slices.Equal(s, even) {
+					t.Fatalf("times %v nf=%d: split %v, want the even split %v", times, nf, s, even)
+				}
+			}
+			if sum(s) != nf || got != want {
+				t.Fatalf("times %v nf=%d: split %v takes %v, sum %d; want %v (least %v)", times, nf, s, got, sum(s), want, least(nf))
+			}
+			if times[5] == 70 && nf%2 == 0 && slices.Contains(s, 5) {
+				t.Fatalf("nf=%d: split %v has the slow block of 5", nf, s)
+			}
+		}
+	}
+}
+
+func sum(s []int) int {
+	n := 0
+	for _, v := range s {
+		n += v
+	}
+	return n
+}
+
+// TestFlatSplitsAgree checks that a dense flat plan gives the same bits
+// whatever the split of its filters into blocks (each kernel sums an
+// output's taps in flatTapOrder): the even split against splits into
+// blocks of 4 and of 3 (the row-reuse kernels, on 32x32 planes the
+// column-half ones), on every plane width, with both kernels.
+func TestFlatSplitsAgree(t *testing.T) {
+	forEachFlat8(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(87, 88))
+		ws := new(Workspace)
+		for wi, w := range flatWidths {
+			tuneFlatBlocks(wi)
+			saved := flatBlockTimes[wi]
+			p := Conv{C: 7, H: w, W: w, N: 16, KH: 3, KW: 3, Stride: 1, Pad: 1}
+			gs := []Group{denseGroup(r, p)}
+			e := &Epilogue{Bias: randSlice(r, p.N), ReLU: true}
+			x := randSlice(r, p.C*w*w)
+			var want []float32
+			for i, times := range [][flat8MaxM + 1]time.Duration{
+				{}, // not measured: the even split
+				{0, 100, 100, 100, 1, 100, 100},
+				{0, 100, 100, 1, 100, 100, 100},
+			} {
+				flatBlockTimes[wi] = times
+				plan := NewGroupPlan(p, gs)
+				flatBlockTimes[wi] = saved
+				y := make([]float32, p.N*w*w)
+				plan.Forward(x, y, e, ws)
+				if i == 0 {
+					want = y
+					continue
+				}
+				for j := range y {
+					if math.Float32bits(y[j]) != math.Float32bits(want[j]) {
+						t.Fatalf("w=%d split %d: y[%d] = %v, even split %v", w, i, j, y[j], want[j])
+					}
+				}
+			}
+		}
+	})
 }

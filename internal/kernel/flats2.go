@@ -119,7 +119,7 @@ func flatS2Wanted(p Conv, groups []Group) bool {
 // reads the unpadded image).
 func (g *GroupPlan) initFlatS2(groups []Group) *GroupPlan {
 	ohw := g.p.OutH() * g.p.OutW()
-	g.s2 = &flat8Plan{groups: newFlat8(groups, 4*ohw)}
+	g.s2 = &flat8Plan{groups: newFlat8(groups, 4*ohw, -1)}
 	read := make([]bool, g.p.C)
 	for _, gr := range groups {
 		for _, n := range gr.Filters {

@@ -144,7 +144,7 @@ func Tuning() string {
 			row3TuneFlops*float64(m)/t[row3Pick[m]].Seconds()/1e9, strings.Join(rel, ", ")))
 	}
 	out := "row3 tiles, " + strings.Join(s, "; ")
-	for _, f := range []string{flatTuning(), flatS2Tuning(), i8FlatTuning()} {
+	for _, f := range []string{flatTuning(), flatBlockTuning(), flatS2Tuning(), i8FlatTuning()} {
 		if f != "" {
 			out += "; " + f
 		}

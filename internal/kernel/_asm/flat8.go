@@ -47,6 +47,7 @@ func flat8() {
 		flat8Kernel(m)
 	}
 	flatW()
+	flatHalf()
 	flatS2()
 }
 

@@ -61,10 +61,16 @@ func (l flatLoop) next() {
 // flatEnd emits label "store" and the stores of flatStore, to c and from
 // add moved q0 floats on for a tiled kernel.
 func flatEnd(m, nv int, acc func(i, v int) VecPhysical, wr []VecPhysical, tiled bool) {
+	flatEndPitch(m, nv, acc, wr, tiled, 64)
+}
+
+// flatEndPitch is flatEnd with the accumulators' vectors stored vp
+// bytes apart (64: contiguous).
+func flatEndPitch(m, nv int, acc func(i, v int) VecPhysical, wr []VecPhysical, tiled bool, vp int) {
 	Label("store")
 	c := Load(Param("c"), GP64())
 	if !tiled {
-		flatStore(m, nv, acc, wr, c, Load(Param("add"), GP64()))
+		flatStore(m, nv, acc, wr, c, Load(Param("add"), GP64()), vp)
 		return
 	}
 	q := Load(Param("q0"), GP64())
@@ -74,7 +80,7 @@ func flatEnd(m, nv int, acc func(i, v int) VecPhysical, wr []VecPhysical, tiled 
 	JZ(LabelRef("noadd"))
 	LEAQ(Mem{Base: ap, Index: q, Scale: 4}, ap)
 	Label("noadd")
-	flatStore(m, nv, acc, wr, c, ap)
+	flatStore(m, nv, acc, wr, c, ap, vp)
 }
 
 // maskedFMA emits acc += b*w, in the lanes of mask k where k is not nil.

@@ -18,8 +18,9 @@ const flatWSig = "func(nc int, w *float32, lda int, choffs *int32, x *float32, e
 var flatWPos = []string{"t", "m", "b"}
 
 // flatW emits kernFlat<w>_<m><pos> (../flat8_amd64.s, with flat8) for
-// planes w = 16 and 32 floats wide (and as high), m = 1 to flat8MaxM and
-// the three tile positions: flat8's kernel for a tile of flatTile(w, m)
+// planes w = 16 and 32 floats wide (and as high), m = 1 to flat8MaxM (but
+// for w = 32 not the m of the kernFlat32h kernels, flatwh.go) and the
+// three tile positions: flat8's kernel for a tile of flatTile(w, m)
 // outputs (64: 4 rows of 16, or 2 rows of 32; more for one or two
 // filters) of the unpadded plane, rows q0/w on. A
 // vector is part of one row, so the masks are those of the row's first
@@ -32,6 +33,9 @@ var flatWPos = []string{"t", "m", "b"}
 func flatW() {
 	for _, w := range []int{16, 32} {
 		for m := 1; m <= flat8MaxM; m++ {
+			if w == 32 && m >= flatHalfMinM && m <= flatWReuseM {
+				continue // kernFlat32h's (flatwh.go)
+			}
 			for pos := range flatWPos {
 				flatWKernel(w, m, pos)
 			}
@@ -80,9 +84,9 @@ func flatWKernel(width, m, pos int) {
 
 // flatStore emits the flat kernels' stores: max(sum + bias[i] (+ add),
 // lo) to c + coffs[i] floats, four vectors a filter, add at the same
-// index when ap is not nil. MAXPS returns its second source (the sum)
-// when either is NaN.
-func flatStore(m, nv int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, ap Register) {
+// index when ap is not nil, vector v at vp*v bytes. MAXPS returns its
+// second source (the sum) when either is NaN.
+func flatStore(m, nv int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, ap Register, vp int) {
 	bp := Load(Param("bias"), GP64())
 	for i := range m {
 		VBROADCASTSS(Mem{Base: bp, Disp: 4 * i}, wr[i])
@@ -98,10 +102,10 @@ func flatStore(m, nv int, acc func(i, v int) VecPhysical, wr []VecPhysical, c, a
 			for v := range nv {
 				VADDPS(wr[i], acc(i, v), acc(i, v))
 				if withAdd {
-					VADDPS(Mem{Base: ap, Index: r, Scale: 1, Disp: 64 * v}, acc(i, v), acc(i, v))
+					VADDPS(Mem{Base: ap, Index: r, Scale: 1, Disp: vp * v}, acc(i, v), acc(i, v))
 				}
 				VMAXPS(acc(i, v), lo, acc(i, v))
-				VMOVUPS(acc(i, v), Mem{Base: c, Index: r, Scale: 1, Disp: 64 * v})
+				VMOVUPS(acc(i, v), Mem{Base: c, Index: r, Scale: 1, Disp: vp * v})
 			}
 		}
 	}
