@@ -15,27 +15,7 @@ func BenchmarkFlatM(b *testing.B) {
 	for _, w := range flatWidths {
 		for _, nc := range []int{5, 10} {
 			for m := 1; m <= flat8MaxM; m++ {
-				b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) {
-					r := rand.New(rand.NewPCG(1, 2))
-					hw := w * w
-					x := randSlice(r, (nc+2)*hw)
-					choffs := make([]int32, nc)
-					for i := range choffs {
-						choffs[i] = int32((i + 1) * hw)
-					}
-					wt := randSlice(r, m*nc*9)
-					c := make([]float32, m*hw)
-					coffs := make([]int, m)
-					for i := range coffs {
-						coffs[i] = i * hw
-					}
-					bias := randSlice(r, m)
-					b.ResetTimer()
-					for range b.N {
-						flat8Impl(w, m, nc, wt, nc*9, choffs, x, c, coffs, bias, 0, nil)
-					}
-					b.ReportMetric(float64(2*9*m*nc*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-				})
+				b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) { benchFlat(b, w, nc, m) })
 			}
 		}
 	}
@@ -52,27 +32,31 @@ func BenchmarkFlatBlocks(b *testing.B) {
 	for wi, w := range flatWidths {
 		nc := flatTuneShape(wi).C
 		for m := 1; m <= flat8MaxM; m++ {
-			b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) {
-				r := rand.New(rand.NewPCG(1, 2))
-				hw := w * w
-				x := randSlice(r, (nc+2)*hw)
-				choffs := make([]int32, nc)
-				for i := range choffs {
-					choffs[i] = int32((i + 1) * hw)
-				}
-				wt := randSlice(r, m*nc*9)
-				c := make([]float32, m*hw)
-				coffs := make([]int, m)
-				for i := range coffs {
-					coffs[i] = i * hw
-				}
-				bias := randSlice(r, m)
-				b.ResetTimer()
-				for range b.N {
-					flat8Impl(w, m, nc, wt, nc*9, choffs, x, c, coffs, bias, 0, nil)
-				}
-				b.ReportMetric(float64(2*9*m*nc*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+			b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) { benchFlat(b, w, nc, m) })
 		}
 	}
+}
+
+// benchFlat times the flat kernel of m filters on nc channels of w x w
+// planes, reporting GFLOP/s.
+func benchFlat(b *testing.B, w, nc, m int) {
+	r := rand.New(rand.NewPCG(1, 2))
+	hw := w * w
+	x := randSlice(r, (nc+2)*hw)
+	choffs := make([]int32, nc)
+	for i := range choffs {
+		choffs[i] = int32((i + 1) * hw)
+	}
+	wt := randSlice(r, m*nc*9)
+	c := make([]float32, m*hw)
+	coffs := make([]int, m)
+	for i := range coffs {
+		coffs[i] = i * hw
+	}
+	bias := randSlice(r, m)
+	b.ResetTimer()
+	for range b.N {
+		flat8Impl(w, m, nc, wt, nc*9, choffs, x, c, coffs, bias, 0, nil)
+	}
+	b.ReportMetric(float64(2*9*m*nc*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

@@ -52,6 +52,22 @@ func flatWKernel(width, m, pos int) {
 	wr := zmm[24 : 24+m]
 	bv := []VecPhysical{Z30, Z31}
 
+	body := flatWBody
+	if m <= flatWReuseM {
+		body = flatWBodyRows
+	}
+	flatEdgeLoop(m, nv, pos, acc, func(l *flatLoop, safe bool) {
+		body(width, m, pos, l.p, l.wa, acc, wr, bv, safe)
+	})
+	flatEnd(m, nv, acc, wr, true)
+}
+
+// flatEdgeLoop emits the channel loop of a whole-row flat kernel at tile
+// position pos: the edge masks (K1 drops a row's first lane, dx = -1; K2
+// its last, dx = +1), then per channel body(l, false), or body(l, true)
+// for a plane within 16 floats of x's start or more than edge floats past
+// it (only at the first and last positions).
+func flatEdgeLoop(m, nv, pos int, acc func(i, v int) VecPhysical, body func(l *flatLoop, safe bool)) {
 	Comment("K1 drops a row's first lane (dx = -1), K2 its last (dx = +1).")
 	t := GP32()
 	MOVL(U32(0xFFFE), t)
@@ -67,19 +83,14 @@ func flatWKernel(width, m, pos int) {
 		CMPQ(l.off, edge)
 		JGT(LabelRef("safe"))
 	}
-	body := flatWBody
-	if m <= flatWReuseM {
-		body = flatWBodyRows
-	}
-	body(width, m, pos, l.p, l.wa, acc, wr, bv, false)
+	body(&l, false)
 	if pos != 1 {
 		JMP(LabelRef("next"))
 		Label("safe")
-		body(width, m, pos, l.p, l.wa, acc, wr, bv, true)
+		body(&l, true)
 		Label("next")
 	}
 	l.next()
-	flatEnd(m, nv, acc, wr, true)
 }
 
 // flatStore emits the flat kernels' stores: max(sum + bias[i] (+ add),

@@ -45,29 +45,9 @@ func flatHalfKernel(m, pos, u int) {
 	acc := func(i, v int) VecPhysical { return zmm[nv*i+v] }
 	bv := []VecPhysical{Z30, Z31}
 
-	Comment("K1 drops a row's first lane (dx = -1), K2 its last (dx = +1).")
-	t := GP32()
-	MOVL(U32(0xFFFE), t)
-	KMOVW(t, K1)
-	MOVL(U32(0x7FFF), t)
-	KMOVW(t, K2)
-	l := flatBegin(m, nv, acc, true)
-	edge := Load(Param("edge"), GP64())
-	l.head()
-	if pos != 1 {
-		CMPQ(l.off, U8(16))
-		JLT(LabelRef("safe"))
-		CMPQ(l.off, edge)
-		JGT(LabelRef("safe"))
-	}
-	flatHalfBody(m, pos, u, l.p, l.wa, acc, bv, false)
-	if pos != 1 {
-		JMP(LabelRef("next"))
-		Label("safe")
-		flatHalfBody(m, pos, u, l.p, l.wa, acc, bv, true)
-		Label("next")
-	}
-	l.next()
+	flatEdgeLoop(m, nv, pos, acc, func(l *flatLoop, safe bool) {
+		flatHalfBody(m, pos, u, l.p, l.wa, acc, bv, safe)
+	})
 	flatEndPitch(m, nv, acc, zmm[24:24+m], true, 4*width)
 }
 
