@@ -116,7 +116,7 @@ type flat8Plan struct {
 type flat8Group struct {
 	choffs []int32
 	blocks []flat8Block
-	one    bool // a group of one filter on 32x32 planes: flatOneKern's
+	one    bool // a group of one filter on 16x16 or 32x32 planes: flatOneKern's
 }
 
 // flat8Block is up to flat8MaxM filters of a group and their rows of the
@@ -215,7 +215,7 @@ func newFlat8(groups []Group, hw, wi int) []flat8Group {
 		if nf == 0 {
 			continue
 		}
-		fg := flat8Group{choffs: make([]int32, nc), one: nf == 1 && wi >= 0 && flatWidths[wi] == 32}
+		fg := flat8Group{choffs: make([]int32, nc), one: nf == 1 && wi >= 0 && flatWidths[wi] >= 16}
 		for ci, c := range gr.Channels {
 			fg.choffs[ci] = int32(c * hw)
 		}
@@ -247,7 +247,7 @@ func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, nex
 }
 
 // forwardBlocks runs the blocks of plan with kern (those of its groups
-// of one filter on 32x32 planes with one, where not nil) on x (the layout
+// of one filter on 16x16 and 32x32 planes with one, where not nil) on x (the layout
 // kern reads) into y, in next's layout when next is not nil, else unpadded,
 // through e; the output planes are g.p.OutW() wide and high.
 func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern, one flatKernel, x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {

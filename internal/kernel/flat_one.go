@@ -1,8 +1,8 @@
 package kernel
 
 // This file holds the flat route's kernel of a group of one filter on
-// 32x32 planes (the most common group of a pruned ResNet's first stage:
-// self-grouping leaves 12-16 groups of its 16 filters). The kernels of
+// 16x16 and 32x32 planes (the most common group of a pruned ResNet's
+// first stage: self-grouping leaves 12-16 groups of its 16 filters). The kernels of
 // blocks of one filter sum a channel's taps in flatTapOrder (column
 // shift outer), which makes them load each input row three times a
 // channel for three FMAs a load; they ran load-bound at 64% of the FMA
@@ -20,7 +20,7 @@ var (
 	// flatOneImpl is the assembly flatOneKern of this CPU, or nil.
 	flatOneImpl flatKernel
 	// flatOneKern is the flatKernel that flat plans run for groups of one
-	// filter on 32x32 planes (m = 1 only), or nil for flat8Kern: the
+	// filter on 16x16 and 32x32 planes (m = 1 only), or nil for flat8Kern: the
 	// kernels' flatOneImpl, or flatOneGo where tests set it.
 	flatOneKern flatKernel
 )

@@ -37,15 +37,31 @@ func fmaOne(order *[9]int, w, nc int, wt []float32, choffs []int32, x []float32,
 
 // TestFlatOneBits checks that flatOneImpl sums the taps in
 // flatOneTapOrder (its bits are those of fmaOne in that order, which
-// differ from flatTapOrder's) on 32x32 planes, with and without add and
-// ReLU, and that flat plans run it for groups of one filter on 32x32
-// planes only.
+// differ from flatTapOrder's) on 16x16 and 32x32 planes, with and
+// without add and ReLU, and that flat plans run it for groups of one
+// filter on those planes only.
 func TestFlatOneBits(t *testing.T) {
 	if flatOneImpl == nil {
 		t.Skip("no flatOne kernels in this build")
 	}
-	const w, hw = 32, 32 * 32
 	r := rand.New(rand.NewPCG(3, 4))
+	for _, w := range []int{16, 32} {
+		flatOneBitsCase(t, r, w)
+	}
+	groups := newFlat8([]Group{
+		{Filters: []int{0}, Channels: []int{0, 1}, Weights: make([]float32, 18)},
+		{Filters: []int{1, 2}, Channels: []int{0}, Weights: make([]float32, 18)},
+	}, 1024, 2)
+	if !groups[0].one || groups[1].one {
+		t.Errorf("newFlat8 marked groups one = %v, %v; want true, false", groups[0].one, groups[1].one)
+	}
+	if g := newFlat8([]Group{{Filters: []int{0}, Channels: []int{0}, Weights: make([]float32, 9)}}, 64, 0); g[0].one {
+		t.Error("a group of one filter on 8x8 planes marked one")
+	}
+}
+
+func flatOneBitsCase(t *testing.T, r *rand.Rand, w int) {
+	hw := w * w
 	for _, nc := range []int{1, 2, 5, 17} {
 		for variant := range 4 {
 			x := randSlice(r, nc*hw)
@@ -65,7 +81,7 @@ func TestFlatOneBits(t *testing.T) {
 			want := fmaOne(&flatOneTapOrder, w, nc, wt, co, x, bias[0], lo, add)
 			for q := range hw {
 				if got[q] != want[q] {
-					t.Fatalf("nc=%d variant %d: output %d = %v, want %v", nc, variant, q, got[q], want[q])
+					t.Fatalf("w=%d nc=%d variant %d: output %d = %v, want %v", w, nc, variant, q, got[q], want[q])
 				}
 			}
 			if nc >= 5 && variant == 0 {
@@ -77,19 +93,9 @@ func TestFlatOneBits(t *testing.T) {
 					}
 				}
 				if diff == 0 {
-					t.Errorf("nc=%d: the two tap orders gave the same bits: the check above shows nothing", nc)
+					t.Errorf("w=%d nc=%d: the two tap orders gave the same bits: the check above shows nothing", w, nc)
 				}
 			}
 		}
-	}
-	groups := newFlat8([]Group{
-		{Filters: []int{0}, Channels: []int{0, 1}, Weights: make([]float32, 18)},
-		{Filters: []int{1, 2}, Channels: []int{0}, Weights: make([]float32, 18)},
-	}, hw, 2)
-	if !groups[0].one || groups[1].one {
-		t.Errorf("newFlat8 marked groups one = %v, %v; want true, false", groups[0].one, groups[1].one)
-	}
-	if g := newFlat8([]Group{{Filters: []int{0}, Channels: []int{0}, Weights: make([]float32, 9)}}, 256, 1); g[0].one {
-		t.Error("a group of one filter on 16x16 planes marked one")
 	}
 }

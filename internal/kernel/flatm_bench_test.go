@@ -77,32 +77,38 @@ func BenchmarkFlatBlocks(b *testing.B) {
 	}
 }
 
-// BenchmarkFlatOne times a group of one filter on 32x32 planes and nc
-// channels with the kernels of blocks of one filter (flat8Impl) and with
+// BenchmarkFlatOne times a group of one filter on 16x16 and 32x32 planes
+// and nc channels with the kernels of blocks of one filter (flat8Impl) and with
 // flatOneImpl, reporting GFLOP/s.
 func BenchmarkFlatOne(b *testing.B) {
 	if flatOneImpl == nil {
 		b.Skip("no flatOne kernels in this build")
 	}
-	const w, hw = 32, 32 * 32
-	for _, nc := range []int{5, 10} {
-		for _, k := range []struct {
-			name string
-			kern flatKernel
-		}{{"block", flat8Impl}, {"one", flatOneImpl}} {
-			b.Run(fmt.Sprintf("nc=%d/%s", nc, k.name), func(b *testing.B) {
-				r := rand.New(rand.NewPCG(1, 2))
-				x := randSlice(r, (nc+2)*hw)
-				choffs := make([]int32, nc)
-				for i := range choffs {
-					choffs[i] = int32((i + 1) * hw)
-				}
-				wt, c, bias := randSlice(r, nc*9), make([]float32, hw), randSlice(r, 1)
-				for b.Loop() {
-					k.kern(w, 1, nc, wt, nc*9, choffs, x, c, []int{0}, bias, 0, nil)
-				}
-				b.ReportMetric(float64(2*9*nc*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-			})
+	for _, w := range []int{16, 32} {
+		for _, nc := range []int{5, 10} {
+			flatOneBench(b, w, nc)
 		}
+	}
+}
+
+func flatOneBench(b *testing.B, w, nc int) {
+	hw := w * w
+	for _, k := range []struct {
+		name string
+		kern flatKernel
+	}{{"block", flat8Impl}, {"one", flatOneImpl}} {
+		b.Run(fmt.Sprintf("w=%d/nc=%d/%s", w, nc, k.name), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			x := randSlice(r, (nc+2)*hw)
+			choffs := make([]int32, nc)
+			for i := range choffs {
+				choffs[i] = int32((i + 1) * hw)
+			}
+			wt, c, bias := randSlice(r, nc*9), make([]float32, hw), randSlice(r, 1)
+			for b.Loop() {
+				k.kern(w, 1, nc, wt, nc*9, choffs, x, c, []int{0}, bias, 0, nil)
+			}
+			b.ReportMetric(float64(2*9*nc*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
 	}
 }

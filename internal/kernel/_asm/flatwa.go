@@ -8,12 +8,15 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// flatOneRows is the rows of a kernFlat32a_1 tile (16 accumulators).
+// flatOneRows is the rows of a kernFlat32a_1 tile (16 accumulators; a
+// kernFlat16a_1 tile is the whole plane, 16 rows of one vector).
 const flatOneRows = 8
 
-// flatOne emits kernFlat32a_1<pos> (../flat8_amd64.s, with flat8): the
-// kernel of a group of one filter on 32x32 planes, a tile of
-// flatOneRows whole rows from float q0 on. The kernFlat32_1 kernels load
+// flatOne emits kernFlat32a_1<pos> and kernFlat16a_1w (../flat8_amd64.s,
+// with flat8): the kernels of a group of one filter on 32x32 planes, a
+// tile of flatOneRows whole rows from float q0 on, and on 16x16 planes,
+// the whole plane (position w: no rows above or below it). The
+// kernFlat32_1 kernels load
 // each input row once per column shift (three loads a row and channel,
 // each feeding three FMAs) and ran load-bound at 64% of the FMA peak.
 // Here each input row is loaded once per channel, aligned, and the
@@ -28,15 +31,25 @@ const flatOneRows = 8
 // The loads stay inside the plane, so there is no safe body.
 func flatOne() {
 	for pos := range flatWPos {
-		flatOneKernel(pos)
+		flatOneKernel(32, pos)
 	}
+	flatOneKernel(16, flatOneWhole)
 }
 
-func flatOneKernel(pos int) {
-	const width, nvr, rows = 32, 2, flatOneRows
-	TEXT(fmt.Sprintf("kernFlat32a_1%s", flatWPos[pos]), NOSPLIT, flatWSig)
+// flatOneWhole is the tile position of a tile that is the whole plane.
+const flatOneWhole = 3
+
+func flatOneKernel(width, pos int) {
+	nvr, rows, name := width/16, flatOneRows, "w"
+	if pos != flatOneWhole {
+		name = flatWPos[pos]
+	} else {
+		rows = width
+	}
+	top, bottom := pos == 0 || pos == flatOneWhole, pos == 2 || pos == flatOneWhole
+	TEXT(fmt.Sprintf("kernFlat%da_1%s", width, name), NOSPLIT, flatWSig)
 	Pragma("noescape")
-	Doc(fmt.Sprintf("kernFlat32a_1%s is flatOneGo on a tile of %d rows of a 32x32 plane (tile position %q).", flatWPos[pos], rows, flatWPos[pos]))
+	Doc(fmt.Sprintf("kernFlat%da_1%s is flatOneGo on a tile of %d rows of a %dx%d plane (tile position %q).", width, name, rows, width, width, name))
 	acc := func(_, v int) VecPhysical { return zmm[v] }
 	wr := func(t int) VecPhysical { return zmm[16+t] }
 	a := []VecPhysical{Z25, Z26}
@@ -55,7 +68,7 @@ func flatOneKernel(pos int) {
 	}
 	n := 0
 	for in := -1; in <= rows; in++ { // input row, from the tile's first
-		if pos == 0 && in < 0 || pos == 2 && in >= rows {
+		if top && in < 0 || bottom && in >= rows {
 			continue // above or below the plane
 		}
 		for u := range nvr {
