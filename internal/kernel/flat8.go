@@ -72,11 +72,16 @@ var flatTapOrder = [9]int{0, 3, 6, 1, 4, 7, 2, 5, 8}
 
 // flatGo is the pure-Go flatKernel.
 func flatGo(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
+	flatGoOrder(&flatTapOrder, w, m, nc, wt, lda, choffs, x, c, coffs, bias, lo, add)
+}
+
+// flatGoOrder is flatGo summing each channel's taps in the given order.
+func flatGoOrder(order *[9]int, w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	hw := w * w
 	s := make([]float32, m*hw)
 	for ci, o := range choffs[:nc] {
 		pl := x[o : int(o)+hw]
-		for _, t := range flatTapOrder {
+		for _, t := range order {
 			dy, dx := t/3-1, t%3-1
 			for i := range m {
 				wv := wt[i*lda+ci*9+t]
@@ -111,6 +116,7 @@ type flat8Plan struct {
 type flat8Group struct {
 	choffs []int32
 	blocks []flat8Block
+	one    bool // a group of one filter on 16x16 or 32x32 planes: flatOneKern's
 }
 
 // flat8Block is up to flat8MaxM filters of a group and their rows of the
@@ -209,7 +215,7 @@ func newFlat8(groups []Group, hw, wi int) []flat8Group {
 		if nf == 0 {
 			continue
 		}
-		fg := flat8Group{choffs: make([]int32, nc)}
+		fg := flat8Group{choffs: make([]int32, nc), one: nf == 1 && wi >= 0 && flatWidths[wi] >= 16}
 		for ci, c := range gr.Channels {
 			fg.choffs[ci] = int32(c * hw)
 		}
@@ -237,13 +243,14 @@ func flatDirect(w int) direct {
 func (g *GroupPlan) forwardFlat8(x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
 	w := g.p.W
 	x = x[:g.p.C*w*w] // the kernels keep the loads of its first and last planes inside them
-	g.forwardBlocks(g.f8, flat8Kern, x, y, e, ws, next)
+	g.forwardBlocks(g.f8, flat8Kern, flatOneKern, x, y, e, ws, next)
 }
 
-// forwardBlocks runs the blocks of plan with kern on x (the layout kern
-// reads) into y, in next's layout when next is not nil, else unpadded,
+// forwardBlocks runs the blocks of plan with kern (those of its groups
+// of one filter on 16x16 and 32x32 planes with one, where not nil) on x (the layout
+// kern reads) into y, in next's layout when next is not nil, else unpadded,
 // through e; the output planes are g.p.OutW() wide and high.
-func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern flatKernel, x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
+func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern, one flatKernel, x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
 	w := g.p.OutW()
 	hw := w * w
 	ycs, y0, ydp := hw, 0, w
@@ -262,6 +269,10 @@ func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern flatKernel, x, y []float
 	lo := reluLo(e.ReLU)
 	for gi := range plan.groups {
 		fg := &plan.groups[gi]
+		kern := kern
+		if fg.one && one != nil {
+			kern = one
+		}
 		for bi := range fg.blocks {
 			blk := &fg.blocks[bi]
 			m, nc := len(blk.filters), len(fg.choffs)

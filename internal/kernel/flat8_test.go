@@ -14,24 +14,27 @@ import (
 // both pass the same tests.
 func forEachFlat8(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
-	saved, savedS2 := flat8Kern, flatS2Kern
-	defer func() { flat8Kern, flatS2Kern = saved, savedS2 }()
+	saved, savedS2, savedOne := flat8Kern, flatS2Kern, flatOneKern
+	defer func() { flat8Kern, flatS2Kern, flatOneKern = saved, savedS2, savedOne }()
 	defer SetFlat8(SetFlat8(1))
 	if asmWanted && flat8Impl == nil {
 		t.Fatal("CPU has AVX-512 but no flat8 kernel is registered")
 	}
+	if asmWanted && flatOneImpl == nil {
+		t.Fatal("CPU has AVX-512 but no flatOne kernel is registered")
+	}
 	kerns := []struct {
-		name  string
-		k, k2 flatKernel
-	}{{"go", flatGo, flatS2Go}}
+		name      string
+		k, k2, k1 flatKernel
+	}{{"go", flatGo, flatS2Go, flatOneGo}}
 	if flat8Impl != nil {
 		kerns = append(kerns, struct {
-			name  string
-			k, k2 flatKernel
-		}{"avx512", flat8Impl, flatS2Impl})
+			name      string
+			k, k2, k1 flatKernel
+		}{"avx512", flat8Impl, flatS2Impl, flatOneImpl})
 	}
 	for _, k := range kerns {
-		flat8Kern, flatS2Kern = k.k, k.k2
+		flat8Kern, flatS2Kern, flatOneKern = k.k, k.k2, k.k1
 		t.Run(k.name, f)
 	}
 }
@@ -49,7 +52,10 @@ func TestFlat8Kernel(t *testing.T) {
 			for m := 1; m <= flat8MaxM; m++ {
 				for _, nc := range []int{0, 1, 3, 17} {
 					for variant := range 4 {
-						flat8KernelCase(t, r, w, m, nc, variant&1 == 1, variant&2 == 2)
+						flat8KernelCase(t, r, flat8Kern, w, m, nc, variant&1 == 1, variant&2 == 2)
+						if w >= 16 && m == 1 {
+							flat8KernelCase(t, r, flatOneKern, w, m, nc, variant&1 == 1, variant&2 == 2)
+						}
 					}
 				}
 			}
@@ -57,7 +63,7 @@ func TestFlat8Kernel(t *testing.T) {
 	})
 }
 
-func flat8KernelCase(t *testing.T, r *rand.Rand, w, m, nc int, relu, add bool) {
+func flat8KernelCase(t *testing.T, r *rand.Rand, kern flatKernel, w, m, nc int, relu, add bool) {
 	name := fmt.Sprintf("w=%d m=%d nc=%d relu=%v add=%v", w, m, nc, relu, add)
 	hw := w * w
 	// Planes at random places of a buffer of 2*nc+1 planes, the rest 1e6.
@@ -112,7 +118,7 @@ func flat8KernelCase(t *testing.T, r *rand.Rand, w, m, nc int, relu, add bool) {
 		}
 	}
 	orig := append([]float32(nil), y...)
-	flat8Kern(w, m, nc, wp, lda, choffs, x, y, coffs, bias, reluLo(relu), addv)
+	kern(w, m, nc, wp, lda, choffs, x, y, coffs, bias, reluLo(relu), addv)
 	checkGuard(t, "flat "+name, ybuf)
 	got := make([]float32, m*hw)
 	for i := range m {

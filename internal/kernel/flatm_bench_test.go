@@ -15,7 +15,7 @@ func BenchmarkFlatM(b *testing.B) {
 	for _, w := range flatWidths {
 		for _, nc := range []int{5, 10} {
 			for m := 1; m <= flat8MaxM; m++ {
-				b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) { benchFlat(b, w, nc, m) })
+				b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) { benchFlat(b, flat8Impl, w, nc, m) })
 			}
 		}
 	}
@@ -32,14 +32,29 @@ func BenchmarkFlatBlocks(b *testing.B) {
 	for wi, w := range flatWidths {
 		nc := flatTuneShape(wi).C
 		for m := 1; m <= flat8MaxM; m++ {
-			b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) { benchFlat(b, w, nc, m) })
+			b.Run(fmt.Sprintf("w=%d/nc=%d/m=%d", w, nc, m), func(b *testing.B) { benchFlat(b, flat8Impl, w, nc, m) })
 		}
 	}
 }
 
-// benchFlat times the flat kernel of m filters on nc channels of w x w
-// planes, reporting GFLOP/s.
-func benchFlat(b *testing.B, w, nc, m int) {
+// BenchmarkFlatOne times a group of one filter on 16x16 and 32x32 planes
+// and nc channels with the kernels of blocks of one filter (flat8Impl) and with
+// flatOneImpl, reporting GFLOP/s.
+func BenchmarkFlatOne(b *testing.B) {
+	if flatOneImpl == nil {
+		b.Skip("no flatOne kernels in this build")
+	}
+	for _, w := range []int{16, 32} {
+		for _, nc := range []int{5, 10} {
+			b.Run(fmt.Sprintf("w=%d/nc=%d/block", w, nc), func(b *testing.B) { benchFlat(b, flat8Impl, w, nc, 1) })
+			b.Run(fmt.Sprintf("w=%d/nc=%d/one", w, nc), func(b *testing.B) { benchFlat(b, flatOneImpl, w, nc, 1) })
+		}
+	}
+}
+
+// benchFlat times kern on m filters and nc channels of w x w planes,
+// reporting GFLOP/s.
+func benchFlat(b *testing.B, kern flatKernel, w, nc, m int) {
 	r := rand.New(rand.NewPCG(1, 2))
 	hw := w * w
 	x := randSlice(r, (nc+2)*hw)
@@ -56,7 +71,7 @@ func benchFlat(b *testing.B, w, nc, m int) {
 	bias := randSlice(r, m)
 	b.ResetTimer()
 	for range b.N {
-		flat8Impl(w, m, nc, wt, nc*9, choffs, x, c, coffs, bias, 0, nil)
+		kern(w, m, nc, wt, nc*9, choffs, x, c, coffs, bias, 0, nil)
 	}
 	b.ReportMetric(float64(2*9*m*nc*hw)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

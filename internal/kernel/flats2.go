@@ -142,7 +142,7 @@ func (g *GroupPlan) initFlatS2(groups []Group) *GroupPlan {
 // forwardFlatS2 is ForwardPadded on the stride-2 flat route: x is the
 // unpadded image.
 func (g *GroupPlan) forwardFlatS2(x, y []float32, e *Epilogue, ws *Workspace, next *GroupPlan) {
-	g.forwardBlocks(g.s2, flatS2Kern, g.phases(ws, x), y, e, ws, next)
+	g.forwardBlocks(g.s2, flatS2Kern, nil, g.phases(ws, x), y, e, ws, next)
 }
 
 // phases splits the channels of x that some group reads into their four

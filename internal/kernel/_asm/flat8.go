@@ -48,6 +48,7 @@ func flat8() {
 	}
 	flatW()
 	flatHalf()
+	flatOne()
 	flatS2()
 }
 
