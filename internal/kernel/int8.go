@@ -254,13 +254,7 @@ func i8GoY1(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []flo
 				if vinfo[2*v]>>l&1 == 0 {
 					continue
 				}
-				r := c[i*ldc+16*v+l]
-				if add != nil {
-					r += add[d]
-				}
-				if relu {
-					r = max(r, 0)
-				}
+				r := epiAddRelu(c[i*ldc+16*v+l], add, d, relu)
 				y[d] = r
 				d++
 			}
@@ -583,4 +577,16 @@ func (q *Int8Plan) store(dst, src []float32, sp, n int, e *Epilogue) {
 		add = e.Add[n*ho*wo : (n+1)*ho*wo]
 	}
 	biasActRows(dst, src, add, ho, wo, sp, wo, b, e.ReLU)
+}
+
+// epiAddRelu is the epilogue's last steps on one output value r at index d:
+// plus add[d] when add is not nil, then max(r, 0) when relu.
+func epiAddRelu(r float32, add []float32, d int, relu bool) float32 {
+	if add != nil {
+		r += add[d]
+	}
+	if relu {
+		r = max(r, 0)
+	}
+	return r
 }

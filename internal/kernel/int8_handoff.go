@@ -124,13 +124,7 @@ func i8GoQ1(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, y []byt
 				if vinfo[2*v]>>l&1 == 0 {
 					continue
 				}
-				r := c[i*ldc+16*v+l]
-				if add != nil {
-					r += add[d]
-				}
-				if relu {
-					r = max(r, 0)
-				}
+				r := epiAddRelu(c[i*ldc+16*v+l], add, d, relu)
 				y[int(yoff[i])+16*v+l] = quantByte(r, q[0], q[1])
 				d++
 			}
