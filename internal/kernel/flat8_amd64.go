@@ -316,12 +316,7 @@ func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []floa
 		hk := &flatHalfKerns[m]
 		const rows = flatHalfRows
 		for r0 := 0; r0 < w; r0 += rows {
-			pos := 1
-			if r0 == 0 {
-				pos = 0
-			} else if r0+rows == w {
-				pos = 2
-			}
+			pos := tilePos(r0, rows, w)
 			for u := range 2 {
 				hk[pos][u](nc, wp, lda, cp, xp, edge, r0*w+16*u, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 			}
@@ -331,12 +326,7 @@ func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []floa
 	ks := &flatWKerns[w/32][m]
 	step := flatTile(w, m)
 	for q0 := 0; q0 < hw; q0 += step {
-		pos := 1
-		if q0 == 0 {
-			pos = 0
-		} else if q0+step == hw {
-			pos = 2
-		}
+		pos := tilePos(q0, step, hw)
 		ks[pos](nc, wp, lda, cp, xp, edge, q0, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 	}
 }
@@ -379,4 +369,16 @@ func flatOutputs(m, hw int, c []float32, coffs []int, add []float32) *float32 {
 		return nil
 	}
 	return unsafe.SliceData(add)
+}
+
+// tilePos is the position of the tile at q0 of step units in a plane of n:
+// 0 the first, 2 the last, 1 any other (the kernels' edge variants).
+func tilePos(q0, step, n int) int {
+	switch {
+	case q0 == 0:
+		return 0
+	case q0+step == n:
+		return 2
+	}
+	return 1
 }

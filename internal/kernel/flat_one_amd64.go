@@ -60,12 +60,7 @@ func flatOneAVX512(w, m, nc int, wt []float32, _ int, choffs []int32, x, c []flo
 	}
 	const step = flatOneRows * 32
 	for q0 := 0; q0 < hw; q0 += step {
-		pos := 1
-		if q0 == 0 {
-			pos = 0
-		} else if q0+step == hw {
-			pos = 2
-		}
+		pos := tilePos(q0, step, hw)
 		flatOneKerns[pos](nc, wp, nc*9, cp, xp, 0, q0, unsafe.SliceData(c), unsafe.SliceData(coffs), unsafe.SliceData(bias), lo, ap)
 	}
 }
