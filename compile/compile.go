@@ -326,8 +326,10 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 		}
 		res, dst, dstN = n.mid, n.midBuf[:b*n.midN], n.midN
 	}
+	// Micro-batches go to whichever worker is free (ForAny): an image's
+	// result does not depend on its worker, and a slower core takes fewer.
 	chunks := (b + n.micro - 1) / n.micro
-	n.pool.For(chunks, func(wi, ci int) {
+	n.pool.ForAny(chunks, func(wi, ci int) {
 		w := n.workers[wi]
 		lo, hi := ci*n.micro, min(b, (ci+1)*n.micro)
 		w.vals[n.input] = x.Data[lo*inN : hi*inN]

@@ -7,7 +7,7 @@
 //   - the dense 3x3 conv forward (kernel.GroupPlan, one group: the
 //     compiled engine's dense route, bias and ReLU fused) on the three
 //     CIFAR ResNet stage shapes, as a fraction of that peak: batch 64 with
-//     the images split over the threads in micro-batches of 2 (as the
+//     micro-batches of 2 images handed to whichever thread is free (as the
 //     compiled network runs them, so each conv's input is warm in cache)
 //     against the threads' peak, and batch 1 on one thread against one
 //     core's;
@@ -290,6 +290,7 @@ type convJob struct {
 	ws       []*kernel.Workspace
 	epilogue kernel.Epilogue
 	pool     *parallel.Pool
+	next     []int // per goroutine: which of its two buffers the next image uses
 }
 
 // newConvJobs prepares the three ResNet stage shapes. Each image's input
@@ -330,6 +331,7 @@ func newConvJobs(threads int) []*convJob {
 		for range threads {
 			c.ws = append(c.ws, new(kernel.Workspace))
 		}
+		c.next = make([]int, threads)
 		// Batch 1: one image, run b1Reps times in a row (its weights and
 		// input warm in cache, as in a network's forward pass), per run.
 		c.b1 = &job{name: c.name + " b1", time: func() (time.Duration, time.Duration) {
@@ -345,27 +347,26 @@ func newConvJobs(threads int) []*convJob {
 		}}
 		c.b64 = &job{name: c.name + " b64", time: func() (time.Duration, time.Duration) {
 			if warmNets {
-				c.forward64(threads)
+				c.forward64()
 			}
-			return timed(func() { c.forward64(threads) }, teamSettle)
+			return timed(func() { c.forward64() }, teamSettle)
 		}}
 		out = append(out, c)
 	}
 	return out
 }
 
-// forward64 runs the conv over 64 images on threads goroutines of a
-// parallel.Pool, as the compiled network runs its loops.
-func (c *convJob) forward64(threads int) {
-	c.pool.For(threads, func(_, t int) {
-		// Each thread's share of the 64 images in micro-batches of 2,
-		// as the compiled network runs them: its two images' buffers
-		// (warm in its L2) in turn.
+// forward64 runs the conv over 64 images on the goroutines of c.pool, a
+// parallel.Pool: each image handed to whichever goroutine is free
+// (Pool.ForAny, as the compiled network hands out its micro-batches), and
+// each goroutine alternating between its own two images' buffers (warm
+// in its L2), as a micro-batch of 2 does.
+func (c *convJob) forward64() {
+	c.pool.ForAny(64, func(t, _ int) {
 		e := c.epilogue
-		for i := t * 64 / threads; i < (t+1)*64/threads; i++ {
-			k := 2*t + i%2
-			c.plan.ForwardPadded(c.x[k], c.y[k], &e, c.ws[t], true, c.plan)
-		}
+		k := 2*t + c.next[t]
+		c.next[t] ^= 1
+		c.plan.ForwardPadded(c.x[k], c.y[k], &e, c.ws[t], true, c.plan)
 	})
 }
 

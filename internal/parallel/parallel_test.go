@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestForVisitsEachItemOnce(t *testing.T) {
@@ -170,5 +171,47 @@ func TestDefaultPoolFollowsSetThreads(t *testing.T) {
 		if int(maxW.Load()) != th-1 {
 			t.Errorf("SetThreads(%d): highest worker %d", th, maxW.Load())
 		}
+	}
+}
+
+// ForAny visits each item once, never runs one worker number on two
+// goroutines at once, and gives a slow worker fewer items.
+func TestForAnyVisitsEachItemOnce(t *testing.T) {
+	for _, th := range []int{1, 2, 3, 8} {
+		p := NewPool(th)
+		for _, n := range []int{0, 1, 2, 7, 100} {
+			counts := make([]atomic.Int32, n)
+			busy := make([]atomic.Bool, th)
+			p.ForAny(n, func(w, i int) {
+				if w < 0 || w >= th {
+					t.Errorf("threads %d: worker %d", th, w)
+					return
+				}
+				if busy[w].Swap(true) {
+					t.Errorf("threads %d, n %d: worker %d ran two items at once", th, n, w)
+				}
+				counts[i].Add(1)
+				runtime.Gosched()
+				busy[w].Store(false)
+			})
+			for i := range counts {
+				if c := counts[i].Load(); c != 1 {
+					t.Fatalf("threads %d, n %d: item %d visited %d times", th, n, i, c)
+				}
+			}
+		}
+	}
+}
+
+func TestForAnyBalancesASlowWorker(t *testing.T) {
+	var ran [2]atomic.Int32
+	NewPool(2).ForAny(40, func(w, _ int) {
+		ran[w].Add(1)
+		if w == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	if a, b := ran[0].Load(), ran[1].Load(); a+b != 40 || a >= b {
+		t.Errorf("40 items, worker 0 slow: workers ran %d and %d items", a, b)
 	}
 }
