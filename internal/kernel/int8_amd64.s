@@ -68644,8 +68644,26 @@ ret:
 	VZEROUPPER
 	RET
 
+DATA i8quantOrder<>+0(SB)/4, $0x00000000
+DATA i8quantOrder<>+4(SB)/4, $0x00000004
+DATA i8quantOrder<>+8(SB)/4, $0x00000008
+DATA i8quantOrder<>+12(SB)/4, $0x0000000c
+DATA i8quantOrder<>+16(SB)/4, $0x00000001
+DATA i8quantOrder<>+20(SB)/4, $0x00000005
+DATA i8quantOrder<>+24(SB)/4, $0x00000009
+DATA i8quantOrder<>+28(SB)/4, $0x0000000d
+DATA i8quantOrder<>+32(SB)/4, $0x00000002
+DATA i8quantOrder<>+36(SB)/4, $0x00000006
+DATA i8quantOrder<>+40(SB)/4, $0x0000000a
+DATA i8quantOrder<>+44(SB)/4, $0x0000000e
+DATA i8quantOrder<>+48(SB)/4, $0x00000003
+DATA i8quantOrder<>+52(SB)/4, $0x00000007
+DATA i8quantOrder<>+56(SB)/4, $0x0000000b
+DATA i8quantOrder<>+60(SB)/4, $0x0000000f
+GLOBL i8quantOrder<>(SB), RODATA|NOPTR, $64
+
 // func kernQuantRows(rows int, w int, x *float32, xp int, dst *uint8, dp int, inv float32, zp float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512BW, AVX512F, BMI2, SSE
 TEXT ·kernQuantRows(SB), NOSPLIT, $0-56
 	// for r := range rows {
 	// 	for p := range w {
@@ -68664,25 +68682,167 @@ TEXT ·kernQuantRows(SB), NOSPLIT, $0-56
 	MOVSS        zp+52(FP), X0
 	VBROADCASTSS X0, Z29
 	VPXORD       Z31, Z31, Z31
-	SHLQ         $0x02, BX
-	MOVQ         CX, R8
-	ANDQ         $0x0f, R8
-	SHRQ         $0x04, CX
-	MOVQ         $0x0000000000000001, R9
-	SHLXQ        R8, R9, R9
-	DECQ         R9
-	KMOVW        R9, K1
+	VMOVDQU32    i8quantOrder<>+0(SB), Z30
 	TESTQ        AX, AX
 	JZ           done
+	CMPQ         BX, CX
+	JNE          rowwise
+	CMPQ         CX, $0x20
+	JEQ          blocks32
+	CMPQ         CX, $0x10
+	JEQ          blocks16
+	CMPQ         CX, $0x08
+	JEQ          blocks8
+	JMP          rowwise
+
+blocks32:
+	CMPQ          AX, $0x02
+	JLT           rowwise
+	VMOVUPS       (DX), Z0
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VMOVUPS       64(DX), Z1
+	VFMADD213PS   Z29, Z28, Z1
+	VCVTPS2DQ     Z1, Z1
+	VMOVUPS       128(DX), Z2
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VMOVUPS       192(DX), Z3
+	VFMADD213PS   Z29, Z28, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPACKSSDW     Z1, Z0, Z0
+	VPACKSSDW     Z3, Z2, Z2
+	VPACKUSWB     Z2, Z0, Z0
+	VPERMD        Z0, Z30, Z0
+	VMOVDQU       Y0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI64X4 $0x01, Z0, (SI)
+	ADDQ          DI, SI
+	ADDQ          $0x00000100, DX
+	SUBQ          $0x02, AX
+	JNZ           blocks32
+	JMP           done
+
+blocks16:
+	CMPQ          AX, $0x04
+	JLT           rowwise
+	VMOVUPS       (DX), Z0
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VMOVUPS       64(DX), Z1
+	VFMADD213PS   Z29, Z28, Z1
+	VCVTPS2DQ     Z1, Z1
+	VMOVUPS       128(DX), Z2
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VMOVUPS       192(DX), Z3
+	VFMADD213PS   Z29, Z28, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPACKSSDW     Z1, Z0, Z0
+	VPACKSSDW     Z3, Z2, Z2
+	VPACKUSWB     Z2, Z0, Z0
+	VPERMD        Z0, Z30, Z0
+	VMOVDQU       X0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x01, Z0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x02, Z0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x03, Z0, (SI)
+	ADDQ          DI, SI
+	ADDQ          $0x00000100, DX
+	SUBQ          $0x04, AX
+	JNZ           blocks16
+	JMP           done
+
+blocks8:
+	CMPQ          AX, $0x08
+	JLT           rowwise
+	VMOVUPS       (DX), Z0
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VMOVUPS       64(DX), Z1
+	VFMADD213PS   Z29, Z28, Z1
+	VCVTPS2DQ     Z1, Z1
+	VMOVUPS       128(DX), Z2
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VMOVUPS       192(DX), Z3
+	VFMADD213PS   Z29, Z28, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPACKSSDW     Z1, Z0, Z0
+	VPACKSSDW     Z3, Z2, Z2
+	VPACKUSWB     Z2, Z0, Z0
+	VPERMD        Z0, Z30, Z0
+	VMOVQ         X0, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x01, Z0, X1
+	VMOVQ         X1, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X1, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x02, Z0, X1
+	VMOVQ         X1, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X1, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x03, Z0, X1
+	VMOVQ         X1, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X1, (SI)
+	ADDQ          DI, SI
+	ADDQ          $0x00000100, DX
+	SUBQ          $0x08, AX
+	JNZ           blocks8
+	JMP           done
+
+rowwise:
+	TESTQ AX, AX
+	JZ    done
+	SHLQ  $0x02, BX
+	MOVQ  CX, R8
+	ANDQ  $0x0f, R8
+	MOVQ  $0x0000000000000001, R9
+	SHLXQ R8, R9, R9
+	DECQ  R9
+	KMOVW R9, K1
 
 row:
-	MOVQ  DX, R9
-	MOVQ  SI, R10
-	MOVQ  CX, R11
-	TESTQ R11, R11
-	JZ    tail
+	MOVQ DX, R9
+	MOVQ SI, R10
+	MOVQ CX, R11
+	SHRQ $0x04, R11
+
+vec4:
+	CMPQ        R11, $0x04
+	JLT         vec
+	VMOVUPS     (R9), Z0
+	VFMADD213PS Z29, Z28, Z0
+	VCVTPS2DQ   Z0, Z0
+	VMOVUPS     64(R9), Z1
+	VFMADD213PS Z29, Z28, Z1
+	VCVTPS2DQ   Z1, Z1
+	VMOVUPS     128(R9), Z2
+	VFMADD213PS Z29, Z28, Z2
+	VCVTPS2DQ   Z2, Z2
+	VMOVUPS     192(R9), Z3
+	VFMADD213PS Z29, Z28, Z3
+	VCVTPS2DQ   Z3, Z3
+	VPACKSSDW   Z1, Z0, Z0
+	VPACKSSDW   Z3, Z2, Z2
+	VPACKUSWB   Z2, Z0, Z0
+	VPERMD      Z0, Z30, Z0
+	VMOVDQU8    Z0, (R10)
+	ADDQ        $0x00000100, R9
+	ADDQ        $0x40, R10
+	SUBQ        $0x04, R11
+	JMP         vec4
 
 vec:
+	TESTQ       R11, R11
+	JZ          tail
 	VMOVUPS     (R9), Z0
 	VFMADD213PS Z29, Z28, Z0
 	VCVTPS2DQ   Z0, Z0
@@ -68691,7 +68851,7 @@ vec:
 	ADDQ        $0x40, R9
 	ADDQ        $0x10, R10
 	DECQ        R11
-	JNZ         vec
+	JMP         vec
 
 tail:
 	TESTQ       R8, R8

@@ -313,8 +313,24 @@ func i8Products(mr, nv int) {
 }
 
 // quantRows emits kernQuantRows: rows of floats quantized to uint8, one
-// byte per value, the last partial vector of each row under a mask.
+// byte per value. Four vectors at a time are narrowed together, with
+// signed then unsigned saturation (VPACKSSDW, VPACKUSWB: the clamp to
+// [0, 255], where a vector at a time takes VPMAXSD and VPMOVUSDB's two
+// shuffles) and one VPERMD to put the 64 bytes in order: rows of 8, 16
+// or 32 values that follow each other in x (xp = w) as blocks of 8, 4 or
+// 2 rows, stored a row at a time; 64 values at a time along longer rows; the rest
+// of a row a vector at a time, the last partial vector under a mask.
 func quantRows() {
+	var order [16]uint32 // after the packs, lane k holds dword k of each vector: dword 4k+v to 16v+k
+	for v := range 4 {
+		for k := range 4 {
+			order[4*v+k] = uint32(4*k + v)
+		}
+	}
+	tbl := GLOBL("i8quantOrder", RODATA|NOPTR)
+	for o, v := range order {
+		DATA(4*o, U32(v))
+	}
 	TEXT("kernQuantRows", NOSPLIT, "func(rows, w int, x *float32, xp int, dst *uint8, dp int, inv, zp float32)")
 	Pragma("noescape")
 	Comment(
@@ -335,45 +351,117 @@ func quantRows() {
 	VBROADCASTSS(Load(Param("inv"), XMM()), inv)
 	VBROADCASTSS(Load(Param("zp"), XMM()), zp)
 	VPXORD(Z31, Z31, Z31)
+	VMOVDQU32(tbl.Offset(0), Z30)
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	quant := func(z VecPhysical) {
+		VFMADD213PS(zp, inv, z)
+		VCVTPS2DQ(z, z)
+	}
+	load4 := func(base Register) { // the 64 values at base, quantized and narrowed into Z0 in order
+		for v, z := range []VecPhysical{Z0, Z1, Z2, Z3} {
+			VMOVUPS(Mem{Base: base, Disp: 64 * v}, z)
+			quant(z)
+		}
+		VPACKSSDW(Z1, Z0, Z0) // lane k: dword k of vectors 0 and 1, as words
+		VPACKSSDW(Z3, Z2, Z2)
+		VPACKUSWB(Z2, Z0, Z0) // lane k: dword k of vectors 0 to 3, as bytes
+		VPERMD(Z0, Z30, Z0)
+	}
+	CMPQ(xp, w)
+	JNE(LabelRef("rowwise"))
+	for _, c := range []struct {
+		w     int
+		label string
+	}{{32, "blocks32"}, {16, "blocks16"}, {8, "blocks8"}} {
+		CMPQ(w, Imm(uint64(c.w)))
+		JEQ(LabelRef(c.label))
+	}
+	JMP(LabelRef("rowwise"))
+	for _, c := range []struct {
+		w     int
+		label string
+	}{{32, "blocks32"}, {16, "blocks16"}, {8, "blocks8"}} {
+		k := 64 / c.w // rows a block
+		Label(c.label)
+		CMPQ(rows, Imm(uint64(k)))
+		JLT(LabelRef("rowwise"))
+		load4(x)
+		switch k {
+		case 2:
+			VMOVDQU(Y0, Mem{Base: dst})
+			ADDQ(dp, dst)
+			VEXTRACTI64X4(Imm(1), Z0, Mem{Base: dst})
+			ADDQ(dp, dst)
+		case 8:
+			for l := range 4 {
+				xl := X0
+				if l > 0 {
+					xl = X1
+					VEXTRACTI32X4(Imm(uint64(l)), Z0, xl)
+				}
+				VMOVQ(xl, Mem{Base: dst})
+				ADDQ(dp, dst)
+				VPEXTRQ(Imm(1), xl, Mem{Base: dst})
+				ADDQ(dp, dst)
+			}
+		default:
+			VMOVDQU(X0, Mem{Base: dst})
+			for l := 1; l < 4; l++ {
+				ADDQ(dp, dst)
+				VEXTRACTI32X4(Imm(uint64(l)), Z0, Mem{Base: dst})
+			}
+			ADDQ(dp, dst)
+		}
+		ADDQ(U32(256), x)
+		SUBQ(Imm(uint64(k)), rows)
+		JNZ(LabelRef(c.label))
+		JMP(LabelRef("done"))
+	}
+	Label("rowwise")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
 	SHLQ(Imm(2), xp)
 	tail := GP64()
 	MOVQ(w, tail)
 	ANDQ(Imm(15), tail)
-	full := GP64()
-	MOVQ(w, full)
-	SHRQ(Imm(4), full)
 	m := GP64() // (1 << tail) - 1
 	MOVQ(U64(1), m)
 	SHLXQ(tail, m, m)
 	DECQ(m)
 	KMOVW(m.As32(), K1)
-	TESTQ(rows, rows)
-	JZ(LabelRef("done"))
 	px, pd, v := GP64(), GP64(), GP64()
-	quant := func() {
-		VFMADD213PS(zp, inv, Z0)
-		VCVTPS2DQ(Z0, Z0)
-		VPMAXSD(Z31, Z0, Z0)
-	}
 	Label("row")
 	MOVQ(x, px)
 	MOVQ(dst, pd)
-	MOVQ(full, v)
+	MOVQ(w, v)
+	SHRQ(Imm(4), v)
+	Label("vec4")
+	CMPQ(v, Imm(4))
+	JLT(LabelRef("vec"))
+	load4(px)
+	VMOVDQU8(Z0, Mem{Base: pd})
+	ADDQ(U32(256), px)
+	ADDQ(Imm(64), pd)
+	SUBQ(Imm(4), v)
+	JMP(LabelRef("vec4"))
+	Label("vec")
 	TESTQ(v, v)
 	JZ(LabelRef("tail"))
-	Label("vec")
 	VMOVUPS(Mem{Base: px}, Z0)
-	quant()
+	quant(Z0)
+	VPMAXSD(Z31, Z0, Z0)
 	VPMOVUSDB(Z0, Mem{Base: pd}) // saturates above 255
 	ADDQ(Imm(64), px)
 	ADDQ(Imm(16), pd)
 	DECQ(v)
-	JNZ(LabelRef("vec"))
+	JMP(LabelRef("vec"))
 	Label("tail")
 	TESTQ(tail, tail)
 	JZ(LabelRef("next"))
 	VMOVUPS_Z(Mem{Base: px}, K1, Z0)
-	quant()
+	quant(Z0)
+	VPMAXSD(Z31, Z0, Z0)
 	VPMOVUSDB(Z0, K1, Mem{Base: pd})
 	Label("next")
 	ADDQ(xp, x)
