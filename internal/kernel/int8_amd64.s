@@ -69089,6 +69089,7 @@ TEXT ·kernQuantDeint(SB), NOSPLIT, $0-64
 	VBROADCASTSS X0, Z29
 	VMOVDQU32    i8deintIdx<>+0(SB), Z26
 	VMOVDQU32    i8deintIdx<>+64(SB), Z27
+	VMOVDQU32    i8quantOrder<>+0(SB), Z25
 	VPXORD       Z31, Z31, Z31
 	SHLQ         $0x02, BX
 	MOVQ         CX, R9
@@ -69116,24 +69117,25 @@ row:
 	JZ    tail
 
 vec:
-	VMOVUPS     (R9), Z0
-	VMOVUPS     64(R9), Z1
-	VMOVDQA64   Z0, Z2
-	VPERMT2PS   Z1, Z26, Z0
-	VPERMT2PS   Z1, Z27, Z2
-	VFMADD213PS Z29, Z28, Z0
-	VCVTPS2DQ   Z0, Z0
-	VPMAXSD     Z31, Z0, Z0
-	VFMADD213PS Z29, Z28, Z2
-	VCVTPS2DQ   Z2, Z2
-	VPMAXSD     Z31, Z2, Z2
-	VPMOVUSDB   Z0, (R10)
-	VPMOVUSDB   Z2, (R11)
-	ADDQ        $0x80, R9
-	ADDQ        $0x10, R10
-	ADDQ        $0x10, R11
-	DECQ        R12
-	JNZ         vec
+	VMOVUPS       (R9), Z0
+	VMOVUPS       64(R9), Z1
+	VMOVDQA64     Z0, Z2
+	VPERMT2PS     Z1, Z26, Z0
+	VPERMT2PS     Z1, Z27, Z2
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VPACKSSDW     Z2, Z0, Z0
+	VPACKUSWB     Z0, Z0, Z0
+	VPERMD        Z0, Z25, Z0
+	VMOVDQU       X0, (R10)
+	VEXTRACTI32X4 $0x01, Z0, (R11)
+	ADDQ          $0x80, R9
+	ADDQ          $0x10, R10
+	ADDQ          $0x10, R11
+	DECQ          R12
+	JNZ           vec
 
 tail:
 	KORTESTW    K1, K1

@@ -312,6 +312,10 @@ func i8Products(mr, nv int) {
 	JLT(LabelRef("loop"))
 }
 
+// quantOrder is kernQuantRows's table of dword indexes (i8quantOrder),
+// for kernQuantDeint, which follows it.
+var quantOrder Mem
+
 // quantRows emits kernQuantRows: rows of floats quantized to uint8, one
 // byte per value. Four vectors at a time are narrowed together, with
 // signed then unsigned saturation (VPACKSSDW, VPACKUSWB: the clamp to
@@ -331,6 +335,7 @@ func quantRows() {
 	for o, v := range order {
 		DATA(4*o, U32(v))
 	}
+	quantOrder = tbl
 	TEXT("kernQuantRows", NOSPLIT, "func(rows, w int, x *float32, xp int, dst *uint8, dp int, inv, zp float32)")
 	Pragma("noescape")
 	Comment(
