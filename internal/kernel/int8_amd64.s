@@ -58150,6 +58150,120 @@ done:
 	VZEROUPPER
 	RET
 
+DATA i8inter8Idx<>+0(SB)/8, $0x3121110130201000
+DATA i8inter8Idx<>+8(SB)/8, $0x3323130332221202
+DATA i8inter8Idx<>+16(SB)/8, $0x3525150534241404
+DATA i8inter8Idx<>+24(SB)/8, $0x3727170736261606
+DATA i8inter8Idx<>+32(SB)/8, $0x3a2a1a0a39291909
+DATA i8inter8Idx<>+40(SB)/8, $0x3c2c1c0c3b2b1b0b
+DATA i8inter8Idx<>+48(SB)/8, $0x3e2e1e0e3d2d1d0d
+DATA i8inter8Idx<>+56(SB)/8, $0x403020103f2f1f0f
+GLOBL i8inter8Idx<>(SB), RODATA|NOPTR, $64
+
+DATA i8inter8Last<>+0(SB)/8, $0x3f2f1f0f3f2f1f0f
+DATA i8inter8Last<>+8(SB)/8, $0x3f2f1f0f3f2f1f0f
+DATA i8inter8Last<>+16(SB)/8, $0x3f2f1f0f3f2f1f0f
+DATA i8inter8Last<>+24(SB)/8, $0x3f2f1f0f3f2f1f0f
+DATA i8inter8Last<>+32(SB)/8, $0x3f2f1f0f3f2f1f0f
+DATA i8inter8Last<>+40(SB)/8, $0x3f2f1f0f3f2f1f0f
+DATA i8inter8Last<>+48(SB)/8, $0x3f2f1f0f3f2f1f0f
+DATA i8inter8Last<>+56(SB)/8, $0x3f2f1f0f3f2f1f0f
+GLOBL i8inter8Last<>(SB), RODATA|NOPTR, $64
+
+// func kernInterQuads8VBMI(nq int, planes *uint8, idx *int32, dst *uint32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VBMI
+TEXT ·kernInterQuads8VBMI(SB), NOSPLIT, $0-32
+	// kernInterQuads8's loops, two rows at a time.
+	MOVQ     nq+0(FP), AX
+	MOVQ     planes+8(FP), CX
+	MOVQ     idx+16(FP), DX
+	MOVQ     dst+24(FP), BX
+	TESTQ    AX, AX
+	JZ       done
+	VMOVDQU8 i8inter8Idx<>+0(SB), Z30
+	VMOVDQU8 i8inter8Last<>+0(SB), Z31
+	MOVL     $0x000000f0, SI
+	KMOVW    SI, K1
+	MOVL     $0x00000f00, SI
+	KMOVW    SI, K2
+	MOVL     $0x0000f000, SI
+	KMOVW    SI, K3
+	MOVQ     $0xf000000000000000, SI
+	KMOVQ    SI, K4
+
+quad:
+	MOVLQSX         (DX), SI
+	ADDQ            CX, SI
+	MOVLQSX         4(DX), DI
+	ADDQ            CX, DI
+	MOVLQSX         8(DX), R8
+	ADDQ            CX, R8
+	MOVLQSX         12(DX), R9
+	ADDQ            CX, R9
+	VBROADCASTI32X4 1(SI), Z0
+	VBROADCASTI32X4 1(DI), K1, Z0
+	VBROADCASTI32X4 1(R8), K2, Z0
+	VBROADCASTI32X4 1(R9), K3, Z0
+	VBROADCASTI32X4 2(SI), Z1
+	VBROADCASTI32X4 2(DI), K1, Z1
+	VBROADCASTI32X4 2(R8), K2, Z1
+	VBROADCASTI32X4 2(R9), K3, Z1
+	VPERMB          Z0, Z30, Z2
+	VPERMB          Z1, Z31, K4, Z2
+	VMOVDQU32       Z2, 4(BX)
+	VBROADCASTI32X4 19(SI), Z0
+	VBROADCASTI32X4 19(DI), K1, Z0
+	VBROADCASTI32X4 19(R8), K2, Z0
+	VBROADCASTI32X4 19(R9), K3, Z0
+	VBROADCASTI32X4 20(SI), Z1
+	VBROADCASTI32X4 20(DI), K1, Z1
+	VBROADCASTI32X4 20(R8), K2, Z1
+	VBROADCASTI32X4 20(R9), K3, Z1
+	VPERMB          Z0, Z30, Z2
+	VPERMB          Z1, Z31, K4, Z2
+	VMOVDQU32       Z2, 68(BX)
+	VBROADCASTI32X4 37(SI), Z0
+	VBROADCASTI32X4 37(DI), K1, Z0
+	VBROADCASTI32X4 37(R8), K2, Z0
+	VBROADCASTI32X4 37(R9), K3, Z0
+	VBROADCASTI32X4 38(SI), Z1
+	VBROADCASTI32X4 38(DI), K1, Z1
+	VBROADCASTI32X4 38(R8), K2, Z1
+	VBROADCASTI32X4 38(R9), K3, Z1
+	VPERMB          Z0, Z30, Z2
+	VPERMB          Z1, Z31, K4, Z2
+	VMOVDQU32       Z2, 132(BX)
+	VBROADCASTI32X4 55(SI), Z0
+	VBROADCASTI32X4 55(DI), K1, Z0
+	VBROADCASTI32X4 55(R8), K2, Z0
+	VBROADCASTI32X4 55(R9), K3, Z0
+	VBROADCASTI32X4 56(SI), Z1
+	VBROADCASTI32X4 56(DI), K1, Z1
+	VBROADCASTI32X4 56(R8), K2, Z1
+	VBROADCASTI32X4 56(R9), K3, Z1
+	VPERMB          Z0, Z30, Z2
+	VPERMB          Z1, Z31, K4, Z2
+	VMOVDQU32       Z2, 196(BX)
+	VBROADCASTI32X4 73(SI), Z0
+	VBROADCASTI32X4 73(DI), K1, Z0
+	VBROADCASTI32X4 73(R8), K2, Z0
+	VBROADCASTI32X4 73(R9), K3, Z0
+	VBROADCASTI32X4 74(SI), Z1
+	VBROADCASTI32X4 74(DI), K1, Z1
+	VBROADCASTI32X4 74(R8), K2, Z1
+	VBROADCASTI32X4 74(R9), K3, Z1
+	VPERMB          Z0, Z30, Z2
+	VPERMB          Z1, Z31, K4, Z2
+	VMOVDQU32       Z2, 260(BX)
+	ADDQ            $0x10, DX
+	ADDQ            $0x00000180, BX
+	DECQ            AX
+	JNZ             quad
+
+done:
+	VZEROUPPER
+	RET
+
 // func kernI8FY16_1(nq int, a *int32, lda int, b *uint8, qo *int32, y *float32, yoff *int32, add *float32, sc *float32, bias *float32, flags int, nt int)
 // Requires: AVX, AVX512F, AVX512VNNI
 TEXT ·kernI8FY16_1(SB), NOSPLIT, $0-96
@@ -68530,8 +68644,26 @@ ret:
 	VZEROUPPER
 	RET
 
+DATA i8quantOrder<>+0(SB)/4, $0x00000000
+DATA i8quantOrder<>+4(SB)/4, $0x00000004
+DATA i8quantOrder<>+8(SB)/4, $0x00000008
+DATA i8quantOrder<>+12(SB)/4, $0x0000000c
+DATA i8quantOrder<>+16(SB)/4, $0x00000001
+DATA i8quantOrder<>+20(SB)/4, $0x00000005
+DATA i8quantOrder<>+24(SB)/4, $0x00000009
+DATA i8quantOrder<>+28(SB)/4, $0x0000000d
+DATA i8quantOrder<>+32(SB)/4, $0x00000002
+DATA i8quantOrder<>+36(SB)/4, $0x00000006
+DATA i8quantOrder<>+40(SB)/4, $0x0000000a
+DATA i8quantOrder<>+44(SB)/4, $0x0000000e
+DATA i8quantOrder<>+48(SB)/4, $0x00000003
+DATA i8quantOrder<>+52(SB)/4, $0x00000007
+DATA i8quantOrder<>+56(SB)/4, $0x0000000b
+DATA i8quantOrder<>+60(SB)/4, $0x0000000f
+GLOBL i8quantOrder<>(SB), RODATA|NOPTR, $64
+
 // func kernQuantRows(rows int, w int, x *float32, xp int, dst *uint8, dp int, inv float32, zp float32)
-// Requires: AVX, AVX512F, BMI2, SSE
+// Requires: AVX, AVX512BW, AVX512F, BMI2, SSE
 TEXT ·kernQuantRows(SB), NOSPLIT, $0-56
 	// for r := range rows {
 	// 	for p := range w {
@@ -68550,25 +68682,167 @@ TEXT ·kernQuantRows(SB), NOSPLIT, $0-56
 	MOVSS        zp+52(FP), X0
 	VBROADCASTSS X0, Z29
 	VPXORD       Z31, Z31, Z31
-	SHLQ         $0x02, BX
-	MOVQ         CX, R8
-	ANDQ         $0x0f, R8
-	SHRQ         $0x04, CX
-	MOVQ         $0x0000000000000001, R9
-	SHLXQ        R8, R9, R9
-	DECQ         R9
-	KMOVW        R9, K1
+	VMOVDQU32    i8quantOrder<>+0(SB), Z30
 	TESTQ        AX, AX
 	JZ           done
+	CMPQ         BX, CX
+	JNE          rowwise
+	CMPQ         CX, $0x20
+	JEQ          blocks32
+	CMPQ         CX, $0x10
+	JEQ          blocks16
+	CMPQ         CX, $0x08
+	JEQ          blocks8
+	JMP          rowwise
+
+blocks32:
+	CMPQ          AX, $0x02
+	JLT           rowwise
+	VMOVUPS       (DX), Z0
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VMOVUPS       64(DX), Z1
+	VFMADD213PS   Z29, Z28, Z1
+	VCVTPS2DQ     Z1, Z1
+	VMOVUPS       128(DX), Z2
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VMOVUPS       192(DX), Z3
+	VFMADD213PS   Z29, Z28, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPACKSSDW     Z1, Z0, Z0
+	VPACKSSDW     Z3, Z2, Z2
+	VPACKUSWB     Z2, Z0, Z0
+	VPERMD        Z0, Z30, Z0
+	VMOVDQU       Y0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI64X4 $0x01, Z0, (SI)
+	ADDQ          DI, SI
+	ADDQ          $0x00000100, DX
+	SUBQ          $0x02, AX
+	JNZ           blocks32
+	JMP           done
+
+blocks16:
+	CMPQ          AX, $0x04
+	JLT           rowwise
+	VMOVUPS       (DX), Z0
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VMOVUPS       64(DX), Z1
+	VFMADD213PS   Z29, Z28, Z1
+	VCVTPS2DQ     Z1, Z1
+	VMOVUPS       128(DX), Z2
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VMOVUPS       192(DX), Z3
+	VFMADD213PS   Z29, Z28, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPACKSSDW     Z1, Z0, Z0
+	VPACKSSDW     Z3, Z2, Z2
+	VPACKUSWB     Z2, Z0, Z0
+	VPERMD        Z0, Z30, Z0
+	VMOVDQU       X0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x01, Z0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x02, Z0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x03, Z0, (SI)
+	ADDQ          DI, SI
+	ADDQ          $0x00000100, DX
+	SUBQ          $0x04, AX
+	JNZ           blocks16
+	JMP           done
+
+blocks8:
+	CMPQ          AX, $0x08
+	JLT           rowwise
+	VMOVUPS       (DX), Z0
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VMOVUPS       64(DX), Z1
+	VFMADD213PS   Z29, Z28, Z1
+	VCVTPS2DQ     Z1, Z1
+	VMOVUPS       128(DX), Z2
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VMOVUPS       192(DX), Z3
+	VFMADD213PS   Z29, Z28, Z3
+	VCVTPS2DQ     Z3, Z3
+	VPACKSSDW     Z1, Z0, Z0
+	VPACKSSDW     Z3, Z2, Z2
+	VPACKUSWB     Z2, Z0, Z0
+	VPERMD        Z0, Z30, Z0
+	VMOVQ         X0, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X0, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x01, Z0, X1
+	VMOVQ         X1, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X1, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x02, Z0, X1
+	VMOVQ         X1, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X1, (SI)
+	ADDQ          DI, SI
+	VEXTRACTI32X4 $0x03, Z0, X1
+	VMOVQ         X1, (SI)
+	ADDQ          DI, SI
+	VPEXTRQ       $0x01, X1, (SI)
+	ADDQ          DI, SI
+	ADDQ          $0x00000100, DX
+	SUBQ          $0x08, AX
+	JNZ           blocks8
+	JMP           done
+
+rowwise:
+	TESTQ AX, AX
+	JZ    done
+	SHLQ  $0x02, BX
+	MOVQ  CX, R8
+	ANDQ  $0x0f, R8
+	MOVQ  $0x0000000000000001, R9
+	SHLXQ R8, R9, R9
+	DECQ  R9
+	KMOVW R9, K1
 
 row:
-	MOVQ  DX, R9
-	MOVQ  SI, R10
-	MOVQ  CX, R11
-	TESTQ R11, R11
-	JZ    tail
+	MOVQ DX, R9
+	MOVQ SI, R10
+	MOVQ CX, R11
+	SHRQ $0x04, R11
+
+vec4:
+	CMPQ        R11, $0x04
+	JLT         vec
+	VMOVUPS     (R9), Z0
+	VFMADD213PS Z29, Z28, Z0
+	VCVTPS2DQ   Z0, Z0
+	VMOVUPS     64(R9), Z1
+	VFMADD213PS Z29, Z28, Z1
+	VCVTPS2DQ   Z1, Z1
+	VMOVUPS     128(R9), Z2
+	VFMADD213PS Z29, Z28, Z2
+	VCVTPS2DQ   Z2, Z2
+	VMOVUPS     192(R9), Z3
+	VFMADD213PS Z29, Z28, Z3
+	VCVTPS2DQ   Z3, Z3
+	VPACKSSDW   Z1, Z0, Z0
+	VPACKSSDW   Z3, Z2, Z2
+	VPACKUSWB   Z2, Z0, Z0
+	VPERMD      Z0, Z30, Z0
+	VMOVDQU8    Z0, (R10)
+	ADDQ        $0x00000100, R9
+	ADDQ        $0x40, R10
+	SUBQ        $0x04, R11
+	JMP         vec4
 
 vec:
+	TESTQ       R11, R11
+	JZ          tail
 	VMOVUPS     (R9), Z0
 	VFMADD213PS Z29, Z28, Z0
 	VCVTPS2DQ   Z0, Z0
@@ -68577,7 +68851,7 @@ vec:
 	ADDQ        $0x40, R9
 	ADDQ        $0x10, R10
 	DECQ        R11
-	JNZ         vec
+	JMP         vec
 
 tail:
 	TESTQ       R8, R8
@@ -68654,39 +68928,15 @@ done:
 	VZEROUPPER
 	RET
 
-DATA i8interIdx<>+0(SB)/8, $0x4303420241014000
-DATA i8interIdx<>+8(SB)/8, $0x4707460645054404
-DATA i8interIdx<>+16(SB)/8, $0x4b0b4a0a49094808
-DATA i8interIdx<>+24(SB)/8, $0x4f0f4e0e4d0d4c0c
-DATA i8interIdx<>+32(SB)/8, $0x5313521251115010
-DATA i8interIdx<>+40(SB)/8, $0x5717561655155414
-DATA i8interIdx<>+48(SB)/8, $0x5b1b5a1a59195818
-DATA i8interIdx<>+56(SB)/8, $0x5f1f5e1e5d1d5c1c
-DATA i8interIdx<>+64(SB)/8, $0x6323622261216020
-DATA i8interIdx<>+72(SB)/8, $0x6727662665256424
-DATA i8interIdx<>+80(SB)/8, $0x6b2b6a2a69296828
-DATA i8interIdx<>+88(SB)/8, $0x6f2f6e2e6d2d6c2c
-DATA i8interIdx<>+96(SB)/8, $0x7333723271317030
-DATA i8interIdx<>+104(SB)/8, $0x7737763675357434
-DATA i8interIdx<>+112(SB)/8, $0x7b3b7a3a79397838
-DATA i8interIdx<>+120(SB)/8, $0x7f3f7e3e7d3d7c3c
-DATA i8interIdx<>+128(SB)/8, $0x4342030241400100
-DATA i8interIdx<>+136(SB)/8, $0x4746070645440504
-DATA i8interIdx<>+144(SB)/8, $0x4b4a0b0a49480908
-DATA i8interIdx<>+152(SB)/8, $0x4f4e0f0e4d4c0d0c
-DATA i8interIdx<>+160(SB)/8, $0x5352131251501110
-DATA i8interIdx<>+168(SB)/8, $0x5756171655541514
-DATA i8interIdx<>+176(SB)/8, $0x5b5a1b1a59581918
-DATA i8interIdx<>+184(SB)/8, $0x5f5e1f1e5d5c1d1c
-DATA i8interIdx<>+192(SB)/8, $0x6362232261602120
-DATA i8interIdx<>+200(SB)/8, $0x6766272665642524
-DATA i8interIdx<>+208(SB)/8, $0x6b6a2b2a69682928
-DATA i8interIdx<>+216(SB)/8, $0x6f6e2f2e6d6c2d2c
-DATA i8interIdx<>+224(SB)/8, $0x7372333271703130
-DATA i8interIdx<>+232(SB)/8, $0x7776373675743534
-DATA i8interIdx<>+240(SB)/8, $0x7b7a3b3a79783938
-DATA i8interIdx<>+248(SB)/8, $0x7f7e3f3e7d7c3d3c
-GLOBL i8interIdx<>(SB), RODATA|NOPTR, $256
+DATA i8interBcast<>+0(SB)/8, $0x3121110130201000
+DATA i8interBcast<>+8(SB)/8, $0x3323130332221202
+DATA i8interBcast<>+16(SB)/8, $0x3525150534241404
+DATA i8interBcast<>+24(SB)/8, $0x3727170736261606
+DATA i8interBcast<>+32(SB)/8, $0x3929190938281808
+DATA i8interBcast<>+40(SB)/8, $0x3b2b1b0b3a2a1a0a
+DATA i8interBcast<>+48(SB)/8, $0x3d2d1d0d3c2c1c0c
+DATA i8interBcast<>+56(SB)/8, $0x3f2f1f0f3e2e1e0e
+GLOBL i8interBcast<>(SB), RODATA|NOPTR, $64
 
 // func kernInterQuadsVBMI(nq int, n int, planes *uint8, idx *int32, dst *uint32)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VBMI
@@ -68703,10 +68953,13 @@ TEXT ·kernInterQuadsVBMI(SB), NOSPLIT, $0-40
 	JZ       done
 	TESTQ    CX, CX
 	JZ       done
-	VMOVDQU8 i8interIdx<>+0(SB), Z4
-	VMOVDQU8 i8interIdx<>+64(SB), Z5
-	VMOVDQU8 i8interIdx<>+128(SB), Z8
-	VMOVDQU8 i8interIdx<>+192(SB), Z9
+	VMOVDQU8 i8interBcast<>+0(SB), Z31
+	MOVL     $0x000000f0, DI
+	KMOVW    DI, K1
+	MOVL     $0x00000f00, DI
+	KMOVW    DI, K2
+	MOVL     $0x0000f000, DI
+	KMOVW    DI, K3
 
 quad:
 	MOVLQSX (BX), DI
@@ -68722,30 +68975,34 @@ quad:
 	JGE     tail
 
 loop64:
-	VMOVDQU8  (DI)(R12*1), Z0
-	VPERMT2B  (R8)(R12*1), Z4, Z0
-	VMOVDQU8  (DI)(R12*1), Z1
-	VPERMT2B  (R8)(R12*1), Z5, Z1
-	VMOVDQU8  (R9)(R12*1), Z2
-	VPERMT2B  (R10)(R12*1), Z4, Z2
-	VMOVDQU8  (R9)(R12*1), Z3
-	VPERMT2B  (R10)(R12*1), Z5, Z3
-	VMOVDQA64 Z8, Z6
-	VPERMI2B  Z2, Z0, Z6
-	VMOVDQU32 Z6, (SI)
-	VMOVDQA64 Z9, Z6
-	VPERMI2B  Z2, Z0, Z6
-	VMOVDQU32 Z6, 64(SI)
-	VMOVDQA64 Z8, Z6
-	VPERMI2B  Z3, Z1, Z6
-	VMOVDQU32 Z6, 128(SI)
-	VMOVDQA64 Z9, Z6
-	VPERMI2B  Z3, Z1, Z6
-	VMOVDQU32 Z6, 192(SI)
-	ADDQ      $0x00000100, SI
-	ADDQ      $0x40, R12
-	CMPQ      R12, R11
-	JLT       loop64
+	VBROADCASTI32X4 (DI)(R12*1), Z0
+	VBROADCASTI32X4 (R8)(R12*1), K1, Z0
+	VBROADCASTI32X4 (R9)(R12*1), K2, Z0
+	VBROADCASTI32X4 (R10)(R12*1), K3, Z0
+	VPERMB          Z0, Z31, Z0
+	VMOVDQU32       Z0, (SI)
+	VBROADCASTI32X4 16(DI)(R12*1), Z1
+	VBROADCASTI32X4 16(R8)(R12*1), K1, Z1
+	VBROADCASTI32X4 16(R9)(R12*1), K2, Z1
+	VBROADCASTI32X4 16(R10)(R12*1), K3, Z1
+	VPERMB          Z1, Z31, Z1
+	VMOVDQU32       Z1, 64(SI)
+	VBROADCASTI32X4 32(DI)(R12*1), Z2
+	VBROADCASTI32X4 32(R8)(R12*1), K1, Z2
+	VBROADCASTI32X4 32(R9)(R12*1), K2, Z2
+	VBROADCASTI32X4 32(R10)(R12*1), K3, Z2
+	VPERMB          Z2, Z31, Z2
+	VMOVDQU32       Z2, 128(SI)
+	VBROADCASTI32X4 48(DI)(R12*1), Z3
+	VBROADCASTI32X4 48(R8)(R12*1), K1, Z3
+	VBROADCASTI32X4 48(R9)(R12*1), K2, Z3
+	VBROADCASTI32X4 48(R10)(R12*1), K3, Z3
+	VPERMB          Z3, Z31, Z3
+	VMOVDQU32       Z3, 192(SI)
+	ADDQ            $0x00000100, SI
+	ADDQ            $0x40, R12
+	CMPQ            R12, R11
+	JLT             loop64
 
 tail:
 	CMPQ R12, CX
@@ -68832,6 +69089,7 @@ TEXT ·kernQuantDeint(SB), NOSPLIT, $0-64
 	VBROADCASTSS X0, Z29
 	VMOVDQU32    i8deintIdx<>+0(SB), Z26
 	VMOVDQU32    i8deintIdx<>+64(SB), Z27
+	VMOVDQU32    i8quantOrder<>+0(SB), Z25
 	VPXORD       Z31, Z31, Z31
 	SHLQ         $0x02, BX
 	MOVQ         CX, R9
@@ -68859,24 +69117,25 @@ row:
 	JZ    tail
 
 vec:
-	VMOVUPS     (R9), Z0
-	VMOVUPS     64(R9), Z1
-	VMOVDQA64   Z0, Z2
-	VPERMT2PS   Z1, Z26, Z0
-	VPERMT2PS   Z1, Z27, Z2
-	VFMADD213PS Z29, Z28, Z0
-	VCVTPS2DQ   Z0, Z0
-	VPMAXSD     Z31, Z0, Z0
-	VFMADD213PS Z29, Z28, Z2
-	VCVTPS2DQ   Z2, Z2
-	VPMAXSD     Z31, Z2, Z2
-	VPMOVUSDB   Z0, (R10)
-	VPMOVUSDB   Z2, (R11)
-	ADDQ        $0x80, R9
-	ADDQ        $0x10, R10
-	ADDQ        $0x10, R11
-	DECQ        R12
-	JNZ         vec
+	VMOVUPS       (R9), Z0
+	VMOVUPS       64(R9), Z1
+	VMOVDQA64     Z0, Z2
+	VPERMT2PS     Z1, Z26, Z0
+	VPERMT2PS     Z1, Z27, Z2
+	VFMADD213PS   Z29, Z28, Z0
+	VCVTPS2DQ     Z0, Z0
+	VFMADD213PS   Z29, Z28, Z2
+	VCVTPS2DQ     Z2, Z2
+	VPACKSSDW     Z2, Z0, Z0
+	VPACKUSWB     Z0, Z0, Z0
+	VPERMD        Z0, Z25, Z0
+	VMOVDQU       X0, (R10)
+	VEXTRACTI32X4 $0x01, Z0, (R11)
+	ADDQ          $0x80, R9
+	ADDQ          $0x10, R10
+	ADDQ          $0x10, R11
+	DECQ          R12
+	JNZ           vec
 
 tail:
 	KORTESTW    K1, K1

@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestInt8InterWiden runs the interleaver's check on the widening kernel
-// (kernInterQuads, the one CPUs without AVX512_VBMI take) where the CPU
-// would take the permuting one.
+// TestInt8InterWiden runs the interleavers' checks on the widening kernels
+// (kernInterQuads and kernInterQuads8, the ones CPUs without AVX512_VBMI
+// take) where the CPU would take the permuting ones.
 func TestInt8InterWiden(t *testing.T) {
 	if !i8AsmWanted {
 		t.Skip("no AVX512_VNNI")
@@ -20,5 +20,6 @@ func TestInt8InterWiden(t *testing.T) {
 	for _, vbmi := range []bool{false, i8InterVBMI} {
 		i8InterVBMI = vbmi
 		checkInterQuads(t, rand.New(rand.NewPCG(11, 12)))
+		checkInter8(t, rand.New(rand.NewPCG(13, 14)))
 	}
 }

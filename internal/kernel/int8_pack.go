@@ -83,6 +83,10 @@ func (q *Int8Plan) scatter(pl, tmp []byte) {
 
 // fillBytes sets every byte of b to v.
 func fillBytes(b []byte, v byte) {
+	if v == 0 {
+		clear(b)
+		return
+	}
 	if len(b) == 0 {
 		return
 	}

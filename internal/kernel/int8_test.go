@@ -23,15 +23,25 @@ func forEachI8Impl(t *testing.T, f func(t *testing.T)) {
 }
 
 // TestInt8QuantInter checks the quantizer on row widths around the
-// 16-value vector (whole vectors and a masked tail in asm), with row
-// pitches wider than the rows, against math.Round, and the interleaver
+// 16-value vector (whole vectors and a masked tail in asm) and the
+// 64-value block, with row pitches wider than the rows and rows that
+// follow each other (blocks of rows in asm), against math.Round, and the interleaver
 // against byte arithmetic; both with guard bands.
 func TestInt8QuantInter(t *testing.T) {
 	forEachI8Impl(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(1, 2))
 		const g = 7
-		for _, w := range []int{1, 8, 15, 16, 17, 31, 32, 33, 64, 100} {
-			rows, xp, dp := 3, w+5, w+9
+		type shape struct{ w, rows, xp int }
+		var shapes []shape
+		for _, w := range []int{1, 8, 15, 16, 17, 31, 32, 33, 64, 100, 130, 200} {
+			shapes = append(shapes, shape{w, 3, w + 5})
+		}
+		for _, rows := range []int{1, 2, 3, 4, 5, 7, 9} { // rows that follow each other: blocks of 2 or 4 rows and the rest
+			shapes = append(shapes, shape{16, rows, 16}, shape{32, rows, 32}, shape{8, rows, 8})
+		}
+		for _, sh := range shapes {
+			w, rows, xp := sh.w, sh.rows, sh.xp
+			dp := w + 9
 			x := randSlice(r, rows*xp)
 			for i := range x {
 				x[i] *= 3 // beyond the range: both clamps

@@ -25,13 +25,15 @@ func i8FlatRows(w, m int) int {
 }
 
 // i8FlatSet emits the int8 flat kernels kernI8FY<w>_<m> and
-// kernI8FQ<w>_<m> (see i8Flat, i8Flat8) and kernInterQuads8.
+// kernI8FQ<w>_<m> (see i8Flat, i8Flat8), kernInterQuads8 and
+// kernInterQuads8VBMI.
 func i8FlatSet() {
 	for m := 1; m <= i8FlatMaxM; m++ {
 		i8Flat8(m, false)
 		i8Flat8(m, true)
 	}
 	interQuads8()
+	interQuads8VBMI()
 	for _, w := range i8FlatWidths {
 		for m := 1; m <= i8FlatMaxM; m++ {
 			i8Flat(w, m, false)
@@ -400,4 +402,77 @@ func i8FlatLoop(m int) (nq, w, w3, p, qo Register, wa func(i, tap int) Mem) {
 	MOVLQSX(Mem{Base: qo}, p)
 	ADDQ(b, p)
 	return nq, w, w3, p, qo, wa
+}
+
+// interQuads8VBMI emits kernInterQuads8VBMI, kernInterQuads8 for CPUs with
+// AVX512_VBMI, two rows (16 words) a store: the 16 bytes of each plane
+// from the first row's column 0 gathered into one register's four 128-bit
+// lanes (a broadcast load, three more merged under masks, as
+// kernInterQuadsVBMI) and transposed by one VPERMB (table
+// i8inter8Idx); they hold all but the second row's last byte, which a
+// second such register, loaded one byte further on, supplies to the last
+// four bytes under a mask (table i8inter8Last).
+func interQuads8VBMI() {
+	var perm, last [64]byte
+	for p := range 16 {
+		for j := range 4 {
+			perm[4*p+j] = byte(16*j + p + p/8) // rows r and r+1: bytes 0-7 and 9-16 from column 0 of row r
+			last[4*p+j] = byte(16*j + 15)      // byte 17 from row r's column 0, 16 from the second load
+		}
+	}
+	var tbls [2]Mem
+	for i, t := range [2][64]byte{perm, last} {
+		tbls[i] = GLOBL([]string{"i8inter8Idx", "i8inter8Last"}[i], RODATA|NOPTR)
+		for o := 0; o < len(t); o += 8 {
+			var w uint64
+			for k := range 8 {
+				w |= uint64(t[o+k]) << (8 * k)
+			}
+			DATA(o, U64(w))
+		}
+	}
+	TEXT("kernInterQuads8VBMI", NOSPLIT, "func(nq int, planes *uint8, idx *int32, dst *uint32)")
+	Pragma("noescape")
+	Comment("kernInterQuads8's loops, two rows at a time.")
+	nq := Load(Param("nq"), GP64())
+	planes := Load(Param("planes"), GP64())
+	idx := Load(Param("idx"), GP64())
+	dst := Load(Param("dst"), GP64())
+	bs := []GPVirtual{GP64(), GP64(), GP64(), GP64()}
+	TESTQ(nq, nq)
+	JZ(LabelRef("done"))
+	VMOVDQU8(tbls[0], Z30)
+	VMOVDQU8(tbls[1], Z31)
+	m := GP64()
+	for j, k := range []Register{K1, K2, K3} { // dword lanes 4(j+1) to 4(j+1)+3
+		MOVL(U32(0xf<<(4*(j+1))), m.As32())
+		KMOVW(m.As32(), k)
+	}
+	MOVQ(U64(0xf<<60), m) // bytes 60-63: the second row's last word
+	KMOVQ(m, K4)
+	Label("quad")
+	for j := range 4 {
+		MOVLQSX(Mem{Base: idx, Disp: 4 * j}, bs[j])
+		ADDQ(planes, bs[j])
+	}
+	for r := 0; r < 10; r += 2 {
+		gather := func(disp int, z VecPhysical) {
+			VBROADCASTI32X4(Mem{Base: bs[0], Disp: disp}, z)
+			for j, k := range []Register{K1, K2, K3} {
+				VBROADCASTI32X4(Mem{Base: bs[j+1], Disp: disp}, k, z)
+			}
+		}
+		gather(9*r+1, Z0)
+		gather(9*r+2, Z1)
+		VPERMB(Z0, Z30, Z2)
+		VPERMB(Z1, Z31, K4, Z2)
+		VMOVDQU32(Z2, Mem{Base: dst, Disp: 4 * (1 + 8*r)})
+	}
+	ADDQ(Imm(16), idx)
+	ADDQ(U32(4*i8Flat8QS), dst)
+	DECQ(nq)
+	JNZ(LabelRef("quad"))
+	Label("done")
+	VZEROUPPER()
+	RET()
 }

@@ -9,8 +9,8 @@ import (
 // quantDeint emits kernQuantDeint, kernQuantRows for the packing of a
 // stride-2 conv's input: each row's even and odd values quantized into
 // two byte rows (its two column phases), 16 pairs at a time (two loads,
-// split by two two-table permutes, VPERMT2PS), the last n%16 pairs
-// masked.
+// split by two two-table permutes, VPERMT2PS, and narrowed together as
+// in kernQuantRows, table i8quantOrder), the last n%16 pairs masked.
 func quantDeint() {
 	var idx [32]uint32
 	for m := range 16 {
@@ -42,6 +42,8 @@ func quantDeint() {
 	VBROADCASTSS(Load(Param("zp"), XMM()), zp)
 	VMOVDQU32(tbl.Offset(0), even)
 	VMOVDQU32(tbl.Offset(64), odd)
+	order := Z25
+	VMOVDQU32(quantOrder, order)
 	VPXORD(Z31, Z31, Z31)
 	SHLQ(Imm(2), xp)
 	tail := GP64()
@@ -65,14 +67,16 @@ func quantDeint() {
 	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
 	px, p0, p1, v := GP64(), GP64(), GP64(), GP64()
-	split := func() { // Z0, Z1: 32 values -> Z0 even, Z2 odd, quantized
+	split := func(clamp bool) { // Z0, Z1: 32 values -> Z0 even, Z2 odd, quantized (clamp: at least 0)
 		VMOVDQA64(Z0, Z2)
 		VPERMT2PS(Z1, even, Z0)
 		VPERMT2PS(Z1, odd, Z2)
 		for _, z := range []VecPhysical{Z0, Z2} {
 			VFMADD213PS(zp, inv, z)
 			VCVTPS2DQ(z, z)
-			VPMAXSD(Z31, z, z)
+			if clamp {
+				VPMAXSD(Z31, z, z)
+			}
 		}
 	}
 	Label("row")
@@ -85,9 +89,12 @@ func quantDeint() {
 	Label("vec")
 	VMOVUPS(Mem{Base: px}, Z0)
 	VMOVUPS(Mem{Base: px, Disp: 64}, Z1)
-	split()
-	VPMOVUSDB(Z0, Mem{Base: p0}) // saturates above 255
-	VPMOVUSDB(Z2, Mem{Base: p1})
+	split(false)
+	VPACKSSDW(Z2, Z0, Z0) // lane k: dword k of the even and the odd values, as words
+	VPACKUSWB(Z0, Z0, Z0) // as bytes, clamped to [0, 255]
+	VPERMD(Z0, order, Z0) // the even values' 16 bytes, then the odd ones'
+	VMOVDQU(X0, Mem{Base: p0})
+	VEXTRACTI32X4(Imm(1), Z0, Mem{Base: p1})
 	ADDQ(Imm(128), px)
 	ADDQ(Imm(16), p0)
 	ADDQ(Imm(16), p1)
@@ -98,7 +105,7 @@ func quantDeint() {
 	JZ(LabelRef("next"))
 	VMOVUPS_Z(Mem{Base: px}, K2, Z0)
 	VMOVUPS_Z(Mem{Base: px, Disp: 64}, K3, Z1)
-	split()
+	split(true)
 	VPMOVUSDB(Z0, K1, Mem{Base: p0})
 	VPMOVUSDB(Z2, K1, Mem{Base: p1})
 	Label("next")
