@@ -138,7 +138,7 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 			return nil, nil, fmt.Errorf("compile: layer %s: unknown route %v", name, route)
 		}
 	}
-	o.plan = kernel.NewGroupPlan(p, o.groups)
+	o.plan = kernel.NewGroupPlan(p, o.groups).PackWeights() // the groups' weights stay as they are
 	o.split(lc.kk * lc.hw)
 	if a, ok := c.opt.Int8[name]; ok {
 		if a.Scale <= 0 {

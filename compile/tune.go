@@ -166,7 +166,7 @@ func (c *compiler) measure(o *convOp, cands []candidate, info *LayerInfo) candid
 			plans[i] = func() { pl.Forward(x, y, e, ws) }
 			continue
 		}
-		pl := kernel.NewGroupPlan(p, cd.groups)
+		pl := kernel.NewGroupPlan(p, cd.groups).PackWeights() // as the layer will run
 		xin, padded := x, c.hint.padIn && pl.PaddedLen() > 0
 		if padded {
 			xin = make([]float32, pl.PaddedLen())

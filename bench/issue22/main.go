@@ -5,7 +5,8 @@
 //     (kernel.FMAPeakLoop: 24 independent 512-bit FMA chains, about 4 ms,
 //     every thread started and spinning before the clock starts);
 //   - the dense 3x3 conv forward (kernel.GroupPlan, one group: the
-//     compiled engine's dense route, bias and ReLU fused) on the three
+//     compiled engine's dense route, bias and ReLU fused, weights packed
+//     as compile packs them) on the three
 //     CIFAR ResNet stage shapes, as a fraction of that peak: batch 64 with
 //     micro-batches of 2 images handed to whichever thread is free (as the
 //     compiled network runs them, so each conv's input is warm in cache)
@@ -313,7 +314,7 @@ func newConvJobs(threads int) []*convJob {
 			g.Weights[i] = float32(r.NormFloat64()) * 0.1
 		}
 		c := &convJob{name: fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), flops: p.FLOPs(),
-			plan: kernel.NewGroupPlan(p, []kernel.Group{g}), pool: parallel.NewPool(threads)}
+			plan: kernel.NewGroupPlan(p, []kernel.Group{g}).PackWeights(), pool: parallel.NewPool(threads)}
 		c.epilogue = kernel.Epilogue{Bias: make([]float32, p.N), ReLU: true}
 		n := c.plan.PaddedLen()
 		for range max(2*threads, 2) {

@@ -28,23 +28,28 @@ import (
 // by the kernels' measured rates (flat_blocks.go); the kernels of up to 4
 // filters load each input row once per column shift and use it for the
 // three output rows it feeds (on 32x32 planes, for 3 or 4 filters, in
-// tiles of four half rows, as on 16x16 planes). They read the
-// group's weights where they are: a plan keeps its groups' slices, which
-// may change after it is built (a copy made by NewGroupPlan went stale in
-// package compile's tests). Whether the route beats the padded
-// pitch is measured once per process and width (tuneFlat).
+// tiles of four half rows, as on 16x16 planes). They read the group's
+// weights where they are: a plan keeps its groups' slices, which may
+// change after it is built (package nn refills them before every pass).
+// A caller whose weights stay fixed (package compile) may have a plan
+// pack them (GroupPlan.PackWeights: the groups of more than flat8MaxM
+// filters on 8x8 planes, channel-major, flatPackLDA). Whether the route
+// beats the padded pitch is measured once per process and width
+// (tuneFlat).
 
 // flat8MaxM is the most filters of one flatKernel call.
 const flat8MaxM = 6
 
 // flatKernel computes m (1 <= m <= flat8MaxM) output planes of w x w
 // (w = 8, 16 or 32) from nc input planes of w x w, plane ci at
-// x[choffs[ci]:], weights wt [m][nc][9] with rows lda floats apart (tap t
-// = 3*(dy+1) + dx+1), zero outside the plane:
+// x[choffs[ci]:], weights wt [m][nc][9] with rows lda >= 9*nc floats apart
+// (tap t = 3*(dy+1) + dx+1), or, where lda is flatPackLDA, [nc][m][9]
+// (channel-major: flatWeightAt; on 8x8 planes only, but in the pure-Go
+// kernels), zero outside the plane:
 //
 //	for i := range m {
 //		for q := range w * w {
-//			s := sum over ci, t of wt[i*lda+ci*9+t] * plane ci at (q/w+dy, q%w+dx)
+//			s := sum over ci, t of wt[flatWeightAt(i, ci, m, lda)+t] * plane ci at (q/w+dy, q%w+dx)
 //			v := s + bias[i]
 //			if add != nil {
 //				v += add[coffs[i]+q]
@@ -65,6 +70,46 @@ var (
 	flat8Mode int
 )
 
+// flatPackLDA is the lda that tells a flatKernel its weights are
+// channel-major, [nc][m][9]: the layout GroupPlan.PackWeights packs the
+// blocks of the groups of more than flat8MaxM filters on 8x8 planes in.
+// Such a plan
+// reads each weight once per image (for the plane's four vectors; the
+// dense 64x8x8 conv's 147 KiB stream from L2), and a block's weights in
+// its group's layout are m rows 36*nc bytes apart, read 36 bytes a
+// channel: m streams. Packed, they are one, and the dense 64x8x8 conv ran
+// 5% faster (docs/BENCHMARKS.md); the small groups of pruned convs did
+// not gain and are not packed. Rows of 9 floats (nc = 1, where the two
+// layouts agree) are the only other weights with this lda.
+const flatPackLDA = 9
+
+// flatWeightAt is the index in a flatKernel's wt of filter i's weights of
+// channel ci (nine taps) in a block of m filters with rows lda apart.
+func flatWeightAt(i, ci, m, lda int) int {
+	if lda == flatPackLDA {
+		return (ci*m + i) * 9
+	}
+	return i*lda + ci*9
+}
+
+// flatChannelMajor reports whether a flatKernel's weights of m filters and
+// nc channels with rows lda apart are channel-major and differ from the
+// rows layout (both filters and channels more than one).
+func flatChannelMajor(m, nc, lda int) bool {
+	return lda == flatPackLDA && m > 1 && nc > 1
+}
+
+// flatWeightsLen is the floats a flatKernel reads of wt.
+func flatWeightsLen(m, nc, lda int) int {
+	if nc == 0 {
+		return 0
+	}
+	if lda == flatPackLDA {
+		return nc * m * 9
+	}
+	return (m-1)*lda + nc*9
+}
+
 // flatTapOrder is the order in which the flat kernels sum a channel's
 // taps into an output (column shift outer, row shift inner), the same for
 // every block size so that results do not depend on the blocking.
@@ -84,7 +129,7 @@ func flatGoOrder(order *[9]int, w, m, nc int, wt []float32, lda int, choffs []in
 		for _, t := range order {
 			dy, dx := t/3-1, t%3-1
 			for i := range m {
-				wv := wt[i*lda+ci*9+t]
+				wv := wt[flatWeightAt(i, ci, m, lda)+t]
 				si := s[i*hw : (i+1)*hw]
 				for y := max(0, -dy); y < min(w, w-dy); y++ {
 					for xx := max(0, -dx); xx < min(w, w-dx); xx++ {
@@ -106,9 +151,11 @@ func flatGoOrder(order *[9]int, w, m, nc int, wt []float32, lda int, choffs []in
 	}
 }
 
-// flat8Plan is the flat route of a GroupPlan: its groups in blocks.
+// flat8Plan is the flat route of a GroupPlan: its groups in blocks;
+// packed, PackWeights ran.
 type flat8Plan struct {
 	groups []flat8Group
+	packed bool
 }
 
 // flat8Group is one group of a flat plan: its channels' plane offsets and
@@ -119,11 +166,14 @@ type flat8Group struct {
 	one    bool // a group of one filter on 16x16 or 32x32 planes: flatOneKern's
 }
 
-// flat8Block is up to flat8MaxM filters of a group and their rows of the
-// group's weights ([filter][channel][tap], never copied).
+// flat8Block is up to flat8MaxM filters of a group and their weights:
+// their rows of the group's weights ([filter][channel][tap], lda 9*nc,
+// not copied), or, for a group of more than flat8MaxM filters on 8x8
+// planes, a channel-major copy (lda flatPackLDA, GroupPlan.PackWeights).
 type flat8Block struct {
 	filters []int
 	w       []float32
+	lda     int
 }
 
 // flatWidths are the plane widths of the flat route.
@@ -201,9 +251,13 @@ func (g *GroupPlan) Flat() bool { return g.f8 != nil }
 // Regroup returns a plan of the same convolution over other groups that
 // reads and writes the same layouts as g (padded pitch or flat), so that
 // plans of parts of g's groups (run on separate threads) take g's input
-// and a producer's hand-off to g.
+// and a producer's hand-off to g; packed (PackWeights) where g is.
 func (g *GroupPlan) Regroup(groups []Group) *GroupPlan {
-	return newGroupPlan(g.p, groups, g.f8 != nil || g.s2 != nil)
+	pl := newGroupPlan(g.p, groups, g.f8 != nil || g.s2 != nil)
+	if g.f8 != nil && g.f8.packed {
+		pl.PackWeights()
+	}
+	return pl
 }
 
 // newFlat8 splits groups into blocks for the flat route of planes of hw
@@ -221,11 +275,55 @@ func newFlat8(groups []Group, hw, wi int) []flat8Group {
 		}
 		i0 := 0
 		for _, m := range flatBlockSizes(wi, nf) {
-			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: gr.Weights[i0*nc*9 : (i0+m)*nc*9]}
+			blk := flat8Block{filters: gr.Filters[i0 : i0+m], w: gr.Weights[i0*nc*9 : (i0+m)*nc*9], lda: nc * 9}
 			fg.blocks = append(fg.blocks, blk)
 			i0 += m
 		}
 		out = append(out, fg)
+	}
+	return out
+}
+
+// PackWeights makes g read a copy of its groups' weights in the layout its
+// kernels run fastest on, and returns g: on the flat route of 8x8 planes,
+// the blocks of groups of more than 6 filters channel-major (flatPackLDA;
+// the dense 64x8x8 conv ran 2.5-5% faster). Elsewhere it does nothing.
+// After it, g (and the plans Regroup makes of it) no longer sees changes
+// to those groups' weights: callers that refill weights between passes
+// (package nn's sparse layers) must not call it. It must not run while g
+// runs.
+func (g *GroupPlan) PackWeights() *GroupPlan {
+	if g.f8 == nil || g.p.W != 8 || g.f8.packed {
+		return g
+	}
+	g.f8.packed = true
+	for gi := range g.f8.groups {
+		fg := &g.f8.groups[gi]
+		nc, nf := len(fg.choffs), 0
+		for _, b := range fg.blocks {
+			nf += len(b.filters)
+		}
+		if nf <= flat8MaxM || nc < 2 {
+			continue
+		}
+		for bi := range fg.blocks {
+			b := &fg.blocks[bi]
+			if m := len(b.filters); m > 1 {
+				b.w, b.lda = packFlat(b.w, m, nc), flatPackLDA
+			}
+		}
+	}
+	return g
+}
+
+// packFlat returns a copy of the weights w of m filters, [m][nc][9], in
+// the channel-major layout [nc][m][9] (flatPackLDA).
+func packFlat(w []float32, m, nc int) []float32 {
+	out := make([]float32, 0, m*nc*9)
+	for ci := range nc {
+		for i := range m {
+			out = append(out, w[(i*nc+ci)*9:][:9]...)
+		}
 	}
 	return out
 }
@@ -282,14 +380,14 @@ func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern, one flatKernel, x, y []
 					coffs[i] += y0
 				}
 				if !hasPlanes(e, blk.filters) {
-					kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, lo, e.Add)
+					kern(w, m, nc, blk.w, blk.lda, fg.choffs, x, y, coffs, bias, lo, e.Add)
 					continue
 				}
 				// Folded constant channels' planes: added, and the ReLU
 				// applied, in a vector pass after the kernel's store
 				// (a tile and the row epilogue took 5% of a pruned
 				// ResNet-56).
-				kern(w, m, nc, blk.w, nc*9, fg.choffs, x, y, coffs, bias, reluLo(false), e.Add)
+				kern(w, m, nc, blk.w, blk.lda, fg.choffs, x, y, coffs, bias, reluLo(false), e.Add)
 				for i, n := range blk.filters {
 					yn := y[coffs[i]:][:hw]
 					if e.Planes[n] != nil {
@@ -307,7 +405,7 @@ func (g *GroupPlan) forwardBlocks(plan *flat8Plan, kern, one flatKernel, x, y []
 			for i := range coffs {
 				coffs[i] = i * hw
 			}
-			kern(w, m, nc, blk.w, nc*9, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
+			kern(w, m, nc, blk.w, blk.lda, fg.choffs, x, t, coffs, bias, reluLo(false), nil)
 			for i, n := range blk.filters {
 				tn := t[i*hw : (i+1)*hw]
 				if e.Planes != nil && e.Planes[n] != nil {

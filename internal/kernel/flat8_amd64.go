@@ -293,17 +293,19 @@ func init() {
 // flatAVX512 is the flatKernel of the generated kernels, one call per
 // tile of flatTile(w, m) outputs for planes wider than 8 (on 32x32 planes
 // with kernFlat32h kernels for m, a tile of flatHalfRows rows of each
-// column half in turn). It checks the bounds of
-// wt, choffs, c and add (lda >= 9*nc); the caller guarantees that every plane
+// column half in turn). It checks the bounds of wt, choffs, c and add
+// (lda >= 9*nc, or flatPackLDA on 8x8 planes: only the kernFlat8 kernels
+// take channel-major weights); the caller guarantees that every plane
 // x[choffs[ci]:][:w*w] is in range (GroupPlan checks x once per image).
 // Planes within 16 floats of x's ends run the kernels' loop body whose
 // loads stay inside the plane (the other reads up to 9 floats around it,
 // unmasked).
 func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	hw := w * w
-	if nc > 0 {
-		_ = wt[:(m-1)*lda+nc*9]
+	if w != 8 && flatChannelMajor(m, nc, lda) {
+		panic("kernel: channel-major weights on planes wider than 8")
 	}
+	_ = wt[:flatWeightsLen(m, nc, lda)]
 	_ = choffs[:nc]
 	_ = bias[m-1]
 	ap := flatOutputs(m, hw, c, coffs, add)
@@ -336,9 +338,10 @@ func flatAVX512(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []floa
 // choffs, every channel's four phase planes in x, c and add.
 func flatS2AVX512(wo, m, nc int, wt []float32, lda int, choffs []int32, x, c []float32, coffs []int, bias []float32, lo float32, add []float32) {
 	hw := wo * wo
-	if nc > 0 {
-		_ = wt[:(m-1)*lda+nc*9]
+	if flatChannelMajor(m, nc, lda) {
+		panic("kernel: channel-major weights in a stride-2 kernel")
 	}
+	_ = wt[:flatWeightsLen(m, nc, lda)]
 	for _, o := range choffs[:nc] {
 		_ = x[o : int(o)+4*hw]
 	}

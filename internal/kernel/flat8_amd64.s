@@ -5,48 +5,53 @@
 #include "textflag.h"
 
 // func kernFlat8_1(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
 TEXT ·kernFlat8_1(SB), NOSPLIT, $0-88
 	// Masks: K1 drops column 0 (dx = -1), K2 column 7 (dx = +1); for the
 	// top rows' taps above (vector 0, dy = -1) K3, K4, K5 keep row 1 only (dx 0,
 	// -1, +1), and for the bottom ones below (vector 3, dy = +1) K6, K7 row 6
 	// only (dx 0, -1; dx +1 loads with K6 and masks the FMAs with K2).
-	MOVL   $0x0000fefe, AX
-	KMOVW  AX, K1
-	MOVL   $0x00007f7f, AX
-	KMOVW  AX, K2
-	MOVL   $0x0000ff00, AX
-	KMOVW  AX, K3
-	MOVL   $0x0000fe00, AX
-	KMOVW  AX, K4
-	MOVL   $0x00007f00, AX
-	KMOVW  AX, K5
-	MOVL   $0x000000ff, AX
-	KMOVW  AX, K6
-	MOVL   $0x000000fe, AX
-	KMOVW  AX, K7
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	MOVQ   nc+0(FP), AX
-	MOVQ   w+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	LEAQ   (CX)(DX*2), BX
-	ADDQ   DX, BX
-	MOVQ   choffs+24(FP), DX
-	MOVQ   x+32(FP), SI
-	TESTQ  AX, AX
-	JZ     store
-	MOVQ   edge+40(FP), R9
+	MOVL    $0x0000fefe, AX
+	KMOVW   AX, K1
+	MOVL    $0x00007f7f, AX
+	KMOVW   AX, K2
+	MOVL    $0x0000ff00, AX
+	KMOVW   AX, K3
+	MOVL    $0x0000fe00, AX
+	KMOVW   AX, K4
+	MOVL    $0x00007f00, AX
+	KMOVW   AX, K5
+	MOVL    $0x000000ff, AX
+	KMOVW   AX, K6
+	MOVL    $0x000000fe, AX
+	KMOVW   AX, K7
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	MOVQ    nc+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (CX)(DX*2), BX
+	ADDQ    DX, BX
+	MOVQ    choffs+24(FP), DX
+	MOVQ    x+32(FP), SI
+	TESTQ   AX, AX
+	JZ      store
+	MOVQ    lda+16(FP), R9
+	MOVQ    $0x00000024, DI
+	CMPQ    R9, $0x09
+	MOVQ    $0x00000024, R9
+	CMOVQEQ DI, R9
+	MOVQ    edge+40(FP), R10
 
 chan:
 	MOVLQSX      (DX), DI
 	LEAQ         (SI)(DI*4), R8
 	CMPQ         DI, $0x10
 	JLT          safe
-	CMPQ         DI, R9
+	CMPQ         DI, R10
 	JGT          safe
 	VBROADCASTSS (CX), Z16
 	VBROADCASTSS 12(CX), Z17
@@ -199,8 +204,8 @@ safe:
 	VFMADD231PS       Z30, Z18, K2, Z3
 
 next:
-	ADDQ $0x24, CX
-	ADDQ $0x24, BX
+	ADDQ R9, CX
+	ADDQ R9, BX
 	ADDQ $0x04, DX
 	DECQ AX
 	JNZ  chan
@@ -254,52 +259,57 @@ add:
 	RET
 
 // func kernFlat8_2(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
 TEXT ·kernFlat8_2(SB), NOSPLIT, $0-88
 	// Masks: K1 drops column 0 (dx = -1), K2 column 7 (dx = +1); for the
 	// top rows' taps above (vector 0, dy = -1) K3, K4, K5 keep row 1 only (dx 0,
 	// -1, +1), and for the bottom ones below (vector 3, dy = +1) K6, K7 row 6
 	// only (dx 0, -1; dx +1 loads with K6 and masks the FMAs with K2).
-	MOVL   $0x0000fefe, AX
-	KMOVW  AX, K1
-	MOVL   $0x00007f7f, AX
-	KMOVW  AX, K2
-	MOVL   $0x0000ff00, AX
-	KMOVW  AX, K3
-	MOVL   $0x0000fe00, AX
-	KMOVW  AX, K4
-	MOVL   $0x00007f00, AX
-	KMOVW  AX, K5
-	MOVL   $0x000000ff, AX
-	KMOVW  AX, K6
-	MOVL   $0x000000fe, AX
-	KMOVW  AX, K7
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	MOVQ   nc+0(FP), AX
-	MOVQ   w+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	LEAQ   (CX)(DX*2), BX
-	ADDQ   DX, BX
-	MOVQ   choffs+24(FP), SI
-	MOVQ   x+32(FP), DI
-	TESTQ  AX, AX
-	JZ     store
-	MOVQ   edge+40(FP), R10
+	MOVL    $0x0000fefe, AX
+	KMOVW   AX, K1
+	MOVL    $0x00007f7f, AX
+	KMOVW   AX, K2
+	MOVL    $0x0000ff00, AX
+	KMOVW   AX, K3
+	MOVL    $0x0000fe00, AX
+	KMOVW   AX, K4
+	MOVL    $0x00007f00, AX
+	KMOVW   AX, K5
+	MOVL    $0x000000ff, AX
+	KMOVW   AX, K6
+	MOVL    $0x000000fe, AX
+	KMOVW   AX, K7
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	MOVQ    nc+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (CX)(DX*2), BX
+	ADDQ    DX, BX
+	MOVQ    choffs+24(FP), SI
+	MOVQ    x+32(FP), DI
+	TESTQ   AX, AX
+	JZ      store
+	MOVQ    lda+16(FP), R10
+	MOVQ    $0x00000048, R8
+	CMPQ    R10, $0x09
+	MOVQ    $0x00000024, R10
+	CMOVQEQ R8, R10
+	MOVQ    edge+40(FP), R11
 
 chan:
 	MOVLQSX      (SI), R8
 	LEAQ         (DI)(R8*4), R9
 	CMPQ         R8, $0x10
 	JLT          safe
-	CMPQ         R8, R10
+	CMPQ         R8, R11
 	JGT          safe
 	VBROADCASTSS (CX), Z16
 	VBROADCASTSS 12(CX), Z17
@@ -542,8 +552,8 @@ safe:
 	VFMADD231PS       Z30, Z21, K2, Z7
 
 next:
-	ADDQ $0x24, CX
-	ADDQ $0x24, BX
+	ADDQ R10, CX
+	ADDQ R10, BX
 	ADDQ $0x04, SI
 	DECQ AX
 	JNZ  chan
@@ -630,56 +640,61 @@ add:
 	RET
 
 // func kernFlat8_3(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
 TEXT ·kernFlat8_3(SB), NOSPLIT, $0-88
 	// Masks: K1 drops column 0 (dx = -1), K2 column 7 (dx = +1); for the
 	// top rows' taps above (vector 0, dy = -1) K3, K4, K5 keep row 1 only (dx 0,
 	// -1, +1), and for the bottom ones below (vector 3, dy = +1) K6, K7 row 6
 	// only (dx 0, -1; dx +1 loads with K6 and masks the FMAs with K2).
-	MOVL   $0x0000fefe, AX
-	KMOVW  AX, K1
-	MOVL   $0x00007f7f, AX
-	KMOVW  AX, K2
-	MOVL   $0x0000ff00, AX
-	KMOVW  AX, K3
-	MOVL   $0x0000fe00, AX
-	KMOVW  AX, K4
-	MOVL   $0x00007f00, AX
-	KMOVW  AX, K5
-	MOVL   $0x000000ff, AX
-	KMOVW  AX, K6
-	MOVL   $0x000000fe, AX
-	KMOVW  AX, K7
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	MOVQ   nc+0(FP), AX
-	MOVQ   w+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	LEAQ   (CX)(DX*2), BX
-	ADDQ   DX, BX
-	MOVQ   choffs+24(FP), SI
-	MOVQ   x+32(FP), DI
-	TESTQ  AX, AX
-	JZ     store
-	MOVQ   edge+40(FP), R10
+	MOVL    $0x0000fefe, AX
+	KMOVW   AX, K1
+	MOVL    $0x00007f7f, AX
+	KMOVW   AX, K2
+	MOVL    $0x0000ff00, AX
+	KMOVW   AX, K3
+	MOVL    $0x0000fe00, AX
+	KMOVW   AX, K4
+	MOVL    $0x00007f00, AX
+	KMOVW   AX, K5
+	MOVL    $0x000000ff, AX
+	KMOVW   AX, K6
+	MOVL    $0x000000fe, AX
+	KMOVW   AX, K7
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	MOVQ    nc+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (CX)(DX*2), BX
+	ADDQ    DX, BX
+	MOVQ    choffs+24(FP), SI
+	MOVQ    x+32(FP), DI
+	TESTQ   AX, AX
+	JZ      store
+	MOVQ    lda+16(FP), R10
+	MOVQ    $0x0000006c, R8
+	CMPQ    R10, $0x09
+	MOVQ    $0x00000024, R10
+	CMOVQEQ R8, R10
+	MOVQ    edge+40(FP), R11
 
 chan:
 	MOVLQSX      (SI), R8
 	LEAQ         (DI)(R8*4), R9
 	CMPQ         R8, $0x10
 	JLT          safe
-	CMPQ         R8, R10
+	CMPQ         R8, R11
 	JGT          safe
 	VBROADCASTSS (CX), Z16
 	VBROADCASTSS 12(CX), Z17
@@ -1012,8 +1027,8 @@ safe:
 	VFMADD231PS       Z30, Z24, K2, Z11
 
 next:
-	ADDQ $0x24, CX
-	ADDQ $0x24, BX
+	ADDQ R10, CX
+	ADDQ R10, BX
 	ADDQ $0x04, SI
 	DECQ AX
 	JNZ  chan
@@ -1133,60 +1148,65 @@ add:
 	RET
 
 // func kernFlat8_4(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
 TEXT ·kernFlat8_4(SB), NOSPLIT, $0-88
 	// Masks: K1 drops column 0 (dx = -1), K2 column 7 (dx = +1); for the
 	// top rows' taps above (vector 0, dy = -1) K3, K4, K5 keep row 1 only (dx 0,
 	// -1, +1), and for the bottom ones below (vector 3, dy = +1) K6, K7 row 6
 	// only (dx 0, -1; dx +1 loads with K6 and masks the FMAs with K2).
-	MOVL   $0x0000fefe, AX
-	KMOVW  AX, K1
-	MOVL   $0x00007f7f, AX
-	KMOVW  AX, K2
-	MOVL   $0x0000ff00, AX
-	KMOVW  AX, K3
-	MOVL   $0x0000fe00, AX
-	KMOVW  AX, K4
-	MOVL   $0x00007f00, AX
-	KMOVW  AX, K5
-	MOVL   $0x000000ff, AX
-	KMOVW  AX, K6
-	MOVL   $0x000000fe, AX
-	KMOVW  AX, K7
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	MOVQ   nc+0(FP), AX
-	MOVQ   w+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	LEAQ   (CX)(DX*2), BX
-	ADDQ   DX, BX
-	MOVQ   choffs+24(FP), SI
-	MOVQ   x+32(FP), DI
-	TESTQ  AX, AX
-	JZ     store
-	MOVQ   edge+40(FP), R10
+	MOVL    $0x0000fefe, AX
+	KMOVW   AX, K1
+	MOVL    $0x00007f7f, AX
+	KMOVW   AX, K2
+	MOVL    $0x0000ff00, AX
+	KMOVW   AX, K3
+	MOVL    $0x0000fe00, AX
+	KMOVW   AX, K4
+	MOVL    $0x00007f00, AX
+	KMOVW   AX, K5
+	MOVL    $0x000000ff, AX
+	KMOVW   AX, K6
+	MOVL    $0x000000fe, AX
+	KMOVW   AX, K7
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	MOVQ    nc+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (CX)(DX*2), BX
+	ADDQ    DX, BX
+	MOVQ    choffs+24(FP), SI
+	MOVQ    x+32(FP), DI
+	TESTQ   AX, AX
+	JZ      store
+	MOVQ    lda+16(FP), R10
+	MOVQ    $0x00000090, R8
+	CMPQ    R10, $0x09
+	MOVQ    $0x00000024, R10
+	CMOVQEQ R8, R10
+	MOVQ    edge+40(FP), R11
 
 chan:
 	MOVLQSX      (SI), R8
 	LEAQ         (DI)(R8*4), R9
 	CMPQ         R8, $0x10
 	JLT          safe
-	CMPQ         R8, R10
+	CMPQ         R8, R11
 	JGT          safe
 	VBROADCASTSS (CX), Z16
 	VBROADCASTSS 12(CX), Z17
@@ -1609,8 +1629,8 @@ safe:
 	VFMADD231PS       Z30, Z27, K2, Z15
 
 next:
-	ADDQ $0x24, CX
-	ADDQ $0x24, BX
+	ADDQ R10, CX
+	ADDQ R10, BX
 	ADDQ $0x04, SI
 	DECQ AX
 	JNZ  chan
@@ -1763,64 +1783,69 @@ add:
 	RET
 
 // func kernFlat8_5(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
 TEXT ·kernFlat8_5(SB), NOSPLIT, $0-88
 	// Masks: K1 drops column 0 (dx = -1), K2 column 7 (dx = +1); for the
 	// top rows' taps above (vector 0, dy = -1) K3, K4, K5 keep row 1 only (dx 0,
 	// -1, +1), and for the bottom ones below (vector 3, dy = +1) K6, K7 row 6
 	// only (dx 0, -1; dx +1 loads with K6 and masks the FMAs with K2).
-	MOVL   $0x0000fefe, AX
-	KMOVW  AX, K1
-	MOVL   $0x00007f7f, AX
-	KMOVW  AX, K2
-	MOVL   $0x0000ff00, AX
-	KMOVW  AX, K3
-	MOVL   $0x0000fe00, AX
-	KMOVW  AX, K4
-	MOVL   $0x00007f00, AX
-	KMOVW  AX, K5
-	MOVL   $0x000000ff, AX
-	KMOVW  AX, K6
-	MOVL   $0x000000fe, AX
-	KMOVW  AX, K7
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	MOVQ   nc+0(FP), AX
-	MOVQ   w+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	LEAQ   (CX)(DX*2), BX
-	ADDQ   DX, BX
-	MOVQ   choffs+24(FP), SI
-	MOVQ   x+32(FP), DI
-	TESTQ  AX, AX
-	JZ     store
-	MOVQ   edge+40(FP), R10
+	MOVL    $0x0000fefe, AX
+	KMOVW   AX, K1
+	MOVL    $0x00007f7f, AX
+	KMOVW   AX, K2
+	MOVL    $0x0000ff00, AX
+	KMOVW   AX, K3
+	MOVL    $0x0000fe00, AX
+	KMOVW   AX, K4
+	MOVL    $0x00007f00, AX
+	KMOVW   AX, K5
+	MOVL    $0x000000ff, AX
+	KMOVW   AX, K6
+	MOVL    $0x000000fe, AX
+	KMOVW   AX, K7
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	VPXORD  Z19, Z19, Z19
+	MOVQ    nc+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (CX)(DX*2), BX
+	ADDQ    DX, BX
+	MOVQ    choffs+24(FP), SI
+	MOVQ    x+32(FP), DI
+	TESTQ   AX, AX
+	JZ      store
+	MOVQ    lda+16(FP), R10
+	MOVQ    $0x000000b4, R8
+	CMPQ    R10, $0x09
+	MOVQ    $0x00000024, R10
+	CMOVQEQ R8, R10
+	MOVQ    edge+40(FP), R11
 
 chan:
 	MOVLQSX      (SI), R8
 	LEAQ         (DI)(R8*4), R9
 	CMPQ         R8, $0x10
 	JLT          safe
-	CMPQ         R8, R10
+	CMPQ         R8, R11
 	JGT          safe
 	VBROADCASTSS (CX), Z24
 	VBROADCASTSS (CX)(DX*1), Z25
@@ -2351,8 +2376,8 @@ safe:
 	VFMADD231PS       Z31, Z28, K2, Z19
 
 next:
-	ADDQ $0x24, CX
-	ADDQ $0x24, BX
+	ADDQ R10, CX
+	ADDQ R10, BX
 	ADDQ $0x04, SI
 	DECQ AX
 	JNZ  chan
@@ -2538,68 +2563,73 @@ add:
 	RET
 
 // func kernFlat8_6(nc int, w *float32, lda int, choffs *int32, x *float32, edge int, c *float32, coffs *int, bias *float32, lo float32, add *float32)
-// Requires: AVX, AVX512DQ, AVX512F
+// Requires: AVX, AVX512DQ, AVX512F, CMOV
 TEXT ·kernFlat8_6(SB), NOSPLIT, $0-88
 	// Masks: K1 drops column 0 (dx = -1), K2 column 7 (dx = +1); for the
 	// top rows' taps above (vector 0, dy = -1) K3, K4, K5 keep row 1 only (dx 0,
 	// -1, +1), and for the bottom ones below (vector 3, dy = +1) K6, K7 row 6
 	// only (dx 0, -1; dx +1 loads with K6 and masks the FMAs with K2).
-	MOVL   $0x0000fefe, AX
-	KMOVW  AX, K1
-	MOVL   $0x00007f7f, AX
-	KMOVW  AX, K2
-	MOVL   $0x0000ff00, AX
-	KMOVW  AX, K3
-	MOVL   $0x0000fe00, AX
-	KMOVW  AX, K4
-	MOVL   $0x00007f00, AX
-	KMOVW  AX, K5
-	MOVL   $0x000000ff, AX
-	KMOVW  AX, K6
-	MOVL   $0x000000fe, AX
-	KMOVW  AX, K7
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	MOVQ   nc+0(FP), AX
-	MOVQ   w+8(FP), CX
-	MOVQ   lda+16(FP), DX
-	SHLQ   $0x02, DX
-	LEAQ   (CX)(DX*2), BX
-	ADDQ   DX, BX
-	MOVQ   choffs+24(FP), SI
-	MOVQ   x+32(FP), DI
-	TESTQ  AX, AX
-	JZ     store
-	MOVQ   edge+40(FP), R10
+	MOVL    $0x0000fefe, AX
+	KMOVW   AX, K1
+	MOVL    $0x00007f7f, AX
+	KMOVW   AX, K2
+	MOVL    $0x0000ff00, AX
+	KMOVW   AX, K3
+	MOVL    $0x0000fe00, AX
+	KMOVW   AX, K4
+	MOVL    $0x00007f00, AX
+	KMOVW   AX, K5
+	MOVL    $0x000000ff, AX
+	KMOVW   AX, K6
+	MOVL    $0x000000fe, AX
+	KMOVW   AX, K7
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z2, Z2, Z2
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VPXORD  Z5, Z5, Z5
+	VPXORD  Z6, Z6, Z6
+	VPXORD  Z7, Z7, Z7
+	VPXORD  Z8, Z8, Z8
+	VPXORD  Z9, Z9, Z9
+	VPXORD  Z10, Z10, Z10
+	VPXORD  Z11, Z11, Z11
+	VPXORD  Z12, Z12, Z12
+	VPXORD  Z13, Z13, Z13
+	VPXORD  Z14, Z14, Z14
+	VPXORD  Z15, Z15, Z15
+	VPXORD  Z16, Z16, Z16
+	VPXORD  Z17, Z17, Z17
+	VPXORD  Z18, Z18, Z18
+	VPXORD  Z19, Z19, Z19
+	VPXORD  Z20, Z20, Z20
+	VPXORD  Z21, Z21, Z21
+	VPXORD  Z22, Z22, Z22
+	VPXORD  Z23, Z23, Z23
+	MOVQ    nc+0(FP), AX
+	MOVQ    w+8(FP), CX
+	MOVQ    lda+16(FP), DX
+	SHLQ    $0x02, DX
+	LEAQ    (CX)(DX*2), BX
+	ADDQ    DX, BX
+	MOVQ    choffs+24(FP), SI
+	MOVQ    x+32(FP), DI
+	TESTQ   AX, AX
+	JZ      store
+	MOVQ    lda+16(FP), R10
+	MOVQ    $0x000000d8, R8
+	CMPQ    R10, $0x09
+	MOVQ    $0x00000024, R10
+	CMOVQEQ R8, R10
+	MOVQ    edge+40(FP), R11
 
 chan:
 	MOVLQSX      (SI), R8
 	LEAQ         (DI)(R8*4), R9
 	CMPQ         R8, $0x10
 	JLT          safe
-	CMPQ         R8, R10
+	CMPQ         R8, R11
 	JGT          safe
 	VBROADCASTSS (CX), Z24
 	VBROADCASTSS (CX)(DX*1), Z25
@@ -3220,8 +3250,8 @@ safe:
 	VFMADD231PS       Z31, Z29, K2, Z23
 
 next:
-	ADDQ $0x24, CX
-	ADDQ $0x24, BX
+	ADDQ R10, CX
+	ADDQ R10, BX
 	ADDQ $0x04, SI
 	DECQ AX
 	JNZ  chan

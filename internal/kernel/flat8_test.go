@@ -132,6 +132,19 @@ func flat8KernelCase(t *testing.T, r *rand.Rand, kern flatKernel, w, m, nc int, 
 		}
 	}
 	checkClose(t, "flat "+name, got, want)
+	// The same weights channel-major (flatPackLDA, which the assembly
+	// kernels take on 8x8 planes): the same bits.
+	if nc > 1 && (w == 8 || m == 1) {
+		y2 := make([]float32, len(y))
+		kern(w, m, nc, packFlat(wt, m, nc), flatPackLDA, choffs, x, y2, coffs, bias, reluLo(relu), addv)
+		for i := range m {
+			for q := coffs[i]; q < coffs[i]+hw; q++ {
+				if math.Float32bits(y2[q]) != math.Float32bits(y[q]) {
+					t.Fatalf("flat %s: channel-major weights: y[%d] = %v, rows %v", name, q, y2[q], y[q])
+				}
+			}
+		}
+	}
 }
 
 // flat8Shapes are the convs of the flat routes' plan tests: every width,
@@ -196,17 +209,21 @@ func flat8PlanCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, varian
 	gs := flat8Groups(r, p, ng)
 	hw := p.OutH() * p.OutW()
 	e, listed := randEpilogue(r, p.N, hw, gs, variant)
+	halve := func() {
+		for _, g := range gs {
+			for i := range g.Weights {
+				g.Weights[i] *= 0.5
+			}
+		}
+	}
 	plan := NewGroupPlan(p, gs)
 	if plan.f8 == nil && plan.s2 == nil {
 		t.Fatalf("%s: not on the flat route", name)
 	}
 	// The plan keeps the groups' weights, which may change after it is
-	// built.
-	for _, g := range gs {
-		for i := range g.Weights {
-			g.Weights[i] *= 0.5
-		}
-	}
+	// built; a packed plan (PackWeights) copies them when packed.
+	halve()
+	packed := NewGroupPlan(p, gs).PackWeights()
 	if n := plan.PaddedLen(); p.Stride == 1 && n < p.C*hw {
 		t.Fatalf("%s: PaddedLen %d, want at least %d", name, n, p.C*hw)
 	}
@@ -214,11 +231,18 @@ func flat8PlanCase(t *testing.T, r *rand.Rand, ws *Workspace, p Conv, ng, varian
 		x := randSlice(r, p.C*p.H*p.W)
 		ybuf, y := guarded(r, p.N*hw)
 		want := append([]float32(nil), y...)
+		y2 := append([]float32(nil), y...) // for the packed plan
 		groupConvForwardRef(p, gs, x, want)
 		epilogueRef(p, e, listed, want)
 		plan.Forward(x, y, e, ws)
 		checkGuard(t, "flat GroupPlan "+name, ybuf)
 		checkClose(t, "flat GroupPlan "+name, y, want)
+		packed.Forward(x, y2, e, ws)
+		for i := range y {
+			if math.Float32bits(y2[i]) != math.Float32bits(y[i]) {
+				t.Fatalf("%s: packed plan: y[%d] = %v, unpacked %v", name, i, y2[i], y[i])
+			}
+		}
 	}
 }
 
@@ -465,4 +489,63 @@ func TestFlatSplitsAgree(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestFlatPack checks which blocks GroupPlan.PackWeights packs
+// channel-major: those of groups of more than flat8MaxM filters on 8x8
+// planes only, each a copy of its filters' weights at flatWeightAt, also in
+// the plans Regroup makes of a packed plan; the others keep the group's
+// rows.
+func TestFlatPack(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	group := func(nf, nc int) Group {
+		g := Group{Weights: randSlice(r, nf*nc*9)}
+		for n := range nf {
+			g.Filters = append(g.Filters, n)
+		}
+		for c := range nc {
+			g.Channels = append(g.Channels, c)
+		}
+		return g
+	}
+	for _, c := range []struct {
+		wi, nf, nc int
+		packed     bool
+	}{{0, 13, 3, true}, {0, 64, 64, true}, {0, 6, 5, false}, {0, 1, 5, false}, {1, 13, 3, false}, {2, 32, 16, false}} {
+		g := group(c.nf, c.nc)
+		w := flatWidths[c.wi]
+		p := Conv{C: c.nc, H: w, W: w, N: c.nf, KH: 3, KW: 3, Stride: 1, Pad: 1}
+		pl := newGroupPlan(p, []Group{g}, true)
+		if pl.f8.groups[0].blocks[0].lda != c.nc*9 {
+			t.Fatalf("%+v: packed before PackWeights", c)
+		}
+		pl = pl.PackWeights()
+		if c.nf > 1 {
+			pl = pl.Regroup([]Group{g})
+		}
+		fg := pl.f8.groups[0]
+		i0 := 0
+		for _, b := range fg.blocks {
+			m := len(b.filters)
+			if got := b.lda == flatPackLDA && m > 1; got != c.packed {
+				t.Fatalf("%+v: block of %d filters packed = %v, want %v", c, m, got, c.packed)
+			}
+			if !c.packed && &b.w[0] != &g.Weights[i0*c.nc*9] {
+				t.Fatalf("%+v: an unpacked block does not read the group's weights", c)
+			}
+			for i := range m {
+				for ci := range c.nc {
+					for tp := range 9 {
+						if b.w[flatWeightAt(i, ci, m, b.lda)+tp] != g.Weights[((i0+i)*c.nc+ci)*9+tp] {
+							t.Fatalf("%+v: block at filter %d: weight (%d, %d, %d) differs", c, i0, i, ci, tp)
+						}
+					}
+				}
+			}
+			i0 += m
+		}
+		if i0 != c.nf {
+			t.Fatalf("%+v: blocks hold %d filters", c, i0)
+		}
+	}
 }

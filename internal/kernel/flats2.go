@@ -41,7 +41,7 @@ func flatS2Go(w, m, nc int, wt []float32, lda int, choffs []int32, x, c []float3
 			ph := x[int(o)+flatS2Phase(ky, kx)*hw:][:hw]
 			dy, dx := min(0, ky-1), min(0, kx-1)
 			for i := range m {
-				wv := wt[i*lda+ci*9+t]
+				wv := wt[flatWeightAt(i, ci, m, lda)+t]
 				si := s[i*hw : (i+1)*hw]
 				for y := -dy; y < w; y++ {
 					for xx := -dx; xx < w; xx++ {

@@ -78,7 +78,8 @@ const planWideRows = maxAcc / 4
 
 // NewGroupPlan prepares groups (as GroupConvForward takes them; nil
 // Channels means no channels) for the convolution p. The plan keeps the
-// groups' slices.
+// groups' slices (until PackWeights) and reads their weights as they are
+// at each run.
 func NewGroupPlan(p Conv, groups []Group) *GroupPlan {
 	return newGroupPlan(p, groups, flat8Wanted(p, groups) || flatS2Wanted(p, groups))
 }

@@ -73,6 +73,7 @@ func flat8Kernel(m int) {
 		KMOVW(t, km.k)
 	}
 	l := flatBegin(m, 4, acc, false)
+	l.channelMajor(m)
 	edge := Load(Param("edge"), GP64())
 	l.head()
 	CMPQ(l.off, U8(16))

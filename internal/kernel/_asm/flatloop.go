@@ -8,12 +8,13 @@ import (
 
 // flatLoop holds the registers of a flat kernel's loop over its block's
 // channels (flat8, flatW, flatS2): the channel count nc, the weight
-// pointers of flatWeights, the channel offsets co, the input x (at the
-// tile's first output for tiled kernels), and off and p, a channel's
-// offset and its plane at the tile.
+// pointers of flatWeights, cs (set by channelMajor; nil: 36), the bytes
+// from one channel's weights to the next, the channel offsets co, the
+// input x (at the tile's first output for tiled kernels), and off and p, a
+// channel's offset and its plane at the tile.
 type flatLoop struct {
-	nc, w, w3, co, x, off, p Register
-	wa                       func(i, tap int) Mem
+	nc, w, w3, cs, co, x, off, p Register
+	wa                           func(i, tap int) Mem
 }
 
 // flatBegin emits a flat kernel's start: its m*nv accumulators zeroed,
@@ -40,6 +41,19 @@ func flatBegin(m, nv int, acc func(i, v int) VecPhysical, tiled bool) flatLoop {
 	return l
 }
 
+// channelMajor emits the setting of l.cs for a kernel of m filters that
+// also takes its weights channel-major: 36 bytes a channel for rows of
+// [nc][9] lda floats apart, 36*m for lda 9, the layout [nc][m][9] of
+// kernel.flatPackLDA (the 8x8 kernels).
+func (l *flatLoop) channelMajor(m int) {
+	l.cs = Load(Param("lda"), GP64())
+	cm := GP64()
+	MOVQ(U32(36*m), cm)
+	CMPQ(l.cs, U8(9))
+	MOVQ(U32(36), l.cs) // flags kept
+	CMOVQEQ(cm, l.cs)
+}
+
 // head emits the loop's head: label "chan", and p set to the next
 // channel's plane.
 func (l flatLoop) head() {
@@ -51,8 +65,12 @@ func (l flatLoop) head() {
 // next emits the loop's tail: the weights and channel offsets moved on
 // one channel, and back to "chan" while channels remain.
 func (l flatLoop) next() {
-	ADDQ(U8(36), l.w)
-	ADDQ(U8(36), l.w3)
+	var cs Op = U8(36)
+	if l.cs != nil {
+		cs = l.cs
+	}
+	ADDQ(cs, l.w)
+	ADDQ(cs, l.w3)
 	ADDQ(U8(4), l.co)
 	DECQ(l.nc)
 	JNZ(LabelRef("chan"))
