@@ -539,14 +539,7 @@ func interQuadsVBMI() {
 			perm[4*p+j] = byte(16*j + p)
 		}
 	}
-	tbl := GLOBL("i8interBcast", RODATA|NOPTR)
-	for o := 0; o < len(perm); o += 8 {
-		var w uint64
-		for k := range 8 {
-			w |= uint64(perm[o+k]) << (8 * k)
-		}
-		DATA(o, U64(w))
-	}
+	tbl := byteTable("i8interBcast", perm[:])
 	TEXT("kernInterQuadsVBMI", NOSPLIT, "func(nq, n int, planes *uint8, idx *int32, dst *uint32)")
 	Pragma("noescape")
 	Comment("kernInterQuads's loops, 64 words at a time while they last.")
@@ -650,4 +643,18 @@ func interQuads16(bs []GPVirtual, i, dst Register) {
 	VMOVDQU32(Z0, Mem{Base: dst})
 	ADDQ(Imm(64), dst)
 	ADDQ(Imm(16), i)
+}
+
+// byteTable emits t (a multiple of 8 bytes) as read-only data named name,
+// little-endian quadwords, and returns it.
+func byteTable(name string, t []byte) Mem {
+	tbl := GLOBL(name, RODATA|NOPTR)
+	for o := 0; o < len(t); o += 8 {
+		var w uint64
+		for k := range 8 {
+			w |= uint64(t[o+k]) << (8 * k)
+		}
+		DATA(o, U64(w))
+	}
+	return tbl
 }

@@ -391,14 +391,7 @@ func tapQuads() {
 			idx[4*l+j] = byte(l + j)
 		}
 	}
-	tbl := GLOBL("i8tapIdx", RODATA|NOPTR)
-	for o := 0; o < 64; o += 8 {
-		var w uint64
-		for k := range 8 {
-			w |= uint64(idx[o+k]) << (8 * k)
-		}
-		DATA(o, U64(w))
-	}
+	tbl := byteTable("i8tapIdx", idx[:])
 	TEXT("kernI8TapQuads", NOSPLIT, "func(n int, planes *uint8, idx *int32, rows, wq, full, tailW int, dst *uint32, ps int)")
 	Pragma("noescape")
 	Comment(

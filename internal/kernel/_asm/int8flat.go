@@ -420,17 +420,7 @@ func interQuads8VBMI() {
 			last[4*p+j] = byte(16*j + 15)      // byte 17 from row r's column 0, 16 from the second load
 		}
 	}
-	var tbls [2]Mem
-	for i, t := range [2][64]byte{perm, last} {
-		tbls[i] = GLOBL([]string{"i8inter8Idx", "i8inter8Last"}[i], RODATA|NOPTR)
-		for o := 0; o < len(t); o += 8 {
-			var w uint64
-			for k := range 8 {
-				w |= uint64(t[o+k]) << (8 * k)
-			}
-			DATA(o, U64(w))
-		}
-	}
+	tbls := [2]Mem{byteTable("i8inter8Idx", perm[:]), byteTable("i8inter8Last", last[:])}
 	TEXT("kernInterQuads8VBMI", NOSPLIT, "func(nq int, planes *uint8, idx *int32, dst *uint32)")
 	Pragma("noescape")
 	Comment("kernInterQuads8's loops, two rows at a time.")
