@@ -89,6 +89,13 @@ func (p *Pool) Peak() int {
 // locks. Items are handed out in contiguous blocks, so the assignment of
 // items to workers is deterministic for a given n and thread count.
 func (p *Pool) For(n int, fn func(worker, i int)) {
+	p.loop(n, fn, func(t int) Job { return &blocks{n: n, t: t, fn: fn} })
+}
+
+// loop runs the items of a For or ForAny loop: on the calling goroutine
+// when one suffices, else as job(t)'s t parts on p's Team, or on t new
+// goroutines (part w on worker w) when the Team cannot be had.
+func (p *Pool) loop(n int, fn func(worker, i int), job func(t int) Job) {
 	t := min(p.Threads(), n)
 	p.record(t)
 	if t <= 1 {
@@ -97,19 +104,13 @@ func (p *Pool) For(n int, fn func(worker, i int)) {
 		}
 		return
 	}
-	if p.forTeam(n, t, fn) {
+	j := job(t)
+	if p.runTeam(j, t) {
 		return
 	}
 	var wg sync.WaitGroup
 	for w := range t {
-		lo, hi := w*n/t, (w+1)*n/t
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := lo; i < hi; i++ {
-				fn(w, i)
-			}
-		}()
+		wg.Go(func() { j.Part(w, w) })
 	}
 	wg.Wait()
 }
@@ -128,27 +129,7 @@ func (p *Pool) For(n int, fn func(worker, i int)) {
 // vCPUs of one loop differed by several percent in speed, and For's
 // fixed halves waited for the slower.
 func (p *Pool) ForAny(n int, fn func(worker, i int)) {
-	t := min(p.Threads(), n)
-	p.record(t)
-	if t <= 1 {
-		for i := range n {
-			fn(0, i)
-		}
-		return
-	}
-	a := &anyItems{n: int64(n), fn: fn}
-	if p.runTeam(a, t) {
-		return
-	}
-	var wg sync.WaitGroup
-	for w := range t {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			a.Part(w, w)
-		}()
-	}
-	wg.Wait()
+	p.loop(n, fn, func(int) Job { return &anyItems{n: int64(n), fn: fn} })
 }
 
 // anyItems is a ForAny loop as a Team job: every part claims items from
@@ -182,14 +163,6 @@ func (b *blocks) Part(_, w int) {
 	for i := w * b.n / b.t; i < (w+1)*b.n/b.t; i++ {
 		b.fn(w, i)
 	}
-}
-
-// forTeam runs For's t blocks on p's Team and reports whether it did: not
-// when the Team is busy, or cannot be had (one P, more than MaxParts
-// blocks). A block's items keep their worker number whichever goroutine
-// runs the block, so the assignment stays deterministic.
-func (p *Pool) forTeam(n, t int, fn func(worker, i int)) bool {
-	return p.runTeam(&blocks{n: n, t: t, fn: fn}, t)
 }
 
 // runTeam runs job j's t parts on p's Team and reports whether it did:
