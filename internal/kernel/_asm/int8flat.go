@@ -255,6 +255,26 @@ func interQuads8() {
 		"	}",
 		"}",
 	)
+	quads8Loop(func() {}, func(bs []GPVirtual, dst Register) {
+		for r := range 10 {
+			for j := range 4 {
+				VPMOVZXBD(Mem{Base: bs[j], Disp: 9*r + 1}, ymm4[j])
+				if j > 0 {
+					VPSLLD(Imm(uint64(8*j)), ymm4[j], ymm4[j])
+				}
+			}
+			VPTERNLOGD(Imm(0xfe), Y2, Y1, Y0) // Y0 | Y1 | Y2
+			VPOR(Y3, Y0, Y0)
+			VMOVDQU(Y0, Mem{Base: dst, Disp: 4 * (1 + 8*r)})
+		}
+	})
+}
+
+// quads8Loop emits the loop of kernInterQuads8 and kernInterQuads8VBMI
+// over their nq quads: setup runs once (when nq > 0), then, per quad, the
+// four planes' bases are loaded into bs and quad writes the quad's words
+// at dst.
+func quads8Loop(setup func(), quad func(bs []GPVirtual, dst Register)) {
 	nq := Load(Param("nq"), GP64())
 	planes := Load(Param("planes"), GP64())
 	idx := Load(Param("idx"), GP64())
@@ -262,22 +282,13 @@ func interQuads8() {
 	bs := []GPVirtual{GP64(), GP64(), GP64(), GP64()}
 	TESTQ(nq, nq)
 	JZ(LabelRef("done"))
+	setup()
 	Label("quad")
 	for j := range 4 {
 		MOVLQSX(Mem{Base: idx, Disp: 4 * j}, bs[j])
 		ADDQ(planes, bs[j])
 	}
-	for r := range 10 {
-		for j := range 4 {
-			VPMOVZXBD(Mem{Base: bs[j], Disp: 9*r + 1}, ymm4[j])
-			if j > 0 {
-				VPSLLD(Imm(uint64(8*j)), ymm4[j], ymm4[j])
-			}
-		}
-		VPTERNLOGD(Imm(0xfe), Y2, Y1, Y0) // Y0 | Y1 | Y2
-		VPOR(Y3, Y0, Y0)
-		VMOVDQU(Y0, Mem{Base: dst, Disp: 4 * (1 + 8*r)})
-	}
+	quad(bs, dst)
 	ADDQ(Imm(16), idx)
 	ADDQ(U32(4*i8Flat8QS), dst)
 	DECQ(nq)
@@ -424,45 +435,29 @@ func interQuads8VBMI() {
 	TEXT("kernInterQuads8VBMI", NOSPLIT, "func(nq int, planes *uint8, idx *int32, dst *uint32)")
 	Pragma("noescape")
 	Comment("kernInterQuads8's loops, two rows at a time.")
-	nq := Load(Param("nq"), GP64())
-	planes := Load(Param("planes"), GP64())
-	idx := Load(Param("idx"), GP64())
-	dst := Load(Param("dst"), GP64())
-	bs := []GPVirtual{GP64(), GP64(), GP64(), GP64()}
-	TESTQ(nq, nq)
-	JZ(LabelRef("done"))
-	VMOVDQU8(tbls[0], Z30)
-	VMOVDQU8(tbls[1], Z31)
-	m := GP64()
-	for j, k := range []Register{K1, K2, K3} { // dword lanes 4(j+1) to 4(j+1)+3
-		MOVL(U32(0xf<<(4*(j+1))), m.As32())
-		KMOVW(m.As32(), k)
-	}
-	MOVQ(U64(0xf<<60), m) // bytes 60-63: the second row's last word
-	KMOVQ(m, K4)
-	Label("quad")
-	for j := range 4 {
-		MOVLQSX(Mem{Base: idx, Disp: 4 * j}, bs[j])
-		ADDQ(planes, bs[j])
-	}
-	for r := 0; r < 10; r += 2 {
-		gather := func(disp int, z VecPhysical) {
-			VBROADCASTI32X4(Mem{Base: bs[0], Disp: disp}, z)
-			for j, k := range []Register{K1, K2, K3} {
-				VBROADCASTI32X4(Mem{Base: bs[j+1], Disp: disp}, k, z)
-			}
+	quads8Loop(func() {
+		VMOVDQU8(tbls[0], Z30)
+		VMOVDQU8(tbls[1], Z31)
+		m := GP64()
+		for j, k := range []Register{K1, K2, K3} { // dword lanes 4(j+1) to 4(j+1)+3
+			MOVL(U32(0xf<<(4*(j+1))), m.As32())
+			KMOVW(m.As32(), k)
 		}
-		gather(9*r+1, Z0)
-		gather(9*r+2, Z1)
-		VPERMB(Z0, Z30, Z2)
-		VPERMB(Z1, Z31, K4, Z2)
-		VMOVDQU32(Z2, Mem{Base: dst, Disp: 4 * (1 + 8*r)})
-	}
-	ADDQ(Imm(16), idx)
-	ADDQ(U32(4*i8Flat8QS), dst)
-	DECQ(nq)
-	JNZ(LabelRef("quad"))
-	Label("done")
-	VZEROUPPER()
-	RET()
+		MOVQ(U64(0xf<<60), m) // bytes 60-63: the second row's last word
+		KMOVQ(m, K4)
+	}, func(bs []GPVirtual, dst Register) {
+		for r := 0; r < 10; r += 2 {
+			gather := func(disp int, z VecPhysical) {
+				VBROADCASTI32X4(Mem{Base: bs[0], Disp: disp}, z)
+				for j, k := range []Register{K1, K2, K3} {
+					VBROADCASTI32X4(Mem{Base: bs[j+1], Disp: disp}, k, z)
+				}
+			}
+			gather(9*r+1, Z0)
+			gather(9*r+2, Z1)
+			VPERMB(Z0, Z30, Z2)
+			VPERMB(Z1, Z31, K4, Z2)
+			VMOVDQU32(Z2, Mem{Base: dst, Disp: 4 * (1 + 8*r)})
+		}
+	})
 }
