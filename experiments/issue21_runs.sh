@@ -5,7 +5,8 @@
 #
 # Each run's command is the one section 9 declares, run with the binary bin/sgcnn-r56, built here from commit
 # 9890b68 (the one that settled section 9) when missing.
-# A run folder that holds report.json is finished and skipped; one that holds a checkpoint is resumed with
+# A run folder that holds report.json, or whose report issue21_finalize.sh collected into
+# docs/results/predeclared/ (on an earlier machine), is finished and skipped; one that holds a checkpoint is resumed with
 # --resume (the same run); otherwise the run starts. Logs go to runs/logs/<name>.log (appended). An unfinished
 # run saved by `bash experiments/issue21_carry.sh save` (committed at a session's end) is restored first.
 set -euo pipefail
@@ -27,6 +28,10 @@ run() {
 	while pgrep -f -- "--out $out( |$)" >/dev/null; do sleep 60; done # already running (started by hand)
 	if [ -f "$out/report.json" ]; then
 		echo "issue21_runs: $name is finished ($out/report.json)"
+		return
+	fi
+	if [ -f "docs/results/predeclared/$name.json" ]; then # finished and collected on another machine
+		echo "issue21_runs: $name is finished and collected (docs/results/predeclared/$name.json)"
 		return
 	fi
 	if [ -f "$out/checkpoint.safetensors" ]; then
