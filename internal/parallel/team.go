@@ -30,7 +30,9 @@ import (
 //
 // Spinning is bounded: helpers spin while a session is open and for
 // spinLimit after it closes (so that back-to-back sessions find them
-// awake), then park until the next Open; an idle Team burns no CPU. A
+// awake), then park until the next Open (on Linux in the futex system
+// call, which wakes in tens of microseconds where a goroutine parked on a
+// channel took milliseconds: wake_linux.go); an idle Team burns no CPU. A
 // caller whose wait for a started part passes spinLimit parks too (the
 // part's helper wakes it): on a machine whose other jobs take the
 // helper's core, spinning through the helper's time slice made a split
@@ -52,7 +54,7 @@ type Team struct {
 	quit         atomic.Bool  // helpers exit
 	parked       atomic.Int32 // helpers parked or about to park
 	callerParked atomic.Bool
-	wake         chan struct{} // a token per helper to wake
+	wake         *waker        // parked helpers wait on it
 	done         chan struct{} // a token for the parked caller
 	helpers      int
 }
@@ -78,7 +80,7 @@ func NewTeam(threads int) *Team {
 	if threads < 2 || runtime.GOMAXPROCS(0) < 2 {
 		return nil
 	}
-	t := &Team{helpers: threads - 1, wake: make(chan struct{}, threads-1), done: make(chan struct{}, 1)}
+	t := &Team{helpers: threads - 1, wake: newWaker(threads - 1), done: make(chan struct{}, 1)}
 	t.parked.Store(int32(t.helpers))
 	for g := 1; g <= t.helpers; g++ {
 		go t.helper(g)
@@ -98,19 +100,15 @@ func (t *Team) Helpers() int {
 // Run and Close are called by one goroutine at a time. On the nil Team,
 // Open, Close and Stop do nothing.
 //
-// Having woken a helper, Open yields its P (runtime.Gosched): the woken
-// helper waits in this P's run-next slot, from which an idle P steals
-// only reluctantly, and yielding runs it here while the caller moves to
-// the other P. Measured on a 2-vCPU VM (Intel Xeon, 2026-12-07): after a
-// 2 ms pause, a two-part job of 2 x 500 us took 969 us median (p90
-// 3 ms) without the yield, 574-586 us with it, against 601-612 us for two
-// new goroutines.
+// Where helpers park in the Go scheduler (not on Linux: wake_linux.go),
+// Open, having woken one, yields its P (runtime.Gosched), as waker.wake
+// explains.
 func (t *Team) Open() {
 	if t == nil {
 		return
 	}
 	t.open.Store(true)
-	if t.wakeParked() {
+	if t.parked.Load() > 0 && t.wake.wake() {
 		runtime.Gosched()
 	}
 }
@@ -129,20 +127,7 @@ func (t *Team) Stop() {
 		return
 	}
 	t.quit.Store(true)
-	for range t.helpers {
-		signal(t.wake)
-	}
-}
-
-// wakeParked sends a wake token for each parked helper (without blocking:
-// stale tokens only cost the helper another check) and reports whether
-// it sent any.
-func (t *Team) wakeParked() bool {
-	n := t.parked.Load()
-	for i := n; i > 0; i-- {
-		signal(t.wake)
-	}
-	return n > 0
+	t.wake.wake()
 }
 
 // signal sends a token on c unless it is full.
@@ -298,12 +283,14 @@ func (t *Team) idle(seen uint64) {
 	t.park()
 }
 
-// park blocks until a wake token comes, unless quit or a session began
-// since the helper was counted as parked; parked must already count the
-// helper, and park uncounts it.
+// park blocks until a wake, unless quit or a session began since the
+// helper was counted as parked; parked must already count the helper, and
+// park uncounts it. The ticket is taken before the checks: a wake between
+// them and the wait is not lost.
 func (t *Team) park() {
+	tk := t.wake.ticket()
 	if !t.quit.Load() && !t.open.Load() {
-		<-t.wake
+		t.wake.wait(tk)
 	}
 	t.parked.Add(-1)
 }

@@ -185,3 +185,35 @@ func BenchmarkTeamHandoff(b *testing.B) {
 	}
 	tm.Close()
 }
+
+// TestWakerLosesNoWake checks the waker's ticket rule: a wake after the
+// ticket was taken ends the wait at once, and a wait with a current
+// ticket blocks until the next wake.
+func TestWakerLosesNoWake(t *testing.T) {
+	w := newWaker(1)
+	tk := w.ticket()
+	w.wake()
+	done := make(chan struct{})
+	go func() { w.wait(tk); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("wait with a ticket taken before the wake did not return")
+	}
+	for range 100 {
+		tk = w.ticket()
+		done = make(chan struct{})
+		go func() { w.wait(tk); close(done) }()
+		select {
+		case <-done:
+			t.Fatal("wait returned before any wake")
+		case <-time.After(time.Millisecond):
+		}
+		w.wake()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatal("wake did not end the wait")
+		}
+	}
+}
