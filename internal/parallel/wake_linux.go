@@ -18,9 +18,17 @@ import (
 // job: parked on a channel, 1.7 ms median (7 of 40 tries over 4 ms);
 // in the futex, out of the call 85 us median and at its first part
 // 120-580 us median over three runs (none over 5.2 ms); a C thread on a
-// pthread condition variable, 22 us. Split ResNet-56 images back to back
+// pthread condition variable, 22 us. A compiled network's batch of 64
+// after a 50 ms pause (pruned ResNet-20 Conv-70, medians of 21): int8
+// 8.8 ms with the channel, 5.3-5.4 with the futex, 4.4-4.7 back to back;
+// fp32 10.2-10.9, 9.5 and 8.1-8.4 ms. Split ResNet-56 images back to back
 // (bench/b1 -block 3): 1.02x the unsplit speed with the channel, 1.68x
 // with the futex.
+//
+// The cost: a goroutine in a system call holds its P until the runtime's
+// monitor takes it back (after 20 us to 20 ms, by how busy the program
+// has been), as for any goroutine blocked in a read; a goroutine made
+// runnable in that window, with every other P busy, waits for it.
 
 const (
 	futexWaitPrivate = 128 // FUTEX_WAIT | FUTEX_PRIVATE_FLAG
