@@ -155,21 +155,47 @@ func cpuTime(t *testing.T) time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// TestTeamStop checks that Stop ends the helpers.
-func TestTeamStop(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+// TestCrewShared checks that Teams share the process's helpers: many
+// Teams start no more goroutines than the largest needs, one Team holds
+// the crew at a time (another's Open reports false and its jobs run on the
+// caller alone), and Close frees it for the next.
+func TestCrewShared(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	NewTeam(3) // the crew has its two helpers
 	before := runtime.NumGoroutine()
-	tm := NewTeam(3)
-	tm.Open()
-	tm.Run(&countJob{runs: make([]atomic.Int32, 4), g: make([]atomic.Int32, 4), limit: 2}, 4)
-	tm.Stop()
-	for range 200 {
-		if runtime.NumGoroutine() <= before {
-			return
-		}
-		time.Sleep(time.Millisecond)
+	teams := make([]*Team, 20)
+	for i := range teams {
+		teams[i] = NewTeam(3)
 	}
-	t.Errorf("%d goroutines after Stop, %d before NewTeam", runtime.NumGoroutine(), before)
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("20 Teams of 3 started %d goroutines", n-before)
+	}
+	a, b := teams[0], teams[1]
+	if !a.Open() {
+		t.Fatal("Open of the only session: false")
+	}
+	if b.Open() {
+		t.Fatal("Open while another Team holds the crew: true")
+	}
+	j := &countJob{runs: make([]atomic.Int32, 6), g: make([]atomic.Int32, 6), limit: 2}
+	b.Run(j, 6)
+	for i := range 6 {
+		if j.runs[i].Load() != 1 || j.g[i].Load() != 0 {
+			t.Fatalf("Team without the crew: part %d ran %d times, last on goroutine %d", i, j.runs[i].Load(), j.g[i].Load())
+		}
+	}
+	b.Close() // not open: must not free a's crew
+	if theCrew.owner.Load() != a {
+		t.Fatal("Close of a Team without the crew freed it")
+	}
+	a.Close()
+	if !b.Open() {
+		t.Fatal("Open after the holder closed: false")
+	}
+	b.Stop()
+	if theCrew.owner.Load() != nil {
+		t.Fatal("Stop left the crew held")
+	}
 }
 
 // BenchmarkTeamHandoff times Run of a job of two empty parts in an open
