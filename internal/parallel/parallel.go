@@ -166,8 +166,8 @@ func (b *blocks) Part(_, w int) {
 }
 
 // runTeam runs job j's t parts on p's Team and reports whether it did:
-// not when the Team is busy, or another Team holds the crew, or it cannot
-// be had (one P, more than MaxParts parts).
+// not when the Team is busy, or cannot be had (one P, more than MaxParts
+// parts).
 func (p *Pool) runTeam(j Job, t int) bool {
 	q := p
 	if q == nil {
@@ -178,7 +178,7 @@ func (p *Pool) runTeam(j Job, t int) bool {
 	}
 	defer q.mu.Unlock()
 	team := q.teamOf(p.Threads())
-	if team == nil || !team.Open() { // the crew is another Team's
+	if team == nil {
 		return false
 	}
 	done := false
@@ -189,6 +189,7 @@ func (p *Pool) runTeam(j Job, t int) bool {
 			q.team.t = nil
 		}
 	}()
+	team.Open()
 	team.Run(j, t)
 	done = true
 	return true

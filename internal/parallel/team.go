@@ -8,20 +8,16 @@ import (
 )
 
 // A Team splits one small job (a conv of a lone image: a few microseconds
-// of work) over the calling goroutine and helper goroutines. For's
-// goroutine per call, or a channel or WaitGroup handoff to a parked
-// goroutine, costs the wake-up of an idle thread: measured on a 2-vCPU
-// virtual machine (Intel Xeon, 2026-12-07), a goroutine woken by a channel
-// first ran 115 us to 950 us later (AMD EPYC, Zen 4: 1.7 ms median),
-// while a pruned ResNet conv of one image takes 14 us. A Team's helpers
-// instead spin on an atomic job number while a session is open (Open to
-// Close, e.g. one network forward), so that a handoff costs a cache-line
+// of work) over the calling goroutine and helper goroutines that live as
+// long as the Team. For's goroutine per call, or a channel or WaitGroup
+// handoff to a parked goroutine, costs the wake-up of an idle thread:
+// measured on a 2-vCPU virtual machine (Intel Xeon, 2026-12-07), a
+// goroutine woken by a channel first ran 115 us to 950 us later, and one
+// woken by a futex up to 1.7 ms later (most tries over 48 us), while a
+// pruned ResNet conv of one image takes 14 us. A Team's helpers instead
+// spin on an atomic job number while a session is open (Open to Close,
+// e.g. one network forward), so that a handoff costs a cache-line
 // transfer (about 100 ns).
-//
-// The helpers are the process's crew (crew.go), shared by every Team: one
-// Team at a time holds them, from Open to Close. A Team whose Open finds
-// them held by another runs its session alone (Run runs every part on
-// the caller), so that two Teams never pile helpers onto the same cores.
 //
 // The parts of a job are claimed, not assigned: each goroutine takes its
 // own part first (the caller part 0, helper g part g), then any left, so
@@ -34,12 +30,22 @@ import (
 //
 // Spinning is bounded: helpers spin while a session is open and for
 // spinLimit after it closes (so that back-to-back sessions find them
-// awake), then park until the next Open (on Linux in the futex system
-// call: wake_linux.go); an idle crew burns no CPU. A caller whose wait
-// for a started part passes spinLimit parks too (the part's helper wakes
-// it): on a machine whose other jobs take the helper's core, spinning
-// through the helper's time slice made a split ResNet-56 image 60x
-// slower.
+// awake), then park until the next Open; an idle Team burns no CPU. A
+// caller whose wait for a started part passes spinLimit parks too (the
+// part's helper wakes it): on a machine whose other jobs take the
+// helper's core, spinning through the helper's time slice made a split
+// ResNet-56 image 60x slower.
+//
+// Helpers park on a channel, in the Go scheduler, which frees their P.
+// Tried instead (2026-12-07/08, AMD EPYC Zen 4, 2-vCPU virtual machine, where a
+// helper parked on a channel first ran 1.7 ms median after Open): parking
+// in the futex system call. It woke helpers in 0.1-0.6 ms (a batch of 64
+// int8 images after a 50 ms pause: 5.3 ms instead of 8.8), but a goroutine
+// blocked in a system call keeps its P until the runtime's monitor takes
+// it back, and the rest of the program lost a core meanwhile: two
+// goroutines of FMA loops started after a forward ran at 170-179 GFLOP/s
+// instead of 220-229 (bench/issue22's peak), and with helpers per Team a
+// woken helper found no P (a conv at 52% of peak). Reverted.
 type Team struct {
 	// claim is the job number (high 32 bits), its part count and a bit
 	// per claimed part; fin is the job number and the parts finished.
@@ -53,8 +59,11 @@ type Team struct {
 	job Job    // the job of claim's number (written before claim publishes it)
 	seq uint64 // the caller's last job number
 
-	open         atomic.Bool // a session holding the crew is open
+	open         atomic.Bool  // a session is open: helpers spin
+	quit         atomic.Bool  // helpers exit
+	parked       atomic.Int32 // helpers parked or about to park
 	callerParked atomic.Bool
+	wake         chan struct{} // a token per helper to wake
 	done         chan struct{} // a token for the parked caller
 	helpers      int
 }
@@ -72,18 +81,20 @@ type Job interface {
 // conv, far shorter than a scheduler time slice.
 const spinLimit = 200 * time.Microsecond
 
-// NewTeam returns a Team of threads goroutines: the caller of Run and
-// threads-1 helpers of the crew (started, parked, the first time a Team
-// needs them). It returns nil for threads < 2, and when the program runs
-// on one P (GOMAXPROCS 1), where a helper could only take the caller's
-// turn.
+// NewTeam starts a Team of threads goroutines: the caller of Run and
+// threads-1 helpers (parked until Open). It returns nil for threads < 2,
+// and when the program runs on one P (GOMAXPROCS 1), where a helper could
+// only take the caller's turn.
 func NewTeam(threads int) *Team {
 	if threads < 2 || runtime.GOMAXPROCS(0) < 2 {
 		return nil
 	}
-	h := min(threads-1, MaxParts-1)
-	theCrew.grow(h)
-	return &Team{helpers: h, done: make(chan struct{}, 1)}
+	t := &Team{helpers: threads - 1, wake: make(chan struct{}, threads-1), done: make(chan struct{}, 1)}
+	t.parked.Store(int32(t.helpers))
+	for g := 1; g <= t.helpers; g++ {
+		go t.helper(g)
+	}
+	return t
 }
 
 // Helpers returns the number of helper goroutines (0 for the nil Team).
@@ -94,33 +105,56 @@ func (t *Team) Helpers() int {
 	return t.helpers
 }
 
-// Open starts a session: it takes the crew, whose parked helpers wake and
-// spin for jobs, and reports whether it did (not when another Team holds
-// it; the session then runs on the caller alone). Open, Run and Close
-// are called by one goroutine at a time. On the nil Team, Open reports
-// false, and Close and Stop do nothing.
-func (t *Team) Open() bool {
-	if t == nil || !theCrew.owner.CompareAndSwap(nil, t) {
-		return false
-	}
-	t.open.Store(true)
-	theCrew.rouse()
-	return true
-}
-
-// Close ends the session and frees the crew: its helpers, their parts of
-// the last job done, spin for spinLimit for the next session, then park.
-func (t *Team) Close() {
-	if t == nil || !t.open.Load() {
+// Open starts a session: parked helpers wake and spin for jobs. Open,
+// Run and Close are called by one goroutine at a time. On the nil Team,
+// Open, Close and Stop do nothing.
+//
+// Having woken a helper, Open yields its P (runtime.Gosched): the woken
+// helper waits in this P's run-next slot, from which an idle P steals
+// only reluctantly, and yielding runs it here while the caller moves to
+// the other P. Measured on a 2-vCPU VM (Intel Xeon, 2026-12-07): after a
+// 2 ms pause, a two-part job of 2 x 500 us took 969 us median (p90
+// 3 ms) without the yield, 574-586 us with it, against 601-612 us for two
+// new goroutines.
+func (t *Team) Open() {
+	if t == nil {
 		return
 	}
-	t.open.Store(false)
-	theCrew.owner.CompareAndSwap(t, nil)
+	t.open.Store(true)
+	if t.wakeParked() {
+		runtime.Gosched()
+	}
 }
 
-// Stop ends the Team's use (closing its session, if open). The crew's
-// helpers stay, parked, for the program's other Teams.
-func (t *Team) Stop() { t.Close() }
+// Close ends the session: helpers park once their part is done.
+func (t *Team) Close() {
+	if t != nil {
+		t.open.Store(false)
+	}
+}
+
+// Stop ends the helpers (after their current part). The Team must not be
+// used after.
+func (t *Team) Stop() {
+	if t == nil {
+		return
+	}
+	t.quit.Store(true)
+	for range t.helpers {
+		signal(t.wake)
+	}
+}
+
+// wakeParked sends a wake token for each parked helper (without blocking:
+// stale tokens only cost the helper another check) and reports whether
+// it sent any.
+func (t *Team) wakeParked() bool {
+	n := t.parked.Load()
+	for i := n; i > 0; i-- {
+		signal(t.wake)
+	}
+	return n > 0
+}
 
 // signal sends a token on c unless it is full.
 func signal(c chan struct{}) {
@@ -219,4 +253,68 @@ func (t *Team) await(want uint64) {
 		}
 		t.callerParked.Store(false)
 	}
+}
+
+// helper is helper goroutine g's loop: claim parts of posted jobs, spin
+// for the next while the session is open, park otherwise.
+func (t *Team) helper(g int) {
+	var seen uint64 // the last job number this helper looked at
+	t.park()
+	for !t.quit.Load() {
+		c := t.claim.Load()
+		if c>>32 == seen || !t.open.Load() {
+			// Outside a session every job is done (Close follows Run).
+			seen = c >> 32
+			t.idle(seen)
+			continue
+		}
+		// A job this helper has not worked on: claim its parts until none
+		// is left. t.job holds this job from the successful claim until
+		// this helper's fin.Add: the caller posts no other before.
+		seen = c >> 32
+		ran := uint64(0)
+		for i := range t.claims(g, seen) {
+			t.job.Part(g, i)
+			ran++
+		}
+		if ran > 0 && t.fin.Add(ran) == seen<<32|(c>>partsShift&0xff) && t.callerParked.Load() {
+			signal(t.done)
+		}
+	}
+}
+
+// idle waits for a job other than seen: it spins while the session is
+// open and for spinLimit after, then parks. Spinning, it yields its P
+// now and then (runtime.Gosched), so that the program's other goroutines
+// on it run.
+func (t *Team) idle(seen uint64) {
+	last := time.Now() // when the session was last seen open
+	for polls := 1; !t.quit.Load(); polls++ {
+		if t.claim.Load()>>32 != seen {
+			return
+		}
+		if polls%256 != 0 {
+			continue
+		}
+		if now := time.Now(); t.open.Load() {
+			last = now
+		} else if now.Sub(last) > spinLimit {
+			break
+		}
+		if polls%(1<<16) == 0 {
+			runtime.Gosched()
+		}
+	}
+	t.parked.Add(1)
+	t.park()
+}
+
+// park blocks until a wake token comes, unless quit or a session began
+// since the helper was counted as parked; parked must already count the
+// helper, and park uncounts it.
+func (t *Team) park() {
+	if !t.quit.Load() && !t.open.Load() {
+		<-t.wake
+	}
+	t.parked.Add(-1)
 }
