@@ -229,7 +229,7 @@ func i8Go(mr, nv, k4 int, a []int32, lda int, b []byte, boffs []int32, c []float
 	for i := range mr {
 		ci := c[i*ldc : i*ldc+np]
 		for p, s := range acc[i][:np] {
-			ci[p] = float32(s)*sc[i] + bias[i]
+			ci[p] = fmaf(float32(s), sc[i], bias[i])
 		}
 	}
 }
@@ -283,9 +283,19 @@ func quantDeintGo(rows, n int, x []float32, xp int, d0, d1 []byte, dp int, inv, 
 	}
 }
 
+// fmaf returns a*b+c rounded once, as the generated kernels' VFMADD
+// does, so that the pure-Go kernels give the same bits whatever the
+// build's GOAMD64 (Go fuses a*b+c only from v3 on). a*b of two float32 is
+// exact in float64; the sum is rounded to float64 and then to float32,
+// which differs from one rounding only when the first lands exactly
+// halfway between two float32 (about one sum in 2^29).
+func fmaf(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
+}
+
 // quantByte is one value of quantRowsGo: round half to even, as VCVTPS2DQ.
 func quantByte(x, inv, zp float32) uint8 {
-	q := math.RoundToEven(float64(x*inv + zp))
+	q := math.RoundToEven(float64(fmaf(x, inv, zp)))
 	return uint8(min(max(q, 0), 255))
 }
 

@@ -189,7 +189,7 @@ func i8FlatGoY(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []f
 	for i := range m {
 		o := int(yoff[i])
 		for j, v := range s[i*n : (i+1)*n] {
-			r := float32(v)*sc[i] + bias[i]
+			r := fmaf(float32(v), sc[i], bias[i])
 			if add != nil {
 				r += add[o+j]
 			}
@@ -207,7 +207,7 @@ func i8FlatGoQ(w, m, nt, nq int, a []int32, lda int, b []byte, qo []int32, y []b
 	s := i8FlatSums(w, m, nt*i8FlatRows(w, m), nq, a, lda, b, qo)
 	for i := range m {
 		for j, v := range s[i*n : (i+1)*n] {
-			r := float32(v)*sc[i] + bias[i]
+			r := fmaf(float32(v), sc[i], bias[i])
 			if add != nil {
 				r += add[int(aoff[i])+j]
 			}

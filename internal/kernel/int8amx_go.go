@@ -61,7 +61,7 @@ func amxEpiYGo(mr, nv int, c []int32, ldc int, y []float32, yoff []int32, add []
 				if vinfo[2*v]>>l&1 == 0 {
 					continue
 				}
-				r := epiAddRelu(float32(c[i*ldc+16*v+l])*sc[i]+bias[i], add, d, relu)
+				r := epiAddRelu(fmaf(float32(c[i*ldc+16*v+l]), sc[i], bias[i]), add, d, relu)
 				y[d] = r
 				d++
 			}
@@ -78,7 +78,7 @@ func amxEpiQGo(mr, nv int, c []int32, ldc int, y []byte, yoff []int32, add []flo
 				if vinfo[2*v]>>l&1 == 0 {
 					continue
 				}
-				r := epiAddRelu(float32(c[i*ldc+16*v+l])*sc[i]+bias[i], add, d, relu)
+				r := epiAddRelu(fmaf(float32(c[i*ldc+16*v+l]), sc[i], bias[i]), add, d, relu)
 				y[int(yoff[i])+16*v+l] = quantByte(r, q[0], q[1])
 				d++
 			}
@@ -91,7 +91,7 @@ func amxEpiQFGo(mr, nv int, c []int32, ldc int, y []byte, yoff []int32, add []fl
 	for i := range mr {
 		for v := range nv {
 			for l := range 16 {
-				r := float32(c[i*ldc+16*v+l])*sc[i] + bias[i]
+				r := fmaf(float32(c[i*ldc+16*v+l]), sc[i], bias[i])
 				if add != nil {
 					r += add[int(aoff[i])+16*v+l]
 				}
