@@ -36,16 +36,21 @@ import (
 // helper's core, spinning through the helper's time slice made a split
 // ResNet-56 image 60x slower.
 //
-// Helpers park on a channel, in the Go scheduler, which frees their P.
-// Tried instead (2026-12-07/08, AMD EPYC Zen 4, 2-vCPU virtual machine, where a
-// helper parked on a channel first ran 1.7 ms median after Open): parking
-// in the futex system call. It woke helpers in 0.1-0.6 ms (a batch of 64
-// int8 images after a 50 ms pause: 5.3 ms instead of 8.8), but a goroutine
-// blocked in a system call keeps its P until the runtime's monitor takes
-// it back, and the rest of the program lost a core meanwhile: two
-// goroutines of FMA loops started after a forward ran at 170-179 GFLOP/s
-// instead of 220-229 (bench/issue22's peak), and with helpers per Team a
-// woken helper found no P (a conv at 52% of peak). Reverted.
+// Helpers park on a channel, locked to their OS thread while parked
+// (runtime.LockOSThread): the P is freed as for any parked goroutine,
+// and the wake-up hands the waker's P straight to the helper's own thread.
+// Measured on a 2-vCPU virtual machine (AMD EPYC Zen 4, 2026-12-08),
+// from Open after a 50 ms pause to the helper's first part: 60-95 us
+// median, against 1.2-1.8 ms unlocked (a parked goroutine that any thread
+// may run waited for another thread to wake and steal it); one image split
+// over both cores after a 50 ms pause (bench/b1 -block 1 -gap 50ms) ran
+// 1.40-1.46x the unsplit speed dense and 1.09-1.24x pruned, against
+// 0.84-1.02x unlocked; two goroutines started by the program after a
+// helper parked ran together as before. Tried before that: parking in
+// the futex system call, which woke helpers as fast but kept their P
+// until the runtime's monitor took it back, so that the rest of the
+// program lost a core (a two-goroutine FMA loop at 170-179 GFLOP/s
+// instead of 220-229); reverted.
 type Team struct {
 	// claim is the job number (high 32 bits), its part count and a bit
 	// per claimed part; fin is the job number and the parts finished.
@@ -314,7 +319,10 @@ func (t *Team) idle(seen uint64) {
 // helper, and park uncounts it.
 func (t *Team) park() {
 	if !t.quit.Load() && !t.open.Load() {
+		// Parked on its own thread: see "Helpers park" in Team's doc.
+		runtime.LockOSThread()
 		<-t.wake
+		runtime.UnlockOSThread()
 	}
 	t.parked.Add(-1)
 }
