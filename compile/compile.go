@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sgcnn/sgcnn/graph"
 	"github.com/sgcnn/sgcnn/internal/kernel"
@@ -65,18 +66,16 @@ type Options struct {
 	// IgnoreMasks compiles the network as if unpruned (every mask all
 	// ones; pruned weights are zeros): the same engine's dense baseline.
 	IgnoreMasks bool
-	// SplitOne makes Forward on a single image with two or more threads
-	// split each conv (of at least 100K multiply-adds) over the threads:
-	// by output positions, each thread all channels of a band of rows,
-	// so that a thread reads mostly what it wrote in the conv before, or,
-	// where the plan cannot run by positions, by groups. The Net's helper
-	// goroutines (a parallel.Team) spin for the parts while a Forward runs
-	// and for 200 us after, then park; results are bit for bit those of
-	// one thread. It pays for back-to-back forwards; a forward that comes
-	// after the helpers parked runs mostly on its caller (waking an idle
-	// thread took 0.1-1 ms on a 2-vCPU virtual machine). Off by default
-	// (docs/BENCHMARKS.md, "Batch 1 on 2 threads").
-	SplitOne bool
+	// SplitOne says how Forward runs a single image with two or more
+	// threads: SplitAuto (the default) chooses by measurement, SplitOn
+	// splits each conv (of at least 100K multiply-adds) over the threads,
+	// SplitOff runs the image on its caller. A split conv runs by output
+	// positions, each thread all channels of a band of rows, so that a
+	// thread reads mostly what it wrote in the conv before, or, where the
+	// plan cannot run by positions, by groups; the Net's helper goroutines
+	// (a parallel.Team) spin for the parts while a Forward runs and for
+	// 200 us after, then park. Results are bit for bit those of one thread.
+	SplitOne SplitMode
 	// Int8, when non-nil, names the conv layers (node names; convs whose
 	// Layer is an *nn.Conv2d) that run in int8 (kernel.Int8Plan: weights
 	// per output channel, symmetric int8, computed here from the folded
@@ -129,8 +128,9 @@ type Net struct {
 	layers           []*LayerInfo
 	nbuf             int
 	micro            int
-	splitOne         bool
-	team             *parallel.Team // with splitOne: one image's helpers
+	splitOne         SplitMode
+	auto             autoSplit      // SplitAuto's measurements
+	team             *parallel.Team // for split images: their helpers
 	workers          []*worker
 	out              *tensor.Tensor
 	pool             *parallel.Pool // Options.Threads
@@ -309,7 +309,18 @@ func (n *Net) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	for len(n.workers) < n.pool.Threads() {
 		n.workers = append(n.workers, &worker{bufs: make([][]float32, n.nbuf), vals: make([][]float32, n.nvals), pool: n.pool})
 	}
-	split := n.splitOne && b == 1 && n.pool.Threads() >= 2
+	split, trial := false, false
+	if b == 1 && n.pool.Threads() >= 2 {
+		switch n.splitOne {
+		case SplitOn:
+			split = true
+		case SplitAuto:
+			split, trial = n.auto.next()
+		}
+	}
+	if trial {
+		defer func(t0 time.Time) { n.auto.done(split, time.Since(t0)) }(time.Now())
+	}
 	for _, w := range n.workers {
 		w.split, w.err = split, nil
 	}

@@ -165,7 +165,7 @@ func TestThreadsAndBatches(t *testing.T) {
 	for _, threads := range []int{1, 2} {
 		for _, b := range []int{1, 4, 7} {
 			x := randInput(r, b, m.InputShape)
-			checkParity(t, m, x, compile.Options{Route: compile.Grouped, Micro: 3, SplitOne: true, Threads: threads})
+			checkParity(t, m, x, compile.Options{Route: compile.Grouped, Micro: 3, SplitOne: compile.SplitOn, Threads: threads})
 		}
 	}
 }

@@ -18,7 +18,7 @@ import (
 // weights compile folds constants into after building them.
 func TestFlatRouteParity(t *testing.T) {
 	for _, mode := range []int{1, -1} {
-		for _, split := range []bool{false, true} {
+		for _, split := range []compile.SplitMode{compile.SplitOff, compile.SplitOn} {
 			t.Run(fmt.Sprintf("flat%d/split=%v", mode, split), func(t *testing.T) {
 				defer kernel.SetFlat8(kernel.SetFlat8(mode))
 				m, err := models.New("resnet20", 0, 2)

@@ -128,7 +128,7 @@ func TestGraphFanOutGeneric(t *testing.T) {
 		parallel.SetThreads(threads)
 		for _, route := range []compile.Route{compile.Auto, compile.Grouped, compile.Merged, compile.Dense} {
 			t.Run(fmt.Sprintf("threads%d/%v", threads, route), func(t *testing.T) {
-				cn, err := compile.Compile(net, []int{3, 8, 8}, compile.Options{Route: route, Micro: 2, SplitOne: true})
+				cn, err := compile.Compile(net, []int{3, 8, 8}, compile.Options{Route: route, Micro: 2, SplitOne: compile.SplitOn})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -43,7 +43,7 @@ func TestSplitOneBitIdentical(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			opt.Plan, opt.SplitOne = ref.Plan(), true
+			opt.Plan, opt.SplitOne = ref.Plan(), compile.SplitOn
 			for _, procs := range []int{2, 1} {
 				prev := runtime.GOMAXPROCS(procs)
 				split, err := compile.Compile(m.Net, m.InputShape[:], opt)
@@ -88,7 +88,7 @@ func TestSplitOneHelpersEnd(t *testing.T) {
 	}
 	before := runtime.NumGoroutine()
 	func() {
-		net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: 2, SplitOne: true, Route: compile.Grouped})
+		net, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: 2, SplitOne: compile.SplitOn, Route: compile.Grouped})
 		if err != nil {
 			t.Fatal(err)
 		}

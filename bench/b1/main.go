@@ -96,8 +96,8 @@ func run(arch string, c config) error {
 		return err
 	}
 	opts := []compile.Options{ // dense, dense split, pruned, pruned split
-		{IgnoreMasks: true, Threads: c.threads}, {IgnoreMasks: true, Threads: c.threads, SplitOne: true},
-		{Threads: c.threads, Plan: pnet.Plan()}, {Threads: c.threads, Plan: pnet.Plan(), SplitOne: true}}
+		{IgnoreMasks: true, Threads: c.threads, SplitOne: compile.SplitOff}, {IgnoreMasks: true, Threads: c.threads, SplitOne: compile.SplitOn},
+		{Threads: c.threads, Plan: pnet.Plan(), SplitOne: compile.SplitOff}, {Threads: c.threads, Plan: pnet.Plan(), SplitOne: compile.SplitOn}}
 	nets := make([]*compile.Net, len(opts))
 	for i, o := range opts {
 		if nets[i], err = compile.Compile(m.Net, m.InputShape[:], o); err != nil {

@@ -182,7 +182,7 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 		goalRow(w, "pruned sgcnn / ORT", r.name, r.ratio, -1, g, "%.2fx")
 	}
 	if len(nets) > 0 && nets[0].splitDense != nil {
-		fmt.Fprintf(w, "\nBatch 1 on %d threads with each conv split over the threads (by output rows, or by groups on small planes) (compile.Options.SplitOne; off by default), against the same network unsplit (above 1: the split is faster):\n\n", threads)
+		fmt.Fprintf(w, "\nBatch 1 on %d threads with each conv split over the threads (by output rows, or by groups on small planes) (compile.Options.SplitOne SplitOn; the default, SplitAuto, measures both as the network runs and keeps the faster), against the same network unsplit (above 1: the split is faster):\n\n", threads)
 		fmt.Fprintln(w, "| model | dense unsplit / split | pruned unsplit / split | split speedup / FLOPs red. |")
 		fmt.Fprintln(w, "|---|---:|---:|---:|")
 		for _, n := range nets {

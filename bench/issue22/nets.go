@@ -81,30 +81,33 @@ func newNetJobs(arch, dir string, threads int) (*netJobs, error) {
 		return nil, err
 	}
 	parallel.SetThreads(threads) // compile measures routes as it will run
-	pnet, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: threads})
+	// The goal networks run a batch of one image unsplit (SplitOff), so
+	// that the batch-1 speedup compares like with like; the split
+	// networks below, and SplitAuto's choice, are reported beside them.
+	pnet, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: threads, SplitOne: compile.SplitOff})
 	if err != nil {
 		return nil, err
 	}
-	dnet, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{IgnoreMasks: true, Threads: threads})
+	dnet, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{IgnoreMasks: true, Threads: threads, SplitOne: compile.SplitOff})
 	if err != nil {
 		return nil, err
 	}
-	pnetS, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{SplitOne: true, Plan: pnet.Plan()})
+	pnetS, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{SplitOne: compile.SplitOn, Plan: pnet.Plan()})
 	if err != nil {
 		return nil, err
 	}
-	dnetS, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{SplitOne: true, IgnoreMasks: true})
+	dnetS, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{SplitOne: compile.SplitOn, IgnoreMasks: true})
 	if err != nil {
 		return nil, err
 	}
 	// The same networks, routes and threads on the kernels' previous
 	// layout: full padded pitch (and, when timed, the unfused epilogue).
 	was := kernel.SetCompactPitch(false)
-	pnetP, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: threads, Plan: pnet.Plan()})
+	pnetP, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{Threads: threads, Plan: pnet.Plan(), SplitOne: compile.SplitOff})
 	if err != nil {
 		return nil, err
 	}
-	dnetP, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{IgnoreMasks: true, Threads: threads})
+	dnetP, err := compile.Compile(m.Net, m.InputShape[:], compile.Options{IgnoreMasks: true, Threads: threads, SplitOne: compile.SplitOff})
 	kernel.SetCompactPitch(was)
 	if err != nil {
 		return nil, err

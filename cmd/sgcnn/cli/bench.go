@@ -32,7 +32,7 @@ type benchOptions struct {
 	idleTimeout time.Duration
 	fcCap       float64
 	seed        uint64
-	splitOne    bool
+	splitOne    string
 }
 
 // benchDefaultRates are the conv rates benchmarked per architecture.
@@ -86,7 +86,7 @@ models are Conv-95/FC-95 and Conv-99/FC-99. The output is a Markdown table.`,
 	f.DurationVar(&o.idleTimeout, "idle-timeout", 30*time.Second, "longest wait for an idle CPU")
 	f.Float64Var(&o.fcCap, "fc-cap", 60, "highest rate for FC layers")
 	f.Uint64Var(&o.seed, "seed", 1, "k-means seed")
-	f.BoolVar(&o.splitOne, "split-one", false, "at batch 1, split each conv over the threads, by output rows where the planes are wide enough and by groups elsewhere (compile.Options.SplitOne; off by default: it wins only when images arrive back to back)")
+	f.StringVar(&o.splitOne, "split-one", "auto", "at batch 1 on two or more threads: on splits each conv over the threads (by output rows where the planes are wide enough, by groups elsewhere), off runs the image on one, auto measures both as the network runs and keeps the faster (compile.Options.SplitOne)")
 	return cmd
 }
 
@@ -103,6 +103,9 @@ type benchRow struct {
 }
 
 func runBench(g *globals, o *benchOptions) error {
+	if _, err := compile.ParseSplitMode(o.splitOne); err != nil {
+		return usagef("--split-one: %v", err)
+	}
 	if o.repeats < 1 {
 		return usagef("--repeats %d: want at least 1", o.repeats)
 	}
@@ -223,10 +226,11 @@ func benchOne(o *benchOptions, arch string, rate float64) ([]benchRow, error) {
 	if err != nil {
 		return nil, err
 	}
+	split, _ := compile.ParseSplitMode(o.splitOne) // checked by runBench
 	var rows []benchRow
 	for _, th := range o.threads {
 		for _, b := range o.batches {
-			t, err := compile.Measure(m.Net, m.InputShape[:], b, o.repeats, compile.Options{SplitOne: o.splitOne, Threads: th})
+			t, err := compile.Measure(m.Net, m.InputShape[:], b, o.repeats, compile.Options{SplitOne: split, Threads: th})
 			if err != nil {
 				return nil, err
 			}
