@@ -46,7 +46,9 @@
 // activation buffers by liveness so that they stay in the core's cache;
 // the linear layers then run on each worker's whole share of the batch,
 // reading their weights once. Forward on a batch of B images uses
-// min(Options.Threads, ceil(B/micro)) goroutines: batch 1 runs on one.
+// min(Options.Threads, ceil(B/micro)) goroutines; a batch of one image
+// may instead split each conv over the threads (Options.SplitOne: by
+// default whichever of the two ways measures faster, split.go).
 //
 // Compile reads only the network's lowered graph (package graph): it walks
 // the nodes in order and fuses, on the DAG, a conv with the BatchNorm and
