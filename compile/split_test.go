@@ -38,12 +38,18 @@ func TestSplitOneBitIdentical(t *testing.T) {
 			r := rand.New(rand.NewPCG(11, 12))
 			randomizeBN(m.Net, r)
 			pruneModel(t, m, tc.rate, 5)
-			opt := compile.Options{Threads: 2, IgnoreMasks: tc.dense}
+			opt := compile.Options{Threads: 2, IgnoreMasks: tc.dense, SplitOne: compile.SplitOff}
 			ref, err := compile.Compile(m.Net, m.InputShape[:], opt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			opt.Plan, opt.SplitOne = ref.Plan(), compile.SplitOn
+			opt.Plan, opt.SplitOne = ref.Plan(), compile.SplitAuto
+			auto, err := compile.Compile(m.Net, m.InputShape[:], opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkAuto(t, auto, ref, r, m.InputShape)
+			opt.SplitOne = compile.SplitOn
 			for _, procs := range []int{2, 1} {
 				prev := runtime.GOMAXPROCS(procs)
 				split, err := compile.Compile(m.Net, m.InputShape[:], opt)
@@ -104,4 +110,35 @@ func TestSplitOneHelpersEnd(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Errorf("%d goroutines after the network was collected, %d before it was compiled", runtime.NumGoroutine(), before)
+}
+
+// checkAuto runs a SplitAuto network on 8 single images, through its
+// trials (split and unsplit in turn) and past its choice, and checks
+// that every output equals ref's (unsplit) bit for bit and that it then
+// reports a choice.
+func checkAuto(t *testing.T, auto, ref *compile.Net, r *rand.Rand, in [3]int) {
+	t.Helper()
+	if c := auto.SplitChoice(); c != "measuring" {
+		t.Fatalf("SplitChoice before any forward = %q, want measuring", c)
+	}
+	for i := range 8 {
+		x := randInput(r, 1, in)
+		want, err := ref.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = want.Clone()
+		got, err := auto.Forward(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for q := range want.Data {
+			if math.Float32bits(got.Data[q]) != math.Float32bits(want.Data[q]) {
+				t.Fatalf("SplitAuto, image %d: logit %d = %v, %v unsplit", i, q, got.Data[q], want.Data[q])
+			}
+		}
+	}
+	if c := auto.SplitChoice(); c != "split" && c != "unsplit" {
+		t.Errorf("SplitChoice after 8 forwards = %q, want split or unsplit", c)
+	}
 }
