@@ -226,6 +226,9 @@ func Compile(net nn.Layer, in []int, opt Options) (*Net, error) {
 // gathers; Dropout, Identity, Flatten and Reshape move no data; any other
 // node runs through its own (*graph.Node).Forward in evaluation mode.
 func CompileGraph(g *graph.Graph, opt Options) (*Net, error) {
+	if opt.SplitOne < SplitAuto || opt.SplitOne > SplitOn {
+		return nil, fmt.Errorf("compile: Options.SplitOne %d, want SplitAuto, SplitOff or SplitOn", int(opt.SplitOne))
+	}
 	if g.Shapes == nil {
 		if err := g.Infer(); err != nil {
 			return nil, fmt.Errorf("compile: %w", err)

@@ -1,8 +1,11 @@
 package compile
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/sgcnn/sgcnn/graph"
 )
 
 // TestAutoSplitChooses drives SplitAuto's state with made-up times: the
@@ -52,5 +55,14 @@ func TestParseSplitMode(t *testing.T) {
 	}
 	if _, err := ParseSplitMode("yes"); err == nil {
 		t.Error(`ParseSplitMode("yes"): no error`)
+	}
+}
+
+// TestCompileRefusesSplitMode checks that an Options.SplitOne outside
+// the three modes is an error, not a silent default.
+func TestCompileRefusesSplitMode(t *testing.T) {
+	_, err := CompileGraph(&graph.Graph{}, Options{SplitOne: SplitOn + 1})
+	if err == nil || !strings.Contains(err.Error(), "Options.SplitOne") {
+		t.Errorf("Options.SplitOne 3: error %v, want one naming Options.SplitOne", err)
 	}
 }
