@@ -525,7 +525,15 @@ def main():
             evaluate(model, spec, device)
         save_atomic(result(model, opt), spec["out"])
     if world > 1:
-        dist.destroy_process_group()
+        # Every rank waits here until rank 0 has written the result, then
+        # all leave together without gloo's teardown: destroy_process_group
+        # after a peer had exited was seen to spin forever on its closed
+        # socket (rank 0 at 100% CPU, out.pt written, torchrun waiting;
+        # TestResumeInsideEpoch, 2026-12-08).
+        dist.barrier()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 def resume(model, spec, rank):
