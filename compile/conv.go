@@ -77,6 +77,9 @@ func (c *compiler) conv(name string, l *nn.Conv2d, bn *nn.BatchNorm2d, relu bool
 			pl = nil
 		}
 		o.bias[n] = float32(lc.bias[n])
+		if a, ok := c.opt.Int8[name]; ok && a.Scale > 0 {
+			o.bias[n] = int8Bias(o.bias[n], a.Scale, lc.w[n*p.C*lc.kk:(n+1)*p.C*lc.kk])
+		}
 		if pl != nil {
 			o.planes[n] = make([]float32, len(pl))
 			for q, v := range pl {
@@ -226,6 +229,16 @@ func (o *convOp) split(macsPerWeight int) {
 			o.partSkip[i][n] = skipped || owner[1-i][n] || (uncovered && i == 1)
 		}
 	}
+}
+
+// int8Bias returns the bias b of a filter w (its folded weights, masked
+// ones zero) on the int8 route of input scale sx: b rounded to the grid of
+// the filter's int32 sums (kernel.QuantBias), as a QDQ model's int32 bias
+// holds it (export/onnx), so that sgcnn int8 and ONNX Runtime add the same
+// bias.
+func int8Bias(b, sx float32, w []float32) float32 {
+	sc := sx * kernel.FilterScale(w)
+	return float32(kernel.QuantBias(b, sc)) * sc
 }
 
 // foldConv returns l's masked weights and bias with bn folded in.

@@ -129,7 +129,7 @@ func (b *builder) convForms(sp *convSpec, x value) (value, error) {
 }
 
 // foldBN folds an eval-mode BatchNorm node into the conv's weights and
-// bias: w' = w * gamma/sqrt(var+eps), b' = (b - mean) * gamma/sqrt(var+eps) + beta.
+// bias: w' = w * gamma/sqrt(var+eps), b' = b * gamma/sqrt(var+eps) + (beta - mean * gamma/sqrt(var+eps)).
 func foldBN(sp *convSpec, bn *graph.Node) error {
 	var p [4][]float32
 	for i, s := range []string{".weight", ".bias", ".running_mean", ".running_var"} {
@@ -149,7 +149,7 @@ func foldBN(sp *convSpec, bn *graph.Node) error {
 		for i := range sp.w[n*kk : (n+1)*kk] {
 			sp.w[n*kk+i] = float32(float64(sp.w[n*kk+i]) * scale)
 		}
-		sp.bias[n] = float32((float64(sp.bias[n])-float64(mean[n]))*scale + float64(beta[n]))
+		sp.bias[n] = float32(float64(sp.bias[n])*scale + (float64(beta[n]) - float64(mean[n])*scale)) // as package compile folds it
 	}
 	sp.bName = bn.Name + ".folded_bias"
 	return nil

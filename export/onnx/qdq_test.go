@@ -113,12 +113,16 @@ func TestQDQAgainstSgcnnInt8(t *testing.T) {
 		dq, df := rms(got, want.Data), rms(f32, want.Data)
 		t.Logf("pruned=%v: RMS |ort QDQ - sgcnn int8| %.3g, |fp32 - sgcnn int8| %.3g", pruned, dq, df)
 		// Through 19 layers, rounding ties that fall differently (x/s
-		// against x*(1/s), the BatchNorm fold in float32 against float64,
+		// against x*(1/s), ONNX Runtime's requantization in QLinearConv,
 		// constant channels folded exactly by sgcnn) flip some quantized
 		// values and the flips spread; TestQDQOneLayer checks each conv
-		// alone, where they cannot.
-		if dq > df {
-			t.Errorf("pruned=%v: ONNX Runtime's QDQ model is %.3g (RMS) from sgcnn int8, fp32 only %.3g: not the same quantization", pruned, dq, df)
+		// alone, where they cannot. Measured on 2026-12-08: 0.10 of the
+		// int8 error dense, 0.43 pruned; with the bias in fp32 (ONNX
+		// Runtime rounding it to int32 in QLinearConv, sgcnn not) they
+		// were 0.28 and 0.62.
+		limit := map[bool]float64{false: 0.2, true: 0.55}[pruned]
+		if dq > limit*df {
+			t.Errorf("pruned=%v: ONNX Runtime's QDQ model is %.3g (RMS) from sgcnn int8, more than %.2f of the int8 error %.3g: not the same quantization", pruned, dq, limit, df)
 		}
 		agree := 0
 		for i := range n {

@@ -125,14 +125,7 @@ func newInt8Plan(p Conv, groups []Group, act ActQuant) *Int8Plan {
 // [quads][kk], channel ci at byte slot[ci] (quad slot/4, byte slot%4),
 // and returns its dequantization scale and zero-point term.
 func quantFilter(w []float32, slot []int, kk int, dst []int32, act ActQuant) (sc, bias float32) {
-	var m float32
-	for _, v := range w {
-		m = max(m, float32(math.Abs(float64(v))))
-	}
-	sw := m / 127
-	if m == 0 {
-		sw = 1
-	}
+	sw := FilterScale(w)
 	var sum int64
 	for ci, sl := range slot {
 		for t := range kk {
@@ -144,4 +137,29 @@ func quantFilter(w []float32, slot []int, kk int, dst []int32, act ActQuant) (sc
 	}
 	sc = act.Scale * sw
 	return sc, -sc * float32(act.Zero) * float32(sum)
+}
+
+// FilterScale returns the symmetric int8 scale of one filter's weights w
+// (after the BatchNorm fold): max|w|/127, or 1 for a filter of zeros. Its
+// weights are quantized to round-half-even(w/scale) in [-127, 127].
+func FilterScale(w []float32) float32 {
+	var m float32
+	for _, v := range w {
+		m = max(m, float32(math.Abs(float64(v))))
+	}
+	if m == 0 {
+		return 1
+	}
+	return m / 127
+}
+
+// QuantBias returns bias b on the int32 grid of an int8 conv's sums, whose
+// step is scale (the input scale times the filter's, as Int8Plan
+// dequantizes with): round-half-even(b/scale), saturated to int32. It is
+// the bias of ONNX's QLinearConv and of a QDQ model's int32 bias, so that
+// the int8 route adds float32(QuantBias(b, scale))*scale, as ONNX Runtime
+// does, rather than b.
+func QuantBias(b, scale float32) int32 {
+	r := math.RoundToEven(float64(b) / float64(scale))
+	return int32(min(max(r, math.MinInt32), math.MaxInt32))
 }

@@ -372,3 +372,25 @@ func i8Groups(r *rand.Rand, p Conv, grouped bool) []Group {
 	}
 	return gs
 }
+
+// TestQuantBias checks the int32 bias grid: ties to even, both signs, and
+// saturation; and FilterScale's rule (max|w|/127, 1 for zeros).
+func TestQuantBias(t *testing.T) {
+	for _, c := range []struct {
+		b, scale float32
+		want     int32
+	}{
+		{0.25, 0.1, 2}, {0.25, 0.5, 0}, {0.75, 0.5, 2}, {-0.75, 0.5, -2}, {-0.26, 0.1, -3},
+		{1e30, 1e-10, math.MaxInt32}, {-1e30, 1e-10, math.MinInt32},
+	} {
+		if got := QuantBias(c.b, c.scale); got != c.want {
+			t.Errorf("QuantBias(%v, %v) = %d, want %d", c.b, c.scale, got, c.want)
+		}
+	}
+	if s := FilterScale([]float32{0.5, -1.27, 0}); s != float32(1.27)/127 {
+		t.Errorf("FilterScale: %v, want 1.27/127", s)
+	}
+	if s := FilterScale(make([]float32, 9)); s != 1 {
+		t.Errorf("FilterScale of zeros: %v, want 1", s)
+	}
+}
