@@ -21,8 +21,10 @@ const (
 	// autocast, activations between layers, BatchNorm and the loss stay
 	// float32 too. Stride-1 convolutions, pruned ones included (as dense
 	// products of the masked weights), run on AMX where kernel.AMX
-	// reports it (Intel Xeon 4th generation and later, Linux); the
-	// others, and all of them on other machines, are emulated: the
+	// reports it (Intel Xeon 4th generation and later, Linux), else on
+	// AVX512_BF16's VDPBF16PS where that measures faster than the FMA
+	// (AMD Zen 4; kernel.BF16Conv); the others, and all of them on other
+	// machines, are emulated: the
 	// operands rounded in Go, the products in the float32 kernels, which
 	// equals a bf16 kernel with float32 sums up to the order of the sums
 	// (a product of two bf16 values is exact in float32), and is slower
@@ -52,19 +54,26 @@ func ParsePrecision(s string) (Precision, error) {
 	return FP32, fmt.Errorf("unknown precision %q (want fp32 or bf16)", s)
 }
 
-// useAMX lets BF16 take the AMX route (tests turn it off).
+// useAMX lets BF16 take the bf16 kernels' route, AMX or VDPBF16PS
+// (tests turn it off).
 var useAMX = true
 
-// BF16Route describes where BF16's convolutions run on this machine:
-// "AMX" or why they are emulated.
+// BF16Route describes where BF16's convolutions run on this machine: on
+// AMX, on AVX512_BF16's VDPBF16PS (no AMX, and VDPBF16PS measured faster
+// than the FMA), or why they are emulated.
 func BF16Route() string {
-	if ok, why := kernel.AMX(); !ok {
+	switch route, why := kernel.BF16Conv(); route {
+	case "AMX":
+		return "AMX (stride-1 convolutions; others emulated)"
+	case "AVX512_BF16":
+		return "AVX512_BF16 VDPBF16PS (stride-1 convolutions; others emulated; " + why + ")"
+	default:
 		return "emulated (slower than fp32): " + why
 	}
-	return "AMX (stride-1 convolutions; others emulated)"
 }
 
-// amx reports whether c's passes on geometry p run on AMX.
+// amx reports whether c's passes on geometry p run on the bf16 kernels
+// (AMX or VDPBF16PS, kernel.BF16Conv).
 func (c *Conv2d) amx(ctx *Ctx, p kernel.Conv) bool {
 	return ctx.bf16() && useAMX && kernel.CanConvBF16(p)
 }
@@ -82,7 +91,7 @@ func (c *Conv2d) maskedWeights() []float32 {
 	return c.wr
 }
 
-// forwardAMX is Forward's BF16 pass on AMX.
+// forwardAMX is Forward's BF16 pass on the bf16 kernels.
 func (c *Conv2d) forwardAMX(ctx *Ctx, p kernel.Conv, x, y *tensor.Tensor) {
 	kernel.PrepareBF16Weights(p, c.maskedWeights(), &c.bw)
 	in, out, hw := c.In*p.H*p.W, c.Out*p.OutH()*p.OutW(), p.OutH()*p.OutW()
@@ -95,7 +104,8 @@ func (c *Conv2d) forwardAMX(ctx *Ctx, p kernel.Conv, x, y *tensor.Tensor) {
 	})
 }
 
-// backwardAMX is Backward's BF16 pass on AMX, into dx and W.Grad.
+// backwardAMX is Backward's BF16 pass on the bf16 kernels, into dx and
+// W.Grad.
 func (c *Conv2d) backwardAMX(ctx *Ctx, p kernel.Conv, x, dy, dx *tensor.Tensor) {
 	kernel.PrepareBF16BackwardData(p, c.maskedWeights(), &c.bw)
 	ng := kernel.BF16FilterGradLen(p)

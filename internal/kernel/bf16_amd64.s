@@ -868,6 +868,572 @@ pix:
 	VZEROUPPER
 	RET
 
+// func vdpGemm1(a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, kp int, acc int)
+// Requires: AVX, AVX512F
+TEXT ·vdpGemm1(SB), NOSPLIT, $0-64
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), DX
+	MOVQ    b+16(FP), BX
+	MOVQ    ldb+24(FP), R8
+	MOVQ    c+32(FP), R11
+	MOVQ    ldc+40(FP), R9
+	MOVQ    kp+48(FP), CX
+	SHRQ    $0x01, CX
+	LEAQ    (SI)(DX*2), DI
+	ADDQ    DX, DI
+	LEAQ    (DI)(DX*2), R10
+	ADDQ    DX, R10
+	LEAQ    (R11)(R9*2), R12
+	ADDQ    R9, R12
+	LEAQ    (R12)(R9*2), R13
+	ADDQ    R9, R13
+	MOVQ    acc+56(FP), AX
+	TESTQ   AX, AX
+	JZ      vdpzero1
+	VMOVUPS (R11), Z0
+	VMOVUPS (R11)(R9*1), Z1
+	VMOVUPS (R11)(R9*2), Z2
+	VMOVUPS (R12), Z3
+	VMOVUPS (R12)(R9*1), Z4
+	VMOVUPS (R12)(R9*2), Z5
+	VMOVUPS (R13), Z6
+	VMOVUPS (R13)(R9*1), Z7
+	JMP     vdploop1
+
+vdpzero1:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+
+vdploop1:
+	VMOVDQU32    (BX), Z24
+	VPBROADCASTD (SI), Z28
+
+	// VDPBF16PS Z24, Z28, Z0
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xc0
+	VPBROADCASTD (SI)(DX*1), Z29
+
+	// VDPBF16PS Z24, Z29, Z1
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xc8
+	VPBROADCASTD (SI)(DX*2), Z30
+
+	// VDPBF16PS Z24, Z30, Z2
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xd0
+	VPBROADCASTD (DI), Z31
+
+	// VDPBF16PS Z24, Z31, Z3
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x06
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xd8
+	VPBROADCASTD (DI)(DX*1), Z28
+
+	// VDPBF16PS Z24, Z28, Z4
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xe0
+	VPBROADCASTD (DI)(DX*2), Z29
+
+	// VDPBF16PS Z24, Z29, Z5
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xe8
+	VPBROADCASTD (R10), Z30
+
+	// VDPBF16PS Z24, Z30, Z6
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xf0
+	VPBROADCASTD (R10)(DX*1), Z31
+
+	// VDPBF16PS Z24, Z31, Z7
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x06
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xf8
+	VMOVDQU32    (BX)(R8*1), Z26
+	VPBROADCASTD 4(SI), Z28
+
+	// VDPBF16PS Z26, Z28, Z0
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xc2
+	VPBROADCASTD 4(SI)(DX*1), Z29
+
+	// VDPBF16PS Z26, Z29, Z1
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xca
+	VPBROADCASTD 4(SI)(DX*2), Z30
+
+	// VDPBF16PS Z26, Z30, Z2
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xd2
+	VPBROADCASTD 4(DI), Z31
+
+	// VDPBF16PS Z26, Z31, Z3
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x06
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xda
+	VPBROADCASTD 4(DI)(DX*1), Z28
+
+	// VDPBF16PS Z26, Z28, Z4
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xe2
+	VPBROADCASTD 4(DI)(DX*2), Z29
+
+	// VDPBF16PS Z26, Z29, Z5
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xea
+	VPBROADCASTD 4(R10), Z30
+
+	// VDPBF16PS Z26, Z30, Z6
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xf2
+	VPBROADCASTD 4(R10)(DX*1), Z31
+
+	// VDPBF16PS Z26, Z31, Z7
+	BYTE    $0x62
+	BYTE    $0x92
+	BYTE    $0x06
+	BYTE    $0x40
+	BYTE    $0x52
+	BYTE    $0xfa
+	ADDQ    $0x08, SI
+	ADDQ    $0x08, DI
+	ADDQ    $0x08, R10
+	LEAQ    (BX)(R8*2), BX
+	DECQ    CX
+	JNZ     vdploop1
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z1, (R11)(R9*1)
+	VMOVUPS Z2, (R11)(R9*2)
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, (R12)(R9*1)
+	VMOVUPS Z5, (R12)(R9*2)
+	VMOVUPS Z6, (R13)
+	VMOVUPS Z7, (R13)(R9*1)
+	VZEROUPPER
+	RET
+
+// func vdpGemm2(a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, kp int, acc int)
+// Requires: AVX, AVX512F
+TEXT ·vdpGemm2(SB), NOSPLIT, $0-64
+	MOVQ    a+0(FP), SI
+	MOVQ    lda+8(FP), DX
+	MOVQ    b+16(FP), BX
+	MOVQ    ldb+24(FP), R8
+	MOVQ    c+32(FP), R11
+	MOVQ    ldc+40(FP), R9
+	MOVQ    kp+48(FP), CX
+	SHRQ    $0x01, CX
+	LEAQ    (SI)(DX*2), DI
+	ADDQ    DX, DI
+	LEAQ    (DI)(DX*2), R10
+	ADDQ    DX, R10
+	LEAQ    (R11)(R9*2), R12
+	ADDQ    R9, R12
+	LEAQ    (R12)(R9*2), R13
+	ADDQ    R9, R13
+	MOVQ    acc+56(FP), AX
+	TESTQ   AX, AX
+	JZ      vdpzero2
+	VMOVUPS (R11), Z0
+	VMOVUPS 64(R11), Z1
+	VMOVUPS (R11)(R9*1), Z2
+	VMOVUPS 64(R11)(R9*1), Z3
+	VMOVUPS (R11)(R9*2), Z4
+	VMOVUPS 64(R11)(R9*2), Z5
+	VMOVUPS (R12), Z6
+	VMOVUPS 64(R12), Z7
+	VMOVUPS (R12)(R9*1), Z8
+	VMOVUPS 64(R12)(R9*1), Z9
+	VMOVUPS (R12)(R9*2), Z10
+	VMOVUPS 64(R12)(R9*2), Z11
+	VMOVUPS (R13), Z12
+	VMOVUPS 64(R13), Z13
+	VMOVUPS (R13)(R9*1), Z14
+	VMOVUPS 64(R13)(R9*1), Z15
+	JMP     vdploop2
+
+vdpzero2:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+
+vdploop2:
+	VMOVDQU32    (BX), Z24
+	VMOVDQU32    64(BX), Z25
+	VPBROADCASTD (SI), Z28
+
+	// VDPBF16PS Z24, Z28, Z0
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc0
+
+	// VDPBF16PS Z25, Z28, Z1
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xc9
+	VPBROADCASTD (SI)(DX*1), Z29
+
+	// VDPBF16PS Z24, Z29, Z2
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd0
+
+	// VDPBF16PS Z25, Z29, Z3
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xd9
+	VPBROADCASTD (SI)(DX*2), Z30
+
+	// VDPBF16PS Z24, Z30, Z4
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x0e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe0
+
+	// VDPBF16PS Z25, Z30, Z5
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xe9
+	VPBROADCASTD (DI), Z31
+
+	// VDPBF16PS Z24, Z31, Z6
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x06
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf0
+
+	// VDPBF16PS Z25, Z31, Z7
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x06
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xf9
+	VPBROADCASTD (DI)(DX*1), Z28
+
+	// VDPBF16PS Z24, Z28, Z8
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc0
+
+	// VDPBF16PS Z25, Z28, Z9
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xc9
+	VPBROADCASTD (DI)(DX*2), Z29
+
+	// VDPBF16PS Z24, Z29, Z10
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd0
+
+	// VDPBF16PS Z25, Z29, Z11
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xd9
+	VPBROADCASTD (R10), Z30
+
+	// VDPBF16PS Z24, Z30, Z12
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x0e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe0
+
+	// VDPBF16PS Z25, Z30, Z13
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xe9
+	VPBROADCASTD (R10)(DX*1), Z31
+
+	// VDPBF16PS Z24, Z31, Z14
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x06
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf0
+
+	// VDPBF16PS Z25, Z31, Z15
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x06
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xf9
+	VMOVDQU32    (BX)(R8*1), Z26
+	VMOVDQU32    64(BX)(R8*1), Z27
+	VPBROADCASTD 4(SI), Z28
+
+	// VDPBF16PS Z26, Z28, Z0
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc2
+
+	// VDPBF16PS Z27, Z28, Z1
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xcb
+	VPBROADCASTD 4(SI)(DX*1), Z29
+
+	// VDPBF16PS Z26, Z29, Z2
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd2
+
+	// VDPBF16PS Z27, Z29, Z3
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdb
+	VPBROADCASTD 4(SI)(DX*2), Z30
+
+	// VDPBF16PS Z26, Z30, Z4
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x0e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe2
+
+	// VDPBF16PS Z27, Z30, Z5
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xeb
+	VPBROADCASTD 4(DI), Z31
+
+	// VDPBF16PS Z26, Z31, Z6
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x06
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf2
+
+	// VDPBF16PS Z27, Z31, Z7
+	BYTE         $0x62
+	BYTE         $0x92
+	BYTE         $0x06
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xfb
+	VPBROADCASTD 4(DI)(DX*1), Z28
+
+	// VDPBF16PS Z26, Z28, Z8
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x1e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xc2
+
+	// VDPBF16PS Z27, Z28, Z9
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x1e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xcb
+	VPBROADCASTD 4(DI)(DX*2), Z29
+
+	// VDPBF16PS Z26, Z29, Z10
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x16
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xd2
+
+	// VDPBF16PS Z27, Z29, Z11
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x16
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xdb
+	VPBROADCASTD 4(R10), Z30
+
+	// VDPBF16PS Z26, Z30, Z12
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x0e
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xe2
+
+	// VDPBF16PS Z27, Z30, Z13
+	BYTE         $0x62
+	BYTE         $0x12
+	BYTE         $0x0e
+	BYTE         $0x40
+	BYTE         $0x52
+	BYTE         $0xeb
+	VPBROADCASTD 4(R10)(DX*1), Z31
+
+	// VDPBF16PS Z26, Z31, Z14
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x06
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xf2
+
+	// VDPBF16PS Z27, Z31, Z15
+	BYTE    $0x62
+	BYTE    $0x12
+	BYTE    $0x06
+	BYTE    $0x40
+	BYTE    $0x52
+	BYTE    $0xfb
+	ADDQ    $0x08, SI
+	ADDQ    $0x08, DI
+	ADDQ    $0x08, R10
+	LEAQ    (BX)(R8*2), BX
+	DECQ    CX
+	JNZ     vdploop2
+	VMOVUPS Z0, (R11)
+	VMOVUPS Z1, 64(R11)
+	VMOVUPS Z2, (R11)(R9*1)
+	VMOVUPS Z3, 64(R11)(R9*1)
+	VMOVUPS Z4, (R11)(R9*2)
+	VMOVUPS Z5, 64(R11)(R9*2)
+	VMOVUPS Z6, (R12)
+	VMOVUPS Z7, 64(R12)
+	VMOVUPS Z8, (R12)(R9*1)
+	VMOVUPS Z9, 64(R12)(R9*1)
+	VMOVUPS Z10, (R12)(R9*2)
+	VMOVUPS Z11, 64(R12)(R9*2)
+	VMOVUPS Z12, (R13)
+	VMOVUPS Z13, 64(R13)
+	VMOVUPS Z14, (R13)(R9*1)
+	VMOVUPS Z15, 64(R13)(R9*1)
+	VZEROUPPER
+	RET
+
 // func dpbf16Peak(n int)
 // Requires: AVX
 TEXT ·dpbf16Peak(SB), NOSPLIT, $0-8

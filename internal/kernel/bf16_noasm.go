@@ -2,9 +2,21 @@
 
 package kernel
 
-// Without assembly the bf16 convolutions never run (AMX reports false).
+// Without assembly the bf16 convolutions never run (BF16Conv reports none).
 
-func amxProbe() (bool, string) { return false, "built without assembly (noasm or not amd64)" }
+func bf16Probe() (bfRoute, string) { return bfNone, "built without assembly (noasm or not amd64)" }
+
+func hasDPBF16() bool { return false }
+
+func vdpRate() float64 { return 0 }
+
+func vdpGemm1(a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, kp, acc int) {
+	panic("kernel: no AVX512_BF16")
+}
+
+func vdpGemm2(a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, kp, acc int) {
+	panic("kernel: no AVX512_BF16")
+}
 
 func amxBlocks1(cfg *byte, a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, ks, nb int) {
 	panic("kernel: no AMX")

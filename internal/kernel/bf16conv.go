@@ -1,8 +1,12 @@
 package kernel
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
-// bf16 convolutions on AMX: stride-1 convolutions whose products are bf16
+// bf16 convolutions on AMX, or on AVX512_BF16's VDPBF16PS where the CPU
+// lacks AMX and VDPBF16PS outruns the FMA (bfBlocks, bfAcc): stride-1 convolutions whose products are bf16
 // (operands rounded to nearest even) with fp32 sums, for nn's BF16
 // precision. Each pass lays the image out in zero-padded planes (as the
 // direct route does), packs the taps it needs into bf16 tiles, runs
@@ -21,27 +25,112 @@ import "sync"
 // K is rounded up to 32 (tap rows past K read a zero row), N to 16 and P
 // to 32.
 
-// amxState is AMX's probe, run once.
-var amxState struct {
-	once sync.Once
-	ok   bool
-	why  string
+// bfRoute is where the bf16 products run.
+type bfRoute int
+
+const (
+	bfNone bfRoute = iota // nowhere: nn emulates bf16 with the fp32 kernels
+	bfAMX                 // AMX tiles (TDPBF16PS)
+	bfVDP                 // AVX512_BF16's VDPBF16PS (vdpGemm)
+)
+
+// minVDPRate is the least VDPBF16PS flops, as a multiple of the FMA's,
+// for which the bf16 convolutions take VDPBF16PS: below it the rounding
+// and packing cost more than the products gain. Measured: 2.0x on the AMD
+// EPYC Zen 4 of 2026-12-08 (docs/BENCHMARKS.md), 0.49x on the Intel Xeon
+// of docs/BF16.md (which has AMX).
+const minVDPRate = 1.25
+
+// bf16State is bf16Probe's result, found once; bfCur is the route the
+// passes take (tests switch it between AMX and VDPBF16PS).
+var (
+	bf16State struct {
+		once  sync.Once
+		route bfRoute
+		why   string
+	}
+	bfCur bfRoute
+)
+
+func bf16Init() {
+	bf16State.once.Do(func() {
+		bf16State.route, bf16State.why = bf16Probe()
+		bfCur = bf16State.route
+	})
 }
 
-// AMX reports whether the bf16 convolutions run on this machine (the CPU
-// has AMX-BF16 and AVX512_BF16, the OS granted the tile state, and the
-// build has assembly) and, when not, why.
+// AMX reports whether the bf16 convolutions run on AMX tiles (the CPU has
+// AMX-BF16 and AVX512_BF16, the OS granted the tile state, and the build
+// has assembly) and, when not, why.
 func AMX() (bool, string) {
-	amxState.once.Do(func() { amxState.ok, amxState.why = amxProbe() })
-	return amxState.ok, amxState.why
+	bf16Init()
+	if bf16State.route == bfAMX {
+		return true, ""
+	}
+	return false, bf16State.why
 }
 
-// CanConvBF16 reports whether p's passes run on AMX: AMX available, stride
-// 1, a square kernel, and Pad < KH (so that backward data is a stride-1
-// convolution too).
+// BF16Conv reports where the bf16 convolutions of CanConvBF16 run: "AMX"
+// (TDPBF16PS tiles), "AVX512_BF16" (VDPBF16PS, chosen where the CPU lacks
+// AMX and VDPBF16PS measures faster than the FMA), or "" and why neither.
+func BF16Conv() (route, why string) {
+	bf16Init()
+	switch bf16State.route {
+	case bfAMX:
+		return "AMX", ""
+	case bfVDP:
+		return "AVX512_BF16", bf16State.why
+	}
+	return "", bf16State.why
+}
+
+// CanConvBF16 reports whether p's passes run on the bf16 kernels
+// (BF16Conv names them): a route, stride 1, a square kernel, and Pad < KH
+// (so that backward data is a stride-1 convolution too).
 func CanConvBF16(p Conv) bool {
-	ok, _ := AMX()
-	return ok && p.Stride == 1 && p.KH == p.KW && p.Pad < p.KH
+	bf16Init()
+	return bf16State.route != bfNone && p.Stride == 1 && p.KH == p.KW && p.Pad < p.KH
+}
+
+// bfBlocks is amxBlocks<mt> on the route in use: for nb blocks of 32
+// columns, C (16*mt rows) = A times B over ks steps of 32 along K.
+func bfBlocks(mt int, a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, ks, nb int) {
+	if bfCur == bfAMX {
+		if mt == 2 {
+			amxBlocks2(&amxCfg[0], a, lda, b, ldb, c, ldc, ks, nb)
+		} else {
+			amxBlocks1(&amxCfg[0], a, lda, b, ldb, c, ldc, ks, nb)
+		}
+		return
+	}
+	for blk := range nb {
+		for r := 0; r < 16*mt; r += 8 {
+			vdpGemm2((*uint16)(unsafe.Add(unsafe.Pointer(a), r*lda)), lda,
+				(*uint32)(unsafe.Add(unsafe.Pointer(b), 128*blk)), ldb,
+				(*float32)(unsafe.Add(unsafe.Pointer(c), r*ldc+128*blk)), ldc, 16*ks, 0)
+		}
+	}
+}
+
+// bfAcc is amxAcc<nt> on the route in use: C (32 rows x 16*nt columns) +=
+// A times B over ks steps of 32 along K.
+func bfAcc(nt int, a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, ks int) {
+	if bfCur == bfAMX {
+		if nt == 2 {
+			amxAcc2(&amxCfg[0], a, lda, b, ldb, c, ldc, ks)
+		} else {
+			amxAcc1(&amxCfg[0], a, lda, b, ldb, c, ldc, ks)
+		}
+		return
+	}
+	gemm := vdpGemm1
+	if nt == 2 {
+		gemm = vdpGemm2
+	}
+	for r := 0; r < 32; r += 8 {
+		gemm((*uint16)(unsafe.Add(unsafe.Pointer(a), r*lda)), lda, b, ldb,
+			(*float32)(unsafe.Add(unsafe.Pointer(c), r*ldc)), ldc, 16*ks, 1)
+	}
 }
 
 // amxCfg is the tile configuration: palette 1, tiles 0-7 of 16 rows of
@@ -210,10 +299,10 @@ func ConvForwardBF16(p Conv, x []float32, w *BF16Weights, y []float32, ws *Works
 		for m := 0; m < p.N; {
 			c, a := &y[m*np], &w.w[m*g.kp]
 			if p.N-m >= 32 {
-				amxBlocks2(&amxCfg[0], a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
+				bfBlocks(2, a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
 				m += 32
 			} else {
-				amxBlocks1(&amxCfg[0], a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
+				bfBlocks(1, a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
 				m += 16
 			}
 		}
@@ -225,10 +314,10 @@ func ConvForwardBF16(p Conv, x []float32, w *BF16Weights, y []float32, ws *Works
 	for m := 0; m < g.npad; {
 		c, a := &t[m*g.np], &w.w[m*g.kp]
 		if g.npad-m >= 32 {
-			amxBlocks2(&amxCfg[0], a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.kp/32, g.np/32)
+			bfBlocks(2, a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.kp/32, g.np/32)
 			m += 32
 		} else {
-			amxBlocks1(&amxCfg[0], a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.kp/32, g.np/32)
+			bfBlocks(1, a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.kp/32, g.np/32)
 			m += 16
 		}
 	}
@@ -304,10 +393,10 @@ func (s *bf16Scratch) filterGemm(q bfGeom, col []uint16, dy []float32, np int, g
 		for nb := 0; nb < q.npad; {
 			a, b, c := &col[kb*np], &dyt[nb], &g[kb*q.npad+nb]
 			if q.npad-nb >= 32 {
-				amxAcc2(&amxCfg[0], a, np*2, b, q.npad*4, c, q.npad*4, np/32)
+				bfAcc(2, a, np*2, b, q.npad*4, c, q.npad*4, np/32)
 				nb += 32
 			} else {
-				amxAcc1(&amxCfg[0], a, np*2, b, q.npad*4, c, q.npad*4, np/32)
+				bfAcc(1, a, np*2, b, q.npad*4, c, q.npad*4, np/32)
 				nb += 16
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"golang.org/x/sys/cpu"
 )
 
 // bf16Shapes are the AMX route's test geometries: ResNet's three stages,
@@ -64,10 +66,33 @@ func roundedRef(ref func(p Conv, a, b, out []float32), p Conv, a, b []float32, n
 	return want, f64(out)
 }
 
-func TestConvBF16(t *testing.T) {
-	if ok, why := AMX(); !ok {
-		t.Skip("the bf16 convolutions need AMX: " + why)
+// forEachBF16Route runs f once per bf16 product the CPU can run: AMX
+// where it has it, and VDPBF16PS wherever it has AVX512_BF16 (whether or
+// not bf16Probe would choose it).
+func forEachBF16Route(t *testing.T, f func(t *testing.T)) {
+	bf16Init()
+	saved := bfCur
+	defer func() { bfCur = saved }()
+	ran := false
+	if ok, _ := AMX(); ok {
+		bfCur, ran = bfAMX, true
+		t.Run("amx", f)
 	}
+	if asmWanted && hasDPBF16() && cpu.X86.HasAVX512BW {
+		bfCur, ran = bfVDP, true
+		t.Run("vdpbf16ps", f)
+	}
+	if !ran {
+		_, why := BF16Conv()
+		t.Skip("no bf16 kernels: " + why)
+	}
+}
+
+func TestConvBF16(t *testing.T) {
+	forEachBF16Route(t, testConvBF16)
+}
+
+func testConvBF16(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
 	ws := &Workspace{}
 	for _, p := range bf16Shapes {
@@ -109,10 +134,14 @@ func TestConvBF16(t *testing.T) {
 }
 
 func TestCanConvBF16(t *testing.T) {
-	ok, why := AMX()
-	t.Logf("AMX: %v %s", ok, why)
+	route, why := BF16Conv()
+	ok := route != ""
+	t.Logf("bf16 convolutions: %q %s", route, why)
 	if !ok && why == "" {
-		t.Error("AMX() = false without a reason")
+		t.Error("BF16Conv() = none without a reason")
+	}
+	if amx, _ := AMX(); amx != (route == "AMX") {
+		t.Errorf("AMX() = %v, BF16Conv() = %q", amx, route)
 	}
 	for _, p := range []Conv{
 		{C: 4, H: 8, W: 8, N: 4, KH: 3, KW: 3, Stride: 2, Pad: 1},
@@ -124,15 +153,15 @@ func TestCanConvBF16(t *testing.T) {
 		}
 	}
 	if p := bf16Shapes[0]; CanConvBF16(p) != ok {
-		t.Errorf("CanConvBF16(%+v) = %v with AMX() = %v", p, CanConvBF16(p), ok)
+		t.Errorf("CanConvBF16(%+v) = %v with BF16Conv() = %q", p, CanConvBF16(p), route)
 	}
 }
 
 // BenchmarkBF16Peak sets the bf16 instructions' peaks against the FMA's on
 // this core: fma (fmaPeak), vdpbf16ps (AVX512_BF16), tdpbf16ps (AMX).
 func BenchmarkBF16Peak(b *testing.B) {
-	if ok, why := AMX(); !ok {
-		b.Skip("no AMX: " + why)
+	if !asmWanted || !hasDPBF16() {
+		b.Skip("no AVX512_BF16")
 	}
 	const n = 1000
 	for _, c := range []struct {
@@ -150,13 +179,29 @@ func BenchmarkBF16Peak(b *testing.B) {
 }
 
 func TestBF16PeakLoops(t *testing.T) {
-	ok, _ := AMX()
+	amx, _ := AMX()
 	for _, c := range []struct {
 		f    func(int) float64
 		want float64
-	}{{DPBF16PeakLoop, 1536 * 3}, {AMXPeakLoop, 65536 * 3}} {
-		if got := c.f(3); ok && got != c.want || !ok && got != 0 {
-			t.Errorf("peak loop flops %g, want %g (AMX %v)", got, c.want, ok)
+		ok   bool
+	}{{DPBF16PeakLoop, 1536 * 3, asmWanted && hasDPBF16()}, {AMXPeakLoop, 65536 * 3, amx}} {
+		if got := c.f(3); c.ok && got != c.want || !c.ok && got != 0 {
+			t.Errorf("peak loop flops %g, want %g (runs here: %v)", got, c.want, c.ok)
 		}
+	}
+}
+
+// TestVDPRoute checks bf16Probe's choice against its own measurement:
+// where the CPU lacks AMX and has AVX512_BF16, VDPBF16PS is taken exactly
+// when it measures at least minVDPRate times the FMA's flops.
+func TestVDPRoute(t *testing.T) {
+	route, why := BF16Conv()
+	if !asmWanted || !hasDPBF16() || route == "AMX" {
+		t.Skipf("route %q: %s", route, why)
+	}
+	r := vdpRate()
+	t.Logf("VDPBF16PS / FMA flops %.2f; route %q (%s)", r, route, why)
+	if (route == "AVX512_BF16") != (r >= minVDPRate) && math.Abs(r-minVDPRate) > 0.2 {
+		t.Errorf("route %q with VDPBF16PS at %.2fx the FMA (threshold %.2f)", route, r, minVDPRate)
 	}
 }

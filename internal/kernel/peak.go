@@ -16,9 +16,10 @@ func FMAPeakLoop(n int) float64 {
 
 // DPBF16PeakLoop is FMAPeakLoop with AVX512_BF16's VDPBF16PS (24
 // independent chains of 16 lanes, each two bf16 products): 1536 flops per
-// iteration, 0 where AMX() is false (no such loop is run there).
+// iteration, 0 where the CPU lacks AVX512_BF16 or the build assembly (no
+// such loop is run there).
 func DPBF16PeakLoop(n int) float64 {
-	if ok, _ := AMX(); !ok || n <= 0 {
+	if !asmWanted || !hasDPBF16() || n <= 0 {
 		return 0
 	}
 	dpbf16Peak(n)

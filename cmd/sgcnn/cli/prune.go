@@ -169,7 +169,7 @@ trainer) and stops.` + pruneFolderHelp + "\n" + torchHelp,
 	f.Float64Var(&c.WeightDecay, "wd", c.WeightDecay, "weight decay (lenet5: 0.0005)")
 	f.BoolVar(&c.Augment, "augment", c.Augment, "CIFAR augmentation during fine-tuning")
 	f.IntVar(&c.Shift, "shift", c.Shift, fmt.Sprintf("random shift of up to N pixels (pad and crop, no flip; at most %d) during fine-tuning, on any data set, e.g. 2 for MNIST; overrides CIFAR's 4 (lenet5: 2)", maxShift))
-	f.StringVar(&c.Precision, "precision", "", "fine-tuning convolutions' arithmetic: fp32 (the default), or bf16 (operands rounded to bf16, fp32 sums and master weights; on AMX where the CPU has it, else emulated and slower)")
+	f.StringVar(&c.Precision, "precision", "", "fine-tuning convolutions' arithmetic: fp32 (the default), or bf16 (operands rounded to bf16, fp32 sums and master weights; on AMX where the CPU has it, else on AVX512_BF16 where VDPBF16PS measures faster than the FMA (AMD Zen 4), else emulated and slower)")
 	f.BoolVar(&c.Distill, "distill", false, "fine-tune with knowledge distillation from the dense model as it was before pruning (an extension; the teacher is kept as teacher.safetensors in --out; lenet5: on)")
 	c.DistillTemp, c.DistillAlpha = defaultDistillTemp, defaultDistillAlpha
 	f.Float64Var(&c.DistillTemp, "distill-temp", c.DistillTemp, "distillation temperature T (with --distill)")

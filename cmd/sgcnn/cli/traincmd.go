@@ -136,7 +136,7 @@ stopped before its first checkpoint leaves nothing behind.` + folderHelp + "\n" 
 	f.IntVar(&o.TestLimit, "test-limit", 0, "use only the first N test images (0: all)")
 	f.StringVar(&o.plot, "plot", "", "write the training curve (train and test top-1 per epoch) to this PNG")
 	f.IntVar(&o.EpochSize, "epoch-size", 0, "images per epoch, a fresh random subset of the training set each epoch (0: all)")
-	f.StringVar(&o.Precision, "precision", "", "arithmetic of the convolutions: fp32 (the default), or bf16 (operands rounded to bf16, fp32 sums and master weights; on AMX where the CPU has it, else emulated and slower)")
+	f.StringVar(&o.Precision, "precision", "", "arithmetic of the convolutions: fp32 (the default), or bf16 (operands rounded to bf16, fp32 sums and master weights; on AMX where the CPU has it, else on AVX512_BF16 where VDPBF16PS measures faster than the FMA (AMD Zen 4), else emulated and slower)")
 	registerEngine(f, &o.Engine)
 	addValSplitFlag(cmd, &o.ValSplit)
 	return cmd

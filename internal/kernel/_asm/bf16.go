@@ -32,6 +32,9 @@ func bf16Set() {
 	packRowsValid(16)
 	packRowsValid(8)
 	pairsT()
+	for _, nv := range []int{1, 2} {
+		vdpGemm(nv)
+	}
 	dpbf16Peak()
 	amxPeak()
 }
@@ -43,6 +46,95 @@ func vdpbf16ps(b, a, acc byte) {
 	p1 := (^a&15)<<3 | 4 | 2
 	p2 := byte(2<<5) | (^a>>4&1)<<3
 	raw(fmt.Sprintf("VDPBF16PS Z%d, Z%d, Z%d", b, a, acc), 0x62, p0, p1, p2, 0x52, 0xC0|(acc&7)<<3|b&7)
+}
+
+// vdpGemm emits vdpGemm<nv>: C (8 rows x 16*nv fp32 columns, ldc bytes
+// apart) = A (8 rows, lda bytes apart, bf16 along K) times B (kp rows of
+// 16*nv bf16 pairs, ldb bytes apart), plus C itself when acc != 0, over kp
+// pairs along K (kp even). It is amxBlocks' and amxAcc's product on
+// AVX512_BF16's VDPBF16PS, for CPUs without AMX whose VDPBF16PS outruns
+// the FMA (AMD Zen 4): each step broadcasts one pair of each A row against
+// B's row, 8*nv VDPBF16PS into 8*nv accumulators.
+func vdpGemm(nv int) {
+	TEXT(fmt.Sprintf("vdpGemm%d", nv), NOSPLIT, "func(a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, kp, acc int)")
+	Pragma("noescape")
+	Load(Param("a"), RSI)
+	Load(Param("lda"), RDX)
+	Load(Param("b"), RBX)
+	Load(Param("ldb"), R8)
+	Load(Param("c"), R11)
+	Load(Param("ldc"), R9)
+	Load(Param("kp"), RCX)
+	SHRQ(U8(1), RCX) // two pairs a step
+	// Rows 0-2 from RSI, 3-5 from RDI, 6-7 from R10 (A); R11, R12, R13 (C).
+	LEAQ(Mem{Base: RSI, Index: RDX, Scale: 2}, RDI)
+	ADDQ(RDX, RDI)
+	LEAQ(Mem{Base: RDI, Index: RDX, Scale: 2}, R10)
+	ADDQ(RDX, R10)
+	LEAQ(Mem{Base: R11, Index: R9, Scale: 2}, R12)
+	ADDQ(R9, R12)
+	LEAQ(Mem{Base: R12, Index: R9, Scale: 2}, R13)
+	ADDQ(R9, R13)
+	row := func(i int, a, c bool) Mem {
+		base := [3]Physical{RSI, RDI, R10}
+		if c {
+			base = [3]Physical{R11, R12, R13}
+		}
+		m := Mem{Base: base[i/3]}
+		if i%3 > 0 {
+			m.Index, m.Scale = RDX, byte(i%3)
+			if c {
+				m.Index = R9
+			}
+		}
+		return m
+	}
+	accReg := func(i, j int) VecPhysical { return zmm[i*nv+j] }
+	Load(Param("acc"), RAX)
+	TESTQ(RAX, RAX)
+	JZ(LabelRef(fmt.Sprintf("vdpzero%d", nv)))
+	for i := range 8 {
+		for j := range nv {
+			VMOVUPS(row(i, false, true).Offset(64*j), accReg(i, j))
+		}
+	}
+	JMP(LabelRef(fmt.Sprintf("vdploop%d", nv)))
+	Label(fmt.Sprintf("vdpzero%d", nv))
+	for i := range 8 {
+		for j := range nv {
+			VPXORD(accReg(i, j), accReg(i, j), accReg(i, j))
+		}
+	}
+	Label(fmt.Sprintf("vdploop%d", nv))
+	for u := range 2 { // pair 2t at B's row RBX, pair 2t+1 one ldb on
+		for j := range nv {
+			m := Mem{Base: RBX, Disp: 64 * j}
+			if u == 1 {
+				m.Index, m.Scale = R8, 1
+			}
+			VMOVDQU32(m, zmm[24+2*u+j])
+		}
+		for i := range 8 {
+			bc := 28 + i%4
+			VPBROADCASTD(row(i, true, false).Offset(4*u), zmm[bc])
+			for j := range nv {
+				vdpbf16ps(byte(24+2*u+j), byte(bc), byte(i*nv+j))
+			}
+		}
+	}
+	ADDQ(U8(8), RSI)
+	ADDQ(U8(8), RDI)
+	ADDQ(U8(8), R10)
+	LEAQ(Mem{Base: RBX, Index: R8, Scale: 2}, RBX)
+	DECQ(RCX)
+	JNZ(LabelRef(fmt.Sprintf("vdploop%d", nv)))
+	for i := range 8 {
+		for j := range nv {
+			VMOVUPS(accReg(i, j), row(i, false, true).Offset(64*j))
+		}
+	}
+	VZEROUPPER()
+	RET()
 }
 
 // dpbf16Peak emits dpbf16Peak, fmaPeak's calibration loop with VDPBF16PS:
