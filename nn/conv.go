@@ -99,7 +99,8 @@ func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 		return y, nil
 	}
 	in, out := c.In*p.H*p.W, c.Out*oh*ow
-	w := c.convWeights(ctx)
+	bf := c.rounds(ctx, p)
+	w := c.convWeights(bf)
 	if sp := c.sparse(p); sp != nil {
 		sp.loadForward(w, c.In, c.K*c.K)
 		e := &kernel.Epilogue{}
@@ -107,13 +108,13 @@ func (c *Conv2d) Forward(ctx *Ctx, x *tensor.Tensor) (*tensor.Tensor, error) {
 			e.Bias = c.B.Value.Data
 		}
 		ctx.forEach(b, func(_ int, ws *kernel.Workspace, i int) {
-			sp.fwd.Forward(operand(ctx, ws, x.Data[i*in:(i+1)*in], 0), y.Data[i*out:(i+1)*out], e, ws)
+			sp.fwd.Forward(operand(bf, ws, x.Data[i*in:(i+1)*in], 0), y.Data[i*out:(i+1)*out], e, ws)
 		})
 		return y, nil
 	}
 	ctx.forEach(b, func(_ int, ws *kernel.Workspace, i int) {
 		yi := y.Data[i*out : (i+1)*out]
-		kernel.ConvForward(p, operand(ctx, ws, x.Data[i*in:(i+1)*in], 0), w, yi, ws)
+		kernel.ConvForward(p, operand(bf, ws, x.Data[i*in:(i+1)*in], 0), w, yi, ws)
 		if c.B != nil {
 			addBias(yi, c.B.Value.Data, oh*ow)
 		}
@@ -150,7 +151,8 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	c.zeroDWParts(t, ng)
 	groupedData := sp != nil && sp.bwd != nil // else backward data runs dense (stride > 1)
 	var wt []float32
-	wq := c.convWeights(ctx)
+	bf := c.rounds(ctx, p)
+	wq := c.convWeights(bf)
 	if groupedData {
 		sp.loadBackward(wq, c.In, c.K*c.K)
 	} else {
@@ -162,8 +164,8 @@ func (c *Conv2d) Backward(ctx *Ctx, dy *tensor.Tensor) (*tensor.Tensor, error) {
 	}
 	e := &kernel.Epilogue{}
 	ctx.forEach(b, func(worker int, ws *kernel.Workspace, i int) {
-		dyi := operand(ctx, ws, dy.Data[i*out:(i+1)*out], in)
-		xi := operand(ctx, ws, x.Data[i*in:(i+1)*in], 0)
+		dyi := operand(bf, ws, dy.Data[i*out:(i+1)*out], in)
+		xi := operand(bf, ws, x.Data[i*in:(i+1)*in], 0)
 		if groupedData {
 			sp.bwd.Forward(dyi, dx.Data[i*in:(i+1)*in], e, ws)
 		} else {

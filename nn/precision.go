@@ -23,7 +23,9 @@ const (
 	// products of the masked weights), run on AMX where kernel.AMX
 	// reports it (Intel Xeon 4th generation and later, Linux), else on
 	// AVX512_BF16's VDPBF16PS where that measures faster than the FMA
-	// (AMD Zen 4; kernel.BF16Conv); the others, and all of them on other
+	// (AMD Zen 4; kernel.BF16Conv), except pruned convs keeping at most
+	// half their connections, which stay fp32 there (their grouped fp32
+	// passes are faster); the others, and all of them on other
 	// machines, are emulated: the
 	// operands rounded in Go, the products in the float32 kernels, which
 	// equals a bf16 kernel with float32 sums up to the order of the sums
@@ -64,18 +66,36 @@ var useAMX = true
 func BF16Route() string {
 	switch route, why := kernel.BF16Conv(); route {
 	case "AMX":
-		return "AMX (stride-1 convolutions; others emulated)"
+		return "AMX (stride-1 convolutions; others emulated; pruned ones keeping at most half their connections stay fp32)"
 	case "AVX512_BF16":
-		return "AVX512_BF16 VDPBF16PS (stride-1 convolutions; others emulated; " + why + ")"
+		return "AVX512_BF16 VDPBF16PS (stride-1 convolutions; others emulated; pruned ones keeping at most half their connections stay fp32; " + why + ")"
 	default:
 		return "emulated (slower than fp32): " + why
 	}
 }
 
 // amx reports whether c's passes on geometry p run on the bf16 kernels
-// (AMX or VDPBF16PS, kernel.BF16Conv).
+// (AMX or VDPBF16PS, kernel.BF16Conv): not where c stays fp32 (keepsFP32).
 func (c *Conv2d) amx(ctx *Ctx, p kernel.Conv) bool {
-	return ctx.bf16() && useAMX && kernel.CanConvBF16(p)
+	return ctx.bf16() && useAMX && kernel.CanConvBF16(p) && c.sparse(p) == nil
+}
+
+// keepsFP32 reports whether c's passes on geometry p stay fp32 under BF16:
+// a pruned conv that keeps at most half its connections (its grouped
+// passes run, sparseMaxKept) where the bf16 kernels would take p. The
+// kernels multiply a pruned conv densely, at most 2x the FMA's rate, so
+// fp32 over the kept connections is faster (ResNet-56 at Conv-70, batch
+// 64, 2 threads, AMD Zen 4: 330 img/s in fp32, 280 with every conv on
+// VDPBF16PS), and more precise. Without the kernels, BF16 emulates every
+// conv, pruned ones included, as a numerical model of the kernels.
+func (c *Conv2d) keepsFP32(ctx *Ctx, p kernel.Conv) bool {
+	return ctx.bf16() && useAMX && kernel.CanConvBF16(p) && c.sparse(p) != nil
+}
+
+// rounds reports whether c's products on geometry p take bf16 operands
+// outside the bf16 kernels (the emulation): BF16, unless c keeps fp32.
+func (c *Conv2d) rounds(ctx *Ctx, p kernel.Conv) bool {
+	return ctx.bf16() && !c.keepsFP32(ctx, p)
 }
 
 // maskedWeights returns the weights with the mask applied (in c.wr when
@@ -126,10 +146,10 @@ func (c *Conv2d) backwardAMX(ctx *Ctx, p kernel.Conv, x, dy, dx *tensor.Tensor) 
 func (c *Ctx) bf16() bool { return c != nil && c.Precision == BF16 }
 
 // convWeights returns the layer's weights as the products read them: the
-// weights themselves in FP32, a bf16-rounded copy (in c.wr) in BF16.
-func (c *Conv2d) convWeights(ctx *Ctx) []float32 {
+// weights themselves, or with bf16 a bf16-rounded copy (in c.wr).
+func (c *Conv2d) convWeights(bf16 bool) []float32 {
 	w := c.W.Value.Data
-	if !ctx.bf16() {
+	if !bf16 {
 		return w
 	}
 	if cap(c.wr) < len(w) {
@@ -140,13 +160,13 @@ func (c *Conv2d) convWeights(ctx *Ctx) []float32 {
 	return c.wr
 }
 
-// operand returns src as the products read it: src itself in FP32, in
-// BF16 a bf16-rounded copy at floats [off, off+len(src)) of the worker's
+// operand returns src as the products read it: src itself, or with bf16
+// a bf16-rounded copy at floats [off, off+len(src)) of the worker's
 // scratch ws.Floats. The two operands of one image take disjoint ranges;
 // should the second call reallocate the scratch, the first copy stays
 // valid in the old array.
-func operand(ctx *Ctx, ws *kernel.Workspace, src []float32, off int) []float32 {
-	if !ctx.bf16() {
+func operand(bf16 bool, ws *kernel.Workspace, src []float32, off int) []float32 {
+	if !bf16 {
 		return src
 	}
 	dst := ws.Floats(off + len(src))[off : off+len(src)]

@@ -229,3 +229,48 @@ func TestParsePrecision(t *testing.T) {
 		}
 	}
 }
+
+// A pruned conv that keeps at most half its connections stays fp32 under
+// BF16 where the bf16 kernels run (its grouped fp32 passes beat dense bf16
+// products): the same bits as FP32. Without the kernels it is emulated
+// like every conv.
+func TestBF16SparseConvKeepsFP32(t *testing.T) {
+	r := rng(10)
+	a := nn.NewConv2d("a", 16, 24, 3, 1, 1, true, r)
+	m := make([]float32, 24*16)
+	for i := range m {
+		if r.IntN(3) == 0 { // a third kept
+			m[i] = 1
+		}
+	}
+	if err := a.SetMask(m); err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(r, 4, 16, 12, 12)
+	dy := randTensor(r, 4, 24, 12, 12)
+	run := func(prec nn.Precision) (y, dx, dw []float32) {
+		ctx := &nn.Ctx{Train: true, Threads: 2, Precision: prec}
+		yt, err := a.Forward(ctx, x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y = slices.Clone(yt.Data)
+		nn.ZeroGrad(a)
+		dxt, err := a.Backward(ctx, dy)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return y, slices.Clone(dxt.Data), slices.Clone(a.W.Grad.Data)
+	}
+	y32, dx32, dw32 := run(nn.FP32)
+	defer func(v bool) { *nn.UseAMX = v }(*nn.UseAMX)
+	for _, kernels := range []bool{true, false} {
+		*nn.UseAMX = kernels
+		y, dx, dw := run(nn.BF16)
+		same := slices.Equal(y, y32) && slices.Equal(dx, dx32) && slices.Equal(dw, dw32)
+		route, _ := kernel.BF16Conv()
+		if want := kernels && route != ""; same != want {
+			t.Errorf("bf16 kernels %v (route %q): BF16 equals FP32 bit for bit: %v, want %v", kernels, route, same, want)
+		}
+	}
+}
