@@ -73,7 +73,7 @@ func main() {
 	trainBatch := flag.Int("train-batch", 128, "training batch size")
 	inferBatch := flag.Int("infer-batch", 64, "inference batch size")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the timed steps to this file")
-	prec := flag.String("precision", "fp32", "training modes' precision: fp32 or bf16 (nn.BF16, emulated; modes print as train-bf16, train-pruned-bf16)")
+	prec := flag.String("precision", "fp32", "training modes' precision: fp32 or bf16 (nn.BF16: AMX or VDPBF16PS where nn.BF16Route says so, else emulated; modes print as train-bf16, train-pruned-bf16)")
 	flag.Parse()
 	var err error
 	if precision, err = nn.ParsePrecision(*prec); err != nil {
