@@ -93,9 +93,13 @@ func CanConvBF16(p Conv) bool {
 }
 
 // bfBlocks is amxBlocks<mt> on the route in use: for nb blocks of 32
-// columns, C (16*mt rows) = A times B over ks steps of 32 along K.
-func bfBlocks(mt int, a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, ks, nb int) {
+// columns, C (16*mt rows) = A times B over K = k taps (A and B hold k
+// rounded up to 32, zeros past k). AMX takes K in steps of 32; VDPBF16PS
+// in steps of 4, so it skips most of the zeros (ResNet's 16-channel convs:
+// 144 taps, 160 for AMX).
+func bfBlocks(mt int, a *uint16, lda int, b *uint32, ldb int, c *float32, ldc int, k, nb int) {
 	if bfCur == bfAMX {
+		ks := (k + 31) / 32
 		if mt == 2 {
 			amxBlocks2(&amxCfg[0], a, lda, b, ldb, c, ldc, ks, nb)
 		} else {
@@ -103,11 +107,12 @@ func bfBlocks(mt int, a *uint16, lda int, b *uint32, ldb int, c *float32, ldc in
 		}
 		return
 	}
+	pairs := (k + 3) / 4 * 2
 	for blk := range nb {
 		for r := 0; r < 16*mt; r += 8 {
 			vdpGemm2((*uint16)(unsafe.Add(unsafe.Pointer(a), r*lda)), lda,
 				(*uint32)(unsafe.Add(unsafe.Pointer(b), 128*blk)), ldb,
-				(*float32)(unsafe.Add(unsafe.Pointer(c), r*ldc+128*blk)), ldc, 16*ks, 0)
+				(*float32)(unsafe.Add(unsafe.Pointer(c), r*ldc+128*blk)), ldc, pairs, 0)
 		}
 	}
 }
@@ -299,10 +304,10 @@ func ConvForwardBF16(p Conv, x []float32, w *BF16Weights, y []float32, ws *Works
 		for m := 0; m < p.N; {
 			c, a := &y[m*np], &w.w[m*g.kp]
 			if p.N-m >= 32 {
-				bfBlocks(2, a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
+				bfBlocks(2, a, g.kp*2, &pk[0], np*4, c, np*4, g.k, np/32)
 				m += 32
 			} else {
-				bfBlocks(1, a, g.kp*2, &pk[0], np*4, c, np*4, g.kp/32, np/32)
+				bfBlocks(1, a, g.kp*2, &pk[0], np*4, c, np*4, g.k, np/32)
 				m += 16
 			}
 		}
@@ -314,10 +319,10 @@ func ConvForwardBF16(p Conv, x []float32, w *BF16Weights, y []float32, ws *Works
 	for m := 0; m < g.npad; {
 		c, a := &t[m*g.np], &w.w[m*g.kp]
 		if g.npad-m >= 32 {
-			bfBlocks(2, a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.kp/32, g.np/32)
+			bfBlocks(2, a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.k, g.np/32)
 			m += 32
 		} else {
-			bfBlocks(1, a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.kp/32, g.np/32)
+			bfBlocks(1, a, g.kp*2, &pk[0], g.np*4, c, g.np*4, g.k, g.np/32)
 			m += 16
 		}
 	}
