@@ -7,7 +7,9 @@
 // The scheme: each int8 conv quantizes its fp32 input on the way in and
 // dequantizes its int32 sums in registers on the way out, where the folded
 // BatchNorm bias, the residual add and the ReLU are applied before the
-// fp32 store (kernel.Int8Plan); every other layer stays fp32.
+// fp32 store (kernel.Int8Plan); every other layer stays fp32. The bias is
+// rounded to the grid of the int32 sums (kernel.QuantBias), as ONNX's
+// QLinearConv and the QDQ export (export/onnx) hold it.
 //
 //   - Weights: per output channel, symmetric int8 in [-127, 127], from the
 //     weights with BatchNorm folded in (done by compile).
