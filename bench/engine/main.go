@@ -80,6 +80,9 @@ func main() {
 		fmt.Fprintln(os.Stderr, "engine: -precision:", err)
 		os.Exit(2)
 	}
+	if precision == nn.BF16 {
+		fmt.Fprintln(os.Stderr, "bf16 convolutions:", nn.BF16Route())
+	}
 	if err := run(*modelsF, *threadsF, *modesF, *repeats, *iters, *warmup, *trainBatch, *inferBatch, *pruneRate, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "engine:", err)
 		os.Exit(1)
