@@ -19,17 +19,17 @@ const (
 	// and dy. Weights, their gradients and the optimizer state stay
 	// float32 (master weights), as in PyTorch's CPU autocast; unlike
 	// autocast, activations between layers, BatchNorm and the loss stay
-	// float32 too. Stride-1 convolutions, pruned ones included (as dense
-	// products of the masked weights), run on AMX where kernel.AMX
-	// reports it (Intel Xeon 4th generation and later, Linux), else on
-	// AVX512_BF16's VDPBF16PS where that measures faster than the FMA
-	// (AMD Zen 4; kernel.BF16Conv), except pruned convs keeping at most
-	// half their connections, which stay fp32 there (their grouped fp32
-	// passes are faster); the others, and all of them on other
-	// machines, are emulated: the
-	// operands rounded in Go, the products in the float32 kernels, which
-	// equals a bf16 kernel with float32 sums up to the order of the sums
-	// (a product of two bf16 values is exact in float32), and is slower
+	// float32 too. Stride-1 convolutions run on bf16 kernels: AMX where
+	// kernel.AMX reports it (Intel Xeon 4th generation and later, Linux),
+	// else AVX512_BF16's VDPBF16PS where that measures faster than the
+	// FMA (AMD Zen 4); kernel.BF16Conv names the route. The kernels
+	// multiply pruned convs densely (masked weights zero), so where they
+	// run, a pruned conv keeping at most half its connections stays fp32
+	// (its grouped fp32 passes are faster). Every other conv, and all of
+	// them on machines without the kernels, is emulated: the operands
+	// rounded in Go, the products in the float32 kernels, which equals a
+	// bf16 kernel with float32 sums up to the order of the sums (a
+	// product of two bf16 values is exact in float32), and is slower
 	// than FP32, not faster. BF16Route says which.
 	BF16
 )

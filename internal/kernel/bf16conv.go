@@ -6,11 +6,12 @@ import (
 )
 
 // bf16 convolutions on AMX, or on AVX512_BF16's VDPBF16PS where the CPU
-// lacks AMX and VDPBF16PS outruns the FMA (bfBlocks, bfAcc): stride-1 convolutions whose products are bf16
-// (operands rounded to nearest even) with fp32 sums, for nn's BF16
-// precision. Each pass lays the image out in zero-padded planes (as the
-// direct route does), packs the taps it needs into bf16 tiles, runs
-// TDPBF16PS over them (_asm/bf16.go) and copies the result out:
+// lacks AMX and VDPBF16PS outruns the FMA (bfBlocks, bfAcc): stride-1
+// convolutions whose products are bf16 (operands rounded to nearest even)
+// with fp32 sums, for nn's BF16 precision. Each pass lays the image out
+// in zero-padded planes (as the direct route does), packs the taps it
+// needs into bf16 tiles, runs TDPBF16PS (or VDPBF16PS) over them
+// (_asm/bf16.go) and copies the result out:
 //
 //   - forward: C [N][P] = W [N][K] * B [K][P], K = C*KH*KW taps, P the
 //     output pixels in the padded pitch (halo columns computed and
@@ -52,6 +53,7 @@ var (
 	bfCur bfRoute
 )
 
+// bf16Init runs bf16Probe once and sets bfCur to its route.
 func bf16Init() {
 	bf16State.once.Do(func() {
 		bf16State.route, bf16State.why = bf16Probe()
