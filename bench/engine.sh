@@ -69,9 +69,12 @@ echo "kernels: 3x3 conv forward on 2 threads vs FMA peak" >&2
 go test -run '^$' -bench 'Peak2Threads|Conv2Threads' -benchtime 3000x ./internal/kernel/ \
 	| grep -v -e naive -e '/go-' >"$tmp/kernels.txt"
 
-"$PYTHON" - "$res" "$tmp/mem.jsonl" "$tmp/kernels.txt" "$tmp/load" <<'EOF'
+cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') (family $(grep -m1 'cpu family' /proc/cpuinfo | sed 's/.*: //') model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | sed 's/.*: //'))"
+"$PYTHON" - "$res" "$tmp/mem.jsonl" "$tmp/kernels.txt" "$tmp/load" "$cpu" <<'EOF'
 import json, re, statistics, sys
-res, mem, kern, load = sys.argv[1:5]
+res, mem, kern, load, cpu = sys.argv[1:6]
+print("CPU:", cpu)
+print()
 rates = {}
 for line in open(res):
     d = json.loads(line)

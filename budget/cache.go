@@ -1,37 +1,26 @@
 package budget
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"runtime"
 	"slices"
-	"strings"
 
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 )
 
-// CPUModel returns the CPU's model name as /proc/cpuinfo gives it (e.g.
-// "Intel(R) Xeon(R) Platinum 8480+"), or GOOS/GOARCH where it cannot be
-// read.
-func CPUModel() string {
-	f, err := os.Open("/proc/cpuinfo")
-	if err == nil {
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			k, v, ok := strings.Cut(sc.Text(), ":")
-			if ok && strings.TrimSpace(k) == "model name" {
-				return strings.TrimSpace(v)
-			}
-		}
-	}
-	return runtime.GOOS + "/" + runtime.GOARCH
-}
+// CPUModel names the CPU as cost tables key it (Key.CPU): the model name
+// with the family and model numbers and the vector extensions, e.g. "AMD
+// EPYC (family 25 model 17; avx512f, avx512_vnni, avx512_bf16)"
+// (internal/cpuinfo), or GOOS/GOARCH where /proc/cpuinfo cannot be read.
+// The model name alone is not enough: a virtual machine may call both a
+// Zen 4 and a Zen 5 "AMD EPYC", and a table measured on one would be
+// reused on the other.
+func CPUModel() string { return cpuinfo.Describe() }
 
 // SaveCosts writes t to path as JSON (all or nothing).
 func SaveCosts(path string, t *CostTable) error {

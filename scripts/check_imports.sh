@@ -12,7 +12,7 @@ module=$(go list -m)
 
 # Floors, low to high. A path ending in /... covers the folder and everything under it; the longest match wins.
 floors='
-0 internal/kernel/... internal/kmeans internal/parallel internal/cpuload internal/maskgroup internal/atomicfile internal/onnxpb internal/units internal/progress
+0 internal/kernel/... internal/kmeans internal/parallel internal/cpuload internal/cpuinfo internal/maskgroup internal/atomicfile internal/onnxpb internal/units internal/progress
 1 tensor
 2 data checkpoint pytorch
 3 nn

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/prune"
@@ -54,7 +55,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "b1: -rounds, -threads and -block want at least 1, -gap at least 0, and no arguments")
 		os.Exit(2)
 	}
-	fmt.Printf("CPU %s, %d threads, %d rounds, block %d, gap %v, load average %s\n\n", cpuModel(), c.threads, c.rounds, c.block, c.gap, loadAvg())
+	fmt.Printf("CPU %s, %d threads, %d rounds, block %d, gap %v, load average %s\n\n", cpuinfo.Describe(), c.threads, c.rounds, c.block, c.gap, loadAvg())
 	fmt.Println("| model | rate | unsplit ms | split ms | split / unsplit speed |")
 	fmt.Println("|---|---:|---:|---:|---:|")
 	for _, arch := range strings.Split(*archs, ",") {
@@ -145,20 +146,6 @@ func run(arch string, c config) error {
 		fmt.Printf("| %s | %d | %.3f | %.3f | %.2fx |\n", arch, rate, med[2*k], med[2*k+1], med[2*k]/med[2*k+1])
 	}
 	return nil
-}
-
-// cpuModel returns /proc/cpuinfo's first model name ("unknown" if none).
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown"
 }
 
 // loadAvg returns the 1, 5 and 15 minute load averages ("?" if unknown).

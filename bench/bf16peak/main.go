@@ -13,10 +13,11 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/cpu"
+
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 )
 
 // dpLoop runs n iterations of 12 VDPBF16PS, fmaLoop n of 12 VFMADD231PS.
@@ -28,7 +29,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bf16peak: this CPU has no AVX512_BF16")
 		os.Exit(1)
 	}
-	fmt.Printf("CPU %s, one core, %s\n\n", cpuModel(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+	fmt.Printf("CPU %s, one core, %s\n\n", cpuinfo.Describe(), time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	fmt.Println("| round | FMA GFLOP/s | VDPBF16PS GFLOP/s | bf16 / fp32 flops | instructions per second, bf16 / fp32 |")
 	fmt.Println("|---:|---:|---:|---:|---:|")
 	const n = 20_000_000 // about 0.1 s per loop at 3-4 GHz
@@ -43,19 +44,4 @@ func main() {
 		fd := float64(n) * 12 * 64 / td.Seconds() / 1e9
 		fmt.Printf("| %d | %.0f | %.0f | %.2f | %.2f |\n", r, ff, fd, fd/ff, tf.Seconds()/td.Seconds())
 	}
-}
-
-// cpuModel returns /proc/cpuinfo's model name, family and model.
-func cpuModel() string {
-	b, _ := os.ReadFile("/proc/cpuinfo")
-	f := map[string]string{}
-	for _, l := range strings.Split(string(b), "\n") {
-		if l == "" {
-			break
-		}
-		if k, v, ok := strings.Cut(l, ":"); ok {
-			f[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	return fmt.Sprintf("%s (family %s model %s)", f["model name"], f["cpu family"], f["model"])
 }

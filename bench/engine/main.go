@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 	"github.com/sgcnn/sgcnn/optim"
@@ -80,6 +81,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "engine: -precision:", err)
 		os.Exit(2)
 	}
+	fmt.Fprintln(os.Stderr, "CPU:", cpuinfo.Describe())
 	if precision == nn.BF16 {
 		fmt.Fprintln(os.Stderr, "bf16 convolutions:", nn.BF16Route())
 	}

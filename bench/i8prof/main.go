@@ -19,6 +19,7 @@ import (
 	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -108,6 +109,7 @@ func run(arch, weights string, batch, rounds, threads int, only string) error {
 		return d[len(d)/2]
 	}
 	var tf, ti time.Duration
+	fmt.Printf("CPU %s\n", cpuinfo.Describe())
 	fmt.Printf("%-22s %4s %4s %3s %9s %9s %9s %6s\n", "step", "C", "N", "H", "MACs", "fp32 us", "int8 us", "ratio")
 	for i := range is[0] {
 		s := is[0][i]

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/sgcnn/sgcnn/compile"
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
@@ -100,6 +101,7 @@ func run(path, arch string, rate float64, trainBatch, inferBatch, rounds int) er
 			}
 		}
 	}
+	fmt.Printf("CPU %s\n\n", cpuinfo.Describe())
 	fmt.Printf("| mode | batch | built-in ms | imported ms | imported / built-in |\n|---|---|---|---|---|\n")
 	for _, md := range modes {
 		b, im := median(md.ns[0])/1e6, median(md.ns[1])/1e6

@@ -38,6 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"golang.org/x/sys/unix"
@@ -144,7 +145,7 @@ func run(threads, rounds int, archs, weights, onnxFile string) error {
 	pkT, pkTc := rate(peakT, float64(threads)*768*peakIters, threads)
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
-	fmt.Fprintf(w, "CPU: %s; %d CPUs; %s, %s; Go %s; kernels %s\n\n", cpuModel(), runtime.NumCPU(),
+	fmt.Fprintf(w, "CPU: %s; %d CPUs; %s, %s; Go %s; kernels %s\n\n", cpuinfo.Describe(), runtime.NumCPU(),
 		start.UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second), runtime.Version(), kernel.Impl())
 	fmt.Fprintf(w, "Load average before the run: %s. Medians of %d interleaved rounds.\n\n", busy, rounds)
 	fmt.Fprintf(w, "FP32 FMA peak: %.0f GFLOP/s on 1 thread, %.0f on %d threads (per CPU-second: %.0f and %.0f).\n\n", pk1, pkT, threads, pk1c, pkTc)
@@ -379,33 +380,6 @@ func med(ts []time.Duration) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return d.Seconds() * 1e3 }
-
-// cpuModel names the CPU from /proc/cpuinfo: model name, family and
-// model, and the vector extensions that matter here.
-func cpuModel() string {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return runtime.GOARCH
-	}
-	f := map[string]string{}
-	for _, line := range strings.Split(string(b), "\n") {
-		if line == "" {
-			break // the first CPU only
-		}
-		k, v, ok := strings.Cut(line, ":")
-		if ok {
-			f[strings.TrimSpace(k)] = strings.TrimSpace(v)
-		}
-	}
-	var ext []string
-	flags := " " + f["flags"] + " "
-	for _, e := range []string{"avx512f", "avx512_vnni", "avx512_bf16", "amx_tile"} {
-		if strings.Contains(flags, " "+e+" ") {
-			ext = append(ext, e)
-		}
-	}
-	return fmt.Sprintf("%s (family %s model %s; %s)", f["model name"], f["cpu family"], f["model"], strings.Join(ext, ", "))
-}
 
 // processCPU is the CPU time of this process so far: the sum of its
 // threads' own CPU clocks. CLOCK_PROCESS_CPUTIME_ID is not used: Linux

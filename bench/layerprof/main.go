@@ -17,6 +17,7 @@ import (
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/count"
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/prune"
@@ -122,6 +123,7 @@ func run(arch, dir string, batch, rounds, reps int, all bool) error {
 	if len(dm) != len(pm) {
 		return fmt.Errorf("dense has %d steps, pruned %d: not comparable step by step", len(dm), len(pm))
 	}
+	fmt.Printf("CPU %s\n", cpuinfo.Describe())
 	fmt.Printf("%s Conv-70, batch %d, 1 goroutine, medians of %d rounds of %d forwards; FLOPs reduction %.2fx\n\n",
 		arch, batch, rounds, reps, count.FLOPsReduction(base.Totals, pc.Totals))
 	printTable(dm, pm, all, count.FLOPsReduction(base.Totals, pc.Totals))

@@ -49,6 +49,7 @@ import (
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
 	"github.com/sgcnn/sgcnn/internal/atomicfile"
+	"github.com/sgcnn/sgcnn/internal/cpuinfo"
 	"github.com/sgcnn/sgcnn/internal/cpuload"
 	"github.com/sgcnn/sgcnn/internal/parallel"
 	"github.com/sgcnn/sgcnn/models"
@@ -391,21 +392,6 @@ func waitIdle(limit time.Duration) float64 {
 	return busy
 }
 
-// cpuModel returns /proc/cpuinfo's first "model name".
-func cpuModel() string {
-	data, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return "unknown CPU"
-	}
-	for line := range strings.Lines(string(data)) {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.TrimSpace(k) == "model name" {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "unknown CPU"
-}
-
 // command returns the command line as it would be typed in the checkout.
 func command() string {
 	args := []string{"go run ./bench/onnx"}
@@ -424,7 +410,7 @@ func render(c config, rows []row, start time.Time, busy float64) string {
 	p("%s\n## ONNX Runtime peer: dense and pruned inference (bench/onnx)\n\n", startMark)
 	p("Command: `%s`, run %s UTC, took %v.\n", command(), start.UTC().Format("2006-01-02 15:04"), time.Since(start).Round(time.Second))
 	p("Machine: %s, nproc %d (%s/%s, %s); load before the run (from /proc/stat): %s busy.\n",
-		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), busyString(busy))
+		cpuinfo.Describe(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), busyString(busy))
 	p("Threads %s: sgcnn's workers and ONNX Runtime's intra-op threads alike.\n\n", strings.Trim(fmt.Sprint(c.threads), "[]"))
 	if busy >= 0.1 || busy < 0 {
 		p("**The machine was not idle (or its load unknown) before this run: the times are rough, the\n")
