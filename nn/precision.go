@@ -23,9 +23,9 @@ const (
 	// kernel.AMX reports it (Intel Xeon 4th generation and later, Linux),
 	// else AVX512_BF16's VDPBF16PS where that measures faster than the
 	// FMA (AMD Zen 4); kernel.BF16Conv names the route. The kernels
-	// multiply pruned convs densely (masked weights zero), so where they
-	// run, a pruned conv keeping at most half its connections stays fp32
-	// (its grouped fp32 passes are faster). Every other conv, and all of
+	// multiply pruned convs densely (masked weights zero), so on
+	// VDPBF16PS a pruned conv keeping at most half its connections stays
+	// fp32 (its grouped fp32 passes are faster). Every other conv, and all of
 	// them on machines without the kernels, is emulated: the operands
 	// rounded in Go, the products in the float32 kernels, which equals a
 	// bf16 kernel with float32 sums up to the order of the sums (a
@@ -66,7 +66,7 @@ var useAMX = true
 func BF16Route() string {
 	switch route, why := kernel.BF16Conv(); route {
 	case "AMX":
-		return "AMX (stride-1 convolutions; others emulated; pruned ones keeping at most half their connections stay fp32)"
+		return "AMX (stride-1 convolutions; others emulated)"
 	case "AVX512_BF16":
 		return "AVX512_BF16 VDPBF16PS (stride-1 convolutions; others emulated; pruned ones keeping at most half their connections stay fp32; " + why + ")"
 	default:
@@ -77,19 +77,26 @@ func BF16Route() string {
 // amx reports whether c's passes on geometry p run on the bf16 kernels
 // (AMX or VDPBF16PS, kernel.BF16Conv): not where c stays fp32 (keepsFP32).
 func (c *Conv2d) amx(ctx *Ctx, p kernel.Conv) bool {
-	return ctx.bf16() && useAMX && kernel.CanConvBF16(p) && c.sparse(p) == nil
+	return ctx.bf16() && useAMX && kernel.CanConvBF16(p) && !c.keepsFP32(ctx, p)
 }
 
 // keepsFP32 reports whether c's passes on geometry p stay fp32 under BF16:
 // a pruned conv that keeps at most half its connections (its grouped
-// passes run, sparseMaxKept) where the bf16 kernels would take p. The
-// kernels multiply a pruned conv densely, at most 2x the FMA's rate, so
-// fp32 over the kept connections is faster (ResNet-56 at Conv-70, batch
-// 64, 2 threads, AMD Zen 4: 330 img/s in fp32, 280 with every conv on
-// VDPBF16PS), and more precise. Without the kernels, BF16 emulates every
-// conv, pruned ones included, as a numerical model of the kernels.
+// passes run, sparseMaxKept) where VDPBF16PS would take p. VDPBF16PS
+// multiplies a pruned conv densely, at most 2x the FMA's rate, so fp32
+// over the kept connections is faster (ResNet-56 at Conv-70, batch 64, 2
+// threads, AMD Zen 4: 330 img/s in fp32, 280 with every conv on
+// VDPBF16PS), and more precise. AMX keeps them: its dense products of a
+// pruned conv cost about what the fp32 grouped passes do (docs/BF16.md),
+// and the rule was not measured there. Without the kernels, BF16
+// emulates every conv, pruned ones included, as a numerical model of the
+// kernels.
 func (c *Conv2d) keepsFP32(ctx *Ctx, p kernel.Conv) bool {
-	return ctx.bf16() && useAMX && kernel.CanConvBF16(p) && c.sparse(p) != nil
+	if !ctx.bf16() || !useAMX || !kernel.CanConvBF16(p) {
+		return false
+	}
+	route, _ := kernel.BF16Conv()
+	return route == "AVX512_BF16" && c.sparse(p) != nil
 }
 
 // rounds reports whether c's products on geometry p take bf16 operands
