@@ -911,6 +911,10 @@ vdpzero1:
 	VPXORD Z7, Z7, Z7
 
 vdploop1:
+	TESTQ CX, CX
+	JZ    vdpstore1
+
+vdpstep1:
 	VMOVDQU32    (BX), Z24
 	VPBROADCASTD (SI), Z28
 
@@ -1051,18 +1055,20 @@ vdploop1:
 	VPBROADCASTD 4(R10)(DX*1), Z31
 
 	// VDPBF16PS Z26, Z31, Z7
-	BYTE    $0x62
-	BYTE    $0x92
-	BYTE    $0x06
-	BYTE    $0x40
-	BYTE    $0x52
-	BYTE    $0xfa
-	ADDQ    $0x08, SI
-	ADDQ    $0x08, DI
-	ADDQ    $0x08, R10
-	LEAQ    (BX)(R8*2), BX
-	DECQ    CX
-	JNZ     vdploop1
+	BYTE $0x62
+	BYTE $0x92
+	BYTE $0x06
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xfa
+	ADDQ $0x08, SI
+	ADDQ $0x08, DI
+	ADDQ $0x08, R10
+	LEAQ (BX)(R8*2), BX
+	DECQ CX
+	JNZ  vdpstep1
+
+vdpstore1:
 	VMOVUPS Z0, (R11)
 	VMOVUPS Z1, (R11)(R9*1)
 	VMOVUPS Z2, (R11)(R9*2)
@@ -1133,6 +1139,10 @@ vdpzero2:
 	VPXORD Z15, Z15, Z15
 
 vdploop2:
+	TESTQ CX, CX
+	JZ    vdpstore2
+
+vdpstep2:
 	VMOVDQU32    (BX), Z24
 	VMOVDQU32    64(BX), Z25
 	VPBROADCASTD (SI), Z28
@@ -1403,18 +1413,20 @@ vdploop2:
 	BYTE $0xf2
 
 	// VDPBF16PS Z27, Z31, Z15
-	BYTE    $0x62
-	BYTE    $0x12
-	BYTE    $0x06
-	BYTE    $0x40
-	BYTE    $0x52
-	BYTE    $0xfb
-	ADDQ    $0x08, SI
-	ADDQ    $0x08, DI
-	ADDQ    $0x08, R10
-	LEAQ    (BX)(R8*2), BX
-	DECQ    CX
-	JNZ     vdploop2
+	BYTE $0x62
+	BYTE $0x12
+	BYTE $0x06
+	BYTE $0x40
+	BYTE $0x52
+	BYTE $0xfb
+	ADDQ $0x08, SI
+	ADDQ $0x08, DI
+	ADDQ $0x08, R10
+	LEAQ (BX)(R8*2), BX
+	DECQ CX
+	JNZ  vdpstep2
+
+vdpstore2:
 	VMOVUPS Z0, (R11)
 	VMOVUPS Z1, 64(R11)
 	VMOVUPS Z2, (R11)(R9*1)

@@ -11,16 +11,17 @@ import (
 
 // TestVDPGemm checks vdpGemm1 and vdpGemm2, the VDPBF16PS products of the
 // bf16 convolutions, against float64 sums of the same bf16 operands: 8
-// rows x 16*nv columns, several K, padded row strides, C overwritten and
-// accumulated. The products of two bf16 values are exact, so the kernel
-// differs from the reference only by its fp32 sums' rounding.
+// rows x 16*nv columns, several K (none too), padded row strides, C
+// overwritten and accumulated. The products of two bf16 values are exact,
+// so the kernel differs from the reference only by its fp32 sums'
+// rounding.
 func TestVDPGemm(t *testing.T) {
 	if !asmWanted || !hasDPBF16() {
 		t.Skip("no AVX512_BF16")
 	}
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, nv := range []int{1, 2} {
-		for _, kp := range []int{2, 16, 34} {
+		for _, kp := range []int{0, 2, 16, 34} {
 			for _, acc := range []int{0, 1} {
 				t.Run(fmt.Sprintf("nv%d-kp%d-acc%d", nv, kp, acc), func(t *testing.T) {
 					cols := 16 * nv
@@ -28,7 +29,7 @@ func TestVDPGemm(t *testing.T) {
 					ldb := cols + 16 // pairs per B row
 					ldc := cols + 5  // floats per C row
 					a := make([]uint16, 8*lda)
-					b := make([]uint32, kp*ldb)
+					b := make([]uint32, max(kp, 1)*ldb)
 					c := make([]float32, 8*ldc)
 					for i := range a {
 						a[i] = BF16(float32(r.NormFloat64()))

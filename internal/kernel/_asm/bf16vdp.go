@@ -14,7 +14,7 @@ import (
 // vdpGemm emits vdpGemm<nv>: C (8 rows x 16*nv fp32 columns, ldc bytes
 // apart) = A (8 rows, lda bytes apart, bf16 along K) times B (kp rows of
 // 16*nv bf16 pairs, ldb bytes apart), plus C itself when acc != 0, over kp
-// pairs along K (kp even). It is amxBlocks' and amxAcc's product on
+// pairs along K (kp even; none when kp < 2). It is amxBlocks' and amxAcc's product on
 // AVX512_BF16's VDPBF16PS, for CPUs without AMX whose VDPBF16PS outruns
 // the FMA (AMD Zen 4): each step broadcasts one pair of each A row against
 // B's row, 8*nv VDPBF16PS into 8*nv accumulators.
@@ -69,6 +69,9 @@ func vdpGemm(nv int) {
 		}
 	}
 	Label(fmt.Sprintf("vdploop%d", nv))
+	TESTQ(RCX, RCX) // kp < 2: no products
+	JZ(LabelRef(fmt.Sprintf("vdpstore%d", nv)))
+	Label(fmt.Sprintf("vdpstep%d", nv))
 	for u := range 2 { // pair 2t at B's row RBX, pair 2t+1 one ldb on
 		for j := range nv {
 			m := Mem{Base: RBX, Disp: 64 * j}
@@ -90,7 +93,8 @@ func vdpGemm(nv int) {
 	ADDQ(U8(8), R10)
 	LEAQ(Mem{Base: RBX, Index: R8, Scale: 2}, RBX)
 	DECQ(RCX)
-	JNZ(LabelRef(fmt.Sprintf("vdploop%d", nv)))
+	JNZ(LabelRef(fmt.Sprintf("vdpstep%d", nv)))
+	Label(fmt.Sprintf("vdpstore%d", nv))
 	for i := range 8 {
 		for j := range nv {
 			VMOVUPS(accReg(i, j), row(i, false, true).Offset(64*j))
