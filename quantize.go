@@ -5,7 +5,9 @@ import (
 
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/quant"
 	"github.com/sgcnn/sgcnn/tensor"
 	"github.com/sgcnn/sgcnn/train"
@@ -49,6 +51,34 @@ type Quantized struct {
 	// Accelerated reports whether the int8 kernels run on AVX512_VNNI;
 	// without it they run in pure Go, correct but slower than fp32.
 	Accelerated bool
+	model       *Model // the model quantized, for ExportONNX
+}
+
+// ONNXOptions returns the package export/onnx options that write the
+// quantized model in ONNX's QDQ form, as the int8 route computes it:
+// BatchNorm folded, each int8 conv's input quantized as calibrated
+// (QuantizeLinear and DequantizeLinear, uint8), its weights per output
+// channel (int8) and its bias on the grid of the int32 sums. ONNX Runtime
+// runs such a model and agrees with the int8 route on 99.7-99.98% of the
+// CIFAR-10 test images of docs/BENCHMARKS.md.
+func (q *Quantized) ONNXOptions() onnx.Options {
+	qdq := make(map[string]onnx.QDQ, len(q.Calibration.Ranges))
+	for name, a := range q.Calibration.Int8() {
+		qdq[name] = onnx.QDQ{Scale: a.Scale, Zero: a.Zero}
+	}
+	return onnx.Options{FoldBN: true, QDQ: qdq, Producer: "sgcnn",
+		Metadata: map[string]string{"dataset": DatasetOf("", q.model), "precision": "int8 (QDQ)"}}
+}
+
+// Model returns the fp32 model that was quantized (masks included), as
+// package export/onnx takes it.
+func (q *Quantized) Model() *models.Model { return q.model.Model }
+
+// ExportONNX writes the quantized model to path in ONNX's QDQ form
+// (ONNXOptions), all or nothing: on an error no file is left at path.
+// An existing file at path is replaced.
+func (q *Quantized) ExportONNX(path string) error {
+	return onnx.ExportFile(path, q.Model(), q.ONNXOptions())
 }
 
 // Quantize calibrates m's activation ranges on images of its training
@@ -86,7 +116,7 @@ func Quantize(m *Model, cfg QuantizeConfig, opts ...CompileOption) (*Quantized, 
 	}
 	return &Quantized{
 		Compiled:    &Compiled{Net: n, norm: cal.norm, in: m.Model.InputShape, classes: classesOf(m)},
-		Calibration: c, From: cal.from, Errors: errs, Accelerated: quant.Accelerated(),
+		Calibration: c, From: cal.from, Errors: errs, Accelerated: quant.Accelerated(), model: m,
 	}, nil
 }
 

@@ -2,13 +2,19 @@ package sgcnn
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/sgcnn/sgcnn/graph"
+	"github.com/sgcnn/sgcnn/internal/onnxpb"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/quant"
 	"github.com/sgcnn/sgcnn/tensor"
@@ -138,5 +144,63 @@ func TestQuantizeRefuses(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Field != c.field {
 			t.Errorf("%+v: %v; want a ConfigError of %s", c.cfg, err, c.field)
 		}
+	}
+}
+
+// TestQuantizedExportONNX writes a quantized LeNet-5 in QDQ form and
+// reads the file back: one QuantizeLinear per calibrated conv, at its
+// calibrated scale, and each conv's bias an int32 tensor dequantized at
+// the input scale times the filter scales.
+func TestQuantizedExportONNX(t *testing.T) {
+	mm, err := models.New("lenet5", 10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainSet, err := OpenSplit("mnist", "", true, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Quantize(&Model{Model: mm}, QuantizeConfig{Train: trainSet, ValSplit: 100, Calib: 64, CalibBatch: 64}, WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "int8.onnx")
+	if err := q.ExportONNX(path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &mp); err != nil {
+		t.Fatal(err)
+	}
+	inits := map[string]*onnxpb.TensorProto{}
+	for _, in := range mp.Graph.Initializer {
+		inits[in.Name] = in
+	}
+	quantized, biases := 0, 0
+	for _, n := range mp.Graph.Node {
+		switch {
+		case n.OpType == "QuantizeLinear":
+			quantized++
+			s := inits[n.Input[1]]
+			if s == nil || len(s.RawData) != 4 {
+				t.Fatalf("%s: no scalar scale", n.Name)
+			}
+			scale := math.Float32frombits(binary.LittleEndian.Uint32(s.RawData))
+			if !slices.ContainsFunc(q.Calibration.Ranges, func(r quant.Range) bool { return r.Quant().Scale == scale }) {
+				t.Errorf("%s: scale %v is no calibrated conv's", n.Name, scale)
+			}
+		case n.OpType == "DequantizeLinear" && strings.HasSuffix(n.Name, ".bias_dequantize"):
+			biases++
+			if in := inits[n.Input[0]]; in == nil || in.DataType != int32(onnxpb.TensorProto_INT32) {
+				t.Errorf("%s: the bias is not an int32 initializer", n.Name)
+			}
+		}
+	}
+	if quantized != len(q.Calibration.Ranges) || biases != len(q.Calibration.Ranges) {
+		t.Errorf("%d QuantizeLinear and %d int32 biases, want %d of each (the int8 convs)", quantized, biases, len(q.Calibration.Ranges))
 	}
 }

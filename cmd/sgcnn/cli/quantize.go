@@ -187,7 +187,7 @@ func runQuantize(gl *globals, o *quantizeOptions) error {
 	fmt.Fprint(w, int8ErrorReport(top.acc[0], top.acc[1], q.Errors))
 	var sess *ort.Session
 	if o.onnx != "" {
-		if sess, err = quantONNX(gl, o, m, cal, testSet, norm, top.pred); err != nil {
+		if sess, err = quantONNX(gl, o, q, testSet, norm, top.pred); err != nil {
 			return err
 		}
 		if sess != nil {

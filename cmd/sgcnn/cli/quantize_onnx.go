@@ -8,8 +8,6 @@ import (
 	"github.com/sgcnn/sgcnn/data"
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
-	"github.com/sgcnn/sgcnn/models"
-	"github.com/sgcnn/sgcnn/quant"
 	"github.com/sgcnn/sgcnn/train"
 )
 
@@ -17,18 +15,14 @@ import (
 // evaluates it on the test set (its first --ort-limit images) against
 // sgcnn int8's predictions pred and returns its session for the speed
 // rounds; nil (and a note) where ONNX Runtime is not found.
-func quantONNX(gl *globals, o *quantizeOptions, m *models.Model, cal *quant.Calibration, ds *data.Dataset, norm data.Norm, pred []int) (*ort.Session, error) {
+func quantONNX(gl *globals, o *quantizeOptions, q *sgcnn.Quantized, ds *data.Dataset, norm data.Norm, pred []int) (*ort.Session, error) {
 	w := gl.stdout
-	q := map[string]onnx.QDQ{}
-	for name, a := range cal.Int8() {
-		q[name] = onnx.QDQ{Scale: a.Scale, Zero: a.Zero}
-	}
-	opts := onnx.Options{FoldBN: true, QDQ: q, Producer: "sgcnn quantize",
-		Metadata: map[string]string{"dataset": o.dataset, "precision": "int8 (QDQ)"}}
-	if err := onnx.ExportFile(o.onnx, m, opts); err != nil {
+	opts := q.ONNXOptions()
+	opts.Producer, opts.Metadata["dataset"] = "sgcnn quantize", o.dataset
+	if err := onnx.ExportFile(o.onnx, q.Model(), opts); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(w, "wrote %s (QDQ, %d int8 convs)\n", o.onnx, len(q))
+	fmt.Fprintf(w, "wrote %s (QDQ, %d int8 convs)\n", o.onnx, len(opts.QDQ))
 	lib, err := ort.FindLibrary()
 	if err == nil {
 		err = ort.Open(lib)
