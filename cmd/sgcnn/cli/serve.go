@@ -15,6 +15,7 @@ import (
 	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
+	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/serve"
 )
@@ -31,6 +32,9 @@ type serveOptions struct {
 	resize    bool
 	route     string
 	dataset   string
+	precision string            // fp32 or int8
+	dataDir   string            // int8: the data set's folder (calibration images)
+	calib     int               // int8: calibration images
 	listening func(addr string) // test hook: called once the port is open
 }
 
@@ -64,10 +68,17 @@ which runs when it holds --max-batch images or --max-wait has passed
 busy). Batching pays where the CPU is free; on a machine that other jobs keep
 busy, --max-batch 1 served more (bench/results/serve_load-*.md).
 --threads sets the threads the network runs on. A model that fails to load
-or compile stops the command before it listens.`,
+or compile stops the command before it listens.
+
+--precision int8 serves the network with its convs in int8 (as sgcnn
+quantize runs it: AVX-512 VNNI kernels, pure Go on CPUs without VNNI),
+calibrated at start-up on --calib images of the data set's validation
+split (found automatically, or in --data), so the data set must be at
+hand.`,
 		Example: `  sgcnn serve --model runs/prune-resnet56-G-conv70/checkpoint.safetensors
   sgcnn serve --model resnet56.safetensors --addr 127.0.0.1:9000 --threads 2 --max-batch 32 --max-wait 5ms
   sgcnn serve --model resnet20-12fca82f.th --arch resnet20 --resize
+  sgcnn serve --model runs/prune-resnet56-G-conv70/checkpoint.safetensors --precision int8
   curl -s --data-binary @cat.png -H 'Content-Type: image/png' 'http://127.0.0.1:8080/v1/predict?k=3'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -88,6 +99,9 @@ or compile stops the command before it listens.`,
 	f.BoolVar(&o.resize, "resize", false, "scale images of another size to the model's input instead of refusing them")
 	f.StringVar(&o.route, "route", "auto", "conv route: auto (measured per layer at start-up), grouped, merged, merged-fit or dense")
 	f.StringVar(&o.dataset, "dataset", "", "data set for labels and default normalisation (default: the model file's, else the architecture's)")
+	f.StringVar(&o.precision, "precision", "fp32", "arithmetic of the convs: fp32, or int8 (calibrated at start-up on the data set's validation split)")
+	f.StringVar(&o.dataDir, "data", "", "with --precision int8: folder with the data set's files (default: found automatically)")
+	f.IntVar(&o.calib, "calib", 512, "with --precision int8: validation images to calibrate the activation ranges on")
 	return cmd
 }
 
@@ -101,6 +115,12 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	route, err := parseRoute(o.route)
 	if err != nil {
 		return err
+	}
+	switch {
+	case o.precision != "" && o.precision != "fp32" && o.precision != "int8":
+		return usagef("--precision %q: want fp32 or int8 (bf16 is a training precision)", o.precision)
+	case o.precision == "int8" && o.calib < 1:
+		return usagef("--calib %d: want at least 1", o.calib)
 	}
 	if _, err := os.Stat(o.model); err != nil {
 		return err
@@ -122,7 +142,13 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	}
 	cfg := serve.Config{Norm: norm, Labels: labels, MaxBatch: o.maxBatch, MaxWait: o.maxWait,
 		MaxBodyBytes: o.maxBody, Queue: o.queue, TopK: o.topK, Resize: o.resize}
-	srv, err := serve.FromModel(m, compile.Options{Route: route}, cfg)
+	copt := compile.Options{Route: route}
+	if o.precision == "int8" {
+		if copt.Int8, err = serveInt8(g, o, &sgcnn.Model{Model: m, Info: info}); err != nil {
+			return err
+		}
+	}
+	srv, err := serve.FromModel(m, copt, cfg)
 	if err != nil {
 		return fmt.Errorf("%s: %w", o.model, err)
 	}
@@ -141,6 +167,33 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	}
 	fmt.Fprintln(g.stdout, "stopped")
 	return nil
+}
+
+// serveInt8 calibrates m for --precision int8 on the first --calib images
+// of its data set's validation split and returns the int8 convs' input
+// quantization, as compile.Options.Int8 takes it.
+func serveInt8(g *globals, o *serveOptions, m *sgcnn.Model) (map[string]kernel.ActQuant, error) {
+	trainSet, err := sgcnn.OpenSplit(o.dataset, o.dataDir, true, 0)
+	if err != nil {
+		return nil, flagError(fmt.Errorf("--precision int8 calibrates on the training data: %w", err))
+	}
+	n, err := resolveValSplit(defaultValSplit, false, trainSet.N)
+	if err != nil {
+		return nil, err
+	}
+	if o.calib > n {
+		return nil, usagef("--calib %d: the validation split has %d images", o.calib, n)
+	}
+	batch := min(64, o.calib)
+	q, err := sgcnn.Quantize(m, sgcnn.QuantizeConfig{Train: trainSet, ValSplit: n, Calib: o.calib, CalibBatch: batch})
+	if err != nil {
+		return nil, flagError(err)
+	}
+	fmt.Fprintf(g.stdout, "int8: %d convs calibrated on %d images of the %s\n", len(q.Calibration.Ranges), q.Calibration.Images, q.From)
+	if !q.Accelerated {
+		fmt.Fprintln(g.stdout, "note: the int8 kernels run in pure Go (this CPU has no AVX512_VNNI): correct but slower than fp32")
+	}
+	return q.Calibration.Int8(), nil
 }
 
 // parseRoute reads --route.

@@ -75,6 +75,61 @@ func TestServeStartsAndStops(t *testing.T) {
 	}
 }
 
+// TestServeInt8 serves a LeNet-5 with --precision int8: calibrated on MNIST's
+// validation split at start-up, it answers a prediction.
+func TestServeInt8(t *testing.T) {
+	m, err := models.New("lenet5", 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lenet5.safetensors")
+	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	g := &globals{stdout: &out, stderr: &errb}
+	addr := make(chan string, 1)
+	o := &serveOptions{model: path, addr: "127.0.0.1:0", maxBatch: 4, maxWait: serve.DefaultMaxWait,
+		maxBody: 1 << 20, queue: 8, topK: 2, route: "grouped", precision: "int8", calib: 64,
+		listening: func(a string) { addr <- a }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServe(ctx, g, o) }()
+	var url string
+	select {
+	case a := <-addr:
+		url = "http://" + a
+	case err := <-done:
+		t.Fatalf("serve returned before listening: %v", err)
+	}
+	px := make([][][]int, 1)
+	px[0] = make([][]int, 28)
+	for y := range px[0] {
+		px[0][y] = make([]int, 28)
+		px[0][y][y] = 255
+	}
+	body, _ := json.Marshal(map[string]any{"pixels": px})
+	resp, err := http.Post(url+"/v1/predict", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p serve.PredictResponse
+	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("predict: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+	if len(p.Predictions) != 2 || p.Predictions[0].Probability <= 0 {
+		t.Errorf("predictions %+v, want 2", p.Predictions)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve after cancel: %v", err)
+	}
+	if !strings.Contains(out.String(), "int8: 2 convs calibrated on 64 images of the validation split") {
+		t.Errorf("output %q does not report the int8 calibration", out.String())
+	}
+}
+
 // getJSON decodes a GET's JSON answer into v.
 func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
@@ -112,6 +167,8 @@ func TestServeBadModel(t *testing.T) {
 		{[]string{"serve", "--model", notModel}, exitUsage, "give --arch"},
 		{[]string{"serve", "--model", garbage, "--max-batch", "0"}, exitUsage, "--max-batch 0"},
 		{[]string{"serve", "--model", garbage, "--route", "fast"}, exitUsage, "--route"},
+		{[]string{"serve", "--model", garbage, "--precision", "bf16"}, exitUsage, "--precision"},
+		{[]string{"serve", "--model", garbage, "--precision", "int8", "--calib", "0"}, exitUsage, "--calib 0"},
 	} {
 		code, out, errs := run(t, c.args...)
 		if code != c.code || !strings.Contains(errs, c.says) || strings.Contains(out, "serving") {
