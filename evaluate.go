@@ -21,6 +21,10 @@ type EvalConfig struct {
 	TestLimit int
 	// Batch is the number of images per batch (0: 200).
 	Batch int
+	// Net, when set, is the compiled form of the model that is evaluated
+	// instead of its own layers, e.g. Quantize's int8 network (its
+	// Compiled); the data set and the normalisation are still the model's.
+	Net *Compiled
 }
 
 // EvalResult is a model's accuracy on a test set.
@@ -56,9 +60,15 @@ func Evaluate(ctx context.Context, m *Model, cfg EvalConfig) (*EvalResult, error
 	if err != nil {
 		return nil, err
 	}
-	r, err := train.Evaluate(m.Model.Net, func(yield func(train.Batch) bool) error {
+	batches := func(yield func(train.Batch) bool) error {
 		return src(0, func(b train.Batch) bool { return ctx.Err() == nil && yield(b) })
-	})
+	}
+	var r train.EvalResult
+	if cfg.Net != nil {
+		r, err = train.EvaluateFunc(cfg.Net.Net.Forward, batches)
+	} else {
+		r, err = train.Evaluate(m.Model.Net, batches)
+	}
 	if cerr := ctx.Err(); cerr != nil { // a short count is not a result
 		err = cerr
 	}

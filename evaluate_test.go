@@ -80,6 +80,65 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestEvaluateCompiled evaluates a LeNet-5's int8 network (EvalConfig.Net)
+// and checks it against the int8 network's own logits counted here image
+// by image, and that it is not the fp32 layers that were scored.
+func TestEvaluateCompiled(t *testing.T) {
+	mm, err := models.New("lenet5", 10, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Model{Model: mm}
+	trainSet, err := OpenSplit("mnist", "", true, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Quantize(m, QuantizeConfig{Train: trainSet, ValSplit: 100, Calib: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Evaluate(context.Background(), m, EvalConfig{TestLimit: 40, Batch: 9, Net: q.Compiled})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ds, err := OpenSplit("mnist", "", false, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := EvalSource(ds, ds.Norm(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var loss float64
+	n := 0
+	if err := src(0, func(b train.Batch) bool {
+		y, err := q.Net.Forward(b.X)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, _, err := nn.SoftmaxCrossEntropy(y, b.Y, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loss += l
+		n++
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	loss /= float64(n)
+	if r.N != 40 || math.Abs(r.Loss-loss) > 1e-4*max(1, loss) {
+		t.Fatalf("Evaluate with Net: %d images, loss %.6f; the int8 network image by image: %d, %.6f", r.N, r.Loss, n, loss)
+	}
+	f32, err := Evaluate(context.Background(), m, EvalConfig{TestLimit: 40, Batch: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f32.Loss == r.Loss {
+		t.Errorf("int8 and fp32 losses are the same (%v): Net was not evaluated", r.Loss)
+	}
+}
+
 // TestEvaluateImageFolder scores a ResNet-20 on every other image of an
 // image folder's val/ and compares with the images decoded here, in order,
 // through the evaluation transform and counted by hand.

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/internal/parallel"
+	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 )
@@ -246,5 +247,36 @@ func patchEpochs(t *testing.T, path string, n int) {
 	f.Info.Training = raw
 	if err := models.SaveFile(path, f.Model, f.Info, f.Extra); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestEvalInt8 evaluates a LeNet-5 file with --precision int8 (calibrated
+// on MNIST's validation split) and refuses a training precision.
+func TestEvalInt8(t *testing.T) {
+	m, err := models.New("lenet5", 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "lenet5.safetensors")
+	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := run(t, "eval", "--weights", path, "--precision", "int8", "--calib", "64", "--test-limit", "100", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var r struct {
+		Precision string  `json:"precision"`
+		Top1      float64 `json:"top1"`
+		Images    int     `json:"images"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if r.Precision != "int8" || r.Images != 100 || !strings.Contains(errs, "int8: 2 convs calibrated on 64 images") {
+		t.Errorf("%+v, stderr %q: want int8 on 100 images, the calibration on stderr", r, errs)
+	}
+	if code, _, errs := run(t, "eval", "--weights", path, "--precision", "bf16"); code != exitUsage || !strings.Contains(errs, "--precision") {
+		t.Errorf("--precision bf16: exit %d, %q", code, errs)
 	}
 }

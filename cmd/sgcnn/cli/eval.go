@@ -26,13 +26,15 @@ many as the model's outputs. --test-limit N evaluates every k-th image
 is the evaluation set).`
 
 type evalOptions struct {
-	model   string
-	weights string
-	dataset string
-	dataDir string
-	batch   int
-	limit   int
-	json    bool
+	model     string
+	weights   string
+	dataset   string
+	dataDir   string
+	batch     int
+	limit     int
+	json      bool
+	precision string // fp32 or int8
+	calib     int    // int8: calibration images
 }
 
 func newEvalCmd(g *globals) *cobra.Command {
@@ -50,6 +52,7 @@ in ../shared/data/<name>, $SGCNN_DATA/<name> or --data.
 ` + folderHelp,
 		Example: `  sgcnn eval --model resnet20 --weights ../shared/models/cifar10/resnet20-12fca82f.th
   sgcnn eval --weights runs/resnet56-pruned.safetensors --json
+  sgcnn eval --weights runs/resnet56-pruned.safetensors --precision int8
   sgcnn eval --weights runs/resnet50.safetensors --dataset imagefolder --data /data/imagenet`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runEval(g, o) },
@@ -62,6 +65,8 @@ in ../shared/data/<name>, $SGCNN_DATA/<name> or --data.
 	f.IntVar(&o.limit, "test-limit", 0, "evaluate N images only: the first N, or every k-th of an image folder (0: all)")
 	f.IntVar(&o.batch, "batch", 200, fmt.Sprintf("images per batch (at most %d)", maxBatch))
 	f.BoolVar(&o.json, "json", false, "print the result as JSON")
+	f.StringVar(&o.precision, "precision", "fp32", "evaluate the network in fp32 (its layers), or int8 (compiled with its convs in int8, as sgcnn quantize does, calibrated on the validation split)")
+	f.IntVar(&o.calib, "calib", 512, "with --precision int8: validation images to calibrate the activation ranges on")
 	return cmd
 }
 
@@ -75,21 +80,42 @@ func runEval(g *globals, o *evalOptions) error {
 	if o.limit < 0 {
 		return usagef("--test-limit %d: want 0 (all) or more", o.limit)
 	}
+	if err := checkPrecision(o.precision, o.calib); err != nil {
+		return err
+	}
+	if o.precision == "" {
+		o.precision = "fp32"
+	}
 	m, info, err := openModel(o.model, o.weights)
 	if err != nil {
 		return err
 	}
-	r, err := sgcnn.Evaluate(context.Background(), &sgcnn.Model{Model: m, Info: info},
-		sgcnn.EvalConfig{Dataset: o.dataset, DataDir: o.dataDir, TestLimit: o.limit, Batch: o.batch})
+	sm := &sgcnn.Model{Model: m, Info: info}
+	cfg := sgcnn.EvalConfig{Dataset: o.dataset, DataDir: o.dataDir, TestLimit: o.limit, Batch: o.batch}
+	if o.precision == "int8" {
+		if o.dataset == folderDataset {
+			return usagef("--precision int8 calibrates on a named data set's validation split, not on --dataset %s", folderDataset)
+		}
+		q, err := calibrateInt8(g.stderr, sgcnn.DatasetOf(o.dataset, sm), o.dataDir, o.calib, sm)
+		if err != nil {
+			return err
+		}
+		cfg.Net = q.Compiled
+	}
+	r, err := sgcnn.Evaluate(context.Background(), sm, cfg)
 	if err != nil {
 		return flagError(err)
 	}
 	o.dataset = r.Dataset
 	if o.json {
 		return writeJSON(g.stdout, map[string]any{"model": m.Arch, "weights": o.weights, "dataset": o.dataset,
-			"top1": r.Top1, "top5": r.Top5, "loss": r.Loss, "images": r.N})
+			"precision": o.precision, "top1": r.Top1, "top5": r.Top5, "loss": r.Loss, "images": r.N})
 	}
-	fmt.Fprintf(g.stdout, "%s on %s %s set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
-		runName(m.Arch, o.weights), o.dataset, map[bool]string{true: "evaluation", false: "test"}[o.dataset == folderDataset], r.Top1, r.Top5, r.Loss, r.N)
+	prec := ""
+	if o.precision == "int8" {
+		prec = " (int8)"
+	}
+	fmt.Fprintf(g.stdout, "%s%s on %s %s set: top-1 %.2f%%  top-5 %.2f%%  loss %.4f  (%d images)\n",
+		runName(m.Arch, o.weights), prec, o.dataset, map[bool]string{true: "evaluation", false: "test"}[o.dataset == folderDataset], r.Top1, r.Top5, r.Loss, r.N)
 	return nil
 }

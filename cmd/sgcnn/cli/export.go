@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/export/onnx"
 	"github.com/sgcnn/sgcnn/export/onnx/ort"
 	"github.com/sgcnn/sgcnn/export/torchexport"
@@ -24,6 +25,9 @@ type exportOptions struct {
 	batch     int
 	timeBatch int
 	ortLib    string
+	precision string // fp32 or int8 (onnx, QDQ)
+	dataDir   string // int8: the data set's folder (calibration images)
+	calib     int    // int8: calibration images
 }
 
 func newExportCmd(g *globals) *cobra.Command {
@@ -47,7 +51,12 @@ are written as zeros. --conv says how each pruned conv is written:
 fastest needs ONNX Runtime's library: --ort-lib, $SGCNN_ORT_LIB, or the copy
 scripts/setup.sh installs in third_party/ort. --fold-bn folds each BatchNorm
 that follows a conv into the conv; --batch fixes the batch dimension
-(default: symbolic).
+(default: symbolic). --precision int8 writes the int8 network as sgcnn
+quantize does (its --onnx): each conv in QDQ form (QuantizeLinear and
+DequantizeLinear around it, int8 weights per output channel, int32 bias),
+BatchNorm folded, pruned convs dense with zeros; it calibrates on --calib
+images of the data set's validation split (found automatically, or in
+--data).
 
 --format torch writes OUT, a PyTorch zip-format state_dict (torch.load reads
 it) with the pruned weights zeroed and one <layer>.weight_mask buffer per
@@ -63,6 +72,7 @@ architecture). Output files are written whole or not at all.`,
 		Example: `  sgcnn export --weights runs/resnet56-pruned.safetensors --format onnx -o resnet56.onnx
   sgcnn export --weights runs/resnet56-pruned.safetensors --format onnx --conv fastest -o resnet56.onnx
   sgcnn export --model resnet20 --weights ../shared/models/cifar10/resnet20-12fca82f.th --format onnx -o r20.onnx
+  sgcnn export --weights runs/resnet56-pruned.safetensors --format onnx --precision int8 -o resnet56-int8.onnx
   sgcnn export --weights runs/resnet56-pruned.safetensors --format torch -o resnet56.pth
   /usr/bin/python3 scripts/load_torch_export.py resnet56.pth`,
 		Args: cobra.NoArgs,
@@ -79,6 +89,9 @@ architecture). Output files are written whole or not at all.`,
 	f.IntVar(&o.batch, "batch", 0, "onnx: fixed batch size (0: symbolic)")
 	f.IntVar(&o.timeBatch, "time-batch", 8, "onnx, --conv fastest: batch size the layers are timed at")
 	f.StringVar(&o.ortLib, "ort-lib", "", "onnx, --conv fastest: ONNX Runtime shared library (default: found automatically)")
+	f.StringVar(&o.precision, "precision", "fp32", "onnx: fp32, or int8 (QDQ form, calibrated on the data set's validation split)")
+	f.StringVar(&o.dataDir, "data", "", "onnx, --precision int8: folder with the data set's files (default: found automatically)")
+	f.IntVar(&o.calib, "calib", 512, "onnx, --precision int8: validation images to calibrate the activation ranges on")
 	return cmd
 }
 
@@ -103,6 +116,12 @@ func runExport(g *globals, o *exportOptions) error {
 	conv, err := onnx.ParseConvMode(o.conv)
 	if err != nil {
 		return usageError{err}
+	}
+	if err := checkPrecision(o.precision, o.calib); err != nil {
+		return err
+	}
+	if o.precision == "int8" && (o.format != "onnx" || conv != onnx.ConvDense) {
+		return usagef("--precision int8 writes ONNX (--format onnx) with dense convs (--conv dense), not --format %s --conv %s", o.format, conv)
 	}
 	if o.batch < 0 || o.timeBatch < 1 {
 		return usagef("--batch %d, --time-batch %d: want 0 or more, and 1 or more", o.batch, o.timeBatch)
@@ -129,6 +148,14 @@ func runExport(g *globals, o *exportOptions) error {
 	if len(info.Mean) > 0 {
 		opts.Metadata["mean"], opts.Metadata["std"] = joinFloats(info.Mean), joinFloats(info.Std)
 	}
+	if o.precision == "int8" {
+		sm := &sgcnn.Model{Model: m, Info: info}
+		q, err := calibrateInt8(g.stdout, sgcnn.DatasetOf("", sm), o.dataDir, o.calib, sm)
+		if err != nil {
+			return err
+		}
+		opts.FoldBN, opts.QDQ, opts.Metadata["precision"] = true, q.ONNXOptions().QDQ, "int8 (QDQ)"
+	}
 	if conv == onnx.ConvFastest {
 		lib := o.ortLib
 		if lib == "" {
@@ -144,6 +171,10 @@ func runExport(g *globals, o *exportOptions) error {
 	}
 	if err := onnx.ExportFile(o.out, m, opts); err != nil {
 		return err
+	}
+	if o.precision == "int8" {
+		fmt.Fprintf(g.stdout, "wrote %s (%s, ONNX opset %d, %d pruned layers, %d int8 convs in QDQ form)\n", o.out, m.Arch, onnx.Opset, prunedLayers(m), len(opts.QDQ))
+		return nil
 	}
 	fmt.Fprintf(g.stdout, "wrote %s (%s, ONNX opset %d, %d pruned layers, convs %s)\n", o.out, m.Arch, onnx.Opset, prunedLayers(m), conv)
 	return nil

@@ -106,6 +106,35 @@ func TestExportFastestLogsChoices(t *testing.T) {
 	}
 }
 
+// TestExportInt8 writes a pruned ResNet-20 with --precision int8 (calibrated
+// on CIFAR-10's validation split) and reads it back: every conv in QDQ
+// form, BatchNorm folded.
+func TestExportInt8(t *testing.T) {
+	sharedFile(t, "data/cifar10/data_batch_1.bin.gz")
+	dir := t.TempDir()
+	in := prunedModelFile(t, dir)
+	out := filepath.Join(dir, "int8.onnx")
+	code, stdout, stderr := run(t, "export", "--weights", in, "--format", "onnx", "--precision", "int8", "--calib", "64", "-o", out)
+	if code != 0 || !strings.Contains(stdout, "19 int8 convs in QDQ form") || !strings.Contains(stdout, "calibrated on 64 images of the validation split") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &mp); err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, n := range mp.Graph.Node {
+		ops[n.OpType]++
+	}
+	if ops["QuantizeLinear"] != 19 || ops["Conv"] != 19 || ops["BatchNormalization"] != 0 {
+		t.Errorf("ops %v: want 19 QuantizeLinear and 19 Conv, no BatchNormalization", ops)
+	}
+}
+
 func TestExportBadInput(t *testing.T) {
 	dir := t.TempDir()
 	in := prunedModelFile(t, dir)
@@ -121,6 +150,9 @@ func TestExportBadInput(t *testing.T) {
 		{[]string{"--weights", in, "--format", "onnx", "-o", dir}, exitUsage, "is a directory"},
 		{[]string{"--weights", in, "--format", "onnx", "-o", filepath.Join(dir, "no", "x.onnx")}, exitError, "no such file"},
 		{[]string{"--weights", filepath.Join(dir, "missing.pth"), "--model", "resnet20", "--format", "torch", "-o", "x"}, exitError, "missing.pth"},
+		{[]string{"--weights", in, "--format", "onnx", "--precision", "bf16", "-o", "x"}, exitUsage, "--precision"},
+		{[]string{"--weights", in, "--format", "torch", "--precision", "int8", "-o", "x"}, exitUsage, "--precision int8 writes ONNX"},
+		{[]string{"--weights", in, "--format", "onnx", "--conv", "grouped", "--precision", "int8", "-o", "x"}, exitUsage, "--conv dense"},
 	} {
 		code, _, stderr := run(t, append([]string{"export"}, c.args...)...)
 		if code != c.code || !strings.Contains(stderr, c.msg) {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/signal"
@@ -15,7 +16,6 @@ import (
 	"github.com/sgcnn/sgcnn"
 	"github.com/sgcnn/sgcnn/compile"
 	"github.com/sgcnn/sgcnn/data"
-	"github.com/sgcnn/sgcnn/internal/kernel"
 	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/serve"
 )
@@ -116,11 +116,8 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case o.precision != "" && o.precision != "fp32" && o.precision != "int8":
-		return usagef("--precision %q: want fp32 or int8 (bf16 is a training precision)", o.precision)
-	case o.precision == "int8" && o.calib < 1:
-		return usagef("--calib %d: want at least 1", o.calib)
+	if err := checkPrecision(o.precision, o.calib); err != nil {
+		return err
 	}
 	if _, err := os.Stat(o.model); err != nil {
 		return err
@@ -144,9 +141,11 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 		MaxBodyBytes: o.maxBody, Queue: o.queue, TopK: o.topK, Resize: o.resize}
 	copt := compile.Options{Route: route}
 	if o.precision == "int8" {
-		if copt.Int8, err = serveInt8(g, o, &sgcnn.Model{Model: m, Info: info}); err != nil {
+		q, err := calibrateInt8(g.stdout, o.dataset, o.dataDir, o.calib, &sgcnn.Model{Model: m, Info: info})
+		if err != nil {
 			return err
 		}
+		copt.Int8 = q.Calibration.Int8()
 	}
 	srv, err := serve.FromModel(m, copt, cfg)
 	if err != nil {
@@ -169,11 +168,12 @@ func runServe(ctx context.Context, g *globals, o *serveOptions) error {
 	return nil
 }
 
-// serveInt8 calibrates m for --precision int8 on the first --calib images
-// of its data set's validation split and returns the int8 convs' input
-// quantization, as compile.Options.Int8 takes it.
-func serveInt8(g *globals, o *serveOptions, m *sgcnn.Model) (map[string]kernel.ActQuant, error) {
-	trainSet, err := sgcnn.OpenSplit(o.dataset, o.dataDir, true, 0)
+// calibrateInt8 quantizes m for --precision int8 (serve, eval, export):
+// calibrated on the first calib images of dataset's validation split (the
+// default one, as sgcnn quantize draws it), found in dataDir or
+// automatically. It reports the calibration to w.
+func calibrateInt8(w io.Writer, dataset, dataDir string, calib int, m *sgcnn.Model) (*sgcnn.Quantized, error) {
+	trainSet, err := sgcnn.OpenSplit(dataset, dataDir, true, 0)
 	if err != nil {
 		return nil, flagError(fmt.Errorf("--precision int8 calibrates on the training data: %w", err))
 	}
@@ -181,19 +181,30 @@ func serveInt8(g *globals, o *serveOptions, m *sgcnn.Model) (map[string]kernel.A
 	if err != nil {
 		return nil, err
 	}
-	if o.calib > n {
-		return nil, usagef("--calib %d: the validation split has %d images", o.calib, n)
+	if calib > n {
+		return nil, usagef("--calib %d: the validation split has %d images", calib, n)
 	}
-	batch := min(64, o.calib)
-	q, err := sgcnn.Quantize(m, sgcnn.QuantizeConfig{Train: trainSet, ValSplit: n, Calib: o.calib, CalibBatch: batch})
+	q, err := sgcnn.Quantize(m, sgcnn.QuantizeConfig{Train: trainSet, ValSplit: n, Calib: calib, CalibBatch: min(64, calib)})
 	if err != nil {
 		return nil, flagError(err)
 	}
-	fmt.Fprintf(g.stdout, "int8: %d convs calibrated on %d images of the %s\n", len(q.Calibration.Ranges), q.Calibration.Images, q.From)
+	fmt.Fprintf(w, "int8: %d convs calibrated on %d images of the %s\n", len(q.Calibration.Ranges), q.Calibration.Images, q.From)
 	if !q.Accelerated {
-		fmt.Fprintln(g.stdout, "note: the int8 kernels run in pure Go (this CPU has no AVX512_VNNI): correct but slower than fp32")
+		fmt.Fprintln(w, "note: the int8 kernels run in pure Go (this CPU has no AVX512_VNNI): correct but slower than fp32")
 	}
-	return q.Calibration.Int8(), nil
+	return q, nil
+}
+
+// checkPrecision refuses a --precision other than fp32 and int8, and a
+// --calib below 1 with int8, before any work starts.
+func checkPrecision(precision string, calib int) error {
+	switch {
+	case precision != "" && precision != "fp32" && precision != "int8":
+		return usagef("--precision %q: want fp32 or int8 (bf16 is a training precision)", precision)
+	case precision == "int8" && calib < 1:
+		return usagef("--calib %d: want at least 1", calib)
+	}
+	return nil
 }
 
 // parseRoute reads --route.
