@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/sgcnn/sgcnn/internal/parallel"
-	"github.com/sgcnn/sgcnn/modelfile"
 	"github.com/sgcnn/sgcnn/models"
 	"github.com/sgcnn/sgcnn/nn"
 )
@@ -253,14 +252,7 @@ func patchEpochs(t *testing.T, path string, n int) {
 // TestEvalInt8 evaluates a LeNet-5 file with --precision int8 (calibrated
 // on MNIST's validation split) and refuses a training precision.
 func TestEvalInt8(t *testing.T) {
-	m, err := models.New("lenet5", 0, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "lenet5.safetensors")
-	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
-		t.Fatal(err)
-	}
+	path := lenetFile(t)
 	code, out, errs := run(t, "eval", "--weights", path, "--precision", "int8", "--calib", "64", "--test-limit", "100", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)

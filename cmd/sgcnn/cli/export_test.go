@@ -44,6 +44,20 @@ func prunedModelFile(t *testing.T, dir string) string {
 	return path
 }
 
+// readONNX reads the ONNX file at path.
+func readONNX(t *testing.T, path string) *onnxpb.ModelProto {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &mp); err != nil {
+		t.Fatal(err)
+	}
+	return &mp
+}
+
 func TestExportFormats(t *testing.T) {
 	dir := t.TempDir()
 	in := prunedModelFile(t, dir)
@@ -53,14 +67,7 @@ func TestExportFormats(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "19 pruned layers, convs grouped") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mp onnxpb.ModelProto
-	if err := proto.Unmarshal(b, &mp); err != nil {
-		t.Fatal(err)
-	}
+	mp := readONNX(t, out)
 	meta := map[string]string{}
 	for _, kv := range mp.MetadataProps {
 		meta[kv.Key] = kv.Value
@@ -118,14 +125,7 @@ func TestExportInt8(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "19 int8 convs in QDQ form") || !strings.Contains(stdout, "calibrated on 64 images of the validation split") {
 		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
 	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mp onnxpb.ModelProto
-	if err := proto.Unmarshal(b, &mp); err != nil {
-		t.Fatal(err)
-	}
+	mp := readONNX(t, out)
 	ops := map[string]int{}
 	for _, n := range mp.Graph.Node {
 		ops[n.OpType]++

@@ -15,10 +15,10 @@ import (
 	"github.com/sgcnn/sgcnn/serve"
 )
 
-// TestServeStartsAndStops serves a LeNet-5 model file on a free port,
-// asks /healthz and /v1/predict, and stops it by cancelling the context
-// (what SIGTERM does).
-func TestServeStartsAndStops(t *testing.T) {
+// lenetFile saves an untrained LeNet-5 (MNIST) model file and returns its
+// path.
+func lenetFile(t *testing.T) string {
+	t.Helper()
 	m, err := models.New("lenet5", 0, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -27,81 +27,39 @@ func TestServeStartsAndStops(t *testing.T) {
 	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
 		t.Fatal(err)
 	}
+	return path
+}
+
+// startServe runs runServe with o on a free port and returns its URL and
+// a stop function (what SIGTERM does) that returns the command's output.
+func startServe(t *testing.T, o *serveOptions) (url string, stop func() string) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	g := &globals{stdout: &out, stderr: &errb}
 	addr := make(chan string, 1)
-	o := &serveOptions{model: path, addr: "127.0.0.1:0", maxBatch: 4, maxWait: serve.DefaultMaxWait,
-		maxBody: 1 << 20, queue: 8, topK: 3, route: "grouped", listening: func(a string) { addr <- a }}
+	o.addr, o.listening = "127.0.0.1:0", func(a string) { addr <- a }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runServe(ctx, g, o) }()
-	var url string
 	select {
 	case a := <-addr:
 		url = "http://" + a
 	case err := <-done:
+		cancel()
 		t.Fatalf("serve returned before listening: %v", err)
 	}
-	var h serve.HealthResponse
-	getJSON(t, url+"/healthz", &h)
-	if h.Status != "ok" || h.Classes != 10 || len(h.InputShape) != 3 || h.InputShape[1] != 28 {
-		t.Errorf("healthz %+v, want ok, 10 classes, [1 28 28]", h)
-	}
-	px := make([][][]int, 1)
-	px[0] = make([][]int, 28)
-	for y := range px[0] {
-		px[0][y] = make([]int, 28)
-	}
-	body, _ := json.Marshal(map[string]any{"pixels": px})
-	resp, err := http.Post(url+"/v1/predict", "application/json", bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var p serve.PredictResponse
-	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("predict: %d %v", resp.StatusCode, err)
-	}
-	resp.Body.Close()
-	// MNIST's labels are the digits; k is --top-k.
-	if len(p.Predictions) != 3 || p.Predictions[0].Label == "" {
-		t.Errorf("predictions %+v, want 3 with labels", p.Predictions)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve after cancel: %v", err)
-	}
-	if !strings.Contains(out.String(), "serving "+path) || !strings.HasSuffix(out.String(), "stopped\n") {
-		t.Errorf("output %q", out.String())
+	return url, func() string {
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("serve after cancel: %v", err)
+		}
+		return out.String()
 	}
 }
 
-// TestServeInt8 serves a LeNet-5 with --precision int8: calibrated on MNIST's
-// validation split at start-up, it answers a prediction.
-func TestServeInt8(t *testing.T) {
-	m, err := models.New("lenet5", 0, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "lenet5.safetensors")
-	if err := models.SaveFile(path, m, modelfile.Info{Dataset: "mnist"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	var out, errb bytes.Buffer
-	g := &globals{stdout: &out, stderr: &errb}
-	addr := make(chan string, 1)
-	o := &serveOptions{model: path, addr: "127.0.0.1:0", maxBatch: 4, maxWait: serve.DefaultMaxWait,
-		maxBody: 1 << 20, queue: 8, topK: 2, route: "grouped", precision: "int8", calib: 64,
-		listening: func(a string) { addr <- a }}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runServe(ctx, g, o) }()
-	var url string
-	select {
-	case a := <-addr:
-		url = "http://" + a
-	case err := <-done:
-		t.Fatalf("serve returned before listening: %v", err)
-	}
+// predictMNIST posts one 28x28 image (a diagonal stroke) to url.
+func predictMNIST(t *testing.T, url string) serve.PredictResponse {
+	t.Helper()
 	px := make([][][]int, 1)
 	px[0] = make([][]int, 28)
 	for y := range px[0] {
@@ -113,20 +71,45 @@ func TestServeInt8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer resp.Body.Close()
 	var p serve.PredictResponse
 	if err := json.NewDecoder(resp.Body).Decode(&p); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("predict: %d %v", resp.StatusCode, err)
 	}
-	resp.Body.Close()
-	if len(p.Predictions) != 2 || p.Predictions[0].Probability <= 0 {
+	return p
+}
+
+// TestServeStartsAndStops serves a LeNet-5 model file on a free port,
+// asks /healthz and /v1/predict, and stops it by cancelling the context
+// (what SIGTERM does).
+func TestServeStartsAndStops(t *testing.T) {
+	path := lenetFile(t)
+	url, stop := startServe(t, &serveOptions{model: path, maxBatch: 4, maxWait: serve.DefaultMaxWait,
+		maxBody: 1 << 20, queue: 8, topK: 3, route: "grouped"})
+	var h serve.HealthResponse
+	getJSON(t, url+"/healthz", &h)
+	if h.Status != "ok" || h.Classes != 10 || len(h.InputShape) != 3 || h.InputShape[1] != 28 {
+		t.Errorf("healthz %+v, want ok, 10 classes, [1 28 28]", h)
+	}
+	// MNIST's labels are the digits; k is --top-k.
+	if p := predictMNIST(t, url); len(p.Predictions) != 3 || p.Predictions[0].Label == "" {
+		t.Errorf("predictions %+v, want 3 with labels", p.Predictions)
+	}
+	if out := stop(); !strings.Contains(out, "serving "+path) || !strings.HasSuffix(out, "stopped\n") {
+		t.Errorf("output %q", out)
+	}
+}
+
+// TestServeInt8 serves a LeNet-5 with --precision int8: calibrated on MNIST's
+// validation split at start-up, it answers a prediction.
+func TestServeInt8(t *testing.T) {
+	url, stop := startServe(t, &serveOptions{model: lenetFile(t), maxBatch: 4, maxWait: serve.DefaultMaxWait,
+		maxBody: 1 << 20, queue: 8, topK: 2, route: "grouped", precision: "int8", calib: 64})
+	if p := predictMNIST(t, url); len(p.Predictions) != 2 || p.Predictions[0].Probability <= 0 {
 		t.Errorf("predictions %+v, want 2", p.Predictions)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("serve after cancel: %v", err)
-	}
-	if !strings.Contains(out.String(), "int8: 2 convs calibrated on 64 images of the validation split") {
-		t.Errorf("output %q does not report the int8 calibration", out.String())
+	if out := stop(); !strings.Contains(out, "int8: 2 convs calibrated on 64 images of the validation split") {
+		t.Errorf("output %q does not report the int8 calibration", out)
 	}
 }
 
