@@ -84,19 +84,7 @@ func TestEvaluate(t *testing.T) {
 // and checks it against the int8 network's own logits counted here image
 // by image, and that it is not the fp32 layers that were scored.
 func TestEvaluateCompiled(t *testing.T) {
-	mm, err := models.New("lenet5", 10, 5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Model{Model: mm}
-	trainSet, err := OpenSplit("mnist", "", true, 300)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := Quantize(m, QuantizeConfig{Train: trainSet, ValSplit: 100, Calib: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, q := quantizedLeNet(t, 5)
 	r, err := Evaluate(context.Background(), m, EvalConfig{TestLimit: 40, Batch: 9, Net: q.Compiled})
 	if err != nil {
 		t.Fatal(err)

@@ -152,18 +152,7 @@ func TestQuantizeRefuses(t *testing.T) {
 // calibrated scale, and each conv's bias an int32 tensor dequantized at
 // the input scale times the filter scales.
 func TestQuantizedExportONNX(t *testing.T) {
-	mm, err := models.New("lenet5", 10, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	trainSet, err := OpenSplit("mnist", "", true, 300)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q, err := Quantize(&Model{Model: mm}, QuantizeConfig{Train: trainSet, ValSplit: 100, Calib: 64, CalibBatch: 64}, WithThreads(1))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, q := quantizedLeNet(t, 3)
 	path := filepath.Join(t.TempDir(), "int8.onnx")
 	if err := q.ExportONNX(path); err != nil {
 		t.Fatal(err)
@@ -203,4 +192,25 @@ func TestQuantizedExportONNX(t *testing.T) {
 	if quantized != len(q.Calibration.Ranges) || biases != len(q.Calibration.Ranges) {
 		t.Errorf("%d QuantizeLinear and %d int32 biases, want %d of each (the int8 convs)", quantized, biases, len(q.Calibration.Ranges))
 	}
+}
+
+// quantizedLeNet returns a LeNet-5 of random weights (seed) and its int8
+// network, calibrated on 64 images of a 100-image validation split of
+// MNIST's first 300 training images.
+func quantizedLeNet(t *testing.T, seed uint64) (*Model, *Quantized) {
+	t.Helper()
+	mm, err := models.New("lenet5", 10, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Model{Model: mm}
+	trainSet, err := OpenSplit("mnist", "", true, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := Quantize(m, QuantizeConfig{Train: trainSet, ValSplit: 100, Calib: 64}, WithThreads(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, q
 }
