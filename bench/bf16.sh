@@ -16,11 +16,8 @@ bin=$(mktemp -d)/engine
 go build -o "$bin" ./bench/engine
 mkdir -p bench/results
 out=bench/results/bf16-train-$(date -u +%Y%m%dT%H%M).txt
-cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-fam=$(grep -m1 'cpu family' /proc/cpuinfo | sed 's/.*: //')
-mod=$(grep -m1 '^model[[:space:]]' /proc/cpuinfo | sed 's/.*: //')
 {
-	echo "# bf16 training, $cpu (family $fam model $mod), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "# bf16 training, $(sh bench/cpu.sh), $(nproc) CPUs, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short HEAD), load $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "# $("$bin" -models 56 -threads 2 -modes train -train-batch 8 -repeats 1 -iters 1 -warmup 0 -precision bf16 2>&1 | grep -m1 'bf16 convolutions' || echo 'bf16 convolutions: unknown')"
 	echo "# bench/engine -models 56 -threads 2 -modes train,train-pruned -train-batch 64 -repeats 5 -iters 3 -precision fp32|bf16 ($rounds alternating rounds)"
 	r=1

@@ -21,7 +21,7 @@ out=bench/results/compiled-$(date -u +%Y%m%dT%H%M%S).md
 	echo '```'
 	echo "\$ sgcnn bench $*"
 	echo "commit $(git rev-parse --short HEAD), $(date -u '+%Y-%m-%d %H:%M UTC')"
-	grep -m1 'model name' /proc/cpuinfo
+	echo "CPU: $(sh bench/cpu.sh)"
 	echo "CPUs: $(nproc); loadavg before: $(cat /proc/loadavg)"
 	echo '```'
 	echo

@@ -69,7 +69,7 @@ echo "kernels: 3x3 conv forward on 2 threads vs FMA peak" >&2
 go test -run '^$' -bench 'Peak2Threads|Conv2Threads' -benchtime 3000x ./internal/kernel/ \
 	| grep -v -e naive -e '/go-' >"$tmp/kernels.txt"
 
-cpu="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //') (family $(grep -m1 'cpu family' /proc/cpuinfo | sed 's/.*: //') model $(grep -m1 '^model[[:space:]]' /proc/cpuinfo | sed 's/.*: //'))"
+cpu=$(sh bench/cpu.sh)
 "$PYTHON" - "$res" "$tmp/mem.jsonl" "$tmp/kernels.txt" "$tmp/load" "$cpu" <<'EOF'
 import json, re, statistics, sys
 res, mem, kern, load, cpu = sys.argv[1:6]

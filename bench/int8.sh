@@ -89,7 +89,7 @@ done
 
 res=bench/results/int8-$(date -u +%Y%m%dT%H%M%S).md
 {
-	echo "## int8 (sgcnn quantize): $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+	echo "## int8 (sgcnn quantize): $(sh bench/cpu.sh)"
 	echo
 	echo "bench/int8.sh, commit $commit, $start to $(date -u '+%H:%M UTC'); $(nproc) CPUs;" \
 		"load average $load0 before, $(cut -d' ' -f1-3 /proc/loadavg) after; int8 kernels: $(grep -m1 -o 'int8 kernels: .*' "$dir/resnet20-dense.txt" | sed 's/int8 kernels: //')."

@@ -22,7 +22,7 @@ out=bench/results/issue22-$(date -u +%Y%m%dT%H%M%S).md
 # ORT first: its table feeds the goal table.
 "$tmp/bench_onnx" -models resnet56,resnet20 -threads 2 -idle-wait 10s >"$tmp/onnx.md"
 {
-	echo "## Issue 22 goals: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "## Issue 22 goals: $(sh bench/cpu.sh), $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo
 	echo "Commit $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . || echo ' (with uncommitted changes)'); \`bench/issue22.sh $*\`."
 	echo
